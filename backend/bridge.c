@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/* The learning bridge's forwarding database: rte_hash keyed by (segment, MAC), lock-free reads. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include <glib.h>
+
+#include "vnicd/bridge.h"
+#include "vnicd/log.h"
+
+/* Hash data word: port in the low 16 bits, flags above. */
+#define FDB_STATIC (1ULL << 16)
+#define FDB_VALID (1ULL << 17)
+
+struct fdb_key {
+	uint16_t seg;
+	uint8_t mac[RTE_ETHER_ADDR_LEN];
+} __attribute__((packed));
+
+struct vn_fdb {
+	struct rte_hash *h;
+	uint64_t *seen; /* last-seen time by key position */
+	uint32_t max_entries;
+	uint32_t nr_pos;
+	bool rcu;
+	/* counters: workers update them only on the rare learn/move path, atomically */
+	uint64_t entries;
+	uint64_t learned;
+	uint64_t moved;
+	uint64_t aged;
+	uint64_t full;
+};
+
+static inline void fdb_key_make(struct fdb_key *k, uint16_t seg, const struct rte_ether_addr *mac)
+{
+	k->seg = seg;
+	memcpy(k->mac, mac->addr_bytes, RTE_ETHER_ADDR_LEN);
+}
+
+struct vn_fdb *vn_fdb_create(const char *name, uint32_t max_entries, struct rte_rcu_qsbr *qsbr)
+{
+	char hname[RTE_HASH_NAMESIZE];
+	struct rte_hash_parameters p = {0};
+	struct vn_fdb *fdb;
+	uint32_t size = max_entries < 32 ? 64 : max_entries * 2;
+
+	fdb = rte_zmalloc("vn_fdb", sizeof(*fdb), RTE_CACHE_LINE_SIZE);
+	if (!fdb) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	snprintf(hname, sizeof(hname), "fdb_%s", name);
+	p.name = hname;
+	p.entries = size;
+	p.key_len = sizeof(struct fdb_key);
+	p.hash_func = rte_hash_crc;
+	p.socket_id = SOCKET_ID_ANY;
+	p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD |
+		       RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+	fdb->h = rte_hash_create(&p);
+	if (!fdb->h) {
+		int e = rte_errno ? rte_errno : ENOMEM;
+		rte_free(fdb);
+		errno = e;
+		return NULL;
+	}
+	if (qsbr) {
+		struct rte_hash_rcu_config rc = {
+			.v = qsbr,
+			.mode = RTE_HASH_QSBR_MODE_DQ,
+		};
+		if (rte_hash_rcu_qsbr_add(fdb->h, &rc) != 0) {
+			int e = rte_errno ? rte_errno : EINVAL;
+			rte_hash_free(fdb->h);
+			rte_free(fdb);
+			errno = e;
+			return NULL;
+		}
+		fdb->rcu = true;
+	}
+	fdb->nr_pos = (uint32_t)rte_hash_max_key_id(fdb->h) + 1;
+	fdb->seen = rte_zmalloc("vn_fdb_seen", sizeof(uint64_t) * fdb->nr_pos, RTE_CACHE_LINE_SIZE);
+	if (!fdb->seen) {
+		rte_hash_free(fdb->h);
+		rte_free(fdb);
+		errno = ENOMEM;
+		return NULL;
+	}
+	fdb->max_entries = max_entries;
+	return fdb;
+}
+
+void vn_fdb_free(struct vn_fdb *fdb)
+{
+	if (!fdb)
+		return;
+	rte_hash_free(fdb->h);
+	rte_free(fdb->seen);
+	rte_free(fdb);
+}
+
+static int fdb_insert(struct vn_fdb *fdb, const struct fdb_key *k, uint64_t data, uint64_t now,
+		      bool is_new)
+{
+	int32_t pos;
+
+	if (is_new) {
+		/* Reserve a place under the limit first; several workers may race here. */
+		uint64_t n = __atomic_add_fetch(&fdb->entries, 1, __ATOMIC_RELAXED);
+		if (n > fdb->max_entries) {
+			__atomic_sub_fetch(&fdb->entries, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&fdb->full, 1, __ATOMIC_RELAXED);
+			return -ENOSPC;
+		}
+	}
+	if (rte_hash_add_key_data(fdb->h, k, (void *)(uintptr_t)data) != 0) {
+		if (is_new)
+			__atomic_sub_fetch(&fdb->entries, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&fdb->full, 1, __ATOMIC_RELAXED);
+		return -ENOSPC;
+	}
+	pos = rte_hash_lookup(fdb->h, k);
+	if (pos >= 0 && (uint32_t)pos < fdb->nr_pos)
+		fdb->seen[pos] = now;
+	return 0;
+}
+
+int vn_fdb_learn(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac,
+		 uint16_t port, uint64_t now)
+{
+	struct fdb_key k;
+	void *data;
+	int32_t pos;
+	int rc;
+
+	fdb_key_make(&k, seg, mac);
+	pos = rte_hash_lookup_data(fdb->h, &k, &data);
+	if (pos >= 0) {
+		uint64_t d = (uintptr_t)data;
+		if ((d & 0xffff) == port || (d & FDB_STATIC)) {
+			if (fdb->seen[pos] != now)
+				fdb->seen[pos] = now;
+			return 0;
+		}
+		rc = fdb_insert(fdb, &k, FDB_VALID | port, now, false);
+		if (rc < 0)
+			return rc;
+		__atomic_add_fetch(&fdb->moved, 1, __ATOMIC_RELAXED);
+		return 2;
+	}
+	rc = fdb_insert(fdb, &k, FDB_VALID | port, now, true);
+	if (rc < 0)
+		return rc;
+	__atomic_add_fetch(&fdb->learned, 1, __ATOMIC_RELAXED);
+	return 1;
+}
+
+int vn_fdb_lookup(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac)
+{
+	struct fdb_key k;
+	void *data;
+
+	fdb_key_make(&k, seg, mac);
+	if (rte_hash_lookup_data(fdb->h, &k, &data) < 0)
+		return -ENOENT;
+	return (int)((uintptr_t)data & 0xffff);
+}
+
+int vn_fdb_add_static(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac,
+		      uint16_t port, uint64_t now)
+{
+	struct fdb_key k;
+	bool is_new;
+
+	fdb_key_make(&k, seg, mac);
+	is_new = rte_hash_lookup(fdb->h, &k) < 0;
+	return fdb_insert(fdb, &k, FDB_VALID | FDB_STATIC | port, now, is_new);
+}
+
+static int fdb_remove(struct vn_fdb *fdb, const void *key)
+{
+	int32_t pos = rte_hash_del_key(fdb->h, key);
+
+	if (pos < 0)
+		return -ENOENT;
+	/* With RCU attached, rte_hash frees the slot after the grace period itself. */
+	if (!fdb->rcu)
+		rte_hash_free_key_with_position(fdb->h, pos);
+	__atomic_sub_fetch(&fdb->entries, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int vn_fdb_del(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac)
+{
+	struct fdb_key k;
+
+	fdb_key_make(&k, seg, mac);
+	return fdb_remove(fdb, &k);
+}
+
+/* Walk the table collecting keys to delete (deleting while iterating is not allowed). */
+static unsigned fdb_remove_if(struct vn_fdb *fdb, bool (*pred)(uint64_t d, uint64_t seen, void *),
+			      void *ud, uint64_t *counter)
+{
+	const void *key;
+	void *data;
+	uint32_t iter = 0;
+	int32_t pos;
+	unsigned removed = 0, n = 0, cap = 256;
+	struct fdb_key *victims = g_new(struct fdb_key, cap);
+
+	while ((pos = rte_hash_iterate(fdb->h, &key, &data, &iter)) >= 0) {
+		uint64_t seen = (uint32_t)pos < fdb->nr_pos ? fdb->seen[pos] : 0;
+		if (!pred((uintptr_t)data, seen, ud))
+			continue;
+		if (n == cap) {
+			cap *= 2;
+			victims = g_renew(struct fdb_key, victims, cap);
+		}
+		memcpy(&victims[n++], key, sizeof(struct fdb_key));
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (fdb_remove(fdb, &victims[i]) == 0)
+			removed++;
+	g_free(victims);
+	if (counter)
+		__atomic_add_fetch(counter, removed, __ATOMIC_RELAXED);
+	return removed;
+}
+
+struct age_ctx {
+	uint64_t now, max_age;
+};
+
+static bool pred_aged(uint64_t d, uint64_t seen, void *ud)
+{
+	struct age_ctx *a = ud;
+
+	return !(d & FDB_STATIC) && a->now > seen && a->now - seen > a->max_age;
+}
+
+unsigned vn_fdb_age(struct vn_fdb *fdb, uint64_t now, uint64_t max_age)
+{
+	struct age_ctx a = {now, max_age};
+
+	return fdb_remove_if(fdb, pred_aged, &a, &fdb->aged);
+}
+
+struct flush_ctx {
+	int port;
+	bool with_static;
+};
+
+static bool pred_flush(uint64_t d, uint64_t seen, void *ud)
+{
+	struct flush_ctx *f = ud;
+
+	if ((d & FDB_STATIC) && !f->with_static)
+		return false;
+	return f->port < 0 || (int)(d & 0xffff) == f->port;
+}
+
+unsigned vn_fdb_flush(struct vn_fdb *fdb, int port, bool with_static)
+{
+	struct flush_ctx f = {port, with_static};
+
+	return fdb_remove_if(fdb, pred_flush, &f, NULL);
+}
+
+int vn_fdb_walk(struct vn_fdb *fdb, uint64_t now,
+		int (*cb)(const struct vn_fdb_entry *e, void *ud), void *ud)
+{
+	const void *key;
+	void *data;
+	uint32_t iter = 0;
+	int32_t pos;
+	int rc = 0;
+
+	while ((pos = rte_hash_iterate(fdb->h, &key, &data, &iter)) >= 0) {
+		const struct fdb_key *k = key;
+		uint64_t d = (uintptr_t)data;
+		uint64_t seen = (uint32_t)pos < fdb->nr_pos ? fdb->seen[pos] : now;
+		struct vn_fdb_entry e = {
+			.seg = k->seg,
+			.port = d & 0xffff,
+			.is_static = (d & FDB_STATIC) != 0,
+			.age = now > seen ? now - seen : 0,
+		};
+		memcpy(e.mac.addr_bytes, k->mac, RTE_ETHER_ADDR_LEN);
+		rc = cb(&e, ud);
+		if (rc)
+			break;
+	}
+	return rc;
+}
+
+void vn_fdb_get_stats(const struct vn_fdb *fdb, struct vn_fdb_stats *st)
+{
+	st->entries = __atomic_load_n(&fdb->entries, __ATOMIC_RELAXED);
+	st->learned = __atomic_load_n(&fdb->learned, __ATOMIC_RELAXED);
+	st->moved = __atomic_load_n(&fdb->moved, __ATOMIC_RELAXED);
+	st->aged = __atomic_load_n(&fdb->aged, __ATOMIC_RELAXED);
+	st->full = __atomic_load_n(&fdb->full, __ATOMIC_RELAXED);
+}

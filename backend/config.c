@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/* Parses the [vnicd] GKeyFile configuration over the embedded defaults. */
+#include <errno.h>
+#include <string.h>
+
+#include "vnicd/config.h"
+#include "vnicd/log.h"
+
+void vn_config_defaults(struct vn_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->control_socket = g_strdup("/run/vnicd/vnicd.sock");
+	c->state_dir = g_strdup("/var/lib/vnicd");
+	c->file_prefix = g_strdup("vnicd");
+	c->workers = 1;
+	c->log_level = VN_LOG_INFO;
+	c->hugepages = g_strdup("auto");
+	c->mem_mb = 512;
+	c->mbufs = 32767;
+	c->max_ports = 256;
+	c->max_nets = 64;
+	c->max_clients = 32;
+	c->fdb_max = 8192;
+	c->fdb_aging = 300;
+	c->idle_sleep_us = 1000;
+}
+
+void vn_config_clear(struct vn_config *c)
+{
+	g_free(c->control_socket);
+	g_free(c->socket_group);
+	g_free(c->state_dir);
+	g_free(c->file_prefix);
+	g_free(c->worker_cpus);
+	g_free(c->main_cpus);
+	g_free(c->hugepages);
+	g_free(c->eal_args);
+	memset(c, 0, sizeof(*c));
+}
+
+enum key_type { K_STR, K_UINT, K_LEVEL, K_CHOICE };
+
+struct key_desc {
+	const char *name;
+	enum key_type type;
+	size_t off;
+	unsigned min, max;
+	const char *choices; /* K_CHOICE: '|'-separated */
+};
+
+#define OFF(f) offsetof(struct vn_config, f)
+static const struct key_desc keys[] = {
+	{"control_socket", K_STR, OFF(control_socket)},
+	{"socket_group", K_STR, OFF(socket_group)},
+	{"state_dir", K_STR, OFF(state_dir)},
+	{"file_prefix", K_STR, OFF(file_prefix)},
+	{"workers", K_UINT, OFF(workers), 1, 16},
+	{"worker_cpus", K_STR, OFF(worker_cpus)},
+	{"main_cpus", K_STR, OFF(main_cpus)},
+	{"log_level", K_LEVEL, OFF(log_level)},
+	{"hugepages", K_CHOICE, OFF(hugepages), 0, 0, "auto|yes|no"},
+	{"mem_mb", K_UINT, OFF(mem_mb), 64, 65536},
+	{"mbufs", K_UINT, OFF(mbufs), 1023, 4194303},
+	{"max_ports", K_UINT, OFF(max_ports), 1, 1024},
+	{"max_nets", K_UINT, OFF(max_nets), 1, 4096},
+	{"max_clients", K_UINT, OFF(max_clients), 1, 1024},
+	{"fdb_max", K_UINT, OFF(fdb_max), 16, 1048576},
+	{"fdb_aging", K_UINT, OFF(fdb_aging), 1, 1000000},
+	{"idle_sleep_us", K_UINT, OFF(idle_sleep_us), 0, 100000},
+	{"eal_args", K_STR, OFF(eal_args)},
+};
+
+static const struct key_desc *find_key(const char *name)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static int apply_key(struct vn_config *c, const struct key_desc *k, const char *val, GError **err)
+{
+	char *base = (char *)c + k->off;
+
+	switch (k->type) {
+	case K_STR: {
+		char **p = (char **)base;
+		g_free(*p);
+		*p = *val ? g_strdup(val) : NULL;
+		return 0;
+	}
+	case K_UINT: {
+		guint64 v;
+		if (!g_ascii_string_to_unsigned(val, 10, k->min, k->max, &v, NULL)) {
+			g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+				    "key '%s': '%s' is not a whole number from %u to %u", k->name,
+				    val, k->min, k->max);
+			return -EINVAL;
+		}
+		if (k->off == OFF(workers))
+			*(int *)base = (int)v;
+		else
+			*(unsigned *)base = (unsigned)v;
+		return 0;
+	}
+	case K_LEVEL: {
+		int l = vn_log_parse_level(val);
+		if (l < 0) {
+			g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+				    "key '%s': '%s' is not one of error|warning|info|debug", k->name,
+				    val);
+			return -EINVAL;
+		}
+		*(int *)base = l;
+		return 0;
+	}
+	case K_CHOICE: {
+		g_auto(GStrv) ch = g_strsplit(k->choices, "|", -1);
+		if (!g_strv_contains((const char *const *)ch, val)) {
+			g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+				    "key '%s': '%s' is not one of %s", k->name, val, k->choices);
+			return -EINVAL;
+		}
+		char **p = (char **)base;
+		g_free(*p);
+		*p = g_strdup(val);
+		return 0;
+	}
+	}
+	return -EINVAL;
+}
+
+int vn_config_load_data(struct vn_config *c, const char *data, gsize len, GError **err)
+{
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_auto(GStrv) groups = NULL;
+	gsize ngroups = 0;
+
+	if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, err))
+		return -EINVAL;
+	groups = g_key_file_get_groups(kf, &ngroups);
+	for (gsize g = 0; g < ngroups; g++) {
+		g_auto(GStrv) names = NULL;
+		gsize nkeys = 0;
+
+		if (strcmp(groups[g], "vnicd") != 0) {
+			g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND,
+				    "unknown group [%s] (expected [vnicd])", groups[g]);
+			return -EINVAL;
+		}
+		names = g_key_file_get_keys(kf, groups[g], &nkeys, NULL);
+		for (gsize i = 0; i < nkeys; i++) {
+			const struct key_desc *k = find_key(names[i]);
+			g_autofree char *val = NULL;
+
+			if (!k) {
+				g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
+					    "unknown key '%s' in [vnicd]", names[i]);
+				return -EINVAL;
+			}
+			val = g_key_file_get_string(kf, groups[g], names[i], err);
+			if (!val)
+				return -EINVAL;
+			g_strstrip(val);
+			if (apply_key(c, k, val, err) < 0)
+				return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int vn_config_load_file(struct vn_config *c, const char *path, GError **err)
+{
+	g_autofree char *data = NULL;
+	gsize len = 0;
+
+	if (!g_file_get_contents(path, &data, &len, err))
+		return -ENOENT;
+	return vn_config_load_data(c, data, len, err);
+}

@@ -1,0 +1,572 @@
+/* SPDX-License-Identifier: MIT */
+/* Control socket: newline-delimited JSON requests, dispatched to the switch on the main loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+
+#include "vnicd-config.h"
+#include "vnicd/ctl.h"
+#include "vnicd/log.h"
+
+struct ctl_client {
+	struct vn_ctl *ctl;
+	int fd;
+	guint in_src, out_src;
+	GString *in, *out;
+	bool closing;
+};
+
+struct vn_ctl {
+	struct vn_switch *sw;
+	char *path;
+	int fd;
+	guint src;
+	gid_t gid;
+	bool has_gid;
+	unsigned max_clients;
+	GPtrArray *clients;
+	uint64_t refused_limit, refused_cred;
+};
+
+/* ---- request handling ---- */
+
+typedef int (*cmd_fn)(struct vn_switch *sw, JsonObject *args, JsonBuilder *b, GError **err);
+
+static const char *arg_str(JsonObject *a, const char *k, GError **err, bool required, int *bad)
+{
+	JsonNode *n = a ? json_object_get_member(a, k) : NULL;
+
+	if (!n || JSON_NODE_HOLDS_NULL(n)) {
+		if (required) {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				    "missing argument '%s'", k);
+			*bad = 1;
+		}
+		return NULL;
+	}
+	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "argument '%s' must be a string", k);
+		*bad = 1;
+		return NULL;
+	}
+	return json_node_get_string(n);
+}
+
+static bool arg_bool(JsonObject *a, const char *k, GError **err, int *bad)
+{
+	JsonNode *n = a ? json_object_get_member(a, k) : NULL;
+
+	if (!n || JSON_NODE_HOLDS_NULL(n))
+		return false;
+	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "argument '%s' must be true or false", k);
+		*bad = 1;
+		return false;
+	}
+	return json_node_get_boolean(n);
+}
+
+static gint64 arg_int(JsonObject *a, const char *k, gint64 def, GError **err, int *bad)
+{
+	JsonNode *n = a ? json_object_get_member(a, k) : NULL;
+
+	if (!n || JSON_NODE_HOLDS_NULL(n))
+		return def;
+	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "argument '%s' must be a whole number", k);
+		*bad = 1;
+		return def;
+	}
+	return json_node_get_int(n);
+}
+
+#define ARG_CHECK()                                                                                \
+	do {                                                                                       \
+		if (bad)                                                                           \
+			return -EINVAL;                                                            \
+	} while (0)
+
+static int cmd_ping(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "version");
+	json_builder_add_string_value(b, VNICD_VERSION);
+	json_builder_end_object(b);
+	return 0;
+}
+
+static int cmd_net_add(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	int bad = 0;
+	const char *name = arg_str(a, "name", err, true, &bad);
+	const char *type = bad ? NULL : arg_str(a, "type", err, true, &bad);
+
+	ARG_CHECK();
+	json_builder_add_null_value(b);
+	return vn_switch_net_add(sw, name, type, err);
+}
+
+static int cmd_net_del(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	int bad = 0;
+	const char *name = arg_str(a, "name", err, true, &bad);
+
+	ARG_CHECK();
+	json_builder_add_null_value(b);
+	return vn_switch_net_del(sw, name, err);
+}
+
+static int cmd_net_list(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	vn_switch_json_nets(sw, b);
+	return 0;
+}
+
+static int cmd_net_show(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	int bad = 0;
+	const char *name = arg_str(a, "name", err, true, &bad);
+
+	ARG_CHECK();
+	return vn_switch_json_net(sw, name, b, err);
+}
+
+static int cmd_port_add(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	int bad = 0;
+	struct vn_port_spec s = {0};
+	gint64 q;
+
+	s.name = arg_str(a, "name", err, true, &bad);
+	ARG_CHECK();
+	s.kind = arg_str(a, "kind", err, true, &bad);
+	ARG_CHECK();
+	s.path = arg_str(a, "path", err, false, &bad);
+	ARG_CHECK();
+	s.net = arg_str(a, "net", err, false, &bad);
+	ARG_CHECK();
+	s.mac = arg_str(a, "mac", err, false, &bad);
+	ARG_CHECK();
+	s.server = arg_bool(a, "server", err, &bad);
+	ARG_CHECK();
+	q = arg_int(a, "queues", 1, err, &bad);
+	ARG_CHECK();
+	if (q < 1 || q > VN_MAX_QUEUES) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "queues %" G_GINT64_FORMAT " is out of range (1..%d)", q, VN_MAX_QUEUES);
+		return -EINVAL;
+	}
+	s.queues = (unsigned)q;
+	json_builder_add_null_value(b);
+	return vn_switch_port_add(sw, &s, err);
+}
+
+static int cmd_port_del(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	int bad = 0;
+	const char *name = arg_str(a, "name", err, true, &bad);
+
+	ARG_CHECK();
+	json_builder_add_null_value(b);
+	return vn_switch_port_del(sw, name, err);
+}
+
+static int cmd_port_list(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	vn_switch_json_ports(sw, b);
+	return 0;
+}
+
+static int cmd_port_show(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	int bad = 0;
+	const char *name = arg_str(a, "name", err, true, &bad);
+
+	ARG_CHECK();
+	return vn_switch_json_port(sw, name, b, err);
+}
+
+static int cmd_fdb_show(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	int bad = 0;
+	const char *net = arg_str(a, "net", err, false, &bad);
+
+	ARG_CHECK();
+	return vn_switch_json_fdb(sw, net, b, err);
+}
+
+static int cmd_fdb_add(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	int bad = 0;
+	const char *mac = arg_str(a, "mac", err, true, &bad);
+	const char *port = bad ? NULL : arg_str(a, "port", err, true, &bad);
+
+	ARG_CHECK();
+	json_builder_add_null_value(b);
+	return vn_switch_fdb_add(sw, mac, port, err);
+}
+
+static int cmd_fdb_flush(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	int bad = 0;
+	const char *net = arg_str(a, "net", err, false, &bad);
+	int n;
+
+	ARG_CHECK();
+	n = vn_switch_fdb_flush(sw, net, err);
+	if (n < 0)
+		return n;
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "removed");
+	json_builder_add_int_value(b, n);
+	json_builder_end_object(b);
+	return 0;
+}
+
+static int cmd_stats(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	int bad = 0;
+	const char *port = arg_str(a, "port", err, false, &bad);
+
+	ARG_CHECK();
+	return vn_switch_json_stats(sw, port, b, err);
+}
+
+static const struct {
+	const char *name;
+	cmd_fn fn;
+} commands[] = {
+	{"ping", cmd_ping},	      {"net.add", cmd_net_add},	    {"net.del", cmd_net_del},
+	{"net.list", cmd_net_list},   {"net.show", cmd_net_show},   {"port.add", cmd_port_add},
+	{"port.del", cmd_port_del},   {"port.list", cmd_port_list}, {"port.show", cmd_port_show},
+	{"fdb.show", cmd_fdb_show},   {"fdb.add", cmd_fdb_add},	    {"fdb.flush", cmd_fdb_flush},
+	{"stats", cmd_stats},
+};
+
+static char *error_line(const char *msg)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonGenerator) g = json_generator_new();
+	g_autoptr(JsonNode) root = NULL;
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "ok");
+	json_builder_add_boolean_value(b, FALSE);
+	json_builder_set_member_name(b, "error");
+	json_builder_add_string_value(b, msg);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json_generator_set_root(g, root);
+	return json_generator_to_data(g, NULL);
+}
+
+char *vn_ctl_handle_line(struct vn_switch *sw, const char *line, gsize len)
+{
+	g_autoptr(JsonParser) p = json_parser_new();
+	g_autoptr(GError) err = NULL;
+	g_autoptr(JsonBuilder) b = NULL;
+	g_autoptr(JsonGenerator) g = NULL;
+	g_autoptr(JsonNode) result = NULL;
+	g_autoptr(JsonNode) root = NULL;
+	JsonNode *req, *argsn;
+	JsonObject *o, *args = NULL;
+	const char *cmd;
+	cmd_fn fn = NULL;
+
+	if (!g_utf8_validate(line, (gssize)len, NULL))
+		return error_line("malformed request: not UTF-8");
+	if (!json_parser_load_from_data(p, line, (gssize)len, &err)) {
+		g_autofree char *m = g_strdup_printf("malformed JSON: %s", err->message);
+		return error_line(m);
+	}
+	req = json_parser_get_root(p);
+	if (!req || !JSON_NODE_HOLDS_OBJECT(req))
+		return error_line("malformed request: expected a JSON object");
+	o = json_node_get_object(req);
+	if (!json_object_has_member(o, "cmd") ||
+	    !JSON_NODE_HOLDS_VALUE(json_object_get_member(o, "cmd")) ||
+	    json_node_get_value_type(json_object_get_member(o, "cmd")) != G_TYPE_STRING)
+		return error_line("malformed request: missing string member 'cmd'");
+	cmd = json_object_get_string_member(o, "cmd");
+	argsn = json_object_get_member(o, "args");
+	if (argsn && !JSON_NODE_HOLDS_NULL(argsn)) {
+		if (!JSON_NODE_HOLDS_OBJECT(argsn))
+			return error_line("malformed request: 'args' must be an object");
+		args = json_node_get_object(argsn);
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+		if (strcmp(commands[i].name, cmd) == 0)
+			fn = commands[i].fn;
+	if (!fn) {
+		g_autofree char *m = g_strdup_printf("unknown command '%s'", cmd);
+		return error_line(m);
+	}
+	b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "ok");
+	json_builder_add_boolean_value(b, TRUE);
+	json_builder_set_member_name(b, "result");
+	if (fn(sw, args, b, &err) < 0)
+		return error_line(err ? err->message : "failed");
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	g = json_generator_new();
+	json_generator_set_root(g, root);
+	return json_generator_to_data(g, NULL);
+}
+
+/* ---- socket server ---- */
+
+static void client_close(struct ctl_client *c)
+{
+	if (c->in_src)
+		g_source_remove(c->in_src);
+	if (c->out_src)
+		g_source_remove(c->out_src);
+	close(c->fd);
+	g_string_free(c->in, TRUE);
+	g_string_free(c->out, TRUE);
+	g_ptr_array_remove(c->ctl->clients, c);
+	g_free(c);
+}
+
+static gboolean client_writable(int fd, GIOCondition cond, gpointer ud);
+
+/* Write what we can; keep the rest for when the socket drains. Return: false if closed. */
+static bool client_flush(struct ctl_client *c)
+{
+	while (c->out->len) {
+		ssize_t n = send(c->fd, c->out->str, c->out->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			client_close(c);
+			return false;
+		}
+		g_string_erase(c->out, 0, n);
+	}
+	if (c->out->len && !c->out_src)
+		c->out_src = g_unix_fd_add(c->fd, G_IO_OUT, client_writable, c);
+	if (!c->out->len && c->closing) {
+		client_close(c);
+		return false;
+	}
+	return true;
+}
+
+static gboolean client_writable(int fd, GIOCondition cond, gpointer ud)
+{
+	struct ctl_client *c = ud;
+
+	c->out_src = 0;
+	client_flush(c);
+	return G_SOURCE_REMOVE;
+}
+
+static void client_reply(struct ctl_client *c, char *line)
+{
+	g_string_append(c->out, line);
+	g_string_append_c(c->out, '\n');
+	g_free(line);
+}
+
+static gboolean client_readable(int fd, GIOCondition cond, gpointer ud)
+{
+	struct ctl_client *c = ud;
+	char buf[4096];
+	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	char *nl;
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		c->in_src = 0;
+		client_close(c);
+		return G_SOURCE_REMOVE;
+	}
+	if (n < 0)
+		return G_SOURCE_CONTINUE;
+	g_string_append_len(c->in, buf, n);
+	while ((nl = memchr(c->in->str, '\n', c->in->len))) {
+		gsize len = (gsize)(nl - c->in->str);
+		if (len > 0)
+			client_reply(c, vn_ctl_handle_line(c->ctl->sw, c->in->str, len));
+		g_string_erase(c->in, 0, (gssize)len + 1);
+	}
+	if (c->in->len > VN_CTL_MAX_LINE) {
+		client_reply(c, error_line("request line too long"));
+		c->closing = true;
+		c->in_src = 0; /* this source ends with G_SOURCE_REMOVE */
+		client_flush(c);
+		return G_SOURCE_REMOVE;
+	}
+	if (!client_flush(c))
+		return G_SOURCE_REMOVE; /* closed: client_close destroyed this source */
+	return G_SOURCE_CONTINUE;
+}
+
+static bool peer_allowed(struct vn_ctl *ctl, int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
+		return false;
+	if (cr.uid == 0 || cr.uid == geteuid())
+		return true;
+	if (ctl->has_gid) {
+		struct passwd *pw = getpwuid(cr.uid);
+		gid_t groups[256];
+		int ng = G_N_ELEMENTS(groups);
+
+		if (cr.gid == ctl->gid)
+			return true;
+		if (pw && getgrouplist(pw->pw_name, pw->pw_gid, groups, &ng) >= 0)
+			for (int i = 0; i < ng; i++)
+				if (groups[i] == ctl->gid)
+					return true;
+	}
+	return false;
+}
+
+static void refuse(int fd, const char *msg)
+{
+	g_autofree char *line = error_line(msg);
+	g_autofree char *full = g_strdup_printf("%s\n", line);
+
+	if (send(fd, full, strlen(full), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		VN_DBG("control: refusing a client: %s", g_strerror(errno));
+	close(fd);
+}
+
+static gboolean ctl_accept(int lfd, GIOCondition cond, gpointer ud)
+{
+	struct vn_ctl *ctl = ud;
+	struct ctl_client *c;
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return G_SOURCE_CONTINUE;
+	if (!peer_allowed(ctl, fd)) {
+		ctl->refused_cred++;
+		VN_LOG_RL(VN_LOG_WARN, "control: peer not allowed (uid/gid check)");
+		refuse(fd, "permission denied");
+		return G_SOURCE_CONTINUE;
+	}
+	if (ctl->clients->len >= ctl->max_clients) {
+		ctl->refused_limit++;
+		VN_LOG_RL(VN_LOG_WARN, "control: client limit (%u) reached", ctl->max_clients);
+		refuse(fd, "too many control clients");
+		return G_SOURCE_CONTINUE;
+	}
+	c = g_new0(struct ctl_client, 1);
+	c->ctl = ctl;
+	c->fd = fd;
+	c->in = g_string_new(NULL);
+	c->out = g_string_new(NULL);
+	c->in_src = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, client_readable, c);
+	g_ptr_array_add(ctl->clients, c);
+	return G_SOURCE_CONTINUE;
+}
+
+struct vn_ctl *vn_ctl_start(struct vn_switch *sw, const char *path, const char *group,
+			    unsigned max_clients, GError **err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	g_autofree char *dir = g_path_get_dirname(path);
+	struct vn_ctl *ctl;
+	struct stat st;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FILENAME_TOO_LONG,
+			    "control socket path too long: %s", path);
+		return NULL;
+	}
+	if (g_mkdir_with_parents(dir, 0755) != 0) {
+		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(errno), "cannot create %s: %s",
+			    dir, g_strerror(errno));
+		return NULL;
+	}
+	if (lstat(path, &st) == 0) {
+		int probe;
+		if (!S_ISSOCK(st.st_mode)) {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_EXISTS,
+				    "%s exists and is not a socket", path);
+			return NULL;
+		}
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		memcpy(sa.sun_path, path, strlen(path) + 1);
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(probe);
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE,
+				    "another vnicd is already serving %s", path);
+			return NULL;
+		}
+		if (probe >= 0)
+			close(probe);
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(errno), "socket: %s",
+			    g_strerror(errno));
+		return NULL;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 16) != 0) {
+		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(errno), "cannot listen on %s: %s",
+			    path, g_strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	ctl = g_new0(struct vn_ctl, 1);
+	if (group) {
+		struct group *gr = getgrnam(group);
+		if (!gr) {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+				    "socket_group '%s' does not exist", group);
+			close(fd);
+			unlink(path);
+			g_free(ctl);
+			return NULL;
+		}
+		ctl->gid = gr->gr_gid;
+		ctl->has_gid = true;
+		if (chown(path, (uid_t)-1, gr->gr_gid) != 0)
+			VN_WARN("chown %s: %s", path, g_strerror(errno));
+	}
+	if (chmod(path, 0660) != 0)
+		VN_WARN("chmod %s: %s", path, g_strerror(errno));
+	ctl->sw = sw;
+	ctl->path = g_strdup(path);
+	ctl->fd = fd;
+	ctl->max_clients = max_clients;
+	ctl->clients = g_ptr_array_new();
+	ctl->src = g_unix_fd_add(fd, G_IO_IN, ctl_accept, ctl);
+	return ctl;
+}
+
+void vn_ctl_stop(struct vn_ctl *ctl)
+{
+	if (!ctl)
+		return;
+	while (ctl->clients->len)
+		client_close(ctl->clients->pdata[0]);
+	g_ptr_array_free(ctl->clients, TRUE);
+	g_source_remove(ctl->src);
+	close(ctl->fd);
+	unlink(ctl->path);
+	g_free(ctl->path);
+	g_free(ctl);
+}

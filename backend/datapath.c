@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: MIT */
+/* Worker loop: poll rx queues, switch through the bridge, transmit per destination in bursts. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+#include <rte_malloc.h>
+#include <rte_pause.h>
+
+#include "vnicd/bridge.h"
+#include "vnicd/datapath.h"
+#include "vnicd/log.h"
+
+#define VN_MAX_WORKERS 16
+#define IDLE_SPINS 2048	  /* empty polls before a worker starts sleeping */
+#define SLEEP_MIN_US 8
+
+struct txq {
+	uint16_t n;
+	uint8_t cast[VN_BURST];
+	uint32_t len[VN_BURST];
+	struct rte_mbuf *pkts[VN_BURST];
+};
+
+struct vn_worker {
+	struct vn_dp *dp;
+	unsigned id;
+	struct vn_dp_worker_stats st;
+	uint16_t ndirty;
+	uint16_t dirty[VN_MAX_PORTS_HARD];
+	struct vn_port_counters ctr[VN_MAX_PORTS_HARD];
+	struct txq tx[VN_MAX_PORTS_HARD];
+};
+
+struct vn_dp {
+	unsigned nr_workers;
+	unsigned idle_sleep_us;
+	volatile int stop;
+	struct vn_dp_table *table; /* published with release/acquire */
+	struct rte_rcu_qsbr *qsbr;
+	struct vn_worker *w[VN_MAX_WORKERS];
+};
+
+static uint64_t tsc_hz;
+
+uint64_t vn_dp_now(void)
+{
+	if (unlikely(tsc_hz == 0)) {
+		tsc_hz = rte_get_tsc_hz();
+		if (tsc_hz == 0) /* EAL not initialised (control-plane tests) */
+			return (uint64_t)(g_get_monotonic_time() / G_USEC_PER_SEC);
+	}
+	return rte_get_tsc_cycles() / tsc_hz;
+}
+
+struct vn_dp *vn_dp_create(unsigned nr_workers, unsigned idle_sleep_us)
+{
+	struct vn_dp *dp;
+	size_t sz;
+
+	if (nr_workers == 0 || nr_workers > VN_MAX_WORKERS) {
+		errno = EINVAL;
+		return NULL;
+	}
+	dp = rte_zmalloc("vn_dp", sizeof(*dp), RTE_CACHE_LINE_SIZE);
+	if (!dp)
+		goto out_nomem;
+	dp->nr_workers = nr_workers;
+	dp->idle_sleep_us = idle_sleep_us;
+	sz = rte_rcu_qsbr_get_memsize(nr_workers);
+	dp->qsbr = rte_zmalloc("vn_qsbr", sz, RTE_CACHE_LINE_SIZE);
+	if (!dp->qsbr || rte_rcu_qsbr_init(dp->qsbr, nr_workers) != 0)
+		goto out_free;
+	for (unsigned i = 0; i < nr_workers; i++) {
+		dp->w[i] = rte_zmalloc("vn_worker", sizeof(struct vn_worker), RTE_CACHE_LINE_SIZE);
+		if (!dp->w[i])
+			goto out_free;
+		dp->w[i]->dp = dp;
+		dp->w[i]->id = i;
+	}
+	return dp;
+
+out_free:
+	vn_dp_free(dp);
+out_nomem:
+	errno = ENOMEM;
+	return NULL;
+}
+
+void vn_dp_free(struct vn_dp *dp)
+{
+	if (!dp)
+		return;
+	for (unsigned i = 0; i < VN_MAX_WORKERS; i++)
+		rte_free(dp->w[i]);
+	vn_dp_table_free(dp->table);
+	rte_free(dp->qsbr);
+	rte_free(dp);
+}
+
+struct rte_rcu_qsbr *vn_dp_qsbr(struct vn_dp *dp)
+{
+	return dp->qsbr;
+}
+
+unsigned vn_dp_nr_workers(const struct vn_dp *dp)
+{
+	return dp->nr_workers;
+}
+
+struct vn_worker *vn_dp_worker(struct vn_dp *dp, unsigned id)
+{
+	return id < dp->nr_workers ? dp->w[id] : NULL;
+}
+
+struct vn_dp_table *vn_dp_table_build(struct vn_dp *dp, struct vn_port *const *ports, unsigned n)
+{
+	struct vn_dp_table *t = g_new0(struct vn_dp_table, 1);
+	unsigned total_rxq = 0, rr = 0, fill = 0;
+
+	t->nr_workers = dp->nr_workers;
+	t->members = g_new0(uint16_t, n ? n * 2 : 1);
+	for (unsigned s = 0; s < n; s++) {
+		if (!ports[s])
+			continue;
+		t->ports[s] = ports[s];
+		t->nr_slots = s + 1;
+		total_rxq += ports[s]->nr_rxq;
+	}
+	/* flood lists: one array per network, shared by its ports */
+	for (unsigned s = 0; s < t->nr_slots; s++) {
+		struct vn_port *p = t->ports[s];
+		unsigned start = fill, cnt = 0;
+
+		if (!p || t->flood[s])
+			continue;
+		for (unsigned o = s; o < t->nr_slots; o++) {
+			if (t->ports[o] && t->ports[o]->net == p->net) {
+				t->members[fill++] = o;
+				cnt++;
+			}
+		}
+		for (unsigned i = start; i < start + cnt; i++) {
+			t->flood[t->members[i]] = &t->members[start];
+			t->flood_n[t->members[i]] = cnt;
+		}
+	}
+	for (unsigned w = 0; w < dp->nr_workers; w++)
+		t->rxqs[w] = g_new0(struct vn_dp_rxq, total_rxq ? total_rxq : 1);
+	for (unsigned s = 0; s < t->nr_slots; s++) {
+		struct vn_port *p = t->ports[s];
+		if (!p)
+			continue;
+		for (uint16_t q = 0; q < p->nr_rxq; q++) {
+			unsigned w = rr++ % dp->nr_workers;
+			t->rxqs[w][t->nr_rxqs[w]++] = (struct vn_dp_rxq){p, q};
+		}
+	}
+	return t;
+}
+
+void vn_dp_table_free(struct vn_dp_table *t)
+{
+	if (!t)
+		return;
+	for (unsigned w = 0; w < VN_MAX_WORKERS; w++)
+		g_free(t->rxqs[w]);
+	g_free(t->members);
+	g_free(t);
+}
+
+void vn_dp_synchronize(struct vn_dp *dp)
+{
+	rte_rcu_qsbr_synchronize(dp->qsbr, RTE_QSBR_THRID_INVALID);
+}
+
+void vn_dp_publish(struct vn_dp *dp, struct vn_dp_table *t)
+{
+	struct vn_dp_table *old = __atomic_exchange_n(&dp->table, t, __ATOMIC_ACQ_REL);
+
+	vn_dp_synchronize(dp);
+	vn_dp_table_free(old);
+}
+
+void vn_dp_stop(struct vn_dp *dp)
+{
+	__atomic_store_n(&dp->stop, 1, __ATOMIC_RELEASE);
+}
+
+static void tx_flush(struct vn_worker *w, const struct vn_dp_table *t, uint16_t slot)
+{
+	struct txq *tq = &w->tx[slot];
+	struct vn_port_counters *c = &w->ctr[slot];
+	struct vn_port *p = t->ports[slot];
+	uint16_t n = tq->n, sent = 0;
+
+	tq->n = 0;
+	if (likely(p != NULL))
+		sent = p->ops->tx_burst(p, (uint16_t)(w->id % p->nr_txq), tq->pkts, n);
+	for (uint16_t i = 0; i < sent; i++) {
+		c->tx_bytes += tq->len[i];
+		c->tx_cast[tq->cast[i]]++;
+	}
+	c->tx_packets += sent;
+	if (unlikely(sent < n)) {
+		enum vn_drop_reason r =
+			(p && p->ops->link_up(p)) ? VN_DROP_QUEUE_FULL : VN_DROP_LINK_DOWN;
+		c->drops[r] += n - sent;
+		rte_pktmbuf_free_bulk(&tq->pkts[sent], n - sent);
+	}
+}
+
+static inline void tx_push(struct vn_worker *w, const struct vn_dp_table *t, uint16_t slot,
+			   struct rte_mbuf *m, uint8_t cast, uint32_t len)
+{
+	struct txq *tq = &w->tx[slot];
+
+	if (tq->n == 0)
+		w->dirty[w->ndirty++] = slot;
+	tq->pkts[tq->n] = m;
+	tq->cast[tq->n] = cast;
+	tq->len[tq->n] = len;
+	if (++tq->n == VN_BURST)
+		tx_flush(w, t, slot);
+}
+
+static inline uint8_t cast_of(const struct rte_ether_addr *a)
+{
+	if (rte_is_unicast_ether_addr(a))
+		return VN_UCAST;
+	return rte_is_broadcast_ether_addr(a) ? VN_BCAST : VN_MCAST;
+}
+
+void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct vn_port *in,
+			struct rte_mbuf **pkts, uint16_t n, uint64_t now)
+{
+	struct vn_port_counters *c = &w->ctr[in->slot];
+	struct vn_fdb *fdb = in->net->fdb;
+	const uint16_t *flood = t->flood[in->slot];
+	uint16_t flood_n = t->flood_n[in->slot];
+	struct rte_ether_addr last_src = {0}, last_dst = {0};
+	int last_dst_port = -1;
+	bool have_src = false, have_dst = false;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct rte_ether_hdr *eth;
+		uint32_t len = rte_pktmbuf_pkt_len(m);
+		uint8_t cast;
+		int dst;
+
+		c->rx_packets++;
+		c->rx_bytes += len;
+		if (unlikely(rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN)) {
+			c->drops[VN_DROP_MALFORMED]++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		cast = cast_of(&eth->dst_addr);
+		c->rx_cast[cast]++;
+		if (unlikely(!rte_is_valid_assigned_ether_addr(&eth->src_addr))) {
+			c->drops[VN_DROP_INVALID_SRC]++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		if (!have_src || !rte_is_same_ether_addr(&last_src, &eth->src_addr)) {
+			if (vn_fdb_learn(fdb, 0, &eth->src_addr, in->slot, now) > 0)
+				have_dst = false; /* a move may change the memoised lookup */
+			rte_ether_addr_copy(&eth->src_addr, &last_src);
+			have_src = true;
+		}
+		if (cast == VN_UCAST) {
+			if (!have_dst || !rte_is_same_ether_addr(&last_dst, &eth->dst_addr)) {
+				last_dst_port = vn_fdb_lookup(fdb, 0, &eth->dst_addr);
+				rte_ether_addr_copy(&eth->dst_addr, &last_dst);
+				have_dst = true;
+			}
+			dst = last_dst_port;
+			if (dst >= 0 && dst < t->nr_slots && t->ports[dst] &&
+			    t->ports[dst]->net == in->net) {
+				if (unlikely(dst == in->slot)) {
+					c->drops[VN_DROP_SAME_PORT]++;
+					rte_pktmbuf_free(m);
+					continue;
+				}
+				tx_push(w, t, (uint16_t)dst, m, cast, len);
+				continue;
+			}
+		}
+		/* flood: unknown unicast, broadcast, multicast — never back out the ingress port */
+		if (unlikely(flood_n <= 1)) {
+			c->drops[VN_DROP_NO_DEST]++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		if (flood_n > 2)
+			rte_mbuf_refcnt_update(m, (int16_t)(flood_n - 2));
+		for (uint16_t f = 0; f < flood_n; f++)
+			if (flood[f] != in->slot)
+				tx_push(w, t, flood[f], m, cast, len);
+	}
+	for (uint16_t d = 0; d < w->ndirty; d++)
+		if (w->tx[w->dirty[d]].n)
+			tx_flush(w, t, w->dirty[d]);
+	w->ndirty = 0;
+}
+
+int vn_dp_worker_run(void *arg)
+{
+	struct vn_worker *w = arg;
+	struct vn_dp *dp = w->dp;
+	struct rte_mbuf *pkts[VN_BURST];
+	unsigned idle = 0, sleep_us = SLEEP_MIN_US;
+
+	rte_rcu_qsbr_thread_register(dp->qsbr, w->id);
+	rte_rcu_qsbr_thread_online(dp->qsbr, w->id);
+	VN_INFO("worker %u running on lcore %u", w->id, rte_lcore_id());
+	while (!__atomic_load_n(&dp->stop, __ATOMIC_ACQUIRE)) {
+		const struct vn_dp_table *t = __atomic_load_n(&dp->table, __ATOMIC_ACQUIRE);
+		unsigned moved = 0;
+
+		if (likely(t != NULL)) {
+			uint64_t now = vn_dp_now();
+			const struct vn_dp_rxq *rq = t->rxqs[w->id];
+			for (unsigned i = 0; i < t->nr_rxqs[w->id]; i++) {
+				struct vn_port *p = rq[i].port;
+				uint16_t n = p->ops->rx_burst(p, rq[i].q, pkts, VN_BURST);
+				if (n) {
+					vn_dp_switch_burst(w, t, p, pkts, n, now);
+					moved += n;
+				}
+			}
+		}
+		rte_rcu_qsbr_quiescent(dp->qsbr, w->id);
+		w->st.loops++;
+		if (moved) {
+			w->st.busy++;
+			idle = 0;
+			sleep_us = SLEEP_MIN_US;
+			continue;
+		}
+		if (dp->idle_sleep_us == 0 || ++idle < IDLE_SPINS) {
+			rte_pause();
+			continue;
+		}
+		/* Idle: leave the RCU reader set while asleep so the control thread never waits. */
+		w->st.sleeps++;
+		rte_rcu_qsbr_thread_offline(dp->qsbr, w->id);
+		usleep(sleep_us);
+		rte_rcu_qsbr_thread_online(dp->qsbr, w->id);
+		if (sleep_us < dp->idle_sleep_us)
+			sleep_us = sleep_us * 2 > dp->idle_sleep_us ? dp->idle_sleep_us : sleep_us * 2;
+	}
+	rte_rcu_qsbr_thread_offline(dp->qsbr, w->id);
+	rte_rcu_qsbr_thread_unregister(dp->qsbr, w->id);
+	return 0;
+}
+
+void vn_dp_port_counters(struct vn_dp *dp, uint16_t slot, struct vn_port_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < dp->nr_workers; i++)
+		vn_counters_add(out, &dp->w[i]->ctr[slot]);
+}
+
+void vn_dp_worker_stats(struct vn_dp *dp, unsigned id, struct vn_dp_worker_stats *out)
+{
+	if (id < dp->nr_workers)
+		*out = dp->w[id]->st;
+	else
+		memset(out, 0, sizeof(*out));
+}

@@ -1,0 +1,818 @@
+/* SPDX-License-Identifier: MIT */
+/* Networks, ports and static FDB entries on the control thread; persistence; publication. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_ether.h>
+
+#include "vnicd/bridge.h"
+#include "vnicd/log.h"
+#include "vnicd/switch.h"
+#include "vnicd/vhost.h"
+
+#define DEFAULT_NET "br0"
+#define STATE_VERSION 1
+
+struct sw_port {
+	char *name, *kind, *net, *mac, *path;
+	bool server;
+	unsigned queues;
+	uint16_t slot;
+	struct vn_port *port; /* NULL in validation-only mode (no data path) */
+	struct vn_net *vnet;
+	struct vn_port_counters base; /* counters of the slot when the port took it */
+};
+
+struct sw_static {
+	char *mac, *port;
+};
+
+struct vn_switch {
+	const struct vn_config *cfg;
+	struct vn_dp *dp;
+	struct rte_mempool *mp;
+	GPtrArray *nets;    /* struct vn_net *, creation order */
+	GPtrArray *ports;   /* struct sw_port *, creation order */
+	GPtrArray *statics; /* struct sw_static *, persisted static FDB entries */
+	struct sw_port *slots[VN_MAX_PORTS_HARD];
+	uint16_t next_net_id;
+	char *state_file;
+	bool restoring;
+	uint64_t ports_limit_hits, nets_limit_hits;
+};
+
+static void sw_port_free(struct sw_port *sp)
+{
+	g_free(sp->name);
+	g_free(sp->kind);
+	g_free(sp->net);
+	g_free(sp->mac);
+	g_free(sp->path);
+	g_free(sp);
+}
+
+static void sw_static_free(struct sw_static *st)
+{
+	g_free(st->mac);
+	g_free(st->port);
+	g_free(st);
+}
+
+static void net_free(struct vn_net *n)
+{
+	vn_fdb_free(n->fdb);
+	g_free(n);
+}
+
+struct vn_switch *vn_switch_new(const struct vn_config *cfg, struct vn_dp *dp,
+				struct rte_mempool *mp)
+{
+	struct vn_switch *sw = g_new0(struct vn_switch, 1);
+
+	sw->cfg = cfg;
+	sw->dp = dp;
+	sw->mp = mp;
+	sw->nets = g_ptr_array_new();
+	sw->ports = g_ptr_array_new();
+	sw->statics = g_ptr_array_new_with_free_func((GDestroyNotify)sw_static_free);
+	return sw;
+}
+
+void vn_switch_set_state_file(struct vn_switch *sw, const char *path)
+{
+	g_free(sw->state_file);
+	sw->state_file = g_strdup(path);
+}
+
+static void sw_publish(struct vn_switch *sw)
+{
+	struct vn_port *ports[VN_MAX_PORTS_HARD] = {0};
+	unsigned n = 0;
+
+	if (!sw->dp)
+		return;
+	for (unsigned s = 0; s < VN_MAX_PORTS_HARD; s++) {
+		if (sw->slots[s] && sw->slots[s]->port) {
+			ports[s] = sw->slots[s]->port;
+			n = s + 1;
+		}
+	}
+	vn_dp_publish(sw->dp, vn_dp_table_build(sw->dp, ports, n));
+}
+
+static void sw_changed(struct vn_switch *sw)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (sw->restoring || !sw->state_file)
+		return;
+	if (vn_switch_save(sw, sw->state_file, &err) < 0)
+		VN_ERR("saving state to %s failed: %s", sw->state_file, err->message);
+}
+
+void vn_switch_free(struct vn_switch *sw)
+{
+	if (!sw)
+		return;
+	/* unpublish everything once, then destroy the ports */
+	if (sw->dp)
+		vn_dp_publish(sw->dp, vn_dp_table_build(sw->dp, NULL, 0));
+	for (guint i = 0; i < sw->ports->len; i++) {
+		struct sw_port *sp = sw->ports->pdata[i];
+		if (sp->port)
+			sp->port->ops->destroy(sp->port);
+		sw_port_free(sp);
+	}
+	for (guint i = 0; i < sw->nets->len; i++)
+		net_free(sw->nets->pdata[i]);
+	g_ptr_array_free(sw->ports, TRUE);
+	g_ptr_array_free(sw->nets, TRUE);
+	g_ptr_array_free(sw->statics, TRUE);
+	g_free(sw->state_file);
+	g_free(sw);
+}
+
+static struct vn_net *find_net(struct vn_switch *sw, const char *name)
+{
+	for (guint i = 0; i < sw->nets->len; i++) {
+		struct vn_net *n = sw->nets->pdata[i];
+		if (strcmp(n->name, name) == 0)
+			return n;
+	}
+	return NULL;
+}
+
+static struct sw_port *find_port(struct vn_switch *sw, const char *name)
+{
+	for (guint i = 0; i < sw->ports->len; i++) {
+		struct sw_port *sp = sw->ports->pdata[i];
+		if (strcmp(sp->name, name) == 0)
+			return sp;
+	}
+	return NULL;
+}
+
+#define SET_ERR(code, ...)                                                                         \
+	do {                                                                                       \
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, __VA_ARGS__);                      \
+		return -(code);                                                                    \
+	} while (0)
+
+int vn_switch_net_add(struct vn_switch *sw, const char *name, const char *type, GError **err)
+{
+	struct vn_net *n;
+
+	if (!name || !vn_name_valid(name))
+		SET_ERR(EINVAL, "invalid network name '%s' (1-31 characters of A-Z a-z 0-9 _ . -)",
+			name ? name : "");
+	if (!type || strcmp(type, "bridge") != 0)
+		SET_ERR(EINVAL, "unsupported network type '%s' (supported: bridge)",
+			type ? type : "");
+	if (find_net(sw, name))
+		SET_ERR(EEXIST, "network '%s' already exists", name);
+	if (sw->nets->len >= sw->cfg->max_nets) {
+		sw->nets_limit_hits++;
+		SET_ERR(ENOSPC, "network limit reached (max_nets = %u)", sw->cfg->max_nets);
+	}
+	n = g_new0(struct vn_net, 1);
+	g_strlcpy(n->name, name, sizeof(n->name));
+	g_strlcpy(n->type, type, sizeof(n->type));
+	n->id = sw->next_net_id++;
+	if (sw->dp) {
+		char hname[48];
+		snprintf(hname, sizeof(hname), "%u_%s", n->id, name);
+		n->fdb = vn_fdb_create(hname, sw->cfg->fdb_max, vn_dp_qsbr(sw->dp));
+		if (!n->fdb) {
+			int e = errno;
+			g_free(n);
+			SET_ERR(e, "cannot create the FDB of network '%s': %s", name, g_strerror(e));
+		}
+	}
+	g_ptr_array_add(sw->nets, n);
+	VN_INFO("network %s (%s) added", name, type);
+	sw_changed(sw);
+	return 0;
+}
+
+int vn_switch_net_del(struct vn_switch *sw, const char *name, GError **err)
+{
+	struct vn_net *n = name ? find_net(sw, name) : NULL;
+
+	if (!n)
+		SET_ERR(ENOENT, "no network '%s'", name ? name : "");
+	if (n->nr_ports)
+		SET_ERR(EBUSY, "network '%s' still has %u port(s); delete them first", name,
+			n->nr_ports);
+	/* no port of it is published, so no worker can reach its FDB */
+	for (guint i = 0; i < sw->statics->len;) {
+		struct sw_static *st = sw->statics->pdata[i];
+		struct sw_port *sp = find_port(sw, st->port);
+		if (!sp || sp->vnet == n)
+			g_ptr_array_remove_index(sw->statics, i);
+		else
+			i++;
+	}
+	g_ptr_array_remove(sw->nets, n);
+	net_free(n);
+	VN_INFO("network %s deleted", name);
+	sw_changed(sw);
+	return 0;
+}
+
+bool vn_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len >= VN_NAME_MAX || name[0] == '-' || name[0] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!g_ascii_isalnum(name[i]) && !strchr("_.-", name[i]))
+			return false;
+	return true;
+}
+
+int vn_port_parse_mac(const char *s, struct rte_ether_addr *mac)
+{
+	unsigned b[6];
+	char tail;
+
+	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+			 &tail) != 6 || strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac->addr_bytes[i] = (uint8_t)b[i];
+	return 0;
+}
+
+static void mac_str(const struct rte_ether_addr *m, char out[18])
+{
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m->addr_bytes[0], m->addr_bytes[1],
+		 m->addr_bytes[2], m->addr_bytes[3], m->addr_bytes[4], m->addr_bytes[5]);
+}
+
+int vn_switch_port_add(struct vn_switch *sw, const struct vn_port_spec *spec, GError **err)
+{
+	const char *netname = spec->net ? spec->net : DEFAULT_NET;
+	unsigned queues = spec->queues ? spec->queues : 1;
+	struct rte_ether_addr mac;
+	struct vn_net *n;
+	struct sw_port *sp;
+	struct vn_port *port = NULL;
+	int slot = -1, rc;
+
+	if (!spec->name || !vn_name_valid(spec->name))
+		SET_ERR(EINVAL, "invalid port name '%s' (1-31 characters of A-Z a-z 0-9 _ . -)",
+			spec->name ? spec->name : "");
+	if (find_port(sw, spec->name))
+		SET_ERR(EEXIST, "port '%s' already exists", spec->name);
+	if (!spec->kind || strcmp(spec->kind, "vhost") != 0)
+		SET_ERR(EINVAL, "unsupported port kind '%s' (supported: vhost)",
+			spec->kind ? spec->kind : "");
+	n = find_net(sw, netname);
+	if (!n)
+		SET_ERR(ENOENT, "no network '%s' (see: vnicctl net list)", netname);
+	if (spec->mac && vn_port_parse_mac(spec->mac, &mac) < 0)
+		SET_ERR(EINVAL, "invalid MAC address '%s' (expected aa:bb:cc:dd:ee:ff)", spec->mac);
+	if (spec->mac && !rte_is_valid_assigned_ether_addr(&mac))
+		SET_ERR(EINVAL, "MAC address '%s' is not a unicast address", spec->mac);
+	if (queues > VN_MAX_QUEUES)
+		SET_ERR(EINVAL, "--queues %u is out of range (1..%d)", queues, VN_MAX_QUEUES);
+	if (!spec->path || !*spec->path)
+		SET_ERR(EINVAL, "vhost ports need --path SOCKET");
+	for (guint i = 0; i < sw->ports->len; i++) {
+		struct sw_port *o = sw->ports->pdata[i];
+		if (o->path && strcmp(o->path, spec->path) == 0)
+			SET_ERR(EEXIST, "socket path '%s' is already used by port '%s'", spec->path,
+				o->name);
+	}
+	if (sw->ports->len >= sw->cfg->max_ports) {
+		sw->ports_limit_hits++;
+		SET_ERR(ENOSPC, "port limit reached (max_ports = %u)", sw->cfg->max_ports);
+	}
+	for (unsigned s = 0; s < VN_MAX_PORTS_HARD; s++)
+		if (!sw->slots[s]) {
+			slot = (int)s;
+			break;
+		}
+	if (slot < 0)
+		SET_ERR(ENOSPC, "no free port slot");
+
+	if (sw->dp) {
+		struct vn_vhost_params vp = {
+			.path = spec->path, .server = spec->server, .queues = (uint16_t)queues};
+		rc = vn_vhost_port_create(spec->name, &vp, sw->mp, sw->dp, &port, err);
+		if (rc < 0)
+			return rc;
+		port->slot = (uint16_t)slot;
+		port->net = n;
+		port->tx_shared = vn_dp_nr_workers(sw->dp) > 1;
+		if (spec->mac) {
+			port->has_mac = true;
+			port->mac = mac;
+		}
+	}
+	sp = g_new0(struct sw_port, 1);
+	sp->name = g_strdup(spec->name);
+	sp->kind = g_strdup(spec->kind);
+	sp->net = g_strdup(netname);
+	sp->mac = spec->mac ? g_ascii_strdown(spec->mac, -1) : NULL;
+	sp->path = g_strdup(spec->path);
+	sp->server = spec->server;
+	sp->queues = queues;
+	sp->slot = (uint16_t)slot;
+	sp->port = port;
+	sp->vnet = n;
+	if (sw->dp)
+		vn_dp_port_counters(sw->dp, sp->slot, &sp->base);
+	sw->slots[slot] = sp;
+	g_ptr_array_add(sw->ports, sp);
+	n->nr_ports++;
+	sw_publish(sw);
+	VN_INFO("port %s (vhost %s %s, %u queue%s) added to %s", sp->name,
+		sp->server ? "server" : "client", sp->path, queues, queues > 1 ? "s" : "", netname);
+	sw_changed(sw);
+	return 0;
+}
+
+int vn_switch_port_del(struct vn_switch *sw, const char *name, GError **err)
+{
+	struct sw_port *sp = name ? find_port(sw, name) : NULL;
+
+	if (!sp)
+		SET_ERR(ENOENT, "no port '%s'", name ? name : "");
+	sw->slots[sp->slot] = NULL;
+	sw_publish(sw); /* waits until no worker can see the port */
+	if (sp->vnet->fdb)
+		vn_fdb_flush(sp->vnet->fdb, sp->slot, true);
+	for (guint i = 0; i < sw->statics->len;) {
+		struct sw_static *st = sw->statics->pdata[i];
+		if (strcmp(st->port, sp->name) == 0)
+			g_ptr_array_remove_index(sw->statics, i);
+		else
+			i++;
+	}
+	if (sp->port)
+		sp->port->ops->destroy(sp->port);
+	sp->vnet->nr_ports--;
+	g_ptr_array_remove(sw->ports, sp);
+	VN_INFO("port %s deleted", name);
+	sw_port_free(sp);
+	sw_changed(sw);
+	return 0;
+}
+
+int vn_switch_fdb_add(struct vn_switch *sw, const char *mac, const char *port, GError **err)
+{
+	struct rte_ether_addr a;
+	struct sw_port *sp;
+	struct sw_static *st;
+	char norm[18];
+
+	if (!mac || vn_port_parse_mac(mac, &a) < 0)
+		SET_ERR(EINVAL, "invalid MAC address '%s' (expected aa:bb:cc:dd:ee:ff)",
+			mac ? mac : "");
+	if (!rte_is_valid_assigned_ether_addr(&a))
+		SET_ERR(EINVAL, "MAC address '%s' is not a unicast address", mac);
+	sp = port ? find_port(sw, port) : NULL;
+	if (!sp)
+		SET_ERR(ENOENT, "no port '%s'", port ? port : "");
+	if (sp->vnet->fdb && vn_fdb_add_static(sp->vnet->fdb, 0, &a, sp->slot, vn_dp_now()) < 0)
+		SET_ERR(ENOSPC, "the FDB of network '%s' is full (fdb_max = %u)", sp->net,
+			sw->cfg->fdb_max);
+	mac_str(&a, norm);
+	for (guint i = 0; i < sw->statics->len; i++) {
+		st = sw->statics->pdata[i];
+		struct sw_port *o = find_port(sw, st->port);
+		if (strcmp(st->mac, norm) == 0 && o && o->vnet == sp->vnet) {
+			g_free(st->port);
+			st->port = g_strdup(port);
+			sw_changed(sw);
+			return 0;
+		}
+	}
+	st = g_new0(struct sw_static, 1);
+	st->mac = g_strdup(norm);
+	st->port = g_strdup(port);
+	g_ptr_array_add(sw->statics, st);
+	sw_changed(sw);
+	return 0;
+}
+
+int vn_switch_fdb_flush(struct vn_switch *sw, const char *net, GError **err)
+{
+	struct vn_net *only = NULL;
+	int removed = 0;
+
+	if (net && !(only = find_net(sw, net)))
+		SET_ERR(ENOENT, "no network '%s'", net);
+	for (guint i = 0; i < sw->nets->len; i++) {
+		struct vn_net *n = sw->nets->pdata[i];
+		if ((only && n != only) || !n->fdb)
+			continue;
+		removed += (int)vn_fdb_flush(n->fdb, -1, true);
+	}
+	for (guint i = 0; i < sw->statics->len;) {
+		struct sw_static *st = sw->statics->pdata[i];
+		struct sw_port *sp = find_port(sw, st->port);
+		if (!only || !sp || sp->vnet == only)
+			g_ptr_array_remove_index(sw->statics, i);
+		else
+			i++;
+	}
+	sw_changed(sw);
+	return removed;
+}
+
+void vn_switch_tick(struct vn_switch *sw)
+{
+	uint64_t now = vn_dp_now();
+
+	for (guint i = 0; i < sw->nets->len; i++) {
+		struct vn_net *n = sw->nets->pdata[i];
+		if (n->fdb)
+			vn_fdb_age(n->fdb, now, sw->cfg->fdb_aging);
+	}
+}
+
+/* ---- JSON views ---- */
+
+static void jmember_str(JsonBuilder *b, const char *k, const char *v)
+{
+	json_builder_set_member_name(b, k);
+	if (v)
+		json_builder_add_string_value(b, v);
+	else
+		json_builder_add_null_value(b);
+}
+
+static void jmember_int(JsonBuilder *b, const char *k, gint64 v)
+{
+	json_builder_set_member_name(b, k);
+	json_builder_add_int_value(b, v);
+}
+
+static void json_net(struct vn_switch *sw, struct vn_net *n, JsonBuilder *b, bool detail)
+{
+	struct vn_fdb_stats fs = {0};
+
+	if (n->fdb)
+		vn_fdb_get_stats(n->fdb, &fs);
+	json_builder_begin_object(b);
+	jmember_str(b, "name", n->name);
+	jmember_str(b, "type", n->type);
+	jmember_int(b, "ports", n->nr_ports);
+	jmember_int(b, "fdb_entries", (gint64)fs.entries);
+	if (detail) {
+		json_builder_set_member_name(b, "port_names");
+		json_builder_begin_array(b);
+		for (guint i = 0; i < sw->ports->len; i++) {
+			struct sw_port *sp = sw->ports->pdata[i];
+			if (sp->vnet == n)
+				json_builder_add_string_value(b, sp->name);
+		}
+		json_builder_end_array(b);
+		json_builder_set_member_name(b, "fdb");
+		json_builder_begin_object(b);
+		jmember_int(b, "entries", (gint64)fs.entries);
+		jmember_int(b, "max", sw->cfg->fdb_max);
+		jmember_int(b, "aging_s", sw->cfg->fdb_aging);
+		jmember_int(b, "learned", (gint64)fs.learned);
+		jmember_int(b, "moved", (gint64)fs.moved);
+		jmember_int(b, "aged", (gint64)fs.aged);
+		jmember_int(b, "limit_hits", (gint64)fs.full);
+		json_builder_end_object(b);
+	}
+	json_builder_end_object(b);
+}
+
+void vn_switch_json_nets(struct vn_switch *sw, JsonBuilder *b)
+{
+	json_builder_begin_array(b);
+	for (guint i = 0; i < sw->nets->len; i++)
+		json_net(sw, sw->nets->pdata[i], b, false);
+	json_builder_end_array(b);
+}
+
+int vn_switch_json_net(struct vn_switch *sw, const char *name, JsonBuilder *b, GError **err)
+{
+	struct vn_net *n = name ? find_net(sw, name) : NULL;
+
+	if (!n)
+		SET_ERR(ENOENT, "no network '%s'", name ? name : "");
+	json_net(sw, n, b, true);
+	return 0;
+}
+
+static void json_counters(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b)
+{
+	struct vn_port_counters c = {0};
+	static const char *const casts[] = {"unicast", "multicast", "broadcast"};
+	uint64_t total = 0;
+
+	if (sw->dp) {
+		vn_dp_port_counters(sw->dp, sp->slot, &c);
+		vn_counters_sub(&c, &sp->base);
+	}
+	jmember_int(b, "rx_packets", (gint64)c.rx_packets);
+	jmember_int(b, "rx_bytes", (gint64)c.rx_bytes);
+	jmember_int(b, "tx_packets", (gint64)c.tx_packets);
+	jmember_int(b, "tx_bytes", (gint64)c.tx_bytes);
+	for (int i = 0; i < VN_CAST__MAX; i++) {
+		g_autofree char *rk = g_strdup_printf("rx_%s", casts[i]);
+		g_autofree char *tk = g_strdup_printf("tx_%s", casts[i]);
+		jmember_int(b, rk, (gint64)c.rx_cast[i]);
+		jmember_int(b, tk, (gint64)c.tx_cast[i]);
+	}
+	json_builder_set_member_name(b, "drops");
+	json_builder_begin_object(b);
+	for (int r = 0; r < VN_DROP__MAX; r++) {
+		jmember_int(b, vn_drop_name(r), (gint64)c.drops[r]);
+		total += c.drops[r];
+	}
+	json_builder_end_object(b);
+	jmember_int(b, "drops_total", (gint64)total);
+}
+
+static void json_port(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b, bool detail)
+{
+	json_builder_begin_object(b);
+	jmember_str(b, "name", sp->name);
+	jmember_str(b, "kind", sp->kind);
+	jmember_str(b, "net", sp->net);
+	jmember_str(b, "mac", sp->mac);
+	jmember_str(b, "link", sp->port && sp->port->ops->link_up(sp->port) ? "up" : "down");
+	if (sp->port) {
+		sp->port->ops->describe(sp->port, b);
+	} else {
+		jmember_str(b, "path", sp->path);
+		json_builder_set_member_name(b, "server");
+		json_builder_add_boolean_value(b, sp->server);
+		jmember_int(b, "queues", sp->queues);
+	}
+	if (detail) {
+		jmember_int(b, "slot", sp->slot);
+		json_builder_set_member_name(b, "stats");
+		json_builder_begin_object(b);
+		json_counters(sw, sp, b);
+		json_builder_end_object(b);
+	}
+	json_builder_end_object(b);
+}
+
+void vn_switch_json_ports(struct vn_switch *sw, JsonBuilder *b)
+{
+	json_builder_begin_array(b);
+	for (guint i = 0; i < sw->ports->len; i++)
+		json_port(sw, sw->ports->pdata[i], b, false);
+	json_builder_end_array(b);
+}
+
+int vn_switch_json_port(struct vn_switch *sw, const char *name, JsonBuilder *b, GError **err)
+{
+	struct sw_port *sp = name ? find_port(sw, name) : NULL;
+
+	if (!sp)
+		SET_ERR(ENOENT, "no port '%s'", name ? name : "");
+	json_port(sw, sp, b, true);
+	return 0;
+}
+
+struct fdb_walk_ctx {
+	struct vn_switch *sw;
+	struct vn_net *net;
+	JsonBuilder *b;
+};
+
+static int fdb_walk_cb(const struct vn_fdb_entry *e, void *ud)
+{
+	struct fdb_walk_ctx *c = ud;
+	struct sw_port *sp = e->port < VN_MAX_PORTS_HARD ? c->sw->slots[e->port] : NULL;
+	char m[18];
+
+	mac_str(&e->mac, m);
+	json_builder_begin_object(c->b);
+	jmember_str(c->b, "net", c->net->name);
+	jmember_int(c->b, "vlan", e->seg);
+	jmember_str(c->b, "mac", m);
+	jmember_str(c->b, "port", sp ? sp->name : NULL);
+	jmember_str(c->b, "type", e->is_static ? "static" : "dynamic");
+	jmember_int(c->b, "age", e->is_static ? 0 : (gint64)e->age);
+	json_builder_end_object(c->b);
+	return 0;
+}
+
+int vn_switch_json_fdb(struct vn_switch *sw, const char *net, JsonBuilder *b, GError **err)
+{
+	struct vn_net *only = NULL;
+	uint64_t now = vn_dp_now();
+
+	if (net && !(only = find_net(sw, net)))
+		SET_ERR(ENOENT, "no network '%s'", net);
+	json_builder_begin_array(b);
+	for (guint i = 0; i < sw->nets->len; i++) {
+		struct vn_net *n = sw->nets->pdata[i];
+		struct fdb_walk_ctx c = {sw, n, b};
+		if ((only && n != only) || !n->fdb)
+			continue;
+		vn_fdb_walk(n->fdb, now, fdb_walk_cb, &c);
+	}
+	json_builder_end_array(b);
+	return 0;
+}
+
+int vn_switch_json_stats(struct vn_switch *sw, const char *port, JsonBuilder *b, GError **err)
+{
+	struct sw_port *only = NULL;
+
+	if (port && !(only = find_port(sw, port)))
+		SET_ERR(ENOENT, "no port '%s'", port);
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "ports");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < sw->ports->len; i++) {
+		struct sw_port *sp = sw->ports->pdata[i];
+		if (only && sp != only)
+			continue;
+		json_builder_begin_object(b);
+		jmember_str(b, "name", sp->name);
+		jmember_str(b, "net", sp->net);
+		json_counters(sw, sp, b);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	if (sw->dp) {
+		json_builder_set_member_name(b, "workers");
+		json_builder_begin_array(b);
+		for (unsigned w = 0; w < vn_dp_nr_workers(sw->dp); w++) {
+			struct vn_dp_worker_stats ws;
+			vn_dp_worker_stats(sw->dp, w, &ws);
+			json_builder_begin_object(b);
+			jmember_int(b, "id", w);
+			jmember_int(b, "loops", (gint64)ws.loops);
+			jmember_int(b, "busy_loops", (gint64)ws.busy);
+			jmember_int(b, "sleeps", (gint64)ws.sleeps);
+			json_builder_end_object(b);
+		}
+		json_builder_end_array(b);
+	}
+	json_builder_set_member_name(b, "limits");
+	json_builder_begin_object(b);
+	jmember_int(b, "max_ports", sw->cfg->max_ports);
+	jmember_int(b, "ports_limit_hits", (gint64)sw->ports_limit_hits);
+	jmember_int(b, "max_nets", sw->cfg->max_nets);
+	jmember_int(b, "nets_limit_hits", (gint64)sw->nets_limit_hits);
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+	return 0;
+}
+
+/* ---- persistence ---- */
+
+int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree char *text = NULL;
+	gsize len = 0;
+
+	json_builder_begin_object(b);
+	jmember_int(b, "version", STATE_VERSION);
+	json_builder_set_member_name(b, "nets");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < sw->nets->len; i++) {
+		struct vn_net *n = sw->nets->pdata[i];
+		json_builder_begin_object(b);
+		jmember_str(b, "name", n->name);
+		jmember_str(b, "type", n->type);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "ports");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < sw->ports->len; i++) {
+		struct sw_port *sp = sw->ports->pdata[i];
+		json_builder_begin_object(b);
+		jmember_str(b, "name", sp->name);
+		jmember_str(b, "kind", sp->kind);
+		jmember_str(b, "net", sp->net);
+		jmember_str(b, "mac", sp->mac);
+		jmember_str(b, "path", sp->path);
+		json_builder_set_member_name(b, "server");
+		json_builder_add_boolean_value(b, sp->server);
+		jmember_int(b, "queues", sp->queues);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "fdb");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < sw->statics->len; i++) {
+		struct sw_static *st = sw->statics->pdata[i];
+		json_builder_begin_object(b);
+		jmember_str(b, "mac", st->mac);
+		jmember_str(b, "port", st->port);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json_generator_set_root(gen, root);
+	json_generator_set_pretty(gen, TRUE);
+	text = json_generator_to_data(gen, &len);
+	if (!g_file_set_contents_full(path, text, (gssize)len,
+				      G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+				      0600, err))
+		return -EIO;
+	return 0;
+}
+
+static const char *obj_str(JsonObject *o, const char *k)
+{
+	JsonNode *n = json_object_get_member(o, k);
+
+	if (!n || JSON_NODE_TYPE(n) != JSON_NODE_VALUE || json_node_get_value_type(n) != G_TYPE_STRING)
+		return NULL;
+	return json_node_get_string(n);
+}
+
+static int restore_parse(struct vn_switch *sw, JsonNode *root, GError **err)
+{
+	JsonObject *o;
+	JsonArray *nets, *ports, *fdb;
+
+	if (!root || !JSON_NODE_HOLDS_OBJECT(root))
+		SET_ERR(EINVAL, "not a JSON object");
+	o = json_node_get_object(root);
+	if (!json_object_has_member(o, "version") ||
+	    json_object_get_int_member(o, "version") != STATE_VERSION)
+		SET_ERR(EINVAL, "unknown state version");
+	nets = json_object_has_member(o, "nets") ? json_object_get_array_member(o, "nets") : NULL;
+	ports = json_object_has_member(o, "ports") ? json_object_get_array_member(o, "ports") : NULL;
+	fdb = json_object_has_member(o, "fdb") ? json_object_get_array_member(o, "fdb") : NULL;
+	if (!nets || !ports || !fdb)
+		SET_ERR(EINVAL, "missing nets, ports or fdb");
+	for (guint i = 0; i < json_array_get_length(nets); i++) {
+		g_autoptr(GError) e = NULL;
+		JsonObject *no = json_array_get_object_element(nets, i);
+		if (!no || vn_switch_net_add(sw, obj_str(no, "name"), obj_str(no, "type"), &e) < 0)
+			VN_ERR("state: network %u not restored: %s", i, e ? e->message : "malformed");
+	}
+	for (guint i = 0; i < json_array_get_length(ports); i++) {
+		g_autoptr(GError) e = NULL;
+		JsonObject *po = json_array_get_object_element(ports, i);
+		struct vn_port_spec spec = {0};
+		if (po) {
+			spec.name = obj_str(po, "name");
+			spec.kind = obj_str(po, "kind");
+			spec.net = obj_str(po, "net");
+			spec.mac = obj_str(po, "mac");
+			spec.path = obj_str(po, "path");
+			spec.server = json_object_get_boolean_member_with_default(po, "server", FALSE);
+			spec.queues = (unsigned)json_object_get_int_member_with_default(po, "queues", 1);
+		}
+		if (!po || vn_switch_port_add(sw, &spec, &e) < 0)
+			VN_ERR("state: port %s not restored: %s", spec.name ? spec.name : "?",
+			       e ? e->message : "malformed");
+	}
+	for (guint i = 0; i < json_array_get_length(fdb); i++) {
+		g_autoptr(GError) e = NULL;
+		JsonObject *fo = json_array_get_object_element(fdb, i);
+		if (!fo || vn_switch_fdb_add(sw, obj_str(fo, "mac"), obj_str(fo, "port"), &e) < 0)
+			VN_ERR("state: static FDB entry %u not restored: %s", i,
+			       e ? e->message : "malformed");
+	}
+	return 0;
+}
+
+int vn_switch_restore(struct vn_switch *sw, const char *path, GError **err)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(GError) perr = NULL;
+	int rc = 0;
+
+	sw->restoring = true;
+	if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+		VN_INFO("no state at %s: starting with the default network %s", path, DEFAULT_NET);
+		rc = vn_switch_net_add(sw, DEFAULT_NET, "bridge", err);
+		goto out;
+	}
+	if (!json_parser_load_from_file(parser, path, &perr) ||
+	    restore_parse(sw, json_parser_get_root(parser), &perr) < 0) {
+		g_autofree char *bad = g_strdup_printf("%s.bad", path);
+		rename(path, bad);
+		VN_ERR("state file %s is unreadable (%s); kept as %s, starting from defaults", path,
+		       perr ? perr->message : "?", bad);
+		if (!find_net(sw, DEFAULT_NET))
+			rc = vn_switch_net_add(sw, DEFAULT_NET, "bridge", err);
+		goto out;
+	}
+	VN_INFO("restored %u network(s), %u port(s), %u static FDB entr%s from %s",
+		sw->nets->len, sw->ports->len, sw->statics->len,
+		sw->statics->len == 1 ? "y" : "ies", path);
+out:
+	sw->restoring = false;
+	if (rc == 0)
+		sw_changed(sw);
+	return rc;
+}

@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: MIT */
+/* vnicctl: command-line client of the vnicd control socket (see include/vnicd/ctl.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "vnicd-config.h"
+/* protocol: include/vnicd/ctl.h */
+
+#define EXIT_USAGE 2
+#define EXIT_CONNECT 3
+
+static const char usage_text[] =
+	"usage: vnicctl [--socket PATH] [--json] COMMAND\n"
+	"commands:\n"
+	"  net add NAME bridge            make a network\n"
+	"  net del NAME                   remove an empty network\n"
+	"  net list [--json]              list networks\n"
+	"  net show NAME [--json]         one network, with its FDB counters\n"
+	"  port add NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--net NET]\n"
+	"  port del NAME                  remove a port\n"
+	"  port list [--json]             list ports\n"
+	"  port show NAME [--json]        one port, with its counters\n"
+	"  fdb show [--net NET] [--json]  forwarding database\n"
+	"  fdb add MAC PORT               static entry\n"
+	"  fdb flush [--net NET]          remove learned and static entries\n"
+	"  stats [--port NAME] [--json]   per-port counters and drops by reason\n"
+	"  ping                           check that vnicd answers\n"
+	"The socket defaults to $VNICD_SOCKET or /run/vnicd/vnicd.sock.\n";
+
+static G_GNUC_NORETURN void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "vnicctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see vnicctl --help)\n");
+	exit(EXIT_USAGE);
+}
+
+/* Send one request line, read one response line. Return: the parsed response root. */
+static JsonNode *transact(const char *path, const char *req, JsonParser *parser)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	g_autoptr(GString) resp = g_string_new(NULL);
+	g_autoptr(GError) err = NULL;
+	char buf[65536];
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "vnicctl: socket path too long: %s\n", path);
+		exit(EXIT_CONNECT);
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		fprintf(stderr, "vnicctl: cannot connect to vnicd at %s: %s\n", path,
+			g_strerror(errno));
+		exit(EXIT_CONNECT);
+	}
+	for (size_t off = 0, len = strlen(req); off < len;) {
+		ssize_t n = send(fd, req + off, len - off, MSG_NOSIGNAL);
+		if (n <= 0) {
+			fprintf(stderr, "vnicctl: sending to vnicd failed: %s\n", g_strerror(errno));
+			exit(EXIT_CONNECT);
+		}
+		off += (size_t)n;
+	}
+	while (!memchr(resp->str, '\n', resp->len)) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n <= 0) {
+			fprintf(stderr, "vnicctl: vnicd closed the connection without an answer\n");
+			exit(EXIT_CONNECT);
+		}
+		g_string_append_len(resp, buf, n);
+	}
+	close(fd);
+	if (!json_parser_load_from_data(parser, resp->str, (gssize)resp->len, &err)) {
+		fprintf(stderr, "vnicctl: malformed answer from vnicd: %s\n", err->message);
+		exit(1);
+	}
+	return json_parser_get_root(parser);
+}
+
+static const char *s_or(JsonObject *o, const char *k, const char *def)
+{
+	JsonNode *n = json_object_get_member(o, k);
+
+	if (!n || JSON_NODE_HOLDS_NULL(n))
+		return def;
+	if (json_node_get_value_type(n) == G_TYPE_STRING)
+		return json_node_get_string(n);
+	return def;
+}
+
+static gint64 i_or(JsonObject *o, const char *k)
+{
+	return json_object_has_member(o, k) ? json_object_get_int_member(o, k) : 0;
+}
+
+static void print_counters(JsonObject *o, const char *indent)
+{
+	JsonObject *d = json_object_get_object_member(o, "drops");
+	g_autoptr(GList) keys = d ? json_object_get_members(d) : NULL;
+
+	printf("%srx: %" G_GINT64_FORMAT " packets, %" G_GINT64_FORMAT
+	       " bytes (unicast %" G_GINT64_FORMAT ", multicast %" G_GINT64_FORMAT
+	       ", broadcast %" G_GINT64_FORMAT ")\n",
+	       indent, i_or(o, "rx_packets"), i_or(o, "rx_bytes"), i_or(o, "rx_unicast"),
+	       i_or(o, "rx_multicast"), i_or(o, "rx_broadcast"));
+	printf("%stx: %" G_GINT64_FORMAT " packets, %" G_GINT64_FORMAT
+	       " bytes (unicast %" G_GINT64_FORMAT ", multicast %" G_GINT64_FORMAT
+	       ", broadcast %" G_GINT64_FORMAT ")\n",
+	       indent, i_or(o, "tx_packets"), i_or(o, "tx_bytes"), i_or(o, "tx_unicast"),
+	       i_or(o, "tx_multicast"), i_or(o, "tx_broadcast"));
+	printf("%sdrops: %" G_GINT64_FORMAT, indent, i_or(o, "drops_total"));
+	for (GList *l = keys; l; l = l->next)
+		if (json_object_get_int_member(d, l->data))
+			printf(" %s=%" G_GINT64_FORMAT, (char *)l->data,
+			       json_object_get_int_member(d, l->data));
+	printf("\n");
+}
+
+static void print_text(const char *cmd, JsonNode *res)
+{
+	if (!res || JSON_NODE_HOLDS_NULL(res))
+		return;
+	if (strcmp(cmd, "net.list") == 0) {
+		JsonArray *a = json_node_get_array(res);
+		printf("%-16s %-8s %6s %8s\n", "NAME", "TYPE", "PORTS", "FDB");
+		for (guint i = 0; i < json_array_get_length(a); i++) {
+			JsonObject *o = json_array_get_object_element(a, i);
+			printf("%-16s %-8s %6" G_GINT64_FORMAT " %8" G_GINT64_FORMAT "\n",
+			       s_or(o, "name", "?"), s_or(o, "type", "?"), i_or(o, "ports"),
+			       i_or(o, "fdb_entries"));
+		}
+	} else if (strcmp(cmd, "net.show") == 0) {
+		JsonObject *o = json_node_get_object(res);
+		JsonObject *f = json_object_get_object_member(o, "fdb");
+		JsonArray *pn = json_object_get_array_member(o, "port_names");
+		printf("network %s (%s), %" G_GINT64_FORMAT " port(s):", s_or(o, "name", "?"),
+		       s_or(o, "type", "?"), i_or(o, "ports"));
+		for (guint i = 0; pn && i < json_array_get_length(pn); i++)
+			printf(" %s", json_array_get_string_element(pn, i));
+		printf("\n  fdb: %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " entries, aging %" G_GINT64_FORMAT
+		       " s, learned %" G_GINT64_FORMAT ", moved %" G_GINT64_FORMAT
+		       ", aged %" G_GINT64_FORMAT ", limit hits %" G_GINT64_FORMAT "\n",
+		       i_or(f, "entries"), i_or(f, "max"), i_or(f, "aging_s"), i_or(f, "learned"),
+		       i_or(f, "moved"), i_or(f, "aged"), i_or(f, "limit_hits"));
+	} else if (strcmp(cmd, "port.list") == 0) {
+		JsonArray *a = json_node_get_array(res);
+		printf("%-16s %-6s %-12s %-5s %-17s %s\n", "NAME", "KIND", "NET", "LINK", "MAC",
+		       "PATH");
+		for (guint i = 0; i < json_array_get_length(a); i++) {
+			JsonObject *o = json_array_get_object_element(a, i);
+			gboolean srv = json_object_get_boolean_member_with_default(o, "server", FALSE);
+			printf("%-16s %-6s %-12s %-5s %-17s %s%s\n", s_or(o, "name", "?"),
+			       s_or(o, "kind", "?"), s_or(o, "net", "?"), s_or(o, "link", "?"),
+			       s_or(o, "mac", "-"), s_or(o, "path", "-"), srv ? " (server)" : "");
+		}
+	} else if (strcmp(cmd, "port.show") == 0) {
+		JsonObject *o = json_node_get_object(res);
+		printf("port %s: kind %s, network %s, link %s, mac %s\n", s_or(o, "name", "?"),
+		       s_or(o, "kind", "?"), s_or(o, "net", "?"), s_or(o, "link", "?"),
+		       s_or(o, "mac", "-"));
+		printf("  path %s (%s), queues %" G_GINT64_FORMAT " (guest uses %" G_GINT64_FORMAT
+		       "), connects %" G_GINT64_FORMAT ", disconnects %" G_GINT64_FORMAT "\n",
+		       s_or(o, "path", "-"),
+		       json_object_get_boolean_member_with_default(o, "server", FALSE) ? "server"
+										: "client",
+		       i_or(o, "queues"), i_or(o, "guest_queues"), i_or(o, "connects"),
+		       i_or(o, "disconnects"));
+		if (json_object_has_member(o, "stats"))
+			print_counters(json_object_get_object_member(o, "stats"), "  ");
+	} else if (strcmp(cmd, "fdb.show") == 0) {
+		JsonArray *a = json_node_get_array(res);
+		printf("%-12s %4s %-17s %-16s %-7s %s\n", "NET", "VLAN", "MAC", "PORT", "TYPE",
+		       "AGE");
+		for (guint i = 0; i < json_array_get_length(a); i++) {
+			JsonObject *o = json_array_get_object_element(a, i);
+			printf("%-12s %4" G_GINT64_FORMAT " %-17s %-16s %-7s %" G_GINT64_FORMAT "\n",
+			       s_or(o, "net", "?"), i_or(o, "vlan"), s_or(o, "mac", "?"),
+			       s_or(o, "port", "-"), s_or(o, "type", "?"), i_or(o, "age"));
+		}
+	} else if (strcmp(cmd, "fdb.flush") == 0) {
+		printf("removed %" G_GINT64_FORMAT " entries\n",
+		       i_or(json_node_get_object(res), "removed"));
+	} else if (strcmp(cmd, "stats") == 0) {
+		JsonArray *a = json_object_get_array_member(json_node_get_object(res), "ports");
+		for (guint i = 0; a && i < json_array_get_length(a); i++) {
+			JsonObject *o = json_array_get_object_element(a, i);
+			printf("%s (net %s)\n", s_or(o, "name", "?"), s_or(o, "net", "?"));
+			print_counters(o, "  ");
+		}
+	} else if (strcmp(cmd, "ping") == 0) {
+		printf("vnicd %s\n", s_or(json_node_get_object(res), "version", "?"));
+	}
+}
+
+static gint64 parse_uint(const char *opt, const char *v)
+{
+	guint64 n;
+
+	if (!v || !g_ascii_string_to_unsigned(v, 10, 0, G_MAXINT32, &n, NULL))
+		usage_error("%s needs a whole number, got '%s'", opt, v ? v : "");
+	return (gint64)n;
+}
+
+int main(int argc, char **argv)
+{
+	const char *sock = g_getenv("VNICD_SOCKET") ? g_getenv("VNICD_SOCKET")
+						     : "/run/vnicd/vnicd.sock";
+	g_autoptr(GPtrArray) pos = g_ptr_array_new();
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(JsonNode) reqroot = NULL;
+	g_autofree char *req = NULL, *line = NULL;
+	const char *path = NULL, *mac = NULL, *net = NULL, *port = NULL, *cmd = NULL;
+	gboolean json = FALSE, server = FALSE;
+	gint64 queues = -1;
+	JsonNode *root;
+	JsonObject *ro;
+	const char *g, *v;
+	guint np;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+#define NEXT() (i + 1 < argc ? argv[++i] : (usage_error("%s needs a value", a), NULL))
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			fputs(usage_text, stdout);
+			return 0;
+		} else if (strcmp(a, "--version") == 0) {
+			printf("vnicctl %s\n", VNICD_VERSION);
+			return 0;
+		} else if (strcmp(a, "--socket") == 0 || strcmp(a, "-s") == 0) {
+			sock = NEXT();
+		} else if (strcmp(a, "--json") == 0) {
+			json = TRUE;
+		} else if (strcmp(a, "--path") == 0) {
+			path = NEXT();
+		} else if (strcmp(a, "--server") == 0) {
+			server = TRUE;
+		} else if (strcmp(a, "--mac") == 0) {
+			mac = NEXT();
+		} else if (strcmp(a, "--queues") == 0) {
+			queues = parse_uint("--queues", NEXT());
+		} else if (strcmp(a, "--net") == 0) {
+			net = NEXT();
+		} else if (strcmp(a, "--port") == 0) {
+			port = NEXT();
+		} else if (a[0] == '-' && a[1] == '-') {
+			usage_error("unknown option '%s'", a);
+		} else {
+			g_ptr_array_add(pos, (gpointer)a);
+		}
+#undef NEXT
+	}
+	np = pos->len;
+	if (np == 0)
+		usage_error("no command given");
+	g = pos->pdata[0];
+	v = np > 1 ? pos->pdata[1] : NULL;
+#define POS(i) ((const char *)(np > (i) ? pos->pdata[i] : NULL))
+#define NEED(n, what)                                                                              \
+	do {                                                                                       \
+		if (np < (n))                                                                      \
+			usage_error("%s", what);                                                   \
+		if (np > (n))                                                                      \
+			usage_error("unexpected argument '%s'", POS(n));                           \
+	} while (0)
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "args");
+	json_builder_begin_object(b);
+#define ARG_S(k, val)                                                                              \
+	do {                                                                                       \
+		if (val) {                                                                         \
+			json_builder_set_member_name(b, k);                                        \
+			json_builder_add_string_value(b, val);                                     \
+		}                                                                                  \
+	} while (0)
+	if (strcmp(g, "ping") == 0) {
+		NEED(1, "");
+		cmd = "ping";
+	} else if (strcmp(g, "stats") == 0) {
+		NEED(1, "");
+		cmd = "stats";
+		ARG_S("port", port);
+	} else if (!v) {
+		usage_error("'%s' needs a subcommand", g);
+	} else if (strcmp(g, "net") == 0) {
+		if (strcmp(v, "add") == 0) {
+			NEED(4, "usage: net add NAME bridge");
+			cmd = "net.add";
+			ARG_S("name", POS(2));
+			ARG_S("type", POS(3));
+		} else if (strcmp(v, "del") == 0) {
+			NEED(3, "usage: net del NAME");
+			cmd = "net.del";
+			ARG_S("name", POS(2));
+		} else if (strcmp(v, "list") == 0) {
+			NEED(2, "");
+			cmd = "net.list";
+		} else if (strcmp(v, "show") == 0) {
+			NEED(3, "usage: net show NAME");
+			cmd = "net.show";
+			ARG_S("name", POS(2));
+		}
+	} else if (strcmp(g, "port") == 0) {
+		if (strcmp(v, "add") == 0) {
+			NEED(4, "usage: port add NAME vhost --path SOCK [--server] [--mac MAC] "
+				"[--queues N] [--net NET]");
+			cmd = "port.add";
+			ARG_S("name", POS(2));
+			ARG_S("kind", POS(3));
+			ARG_S("path", path);
+			ARG_S("mac", mac);
+			ARG_S("net", net);
+			if (server) {
+				json_builder_set_member_name(b, "server");
+				json_builder_add_boolean_value(b, TRUE);
+			}
+			if (queues >= 0) {
+				json_builder_set_member_name(b, "queues");
+				json_builder_add_int_value(b, queues);
+			}
+		} else if (strcmp(v, "del") == 0) {
+			NEED(3, "usage: port del NAME");
+			cmd = "port.del";
+			ARG_S("name", POS(2));
+		} else if (strcmp(v, "list") == 0) {
+			NEED(2, "");
+			cmd = "port.list";
+		} else if (strcmp(v, "show") == 0) {
+			NEED(3, "usage: port show NAME");
+			cmd = "port.show";
+			ARG_S("name", POS(2));
+		}
+	} else if (strcmp(g, "fdb") == 0) {
+		if (strcmp(v, "show") == 0) {
+			NEED(2, "");
+			cmd = "fdb.show";
+			ARG_S("net", net);
+		} else if (strcmp(v, "add") == 0) {
+			NEED(4, "usage: fdb add MAC PORT");
+			cmd = "fdb.add";
+			ARG_S("mac", POS(2));
+			ARG_S("port", POS(3));
+		} else if (strcmp(v, "flush") == 0) {
+			NEED(2, "");
+			cmd = "fdb.flush";
+			ARG_S("net", net);
+		}
+	}
+	if (!cmd)
+		usage_error("unknown command '%s%s%s'", g, v ? " " : "", v ? v : "");
+	if ((path || server || mac || queues >= 0) && strcmp(cmd, "port.add") != 0)
+		usage_error("--path, --server, --mac and --queues belong to 'port add'");
+	if (net && strcmp(cmd, "port.add") && strcmp(cmd, "fdb.show") && strcmp(cmd, "fdb.flush"))
+		usage_error("--net does not apply to '%s %s'", g, v ? v : "");
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, "cmd");
+	json_builder_add_string_value(b, cmd);
+	json_builder_end_object(b);
+	reqroot = json_builder_get_root(b);
+	json_generator_set_root(gen, reqroot);
+	req = json_generator_to_data(gen, NULL);
+	line = g_strdup_printf("%s\n", req);
+
+	root = transact(sock, line, parser);
+	if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+		fprintf(stderr, "vnicctl: malformed answer from vnicd\n");
+		return 1;
+	}
+	ro = json_node_get_object(root);
+	if (!json_object_get_boolean_member_with_default(ro, "ok", FALSE)) {
+		fprintf(stderr, "vnicctl: error: %s\n", s_or(ro, "error", "unknown error"));
+		return 1;
+	}
+	if (json) {
+		g_autoptr(JsonGenerator) out = json_generator_new();
+		g_autofree char *text = NULL;
+		JsonNode *res = json_object_get_member(ro, "result");
+		json_generator_set_root(out, res);
+		json_generator_set_pretty(out, TRUE);
+		text = json_generator_to_data(out, NULL);
+		printf("%s\n", text);
+	} else {
+		print_text(cmd, json_object_get_member(ro, "result"));
+	}
+	return 0;
+}

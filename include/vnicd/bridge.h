@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Bridge contract: the forwarding database (FDB) of an 802.1D learning bridge, keyed by
+ * (segment, MAC) on rte_hash, with aging, MAC moves, static entries and a size limit.
+ *
+ * Threads: learn/lookup run lock-free on worker threads (rte_hash RW_CONCURRENCY_LF, with
+ * concurrent writers serialised inside rte_hash); add_static/del/age/flush/walk run on the
+ * control thread. Deleted slots are reclaimed through the RCU QSBR variable given at
+ * creation, after every worker passed a quiescent state.
+ */
+#ifndef VNICD_BRIDGE_H
+#define VNICD_BRIDGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_rcu_qsbr.h>
+
+struct vn_fdb;
+
+/** struct vn_fdb_stats - counters of one FDB (read on the control thread). */
+struct vn_fdb_stats {
+	uint64_t entries; /* current number of entries */
+	uint64_t learned; /* new dynamic entries */
+	uint64_t moved;	  /* dynamic entries whose port changed */
+	uint64_t aged;	  /* dynamic entries removed by aging */
+	uint64_t full;	  /* learn/add refused because the table is at its limit */
+};
+
+/** struct vn_fdb_entry - one entry, as walked or looked up on the control thread. */
+struct vn_fdb_entry {
+	uint16_t seg;
+	struct rte_ether_addr mac;
+	uint16_t port;
+	bool is_static;
+	uint64_t age; /* now - last seen, in the caller's time unit */
+};
+
+/**
+ * vn_fdb_create() - make an empty FDB holding at most @max_entries entries.
+ * @name: unique among live FDBs (rte_hash name); @qsbr: the workers' RCU variable, or NULL
+ * when a single thread uses the table (tests). Thread: control.
+ * Return: the FDB, or NULL (errno set) on failure.
+ */
+struct vn_fdb *vn_fdb_create(const char *name, uint32_t max_entries, struct rte_rcu_qsbr *qsbr);
+
+/** vn_fdb_free() - free @fdb (NULL is fine). No worker may still use it. Thread: control. */
+void vn_fdb_free(struct vn_fdb *fdb);
+
+/**
+ * vn_fdb_learn() - note that @mac was seen on @port in segment @seg at time @now.
+ * Static entries are never moved.
+ * Return: 0 known and unchanged, 1 learned, 2 moved, -ENOSPC when the table is full.
+ */
+int vn_fdb_learn(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac,
+		 uint16_t port, uint64_t now);
+
+/**
+ * vn_fdb_lookup() - Return: the port @mac was learned on in @seg, or -ENOENT.
+ * Entries older than the aging time are still returned until vn_fdb_age() removes them.
+ */
+int vn_fdb_lookup(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac);
+
+/**
+ * vn_fdb_add_static() - add or replace a static entry (never aged, never moved).
+ * Return: 0, or -ENOSPC when the table is full.
+ */
+int vn_fdb_add_static(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac,
+		      uint16_t port, uint64_t now);
+
+/** vn_fdb_del() - remove one entry. Return: 0, or -ENOENT. Thread: control. */
+int vn_fdb_del(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac);
+
+/**
+ * vn_fdb_age() - remove dynamic entries not seen for more than @max_age (same unit as
+ * @now). Return: how many were removed. Thread: control.
+ */
+unsigned vn_fdb_age(struct vn_fdb *fdb, uint64_t now, uint64_t max_age);
+
+/**
+ * vn_fdb_flush() - remove dynamic entries (and static ones when @with_static); when
+ * @port >= 0 only those on that port. Return: how many were removed. Thread: control.
+ */
+unsigned vn_fdb_flush(struct vn_fdb *fdb, int port, bool with_static);
+
+/**
+ * vn_fdb_walk() - call @cb for every entry until it returns non-zero. Thread: control.
+ * Return: what the last @cb returned, or 0.
+ */
+int vn_fdb_walk(struct vn_fdb *fdb, uint64_t now,
+		int (*cb)(const struct vn_fdb_entry *e, void *ud), void *ud);
+
+/** vn_fdb_get_stats() - copy the counters. Thread: control. */
+void vn_fdb_get_stats(const struct vn_fdb *fdb, struct vn_fdb_stats *st);
+
+#endif

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* Daemon configuration: GKeyFile INI, group [vnicd]; every key has an embedded default. */
+#ifndef VNICD_CONFIG_H
+#define VNICD_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+/**
+ * struct vn_config - every setting of the daemon. Strings are owned (g_free'd by
+ * vn_config_clear()). Command-line flags override what the file says.
+ */
+struct vn_config {
+	char *control_socket; /* control_socket = /run/vnicd/vnicd.sock */
+	char *socket_group;   /* socket_group = (none): group owning the socket, mode 0660 */
+	char *state_dir;      /* state_dir = /var/lib/vnicd */
+	char *file_prefix;    /* file_prefix = vnicd: DPDK --file-prefix */
+	int workers;	      /* workers = 1 */
+	char *worker_cpus;    /* worker_cpus = (none): CPU list to pin workers to, e.g. "1" */
+	char *main_cpus;      /* main_cpus = (none): CPU list of the control thread */
+	int log_level;	      /* log_level = info */
+	char *hugepages;      /* hugepages = auto | yes | no */
+	unsigned mem_mb;      /* mem_mb = 512: memory when running without hugepages */
+	unsigned mbufs;	      /* mbufs = 32767: packet buffers in the pool */
+	unsigned max_ports;   /* max_ports = 256 */
+	unsigned max_nets;    /* max_nets = 64 */
+	unsigned max_clients; /* max_clients = 32: concurrent control connections */
+	unsigned fdb_max;     /* fdb_max = 8192: entries per bridge */
+	unsigned fdb_aging;   /* fdb_aging = 300: seconds */
+	unsigned idle_sleep_us; /* idle_sleep_us = 1000: longest worker sleep when idle (0 = busy poll) */
+	char *eal_args;	      /* eal_args = (none): extra DPDK EAL arguments */
+};
+
+/** vn_config_defaults() - fill @c with the embedded defaults. */
+void vn_config_defaults(struct vn_config *c);
+
+/**
+ * vn_config_load_data() - apply the INI text @data over what @c holds.
+ * Unknown keys and groups are errors (a typo must not pass silently).
+ * Return: 0, or -EINVAL with @err set.
+ */
+int vn_config_load_data(struct vn_config *c, const char *data, gsize len, GError **err);
+
+/** vn_config_load_file() - vn_config_load_data() on a file's contents. Return: 0 or -errno. */
+int vn_config_load_file(struct vn_config *c, const char *path, GError **err);
+
+/** vn_config_clear() - free the strings of @c. */
+void vn_config_clear(struct vn_config *c);
+
+#endif

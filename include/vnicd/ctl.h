@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Control protocol: newline-delimited JSON over a unix stream socket.
+ *
+ * Each request is one line holding one JSON object:
+ *     {"cmd": "port.add", "args": {"name": "vm1", "kind": "vhost", "path": "/run/vm1.sock"}}
+ * and gets exactly one response line:
+ *     {"ok": true, "result": <value>}
+ *     {"ok": false, "error": "one line naming the problem"}
+ * A client may send several requests on one connection; they are answered in order.
+ * Lines longer than VN_CTL_MAX_LINE are refused and the connection closed.
+ *
+ * Commands ("args" members; [] = optional):
+ *   ping                                   -> {"version"}
+ *   net.add   name, type("bridge")         -> null
+ *   net.del   name                         -> null
+ *   net.list                               -> [{name, type, ports, fdb_entries}]
+ *   net.show  name                         -> {name, type, ports, port_names, fdb{...}}
+ *   port.add  name, kind("vhost"), path, [server], [mac], [queues], [net]   -> null
+ *   port.del  name                         -> null
+ *   port.list                              -> [{name, kind, net, mac, link, path, ...}]
+ *   port.show name                         -> {..., slot, stats{...}}
+ *   fdb.show  [net]                        -> [{net, vlan, mac, port, type, age}]
+ *   fdb.add   mac, port                    -> null
+ *   fdb.flush [net]                        -> {removed}
+ *   stats     [port]                       -> {ports: [{name, net, rx_packets, rx_bytes,
+ *                                              tx_packets, tx_bytes, rx_unicast, ...,
+ *                                              drops{reason: n}, drops_total}], workers, limits}
+ * Peers are checked with SO_PEERCRED: root, the daemon's own uid, or a member of the
+ * socket's group (socket_group) may connect.
+ */
+#ifndef VNICD_CTL_H
+#define VNICD_CTL_H
+
+#include <glib.h>
+
+#include "vnicd/switch.h"
+
+#define VN_CTL_MAX_LINE (64 * 1024)
+
+struct vn_ctl;
+
+/**
+ * vn_ctl_handle_line() - parse one request line, run it against @sw, and return the
+ * response line (without the newline; g_free it). Never fails: malformed input yields an
+ * error response. Thread: control.
+ */
+char *vn_ctl_handle_line(struct vn_switch *sw, const char *line, gsize len);
+
+/**
+ * vn_ctl_start() - listen on @path (mode 0660, group @group when not NULL) and serve
+ * requests from the default GLib main context, at most @max_clients at once.
+ * Return: the server, or NULL with @err set. Thread: control.
+ */
+struct vn_ctl *vn_ctl_start(struct vn_switch *sw, const char *path, const char *group,
+			    unsigned max_clients, GError **err);
+
+/** vn_ctl_stop() - close every connection, unlink the socket, free. */
+void vn_ctl_stop(struct vn_ctl *ctl);
+
+#endif

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Data-path contract: worker threads that poll port rx queues, switch frames through the
+ * networks' bridges, and transmit in bursts; the control thread publishes immutable tables
+ * to them with RCU (rte_rcu_qsbr) and sums their per-port counters.
+ */
+#ifndef VNICD_DATAPATH_H
+#define VNICD_DATAPATH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_rcu_qsbr.h>
+
+#include "vnicd/port.h"
+#include "vnicd/stats.h"
+
+struct vn_fdb;
+
+/**
+ * struct vn_net - a named network (an L2 domain). Frames never cross networks.
+ * Owned by the control thread; workers reach it through published ports only.
+ */
+struct vn_net {
+	char name[VN_NAME_MAX];
+	uint16_t id;
+	char type[16];	    /* "bridge" */
+	struct vn_fdb *fdb; /* bridge networks */
+	unsigned nr_ports;
+};
+
+/** struct vn_dp_rxq - one rx queue a worker polls. */
+struct vn_dp_rxq {
+	struct vn_port *port;
+	uint16_t q;
+};
+
+/**
+ * struct vn_dp_table - what the workers see; immutable once published.
+ * Built by the control thread (vn_dp_table_build()), freed after RCU quiescence.
+ */
+struct vn_dp_table {
+	uint16_t nr_slots;			/* highest used slot + 1 */
+	struct vn_port *ports[VN_MAX_PORTS_HARD]; /* by slot; NULL = free */
+	const uint16_t *flood[VN_MAX_PORTS_HARD];	/* slots of the port's network, incl. itself */
+	uint16_t flood_n[VN_MAX_PORTS_HARD];
+	unsigned nr_workers;
+	struct vn_dp_rxq *rxqs[16];		/* per worker */
+	unsigned nr_rxqs[16];
+	uint16_t *members;			/* storage behind flood[] */
+};
+
+struct vn_dp;
+struct vn_worker;
+
+/**
+ * vn_dp_create() - allocate the data path for @nr_workers workers (1..16).
+ * @idle_sleep_us: longest sleep of an idle worker (0 = always busy-poll).
+ * Return: the data path, or NULL (errno set). Thread: control.
+ */
+struct vn_dp *vn_dp_create(unsigned nr_workers, unsigned idle_sleep_us);
+
+/** vn_dp_free() - free @dp after the workers returned. Frees the published table. */
+void vn_dp_free(struct vn_dp *dp);
+
+/** vn_dp_qsbr() - Return: the workers' RCU variable (for FDBs and port kinds). */
+struct rte_rcu_qsbr *vn_dp_qsbr(struct vn_dp *dp);
+
+/** vn_dp_nr_workers() - Return: the number of workers. */
+unsigned vn_dp_nr_workers(const struct vn_dp *dp);
+
+/**
+ * vn_dp_table_build() - build a table from the live ports (@ports indexed by slot, @n
+ * slots), spreading their rx queues over the workers. Return: the new table (g_free'able
+ * through vn_dp_table_free()). Thread: control.
+ */
+struct vn_dp_table *vn_dp_table_build(struct vn_dp *dp, struct vn_port *const *ports, unsigned n);
+
+/** vn_dp_table_free() - free a table no worker can see any more. */
+void vn_dp_table_free(struct vn_dp_table *t);
+
+/**
+ * vn_dp_publish() - make @t the workers' table, wait until no worker uses the previous
+ * one, and free it. Takes ownership of @t. Thread: control.
+ */
+void vn_dp_publish(struct vn_dp *dp, struct vn_dp_table *t);
+
+/** vn_dp_synchronize() - wait until every worker passed a quiescent state. Thread: any non-worker. */
+void vn_dp_synchronize(struct vn_dp *dp);
+
+/**
+ * vn_dp_worker_run() - the loop of worker @id until vn_dp_stop(); for rte_eal_remote_launch.
+ * @arg: the struct vn_worker * from vn_dp_worker(). Return: 0.
+ */
+int vn_dp_worker_run(void *arg);
+
+/** vn_dp_worker() - Return: worker @id's context. */
+struct vn_worker *vn_dp_worker(struct vn_dp *dp, unsigned id);
+
+/** vn_dp_stop() - ask every worker to return. Thread: control. */
+void vn_dp_stop(struct vn_dp *dp);
+
+/**
+ * vn_dp_switch_burst() - switch @n frames received on @in by worker @w through table @t:
+ * learn, look up, flood, buffer per destination, and flush. Takes ownership of @pkts.
+ * Exposed so that tests can drive the pipeline without ports. Thread: that worker.
+ */
+void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct vn_port *in,
+			struct rte_mbuf **pkts, uint16_t n, uint64_t now);
+
+/**
+ * vn_dp_port_counters() - sum every worker's counters of slot @slot into @out (overwrites).
+ * Thread: control.
+ */
+void vn_dp_port_counters(struct vn_dp *dp, uint16_t slot, struct vn_port_counters *out);
+
+/** struct vn_dp_worker_stats - how a worker spends its time. */
+struct vn_dp_worker_stats {
+	uint64_t loops;	 /* poll iterations */
+	uint64_t busy;	 /* iterations that moved at least one frame */
+	uint64_t sleeps; /* times it slept for lack of work */
+};
+
+/** vn_dp_worker_stats() - read worker @id's loop statistics. Thread: control. */
+void vn_dp_worker_stats(struct vn_dp *dp, unsigned id, struct vn_dp_worker_stats *out);
+
+/** vn_dp_now() - Return: the data path's clock, in whole seconds (FDB time). */
+uint64_t vn_dp_now(void);
+
+#endif

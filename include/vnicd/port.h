@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Port contract: what every kind of port (vhost-user, TAP, uplink, test ring) implements so
+ * the data path can move bursts of frames through it without knowing its kind.
+ */
+#ifndef VNICD_PORT_H
+#define VNICD_PORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include <json-glib/json-glib.h>
+
+#define VN_NAME_MAX 32	     /* port and network names, including the NUL */
+#define VN_MAX_QUEUES 16     /* queue pairs per port */
+#define VN_MAX_PORTS_HARD 1024 /* compile-time ceiling of the max_ports config key */
+#define VN_BURST 32
+
+struct vn_port;
+struct vn_net;
+
+/**
+ * struct vn_port_ops - the burst operations of one port kind (a const table per kind).
+ *
+ * Threads: rx_burst and tx_burst run on worker threads; a given (port, queue) is polled by
+ * exactly one worker for rx, while tx on a queue may be shared by workers (the
+ * implementation serialises per burst when port->tx_shared is set). Every other op runs on
+ * the control thread. None may block, allocate or log without rate limit in rx/tx.
+ */
+struct vn_port_ops {
+	const char *kind; /* "vhost", "tap", ... as in `vnicctl port add NAME KIND` */
+
+	/**
+	 * rx_burst() - receive up to @n frames from queue @q into @pkts.
+	 * Ownership of the returned mbufs passes to the caller.
+	 * Return: number of frames received (0 when idle, disconnected or disabled).
+	 */
+	uint16_t (*rx_burst)(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
+
+	/**
+	 * tx_burst() - transmit up to @n frames on queue @q (taken modulo the queues the peer
+	 * enabled). The port takes ownership of the first <return value> mbufs (it frees
+	 * them when done); the caller keeps the rest and counts/frees them. Mbufs may be
+	 * shared (refcnt > 1) by a flood: a port must not modify their data.
+	 * Return: number of frames taken.
+	 */
+	uint16_t (*tx_burst)(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
+
+	/** link_up() - Return: true when a peer is attached and frames can flow. Thread: any. */
+	bool (*link_up)(const struct vn_port *port);
+
+	/**
+	 * describe() - add the kind-specific members (path, peer state, queues in use, driver
+	 * statistics) to the open JSON object in @b. Thread: control.
+	 */
+	void (*describe)(const struct vn_port *port, JsonBuilder *b);
+
+	/**
+	 * destroy() - detach from the peer and free the port. Called on the control thread
+	 * only after the port was unpublished and every worker passed a quiescent state.
+	 */
+	void (*destroy)(struct vn_port *port);
+};
+
+/**
+ * struct vn_port - the kind-independent part of a port; kinds embed it first.
+ * All fields are written by the control thread before publication and immutable after,
+ * except what the kind documents as atomic.
+ */
+struct vn_port {
+	const struct vn_port_ops *ops;
+	char name[VN_NAME_MAX];
+	uint16_t slot;	      /* index in the data-path tables, unique among live ports */
+	uint16_t nr_rxq;      /* rx queues the workers poll */
+	uint16_t nr_txq;      /* tx queues the workers spread over */
+	bool tx_shared;	      /* several workers may tx on one queue: serialise */
+	bool has_mac;
+	struct rte_ether_addr mac; /* the guest's MAC when given (--mac) */
+	struct vn_net *net;	   /* network the port belongs to */
+};
+
+/**
+ * vn_port_parse_mac() - parse "aa:bb:cc:dd:ee:ff" into @mac.
+ * Return: 0, or -EINVAL when malformed.
+ */
+int vn_port_parse_mac(const char *s, struct rte_ether_addr *mac);
+
+/**
+ * vn_name_valid() - Return: true if @name is 1..31 characters of [A-Za-z0-9_.-]
+ * and does not start with '-' or '.'.
+ */
+bool vn_name_valid(const char *name);
+
+#endif

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Switch model on the control thread: the named networks, the ports in them, static FDB
+ * entries, their persistence in the state directory, and publication to the data path.
+ * Every function here runs on the control thread.
+ */
+#ifndef VNICD_SWITCH_H
+#define VNICD_SWITCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <rte_mempool.h>
+
+#include "vnicd/config.h"
+#include "vnicd/datapath.h"
+
+struct vn_switch;
+
+/** struct vn_port_spec - a port as the user asked for it (what is persisted). */
+struct vn_port_spec {
+	const char *name;
+	const char *kind;  /* "vhost" */
+	const char *net;   /* NULL = "br0" */
+	const char *mac;   /* NULL = none */
+	const char *path;  /* vhost: socket path */
+	bool server;	   /* vhost: vnicd listens */
+	unsigned queues;   /* 0 = 1 */
+};
+
+/**
+ * vn_switch_new() - an empty switch over data path @dp. With @dp NULL the switch only
+ * validates and records (tests of the control protocol). @cfg must outlive it.
+ * Return: the switch (never NULL).
+ */
+struct vn_switch *vn_switch_new(const struct vn_config *cfg, struct vn_dp *dp,
+				struct rte_mempool *mp);
+
+/**
+ * vn_switch_set_state_file() - from now on, save to @path after every change (NULL: never).
+ */
+void vn_switch_set_state_file(struct vn_switch *sw, const char *path);
+
+/** vn_switch_free() - destroy every port and network, then the switch. */
+void vn_switch_free(struct vn_switch *sw);
+
+/** vn_switch_net_add() - make network @name of @type ("bridge"). Return: 0 or -errno (@err). */
+int vn_switch_net_add(struct vn_switch *sw, const char *name, const char *type, GError **err);
+
+/** vn_switch_net_del() - remove an empty network. Return: 0 or -errno (@err). */
+int vn_switch_net_del(struct vn_switch *sw, const char *name, GError **err);
+
+/** vn_switch_port_add() - create, attach and publish a port. Return: 0 or -errno (@err). */
+int vn_switch_port_add(struct vn_switch *sw, const struct vn_port_spec *spec, GError **err);
+
+/** vn_switch_port_del() - unpublish, flush its FDB entries, destroy. Return: 0 or -errno. */
+int vn_switch_port_del(struct vn_switch *sw, const char *name, GError **err);
+
+/** vn_switch_fdb_add() - static entry @mac -> @port in the port's network. Return: 0/-errno. */
+int vn_switch_fdb_add(struct vn_switch *sw, const char *mac, const char *port, GError **err);
+
+/**
+ * vn_switch_fdb_flush() - drop learned and static entries of network @net (NULL: all).
+ * Return: entries removed, or -errno (@err).
+ */
+int vn_switch_fdb_flush(struct vn_switch *sw, const char *net, GError **err);
+
+/** vn_switch_tick() - periodic work (FDB aging). Called once a second. */
+void vn_switch_tick(struct vn_switch *sw);
+
+/* JSON views for the control protocol; each adds one value to @b. */
+void vn_switch_json_nets(struct vn_switch *sw, JsonBuilder *b);
+int vn_switch_json_net(struct vn_switch *sw, const char *name, JsonBuilder *b, GError **err);
+void vn_switch_json_ports(struct vn_switch *sw, JsonBuilder *b);
+int vn_switch_json_port(struct vn_switch *sw, const char *name, JsonBuilder *b, GError **err);
+int vn_switch_json_fdb(struct vn_switch *sw, const char *net, JsonBuilder *b, GError **err);
+int vn_switch_json_stats(struct vn_switch *sw, const char *port, JsonBuilder *b, GError **err);
+
+/**
+ * vn_switch_save() - write networks, ports and static FDB entries to @path atomically
+ * (temporary file, fsync, rename). Return: 0 or -errno (@err).
+ */
+int vn_switch_save(struct vn_switch *sw, const char *path, GError **err);
+
+/**
+ * vn_switch_restore() - recreate what vn_switch_save() wrote. A missing file is not an
+ * error; an unreadable one is kept aside as PATH.bad and reported. Items that fail are
+ * logged and skipped. Return: 0 or -errno (@err).
+ */
+int vn_switch_restore(struct vn_switch *sw, const char *path, GError **err);
+
+#endif

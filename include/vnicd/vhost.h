@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* vhost-user ports: QEMU (or any virtio front end) attached through librte_vhost. */
+#ifndef VNICD_VHOST_H
+#define VNICD_VHOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+#include <rte_mempool.h>
+
+#include "vnicd/datapath.h"
+#include "vnicd/port.h"
+
+/** struct vn_vhost_params - what `vnicctl port add NAME vhost ...` gives. */
+struct vn_vhost_params {
+	const char *path; /* unix socket path */
+	bool server;	  /* vnicd listens (else connects and reconnects as client) */
+	uint16_t queues;  /* queue pairs offered/polled, 1..VN_MAX_QUEUES */
+};
+
+/**
+ * vn_vhost_port_create() - register a vhost-user socket and start connecting/listening.
+ * The port reports link down until a front end finished negotiation. @dp is used to wait
+ * for workers to leave a queue before the device behind it goes away.
+ * Return: 0 and *@out, or -errno with @err naming the problem (bad path, in use, ...).
+ * Thread: control.
+ */
+int vn_vhost_port_create(const char *name, const struct vn_vhost_params *vp,
+			 struct rte_mempool *mp, struct vn_dp *dp, struct vn_port **out,
+			 GError **err);
+
+/** vn_vhost_port_path() - Return: the socket path of a vhost port. */
+const char *vn_vhost_port_path(const struct vn_port *port);
+
+/** vn_vhost_port_server() - Return: true when vnicd is the socket server. */
+bool vn_vhost_port_server(const struct vn_port *port);
+
+/** vn_vhost_port_queues() - Return: queue pairs configured. */
+uint16_t vn_vhost_port_queues(const struct vn_port *port);
+
+#endif

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/* The switching pipeline over ring ports: learning, flooding, isolation, counters, buffers. */
+#include <string.h>
+
+#include <glib.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "testutil.h"
+#include "vnicd/bridge.h"
+#include "vnicd/datapath.h"
+#include "vnicd/ringport.h"
+
+#define NP 4
+
+static struct rte_mempool *mp;
+static struct vn_dp *dp;
+static struct vn_port *ports[NP];
+static struct rte_ring *rx[NP], *tx[NP];
+static struct vn_net net_a = {.name = "a"}, net_b = {.name = "b"};
+static struct vn_dp_table *table;
+
+static struct rte_ether_addr mac(unsigned i)
+{
+	struct rte_ether_addr m = {{0x02, 0, 0, 0, 0, (uint8_t)i}};
+	return m;
+}
+
+static struct rte_mbuf *frame(struct rte_ether_addr dst, struct rte_ether_addr src, uint16_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	struct rte_ether_hdr *eth;
+
+	g_assert_nonnull(m);
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, len);
+	memset(eth, 0xab, len);
+	eth->dst_addr = dst;
+	eth->src_addr = src;
+	eth->ether_type = rte_cpu_to_be_16(0x88b5);
+	return m;
+}
+
+/* Send one frame in from port @in; return a bitmask of ports that received it. */
+static unsigned send_one(unsigned in, struct rte_ether_addr dst, struct rte_ether_addr src)
+{
+	struct rte_mbuf *m = frame(dst, src, 64);
+	unsigned got = 0;
+
+	vn_dp_switch_burst(vn_dp_worker(dp, 0), table, ports[in], &m, 1, 100);
+	for (unsigned p = 0; p < NP; p++) {
+		void *o;
+		while (rte_ring_dequeue(tx[p], &o) == 0) {
+			struct rte_mbuf *r = o;
+			struct rte_ether_hdr *eth = rte_pktmbuf_mtod(r, struct rte_ether_hdr *);
+			g_assert_true(rte_is_same_ether_addr(&eth->src_addr, &src));
+			got |= 1u << p;
+			rte_pktmbuf_free(r);
+		}
+	}
+	return got;
+}
+
+static void test_switching(void)
+{
+	struct rte_ether_addr bc = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+	struct rte_ether_addr mc = {{0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}};
+	struct vn_port_counters c;
+	unsigned avail = rte_mempool_avail_count(mp);
+
+	/* ports 0,1,2 in net a; port 3 alone in net b */
+	g_assert_cmpuint(send_one(0, bc, mac(10)), ==, 0x6);	 /* broadcast: all but sender */
+	g_assert_cmpuint(send_one(0, mc, mac(10)), ==, 0x6);	 /* multicast floods too */
+	g_assert_cmpuint(send_one(0, mac(11), mac(10)), ==, 0x6); /* unknown unicast floods */
+	g_assert_cmpuint(send_one(1, mac(10), mac(11)), ==, 0x1); /* learned: only the owner */
+	g_assert_cmpuint(send_one(0, mac(11), mac(10)), ==, 0x2);
+	g_assert_cmpuint(send_one(2, mac(11), mac(10)), ==, 0x2); /* MAC move of 10 to port 2 */
+	g_assert_cmpuint(send_one(1, mac(10), mac(11)), ==, 0x4);
+	g_assert_cmpuint(send_one(1, mac(11), mac(12)), ==, 0x0); /* dst on ingress: filtered */
+	g_assert_cmpuint(send_one(3, bc, mac(13)), ==, 0x0);	 /* net b: nobody else */
+	g_assert_cmpuint(send_one(3, mac(10), mac(13)), ==, 0x0); /* never crosses networks */
+	g_assert_cmpuint(send_one(0, bc, bc), ==, 0x0);		 /* broadcast source: invalid */
+
+	vn_dp_port_counters(dp, 0, &c);
+	g_assert_cmpuint(c.rx_packets, ==, 5);
+	g_assert_cmpuint(c.rx_cast[VN_BCAST], ==, 2);
+	g_assert_cmpuint(c.rx_cast[VN_MCAST], ==, 1);
+	g_assert_cmpuint(c.tx_packets, ==, 1);
+	g_assert_cmpuint(c.drops[VN_DROP_INVALID_SRC], ==, 1);
+	vn_dp_port_counters(dp, 1, &c);
+	g_assert_cmpuint(c.drops[VN_DROP_SAME_PORT], ==, 1);
+	g_assert_cmpuint(c.tx_packets, ==, 5);
+	vn_dp_port_counters(dp, 3, &c);
+	g_assert_cmpuint(c.drops[VN_DROP_NO_DEST], ==, 2);
+	/* every buffer (including the shared flood copies) came back */
+	g_assert_cmpuint(rte_mempool_avail_count(mp), ==, avail);
+}
+
+static void test_link_down_and_full(void)
+{
+	struct rte_ether_addr bc = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+	struct rte_mbuf *burst[VN_BURST];
+	struct vn_port_counters c0, c1;
+	unsigned avail = rte_mempool_avail_count(mp);
+
+	vn_dp_port_counters(dp, 2, &c0);
+	vn_ring_port_set_link(ports[2], false);
+	g_assert_cmpuint(send_one(0, bc, mac(20)), ==, 0x2);
+	vn_ring_port_set_link(ports[2], true);
+	vn_dp_port_counters(dp, 2, &c1);
+	g_assert_cmpuint(c1.drops[VN_DROP_LINK_DOWN] - c0.drops[VN_DROP_LINK_DOWN], ==, 1);
+
+	/* tx ring of port 1 holds 63 frames: a burst of 32 twice overflows it */
+	vn_dp_port_counters(dp, 1, &c0);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < VN_BURST; i++)
+			burst[i] = frame(mac(21), mac(22), 128);
+		vn_dp_switch_burst(vn_dp_worker(dp, 0), table, ports[0], burst, VN_BURST, 100);
+	}
+	vn_dp_port_counters(dp, 1, &c1);
+	g_assert_cmpuint(c1.tx_packets - c0.tx_packets, ==, 63);
+	g_assert_cmpuint(c1.tx_bytes - c0.tx_bytes, ==, 63 * 128);
+	g_assert_cmpuint(c1.drops[VN_DROP_QUEUE_FULL] - c0.drops[VN_DROP_QUEUE_FULL], ==, 3 * 32 - 63);
+	for (unsigned p = 0; p < NP; p++) {
+		void *o;
+		while (rte_ring_dequeue(tx[p], &o) == 0)
+			rte_pktmbuf_free(o);
+	}
+	g_assert_cmpuint(rte_mempool_avail_count(mp), ==, avail);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	vn_test_eal_init();
+	mp = rte_pktmbuf_pool_create("test_mp", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	g_assert_nonnull(mp);
+	dp = vn_dp_create(1, 0);
+	g_assert_nonnull(dp);
+	net_a.fdb = vn_fdb_create("a", 1024, NULL);
+	net_b.fdb = vn_fdb_create("b", 1024, NULL);
+	net_b.id = 1;
+	for (unsigned p = 0; p < NP; p++) {
+		char n[32];
+		snprintf(n, sizeof(n), "rx%u", p);
+		rx[p] = rte_ring_create(n, 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(n, sizeof(n), "tx%u", p);
+		tx[p] = rte_ring_create(n, 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(n, sizeof(n), "p%u", p);
+		ports[p] = vn_ring_port_create(n, rx[p], tx[p]);
+		ports[p]->slot = (uint16_t)p;
+		ports[p]->net = p < 3 ? &net_a : &net_b;
+	}
+	table = vn_dp_table_build(dp, ports, NP);
+	g_test_add_func("/datapath/switching", test_switching);
+	g_test_add_func("/datapath/link_down_and_full", test_link_down_and_full);
+	return g_test_run();
+}

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/* FDB unit tests, and a differential test against a naive reference under random operations. */
+#include <string.h>
+
+#include <glib.h>
+
+#include "testutil.h"
+#include "vnicd/bridge.h"
+
+#define POOL 64
+#define MAXE 40
+
+/* The reference: a plain array, one slot per (segment, MAC) of the pool. */
+struct ref_entry {
+	bool used, is_static;
+	int port;
+	uint64_t seen;
+};
+
+struct ref {
+	struct ref_entry e[2][POOL];
+	unsigned count;
+};
+
+static struct rte_ether_addr pool_mac(unsigned i)
+{
+	struct rte_ether_addr m = {{0x02, 0x00, 0x5e, 0x00, (uint8_t)(i >> 8), (uint8_t)i}};
+	return m;
+}
+
+static int ref_learn(struct ref *r, unsigned seg, unsigned i, int port, uint64_t now)
+{
+	struct ref_entry *e = &r->e[seg][i];
+
+	if (e->used) {
+		if (e->is_static || e->port == port) {
+			e->seen = now;
+			return 0;
+		}
+		e->port = port;
+		e->seen = now;
+		return 2;
+	}
+	if (r->count >= MAXE)
+		return -ENOSPC;
+	*e = (struct ref_entry){true, false, port, now};
+	r->count++;
+	return 1;
+}
+
+static int ref_add_static(struct ref *r, unsigned seg, unsigned i, int port, uint64_t now)
+{
+	struct ref_entry *e = &r->e[seg][i];
+
+	if (!e->used) {
+		if (r->count >= MAXE)
+			return -ENOSPC;
+		r->count++;
+	}
+	*e = (struct ref_entry){true, true, port, now};
+	return 0;
+}
+
+static unsigned ref_age(struct ref *r, uint64_t now, uint64_t max)
+{
+	unsigned n = 0;
+
+	for (unsigned s = 0; s < 2; s++)
+		for (unsigned i = 0; i < POOL; i++) {
+			struct ref_entry *e = &r->e[s][i];
+			if (e->used && !e->is_static && now > e->seen && now - e->seen > max) {
+				e->used = false;
+				r->count--;
+				n++;
+			}
+		}
+	return n;
+}
+
+static unsigned ref_flush(struct ref *r, int port, bool with_static)
+{
+	unsigned n = 0;
+
+	for (unsigned s = 0; s < 2; s++)
+		for (unsigned i = 0; i < POOL; i++) {
+			struct ref_entry *e = &r->e[s][i];
+			if (e->used && (with_static || !e->is_static) && (port < 0 || e->port == port)) {
+				e->used = false;
+				r->count--;
+				n++;
+			}
+		}
+	return n;
+}
+
+static void check_same(struct vn_fdb *fdb, struct ref *r, unsigned step)
+{
+	struct vn_fdb_stats st;
+
+	for (unsigned s = 0; s < 2; s++)
+		for (unsigned i = 0; i < POOL; i++) {
+			struct rte_ether_addr m = pool_mac(i);
+			int got = vn_fdb_lookup(fdb, (uint16_t)s, &m);
+			int want = r->e[s][i].used ? r->e[s][i].port : -ENOENT;
+			if (got != want)
+				g_error("step %u: seg %u mac %u: fdb says %d, reference %d", step, s, i,
+					got, want);
+		}
+	vn_fdb_get_stats(fdb, &st);
+	g_assert_cmpuint(st.entries, ==, r->count);
+}
+
+static void test_differential(void)
+{
+	struct vn_fdb *fdb = vn_fdb_create("diff", MAXE, NULL);
+	struct ref *r = g_new0(struct ref, 1);
+	GRand *rnd = g_rand_new_with_seed(0x5eed);
+	uint64_t now = 1000;
+	unsigned full_seen = 0;
+
+	g_assert_nonnull(fdb);
+	for (unsigned step = 0; step < 20000; step++) {
+		unsigned op = g_rand_int_range(rnd, 0, 100);
+		unsigned seg = g_rand_int_range(rnd, 0, 2);
+		unsigned i = g_rand_int_range(rnd, 0, POOL);
+		int port = g_rand_int_range(rnd, 0, 8);
+		struct rte_ether_addr m = pool_mac(i);
+
+		if (op < 60) {
+			int a = vn_fdb_learn(fdb, (uint16_t)seg, &m, (uint16_t)port, now);
+			int b = ref_learn(r, seg, i, port, now);
+			g_assert_cmpint(a, ==, b);
+			full_seen += a == -ENOSPC;
+		} else if (op < 70) {
+			now += g_rand_int_range(rnd, 0, 5);
+		} else if (op < 78) {
+			unsigned max = g_rand_int_range(rnd, 1, 10);
+			g_assert_cmpuint(vn_fdb_age(fdb, now, max), ==, ref_age(r, now, max));
+		} else if (op < 84) {
+			int a = vn_fdb_add_static(fdb, (uint16_t)seg, &m, (uint16_t)port, now);
+			g_assert_cmpint(a, ==, ref_add_static(r, seg, i, port, now));
+		} else if (op < 92) {
+			bool had = r->e[seg][i].used;
+			g_assert_cmpint(vn_fdb_del(fdb, (uint16_t)seg, &m), ==, had ? 0 : -ENOENT);
+			if (had) {
+				r->e[seg][i].used = false;
+				r->count--;
+			}
+		} else if (op < 97) {
+			bool ws = g_rand_boolean(rnd);
+			g_assert_cmpuint(vn_fdb_flush(fdb, port, ws), ==, ref_flush(r, port, ws));
+		} else {
+			g_assert_cmpuint(vn_fdb_flush(fdb, -1, false), ==, ref_flush(r, -1, false));
+		}
+		check_same(fdb, r, step);
+	}
+	g_assert_cmpuint(full_seen, >, 0); /* the limit was exercised */
+	g_rand_free(rnd);
+	g_free(r);
+	vn_fdb_free(fdb);
+}
+
+static int count_cb(const struct vn_fdb_entry *e, void *ud)
+{
+	(*(unsigned *)ud)++;
+	return 0;
+}
+
+static void test_basics(void)
+{
+	struct vn_fdb *fdb = vn_fdb_create("basic", 4, NULL);
+	struct rte_ether_addr a = pool_mac(1), b = pool_mac(2);
+	struct vn_fdb_stats st;
+	unsigned n = 0;
+
+	g_assert_cmpint(vn_fdb_lookup(fdb, 0, &a), ==, -ENOENT);
+	g_assert_cmpint(vn_fdb_learn(fdb, 0, &a, 3, 10), ==, 1);
+	g_assert_cmpint(vn_fdb_lookup(fdb, 0, &a), ==, 3);
+	g_assert_cmpint(vn_fdb_lookup(fdb, 1, &a), ==, -ENOENT); /* other segment */
+	g_assert_cmpint(vn_fdb_learn(fdb, 0, &a, 4, 11), ==, 2);	 /* MAC move */
+	g_assert_cmpint(vn_fdb_lookup(fdb, 0, &a), ==, 4);
+	g_assert_cmpint(vn_fdb_add_static(fdb, 0, &b, 1, 11), ==, 0);
+	g_assert_cmpint(vn_fdb_learn(fdb, 0, &b, 2, 12), ==, 0); /* static never moves */
+	g_assert_cmpint(vn_fdb_lookup(fdb, 0, &b), ==, 1);
+	g_assert_cmpuint(vn_fdb_age(fdb, 400, 300), ==, 1);	 /* a aged, b static stays */
+	g_assert_cmpint(vn_fdb_lookup(fdb, 0, &a), ==, -ENOENT);
+	g_assert_cmpint(vn_fdb_lookup(fdb, 0, &b), ==, 1);
+	vn_fdb_walk(fdb, 400, count_cb, &n);
+	g_assert_cmpuint(n, ==, 1);
+	vn_fdb_get_stats(fdb, &st);
+	g_assert_cmpuint(st.learned, ==, 1);
+	g_assert_cmpuint(st.moved, ==, 1);
+	g_assert_cmpuint(st.aged, ==, 1);
+	vn_fdb_free(fdb);
+}
+
+static void test_limit(void)
+{
+	struct vn_fdb *fdb = vn_fdb_create("limit", 16, NULL);
+	struct vn_fdb_stats st;
+
+	for (unsigned i = 0; i < 16; i++) {
+		struct rte_ether_addr m = pool_mac(i);
+		g_assert_cmpint(vn_fdb_learn(fdb, 0, &m, 0, 1), ==, 1);
+	}
+	for (unsigned i = 16; i < 20; i++) {
+		struct rte_ether_addr m = pool_mac(i);
+		g_assert_cmpint(vn_fdb_learn(fdb, 0, &m, 0, 1), ==, -ENOSPC);
+	}
+	vn_fdb_get_stats(fdb, &st);
+	g_assert_cmpuint(st.full, ==, 4);
+	g_assert_cmpuint(st.entries, ==, 16);
+	vn_fdb_free(fdb);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	vn_test_eal_init();
+	g_test_add_func("/fdb/basics", test_basics);
+	g_test_add_func("/fdb/limit", test_limit);
+	g_test_add_func("/fdb/differential", test_differential);
+	return g_test_run();
+}

@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: MIT */
+/* vhost-user ports over librte_vhost: client (reconnecting) or server sockets, multiqueue. */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <linux/virtio_net.h>
+#include <rte_malloc.h>
+#include <rte_spinlock.h>
+#include <rte_vhost.h>
+
+#include "vnicd/log.h"
+#include "vnicd/vhost.h"
+
+/* Offloads are not negotiated yet: every frame arrives complete (csum/GSO done by the guest). */
+#define VHOST_DISABLED_FEATURES                                                                    \
+	((1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |                     \
+	 (1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_HOST_UFO) |                       \
+	 (1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |                         \
+	 (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) |                   \
+	 (1ULL << VIRTIO_NET_F_GUEST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_UFO))
+
+/*
+ * Link state machine (vid, rx_enabled, tx_enabled are written by DPDK's vhost thread and
+ * read by workers): DOWN (vid < 0) -> new_device -> UP (vid >= 0, queues enabled as the
+ * front end enables them) -> destroy_device -> DOWN. Before a device or queue goes away
+ * the callback waits for an RCU grace period so that no worker is still inside it.
+ */
+struct vhost_port {
+	struct vn_port base;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	bool server;
+	uint16_t queues;
+	struct rte_mempool *mp;
+	struct vn_dp *dp;
+	int vid;		/* atomic */
+	uint32_t rx_enabled;	/* atomic bitmask of guest-TX virtqueues we may dequeue */
+	uint32_t tx_enabled;	/* atomic bitmask of guest-RX virtqueues we may enqueue */
+	uint16_t guest_pairs;	/* queue pairs the front end set up */
+	uint64_t connects;	/* atomic */
+	uint64_t disconnects;	/* atomic */
+	rte_spinlock_t txlock[VN_MAX_QUEUES];
+};
+
+/* path -> port, for the callbacks (DPDK's thread). Protected by reg_lock. */
+static GMutex reg_lock;
+static GHashTable *registry;
+
+static struct vhost_port *reg_find_locked(int vid)
+{
+	char ifname[PATH_MAX];
+
+	if (!registry || rte_vhost_get_ifname(vid, ifname, sizeof(ifname)) != 0)
+		return NULL;
+	return g_hash_table_lookup(registry, ifname);
+}
+
+static int cb_new_device(int vid)
+{
+	struct vhost_port *vp;
+	uint16_t nvr = rte_vhost_get_vring_num(vid);
+
+	g_mutex_lock(&reg_lock);
+	vp = reg_find_locked(vid);
+	if (!vp) {
+		g_mutex_unlock(&reg_lock);
+		return -1;
+	}
+	for (uint16_t q = 0; q < nvr; q++)
+		rte_vhost_enable_guest_notification(vid, q, 0);
+	vp->guest_pairs = nvr / 2;
+	__atomic_store_n(&vp->vid, vid, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&vp->connects, 1, __ATOMIC_RELAXED);
+	VN_INFO("port %s: guest connected (vid %d, %u queue pairs%s)", vp->base.name, vid,
+		vp->guest_pairs,
+		vp->guest_pairs > vp->queues ? ", more than configured: extra queues not polled" : "");
+	g_mutex_unlock(&reg_lock);
+	return 0;
+}
+
+static void cb_destroy_device(int vid)
+{
+	struct vhost_port *vp;
+
+	g_mutex_lock(&reg_lock);
+	vp = reg_find_locked(vid);
+	if (vp) {
+		__atomic_store_n(&vp->vid, -1, __ATOMIC_RELEASE);
+		/* No worker may still be in a dequeue/enqueue on this vid when we return. */
+		vn_dp_synchronize(vp->dp);
+		__atomic_store_n(&vp->rx_enabled, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&vp->tx_enabled, 0, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&vp->disconnects, 1, __ATOMIC_RELAXED);
+		VN_INFO("port %s: guest disconnected (vid %d)", vp->base.name, vid);
+	}
+	g_mutex_unlock(&reg_lock);
+}
+
+static int cb_vring_state_changed(int vid, uint16_t vring, int enable)
+{
+	struct vhost_port *vp;
+	uint16_t qp = vring / 2;
+	uint32_t *mask;
+
+	if (qp >= 32)
+		return 0;
+	g_mutex_lock(&reg_lock);
+	vp = reg_find_locked(vid);
+	if (vp) {
+		/* even vrings: guest RX (we enqueue); odd: guest TX (we dequeue) */
+		mask = (vring & 1) ? &vp->rx_enabled : &vp->tx_enabled;
+		if (enable) {
+			__atomic_or_fetch(mask, 1u << qp, __ATOMIC_RELEASE);
+		} else {
+			__atomic_and_fetch(mask, ~(1u << qp), __ATOMIC_RELEASE);
+			vn_dp_synchronize(vp->dp);
+		}
+		VN_DBG("port %s: vring %u %s", vp->base.name, vring, enable ? "enabled" : "disabled");
+	}
+	g_mutex_unlock(&reg_lock);
+	return 0;
+}
+
+static const struct rte_vhost_device_ops vhost_ops = {
+	.new_device = cb_new_device,
+	.destroy_device = cb_destroy_device,
+	.vring_state_changed = cb_vring_state_changed,
+};
+
+static uint16_t vhost_rx_burst(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct vhost_port *vp = (struct vhost_port *)port;
+	int vid = __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE);
+
+	if (vid < 0 || !(__atomic_load_n(&vp->rx_enabled, __ATOMIC_ACQUIRE) & (1u << q)))
+		return 0;
+	return rte_vhost_dequeue_burst(vid, (uint16_t)(q * 2 + 1), vp->mp, pkts, n);
+}
+
+static uint16_t vhost_tx_burst(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct vhost_port *vp = (struct vhost_port *)port;
+	int vid = __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE);
+	uint32_t en = __atomic_load_n(&vp->tx_enabled, __ATOMIC_ACQUIRE);
+	uint16_t sent;
+
+	if (vid < 0 || en == 0)
+		return 0;
+	if (!(en & (1u << q)))
+		q = (uint16_t)__builtin_ctz(en); /* the guest enabled fewer queues than offered */
+	if (port->tx_shared)
+		rte_spinlock_lock(&vp->txlock[q]);
+	sent = rte_vhost_enqueue_burst(vid, (uint16_t)(q * 2), pkts, n);
+	if (port->tx_shared)
+		rte_spinlock_unlock(&vp->txlock[q]);
+	/* enqueue copied the frames into guest memory: ours to release */
+	rte_pktmbuf_free_bulk(pkts, sent);
+	return sent;
+}
+
+static bool vhost_link_up(const struct vn_port *port)
+{
+	const struct vhost_port *vp = (const struct vhost_port *)port;
+
+	return __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE) >= 0;
+}
+
+static void vhost_describe(const struct vn_port *port, JsonBuilder *b)
+{
+	const struct vhost_port *vp = (const struct vhost_port *)port;
+	int vid = __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE);
+
+	json_builder_set_member_name(b, "path");
+	json_builder_add_string_value(b, vp->path);
+	json_builder_set_member_name(b, "server");
+	json_builder_add_boolean_value(b, vp->server);
+	json_builder_set_member_name(b, "queues");
+	json_builder_add_int_value(b, vp->queues);
+	json_builder_set_member_name(b, "guest_queues");
+	json_builder_add_int_value(b, vid >= 0 ? vp->guest_pairs : 0);
+	json_builder_set_member_name(b, "rx_queues_enabled");
+	json_builder_add_int_value(b, __builtin_popcount(__atomic_load_n(&vp->rx_enabled, __ATOMIC_RELAXED)));
+	json_builder_set_member_name(b, "connects");
+	json_builder_add_int_value(b, (gint64)__atomic_load_n(&vp->connects, __ATOMIC_RELAXED));
+	json_builder_set_member_name(b, "disconnects");
+	json_builder_add_int_value(b, (gint64)__atomic_load_n(&vp->disconnects, __ATOMIC_RELAXED));
+}
+
+static void reg_remove(struct vhost_port *vp)
+{
+	g_mutex_lock(&reg_lock);
+	if (registry && g_hash_table_lookup(registry, vp->path) == vp)
+		g_hash_table_remove(registry, vp->path);
+	g_mutex_unlock(&reg_lock);
+}
+
+static void vhost_destroy(struct vn_port *port)
+{
+	struct vhost_port *vp = (struct vhost_port *)port;
+	int rc;
+
+	/* May call destroy_device on this thread; the registry lock is not held here. */
+	for (int tries = 0; (rc = rte_vhost_driver_unregister(vp->path)) == -EBUSY && tries < 100;
+	     tries++)
+		usleep(10000);
+	if (rc != 0)
+		VN_WARN("port %s: unregistering %s failed (%d)", port->name, vp->path, rc);
+	reg_remove(vp);
+	if (vp->server)
+		unlink(vp->path); /* the library unlinks too; harmless if gone */
+	rte_free(vp);
+}
+
+static const struct vn_port_ops vhost_port_ops = {
+	.kind = "vhost",
+	.rx_burst = vhost_rx_burst,
+	.tx_burst = vhost_tx_burst,
+	.link_up = vhost_link_up,
+	.describe = vhost_describe,
+	.destroy = vhost_destroy,
+};
+
+/* Server mode: a leftover socket nobody listens on is removed; anything else is refused. */
+static int check_server_path(const char *path, GError **err)
+{
+	struct stat st;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd, rc;
+
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+			    "socket path '%s' exists and is not a socket", path);
+		return -EEXIST;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	if (rc == 0) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+			    "socket path '%s' is in use by another listener", path);
+		return -EADDRINUSE;
+	}
+	unlink(path);
+	return 0;
+}
+
+int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p,
+			 struct rte_mempool *mp, struct vn_dp *dp, struct vn_port **out,
+			 GError **err)
+{
+	struct vhost_port *vp;
+	g_autofree char *dir = NULL;
+	uint64_t flags = 0;
+	int rc;
+
+	if (!p->path || p->path[0] != '/') {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			    "--path must be an absolute socket path");
+		return -EINVAL;
+	}
+	if (strlen(p->path) >= sizeof(vp->path)) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG,
+			    "socket path is %zu bytes long; at most %zu fit a unix socket",
+			    strlen(p->path), sizeof(vp->path) - 1);
+		return -ENAMETOOLONG;
+	}
+	dir = g_path_get_dirname(p->path);
+	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+			    "directory '%s' of the socket path does not exist", dir);
+		return -ENOENT;
+	}
+	if (p->queues < 1 || p->queues > VN_MAX_QUEUES) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "--queues must be 1..%d",
+			    VN_MAX_QUEUES);
+		return -EINVAL;
+	}
+	g_mutex_lock(&reg_lock);
+	if (!registry)
+		registry = g_hash_table_new(g_str_hash, g_str_equal);
+	if (g_hash_table_contains(registry, p->path)) {
+		g_mutex_unlock(&reg_lock);
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+			    "socket path '%s' is already used by another port", p->path);
+		return -EEXIST;
+	}
+	g_mutex_unlock(&reg_lock);
+	if (p->server && (rc = check_server_path(p->path, err)) < 0)
+		return rc;
+
+	vp = rte_zmalloc("vn_vhost_port", sizeof(*vp), RTE_CACHE_LINE_SIZE);
+	if (!vp) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOMEM, "out of memory");
+		return -ENOMEM;
+	}
+	vp->base.ops = &vhost_port_ops;
+	g_strlcpy(vp->base.name, name, sizeof(vp->base.name));
+	vp->base.nr_rxq = p->queues;
+	vp->base.nr_txq = p->queues;
+	g_strlcpy(vp->path, p->path, sizeof(vp->path));
+	vp->server = p->server;
+	vp->queues = p->queues;
+	vp->mp = mp;
+	vp->dp = dp;
+	vp->vid = -1;
+	for (unsigned i = 0; i < VN_MAX_QUEUES; i++)
+		rte_spinlock_init(&vp->txlock[i]);
+
+	if (!p->server)
+		flags |= RTE_VHOST_USER_CLIENT; /* reconnect is the library's default */
+	rc = rte_vhost_driver_register(vp->path, flags);
+	if (rc != 0) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+			    "cannot register vhost-user socket '%s'", vp->path);
+		rte_free(vp);
+		return -EINVAL;
+	}
+	rte_vhost_driver_disable_features(vp->path, VHOST_DISABLED_FEATURES);
+	rte_vhost_driver_callback_register(vp->path, &vhost_ops);
+	g_mutex_lock(&reg_lock);
+	g_hash_table_insert(registry, vp->path, vp);
+	g_mutex_unlock(&reg_lock);
+	rc = rte_vhost_driver_start(vp->path);
+	if (rc != 0) {
+		reg_remove(vp);
+		rte_vhost_driver_unregister(vp->path);
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+			    "cannot %s vhost-user socket '%s'", p->server ? "listen on" : "connect to",
+			    vp->path);
+		rte_free(vp);
+		return -EIO;
+	}
+	*out = &vp->base;
+	return 0;
+}
+
+const char *vn_vhost_port_path(const struct vn_port *port)
+{
+	return ((const struct vhost_port *)port)->path;
+}
+
+bool vn_vhost_port_server(const struct vn_port *port)
+{
+	return ((const struct vhost_port *)port)->server;
+}
+
+uint16_t vn_vhost_port_queues(const struct vn_port *port)
+{
+	return ((const struct vhost_port *)port)->queues;
+}
