@@ -296,6 +296,8 @@ int main(int argc, char **argv)
 		NEED(1, "");
 		cmd = "stats";
 		ARG_S("port", port);
+	} else if (strcmp(g, "net") && strcmp(g, "port") && strcmp(g, "fdb")) {
+		usage_error("unknown command '%s'", g);
 	} else if (!v) {
 		usage_error("'%s' needs a subcommand", g);
 	} else if (strcmp(g, "net") == 0) {

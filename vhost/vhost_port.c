@@ -269,7 +269,7 @@ int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p,
 	}
 	if (strlen(p->path) >= sizeof(vp->path)) {
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG,
-			    "socket path is %zu bytes long; at most %zu fit a unix socket",
+			    "socket path too long: %zu bytes, at most %zu fit a unix socket",
 			    strlen(p->path), sizeof(vp->path) - 1);
 		return -ENAMETOOLONG;
 	}

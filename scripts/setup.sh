@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Idempotent set-up shared by the README's commands: packages, hugepages, build, install.
+# Usage: scripts/setup.sh [--no-install]   (run as root on Debian 12)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+if [ "$(id -u)" != 0 ]; then
+	echo "setup: run as root (apt-get, hugepages and vhost-user sockets need it)" >&2
+	exit 1
+fi
+
+PKGS=(
+	# build
+	build-essential pkg-config meson ninja-build
+	libdpdk-dev libglib2.0-dev libjson-glib-dev liburing-dev libnl-3-dev libnl-route-3-dev
+	# run and test
+	dpdk python3 iproute2 iputils-ping procps coreutils util-linux
+)
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	log "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+	log "packages already installed"
+fi
+
+# Hugepages: 2 GiB of 2 MiB pages for vnicd and the testpmd guests (vnicd itself falls
+# back to regular pages when none are free).
+want=1024
+have=$(cat /proc/sys/vm/nr_hugepages)
+if [ "$have" -lt "$want" ]; then
+	echo "$want" > /proc/sys/vm/nr_hugepages || true
+	log "hugepages: $(cat /proc/sys/vm/nr_hugepages) x 2 MiB"
+fi
+mkdir -p /dev/hugepages
+if ! grep -q ' /dev/hugepages hugetlbfs ' /proc/mounts; then
+	mount -t hugetlbfs nodev /dev/hugepages
+	log "mounted hugetlbfs at /dev/hugepages"
+fi
+
+werror=false
+[ "${CI:-}" = true ] && werror=true
+if [ ! -f build/build.ninja ]; then
+	log "configuring build/ (werror=$werror)"
+	meson setup build --buildtype=debugoptimized -Dwerror=$werror >/dev/null
+else
+	meson configure build -Dwerror=$werror >/dev/null
+fi
+log "building"
+ninja -C build >/dev/null
+if [ "${1:-}" != --no-install ]; then
+	log "installing vnicd and vnicctl to /usr/local/bin"
+	meson install -C build --quiet >/dev/null
+fi

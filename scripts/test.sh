@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The README's test command: set up, build, then run every test (unit tests also under
+# ASan+UBSan) and finish with "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+log() { printf '\033[1m[test]\033[0m %s\n' "$*"; }
+
+# Sanitizer build of the unit tests (ASan + UBSan).
+san_ok=true
+if [ ! -f build-asan/build.ninja ]; then
+	meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+		--buildtype=debug >/dev/null || san_ok=false
+fi
+$san_ok && { ninja -C build-asan >/dev/null || san_ok=false; }
+
+rc=0
+log "unit and integration tests (build/)"
+meson test -C build --print-errorlogs --num-processes 1 || rc=1
+if $san_ok; then
+	log "unit tests under ASan+UBSan (build-asan/)"
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C build-asan --suite unit --print-errorlogs || rc=1
+fi
+
+python3 - "$san_ok" <<'PY'
+import json, sys
+passed = failed = skipped = 0
+logs = ['build/meson-logs/testlog.json']
+if sys.argv[1] == 'true':
+    logs.append('build-asan/meson-logs/testlog.json')
+else:
+    failed += 1
+    print('FAIL  sanitizer build')
+for path in logs:
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        failed += 1
+        print('FAIL  no results in', path)
+        continue
+    for line in lines:
+        t = json.loads(line)
+        res = t['result']
+        tag = 'asan:' if 'asan' in path else ''
+        print('%-5s %s%s' % (res, tag, t['name']))
+        if res == 'OK' or res == 'EXPECTEDFAIL':
+            passed += 1
+        elif res == 'SKIP':
+            skipped += 1
+        else:
+            failed += 1
+print('%d passed, %d failed, %d skipped' % (passed, failed, skipped))
+sys.exit(1 if failed else 0)
+PY
+summary=$?
+[ $rc -ne 0 ] || [ $summary -ne 0 ] && exit 1
+exit 0

@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# vnicd's bridge between testpmd virtio-user guests: exact counts, flooding, reconnects, restarts.
+import json
+import os
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vnlib  # noqa: E402
+from vnlib import Tap, TestPmd, Vnicd  # noqa: E402
+
+MAC = {n: '02:00:00:00:00:%02x' % (0x0a + i) for i, n in enumerate('abcd')}
+UNKNOWN = '02:00:00:00:00:99'
+BCAST = 'ff:ff:ff:ff:ff:ff'
+N = 320  # frames per exchange (10 bursts of 32)
+
+
+def wait_for(fn, timeout=20, step=0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(step)
+
+
+def guest(vn, name, server, wait=True):
+    """A testpmd guest with one virtio-user port on socket vn.path(name.sock).
+    server=True: the guest listens (vnicd port in client mode), else it connects."""
+    sock = vn.path('%s.sock' % name)
+    dev = 'net_virtio_user0,path=%s,queues=1,queue_size=1024,mac=%s%s' % (
+        sock, MAC[name], ',server=1' if server else '')
+    # a listening virtio-user blocks testpmd's start-up until its backend connects
+    return TestPmd('g' + name, [dev], extra=['--rxd=1024', '--txd=1024'], wait=wait)
+
+
+def port_add(vn, name, vnicd_server, net=None):
+    args = ['port', 'add', name, 'vhost', '--path', vn.path('%s.sock' % name),
+            '--mac', MAC[name]]
+    if vnicd_server:
+        args.append('--server')
+    if net:
+        args += ['--net', net]
+    vn.ctl(*args)
+
+
+def link_up(vn, name):
+    return vn.ctl_json('port', 'show', name)['link'] == 'up'
+
+
+def stats(vn):
+    return {p['name']: p for p in vn.ctl_json('stats')['ports']}
+
+
+def attach(tap, vn, names, vnicd_server):
+    """Start guests and ports in the order each mode needs; wait for every link."""
+    gs = {}
+    for n in names:
+        if vnicd_server:
+            port_add(vn, n, True)
+            gs[n] = guest(vn, n, server=False)
+        else:
+            gs[n] = guest(vn, n, server=True, wait=False)
+            port_add(vn, n, False)
+            gs[n].wait_started()
+    for n in names:
+        tap.ok(wait_for(lambda: link_up(vn, n)), 'port %s link up in vnicd' % n)
+        gs[n].wait_link_up(0)
+    return gs
+
+
+def exchange(gs, src, dst_mac, receivers, count=N):
+    """src sends count frames to dst_mac while receivers poll; return {name: rx delta}."""
+    for g in gs.values():
+        g.clear_stats()
+    for r in receivers:
+        gs[r].start_fwd('rxonly')
+    gs[src].send(0, count // 32, 32, pkt_len=64, dst=dst_mac)
+    time.sleep(0.5)
+    for r in receivers:
+        gs[r].stop_fwd()
+    return {n: g.port_stats(0)['rx_packets'] for n, g in gs.items()}
+
+
+def test_two_guests(tap, vnicd_server):
+    mode = 'server' if vnicd_server else 'client'
+    with Vnicd('two-' + mode) as vn:
+        vn.wait_ready()
+        gs = attach(tap, vn, 'ab', vnicd_server)
+        rx = exchange(gs, 'a', MAC['b'], ['b'])
+        tap.eq(rx['b'], N, '[%s] a->b: guest b received exactly %d' % (mode, N))
+        rx = exchange(gs, 'b', MAC['a'], ['a'])
+        tap.eq(rx['a'], N, '[%s] b->a: guest a received exactly %d' % (mode, N))
+        st = stats(vn)
+        for n in 'ab':
+            tap.eq((st[n]['rx_packets'], st[n]['tx_packets'], st[n]['rx_bytes'], st[n]['tx_bytes']),
+                   (N, N, N * 64, N * 64), '[%s] vnicctl stats of %s match testpmd' % (mode, n))
+            tap.eq(st[n]['drops_total'], 0, '[%s] no drops on %s' % (mode, n))
+        a_tx = gs['a'].port_stats(0)
+        fdb = vn.ctl_json('fdb', 'show')
+        learned = {(e['mac'], e['port']) for e in fdb}
+        tap.ok({(MAC['a'], 'a'), (MAC['b'], 'b')} <= learned, '[%s] FDB learned both MACs' % mode)
+        for g in gs.values():
+            g.close()
+        tap.eq(vn.stop(), 0, '[%s] vnicd exits 0 on SIGTERM' % mode)
+
+
+def test_flooding(tap):
+    with Vnicd('flood') as vn:
+        vn.wait_ready()
+        gs = attach(tap, vn, 'abc', False)
+        rx = exchange(gs, 'a', UNKNOWN, ['b', 'c'], 64)
+        tap.eq((rx['a'], rx['b'], rx['c']), (0, 64, 64), 'unknown unicast floods to both others')
+        rx = exchange(gs, 'b', MAC['a'], ['a', 'c'], 64)
+        tap.eq((rx['a'], rx['b'], rx['c']), (64, 0, 0), 'learned unicast b->a reaches only a')
+        rx = exchange(gs, 'a', MAC['b'], ['b', 'c'], 64)
+        tap.eq((rx['a'], rx['b'], rx['c']), (0, 64, 0), 'learned unicast a->b reaches only b')
+        rx = exchange(gs, 'c', BCAST, ['a', 'b'], 64)
+        tap.eq((rx['a'], rx['b'], rx['c']), (64, 64, 0), 'broadcast reaches all but the sender')
+        st = stats(vn)
+        tap.eq(st['c']['rx_broadcast'], 64, 'broadcast counted on ingress')
+        tap.eq(st['a']['tx_unicast'] + st['a']['tx_broadcast'], 128, 'a received 64 unicast + 64 bcast')
+        # a second network is isolated from the first
+        vn.ctl('net', 'add', 'blue', 'bridge')
+        g = guest(vn, 'd', server=True, wait=False)
+        port_add(vn, 'd', False, net='blue')
+        g.wait_started()
+        tap.ok(wait_for(lambda: link_up(vn, 'd')), 'port d (net blue) link up')
+        g.wait_link_up(0)
+        gs['d'] = g
+        rx = exchange(gs, 'd', BCAST, ['a', 'b', 'c'], 32)
+        tap.eq((rx['a'], rx['b'], rx['c']), (0, 0, 0), 'broadcast in blue never reaches br0')
+        tap.eq(stats(vn)['d']['drops']['no_destination'], 32, 'counted as no_destination')
+        rx = exchange(gs, 'a', BCAST, ['b', 'c', 'd'], 32)
+        tap.eq((rx['b'], rx['c'], rx['d']), (32, 32, 0), 'broadcast in br0 never reaches blue')
+        for g in gs.values():
+            g.close()
+        tap.eq(vn.stop(), 0, 'vnicd exits 0')
+
+
+def rss_kb(pid):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    return 0
+
+
+def test_reconnect(tap):
+    with Vnicd('reconnect') as vn:
+        vn.wait_ready()
+        gs = attach(tap, vn, 'abc', False)
+        gs['b'].start_fwd('rxonly')
+        gs['a'].cmd('set eth-peer 0 %s' % MAC['b'])
+        gs['a'].start_fwd('txonly')
+        time.sleep(1)
+        rss0 = None
+        for cycle in range(4):
+            r0 = gs['b'].port_stats(0, raw=True)['rx_packets']
+            gs['c'].kill()
+            tap.ok(wait_for(lambda: not link_up(vn, 'c'), 10), 'cycle %d: c down after crash' % cycle)
+            r1 = gs['b'].port_stats(0, raw=True)['rx_packets']
+            # a crashed listener leaves its socket file behind (QEMU unlinks it on start)
+            os.unlink(vn.path('c.sock'))
+            gs['c'] = guest(vn, 'c', server=True, wait=False)
+            tap.ok(wait_for(lambda: link_up(vn, 'c'), 20), 'cycle %d: c reconnected' % cycle)
+            gs['c'].wait_started()
+            time.sleep(0.3)
+            r2 = gs['b'].port_stats(0, raw=True)['rx_packets']
+            tap.ok(r0 < r1 < r2, 'cycle %d: a->b traffic flowed throughout (%d < %d < %d)'
+                   % (cycle, r0, r1, r2))
+            if cycle == 0:
+                rss0 = rss_kb(vn.pid)
+        tap.ok(vn.alive(), 'vnicd survived 4 guest crashes')
+        grow = rss_kb(vn.pid) - rss0
+        tap.ok(grow < 8 * 1024, 'vnicd RSS grew %d KiB over 3 more reconnects (< 8 MiB)' % grow)
+        gs['a'].stop_fwd()
+        time.sleep(0.5)  # let b drain what is in flight before counting afresh
+        gs['b'].stop_fwd()
+        rx = exchange(gs, 'c', MAC['b'], ['b'], 64)
+        tap.eq(rx['b'], 64, 'reconnected guest c reaches b')
+        show = vn.ctl_json('port', 'show', 'c')
+        tap.eq(show['connects'], 5, 'port c counted 5 connects')
+        for g in gs.values():
+            g.close()
+        tap.eq(vn.stop(), 0, 'vnicd exits 0')
+
+
+def test_restart(tap):
+    with Vnicd('restart') as vn:
+        vn.wait_ready()
+        gs = attach(tap, vn, 'ab', False)
+        vn.ctl('net', 'add', 'blue', 'bridge')
+        vn.ctl('fdb', 'add', '02:00:00:00:00:77', 'b')
+        rx = exchange(gs, 'a', MAC['b'], ['b'])
+        tap.eq(rx['b'], N, 'before restart: a->b %d' % N)
+        tap.eq(vn.stop(), 0, 'SIGTERM: vnicd exits 0')
+        tap.ok(not os.path.exists(vn.sock), 'control socket removed on exit')
+        vn.start()
+        vn.wait_ready()
+        names = {p['name'] for p in vn.ctl_json('port', 'list')}
+        tap.eq(names, {'a', 'b'}, 'ports restored from the state directory')
+        tap.ok('blue' in {n['name'] for n in vn.ctl_json('net', 'list')}, 'network restored')
+        static = [e for e in vn.ctl_json('fdb', 'show') if e['type'] == 'static']
+        tap.eq([(e['mac'], e['port']) for e in static], [('02:00:00:00:00:77', 'b')],
+               'static FDB entry restored')
+        tap.ok(wait_for(lambda: link_up(vn, 'a') and link_up(vn, 'b'), 30),
+               'both guests reconnected without restarting them')
+        rx = exchange(gs, 'a', MAC['b'], ['b'])
+        tap.eq(rx['b'], N, 'after restart: a->b %d' % N)
+        rx = exchange(gs, 'b', MAC['a'], ['a'])
+        tap.eq(rx['a'], N, 'after restart: b->a %d' % N)
+        # kill -9 keeps the configuration too (it is saved on every change)
+        vn.kill9()
+        vn.start()
+        vn.wait_ready()
+        tap.eq({p['name'] for p in vn.ctl_json('port', 'list')}, {'a', 'b'},
+               'ports restored after kill -9')
+        tap.ok(wait_for(lambda: link_up(vn, 'a') and link_up(vn, 'b'), 30),
+               'guests reconnected after kill -9')
+        for g in gs.values():
+            g.close()
+        tap.eq(vn.stop(), 0, 'vnicd exits 0')
+
+
+def raw_request(sock_path, data):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(sock_path)
+    s.sendall(data)
+    buf = b''
+    while not buf.endswith(b'\n'):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    s.close()
+    return buf
+
+
+def test_bad_input(tap):
+    with Vnicd('bad') as vn:
+        vn.wait_ready()
+        vn.ctl('port', 'add', 'ok1', 'vhost', '--path', vn.path('ok1.sock'), '--server')
+        before = vn.ctl_json('port', 'list')
+        cases = [
+            (['port', 'add', 'ok1', 'vhost', '--path', vn.path('x.sock')], 'already exists'),
+            (['port', 'add', 'p2', 'vhost', '--path', vn.path('ok1.sock')], 'already used'),
+            (['port', 'add', 'p2', 'vhost', '--path', vn.path('p2.sock'), '--mac', '02:zz:00:00:00:01'],
+             'invalid MAC'),
+            (['port', 'add', 'p2', 'vhost', '--path', '/nonexistent/dir/p2.sock'], 'does not exist'),
+            (['port', 'add', 'p2', 'vhost', '--path', vn.path('p2.sock'), '--queues', 'lots'],
+             'whole number'),
+            (['port', 'add', 'p2', 'vhost', '--path', vn.path('p2.sock'), '--queues', '64'],
+             'out of range'),
+            (['port', 'add', 'p2', 'vhost', '--path', vn.path('p2.sock'), '--net', 'nowhere'],
+             "no network 'nowhere'"),
+            (['port', 'add', 'p2', 'vhost'], '--path'),
+            (['port', 'add', 'bad name!', 'vhost', '--path', vn.path('p3.sock')], 'invalid port name'),
+            (['port', 'add', 'p2', 'vhost', '--path', '/' + 'x' * 120], 'too long'),
+            (['port', 'add', 'p2', 'vhost', '--path', vn.logfile, '--server'], 'not a socket'),
+            (['port', 'del', 'ghost'], "no port 'ghost'"),
+            (['net', 'add', 'br0', 'bridge'], 'already exists'),
+            (['net', 'add', 'x', 'hub'], "unsupported network type 'hub'"),
+            (['net', 'del', 'br0'], 'still has 1 port'),
+            (['fdb', 'add', 'nonsense', 'ok1'], 'invalid MAC'),
+            (['fdb', 'add', '01:00:5e:00:00:01', 'ok1'], 'not a unicast'),
+            (['frobnicate'], 'unknown command'),
+            (['port', 'add'], 'usage'),
+            (['port', 'list', '--bogus'], "unknown option '--bogus'"),
+        ]
+        for args, needle in cases:
+            cp = vn.ctl(*args, check=False)
+            err = cp.stderr.strip()
+            tap.ok(cp.returncode != 0 and needle in err and len(err.splitlines()) == 1,
+                   'vnicctl %s -> exit %d, one-line error mentioning %r (%s)'
+                   % (' '.join(args)[:60], cp.returncode, needle, err[:120]))
+        for data, needle in [(b'{not json\n', b'malformed JSON'), (b'[]\n', b'JSON object'),
+                             (b'{"cmd":"port.add","args":{"name":7}}\n', b'must be a string'),
+                             (b'{"cmd":"nope"}\n', b'unknown command'),
+                             (b'\xff\xfe\n', b'UTF-8')]:
+            resp = raw_request(vn.sock, data)
+            tap.ok(b'"ok":false' in resp.replace(b' ', b'') and needle in resp,
+                   'raw %r -> %r' % (data[:30], resp[:100]))
+        resp = raw_request(vn.sock, b'x' * (70 * 1024))
+        tap.ok(b'too long' in resp, 'an over-long request line is refused')
+        tap.ok(vn.alive(), 'vnicd still running after bad input')
+        tap.eq(vn.ctl_json('port', 'list'), before, 'nothing changed or lost')
+        cp = vn.ctl('port', 'list', check=False)
+        tap.eq(cp.returncode, 0, 'still answers')
+        st = os.stat(vn.sock)
+        tap.eq(oct(st.st_mode & 0o777), '0o660', 'control socket mode 0660')
+        tap.eq(vn.stop(), 0, 'vnicd exits 0')
+        # a second vnicd on the same control socket refuses to start
+    with Vnicd('dup') as a:
+        a.wait_ready()
+        b = Vnicd('dup2', extra_args=['--control-socket', a.sock])
+        b.proc.wait(timeout=30)
+        tap.ok(b.proc.returncode != 0, 'a second vnicd on a busy control socket exits non-zero')
+        tap.ok(a.alive() and a.ctl('ping', check=False).returncode == 0, 'the first keeps serving')
+        b.close()
+
+
+def main():
+    tap = Tap()
+    vnlib.require_root_hugepages_testpmd(tap)
+    only = os.environ.get('VN_ONLY')
+    for name, fn in [('two_client', lambda: test_two_guests(tap, False)),
+                     ('two_server', lambda: test_two_guests(tap, True)),
+                     ('flooding', lambda: test_flooding(tap)),
+                     ('reconnect', lambda: test_reconnect(tap)),
+                     ('restart', lambda: test_restart(tap)),
+                     ('bad_input', lambda: test_bad_input(tap))]:
+        if only and name not in only.split(','):
+            continue
+        tap.diag('=== %s' % name)
+        try:
+            fn()
+        except Exception as e:  # a broken peer must not hide the other cases
+            tap.ok(False, '%s raised %s: %s' % (name, type(e).__name__, str(e)[:2000]))
+    tap.done()
+
+
+if __name__ == '__main__':
+    main()
