@@ -17,7 +17,7 @@ PKGS=(
 	build-essential pkg-config meson ninja-build
 	libdpdk-dev libglib2.0-dev libjson-glib-dev liburing-dev libnl-3-dev libnl-route-3-dev
 	# run and test
-	dpdk python3 iproute2 iputils-ping procps coreutils util-linux
+	dpdk dpdk-dev python3 iproute2 iputils-ping procps coreutils util-linux
 )
 missing=()
 for p in "${PKGS[@]}"; do

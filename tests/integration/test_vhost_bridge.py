@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: MIT
 # vnicd's bridge between testpmd virtio-user guests: exact counts, flooding, reconnects, restarts.
 import json
+import re
 import os
 import socket
 import sys
@@ -26,19 +27,22 @@ def wait_for(fn, timeout=20, step=0.1):
         time.sleep(step)
 
 
-def guest(vn, name, server, wait=True):
+def guest(vn, name, server, wait=True, queues=1):
     """A testpmd guest with one virtio-user port on socket vn.path(name.sock).
     server=True: the guest listens (vnicd port in client mode), else it connects."""
     sock = vn.path('%s.sock' % name)
-    dev = 'net_virtio_user0,path=%s,queues=1,queue_size=1024,mac=%s%s' % (
-        sock, MAC[name], ',server=1' if server else '')
+    dev = 'net_virtio_user0,path=%s,queues=%d,queue_size=1024,mac=%s%s' % (
+        sock, queues, MAC[name], ',server=1' if server else '')
+    extra = ['--rxd=1024', '--txd=1024']
+    if queues > 1:
+        extra += ['--rxq=%d' % queues, '--txq=%d' % queues, '--nb-cores=1']
     # a listening virtio-user blocks testpmd's start-up until its backend connects
-    return TestPmd('g' + name, [dev], extra=['--rxd=1024', '--txd=1024'], wait=wait)
+    return TestPmd('g' + name, [dev], extra=extra, wait=wait)
 
 
-def port_add(vn, name, vnicd_server, net=None):
+def port_add(vn, name, vnicd_server, net=None, queues=1):
     args = ['port', 'add', name, 'vhost', '--path', vn.path('%s.sock' % name),
-            '--mac', MAC[name]]
+            '--mac', MAC[name], '--queues', str(queues)]
     if vnicd_server:
         args.append('--server')
     if net:
@@ -174,6 +178,15 @@ def test_reconnect(tap):
             if cycle == 0:
                 rss0 = rss_kb(vn.pid)
         tap.ok(vn.alive(), 'vnicd survived 4 guest crashes')
+        r0 = gs['b'].port_stats(0, raw=True)['rx_packets']
+        for i in range(10):
+            vn.ctl('port', 'add', 'tmp%d' % i, 'vhost', '--path', vn.path('tmp%d.sock' % i), '--server')
+        for i in range(10):
+            vn.ctl('port', 'del', 'tmp%d' % i)
+        r1 = gs['b'].port_stats(0, raw=True)['rx_packets']
+        tap.ok(r1 > r0 and not any(os.path.exists(vn.path('tmp%d.sock' % i)) for i in range(10)),
+               'adding/deleting 10 ports during a->b traffic: traffic flowed (%d -> %d), sockets removed'
+               % (r0, r1))
         grow = rss_kb(vn.pid) - rss0
         tap.ok(grow < 8 * 1024, 'vnicd RSS grew %d KiB over 3 more reconnects (< 8 MiB)' % grow)
         gs['a'].stop_fwd()
@@ -186,6 +199,48 @@ def test_reconnect(tap):
         for g in gs.values():
             g.close()
         tap.eq(vn.stop(), 0, 'vnicd exits 0')
+
+
+def test_multiqueue(tap):
+    with Vnicd('mq') as vn:
+        vn.wait_ready()
+        gs = {}
+        for n, gq in (('a', 4), ('b', 2)):  # b enables fewer queues than the port offers
+            gs[n] = guest(vn, n, server=True, wait=False, queues=gq)
+            port_add(vn, n, False, queues=4)
+            gs[n].wait_started()
+        for n in 'ab':
+            tap.ok(wait_for(lambda: link_up(vn, n)), 'mq: port %s link up' % n)
+            gs[n].wait_link_up(0)
+        sa, sb = vn.ctl_json('port', 'show', 'a'), vn.ctl_json('port', 'show', 'b')
+        tap.eq((sa['queues'], sa['guest_queues'], sa['rx_queues_enabled']), (4, 4, 4),
+               'mq: a offers 4 queue pairs, the guest uses 4')
+        tap.eq((sb['queues'], sb['guest_queues'], sb['rx_queues_enabled']), (4, 2, 2),
+               'mq: b offers 4 queue pairs, the guest enabled 2')
+        for src, dst in (('a', 'b'), ('b', 'a')):
+            for g in gs.values():
+                g.clear_stats()
+            gs[dst].start_fwd('rxonly')
+            g = gs[src]
+            g.cmd('set fwd rxonly')
+            g.cmd('set eth-peer 0 %s' % MAC[dst])
+            g.cmd('set txpkts 64')
+            out = g.cmd('start tx_first 4', timeout=30)
+            g.cmd('stop', timeout=20)
+            time.sleep(0.5)
+            gs[dst].stop_fwd()
+            sent = g.port_stats(0)['tx_packets']
+            got = gs[dst].port_stats(0)['rx_packets']
+            streams = len(re.findall(r'RX P=0/Q=\d+', out)) or out.count('Logical Core')
+            tap.ok(sent >= 32 * 4 and got == sent,
+                   'mq: %s -> %s over all its queues: sent %d, received %d' % (src, dst, sent, got))
+        st = stats(vn)
+        tap.eq((st['a']['rx_packets'], st['b']['tx_packets']),
+               (gs['a'].port_stats(0, raw=True)['tx_packets'], gs['b'].port_stats(0, raw=True)['rx_packets']),
+               'mq: vnicctl counts match testpmd')
+        for g in gs.values():
+            g.close()
+        tap.eq(vn.stop(), 0, 'mq: vnicd exits 0')
 
 
 def test_restart(tap):
@@ -311,6 +366,7 @@ def main():
                      ('two_server', lambda: test_two_guests(tap, True)),
                      ('flooding', lambda: test_flooding(tap)),
                      ('reconnect', lambda: test_reconnect(tap)),
+                     ('multiqueue', lambda: test_multiqueue(tap)),
                      ('restart', lambda: test_restart(tap)),
                      ('bad_input', lambda: test_bad_input(tap))]:
         if only and name not in only.split(','):
