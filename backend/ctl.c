@@ -14,6 +14,7 @@
 #include <json-glib/json-glib.h>
 
 #include "vnicd-config.h"
+#include "vnicd/args.h"
 #include "vnicd/ctl.h"
 #include "vnicd/log.h"
 
@@ -41,61 +42,12 @@ struct vn_ctl {
 
 typedef int (*cmd_fn)(struct vn_switch *sw, JsonObject *args, JsonBuilder *b, GError **err);
 
-static const char *arg_str(JsonObject *a, const char *k, GError **err, bool required, int *bad)
-{
-	JsonNode *n = a ? json_object_get_member(a, k) : NULL;
-
-	if (!n || JSON_NODE_HOLDS_NULL(n)) {
-		if (required) {
-			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-				    "missing argument '%s'", k);
-			*bad = 1;
-		}
-		return NULL;
-	}
-	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING) {
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			    "argument '%s' must be a string", k);
-		*bad = 1;
-		return NULL;
-	}
-	return json_node_get_string(n);
-}
-
-static bool arg_bool(JsonObject *a, const char *k, GError **err, int *bad)
-{
-	JsonNode *n = a ? json_object_get_member(a, k) : NULL;
-
-	if (!n || JSON_NODE_HOLDS_NULL(n))
-		return false;
-	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN) {
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			    "argument '%s' must be true or false", k);
-		*bad = 1;
-		return false;
-	}
-	return json_node_get_boolean(n);
-}
-
-static gint64 arg_int(JsonObject *a, const char *k, gint64 def, GError **err, int *bad)
-{
-	JsonNode *n = a ? json_object_get_member(a, k) : NULL;
-
-	if (!n || JSON_NODE_HOLDS_NULL(n))
-		return def;
-	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64) {
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			    "argument '%s' must be a whole number", k);
-		*bad = 1;
-		return def;
-	}
-	return json_node_get_int(n);
-}
-
-#define ARG_CHECK()                                                                                \
+/* Fetch a string argument into @var or return the error. */
+#define ARG_STR(var, key, required)                                                                \
 	do {                                                                                       \
-		if (bad)                                                                           \
-			return -EINVAL;                                                            \
+		int rc_ = vn_arg_str(a, key, required, &(var), err);                               \
+		if (rc_ < 0)                                                                       \
+			return rc_;                                                                \
 	} while (0)
 
 static int cmd_ping(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
@@ -109,21 +61,19 @@ static int cmd_ping(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError 
 
 static int cmd_net_add(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
-	int bad = 0;
-	const char *name = arg_str(a, "name", err, true, &bad);
-	const char *type = bad ? NULL : arg_str(a, "type", err, true, &bad);
+	const char *name, *type;
 
-	ARG_CHECK();
+	ARG_STR(name, "name", true);
+	ARG_STR(type, "type", true);
 	json_builder_add_null_value(b);
 	return vn_switch_net_add(sw, name, type, err);
 }
 
 static int cmd_net_del(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
-	int bad = 0;
-	const char *name = arg_str(a, "name", err, true, &bad);
+	const char *name;
 
-	ARG_CHECK();
+	ARG_STR(name, "name", true);
 	json_builder_add_null_value(b);
 	return vn_switch_net_del(sw, name, err);
 }
@@ -136,49 +86,27 @@ static int cmd_net_list(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GEr
 
 static int cmd_net_show(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
-	int bad = 0;
-	const char *name = arg_str(a, "name", err, true, &bad);
+	const char *name;
 
-	ARG_CHECK();
+	ARG_STR(name, "name", true);
 	return vn_switch_json_net(sw, name, b, err);
 }
 
 static int cmd_port_add(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
-	int bad = 0;
-	struct vn_port_spec s = {0};
-	gint64 q;
-
-	s.name = arg_str(a, "name", err, true, &bad);
-	ARG_CHECK();
-	s.kind = arg_str(a, "kind", err, true, &bad);
-	ARG_CHECK();
-	s.path = arg_str(a, "path", err, false, &bad);
-	ARG_CHECK();
-	s.net = arg_str(a, "net", err, false, &bad);
-	ARG_CHECK();
-	s.mac = arg_str(a, "mac", err, false, &bad);
-	ARG_CHECK();
-	s.server = arg_bool(a, "server", err, &bad);
-	ARG_CHECK();
-	q = arg_int(a, "queues", 1, err, &bad);
-	ARG_CHECK();
-	if (q < 1 || q > VN_MAX_QUEUES) {
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			    "queues %" G_GINT64_FORMAT " is out of range (1..%d)", q, VN_MAX_QUEUES);
+	if (!a) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "missing argument 'name'");
 		return -EINVAL;
 	}
-	s.queues = (unsigned)q;
 	json_builder_add_null_value(b);
-	return vn_switch_port_add(sw, &s, err);
+	return vn_switch_port_add(sw, a, err);
 }
 
 static int cmd_port_del(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
-	int bad = 0;
-	const char *name = arg_str(a, "name", err, true, &bad);
+	const char *name;
 
-	ARG_CHECK();
+	ARG_STR(name, "name", true);
 	json_builder_add_null_value(b);
 	return vn_switch_port_del(sw, name, err);
 }
@@ -191,40 +119,36 @@ static int cmd_port_list(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GE
 
 static int cmd_port_show(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
-	int bad = 0;
-	const char *name = arg_str(a, "name", err, true, &bad);
+	const char *name;
 
-	ARG_CHECK();
+	ARG_STR(name, "name", true);
 	return vn_switch_json_port(sw, name, b, err);
 }
 
 static int cmd_fdb_show(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
-	int bad = 0;
-	const char *net = arg_str(a, "net", err, false, &bad);
+	const char *net;
 
-	ARG_CHECK();
+	ARG_STR(net, "net", false);
 	return vn_switch_json_fdb(sw, net, b, err);
 }
 
 static int cmd_fdb_add(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
-	int bad = 0;
-	const char *mac = arg_str(a, "mac", err, true, &bad);
-	const char *port = bad ? NULL : arg_str(a, "port", err, true, &bad);
+	const char *mac, *port;
 
-	ARG_CHECK();
+	ARG_STR(mac, "mac", true);
+	ARG_STR(port, "port", true);
 	json_builder_add_null_value(b);
 	return vn_switch_fdb_add(sw, mac, port, err);
 }
 
 static int cmd_fdb_flush(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
-	int bad = 0;
-	const char *net = arg_str(a, "net", err, false, &bad);
+	const char *net;
 	int n;
 
-	ARG_CHECK();
+	ARG_STR(net, "net", false);
 	n = vn_switch_fdb_flush(sw, net, err);
 	if (n < 0)
 		return n;
@@ -237,10 +161,9 @@ static int cmd_fdb_flush(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GE
 
 static int cmd_stats(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
-	int bad = 0;
-	const char *port = arg_str(a, "port", err, false, &bad);
+	const char *port;
 
-	ARG_CHECK();
+	ARG_STR(port, "port", false);
 	return vn_switch_json_stats(sw, port, b, err);
 }
 

@@ -6,8 +6,10 @@
 
 #include <rte_ether.h>
 
+#include "vnicd/args.h"
 #include "vnicd/bridge.h"
 #include "vnicd/log.h"
+#include "vnicd/portkind.h"
 #include "vnicd/switch.h"
 #include "vnicd/vhost.h"
 
@@ -15,8 +17,9 @@
 #define STATE_VERSION 1
 
 struct sw_port {
-	char *name, *kind, *net, *mac, *path;
-	bool server;
+	char *name, *net, *mac;
+	const struct vn_port_kind *kind;
+	JsonObject *args; /* the port.add arguments, normalised: what is persisted */
 	unsigned queues;
 	uint16_t slot;
 	struct vn_port *port; /* NULL in validation-only mode (no data path) */
@@ -45,10 +48,10 @@ struct vn_switch {
 static void sw_port_free(struct sw_port *sp)
 {
 	g_free(sp->name);
-	g_free(sp->kind);
 	g_free(sp->net);
 	g_free(sp->mac);
-	g_free(sp->path);
+	if (sp->args)
+		json_object_unref(sp->args);
 	g_free(sp);
 }
 
@@ -251,40 +254,95 @@ static void mac_str(const struct rte_ether_addr *m, char out[18])
 		 m->addr_bytes[2], m->addr_bytes[3], m->addr_bytes[4], m->addr_bytes[5]);
 }
 
-int vn_switch_port_add(struct vn_switch *sw, const struct vn_port_spec *spec, GError **err)
+static const struct vn_port_kind *const kinds[] = {&vn_vhost_kind};
+
+static const struct vn_port_kind *find_kind(const char *name)
 {
-	const char *netname = spec->net ? spec->net : DEFAULT_NET;
-	unsigned queues = spec->queues ? spec->queues : 1;
+	for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++)
+		if (strcmp(kinds[i]->name, name) == 0)
+			return kinds[i];
+	return NULL;
+}
+
+static const char *const label_keys[] = {"vm_uuid", "vm_name", NULL};
+static const char *const common_keys[] = {"name", "kind", "net", "mac", "queues",
+					  "vm_uuid", "vm_name", NULL};
+
+/* A copy of the (flat) @args with defaults made explicit (net, queues), for persistence. */
+static JsonObject *normalise_args(JsonObject *args, const char *net, unsigned queues)
+{
+	JsonObject *o = json_object_new();
+	g_autoptr(GList) keys = json_object_get_members(args);
+
+	for (GList *l = keys; l; l = l->next)
+		json_object_set_member(o, l->data,
+				       json_node_copy(json_object_get_member(args, l->data)));
+	json_object_set_string_member(o, "net", net);
+	json_object_set_int_member(o, "queues", queues);
+	return o;
+}
+
+static char *kinds_list(void)
+{
+	GString *s = g_string_new(NULL);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++)
+		g_string_append_printf(s, "%s%s", i ? ", " : "", kinds[i]->name);
+	return g_string_free(s, FALSE);
+}
+
+int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err)
+{
+	const char *name, *kname, *netname, *macs, *uniq = NULL;
+	const struct vn_port_kind *kind;
+	guint64 queues = 1;
 	struct rte_ether_addr mac;
 	struct vn_net *n;
 	struct sw_port *sp;
 	struct vn_port *port = NULL;
+	g_autofree char *what = NULL, *summary = NULL;
 	int slot = -1, rc;
 
-	if (!spec->name || !vn_name_valid(spec->name))
-		SET_ERR(EINVAL, "invalid port name '%s' (1-31 characters of A-Z a-z 0-9 _ . -)",
-			spec->name ? spec->name : "");
-	if (find_port(sw, spec->name))
-		SET_ERR(EEXIST, "port '%s' already exists", spec->name);
-	if (!spec->kind || strcmp(spec->kind, "vhost") != 0)
-		SET_ERR(EINVAL, "unsupported port kind '%s' (supported: vhost)",
-			spec->kind ? spec->kind : "");
+	if ((rc = vn_arg_str(args, "name", true, &name, err)) < 0 ||
+	    (rc = vn_arg_str(args, "kind", true, &kname, err)) < 0 ||
+	    (rc = vn_arg_str(args, "net", false, &netname, err)) < 0 ||
+	    (rc = vn_arg_str(args, "mac", false, &macs, err)) < 0 ||
+	    (rc = vn_arg_uint(args, "queues", 1, VN_MAX_QUEUES, &queues, err)) < 0)
+		return rc;
+	if (!vn_name_valid(name))
+		SET_ERR(EINVAL, "invalid port name '%s' (1-31 characters of A-Z a-z 0-9 _ . -)", name);
+	if (find_port(sw, name))
+		SET_ERR(EEXIST, "port '%s' already exists", name);
+	kind = find_kind(kname);
+	if (!kind) {
+		g_autofree char *l = kinds_list();
+		SET_ERR(EINVAL, "unsupported port kind '%s' (supported: %s)", kname, l);
+	}
+	what = g_strdup_printf("%s ports", kind->name);
+	if ((rc = vn_args_only(args, common_keys, kind->keys, what, err)) < 0 ||
+	    (rc = kind->check(args, err)) < 0)
+		return rc;
+	if (!netname)
+		netname = DEFAULT_NET;
 	n = find_net(sw, netname);
 	if (!n)
 		SET_ERR(ENOENT, "no network '%s' (see: vnicctl net list)", netname);
-	if (spec->mac && vn_port_parse_mac(spec->mac, &mac) < 0)
-		SET_ERR(EINVAL, "invalid MAC address '%s' (expected aa:bb:cc:dd:ee:ff)", spec->mac);
-	if (spec->mac && !rte_is_valid_assigned_ether_addr(&mac))
-		SET_ERR(EINVAL, "MAC address '%s' is not a unicast address", spec->mac);
-	if (queues > VN_MAX_QUEUES)
-		SET_ERR(EINVAL, "--queues %u is out of range (1..%d)", queues, VN_MAX_QUEUES);
-	if (!spec->path || !*spec->path)
-		SET_ERR(EINVAL, "vhost ports need --path SOCKET");
-	for (guint i = 0; i < sw->ports->len; i++) {
+	if (macs && vn_port_parse_mac(macs, &mac) < 0)
+		SET_ERR(EINVAL, "invalid MAC address '%s' (expected aa:bb:cc:dd:ee:ff)", macs);
+	if (macs && !rte_is_valid_assigned_ether_addr(&mac))
+		SET_ERR(EINVAL, "MAC address '%s' is not a unicast address", macs);
+	if (kind->unique_key)
+		vn_arg_str(args, kind->unique_key, false, &uniq, NULL);
+	for (guint i = 0; uniq && i < sw->ports->len; i++) {
 		struct sw_port *o = sw->ports->pdata[i];
-		if (o->path && strcmp(o->path, spec->path) == 0)
-			SET_ERR(EEXIST, "socket path '%s' is already used by port '%s'", spec->path,
-				o->name);
+		const char *ov = NULL;
+		if (o->kind != kind)
+			continue;
+		vn_arg_str(o->args, kind->unique_key, false, &ov, NULL);
+		if (ov && strcmp(ov, uniq) == 0) {
+			g_autofree char *opt = g_strdelimit(g_strdup(kind->unique_key), "_", '-');
+			SET_ERR(EEXIST, "--%s '%s' is already used by port '%s'", opt, uniq, o->name);
+		}
 	}
 	if (sw->ports->len >= sw->cfg->max_ports) {
 		sw->ports_limit_hits++;
@@ -298,28 +356,28 @@ int vn_switch_port_add(struct vn_switch *sw, const struct vn_port_spec *spec, GE
 	if (slot < 0)
 		SET_ERR(ENOSPC, "no free port slot");
 
+	sp = g_new0(struct sw_port, 1);
+	sp->args = normalise_args(args, netname, (unsigned)queues);
 	if (sw->dp) {
-		struct vn_vhost_params vp = {
-			.path = spec->path, .server = spec->server, .queues = (uint16_t)queues};
-		rc = vn_vhost_port_create(spec->name, &vp, sw->mp, sw->dp, &port, err);
-		if (rc < 0)
+		struct vn_port_env env = {sw->cfg, sw->mp, sw->dp};
+		rc = kind->create(name, sp->args, &env, &port, err);
+		if (rc < 0) {
+			sw_port_free(sp);
 			return rc;
+		}
 		port->slot = (uint16_t)slot;
 		port->net = n;
 		port->tx_shared = vn_dp_nr_workers(sw->dp) > 1;
-		if (spec->mac) {
+		if (macs) {
 			port->has_mac = true;
 			port->mac = mac;
 		}
 	}
-	sp = g_new0(struct sw_port, 1);
-	sp->name = g_strdup(spec->name);
-	sp->kind = g_strdup(spec->kind);
+	sp->name = g_strdup(name);
+	sp->kind = kind;
 	sp->net = g_strdup(netname);
-	sp->mac = spec->mac ? g_ascii_strdown(spec->mac, -1) : NULL;
-	sp->path = g_strdup(spec->path);
-	sp->server = spec->server;
-	sp->queues = queues;
+	sp->mac = macs ? g_ascii_strdown(macs, -1) : NULL;
+	sp->queues = (unsigned)queues;
 	sp->slot = (uint16_t)slot;
 	sp->port = port;
 	sp->vnet = n;
@@ -329,8 +387,9 @@ int vn_switch_port_add(struct vn_switch *sw, const struct vn_port_spec *spec, GE
 	g_ptr_array_add(sw->ports, sp);
 	n->nr_ports++;
 	sw_publish(sw);
-	VN_INFO("port %s (vhost %s %s, %u queue%s) added to %s", sp->name,
-		sp->server ? "server" : "client", sp->path, queues, queues > 1 ? "s" : "", netname);
+	summary = kind->summary(sp->args);
+	VN_INFO("port %s (%s, %u queue%s) added to %s", sp->name, summary, sp->queues,
+		sp->queues > 1 ? "s" : "", netname);
 	sw_changed(sw);
 	return 0;
 }
@@ -538,16 +597,25 @@ static void json_port(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b, 
 {
 	json_builder_begin_object(b);
 	jmember_str(b, "name", sp->name);
-	jmember_str(b, "kind", sp->kind);
+	jmember_str(b, "kind", sp->kind->name);
 	jmember_str(b, "net", sp->net);
 	jmember_str(b, "mac", sp->mac);
 	jmember_str(b, "link", sp->port && sp->port->ops->link_up(sp->port) ? "up" : "down");
+	for (const char *const *k = label_keys; *k; k++) {
+		const char *v = NULL;
+		vn_arg_str(sp->args, *k, false, &v, NULL);
+		jmember_str(b, *k, v);
+	}
 	if (sp->port) {
 		sp->port->ops->describe(sp->port, b);
-	} else {
-		jmember_str(b, "path", sp->path);
-		json_builder_set_member_name(b, "server");
-		json_builder_add_boolean_value(b, sp->server);
+	} else { /* validation-only mode: what was asked for */
+		for (const char *const *k = sp->kind->keys; *k; k++) {
+			JsonNode *v = json_object_get_member(sp->args, *k);
+			if (v) {
+				json_builder_set_member_name(b, *k);
+				json_builder_add_value(b, json_node_copy(v));
+			}
+		}
 		jmember_int(b, "queues", sp->queues);
 	}
 	if (detail) {
@@ -693,16 +761,9 @@ int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
 	json_builder_begin_array(b);
 	for (guint i = 0; i < sw->ports->len; i++) {
 		struct sw_port *sp = sw->ports->pdata[i];
-		json_builder_begin_object(b);
-		jmember_str(b, "name", sp->name);
-		jmember_str(b, "kind", sp->kind);
-		jmember_str(b, "net", sp->net);
-		jmember_str(b, "mac", sp->mac);
-		jmember_str(b, "path", sp->path);
-		json_builder_set_member_name(b, "server");
-		json_builder_add_boolean_value(b, sp->server);
-		jmember_int(b, "queues", sp->queues);
-		json_builder_end_object(b);
+		JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+		json_node_set_object(node, sp->args);
+		json_builder_add_value(b, node);
 	}
 	json_builder_end_array(b);
 	json_builder_set_member_name(b, "fdb");
@@ -760,19 +821,10 @@ static int restore_parse(struct vn_switch *sw, JsonNode *root, GError **err)
 	}
 	for (guint i = 0; i < json_array_get_length(ports); i++) {
 		g_autoptr(GError) e = NULL;
-		JsonObject *po = json_array_get_object_element(ports, i);
-		struct vn_port_spec spec = {0};
-		if (po) {
-			spec.name = obj_str(po, "name");
-			spec.kind = obj_str(po, "kind");
-			spec.net = obj_str(po, "net");
-			spec.mac = obj_str(po, "mac");
-			spec.path = obj_str(po, "path");
-			spec.server = json_object_get_boolean_member_with_default(po, "server", FALSE);
-			spec.queues = (unsigned)json_object_get_int_member_with_default(po, "queues", 1);
-		}
-		if (!po || vn_switch_port_add(sw, &spec, &e) < 0)
-			VN_ERR("state: port %s not restored: %s", spec.name ? spec.name : "?",
+		JsonNode *pn = json_array_get_element(ports, i);
+		JsonObject *po = JSON_NODE_HOLDS_OBJECT(pn) ? json_node_get_object(pn) : NULL;
+		if (!po || vn_switch_port_add(sw, po, &e) < 0)
+			VN_ERR("state: port %s not restored: %s", po ? obj_str(po, "name") : "?",
 			       e ? e->message : "malformed");
 	}
 	for (guint i = 0; i < json_array_get_length(fdb); i++) {

@@ -8,6 +8,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <stdbool.h>
+
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
@@ -25,6 +27,7 @@ static const char usage_text[] =
 	"  net list [--json]              list networks\n"
 	"  net show NAME [--json]         one network, with its FDB counters\n"
 	"  port add NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--net NET]\n"
+	"           [--vm-uuid UUID] [--vm-name NAME]\n"
 	"  port del NAME                  remove a port\n"
 	"  port list [--json]             list ports\n"
 	"  port show NAME [--json]        one port, with its counters\n"
@@ -206,6 +209,18 @@ static void print_text(const char *cmd, JsonNode *res)
 	}
 }
 
+/* Options of `port add`, passed to vnicd as members of "args" (dashes become underscores). */
+enum opt_type { OPT_STR, OPT_UINT, OPT_FLAG };
+static const struct {
+	const char *opt;
+	enum opt_type type;
+} port_opts[] = {
+	{"--path", OPT_STR},   {"--server", OPT_FLAG}, {"--mac", OPT_STR},
+	{"--queues", OPT_UINT}, {"--ifname", OPT_STR},  {"--netns", OPT_STR},
+	{"--mtu", OPT_UINT},   {"--owner", OPT_UINT},  {"--vm-uuid", OPT_STR},
+	{"--vm-name", OPT_STR},
+};
+
 static gint64 parse_uint(const char *opt, const char *v)
 {
 	guint64 n;
@@ -213,6 +228,14 @@ static gint64 parse_uint(const char *opt, const char *v)
 	if (!v || !g_ascii_string_to_unsigned(v, 10, 0, G_MAXINT32, &n, NULL))
 		usage_error("%s needs a whole number, got '%s'", opt, v ? v : "");
 	return (gint64)n;
+}
+
+static int port_opt_index(const char *a)
+{
+	for (size_t k = 0; k < G_N_ELEMENTS(port_opts); k++)
+		if (strcmp(a, port_opts[k].opt) == 0)
+			return (int)k;
+	return -1;
 }
 
 int main(int argc, char **argv)
@@ -225,9 +248,10 @@ int main(int argc, char **argv)
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autoptr(JsonNode) reqroot = NULL;
 	g_autofree char *req = NULL, *line = NULL;
-	const char *path = NULL, *mac = NULL, *net = NULL, *port = NULL, *cmd = NULL;
-	gboolean json = FALSE, server = FALSE;
-	gint64 queues = -1;
+	const char *net = NULL, *port = NULL, *cmd = NULL;
+	const char *popt_val[G_N_ELEMENTS(port_opts)] = {0};
+	bool any_popt = false;
+	gboolean json = FALSE;
 	JsonNode *root;
 	JsonObject *ro;
 	const char *g, *v;
@@ -246,14 +270,12 @@ int main(int argc, char **argv)
 			sock = NEXT();
 		} else if (strcmp(a, "--json") == 0) {
 			json = TRUE;
-		} else if (strcmp(a, "--path") == 0) {
-			path = NEXT();
-		} else if (strcmp(a, "--server") == 0) {
-			server = TRUE;
-		} else if (strcmp(a, "--mac") == 0) {
-			mac = NEXT();
-		} else if (strcmp(a, "--queues") == 0) {
-			queues = parse_uint("--queues", NEXT());
+		} else if (port_opt_index(a) >= 0) {
+			int k = port_opt_index(a);
+			popt_val[k] = port_opts[k].type == OPT_FLAG ? "" : NEXT();
+			if (port_opts[k].type == OPT_UINT)
+				parse_uint(a, popt_val[k]);
+			any_popt = true;
 		} else if (strcmp(a, "--net") == 0) {
 			net = NEXT();
 		} else if (strcmp(a, "--port") == 0) {
@@ -325,16 +347,19 @@ int main(int argc, char **argv)
 			cmd = "port.add";
 			ARG_S("name", POS(2));
 			ARG_S("kind", POS(3));
-			ARG_S("path", path);
-			ARG_S("mac", mac);
 			ARG_S("net", net);
-			if (server) {
-				json_builder_set_member_name(b, "server");
-				json_builder_add_boolean_value(b, TRUE);
-			}
-			if (queues >= 0) {
-				json_builder_set_member_name(b, "queues");
-				json_builder_add_int_value(b, queues);
+			for (size_t k = 0; k < G_N_ELEMENTS(port_opts); k++) {
+				g_autofree char *key = NULL;
+				if (!popt_val[k])
+					continue;
+				key = g_strdelimit(g_strdup(port_opts[k].opt + 2), "-", '_');
+				json_builder_set_member_name(b, key);
+				if (port_opts[k].type == OPT_FLAG)
+					json_builder_add_boolean_value(b, TRUE);
+				else if (port_opts[k].type == OPT_UINT)
+					json_builder_add_int_value(b, parse_uint(port_opts[k].opt, popt_val[k]));
+				else
+					json_builder_add_string_value(b, popt_val[k]);
 			}
 		} else if (strcmp(v, "del") == 0) {
 			NEED(3, "usage: port del NAME");
@@ -366,8 +391,9 @@ int main(int argc, char **argv)
 	}
 	if (!cmd)
 		usage_error("unknown command '%s%s%s'", g, v ? " " : "", v ? v : "");
-	if ((path || server || mac || queues >= 0) && strcmp(cmd, "port.add") != 0)
-		usage_error("--path, --server, --mac and --queues belong to 'port add'");
+	if (any_popt && strcmp(cmd, "port.add") != 0)
+		usage_error("--path, --server, --mac, --queues, --ifname, --netns, --mtu, --owner, "
+			    "--vm-uuid and --vm-name belong to 'port add'");
 	if (net && strcmp(cmd, "port.add") && strcmp(cmd, "fdb.show") && strcmp(cmd, "fdb.flush"))
 		usage_error("--net does not apply to '%s %s'", g, v ? v : "");
 	json_builder_end_object(b);

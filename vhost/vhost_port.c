@@ -13,7 +13,9 @@
 #include <rte_spinlock.h>
 #include <rte_vhost.h>
 
+#include "vnicd/args.h"
 #include "vnicd/log.h"
+#include "vnicd/portkind.h"
 #include "vnicd/vhost.h"
 
 /* Offloads are not negotiated yet: every frame arrives complete (csum/GSO done by the guest). */
@@ -46,6 +48,40 @@ struct vhost_port {
 	rte_spinlock_t txlock[VN_MAX_QUEUES];
 };
 
+/* A link change, reported to the control thread (DPDK's thread must not touch GLib state). */
+struct link_event {
+	char name[VN_NAME_MAX];
+	int vid;
+	bool up;
+	uint16_t guest_pairs, queues;
+};
+
+static gboolean link_event_run(gpointer ud)
+{
+	const struct link_event *ev = ud;
+
+	if (ev->up)
+		VN_INFO("port %s: link up (guest connected, vid %d, %u queue pair%s%s)", ev->name,
+			ev->vid, ev->guest_pairs, ev->guest_pairs == 1 ? "" : "s",
+			ev->guest_pairs > ev->queues ? "; more than configured: extra queues not polled"
+						     : "");
+	else
+		VN_INFO("port %s: link down (guest disconnected, vid %d)", ev->name, ev->vid);
+	return G_SOURCE_REMOVE;
+}
+
+static void post_link_event(const struct vhost_port *vp, int vid, bool up)
+{
+	struct link_event *ev = g_new0(struct link_event, 1);
+
+	g_strlcpy(ev->name, vp->base.name, sizeof(ev->name));
+	ev->vid = vid;
+	ev->up = up;
+	ev->guest_pairs = vp->guest_pairs;
+	ev->queues = vp->queues;
+	g_main_context_invoke_full(NULL, G_PRIORITY_DEFAULT, link_event_run, ev, g_free);
+}
+
 /* path -> port, for the callbacks (DPDK's thread). Protected by reg_lock. */
 static GMutex reg_lock;
 static GHashTable *registry;
@@ -75,9 +111,7 @@ static int cb_new_device(int vid)
 	vp->guest_pairs = nvr / 2;
 	__atomic_store_n(&vp->vid, vid, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&vp->connects, 1, __ATOMIC_RELAXED);
-	VN_INFO("port %s: guest connected (vid %d, %u queue pairs%s)", vp->base.name, vid,
-		vp->guest_pairs,
-		vp->guest_pairs > vp->queues ? ", more than configured: extra queues not polled" : "");
+	post_link_event(vp, vid, true);
 	g_mutex_unlock(&reg_lock);
 	return 0;
 }
@@ -95,7 +129,7 @@ static void cb_destroy_device(int vid)
 		__atomic_store_n(&vp->rx_enabled, 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&vp->tx_enabled, 0, __ATOMIC_RELEASE);
 		__atomic_add_fetch(&vp->disconnects, 1, __ATOMIC_RELAXED);
-		VN_INFO("port %s: guest disconnected (vid %d)", vp->base.name, vid);
+		post_link_event(vp, vid, false);
 	}
 	g_mutex_unlock(&reg_lock);
 }
@@ -262,16 +296,9 @@ int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p,
 	uint64_t flags = 0;
 	int rc;
 
-	if (!p->path || p->path[0] != '/') {
-		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-			    "--path must be an absolute socket path");
+	if (!p->path || p->path[0] != '/' || strlen(p->path) >= sizeof(vp->path)) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "bad socket path");
 		return -EINVAL;
-	}
-	if (strlen(p->path) >= sizeof(vp->path)) {
-		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NAMETOOLONG,
-			    "socket path too long: %zu bytes, at most %zu fit a unix socket",
-			    strlen(p->path), sizeof(vp->path) - 1);
-		return -ENAMETOOLONG;
 	}
 	dir = g_path_get_dirname(p->path);
 	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
@@ -357,3 +384,67 @@ uint16_t vn_vhost_port_queues(const struct vn_port *port)
 {
 	return ((const struct vhost_port *)port)->queues;
 }
+
+/* ---- the "vhost" port kind: arguments path, server ---- */
+
+static const char *const vhost_keys[] = {"path", "server", NULL};
+
+static int vhost_kind_check(JsonObject *args, GError **err)
+{
+	const char *path;
+	bool server = false;
+	int rc;
+
+	if ((rc = vn_arg_str(args, "path", false, &path, err)) < 0 ||
+	    (rc = vn_arg_bool(args, "server", &server, err)) < 0)
+		return rc;
+	if (!path || !*path) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "vhost ports need --path SOCKET");
+		return -EINVAL;
+	}
+	if (path[0] != '/') {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "--path must be an absolute socket path");
+		return -EINVAL;
+	}
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "socket path too long: %zu bytes, at most %zu fit a unix socket",
+			    strlen(path), sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+static int vhost_kind_create(const char *name, JsonObject *args, const struct vn_port_env *env,
+			     struct vn_port **out, GError **err)
+{
+	struct vn_vhost_params p = {0};
+	guint64 queues = 1;
+
+	vn_arg_str(args, "path", true, &p.path, NULL);
+	vn_arg_bool(args, "server", &p.server, NULL);
+	vn_arg_uint(args, "queues", 1, VN_MAX_QUEUES, &queues, NULL);
+	p.queues = (uint16_t)queues;
+	return vn_vhost_port_create(name, &p, env->mp, env->dp, out, err);
+}
+
+static char *vhost_kind_summary(JsonObject *args)
+{
+	const char *path = NULL;
+	bool server = false;
+
+	vn_arg_str(args, "path", false, &path, NULL);
+	vn_arg_bool(args, "server", &server, NULL);
+	return g_strdup_printf("vhost-user %s %s", server ? "server" : "client", path ? path : "?");
+}
+
+const struct vn_port_kind vn_vhost_kind = {
+	.name = "vhost",
+	.keys = vhost_keys,
+	.unique_key = "path",
+	.check = vhost_kind_check,
+	.create = vhost_kind_create,
+	.summary = vhost_kind_summary,
+};

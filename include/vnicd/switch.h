@@ -19,17 +19,6 @@
 
 struct vn_switch;
 
-/** struct vn_port_spec - a port as the user asked for it (what is persisted). */
-struct vn_port_spec {
-	const char *name;
-	const char *kind;  /* "vhost" */
-	const char *net;   /* NULL = "br0" */
-	const char *mac;   /* NULL = none */
-	const char *path;  /* vhost: socket path */
-	bool server;	   /* vhost: vnicd listens */
-	unsigned queues;   /* 0 = 1 */
-};
-
 /**
  * vn_switch_new() - an empty switch over data path @dp. With @dp NULL the switch only
  * validates and records (tests of the control protocol). @cfg must outlive it.
@@ -52,8 +41,12 @@ int vn_switch_net_add(struct vn_switch *sw, const char *name, const char *type, 
 /** vn_switch_net_del() - remove an empty network. Return: 0 or -errno (@err). */
 int vn_switch_net_del(struct vn_switch *sw, const char *name, GError **err);
 
-/** vn_switch_port_add() - create, attach and publish a port. Return: 0 or -errno (@err). */
-int vn_switch_port_add(struct vn_switch *sw, const struct vn_port_spec *spec, GError **err);
+/**
+ * vn_switch_port_add() - create, attach and publish a port from the `port.add` arguments
+ * @args (name, kind, [net], [mac], [queues], [vm_uuid], [vm_name] and the kind's own, see
+ * portkind.h). The arguments are kept (normalised) and persisted. Return: 0 or -errno (@err).
+ */
+int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err);
 
 /** vn_switch_port_del() - unpublish, flush its FDB entries, destroy. Return: 0 or -errno. */
 int vn_switch_port_del(struct vn_switch *sw, const char *name, GError **err);

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* Typed access to the "args" object of control requests (and of persisted port specs). */
+#ifndef VNICD_ARGS_H
+#define VNICD_ARGS_H
+
+#include <stdbool.h>
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+/**
+ * vn_arg_str() - read string member @key of @a (which may be NULL) into *@out; *@out is
+ * NULL when absent or null. Return: 0, or -EINVAL with @err set when it is required and
+ * absent, or not a string.
+ */
+int vn_arg_str(JsonObject *a, const char *key, bool required, const char **out, GError **err);
+
+/** vn_arg_bool() - like vn_arg_str() for a boolean; *@out is untouched when absent. */
+int vn_arg_bool(JsonObject *a, const char *key, bool *out, GError **err);
+
+/**
+ * vn_arg_uint() - like vn_arg_str() for a whole number in [@min, @max]; *@out is untouched
+ * when absent. Return: 0, or -EINVAL (not a number, out of range) with @err set.
+ */
+int vn_arg_uint(JsonObject *a, const char *key, guint64 min, guint64 max, guint64 *out,
+		GError **err);
+
+/**
+ * vn_args_only() - Return: 0 if every member of @a is in one of the NULL-terminated lists
+ * @k1 and @k2 (either may be NULL); else -EINVAL naming the first stray member in @err,
+ * with @what ("vhost ports") in the message.
+ */
+int vn_args_only(JsonObject *a, const char *const *k1, const char *const *k2, const char *what,
+		 GError **err);
+
+#endif
