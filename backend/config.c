@@ -23,6 +23,9 @@ void vn_config_defaults(struct vn_config *c)
 	c->fdb_max = 8192;
 	c->fdb_aging = 300;
 	c->idle_sleep_us = 1000;
+	c->checkpoint_interval = 10;
+	c->ledger_max = 4096;
+	c->metrics_listen = g_strdup("127.0.0.1:9469");
 }
 
 void vn_config_clear(struct vn_config *c)
@@ -35,6 +38,7 @@ void vn_config_clear(struct vn_config *c)
 	g_free(c->main_cpus);
 	g_free(c->hugepages);
 	g_free(c->eal_args);
+	g_free(c->metrics_listen);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -68,6 +72,9 @@ static const struct key_desc keys[] = {
 	{"fdb_aging", K_UINT, OFF(fdb_aging), 1, 1000000},
 	{"idle_sleep_us", K_UINT, OFF(idle_sleep_us), 0, 100000},
 	{"eal_args", K_STR, OFF(eal_args)},
+	{"checkpoint_interval", K_UINT, OFF(checkpoint_interval), 1, 86400},
+	{"ledger_max", K_UINT, OFF(ledger_max), 16, 1000000},
+	{"metrics_listen", K_STR, OFF(metrics_listen)},
 };
 
 static const struct key_desc *find_key(const char *name)

@@ -161,10 +161,28 @@ static int cmd_fdb_flush(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GE
 
 static int cmd_stats(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
-	const char *port;
+	const char *port, *vm;
 
 	ARG_STR(port, "port", false);
-	return vn_switch_json_stats(sw, port, b, err);
+	ARG_STR(vm, "vm", false);
+	return vn_switch_json_stats(sw, port, vm, b, err);
+}
+
+static int cmd_stats_reset(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	const char *port, *vm;
+	int n;
+
+	ARG_STR(port, "port", false);
+	ARG_STR(vm, "vm", false);
+	n = vn_switch_stats_reset(sw, vm, port, err);
+	if (n < 0)
+		return n;
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "reset");
+	json_builder_add_int_value(b, n);
+	json_builder_end_object(b);
+	return 0;
 }
 
 static const struct {
@@ -175,7 +193,7 @@ static const struct {
 	{"net.list", cmd_net_list},   {"net.show", cmd_net_show},   {"port.add", cmd_port_add},
 	{"port.del", cmd_port_del},   {"port.list", cmd_port_list}, {"port.show", cmd_port_show},
 	{"fdb.show", cmd_fdb_show},   {"fdb.add", cmd_fdb_add},	    {"fdb.flush", cmd_fdb_flush},
-	{"stats", cmd_stats},
+	{"stats", cmd_stats},	      {"stats.reset", cmd_stats_reset},
 };
 
 static char *error_line(const char *msg)

@@ -22,6 +22,7 @@
 struct txq {
 	uint16_t n;
 	uint8_t cast[VN_BURST];
+	uint8_t loc[VN_BURST]; /* locality of the ingress port */
 	uint32_t len[VN_BURST];
 	struct rte_mbuf *pkts[VN_BURST];
 };
@@ -145,8 +146,13 @@ struct vn_dp_table *vn_dp_table_build(struct vn_dp *dp, struct vn_port *const *p
 			}
 		}
 		for (unsigned i = start; i < start + cnt; i++) {
-			t->flood[t->members[i]] = &t->members[start];
-			t->flood_n[t->members[i]] = cnt;
+			uint16_t me = t->members[i];
+			t->flood[me] = &t->members[start];
+			t->flood_n[me] = cnt;
+			for (unsigned j = start; j < start + cnt; j++)
+				if (t->members[j] != me &&
+				    t->ports[t->members[j]]->locality > t->flood_loc[me])
+					t->flood_loc[me] = t->ports[t->members[j]]->locality;
 		}
 	}
 	for (unsigned w = 0; w < dp->nr_workers; w++)
@@ -203,7 +209,10 @@ static void tx_flush(struct vn_worker *w, const struct vn_dp_table *t, uint16_t 
 		sent = p->ops->tx_burst(p, (uint16_t)(w->id % p->nr_txq), tq->pkts, n);
 	for (uint16_t i = 0; i < sent; i++) {
 		c->tx_bytes += tq->len[i];
-		c->tx_cast[tq->cast[i]]++;
+		c->tx_cast_pkts[tq->cast[i]]++;
+		c->tx_cast_bytes[tq->cast[i]] += tq->len[i];
+		c->tx_loc_pkts[tq->loc[i]]++;
+		c->tx_loc_bytes[tq->loc[i]] += tq->len[i];
 	}
 	c->tx_packets += sent;
 	if (unlikely(sent < n)) {
@@ -215,7 +224,7 @@ static void tx_flush(struct vn_worker *w, const struct vn_dp_table *t, uint16_t 
 }
 
 static inline void tx_push(struct vn_worker *w, const struct vn_dp_table *t, uint16_t slot,
-			   struct rte_mbuf *m, uint8_t cast, uint32_t len)
+			   struct rte_mbuf *m, uint8_t cast, uint8_t loc, uint32_t len)
 {
 	struct txq *tq = &w->tx[slot];
 
@@ -223,6 +232,7 @@ static inline void tx_push(struct vn_worker *w, const struct vn_dp_table *t, uin
 		w->dirty[w->ndirty++] = slot;
 	tq->pkts[tq->n] = m;
 	tq->cast[tq->n] = cast;
+	tq->loc[tq->n] = loc;
 	tq->len[tq->n] = len;
 	if (++tq->n == VN_BURST)
 		tx_flush(w, t, slot);
@@ -262,7 +272,8 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct
 		}
 		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 		cast = cast_of(&eth->dst_addr);
-		c->rx_cast[cast]++;
+		c->rx_cast_pkts[cast]++;
+		c->rx_cast_bytes[cast] += len;
 		if (unlikely(!rte_is_valid_assigned_ether_addr(&eth->src_addr))) {
 			c->drops[VN_DROP_INVALID_SRC]++;
 			rte_pktmbuf_free(m);
@@ -288,7 +299,9 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct
 					rte_pktmbuf_free(m);
 					continue;
 				}
-				tx_push(w, t, (uint16_t)dst, m, cast, len);
+				c->rx_loc_pkts[t->ports[dst]->locality]++;
+				c->rx_loc_bytes[t->ports[dst]->locality] += len;
+				tx_push(w, t, (uint16_t)dst, m, cast, in->locality, len);
 				continue;
 			}
 		}
@@ -298,11 +311,13 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct
 			rte_pktmbuf_free(m);
 			continue;
 		}
+		c->rx_loc_pkts[t->flood_loc[in->slot]]++;
+		c->rx_loc_bytes[t->flood_loc[in->slot]] += len;
 		if (flood_n > 2)
 			rte_mbuf_refcnt_update(m, (int16_t)(flood_n - 2));
 		for (uint16_t f = 0; f < flood_n; f++)
 			if (flood[f] != in->slot)
-				tx_push(w, t, flood[f], m, cast, len);
+				tx_push(w, t, flood[f], m, cast, in->locality, len);
 	}
 	for (uint16_t d = 0; d < w->ndirty; d++)
 		if (w->tx[w->dirty[d]].n)

@@ -22,6 +22,7 @@
 #include "vnicd/ctl.h"
 #include "vnicd/datapath.h"
 #include "vnicd/log.h"
+#include "vnicd/metrics.h"
 #include "vnicd/switch.h"
 
 struct opts {
@@ -45,6 +46,12 @@ static gboolean on_signal(gpointer ud)
 static gboolean on_tick(gpointer ud)
 {
 	vn_switch_tick(ud);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_checkpoint(gpointer ud)
+{
+	vn_switch_checkpoint(ud);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -168,7 +175,8 @@ int main(int argc, char **argv)
 	g_autoptr(GError) err = NULL;
 	g_autoptr(GMainLoop) loop = NULL;
 	g_autoptr(GPtrArray) eargs = NULL;
-	g_autofree char *state_file = NULL;
+	g_autofree char *state_file = NULL, *ledger_file = NULL;
+	struct vn_metrics *metrics = NULL;
 	struct vn_config cfg;
 	struct rte_mempool *mp = NULL;
 	struct vn_dp *dp = NULL;
@@ -267,6 +275,8 @@ int main(int argc, char **argv)
 	loop = g_main_loop_new(NULL, FALSE);
 	sw = vn_switch_new(&cfg, dp, mp);
 	state_file = g_build_filename(cfg.state_dir, "state.json", NULL);
+	ledger_file = g_build_filename(cfg.state_dir, "ledger.json", NULL);
+	vn_switch_open_ledger(sw, ledger_file); /* before the ports, so they continue their totals */
 	if (vn_switch_restore(sw, state_file, &err) < 0)
 		VN_WARN("state: %s", err ? err->message : "?");
 	g_clear_error(&err);
@@ -276,6 +286,18 @@ int main(int argc, char **argv)
 		VN_ERR("control socket: %s", err->message);
 		goto out_stop;
 	}
+	if (cfg.metrics_listen && *cfg.metrics_listen) {
+		metrics = vn_metrics_start(sw, cfg.metrics_listen, cfg.max_clients, &err);
+		if (!metrics) {
+			VN_ERR("Prometheus endpoint disabled: %s", err->message);
+			g_clear_error(&err);
+		} else {
+			VN_INFO("Prometheus metrics at http://%s/metrics (port %u)",
+				cfg.metrics_listen, vn_metrics_port(metrics));
+		}
+	}
+	vn_switch_checkpoint(sw);
+	g_timeout_add_seconds(cfg.checkpoint_interval, on_checkpoint, sw);
 	g_unix_signal_add(SIGTERM, on_signal, loop);
 	g_unix_signal_add(SIGINT, on_signal, loop);
 	g_timeout_add_seconds(1, on_tick, sw);
@@ -285,6 +307,7 @@ int main(int argc, char **argv)
 	rc = 0;
 
 	vn_ctl_stop(ctl);
+	vn_metrics_stop(metrics);
 	if (vn_switch_save(sw, state_file, &err) < 0) {
 		VN_ERR("saving state: %s", err->message);
 		rc = 1;
@@ -292,6 +315,9 @@ int main(int argc, char **argv)
 out_stop:
 	vn_dp_stop(dp);
 	rte_eal_mp_wait_lcore();
+	/* the workers are stopped: this checkpoint holds every frame counted */
+	if (vn_switch_checkpoint(sw) < 0)
+		rc = 1;
 	vn_switch_free(sw);
 	vn_dp_free(dp);
 out_eal:

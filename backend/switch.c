@@ -6,6 +6,7 @@
 
 #include <rte_ether.h>
 
+#include "vnicd/accounting.h"
 #include "vnicd/args.h"
 #include "vnicd/bridge.h"
 #include "vnicd/log.h"
@@ -25,6 +26,7 @@ struct sw_port {
 	struct vn_port *port; /* NULL in validation-only mode (no data path) */
 	struct vn_net *vnet;
 	struct vn_port_counters base; /* counters of the slot when the port took it */
+	struct vn_ledger_entry *acct; /* its totals across lives and restarts */
 };
 
 struct sw_static {
@@ -42,6 +44,11 @@ struct vn_switch {
 	uint16_t next_net_id;
 	char *state_file;
 	bool restoring;
+	struct vn_ledger *ledger;
+	char *ledger_file;
+	char *ledger_recovered; /* where a damaged ledger was kept, if one was found */
+	gint64 last_checkpoint;
+	uint64_t checkpoints, checkpoint_failures;
 	uint64_t ports_limit_hits, nets_limit_hits;
 };
 
@@ -79,6 +86,7 @@ struct vn_switch *vn_switch_new(const struct vn_config *cfg, struct vn_dp *dp,
 	sw->nets = g_ptr_array_new();
 	sw->ports = g_ptr_array_new();
 	sw->statics = g_ptr_array_new_with_free_func((GDestroyNotify)sw_static_free);
+	sw->ledger = vn_ledger_new(cfg->ledger_max);
 	return sw;
 }
 
@@ -133,6 +141,9 @@ void vn_switch_free(struct vn_switch *sw)
 	g_ptr_array_free(sw->nets, TRUE);
 	g_ptr_array_free(sw->statics, TRUE);
 	g_free(sw->state_file);
+	vn_ledger_free(sw->ledger);
+	g_free(sw->ledger_file);
+	g_free(sw->ledger_recovered);
 	g_free(sw);
 }
 
@@ -293,7 +304,7 @@ static char *kinds_list(void)
 
 int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err)
 {
-	const char *name, *kname, *netname, *macs, *uniq = NULL;
+	const char *name, *kname, *netname, *macs, *uniq = NULL, *vm_uuid, *vm_name;
 	const struct vn_port_kind *kind;
 	guint64 queues = 1;
 	struct rte_ether_addr mac;
@@ -307,8 +318,14 @@ int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err)
 	    (rc = vn_arg_str(args, "kind", true, &kname, err)) < 0 ||
 	    (rc = vn_arg_str(args, "net", false, &netname, err)) < 0 ||
 	    (rc = vn_arg_str(args, "mac", false, &macs, err)) < 0 ||
-	    (rc = vn_arg_uint(args, "queues", 1, VN_MAX_QUEUES, &queues, err)) < 0)
+	    (rc = vn_arg_uint(args, "queues", 1, VN_MAX_QUEUES, &queues, err)) < 0 ||
+	    (rc = vn_arg_str(args, "vm_uuid", false, &vm_uuid, err)) < 0 ||
+	    (rc = vn_arg_str(args, "vm_name", false, &vm_name, err)) < 0)
 		return rc;
+	if (vm_uuid && !vn_uuid_valid(vm_uuid))
+		SET_ERR(EINVAL, "invalid --vm-uuid '%s' (expected 8-4-4-4-12 hex digits)", vm_uuid);
+	if (vm_name && (!*vm_name || strlen(vm_name) > 200 || !g_utf8_validate(vm_name, -1, NULL)))
+		SET_ERR(EINVAL, "invalid --vm-name (1-200 characters of UTF-8)");
 	if (!vn_name_valid(name))
 		SET_ERR(EINVAL, "invalid port name '%s' (1-31 characters of A-Z a-z 0-9 _ . -)", name);
 	if (find_port(sw, name))
@@ -383,6 +400,7 @@ int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err)
 	sp->vnet = n;
 	if (sw->dp)
 		vn_dp_port_counters(sw->dp, sp->slot, &sp->base);
+	sp->acct = vn_ledger_attach(sw->ledger, vm_uuid, name, vm_name);
 	sw->slots[slot] = sp;
 	g_ptr_array_add(sw->ports, sp);
 	n->nr_ports++;
@@ -392,6 +410,44 @@ int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err)
 		sp->queues > 1 ? "s" : "", netname);
 	sw_changed(sw);
 	return 0;
+}
+
+/* Counters of the port's current life (since it took its slot). */
+static void port_live(struct vn_switch *sw, struct sw_port *sp, struct vn_port_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!sw->dp)
+		return;
+	vn_dp_port_counters(sw->dp, sp->slot, out);
+	vn_counters_sub(out, &sp->base);
+}
+
+/* Totals of a port: what the ledger held before its current life, plus that life. */
+static void port_totals(struct vn_switch *sw, struct sw_port *sp, struct vn_port_counters *out)
+{
+	port_live(sw, sp, out);
+	vn_counters_add(out, &sp->acct->base);
+}
+
+static struct sw_port *port_of_entry(struct vn_switch *sw, struct vn_ledger_entry *e)
+{
+	for (guint i = 0; e->live && i < sw->ports->len; i++) {
+		struct sw_port *sp = sw->ports->pdata[i];
+		if (sp->acct == e)
+			return sp;
+	}
+	return NULL;
+}
+
+static void entry_totals(struct vn_ledger_entry *e, struct vn_port_counters *out, void *ud)
+{
+	struct vn_switch *sw = ud;
+	struct sw_port *sp = port_of_entry(sw, e);
+
+	if (sp)
+		port_totals(sw, sp, out);
+	else
+		*out = e->base;
 }
 
 int vn_switch_port_del(struct vn_switch *sw, const char *name, GError **err)
@@ -413,6 +469,11 @@ int vn_switch_port_del(struct vn_switch *sw, const char *name, GError **err)
 	}
 	if (sp->port)
 		sp->port->ops->destroy(sp->port);
+	{
+		struct vn_port_counters live;
+		port_live(sw, sp, &live);
+		vn_ledger_detach(sw->ledger, sp->acct, &live);
+	}
 	sp->vnet->nr_ports--;
 	g_ptr_array_remove(sw->ports, sp);
 	VN_INFO("port %s deleted", name);
@@ -563,34 +624,33 @@ int vn_switch_json_net(struct vn_switch *sw, const char *name, JsonBuilder *b, G
 	return 0;
 }
 
-static void json_counters(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b)
+/* Every counter of @c as members of the open object: flat fields, then "drops" {reason: n}. */
+static void json_counter_members(JsonBuilder *b, const struct vn_port_counters *c)
 {
-	struct vn_port_counters c = {0};
-	static const char *const casts[] = {"unicast", "multicast", "broadcast"};
+	const struct vn_counter_field *f;
+	size_t nf;
 	uint64_t total = 0;
 
-	if (sw->dp) {
-		vn_dp_port_counters(sw->dp, sp->slot, &c);
-		vn_counters_sub(&c, &sp->base);
-	}
-	jmember_int(b, "rx_packets", (gint64)c.rx_packets);
-	jmember_int(b, "rx_bytes", (gint64)c.rx_bytes);
-	jmember_int(b, "tx_packets", (gint64)c.tx_packets);
-	jmember_int(b, "tx_bytes", (gint64)c.tx_bytes);
-	for (int i = 0; i < VN_CAST__MAX; i++) {
-		g_autofree char *rk = g_strdup_printf("rx_%s", casts[i]);
-		g_autofree char *tk = g_strdup_printf("tx_%s", casts[i]);
-		jmember_int(b, rk, (gint64)c.rx_cast[i]);
-		jmember_int(b, tk, (gint64)c.tx_cast[i]);
-	}
+	f = vn_counter_fields(&nf);
+	for (size_t k = 0; k < nf; k++)
+		if (strncmp(f[k].name, "drops.", 6) != 0)
+			jmember_int(b, f[k].name, (gint64)vn_counter_get(c, &f[k]));
 	json_builder_set_member_name(b, "drops");
 	json_builder_begin_object(b);
 	for (int r = 0; r < VN_DROP__MAX; r++) {
-		jmember_int(b, vn_drop_name(r), (gint64)c.drops[r]);
-		total += c.drops[r];
+		jmember_int(b, vn_drop_name(r), (gint64)c->drops[r]);
+		total += c->drops[r];
 	}
 	json_builder_end_object(b);
 	jmember_int(b, "drops_total", (gint64)total);
+}
+
+static void json_counters(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b)
+{
+	struct vn_port_counters c;
+
+	port_totals(sw, sp, &c);
+	json_counter_members(b, &c);
 }
 
 static void json_port(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b, bool detail)
@@ -689,26 +749,95 @@ int vn_switch_json_fdb(struct vn_switch *sw, const char *net, JsonBuilder *b, GE
 	return 0;
 }
 
-int vn_switch_json_stats(struct vn_switch *sw, const char *port, JsonBuilder *b, GError **err)
+static void json_vm(struct vn_switch *sw, const char *uuid, JsonBuilder *b)
 {
+	GPtrArray *entries = vn_ledger_entries(sw->ledger);
+	struct vn_port_counters sum = {0};
+	const char *name = "";
+
+	json_builder_begin_object(b);
+	jmember_str(b, "vm_uuid", uuid);
+	json_builder_set_member_name(b, "ports");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < entries->len; i++) {
+		struct vn_ledger_entry *e = entries->pdata[i];
+		struct vn_port_counters c;
+		if (strcmp(e->vm_uuid, uuid) != 0)
+			continue;
+		entry_totals(e, &c, sw);
+		vn_counters_add(&sum, &c);
+		if (*e->vm_name)
+			name = e->vm_name;
+		json_builder_add_string_value(b, e->port);
+	}
+	json_builder_end_array(b);
+	jmember_str(b, "vm_name", name);
+	json_counter_members(b, &sum);
+	json_builder_end_object(b);
+}
+
+int vn_switch_json_stats(struct vn_switch *sw, const char *port, const char *vm, JsonBuilder *b,
+			 GError **err)
+{
+	GPtrArray *entries = vn_ledger_entries(sw->ledger);
+	g_autoptr(GPtrArray) vms = g_ptr_array_new();
 	struct sw_port *only = NULL;
+	struct vn_ledger_stats ls;
 
 	if (port && !(only = find_port(sw, port)))
 		SET_ERR(ENOENT, "no port '%s'", port);
+	if (vm) {
+		bool known = false;
+		for (guint i = 0; i < entries->len && !known; i++)
+			known = strcmp(((struct vn_ledger_entry *)entries->pdata[i])->vm_uuid, vm) == 0;
+		if (!*vm || !known)
+			SET_ERR(ENOENT, "no VM '%s' in the ledger", vm);
+	}
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "ports");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < sw->ports->len; i++) {
 		struct sw_port *sp = sw->ports->pdata[i];
-		if (only && sp != only)
+		if ((only && sp != only) || (vm && strcmp(sp->acct->vm_uuid, vm) != 0))
 			continue;
 		json_builder_begin_object(b);
 		jmember_str(b, "name", sp->name);
 		jmember_str(b, "net", sp->net);
+		jmember_str(b, "vm_uuid", *sp->acct->vm_uuid ? sp->acct->vm_uuid : NULL);
+		jmember_str(b, "vm_name", *sp->acct->vm_name ? sp->acct->vm_name : NULL);
 		json_counters(sw, sp, b);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
+	json_builder_set_member_name(b, "vms");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < entries->len; i++) {
+		struct vn_ledger_entry *e = entries->pdata[i];
+		bool seen = false;
+		if (!*e->vm_uuid || (vm && strcmp(e->vm_uuid, vm) != 0))
+			continue;
+		for (guint k = 0; k < vms->len && !seen; k++)
+			seen = strcmp(vms->pdata[k], e->vm_uuid) == 0;
+		if (seen)
+			continue;
+		g_ptr_array_add(vms, e->vm_uuid);
+		json_vm(sw, e->vm_uuid, b);
+	}
+	json_builder_end_array(b);
+	vn_ledger_get_stats(sw->ledger, &ls);
+	json_builder_set_member_name(b, "ledger");
+	json_builder_begin_object(b);
+	jmember_str(b, "path", sw->ledger_file);
+	jmember_int(b, "entries", ls.entries);
+	jmember_int(b, "max_entries", ls.max_entries);
+	jmember_int(b, "evictions", (gint64)ls.evictions);
+	jmember_int(b, "limit_hits", (gint64)ls.limit_hits);
+	jmember_int(b, "checkpoint_interval", sw->cfg->checkpoint_interval);
+	jmember_int(b, "last_checkpoint", sw->last_checkpoint);
+	jmember_int(b, "checkpoints", (gint64)sw->checkpoints);
+	jmember_int(b, "checkpoint_failures", (gint64)sw->checkpoint_failures);
+	jmember_str(b, "recovered_from", sw->ledger_recovered);
+	json_builder_end_object(b);
 	if (sw->dp) {
 		json_builder_set_member_name(b, "workers");
 		json_builder_begin_array(b);
@@ -733,6 +862,174 @@ int vn_switch_json_stats(struct vn_switch *sw, const char *port, JsonBuilder *b,
 	json_builder_end_object(b);
 	json_builder_end_object(b);
 	return 0;
+}
+
+int vn_switch_stats_reset(struct vn_switch *sw, const char *vm, const char *port, GError **err)
+{
+	GPtrArray *entries = vn_ledger_entries(sw->ledger);
+	int n = 0;
+
+	if (!vm && !port)
+		SET_ERR(EINVAL, "stats reset needs --vm UUID or --port NAME");
+	if (port && !find_port(sw, port)) {
+		bool known = false;
+		for (guint i = 0; i < entries->len && !known; i++)
+			known = strcmp(((struct vn_ledger_entry *)entries->pdata[i])->port, port) == 0;
+		if (!known)
+			SET_ERR(ENOENT, "no port '%s' in the ledger", port);
+	}
+	for (guint i = 0; i < entries->len;) {
+		struct vn_ledger_entry *e = entries->pdata[i];
+		struct sw_port *sp;
+		if ((vm && strcmp(e->vm_uuid, vm) != 0) || (port && strcmp(e->port, port) != 0)) {
+			i++;
+			continue;
+		}
+		n++;
+		sp = port_of_entry(sw, e);
+		if (sp) { /* a live port starts again from zero */
+			memset(&e->base, 0, sizeof(e->base));
+			if (sw->dp)
+				vn_dp_port_counters(sw->dp, sp->slot, &sp->base);
+			i++;
+		} else {
+			vn_ledger_remove(sw->ledger, e);
+		}
+	}
+	if (vm && n == 0)
+		SET_ERR(ENOENT, "no VM '%s' in the ledger", vm);
+	VN_INFO("accounting reset for %s%s%s%s: %d entr%s", vm ? "VM " : "", vm ? vm : "",
+		port ? " port " : "", port ? port : "", n, n == 1 ? "y" : "ies");
+	vn_switch_checkpoint(sw);
+	return n;
+}
+
+void vn_switch_open_ledger(struct vn_switch *sw, const char *path)
+{
+	g_autoptr(GError) err = NULL;
+	int rc;
+
+	g_free(sw->ledger_file);
+	sw->ledger_file = g_strdup(path);
+	rc = vn_ledger_read(sw->ledger, path, &err);
+	if (rc == -ENOENT) {
+		VN_INFO("no accounting ledger at %s: starting a new one", path);
+	} else if (rc < 0) {
+		g_autofree char *keep = g_strdup_printf("%s.corrupt-%" G_GINT64_FORMAT, path,
+							g_get_real_time() / G_USEC_PER_SEC);
+		if (rename(path, keep) != 0)
+			VN_ERR("cannot keep the damaged ledger as %s: %s", keep, g_strerror(errno));
+		VN_ERR("accounting ledger %s is damaged (%s): kept as %s, starting a new ledger", path,
+		       err->message, keep);
+		g_free(sw->ledger_recovered);
+		sw->ledger_recovered = g_steal_pointer(&keep);
+	} else {
+		VN_INFO("accounting ledger %s: %u entr%s restored", path,
+			vn_ledger_entries(sw->ledger)->len,
+			vn_ledger_entries(sw->ledger)->len == 1 ? "y" : "ies");
+	}
+}
+
+int vn_switch_checkpoint(struct vn_switch *sw)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (!sw->ledger_file)
+		return 0;
+	if (vn_ledger_write(sw->ledger, sw->ledger_file, entry_totals, sw, &err) < 0) {
+		sw->checkpoint_failures++;
+		VN_LOG_RL(VN_LOG_ERR, "accounting checkpoint failed: %s", err->message);
+		return -EIO;
+	}
+	sw->checkpoints++;
+	sw->last_checkpoint = g_get_real_time() / G_USEC_PER_SEC;
+	return 0;
+}
+
+/* Prometheus label value escaping: backslash, double quote and newline. */
+static void prom_label(GString *s, const char *k, const char *v, bool first)
+{
+	g_string_append_printf(s, "%s%s=\"", first ? "" : ",", k);
+	for (const char *p = v ? v : ""; *p; p++) {
+		if (*p == '\\' || *p == '"')
+			g_string_append_c(s, '\\');
+		if (*p == '\n')
+			g_string_append(s, "\\n");
+		else
+			g_string_append_c(s, *p);
+	}
+	g_string_append_c(s, '"');
+}
+
+struct prom_series {
+	const char *port, *uuid, *name; /* port NULL: a VM series */
+	struct vn_port_counters c;
+};
+
+char *vn_switch_metrics(struct vn_switch *sw)
+{
+	GPtrArray *entries = vn_ledger_entries(sw->ledger);
+	g_autoptr(GArray) series = g_array_new(FALSE, TRUE, sizeof(struct prom_series));
+	GString *s = g_string_new(NULL);
+	const struct vn_counter_field *f;
+	size_t nf;
+
+	f = vn_counter_fields(&nf);
+	for (guint i = 0; i < entries->len; i++) {
+		struct vn_ledger_entry *e = entries->pdata[i];
+		struct prom_series ps = {e->port, e->vm_uuid, e->vm_name};
+		struct prom_series *vmser = NULL;
+
+		entry_totals(e, &ps.c, sw);
+		g_array_append_val(series, ps);
+		if (!*e->vm_uuid)
+			continue;
+		for (guint k = 0; k < series->len; k++) {
+			struct prom_series *o = &g_array_index(series, struct prom_series, k);
+			if (!o->port && strcmp(o->uuid, e->vm_uuid) == 0)
+				vmser = o;
+		}
+		if (!vmser) {
+			struct prom_series v = {NULL, e->vm_uuid, e->vm_name};
+			g_array_append_val(series, v);
+			vmser = &g_array_index(series, struct prom_series, series->len - 1);
+		}
+		vn_counters_add(&vmser->c, &ps.c);
+		if (*e->vm_name)
+			vmser->name = e->vm_name;
+	}
+	for (int scope = 0; scope < 2; scope++) { /* 0: per port, 1: per VM */
+		const char *pre = scope ? "vnicd_vm_" : "vnicd_port_";
+		for (size_t k = 0; k < nf; k++) {
+			bool drop = strncmp(f[k].name, "drops.", 6) == 0;
+			if (drop && strcmp(f[k].name + 6, vn_drop_name(0)) != 0)
+				continue; /* one metric family for all drop reasons */
+			g_string_append_printf(s, "# HELP %s%s_total vnicd %s %s\n", pre,
+					       drop ? "drops" : f[k].name, scope ? "VM" : "port",
+					       drop ? "frames dropped, by reason" : f[k].name);
+			g_string_append_printf(s, "# TYPE %s%s_total counter\n", pre,
+					       drop ? "drops" : f[k].name);
+			for (guint i = 0; i < series->len; i++) {
+				struct prom_series *ps = &g_array_index(series, struct prom_series, i);
+				if ((scope == 0) != (ps->port != NULL))
+					continue;
+				for (int r = 0; r < (drop ? VN_DROP__MAX : 1); r++) {
+					g_string_append_printf(s, "%s%s_total{", pre,
+							       drop ? "drops" : f[k].name);
+					if (ps->port)
+						prom_label(s, "port", ps->port, true);
+					prom_label(s, "vm_uuid", ps->uuid, ps->port == NULL);
+					prom_label(s, "vm_name", ps->name, false);
+					if (drop)
+						prom_label(s, "reason", vn_drop_name(r), false);
+					g_string_append_printf(s, "} %" G_GUINT64_FORMAT "\n",
+							       drop ? ps->c.drops[r]
+								    : vn_counter_get(&ps->c, &f[k]));
+				}
+			}
+		}
+	}
+	return g_string_free(s, FALSE);
 }
 
 /* ---- persistence ---- */

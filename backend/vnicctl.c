@@ -34,7 +34,10 @@ static const char usage_text[] =
 	"  fdb show [--net NET] [--json]  forwarding database\n"
 	"  fdb add MAC PORT               static entry\n"
 	"  fdb flush [--net NET]          remove learned and static entries\n"
-	"  stats [--port NAME] [--json]   per-port counters and drops by reason\n"
+	"  stats [--port NAME] [--vm UUID] [--detail] [--json]\n"
+	"                                 per-NIC and per-VM totals (one line each; --detail:\n"
+	"                                 by class and drop reason)\n"
+	"  stats reset --vm UUID | --port NAME   forget those totals\n"
 	"  ping                           check that vnicd answers\n"
 	"The socket defaults to $VNICD_SOCKET or /run/vnicd/vnicd.sock.\n";
 
@@ -112,25 +115,72 @@ static gint64 i_or(JsonObject *o, const char *k)
 
 static void print_counters(JsonObject *o, const char *indent)
 {
+	static const char *const dirs[] = {"rx", "tx"};
 	JsonObject *d = json_object_get_object_member(o, "drops");
 	g_autoptr(GList) keys = d ? json_object_get_members(d) : NULL;
 
-	printf("%srx: %" G_GINT64_FORMAT " packets, %" G_GINT64_FORMAT
-	       " bytes (unicast %" G_GINT64_FORMAT ", multicast %" G_GINT64_FORMAT
-	       ", broadcast %" G_GINT64_FORMAT ")\n",
-	       indent, i_or(o, "rx_packets"), i_or(o, "rx_bytes"), i_or(o, "rx_unicast"),
-	       i_or(o, "rx_multicast"), i_or(o, "rx_broadcast"));
-	printf("%stx: %" G_GINT64_FORMAT " packets, %" G_GINT64_FORMAT
-	       " bytes (unicast %" G_GINT64_FORMAT ", multicast %" G_GINT64_FORMAT
-	       ", broadcast %" G_GINT64_FORMAT ")\n",
-	       indent, i_or(o, "tx_packets"), i_or(o, "tx_bytes"), i_or(o, "tx_unicast"),
-	       i_or(o, "tx_multicast"), i_or(o, "tx_broadcast"));
+	for (int i = 0; i < 2; i++) {
+		char k[6][40];
+		const char *cls[] = {"unicast", "multicast", "broadcast", "local", "external", "tunnel"};
+		for (int c = 0; c < 6; c++)
+			snprintf(k[c], sizeof(k[c]), "%s_%s_packets", dirs[i], cls[c]);
+		printf("%s%s: %" G_GINT64_FORMAT " packets, %" G_GINT64_FORMAT " bytes; unicast %"
+		       G_GINT64_FORMAT ", multicast %" G_GINT64_FORMAT ", broadcast %" G_GINT64_FORMAT
+		       "; local %" G_GINT64_FORMAT ", external %" G_GINT64_FORMAT ", tunnel %"
+		       G_GINT64_FORMAT "\n",
+		       indent, dirs[i], i_or(o, i ? "tx_packets" : "rx_packets"),
+		       i_or(o, i ? "tx_bytes" : "rx_bytes"), i_or(o, k[0]), i_or(o, k[1]),
+		       i_or(o, k[2]), i_or(o, k[3]), i_or(o, k[4]), i_or(o, k[5]));
+	}
 	printf("%sdrops: %" G_GINT64_FORMAT, indent, i_or(o, "drops_total"));
 	for (GList *l = keys; l; l = l->next)
 		if (json_object_get_int_member(d, l->data))
 			printf(" %s=%" G_GINT64_FORMAT, (char *)l->data,
 			       json_object_get_int_member(d, l->data));
 	printf("\n");
+}
+
+static bool detail;
+
+/* domifstat-like: one line per NIC, then one per VM. */
+static void print_stats(JsonNode *res)
+{
+	JsonObject *r = json_node_get_object(res);
+	JsonArray *a = json_object_get_array_member(r, "ports");
+	JsonArray *v = json_object_get_array_member(r, "vms");
+
+	if (detail) {
+		for (guint i = 0; a && i < json_array_get_length(a); i++) {
+			JsonObject *o = json_array_get_object_element(a, i);
+			printf("%s (net %s, vm %s)\n", s_or(o, "name", "?"), s_or(o, "net", "?"),
+			       s_or(o, "vm_name", s_or(o, "vm_uuid", "-")));
+			print_counters(o, "  ");
+		}
+		for (guint i = 0; v && i < json_array_get_length(v); i++) {
+			JsonObject *o = json_array_get_object_element(v, i);
+			printf("VM %s (%s)\n", s_or(o, "vm_uuid", "?"), s_or(o, "vm_name", "-"));
+			print_counters(o, "  ");
+		}
+		return;
+	}
+	printf("%-16s %-16s %12s %14s %12s %14s %10s\n", "PORT", "VM", "RX_PACKETS", "RX_BYTES",
+	       "TX_PACKETS", "TX_BYTES", "DROPS");
+	for (guint i = 0; a && i < json_array_get_length(a); i++) {
+		JsonObject *o = json_array_get_object_element(a, i);
+		printf("%-16s %-16s %12" G_GINT64_FORMAT " %14" G_GINT64_FORMAT " %12" G_GINT64_FORMAT
+		       " %14" G_GINT64_FORMAT " %10" G_GINT64_FORMAT "\n",
+		       s_or(o, "name", "?"), s_or(o, "vm_name", s_or(o, "vm_uuid", "-")),
+		       i_or(o, "rx_packets"), i_or(o, "rx_bytes"), i_or(o, "tx_packets"),
+		       i_or(o, "tx_bytes"), i_or(o, "drops_total"));
+	}
+	for (guint i = 0; v && i < json_array_get_length(v); i++) {
+		JsonObject *o = json_array_get_object_element(v, i);
+		printf("%-16s %-16s %12" G_GINT64_FORMAT " %14" G_GINT64_FORMAT " %12" G_GINT64_FORMAT
+		       " %14" G_GINT64_FORMAT " %10" G_GINT64_FORMAT "\n",
+		       "(vm total)", s_or(o, "vm_name", s_or(o, "vm_uuid", "?")),
+		       i_or(o, "rx_packets"), i_or(o, "rx_bytes"), i_or(o, "tx_packets"),
+		       i_or(o, "tx_bytes"), i_or(o, "drops_total"));
+	}
 }
 
 static void print_text(const char *cmd, JsonNode *res)
@@ -198,12 +248,11 @@ static void print_text(const char *cmd, JsonNode *res)
 		printf("removed %" G_GINT64_FORMAT " entries\n",
 		       i_or(json_node_get_object(res), "removed"));
 	} else if (strcmp(cmd, "stats") == 0) {
-		JsonArray *a = json_object_get_array_member(json_node_get_object(res), "ports");
-		for (guint i = 0; a && i < json_array_get_length(a); i++) {
-			JsonObject *o = json_array_get_object_element(a, i);
-			printf("%s (net %s)\n", s_or(o, "name", "?"), s_or(o, "net", "?"));
-			print_counters(o, "  ");
-		}
+		print_stats(res);
+	} else if (strcmp(cmd, "stats.reset") == 0) {
+		printf("reset %" G_GINT64_FORMAT " ledger entr%s\n",
+		       i_or(json_node_get_object(res), "reset"),
+		       i_or(json_node_get_object(res), "reset") == 1 ? "y" : "ies");
 	} else if (strcmp(cmd, "ping") == 0) {
 		printf("vnicd %s\n", s_or(json_node_get_object(res), "version", "?"));
 	}
@@ -248,7 +297,7 @@ int main(int argc, char **argv)
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autoptr(JsonNode) reqroot = NULL;
 	g_autofree char *req = NULL, *line = NULL;
-	const char *net = NULL, *port = NULL, *cmd = NULL;
+	const char *net = NULL, *port = NULL, *cmd = NULL, *vm = NULL;
 	const char *popt_val[G_N_ELEMENTS(port_opts)] = {0};
 	bool any_popt = false;
 	gboolean json = FALSE;
@@ -280,6 +329,10 @@ int main(int argc, char **argv)
 			net = NEXT();
 		} else if (strcmp(a, "--port") == 0) {
 			port = NEXT();
+		} else if (strcmp(a, "--vm") == 0) {
+			vm = NEXT();
+		} else if (strcmp(a, "--detail") == 0) {
+			detail = true;
 		} else if (a[0] == '-' && a[1] == '-') {
 			usage_error("unknown option '%s'", a);
 		} else {
@@ -314,10 +367,18 @@ int main(int argc, char **argv)
 	if (strcmp(g, "ping") == 0) {
 		NEED(1, "");
 		cmd = "ping";
-	} else if (strcmp(g, "stats") == 0) {
+	} else if (strcmp(g, "stats") == 0 && (!v || strcmp(v, "reset") != 0)) {
 		NEED(1, "");
 		cmd = "stats";
 		ARG_S("port", port);
+		ARG_S("vm", vm);
+	} else if (strcmp(g, "stats") == 0) {
+		NEED(2, "");
+		if (!vm && !port)
+			usage_error("usage: stats reset --vm UUID | --port NAME");
+		cmd = "stats.reset";
+		ARG_S("port", port);
+		ARG_S("vm", vm);
 	} else if (strcmp(g, "net") && strcmp(g, "port") && strcmp(g, "fdb")) {
 		usage_error("unknown command '%s'", g);
 	} else if (!v) {
@@ -394,6 +455,8 @@ int main(int argc, char **argv)
 	if (any_popt && strcmp(cmd, "port.add") != 0)
 		usage_error("--path, --server, --mac, --queues, --ifname, --netns, --mtu, --owner, "
 			    "--vm-uuid and --vm-name belong to 'port add'");
+	if ((vm || port) && strncmp(cmd, "stats", 5) != 0)
+		usage_error("--vm and --port belong to 'stats'");
 	if (net && strcmp(cmd, "port.add") && strcmp(cmd, "fdb.show") && strcmp(cmd, "fdb.flush"))
 		usage_error("--net does not apply to '%s %s'", g, v ? v : "");
 	json_builder_end_object(b);

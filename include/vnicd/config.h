@@ -31,6 +31,9 @@ struct vn_config {
 	unsigned fdb_aging;   /* fdb_aging = 300: seconds */
 	unsigned idle_sleep_us; /* idle_sleep_us = 1000: longest worker sleep when idle (0 = busy poll) */
 	char *eal_args;	      /* eal_args = (none): extra DPDK EAL arguments */
+	unsigned checkpoint_interval; /* checkpoint_interval = 10: seconds between ledger writes */
+	unsigned ledger_max;  /* ledger_max = 4096: accounting ledger entries */
+	char *metrics_listen; /* metrics_listen = 127.0.0.1:9469 ("" = off) */
 };
 
 /** vn_config_defaults() - fill @c with the embedded defaults. */

@@ -44,6 +44,7 @@ struct vn_dp_table {
 	struct vn_port *ports[VN_MAX_PORTS_HARD]; /* by slot; NULL = free */
 	const uint16_t *flood[VN_MAX_PORTS_HARD];	/* slots of the port's network, incl. itself */
 	uint16_t flood_n[VN_MAX_PORTS_HARD];
+	uint8_t flood_loc[VN_MAX_PORTS_HARD];	/* farthest locality a flood from the port reaches */
 	unsigned nr_workers;
 	struct vn_dp_rxq *rxqs[16];		/* per worker */
 	unsigned nr_rxqs[16];

@@ -78,6 +78,7 @@ struct vn_port {
 	uint16_t nr_txq;      /* tx queues the workers spread over */
 	bool tx_shared;	      /* several workers may tx on one queue: serialise */
 	bool has_mac;
+	uint8_t locality;	   /* enum vn_locality: guests are local, uplinks external */
 	struct rte_ether_addr mac; /* the guest's MAC when given (--mac) */
 	struct vn_net *net;	   /* network the port belongs to */
 };

@@ -69,7 +69,36 @@ int vn_switch_json_net(struct vn_switch *sw, const char *name, JsonBuilder *b, G
 void vn_switch_json_ports(struct vn_switch *sw, JsonBuilder *b);
 int vn_switch_json_port(struct vn_switch *sw, const char *name, JsonBuilder *b, GError **err);
 int vn_switch_json_fdb(struct vn_switch *sw, const char *net, JsonBuilder *b, GError **err);
-int vn_switch_json_stats(struct vn_switch *sw, const char *port, JsonBuilder *b, GError **err);
+/**
+ * vn_switch_json_stats() - per-port totals (ledger base + data path), per-VM totals
+ * (including removed ports still in the ledger), ledger and worker state; only port @port
+ * or VM @vm when given. Return: 0 or -errno (@err).
+ */
+int vn_switch_json_stats(struct vn_switch *sw, const char *port, const char *vm, JsonBuilder *b,
+			 GError **err);
+
+/**
+ * vn_switch_stats_reset() - forget the totals of VM @vm and/or port @port: entries of
+ * removed ports leave the ledger, live ports start again from zero. Return: entries
+ * reset, or -errno (@err).
+ */
+int vn_switch_stats_reset(struct vn_switch *sw, const char *vm, const char *port, GError **err);
+
+/**
+ * vn_switch_open_ledger() - read the accounting ledger at @path (call before restoring
+ * ports, so that they continue their totals). A damaged file is renamed to
+ * PATH.corrupt-TIME, reported, and a new ledger started.
+ */
+void vn_switch_open_ledger(struct vn_switch *sw, const char *path);
+
+/** vn_switch_checkpoint() - write the ledger now. Return: 0 or -EIO (counted, logged). */
+int vn_switch_checkpoint(struct vn_switch *sw);
+
+/**
+ * vn_switch_metrics() - Prometheus text exposition of every ledger entry (per port, with
+ * port, vm_uuid, vm_name labels) and per-VM sums. Return: the text (g_free it).
+ */
+char *vn_switch_metrics(struct vn_switch *sw);
 
 /**
  * vn_switch_save() - write networks, ports and static FDB entries to @path atomically

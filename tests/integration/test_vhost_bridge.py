@@ -124,8 +124,8 @@ def test_flooding(tap):
         rx = exchange(gs, 'c', BCAST, ['a', 'b'], 64)
         tap.eq((rx['a'], rx['b'], rx['c']), (64, 64, 0), 'broadcast reaches all but the sender')
         st = stats(vn)
-        tap.eq(st['c']['rx_broadcast'], 64, 'broadcast counted on ingress')
-        tap.eq(st['a']['tx_unicast'] + st['a']['tx_broadcast'], 128, 'a received 64 unicast + 64 bcast')
+        tap.eq(st['c']['rx_broadcast_packets'], 64, 'broadcast counted on ingress')
+        tap.eq(st['a']['tx_unicast_packets'] + st['a']['tx_broadcast_packets'], 128, 'a received 64 unicast + 64 bcast')
         # a second network is isolated from the first
         vn.ctl('net', 'add', 'blue', 'bridge')
         g = guest(vn, 'd', server=True, wait=False)

@@ -82,10 +82,14 @@ static void test_switching(void)
 
 	vn_dp_port_counters(dp, 0, &c);
 	g_assert_cmpuint(c.rx_packets, ==, 5);
-	g_assert_cmpuint(c.rx_cast[VN_BCAST], ==, 2);
-	g_assert_cmpuint(c.rx_cast[VN_MCAST], ==, 1);
+	g_assert_cmpuint(c.rx_cast_pkts[VN_BCAST], ==, 2);
+	g_assert_cmpuint(c.rx_cast_pkts[VN_MCAST], ==, 1);
 	g_assert_cmpuint(c.tx_packets, ==, 1);
 	g_assert_cmpuint(c.drops[VN_DROP_INVALID_SRC], ==, 1);
+	/* every frame that was not dropped at ingress is classified by where it went */
+	g_assert_cmpuint(c.rx_loc_pkts[VN_LOC_LOCAL], ==, 4);
+	g_assert_cmpuint(c.rx_loc_bytes[VN_LOC_LOCAL], ==, 4 * 64);
+	g_assert_cmpuint(c.tx_loc_pkts[VN_LOC_LOCAL], ==, 1);
 	vn_dp_port_counters(dp, 1, &c);
 	g_assert_cmpuint(c.drops[VN_DROP_SAME_PORT], ==, 1);
 	g_assert_cmpuint(c.tx_packets, ==, 5);
