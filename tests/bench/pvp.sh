@@ -1,0 +1,272 @@
+# SPDX-License-Identifier: MIT
+# PVP benchmark: a testpmd "guest" loops frames through testpmd-as-switch and through vnicd.
+#
+# Run as root:  bash tests/bench/pvp.sh      (see tests/bench/README.md for the knobs)
+#
+# Topology (per switch and frame size, fresh processes each time):
+#   guest testpmd: net_virtio_user0 (P0) + net_virtio_user1 (P1), forwarding lcore on CPU 0,
+#                  mac forwarding with eth-peer 0 = MAC(port1), eth-peer 1 = MAC(port0), so
+#                  port0 -> switch -> port1 -> guest -> switch -> port0 -> ...
+#   switch (a)   : testpmd, net_vhost0/1 servers on P0/P1, io forwarding on CPU 1
+#   switch (b)   : vnicd, vhost ports g0/g1 (--server) in net br0, worker on CPU 1
+# Measured: frames received by the guest on both ports per second (= frames the switch
+# forwarded, both directions added): median of PVP_WINDOW-s windows over PVP_DURATION s
+# after PVP_WARMUP s.
+set -u
+trap '' PIPE   # a dead testpmd must not kill us through its fifo
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+BUILD=${VNICD_BUILD_DIR:-$REPO/build}
+VNICD=$BUILD/backend/vnicd
+VNICCTL=$BUILD/backend/vnicctl
+TESTPMD=${TESTPMD:-dpdk-testpmd}
+
+SIZES=${PVP_SIZES:-64 1518}
+WARMUP=${PVP_WARMUP:-3}
+DURATION=${PVP_DURATION:-10}
+WINDOW=${PVP_WINDOW:-1}            # sampling window (s); the median window is reported
+TXFIRST=${PVP_TXFIRST:-8}          # bursts sent by each guest port at start (frames in flight = 2*TXFIRST*BURST)
+BURST=${PVP_BURST:-32}
+GUEST_FWD=${PVP_GUEST_FWD:-mac}
+SWITCHES=${PVP_SWITCHES:-testpmd vnicd}
+GUEST_LCORES=${PVP_GUEST_LCORES:-0@1,1@0}     # main lcore on CPU 1 (idle), forwarding on CPU 0
+SWITCH_LCORES=${PVP_SWITCH_LCORES:-0@0,1@1}   # main lcore on CPU 0 (idle), forwarding on CPU 1
+NB_MBUFS=${PVP_MBUFS:-16384}
+VNICD_ARGS=${VNICD_ARGS:-}
+# Config handed to vnicd with --config (worker on CPU 1, control thread on CPU 0, busy poll).
+VNICD_CONFIG=${PVP_VNICD_CONFIG:-$'[vnicd]\nworker_cpus = 1\nmain_cpus = 0\nidle_sleep_us = 0\n'}
+MAC0=02:00:00:00:00:10
+MAC1=02:00:00:00:00:11
+
+die() { echo "pvp: $*" >&2; exit 1; }
+log() { echo "pvp: $*" >&2; }
+
+[ "$(id -u)" = 0 ] || die "must run as root"
+command -v "$TESTPMD" >/dev/null || die "$TESTPMD not found (apt-get install dpdk-dev)"
+command -v stdbuf >/dev/null || die "stdbuf (coreutils) not found"
+grep -q hugetlbfs /proc/mounts || die "hugetlbfs not mounted (echo 1024 > /proc/sys/vm/nr_hugepages; mount -t hugetlbfs nodev /dev/hugepages)"
+
+WORK=$(mktemp -d /tmp/pvp.XXXXXX)
+TAG=pvp$$
+declare -A TP_PID TP_FD
+PIDS=()
+PREFIXES=()
+
+cleanup() {
+	local p fd i
+	for p in "${!TP_FD[@]}"; do
+		fd=${TP_FD[$p]}
+		echo quit >&"$fd" 2>/dev/null
+		{ exec {fd}>&-; } 2>/dev/null
+	done
+	TP_FD=()
+	# testpmds got "quit"; anything else (vnicd) gets SIGTERM; SIGKILL after 10 s.
+	for p in "${PIDS[@]}"; do
+		[[ " ${TP_PID[*]} " == *" $p "* ]] || kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do
+		for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	TP_PID=()
+	PIDS=()
+	for p in "${PREFIXES[@]}"; do
+		rm -f /dev/hugepages/"$p"* 2>/dev/null
+		rm -rf /var/run/dpdk/"$p" 2>/dev/null
+	done
+	PREFIXES=()
+}
+final_cleanup() {
+	cleanup
+	if [ -n "${PVP_KEEP:-}" ]; then log "logs kept in $WORK"; else rm -rf "$WORK"; fi
+}
+trap final_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+prompts() { grep -o 'testpmd> ' "$WORK/$1.log" 2>/dev/null | wc -l; }
+
+# tp_start NAME LCORES "vdev1 vdev2" [testpmd app args...]
+tp_start() {
+	local name=$1 lcores=$2 vdevs=$3 v fd pid
+	shift 3
+	local prefix=$TAG-$name
+	local args=(--lcores "$lcores" --no-pci --no-telemetry --file-prefix "$prefix"
+		--single-file-segments -m 256)
+	for v in $vdevs; do args+=(--vdev "$v"); done
+	mkfifo "$WORK/$name.in"
+	PREFIXES+=("$prefix")
+	stdbuf -o0 "$TESTPMD" "${args[@]}" -- -i --disable-link-check \
+		--total-num-mbufs="$NB_MBUFS" "$@" <"$WORK/$name.in" >"$WORK/$name.log" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	TP_PID[$name]=$pid
+	exec {fd}>"$WORK/$name.in"
+	TP_FD[$name]=$fd
+	tp_wait_prompts "$name" 1 30 || { tail -20 "$WORK/$name.log" >&2; die "testpmd $name did not start"; }
+}
+
+# tp_wait_prompts NAME COUNT TIMEOUT
+tp_wait_prompts() {
+	local i
+	for ((i = 0; i < $3 * 50; i++)); do
+		[ "$(prompts "$1")" -ge "$2" ] && return 0
+		kill -0 "${TP_PID[$1]}" 2>/dev/null || return 1
+		sleep 0.02
+	done
+	return 1
+}
+
+# tp_cmd NAME "command": the command's output is left in $WORK/out.
+# (Everything that can die() runs in the main shell, never in $(...) or a pipeline,
+# so that the EXIT trap sees every process started.)
+tp_cmd() {
+	local name=$1 cmd=$2 n size
+	n=$(prompts "$name")
+	size=$(stat -c %s "$WORK/$name.log")
+	echo "$cmd" >&"${TP_FD[$name]}" || die "testpmd $name: cannot send '$cmd'"
+	tp_wait_prompts "$name" $((n + 1)) 30 || { tail -20 "$WORK/$name.log" >&2; die "testpmd $name: no prompt after '$cmd'"; }
+	tail -c +$((size + 1)) "$WORK/$name.log" | tr -d '\r' >"$WORK/out"
+}
+
+tp_link_up() { tp_cmd "$1" "show port info $2"; grep -q 'Link status: up' "$WORK/out"; }
+
+wait_link() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		tp_link_up "$1" "$2" && return 0
+		sleep 0.1
+	done
+	die "testpmd $1 port $2: link not up"
+}
+
+wait_file() {
+	local i
+	for ((i = 0; i < 200; i++)); do [ -S "$1" ] && return 0; sleep 0.1; done
+	return 1
+}
+
+# rx_total NAME: RX=sum of RX-packets over all ports, T=time of the reading
+rx_total() {
+	tp_cmd "$1" "show port stats all"
+	T=$(now)
+	RX=$(awk '/RX-packets:/ { s += $2 } END { print s + 0 }' "$WORK/out")
+}
+
+now() { date +%s.%N; }
+
+# run_guest SIZE: sets MPPS (sockets $WORK/p0 and $WORK/p1 must be served already)
+run_guest() {
+	local size=$1 r0 t0
+	tp_start guest "$GUEST_LCORES" \
+		"net_virtio_user0,path=$WORK/p0,queues=1,mac=$MAC0 net_virtio_user1,path=$WORK/p1,queues=1,mac=$MAC1" \
+		--eth-peer=0,$MAC1 --eth-peer=1,$MAC0 --burst="$BURST"
+	wait_link guest 0
+	wait_link guest 1
+	tp_cmd guest "set fwd $GUEST_FWD"
+	tp_cmd guest "set txpkts $size"
+	tp_cmd guest "start tx_first $TXFIRST"
+	sleep "$WARMUP"
+	# Sample every PVP_WINDOW s; report the median window (robust against other load on
+	# the machine) and log the mean over the whole period.
+	rx_total guest
+	r0=$RX t0=$T
+	: >"$WORK/samples-$size"
+	local end
+	end=$(awk -v t="$t0" -v d="$DURATION" 'BEGIN { printf "%.3f", t + d }')
+	while awk -v n="$(now)" -v e="$end" 'BEGIN { exit !(n < e) }'; do
+		sleep "$WINDOW"
+		local pr=$RX pt=$T
+		rx_total guest
+		echo "$pr $pt $RX $T" >>"$WORK/samples-$size"
+	done
+	MPPS=$(awk '{ print ($3 - $1) / ($4 - $2) / 1e6 }' "$WORK/samples-$size" | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR == 0) print "0.000"; else if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+	MEAN=$(awk -v a="$r0" -v b="$RX" -v t0="$t0" -v t1="$T" 'BEGIN { printf "%.3f", (b - a) / (t1 - t0) / 1e6 }')
+	tp_cmd guest "stop"
+	cp "$WORK/out" "$WORK/guest-stop-$size.txt"
+}
+
+# bench_testpmd SIZE / bench_vnicd SIZE: set MPPS
+bench_testpmd() {
+	local size=$1
+	tp_start switch "$SWITCH_LCORES" \
+		"net_vhost0,iface=$WORK/p0,client=0,queues=1 net_vhost1,iface=$WORK/p1,client=0,queues=1"
+	wait_file "$WORK/p0" && wait_file "$WORK/p1" || die "switch sockets missing"
+	tp_cmd switch "set fwd io"
+	tp_cmd switch "start"
+	run_guest "$size"
+	tp_cmd switch "stop"
+	cp "$WORK/out" "$WORK/switch-stop-$size.txt"
+	cleanup
+	rm -f "$WORK"/*.in "$WORK"/p0 "$WORK"/p1
+}
+
+bench_vnicd() {
+	local size=$1 i d=$WORK/vnicd pid
+	rm -rf "$d"
+	mkdir -p "$d/state"
+	printf '%s' "$VNICD_CONFIG" >"$d/vnicd.conf"
+	PREFIXES+=("$TAG-vnicd")
+	# shellcheck disable=SC2086
+	"$VNICD" --control-socket "$d/ctl.sock" --state-dir "$d/state" --file-prefix "$TAG-vnicd" \
+		--workers 1 --log-level info --config "$d/vnicd.conf" $VNICD_ARGS \
+		</dev/null >>"$WORK/vnicd-$size.log" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	for ((i = 0; i < 200; i++)); do
+		"$VNICCTL" --socket "$d/ctl.sock" port list --json >/dev/null 2>&1 && break
+		kill -0 "$pid" 2>/dev/null || { tail -20 "$WORK/vnicd-$size.log" >&2; die "vnicd exited"; }
+		sleep 0.1
+	done
+	[ "$i" -lt 200 ] || { tail -20 "$WORK/vnicd-$size.log" >&2; die "vnicd not ready"; }
+	"$VNICCTL" --socket "$d/ctl.sock" port add g0 vhost --path "$WORK/p0" --server >&2 || die "port add g0 failed"
+	"$VNICCTL" --socket "$d/ctl.sock" port add g1 vhost --path "$WORK/p1" --server >&2 || die "port add g1 failed"
+	wait_file "$WORK/p0" && wait_file "$WORK/p1" || die "vnicd vhost sockets missing"
+	run_guest "$size"
+	"$VNICCTL" --socket "$d/ctl.sock" port list --json >"$WORK/vnicd-ports-$size.json" 2>&1
+	cleanup
+	rm -f "$WORK"/*.in "$WORK"/p0 "$WORK"/p1
+}
+
+have_vnicd=1
+if [[ " $SWITCHES " == *" vnicd "* ]]; then
+	if [ ! -x "$VNICD" ] || [ ! -x "$VNICCTL" ]; then
+		log "vnicd missing ($VNICD / $VNICCTL not built): measuring testpmd-as-switch only"
+		have_vnicd=0
+	fi
+else
+	have_vnicd=0
+fi
+do_testpmd=0
+[[ " $SWITCHES " == *" testpmd "* ]] && do_testpmd=1
+
+log "sizes: $SIZES; warm-up ${WARMUP}s, measure ${DURATION}s; guest fwd $GUEST_FWD, tx_first $TXFIRST x $BURST per port"
+declare -A RES_T RES_V
+for size in $SIZES; do
+	if [ $do_testpmd = 1 ]; then
+		bench_testpmd "$size"
+		RES_T[$size]=$MPPS
+		log "size $size: testpmd-switch ${RES_T[$size]} Mpps (median of ${WINDOW}s windows; mean $MEAN)"
+	fi
+	if [ $have_vnicd = 1 ]; then
+		bench_vnicd "$size"
+		RES_V[$size]=$MPPS
+		log "size $size: vnicd ${RES_V[$size]} Mpps (median of ${WINDOW}s windows; mean $MEAN)"
+	fi
+done
+
+printf '%-6s %16s %12s %8s\n' size testpmd-Mpps vnicd-Mpps ratio
+for size in $SIZES; do
+	t=${RES_T[$size]:--}
+	v=${RES_V[$size]:--}
+	if [ "$t" != - ] && [ "$v" != - ]; then
+		ratio=$(awk -v t="$t" -v v="$v" 'BEGIN { if (t > 0) printf "%.2f", v / t; else print "-" }')
+	else
+		ratio=-
+	fi
+	[ $have_vnicd = 0 ] && [[ " $SWITCHES " == *" vnicd "* ]] && v=missing
+	printf '%-6s %16s %12s %8s\n' "$size" "$t" "$v" "$ratio"
+done
