@@ -15,12 +15,14 @@
 
 #include "vnicd-config.h"
 #include "vnicd/args.h"
+#include "vnicd/capture.h"
 #include "vnicd/ctl.h"
 #include "vnicd/log.h"
 
 struct ctl_client {
 	struct vn_ctl *ctl;
 	int fd;
+	int passed_fd; /* descriptor received with the pending request, or -1 */
 	guint in_src, out_src;
 	GString *in, *out;
 	bool closing;
@@ -185,6 +187,54 @@ static int cmd_stats_reset(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, 
 	return 0;
 }
 
+/* The file descriptor that came with the request being handled (SCM_RIGHTS), or -1. */
+static int *req_fd;
+
+static int cmd_capture_start(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	const char *port;
+	guint64 count = 0, duration = 0, snaplen = 0;
+	int rc, fd;
+
+	ARG_STR(port, "port", true);
+	if ((rc = vn_arg_uint(a, "count", 0, G_MAXINT64, &count, err)) < 0 ||
+	    (rc = vn_arg_uint(a, "duration", 0, 86400 * 365, &duration, err)) < 0 ||
+	    (rc = vn_arg_uint(a, "snaplen", 0, 65535, &snaplen, err)) < 0)
+		return rc;
+	if (!req_fd || *req_fd < 0) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "capture.start needs the output file's descriptor (SCM_RIGHTS)");
+		return -EINVAL;
+	}
+	fd = *req_fd;
+	*req_fd = -1; /* the capture owns it now */
+	rc = vn_capture_start(sw, port, fd, count, (unsigned)duration, (uint32_t)snaplen, err);
+	if (rc < 0)
+		return rc;
+	return vn_capture_json((unsigned)rc, b, err);
+}
+
+static int cmd_capture_status(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	guint64 id = 0;
+	int rc;
+
+	if ((rc = vn_arg_uint(a, "id", 1, G_MAXUINT32, &id, err)) < 0)
+		return rc;
+	return vn_capture_json((unsigned)id, b, err);
+}
+
+static int cmd_capture_stop(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	guint64 id = 0;
+	int rc;
+
+	if ((rc = vn_arg_uint(a, "id", 1, G_MAXUINT32, &id, err)) < 0 ||
+	    (rc = vn_capture_stop((unsigned)id, err)) < 0)
+		return rc;
+	return vn_capture_json((unsigned)id, b, err);
+}
+
 static const struct {
 	const char *name;
 	cmd_fn fn;
@@ -194,6 +244,8 @@ static const struct {
 	{"port.del", cmd_port_del},   {"port.list", cmd_port_list}, {"port.show", cmd_port_show},
 	{"fdb.show", cmd_fdb_show},   {"fdb.add", cmd_fdb_add},	    {"fdb.flush", cmd_fdb_flush},
 	{"stats", cmd_stats},	      {"stats.reset", cmd_stats_reset},
+	{"capture.start", cmd_capture_start}, {"capture.status", cmd_capture_status},
+	{"capture.stop", cmd_capture_stop},
 };
 
 static char *error_line(const char *msg)
@@ -277,6 +329,8 @@ static void client_close(struct ctl_client *c)
 	if (c->out_src)
 		g_source_remove(c->out_src);
 	close(c->fd);
+	if (c->passed_fd >= 0)
+		close(c->passed_fd);
 	g_string_free(c->in, TRUE);
 	g_string_free(c->out, TRUE);
 	g_ptr_array_remove(c->ctl->clients, c);
@@ -327,8 +381,27 @@ static gboolean client_readable(int fd, GIOCondition cond, gpointer ud)
 {
 	struct ctl_client *c = ud;
 	char buf[4096];
-	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = {buf, sizeof(buf)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.b,
+			    .msg_controllen = sizeof(cbuf.b)};
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	char *nl;
+
+	for (struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int pfd;
+			memcpy(&pfd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (c->passed_fd >= 0)
+				close(c->passed_fd); /* one descriptor per request: keep the last */
+			c->passed_fd = pfd;
+		}
+	}
 
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		c->in_src = 0;
@@ -340,8 +413,15 @@ static gboolean client_readable(int fd, GIOCondition cond, gpointer ud)
 	g_string_append_len(c->in, buf, n);
 	while ((nl = memchr(c->in->str, '\n', c->in->len))) {
 		gsize len = (gsize)(nl - c->in->str);
-		if (len > 0)
+		if (len > 0) {
+			req_fd = &c->passed_fd;
 			client_reply(c, vn_ctl_handle_line(c->ctl->sw, c->in->str, len));
+			req_fd = NULL;
+			if (c->passed_fd >= 0) { /* not taken by the request */
+				close(c->passed_fd);
+				c->passed_fd = -1;
+			}
+		}
 		g_string_erase(c->in, 0, (gssize)len + 1);
 	}
 	if (c->in->len > VN_CTL_MAX_LINE) {
@@ -413,6 +493,7 @@ static gboolean ctl_accept(int lfd, GIOCondition cond, gpointer ud)
 	c = g_new0(struct ctl_client, 1);
 	c->ctl = ctl;
 	c->fd = fd;
+	c->passed_fd = -1;
 	c->in = g_string_new(NULL);
 	c->out = g_string_new(NULL);
 	c->in_src = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, client_readable, c);

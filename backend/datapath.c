@@ -12,6 +12,7 @@
 #include <rte_pause.h>
 
 #include "vnicd/bridge.h"
+#include "vnicd/capture.h"
 #include "vnicd/datapath.h"
 #include "vnicd/log.h"
 
@@ -44,6 +45,7 @@ struct vn_dp {
 	struct vn_dp_table *table; /* published with release/acquire */
 	struct rte_rcu_qsbr *qsbr;
 	struct vn_worker *w[VN_MAX_WORKERS];
+	struct vn_capture *cap[VN_MAX_PORTS_HARD]; /* per slot, published with release/acquire */
 };
 
 static uint64_t tsc_hz;
@@ -204,7 +206,11 @@ static void tx_flush(struct vn_worker *w, const struct vn_dp_table *t, uint16_t 
 	struct vn_port *p = t->ports[slot];
 	uint16_t n = tq->n, sent = 0;
 
+	struct vn_capture *cap = __atomic_load_n(&w->dp->cap[slot], __ATOMIC_ACQUIRE);
+
 	tq->n = 0;
+	if (unlikely(cap != NULL))
+		vn_capture_burst(cap, tq->pkts, n, w->id, RTE_PCAPNG_DIRECTION_OUT);
 	if (likely(p != NULL))
 		sent = p->ops->tx_burst(p, (uint16_t)(w->id % p->nr_txq), tq->pkts, n);
 	for (uint16_t i = 0; i < sent; i++) {
@@ -255,6 +261,10 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct
 	struct rte_ether_addr last_src = {0}, last_dst = {0};
 	int last_dst_port = -1;
 	bool have_src = false, have_dst = false;
+	struct vn_capture *cap = __atomic_load_n(&w->dp->cap[in->slot], __ATOMIC_ACQUIRE);
+
+	if (unlikely(cap != NULL))
+		vn_capture_burst(cap, pkts, n, w->id, RTE_PCAPNG_DIRECTION_IN);
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -381,6 +391,19 @@ void vn_dp_port_counters(struct vn_dp *dp, uint16_t slot, struct vn_port_counter
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < dp->nr_workers; i++)
 		vn_counters_add(out, &dp->w[i]->ctr[slot]);
+}
+
+void vn_dp_capture_set(struct vn_dp *dp, uint16_t slot, struct vn_capture *cap)
+{
+	struct vn_capture *old = __atomic_exchange_n(&dp->cap[slot], cap, __ATOMIC_ACQ_REL);
+
+	if (old && old != cap)
+		vn_dp_synchronize(dp);
+}
+
+struct vn_capture *vn_dp_capture_get(struct vn_dp *dp, uint16_t slot)
+{
+	return __atomic_load_n(&dp->cap[slot], __ATOMIC_ACQUIRE);
 }
 
 void vn_dp_worker_stats(struct vn_dp *dp, unsigned id, struct vn_dp_worker_stats *out)

@@ -18,6 +18,7 @@
 #include <rte_mbuf.h>
 
 #include "vnicd-config.h"
+#include "vnicd/capture.h"
 #include "vnicd/config.h"
 #include "vnicd/ctl.h"
 #include "vnicd/datapath.h"
@@ -308,6 +309,7 @@ int main(int argc, char **argv)
 
 	vn_ctl_stop(ctl);
 	vn_metrics_stop(metrics);
+	vn_capture_shutdown();
 	if (vn_switch_save(sw, state_file, &err) < 0) {
 		VN_ERR("saving state: %s", err->message);
 		rc = 1;

@@ -450,6 +450,18 @@ static void entry_totals(struct vn_ledger_entry *e, struct vn_port_counters *out
 		*out = e->base;
 }
 
+int vn_switch_port_slot(struct vn_switch *sw, const char *name)
+{
+	struct sw_port *sp = find_port(sw, name);
+
+	return sp ? sp->slot : -ENOENT;
+}
+
+struct vn_dp *vn_switch_dp(struct vn_switch *sw)
+{
+	return sw->dp;
+}
+
 int vn_switch_port_del(struct vn_switch *sw, const char *name, GError **err)
 {
 	struct sw_port *sp = name ? find_port(sw, name) : NULL;
@@ -457,6 +469,8 @@ int vn_switch_port_del(struct vn_switch *sw, const char *name, GError **err)
 	if (!sp)
 		SET_ERR(ENOENT, "no port '%s'", name ? name : "");
 	sw->slots[sp->slot] = NULL;
+	if (sw->dp && vn_dp_capture_get(sw->dp, sp->slot))
+		vn_dp_capture_set(sw->dp, sp->slot, NULL); /* its capture ends: "port removed" */
 	sw_publish(sw); /* waits until no worker can see the port */
 	if (sp->vnet->fdb)
 		vn_fdb_flush(sp->vnet->fdb, sp->slot, true);

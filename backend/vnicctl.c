@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* vnicctl: command-line client of the vnicd control socket (see include/vnicd/ctl.h). */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,8 @@ static const char usage_text[] =
 	"                                 per-NIC and per-VM totals (one line each; --detail:\n"
 	"                                 by class and drop reason)\n"
 	"  stats reset --vm UUID | --port NAME   forget those totals\n"
+	"  capture PORT --out FILE.pcapng [--count N|--duration S] [--snaplen N]\n"
+	"                                 record both directions of a port (pcapng)\n"
 	"  ping                           check that vnicd answers\n"
 	"The socket defaults to $VNICD_SOCKET or /run/vnicd/vnicd.sock.\n";
 
@@ -53,8 +57,11 @@ static G_GNUC_NORETURN void usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
-/* Send one request line, read one response line. Return: the parsed response root. */
-static JsonNode *transact(const char *path, const char *req, JsonParser *parser)
+/*
+ * Send one request line (with @pass_fd attached through SCM_RIGHTS when >= 0), read one
+ * response line. Return: the parsed response root.
+ */
+static JsonNode *transact_fd(const char *path, const char *req, JsonParser *parser, int pass_fd)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	g_autoptr(GString) resp = g_string_new(NULL);
@@ -72,6 +79,26 @@ static JsonNode *transact(const char *path, const char *req, JsonParser *parser)
 		fprintf(stderr, "vnicctl: cannot connect to vnicd at %s: %s\n", path,
 			g_strerror(errno));
 		exit(EXIT_CONNECT);
+	}
+	if (pass_fd >= 0) {
+		union {
+			char b[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} cbuf;
+		struct iovec iov = {(void *)req, 1};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.b,
+				    .msg_controllen = sizeof(cbuf.b)};
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+		if (sendmsg(fd, &mh, MSG_NOSIGNAL) != 1) {
+			fprintf(stderr, "vnicctl: sending to vnicd failed: %s\n", g_strerror(errno));
+			exit(EXIT_CONNECT);
+		}
+		req++;
 	}
 	for (size_t off = 0, len = strlen(req); off < len;) {
 		ssize_t n = send(fd, req + off, len - off, MSG_NOSIGNAL);
@@ -95,6 +122,11 @@ static JsonNode *transact(const char *path, const char *req, JsonParser *parser)
 		exit(1);
 	}
 	return json_parser_get_root(parser);
+}
+
+static JsonNode *transact(const char *path, const char *req, JsonParser *parser)
+{
+	return transact_fd(path, req, parser, -1);
 }
 
 static const char *s_or(JsonObject *o, const char *k, const char *def)
@@ -279,6 +311,123 @@ static gint64 parse_uint(const char *opt, const char *v)
 	return (gint64)n;
 }
 
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+	interrupted = 1;
+}
+
+/* Ask vnicd for {"cmd": cmd, "args": {"id": id}}; exit on error. Return: the result object. */
+static JsonObject *capture_call(const char *sock, const char *cmd, gint64 id, JsonParser *p)
+{
+	g_autofree char *line = g_strdup_printf("{\"cmd\":\"%s\",\"args\":{\"id\":%" G_GINT64_FORMAT
+						"}}\n", cmd, id);
+	JsonNode *root = transact(sock, line, p);
+	JsonObject *ro = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+
+	if (!ro || !json_object_get_boolean_member_with_default(ro, "ok", FALSE)) {
+		fprintf(stderr, "vnicctl: error: %s\n", ro ? s_or(ro, "error", "?") : "bad answer");
+		exit(1);
+	}
+	return json_object_get_object_member(ro, "result");
+}
+
+/*
+ * vnicctl capture PORT --out FILE [--count N] [--duration S] [--snaplen N]: the file is
+ * opened here, with the caller's rights, and handed to vnicd; progress goes to stderr.
+ */
+static int run_capture(const char *sock, const char *port, const char *out, gint64 count,
+		       gint64 duration, gint64 snaplen, bool json)
+{
+	g_autoptr(JsonParser) p = json_parser_new();
+	g_autoptr(GString) req = g_string_new(NULL);
+	JsonObject *ro, *st;
+	JsonNode *root;
+	gint64 id, last_shown = -1;
+	bool tty = isatty(2);
+	int fd;
+
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "vnicctl: cannot open %s: %s\n", out, g_strerror(errno));
+		return 1;
+	}
+	g_string_printf(req, "{\"cmd\":\"capture.start\",\"args\":{\"port\":");
+	{
+		g_autoptr(JsonNode) n = json_node_new(JSON_NODE_VALUE);
+		g_autofree char *q = NULL;
+		json_node_set_string(n, port);
+		q = json_to_string(n, FALSE);
+		g_string_append(req, q);
+	}
+	if (count > 0)
+		g_string_append_printf(req, ",\"count\":%" G_GINT64_FORMAT, count);
+	if (duration > 0)
+		g_string_append_printf(req, ",\"duration\":%" G_GINT64_FORMAT, duration);
+	if (snaplen > 0)
+		g_string_append_printf(req, ",\"snaplen\":%" G_GINT64_FORMAT, snaplen);
+	g_string_append(req, "}}\n");
+	root = transact_fd(sock, req->str, p, fd);
+	close(fd);
+	ro = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+	if (!ro || !json_object_get_boolean_member_with_default(ro, "ok", FALSE)) {
+		fprintf(stderr, "vnicctl: error: %s\n", ro ? s_or(ro, "error", "?") : "bad answer");
+		unlink(out);
+		return 1;
+	}
+	id = i_or(json_object_get_object_member(ro, "result"), "id");
+	signal(SIGINT, on_sigint);
+	signal(SIGTERM, on_sigint);
+	if (count <= 0 && duration <= 0)
+		fprintf(stderr, "capturing %s into %s until Ctrl-C\n", port, out);
+	for (;;) {
+		g_autoptr(JsonParser) sp = json_parser_new();
+		gint64 secs;
+
+		if (interrupted) {
+			capture_call(sock, "capture.stop", id, sp);
+			interrupted = 0;
+			continue;
+		}
+		st = capture_call(sock, "capture.status", id, sp);
+		secs = (gint64)json_object_get_double_member_with_default(st, "seconds", 0);
+		if (strcmp(s_or(st, "state", "?"), "running") != 0) {
+			if (tty && last_shown >= 0)
+				fputc('\n', stderr);
+			if (json) {
+				g_autoptr(JsonGenerator) gen = json_generator_new();
+				g_autofree char *text = NULL;
+				g_autoptr(JsonNode) n = json_node_new(JSON_NODE_OBJECT);
+				json_node_set_object(n, st);
+				json_generator_set_root(gen, n);
+				json_generator_set_pretty(gen, TRUE);
+				text = json_generator_to_data(gen, NULL);
+				printf("%s\n", text);
+			} else {
+				printf("capture %" G_GINT64_FORMAT " of %s %s (%s): %" G_GINT64_FORMAT
+				       " packets, %" G_GINT64_FORMAT " bytes written to %s, %" G_GINT64_FORMAT
+				       " dropped\n",
+				       id, port, s_or(st, "state", "?"), s_or(st, "reason", "-"),
+				       i_or(st, "packets"), i_or(st, "bytes"), out, i_or(st, "dropped"));
+			}
+			if (strcmp(s_or(st, "state", "?"), "done") != 0) {
+				fprintf(stderr, "vnicctl: capture failed: %s\n", s_or(st, "error", "?"));
+				return 1;
+			}
+			return 0;
+		}
+		if (tty || secs != last_shown) {
+			fprintf(stderr, "%scapture %" G_GINT64_FORMAT ": %" G_GINT64_FORMAT " packets, %"
+				G_GINT64_FORMAT " dropped, %" G_GINT64_FORMAT " s%s",
+				tty ? "\r" : "", id, i_or(st, "packets"), i_or(st, "dropped"), secs,
+				tty ? "   " : "\n");
+			last_shown = secs;
+		}
+		g_usleep(200 * 1000);
+	}
+}
+
 static int port_opt_index(const char *a)
 {
 	for (size_t k = 0; k < G_N_ELEMENTS(port_opts); k++)
@@ -297,7 +446,8 @@ int main(int argc, char **argv)
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autoptr(JsonNode) reqroot = NULL;
 	g_autofree char *req = NULL, *line = NULL;
-	const char *net = NULL, *port = NULL, *cmd = NULL, *vm = NULL;
+	const char *net = NULL, *port = NULL, *cmd = NULL, *vm = NULL, *out = NULL;
+	gint64 count = -1, duration = -1, snaplen = -1;
 	const char *popt_val[G_N_ELEMENTS(port_opts)] = {0};
 	bool any_popt = false;
 	gboolean json = FALSE;
@@ -331,6 +481,14 @@ int main(int argc, char **argv)
 			port = NEXT();
 		} else if (strcmp(a, "--vm") == 0) {
 			vm = NEXT();
+		} else if (strcmp(a, "--out") == 0) {
+			out = NEXT();
+		} else if (strcmp(a, "--count") == 0) {
+			count = parse_uint(a, NEXT());
+		} else if (strcmp(a, "--duration") == 0) {
+			duration = parse_uint(a, NEXT());
+		} else if (strcmp(a, "--snaplen") == 0) {
+			snaplen = parse_uint(a, NEXT());
 		} else if (strcmp(a, "--detail") == 0) {
 			detail = true;
 		} else if (a[0] == '-' && a[1] == '-') {
@@ -364,6 +522,16 @@ int main(int argc, char **argv)
 			json_builder_add_string_value(b, val);                                     \
 		}                                                                                  \
 	} while (0)
+	if (strcmp(g, "capture") == 0) {
+		NEED(2, "usage: capture PORT --out FILE.pcapng [--count N|--duration S] [--snaplen N]");
+		if (!out)
+			usage_error("capture needs --out FILE.pcapng");
+		if (count == 0 || duration == 0)
+			usage_error("--count and --duration must be at least 1");
+		return run_capture(sock, v, out, count, duration, snaplen, json);
+	}
+	if (out || count >= 0 || duration >= 0 || snaplen >= 0)
+		usage_error("--out, --count, --duration and --snaplen belong to 'capture'");
 	if (strcmp(g, "ping") == 0) {
 		NEED(1, "");
 		cmd = "ping";
@@ -379,7 +547,7 @@ int main(int argc, char **argv)
 		cmd = "stats.reset";
 		ARG_S("port", port);
 		ARG_S("vm", vm);
-	} else if (strcmp(g, "net") && strcmp(g, "port") && strcmp(g, "fdb")) {
+	} else if (strcmp(g, "net") && strcmp(g, "port") && strcmp(g, "fdb") && strcmp(g, "capture")) {
 		usage_error("unknown command '%s'", g);
 	} else if (!v) {
 		usage_error("'%s' needs a subcommand", g);
@@ -479,12 +647,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (json) {
-		g_autoptr(JsonGenerator) out = json_generator_new();
+		g_autoptr(JsonGenerator) pg = json_generator_new();
 		g_autofree char *text = NULL;
 		JsonNode *res = json_object_get_member(ro, "result");
-		json_generator_set_root(out, res);
-		json_generator_set_pretty(out, TRUE);
-		text = json_generator_to_data(out, NULL);
+		json_generator_set_root(pg, res);
+		json_generator_set_pretty(pg, TRUE);
+		text = json_generator_to_data(pg, NULL);
 		printf("%s\n", text);
 	} else {
 		print_text(cmd, json_object_get_member(ro, "result"));

@@ -23,9 +23,17 @@
  *   fdb.show  [net]                        -> [{net, vlan, mac, port, type, age}]
  *   fdb.add   mac, port                    -> null
  *   fdb.flush [net]                        -> {removed}
- *   stats     [port]                       -> {ports: [{name, net, rx_packets, rx_bytes,
- *                                              tx_packets, tx_bytes, rx_unicast, ...,
- *                                              drops{reason: n}, drops_total}], workers, limits}
+ *   stats     [port], [vm]                 -> {ports: [{name, net, vm_uuid, vm_name, COUNTERS}],
+ *                                              vms: [{vm_uuid, vm_name, ports, COUNTERS}],
+ *                                              ledger{...}, workers, limits}
+ *   stats.reset [vm], [port]               -> {reset: n}
+ *   capture.start port, [count], [duration], [snaplen]   + the output file's descriptor
+ *                                             passed with SCM_RIGHTS -> capture status
+ *   capture.status id / capture.stop id    -> {id, port, state (running|done|failed),
+ *                                              packets, bytes, dropped, seconds, reason, error}
+ * COUNTERS: rx_packets rx_bytes tx_packets tx_bytes, {rx,tx}_{unicast,multicast,broadcast,
+ * local,external,tunnel}_{packets,bytes}, drops{reason: n}, drops_total (totals kept in the
+ * accounting ledger across port removal and restarts).
  * Peers are checked with SO_PEERCRED: root, the daemon's own uid, or a member of the
  * socket's group (socket_group) may connect.
  */

@@ -125,6 +125,17 @@ struct vn_dp_worker_stats {
 /** vn_dp_worker_stats() - read worker @id's loop statistics. Thread: control. */
 void vn_dp_worker_stats(struct vn_dp *dp, unsigned id, struct vn_dp_worker_stats *out);
 
+struct vn_capture;
+
+/**
+ * vn_dp_capture_set() - make workers copy slot @slot's frames (both directions) into @cap,
+ * or stop with NULL; clearing waits until no worker uses the old capture. Thread: control.
+ */
+void vn_dp_capture_set(struct vn_dp *dp, uint16_t slot, struct vn_capture *cap);
+
+/** vn_dp_capture_get() - Return: the capture attached to @slot, or NULL. */
+struct vn_capture *vn_dp_capture_get(struct vn_dp *dp, uint16_t slot);
+
 /** vn_dp_now() - Return: the data path's clock, in whole seconds (FDB time). */
 uint64_t vn_dp_now(void);
 

@@ -91,6 +91,12 @@ int vn_switch_stats_reset(struct vn_switch *sw, const char *vm, const char *port
  */
 void vn_switch_open_ledger(struct vn_switch *sw, const char *path);
 
+/** vn_switch_port_slot() - Return: the data-path slot of port @name, or -ENOENT. */
+int vn_switch_port_slot(struct vn_switch *sw, const char *name);
+
+/** vn_switch_dp() - Return: the data path (NULL in validation-only mode). */
+struct vn_dp *vn_switch_dp(struct vn_switch *sw);
+
 /** vn_switch_checkpoint() - write the ledger now. Return: 0 or -EIO (counted, logged). */
 int vn_switch_checkpoint(struct vn_switch *sw);
 
