@@ -12,7 +12,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vnlib  # noqa: E402
-from vnlib import Tap, TestPmd, Vnicd  # noqa: E402
+from vnlib import Tap, TestPmd, Vnicd, wait_for  # noqa: E402
 
 MAC = {'a': '02:00:00:00:01:0a', 'b': '02:00:00:00:01:0b', 'c': '02:00:00:00:01:0c'}
 VM1 = ('11111111-2222-3333-4444-555555555555', 'web-1')
@@ -21,13 +21,6 @@ LABELS = {'a': VM1, 'b': VM1, 'c': VM2}
 BCAST, MCAST = 'ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:01'
 
 
-def wait_for(fn, timeout=20, step=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)
 
 
 def free_port():

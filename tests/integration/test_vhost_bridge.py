@@ -10,7 +10,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vnlib  # noqa: E402
-from vnlib import Tap, TestPmd, Vnicd  # noqa: E402
+from vnlib import Tap, TestPmd, Vnicd, wait_for  # noqa: E402
 
 MAC = {n: '02:00:00:00:00:%02x' % (0x0a + i) for i, n in enumerate('abcd')}
 UNKNOWN = '02:00:00:00:00:99'
@@ -18,13 +18,6 @@ BCAST = 'ff:ff:ff:ff:ff:ff'
 N = 320  # frames per exchange (10 bursts of 32)
 
 
-def wait_for(fn, timeout=20, step=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)
 
 
 def guest(vn, name, server, wait=True, queues=1):

@@ -8,19 +8,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vnlib  # noqa: E402
-from vnlib import Tap, TestPmd, cleanup  # noqa: E402
+from vnlib import Tap, TestPmd, cleanup, wait_for  # noqa: E402
 
 FRAMES_BURSTS, BURST = 10, 32          # 320 frames
 MAC_A, MAC_B = '02:00:00:00:0a:01', '02:00:00:00:0b:01'
 
 
-def wait_for(fn, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)
 
 
 def pids_alive(pids):

@@ -233,6 +233,16 @@ class Tap:
         sys.exit(1 if self.failed or self.n == 0 else 0)
 
 
+def wait_for(fn, timeout=20, step=0.1):
+    """Call fn until it returns something true or timeout seconds pass; return its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(step)
+
+
 def in_ci():
     return os.environ.get('CI', '').lower() == 'true'
 
