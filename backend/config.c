@@ -26,6 +26,7 @@ void vn_config_defaults(struct vn_config *c)
 	c->checkpoint_interval = 10;
 	c->ledger_max = 4096;
 	c->metrics_listen = g_strdup("127.0.0.1:9469");
+	c->io_uring = g_strdup("auto");
 }
 
 void vn_config_clear(struct vn_config *c)
@@ -39,6 +40,7 @@ void vn_config_clear(struct vn_config *c)
 	g_free(c->hugepages);
 	g_free(c->eal_args);
 	g_free(c->metrics_listen);
+	g_free(c->io_uring);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -75,6 +77,7 @@ static const struct key_desc keys[] = {
 	{"checkpoint_interval", K_UINT, OFF(checkpoint_interval), 1, 86400},
 	{"ledger_max", K_UINT, OFF(ledger_max), 16, 1000000},
 	{"metrics_listen", K_STR, OFF(metrics_listen)},
+	{"io_uring", K_CHOICE, OFF(io_uring), 0, 0, "auto|no"},
 };
 
 static const struct key_desc *find_key(const char *name)

@@ -34,6 +34,7 @@ struct vn_config {
 	unsigned checkpoint_interval; /* checkpoint_interval = 10: seconds between ledger writes */
 	unsigned ledger_max;  /* ledger_max = 4096: accounting ledger entries */
 	char *metrics_listen; /* metrics_listen = 127.0.0.1:9469 ("" = off) */
+	char *io_uring;	      /* io_uring = auto | no: TAP/vnet ports use io_uring where the host allows */
 };
 
 /** vn_config_defaults() - fill @c with the embedded defaults. */
