@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TAP-side contract: the virtio-net header that comes with every frame read from a TAP
+ * device (or an AF_PACKET socket with PACKET_VNET_HDR), and its completion in software
+ * (checksum fill-in, TCP/UDP segmentation) before a frame enters the switch. Used by the
+ * "tap" and "vnet" port kinds (tapio/) and by the unit tests.
+ *
+ * Frames the switch receives are always complete: every destination port (vhost-user,
+ * TAP, ...) can send them as they are. A GSO frame is cut into MSS-sized segments whose
+ * IPv4 header, TCP and UDP checksums are computed from scratch; a frame that only needs its
+ * checksum gets it filled in at csum_start + csum_offset.
+ */
+#ifndef VNICD_TAP_H
+#define VNICD_TAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#define VN_VNET_HDR_LEN 10 /* sizeof(struct virtio_net_hdr): what tun and AF_PACKET use here */
+#define VN_GSO_MIN_MSS 8   /* smaller gso_size values are refused as malformed */
+
+/**
+ * struct vn_vnet_meta - what the kernel said about one frame (virtio_net_hdr, decoded to
+ * host order) plus a VLAN tag that an AF_PACKET socket reported out of band.
+ */
+struct vn_vnet_meta {
+	uint8_t flags;	      /* VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_F_DATA_VALID */
+	uint8_t gso_type;     /* VIRTIO_NET_HDR_GSO_* including the ECN bit */
+	uint16_t gso_size;    /* MSS of a GSO frame */
+	uint16_t csum_start;  /* NEEDS_CSUM: checksum the bytes from here to the end ... */
+	uint16_t csum_offset; /* ... and store it at csum_start + csum_offset */
+};
+
+/**
+ * vn_vnet_meta_decode() - decode the little-endian virtio_net_hdr at @hdr (10 bytes,
+ * any alignment) into @meta.
+ */
+void vn_vnet_meta_decode(const void *hdr, struct vn_vnet_meta *meta);
+
+/**
+ * struct vn_gso - a GSO frame being cut into segments; owned by whoever called
+ * vn_offload_prepare() until vn_gso_done(), then the caller frees @src.
+ */
+struct vn_gso {
+	struct rte_mbuf *src; /* the whole frame, one segment */
+	uint32_t off;	      /* next payload byte to emit */
+	uint32_t end;	      /* frame length */
+	uint16_t l3_off, l4_off, hdr_len;
+	uint16_t mss;
+	uint16_t seg;	      /* index of the next segment */
+	uint8_t l4_proto;     /* IPPROTO_TCP or IPPROTO_UDP */
+	bool v6;
+	uint32_t seq0;	      /* TCP sequence number of the first payload byte */
+	uint16_t id0;	      /* IPv4 identification of the first segment */
+};
+
+enum vn_offload_result {
+	VN_OFFLOAD_DONE = 0,	/* the frame is complete (possibly after a fill-in) */
+	VN_OFFLOAD_SEGMENT = 1, /* the frame must be cut with vn_gso_next() */
+};
+
+/**
+ * vn_offload_prepare() - make frame @m, received with metadata @meta, complete: fill in a
+ * partial checksum in place, or set up @g to cut a GSO frame (a GSO frame whose payload
+ * fits one segment is completed in place). The caller owns @m exclusively (refcnt 1,
+ * direct, one segment). Thread: any; no allocation.
+ * Return: VN_OFFLOAD_DONE, VN_OFFLOAD_SEGMENT (@g refers to @m), -EINVAL when the header
+ * does not match the frame (bad offsets, wrong protocol, gso_size too small), -ENOTSUP for
+ * a GSO type not handled (UFO) or a multi-segment @m.
+ */
+int vn_offload_prepare(struct rte_mbuf *m, const struct vn_vnet_meta *meta, struct vn_gso *g);
+
+/**
+ * vn_gso_next() - write up to @n next segments of @g to @out: complete frames allocated
+ * from @mp (chained when a segment exceeds one buffer) with correct IPv4/IPv6 lengths,
+ * IPv4 identification and header checksum, TCP sequence numbers and flags (FIN/PSH only on
+ * the last segment, CWR only on the first), and TCP/UDP checksums.
+ * Return: the number of segments written, or -ENOMEM when no buffer could be allocated for
+ * the next one (the caller drops the rest of the frame).
+ */
+int vn_gso_next(struct vn_gso *g, struct rte_mempool *mp, struct rte_mbuf **out, uint16_t n);
+
+/** vn_gso_done() - Return: true once every segment of @g was written. */
+static inline bool vn_gso_done(const struct vn_gso *g)
+{
+	return g->off >= g->end;
+}
+
+/**
+ * vn_flow_hash() - a symmetric hash of the frame's flow (IPv4/IPv6 addresses and TCP/UDP
+ * ports, the same for both directions; MAC addresses for non-IP frames), used to pick the
+ * queue of a multiqueue TAP device so that the kernel steers a flow's replies back to the
+ * same queue. Return: the hash. Thread: any.
+ */
+uint32_t vn_flow_hash(const struct rte_mbuf *m);
+
+#endif

@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: MIT */
+/* Software completion of virtio-net offloads (tapio/offload.c) against a naive reference. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include <glib.h>
+#include <linux/virtio_net.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "testutil.h"
+#include "vnicd/config.h"
+#include "vnicd/tap.h"
+
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5
+#endif
+
+static struct rte_mempool *big, *small;
+
+/* ---- naive reference: RFC 1071 over a flat byte array ---- */
+
+static uint32_t ref_sum(const uint8_t *p, size_t len, uint32_t sum)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	return sum;
+}
+
+static uint16_t ref_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* Flatten an mbuf chain. */
+static GByteArray *flat(const struct rte_mbuf *m)
+{
+	GByteArray *a = g_byte_array_new();
+
+	for (const struct rte_mbuf *s = m; s; s = s->next)
+		g_byte_array_append(a, rte_pktmbuf_mtod(s, const uint8_t *), s->data_len);
+	g_assert_cmpuint(a->len, ==, rte_pktmbuf_pkt_len(m));
+	return a;
+}
+
+/* true if the IPv4 header checksum and the TCP/UDP checksum of frame @p verify. */
+static bool ref_verify(const uint8_t *p, size_t len, size_t l3, bool v6, uint8_t proto)
+{
+	uint32_t sum = 0;
+	size_t l4, l4len;
+
+	if (!v6) {
+		size_t ihl = (p[l3] & 0xf) * 4u;
+		if (ref_fold(ref_sum(p + l3, ihl, 0)) != 0xffff)
+			return false;
+		l4 = l3 + ihl;
+		l4len = (size_t)(p[l3 + 2] << 8 | p[l3 + 3]) - ihl;
+		sum = ref_sum(p + l3 + 12, 8, 0);
+	} else {
+		l4 = l3 + 40;
+		l4len = (size_t)(p[l3 + 4] << 8 | p[l3 + 5]);
+		sum = ref_sum(p + l3 + 8, 32, 0);
+	}
+	g_assert_cmpuint(l4 + l4len, ==, len);
+	sum += proto + (uint32_t)l4len;
+	return ref_fold(ref_sum(p + l4, l4len, sum)) == 0xffff;
+}
+
+/* ---- frame builders ---- */
+
+struct spec {
+	bool v6, vlan;
+	uint8_t proto;	/* IPPROTO_TCP / IPPROTO_UDP */
+	uint32_t payload;
+	uint8_t tcp_flags;
+};
+
+static const uint8_t mac_d[6] = {2, 0, 0, 0, 0, 2}, mac_s[6] = {2, 0, 0, 0, 0, 1};
+
+/* A frame with a partial (pseudo-header) checksum, as a kernel hands it over. */
+static struct rte_mbuf *build(const struct spec *s, size_t *l3_out, size_t *l4_out)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(big);
+	size_t l3 = s->vlan ? 18 : 14, l3len = s->v6 ? 40 : 20;
+	size_t l4 = l3 + l3len, l4h = s->proto == IPPROTO_TCP ? 32 : 8;
+	size_t len = l4 + l4h + s->payload;
+	uint8_t *p;
+	uint32_t ps;
+
+	g_assert_nonnull(m);
+	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
+	g_assert_nonnull(p);
+	memset(p, 0, len);
+	memcpy(p, mac_d, 6);
+	memcpy(p + 6, mac_s, 6);
+	if (s->vlan) {
+		p[12] = 0x81, p[13] = 0x00, p[14] = 0x00, p[15] = 0x07;
+	}
+	p[l3 - 2] = s->v6 ? 0x86 : 0x08;
+	p[l3 - 1] = s->v6 ? 0xdd : 0x00;
+	if (!s->v6) {
+		p[l3] = 0x45;
+		p[l3 + 2] = (uint8_t)((len - l3) >> 8), p[l3 + 3] = (uint8_t)(len - l3);
+		p[l3 + 4] = 0x12, p[l3 + 5] = 0x34; /* id */
+		p[l3 + 6] = 0x40;		     /* DF */
+		p[l3 + 8] = 64;
+		p[l3 + 9] = s->proto;
+		memcpy(p + l3 + 12, (uint8_t[]){10, 0, 0, 1, 10, 0, 0, 2}, 8);
+		ps = ref_sum(p + l3 + 12, 8, 0);
+	} else {
+		p[l3] = 0x60;
+		p[l3 + 4] = (uint8_t)((len - l4) >> 8), p[l3 + 5] = (uint8_t)(len - l4);
+		p[l3 + 6] = s->proto;
+		p[l3 + 7] = 64;
+		p[l3 + 8] = 0xfd, p[l3 + 23] = 1;
+		p[l3 + 24] = 0xfd, p[l3 + 39] = 2;
+		ps = ref_sum(p + l3 + 8, 32, 0);
+	}
+	if (s->proto == IPPROTO_TCP) {
+		p[l4] = 0x9c, p[l4 + 1] = 0x40;			      /* sport 40000 */
+		p[l4 + 2] = 0x14, p[l4 + 3] = 0x51;		      /* dport 5201 */
+		p[l4 + 4] = 0x01, p[l4 + 5] = 0x02, p[l4 + 6] = 0x03; /* seq 0x010203f0 */
+		p[l4 + 7] = 0xf0;
+		p[l4 + 12] = 0x80; /* 32-byte header */
+		p[l4 + 13] = s->tcp_flags;
+		p[l4 + 15] = 0xff;
+	} else {
+		p[l4] = 0x9c, p[l4 + 1] = 0x40, p[l4 + 3] = 53;
+		p[l4 + 4] = (uint8_t)((len - l4) >> 8), p[l4 + 5] = (uint8_t)(len - l4);
+	}
+	for (size_t i = 0; i < s->payload; i++)
+		p[l4 + l4h + i] = (uint8_t)(i * 7 + (i >> 8));
+	/* partial checksum: pseudo header only (as CHECKSUM_PARTIAL skbs carry it) */
+	ps = ref_fold(ps + s->proto + (uint32_t)(len - l4));
+	p[l4 + (s->proto == IPPROTO_TCP ? 16 : 6)] = (uint8_t)(ps >> 8);
+	p[l4 + (s->proto == IPPROTO_TCP ? 17 : 7)] = (uint8_t)ps;
+	if (!s->v6) { /* a kernel GSO frame has a valid IPv4 header checksum */
+		uint16_t c = (uint16_t)~ref_fold(ref_sum(p + l3, 20, 0));
+		p[l3 + 10] = (uint8_t)(c >> 8), p[l3 + 11] = (uint8_t)c;
+	}
+	*l3_out = l3;
+	*l4_out = l4;
+	return m;
+}
+
+static void test_csum_fill(void)
+{
+	for (int v6 = 0; v6 < 2; v6++)
+		for (int udp = 0; udp < 2; udp++)
+			for (uint32_t pl = 0; pl < 40; pl += 13) {
+				struct spec s = {.v6 = v6, .proto = udp ? IPPROTO_UDP : IPPROTO_TCP,
+						 .payload = pl, .vlan = pl == 13};
+				size_t l3, l4;
+				struct rte_mbuf *m = build(&s, &l3, &l4);
+				struct vn_vnet_meta meta = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+							    .csum_start = (uint16_t)l4,
+							    .csum_offset = udp ? 6 : 16};
+				struct vn_gso g;
+				g_autoptr(GByteArray) a = NULL;
+
+				g_assert_cmpint(vn_offload_prepare(m, &meta, &g), ==, VN_OFFLOAD_DONE);
+				a = flat(m);
+				g_assert_true(ref_verify(a->data, a->len, l3, v6, s.proto));
+				rte_pktmbuf_free(m);
+			}
+}
+
+static void check_segments(const struct spec *s, uint8_t gso_type, uint16_t mss,
+			   struct rte_mempool *outpool)
+{
+	size_t l3, l4;
+	struct rte_mbuf *m = build(s, &l3, &l4);
+	g_autoptr(GByteArray) orig = flat(m);
+	struct vn_vnet_meta meta = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = gso_type,
+				    .gso_size = mss, .csum_start = (uint16_t)l4,
+				    .csum_offset = s->proto == IPPROTO_TCP ? 16 : 6};
+	size_t hl = l4 + (s->proto == IPPROTO_TCP ? 32 : 8);
+	unsigned want = (unsigned)((s->payload + mss - 1) / mss), got = 0;
+	g_autoptr(GByteArray) joined = g_byte_array_new();
+	struct vn_gso g;
+	int rc;
+
+	rc = vn_offload_prepare(m, &meta, &g);
+	if (want <= 1) {
+		g_assert_cmpint(rc, ==, VN_OFFLOAD_DONE);
+		g_autoptr(GByteArray) a = flat(m);
+		g_assert_true(ref_verify(a->data, a->len, l3, s->v6, s->proto));
+		rte_pktmbuf_free(m);
+		return;
+	}
+	g_assert_cmpint(rc, ==, VN_OFFLOAD_SEGMENT);
+	while (!vn_gso_done(&g)) {
+		struct rte_mbuf *out[5];
+		int k = vn_gso_next(&g, outpool, out, G_N_ELEMENTS(out));
+		g_assert_cmpint(k, >, 0);
+		for (int i = 0; i < k; i++, got++) {
+			g_autoptr(GByteArray) a = flat(out[i]);
+			const uint8_t *p = a->data;
+			size_t pl = a->len - hl;
+			bool last = got + 1 == want;
+
+			g_assert_cmpuint(pl, ==, last ? s->payload - (size_t)mss * got : mss);
+			g_assert_true(ref_verify(p, a->len, l3, s->v6, s->proto));
+			g_assert_cmpmem(p, l3, orig->data, l3); /* L2 incl. VLAN unchanged */
+			if (!s->v6) /* IPv4 id increments per segment */
+				g_assert_cmpuint((unsigned)(p[l3 + 4] << 8 | p[l3 + 5]), ==,
+						 0x1234 + got);
+			if (s->proto == IPPROTO_TCP) {
+				uint32_t seq = (uint32_t)p[l4 + 4] << 24 | (uint32_t)p[l4 + 5] << 16 |
+					       (uint32_t)p[l4 + 6] << 8 | p[l4 + 7];
+				uint8_t fl = p[l4 + 13];
+				g_assert_cmpuint(seq, ==, 0x010203f0u + (uint32_t)mss * got);
+				g_assert_cmpuint(!!(fl & 0x09), ==, last && (s->tcp_flags & 0x09));
+				g_assert_cmpuint(!!(fl & 0x80), ==, got == 0 && (s->tcp_flags & 0x80));
+				g_assert_cmpuint(fl & 0x10, ==, s->tcp_flags & 0x10); /* ACK kept */
+			}
+			g_byte_array_append(joined, p + hl, (guint)pl);
+			rte_pktmbuf_free(out[i]);
+		}
+	}
+	g_assert_cmpuint(got, ==, want);
+	g_assert_cmpmem(joined->data, joined->len, orig->data + hl, s->payload);
+	rte_pktmbuf_free(m);
+}
+
+static void test_gso(void)
+{
+	static const uint16_t msses[] = {1448, 1000, 536, 8, 1440};
+	static const uint32_t payloads[] = {1, 1448, 1449, 20000, 64000, 4097};
+
+	for (int v6 = 0; v6 < 2; v6++)
+		for (int vlan = 0; vlan < 2; vlan++)
+			for (size_t i = 0; i < G_N_ELEMENTS(msses); i++)
+				for (size_t j = 0; j < G_N_ELEMENTS(payloads); j++) {
+					struct spec s = {.v6 = v6, .vlan = vlan, .proto = IPPROTO_TCP,
+							 .payload = payloads[j], .tcp_flags = 0x99};
+					if (msses[i] == 8 && payloads[j] > 5000)
+						continue;
+					check_segments(&s, v6 ? VIRTIO_NET_HDR_GSO_TCPV6
+							      : VIRTIO_NET_HDR_GSO_TCPV4,
+						       msses[i], small);
+					s.proto = IPPROTO_UDP;
+					check_segments(&s, VIRTIO_NET_HDR_GSO_UDP_L4, msses[i], small);
+				}
+}
+
+/* Segments larger than one small buffer (jumbo MSS) come out chained and still verify. */
+static void test_gso_chained(void)
+{
+	struct spec s = {.proto = IPPROTO_TCP, .payload = 30000, .tcp_flags = 0x18};
+
+	check_segments(&s, VIRTIO_NET_HDR_GSO_TCPV4, 8960, small);
+	s.v6 = true;
+	check_segments(&s, VIRTIO_NET_HDR_GSO_TCPV6, 8940, small);
+}
+
+static void test_malformed(void)
+{
+	struct spec s4 = {.proto = IPPROTO_TCP, .payload = 5000};
+	struct spec s6 = {.v6 = true, .proto = IPPROTO_TCP, .payload = 5000};
+	size_t l3, l4;
+	struct vn_gso g;
+	struct {
+		const struct spec *s;
+		struct vn_vnet_meta meta;
+		int want;
+	} cases[] = {
+		{&s4, {.gso_type = VIRTIO_NET_HDR_GSO_TCPV6, .gso_size = 1448}, -EINVAL},
+		{&s6, {.gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 1448}, -EINVAL},
+		{&s4, {.gso_type = VIRTIO_NET_HDR_GSO_UDP_L4, .gso_size = 1448}, -EINVAL},
+		{&s4, {.gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 0}, -EINVAL},
+		{&s4, {.gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 7}, -EINVAL},
+		{&s4, {.gso_type = VIRTIO_NET_HDR_GSO_UDP, .gso_size = 1448}, -ENOTSUP},
+		{&s4, {.gso_type = 9, .gso_size = 1448}, -ENOTSUP},
+		{&s4, {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 5060, .csum_offset = 16},
+		 -EINVAL},
+		{&s4, {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 60, .csum_offset = 5005},
+		 -EINVAL},
+		{&s4, {.flags = VIRTIO_NET_HDR_F_DATA_VALID}, VN_OFFLOAD_DONE},
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct rte_mbuf *m = build(cases[i].s, &l3, &l4);
+		g_test_message("case %zu", i);
+		g_assert_cmpint(vn_offload_prepare(m, &cases[i].meta, &g), ==, cases[i].want);
+		rte_pktmbuf_free(m);
+	}
+	/* truncated headers: a GSO header on a frame too short for its IP/TCP headers */
+	for (uint16_t len = 0; len < 14 + 20 + 32; len += 3) {
+		struct rte_mbuf *m = build(&s4, &l3, &l4);
+		struct vn_vnet_meta meta = {.gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 100};
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - len));
+		g_assert_cmpint(vn_offload_prepare(m, &meta, &g), ==, -EINVAL);
+		rte_pktmbuf_free(m);
+	}
+	/* a TCP header length field pointing past the frame */
+	{
+		struct rte_mbuf *m = build(&s4, &l3, &l4);
+		struct vn_vnet_meta meta = {.gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 100};
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - (l4 + 20)));
+		g_assert_cmpint(vn_offload_prepare(m, &meta, &g), ==, -EINVAL);
+		rte_pktmbuf_free(m);
+	}
+}
+
+/* Running out of buffers mid-frame is reported, never crashes, and leaks nothing. */
+static void test_gso_nomem(void)
+{
+	struct rte_mempool *tiny = rte_pktmbuf_pool_create("tiny", 7, 0, 0, 2048, 0);
+	struct spec s = {.proto = IPPROTO_TCP, .payload = 64000};
+	size_t l3, l4;
+	struct rte_mbuf *m = build(&s, &l3, &l4), *out[16];
+	struct vn_vnet_meta meta = {.gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 1448};
+	struct vn_gso g;
+	int k;
+
+	g_assert_nonnull(tiny);
+	g_assert_cmpint(vn_offload_prepare(m, &meta, &g), ==, VN_OFFLOAD_SEGMENT);
+	k = vn_gso_next(&g, tiny, out, 16);
+	g_assert_cmpint(k, ==, 7);
+	g_assert_cmpint(vn_gso_next(&g, tiny, out + 7, 1), ==, -ENOMEM);
+	rte_pktmbuf_free_bulk(out, 7);
+	g_assert_cmpuint(rte_mempool_avail_count(tiny), ==, 7);
+	rte_pktmbuf_free(m);
+	rte_mempool_free(tiny);
+}
+
+static void test_flow_hash(void)
+{
+	struct spec s = {.proto = IPPROTO_TCP, .payload = 10};
+	size_t l3, l4;
+	struct rte_mbuf *a = build(&s, &l3, &l4), *b = build(&s, &l3, &l4);
+	uint8_t *p = rte_pktmbuf_mtod(b, uint8_t *), t[4];
+
+	/* b = a with addresses and ports swapped: same hash */
+	memcpy(t, p + l3 + 12, 4), memcpy(p + l3 + 12, p + l3 + 16, 4), memcpy(p + l3 + 16, t, 4);
+	memcpy(t, p + l4, 2), memcpy(p + l4, p + l4 + 2, 2), memcpy(p + l4 + 2, t, 2);
+	g_assert_cmpuint(vn_flow_hash(a), ==, vn_flow_hash(b));
+	p[l4 + 1] ^= 1; /* another source port: (almost surely) another hash */
+	g_assert_cmpuint(vn_flow_hash(a), !=, vn_flow_hash(b));
+	rte_pktmbuf_free(a);
+	rte_pktmbuf_free(b);
+}
+
+static void test_config_key(void)
+{
+	struct vn_config c;
+	g_autoptr(GError) err = NULL;
+	const char ok[] = "[vnicd]\nio_uring = no\n", bad[] = "[vnicd]\nio_uring = maybe\n";
+
+	vn_config_defaults(&c);
+	g_assert_cmpstr(c.io_uring, ==, "auto");
+	g_assert_cmpint(vn_config_load_data(&c, ok, sizeof(ok) - 1, &err), ==, 0);
+	g_assert_cmpstr(c.io_uring, ==, "no");
+	g_assert_cmpint(vn_config_load_data(&c, bad, sizeof(bad) - 1, &err), ==, -EINVAL);
+	g_assert_nonnull(strstr(err->message, "io_uring"));
+	vn_config_clear(&c);
+}
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	g_test_init(&argc, &argv, NULL);
+	vn_test_eal_init();
+	big = rte_pktmbuf_pool_create("big", 64, 0, 0, 65535, 0);
+	small = rte_pktmbuf_pool_create("small", 4096, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	g_assert_nonnull(big);
+	g_assert_nonnull(small);
+	g_test_add_func("/offload/csum_fill", test_csum_fill);
+	g_test_add_func("/offload/gso", test_gso);
+	g_test_add_func("/offload/gso_chained", test_gso_chained);
+	g_test_add_func("/offload/malformed", test_malformed);
+	g_test_add_func("/offload/gso_nomem", test_gso_nomem);
+	g_test_add_func("/offload/flow_hash", test_flow_hash);
+	g_test_add_func("/offload/config_key", test_config_key);
+	rc = g_test_run();
+	g_assert_cmpuint(rte_mempool_in_use_count(small), ==, 0);
+	g_assert_cmpuint(rte_mempool_in_use_count(big), ==, 0);
+	rte_mempool_free(big);
+	rte_mempool_free(small);
+	rte_eal_cleanup();
+	return rc;
+}
