@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Worker loop: poll rx queues, switch through the bridge, transmit per destination in bursts. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +21,8 @@
 #define VN_MAX_WORKERS 16
 #define IDLE_SPINS 2048	  /* empty polls before a worker starts sleeping */
 #define SLEEP_MIN_US 8
+#define INTR_TIMEOUT_US 100000 /* longest sleep when every queue can notify */
+#define WAIT_FDS_MAX 256
 
 struct txq {
 	uint16_t n;
@@ -30,6 +35,7 @@ struct txq {
 struct vn_worker {
 	struct vn_dp *dp;
 	unsigned id;
+	int wake_fd; /* eventfd: table changed, device came, stop */
 	struct vn_dp_worker_stats st;
 	uint16_t ndirty;
 	uint16_t dirty[VN_MAX_PORTS_HARD];
@@ -83,6 +89,9 @@ struct vn_dp *vn_dp_create(unsigned nr_workers, unsigned idle_sleep_us)
 			goto out_free;
 		dp->w[i]->dp = dp;
 		dp->w[i]->id = i;
+		dp->w[i]->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (dp->w[i]->wake_fd < 0)
+			goto out_free;
 	}
 	return dp;
 
@@ -97,8 +106,11 @@ void vn_dp_free(struct vn_dp *dp)
 {
 	if (!dp)
 		return;
-	for (unsigned i = 0; i < VN_MAX_WORKERS; i++)
+	for (unsigned i = 0; i < VN_MAX_WORKERS; i++) {
+		if (dp->w[i] && dp->w[i]->wake_fd >= 0)
+			close(dp->w[i]->wake_fd);
 		rte_free(dp->w[i]);
+	}
 	vn_dp_table_free(dp->table);
 	rte_free(dp->qsbr);
 	rte_free(dp);
@@ -189,6 +201,7 @@ void vn_dp_publish(struct vn_dp *dp, struct vn_dp_table *t)
 {
 	struct vn_dp_table *old = __atomic_exchange_n(&dp->table, t, __ATOMIC_ACQ_REL);
 
+	vn_dp_wake(dp); /* sleeping workers re-arm on the new queues */
 	vn_dp_synchronize(dp);
 	vn_dp_table_free(old);
 }
@@ -196,6 +209,7 @@ void vn_dp_publish(struct vn_dp *dp, struct vn_dp_table *t)
 void vn_dp_stop(struct vn_dp *dp)
 {
 	__atomic_store_n(&dp->stop, 1, __ATOMIC_RELEASE);
+	vn_dp_wake(dp);
 }
 
 static void tx_flush(struct vn_worker *w, const struct vn_dp_table *t, uint16_t slot)
@@ -334,11 +348,87 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct
 	w->ndirty = 0;
 }
 
+/* Poll every rx queue of worker @w once. Return: frames moved. */
+static unsigned poll_once(struct vn_worker *w, const struct vn_dp_table *t)
+{
+	struct rte_mbuf *pkts[VN_BURST];
+	const struct vn_dp_rxq *rq = t->rxqs[w->id];
+	uint64_t now = vn_dp_now();
+	unsigned moved = 0;
+
+	for (unsigned i = 0; i < t->nr_rxqs[w->id]; i++) {
+		struct vn_port *p = rq[i].port;
+		uint16_t n = p->ops->rx_burst(p, rq[i].q, pkts, VN_BURST);
+		if (n) {
+			vn_dp_switch_burst(w, t, p, pkts, n, now);
+			moved += n;
+		}
+	}
+	return moved;
+}
+
+/*
+ * Idle: arm rx notifications where ports offer them (a dup of their fd, so a device that
+ * goes away meanwhile cannot hand us a reused descriptor), check the queues once more (a
+ * frame may have come between the last poll and arming), then sleep outside the RCU reader
+ * set until a notification, a wake-up (table change, new device) or the timeout: long when
+ * every queue can notify, the backoff @sleep_us when one cannot.
+ * Return: frames moved by the re-check (0 when it slept).
+ */
+static unsigned worker_sleep(struct vn_worker *w, const struct vn_dp_table *t, unsigned sleep_us)
+{
+	struct pollfd pfd[WAIT_FDS_MAX];
+	struct vn_dp_rxq armed[WAIT_FDS_MAX];
+	const struct vn_dp_rxq *rq = t ? t->rxqs[w->id] : NULL;
+	unsigned nr = t ? t->nr_rxqs[w->id] : 0, nfd = 1, narmed = 0, moved;
+	bool timer = false;
+	struct timespec ts;
+
+	pfd[0] = (struct pollfd){.fd = w->wake_fd, .events = POLLIN};
+	for (unsigned i = 0; i < nr; i++) {
+		struct vn_port *p = rq[i].port;
+		int fd;
+
+		if (!p->ops->rx_intr || nfd == WAIT_FDS_MAX) {
+			timer = true;
+			continue;
+		}
+		fd = p->ops->rx_intr(p, rq[i].q, true);
+		if (fd == -ENOTCONN)
+			continue; /* nothing can arrive; a connect wakes us */
+		if (fd < 0 || (fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+			timer = true;
+			continue;
+		}
+		armed[narmed++] = rq[i];
+		pfd[nfd++] = (struct pollfd){.fd = fd, .events = POLLIN};
+	}
+	moved = t ? poll_once(w, t) : 0;
+	if (!moved) {
+		unsigned us = timer ? sleep_us : INTR_TIMEOUT_US;
+		ts.tv_sec = us / 1000000;
+		ts.tv_nsec = (long)(us % 1000000) * 1000;
+		w->st.sleeps++;
+		rte_rcu_qsbr_thread_offline(w->dp->qsbr, w->id);
+		if (ppoll(pfd, nfd, &ts, NULL) > 0) {
+			uint64_t v;
+			for (unsigned i = 0; i < nfd; i++)
+				if ((pfd[i].revents & POLLIN) && read(pfd[i].fd, &v, sizeof(v)) < 0)
+					w->st.wake_errors++;
+		}
+		rte_rcu_qsbr_thread_online(w->dp->qsbr, w->id);
+	}
+	for (unsigned i = 0; i < narmed; i++) {
+		armed[i].port->ops->rx_intr(armed[i].port, armed[i].q, false);
+		close(pfd[i + 1].fd);
+	}
+	return moved;
+}
+
 int vn_dp_worker_run(void *arg)
 {
 	struct vn_worker *w = arg;
 	struct vn_dp *dp = w->dp;
-	struct rte_mbuf *pkts[VN_BURST];
 	unsigned idle = 0, sleep_us = SLEEP_MIN_US;
 
 	rte_rcu_qsbr_thread_register(dp->qsbr, w->id);
@@ -346,42 +436,33 @@ int vn_dp_worker_run(void *arg)
 	VN_INFO("worker %u running on lcore %u", w->id, rte_lcore_id());
 	while (!__atomic_load_n(&dp->stop, __ATOMIC_ACQUIRE)) {
 		const struct vn_dp_table *t = __atomic_load_n(&dp->table, __ATOMIC_ACQUIRE);
-		unsigned moved = 0;
+		unsigned moved = likely(t != NULL) ? poll_once(w, t) : 0;
 
-		if (likely(t != NULL)) {
-			uint64_t now = vn_dp_now();
-			const struct vn_dp_rxq *rq = t->rxqs[w->id];
-			for (unsigned i = 0; i < t->nr_rxqs[w->id]; i++) {
-				struct vn_port *p = rq[i].port;
-				uint16_t n = p->ops->rx_burst(p, rq[i].q, pkts, VN_BURST);
-				if (n) {
-					vn_dp_switch_burst(w, t, p, pkts, n, now);
-					moved += n;
-				}
-			}
-		}
 		rte_rcu_qsbr_quiescent(dp->qsbr, w->id);
 		w->st.loops++;
+		/* no pause instruction on empty polls: it costs ~100+ cycles of latency */
+		if (!moved && dp->idle_sleep_us && ++idle >= IDLE_SPINS)
+			moved = worker_sleep(w, t, sleep_us);
 		if (moved) {
 			w->st.busy++;
 			idle = 0;
 			sleep_us = SLEEP_MIN_US;
-			continue;
-		}
-		/* no pause instruction here: it costs ~100+ cycles of latency on recent CPUs */
-		if (dp->idle_sleep_us == 0 || ++idle < IDLE_SPINS)
-			continue;
-		/* Idle: leave the RCU reader set while asleep so the control thread never waits. */
-		w->st.sleeps++;
-		rte_rcu_qsbr_thread_offline(dp->qsbr, w->id);
-		usleep(sleep_us);
-		rte_rcu_qsbr_thread_online(dp->qsbr, w->id);
-		if (sleep_us < dp->idle_sleep_us)
+		} else if (idle >= IDLE_SPINS && sleep_us < dp->idle_sleep_us) {
 			sleep_us = sleep_us * 2 > dp->idle_sleep_us ? dp->idle_sleep_us : sleep_us * 2;
+		}
 	}
 	rte_rcu_qsbr_thread_offline(dp->qsbr, w->id);
 	rte_rcu_qsbr_thread_unregister(dp->qsbr, w->id);
 	return 0;
+}
+
+void vn_dp_wake(struct vn_dp *dp)
+{
+	uint64_t one = 1;
+
+	for (unsigned i = 0; i < dp->nr_workers; i++)
+		if (dp->w[i]->wake_fd >= 0 && write(dp->w[i]->wake_fd, &one, sizeof(one)) < 0)
+			dp->w[i]->st.wake_errors++;
 }
 
 void vn_dp_port_counters(struct vn_dp *dp, uint16_t slot, struct vn_port_counters *out)

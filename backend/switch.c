@@ -863,6 +863,7 @@ int vn_switch_json_stats(struct vn_switch *sw, const char *port, const char *vm,
 			jmember_int(b, "loops", (gint64)ws.loops);
 			jmember_int(b, "busy_loops", (gint64)ws.busy);
 			jmember_int(b, "sleeps", (gint64)ws.sleeps);
+			jmember_int(b, "wake_errors", (gint64)ws.wake_errors);
 			json_builder_end_object(b);
 		}
 		json_builder_end_array(b);

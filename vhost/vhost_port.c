@@ -112,6 +112,7 @@ static int cb_new_device(int vid)
 	__atomic_store_n(&vp->vid, vid, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&vp->connects, 1, __ATOMIC_RELAXED);
 	post_link_event(vp, vid, true);
+	vn_dp_wake(vp->dp); /* sleeping workers start watching the new device */
 	g_mutex_unlock(&reg_lock);
 	return 0;
 }
@@ -149,6 +150,7 @@ static int cb_vring_state_changed(int vid, uint16_t vring, int enable)
 		mask = (vring & 1) ? &vp->rx_enabled : &vp->tx_enabled;
 		if (enable) {
 			__atomic_or_fetch(mask, 1u << qp, __ATOMIC_RELEASE);
+			vn_dp_wake(vp->dp);
 		} else {
 			__atomic_and_fetch(mask, ~(1u << qp), __ATOMIC_RELEASE);
 			vn_dp_synchronize(vp->dp);
@@ -194,6 +196,26 @@ static uint16_t vhost_tx_burst(struct vn_port *port, uint16_t q, struct rte_mbuf
 	/* enqueue copied the frames into guest memory: ours to release */
 	rte_pktmbuf_free_bulk(pkts, sent);
 	return sent;
+}
+
+static int vhost_rx_intr(struct vn_port *port, uint16_t q, bool enable)
+{
+	struct vhost_port *vp = (struct vhost_port *)port;
+	int vid = __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE);
+	struct rte_vhost_vring vr;
+	uint16_t vring = (uint16_t)(q * 2 + 1);
+
+	if (vid < 0 || !(__atomic_load_n(&vp->rx_enabled, __ATOMIC_ACQUIRE) & (1u << q)))
+		return -ENOTCONN;
+	if (rte_vhost_enable_guest_notification(vid, vring, enable) != 0)
+		return -EIO;
+	if (!enable)
+		return 0;
+	if (rte_vhost_get_vhost_vring(vid, vring, &vr) != 0 || vr.kickfd < 0) {
+		rte_vhost_enable_guest_notification(vid, vring, 0);
+		return -EIO;
+	}
+	return vr.kickfd;
 }
 
 static bool vhost_link_up(const struct vn_port *port)
@@ -253,6 +275,7 @@ static const struct vn_port_ops vhost_port_ops = {
 	.kind = "vhost",
 	.rx_burst = vhost_rx_burst,
 	.tx_burst = vhost_tx_burst,
+	.rx_intr = vhost_rx_intr,
 	.link_up = vhost_link_up,
 	.describe = vhost_describe,
 	.destroy = vhost_destroy,

@@ -117,10 +117,17 @@ void vn_dp_port_counters(struct vn_dp *dp, uint16_t slot, struct vn_port_counter
 
 /** struct vn_dp_worker_stats - how a worker spends its time. */
 struct vn_dp_worker_stats {
-	uint64_t loops;	 /* poll iterations */
-	uint64_t busy;	 /* iterations that moved at least one frame */
-	uint64_t sleeps; /* times it slept for lack of work */
+	uint64_t loops;	      /* poll iterations */
+	uint64_t busy;	      /* iterations that moved at least one frame */
+	uint64_t sleeps;      /* times it slept for lack of work */
+	uint64_t wake_errors; /* failed eventfd reads/writes (should stay 0) */
 };
+
+/**
+ * vn_dp_wake() - wake every sleeping worker so it re-reads the table and re-arms its
+ * queues (a device connected, a queue was enabled). Thread: any.
+ */
+void vn_dp_wake(struct vn_dp *dp);
 
 /** vn_dp_worker_stats() - read worker @id's loop statistics. Thread: control. */
 void vn_dp_worker_stats(struct vn_dp *dp, unsigned id, struct vn_dp_worker_stats *out);

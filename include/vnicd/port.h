@@ -49,6 +49,17 @@ struct vn_port_ops {
 	 */
 	uint16_t (*tx_burst)(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
 
+	/**
+	 * rx_intr() - optional: arm (@enable) or disarm notification for rx queue @q, so an
+	 * idle worker can sleep instead of polling. Arming returns a descriptor that becomes
+	 * readable (and is drained with read()) when frames arrive; the worker dups it.
+	 * Return: the descriptor (arming), 0 (disarming), -ENOTCONN when nothing can arrive
+	 * (no peer; the port calls vn_dp_wake() when one comes), other -errno when the port
+	 * cannot notify now (the worker then sleeps on a short timer).
+	 * Thread: the worker polling @q.
+	 */
+	int (*rx_intr)(struct vn_port *port, uint16_t q, bool enable);
+
 	/** link_up() - Return: true when a peer is attached and frames can flow. Thread: any. */
 	bool (*link_up)(const struct vn_port *port);
 
