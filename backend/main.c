@@ -176,6 +176,7 @@ int main(int argc, char **argv)
 	g_autoptr(GError) err = NULL;
 	g_autoptr(GMainLoop) loop = NULL;
 	g_autoptr(GPtrArray) eargs = NULL;
+	g_autofree char **eal_av = NULL;
 	g_autofree char *state_file = NULL, *ledger_file = NULL;
 	struct vn_metrics *metrics = NULL;
 	struct vn_config cfg;
@@ -253,8 +254,11 @@ int main(int argc, char **argv)
 		VN_ERR("eal_args: %s", err->message);
 		goto out;
 	}
-	if (rte_eal_init((int)eargs->len - 1, (char **)eargs->pdata) < 0) {
-		VN_ERR("DPDK EAL initialisation failed: %s", rte_strerror(rte_errno));
+	/* EAL permutes and overwrites its argv: give it a copy of the pointer array */
+	eal_av = g_memdup2(eargs->pdata, sizeof(char *) * eargs->len);
+	if (rte_eal_init((int)eargs->len - 1, eal_av) < 0) {
+		VN_ERR("DPDK EAL initialisation failed%s%s (see the EAL messages above)",
+		       rte_errno ? ": " : "", rte_errno ? rte_strerror(rte_errno) : "");
 		goto out;
 	}
 	mp = rte_pktmbuf_pool_create("vn_mbufs", cfg.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
