@@ -271,7 +271,6 @@ char *vn_ctl_handle_line(struct vn_switch *sw, const char *line, gsize len)
 	g_autoptr(GError) err = NULL;
 	g_autoptr(JsonBuilder) b = NULL;
 	g_autoptr(JsonGenerator) g = NULL;
-	g_autoptr(JsonNode) result = NULL;
 	g_autoptr(JsonNode) root = NULL;
 	JsonNode *req, *argsn;
 	JsonObject *o, *args = NULL;

@@ -18,7 +18,7 @@ PKGS=(
 	libdpdk-dev libglib2.0-dev libjson-glib-dev liburing-dev libnl-3-dev libnl-route-3-dev
 	# run and test
 	dpdk dpdk-dev python3 iproute2 iputils-ping procps coreutils util-linux
-	tshark curl qemu-system-x86 busybox-static cpio xz-utils
+	tshark curl qemu-system-x86 busybox-static cpio xz-utils clang libclang-rt-14-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do

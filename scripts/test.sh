@@ -16,6 +16,14 @@ if [ ! -f build-asan/build.ninja ]; then
 fi
 $san_ok && { ninja -C build-asan >/dev/null || san_ok=false; }
 
+# libFuzzer targets (clang): every parser gets a short run on each test pass.
+fuzz_ok=true
+if [ ! -f build-fuzz/build.ninja ]; then
+	CC=clang meson setup build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined \
+		-Db_lundef=false --buildtype=debugoptimized >/dev/null || fuzz_ok=false
+fi
+$fuzz_ok && { ninja -C build-fuzz >/dev/null || fuzz_ok=false; }
+
 rc=0
 log "unit and integration tests (build/)"
 meson test -C build --print-errorlogs --num-processes 1 || rc=1
@@ -25,17 +33,24 @@ if $san_ok; then
 		meson test -C build-asan --suite unit --print-errorlogs || rc=1
 fi
 
-python3 - "$san_ok" <<'PY'
+if $fuzz_ok; then
+	log "fuzz targets, ${FUZZ_SECONDS:-20} s each (build-fuzz/)"
+	meson configure build-fuzz -Dfuzz_seconds="${FUZZ_SECONDS:-20}" >/dev/null
+	meson test -C build-fuzz --suite fuzz --print-errorlogs || rc=1
+fi
+
+python3 - "$san_ok" "$fuzz_ok" <<'PY'
 # Count TAP subtests (every test here speaks TAP); a test that died without a plan counts
 # as one failure.
 import json, re, sys
 passed = failed = skipped = 0
 logs = ['build/meson-logs/testlog.json']
-if sys.argv[1] == 'true':
-    logs.append('build-asan/meson-logs/testlog.json')
-else:
-    failed += 1
-    print('FAIL  sanitizer build')
+for ok, d, what in ((sys.argv[1], 'build-asan', 'sanitizer'), (sys.argv[2], 'build-fuzz', 'fuzzing')):
+    if ok == 'true':
+        logs.append(d + '/meson-logs/testlog.json')
+    else:
+        failed += 1
+        print('FAIL  %s build' % what)
 for path in logs:
     try:
         lines = open(path).read().splitlines()
@@ -45,7 +60,7 @@ for path in logs:
         continue
     for line in lines:
         t = json.loads(line)
-        tag = 'asan:' if 'asan' in path else ''
+        tag = 'asan:' if 'asan' in path else 'fuzz:' if 'fuzz' in path else ''
         p = f = s = 0
         for out in re.finditer(r'^(not ok|ok)\b[^#\n]*(#\s*(SKIP|TODO)\b)?', t.get('stdout') or '', re.M):
             if out.group(3) == 'SKIP':
@@ -58,6 +73,8 @@ for path in logs:
             s += 1
         if t['result'] not in ('OK', 'SKIP', 'EXPECTEDFAIL') and f == 0:
             f = 1  # crashed, timed out or exited non-zero without a failing subtest
+        if t['result'] == 'OK' and p + f + s == 0:
+            p = 1  # not a TAP test (fuzzers): one test
         print('%-5s %s%s (%d passed, %d failed, %d skipped)' % (t['result'], tag, t['name'], p, f, s))
         passed += p
         failed += f

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/* libFuzzer target: arbitrary frames through the switching pipeline over ring ports. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <glib.h>
+#include <rte_eal.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "vnicd/bridge.h"
+#include "vnicd/datapath.h"
+#include "vnicd/log.h"
+#include "vnicd/ringport.h"
+
+#define NP 4
+
+static struct rte_mempool *mp;
+static struct vn_dp *dp;
+static struct vn_port *ports[NP];
+static struct rte_ring *rx[NP], *tx[NP];
+static struct vn_net net_a = {.name = "a"}, net_b = {.name = "b", .id = 1};
+static struct vn_dp_table *table;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char *eal[] = {"fuzz", "--no-huge", "-m", "256", "--no-pci", "--no-telemetry",
+		       "--no-shconf", "--log-level=*:error", "-l", "0", NULL};
+
+	vn_log_set_level(VN_LOG_ERR);
+	if (rte_eal_init(G_N_ELEMENTS(eal) - 1, eal) < 0)
+		__builtin_trap();
+	mp = rte_pktmbuf_pool_create("fuzz_mp", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	dp = vn_dp_create(1, 0);
+	net_a.fdb = vn_fdb_create("fa", 64, NULL);
+	net_b.fdb = vn_fdb_create("fb", 64, NULL);
+	for (unsigned p = 0; p < NP; p++) {
+		char n[16];
+		snprintf(n, sizeof(n), "frx%u", p);
+		rx[p] = rte_ring_create(n, 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(n, sizeof(n), "ftx%u", p);
+		tx[p] = rte_ring_create(n, 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(n, sizeof(n), "fp%u", p);
+		ports[p] = vn_ring_port_create(n, rx[p], tx[p]);
+		ports[p]->slot = (uint16_t)p;
+		ports[p]->net = p < 3 ? &net_a : &net_b;
+	}
+	table = vn_dp_table_build(dp, ports, NP);
+	return 0;
+}
+
+/* Input: records of [port byte][length byte][length bytes of frame]. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct rte_mbuf *burst[VN_BURST];
+	unsigned avail = rte_mempool_avail_count(mp), n = 0, in = 0;
+	size_t off = 0;
+
+	while (off + 2 <= size && n < VN_BURST) {
+		unsigned port = data[off] % NP, len = data[off + 1];
+		struct rte_mbuf *m;
+		char *p;
+
+		off += 2;
+		if (len > size - off)
+			len = (unsigned)(size - off);
+		if (n && port != in) /* a burst comes from one port */
+			break;
+		in = port;
+		m = rte_pktmbuf_alloc(mp);
+		p = m ? rte_pktmbuf_append(m, (uint16_t)len) : NULL;
+		if (!p) {
+			rte_pktmbuf_free(m);
+			break;
+		}
+		memcpy(p, data + off, len);
+		off += len;
+		burst[n++] = m;
+	}
+	if (n)
+		vn_dp_switch_burst(vn_dp_worker(dp, 0), table, ports[in], burst, (uint16_t)n, 1);
+	for (unsigned p = 0; p < NP; p++) {
+		void *o;
+		while (rte_ring_dequeue(tx[p], &o) == 0)
+			rte_pktmbuf_free(o);
+	}
+	if (rte_mempool_avail_count(mp) != avail)
+		__builtin_trap(); /* a buffer leaked or was freed twice */
+	return 0;
+}
