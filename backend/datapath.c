@@ -379,6 +379,7 @@ static unsigned worker_sleep(struct vn_worker *w, const struct vn_dp_table *t, u
 {
 	struct pollfd pfd[WAIT_FDS_MAX];
 	struct vn_dp_rxq armed[WAIT_FDS_MAX];
+	uint16_t slot[WAIT_FDS_MAX];
 	const struct vn_dp_rxq *rq = t ? t->rxqs[w->id] : NULL;
 	unsigned nr = t ? t->nr_rxqs[w->id] : 0, nfd = 1, narmed = 0, moved;
 	bool timer = false;
@@ -400,6 +401,7 @@ static unsigned worker_sleep(struct vn_worker *w, const struct vn_dp_table *t, u
 			timer = true;
 			continue;
 		}
+		slot[narmed] = p->slot;
 		armed[narmed++] = rq[i];
 		pfd[nfd++] = (struct pollfd){.fd = fd, .events = POLLIN};
 	}
@@ -417,9 +419,15 @@ static unsigned worker_sleep(struct vn_worker *w, const struct vn_dp_table *t, u
 					w->st.wake_errors++;
 		}
 		rte_rcu_qsbr_thread_online(w->dp->qsbr, w->id);
+		/*
+		 * Offline, we did not hold back port removals: a port deleted meanwhile may be
+		 * freed. Only ports still in the table we see now are safe to touch.
+		 */
+		t = __atomic_load_n(&w->dp->table, __ATOMIC_ACQUIRE);
 	}
 	for (unsigned i = 0; i < narmed; i++) {
-		armed[i].port->ops->rx_intr(armed[i].port, armed[i].q, false);
+		if (t && slot[i] < t->nr_slots && t->ports[slot[i]] == armed[i].port)
+			armed[i].port->ops->rx_intr(armed[i].port, armed[i].q, false);
 		close(pfd[i + 1].fd);
 	}
 	return moved;
