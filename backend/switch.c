@@ -265,7 +265,7 @@ static void mac_str(const struct rte_ether_addr *m, char out[18])
 		 m->addr_bytes[2], m->addr_bytes[3], m->addr_bytes[4], m->addr_bytes[5]);
 }
 
-static const struct vn_port_kind *const kinds[] = {&vn_vhost_kind};
+static const struct vn_port_kind *const kinds[] = {&vn_vhost_kind, &vn_tap_kind, &vn_vnet_kind};
 
 static const struct vn_port_kind *find_kind(const char *name)
 {
@@ -481,8 +481,10 @@ int vn_switch_port_del(struct vn_switch *sw, const char *name, GError **err)
 		else
 			i++;
 	}
-	if (sp->port)
+	if (sp->port) {
+		sp->port->deleting = true;
 		sp->port->ops->destroy(sp->port);
+	}
 	{
 		struct vn_port_counters live;
 		port_live(sw, sp, &live);

@@ -145,6 +145,62 @@ static gint64 i_or(JsonObject *o, const char *k)
 	return json_object_has_member(o, k) ? json_object_get_int_member(o, k) : 0;
 }
 
+static bool b_or(JsonObject *o, const char *k)
+{
+	return json_object_get_boolean_member_with_default(o, k, FALSE);
+}
+
+/* The device side of a tap/vnet port (see tapio/tap_port.c: tap_describe()). */
+static void print_tap(JsonObject *o)
+{
+	JsonObject *s = json_object_has_member(o, "io_stats")
+				? json_object_get_object_member(o, "io_stats")
+				: NULL;
+	JsonArray *off = json_object_has_member(o, "offloads")
+				 ? json_object_get_array_member(o, "offloads")
+				 : NULL;
+
+	printf("  device %s (%s%s, ifindex %" G_GINT64_FORMAT ", %s), %s, carrier %s, mtu %" G_GINT64_FORMAT
+	       ", queues %" G_GINT64_FORMAT "\n",
+	       s_or(o, "ifname", "?"), s_or(o, "netns", NULL) ? "namespace " : "host namespace",
+	       s_or(o, "netns", ""), i_or(o, "ifindex"),
+	       b_or(o, "created") ? "made by vnicd" : "existing",
+	       b_or(o, "deleted") ? "deleted" : (b_or(o, "admin_up") ? "up" : "down"),
+	       b_or(o, "carrier") ? "on" : "off", i_or(o, "mtu"), i_or(o, "queues"));
+	if (b_or(o, "io_uring"))
+		printf("  io: %s\n", s_or(o, "io", "?"));
+	else
+		printf("  io: %s (io_uring not used: %s)\n", s_or(o, "io", "?"),
+		       s_or(o, "io_uring_fallback", "?"));
+	if (off) {
+		printf("  offloads from the kernel:");
+		for (guint i = 0; i < json_array_get_length(off); i++)
+			printf(" %s", json_array_get_string_element(off, i));
+		printf("%s\n", json_array_get_length(off) ? "" : " none");
+	}
+	if (json_object_has_member(o, "host_stack_isolated"))
+	{
+		JsonNode *on = json_object_get_member(o, "owner");
+		g_autofree char *owner = on && JSON_NODE_HOLDS_VALUE(on)
+						 ? g_strdup_printf("uid %" G_GINT64_FORMAT, i_or(o, "owner"))
+						 : g_strdup("-");
+		printf("  owner %s, host stack %s\n", owner,
+		       b_or(o, "host_stack_isolated") ? "isolated (ingress dropped after vnicd)"
+						      : "NOT isolated");
+	}
+	if (s)
+		printf("  kernel io: rx %" G_GINT64_FORMAT " frames (%" G_GINT64_FORMAT
+		       " GSO -> %" G_GINT64_FORMAT " segments, %" G_GINT64_FORMAT
+		       " checksums filled, %" G_GINT64_FORMAT " bad offload, %" G_GINT64_FORMAT
+		       " truncated, %" G_GINT64_FORMAT " no buffer), tx %" G_GINT64_FORMAT
+		       " frames (%" G_GINT64_FORMAT " errors); syscalls rx %" G_GINT64_FORMAT
+		       ", tx %" G_GINT64_FORMAT "\n",
+		       i_or(s, "rx_frames"), i_or(s, "rx_gso_frames"), i_or(s, "rx_gso_segments"),
+		       i_or(s, "rx_csum_filled"), i_or(s, "rx_bad_offload"), i_or(s, "rx_truncated"),
+		       i_or(s, "rx_nombuf"), i_or(s, "tx_frames"), i_or(s, "tx_errors"),
+		       i_or(s, "rx_syscalls"), i_or(s, "tx_syscalls"));
+}
+
 static void print_counters(JsonObject *o, const char *indent)
 {
 	static const char *const dirs[] = {"rx", "tx"};
@@ -248,22 +304,35 @@ static void print_text(const char *cmd, JsonNode *res)
 		for (guint i = 0; i < json_array_get_length(a); i++) {
 			JsonObject *o = json_array_get_object_element(a, i);
 			gboolean srv = json_object_get_boolean_member_with_default(o, "server", FALSE);
+			g_autofree char *where = NULL;
+			if (json_object_has_member(o, "ifname")) /* tap, vnet: the device */
+				where = g_strdup_printf("%s%s%s", s_or(o, "ifname", "?"),
+							json_object_has_member(o, "netns") &&
+									s_or(o, "netns", NULL)
+								? " netns "
+								: "",
+							s_or(o, "netns", ""));
 			printf("%-16s %-6s %-12s %-5s %-17s %s%s\n", s_or(o, "name", "?"),
 			       s_or(o, "kind", "?"), s_or(o, "net", "?"), s_or(o, "link", "?"),
-			       s_or(o, "mac", "-"), s_or(o, "path", "-"), srv ? " (server)" : "");
+			       s_or(o, "mac", "-"), where ? where : s_or(o, "path", "-"),
+			       srv ? " (server)" : "");
 		}
 	} else if (strcmp(cmd, "port.show") == 0) {
 		JsonObject *o = json_node_get_object(res);
 		printf("port %s: kind %s, network %s, link %s, mac %s\n", s_or(o, "name", "?"),
 		       s_or(o, "kind", "?"), s_or(o, "net", "?"), s_or(o, "link", "?"),
 		       s_or(o, "mac", "-"));
-		printf("  path %s (%s), queues %" G_GINT64_FORMAT " (guest uses %" G_GINT64_FORMAT
-		       "), connects %" G_GINT64_FORMAT ", disconnects %" G_GINT64_FORMAT "\n",
-		       s_or(o, "path", "-"),
-		       json_object_get_boolean_member_with_default(o, "server", FALSE) ? "server"
-										: "client",
-		       i_or(o, "queues"), i_or(o, "guest_queues"), i_or(o, "connects"),
-		       i_or(o, "disconnects"));
+		if (json_object_has_member(o, "ifname"))
+			print_tap(o);
+		else
+			printf("  path %s (%s), queues %" G_GINT64_FORMAT " (guest uses %" G_GINT64_FORMAT
+			       "), connects %" G_GINT64_FORMAT ", disconnects %" G_GINT64_FORMAT "\n",
+			       s_or(o, "path", "-"),
+			       json_object_get_boolean_member_with_default(o, "server", FALSE)
+				       ? "server"
+				       : "client",
+			       i_or(o, "queues"), i_or(o, "guest_queues"), i_or(o, "connects"),
+			       i_or(o, "disconnects"));
 		if (json_object_has_member(o, "stats"))
 			print_counters(json_object_get_object_member(o, "stats"), "  ");
 	} else if (strcmp(cmd, "fdb.show") == 0) {

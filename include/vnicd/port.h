@@ -91,6 +91,8 @@ struct vn_port {
 	bool has_mac;
 	uint8_t locality;	   /* enum vn_locality: guests are local, uplinks external */
 	struct rte_ether_addr mac; /* the guest's MAC when given (--mac) */
+	bool deleting;		   /* set by `port del` before destroy(): also remove what the
+				      port made outside vnicd (a TAP device); unset at shutdown */
 	struct vn_net *net;	   /* network the port belongs to */
 };
 

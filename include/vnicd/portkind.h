@@ -47,5 +47,7 @@ struct vn_port_kind {
 
 /** The kinds built into vnicd. */
 extern const struct vn_port_kind vn_vhost_kind;
+extern const struct vn_port_kind vn_tap_kind;  /* tapio/tap_port.c */
+extern const struct vn_port_kind vn_vnet_kind; /* tapio/tap_port.c */
 
 #endif

@@ -1,0 +1,1094 @@
+/* SPDX-License-Identifier: MIT */
+/* The "tap" (vnicd holds the fds) and "vnet" (a guest holds the fds) port kinds over kernel TAP devices. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <rte_errno.h>
+#include <rte_malloc.h>
+#include <rte_spinlock.h>
+
+#include "tapio.h"
+#include "vnicd/args.h"
+#include "vnicd/log.h"
+#include "vnicd/portkind.h"
+
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+
+#define ALIAS_PREFIX "vnicd:"	    /* IFLA_IFALIAS of the devices vnicd made */
+#define RXPOOL_PER_QUEUE 128	    /* rx buffers per queue: ring/stash + FIFO + slack */
+#define RXPOOL_EXTRA 128
+#define SOCKBUF (4 << 20)
+
+/*
+ * Link state machine of a port (written by the control thread from netlink events, read by
+ * workers): the port can carry frames when the device is administratively up and has
+ * carrier (tap: vnicd's fds are attached and nobody set `carrier off`; vnet: the guest has
+ * the device open) and was not deleted from outside. A deleted device stays deleted: the
+ * port must be removed and added again.
+ */
+struct tap_q {
+	struct tq io;
+	rte_spinlock_t txlock;
+	/* rx completion, touched only by the polling worker */
+	uint16_t fhead, fcount;
+	bool in_gso;
+	struct vn_gso gso;
+	struct rte_mbuf *fifo[VN_BURST];
+	struct vn_vnet_meta fmeta[VN_BURST];
+	uint64_t bad_offload, gso_frames, gso_segments, csum_filled, gso_nomem;
+	uint64_t tx_dropped; /* spread over queues by flow and refused by one */
+} __rte_cache_aligned;
+
+struct tap_port {
+	struct vn_port base;
+	bool vnet;
+	char ifname[IFNAMSIZ];
+	char netns[256]; /* "" = vnicd's own namespace */
+	int ifindex;
+	bool created;	      /* vnicd made the device (removed again on `port del`) */
+	bool moved;	      /* an existing device vnicd moved into the namespace */
+	bool isolated;	      /* vnet: the host stack never sees the guest's frames */
+	uint16_t queues;
+	int64_t owner;
+	unsigned offloads;    /* TUN_F_* accepted from the kernel (tap) */
+	struct rte_mempool *mp;	  /* segments of GSO frames */
+	struct rte_mempool *rxmp; /* this port's rx buffers */
+	const struct tq_engine *eng;
+	char fallback[192];	  /* why io_uring is not used; "" when it is */
+	/* link state (atomic) */
+	uint32_t lflags, lmtu;
+	uint8_t lcarrier, lgone;
+	uint8_t lmac[6];
+	uint64_t link_events;
+	struct vn_link_watch *watch;
+	int fds[VN_MAX_QUEUES];
+	struct tap_q q[VN_MAX_QUEUES];
+};
+
+/* (namespace, device) pairs in use by ports of either kind; control thread only. */
+static GHashTable *in_use;
+
+static char *dev_key(const char *ns, const char *ifname)
+{
+	return g_strdup_printf("%s/%s", ns ? ns : "", ifname);
+}
+
+/* ---- helpers shared with the engines ---- */
+
+int vn_tq_vlan_reinsert(struct rte_mbuf *m, uint16_t tpid, uint16_t tci, struct vn_vnet_meta *meta)
+{
+	uint8_t *p = (uint8_t *)rte_pktmbuf_prepend(m, 4);
+	uint16_t be;
+
+	if (!p)
+		return -1;
+	memmove(p, p + 4, 12);
+	be = rte_cpu_to_be_16(tpid);
+	memcpy(p + 12, &be, 2);
+	be = rte_cpu_to_be_16(tci);
+	memcpy(p + 14, &be, 2);
+	if (meta->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		meta->csum_start = (uint16_t)(meta->csum_start + 4);
+	return 0;
+}
+
+/* ---- data path ---- */
+
+static inline bool link_ok(const struct tap_port *tp)
+{
+	return (__atomic_load_n(&tp->lflags, __ATOMIC_RELAXED) & IFF_UP) &&
+	       __atomic_load_n(&tp->lcarrier, __ATOMIC_RELAXED) &&
+	       !__atomic_load_n(&tp->lgone, __ATOMIC_RELAXED);
+}
+
+static uint16_t tap_rx_burst(struct vn_port *port, uint16_t qi, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct tap_port *tp = (struct tap_port *)port;
+	struct tap_q *q = &tp->q[qi];
+	uint16_t out = 0;
+
+	while (out < n) {
+		struct rte_mbuf *m;
+		int rc;
+
+		if (q->in_gso) {
+			int k = vn_gso_next(&q->gso, tp->mp, pkts + out, (uint16_t)(n - out));
+			if (k < 0) {
+				q->gso_nomem++; /* the rest of this frame is lost */
+				q->gso.off = q->gso.end;
+			} else {
+				out = (uint16_t)(out + k);
+				q->gso_segments += (unsigned)k;
+			}
+			if (vn_gso_done(&q->gso)) {
+				rte_pktmbuf_free(q->gso.src);
+				q->in_gso = false;
+			}
+			continue;
+		}
+		if (q->fcount == 0) {
+			q->fcount = tp->eng->rx(&q->io, q->fifo, q->fmeta, VN_BURST);
+			q->fhead = 0;
+			if (q->fcount == 0)
+				break;
+		}
+		m = q->fifo[q->fhead];
+		rc = vn_offload_prepare(m, &q->fmeta[q->fhead], &q->gso);
+		if (q->fmeta[q->fhead].flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+			q->csum_filled++;
+		q->fhead++;
+		q->fcount--;
+		if (rc == VN_OFFLOAD_DONE) {
+			pkts[out++] = m;
+		} else if (rc == VN_OFFLOAD_SEGMENT) {
+			q->in_gso = true;
+			q->gso_frames++;
+		} else {
+			q->bad_offload++;
+			rte_pktmbuf_free(m);
+		}
+	}
+	return out;
+}
+
+static uint16_t txq(struct tap_port *tp, uint16_t qi, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct tap_q *q = &tp->q[qi];
+	uint16_t k;
+
+	if (tp->base.tx_shared)
+		rte_spinlock_lock(&q->txlock);
+	k = tp->eng->tx(&q->io, pkts, n);
+	if (tp->base.tx_shared)
+		rte_spinlock_unlock(&q->txlock);
+	return k;
+}
+
+static uint16_t tap_tx_burst(struct vn_port *port, uint16_t qi, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct tap_port *tp = (struct tap_port *)port;
+	struct rte_mbuf *b[VN_MAX_QUEUES][VN_BURST];
+	uint16_t bn[VN_MAX_QUEUES] = {0};
+
+	if (unlikely(!link_ok(tp)))
+		return 0;
+	if (tp->vnet || tp->queues == 1 || n > VN_BURST)
+		return txq(tp, (uint16_t)(qi % tp->queues), pkts, n);
+	/*
+	 * Multiqueue TAP: a flow always leaves on the queue of its (symmetric) hash, so the
+	 * kernel's flow steering sends its other direction back to vnicd on that queue too.
+	 */
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t t = (uint16_t)(vn_flow_hash(pkts[i]) % tp->queues);
+		b[t][bn[t]++] = pkts[i];
+	}
+	for (uint16_t t = 0; t < tp->queues; t++) {
+		uint16_t k;
+		if (!bn[t])
+			continue;
+		k = txq(tp, t, b[t], bn[t]);
+		if (k < bn[t]) {
+			tp->q[t].tx_dropped += bn[t] - k;
+			rte_pktmbuf_free_bulk(b[t] + k, bn[t] - k);
+		}
+	}
+	return n;
+}
+
+static int tap_rx_intr(struct vn_port *port, uint16_t qi, bool enable)
+{
+	struct tap_port *tp = (struct tap_port *)port;
+
+	if (!tp->eng->intr)
+		return -EOPNOTSUPP; /* readv/writev: the worker sleeps on a short timer */
+	return tp->eng->intr(&tp->q[qi].io, enable);
+}
+
+static bool tap_link_up(const struct vn_port *port)
+{
+	return link_ok((const struct tap_port *)port);
+}
+
+/* ---- link events (control thread) ---- */
+
+static void on_link(void *ud, const struct vn_link_info *li, bool deleted)
+{
+	struct tap_port *tp = ud;
+	uint32_t of = tp->lflags, om = tp->lmtu;
+	uint8_t oc = tp->lcarrier;
+
+	if (deleted) {
+		if (!tp->lgone)
+			VN_WARN("port %s: device %s was deleted%s; remove and add the port again",
+				tp->base.name, tp->ifname, tp->netns[0] ? " or left its namespace" : "");
+		__atomic_store_n(&tp->lgone, 1, __ATOMIC_RELAXED);
+		tp->link_events++;
+		return;
+	}
+	__atomic_store_n(&tp->lflags, li->flags, __ATOMIC_RELAXED);
+	__atomic_store_n(&tp->lmtu, li->mtu, __ATOMIC_RELAXED);
+	__atomic_store_n(&tp->lcarrier, li->carrier, __ATOMIC_RELAXED);
+	if (li->has_mac)
+		memcpy(tp->lmac, li->mac, 6);
+	if ((of ^ li->flags) & IFF_UP)
+		VN_INFO("port %s: %s administratively %s", tp->base.name, tp->ifname,
+			li->flags & IFF_UP ? "up" : "down");
+	if (oc != li->carrier)
+		VN_INFO("port %s: %s carrier %s", tp->base.name, tp->ifname,
+			li->carrier ? "on" : "off");
+	if (om != li->mtu)
+		VN_INFO("port %s: %s MTU %u -> %u", tp->base.name, tp->ifname, om, li->mtu);
+	if (((of ^ li->flags) & IFF_UP) || oc != li->carrier || om != li->mtu)
+		tp->link_events++;
+}
+
+static void apply_info(struct tap_port *tp, const struct vn_link_info *li)
+{
+	tp->ifindex = li->ifindex;
+	tp->lflags = li->flags;
+	tp->lmtu = li->mtu;
+	tp->lcarrier = li->carrier;
+	memcpy(tp->lmac, li->mac, 6);
+}
+
+/* ---- port show ---- */
+
+static void jint(JsonBuilder *b, const char *k, gint64 v)
+{
+	json_builder_set_member_name(b, k);
+	json_builder_add_int_value(b, v);
+}
+
+static void jbool(JsonBuilder *b, const char *k, bool v)
+{
+	json_builder_set_member_name(b, k);
+	json_builder_add_boolean_value(b, v);
+}
+
+static void jstr(JsonBuilder *b, const char *k, const char *v)
+{
+	json_builder_set_member_name(b, k);
+	if (v)
+		json_builder_add_string_value(b, v);
+	else
+		json_builder_add_null_value(b);
+}
+
+static void tap_describe(const struct vn_port *port, JsonBuilder *b)
+{
+	const struct tap_port *tp = (const struct tap_port *)port;
+	uint32_t fl = __atomic_load_n(&tp->lflags, __ATOMIC_RELAXED);
+	struct tq_stats s = {0};
+	uint64_t bad = 0, gf = 0, gs = 0, cs = 0, gn = 0, td = 0;
+	char mac[18];
+
+	jstr(b, "ifname", tp->ifname);
+	jstr(b, "netns", tp->netns[0] ? tp->netns : NULL);
+	jint(b, "ifindex", tp->ifindex);
+	jbool(b, "created", tp->created);
+	jbool(b, "io_uring", tp->eng == &vn_tq_uring);
+	jstr(b, "io_uring_fallback", tp->fallback[0] ? tp->fallback : NULL);
+	jstr(b, "io", tp->eng->mode(&tp->q[0].io));
+	/* the kernel sends no carrier change while a device is down: report none then */
+	jbool(b, "carrier", __atomic_load_n(&tp->lcarrier, __ATOMIC_RELAXED) && (fl & IFF_UP));
+	jbool(b, "admin_up", fl & IFF_UP);
+	jbool(b, "deleted", __atomic_load_n(&tp->lgone, __ATOMIC_RELAXED));
+	jint(b, "mtu", __atomic_load_n(&tp->lmtu, __ATOMIC_RELAXED));
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", tp->lmac[0], tp->lmac[1],
+		 tp->lmac[2], tp->lmac[3], tp->lmac[4], tp->lmac[5]);
+	jstr(b, "device_mac", mac);
+	jint(b, "queues", tp->queues);
+	jint(b, "link_events", (gint64)tp->link_events);
+	if (tp->vnet) {
+		if (tp->owner >= 0)
+			jint(b, "owner", tp->owner);
+		else
+			jstr(b, "owner", NULL);
+		jbool(b, "host_stack_isolated", tp->isolated);
+	} else {
+		json_builder_set_member_name(b, "offloads");
+		json_builder_begin_array(b);
+		if (tp->offloads & TUN_F_CSUM)
+			json_builder_add_string_value(b, "csum");
+		if (tp->offloads & TUN_F_TSO4)
+			json_builder_add_string_value(b, "tso4");
+		if (tp->offloads & TUN_F_TSO6)
+			json_builder_add_string_value(b, "tso6");
+		if (tp->offloads & TUN_F_TSO_ECN)
+			json_builder_add_string_value(b, "tso_ecn");
+		if (tp->offloads & TUN_F_USO4)
+			json_builder_add_string_value(b, "uso");
+		json_builder_end_array(b);
+	}
+	json_builder_set_member_name(b, "queue_stats");
+	json_builder_begin_array(b);
+	for (unsigned i = 0; i < tp->queues; i++) {
+		const struct tap_q *q = &tp->q[i];
+		const struct tq_stats *x = &q->io.st;
+		json_builder_begin_object(b);
+		jint(b, "rx_frames", (gint64)x->rx_frames);
+		jint(b, "tx_frames", (gint64)x->tx_frames);
+		json_builder_end_object(b);
+		s.rx_frames += x->rx_frames;
+		s.rx_truncated += x->rx_truncated;
+		s.rx_nombuf += x->rx_nombuf;
+		s.rx_errors += x->rx_errors;
+		s.rx_rearms += x->rx_rearms;
+		s.rx_syscalls += x->rx_syscalls;
+		s.tx_frames += x->tx_frames;
+		s.tx_errors += x->tx_errors;
+		s.tx_syscalls += x->tx_syscalls;
+		bad += q->bad_offload;
+		gf += q->gso_frames;
+		gs += q->gso_segments;
+		cs += q->csum_filled;
+		gn += q->gso_nomem;
+		td += q->tx_dropped;
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "io_stats");
+	json_builder_begin_object(b);
+	jint(b, "rx_frames", (gint64)s.rx_frames);
+	jint(b, "rx_truncated", (gint64)s.rx_truncated);
+	jint(b, "rx_nombuf", (gint64)s.rx_nombuf);
+	jint(b, "rx_errors", (gint64)s.rx_errors);
+	jint(b, "rx_rearms", (gint64)s.rx_rearms);
+	jint(b, "rx_bad_offload", (gint64)bad);
+	jint(b, "rx_gso_frames", (gint64)gf);
+	jint(b, "rx_gso_segments", (gint64)gs);
+	jint(b, "rx_gso_nomem", (gint64)gn);
+	jint(b, "rx_csum_filled", (gint64)cs);
+	jint(b, "tx_frames", (gint64)s.tx_frames);
+	jint(b, "tx_errors", (gint64)s.tx_errors);
+	jint(b, "tx_dropped", (gint64)td);
+	jint(b, "rx_syscalls", (gint64)s.rx_syscalls);
+	jint(b, "tx_syscalls", (gint64)s.tx_syscalls);
+	json_builder_end_object(b);
+}
+
+/* ---- creation and removal ---- */
+
+static GHashTable *registry(void)
+{
+	if (!in_use)
+		in_use = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	return in_use;
+}
+
+static GSList *dead_pools;
+static guint dead_timer;
+
+static gboolean reap_pools(gpointer ud)
+{
+	for (GSList *l = dead_pools; l;) {
+		GSList *next = l->next;
+		if (rte_mempool_in_use_count(l->data) == 0) {
+			rte_mempool_free(l->data);
+			dead_pools = g_slist_delete_link(dead_pools, l);
+		}
+		l = next;
+	}
+	if (dead_pools)
+		return G_SOURCE_CONTINUE;
+	dead_timer = 0;
+	return G_SOURCE_REMOVE;
+}
+
+/* Free a port's rx pool once no other port holds one of its buffers any more. */
+static void pool_release(struct rte_mempool *mp)
+{
+	if (!mp)
+		return;
+	if (rte_mempool_in_use_count(mp) == 0) {
+		rte_mempool_free(mp);
+		return;
+	}
+	dead_pools = g_slist_prepend(dead_pools, mp);
+	if (!dead_timer)
+		dead_timer = g_timeout_add_seconds(1, reap_pools, NULL);
+}
+
+static void close_queues(struct tap_port *tp)
+{
+	for (unsigned i = 0; i < tp->queues; i++) {
+		struct tap_q *q = &tp->q[i];
+		if (q->io.priv)
+			tp->eng->close(&q->io);
+		if (q->in_gso)
+			rte_pktmbuf_free(q->gso.src);
+		q->in_gso = false;
+		for (uint16_t k = 0; k < q->fcount; k++)
+			rte_pktmbuf_free(q->fifo[q->fhead + k]);
+		q->fcount = 0;
+	}
+}
+
+static int open_queues(struct tap_port *tp, GError **err)
+{
+	for (unsigned i = 0; i < tp->queues; i++) {
+		struct tap_q *q = &tp->q[i];
+		int rc;
+		q->io = (struct tq){.fd = tp->fds[i], .packet = tp->vnet, .idx = (uint16_t)i,
+				    .rxmp = tp->rxmp, .eng = tp->eng};
+		rte_spinlock_init(&q->txlock);
+		rc = tp->eng->open(&q->io, err);
+		if (rc < 0) {
+			close_queues(tp);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Close the fds; a device vnicd made goes away with them when @remove (tap: persist off). */
+static void release_fds(struct tap_port *tp, bool remove)
+{
+	for (unsigned i = 0; i < VN_MAX_QUEUES; i++) {
+		if (tp->fds[i] < 0)
+			continue;
+		if (remove && !tp->vnet && i == 0)
+			ioctl(tp->fds[i], TUNSETPERSIST, 0);
+		close(tp->fds[i]);
+		tp->fds[i] = -1;
+	}
+}
+
+static void port_free(struct tap_port *tp)
+{
+	if (tp->netns[0] || tp->ifname[0]) {
+		g_autofree char *k = dev_key(tp->netns, tp->ifname);
+		g_hash_table_remove(registry(), k);
+	}
+	pool_release(tp->rxmp);
+	rte_free(tp);
+}
+
+/* Undo what create did outside vnicd: remove a device it made, move back one it moved. */
+static void undo_device(struct tap_port *tp)
+{
+	int h;
+	struct nl_sock *sk;
+
+	if (!tp->created && !tp->moved && !(tp->vnet && tp->isolated))
+		return;
+	h = vn_netns_enter(tp->netns, NULL);
+	if (h < -1)
+		return;
+	sk = vn_nl_open();
+	if (sk) {
+		if (tp->created && tp->vnet) {
+			vn_link_del(sk, tp->ifindex);
+		} else if (!tp->created && tp->moved) {
+			g_autoptr(GError) e = NULL;
+			int self = h >= 0 ? dup(h) : -1;
+			struct vn_link_change c = {.up = -1, .noarp = -1, .netns_fd = self};
+			if (self >= 0 && vn_link_set(sk, tp->ifindex, &c, &e) < 0)
+				VN_WARN("port %s: cannot move %s back: %s", tp->base.name,
+					tp->ifname, e->message);
+			if (self >= 0)
+				close(self);
+		} else if (!tp->created && tp->vnet && tp->isolated) {
+			vn_link_ingress_drop(sk, tp->ifindex, false);
+		}
+	}
+	vn_nl_close(sk);
+	vn_netns_leave(h);
+}
+
+static void tap_destroy(struct vn_port *port)
+{
+	struct tap_port *tp = (struct tap_port *)port;
+
+	vn_link_watch_free(tp->watch);
+	tp->watch = NULL;
+	close_queues(tp);
+	release_fds(tp, port->deleting && tp->created);
+	if (port->deleting) {
+		undo_device(tp);
+		VN_INFO("port %s: device %s %s", port->name, tp->ifname,
+			tp->created ? "removed" : (tp->moved ? "moved back" : "left in place"));
+	}
+	port_free(tp);
+}
+
+static const struct vn_port_ops tap_ops = {
+	.kind = "tap",
+	.rx_burst = tap_rx_burst,
+	.tx_burst = tap_tx_burst,
+	.rx_intr = tap_rx_intr,
+	.link_up = tap_link_up,
+	.describe = tap_describe,
+	.destroy = tap_destroy,
+};
+
+static const struct vn_port_ops vnet_ops = {
+	.kind = "vnet",
+	.rx_burst = tap_rx_burst,
+	.tx_burst = tap_tx_burst,
+	.rx_intr = tap_rx_intr,
+	.link_up = tap_link_up,
+	.describe = tap_describe,
+	.destroy = tap_destroy,
+};
+
+#define FAIL(code, ...)                                                                            \
+	do {                                                                                       \
+		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(code), __VA_ARGS__);            \
+		return -(code);                                                                    \
+	} while (0)
+
+/* Is the existing device @li usable for @tp? */
+static int check_existing(struct tap_port *tp, const struct vn_link_info *li, GError **err)
+{
+	if (strcmp(li->kind, "tun") != 0)
+		FAIL(EEXIST, "'%s' exists and is not a TAP device (it is a%s %s device)", tp->ifname,
+		     li->kind[0] && strchr("aeiou", li->kind[0]) ? "n" : "",
+		     li->kind[0] ? li->kind : "physical or unknown");
+	if (li->tun_type != IFF_TAP)
+		FAIL(EEXIST, "'%s' exists and is a TUN device, not a TAP device", tp->ifname);
+	if (li->tun_mq != (tp->queues > 1))
+		FAIL(EINVAL, "'%s' is %s multiqueue TAP device: %s", tp->ifname,
+		     li->tun_mq ? "a" : "not a",
+		     li->tun_mq ? "use --queues 2 or more" : "use --queues 1 or let vnicd create it");
+	return 0;
+}
+
+static bool is_ours(const struct tap_port *tp, const struct vn_link_info *li)
+{
+	g_autofree char *alias = g_strdup_printf(ALIAS_PREFIX "%s", tp->base.name);
+
+	return strcmp(li->alias, alias) == 0;
+}
+
+/* Open and attach @tp->queues queue fds to the TAP device @tp->ifname (made if missing). */
+static int attach_tun(struct tap_port *tp, short extra, GError **err)
+{
+	struct ifreq ifr;
+
+	for (unsigned i = 0; i < tp->queues; i++) {
+		int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), e;
+		if (fd < 0) {
+			e = errno;
+			FAIL(e, "cannot open /dev/net/tun: %s", g_strerror(e));
+		}
+		memset(&ifr, 0, sizeof(ifr));
+		g_strlcpy(ifr.ifr_name, tp->ifname, IFNAMSIZ);
+		ifr.ifr_flags = (short)(IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | extra |
+					(tp->queues > 1 ? IFF_MULTI_QUEUE : 0));
+		if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+			e = errno;
+			close(fd);
+			if (e == EBUSY)
+				FAIL(e, "TAP device '%s' is busy (another program has it open)",
+				     tp->ifname);
+			FAIL(e, "cannot attach to TAP device '%s': %s", tp->ifname, g_strerror(e));
+		}
+		tp->fds[i] = fd;
+	}
+	return 0;
+}
+
+static int create_pool(struct tap_port *tp, GError **err)
+{
+	static unsigned seq;
+	char name[RTE_MEMPOOL_NAMESIZE];
+	unsigned n = tp->queues * RXPOOL_PER_QUEUE + RXPOOL_EXTRA;
+
+	snprintf(name, sizeof(name), "vntap%u", seq++);
+	tp->rxmp = rte_pktmbuf_pool_create(name, n, 0, 0, VN_TAP_RXBUF, (int)rte_socket_id());
+	if (!tp->rxmp)
+		FAIL(ENOMEM, "cannot allocate %u receive buffers of 64 KiB: %s", n,
+		     rte_strerror(rte_errno));
+	return 0;
+}
+
+static void choose_engine(struct tap_port *tp, const struct vn_config *cfg)
+{
+	static bool said;
+
+	tp->eng = &vn_tq_uring;
+	tp->fallback[0] = 0;
+	if (cfg && cfg->io_uring && strcmp(cfg->io_uring, "no") == 0)
+		g_strlcpy(tp->fallback, "disabled by configuration (io_uring = no)",
+			  sizeof(tp->fallback));
+	else if (vn_uring_usable(tp->vnet, tp->fallback, sizeof(tp->fallback)))
+		return;
+	tp->eng = &vn_tq_fallback;
+	if (!said) {
+		said = true;
+		VN_WARN("TAP/vnet ports do not use io_uring: %s; using readv/writev and "
+			"recvmmsg/sendmmsg",
+			tp->fallback);
+	}
+}
+
+/* Queues, then the engine; an io_uring set-up failure falls back for the whole port. */
+static int start_io(struct tap_port *tp, GError **err)
+{
+	g_autoptr(GError) e = NULL;
+
+	if (open_queues(tp, tp->eng == &vn_tq_uring ? &e : err) == 0)
+		return 0;
+	if (tp->eng != &vn_tq_uring)
+		return -EIO;
+	snprintf(tp->fallback, sizeof(tp->fallback), "%s", e->message);
+	VN_WARN("port %s: %s; using %s", tp->base.name, e->message,
+		vn_tq_fallback.mode(&(struct tq){.packet = tp->vnet}));
+	tp->eng = &vn_tq_fallback;
+	return open_queues(tp, err);
+}
+
+static struct tap_port *port_alloc(const char *name, bool vnet, const char *ifname,
+				   const char *ns, uint16_t queues, const struct vn_port_env *env)
+{
+	struct tap_port *tp = rte_zmalloc("vn_tap_port", sizeof(*tp), RTE_CACHE_LINE_SIZE);
+
+	if (!tp)
+		return NULL;
+	tp->base.ops = vnet ? &vnet_ops : &tap_ops;
+	g_strlcpy(tp->base.name, name, sizeof(tp->base.name));
+	tp->base.nr_rxq = queues;
+	tp->base.nr_txq = queues;
+	tp->vnet = vnet;
+	g_strlcpy(tp->ifname, ifname, sizeof(tp->ifname));
+	g_strlcpy(tp->netns, ns ? ns : "", sizeof(tp->netns));
+	tp->queues = queues;
+	tp->owner = -1;
+	tp->mp = env->mp;
+	for (unsigned i = 0; i < VN_MAX_QUEUES; i++)
+		tp->fds[i] = -1;
+	return tp;
+}
+
+/* Failure after the device was touched: undo it, then free. */
+static void abandon(struct tap_port *tp)
+{
+	vn_link_watch_free(tp->watch);
+	tp->watch = NULL;
+	close_queues(tp);
+	release_fds(tp, tp->created);
+	undo_device(tp);
+	port_free(tp);
+}
+
+struct tap_args {
+	const char *ifname, *netns, *mac;
+	guint64 mtu, queues, owner;
+	bool has_owner;
+};
+
+static int tap_setup(struct tap_port *tp, const struct tap_args *a, const struct vn_port_env *env,
+		     GError **err)
+{
+	struct vn_link_info li;
+	struct nl_sock *sk = NULL;
+	g_autofree char *alias = g_strdup_printf(ALIAS_PREFIX "%s", tp->base.name);
+	struct rte_ether_addr mac;
+	struct vn_link_change c = {.up = 1, .noarp = -1, .netns_fd = -1};
+	int h = -1, rc;
+	unsigned off;
+
+	h = vn_netns_enter(a->netns, err);
+	if (h < -1)
+		return h;
+	sk = vn_nl_open();
+	if (!sk) {
+		rc = -EIO;
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot open a netlink socket");
+		goto out;
+	}
+	rc = vn_link_get(sk, tp->ifname, 0, &li);
+	if (rc == -ENODEV && h >= 0) {
+		/* not in the namespace: an existing TAP in vnicd's own namespace is moved in */
+		struct nl_sock *own;
+		int nsfd;
+		vn_netns_leave(h);
+		h = -1;
+		own = vn_nl_open();
+		rc = own ? vn_link_get(own, tp->ifname, 0, &li) : -EIO;
+		if (rc == 0) {
+			if ((rc = check_existing(tp, &li, err)) < 0 ||
+			    (rc = attach_tun(tp, 0, err)) < 0) {
+				vn_nl_close(own);
+				goto out;
+			}
+			nsfd = vn_netns_open(a->netns);
+			c = (struct vn_link_change){.up = -1, .noarp = -1, .netns_fd = nsfd};
+			rc = nsfd < 0 ? nsfd : vn_link_set(own, li.ifindex, &c, err);
+			if (nsfd >= 0)
+				close(nsfd);
+			if (rc < 0) {
+				g_prefix_error(err, "cannot move '%s' into namespace '%s': ", tp->ifname,
+					       a->netns);
+				vn_nl_close(own);
+				goto out;
+			}
+			tp->moved = true;
+			tp->ifindex = li.ifindex;
+		}
+		vn_nl_close(own);
+		h = vn_netns_enter(a->netns, err);
+		if (h < -1) {
+			rc = h;
+			h = -1;
+			goto out;
+		}
+		if (tp->moved) {
+			rc = vn_link_get(sk, tp->ifname, 0, &li);
+			if (rc < 0) {
+				g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+					    "'%s' vanished after the move", tp->ifname);
+				goto out;
+			}
+		} else {
+			rc = -ENODEV;
+		}
+	}
+	if (rc == 0 && !tp->moved) {
+		if ((rc = check_existing(tp, &li, err)) < 0)
+			goto out;
+		tp->created = is_ours(tp, &li); /* left by an earlier run of vnicd */
+		if ((rc = attach_tun(tp, 0, err)) < 0)
+			goto out;
+	} else if (rc == -ENODEV) {
+		tp->created = true;
+		if ((rc = attach_tun(tp, 0, err)) < 0) {
+			tp->created = false; /* nothing was made */
+			goto out;
+		}
+		if (ioctl(tp->fds[0], TUNSETPERSIST, 1) != 0) /* survives vnicd restarts */
+			VN_WARN("port %s: cannot make %s persistent: %s", tp->base.name, tp->ifname,
+				g_strerror(errno));
+	} else if (rc < 0 && !tp->moved) {
+		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc), "cannot look up '%s': %s",
+			    tp->ifname, g_strerror(-rc));
+		goto out;
+	}
+	{
+		int sz = VN_VNET_HDR_LEN;
+		ioctl(tp->fds[0], TUNSETVNETHDRSZ, &sz);
+	}
+	off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+	if (ioctl(tp->fds[0], TUNSETOFFLOAD, off | TUN_F_USO4 | TUN_F_USO6) == 0)
+		tp->offloads = off | TUN_F_USO4 | TUN_F_USO6;
+	else if (ioctl(tp->fds[0], TUNSETOFFLOAD, off) == 0)
+		tp->offloads = off;
+	rc = vn_link_get(sk, tp->ifname, 0, &li);
+	if (rc < 0) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "'%s' vanished", tp->ifname);
+		goto out;
+	}
+	tp->ifindex = li.ifindex;
+	c = (struct vn_link_change){.up = 1, .noarp = -1, .netns_fd = -1,
+				    .mtu = (unsigned)a->mtu, .alias = tp->created ? alias : NULL};
+	if (a->mac && vn_port_parse_mac(a->mac, &mac) == 0)
+		c.mac = mac.addr_bytes;
+	rc = vn_link_set(sk, tp->ifindex, &c, err);
+	if (rc < 0) {
+		g_prefix_error(err, "cannot configure '%s' (MAC/MTU/up): ", tp->ifname);
+		goto out;
+	}
+	rc = vn_link_get(sk, NULL, tp->ifindex, &li);
+	if (rc == 0)
+		apply_info(tp, &li);
+	tp->watch = vn_link_watch_new(tp->ifindex, on_link, tp, err);
+	rc = tp->watch ? 0 : -EIO;
+out:
+	vn_nl_close(sk);
+	vn_netns_leave(h);
+	return rc;
+}
+
+static int vnet_sockets(struct tap_port *tp, GError **err)
+{
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+				  .sll_ifindex = tp->ifindex};
+	int one = 1, bufsz = SOCKBUF, fanout = 0;
+	socklen_t fl = sizeof(fanout);
+
+	for (unsigned i = 0; i < tp->queues; i++) {
+		int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), e;
+		if (fd < 0) {
+			e = errno;
+			FAIL(e, "cannot open a packet socket: %s", g_strerror(e));
+		}
+		tp->fds[i] = fd;
+		if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) != 0 ||
+		    setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) != 0) {
+			e = errno;
+			FAIL(e, "packet socket options: %s", g_strerror(e));
+		}
+		/* best effort: not seeing our own frames, skipping the qdisc, bigger buffers */
+		setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+		setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)) != 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz)) != 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+		if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) != 0) {
+			e = errno;
+			FAIL(e, "cannot bind a packet socket to '%s': %s", tp->ifname, g_strerror(e));
+		}
+		if (tp->queues < 2)
+			continue;
+		/* one socket per queue, frames spread by flow hash */
+		if (i == 0) {
+			int arg = (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
+			if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0 ||
+			    getsockopt(fd, SOL_PACKET, PACKET_FANOUT, &fanout, &fl) != 0) {
+				e = errno;
+				FAIL(e, "packet fanout: %s", g_strerror(e));
+			}
+			fanout = (fanout & 0xffff) | (PACKET_FANOUT_HASH << 16);
+		} else if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof(fanout)) != 0) {
+			e = errno;
+			FAIL(e, "packet fanout: %s", g_strerror(e));
+		}
+	}
+	return 0;
+}
+
+static int vnet_setup(struct tap_port *tp, const struct tap_args *a, GError **err)
+{
+	struct vn_link_info li;
+	struct nl_sock *sk = vn_nl_open();
+	g_autofree char *alias = g_strdup_printf(ALIAS_PREFIX "%s", tp->base.name);
+	g_autofree char *v6 = NULL;
+	struct vn_link_change c = {.up = 1, .noarp = 1, .netns_fd = -1};
+	int rc;
+
+	if (!sk)
+		FAIL(EIO, "cannot open a netlink socket");
+	rc = vn_link_get(sk, tp->ifname, 0, &li);
+	if (rc == 0) {
+		if ((rc = check_existing(tp, &li, err)) < 0)
+			goto out;
+		tp->created = is_ours(tp, &li);
+	} else if (rc == -ENODEV) {
+		/* precreate the persistent device QEMU (or libvirt) opens */
+		if ((rc = attach_tun(tp, 0, err)) < 0)
+			goto out;
+		tp->created = true;
+		if (a->has_owner && ioctl(tp->fds[0], TUNSETOWNER, (unsigned long)a->owner) != 0) {
+			rc = -errno;
+			g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc),
+				    "cannot give '%s' to uid %" G_GUINT64_FORMAT ": %s", tp->ifname,
+				    a->owner, g_strerror(-rc));
+			goto out;
+		}
+		if (ioctl(tp->fds[0], TUNSETPERSIST, 1) != 0) {
+			rc = -errno;
+			g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc),
+				    "cannot make '%s' persistent: %s", tp->ifname, g_strerror(-rc));
+			goto out;
+		}
+		rc = vn_link_get(sk, tp->ifname, 0, &li);
+		release_fds(tp, false); /* the guest opens the device; vnicd works on the netdev */
+		if (rc < 0) {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "'%s' vanished", tp->ifname);
+			goto out;
+		}
+	} else {
+		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc), "cannot look up '%s': %s",
+			    tp->ifname, g_strerror(-rc));
+		goto out;
+	}
+	tp->ifindex = li.ifindex;
+	if (a->has_owner)
+		tp->owner = (int64_t)a->owner;
+	/* never through the host stack: no IPv6 addresses, no ARP, ingress dropped after taps */
+	v6 = g_strdup_printf("/proc/sys/net/ipv6/conf/%s/disable_ipv6", tp->ifname);
+	g_file_set_contents(v6, "1", 1, NULL);
+	c.alias = tp->created ? alias : NULL;
+	rc = vn_link_set(sk, tp->ifindex, &c, err);
+	if (rc < 0) {
+		g_prefix_error(err, "cannot configure '%s': ", tp->ifname);
+		goto out;
+	}
+	tp->isolated = vn_link_ingress_drop(sk, tp->ifindex, true) == 0;
+	if (!tp->isolated)
+		VN_WARN("port %s: cannot add an ingress drop filter to %s (sch_ingress/cls_matchall "
+			"missing?): the host stack also sees the guest's frames",
+			tp->base.name, tp->ifname);
+	rc = vn_link_get(sk, NULL, tp->ifindex, &li);
+	if (rc == 0)
+		apply_info(tp, &li);
+	if ((rc = vnet_sockets(tp, err)) < 0)
+		goto out;
+	tp->watch = vn_link_watch_new(tp->ifindex, on_link, tp, err);
+	rc = tp->watch ? 0 : -EIO;
+out:
+	vn_nl_close(sk);
+	return rc;
+}
+
+/* ---- the kinds ---- */
+
+/* Linux's dev_valid_name(): 1..15 bytes, not "." or "..", no '/', ':' or white space. */
+static bool ifname_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= IFNAMSIZ || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '/' || s[i] == ':' || g_ascii_isspace(s[i]) || (unsigned char)s[i] < 0x20)
+			return false;
+	return true;
+}
+
+static int get_args(JsonObject *args, bool vnet, struct tap_args *a, GError **err)
+{
+	const char *name = NULL;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	a->queues = 1;
+	if ((rc = vn_arg_str(args, "ifname", vnet, &a->ifname, err)) < 0 ||
+	    (rc = vn_arg_str(args, "name", false, &name, err)) < 0 ||
+	    (rc = vn_arg_str(args, "mac", false, &a->mac, err)) < 0 ||
+	    (rc = vn_arg_uint(args, "queues", 1, VN_MAX_QUEUES, &a->queues, err)) < 0)
+		return rc;
+	if (vnet) {
+		a->owner = G_MAXUINT32;
+		if ((rc = vn_arg_uint(args, "owner", 0, G_MAXUINT32 - 1, &a->owner, err)) < 0)
+			return rc;
+		a->has_owner = a->owner != G_MAXUINT32;
+	} else if ((rc = vn_arg_str(args, "netns", false, &a->netns, err)) < 0 ||
+		   (rc = vn_arg_uint(args, "mtu", 68, 65535, &a->mtu, err)) < 0) {
+		return rc;
+	}
+	if (!a->ifname) {
+		if (!name || !ifname_valid(name))
+			FAIL(EINVAL, "port name '%s' is not usable as a device name (1-15 characters): "
+				     "give --ifname",
+			     name ? name : "");
+		a->ifname = name;
+	} else if (!ifname_valid(a->ifname)) {
+		FAIL(strlen(a->ifname) >= IFNAMSIZ ? ENAMETOOLONG : EINVAL,
+		     "invalid --ifname '%s' (1-%d characters, no '/', ':' or spaces)", a->ifname,
+		     IFNAMSIZ - 1);
+	}
+	if (a->netns && (!*a->netns || strlen(a->netns) > 255 || strchr(a->netns, '/') ||
+			 !strcmp(a->netns, ".") || !strcmp(a->netns, "..")))
+		FAIL(EINVAL, "invalid --netns '%s' (a name from `ip netns list`)", a->netns);
+	return 0;
+}
+
+static int tap_kind_check(JsonObject *args, GError **err)
+{
+	struct tap_args a;
+
+	return get_args(args, false, &a, err);
+}
+
+static int vnet_kind_check(JsonObject *args, GError **err)
+{
+	struct tap_args a;
+
+	return get_args(args, true, &a, err);
+}
+
+static int kind_create(bool vnet, const char *name, JsonObject *args,
+		       const struct vn_port_env *env, struct vn_port **out, GError **err)
+{
+	struct tap_args a;
+	struct tap_port *tp;
+	g_autofree char *key = NULL;
+	const char *holder;
+	int rc;
+
+	if ((rc = get_args(args, vnet, &a, err)) < 0)
+		return rc;
+	key = dev_key(a.netns, a.ifname);
+	holder = g_hash_table_lookup(registry(), key);
+	if (holder)
+		FAIL(EEXIST, "device '%s'%s%s is already used by port '%s'", a.ifname,
+		     a.netns ? " in namespace " : "", a.netns ? a.netns : "", holder);
+	tp = port_alloc(name, vnet, a.ifname, a.netns, (uint16_t)a.queues, env);
+	if (!tp)
+		FAIL(ENOMEM, "out of memory");
+	choose_engine(tp, env->cfg);
+	rc = vnet ? vnet_setup(tp, &a, err) : tap_setup(tp, &a, env, err);
+	if (rc == 0)
+		rc = create_pool(tp, err);
+	if (rc == 0)
+		rc = start_io(tp, err);
+	if (rc < 0) {
+		if (err && *err == NULL)
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", g_strerror(-rc));
+		abandon(tp);
+		return rc;
+	}
+	g_hash_table_insert(registry(), g_steal_pointer(&key), tp->base.name);
+	VN_DBG("port %s: %s%s%s", name, tp->eng->mode(&tp->q[0].io),
+	       tp->fallback[0] ? "; io_uring not used: " : "", tp->fallback);
+	*out = &tp->base;
+	return 0;
+}
+
+static int tap_kind_create(const char *name, JsonObject *args, const struct vn_port_env *env,
+			   struct vn_port **out, GError **err)
+{
+	return kind_create(false, name, args, env, out, err);
+}
+
+static int vnet_kind_create(const char *name, JsonObject *args, const struct vn_port_env *env,
+			    struct vn_port **out, GError **err)
+{
+	return kind_create(true, name, args, env, out, err);
+}
+
+static char *tap_kind_summary(JsonObject *args)
+{
+	const char *ifname = NULL, *ns = NULL, *name = NULL;
+
+	vn_arg_str(args, "ifname", false, &ifname, NULL);
+	vn_arg_str(args, "name", false, &name, NULL);
+	vn_arg_str(args, "netns", false, &ns, NULL);
+	return g_strdup_printf("TAP %s%s%s", ifname ? ifname : name ? name : "?",
+			       ns ? " in namespace " : "", ns ? ns : "");
+}
+
+static char *vnet_kind_summary(JsonObject *args)
+{
+	const char *ifname = NULL;
+
+	vn_arg_str(args, "ifname", false, &ifname, NULL);
+	return g_strdup_printf("guest TAP %s", ifname ? ifname : "?");
+}
+
+static const char *const tap_keys[] = {"ifname", "netns", "mtu", NULL};
+static const char *const vnet_keys[] = {"ifname", "owner", NULL};
+
+const struct vn_port_kind vn_tap_kind = {
+	.name = "tap",
+	.keys = tap_keys,
+	.unique_key = NULL, /* (netns, ifname) pairs are checked in create() */
+	.check = tap_kind_check,
+	.create = tap_kind_create,
+	.summary = tap_kind_summary,
+};
+
+const struct vn_port_kind vn_vnet_kind = {
+	.name = "vnet",
+	.keys = vnet_keys,
+	.unique_key = "ifname",
+	.check = vnet_kind_check,
+	.create = vnet_kind_create,
+	.summary = vnet_kind_summary,
+};
