@@ -29,7 +29,7 @@ WINDOW=${PVP_WINDOW:-1}            # sampling window (s); the median window is r
 TXFIRST=${PVP_TXFIRST:-8}          # bursts sent by each guest port at start (frames in flight = 2*TXFIRST*BURST)
 BURST=${PVP_BURST:-32}
 GUEST_FWD=${PVP_GUEST_FWD:-mac}
-SWITCHES=${PVP_SWITCHES:-testpmd vnicd}
+SWITCHES=${PVP_SWITCHES:-testpmd vnicd ovs}
 GUEST_LCORES=${PVP_GUEST_LCORES:-0@1,1@0}     # main lcore on CPU 1 (idle), forwarding on CPU 0
 SWITCH_LCORES=${PVP_SWITCH_LCORES:-0@0,1@1}   # main lcore on CPU 0 (idle), forwarding on CPU 1
 NB_MBUFS=${PVP_MBUFS:-16384}
@@ -169,6 +169,9 @@ run_guest() {
 	tp_cmd guest "set txpkts $size"
 	tp_cmd guest "start tx_first $TXFIRST"
 	sleep "$WARMUP"
+	# resident memory including hugepages mapped (VmRSS leaves hugetlbfs pages out)
+	RSS_MB=$(awk '/^VmRSS:|^HugetlbPages:/ { k += $2 } END { printf "%.0f", k / 1024 }' \
+		/proc/"$SWITCH_PID"/status 2>/dev/null)
 	# Sample every PVP_WINDOW s; report the median window (robust against other load on
 	# the machine) and log the mean over the whole period.
 	rx_total guest
@@ -195,12 +198,47 @@ bench_testpmd() {
 	tp_start switch "$SWITCH_LCORES" \
 		"net_vhost0,iface=$WORK/p0,client=0,queues=1 net_vhost1,iface=$WORK/p1,client=0,queues=1"
 	wait_file "$WORK/p0" && wait_file "$WORK/p1" || die "switch sockets missing"
+	SWITCH_PID=${TP_PID[switch]}
 	tp_cmd switch "set fwd io"
 	tp_cmd switch "start"
 	run_guest "$size"
 	tp_cmd switch "stop"
 	cp "$WORK/out" "$WORK/switch-stop-$size.txt"
 	cleanup
+	rm -f "$WORK"/*.in "$WORK"/p0 "$WORK"/p1
+}
+
+# bench_ovs SIZE: Open vSwitch with DPDK (netdev datapath, NORMAL learning), PMD on CPU 1,
+# two dpdkvhostuser ports (OVS is the socket server), private ovsdb/run dir in $WORK/ovs.
+bench_ovs() {
+	local size=$1 d=$WORK/ovs i
+	local vsctl=(ovs-vsctl --db=unix:$d/db.sock --timeout=30)
+	rm -rf "$d"
+	mkdir -p "$d"
+	export OVS_RUNDIR=$d OVS_DBDIR=$d OVS_LOGDIR=$d OVS_SYSCONFDIR=$d
+	ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema || die "ovsdb-tool failed"
+	ovsdb-server --remote=punix:"$d/db.sock" --pidfile="$d/ovsdb.pid" --log-file="$d/ovsdb.log" \
+		"$d/conf.db" </dev/null >/dev/null 2>&1 &
+	PIDS+=("$!")
+	for ((i = 0; i < 100; i++)); do [ -S "$d/db.sock" ] && break; sleep 0.1; done
+	"${vsctl[@]}" --no-wait init
+	"${vsctl[@]}" --no-wait set Open_vSwitch . other_config:dpdk-init=true \
+		"other_config:dpdk-extra=--no-pci --file-prefix=$TAG-ovs" other_config:dpdk-socket-mem=512 \
+		other_config:dpdk-lcore-mask=0x1 other_config:pmd-cpu-mask=0x2
+	PREFIXES+=("$TAG-ovs")
+	"$OVS_VSWITCHD" unix:"$d/db.sock" --pidfile="$d/vswitchd.pid" --log-file="$d/vswitchd.log" \
+		</dev/null >/dev/null 2>&1 &
+	SWITCH_PID=$!
+	PIDS+=("$SWITCH_PID")
+	"${vsctl[@]}" add-br br0 -- set bridge br0 datapath_type=netdev || die "ovs add-br failed"
+	"${vsctl[@]}" add-port br0 p0 -- set Interface p0 type=dpdkvhostuser || die "ovs add-port failed"
+	"${vsctl[@]}" add-port br0 p1 -- set Interface p1 type=dpdkvhostuser || die "ovs add-port failed"
+	wait_file "$d/p0" && wait_file "$d/p1" || die "ovs vhost sockets missing"
+	ln -sf "$d/p0" "$WORK/p0"
+	ln -sf "$d/p1" "$WORK/p1"
+	run_guest "$size"
+	cleanup
+	unset OVS_RUNDIR OVS_DBDIR OVS_LOGDIR OVS_SYSCONFDIR
 	rm -f "$WORK"/*.in "$WORK"/p0 "$WORK"/p1
 }
 
@@ -215,6 +253,7 @@ bench_vnicd() {
 		--workers 1 --log-level info --config "$d/vnicd.conf" $VNICD_ARGS \
 		</dev/null >>"$WORK/vnicd-$size.log" 2>&1 &
 	pid=$!
+	SWITCH_PID=$pid
 	PIDS+=("$pid")
 	for ((i = 0; i < 200; i++)); do
 		"$VNICCTL" --socket "$d/ctl.sock" port list --json >/dev/null 2>&1 && break
@@ -242,31 +281,47 @@ else
 fi
 do_testpmd=0
 [[ " $SWITCHES " == *" testpmd "* ]] && do_testpmd=1
+OVS_VSWITCHD=${OVS_VSWITCHD:-/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk}
+do_ovs=0
+if [[ " $SWITCHES " == *" ovs "* ]]; then
+	if [ -x "$OVS_VSWITCHD" ] && command -v ovsdb-server >/dev/null; then
+		do_ovs=1
+	else
+		log "OVS-DPDK missing (apt-get install openvswitch-switch-dpdk): not measured"
+	fi
+fi
 
 log "sizes: $SIZES; warm-up ${WARMUP}s, measure ${DURATION}s; guest fwd $GUEST_FWD, tx_first $TXFIRST x $BURST per port"
-declare -A RES_T RES_V
+declare -A RES_T RES_V RES_O MEM_T MEM_V MEM_O
 for size in $SIZES; do
 	if [ $do_testpmd = 1 ]; then
 		bench_testpmd "$size"
 		RES_T[$size]=$MPPS
+		MEM_T[$size]=$RSS_MB
 		log "size $size: testpmd-switch ${RES_T[$size]} Mpps (median of ${WINDOW}s windows; mean $MEAN)"
 	fi
 	if [ $have_vnicd = 1 ]; then
 		bench_vnicd "$size"
 		RES_V[$size]=$MPPS
+		MEM_V[$size]=$RSS_MB
 		log "size $size: vnicd ${RES_V[$size]} Mpps (median of ${WINDOW}s windows; mean $MEAN)"
+	fi
+	if [ $do_ovs = 1 ]; then
+		bench_ovs "$size"
+		RES_O[$size]=$MPPS
+		MEM_O[$size]=$RSS_MB
+		log "size $size: ovs-dpdk ${RES_O[$size]} Mpps (median of ${WINDOW}s windows; mean $MEAN)"
 	fi
 done
 
-printf '%-6s %16s %12s %8s\n' size testpmd-Mpps vnicd-Mpps ratio
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && b != "-" && b > 0) printf "%.2f", a / b; else print "-" }'; }
+printf '%-6s %14s %12s %12s %10s %10s   %s\n' size testpmd-Mpps vnicd-Mpps ovs-Mpps vnicd/tpmd vnicd/ovs \
+	"memory MB, RSS+hugepages (testpmd/vnicd/ovs)"
 for size in $SIZES; do
 	t=${RES_T[$size]:--}
 	v=${RES_V[$size]:--}
-	if [ "$t" != - ] && [ "$v" != - ]; then
-		ratio=$(awk -v t="$t" -v v="$v" 'BEGIN { if (t > 0) printf "%.2f", v / t; else print "-" }')
-	else
-		ratio=-
-	fi
+	o=${RES_O[$size]:--}
 	[ $have_vnicd = 0 ] && [[ " $SWITCHES " == *" vnicd "* ]] && v=missing
-	printf '%-6s %16s %12s %8s\n' "$size" "$t" "$v" "$ratio"
+	printf '%-6s %14s %12s %12s %10s %10s   %s/%s/%s\n' "$size" "$t" "$v" "$o" "$(ratio "$v" "$t")" \
+		"$(ratio "$v" "$o")" "${MEM_T[$size]:--}" "${MEM_V[$size]:--}" "${MEM_O[$size]:--}"
 done
