@@ -2,7 +2,6 @@
 # SPDX-License-Identifier: MIT
 # vnicd's bridge between testpmd virtio-user guests: exact counts, flooding, reconnects, restarts.
 import json
-import re
 import os
 import socket
 import sys
@@ -194,37 +193,47 @@ def test_reconnect(tap):
         tap.eq(vn.stop(), 0, 'vnicd exits 0')
 
 
+def attach_mq(tap, vn, guest_queues, port_queues, what):
+    """Guests a, b with guest_queues[n] queue pairs on ports offering port_queues."""
+    gs = {}
+    for n in 'ab':
+        gs[n] = guest(vn, n, server=True, wait=False, queues=guest_queues[n])
+        port_add(vn, n, False, queues=port_queues)
+        gs[n].wait_started()
+    for n in 'ab':
+        tap.ok(wait_for(lambda: link_up(vn, n)), '%s: port %s link up' % (what, n))
+        gs[n].wait_link_up(0)
+    return gs
+
+
+def txfirst_exchange(gs, src, dst, bursts):
+    """src sends bursts of 32 on every queue (tx_first) to dst. Return: (sent, received)."""
+    for g in gs.values():
+        g.clear_stats()
+    gs[dst].start_fwd('rxonly')
+    g = gs[src]
+    g.cmd('set fwd rxonly')
+    g.cmd('set eth-peer 0 %s' % MAC[dst])
+    g.cmd('set txpkts 64')
+    g.cmd('start tx_first %d' % bursts, timeout=30)
+    g.cmd('stop', timeout=20)
+    time.sleep(0.5)
+    gs[dst].stop_fwd()
+    return g.port_stats(0)['tx_packets'], gs[dst].port_stats(0)['rx_packets']
+
+
 def test_multiqueue(tap):
     with Vnicd('mq') as vn:
         vn.wait_ready()
-        gs = {}
-        for n, gq in (('a', 4), ('b', 2)):  # b enables fewer queues than the port offers
-            gs[n] = guest(vn, n, server=True, wait=False, queues=gq)
-            port_add(vn, n, False, queues=4)
-            gs[n].wait_started()
-        for n in 'ab':
-            tap.ok(wait_for(lambda: link_up(vn, n)), 'mq: port %s link up' % n)
-            gs[n].wait_link_up(0)
+        # b enables fewer queues than the port offers
+        gs = attach_mq(tap, vn, {'a': 4, 'b': 2}, 4, 'mq')
         sa, sb = vn.ctl_json('port', 'show', 'a'), vn.ctl_json('port', 'show', 'b')
         tap.eq((sa['queues'], sa['guest_queues'], sa['rx_queues_enabled']), (4, 4, 4),
                'mq: a offers 4 queue pairs, the guest uses 4')
         tap.eq((sb['queues'], sb['guest_queues'], sb['rx_queues_enabled']), (4, 2, 2),
                'mq: b offers 4 queue pairs, the guest enabled 2')
         for src, dst in (('a', 'b'), ('b', 'a')):
-            for g in gs.values():
-                g.clear_stats()
-            gs[dst].start_fwd('rxonly')
-            g = gs[src]
-            g.cmd('set fwd rxonly')
-            g.cmd('set eth-peer 0 %s' % MAC[dst])
-            g.cmd('set txpkts 64')
-            out = g.cmd('start tx_first 4', timeout=30)
-            g.cmd('stop', timeout=20)
-            time.sleep(0.5)
-            gs[dst].stop_fwd()
-            sent = g.port_stats(0)['tx_packets']
-            got = gs[dst].port_stats(0)['rx_packets']
-            streams = len(re.findall(r'RX P=0/Q=\d+', out)) or out.count('Logical Core')
+            sent, got = txfirst_exchange(gs, src, dst, 4)
             tap.ok(sent >= 32 * 4 and got == sent,
                    'mq: %s -> %s over all its queues: sent %d, received %d' % (src, dst, sent, got))
         st = stats(vn)
@@ -240,29 +249,11 @@ def test_two_workers(tap):
     """Two workers: each port's two queues are polled by different workers, tx is shared."""
     with Vnicd('w2', workers=2) as vn:
         vn.wait_ready()
-        gs = {}
-        for n in 'ab':
-            gs[n] = guest(vn, n, server=True, wait=False, queues=2)
-            port_add(vn, n, False, queues=2)
-            gs[n].wait_started()
-        for n in 'ab':
-            tap.ok(wait_for(lambda: link_up(vn, n)), 'w2: port %s link up' % n)
-            gs[n].wait_link_up(0)
+        gs = attach_mq(tap, vn, {'a': 2, 'b': 2}, 2, 'w2')
         total = {'a': 0, 'b': 0}
         for rnd in range(3):
             for src, dst in (('a', 'b'), ('b', 'a')):
-                for g in gs.values():
-                    g.clear_stats()
-                gs[dst].start_fwd('rxonly')
-                g = gs[src]
-                g.cmd('set fwd rxonly')
-                g.cmd('set eth-peer 0 %s' % MAC[dst])
-                g.cmd('start tx_first 8', timeout=30)
-                g.cmd('stop', timeout=20)
-                time.sleep(0.5)
-                gs[dst].stop_fwd()
-                sent = g.port_stats(0)['tx_packets']
-                got = gs[dst].port_stats(0)['rx_packets']
+                sent, got = txfirst_exchange(gs, src, dst, 8)
                 total[src] += sent
                 tap.ok(sent >= 2 * 8 * 32 and got == sent,
                        'w2 round %d: %s -> %s over 2 queues: sent %d, received %d' % (rnd, src, dst, sent, got))
