@@ -26,6 +26,7 @@ struct fq {
 	struct mmsghdr msgs[VN_BURST];
 	struct iovec iov[VN_BURST][FB_MAXIOV];
 	uint8_t ctl[VN_BURST][PKT_CMSG] __attribute__((aligned(8)));
+	struct sockaddr_ll name[VN_BURST];
 };
 
 static inline uint8_t *base_of(struct rte_mbuf *m)
@@ -120,6 +121,8 @@ static uint16_t frx_pkt(struct tq *q, struct fq *f, struct rte_mbuf **pkts, stru
 		h->msg_iovlen = 1;
 		h->msg_control = f->ctl[i];
 		h->msg_controllen = PKT_CMSG;
+		h->msg_name = &f->name[i];
+		h->msg_namelen = sizeof(f->name[i]);
 	}
 	r = recvmmsg(q->fd, f->msgs, k, MSG_DONTWAIT | MSG_TRUNC, NULL);
 	q->st.rx_syscalls++;
@@ -144,6 +147,10 @@ static uint16_t frx_pkt(struct tq *q, struct fq *f, struct rte_mbuf **pkts, stru
 		}
 		if (len < VN_VNET_HDR_LEN + RTE_ETHER_HDR_LEN) {
 			q->st.rx_errors++;
+			f->stash[keep++] = m;
+			continue;
+		}
+		if (f->name[i].sll_pkttype == PACKET_OUTGOING) { /* the host's own traffic */
 			f->stash[keep++] = m;
 			continue;
 		}

@@ -32,6 +32,7 @@
 #define RXPOOL_PER_QUEUE 128	    /* rx buffers per queue: ring/stash + FIFO + slack */
 #define RXPOOL_EXTRA 128
 #define SOCKBUF (4 << 20)
+#define FANOUT_IGNORE_OUTGOING 0x4000 /* PACKET_FANOUT_FLAG_IGNORE_OUTGOING */
 
 /*
  * Link state machine of a port (written by the control thread from netlink events, read by
@@ -847,19 +848,38 @@ static int vnet_sockets(struct tap_port *tp, GError **err)
 			continue;
 		/* one socket per queue, frames spread by flow hash */
 		if (i == 0) {
-			int arg = (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
-			if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0 ||
+			/* a fanout group ignores outgoing frames only with its own flag (Linux 6.2+) */
+			int type = PACKET_FANOUT_HASH | FANOUT_IGNORE_OUTGOING;
+			int arg = (type | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
+			if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0) {
+				type = PACKET_FANOUT_HASH;
+				arg = (type | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
+			}
+			if ((type == PACKET_FANOUT_HASH &&
+			     setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0) ||
 			    getsockopt(fd, SOL_PACKET, PACKET_FANOUT, &fanout, &fl) != 0) {
 				e = errno;
 				FAIL(e, "packet fanout: %s", g_strerror(e));
 			}
-			fanout = (fanout & 0xffff) | (PACKET_FANOUT_HASH << 16);
+			fanout = (fanout & 0xffff) | (type << 16);
 		} else if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof(fanout)) != 0) {
 			e = errno;
 			FAIL(e, "packet fanout: %s", g_strerror(e));
 		}
 	}
 	return 0;
+}
+
+/* Write a /proc/sys file in place (g_file_set_contents() would rename a temporary file). */
+static void write_sysctl(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return; /* no IPv6 on this host: nothing to disable */
+	if (write(fd, val, strlen(val)) < 0)
+		VN_WARN("cannot write %s: %s", path, g_strerror(errno));
+	close(fd);
 }
 
 static int vnet_setup(struct tap_port *tp, const struct tap_args *a, GError **err)
@@ -912,7 +932,7 @@ static int vnet_setup(struct tap_port *tp, const struct tap_args *a, GError **er
 		tp->owner = (int64_t)a->owner;
 	/* never through the host stack: no IPv6 addresses, no ARP, ingress dropped after taps */
 	v6 = g_strdup_printf("/proc/sys/net/ipv6/conf/%s/disable_ipv6", tp->ifname);
-	g_file_set_contents(v6, "1", 1, NULL);
+	write_sysctl(v6, "1");
 	c.alias = tp->created ? alias : NULL;
 	rc = vn_link_set(sk, tp->ifindex, &c, err);
 	if (rc < 0) {

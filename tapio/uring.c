@@ -57,7 +57,7 @@ struct uq {
 	bool multishot;
 	uint16_t inflight; /* rx requests the kernel holds */
 	uint64_t retry_tsc;
-	struct msghdr rmsg; /* recvmsg layout: no name, PKT_CMSG bytes of control */
+	struct msghdr rmsg; /* recvmsg layout: sockaddr_ll, PKT_CMSG bytes of control */
 	int efd;	    /* eventfd signalled on rx completions while a worker sleeps */
 	bool rx_ok, tx_ok, br_ok;
 	/* tx: serialised by the caller */
@@ -220,6 +220,9 @@ static int rx_parse(struct tq *q, struct uq *u, struct rte_mbuf *m, int32_t res,
 		q->st.rx_errors++;
 		return -1;
 	}
+	if (o->namelen >= sizeof(struct sockaddr_ll) &&
+	    ((struct sockaddr_ll *)io_uring_recvmsg_name(o))->sll_pkttype == PACKET_OUTGOING)
+		return -1; /* the host's own traffic leaving the device, not the guest's */
 	if (o->flags & MSG_TRUNC) {
 		q->st.rx_truncated++;
 		return -1;
@@ -510,7 +513,8 @@ static int uopen(struct tq *q, GError **err)
 	}
 	u->prefix = VN_VNET_HDR_LEN;
 	if (q->packet) {
-		u->prefix += sizeof(struct io_uring_recvmsg_out) + PKT_CMSG;
+		u->prefix += sizeof(struct io_uring_recvmsg_out) + sizeof(struct sockaddr_ll) + PKT_CMSG;
+		u->rmsg.msg_namelen = sizeof(struct sockaddr_ll);
 		u->rmsg.msg_controllen = PKT_CMSG;
 	}
 	u->buflen = u->bufs[0]->buf_len - RTE_PKTMBUF_HEADROOM + u->prefix;

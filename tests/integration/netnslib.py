@@ -1,0 +1,328 @@
+# SPDX-License-Identifier: MIT
+# netnslib: network namespaces, raw frames, iperf3 and captures for the TAP port tests (stdlib only).
+"""Helpers for the tap/vnet integration tests, on top of vnlib.
+
+Netns        a network namespace (`ip netns add`), deleted at exit even on failure, with
+             the processes started in it.
+require()    skip (or, with CI=true, fail) when root or a needed program is missing.
+send_frames  write raw Ethernet frames from a namespace (AF_PACKET).
+FrameCounter count frames of one EtherType/source MAC arriving on a namespace's device.
+Iperf3       an iperf3 server in one namespace, clients in another, JSON results.
+Capture      tcpdump of received frames in a namespace, checked with tshark.
+
+Names are derived from the test's pid so that concurrent test runs do not collide.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import vnlib
+
+PID = os.getpid()
+
+
+def uniq(tag):
+    """A short unique name (fits a 15-character interface name): e.g. 'v12345a'."""
+    return 'v%d%s' % (PID % 100000, tag)
+
+
+def run(argv, check=True, timeout=60, **kw):
+    cp = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=timeout,
+                        stdin=subprocess.DEVNULL, **kw)
+    if check and cp.returncode != 0:
+        raise RuntimeError('%s: exit %d: %s' % (' '.join(map(str, argv)), cp.returncode,
+                                                 (cp.stderr or cp.stdout).strip()))
+    return cp
+
+
+def require(tap, programs=(), testpmd=False):
+    """skip_all() unless root (and hugepages/testpmd when asked) and @programs are there;
+    with CI=true a missing prerequisite is a failure instead."""
+    if testpmd:
+        vnlib.require_root_hugepages_testpmd(tap)
+    problems = []
+    if os.geteuid() != 0:
+        problems.append('not root')
+    for p in ('ip',) + tuple(programs):
+        if not shutil.which(p):
+            problems.append('%s not found' % p)
+    if not os.path.exists('/dev/net/tun'):
+        problems.append('/dev/net/tun missing')
+    if not problems:
+        return
+    reason = ', '.join(problems)
+    if vnlib.in_ci():
+        tap.bail('CI=true and prerequisites missing: ' + reason)
+    tap.skip_all(reason)
+
+
+class Netns:
+    """`ip netns add NAME`; everything started with popen() dies with it."""
+
+    def __init__(self, tag, ipv6=False):
+        self.name = uniq(tag)
+        self.procs = []
+        run(['ip', 'netns', 'del', self.name], check=False)
+        run(['ip', 'netns', 'add', self.name])
+        vnlib.cleanup.add(self)
+        self.ip('link', 'set', 'lo', 'up')
+        if not ipv6:  # no router solicitations, DAD or MLD reports: exact frame counts
+            for k in ('all', 'default'):
+                self.run('sysctl', '-qw', 'net.ipv6.conf.%s.disable_ipv6=1' % k)
+
+    def exec_argv(self, argv):
+        return ['ip', 'netns', 'exec', self.name] + [str(a) for a in argv]
+
+    def run(self, *argv, check=True, timeout=60):
+        return run(self.exec_argv(argv), check=check, timeout=timeout)
+
+    def ip(self, *args, check=True):
+        return run(['ip', '-n', self.name] + list(args), check=check)
+
+    def popen(self, *argv, **kw):
+        kw.setdefault('stdout', subprocess.PIPE)
+        kw.setdefault('stderr', subprocess.PIPE)
+        kw.setdefault('text', True)
+        p = subprocess.Popen(self.exec_argv(argv), stdin=subprocess.DEVNULL,
+                             start_new_session=True, preexec_fn=vnlib._pdeathsig(signal.SIGKILL),
+                             **kw)
+        self.procs.append(p)
+        return p
+
+    def python(self, code, *args, **kw):
+        """Run a Python snippet in the namespace (Popen)."""
+        return self.popen(sys.executable, '-c', textwrap.dedent(code), *args, **kw)
+
+    def links(self):
+        """{name: ip -j link entry} of the namespace."""
+        out = self.ip('-j', '-d', 'link', 'show').stdout
+        return {e['ifname']: e for e in json.loads(out or '[]')}
+
+    def link(self, ifname):
+        return self.links().get(ifname)
+
+    def rx_packets(self, ifname):
+        out = self.ip('-j', '-s', 'link', 'show', ifname).stdout
+        return json.loads(out)[0]['stats64']['rx']['packets']
+
+    def _cleanup(self):
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    pass
+        run(['ip', 'netns', 'del', self.name], check=False)
+        vnlib.cleanup.remove(self)
+
+    def close(self):
+        self._cleanup()
+
+
+def host_links():
+    out = run(['ip', '-j', '-d', 'link', 'show']).stdout
+    return {e['ifname']: e for e in json.loads(out or '[]')}
+
+
+def delete_link_at_exit(ifname, ns=None):
+    """Make sure a device is gone at exit (e.g. a vnet device left after a failure)."""
+    def rm():
+        argv = ['ip'] + (['-n', ns] if ns else []) + ['link', 'del', ifname]
+        run(argv, check=False)
+    vnlib.cleanup.add(rm)
+    return rm
+
+
+# --------------------------------------------------------------------------- raw frames
+
+ETHERTYPE = 0x88b5  # IEEE 802 local experimental: nothing else on the link uses it
+
+_SENDER = r'''
+import socket, sys, time
+ifname, dst, src, count, etype, size = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5], 0), int(sys.argv[6])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((ifname, 0))
+hdr = bytes.fromhex(dst.replace(':', '')) + bytes.fromhex(src.replace(':', '')) + etype.to_bytes(2, 'big')
+for i in range(count):
+    body = i.to_bytes(4, 'big')
+    frame = hdr + body + bytes(max(0, size - len(hdr) - len(body)))
+    while True:
+        try:
+            s.send(frame)
+            break
+        except (BlockingIOError, OSError):
+            time.sleep(0.001)
+    if i % 64 == 63:
+        time.sleep(0.002)
+print(count)
+'''
+
+
+def send_frames(ns, ifname, dst, src, count, size=64, etype=ETHERTYPE):
+    """Send @count frames dst<-src of EtherType @etype from device @ifname of namespace @ns."""
+    cp = ns.run(sys.executable, '-c', _SENDER, ifname, dst, src, count, hex(etype), size,
+                timeout=120)
+    return int(cp.stdout.strip() or 0)
+
+
+_COUNTER = r'''
+import socket, sys, signal, select
+ifname, etype, src = sys.argv[1], int(sys.argv[2], 0), sys.argv[3].lower()
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(etype))
+s.bind((ifname, 0))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+n = 0
+stop = False
+def on_term(*a):
+    global stop
+    stop = True
+signal.signal(signal.SIGTERM, on_term)
+print('ready', flush=True)
+while not stop:
+    r, _, _ = select.select([s], [], [], 0.1)
+    while r:
+        try:
+            data, addr = s.recvfrom(65535, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            break
+        if addr[2] == socket.PACKET_OUTGOING:
+            continue
+        if src == '-' or data[6:12].hex(':') == src:
+            n += 1
+print(n, flush=True)
+'''
+
+
+class FrameCounter:
+    """Counts frames of EtherType @etype (from @src MAC, or any) received on @ifname in @ns."""
+
+    def __init__(self, ns, ifname, etype=ETHERTYPE, src=None):
+        self.p = ns.python(_COUNTER, ifname, hex(etype), src or '-')
+        line = self.p.stdout.readline().strip()
+        if line != 'ready':
+            raise RuntimeError('frame counter did not start: %r %s' % (line, self.p.stderr.read()))
+
+    def stop(self, settle=0.5):
+        time.sleep(settle)
+        self.p.send_signal(signal.SIGTERM)
+        out, err = self.p.communicate(timeout=10)
+        return int(out.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- iperf3
+
+class Iperf3:
+    """iperf3 server in @server_ns (one test, --one-off), JSON result of the client."""
+
+    def __init__(self, server_ns, port=5201):
+        self.ns = server_ns
+        self.port = port
+
+    def run(self, client_ns, addr, seconds=3, udp=False, bitrate=None, length=None, parallel=1,
+            reverse=False, ipv6=False, timeout=60):
+        srv = self.ns.popen('iperf3', '-s', '-1', '-p', self.port, '-J')
+        try:
+            time.sleep(0.3)
+            argv = ['iperf3', '-c', addr, '-p', self.port, '-t', seconds, '-J', '-P', parallel]
+            if udp:
+                argv += ['-u', '-b', bitrate or '100M']
+            elif bitrate:
+                argv += ['-b', bitrate]
+            if length:
+                argv += ['-l', length]
+            if reverse:
+                argv.append('-R')
+            if ipv6:
+                argv.append('-6')
+            cp = client_ns.run(*argv, check=False, timeout=timeout)
+            try:
+                res = json.loads(cp.stdout)
+            except ValueError:
+                raise RuntimeError('iperf3 client: %s %s' % (cp.stdout[-500:], cp.stderr[-500:]))
+            if 'error' in res:
+                raise RuntimeError('iperf3: %s' % res['error'])
+            return res
+        finally:
+            try:
+                srv.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(srv.pid, signal.SIGKILL)
+                srv.wait()
+
+
+# --------------------------------------------------------------------------- captures
+
+class Capture:
+    """tcpdump of frames *received* on @ifname in @ns into a pcap (snaplen 200)."""
+
+    def __init__(self, ns, ifname, filt=''):
+        self.dir = tempfile.mkdtemp(prefix='vncap-', dir='/tmp')
+        vnlib.cleanup.add(lambda: shutil.rmtree(self.dir, ignore_errors=True))
+        self.path = os.path.join(self.dir, 'rx.pcap')
+        argv = ['tcpdump', '-Q', 'in', '-i', ifname, '-s', '200', '-U', '-w', self.path]
+        if filt:
+            argv += filt.split()
+        self.p = ns.popen(*argv)
+        # tcpdump prints "listening on ..." to stderr once the capture is running
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 10:
+            line = self.p.stderr.readline()
+            if 'listening' in line or not line:
+                break
+
+    def stop(self):
+        time.sleep(0.5)
+        self.p.send_signal(signal.SIGINT)
+        try:
+            self.p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.p.pid, signal.SIGKILL)
+        return self.path
+
+    def fields(self, dfilter, *fields):
+        """tshark -r PCAP -Y @dfilter with checksum validation on: rows of @fields."""
+        argv = ['tshark', '-n', '-r', self.path, '-o', 'ip.check_checksum:TRUE',
+                '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE',
+                '-Y', dfilter, '-T', 'fields']
+        for f in fields:
+            argv += ['-e', f]
+        cp = run(argv, timeout=120)
+        return [line.split('\t') for line in cp.stdout.splitlines() if line.strip()]
+
+
+# --------------------------------------------------------------------------- vnicd
+
+def port_show(vn, name):
+    return vn.ctl_json('port', 'show', name)
+
+
+def port_stats(vn, name):
+    for p in vn.ctl_json('stats')['ports']:
+        if p['name'] == name:
+            return p
+    raise KeyError(name)
+
+
+def mode_args(argv=None):
+    """(fallback, label) from the command line: --fallback forces io_uring = no."""
+    argv = sys.argv[1:] if argv is None else argv
+    fallback = '--fallback' in argv
+    label = 'readv/writev' if fallback else 'io_uring'
+    if not fallback and os.environ.get('VNICD_TAP_POSTED_READS'):
+        label = 'io_uring posted reads'
+    return fallback, label
+
+
+def vnicd_config(fallback, extra=''):
+    return '[vnicd]\n' + ('io_uring = no\n' if fallback else '') + extra
