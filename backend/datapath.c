@@ -17,6 +17,7 @@
 #include "vnicd/capture.h"
 #include "vnicd/datapath.h"
 #include "vnicd/log.h"
+#include "vnicd/policy.h"
 
 #define VN_MAX_WORKERS 16
 #define IDLE_SPINS 2048	  /* empty polls before a worker starts sleeping */
@@ -51,6 +52,8 @@ struct vn_dp {
 	struct rte_rcu_qsbr *qsbr;
 	struct vn_worker *w[VN_MAX_WORKERS];
 	struct vn_capture *cap[VN_MAX_PORTS_HARD]; /* per slot, published with release/acquire */
+	struct vn_port_policy *pol[VN_MAX_PORTS_HARD]; /* per slot, published with release/acquire */
+	unsigned nr_pol; /* slots with a policy: 0 keeps the workers on the plain path */
 };
 
 static uint64_t tsc_hz;
@@ -112,6 +115,8 @@ void vn_dp_free(struct vn_dp *dp)
 		rte_free(dp->w[i]);
 	}
 	vn_dp_table_free(dp->table);
+	for (unsigned s = 0; s < VN_MAX_PORTS_HARD; s++)
+		vn_policy_free(dp->pol[s]);
 	rte_free(dp->qsbr);
 	rte_free(dp);
 }
@@ -220,8 +225,32 @@ static void tx_flush(struct vn_worker *w, const struct vn_dp_table *t, uint16_t 
 	uint16_t n = tq->n, sent = 0;
 
 	struct vn_capture *cap = __atomic_load_n(&w->dp->cap[slot], __ATOMIC_ACQUIRE);
+	struct vn_port_policy *pol = __atomic_load_n(&w->dp->pol[slot], __ATOMIC_ACQUIRE);
 
 	tq->n = 0;
+	if (unlikely(pol != NULL && pol->in != NULL)) { /* inbound: what the guest receives */
+		struct vn_meter *mt = pol->in;
+		uint16_t kept = 0;
+		uint64_t tsc = rte_get_tsc_cycles();
+
+		rte_spinlock_lock(&mt->lock);
+		tsc = vn_meter_clamp(mt, tsc);
+		for (uint16_t i = 0; i < n; i++) {
+			if (!vn_meter_conform(mt, tq->len[i], tsc)) {
+				rte_pktmbuf_free(tq->pkts[i]);
+				continue;
+			}
+			tq->pkts[kept] = tq->pkts[i];
+			tq->cast[kept] = tq->cast[i];
+			tq->loc[kept] = tq->loc[i];
+			tq->len[kept++] = tq->len[i];
+		}
+		rte_spinlock_unlock(&mt->lock);
+		c->drops[VN_DROP_RATE_LIMIT] += n - kept;
+		n = kept;
+		if (!n)
+			return;
+	}
 	if (unlikely(cap != NULL))
 		vn_capture_burst(cap, tq->pkts, n, w->id, RTE_PCAPNG_DIRECTION_OUT);
 	if (likely(p != NULL))
@@ -264,6 +293,203 @@ static inline uint8_t cast_of(const struct rte_ether_addr *a)
 	return rte_is_broadcast_ether_addr(a) ? VN_BCAST : VN_MCAST;
 }
 
+static inline bool has_tag_ethertype(const struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
+	return eth->ether_type == RTE_BE16(VN_TPID_8021Q) ||
+	       eth->ether_type == RTE_BE16(VN_TPID_8021AD);
+}
+
+/*
+ * How a frame of segment @cl->seg leaves port @d: 0 untagged, 1 tagged, -1 not at all (the
+ * port does not carry the segment, or a VLAN-aware port would receive a frame that a
+ * transparent port sent with a tag of its own in the untagged LAN: no VLAN hopping).
+ */
+static inline int egress_form(struct vn_dp *dp, uint16_t d, const struct vn_vlan_cls *cl,
+			      const struct rte_mbuf *m)
+{
+	const struct vn_port_policy *dp_pol = __atomic_load_n(&dp->pol[d], __ATOMIC_ACQUIRE);
+	int form = vn_vlan_egress_tagged(dp_pol, cl->seg);
+
+	if (form >= 0 && cl->seg == 0 && !cl->tagged && dp_pol && dp_pol->vlan_aware &&
+	    has_tag_ethertype(m))
+		return -1;
+	return form;
+}
+
+/*
+ * The pipeline when some port has a policy: per frame, VLAN classification and
+ * anti-spoofing of the ingress port; per burst, its outbound meter; then learning and
+ * lookup in the frame's segment, flooding to the ports that carry the segment, and
+ * tagging/untagging per destination. A frame is edited in place when it goes to one
+ * destination; a flood shares one buffer per egress form (untagged, tagged) and copies
+ * only when both forms are needed.
+ */
+static void switch_policy(struct vn_worker *w, const struct vn_dp_table *t, struct vn_port *in,
+			  struct rte_mbuf **pkts, uint16_t n, uint64_t now)
+{
+	struct vn_port_counters *c = &w->ctr[in->slot];
+	struct vn_fdb *fdb = in->net->fdb;
+	const uint16_t *flood = t->flood[in->slot];
+	uint16_t flood_n = t->flood_n[in->slot];
+	struct vn_port_policy *ipol = __atomic_load_n(&w->dp->pol[in->slot], __ATOMIC_ACQUIRE);
+	struct vn_vlan_cls cls[VN_BURST];
+	uint8_t casts[VN_BURST];
+	uint32_t lens[VN_BURST];
+	int8_t fm[VN_MAX_PORTS_HARD];
+	uint16_t k = 0;
+
+	/* 1: count, validate, classify, anti-spoofing; survivors compacted to the front */
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct rte_ether_hdr *eth;
+		uint32_t len = rte_pktmbuf_pkt_len(m);
+		struct vn_vlan_cls *cl = &cls[k];
+		uint8_t cast;
+
+		c->rx_packets++;
+		c->rx_bytes += len;
+		if (unlikely(rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN)) {
+			c->drops[VN_DROP_MALFORMED]++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		cast = cast_of(&eth->dst_addr);
+		c->rx_cast_pkts[cast]++;
+		c->rx_cast_bytes[cast] += len;
+		if (unlikely(!rte_is_valid_assigned_ether_addr(&eth->src_addr))) {
+			c->drops[VN_DROP_INVALID_SRC]++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		if (ipol && ipol->vlan_aware) {
+			if (vn_vlan_classify(ipol, m, cl) < 0) {
+				c->drops[VN_DROP_POLICY]++;
+				rte_pktmbuf_free(m);
+				continue;
+			}
+		} else {
+			*cl = (struct vn_vlan_cls){.seg = 0, .tpid = VN_TPID_8021Q};
+		}
+		if (ipol && ipol->antispoof &&
+		    !vn_antispoof_check(ipol, m, cl->tagged ? 16 : 12)) {
+			c->drops[VN_DROP_SPOOFED]++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		casts[k] = cast;
+		lens[k] = len;
+		pkts[k++] = m;
+	}
+	/* 2: outbound meter (what the guest sends), one lock per burst */
+	if (ipol && ipol->out && k) {
+		struct vn_meter *mt = ipol->out;
+		uint64_t tsc = rte_get_tsc_cycles();
+		uint16_t kept = 0;
+
+		rte_spinlock_lock(&mt->lock);
+		tsc = vn_meter_clamp(mt, tsc);
+		for (uint16_t i = 0; i < k; i++) {
+			if (!vn_meter_conform(mt, lens[i], tsc)) {
+				rte_pktmbuf_free(pkts[i]);
+				continue;
+			}
+			pkts[kept] = pkts[i];
+			cls[kept] = cls[i];
+			casts[kept] = casts[i];
+			lens[kept++] = lens[i];
+		}
+		rte_spinlock_unlock(&mt->lock);
+		c->drops[VN_DROP_RATE_LIMIT] += k - kept;
+		k = kept;
+	}
+	/* 3: learn, look up, forward */
+	for (uint16_t i = 0; i < k; i++) {
+		struct rte_mbuf *m = pkts[i], *mf[2] = {NULL, NULL};
+		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		const struct vn_vlan_cls *cl = &cls[i];
+		uint32_t len = lens[i];
+		uint8_t cast = casts[i], loc = 0;
+		uint16_t cnt[2] = {0, 0};
+		int dst, form;
+
+		vn_fdb_learn(fdb, cl->seg, &eth->src_addr, in->slot, now);
+		if (cast == VN_UCAST) {
+			dst = vn_fdb_lookup(fdb, cl->seg, &eth->dst_addr);
+			if (dst >= 0 && dst < t->nr_slots && t->ports[dst] &&
+			    t->ports[dst]->net == in->net) {
+				if (unlikely(dst == in->slot)) {
+					c->drops[VN_DROP_SAME_PORT]++;
+					rte_pktmbuf_free(m);
+					continue;
+				}
+				form = egress_form(w->dp, (uint16_t)dst, cl, m);
+				if (form < 0) { /* its policy changed since it was learned */
+					c->drops[VN_DROP_POLICY]++;
+					rte_pktmbuf_free(m);
+					continue;
+				}
+				if (vn_vlan_needs_edit(cl, form) && !(m = vn_vlan_edit(m, cl, form))) {
+					c->drops[VN_DROP_NO_MBUF]++;
+					continue;
+				}
+				c->rx_loc_pkts[t->ports[dst]->locality]++;
+				c->rx_loc_bytes[t->ports[dst]->locality] += len;
+				tx_push(w, t, (uint16_t)dst, m, cast, in->locality,
+					rte_pktmbuf_pkt_len(m));
+				continue;
+			}
+		}
+		/* flood to the ports of the network that carry the segment */
+		for (uint16_t f = 0; f < flood_n; f++) {
+			uint16_t d = flood[f];
+			fm[f] = d == in->slot ? -1 : (int8_t)egress_form(w->dp, d, cl, m);
+			if (fm[f] >= 0) {
+				cnt[fm[f]]++;
+				if (t->ports[d]->locality > loc)
+					loc = t->ports[d]->locality;
+			}
+		}
+		if (unlikely(cnt[0] + cnt[1] == 0)) {
+			c->drops[VN_DROP_NO_DEST]++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		c->rx_loc_pkts[loc]++;
+		c->rx_loc_bytes[loc] += len;
+		if (cnt[0] && cnt[1]) {
+			int keep = vn_vlan_needs_edit(cl, 0) ? 1 : 0; /* the form @m already has */
+			if (vn_vlan_needs_edit(cl, keep)) { /* neither: copy one, edit @m to the other */
+				mf[0] = vn_vlan_copy(m, cl, 0);
+				mf[1] = vn_vlan_edit(m, cl, 1);
+			} else {
+				mf[keep] = m;
+				mf[!keep] = vn_vlan_copy(m, cl, !keep);
+			}
+		} else {
+			int only = cnt[1] ? 1 : 0;
+			mf[only] = vn_vlan_needs_edit(cl, only) ? vn_vlan_edit(m, cl, only) : m;
+		}
+		for (int g = 0; g < 2; g++) {
+			if (!cnt[g])
+				continue;
+			if (!mf[g]) {
+				c->drops[VN_DROP_NO_MBUF]++;
+				cnt[g] = 0;
+				continue;
+			}
+			if (cnt[g] > 1)
+				rte_mbuf_refcnt_update(mf[g], (int16_t)(cnt[g] - 1));
+		}
+		for (uint16_t f = 0; f < flood_n; f++)
+			if (fm[f] >= 0 && cnt[fm[f]])
+				tx_push(w, t, flood[f], mf[fm[f]], cast, in->locality,
+					rte_pktmbuf_pkt_len(mf[fm[f]]));
+	}
+}
+
 void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct vn_port *in,
 			struct rte_mbuf **pkts, uint16_t n, uint64_t now)
 {
@@ -279,6 +505,10 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct
 	if (unlikely(cap != NULL))
 		vn_capture_burst(cap, pkts, n, w->id, RTE_PCAPNG_DIRECTION_IN);
 
+	if (unlikely(__atomic_load_n(&w->dp->nr_pol, __ATOMIC_ACQUIRE) != 0)) {
+		switch_policy(w, t, in, pkts, n, now);
+		n = 0; /* done; only the flush below remains */
+	}
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		struct rte_ether_hdr *eth;
@@ -499,4 +729,24 @@ void vn_dp_worker_stats(struct vn_dp *dp, unsigned id, struct vn_dp_worker_stats
 		*out = dp->w[id]->st;
 	else
 		memset(out, 0, sizeof(*out));
+}
+
+void vn_dp_policy_set(struct vn_dp *dp, uint16_t slot, struct vn_port_policy *pol)
+{
+	struct vn_port_policy *old;
+
+	if (pol && !dp->pol[slot])
+		__atomic_store_n(&dp->nr_pol, dp->nr_pol + 1, __ATOMIC_RELEASE);
+	old = __atomic_exchange_n(&dp->pol[slot], pol, __ATOMIC_ACQ_REL);
+	if (!pol && old)
+		__atomic_store_n(&dp->nr_pol, dp->nr_pol - 1, __ATOMIC_RELEASE);
+	if (old) {
+		vn_dp_synchronize(dp);
+		vn_policy_free(old);
+	}
+}
+
+const struct vn_port_policy *vn_dp_policy_get(struct vn_dp *dp, uint16_t slot)
+{
+	return __atomic_load_n(&dp->pol[slot], __ATOMIC_ACQUIRE);
 }

@@ -143,6 +143,19 @@ void vn_dp_capture_set(struct vn_dp *dp, uint16_t slot, struct vn_capture *cap);
 /** vn_dp_capture_get() - Return: the capture attached to @slot, or NULL. */
 struct vn_capture *vn_dp_capture_get(struct vn_dp *dp, uint16_t slot);
 
+struct vn_port_policy;
+
+/**
+ * vn_dp_policy_set() - make @pol (NULL: none) the policy workers apply to slot @slot; takes
+ * ownership of @pol. The previous one is freed once no worker can see it (this waits for a
+ * quiescent state), so `port set` applies while traffic flows. While no slot has a policy
+ * the workers take the plain switching path. Thread: control.
+ */
+void vn_dp_policy_set(struct vn_dp *dp, uint16_t slot, struct vn_port_policy *pol);
+
+/** vn_dp_policy_get() - Return: the policy of slot @slot, or NULL. Thread: control. */
+const struct vn_port_policy *vn_dp_policy_get(struct vn_dp *dp, uint16_t slot);
+
 /** vn_dp_now() - Return: the data path's clock, in whole seconds (FDB time). */
 uint64_t vn_dp_now(void);
 

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-port L2 policy contract: VLAN membership and tagging (802.1Q access/trunk/native,
+ * 802.1ad dot1q-tunnel), anti-spoofing (libvirt clean-traffic semantics) and rate limits
+ * (libvirt <bandwidth> semantics on rte_meter), as the control thread builds it and the
+ * data path applies it.
+ *
+ * Life cycle: the control thread parses and validates a policy *spec* (a JSON object, the
+ * same members as the `port.set` arguments; that is also what is persisted), builds an
+ * immutable struct vn_port_policy from it, and publishes it with vn_dp_policy_set(); the old
+ * one is freed after every worker passed a quiescent state. A port without a policy (NULL)
+ * is VLAN-transparent: all its frames are switched unmodified in segment 0, with no check.
+ *
+ * Segments: the bridge keys its FDB and floods by segment = VLAN ID. Segment 0 is the
+ * untagged LAN: ports without a VLAN mode live there, and a trunk may carry it untagged
+ * (the default of uplinks). Frames never cross segments.
+ *
+ * Meter state is the only mutable part of a policy: each meter has a spinlock taken once per
+ * burst (not per packet) by the worker that meters it, because a port's rx queues and the
+ * frames sent to it can be handled by several workers.
+ */
+#ifndef VNICD_POLICY_H
+#define VNICD_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_meter.h>
+#include <rte_spinlock.h>
+
+#include "vnicd/stats.h"
+
+#define VN_VID_MAX 4094		/* highest usable VLAN ID; 4095 is reserved */
+#define VN_POLICY_MAX_IPS 16	/* addresses in --allowed-ip */
+#define VN_TPID_8021Q 0x8100
+#define VN_TPID_8021AD 0x88a8
+#define VN_METER_MAX_KBPS 100000000ULL /* 100 GB/s */
+#define VN_METER_MAX_BURST_KIB (4ULL << 20)
+
+/** VLAN mode of a port (names: vn_vlan_mode_name()). */
+enum vn_vlan_mode {
+	VN_VLAN_NONE = 0,	  /* transparent, segment 0 only */
+	VN_VLAN_ACCESS,		  /* untagged in VLAN vlan; tagged frames refused */
+	VN_VLAN_TRUNK,		  /* tagged frames of the allowed set; untagged only if bit 0 set */
+	VN_VLAN_NATIVE_UNTAGGED,  /* trunk + untagged frames are VLAN vlan, sent untagged */
+	VN_VLAN_NATIVE_TAGGED,	  /* trunk + untagged frames are VLAN vlan, sent tagged */
+	VN_VLAN_DOT1Q_TUNNEL,	  /* every frame is in S-VLAN vlan; S-tag pushed on trunks */
+	VN_VLAN__MAX,
+};
+
+/** struct vn_meter - one direction's policer (peak bucket first, then average bucket). */
+struct vn_meter {
+	rte_spinlock_t lock;
+	bool has_peak;
+	struct rte_meter_srtcm_profile avg_prof, peak_prof;
+	struct rte_meter_srtcm avg, peak; /* mutable: under @lock */
+	uint64_t average_kBps, peak_kBps, burst_kib; /* as configured (0: not given) */
+	uint64_t cbs, pbs;			     /* bucket depths in bytes, in force */
+} __rte_cache_aligned;
+
+/**
+ * struct vn_port_policy - what the data path applies to one port; immutable once
+ * published except the meters' state.
+ */
+struct vn_port_policy {
+	uint8_t vlan_mode;	/* enum vn_vlan_mode */
+	bool vlan_aware;	/* vlan_mode != NONE */
+	uint16_t vlan;		/* access VID, native VID, or S-VID of a tunnel */
+	uint16_t tpid;		/* dot1q-tunnel: TPID of the pushed S-tag */
+	uint64_t vlans[64];	/* allowed segments (bit 0: untagged LAN on a trunk) */
+	bool antispoof;		/* any of the checks below */
+	bool lock_mac;
+	bool allow_dhcp_server, allow_ra;
+	struct rte_ether_addr mac; /* the port's MAC (lock_mac, ARP/ND checks) */
+	uint8_t nr_ip4, nr_ip6;
+	uint32_t ip4[VN_POLICY_MAX_IPS]; /* network order */
+	uint8_t ip6[VN_POLICY_MAX_IPS][16];
+	struct vn_meter *in, *out; /* NULL: no limit. in = to the guest, out = from it */
+	bool default_uplink;	   /* built as the default of an external port */
+};
+
+/** struct vn_vlan_cls - how ingress classified one frame. */
+struct vn_vlan_cls {
+	uint16_t seg;	   /* segment (VLAN ID, 0 = untagged LAN) */
+	uint16_t pcp_dei;  /* PCP and DEI bits to put in a tag sent out (0xf000 of the TCI) */
+	uint16_t tpid;	   /* TPID to use when the frame leaves tagged */
+	bool tagged;	   /* the frame holds an outer tag at offset 12 that classification used */
+	uint16_t tag_tci;  /* that tag's TCI as received (valid when @tagged) */
+	uint16_t tag_tpid; /* that tag's TPID as received */
+};
+
+/* ---- data path (worker threads; no allocation except the mbuf copies documented) ---- */
+
+/** vn_policy_admits() - Return: true if @p (NULL: transparent port) carries segment @seg. */
+static inline bool vn_policy_admits(const struct vn_port_policy *p, uint16_t seg)
+{
+	if (!p || !p->vlan_aware)
+		return seg == 0;
+	return (p->vlans[seg >> 6] >> (seg & 63)) & 1;
+}
+
+/**
+ * vn_vlan_classify() - classify frame @m received on a port with policy @p (vlan_aware).
+ * Return: 0 and @c filled, or -1 when the port's VLAN policy refuses it (VID 4095, a tag
+ * cut short, a VLAN not admitted, a tagged frame on an access port).
+ */
+int vn_vlan_classify(const struct vn_port_policy *p, const struct rte_mbuf *m,
+		     struct vn_vlan_cls *c);
+
+/**
+ * vn_vlan_egress_tagged() - Return: 1 if a frame of segment @seg leaves port @p tagged, 0
+ * untagged, -1 if @p does not carry @seg.
+ */
+int vn_vlan_egress_tagged(const struct vn_port_policy *p, uint16_t seg);
+
+/**
+ * vn_vlan_needs_edit() - Return: true if a frame classified as @c must be changed to leave
+ * @tagged (as vn_vlan_egress_tagged() said).
+ */
+static inline bool vn_vlan_needs_edit(const struct vn_vlan_cls *c, int tagged)
+{
+	if (!tagged)
+		return c->tagged;
+	return !c->tagged || c->tag_tpid != c->tpid ||
+	       c->tag_tci != (uint16_t)(c->pcp_dei | c->seg);
+}
+
+/**
+ * vn_vlan_edit() - make @m leave @tagged (push, rewrite or strip the outer tag of @c).
+ * Edits in place when the caller owns @m exclusively (refcnt 1, direct, headroom), else
+ * works on a copy from @m's pool and drops one reference of @m.
+ * Return: the frame to send (@m or the copy), or NULL when no buffer was free (@m's
+ * reference dropped; count no_mbuf).
+ */
+struct rte_mbuf *vn_vlan_edit(struct rte_mbuf *m, const struct vn_vlan_cls *c, int tagged);
+
+/** vn_vlan_copy() - Return: a private copy of @m edited to leave @tagged, or NULL. */
+struct rte_mbuf *vn_vlan_copy(const struct rte_mbuf *m, const struct vn_vlan_cls *c, int tagged);
+
+/**
+ * vn_antispoof_check() - clean-traffic checks of frame @m from a port with policy @p
+ * (p->antispoof set): source MAC, IPv4/IPv6 source, ARP sender, ND options, DHCP server
+ * replies and router advertisements. @etype_off: offset of the ethertype after the tag that
+ * VLAN classification consumed (12 or 16); up to two more tags are skipped. Reads through
+ * rte_pktmbuf_read(), so chained and short frames are safe. Return: true if it may pass.
+ */
+bool vn_antispoof_check(const struct vn_port_policy *p, const struct rte_mbuf *m,
+			uint16_t etype_off);
+
+/**
+ * vn_meter_conform() - police one frame of @len bytes at time @tsc: the peak bucket first
+ * (when there is one), then the average bucket; only a frame that conforms to both passes,
+ * so the long-run rate is the average and no interval exceeds peak x time + its depth.
+ * The caller holds @mt->lock and passes a @tsc that does not go backwards (vn_meter_clamp()).
+ * Return: true if it may pass.
+ */
+static inline bool vn_meter_conform(struct vn_meter *mt, uint32_t len, uint64_t tsc)
+{
+	if (mt->has_peak &&
+	    rte_meter_srtcm_color_blind_check(&mt->peak, &mt->peak_prof, tsc, len) != RTE_COLOR_GREEN)
+		return false;
+	return rte_meter_srtcm_color_blind_check(&mt->avg, &mt->avg_prof, tsc, len) == RTE_COLOR_GREEN;
+}
+
+/**
+ * vn_meter_clamp() - Return: @tsc, or the meter's own last time when @tsc is older (a burst
+ * that read the clock before the meter was made). Caller holds @mt->lock.
+ */
+static inline uint64_t vn_meter_clamp(const struct vn_meter *mt, uint64_t tsc)
+{
+	if ((int64_t)(tsc - mt->avg.time) < 0)
+		tsc = mt->avg.time;
+	if (mt->has_peak && (int64_t)(tsc - mt->peak.time) < 0)
+		tsc = mt->peak.time;
+	return tsc;
+}
+
+/**
+ * vn_meter_burst() - police @n frames of @pkts through @mt at time @tsc (TSC cycles),
+ * compacting the conforming ones to the front (their lengths in @len when not NULL are
+ * compacted alike). Frees the others. Takes @mt's lock once. Return: frames kept.
+ */
+uint16_t vn_meter_burst(struct vn_meter *mt, struct rte_mbuf **pkts, uint32_t *len, uint16_t n,
+			uint64_t tsc);
+
+/* ---- control thread ---- */
+
+/** vn_vlan_mode_name() - Return: "none", "access", "trunk", "native-untagged", ... */
+const char *vn_vlan_mode_name(enum vn_vlan_mode m);
+
+/**
+ * vn_policy_spec_merge() - apply the `port.set` changes @chg (members: vlan_mode, vlan,
+ * vlans, tpid, lock_mac, allowed_ip, allow_dhcp_server, allow_ra, inbound, outbound) to the
+ * current spec @cur (NULL: none), validating every value and their combination.
+ * @has_mac: the port has a MAC (needed by lock_mac).
+ * Return: 0 and *@out (a new normalised spec, json_object_unref it; members at their default
+ * are left out, so an empty object means "no policy"), or -EINVAL with a one-line @err.
+ */
+int vn_policy_spec_merge(JsonObject *cur, JsonObject *chg, bool has_mac, JsonObject **out,
+			 GError **err);
+
+/**
+ * vn_policy_build() - build the data-path policy of a port from normalised @spec (NULL or
+ * empty: the default). @mac: the port's MAC or NULL; @external: the port is an uplink (its
+ * default is a trunk of every VLAN plus the untagged LAN). @prev: the policy it replaces
+ * (its meters' levels carry over so a lower limit bites at once), or NULL.
+ * Return: 0 and *@out (NULL when the port needs no policy at all), or -errno with @err.
+ */
+int vn_policy_build(JsonObject *spec, const struct rte_ether_addr *mac, bool external,
+		    const struct vn_port_policy *prev, struct vn_port_policy **out, GError **err);
+
+/** vn_policy_free() - free @p (NULL is fine); no worker may still see it. */
+void vn_policy_free(struct vn_port_policy *p);
+
+/**
+ * vn_policy_describe() - add the policy in force, @p (NULL: none), as one JSON object value
+ * to @b: {vlan_mode, vlan, vlans, tpid, untagged_lan, lock_mac, allowed_ip, allow_dhcp_server,
+ * allow_ra, inbound, outbound}.
+ */
+void vn_policy_describe(const struct vn_port_policy *p, JsonBuilder *b);
+
+/**
+ * vn_meter_init() - set up @mt for @average_kBps [@peak_kBps, @burst_kib] (0: not given),
+ * timed by the TSC; buckets start full, or at @prev's levels when given (capped to the new
+ * depths), so that lowering a limit under load bites at once. Return: 0 or -EINVAL.
+ */
+int vn_meter_init(struct vn_meter *mt, uint64_t average_kBps, uint64_t peak_kBps,
+		  uint64_t burst_kib, const struct vn_meter *prev);
+
+#endif

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/* Anti-spoofing on the data path: libvirt clean-traffic checks of frames a guest sends. */
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include "vnicd/policy.h"
+
+#define ET_IPV4 0x0800
+#define ET_ARP 0x0806
+#define ET_RARP 0x8035
+#define ET_IPV6 0x86dd
+#define UDP 17
+#define ICMP6 58
+
+static inline uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static bool ip4_allowed(const struct vn_port_policy *p, const uint8_t *a)
+{
+	uint32_t v;
+
+	memcpy(&v, a, 4);
+	for (unsigned i = 0; i < p->nr_ip4; i++)
+		if (p->ip4[i] == v)
+			return true;
+	return false;
+}
+
+static bool ip6_listed(const struct vn_port_policy *p, const uint8_t *a)
+{
+	for (unsigned i = 0; i < p->nr_ip6; i++)
+		if (memcmp(p->ip6[i], a, 16) == 0)
+			return true;
+	return false;
+}
+
+static bool ip6_unspecified(const uint8_t *a)
+{
+	static const uint8_t zero[16];
+	return memcmp(a, zero, 16) == 0;
+}
+
+static bool ip6_link_local(const uint8_t *a)
+{
+	return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+
+static bool check_arp(const struct vn_port_policy *p, const struct rte_mbuf *m, uint16_t off,
+		      const struct rte_ether_addr *src)
+{
+	uint8_t buf[28];
+	const uint8_t *a = rte_pktmbuf_read(m, off, sizeof(buf), buf);
+	uint16_t op;
+
+	if (!a || be16(a) != 1 || be16(a + 2) != ET_IPV4 || a[4] != 6 || a[5] != 4)
+		return false; /* only Ethernet/IPv4 ARP */
+	op = be16(a + 6);
+	if (op != 1 && op != 2)
+		return false;
+	if (memcmp(a + 8, src->addr_bytes, 6) != 0)
+		return false; /* sender MAC is not the frame's */
+	if ((p->nr_ip4 || p->nr_ip6) && !ip4_allowed(p, a + 14) &&
+	    !(op == 1 && a[14] == 0 && a[15] == 0 && a[16] == 0 && a[17] == 0))
+		return false; /* sender IP not the guest's (0.0.0.0: an ARP probe) */
+	return true;
+}
+
+static bool check_ipv4(const struct vn_port_policy *p, const struct rte_mbuf *m, uint16_t off)
+{
+	uint8_t buf[24];
+	const uint8_t *ip = rte_pktmbuf_read(m, off, 20, buf);
+	const uint8_t *udp;
+	unsigned ihl;
+	uint16_t sport = 0, dport = 0;
+	bool first_frag;
+
+	if (!ip || (ip[0] >> 4) != 4 || (ihl = (ip[0] & 0xf) * 4u) < 20)
+		return false;
+	first_frag = (be16(ip + 6) & 0x1fff) == 0;
+	if (ip[9] == UDP && first_frag) {
+		uint8_t ub[4];
+		udp = rte_pktmbuf_read(m, off + ihl, 4, ub);
+		if (udp) {
+			sport = be16(udp);
+			dport = be16(udp + 2);
+		}
+	}
+	if (p->nr_ip4 || p->nr_ip6) {
+		static const uint8_t any[4];
+		bool dhcp_client = memcmp(ip + 12, any, 4) == 0 && sport == 68 && dport == 67;
+		if (!dhcp_client && !ip4_allowed(p, ip + 12))
+			return false;
+	}
+	if (!p->allow_dhcp_server && ip[9] == UDP && sport == 67)
+		return false; /* a DHCP server reply from a guest */
+	return true;
+}
+
+/* Link-layer address option @type (1 source, 2 target) of an ND message must be @mac. */
+static bool nd_lla_ok(const struct rte_mbuf *m, uint32_t opt, uint32_t end, uint8_t type,
+		      const struct rte_ether_addr *mac)
+{
+	while (opt + 2 <= end) {
+		uint8_t ob[8];
+		const uint8_t *o = rte_pktmbuf_read(m, opt, 2, ob);
+		if (!o || o[1] == 0)
+			return false;
+		if (o[0] == type) {
+			o = rte_pktmbuf_read(m, opt, 8, ob);
+			if (!o || o[1] != 1 || memcmp(o + 2, mac->addr_bytes, 6) != 0)
+				return false;
+		}
+		opt += o[1] * 8u;
+	}
+	return true;
+}
+
+static bool check_ipv6(const struct vn_port_policy *p, const struct rte_mbuf *m, uint16_t off,
+		       const struct rte_ether_addr *src)
+{
+	uint8_t buf[40];
+	const uint8_t *ip = rte_pktmbuf_read(m, off, 40, buf);
+	uint32_t l4, end;
+	uint8_t nh;
+
+	if (!ip || (ip[0] >> 4) != 6)
+		return false;
+	if ((p->nr_ip4 || p->nr_ip6) && !ip6_listed(p, ip + 8) && !ip6_unspecified(ip + 8) &&
+	    !ip6_link_local(ip + 8))
+		return false;
+	nh = ip[6];
+	l4 = off + 40u;
+	end = l4 + be16(ip + 4);
+	if (end > rte_pktmbuf_pkt_len(m))
+		end = rte_pktmbuf_pkt_len(m);
+	for (int i = 0; i < 4 && (nh == 0 || nh == 43 || nh == 60); i++) { /* HBH, routing, dst */
+		uint8_t eb[2];
+		const uint8_t *e = rte_pktmbuf_read(m, l4, 2, eb);
+		if (!e)
+			return false;
+		nh = e[0];
+		l4 += (e[1] + 1u) * 8u;
+	}
+	if (nh == UDP) {
+		uint8_t ub[2];
+		const uint8_t *u = rte_pktmbuf_read(m, l4, 2, ub);
+		if (u && be16(u) == 547 && !p->allow_dhcp_server)
+			return false; /* a DHCPv6 server reply */
+		return true;
+	}
+	if (nh != ICMP6)
+		return true;
+	{
+		uint8_t ib[24];
+		const uint8_t *ic = rte_pktmbuf_read(m, l4, 1, ib);
+		if (!ic)
+			return false;
+		switch (ic[0]) {
+		case 134: /* router advertisement */
+		case 137: /* redirect */
+			return p->allow_ra;
+		case 133: /* router solicitation: source LLA at 8 */
+			return nd_lla_ok(m, l4 + 8, end, 1, src);
+		case 135: /* neighbour solicitation: target at 8, options at 24 */
+			return nd_lla_ok(m, l4 + 24, end, 1, src);
+		case 136: /* neighbour advertisement: the target must be the guest's */
+			ic = rte_pktmbuf_read(m, l4, 24, ib);
+			if (!ic)
+				return false;
+			if ((p->nr_ip4 || p->nr_ip6) && !ip6_listed(p, ic + 8) &&
+			    !ip6_link_local(ic + 8))
+				return false;
+			return nd_lla_ok(m, l4 + 24, end, 2, src);
+		default:
+			return true;
+		}
+	}
+}
+
+bool vn_antispoof_check(const struct vn_port_policy *p, const struct rte_mbuf *m,
+			uint16_t etype_off)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	uint8_t tb[2];
+	const uint8_t *t;
+	uint16_t etype;
+
+	if (p->lock_mac && !rte_is_same_ether_addr(&eth->src_addr, &p->mac))
+		return false;
+	for (int i = 0;; i++) {
+		t = rte_pktmbuf_read(m, etype_off, 2, tb);
+		if (!t)
+			return false;
+		etype = be16(t);
+		if (etype != VN_TPID_8021Q && etype != VN_TPID_8021AD)
+			break;
+		if (i == 2)
+			return false; /* tags hiding the protocol */
+		etype_off += 4;
+	}
+	switch (etype) {
+	case ET_ARP:
+		return check_arp(p, m, etype_off + 2, &eth->src_addr);
+	case ET_RARP:
+		return false;
+	case ET_IPV4:
+		return check_ipv4(p, m, etype_off + 2);
+	case ET_IPV6:
+		return check_ipv6(p, m, etype_off + 2, &eth->src_addr);
+	default:
+		return true;
+	}
+}

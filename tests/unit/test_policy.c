@@ -1,0 +1,572 @@
+/* SPDX-License-Identifier: MIT */
+/* Per-port policy over ring ports: VLAN classification, tagging and flooding, QinQ, anti-spoofing, meters, specs. */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include <glib.h>
+#include <rte_cycles.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "testutil.h"
+#include "vnicd/bridge.h"
+#include "vnicd/datapath.h"
+#include "vnicd/policy.h"
+#include "vnicd/ringport.h"
+
+#define NP 5
+
+static struct rte_mempool *mp;
+static struct vn_dp *dp;
+static struct vn_port *ports[NP];
+static struct rte_ring *rx[NP], *tx[NP];
+static struct vn_net net_a = {.name = "a"};
+static struct vn_dp_table *table;
+
+/* What one port received: frame bytes (the first one) and how many. */
+struct got {
+	unsigned n;
+	uint8_t d[256];
+	unsigned len;
+};
+
+static const uint8_t BC[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+static void mac_of(unsigned i, uint8_t out[6])
+{
+	const uint8_t m[6] = {0x02, 0, 0, 0, 0, (uint8_t)i};
+	memcpy(out, m, 6);
+}
+
+/* Frame builder: dst, src, then tags (tpid, tci pairs), ethertype and @plen payload bytes. */
+static unsigned build(uint8_t *b, const uint8_t dst[6], const uint8_t src[6], const uint16_t *tags,
+		      unsigned ntags, uint16_t etype, const void *payload, unsigned plen)
+{
+	unsigned o = 12;
+
+	memcpy(b, dst, 6);
+	memcpy(b + 6, src, 6);
+	for (unsigned i = 0; i < ntags; i++) {
+		b[o++] = (uint8_t)(tags[2 * i] >> 8);
+		b[o++] = (uint8_t)tags[2 * i];
+		b[o++] = (uint8_t)(tags[2 * i + 1] >> 8);
+		b[o++] = (uint8_t)tags[2 * i + 1];
+	}
+	b[o++] = (uint8_t)(etype >> 8);
+	b[o++] = (uint8_t)etype;
+	if (payload)
+		memcpy(b + o, payload, plen);
+	else
+		memset(b + o, 0x5a, plen);
+	return o + plen;
+}
+
+static void drain(struct got g[NP])
+{
+	for (unsigned p = 0; p < NP; p++) {
+		void *o;
+		memset(&g[p], 0, sizeof(g[p]));
+		while (rte_ring_dequeue(tx[p], &o) == 0) {
+			struct rte_mbuf *r = o;
+			if (g[p].n++ == 0) {
+				g[p].len = rte_pktmbuf_pkt_len(r);
+				unsigned l = RTE_MIN(g[p].len, sizeof(g[p].d));
+				const void *d = rte_pktmbuf_read(r, 0, l, g[p].d);
+				if (d != g[p].d)
+					memcpy(g[p].d, d, l);
+			}
+			rte_pktmbuf_free(r);
+		}
+	}
+}
+
+/* Send the @len bytes at @b in from port @in; Return: bitmask of ports that got it. */
+static unsigned send_raw(unsigned in, const uint8_t *b, unsigned len, struct got g[NP])
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	unsigned mask = 0;
+
+	g_assert_nonnull(m);
+	memcpy(rte_pktmbuf_append(m, (uint16_t)len), b, len);
+	vn_dp_switch_burst(vn_dp_worker(dp, 0), table, ports[in], &m, 1, 100);
+	drain(g);
+	for (unsigned p = 0; p < NP; p++)
+		if (g[p].n)
+			mask |= 1u << p;
+	return mask;
+}
+
+static uint16_t tag_at(const struct got *g, unsigned off)
+{
+	return (uint16_t)(g->d[off] << 8 | g->d[off + 1]);
+}
+
+/* Apply `port set` changes @json to slot @slot (with MAC 02::slot). */
+static void set_policy(unsigned slot, const char *json)
+{
+	g_autoptr(JsonParser) p = json_parser_new();
+	g_autoptr(GError) err = NULL;
+	g_autoptr(JsonObject) spec = NULL;
+	struct vn_port_policy *pol = NULL;
+	struct rte_ether_addr mac;
+
+	mac_of(slot, mac.addr_bytes);
+	g_assert_true(json_parser_load_from_data(p, json, -1, NULL));
+	g_assert_cmpint(vn_policy_spec_merge(NULL, json_node_get_object(json_parser_get_root(p)), true,
+					     &spec, &err), ==, 0);
+	g_assert_cmpint(vn_policy_build(spec, &mac, false, NULL, &pol, &err), ==, 0);
+	vn_dp_policy_set(dp, (uint16_t)slot, pol);
+}
+
+static void clear_policies(void)
+{
+	for (unsigned p = 0; p < NP; p++)
+		vn_dp_policy_set(dp, (uint16_t)p, NULL);
+	vn_fdb_flush(net_a.fdb, -1, true);
+}
+
+static uint64_t drops(unsigned slot, enum vn_drop_reason r)
+{
+	struct vn_port_counters c;
+
+	vn_dp_port_counters(dp, (uint16_t)slot, &c);
+	return c.drops[r];
+}
+
+static void test_vlan(void)
+{
+	uint8_t b[256], s0[6], s1[6], s3[6];
+	uint16_t t10[] = {0x8100, 10}, t20p5[] = {0x8100, 0xa000 | 20}, t30[] = {0x8100, 30};
+	uint16_t prio3[] = {0x8100, 0x6000}, t4095[] = {0x8100, 0x0fff}, t10b[] = {0x8100, 10};
+	struct got g[NP];
+	unsigned avail = rte_mempool_avail_count(mp), len;
+	uint64_t pol0 = drops(0, VN_DROP_POLICY), pol3 = drops(3, VN_DROP_POLICY);
+
+	mac_of(10, s0);
+	mac_of(11, s1);
+	mac_of(13, s3);
+	set_policy(0, "{\"vlan_mode\": \"access\", \"vlan\": 10}");
+	set_policy(1, "{\"vlan_mode\": \"access\", \"vlan\": \"10\"}");
+	set_policy(2, "{\"vlan_mode\": \"access\", \"vlan\": 20}");
+	set_policy(3, "{\"vlan_mode\": \"trunk\", \"vlans\": \"10,20\"}");
+	set_policy(4, "{\"vlan_mode\": \"native-untagged\", \"vlan\": 20, \"vlans\": [10]}");
+
+	/* untagged broadcast on access 10: untagged to 1, tagged 10 to the trunk and native port */
+	len = build(b, BC, s0, NULL, 0, 0x88b5, NULL, 46);
+	g_assert_cmpuint(send_raw(0, b, len, g), ==, 0x1a);
+	g_assert_cmpuint(g[1].len, ==, len);
+	g_assert_cmpmem(g[1].d, len, b, len);
+	g_assert_cmpuint(g[3].len, ==, len + 4);
+	g_assert_cmphex(tag_at(&g[3], 12), ==, 0x8100);
+	g_assert_cmphex(tag_at(&g[3], 14), ==, 10);
+	g_assert_cmphex(tag_at(&g[3], 16), ==, 0x88b5);
+	g_assert_cmpmem(g[3].d + 16, len - 12, b + 12, len - 12);
+	g_assert_cmphex(tag_at(&g[4], 14), ==, 10);
+
+	/* tagged 20 with PCP 5 from the trunk: untagged to access 20 and to native-untagged 20 */
+	len = build(b, BC, s3, t20p5, 1, 0x88b5, NULL, 46);
+	g_assert_cmpuint(send_raw(3, b, len, g), ==, 0x14);
+	g_assert_cmpuint(g[2].len, ==, len - 4);
+	g_assert_cmphex(tag_at(&g[2], 12), ==, 0x88b5);
+	g_assert_cmpuint(g[4].len, ==, len - 4);
+
+	/* not admitted: VLAN 30 on the trunk, untagged on the trunk, tagged on access, VID 4095 */
+	len = build(b, BC, s3, t30, 1, 0x88b5, NULL, 46);
+	g_assert_cmpuint(send_raw(3, b, len, g), ==, 0);
+	len = build(b, BC, s3, NULL, 0, 0x88b5, NULL, 46);
+	g_assert_cmpuint(send_raw(3, b, len, g), ==, 0);
+	len = build(b, BC, s3, t4095, 1, 0x88b5, NULL, 46);
+	g_assert_cmpuint(send_raw(3, b, len, g), ==, 0);
+	len = build(b, BC, s0, t10b, 1, 0x88b5, NULL, 46);
+	g_assert_cmpuint(send_raw(0, b, len, g), ==, 0);
+	/* a tag cut short: 16 bytes */
+	len = build(b, BC, s3, t10, 1, 0x88b5, NULL, 0);
+	g_assert_cmpuint(send_raw(3, b, 16, g), ==, 0);
+	g_assert_cmpuint(drops(3, VN_DROP_POLICY) - pol3, ==, 4);
+	g_assert_cmpuint(drops(0, VN_DROP_POLICY) - pol0, ==, 1);
+
+	/* priority-tagged (VID 0, PCP 3) on access 10: VLAN 10, PCP kept when tagged */
+	len = build(b, BC, s0, prio3, 1, 0x88b5, NULL, 46);
+	g_assert_cmpuint(send_raw(0, b, len, g), ==, 0x1a);
+	g_assert_cmpuint(g[1].len, ==, len - 4); /* untagged on access */
+	g_assert_cmphex(tag_at(&g[3], 12), ==, 0x8100);
+	g_assert_cmphex(tag_at(&g[3], 14), ==, 0x6000 | 10);
+	g_assert_cmpuint(g[3].len, ==, len);
+
+	/* learning per VLAN: s0 is known in VLAN 10 only; unicast to it from VLAN 20 floods */
+	len = build(b, s0, s3, t10, 1, 0x88b5, NULL, 46);
+	g_assert_cmpuint(send_raw(3, b, len, g), ==, 0x1); /* known in 10: only port 0, untagged */
+	g_assert_cmpuint(g[0].len, ==, len - 4);
+	len = build(b, s0, s3, t20p5, 1, 0x88b5, NULL, 46);
+	g_assert_cmpuint(send_raw(3, b, len, g), ==, 0x14); /* unknown in 20: flood in 20 */
+	/* the same MAC learned in two VLANs on two ports */
+	len = build(b, BC, s1, NULL, 0, 0x88b5, NULL, 46);
+	send_raw(1, b, len, g);
+	len = build(b, BC, s1, NULL, 0, 0x88b5, NULL, 46);
+	send_raw(2, b, len, g);
+	g_assert_cmpint(vn_fdb_lookup(net_a.fdb, 10, (struct rte_ether_addr *)s1), ==, 1);
+	g_assert_cmpint(vn_fdb_lookup(net_a.fdb, 20, (struct rte_ether_addr *)s1), ==, 2);
+	g_assert_cmpint(vn_fdb_lookup(net_a.fdb, 0, (struct rte_ether_addr *)s1), <, 0);
+
+	/* native-tagged: untagged in is the native VLAN, sent out tagged */
+	set_policy(4, "{\"vlan_mode\": \"native-tagged\", \"vlan\": 20, \"vlans\": \"10\"}");
+	len = build(b, BC, s3, t20p5, 1, 0x88b5, NULL, 46);
+	g_assert_cmpuint(send_raw(3, b, len, g), ==, 0x14);
+	g_assert_cmpuint(g[4].len, ==, len);
+	g_assert_cmphex(tag_at(&g[4], 14), ==, 0xa000 | 20);
+	clear_policies();
+	g_assert_cmpuint(rte_mempool_avail_count(mp), ==, avail);
+}
+
+static void test_untagged_lan(void)
+{
+	uint8_t b[256], s0[6];
+	uint16_t t10[] = {0x8100, 10};
+	struct got g[NP];
+	struct vn_port_policy *up = NULL;
+	g_autoptr(GError) err = NULL;
+	unsigned len;
+
+	mac_of(20, s0);
+	/* port 3: an uplink's default (every VLAN tagged + the untagged LAN); 0,1 transparent */
+	g_assert_cmpint(vn_policy_build(NULL, NULL, true, NULL, &up, &err), ==, 0);
+	g_assert_true(up->default_uplink && vn_policy_admits(up, 0) && vn_policy_admits(up, 4094) &&
+		      !vn_policy_admits(up, 4095));
+	vn_dp_policy_set(dp, 3, up);
+	set_policy(2, "{\"vlan_mode\": \"access\", \"vlan\": 10}");
+	len = build(b, BC, s0, NULL, 0, 0x88b5, NULL, 46);
+	g_assert_cmpuint(send_raw(0, b, len, g), ==, 0x1a); /* 1, 3 (untagged LAN) and 4 */
+	g_assert_cmpuint(g[3].len, ==, len);
+	/* a transparent port's own tag does not hop into VLAN 10 through the uplink */
+	len = build(b, BC, s0, t10, 1, 0x88b5, NULL, 46);
+	g_assert_cmpuint(send_raw(0, b, len, g), ==, 0x12);
+	/* the uplink's VLAN 10 reaches access 10 only */
+	g_assert_cmpuint(send_raw(3, b, len, g), ==, 0x4);
+	clear_policies();
+}
+
+static void test_qinq(void)
+{
+	uint8_t b[256], s0[6], s3[6];
+	uint16_t ctag5[] = {0x8100, 5}, stag[] = {0x88a8, 100, 0x8100, 5};
+	struct got g[NP];
+	unsigned len;
+
+	mac_of(30, s0);
+	mac_of(33, s3);
+	set_policy(0, "{\"vlan_mode\": \"dot1q-tunnel\", \"vlan\": 100}");
+	set_policy(3, "{\"vlan_mode\": \"trunk\", \"vlans\": \"100\"}");
+	set_policy(1, "{\"vlan_mode\": \"dot1q-tunnel\", \"vlan\": 200, \"tpid\": \"0x9100\"}");
+	/* customer frame with C-tag 5: S-tag 0x88a8/100 pushed on the trunk, C-tag kept */
+	len = build(b, BC, s0, ctag5, 1, 0x0800, NULL, 46);
+	g_assert_cmpuint(send_raw(0, b, len, g), ==, 0x8);
+	g_assert_cmpuint(g[3].len, ==, len + 4);
+	g_assert_cmphex(tag_at(&g[3], 12), ==, 0x88a8);
+	g_assert_cmphex(tag_at(&g[3], 14), ==, 100);
+	g_assert_cmphex(tag_at(&g[3], 16), ==, 0x8100);
+	g_assert_cmphex(tag_at(&g[3], 18), ==, 5);
+	/* back: the S-tag is removed, the customer sees its own frame */
+	len = build(b, s0, s3, stag, 2, 0x0800, NULL, 46);
+	g_assert_cmpuint(send_raw(3, b, len, g), ==, 0x1);
+	g_assert_cmpuint(g[0].len, ==, len - 4);
+	g_assert_cmphex(tag_at(&g[0], 12), ==, 0x8100);
+	g_assert_cmphex(tag_at(&g[0], 14), ==, 5);
+	/* configurable TPID: S-VLAN 200 with 0x9100 on a trunk that carries 200 */
+	set_policy(3, "{\"vlan_mode\": \"trunk\", \"vlans\": \"100,200\"}");
+	len = build(b, BC, s0, NULL, 0, 0x0800, NULL, 46);
+	g_assert_cmpuint(send_raw(1, b, len, g), ==, 0x8);
+	g_assert_cmphex(tag_at(&g[3], 12), ==, 0x9100);
+	g_assert_cmphex(tag_at(&g[3], 14), ==, 200);
+	clear_policies();
+}
+
+/* IPv4 header + @l4 bytes. */
+static unsigned ip4(uint8_t *p, const char *src, const char *dst, uint8_t proto, const uint8_t *l4,
+		    unsigned l4len)
+{
+	memset(p, 0, 20);
+	p[0] = 0x45;
+	p[2] = (uint8_t)((20 + l4len) >> 8);
+	p[3] = (uint8_t)(20 + l4len);
+	p[8] = 64;
+	p[9] = proto;
+	inet_pton(AF_INET, src, p + 12);
+	inet_pton(AF_INET, dst, p + 16);
+	memcpy(p + 20, l4, l4len);
+	return 20 + l4len;
+}
+
+static unsigned ip6(uint8_t *p, const char *src, const char *dst, uint8_t nh, const uint8_t *l4,
+		    unsigned l4len)
+{
+	memset(p, 0, 40);
+	p[0] = 0x60;
+	p[4] = (uint8_t)(l4len >> 8);
+	p[5] = (uint8_t)l4len;
+	p[6] = nh;
+	p[7] = 255;
+	inet_pton(AF_INET6, src, p + 8);
+	inet_pton(AF_INET6, dst, p + 24);
+	memcpy(p + 40, l4, l4len);
+	return 40 + l4len;
+}
+
+static void test_antispoof(void)
+{
+	uint8_t b[256], pl[200], me[6], other[6];
+	uint8_t udp_dhcp_srv[8] = {0, 67, 0, 68, 0, 8, 0, 0}, udp_dhcp_cli[8] = {0, 68, 0, 67, 0, 8};
+	uint8_t udp_x[8] = {0x30, 0x39, 0x30, 0x39, 0, 8}, ra[16] = {134}, ns[24] = {135};
+	uint8_t na[32] = {136}, arp[28] = {0, 1, 8, 0, 6, 4, 0, 1};
+	struct got g[NP];
+	unsigned pl_len;
+	uint64_t sp = drops(0, VN_DROP_SPOOFED);
+
+	mac_of(0, me); /* the port's MAC (set_policy gives slot 0 02::00) */
+	mac_of(40, other);
+	set_policy(0, "{\"lock_mac\": true, \"allowed_ip\": \"10.0.0.1, fd00::1\"}");
+#define SEND(src, et, n) send_raw(0, b, build(b, BC, src, NULL, 0, et, pl, n), g)
+	pl_len = ip4(pl, "10.0.0.1", "10.0.0.2", 17, udp_x, 8);
+	g_assert_cmpuint(SEND(me, 0x0800, pl_len), ==, 0x1e);
+	g_assert_cmpuint(SEND(other, 0x0800, pl_len), ==, 0); /* locked MAC */
+	pl_len = ip4(pl, "10.0.0.9", "10.0.0.2", 17, udp_x, 8);
+	g_assert_cmpuint(SEND(me, 0x0800, pl_len), ==, 0); /* source IP */
+	pl_len = ip4(pl, "0.0.0.0", "255.255.255.255", 17, udp_dhcp_cli, 8);
+	g_assert_cmpuint(SEND(me, 0x0800, pl_len), ==, 0x1e); /* DHCP client from 0.0.0.0 */
+	pl_len = ip4(pl, "10.0.0.1", "10.0.0.2", 17, udp_dhcp_srv, 8);
+	g_assert_cmpuint(SEND(me, 0x0800, pl_len), ==, 0); /* DHCP server reply */
+	/* ARP: sender MAC and IP */
+	memcpy(arp + 8, me, 6);
+	inet_pton(AF_INET, "10.0.0.1", arp + 14);
+	memcpy(pl, arp, 28);
+	g_assert_cmpuint(SEND(me, 0x0806, 28), ==, 0x1e);
+	inet_pton(AF_INET, "10.0.0.7", pl + 14);
+	g_assert_cmpuint(SEND(me, 0x0806, 28), ==, 0); /* sender IP not ours */
+	memcpy(pl, arp, 28);
+	memcpy(pl + 8, other, 6);
+	g_assert_cmpuint(SEND(me, 0x0806, 28), ==, 0); /* sender MAC not the frame's */
+	g_assert_cmpuint(SEND(me, 0x0806, 20), ==, 0);	/* truncated ARP */
+	g_assert_cmpuint(SEND(me, 0x8035, 28), ==, 0);	/* RARP */
+	/* IPv6: source, RA, NS from ::, NA target and target link-layer address */
+	pl_len = ip6(pl, "fd00::1", "fd00::2", 17, udp_x, 8);
+	g_assert_cmpuint(SEND(me, 0x86dd, pl_len), ==, 0x1e);
+	pl_len = ip6(pl, "fd00::5", "fd00::2", 17, udp_x, 8);
+	g_assert_cmpuint(SEND(me, 0x86dd, pl_len), ==, 0);
+	pl_len = ip6(pl, "fe80::1", "ff02::1", 58, ra, 16);
+	g_assert_cmpuint(SEND(me, 0x86dd, pl_len), ==, 0); /* router advertisement */
+	inet_pton(AF_INET6, "fd00::1", ns + 8);
+	pl_len = ip6(pl, "::", "ff02::1:ff00:1", 58, ns, 24);
+	g_assert_cmpuint(SEND(me, 0x86dd, pl_len), ==, 0x1e); /* DAD */
+	inet_pton(AF_INET6, "fd00::1", na + 8);
+	na[24] = 2;
+	na[25] = 1;
+	memcpy(na + 26, me, 6);
+	pl_len = ip6(pl, "fd00::1", "ff02::1", 58, na, 32);
+	g_assert_cmpuint(SEND(me, 0x86dd, pl_len), ==, 0x1e);
+	memcpy(na + 26, other, 6);
+	pl_len = ip6(pl, "fd00::1", "ff02::1", 58, na, 32);
+	g_assert_cmpuint(SEND(me, 0x86dd, pl_len), ==, 0); /* target LLA not ours */
+	memcpy(na + 26, me, 6);
+	inet_pton(AF_INET6, "fd00::9", na + 8);
+	pl_len = ip6(pl, "fd00::1", "ff02::1", 58, na, 32);
+	g_assert_cmpuint(SEND(me, 0x86dd, pl_len), ==, 0); /* target not ours */
+	g_assert_cmpuint(drops(0, VN_DROP_SPOOFED) - sp, ==, 11);
+	/* allowed roles */
+	set_policy(0, "{\"lock_mac\": true, \"allow_ra\": true, \"allow_dhcp_server\": true}");
+	pl_len = ip6(pl, "fe80::1", "ff02::1", 58, ra, 16);
+	g_assert_cmpuint(SEND(me, 0x86dd, pl_len), ==, 0x1e);
+	pl_len = ip4(pl, "10.0.0.99", "10.0.0.2", 17, udp_dhcp_srv, 8);
+	g_assert_cmpuint(SEND(me, 0x0800, pl_len), ==, 0x1e); /* no IP list: any source */
+#undef SEND
+	clear_policies();
+}
+
+static void test_meter(void)
+{
+	struct vn_meter mt, mt2;
+	uint64_t hz = rte_get_tsc_hz(), t0, passed = 0, win = 0, win_max = 0;
+	const unsigned pkt = 1000;
+
+	/* average 1000 KBps, peak 2000 KBps, burst 200 KiB; offered 10 MB/s for 10 s */
+	g_assert_cmpint(vn_meter_init(&mt, 1000, 2000, 200, NULL), ==, 0);
+	t0 = mt.avg.time;
+	for (uint64_t i = 0; i < 100000; i++) {
+		uint64_t t = t0 + i * hz / 10000; /* one frame every 100 us */
+		rte_spinlock_lock(&mt.lock);
+		bool ok = vn_meter_conform(&mt, pkt, vn_meter_clamp(&mt, t));
+		rte_spinlock_unlock(&mt.lock);
+		if (i % 1000 == 0) { /* 100 ms windows */
+			win_max = RTE_MAX(win_max, win);
+			win = 0;
+		}
+		if (ok) {
+			passed += pkt;
+			win += pkt;
+		}
+	}
+	/* long run: average x 10 s + the burst; never more than peak in 100 ms + its bucket */
+	g_assert_cmpuint(passed, <=, 10 * 1000 * 1000 + 200 * 1024 + pkt);
+	g_assert_cmpuint(passed, >=, 10 * 1000 * 1000 * 99 / 100);
+	g_assert_cmpuint(win_max, <=, 2000 * 1000 / 10 + mt.pbs + pkt);
+	g_assert_cmpuint(win_max, >, 1000 * 1000 / 10 * 3 / 2); /* the burst went at peak */
+
+	/* a lower limit keeps the old level (capped): no fresh burst */
+	mt.avg.tc = 1000;
+	g_assert_cmpint(vn_meter_init(&mt2, 500, 0, 0, &mt), ==, 0);
+	g_assert_cmpuint(mt2.avg.tc, ==, 1000);
+	g_assert_cmpuint(mt2.cbs, ==, 64 * 1024);
+	/* a clock read before the meter was made does not wrap */
+	rte_spinlock_lock(&mt2.lock);
+	g_assert_true(vn_meter_conform(&mt2, 500, vn_meter_clamp(&mt2, mt2.avg.time - hz)));
+	g_assert_false(vn_meter_conform(&mt2, 1000, vn_meter_clamp(&mt2, mt2.avg.time - hz)));
+	rte_spinlock_unlock(&mt2.lock);
+	g_assert_cmpint(vn_meter_init(&mt2, 0, 0, 0, NULL), <, 0);
+	g_assert_cmpint(vn_meter_init(&mt2, 500, 400, 0, NULL), <, 0);
+}
+
+static void test_meter_pipeline(void)
+{
+	uint8_t b[1100], s0[6];
+	struct rte_mbuf *burst[VN_BURST];
+	struct vn_port_counters c0, c1, p1;
+	unsigned len;
+
+	mac_of(50, s0);
+	/* outbound 64 KB/s, burst 64 KiB: of 4 bursts of 32 x 1000 B, 65 frames fit the bucket */
+	set_policy(0, "{\"outbound\": \"average=64,burst=64\"}");
+	set_policy(1, "{\"inbound\": {\"average\": 64, \"burst\": 32}}");
+	vn_dp_port_counters(dp, 0, &c0);
+	vn_dp_port_counters(dp, 1, &p1);
+	len = build(b, BC, s0, NULL, 0, 0x88b5, NULL, 1000 - 14);
+	for (int r = 0; r < 4; r++) {
+		for (int i = 0; i < VN_BURST; i++) {
+			burst[i] = rte_pktmbuf_alloc(mp);
+			memcpy(rte_pktmbuf_append(burst[i], (uint16_t)len), b, len);
+		}
+		vn_dp_switch_burst(vn_dp_worker(dp, 0), table, ports[0], burst, VN_BURST, 100);
+		struct got g[NP];
+		drain(g);
+	}
+	vn_dp_port_counters(dp, 0, &c1);
+	/* (a slow run refills a few frames' worth meanwhile) */
+	g_assert_cmpuint(c1.drops[VN_DROP_RATE_LIMIT] - c0.drops[VN_DROP_RATE_LIMIT], >=, 128 - 75);
+	g_assert_cmpuint(c1.drops[VN_DROP_RATE_LIMIT] - c0.drops[VN_DROP_RATE_LIMIT], <=, 128 - 65);
+	vn_dp_port_counters(dp, 1, &c1);
+	g_assert_cmpuint(c1.tx_packets - p1.tx_packets, >=, 32);
+	g_assert_cmpuint(c1.tx_packets - p1.tx_packets, <=, 40);
+	g_assert_cmpuint(c1.drops[VN_DROP_RATE_LIMIT] - p1.drops[VN_DROP_RATE_LIMIT], >=, 65 - 40);
+	clear_policies();
+}
+
+/* port.set validation: @json must fail with a message containing @want. */
+static void spec_fails(const char *json, bool has_mac, const char *want)
+{
+	g_autoptr(JsonParser) p = json_parser_new();
+	g_autoptr(GError) err = NULL;
+	g_autoptr(JsonObject) out = NULL;
+
+	g_assert_true(json_parser_load_from_data(p, json, -1, NULL));
+	g_assert_cmpint(vn_policy_spec_merge(NULL, json_node_get_object(json_parser_get_root(p)),
+					     has_mac, &out, &err), ==, -EINVAL);
+	g_assert_null(out);
+	if (!strstr(err->message, want))
+		g_error("%s: got '%s', want '%s'", json, err->message, want);
+	g_assert_null(strchr(err->message, '\n'));
+}
+
+static JsonObject *merge(JsonObject *cur, const char *json)
+{
+	g_autoptr(JsonParser) p = json_parser_new();
+	g_autoptr(GError) err = NULL;
+	JsonObject *out = NULL;
+
+	g_assert_true(json_parser_load_from_data(p, json, -1, NULL));
+	if (vn_policy_spec_merge(cur, json_node_get_object(json_parser_get_root(p)), true, &out,
+				 &err) < 0)
+		g_error("%s: %s", json, err->message);
+	return out;
+}
+
+static void test_spec(void)
+{
+	g_autoptr(JsonObject) a = NULL, b2 = NULL, c = NULL, d = NULL;
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonNode) n = json_node_new(JSON_NODE_OBJECT);
+	g_autofree char *txt = NULL;
+
+	spec_fails("{\"vlan_mode\": \"access\", \"vlan\": 0}", true, "invalid --vlan 0");
+	spec_fails("{\"vlan_mode\": \"access\", \"vlan\": 4095}", true, "1-4094");
+	spec_fails("{\"vlan_mode\": \"access\", \"vlan\": \"5000\"}", true, "invalid --vlan");
+	spec_fails("{\"vlan_mode\": \"access\"}", true, "needs --vlan");
+	spec_fails("{\"vlan_mode\": \"trunk\", \"vlans\": \"10,x\"}", true, "invalid --vlans");
+	spec_fails("{\"vlan_mode\": \"trunk\", \"vlans\": \"30-20\"}", true, "invalid --vlans");
+	spec_fails("{\"vlan_mode\": \"trunk\", \"vlans\": \"1-4095\"}", true, "invalid --vlans");
+	spec_fails("{\"vlan_mode\": \"trunk\"}", true, "needs --vlans");
+	spec_fails("{\"vlan_mode\": \"trunk\", \"vlans\": \"10\", \"vlan\": 5}", true,
+		   "--vlan does not apply");
+	spec_fails("{\"vlan_mode\": \"access\", \"vlan\": 5, \"vlans\": \"7\"}", true,
+		   "--vlans does not apply");
+	spec_fails("{\"vlan_mode\": \"bogus\"}", true, "invalid --vlan-mode");
+	spec_fails("{\"vlan\": 5}", true, "need a --vlan-mode");
+	spec_fails("{\"vlan_mode\": \"access\", \"vlan\": 5, \"tpid\": \"0x88a8\"}", true,
+		   "dot1q-tunnel only");
+	spec_fails("{\"vlan_mode\": \"dot1q-tunnel\", \"vlan\": 5, \"tpid\": \"0x1234\"}", true,
+		   "invalid --tpid");
+	spec_fails("{\"lock_mac\": true}", false, "needs the port's MAC");
+	spec_fails("{\"allowed_ip\": \"10.0.0.300\"}", true, "invalid address '10.0.0.300'");
+	spec_fails("{\"inbound\": \"average=10,peak=5\"}", true, "peak is below average");
+	spec_fails("{\"inbound\": \"peak=5\"}", true, "average=KBps is required");
+	spec_fails("{\"outbound\": \"average=abc\"}", true, "invalid --outbound");
+	spec_fails("{\"outbound\": \"average=10,speed=5\"}", true, "invalid --outbound");
+	spec_fails("{\"outbound\": \"average=0\"}", true, "invalid --outbound");
+	spec_fails("{\"colour\": 1}", true, "unknown policy setting 'colour'");
+
+	/* merging: a new mode starts afresh; other settings are kept until cleared */
+	a = merge(NULL, "{\"vlan_mode\": \"trunk\", \"vlans\": [20, 10, 11, 12], \"lock_mac\": true,"
+			" \"inbound\": \"average=100,burst=10\"}");
+	g_assert_cmpstr(json_object_get_string_member(a, "vlans"), ==, "10-12,20");
+	b2 = merge(a, "{\"vlans\": \"5\", \"allowed_ip\": \"fd00:0::1,10.0.0.1\"}");
+	g_assert_cmpstr(json_object_get_string_member(b2, "vlan_mode"), ==, "trunk");
+	g_assert_cmpstr(json_object_get_string_member(b2, "vlans"), ==, "5");
+	g_assert_true(json_object_get_boolean_member(b2, "lock_mac"));
+	g_assert_cmpstr(json_array_get_string_element(json_object_get_array_member(b2, "allowed_ip"), 0),
+			==, "fd00::1");
+	c = merge(b2, "{\"vlan_mode\": \"access\", \"vlan\": 7, \"lock_mac\": false, "
+		      "\"inbound\": \"none\", \"allowed_ip\": \"none\"}");
+	json_node_set_object(n, c);
+	json_generator_set_root(gen, n);
+	txt = json_generator_to_data(gen, NULL);
+	g_assert_cmpstr(txt, ==, "{\"vlan_mode\":\"access\",\"vlan\":7}");
+	d = merge(c, "{\"vlan_mode\": \"none\"}");
+	g_assert_cmpuint(json_object_get_size(d), ==, 0);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	vn_test_eal_init();
+	mp = rte_pktmbuf_pool_create("test_mp", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	g_assert_nonnull(mp);
+	dp = vn_dp_create(1, 0);
+	g_assert_nonnull(dp);
+	net_a.fdb = vn_fdb_create("a", 1024, NULL);
+	for (unsigned p = 0; p < NP; p++) {
+		char n[32];
+		snprintf(n, sizeof(n), "rx%u", p);
+		rx[p] = rte_ring_create(n, 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(n, sizeof(n), "tx%u", p);
+		tx[p] = rte_ring_create(n, 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(n, sizeof(n), "p%u", p);
+		ports[p] = vn_ring_port_create(n, rx[p], tx[p]);
+		ports[p]->slot = (uint16_t)p;
+		ports[p]->net = &net_a;
+	}
+	table = vn_dp_table_build(dp, ports, NP);
+	g_test_add_func("/policy/vlan", test_vlan);
+	g_test_add_func("/policy/untagged_lan", test_untagged_lan);
+	g_test_add_func("/policy/qinq", test_qinq);
+	g_test_add_func("/policy/antispoof", test_antispoof);
+	g_test_add_func("/policy/meter", test_meter);
+	g_test_add_func("/policy/meter_pipeline", test_meter_pipeline);
+	g_test_add_func("/policy/spec", test_spec);
+	return g_test_run();
+}
