@@ -113,6 +113,16 @@ static int cmd_port_del(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GEr
 	return vn_switch_port_del(sw, name, err);
 }
 
+static int cmd_port_set(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	if (!a) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "missing argument 'name'");
+		return -EINVAL;
+	}
+	json_builder_add_null_value(b);
+	return vn_switch_port_set(sw, a, err);
+}
+
 static int cmd_port_list(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
 	vn_switch_json_ports(sw, b);
@@ -242,6 +252,7 @@ static const struct {
 	{"ping", cmd_ping},	      {"net.add", cmd_net_add},	    {"net.del", cmd_net_del},
 	{"net.list", cmd_net_list},   {"net.show", cmd_net_show},   {"port.add", cmd_port_add},
 	{"port.del", cmd_port_del},   {"port.list", cmd_port_list}, {"port.show", cmd_port_show},
+	{"port.set", cmd_port_set},
 	{"fdb.show", cmd_fdb_show},   {"fdb.add", cmd_fdb_add},	    {"fdb.flush", cmd_fdb_flush},
 	{"stats", cmd_stats},	      {"stats.reset", cmd_stats_reset},
 	{"capture.start", cmd_capture_start}, {"capture.status", cmd_capture_status},

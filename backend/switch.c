@@ -10,6 +10,7 @@
 #include "vnicd/args.h"
 #include "vnicd/bridge.h"
 #include "vnicd/log.h"
+#include "vnicd/policy.h"
 #include "vnicd/portkind.h"
 #include "vnicd/switch.h"
 #include "vnicd/vhost.h"
@@ -277,7 +278,7 @@ static const struct vn_port_kind *find_kind(const char *name)
 
 static const char *const label_keys[] = {"vm_uuid", "vm_name", NULL};
 static const char *const common_keys[] = {"name", "kind", "net", "mac", "queues",
-					  "vm_uuid", "vm_name", NULL};
+					  "vm_uuid", "vm_name", "policy", NULL};
 
 /* A copy of the (flat) @args with defaults made explicit (net, queues), for persistence. */
 static JsonObject *normalise_args(JsonObject *args, const char *net, unsigned queues)
@@ -302,8 +303,36 @@ static char *kinds_list(void)
 	return g_string_free(s, FALSE);
 }
 
+/* The port's normalised policy spec (the "policy" member of its args), or NULL. */
+static JsonObject *port_spec(struct sw_port *sp)
+{
+	JsonNode *n = json_object_get_member(sp->args, "policy");
+
+	return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+}
+
+/* Build the policy of @sp from @spec and hand it to the data path (no-op without one). */
+static int port_apply_policy(struct vn_switch *sw, struct sw_port *sp, JsonObject *spec,
+			     GError **err)
+{
+	struct vn_port_policy *pol = NULL;
+	int rc;
+
+	if (!sw->dp || !sp->port)
+		return 0;
+	rc = vn_policy_build(spec, sp->port->has_mac ? &sp->port->mac : NULL,
+			     sp->port->locality == VN_LOC_EXTERNAL,
+			     vn_dp_policy_get(sw->dp, sp->slot), &pol, err);
+	if (rc < 0)
+		return rc;
+	if (pol || vn_dp_policy_get(sw->dp, sp->slot))
+		vn_dp_policy_set(sw->dp, sp->slot, pol);
+	return 0;
+}
+
 int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err)
 {
+	g_autoptr(JsonObject) spec = NULL;
 	const char *name, *kname, *netname, *macs, *uniq = NULL, *vm_uuid, *vm_name;
 	const struct vn_port_kind *kind;
 	guint64 queues = 1;
@@ -348,6 +377,14 @@ int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err)
 		SET_ERR(EINVAL, "invalid MAC address '%s' (expected aa:bb:cc:dd:ee:ff)", macs);
 	if (macs && !rte_is_valid_assigned_ether_addr(&mac))
 		SET_ERR(EINVAL, "MAC address '%s' is not a unicast address", macs);
+	if (json_object_has_member(args, "policy")) {
+		JsonNode *pn = json_object_get_member(args, "policy");
+		if (!JSON_NODE_HOLDS_OBJECT(pn))
+			SET_ERR(EINVAL, "'policy' must be an object of port set settings");
+		if ((rc = vn_policy_spec_merge(NULL, json_node_get_object(pn), macs != NULL, &spec,
+					       err)) < 0)
+			return rc;
+	}
 	if (kind->unique_key)
 		vn_arg_str(args, kind->unique_key, false, &uniq, NULL);
 	for (guint i = 0; uniq && i < sw->ports->len; i++) {
@@ -375,6 +412,9 @@ int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err)
 
 	sp = g_new0(struct sw_port, 1);
 	sp->args = normalise_args(args, netname, (unsigned)queues);
+	json_object_remove_member(sp->args, "policy");
+	if (spec && json_object_get_size(spec))
+		json_object_set_object_member(sp->args, "policy", json_object_ref(spec));
 	if (sw->dp) {
 		struct vn_port_env env = {sw->cfg, sw->mp, sw->dp};
 		rc = kind->create(name, sp->args, &env, &port, err);
@@ -404,6 +444,11 @@ int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err)
 	sw->slots[slot] = sp;
 	g_ptr_array_add(sw->ports, sp);
 	n->nr_ports++;
+	{
+		g_autoptr(GError) pe = NULL;
+		if (port_apply_policy(sw, sp, spec, &pe) < 0) /* a valid spec builds: unexpected */
+			VN_ERR("port %s: policy not applied: %s", name, pe->message);
+	}
 	sw_publish(sw);
 	summary = kind->summary(sp->args);
 	VN_INFO("port %s (%s, %u queue%s) added to %s", sp->name, summary, sp->queues,
@@ -472,6 +517,8 @@ int vn_switch_port_del(struct vn_switch *sw, const char *name, GError **err)
 	if (sw->dp && vn_dp_capture_get(sw->dp, sp->slot))
 		vn_dp_capture_set(sw->dp, sp->slot, NULL); /* its capture ends: "port removed" */
 	sw_publish(sw); /* waits until no worker can see the port */
+	if (sw->dp && vn_dp_policy_get(sw->dp, sp->slot))
+		vn_dp_policy_set(sw->dp, sp->slot, NULL);
 	if (sp->vnet->fdb)
 		vn_fdb_flush(sp->vnet->fdb, sp->slot, true);
 	for (guint i = 0; i < sw->statics->len;) {
@@ -494,6 +541,44 @@ int vn_switch_port_del(struct vn_switch *sw, const char *name, GError **err)
 	g_ptr_array_remove(sw->ports, sp);
 	VN_INFO("port %s deleted", name);
 	sw_port_free(sp);
+	sw_changed(sw);
+	return 0;
+}
+
+int vn_switch_port_set(struct vn_switch *sw, JsonObject *args, GError **err)
+{
+	g_autoptr(JsonObject) chg = json_object_new();
+	g_autoptr(JsonObject) spec = NULL;
+	g_autoptr(GList) keys = NULL;
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
+	g_autofree char *text = NULL;
+	const char *name;
+	struct sw_port *sp;
+	int rc;
+
+	if ((rc = vn_arg_str(args, "name", true, &name, err)) < 0)
+		return rc;
+	sp = find_port(sw, name);
+	if (!sp)
+		SET_ERR(ENOENT, "no port '%s'", name);
+	keys = json_object_get_members(args);
+	for (GList *l = keys; l; l = l->next)
+		if (strcmp(l->data, "name") != 0)
+			json_object_set_member(chg, l->data,
+					       json_node_copy(json_object_get_member(args, l->data)));
+	if (json_object_get_size(chg) == 0)
+		SET_ERR(EINVAL, "port set %s: nothing to set (see vnicctl --help)", name);
+	if ((rc = vn_policy_spec_merge(port_spec(sp), chg, sp->mac != NULL, &spec, err)) < 0 ||
+	    (rc = port_apply_policy(sw, sp, spec, err)) < 0)
+		return rc;
+	json_object_remove_member(sp->args, "policy");
+	if (json_object_get_size(spec))
+		json_object_set_object_member(sp->args, "policy", json_object_ref(spec));
+	json_node_set_object(node, spec);
+	json_generator_set_root(gen, node);
+	text = json_generator_to_data(gen, NULL);
+	VN_INFO("port %s: policy %s", name, text);
 	sw_changed(sw);
 	return 0;
 }
@@ -693,6 +778,16 @@ static void json_port(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b, 
 			}
 		}
 		jmember_int(b, "queues", sp->queues);
+	}
+	json_builder_set_member_name(b, "policy");
+	if (sw->dp && sp->port) {
+		vn_policy_describe(vn_dp_policy_get(sw->dp, sp->slot), b);
+	} else { /* validation-only mode: the spec as set */
+		JsonNode *pn = json_object_get_member(sp->args, "policy");
+		if (pn)
+			json_builder_add_value(b, json_node_copy(pn));
+		else
+			json_builder_add_null_value(b);
 	}
 	if (detail) {
 		jmember_int(b, "slot", sp->slot);

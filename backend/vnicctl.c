@@ -31,6 +31,12 @@ static const char usage_text[] =
 	"  port add NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--net NET]\n"
 	"           [--vm-uuid UUID] [--vm-name NAME]\n"
 	"  port del NAME                  remove a port\n"
+	"  port set NAME [--vlan-mode access|trunk|native-untagged|native-tagged|dot1q-tunnel|none]\n"
+	"           [--vlan N] [--vlans LIST] [--tpid 0x88a8] [--lock-mac|--no-lock-mac]\n"
+	"           [--allowed-ip LIST|none] [--allow-dhcp-server|--no-allow-dhcp-server]\n"
+	"           [--allow-ra|--no-allow-ra] [--inbound SPEC|none] [--outbound SPEC|none]\n"
+	"                                 L2 policy, applied at once; SPEC is\n"
+	"                                 average=KBps[,peak=KBps][,burst=KiB]\n"
 	"  port list [--json]             list ports\n"
 	"  port show NAME [--json]        one port, with its counters\n"
 	"  fdb show [--net NET] [--json]  forwarding database\n"
@@ -271,6 +277,8 @@ static void print_stats(JsonNode *res)
 	}
 }
 
+static void print_policy(JsonObject *o);
+
 static void print_text(const char *cmd, JsonNode *res)
 {
 	if (!res || JSON_NODE_HOLDS_NULL(res))
@@ -333,6 +341,7 @@ static void print_text(const char *cmd, JsonNode *res)
 				       : "client",
 			       i_or(o, "queues"), i_or(o, "guest_queues"), i_or(o, "connects"),
 			       i_or(o, "disconnects"));
+		print_policy(o);
 		if (json_object_has_member(o, "stats"))
 			print_counters(json_object_get_object_member(o, "stats"), "  ");
 	} else if (strcmp(cmd, "fdb.show") == 0) {
@@ -370,6 +379,79 @@ static const struct {
 	{"--mtu", OPT_UINT},   {"--owner", OPT_UINT},  {"--vm-uuid", OPT_STR},
 	{"--vm-name", OPT_STR},
 };
+
+/* Options of `port set`: JSON member, and the value a flag stands for (NULL: takes a value). */
+static const struct {
+	const char *opt, *key, *flag;
+} set_opts[] = {
+	{"--vlan-mode", "vlan_mode", NULL},
+	{"--vlan", "vlan", NULL},
+	{"--vlans", "vlans", NULL},
+	{"--tpid", "tpid", NULL},
+	{"--lock-mac", "lock_mac", "true"},
+	{"--no-lock-mac", "lock_mac", "false"},
+	{"--allowed-ip", "allowed_ip", NULL},
+	{"--allow-dhcp-server", "allow_dhcp_server", "true"},
+	{"--no-allow-dhcp-server", "allow_dhcp_server", "false"},
+	{"--allow-ra", "allow_ra", "true"},
+	{"--no-allow-ra", "allow_ra", "false"},
+	{"--inbound", "inbound", NULL},
+	{"--outbound", "outbound", NULL},
+};
+
+static int set_opt_index(const char *a)
+{
+	for (size_t k = 0; k < G_N_ELEMENTS(set_opts); k++)
+		if (strcmp(a, set_opts[k].opt) == 0)
+			return (int)k;
+	return -1;
+}
+
+static void print_policy(JsonObject *o)
+{
+	JsonObject *p = json_object_get_object_member(o, "policy");
+	JsonArray *v, *ips;
+	static const char *const dirs[] = {"inbound", "outbound"};
+
+	if (!p)
+		return;
+	printf("  policy: vlan-mode %s", s_or(p, "vlan_mode", "none"));
+	if (json_object_has_member(p, "vlan") && !json_object_get_null_member(p, "vlan"))
+		printf(" vlan %" G_GINT64_FORMAT, i_or(p, "vlan"));
+	v = json_object_get_array_member(p, "vlans");
+	if (v && json_array_get_length(v)) {
+		guint n = json_array_get_length(v);
+		printf(" vlans ");
+		for (guint i = 0; i < n; i++) {
+			gint64 lo = json_array_get_int_element(v, i), hi = lo;
+			while (i + 1 < n && json_array_get_int_element(v, i + 1) == hi + 1)
+				hi = json_array_get_int_element(v, ++i);
+			printf(hi > lo ? "%s%" G_GINT64_FORMAT "-%" G_GINT64_FORMAT : "%s%" G_GINT64_FORMAT,
+			       lo == json_array_get_int_element(v, 0) ? "" : ",", lo, hi);
+		}
+	}
+	if (json_object_get_boolean_member_with_default(p, "untagged_lan", FALSE) &&
+	    strcmp(s_or(p, "vlan_mode", "none"), "none") != 0)
+		printf(" +untagged");
+	if (s_or(p, "tpid", NULL))
+		printf(" tpid %s", s_or(p, "tpid", ""));
+	printf("; lock-mac %s", json_object_get_boolean_member_with_default(p, "lock_mac", FALSE) ? "on" : "off");
+	ips = json_object_get_array_member(p, "allowed_ip");
+	for (guint i = 0; ips && i < json_array_get_length(ips); i++)
+		printf("%s%s", i ? "," : "; allowed-ip ", json_array_get_string_element(ips, i));
+	for (int d = 0; d < 2; d++) {
+		JsonNode *n = json_object_get_member(p, dirs[d]);
+		if (n && JSON_NODE_HOLDS_OBJECT(n)) {
+			JsonObject *r = json_node_get_object(n);
+			printf("; %s average=%" G_GINT64_FORMAT, dirs[d], i_or(r, "average"));
+			if (!json_object_get_null_member(r, "peak"))
+				printf(",peak=%" G_GINT64_FORMAT, i_or(r, "peak"));
+			if (!json_object_get_null_member(r, "burst"))
+				printf(",burst=%" G_GINT64_FORMAT, i_or(r, "burst"));
+		}
+	}
+	printf("\n");
+}
 
 static gint64 parse_uint(const char *opt, const char *v)
 {
@@ -518,7 +600,8 @@ int main(int argc, char **argv)
 	const char *net = NULL, *port = NULL, *cmd = NULL, *vm = NULL, *out = NULL;
 	gint64 count = -1, duration = -1, snaplen = -1;
 	const char *popt_val[G_N_ELEMENTS(port_opts)] = {0};
-	bool any_popt = false;
+	const char *sopt_val[G_N_ELEMENTS(set_opts)] = {0};
+	bool any_popt = false, any_sopt = false;
 	gboolean json = FALSE;
 	JsonNode *root;
 	JsonObject *ro;
@@ -544,6 +627,14 @@ int main(int argc, char **argv)
 			if (port_opts[k].type == OPT_UINT)
 				parse_uint(a, popt_val[k]);
 			any_popt = true;
+		} else if (set_opt_index(a) >= 0) {
+			int k = set_opt_index(a);
+			sopt_val[k] = set_opts[k].flag ? set_opts[k].flag : NEXT();
+			for (size_t j = 0; j < G_N_ELEMENTS(set_opts); j++)
+				if (j != (size_t)k && sopt_val[j] &&
+				    strcmp(set_opts[j].key, set_opts[k].key) == 0)
+					usage_error("%s and %s contradict each other", set_opts[j].opt, a);
+			any_sopt = true;
 		} else if (strcmp(a, "--net") == 0) {
 			net = NEXT();
 		} else if (strcmp(a, "--port") == 0) {
@@ -663,6 +754,25 @@ int main(int argc, char **argv)
 			NEED(3, "usage: port del NAME");
 			cmd = "port.del";
 			ARG_S("name", POS(2));
+		} else if (strcmp(v, "set") == 0) {
+			NEED(3, "usage: port set NAME [--vlan-mode MODE] [--vlan N] [--vlans LIST] ...");
+			if (!any_sopt)
+				usage_error("port set needs at least one setting (see vnicctl --help)");
+			cmd = "port.set";
+			ARG_S("name", POS(2));
+			for (size_t k = 0; k < G_N_ELEMENTS(set_opts); k++) {
+				guint64 num;
+				if (!sopt_val[k])
+					continue;
+				json_builder_set_member_name(b, set_opts[k].key);
+				if (set_opts[k].flag)
+					json_builder_add_boolean_value(b, strcmp(set_opts[k].flag, "true") == 0);
+				else if (strcmp(set_opts[k].key, "vlan") == 0 &&
+					 g_ascii_string_to_unsigned(sopt_val[k], 10, 0, 65535, &num, NULL))
+					json_builder_add_int_value(b, (gint64)num);
+				else
+					json_builder_add_string_value(b, sopt_val[k]);
+			}
 		} else if (strcmp(v, "list") == 0) {
 			NEED(2, "");
 			cmd = "port.list";
@@ -692,6 +802,10 @@ int main(int argc, char **argv)
 	if (any_popt && strcmp(cmd, "port.add") != 0)
 		usage_error("--path, --server, --mac, --queues, --ifname, --netns, --mtu, --owner, "
 			    "--vm-uuid and --vm-name belong to 'port add'");
+	if (any_sopt && strcmp(cmd, "port.set") != 0)
+		usage_error("--vlan-mode, --vlan, --vlans, --tpid, --lock-mac, --allowed-ip, "
+			    "--allow-dhcp-server, --allow-ra, --inbound and --outbound belong to "
+			    "'port set'");
 	if ((vm || port) && strncmp(cmd, "stats", 5) != 0)
 		usage_error("--vm and --port belong to 'stats'");
 	if (net && strcmp(cmd, "port.add") && strcmp(cmd, "fdb.show") && strcmp(cmd, "fdb.flush"))

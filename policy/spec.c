@@ -376,8 +376,11 @@ int vn_policy_spec_merge(JsonObject *cur, JsonObject *chg, bool has_mac, JsonObj
 			g_autofree char *t = vlans_text(bm);
 			json_object_set_string_member(o, "vlans", t);
 		}
-		if (has_tpid && tpid != VN_TPID_8021AD)
-			json_object_set_int_member(o, "tpid", (gint64)tpid);
+		if (has_tpid && tpid != VN_TPID_8021AD) {
+			char t[8];
+			snprintf(t, sizeof(t), "0x%04x", (unsigned)tpid);
+			json_object_set_string_member(o, "tpid", t);
+		}
 	}
 	/* flags */
 	static const char *const flags[] = {"lock_mac", "allow_dhcp_server", "allow_ra"};

@@ -18,8 +18,21 @@
  *   net.show  name                         -> {name, type, ports, port_names, fdb{...}}
  *   port.add  name, kind("vhost"), path, [server], [mac], [queues], [net]   -> null
  *   port.del  name                         -> null
+ *   port.set  name, [vlan_mode], [vlan], [vlans], [tpid], [lock_mac], [allowed_ip],
+ *             [allow_dhcp_server], [allow_ra], [inbound], [outbound]   -> null
+ *             Changes the port's L2 policy (members not given are kept; see policy.h):
+ *             vlan_mode "access"|"trunk"|"native-untagged"|"native-tagged"|"dot1q-tunnel"|
+ *             "none" (clears vlan, vlans, tpid); vlan 1-4094; vlans "10,20-30" or [10, 20];
+ *             tpid "0x88a8" (dot1q-tunnel; also 0x8100, 0x9100, 0x9200); lock_mac,
+ *             allow_dhcp_server, allow_ra true|false; allowed_ip "a,b", ["a", "b"] or "none";
+ *             inbound/outbound "average=KBps[,peak=KBps][,burst=KiB]", {average, peak, burst}
+ *             or "none". port.add also takes these in an optional "policy" object.
  *   port.list                              -> [{name, kind, net, mac, link, path, ...}]
- *   port.show name                         -> {..., slot, stats{...}}
+ *   port.show name                         -> {..., policy{...}, slot, stats{...}}
+ *             policy (the policy in force): {vlan_mode, vlan, vlans: [ids], untagged_lan,
+ *             tpid, default_uplink, lock_mac, allowed_ip: [...], allow_dhcp_server,
+ *             allow_ra, inbound, outbound: null | {average, peak, burst, bucket_bytes,
+ *             peak_bucket_bytes}}
  *   fdb.show  [net]                        -> [{net, vlan, mac, port, type, age}]
  *   fdb.add   mac, port                    -> null
  *   fdb.flush [net]                        -> {removed}

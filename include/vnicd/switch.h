@@ -48,6 +48,13 @@ int vn_switch_net_del(struct vn_switch *sw, const char *name, GError **err);
  */
 int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err);
 
+/**
+ * vn_switch_port_set() - change the L2 policy of port @args.name with the other members of
+ * @args (see vn_policy_spec_merge() in policy.h); applied to the data path at once, while
+ * traffic flows, and persisted with the port. Return: 0 or -errno (@err).
+ */
+int vn_switch_port_set(struct vn_switch *sw, JsonObject *args, GError **err);
+
 /** vn_switch_port_del() - unpublish, flush its FDB entries, destroy. Return: 0 or -errno. */
 int vn_switch_port_del(struct vn_switch *sw, const char *name, GError **err);
 

@@ -4,12 +4,14 @@
 #include <string.h>
 
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
 #include "testutil.h"
 #include "vnicd/bridge.h"
+#include "vnicd/ctl.h"
 #include "vnicd/datapath.h"
 #include "vnicd/policy.h"
 #include "vnicd/ringport.h"
@@ -540,6 +542,70 @@ static void test_spec(void)
 	g_assert_cmpuint(json_object_get_size(d), ==, 0);
 }
 
+static char *ctl(struct vn_switch *sw, const char *line)
+{
+	return vn_ctl_handle_line(sw, line, strlen(line));
+}
+
+/* port.set through the control protocol, persistence and port.show (validation-only switch). */
+static void test_ctl(void)
+{
+	struct vn_config cfg;
+	struct vn_switch *sw, *sw2;
+	g_autofree char *dir = g_dir_make_tmp("vnpol-XXXXXX", NULL);
+	g_autofree char *state = g_build_filename(dir, "state.json", NULL);
+	g_autoptr(GError) err = NULL;
+	static const struct {
+		const char *req, *want;
+	} cases[] = {
+		{"{\"cmd\": \"port.set\", \"args\": {\"name\": \"a\", \"vlan_mode\": \"access\", "
+		 "\"vlan\": 10, \"lock_mac\": true, \"allowed_ip\": \"10.0.0.1\", "
+		 "\"inbound\": \"average=100\"}}", "\"ok\":true"},
+		{"{\"cmd\": \"port.set\", \"args\": {\"name\": \"a\", \"vlan\": 4095}}",
+		 "invalid --vlan 4095"},
+		{"{\"cmd\": \"port.set\", \"args\": {\"name\": \"b\", \"lock_mac\": true}}",
+		 "needs the port's MAC"},
+		{"{\"cmd\": \"port.set\", \"args\": {\"name\": \"b\"}}", "nothing to set"},
+		{"{\"cmd\": \"port.set\", \"args\": {\"name\": \"zz\", \"lock_mac\": true}}",
+		 "no port 'zz'"},
+		{"{\"cmd\": \"port.set\", \"args\": {\"name\": \"b\", \"vlan_mode\": \"trunk\", "
+		 "\"vlans\": \"5,7-9\"}}", "\"ok\":true"},
+		{"{\"cmd\": \"port.add\", \"args\": {\"name\": \"c\", \"kind\": \"vhost\", "
+		 "\"path\": \"/tmp/c.sock\", \"policy\": {\"vlan\": 3}}}", "need a --vlan-mode"},
+		{"{\"cmd\": \"port.add\", \"args\": {\"name\": \"c\", \"kind\": \"vhost\", "
+		 "\"path\": \"/tmp/c.sock\", \"policy\": 5}}", "'policy' must be an object"},
+	};
+
+	vn_config_defaults(&cfg);
+	sw = vn_switch_new(&cfg, NULL, NULL);
+	g_assert_cmpint(vn_switch_net_add(sw, "br0", "bridge", &err), ==, 0);
+	g_free(ctl(sw, "{\"cmd\": \"port.add\", \"args\": {\"name\": \"a\", \"kind\": \"vhost\", "
+		       "\"path\": \"/tmp/a.sock\", \"mac\": \"02:00:00:00:00:0a\"}}"));
+	g_free(ctl(sw, "{\"cmd\": \"port.add\", \"args\": {\"name\": \"b\", \"kind\": \"vhost\", "
+		       "\"path\": \"/tmp/b.sock\"}}"));
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *r = ctl(sw, cases[i].req);
+		if (!strstr(r, cases[i].want))
+			g_error("%s: got %s, want %s", cases[i].req, r, cases[i].want);
+	}
+	g_assert_cmpint(vn_switch_save(sw, state, &err), ==, 0);
+	sw2 = vn_switch_new(&cfg, NULL, NULL);
+	g_assert_cmpint(vn_switch_restore(sw2, state, &err), ==, 0);
+	{
+		g_autofree char *r = ctl(sw2, "{\"cmd\": \"port.show\", \"args\": {\"name\": \"a\"}}");
+		g_autofree char *r2 = ctl(sw2, "{\"cmd\": \"port.show\", \"args\": {\"name\": \"b\"}}");
+		g_assert_nonnull(strstr(r, "\"policy\":{\"vlan_mode\":\"access\",\"vlan\":10,"
+					   "\"lock_mac\":true,\"allowed_ip\":[\"10.0.0.1\"],"
+					   "\"inbound\":{\"average\":100}}"));
+		g_assert_nonnull(strstr(r2, "\"policy\":{\"vlan_mode\":\"trunk\",\"vlans\":\"5,7-9\"}"));
+	}
+	vn_switch_free(sw);
+	vn_switch_free(sw2);
+	g_unlink(state);
+	g_rmdir(dir);
+	vn_config_clear(&cfg);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -568,5 +634,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/policy/meter", test_meter);
 	g_test_add_func("/policy/meter_pipeline", test_meter_pipeline);
 	g_test_add_func("/policy/spec", test_spec);
+	g_test_add_func("/policy/ctl", test_ctl);
 	return g_test_run();
 }
