@@ -264,13 +264,14 @@ class Iperf3:
 # --------------------------------------------------------------------------- captures
 
 class Capture:
-    """tcpdump of frames *received* on @ifname in @ns into a pcap (snaplen 200)."""
+    """tcpdump of (at most @count) whole frames *received* on @ifname in @ns into a pcap."""
 
-    def __init__(self, ns, ifname, filt=''):
+    def __init__(self, ns, ifname, filt='', count=30000):
         self.dir = tempfile.mkdtemp(prefix='vncap-', dir='/tmp')
         vnlib.cleanup.add(lambda: shutil.rmtree(self.dir, ignore_errors=True))
         self.path = os.path.join(self.dir, 'rx.pcap')
-        argv = ['tcpdump', '-Q', 'in', '-i', ifname, '-s', '200', '-U', '-w', self.path]
+        argv = ['tcpdump', '-Q', 'in', '-i', ifname, '-s', '0', '-c', str(count), '-U',
+                '-w', self.path]
         if filt:
             argv += filt.split()
         self.p = ns.popen(*argv)
@@ -283,7 +284,8 @@ class Capture:
 
     def stop(self):
         time.sleep(0.5)
-        self.p.send_signal(signal.SIGINT)
+        if self.p.poll() is None:  # it stops by itself after @count frames
+            self.p.send_signal(signal.SIGINT)
         try:
             self.p.communicate(timeout=10)
         except subprocess.TimeoutExpired:
