@@ -306,7 +306,8 @@ int vn_link_set(struct nl_sock *sk, int ifindex, const struct vn_link_change *c,
 	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
 	    (c->mac && nla_put(msg, IFLA_ADDRESS, 6, c->mac) < 0) ||
 	    (c->mtu && nla_put_u32(msg, IFLA_MTU, c->mtu) < 0) ||
-	    (c->alias && nla_put_string(msg, IFLA_IFALIAS, c->alias) < 0) ||
+	    (c->alias && *c->alias && nla_put_string(msg, IFLA_IFALIAS, c->alias) < 0) ||
+	    (c->alias && !*c->alias && nla_put(msg, IFLA_IFALIAS, 0, NULL) < 0) || /* remove */
 	    (c->netns_fd >= 0 && nla_put_u32(msg, IFLA_NET_NS_FD, (uint32_t)c->netns_fd) < 0)) {
 		nlmsg_free(msg);
 		return -ENOMEM;

@@ -29,6 +29,7 @@
 #endif
 
 #define ALIAS_PREFIX "vnicd:"	    /* IFLA_IFALIAS of the devices vnicd made */
+#define MOVED_PREFIX "vnicd-moved:" /* ... of devices it moved into a namespace */
 #define RXPOOL_PER_QUEUE 128	    /* rx buffers per queue: ring/stash + FIFO + slack */
 #define RXPOOL_EXTRA 128
 #define SOCKBUF (4 << 20)
@@ -496,7 +497,11 @@ static void undo_device(struct tap_port *tp)
 		} else if (!tp->created && tp->moved) {
 			g_autoptr(GError) e = NULL;
 			int self = h >= 0 ? dup(h) : -1;
+			g_autofree char *moved = g_strdup_printf(MOVED_PREFIX "%s", tp->base.name);
+			struct vn_link_info li;
 			struct vn_link_change c = {.up = -1, .noarp = -1, .netns_fd = self};
+			if (vn_link_get(sk, NULL, tp->ifindex, &li) == 0 && !strcmp(li.alias, moved))
+				c.alias = ""; /* our mark goes */
 			if (self >= 0 && vn_link_set(sk, tp->ifindex, &c, &e) < 0)
 				VN_WARN("port %s: cannot move %s back: %s", tp->base.name,
 					tp->ifname, e->message);
@@ -698,6 +703,7 @@ static int tap_setup(struct tap_port *tp, const struct tap_args *a, const struct
 	struct vn_link_info li;
 	struct nl_sock *sk = NULL;
 	g_autofree char *alias = g_strdup_printf(ALIAS_PREFIX "%s", tp->base.name);
+	g_autofree char *moved_alias = g_strdup_printf(MOVED_PREFIX "%s", tp->base.name);
 	struct rte_ether_addr mac;
 	struct vn_link_change c = {.up = 1, .noarp = -1, .netns_fd = -1};
 	int h = -1, rc;
@@ -728,7 +734,9 @@ static int tap_setup(struct tap_port *tp, const struct tap_args *a, const struct
 				goto out;
 			}
 			nsfd = vn_netns_open(a->netns);
-			c = (struct vn_link_change){.up = -1, .noarp = -1, .netns_fd = nsfd};
+			/* remembered in the alias (when it has none) so that a restart knows too */
+			c = (struct vn_link_change){.up = -1, .noarp = -1, .netns_fd = nsfd,
+						    .alias = li.alias[0] ? NULL : moved_alias};
 			rc = nsfd < 0 ? nsfd : vn_link_set(own, li.ifindex, &c, err);
 			if (nsfd >= 0)
 				close(nsfd);
@@ -763,6 +771,7 @@ static int tap_setup(struct tap_port *tp, const struct tap_args *a, const struct
 		if ((rc = check_existing(tp, &li, err)) < 0)
 			goto out;
 		tp->created = is_ours(tp, &li); /* left by an earlier run of vnicd */
+		tp->moved = strcmp(li.alias, moved_alias) == 0;
 		if ((rc = attach_tun(tp, 0, err)) < 0)
 			goto out;
 	} else if (rc == -ENODEV) {

@@ -80,7 +80,7 @@ struct vn_link_change {
 	unsigned mtu;	      /* 0 = keep */
 	int up;		      /* 1 = set IFF_UP, 0 = clear it, -1 = keep */
 	int noarp;	      /* 1 = set IFF_NOARP, -1 = keep */
-	const char *alias;    /* NULL = keep */
+	const char *alias;    /* NULL = keep, "" = remove */
 	int netns_fd;	      /* >= 0: move the device into that namespace; -1 = stay */
 };
 
