@@ -19,6 +19,10 @@ PKGS=(
 	# run and test
 	dpdk dpdk-dev python3 iproute2 iputils-ping procps coreutils util-linux
 	tshark curl qemu-system-x86 busybox-static cpio xz-utils clang libclang-rt-14-dev
+	# policy tests: scapy-crafted frames, rates, captures, Open vSwitch as the VLAN reference
+	python3-scapy iperf3 tcpdump openvswitch-switch
+	# TAP port tests (offload checks) and the tap benchmark (syscall counts)
+	ethtool linux-perf strace
 )
 missing=()
 for p in "${PKGS[@]}"; do
