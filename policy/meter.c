@@ -3,9 +3,11 @@
  * Rate limits with rte_meter, libvirt <bandwidth> semantics: average and peak in kilobytes
  * (1000 bytes) per second, burst in kibibytes. Two single-rate buckets (srTCM with no
  * excess bucket, so green or red): the average bucket fills at `average` up to `burst`
- * (default: 100 ms of average, at least 64 KiB); the peak bucket, when `peak` is given,
- * fills at `peak` up to 10 ms of peak (at least 64 KiB, so that a burst of 32 full frames
- * that arrives at once is not cut). A frame passes when both have its length in tokens.
+ * (default: one second of average, as libvirt gives tc's police when burst is not set; at
+ * least 64 KiB); the peak bucket, when `peak` is given, fills at `peak` up to 50 ms of peak
+ * (at least 64 KiB: a TCP sender's line-rate bursts of 64 KiB segmentation batches must fit,
+ * or TCP stalls in retransmission timeouts). A frame passes when both have its length in
+ * tokens; so over any interval t no more than peak x t + the peak depth passes.
  */
 #include <errno.h>
 #include <string.h>
@@ -41,12 +43,12 @@ int vn_meter_init(struct vn_meter *mt, uint64_t average_kBps, uint64_t peak_kBps
 	mt->average_kBps = average_kBps;
 	mt->peak_kBps = peak_kBps;
 	mt->burst_kib = burst_kib;
-	mt->cbs = burst_kib ? burst_kib * 1024 : RTE_MAX(avg / 10, (uint64_t)MIN_DEPTH);
+	mt->cbs = burst_kib ? burst_kib * 1024 : RTE_MAX(avg, (uint64_t)MIN_DEPTH);
 	if (bucket(&mt->avg_prof, &mt->avg, avg, mt->cbs, prev ? &prev->avg : NULL) < 0)
 		return -EINVAL;
 	if (peak_kBps) {
 		mt->has_peak = true;
-		mt->pbs = RTE_MAX(peak / 100, (uint64_t)MIN_DEPTH);
+		mt->pbs = RTE_MAX(peak / 20, (uint64_t)MIN_DEPTH);
 		if (bucket(&mt->peak_prof, &mt->peak, peak, mt->pbs,
 			   prev && prev->has_peak ? &prev->peak : NULL) < 0)
 			return -EINVAL;

@@ -415,7 +415,7 @@ static void test_meter(void)
 	mt.avg.tc = 1000;
 	g_assert_cmpint(vn_meter_init(&mt2, 500, 0, 0, &mt), ==, 0);
 	g_assert_cmpuint(mt2.avg.tc, ==, 1000);
-	g_assert_cmpuint(mt2.cbs, ==, 64 * 1024);
+	g_assert_cmpuint(mt2.cbs, ==, 500 * 1000); /* default burst: one second of average */
 	/* a clock read before the meter was made does not wrap */
 	rte_spinlock_lock(&mt2.lock);
 	g_assert_true(vn_meter_conform(&mt2, 500, vn_meter_clamp(&mt2, mt2.avg.time - hz)));
