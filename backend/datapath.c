@@ -18,6 +18,7 @@
 #include "vnicd/datapath.h"
 #include "vnicd/log.h"
 #include "vnicd/policy.h"
+#include "vnicd/uplink.h"
 
 #define VN_MAX_WORKERS 16
 #define IDLE_SPINS 2048	  /* empty polls before a worker starts sleeping */
@@ -318,6 +319,69 @@ static inline int egress_form(struct vn_dp *dp, uint16_t d, const struct vn_vlan
 	return form;
 }
 
+int vn_dp_deliver(struct vn_worker *w, const struct vn_dp_table *t, struct vn_port_counters *c,
+		  const uint16_t *dst, uint16_t nd, int skip, struct rte_mbuf *m,
+		  const struct vn_vlan_cls *cl, uint8_t cast, uint8_t txloc)
+{
+	struct rte_mbuf *mf[2] = {NULL, NULL};
+	uint16_t cnt[2] = {0, 0};
+	int8_t fm[VN_MAX_PORTS_HARD];
+	uint8_t loc = 0;
+
+	for (uint16_t f = 0; f < nd; f++) {
+		uint16_t d = dst[f];
+		fm[f] = d == skip ? -1 : (int8_t)egress_form(w->dp, d, cl, m);
+		if (fm[f] >= 0) {
+			cnt[fm[f]]++;
+			if (t->ports[d]->locality > loc)
+				loc = t->ports[d]->locality;
+		}
+	}
+	if (unlikely(cnt[0] + cnt[1] == 0)) {
+		rte_pktmbuf_free(m);
+		return 0;
+	}
+	if (cnt[0] && cnt[1]) {
+		int keep = vn_vlan_needs_edit(cl, 0) ? 1 : 0; /* the form @m already has */
+		if (vn_vlan_needs_edit(cl, keep)) { /* neither: copy one, edit @m to the other */
+			mf[0] = vn_vlan_copy(m, cl, 0);
+			mf[1] = vn_vlan_edit(m, cl, 1);
+		} else {
+			mf[keep] = m;
+			mf[!keep] = vn_vlan_copy(m, cl, !keep);
+		}
+	} else {
+		int only = cnt[1] ? 1 : 0;
+		mf[only] = vn_vlan_needs_edit(cl, only) ? vn_vlan_edit(m, cl, only) : m;
+	}
+	for (int g = 0; g < 2; g++) {
+		if (!cnt[g])
+			continue;
+		if (!mf[g]) {
+			c->drops[VN_DROP_NO_MBUF]++;
+			cnt[g] = 0;
+			continue;
+		}
+		if (cnt[g] > 1)
+			rte_mbuf_refcnt_update(mf[g], (int16_t)(cnt[g] - 1));
+	}
+	for (uint16_t f = 0; f < nd; f++)
+		if (fm[f] >= 0 && cnt[fm[f]])
+			tx_push(w, t, dst[f], mf[fm[f]], cast, txloc, rte_pktmbuf_pkt_len(mf[fm[f]]));
+	return loc + 1;
+}
+
+struct vn_port_counters *vn_dp_worker_ctr(struct vn_worker *w, uint16_t slot)
+{
+	return &w->ctr[slot];
+}
+
+int vn_dp_egress_form(struct vn_worker *w, uint16_t slot, const struct vn_vlan_cls *cl,
+		      const struct rte_mbuf *m)
+{
+	return egress_form(w->dp, slot, cl, m);
+}
+
 /*
  * The pipeline when some port has a policy: per frame, VLAN classification and
  * anti-spoofing of the ingress port; per burst, its outbound meter; then learning and
@@ -337,7 +401,8 @@ static void switch_policy(struct vn_worker *w, const struct vn_dp_table *t, stru
 	struct vn_vlan_cls cls[VN_BURST];
 	uint8_t casts[VN_BURST];
 	uint32_t lens[VN_BURST];
-	int8_t fm[VN_MAX_PORTS_HARD];
+	bool relay = __atomic_load_n(&in->reflective_relay, __ATOMIC_RELAXED);
+	bool mvt = in->net->fwd == VN_FWD_MACVTAP;
 	uint16_t k = 0;
 
 	/* 1: count, validate, classify, anti-spoofing; survivors compacted to the front */
@@ -407,20 +472,23 @@ static void switch_policy(struct vn_worker *w, const struct vn_dp_table *t, stru
 	}
 	/* 3: learn, look up, forward */
 	for (uint16_t i = 0; i < k; i++) {
-		struct rte_mbuf *m = pkts[i], *mf[2] = {NULL, NULL};
+		struct rte_mbuf *m = pkts[i];
 		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 		const struct vn_vlan_cls *cl = &cls[i];
 		uint32_t len = lens[i];
-		uint8_t cast = casts[i], loc = 0;
-		uint16_t cnt[2] = {0, 0};
+		uint8_t cast = casts[i], loc;
 		int dst, form;
 
+		if (mvt) { /* macvtap network: macvlan.c rules instead of the learning bridge */
+			vn_mvt_forward(w, t, in, m, cl, cast, len);
+			continue;
+		}
 		vn_fdb_learn(fdb, cl->seg, &eth->src_addr, in->slot, now);
 		if (cast == VN_UCAST) {
 			dst = vn_fdb_lookup(fdb, cl->seg, &eth->dst_addr);
 			if (dst >= 0 && dst < t->nr_slots && t->ports[dst] &&
 			    t->ports[dst]->net == in->net) {
-				if (unlikely(dst == in->slot)) {
+				if (unlikely(dst == in->slot && !relay)) {
 					c->drops[VN_DROP_SAME_PORT]++;
 					rte_pktmbuf_free(m);
 					continue;
@@ -443,50 +511,14 @@ static void switch_policy(struct vn_worker *w, const struct vn_dp_table *t, stru
 			}
 		}
 		/* flood to the ports of the network that carry the segment */
-		for (uint16_t f = 0; f < flood_n; f++) {
-			uint16_t d = flood[f];
-			fm[f] = d == in->slot ? -1 : (int8_t)egress_form(w->dp, d, cl, m);
-			if (fm[f] >= 0) {
-				cnt[fm[f]]++;
-				if (t->ports[d]->locality > loc)
-					loc = t->ports[d]->locality;
-			}
-		}
-		if (unlikely(cnt[0] + cnt[1] == 0)) {
+		loc = (uint8_t)vn_dp_deliver(w, t, c, flood, flood_n, relay ? -1 : in->slot, m, cl,
+					     cast, in->locality);
+		if (unlikely(loc == 0)) {
 			c->drops[VN_DROP_NO_DEST]++;
-			rte_pktmbuf_free(m);
 			continue;
 		}
-		c->rx_loc_pkts[loc]++;
-		c->rx_loc_bytes[loc] += len;
-		if (cnt[0] && cnt[1]) {
-			int keep = vn_vlan_needs_edit(cl, 0) ? 1 : 0; /* the form @m already has */
-			if (vn_vlan_needs_edit(cl, keep)) { /* neither: copy one, edit @m to the other */
-				mf[0] = vn_vlan_copy(m, cl, 0);
-				mf[1] = vn_vlan_edit(m, cl, 1);
-			} else {
-				mf[keep] = m;
-				mf[!keep] = vn_vlan_copy(m, cl, !keep);
-			}
-		} else {
-			int only = cnt[1] ? 1 : 0;
-			mf[only] = vn_vlan_needs_edit(cl, only) ? vn_vlan_edit(m, cl, only) : m;
-		}
-		for (int g = 0; g < 2; g++) {
-			if (!cnt[g])
-				continue;
-			if (!mf[g]) {
-				c->drops[VN_DROP_NO_MBUF]++;
-				cnt[g] = 0;
-				continue;
-			}
-			if (cnt[g] > 1)
-				rte_mbuf_refcnt_update(mf[g], (int16_t)(cnt[g] - 1));
-		}
-		for (uint16_t f = 0; f < flood_n; f++)
-			if (fm[f] >= 0 && cnt[fm[f]])
-				tx_push(w, t, flood[f], mf[fm[f]], cast, in->locality,
-					rte_pktmbuf_pkt_len(mf[fm[f]]));
+		c->rx_loc_pkts[loc - 1]++;
+		c->rx_loc_bytes[loc - 1] += len;
 	}
 }
 
@@ -501,6 +533,10 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct
 	int last_dst_port = -1;
 	bool have_src = false, have_dst = false;
 	struct vn_capture *cap = __atomic_load_n(&w->dp->cap[in->slot], __ATOMIC_ACQUIRE);
+	bool relay = __atomic_load_n(&in->reflective_relay, __ATOMIC_RELAXED);
+	bool mvt = in->net->fwd == VN_FWD_MACVTAP;
+	uint16_t nflood = flood_n && !relay ? flood_n - 1 : flood_n; /* flood recipients */
+	uint8_t flood_loc = t->flood_loc[in->slot];
 
 	if (unlikely(cap != NULL))
 		vn_capture_burst(cap, pkts, n, w->id, RTE_PCAPNG_DIRECTION_IN);
@@ -509,6 +545,8 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct
 		switch_policy(w, t, in, pkts, n, now);
 		n = 0; /* done; only the flush below remains */
 	}
+	if (relay && in->locality > flood_loc)
+		flood_loc = in->locality;
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		struct rte_ether_hdr *eth;
@@ -532,6 +570,11 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct
 			rte_pktmbuf_free(m);
 			continue;
 		}
+		if (mvt) { /* macvtap network: macvlan.c rules instead of the learning bridge */
+			static const struct vn_vlan_cls untagged = {.seg = 0, .tpid = VN_TPID_8021Q};
+			vn_mvt_forward(w, t, in, m, &untagged, cast, len);
+			continue;
+		}
 		if (!have_src || !rte_is_same_ether_addr(&last_src, &eth->src_addr)) {
 			if (vn_fdb_learn(fdb, 0, &eth->src_addr, in->slot, now) > 0)
 				have_dst = false; /* a move may change the memoised lookup */
@@ -547,7 +590,7 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct
 			dst = last_dst_port;
 			if (dst >= 0 && dst < t->nr_slots && t->ports[dst] &&
 			    t->ports[dst]->net == in->net) {
-				if (unlikely(dst == in->slot)) {
+				if (unlikely(dst == in->slot && !relay)) {
 					c->drops[VN_DROP_SAME_PORT]++;
 					rte_pktmbuf_free(m);
 					continue;
@@ -558,18 +601,19 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct
 				continue;
 			}
 		}
-		/* flood: unknown unicast, broadcast, multicast — never back out the ingress port */
-		if (unlikely(flood_n <= 1)) {
+		/* flood: unknown unicast, broadcast, multicast — back out of the ingress port only
+		 * when it is a reflective relay */
+		if (unlikely(nflood == 0)) {
 			c->drops[VN_DROP_NO_DEST]++;
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		c->rx_loc_pkts[t->flood_loc[in->slot]]++;
-		c->rx_loc_bytes[t->flood_loc[in->slot]] += len;
-		if (flood_n > 2)
-			rte_mbuf_refcnt_update(m, (int16_t)(flood_n - 2));
+		c->rx_loc_pkts[flood_loc]++;
+		c->rx_loc_bytes[flood_loc] += len;
+		if (nflood > 1)
+			rte_mbuf_refcnt_update(m, (int16_t)(nflood - 1));
 		for (uint16_t f = 0; f < flood_n; f++)
-			if (flood[f] != in->slot)
+			if (flood[f] != in->slot || relay)
 				tx_push(w, t, flood[f], m, cast, in->locality, len);
 	}
 	for (uint16_t d = 0; d < w->ndirty; d++)

@@ -13,7 +13,7 @@ static const char *const drop_names[VN_DROP__MAX] = {
 	[VN_DROP_LINK_DOWN] = "link_down",     [VN_DROP_QUEUE_FULL] = "queue_full",
 	[VN_DROP_NO_MBUF] = "no_mbuf",	       [VN_DROP_POLICY] = "policy",
 	[VN_DROP_SPOOFED] = "spoofed",	       [VN_DROP_RATE_LIMIT] = "rate_limited",
-	[VN_DROP_NAT_FULL] = "nat_table_full",
+	[VN_DROP_NAT_FULL] = "nat_table_full", [VN_DROP_FILTERED] = "filtered",
 };
 
 static struct vn_counter_field fields[4 + 4 * VN_CAST__MAX + 4 * VN_LOC__MAX + VN_DROP__MAX];

@@ -24,9 +24,14 @@ struct vn_fdb;
 struct vn_net {
 	char name[VN_NAME_MAX];
 	uint16_t id;
-	char type[16];	    /* "bridge" */
-	struct vn_fdb *fdb; /* bridge networks */
-	unsigned nr_ports;
+	char type[16];	    /* "bridge" or "macvtap" */
+	struct vn_fdb *fdb; /* bridge networks; macvtap networks: the ports' MACs (static) */
+	unsigned nr_ports;  /* including its uplink */
+	uint8_t fwd;	    /* enum vn_net_fwd (uplink.h): learning bridge or macvtap rules */
+	uint8_t mode;	    /* macvtap: enum vn_mvt_mode of its ports */
+	uint8_t hairpin;    /* macvtap: enum vn_hairpin; atomic (`net set` changes it live) */
+	bool nopromisc;	    /* passthru: leave the uplink's promiscuity alone */
+	struct vn_port *uplink; /* its uplink (also one of its ports), or NULL */
 };
 
 /** struct vn_dp_rxq - one rx queue a worker polls. */
@@ -155,6 +160,32 @@ void vn_dp_policy_set(struct vn_dp *dp, uint16_t slot, struct vn_port_policy *po
 
 /** vn_dp_policy_get() - Return: the policy of slot @slot, or NULL. Thread: control. */
 const struct vn_port_policy *vn_dp_policy_get(struct vn_dp *dp, uint16_t slot);
+
+/* ---- for forwarding modules other than the bridge (uplink.h: macvtap); worker thread ---- */
+
+struct vn_vlan_cls;
+
+/** vn_dp_worker_ctr() - Return: worker @w's counters of slot @slot. */
+struct vn_port_counters *vn_dp_worker_ctr(struct vn_worker *w, uint16_t slot);
+
+/**
+ * vn_dp_egress_form() - Return: how frame @m, classified @cl, would leave slot @slot: 0
+ * untagged, 1 tagged, -1 not at all (the port does not carry its segment).
+ */
+int vn_dp_egress_form(struct vn_worker *w, uint16_t slot, const struct vn_vlan_cls *cl,
+		      const struct rte_mbuf *m);
+
+/**
+ * vn_dp_deliver() - send frame @m, classified @cl, to those of the @nd slots @dst that carry
+ * its segment, except slot @skip (-1: none), each counted as coming from locality @txloc:
+ * tagged or untagged per destination, one buffer per form (a copy only when both forms are
+ * needed), buffered per destination. Buffers that cannot be had are counted as no_mbuf in
+ * @c. Takes one reference of @m (freed when it reaches nobody).
+ * Return: 1 + the farthest locality it went to, or 0 when no destination carries it.
+ */
+int vn_dp_deliver(struct vn_worker *w, const struct vn_dp_table *t, struct vn_port_counters *c,
+		  const uint16_t *dst, uint16_t nd, int skip, struct rte_mbuf *m,
+		  const struct vn_vlan_cls *cl, uint8_t cast, uint8_t txloc);
 
 /** vn_dp_now() - Return: the data path's clock, in whole seconds (FDB time). */
 uint64_t vn_dp_now(void);

@@ -94,6 +94,9 @@ struct vn_port {
 	bool deleting;		   /* set by `port del` before destroy(): also remove what the
 				      port made outside vnicd (a TAP device); unset at shutdown */
 	struct vn_net *net;	   /* network the port belongs to */
+	uint8_t mvt_mode;	   /* macvtap networks: enum vn_mvt_mode (uplink.h) of the port */
+	uint8_t reflective_relay;  /* bridge networks: frames may go back out of this port
+				      (the Linux bridge's hairpin flag); atomic (port set) */
 };
 
 /**

@@ -19,6 +19,8 @@ enum vn_drop_reason {
 	VN_DROP_SPOOFED,       /* anti-spoofing: source MAC/IP not the port's */
 	VN_DROP_RATE_LIMIT,    /* over the port's rate limit */
 	VN_DROP_NAT_FULL,      /* NAT/conntrack table full */
+	VN_DROP_FILTERED,      /* a macvtap network's rules deliver it to nobody (private
+				  isolation, a reflection of what vnicd already reflected) */
 	VN_DROP__MAX,
 };
 
