@@ -1,0 +1,696 @@
+/* SPDX-License-Identifier: MIT */
+/* The uplink port kind: a DPDK ethdev hot-plugged from devargs, its link, MAC and receive filter. */
+#include <errno.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/if_packet.h>
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <rte_spinlock.h>
+
+#include "vnicd/args.h"
+#include "vnicd/log.h"
+#include "vnicd/uplink.h"
+
+#define DEVARGS_MAX 256
+#define UPLINK_DESC 1024 /* rx/tx descriptors asked for (adjusted to the device) */
+
+/*
+ * How the receive filter is kept: on the kernel interface behind an af_packet/af_xdp/tap
+ * device (memberships of an AF_PACKET socket: unicast addresses, promiscuous and
+ * all-multicast counts, dropped by the kernel when vnicd exits however it exits), or in the
+ * ethdev (MAC filter entries, promiscuous mode).
+ */
+enum filter_way { FILTER_KERNEL, FILTER_ETHDEV };
+
+/*
+ * Link state: carrier (atomic) is what workers read; the control thread writes it from
+ * netlink notifications (kernel interfaces) or from polling the ethdev once a second.
+ */
+struct uplink_port {
+	struct vn_port base;
+	char devargs[DEVARGS_MAX];
+	char driver[32];
+	uint16_t port_id;
+	uint16_t queues;
+	bool probed;	      /* vnicd attached the device (and detaches it) */
+	struct rte_device *dev;
+	int ifindex;	      /* kernel interface behind the device, or 0 */
+	struct vn_klink_watch *watch;
+	struct vn_klink kl;   /* the kernel's last word on it */
+	uint8_t carrier;      /* atomic */
+	uint64_t carrier_changes;
+	enum filter_way way;
+	int mfd;	      /* FILTER_KERNEL: AF_PACKET socket holding memberships */
+	GArray *uc;	      /* struct rte_ether_addr filter entries in force */
+	bool promisc;	      /* asked for (vn_uplink_filter) */
+	bool promisc_fallback; /* FILTER_ETHDEV: forced by a full or missing MAC filter */
+	bool allmulti;
+	bool mac_changed;
+	struct rte_ether_addr orig_mac, mac;
+	rte_spinlock_t txlock[VN_MAX_QUEUES];
+};
+
+static inline struct uplink_port *up_of(struct vn_port *p)
+{
+	return (struct uplink_port *)p;
+}
+
+static inline const struct uplink_port *cup_of(const struct vn_port *p)
+{
+	return (const struct uplink_port *)p;
+}
+
+/* ---- data path ---- */
+
+static uint16_t uplink_rx(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+{
+	return rte_eth_rx_burst(up_of(port)->port_id, q, pkts, n);
+}
+
+static uint16_t uplink_tx(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct uplink_port *up = up_of(port);
+	uint16_t sent;
+
+	/* no carrier: refuse (counted as link_down) rather than fill a ring nobody drains */
+	if (!__atomic_load_n(&up->carrier, __ATOMIC_RELAXED))
+		return 0;
+	q %= up->queues;
+	if (!port->tx_shared)
+		return rte_eth_tx_burst(up->port_id, q, pkts, n);
+	rte_spinlock_lock(&up->txlock[q]);
+	sent = rte_eth_tx_burst(up->port_id, q, pkts, n);
+	rte_spinlock_unlock(&up->txlock[q]);
+	return sent;
+}
+
+static bool uplink_link_up(const struct vn_port *port)
+{
+	return __atomic_load_n(&cup_of(port)->carrier, __ATOMIC_RELAXED);
+}
+
+/* ---- link state (control thread) ---- */
+
+static void set_carrier(struct uplink_port *up, bool on, const char *why)
+{
+	if (__atomic_load_n(&up->carrier, __ATOMIC_RELAXED) == on)
+		return;
+	__atomic_store_n(&up->carrier, on, __ATOMIC_RELAXED);
+	up->carrier_changes++;
+	if (on)
+		VN_INFO("uplink %s: carrier on (%s): transmission resumes", up->base.name, why);
+	else
+		VN_WARN("uplink %s: carrier lost (%s): frames to it are dropped (link_down) until "
+			"it returns",
+			up->base.name, why);
+}
+
+static void on_klink(void *ud, const struct vn_klink *l)
+{
+	struct uplink_port *up = ud;
+	char why[64];
+
+	up->kl = *l;
+	if (!l->present)
+		g_strlcpy(why, "interface removed", sizeof(why));
+	else if (!l->admin_up)
+		g_strlcpy(why, "interface down", sizeof(why));
+	else
+		snprintf(why, sizeof(why), "kernel: %s", l->operstate);
+	set_carrier(up, l->carrier, why);
+}
+
+void vn_uplink_tick(struct vn_port *port)
+{
+	struct uplink_port *up = up_of(port);
+	struct rte_eth_link link;
+
+	if (up->watch) /* netlink reports */
+		return;
+	if (rte_eth_link_get_nowait(up->port_id, &link) == 0)
+		set_carrier(up, link.link_status == RTE_ETH_LINK_UP, "ethdev link");
+}
+
+/* ---- receive filter and MAC (control thread) ---- */
+
+static int membership(struct uplink_port *up, int type, const struct rte_ether_addr *mac, bool add)
+{
+	struct packet_mreq mr = {.mr_ifindex = up->ifindex, .mr_type = (unsigned short)type};
+
+	if (mac) {
+		mr.mr_alen = RTE_ETHER_ADDR_LEN;
+		memcpy(mr.mr_address, mac->addr_bytes, RTE_ETHER_ADDR_LEN);
+	}
+	if (setsockopt(up->mfd, SOL_PACKET, add ? PACKET_ADD_MEMBERSHIP : PACKET_DROP_MEMBERSHIP,
+		       &mr, sizeof(mr)) != 0)
+		return -errno;
+	return 0;
+}
+
+static int uc_add(struct uplink_port *up, const struct rte_ether_addr *mac)
+{
+	int rc;
+
+	if (up->way == FILTER_KERNEL)
+		return membership(up, PACKET_MR_UNICAST, mac, true);
+	rc = rte_eth_dev_mac_addr_add(up->port_id, (struct rte_ether_addr *)mac, 0);
+	return rc;
+}
+
+static void uc_del(struct uplink_port *up, const struct rte_ether_addr *mac)
+{
+	if (up->way == FILTER_KERNEL)
+		membership(up, PACKET_MR_UNICAST, mac, false);
+	else
+		rte_eth_dev_mac_addr_remove(up->port_id, (struct rte_ether_addr *)mac);
+}
+
+static int promisc_set(struct uplink_port *up, bool on)
+{
+	if (up->way == FILTER_KERNEL)
+		return membership(up, PACKET_MR_PROMISC, NULL, on);
+	return on ? rte_eth_promiscuous_enable(up->port_id)
+		  : rte_eth_promiscuous_disable(up->port_id);
+}
+
+static bool in_set(const struct rte_ether_addr *set, unsigned n, const struct rte_ether_addr *m)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (rte_is_same_ether_addr(&set[i], m))
+			return true;
+	return false;
+}
+
+int vn_uplink_filter(struct vn_port *port, const struct rte_ether_addr *macs, unsigned n,
+		     bool promisc, GError **err)
+{
+	struct uplink_port *up = up_of(port);
+	bool want_promisc, had_promisc = up->promisc || up->promisc_fallback;
+	int rc;
+
+	/* drop what is no longer behind the uplink */
+	for (guint i = 0; i < up->uc->len;) {
+		struct rte_ether_addr *m = &g_array_index(up->uc, struct rte_ether_addr, i);
+		if (in_set(macs, n, m)) {
+			i++;
+			continue;
+		}
+		uc_del(up, m);
+		g_array_remove_index(up->uc, i);
+	}
+	up->promisc_fallback = false;
+	for (unsigned i = 0; i < n; i++) {
+		if (in_set((struct rte_ether_addr *)(void *)up->uc->data, up->uc->len, &macs[i]) ||
+		    in_set(macs, i, &macs[i]))
+			continue;
+		rc = uc_add(up, &macs[i]);
+		if (rc < 0 && up->way == FILTER_ETHDEV) {
+			up->promisc_fallback = true; /* no room (or no filter): receive everything */
+			continue;
+		}
+		if (rc < 0) {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "uplink %s: cannot add a unicast address to %s: %s",
+				    port->name, up->kl.ifname, g_strerror(-rc));
+			return rc;
+		}
+		g_array_append_val(up->uc, macs[i]);
+	}
+	want_promisc = promisc || up->promisc_fallback;
+	if (want_promisc != had_promisc) {
+		rc = promisc_set(up, want_promisc);
+		if (rc < 0) {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "uplink %s: cannot turn promiscuous mode %s: %s", port->name,
+				    want_promisc ? "on" : "off", g_strerror(-rc));
+			up->promisc_fallback = false;
+			return rc;
+		}
+		VN_INFO("uplink %s: promiscuous mode %s%s", port->name, want_promisc ? "on" : "off",
+			up->promisc_fallback ? " (its MAC filter is full or missing)" : "");
+	}
+	up->promisc = promisc;
+	return 0;
+}
+
+static void mac_fmt(const struct rte_ether_addr *m, char s[RTE_ETHER_ADDR_FMT_SIZE]);
+
+int vn_uplink_set_mac(struct vn_port *port, const struct rte_ether_addr *mac, GError **err)
+{
+	struct uplink_port *up = up_of(port);
+	const struct rte_ether_addr *to = mac ? mac : &up->orig_mac;
+	int rc;
+
+	if (rte_is_same_ether_addr(to, &up->mac))
+		goto done;
+	rc = rte_eth_dev_default_mac_addr_set(up->port_id, (struct rte_ether_addr *)to);
+	if (rc < 0 && up->ifindex > 0) /* the PMD cannot: ask the kernel */
+		rc = vn_klink_set_mac(up->ifindex, to, NULL);
+	if (rc < 0) {
+		char s[RTE_ETHER_ADDR_FMT_SIZE];
+		mac_fmt(to, s);
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "uplink %s: cannot set its MAC to %s: %s", port->name, s,
+			    g_strerror(-rc));
+		return rc;
+	}
+	up->mac = *to;
+	up->kl.mac = *to;
+done:
+	up->mac_changed = mac != NULL && !rte_is_same_ether_addr(mac, &up->orig_mac);
+	port->mac = up->mac;
+	return 0;
+}
+
+void vn_uplink_get_mac(const struct vn_port *port, struct rte_ether_addr *mac)
+{
+	const struct uplink_port *up = cup_of(port);
+
+	*mac = up->ifindex > 0 && up->kl.present ? up->kl.mac : up->mac;
+}
+
+bool vn_port_is_uplink(const struct vn_port *p)
+{
+	return p && strcmp(p->ops->kind, "uplink") == 0;
+}
+
+/* ---- description ---- */
+
+static void jstr(JsonBuilder *b, const char *k, const char *v)
+{
+	json_builder_set_member_name(b, k);
+	if (v)
+		json_builder_add_string_value(b, v);
+	else
+		json_builder_add_null_value(b);
+}
+
+static void jint(JsonBuilder *b, const char *k, gint64 v)
+{
+	json_builder_set_member_name(b, k);
+	json_builder_add_int_value(b, v);
+}
+
+static void jbool(JsonBuilder *b, const char *k, bool v)
+{
+	json_builder_set_member_name(b, k);
+	json_builder_add_boolean_value(b, v);
+}
+
+static void mac_fmt(const struct rte_ether_addr *m, char s[RTE_ETHER_ADDR_FMT_SIZE])
+{
+	const uint8_t *a = m->addr_bytes;
+
+	snprintf(s, RTE_ETHER_ADDR_FMT_SIZE, "%02x:%02x:%02x:%02x:%02x:%02x", a[0], a[1], a[2],
+		 a[3], a[4], a[5]);
+}
+
+static void jmac(JsonBuilder *b, const char *k, const struct rte_ether_addr *m)
+{
+	char s[RTE_ETHER_ADDR_FMT_SIZE];
+
+	mac_fmt(m, s);
+	jstr(b, k, s);
+}
+
+void vn_uplink_describe_link(const struct vn_port *port, JsonBuilder *b)
+{
+	const struct uplink_port *up = cup_of(port);
+	struct rte_ether_addr mac;
+
+	vn_uplink_get_mac(port, &mac);
+	jstr(b, "devargs", up->devargs);
+	jstr(b, "driver", up->driver);
+	jstr(b, "ifname", up->ifindex > 0 ? up->kl.ifname : NULL);
+	jbool(b, "carrier", __atomic_load_n(&up->carrier, __ATOMIC_RELAXED));
+	jint(b, "carrier_changes", (gint64)up->carrier_changes);
+	if (up->ifindex > 0) {
+		struct vn_klink now;
+		bool fresh = vn_klink_get(up->ifindex, &now) == 0;
+		jstr(b, "operstate", up->kl.present ? up->kl.operstate : "absent");
+		jint(b, "mtu", up->kl.mtu);
+		jint(b, "promiscuity", fresh ? now.promiscuity : up->kl.promiscuity);
+	} else {
+		uint16_t mtu = 0;
+		rte_eth_dev_get_mtu(up->port_id, &mtu);
+		jint(b, "mtu", mtu);
+	}
+	jmac(b, "uplink_mac", &mac);
+	json_builder_set_member_name(b, "addresses");
+	json_builder_begin_array(b);
+	if (up->ifindex > 0)
+		vn_klink_addresses(up->ifindex, b);
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "filter");
+	json_builder_begin_object(b);
+	jstr(b, "method", up->way == FILTER_KERNEL ? "kernel unicast list" : "ethdev MAC filter");
+	json_builder_set_member_name(b, "unicast");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < up->uc->len; i++) {
+		char s[RTE_ETHER_ADDR_FMT_SIZE];
+		mac_fmt(&g_array_index(up->uc, struct rte_ether_addr, i), s);
+		json_builder_add_string_value(b, s);
+	}
+	json_builder_end_array(b);
+	jbool(b, "promiscuous", up->promisc || up->promisc_fallback);
+	jbool(b, "promiscuous_fallback", up->promisc_fallback);
+	jbool(b, "allmulticast", up->allmulti);
+	jbool(b, "mac_lent", up->mac_changed);
+	jmac(b, "original_mac", &up->orig_mac);
+	json_builder_end_object(b);
+}
+
+static void uplink_describe(const struct vn_port *port, JsonBuilder *b)
+{
+	const struct uplink_port *up = cup_of(port);
+	struct rte_eth_stats st = {0};
+
+	vn_uplink_describe_link(port, b);
+	jint(b, "ethdev_port", up->port_id);
+	jint(b, "queues", up->queues);
+	rte_eth_stats_get(up->port_id, &st);
+	json_builder_set_member_name(b, "wire"); /* the PMD's own counters */
+	json_builder_begin_object(b);
+	jint(b, "rx_packets", (gint64)st.ipackets);
+	jint(b, "rx_bytes", (gint64)st.ibytes);
+	jint(b, "tx_packets", (gint64)st.opackets);
+	jint(b, "tx_bytes", (gint64)st.obytes);
+	jint(b, "rx_missed", (gint64)st.imissed);
+	jint(b, "rx_errors", (gint64)st.ierrors);
+	jint(b, "tx_errors", (gint64)st.oerrors);
+	jint(b, "rx_nombuf", (gint64)st.rx_nombuf);
+	json_builder_end_object(b);
+}
+
+/* ---- life cycle ---- */
+
+/* Ports in use by uplinks (an ethdev can serve one network only). */
+static bool port_taken[RTE_MAX_ETHPORTS];
+
+/* Detach the device vnicd attached for @up (by its rte_device, or by its devargs). */
+static void detach(struct uplink_port *up)
+{
+	struct rte_devargs da;
+
+	if (!up->probed)
+		return;
+	if (up->dev) {
+		if (rte_dev_remove(up->dev) != 0)
+			VN_WARN("uplink %s: detaching DPDK device %s failed", up->base.name,
+				up->devargs);
+		return;
+	}
+	if (rte_devargs_parse(&da, up->devargs) == 0) {
+		rte_eal_hotplug_remove(rte_bus_name(da.bus), da.name);
+		rte_devargs_reset(&da);
+	}
+}
+
+static void uplink_destroy(struct vn_port *port)
+{
+	struct uplink_port *up = up_of(port);
+
+	vn_klink_unwatch(up->watch);
+	if (up->mac_changed)
+		vn_uplink_set_mac(port, NULL, NULL);
+	if (up->mfd >= 0)
+		close(up->mfd); /* the kernel drops its memberships */
+	else if (up->uc)
+		for (guint i = 0; i < up->uc->len; i++)
+			uc_del(up, &g_array_index(up->uc, struct rte_ether_addr, i));
+	rte_eth_dev_stop(up->port_id);
+	rte_eth_dev_close(up->port_id);
+	detach(up);
+	port_taken[up->port_id] = false;
+	if (up->uc)
+		g_array_free(up->uc, TRUE);
+	VN_INFO("uplink %s: %s detached", port->name, up->devargs);
+	rte_free(up);
+}
+
+static const struct vn_port_ops uplink_ops = {
+	.kind = "uplink",
+	.rx_burst = uplink_rx,
+	.tx_burst = uplink_tx,
+	.link_up = uplink_link_up,
+	.describe = uplink_describe,
+	.destroy = uplink_destroy,
+};
+
+/* The value of "iface=" in @devargs (into @out), if any. */
+static bool devargs_iface(const char *devargs, char out[IF_NAMESIZE])
+{
+	g_auto(GStrv) parts = g_strsplit(devargs, ",", -1);
+
+	for (int i = 1; parts[i]; i++)
+		if (g_str_has_prefix(parts[i], "iface=")) {
+			g_strlcpy(out, parts[i] + 6, IF_NAMESIZE);
+			return true;
+		}
+	return false;
+}
+
+static int uplink_check(JsonObject *args, GError **err)
+{
+	const char *d;
+	int rc;
+
+	if ((rc = vn_arg_str(args, "devargs", true, &d, err)) < 0)
+		return rc;
+	if (!*d || strlen(d) >= DEVARGS_MAX) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "--uplink needs DPDK devargs of 1-%d characters", DEVARGS_MAX - 1);
+		return -EINVAL;
+	}
+	for (const char *p = d; *p; p++)
+		if (!g_ascii_isgraph(*p) || *p == '"' || *p == '\'' || *p == '\\') {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				    "--uplink '%s': devargs hold no spaces, quotes or backslashes", d);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+/* Attach @devargs (or find it when it is already attached): Return: 0 and the port id. */
+static int attach(struct uplink_port *up, GError **err)
+{
+	struct rte_dev_iterator it;
+	struct rte_devargs da;
+	uint16_t pid;
+	bool found = false;
+	int rc;
+
+	if (rte_devargs_parse(&da, up->devargs) != 0) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "--uplink '%s': no DPDK bus or driver knows this device (expected e.g. "
+			    "net_af_packet0,iface=IF, net_af_xdp0,iface=IF, net_tap0,iface=IF or a "
+			    "PCI address)",
+			    up->devargs);
+		return -ENODEV;
+	}
+	rte_devargs_reset(&da);
+	rc = rte_dev_probe(up->devargs);
+	if (rc < 0 && rc != -EEXIST) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "cannot attach DPDK device '%s': %s (no such driver, a bad argument, or "
+			    "a device the driver cannot open; see vnicd's log)",
+			    up->devargs, rte_strerror(-rc));
+		return rc;
+	}
+	up->probed = rc == 0;
+	RTE_ETH_FOREACH_MATCHING_DEV(pid, up->devargs, &it)
+	{
+		found = true;
+		up->port_id = pid;
+		rte_eth_iterator_cleanup(&it);
+		break;
+	}
+	if (!found) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "DPDK device '%s' was attached but is not an Ethernet port", up->devargs);
+		detach(up);
+		return -ENODEV;
+	}
+	if (port_taken[up->port_id]) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_EXISTS,
+			    "DPDK device '%s' is already the uplink of another network", up->devargs);
+		up->probed = false; /* not ours to detach */
+		return -EEXIST;
+	}
+	return 0;
+}
+
+/* Configure and start the ethdev with @nq queue pairs on the shared pool. */
+static int start(struct uplink_port *up, struct rte_mempool *mp, uint16_t nq, GError **err)
+{
+	struct rte_eth_conf conf = {0};
+	uint16_t nrx = UPLINK_DESC, ntx = UPLINK_DESC;
+	int sock = rte_eth_dev_socket_id(up->port_id);
+	const char *what = "configure";
+	int rc;
+
+	if (sock < 0)
+		sock = SOCKET_ID_ANY;
+	rc = rte_eth_dev_configure(up->port_id, nq, nq, &conf);
+	if (rc == 0)
+		rc = rte_eth_dev_adjust_nb_rx_tx_desc(up->port_id, &nrx, &ntx);
+	for (uint16_t q = 0; rc == 0 && q < nq; q++) {
+		what = "set up the queues of";
+		rc = rte_eth_rx_queue_setup(up->port_id, q, nrx, (unsigned)sock, NULL, mp);
+		if (rc == 0)
+			rc = rte_eth_tx_queue_setup(up->port_id, q, ntx, (unsigned)sock, NULL);
+	}
+	if (rc == 0) {
+		what = "start";
+		rc = rte_eth_dev_start(up->port_id);
+	}
+	if (rc < 0)
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot %s DPDK device '%s': %s",
+			    what, up->devargs, rte_strerror(-rc));
+	return rc;
+}
+
+/* The kernel interface behind the device, if any: watch it, and open the membership socket. */
+static int kernel_side(struct uplink_port *up, const struct rte_eth_dev_info *info, GError **err)
+{
+	char ifname[IF_NAMESIZE] = "";
+	bool kernel_pmd = strcmp(up->driver, "net_af_packet") == 0 ||
+			  strcmp(up->driver, "net_af_xdp") == 0 || strcmp(up->driver, "net_tap") == 0;
+
+	up->mfd = -1;
+	up->ifindex = info->if_index > 0 ? (int)info->if_index : 0;
+	if (!up->ifindex && kernel_pmd && devargs_iface(up->devargs, ifname))
+		up->ifindex = (int)if_nametoindex(ifname);
+	if (!up->ifindex) {
+		up->way = FILTER_ETHDEV;
+		return 0;
+	}
+	up->watch = vn_klink_watch(up->ifindex, on_klink, up, &up->kl, err);
+	if (!up->watch)
+		return -EIO;
+	up->way = kernel_pmd ? FILTER_KERNEL : FILTER_ETHDEV;
+	if (up->way == FILTER_KERNEL) {
+		up->mfd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0); /* receives nothing */
+		if (up->mfd < 0) {
+			int e = errno;
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "uplink: cannot open an AF_PACKET socket: %s", g_strerror(e));
+			return -e;
+		}
+	}
+	return 0;
+}
+
+static int uplink_create(const char *name, JsonObject *args, const struct vn_port_env *env,
+			 struct vn_port **out, GError **err)
+{
+	struct uplink_port *up;
+	struct rte_eth_dev_info info;
+	const char *devargs = NULL;
+	char ifname[IF_NAMESIZE];
+	uint16_t nq;
+	int rc;
+
+	vn_arg_str(args, "devargs", true, &devargs, NULL);
+	if (devargs && (g_str_has_prefix(devargs, "net_af_packet") ||
+			g_str_has_prefix(devargs, "net_af_xdp")) &&
+	    devargs_iface(devargs, ifname) && if_nametoindex(ifname) == 0) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+			    "--uplink '%s': no network interface '%s' in vnicd's namespace", devargs,
+			    ifname);
+		return -ENODEV;
+	}
+	up = rte_zmalloc("vn_uplink", sizeof(*up), RTE_CACHE_LINE_SIZE);
+	if (!up) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "out of memory");
+		return -ENOMEM;
+	}
+	up->mfd = -1;
+	g_strlcpy(up->devargs, devargs ? devargs : "", sizeof(up->devargs));
+	if ((rc = attach(up, err)) < 0) {
+		rte_free(up);
+		return rc;
+	}
+	port_taken[up->port_id] = true;
+	rc = rte_eth_dev_info_get(up->port_id, &info);
+	if (rc < 0) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "DPDK device '%s': no device info",
+			    up->devargs);
+		goto out_destroy;
+	}
+	up->dev = info.device;
+	g_strlcpy(up->driver, info.driver_name ? info.driver_name : "?", sizeof(up->driver));
+	nq = info.max_rx_queues < info.max_tx_queues ? info.max_rx_queues : info.max_tx_queues;
+	if (nq > vn_dp_nr_workers(env->dp))
+		nq = (uint16_t)vn_dp_nr_workers(env->dp);
+	if (nq > VN_MAX_QUEUES)
+		nq = VN_MAX_QUEUES;
+	up->queues = nq ? nq : 1;
+	up->uc = g_array_new(FALSE, FALSE, sizeof(struct rte_ether_addr));
+	for (unsigned i = 0; i < VN_MAX_QUEUES; i++)
+		rte_spinlock_init(&up->txlock[i]);
+	if ((rc = start(up, env->mp, up->queues, err)) < 0)
+		goto out_destroy;
+	rte_eth_macaddr_get(up->port_id, &up->mac);
+	if ((rc = kernel_side(up, &info, err)) < 0)
+		goto out_destroy;
+	if (up->ifindex > 0 && up->kl.present)
+		up->mac = up->kl.mac;
+	up->orig_mac = up->mac;
+	/* multicast: guests' groups are not known here, so the uplink takes all of them */
+	if (up->way == FILTER_KERNEL)
+		up->allmulti = membership(up, PACKET_MR_ALLMULTI, NULL, true) == 0;
+	else
+		up->allmulti = rte_eth_allmulticast_enable(up->port_id) == 0;
+
+	up->base.ops = &uplink_ops;
+	g_strlcpy(up->base.name, name, sizeof(up->base.name));
+	up->base.nr_rxq = up->queues;
+	up->base.nr_txq = up->queues;
+	up->base.locality = VN_LOC_EXTERNAL;
+	up->base.has_mac = true;
+	up->base.mac = up->mac;
+	if (up->ifindex > 0)
+		__atomic_store_n(&up->carrier, up->kl.carrier, __ATOMIC_RELAXED);
+	else
+		vn_uplink_tick(&up->base);
+	if (up->ifindex > 0)
+		VN_INFO("uplink %s: %s (driver %s, ethdev port %u, kernel interface %s, carrier %s)",
+			name, up->devargs, up->driver, up->port_id, up->kl.ifname,
+			up->kl.carrier ? "on" : "off");
+	else
+		VN_INFO("uplink %s: %s (driver %s, ethdev port %u)", name, up->devargs, up->driver,
+			up->port_id);
+	*out = &up->base;
+	return 0;
+
+out_destroy:
+	g_strlcpy(up->base.name, name, sizeof(up->base.name));
+	uplink_destroy(&up->base);
+	return rc;
+}
+
+static char *uplink_summary(JsonObject *args)
+{
+	const char *d = NULL;
+
+	vn_arg_str(args, "devargs", false, &d, NULL);
+	return g_strdup_printf("uplink %s", d ? d : "?");
+}
+
+static const char *const uplink_keys[] = {"devargs", NULL};
+
+const struct vn_port_kind vn_uplink_kind = {
+	.name = "uplink",
+	.keys = uplink_keys,
+	.unique_key = "devargs",
+	.check = uplink_check,
+	.create = uplink_create,
+	.summary = uplink_summary,
+};
