@@ -63,12 +63,14 @@ static int cmd_ping(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError 
 
 static int cmd_net_add(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
-	const char *name, *type;
-
-	ARG_STR(name, "name", true);
-	ARG_STR(type, "type", true);
 	json_builder_add_null_value(b);
-	return vn_switch_net_add(sw, name, type, err);
+	return vn_switch_net_create(sw, a, err);
+}
+
+static int cmd_net_set(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	json_builder_add_null_value(b);
+	return vn_switch_net_set(sw, a, err);
 }
 
 static int cmd_net_del(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
@@ -250,7 +252,8 @@ static const struct {
 	cmd_fn fn;
 } commands[] = {
 	{"ping", cmd_ping},	      {"net.add", cmd_net_add},	    {"net.del", cmd_net_del},
-	{"net.list", cmd_net_list},   {"net.show", cmd_net_show},   {"port.add", cmd_port_add},
+	{"net.list", cmd_net_list},   {"net.show", cmd_net_show},   {"net.set", cmd_net_set},
+	{"port.add", cmd_port_add},
 	{"port.del", cmd_port_del},   {"port.list", cmd_port_list}, {"port.show", cmd_port_show},
 	{"port.set", cmd_port_set},
 	{"fdb.show", cmd_fdb_show},   {"fdb.add", cmd_fdb_add},	    {"fdb.flush", cmd_fdb_flush},

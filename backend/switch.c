@@ -13,6 +13,7 @@
 #include "vnicd/policy.h"
 #include "vnicd/portkind.h"
 #include "vnicd/switch.h"
+#include "vnicd/uplink.h"
 #include "vnicd/vhost.h"
 
 #define DEFAULT_NET "br0"
@@ -174,16 +175,40 @@ static struct sw_port *find_port(struct vn_switch *sw, const char *name)
 		return -(code);                                                                    \
 	} while (0)
 
+static struct sw_port *net_uplink_sp(struct vn_switch *sw, struct vn_net *n);
+static int net_spec_check(struct vn_switch *sw, JsonObject *args, struct vn_net *spec,
+			  const char **devargs, GError **err);
+static int net_attach_uplink(struct vn_switch *sw, struct vn_net *n, const char *devargs,
+			     GError **err);
+static void port_del(struct vn_switch *sw, struct sw_port *sp);
+
 int vn_switch_net_add(struct vn_switch *sw, const char *name, const char *type, GError **err)
 {
-	struct vn_net *n;
+	g_autoptr(JsonObject) a = json_object_new();
 
-	if (!name || !vn_name_valid(name))
+	if (name)
+		json_object_set_string_member(a, "name", name);
+	if (type)
+		json_object_set_string_member(a, "type", type);
+	return vn_switch_net_create(sw, a, err);
+}
+
+int vn_switch_net_create(struct vn_switch *sw, JsonObject *args, GError **err)
+{
+	struct vn_net *n, spec = {0};
+	const char *name = NULL, *type = NULL, *devargs = NULL;
+	int rc;
+
+	if ((rc = vn_arg_str(args, "name", true, &name, err)) < 0 ||
+	    (rc = vn_arg_str(args, "type", true, &type, err)) < 0)
+		return rc;
+	if (!vn_name_valid(name))
 		SET_ERR(EINVAL, "invalid network name '%s' (1-31 characters of A-Z a-z 0-9 _ . -)",
-			name ? name : "");
-	if (!type || strcmp(type, "bridge") != 0)
-		SET_ERR(EINVAL, "unsupported network type '%s' (supported: bridge)",
-			type ? type : "");
+			name);
+	if (strcmp(type, "bridge") != 0 && strcmp(type, "macvtap") != 0)
+		SET_ERR(EINVAL, "unsupported network type '%s' (supported: bridge, macvtap)", type);
+	if ((rc = net_spec_check(sw, args, &spec, &devargs, err)) < 0)
+		return rc;
 	if (find_net(sw, name))
 		SET_ERR(EEXIST, "network '%s' already exists", name);
 	if (sw->nets->len >= sw->cfg->max_nets) {
@@ -193,6 +218,10 @@ int vn_switch_net_add(struct vn_switch *sw, const char *name, const char *type, 
 	n = g_new0(struct vn_net, 1);
 	g_strlcpy(n->name, name, sizeof(n->name));
 	g_strlcpy(n->type, type, sizeof(n->type));
+	n->fwd = spec.fwd;
+	n->mode = spec.mode;
+	n->hairpin = spec.hairpin;
+	n->nopromisc = spec.nopromisc;
 	n->id = sw->next_net_id++;
 	if (sw->dp) {
 		char hname[48];
@@ -205,7 +234,14 @@ int vn_switch_net_add(struct vn_switch *sw, const char *name, const char *type, 
 		}
 	}
 	g_ptr_array_add(sw->nets, n);
-	VN_INFO("network %s (%s) added", name, type);
+	if (devargs && (rc = net_attach_uplink(sw, n, devargs, err)) < 0) {
+		g_ptr_array_remove(sw->nets, n);
+		net_free(n);
+		return rc;
+	}
+	VN_INFO("network %s (%s%s%s%s%s) added", name, type, devargs ? ", uplink " : "",
+		devargs ? devargs : "", n->fwd == VN_FWD_MACVTAP ? ", mode " : "",
+		n->fwd == VN_FWD_MACVTAP ? vn_mvt_mode_name(n->mode) : "");
 	sw_changed(sw);
 	return 0;
 }
@@ -214,11 +250,18 @@ int vn_switch_net_del(struct vn_switch *sw, const char *name, GError **err)
 {
 	struct vn_net *n = name ? find_net(sw, name) : NULL;
 
+	struct sw_port *up;
+
 	if (!n)
 		SET_ERR(ENOENT, "no network '%s'", name ? name : "");
-	if (n->nr_ports)
+	up = net_uplink_sp(sw, n);
+	if (n->nr_ports > (up ? 1u : 0u))
 		SET_ERR(EBUSY, "network '%s' still has %u port(s); delete them first", name,
-			n->nr_ports);
+			n->nr_ports - (up ? 1u : 0u));
+	if (up) {
+		port_del(sw, up);
+		n->uplink = NULL;
+	}
 	/* no port of it is published, so no worker can reach its FDB */
 	for (guint i = 0; i < sw->statics->len;) {
 		struct sw_static *st = sw->statics->pdata[i];
@@ -277,8 +320,9 @@ static const struct vn_port_kind *find_kind(const char *name)
 }
 
 static const char *const label_keys[] = {"vm_uuid", "vm_name", NULL};
-static const char *const common_keys[] = {"name", "kind", "net", "mac", "queues",
-					  "vm_uuid", "vm_name", "policy", NULL};
+static const char *const common_keys[] = {"name",    "kind",    "net",    "mac",
+					  "queues",  "vm_uuid", "vm_name", "policy",
+					  "reflective_relay", NULL};
 
 /* A copy of the (flat) @args with defaults made explicit (net, queues), for persistence. */
 static JsonObject *normalise_args(JsonObject *args, const char *net, unsigned queues)
@@ -330,9 +374,18 @@ static int port_apply_policy(struct vn_switch *sw, struct sw_port *sp, JsonObjec
 	return 0;
 }
 
-int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err)
+static int net_join_check(struct vn_switch *sw, struct vn_net *n, JsonObject *args,
+			  const char **macs, char inherited[18], GError **err);
+static int net_join(struct vn_switch *sw, struct vn_net *n, struct vn_port *port, JsonObject *args,
+		    GError **err);
+static void net_sync_uplink(struct vn_switch *sw, struct vn_net *n);
+
+/* port.add; @own: the kind when the switch makes the port itself (an uplink), else NULL. */
+static int port_add(struct vn_switch *sw, JsonObject *args, const struct vn_port_kind *own,
+		    GError **err)
 {
 	g_autoptr(JsonObject) spec = NULL;
+	char inherited[18] = "";
 	const char *name, *kname, *netname, *macs, *uniq = NULL, *vm_uuid, *vm_name;
 	const struct vn_port_kind *kind;
 	guint64 queues = 1;
@@ -359,7 +412,10 @@ int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err)
 		SET_ERR(EINVAL, "invalid port name '%s' (1-31 characters of A-Z a-z 0-9 _ . -)", name);
 	if (find_port(sw, name))
 		SET_ERR(EEXIST, "port '%s' already exists", name);
-	kind = find_kind(kname);
+	kind = own ? own : find_kind(kname);
+	if (!kind && strcmp(kname, vn_uplink_kind.name) == 0)
+		SET_ERR(EINVAL, "uplinks are made with their network: vnicctl net add NAME "
+				"bridge|macvtap --uplink DEVARGS");
 	if (!kind) {
 		g_autofree char *l = kinds_list();
 		SET_ERR(EINVAL, "unsupported port kind '%s' (supported: %s)", kname, l);
@@ -377,6 +433,10 @@ int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err)
 		SET_ERR(EINVAL, "invalid MAC address '%s' (expected aa:bb:cc:dd:ee:ff)", macs);
 	if (macs && !rte_is_valid_assigned_ether_addr(&mac))
 		SET_ERR(EINVAL, "MAC address '%s' is not a unicast address", macs);
+	if (!own && (rc = net_join_check(sw, n, args, &macs, inherited, err)) < 0)
+		return rc;
+	if (*inherited)
+		vn_port_parse_mac(inherited, &mac);
 	if (json_object_has_member(args, "policy")) {
 		JsonNode *pn = json_object_get_member(args, "policy");
 		if (!JSON_NODE_HOLDS_OBJECT(pn))
@@ -415,6 +475,8 @@ int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err)
 	json_object_remove_member(sp->args, "policy");
 	if (spec && json_object_get_size(spec))
 		json_object_set_object_member(sp->args, "policy", json_object_ref(spec));
+	if (*inherited) /* a passthru port takes the uplink's MAC, as the kernel's does */
+		json_object_set_string_member(sp->args, "mac", inherited);
 	if (sw->dp) {
 		struct vn_port_env env = {sw->cfg, sw->mp, sw->dp};
 		rc = kind->create(name, sp->args, &env, &port, err);
@@ -428,6 +490,12 @@ int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err)
 		if (macs) {
 			port->has_mac = true;
 			port->mac = mac;
+		}
+		if (!own && (rc = net_join(sw, n, port, sp->args, err)) < 0) {
+			port->deleting = true;
+			port->ops->destroy(port);
+			sw_port_free(sp);
+			return rc;
 		}
 	}
 	sp->name = g_strdup(name);
@@ -450,11 +518,18 @@ int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err)
 			VN_ERR("port %s: policy not applied: %s", name, pe->message);
 	}
 	sw_publish(sw);
+	if (!own)
+		net_sync_uplink(sw, n);
 	summary = kind->summary(sp->args);
 	VN_INFO("port %s (%s, %u queue%s) added to %s", sp->name, summary, sp->queues,
 		sp->queues > 1 ? "s" : "", netname);
 	sw_changed(sw);
 	return 0;
+}
+
+int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err)
+{
+	return port_add(sw, args, NULL, err);
 }
 
 /* Counters of the port's current life (since it took its slot). */
@@ -513,6 +588,20 @@ int vn_switch_port_del(struct vn_switch *sw, const char *name, GError **err)
 
 	if (!sp)
 		SET_ERR(ENOENT, "no port '%s'", name ? name : "");
+	if (sp->kind == &vn_uplink_kind)
+		SET_ERR(EBUSY, "port '%s' is the uplink of network '%s': it goes with the network "
+			       "(vnicctl net del %s)",
+			name, sp->net, sp->net);
+	port_del(sw, sp);
+	return 0;
+}
+
+/* Unpublish, forget and destroy @sp; the network's uplink follows the change. */
+static void port_del(struct vn_switch *sw, struct sw_port *sp)
+{
+	struct vn_net *n = sp->vnet;
+	bool guest = sp->kind != &vn_uplink_kind;
+
 	sw->slots[sp->slot] = NULL;
 	if (sw->dp && vn_dp_capture_get(sw->dp, sp->slot))
 		vn_dp_capture_set(sw->dp, sp->slot, NULL); /* its capture ends: "port removed" */
@@ -539,9 +628,43 @@ int vn_switch_port_del(struct vn_switch *sw, const char *name, GError **err)
 	}
 	sp->vnet->nr_ports--;
 	g_ptr_array_remove(sw->ports, sp);
-	VN_INFO("port %s deleted", name);
+	VN_INFO("port %s deleted", sp->name);
 	sw_port_free(sp);
+	if (guest && n->uplink && n->fwd == VN_FWD_MACVTAP && n->mode == VN_MVT_PASSTHRU) {
+		g_autoptr(GError) e = NULL;
+		if (vn_uplink_set_mac(n->uplink, NULL, &e) < 0) /* its own MAC back */
+			VN_WARN("network %s: %s", n->name, e->message);
+	}
+	if (guest)
+		net_sync_uplink(sw, n);
 	sw_changed(sw);
+}
+
+/*
+ * `port set NAME --reflective-relay on|off` (@chg.reflective_relay): frames may go back out
+ * of the port they came in by, as through a Linux bridge port with the hairpin flag, so
+ * that VEPA hosts behind it can talk to each other. Ports of bridge networks only.
+ */
+static int port_set_relay(struct vn_switch *sw, struct sw_port *sp, JsonObject *chg,
+			  GError **err)
+{
+	bool on = false;
+	int rc;
+
+	if ((rc = vn_arg_bool(chg, "reflective_relay", &on, err)) < 0)
+		return rc;
+	if (sp->vnet->fwd != VN_FWD_BRIDGE)
+		SET_ERR(EINVAL, "--reflective-relay applies to ports of bridge networks ('%s' is a "
+				"%s network)",
+			sp->net, sp->vnet->type);
+	if (on)
+		json_object_set_boolean_member(sp->args, "reflective_relay", TRUE);
+	else
+		json_object_remove_member(sp->args, "reflective_relay");
+	if (sp->port)
+		__atomic_store_n(&sp->port->reflective_relay, on, __ATOMIC_RELAXED);
+	VN_INFO("port %s: reflective relay (hairpin) %s", sp->name, on ? "on" : "off");
+	net_sync_uplink(sw, sp->vnet);
 	return 0;
 }
 
@@ -569,6 +692,15 @@ int vn_switch_port_set(struct vn_switch *sw, JsonObject *args, GError **err)
 					       json_node_copy(json_object_get_member(args, l->data)));
 	if (json_object_get_size(chg) == 0)
 		SET_ERR(EINVAL, "port set %s: nothing to set (see vnicctl --help)", name);
+	if (json_object_has_member(chg, "reflective_relay")) {
+		if ((rc = port_set_relay(sw, sp, chg, err)) < 0)
+			return rc;
+		json_object_remove_member(chg, "reflective_relay");
+		if (json_object_get_size(chg) == 0) { /* nothing for the policy */
+			sw_changed(sw);
+			return 0;
+		}
+	}
 	if ((rc = vn_policy_spec_merge(port_spec(sp), chg, sp->mac != NULL, &spec, err)) < 0 ||
 	    (rc = port_apply_policy(sw, sp, spec, err)) < 0)
 		return rc;
@@ -598,6 +730,10 @@ int vn_switch_fdb_add(struct vn_switch *sw, const char *mac, const char *port, G
 	sp = port ? find_port(sw, port) : NULL;
 	if (!sp)
 		SET_ERR(ENOENT, "no port '%s'", port ? port : "");
+	if (sp->vnet->fwd == VN_FWD_MACVTAP)
+		SET_ERR(EINVAL, "network '%s' is a macvtap network: it delivers by its ports' --mac, "
+				"not by FDB entries",
+			sp->net);
 	if (sp->vnet->fdb && vn_fdb_add_static(sp->vnet->fdb, 0, &a, sp->slot, vn_dp_now()) < 0)
 		SET_ERR(ENOSPC, "the FDB of network '%s' is full (fdb_max = %u)", sp->net,
 			sw->cfg->fdb_max);
@@ -627,9 +763,13 @@ int vn_switch_fdb_flush(struct vn_switch *sw, const char *net, GError **err)
 
 	if (net && !(only = find_net(sw, net)))
 		SET_ERR(ENOENT, "no network '%s'", net);
+	if (only && only->fwd == VN_FWD_MACVTAP)
+		SET_ERR(EINVAL, "network '%s' is a macvtap network: its table holds its ports' MACs "
+				"and is not flushed",
+			net);
 	for (guint i = 0; i < sw->nets->len; i++) {
 		struct vn_net *n = sw->nets->pdata[i];
-		if ((only && n != only) || !n->fdb)
+		if ((only && n != only) || !n->fdb || n->fwd == VN_FWD_MACVTAP)
 			continue;
 		removed += (int)vn_fdb_flush(n->fdb, -1, true);
 	}
@@ -651,8 +791,10 @@ void vn_switch_tick(struct vn_switch *sw)
 
 	for (guint i = 0; i < sw->nets->len; i++) {
 		struct vn_net *n = sw->nets->pdata[i];
-		if (n->fdb)
+		if (n->fdb && n->fwd == VN_FWD_BRIDGE)
 			vn_fdb_age(n->fdb, now, sw->cfg->fdb_aging);
+		if (n->uplink)
+			vn_uplink_tick(n->uplink);
 	}
 }
 
@@ -673,6 +815,8 @@ static void jmember_int(JsonBuilder *b, const char *k, gint64 v)
 	json_builder_add_int_value(b, v);
 }
 
+static void json_net_uplink(struct vn_switch *sw, struct vn_net *n, JsonBuilder *b, bool detail);
+
 static void json_net(struct vn_switch *sw, struct vn_net *n, JsonBuilder *b, bool detail)
 {
 	struct vn_fdb_stats fs = {0};
@@ -684,6 +828,7 @@ static void json_net(struct vn_switch *sw, struct vn_net *n, JsonBuilder *b, boo
 	jmember_str(b, "type", n->type);
 	jmember_int(b, "ports", n->nr_ports);
 	jmember_int(b, "fdb_entries", (gint64)fs.entries);
+	json_net_uplink(sw, n, b, detail);
 	if (detail) {
 		json_builder_set_member_name(b, "port_names");
 		json_builder_begin_array(b);
@@ -767,6 +912,11 @@ static void json_port(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b, 
 		vn_arg_str(sp->args, *k, false, &v, NULL);
 		jmember_str(b, *k, v);
 	}
+	json_builder_set_member_name(b, "reflective_relay");
+	json_builder_add_boolean_value(
+		b, json_object_get_boolean_member_with_default(sp->args, "reflective_relay", FALSE));
+	if (sp->vnet->fwd == VN_FWD_MACVTAP && sp->kind != &vn_uplink_kind)
+		jmember_str(b, "macvtap_mode", vn_mvt_mode_name(sp->vnet->mode));
 	if (sp->port) {
 		sp->port->ops->describe(sp->port, b);
 	} else { /* validation-only mode: what was asked for */
@@ -1144,6 +1294,308 @@ char *vn_switch_metrics(struct vn_switch *sw)
 	return g_string_free(s, FALSE);
 }
 
+/* ---- networks with an uplink; macvtap networks ---- */
+
+static struct sw_port *net_uplink_sp(struct vn_switch *sw, struct vn_net *n)
+{
+	for (guint i = 0; i < sw->ports->len; i++) {
+		struct sw_port *sp = sw->ports->pdata[i];
+		if (sp->vnet == n && sp->kind == &vn_uplink_kind)
+			return sp;
+	}
+	return NULL;
+}
+
+static const char *const net_keys[] = {"name", "type", "uplink", "mode", "hairpin", "nopromisc",
+				       NULL};
+
+/*
+ * Validate the uplink, mode, hairpin and nopromisc arguments of net.add into @spec (fwd,
+ * mode, hairpin, nopromisc) and *@devargs, without making anything.
+ */
+static int net_spec_check(struct vn_switch *sw, JsonObject *args, struct vn_net *spec,
+			  const char **devargs, GError **err)
+{
+	const char *name = NULL, *type = NULL, *mode = NULL, *hairpin = NULL;
+	bool nopromisc = false;
+	int rc, m = VN_MVT_VEPA, h = VN_HAIRPIN_EXTERNAL;
+
+	if ((rc = vn_args_only(args, net_keys, NULL, "networks", err)) < 0 ||
+	    (rc = vn_arg_str(args, "name", true, &name, err)) < 0 ||
+	    (rc = vn_arg_str(args, "type", true, &type, err)) < 0 ||
+	    (rc = vn_arg_str(args, "uplink", false, devargs, err)) < 0 ||
+	    (rc = vn_arg_str(args, "mode", false, &mode, err)) < 0 ||
+	    (rc = vn_arg_str(args, "hairpin", false, &hairpin, err)) < 0 ||
+	    (rc = vn_arg_bool(args, "nopromisc", &nopromisc, err)) < 0)
+		return rc;
+	spec->fwd = strcmp(type, "macvtap") == 0 ? VN_FWD_MACVTAP : VN_FWD_BRIDGE;
+	if (spec->fwd == VN_FWD_BRIDGE && (mode || hairpin || nopromisc))
+		SET_ERR(EINVAL, "--mode, --hairpin and --nopromisc apply to macvtap networks");
+	if (spec->fwd == VN_FWD_MACVTAP && !*devargs)
+		SET_ERR(EINVAL, "macvtap networks need --uplink DEVARGS (the lower device)");
+	if (mode && (m = vn_mvt_mode_parse(mode)) < 0)
+		SET_ERR(EINVAL, "unknown --mode '%s' (vepa, bridge, private or passthru)", mode);
+	if (hairpin && (h = vn_hairpin_parse(hairpin)) < 0)
+		SET_ERR(EINVAL, "unknown --hairpin '%s' (external or emulated)", hairpin);
+	if (m == VN_MVT_PASSTHRU && h == VN_HAIRPIN_EMULATED)
+		SET_ERR(EINVAL, "--hairpin emulated needs two local ports: not with --mode passthru");
+	if (nopromisc && m != VN_MVT_PASSTHRU)
+		SET_ERR(EINVAL, "--nopromisc applies to --mode passthru");
+	spec->mode = spec->fwd == VN_FWD_MACVTAP ? (uint8_t)m : 0;
+	spec->hairpin = (uint8_t)h;
+	spec->nopromisc = nopromisc;
+	if (*devargs) {
+		g_autoptr(JsonObject) ua = json_object_new();
+		char upname[VN_NAME_MAX + 8];
+
+		snprintf(upname, sizeof(upname), "%s-uplink", name);
+		if (!vn_name_valid(upname))
+			SET_ERR(EINVAL, "network name '%s' is too long for its uplink port '%s' (at "
+					"most %d characters)",
+				name, upname, VN_NAME_MAX - 1 - 7);
+		if (find_port(sw, upname))
+			SET_ERR(EEXIST, "a port named '%s' already exists", upname);
+		json_object_set_string_member(ua, "devargs", *devargs);
+		if ((rc = vn_uplink_kind.check(ua, err)) < 0)
+			return rc;
+		for (guint i = 0; i < sw->ports->len; i++) {
+			struct sw_port *o = sw->ports->pdata[i];
+			const char *od = NULL;
+			if (o->kind != &vn_uplink_kind)
+				continue;
+			vn_arg_str(o->args, "devargs", false, &od, NULL);
+			if (od && strcmp(od, *devargs) == 0)
+				SET_ERR(EEXIST, "--uplink '%s' is already the uplink of network '%s'",
+					*devargs, o->net);
+		}
+	}
+	return 0;
+}
+
+/* Make port NET-uplink of @n (already listed) from @devargs. */
+static int net_attach_uplink(struct vn_switch *sw, struct vn_net *n, const char *devargs,
+			     GError **err)
+{
+	g_autoptr(JsonObject) a = json_object_new();
+	g_autofree char *upname = g_strdup_printf("%s-uplink", n->name);
+	bool restoring = sw->restoring;
+	struct sw_port *sp;
+	int rc;
+
+	json_object_set_string_member(a, "name", upname);
+	json_object_set_string_member(a, "kind", vn_uplink_kind.name);
+	json_object_set_string_member(a, "net", n->name);
+	json_object_set_string_member(a, "devargs", devargs);
+	sw->restoring = true; /* saved once, with the network */
+	rc = port_add(sw, a, &vn_uplink_kind, err);
+	sw->restoring = restoring;
+	if (rc < 0)
+		return rc;
+	sp = find_port(sw, upname);
+	n->uplink = sp->port;
+	if (sp->port) {
+		char m[18];
+		vn_uplink_get_mac(sp->port, &sp->port->mac);
+		mac_str(&sp->port->mac, m);
+		g_free(sp->mac);
+		sp->mac = g_strdup(m);
+	}
+	net_sync_uplink(sw, n);
+	return 0;
+}
+
+/*
+ * A port joins network @n: a macvtap network needs a unicast MAC per port (the kernel's
+ * macvlan delivers by it), unique in the network and not the uplink's own; a passthru
+ * network takes one port, which gets the uplink's MAC when it brings none (*@macs then
+ * points to @inherited). --reflective-relay is for ports of bridge networks.
+ */
+static int net_join_check(struct vn_switch *sw, struct vn_net *n, JsonObject *args,
+			  const char **macs, char inherited[18], GError **err)
+{
+	bool relay = false;
+	int rc;
+
+	if ((rc = vn_arg_bool(args, "reflective_relay", &relay, err)) < 0)
+		return rc;
+	if (relay && n->fwd != VN_FWD_BRIDGE)
+		SET_ERR(EINVAL, "--reflective-relay applies to ports of bridge networks ('%s' is a "
+				"%s network)",
+			n->name, n->type);
+	if (n->fwd != VN_FWD_MACVTAP)
+		return 0;
+	for (guint i = 0; i < sw->ports->len; i++) {
+		struct sw_port *o = sw->ports->pdata[i];
+		if (o->vnet != n || o->kind == &vn_uplink_kind)
+			continue;
+		if (n->mode == VN_MVT_PASSTHRU)
+			SET_ERR(EBUSY, "network '%s' is in passthru mode and port '%s' already owns "
+				       "its uplink",
+				n->name, o->name);
+		if (*macs && o->mac && g_ascii_strcasecmp(o->mac, *macs) == 0)
+			SET_ERR(EADDRINUSE, "MAC %s is already used by port '%s' of network '%s'",
+				*macs, o->name, n->name);
+	}
+	if (n->mode == VN_MVT_PASSTHRU && !*macs && n->uplink) {
+		struct rte_ether_addr um;
+		vn_uplink_get_mac(n->uplink, &um);
+		mac_str(&um, inherited);
+		*macs = inherited;
+	}
+	if (!*macs && n->mode != VN_MVT_PASSTHRU)
+		SET_ERR(EINVAL, "ports of macvtap network '%s' need --mac (macvlan delivers by MAC)",
+			n->name);
+	if (*macs && n->mode != VN_MVT_PASSTHRU && n->uplink) {
+		struct rte_ether_addr um, pm;
+		vn_uplink_get_mac(n->uplink, &um);
+		if (vn_port_parse_mac(*macs, &pm) == 0 && rte_is_same_ether_addr(&um, &pm))
+			SET_ERR(EADDRINUSE, "MAC %s is the uplink's own (network '%s')", *macs,
+				n->name);
+	}
+	return 0;
+}
+
+/*
+ * Port @port (made, not yet published) joins @n: its mode and reflective relay; in a
+ * macvtap network its MAC goes into the network's table and a passthru port lends it to
+ * the uplink. On failure nothing is left changed.
+ */
+static int net_join(struct vn_switch *sw, struct vn_net *n, struct vn_port *port, JsonObject *args,
+		    GError **err)
+{
+	bool relay = false;
+
+	vn_arg_bool(args, "reflective_relay", &relay, NULL);
+	port->reflective_relay = relay;
+	if (n->fwd != VN_FWD_MACVTAP)
+		return 0;
+	port->mvt_mode = n->mode;
+	if (!port->has_mac)
+		SET_ERR(EINVAL, "ports of macvtap network '%s' need --mac", n->name);
+	if (n->mode == VN_MVT_PASSTHRU && n->uplink) {
+		int rc = vn_uplink_set_mac(n->uplink, &port->mac, err);
+		if (rc < 0)
+			return rc;
+	}
+	if (vn_fdb_add_static(n->fdb, 0, &port->mac, port->slot, vn_dp_now()) < 0) {
+		if (n->mode == VN_MVT_PASSTHRU && n->uplink)
+			vn_uplink_set_mac(n->uplink, NULL, NULL);
+		SET_ERR(ENOSPC, "the MAC table of network '%s' is full (fdb_max = %u)", n->name,
+			sw->cfg->fdb_max);
+	}
+	return 0;
+}
+
+/*
+ * Tell @n's uplink what to receive: the MACs of the ports behind it (a kernel interface gets
+ * them as its unicast list, like macvlan's lower device), or everything when a bridge port
+ * has no --mac or is a reflective relay, or for a passthru port (unless --nopromisc).
+ */
+static void net_sync_uplink(struct vn_switch *sw, struct vn_net *n)
+{
+	g_autofree struct rte_ether_addr *macs = NULL;
+	g_autoptr(GError) e = NULL;
+	bool promisc = false, guests = false;
+	unsigned k = 0;
+
+	if (!n->uplink)
+		return;
+	macs = g_new0(struct rte_ether_addr, sw->ports->len + 1);
+	for (guint i = 0; i < sw->ports->len; i++) {
+		struct sw_port *sp = sw->ports->pdata[i];
+		if (sp->vnet != n || !sp->port)
+			continue;
+		if (sp->kind == &vn_uplink_kind) {
+			promisc |= sp->port->reflective_relay != 0; /* VEPA hosts behind it */
+			continue;
+		}
+		guests = true;
+		if (sp->port->has_mac)
+			macs[k++] = sp->port->mac;
+		else
+			promisc = true; /* its guest's MAC is not known */
+	}
+	if (n->fwd == VN_FWD_MACVTAP && n->mode == VN_MVT_PASSTHRU) {
+		k = 0; /* the port's MAC is the uplink's own */
+		promisc = guests && !n->nopromisc;
+	}
+	if (vn_uplink_filter(n->uplink, macs, k, promisc, &e) < 0)
+		VN_WARN("network %s: %s", n->name, e->message);
+}
+
+static void json_net_uplink(struct vn_switch *sw, struct vn_net *n, JsonBuilder *b, bool detail)
+{
+	struct sw_port *up = net_uplink_sp(sw, n);
+
+	jmember_str(b, "uplink", up ? up->name : NULL);
+	if (n->fwd == VN_FWD_MACVTAP) {
+		jmember_str(b, "mode", vn_mvt_mode_name(n->mode));
+		jmember_str(b, "hairpin", vn_hairpin_name(__atomic_load_n(&n->hairpin,
+									  __ATOMIC_RELAXED)));
+		json_builder_set_member_name(b, "nopromisc");
+		json_builder_add_boolean_value(b, n->nopromisc);
+	}
+	if (!detail || !up)
+		return;
+	json_builder_set_member_name(b, "uplink_link");
+	json_builder_begin_object(b);
+	if (n->uplink) {
+		vn_uplink_describe_link(n->uplink, b);
+	} else { /* validation-only mode */
+		const char *d = NULL;
+		vn_arg_str(up->args, "devargs", false, &d, NULL);
+		jmember_str(b, "devargs", d);
+	}
+	json_builder_end_object(b);
+}
+
+int vn_switch_net_set(struct vn_switch *sw, JsonObject *args, GError **err)
+{
+	static const char *const keys[] = {"name", "mode", "hairpin", NULL};
+	const char *name = NULL, *mode = NULL, *hairpin = NULL;
+	struct vn_net *n;
+	struct sw_port *up;
+	int rc, m, h;
+	unsigned guests;
+
+	if ((rc = vn_args_only(args, keys, NULL, "net set", err)) < 0 ||
+	    (rc = vn_arg_str(args, "name", true, &name, err)) < 0 ||
+	    (rc = vn_arg_str(args, "mode", false, &mode, err)) < 0 ||
+	    (rc = vn_arg_str(args, "hairpin", false, &hairpin, err)) < 0)
+		return rc;
+	n = find_net(sw, name);
+	if (!n)
+		SET_ERR(ENOENT, "no network '%s'", name);
+	if (!mode && !hairpin)
+		SET_ERR(EINVAL, "net set %s: nothing to set (--mode M, --hairpin H)", name);
+	if (n->fwd != VN_FWD_MACVTAP)
+		SET_ERR(EINVAL, "--mode and --hairpin apply to macvtap networks ('%s' is a %s "
+				"network)",
+			name, n->type);
+	m = n->mode;
+	h = n->hairpin;
+	if (mode && (m = vn_mvt_mode_parse(mode)) < 0)
+		SET_ERR(EINVAL, "unknown --mode '%s' (vepa, bridge, private or passthru)", mode);
+	if (hairpin && (h = vn_hairpin_parse(hairpin)) < 0)
+		SET_ERR(EINVAL, "unknown --hairpin '%s' (external or emulated)", hairpin);
+	up = net_uplink_sp(sw, n);
+	guests = n->nr_ports - (up ? 1u : 0u);
+	if (m != n->mode && guests)
+		SET_ERR(EBUSY, "network '%s' has %u port(s) attached: its mode can change only "
+			       "while it has none",
+			name, guests);
+	if (m == VN_MVT_PASSTHRU && h == VN_HAIRPIN_EMULATED)
+		SET_ERR(EINVAL, "--hairpin emulated needs two local ports: not with --mode passthru");
+	if (m != VN_MVT_PASSTHRU && n->nopromisc)
+		SET_ERR(EINVAL, "network '%s' has --nopromisc, which only passthru mode takes", name);
+	n->mode = (uint8_t)m;
+	__atomic_store_n(&n->hairpin, (uint8_t)h, __ATOMIC_RELAXED);
+	VN_INFO("network %s: mode %s, hairpin %s", name, vn_mvt_mode_name(n->mode),
+		vn_hairpin_name(n->hairpin));
+	sw_changed(sw);
+	return 0;
+}
+
 /* ---- persistence ---- */
 
 int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
@@ -1160,9 +1612,23 @@ int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
 	json_builder_begin_array(b);
 	for (guint i = 0; i < sw->nets->len; i++) {
 		struct vn_net *n = sw->nets->pdata[i];
+		struct sw_port *up = net_uplink_sp(sw, n);
 		json_builder_begin_object(b);
 		jmember_str(b, "name", n->name);
 		jmember_str(b, "type", n->type);
+		if (up) {
+			const char *d = NULL;
+			vn_arg_str(up->args, "devargs", false, &d, NULL);
+			jmember_str(b, "uplink", d);
+		}
+		if (n->fwd == VN_FWD_MACVTAP) {
+			jmember_str(b, "mode", vn_mvt_mode_name(n->mode));
+			jmember_str(b, "hairpin", vn_hairpin_name(n->hairpin));
+			if (n->nopromisc) {
+				json_builder_set_member_name(b, "nopromisc");
+				json_builder_add_boolean_value(b, TRUE);
+			}
+		}
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
@@ -1206,6 +1672,32 @@ static const char *obj_str(JsonObject *o, const char *k)
 	return json_node_get_string(n);
 }
 
+/* The `port set` settings saved with uplink port @po, applied to the uplink its network made. */
+static int restore_uplink_settings(struct vn_switch *sw, JsonObject *po, GError **err)
+{
+	g_autoptr(JsonObject) chg = json_object_new();
+	JsonNode *pn = json_object_get_member(po, "policy");
+	JsonNode *rr = json_object_get_member(po, "reflective_relay");
+	const char *name = obj_str(po, "name");
+	struct sw_port *sp = name ? find_port(sw, name) : NULL;
+
+	if (!sp || sp->kind != &vn_uplink_kind)
+		SET_ERR(ENOENT, "its network did not make it");
+	json_object_set_string_member(chg, "name", name);
+	if (pn && JSON_NODE_HOLDS_OBJECT(pn)) {
+		g_autoptr(GList) keys = json_object_get_members(json_node_get_object(pn));
+		for (GList *l = keys; l; l = l->next)
+			json_object_set_member(
+				chg, l->data,
+				json_node_copy(json_object_get_member(json_node_get_object(pn), l->data)));
+	}
+	if (rr)
+		json_object_set_member(chg, "reflective_relay", json_node_copy(rr));
+	if (json_object_get_size(chg) == 1)
+		return 0;
+	return vn_switch_port_set(sw, chg, err);
+}
+
 static int restore_parse(struct vn_switch *sw, JsonNode *root, GError **err)
 {
 	JsonObject *o;
@@ -1224,14 +1716,21 @@ static int restore_parse(struct vn_switch *sw, JsonNode *root, GError **err)
 		SET_ERR(EINVAL, "missing nets, ports or fdb");
 	for (guint i = 0; i < json_array_get_length(nets); i++) {
 		g_autoptr(GError) e = NULL;
-		JsonObject *no = json_array_get_object_element(nets, i);
-		if (!no || vn_switch_net_add(sw, obj_str(no, "name"), obj_str(no, "type"), &e) < 0)
+		JsonNode *nn = json_array_get_element(nets, i);
+		JsonObject *no = JSON_NODE_HOLDS_OBJECT(nn) ? json_node_get_object(nn) : NULL;
+		if (!no || vn_switch_net_create(sw, no, &e) < 0)
 			VN_ERR("state: network %u not restored: %s", i, e ? e->message : "malformed");
 	}
 	for (guint i = 0; i < json_array_get_length(ports); i++) {
 		g_autoptr(GError) e = NULL;
 		JsonNode *pn = json_array_get_element(ports, i);
 		JsonObject *po = JSON_NODE_HOLDS_OBJECT(pn) ? json_node_get_object(pn) : NULL;
+		if (po && g_strcmp0(obj_str(po, "kind"), vn_uplink_kind.name) == 0) {
+			if (restore_uplink_settings(sw, po, &e) < 0) /* made with its network */
+				VN_ERR("state: settings of uplink %s not restored: %s",
+				       obj_str(po, "name"), e->message);
+			continue;
+		}
 		if (!po || vn_switch_port_add(sw, po, &e) < 0)
 			VN_ERR("state: port %s not restored: %s", po ? obj_str(po, "name") : "?",
 			       e ? e->message : "malformed");

@@ -24,10 +24,15 @@
 static const char usage_text[] =
 	"usage: vnicctl [--socket PATH] [--json] COMMAND\n"
 	"commands:\n"
-	"  net add NAME bridge            make a network\n"
-	"  net del NAME                   remove an empty network\n"
+	"  net add NAME bridge [--uplink DEVARGS]\n"
+	"  net add NAME macvtap --uplink DEVARGS [--mode vepa|bridge|private|passthru]\n"
+	"          [--hairpin external|emulated] [--nopromisc]\n"
+	"                                 make a network; DEVARGS is a DPDK device such as\n"
+	"                                 net_af_packet0,iface=eth1 (its port: NAME-uplink)\n"
+	"  net set NAME [--mode M] [--hairpin H]   change a macvtap network\n"
+	"  net del NAME                   remove a network without ports (and its uplink)\n"
 	"  net list [--json]              list networks\n"
-	"  net show NAME [--json]         one network, with its FDB counters\n"
+	"  net show NAME [--json]         one network: FDB counters, uplink link state\n"
 	"  port add NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--net NET]\n"
 	"           [--vm-uuid UUID] [--vm-name NAME]\n"
 	"  port del NAME                  remove a port\n"
@@ -35,8 +40,11 @@ static const char usage_text[] =
 	"           [--vlan N] [--vlans LIST] [--tpid 0x88a8] [--lock-mac|--no-lock-mac]\n"
 	"           [--allowed-ip LIST|none] [--allow-dhcp-server|--no-allow-dhcp-server]\n"
 	"           [--allow-ra|--no-allow-ra] [--inbound SPEC|none] [--outbound SPEC|none]\n"
+	"           [--reflective-relay on|off]\n"
 	"                                 L2 policy, applied at once; SPEC is\n"
-	"                                 average=KBps[,peak=KBps][,burst=KiB]\n"
+	"                                 average=KBps[,peak=KBps][,burst=KiB];\n"
+	"                                 --reflective-relay: frames may go back out of the\n"
+	"                                 port (the Linux bridge's hairpin flag)\n"
 	"  port list [--json]             list ports\n"
 	"  port show NAME [--json]        one port, with its counters\n"
 	"  fdb show [--net NET] [--json]  forwarding database\n"
@@ -278,6 +286,64 @@ static void print_stats(JsonNode *res)
 }
 
 static void print_policy(JsonObject *o);
+static void print_uplink(const char *name, JsonObject *u);
+
+/* port show of an uplink: its link, then what the PMD itself counted on the wire. */
+static void print_uplink_port(JsonObject *o)
+{
+	JsonObject *w = json_object_has_member(o, "wire") ? json_object_get_object_member(o, "wire")
+							  : NULL;
+
+	print_uplink(s_or(o, "name", "?"), o);
+	printf("  ethdev port %" G_GINT64_FORMAT " (%s), %" G_GINT64_FORMAT " queue(s)%s\n",
+	       i_or(o, "ethdev_port"), s_or(o, "driver", "?"), i_or(o, "queues"),
+	       b_or(o, "reflective_relay") ? ", reflective relay on" : "");
+	if (w)
+		printf("  wire (PMD): rx %" G_GINT64_FORMAT " packets %" G_GINT64_FORMAT
+		       " bytes, tx %" G_GINT64_FORMAT " packets %" G_GINT64_FORMAT
+		       " bytes, rx missed %" G_GINT64_FORMAT ", errors rx %" G_GINT64_FORMAT
+		       " tx %" G_GINT64_FORMAT "\n",
+		       i_or(w, "rx_packets"), i_or(w, "rx_bytes"), i_or(w, "tx_packets"),
+		       i_or(w, "tx_bytes"), i_or(w, "rx_missed"), i_or(w, "rx_errors"),
+		       i_or(w, "tx_errors"));
+}
+
+/* The uplink's link facts in `net show` (see vn_uplink_describe_link()). */
+static void print_uplink(const char *name, JsonObject *u)
+{
+	JsonObject *f = json_object_has_member(u, "filter")
+				? json_object_get_object_member(u, "filter")
+				: NULL;
+	JsonArray *ad = json_object_has_member(u, "addresses")
+				? json_object_get_array_member(u, "addresses")
+				: NULL;
+
+	printf("  uplink %s: %s", name, s_or(u, "devargs", "?"));
+	if (s_or(u, "ifname", NULL))
+		printf(" (interface %s)", s_or(u, "ifname", "?"));
+	if (!json_object_has_member(u, "carrier")) {
+		printf("\n");
+		return;
+	}
+	printf(", carrier %s (%s, %" G_GINT64_FORMAT " change%s), mtu %" G_GINT64_FORMAT
+	       ", mac %s\n",
+	       b_or(u, "carrier") ? "on" : "OFF: not transmitting", s_or(u, "operstate", "-"),
+	       i_or(u, "carrier_changes"), i_or(u, "carrier_changes") == 1 ? "" : "s",
+	       i_or(u, "mtu"), s_or(u, "uplink_mac", "?"));
+	printf("  addresses:");
+	for (guint i = 0; ad && i < json_array_get_length(ad); i++)
+		printf(" %s", json_array_get_string_element(ad, i));
+	printf("%s\n", ad && json_array_get_length(ad) ? "" : " none");
+	if (f) {
+		JsonArray *uc = json_object_get_array_member(f, "unicast");
+		printf("  receive filter (%s):", s_or(f, "method", "?"));
+		for (guint i = 0; uc && i < json_array_get_length(uc); i++)
+			printf(" %s", json_array_get_string_element(uc, i));
+		printf("%s%s%s\n", b_or(f, "promiscuous") ? " promiscuous" : "",
+		       b_or(f, "allmulticast") ? " allmulticast" : "",
+		       b_or(f, "mac_lent") ? " (MAC lent by the passthru port)" : "");
+	}
+}
 
 static void print_text(const char *cmd, JsonNode *res)
 {
@@ -285,12 +351,13 @@ static void print_text(const char *cmd, JsonNode *res)
 		return;
 	if (strcmp(cmd, "net.list") == 0) {
 		JsonArray *a = json_node_get_array(res);
-		printf("%-16s %-8s %6s %8s\n", "NAME", "TYPE", "PORTS", "FDB");
+		printf("%-16s %-8s %6s %8s  %-9s %s\n", "NAME", "TYPE", "PORTS", "FDB", "MODE",
+		       "UPLINK");
 		for (guint i = 0; i < json_array_get_length(a); i++) {
 			JsonObject *o = json_array_get_object_element(a, i);
-			printf("%-16s %-8s %6" G_GINT64_FORMAT " %8" G_GINT64_FORMAT "\n",
+			printf("%-16s %-8s %6" G_GINT64_FORMAT " %8" G_GINT64_FORMAT "  %-9s %s\n",
 			       s_or(o, "name", "?"), s_or(o, "type", "?"), i_or(o, "ports"),
-			       i_or(o, "fdb_entries"));
+			       i_or(o, "fdb_entries"), s_or(o, "mode", "-"), s_or(o, "uplink", "-"));
 		}
 	} else if (strcmp(cmd, "net.show") == 0) {
 		JsonObject *o = json_node_get_object(res);
@@ -305,6 +372,12 @@ static void print_text(const char *cmd, JsonNode *res)
 		       ", aged %" G_GINT64_FORMAT ", limit hits %" G_GINT64_FORMAT "\n",
 		       i_or(f, "entries"), i_or(f, "max"), i_or(f, "aging_s"), i_or(f, "learned"),
 		       i_or(f, "moved"), i_or(f, "aged"), i_or(f, "limit_hits"));
+		if (json_object_has_member(o, "mode"))
+			printf("  macvtap mode %s, hairpin %s%s\n", s_or(o, "mode", "?"),
+			       s_or(o, "hairpin", "?"), b_or(o, "nopromisc") ? ", nopromisc" : "");
+		if (json_object_has_member(o, "uplink_link"))
+			print_uplink(s_or(o, "uplink", "?"),
+				     json_object_get_object_member(o, "uplink_link"));
 	} else if (strcmp(cmd, "port.list") == 0) {
 		JsonArray *a = json_node_get_array(res);
 		printf("%-16s %-6s %-12s %-5s %-17s %s\n", "NAME", "KIND", "NET", "LINK", "MAC",
@@ -330,7 +403,9 @@ static void print_text(const char *cmd, JsonNode *res)
 		printf("port %s: kind %s, network %s, link %s, mac %s\n", s_or(o, "name", "?"),
 		       s_or(o, "kind", "?"), s_or(o, "net", "?"), s_or(o, "link", "?"),
 		       s_or(o, "mac", "-"));
-		if (json_object_has_member(o, "ifname"))
+		if (g_strcmp0(s_or(o, "kind", NULL), "uplink") == 0)
+			print_uplink_port(o);
+		else if (json_object_has_member(o, "ifname"))
 			print_tap(o);
 		else
 			printf("  path %s (%s), queues %" G_GINT64_FORMAT " (guest uses %" G_GINT64_FORMAT
@@ -397,7 +472,18 @@ static const struct {
 	{"--no-allow-ra", "allow_ra", "false"},
 	{"--inbound", "inbound", NULL},
 	{"--outbound", "outbound", NULL},
+	{"--reflective-relay", "reflective_relay", NULL},
 };
+
+/* "on"/"off" (or true/false, yes/no) of option @opt. */
+static bool parse_onoff(const char *opt, const char *v)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes"))
+		return true;
+	if (!strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "no"))
+		return false;
+	usage_error("%s takes on or off, not '%s'", opt, v);
+}
 
 static int set_opt_index(const char *a)
 {
@@ -598,6 +684,8 @@ int main(int argc, char **argv)
 	g_autoptr(JsonNode) reqroot = NULL;
 	g_autofree char *req = NULL, *line = NULL;
 	const char *net = NULL, *port = NULL, *cmd = NULL, *vm = NULL, *out = NULL;
+	const char *uplink = NULL, *mode = NULL, *hairpin = NULL;
+	bool nopromisc = false;
 	gint64 count = -1, duration = -1, snaplen = -1;
 	const char *popt_val[G_N_ELEMENTS(port_opts)] = {0};
 	const char *sopt_val[G_N_ELEMENTS(set_opts)] = {0};
@@ -637,6 +725,14 @@ int main(int argc, char **argv)
 			any_sopt = true;
 		} else if (strcmp(a, "--net") == 0) {
 			net = NEXT();
+		} else if (strcmp(a, "--uplink") == 0) {
+			uplink = NEXT();
+		} else if (strcmp(a, "--mode") == 0) {
+			mode = NEXT();
+		} else if (strcmp(a, "--hairpin") == 0) {
+			hairpin = NEXT();
+		} else if (strcmp(a, "--nopromisc") == 0) {
+			nopromisc = true;
 		} else if (strcmp(a, "--port") == 0) {
 			port = NEXT();
 		} else if (strcmp(a, "--vm") == 0) {
@@ -713,10 +809,27 @@ int main(int argc, char **argv)
 		usage_error("'%s' needs a subcommand", g);
 	} else if (strcmp(g, "net") == 0) {
 		if (strcmp(v, "add") == 0) {
-			NEED(4, "usage: net add NAME bridge");
+			NEED(4, "usage: net add NAME bridge|macvtap [--uplink DEVARGS] [--mode M] "
+				"[--hairpin H] [--nopromisc]");
 			cmd = "net.add";
 			ARG_S("name", POS(2));
 			ARG_S("type", POS(3));
+			ARG_S("uplink", uplink);
+			ARG_S("mode", mode);
+			ARG_S("hairpin", hairpin);
+			if (nopromisc) {
+				json_builder_set_member_name(b, "nopromisc");
+				json_builder_add_boolean_value(b, TRUE);
+			}
+		} else if (strcmp(v, "set") == 0) {
+			NEED(3, "usage: net set NAME [--mode vepa|bridge|private|passthru] "
+				"[--hairpin external|emulated]");
+			if (!mode && !hairpin)
+				usage_error("net set needs --mode and/or --hairpin");
+			cmd = "net.set";
+			ARG_S("name", POS(2));
+			ARG_S("mode", mode);
+			ARG_S("hairpin", hairpin);
 		} else if (strcmp(v, "del") == 0) {
 			NEED(3, "usage: net del NAME");
 			cmd = "net.del";
@@ -767,6 +880,9 @@ int main(int argc, char **argv)
 				json_builder_set_member_name(b, set_opts[k].key);
 				if (set_opts[k].flag)
 					json_builder_add_boolean_value(b, strcmp(set_opts[k].flag, "true") == 0);
+				else if (strcmp(set_opts[k].key, "reflective_relay") == 0)
+					json_builder_add_boolean_value(b, parse_onoff(set_opts[k].opt,
+										      sopt_val[k]));
 				else if (strcmp(set_opts[k].key, "vlan") == 0 &&
 					 g_ascii_string_to_unsigned(sopt_val[k], 10, 0, 65535, &num, NULL))
 					json_builder_add_int_value(b, (gint64)num);
@@ -804,10 +920,14 @@ int main(int argc, char **argv)
 			    "--vm-uuid and --vm-name belong to 'port add'");
 	if (any_sopt && strcmp(cmd, "port.set") != 0)
 		usage_error("--vlan-mode, --vlan, --vlans, --tpid, --lock-mac, --allowed-ip, "
-			    "--allow-dhcp-server, --allow-ra, --inbound and --outbound belong to "
-			    "'port set'");
+			    "--allow-dhcp-server, --allow-ra, --inbound, --outbound and "
+			    "--reflective-relay belong to 'port set'");
 	if ((vm || port) && strncmp(cmd, "stats", 5) != 0)
 		usage_error("--vm and --port belong to 'stats'");
+	if ((uplink || nopromisc) && strcmp(cmd, "net.add") != 0)
+		usage_error("--uplink and --nopromisc belong to 'net add'");
+	if ((mode || hairpin) && strcmp(cmd, "net.add") != 0 && strcmp(cmd, "net.set") != 0)
+		usage_error("--mode and --hairpin belong to 'net add' and 'net set'");
 	if (net && strcmp(cmd, "port.add") && strcmp(cmd, "fdb.show") && strcmp(cmd, "fdb.flush"))
 		usage_error("--net does not apply to '%s %s'", g, v ? v : "");
 	json_builder_end_object(b);

@@ -12,10 +12,20 @@
  *
  * Commands ("args" members; [] = optional):
  *   ping                                   -> {"version"}
- *   net.add   name, type("bridge")         -> null
- *   net.del   name                         -> null
- *   net.list                               -> [{name, type, ports, fdb_entries}]
- *   net.show  name                         -> {name, type, ports, port_names, fdb{...}}
+ *   net.add   name, type("bridge"|"macvtap"), [uplink], [mode], [hairpin], [nopromisc] -> null
+ *             uplink: DPDK devargs ("net_af_packet0,iface=eth1"); the network then has port
+ *             NAME-uplink (kind "uplink"). macvtap networks need one; mode "vepa" (default)|
+ *             "bridge"|"private"|"passthru"; hairpin "external" (default)|"emulated";
+ *             nopromisc (passthru: the uplink is not made promiscuous).
+ *   net.set   name, [mode], [hairpin]      -> null (macvtap; the mode only without ports)
+ *   net.del   name                         -> null (no ports but its uplink, which goes too)
+ *   net.list                               -> [{name, type, ports, fdb_entries, uplink,
+ *                                              [mode, hairpin, nopromisc]}]
+ *   net.show  name                         -> {..., port_names, fdb{...}, uplink_link{devargs,
+ *                                              driver, ifname, carrier, carrier_changes,
+ *                                              operstate, mtu, promiscuity, uplink_mac,
+ *                                              addresses, filter{method, unicast,
+ *                                              promiscuous, allmulticast, mac_lent, ...}}}
  *   port.add  name, kind("vhost"), path, [server], [mac], [queues], [net]   -> null
  *   port.del  name                         -> null
  *   port.set  name, [vlan_mode], [vlan], [vlans], [tpid], [lock_mac], [allowed_ip],
@@ -27,7 +37,12 @@
  *             allow_dhcp_server, allow_ra true|false; allowed_ip "a,b", ["a", "b"] or "none";
  *             inbound/outbound "average=KBps[,peak=KBps][,burst=KiB]", {average, peak, burst}
  *             or "none". port.add also takes these in an optional "policy" object.
- *   port.list                              -> [{name, kind, net, mac, link, path, ...}]
+ *             reflective_relay true|false (ports of bridge networks): frames may go back out
+ *             of the port they came in by (the Linux bridge's hairpin flag).
+ *   port.list                              -> [{name, kind, net, mac, link, path,
+ *                                              reflective_relay, [macvtap_mode], ...}]
+ *             an uplink also shows its link (as net.show's uplink_link), ethdev_port, queues
+ *             and wire{rx_packets, tx_packets, ...}: what its PMD counted
  *   port.show name                         -> {..., policy{...}, slot, stats{...}}
  *             policy (the policy in force): {vlan_mode, vlan, vlans: [ids], untagged_lan,
  *             tpid, default_uplink, lock_mac, allowed_ip: [...], allow_dhcp_server,

@@ -38,7 +38,26 @@ void vn_switch_free(struct vn_switch *sw);
 /** vn_switch_net_add() - make network @name of @type ("bridge"). Return: 0 or -errno (@err). */
 int vn_switch_net_add(struct vn_switch *sw, const char *name, const char *type, GError **err);
 
-/** vn_switch_net_del() - remove an empty network. Return: 0 or -errno (@err). */
+/**
+ * vn_switch_net_create() - make a network from the `net.add` arguments @args: name, type
+ * ("bridge" or "macvtap"), [uplink] (DPDK devargs: the network gets port NAME-uplink),
+ * macvtap only: [mode] ("vepa" default, "bridge", "private", "passthru"), [hairpin]
+ * ("external" default, "emulated"), [nopromisc] (passthru). Nothing is left half-made on
+ * failure. Return: 0 or -errno (@err).
+ */
+int vn_switch_net_create(struct vn_switch *sw, JsonObject *args, GError **err);
+
+/**
+ * vn_switch_net_set() - change a macvtap network's [mode] (only while no port is attached)
+ * and/or [hairpin] (at once, under traffic) from @args (name, mode, hairpin).
+ * Return: 0 or -errno (@err).
+ */
+int vn_switch_net_set(struct vn_switch *sw, JsonObject *args, GError **err);
+
+/**
+ * vn_switch_net_del() - remove a network without ports (its uplink, if any, goes with it).
+ * Return: 0 or -errno (@err).
+ */
 int vn_switch_net_del(struct vn_switch *sw, const char *name, GError **err);
 
 /**

@@ -185,6 +185,119 @@ static void test_persistence(void)
 	g_rmdir(dir);
 }
 
+/* Networks with uplinks, macvtap modes, net.set and port.set --reflective-relay (no DPDK). */
+static void test_uplinks(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("vnicd-ctl-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "state.json", NULL);
+	struct vn_switch *sw = vn_switch_new(&cfg, NULL, NULL);
+	g_autoptr(JsonParser) p = json_parser_new();
+	JsonObject *o;
+
+#define NET_ADD(json) "{\"cmd\": \"net.add\", \"args\": " json "}"
+#define MVT_PORT(n, extra)                                                                         \
+	"{\"cmd\": \"port.add\", \"args\": {\"name\": \"" n "\", \"kind\": \"vhost\", \"path\": "   \
+	"\"/tmp/" n ".sock\", \"net\": \"mv\"" extra "}}"
+	vn_switch_set_state_file(sw, path);
+	expect_error(sw, NET_ADD("{\"name\": \"mv\", \"type\": \"macvtap\"}"), "need --uplink");
+	expect_error(sw, NET_ADD("{\"name\": \"b\", \"type\": \"bridge\", \"mode\": \"vepa\"}"),
+		     "apply to macvtap");
+	expect_error(sw,
+		     NET_ADD("{\"name\": \"mv\", \"type\": \"macvtap\", \"uplink\": \"x\", \"mode\": "
+			     "\"hub\"}"),
+		     "unknown --mode 'hub'");
+	expect_error(sw,
+		     NET_ADD("{\"name\": \"mv\", \"type\": \"macvtap\", \"uplink\": \"x\", "
+			     "\"hairpin\": \"maybe\"}"),
+		     "unknown --hairpin");
+	expect_error(sw,
+		     NET_ADD("{\"name\": \"mv\", \"type\": \"macvtap\", \"uplink\": \"x\", \"mode\": "
+			     "\"passthru\", \"hairpin\": \"emulated\"}"),
+		     "not with --mode passthru");
+	expect_error(sw,
+		     NET_ADD("{\"name\": \"mv\", \"type\": \"macvtap\", \"uplink\": \"x\", "
+			     "\"nopromisc\": true}"),
+		     "--nopromisc applies to --mode passthru");
+	expect_error(sw, NET_ADD("{\"name\": \"mv\", \"type\": \"macvtap\", \"uplink\": \"a b\"}"),
+		     "no spaces");
+	expect_error(sw,
+		     NET_ADD("{\"name\": \"mv\", \"type\": \"macvtap\", \"uplink\": \"x\", \"colour\": "
+			     "1}"),
+		     "--colour does not apply");
+	expect_error(sw,
+		     NET_ADD("{\"name\": \"a-network-name-of-25chars\", \"type\": \"bridge\", "
+			     "\"uplink\": \"x\"}"),
+		     "too long for its uplink port");
+	expect_ok(sw, NET_ADD("{\"name\": \"mv\", \"type\": \"macvtap\", \"uplink\": "
+			      "\"net_af_packet0,iface=eth9\", \"hairpin\": \"emulated\"}"));
+	expect_error(sw,
+		     NET_ADD("{\"name\": \"mv2\", \"type\": \"macvtap\", \"uplink\": "
+			     "\"net_af_packet0,iface=eth9\"}"),
+		     "already the uplink of network 'mv'");
+	o = ask(sw, "{\"cmd\": \"net.show\", \"args\": {\"name\": \"mv\"}}", p);
+	o = json_object_get_object_member(o, "result");
+	g_assert_cmpstr(json_object_get_string_member(o, "uplink"), ==, "mv-uplink");
+	g_assert_cmpstr(json_object_get_string_member(o, "mode"), ==, "vepa");
+	g_assert_cmpstr(json_object_get_string_member(o, "hairpin"), ==, "emulated");
+	g_assert_cmpint(json_object_get_int_member(o, "ports"), ==, 1);
+	/* the uplink is a port like any other, but goes only with its network */
+	expect_error(sw, "{\"cmd\": \"port.del\", \"args\": {\"name\": \"mv-uplink\"}}",
+		     "vnicctl net del mv");
+	expect_error(sw,
+		     "{\"cmd\": \"port.add\", \"args\": {\"name\": \"u\", \"kind\": \"uplink\", "
+		     "\"devargs\": \"net_tap0\"}}",
+		     "made with their network");
+	/* macvtap ports: a unicast MAC each, unique; the mode changes only without ports */
+	expect_error(sw, MVT_PORT("g1", ""), "need --mac");
+	expect_ok(sw, MVT_PORT("g1", ", \"mac\": \"02:00:00:00:00:01\""));
+	expect_error(sw, MVT_PORT("g2", ", \"mac\": \"02:00:00:00:00:01\""), "already used by port 'g1'");
+	expect_error(sw, MVT_PORT("g2", ", \"mac\": \"02:00:00:00:00:02\", \"reflective_relay\": true"),
+		     "applies to ports of bridge networks");
+	expect_error(sw,
+		     "{\"cmd\": \"port.set\", \"args\": {\"name\": \"g1\", \"reflective_relay\": true}}",
+		     "applies to ports of bridge networks");
+	expect_error(sw, "{\"cmd\": \"fdb.flush\", \"args\": {\"net\": \"mv\"}}", "not flushed");
+	expect_error(sw, "{\"cmd\": \"fdb.add\", \"args\": {\"mac\": \"02:00:00:00:00:09\", "
+			 "\"port\": \"g1\"}}",
+		     "macvtap network");
+	expect_error(sw, "{\"cmd\": \"net.set\", \"args\": {\"name\": \"mv\", \"mode\": \"bridge\"}}",
+		     "has 1 port(s) attached");
+	expect_error(sw, "{\"cmd\": \"net.set\", \"args\": {\"name\": \"mv\"}}", "nothing to set");
+	expect_ok(sw, "{\"cmd\": \"net.set\", \"args\": {\"name\": \"mv\", \"hairpin\": \"external\"}}");
+	expect_error(sw, "{\"cmd\": \"net.del\", \"args\": {\"name\": \"mv\"}}", "still has 1 port");
+	expect_ok(sw, "{\"cmd\": \"port.del\", \"args\": {\"name\": \"g1\"}}");
+	expect_ok(sw, "{\"cmd\": \"net.set\", \"args\": {\"name\": \"mv\", \"mode\": \"passthru\"}}");
+	expect_ok(sw, MVT_PORT("p1", ", \"mac\": \"02:00:00:00:00:05\""));
+	expect_error(sw, MVT_PORT("p2", ", \"mac\": \"02:00:00:00:00:06\""), "passthru mode");
+	/* bridge network with an uplink; reflective relay on its uplink */
+	expect_ok(sw, NET_ADD("{\"name\": \"adj\", \"type\": \"bridge\", \"uplink\": \"net_tap0\"}"));
+	expect_ok(sw, "{\"cmd\": \"port.set\", \"args\": {\"name\": \"adj-uplink\", "
+		      "\"reflective_relay\": true}}");
+	expect_error(sw, "{\"cmd\": \"net.set\", \"args\": {\"name\": \"adj\", \"hairpin\": \"emulated\"}}",
+		     "apply to macvtap networks");
+	vn_switch_free(sw);
+
+	/* all of it comes back after a restart */
+	sw = vn_switch_new(&cfg, NULL, NULL);
+	g_assert_cmpint(vn_switch_restore(sw, path, NULL), ==, 0);
+	o = ask(sw, "{\"cmd\": \"net.show\", \"args\": {\"name\": \"mv\"}}", p);
+	o = json_object_get_object_member(o, "result");
+	g_assert_cmpstr(json_object_get_string_member(o, "mode"), ==, "passthru");
+	g_assert_cmpint(json_object_get_int_member(o, "ports"), ==, 2);
+	o = ask(sw, "{\"cmd\": \"port.show\", \"args\": {\"name\": \"adj-uplink\"}}", p);
+	o = json_object_get_object_member(o, "result");
+	g_assert_true(json_object_get_boolean_member(o, "reflective_relay"));
+	g_assert_cmpstr(json_object_get_string_member(o, "kind"), ==, "uplink");
+	expect_ok(sw, "{\"cmd\": \"port.del\", \"args\": {\"name\": \"p1\"}}");
+	expect_ok(sw, "{\"cmd\": \"net.del\", \"args\": {\"name\": \"mv\"}}");
+	expect_error(sw, "{\"cmd\": \"port.show\", \"args\": {\"name\": \"mv-uplink\"}}", "no port");
+	vn_switch_free(sw);
+#undef NET_ADD
+#undef MVT_PORT
+	g_unlink(path);
+	g_rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -194,5 +307,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/ctl/semantics", test_semantics);
 	g_test_add_func("/ctl/limits", test_limits);
 	g_test_add_func("/ctl/persistence", test_persistence);
+	g_test_add_func("/ctl/uplinks", test_uplinks);
 	return g_test_run();
 }
