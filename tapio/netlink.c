@@ -42,6 +42,7 @@
 #endif
 
 #define NETNS_DIR "/var/run/netns"
+#define INGRESS_HANDLE 0xffff0000u /* "ffff:", the ingress qdisc */
 
 /* ---- namespaces ---- */
 
@@ -356,7 +357,7 @@ static int drop_prog(void)
 static int filter_bpf(struct nl_sock *sk, int ifindex)
 {
 	struct tcmsg t = {.tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex,
-			  .tcm_parent = TC_HANDLE(0xffff, 0),
+			  .tcm_parent = INGRESS_HANDLE,
 			  .tcm_info = TC_H_MAKE(1u << 16, htons(ETH_P_ALL))};
 	struct nl_msg *msg;
 	struct nlattr *opt;
@@ -394,7 +395,7 @@ static int filter_matchall(struct nl_sock *sk, int ifindex)
 	if (!cls || !act)
 		goto out;
 	rtnl_tc_set_ifindex(TC_CAST(cls), ifindex);
-	rtnl_tc_set_parent(TC_CAST(cls), TC_HANDLE(0xffff, 0));
+	rtnl_tc_set_parent(TC_CAST(cls), INGRESS_HANDLE);
 	rtnl_tc_set_kind(TC_CAST(cls), "matchall");
 	rtnl_cls_set_protocol(cls, ETH_P_ALL);
 	rtnl_cls_set_prio(cls, 1);
@@ -421,7 +422,7 @@ int vn_link_ingress_drop(struct nl_sock *sk, int ifindex, bool on)
 		return -ENOMEM;
 	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
 	rtnl_tc_set_parent(TC_CAST(q), TC_H_INGRESS);
-	rtnl_tc_set_handle(TC_CAST(q), TC_HANDLE(0xffff, 0));
+	rtnl_tc_set_handle(TC_CAST(q), INGRESS_HANDLE);
 	rtnl_tc_set_kind(TC_CAST(q), "ingress");
 	if (!on) {
 		rc = rtnl_qdisc_delete(sk, q);

@@ -36,6 +36,7 @@
 #define UD_CANCEL 0xc0ull /* user_data of cancellations */
 #define BGID 0
 #define PKT_CMSG CMSG_SPACE(sizeof(struct tpacket_auxdata))
+#define PKT_NAME RTE_ALIGN_CEIL(sizeof(struct sockaddr_ll), 8)
 #define RETRY_MS 100	 /* after a read error, wait this long before posting again */
 
 static const uint8_t zero_hdr[VN_VNET_HDR_LEN];
@@ -53,6 +54,7 @@ struct uq {
 	size_t br_bytes;
 	struct rte_mbuf *bufs[URX_RING]; /* buffer id -> the mbuf whose data area it is */
 	uint32_t prefix;		  /* bytes the kernel writes before the frame */
+	uint16_t frame_off;		  /* data_off of a received frame */
 	uint32_t buflen;		  /* bytes handed to the kernel per buffer */
 	bool multishot;
 	uint16_t inflight; /* rx requests the kernel holds */
@@ -156,7 +158,7 @@ bool vn_uring_usable(bool packet, char *why, size_t whylen)
 
 static inline uint8_t *buf_base(const struct uq *u, const struct rte_mbuf *m)
 {
-	return (uint8_t *)m->buf_addr + RTE_PKTMBUF_HEADROOM - u->prefix;
+	return (uint8_t *)m->buf_addr + u->frame_off - u->prefix;
 }
 
 static inline void br_add(struct uq *u, struct rte_mbuf *m, uint16_t bid, int nth)
@@ -223,6 +225,7 @@ static int rx_parse(struct tq *q, struct uq *u, struct rte_mbuf *m, int32_t res,
 	if (o->namelen >= sizeof(struct sockaddr_ll) &&
 	    ((struct sockaddr_ll *)io_uring_recvmsg_name(o))->sll_pkttype == PACKET_OUTGOING)
 		return -1; /* the host's own traffic leaving the device, not the guest's */
+	RTE_BUILD_BUG_ON((sizeof(struct io_uring_recvmsg_out) + PKT_NAME + PKT_CMSG) % 8);
 	if (o->flags & MSG_TRUNC) {
 		q->st.rx_truncated++;
 		return -1;
@@ -301,7 +304,7 @@ static uint16_t urx(struct tq *q, struct rte_mbuf **pkts, struct vn_vnet_meta *m
 		}
 		u->bufs[bid % URX_RING] = rep[used];
 		br_add(u, rep[used++], bid, (int)added++);
-		m->data_off = RTE_PKTMBUF_HEADROOM;
+		m->data_off = u->frame_off;
 		m->data_len = (uint16_t)flen;
 		m->pkt_len = (uint32_t)flen;
 		if (tpid && vn_tq_vlan_reinsert(m, tpid, tci, &meta[out]) < 0) {
@@ -512,12 +515,19 @@ static int uopen(struct tq *q, GError **err)
 		goto fail;
 	}
 	u->prefix = VN_VNET_HDR_LEN;
+	u->frame_off = RTE_PKTMBUF_HEADROOM;
 	if (q->packet) {
-		u->prefix += sizeof(struct io_uring_recvmsg_out) + sizeof(struct sockaddr_ll) + PKT_CMSG;
-		u->rmsg.msg_namelen = sizeof(struct sockaddr_ll);
+		/*
+		 * io_uring_recvmsg_out, the address, the control messages, the virtio-net
+		 * header, the frame: the frame 2 bytes past the headroom puts the rest on 8-byte
+		 * boundaries (and the IP header on a 16-byte one)
+		 */
+		u->rmsg.msg_namelen = PKT_NAME;
 		u->rmsg.msg_controllen = PKT_CMSG;
+		u->prefix += sizeof(struct io_uring_recvmsg_out) + PKT_NAME + PKT_CMSG;
+		u->frame_off = RTE_PKTMBUF_HEADROOM + 2;
 	}
-	u->buflen = u->bufs[0]->buf_len - RTE_PKTMBUF_HEADROOM + u->prefix;
+	u->buflen = u->bufs[0]->buf_len - u->frame_off + u->prefix;
 	for (unsigned i = 0; i < URX_RING; i++)
 		br_add(u, u->bufs[i], (uint16_t)i, (int)i);
 	io_uring_buf_ring_advance(u->br, URX_RING);
