@@ -127,7 +127,7 @@ static uint16_t frx_pkt(struct tq *q, struct fq *f, struct rte_mbuf **pkts, stru
 	r = recvmmsg(q->fd, f->msgs, k, MSG_DONTWAIT | MSG_TRUNC, NULL);
 	q->st.rx_syscalls++;
 	if (r <= 0) {
-		if (r < 0 && errno != EAGAIN && errno != EINTR) {
+		if (r < 0 && errno != EAGAIN && errno != EINTR && errno != ENETDOWN) {
 			q->st.rx_errors++;
 			VN_LOG_RL(VN_LOG_WARN, "vnet queue %u: recvmmsg failed: %s", q->idx,
 				  g_strerror(errno));

@@ -285,7 +285,8 @@ static uint16_t urx(struct tq *q, struct rte_mbuf **pkts, struct vn_vnet_meta *m
 			want_more = true;
 		}
 		if (!(c->flags & IORING_CQE_F_BUFFER)) {
-			if (c->res < 0 && c->res != -ENOBUFS && c->res != -ECANCELED) {
+			if (c->res < 0 && c->res != -ENOBUFS && c->res != -ECANCELED &&
+			    c->res != -ENETDOWN) { /* ENETDOWN: the device went down, a link event */
 				q->st.rx_errors++;
 				u->retry_tsc = rte_get_tsc_cycles() + rte_get_tsc_hz() / 1000 * RETRY_MS;
 				VN_LOG_RL(VN_LOG_WARN, "tap queue %u: read failed: %s", q->idx,
