@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Queue engine without io_uring: readv/writev on TAP queue fds, recvmmsg/sendmmsg on packet sockets. */
+/* Queue engine without io_uring: readv/writev on TAP fds, recvmmsg/sendmmsg on sockets. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_packet.h>
@@ -56,8 +56,8 @@ static void take(struct rte_mbuf *m, uint32_t flen)
 }
 
 /* TAP queue fd: one readv per frame until the queue is empty. */
-static uint16_t frx_tun(struct tq *q, struct fq *f, struct rte_mbuf **pkts, struct vn_vnet_meta *meta,
-			uint16_t n)
+static uint16_t frx_tun(struct tq *q, struct fq *f, struct rte_mbuf **pkts,
+			struct vn_vnet_meta *meta, uint16_t n)
 {
 	uint16_t out = 0;
 
@@ -101,13 +101,13 @@ static uint16_t frx_tun(struct tq *q, struct fq *f, struct rte_mbuf **pkts, stru
 }
 
 /* Packet socket: one recvmmsg for the whole burst. */
-static uint16_t frx_pkt(struct tq *q, struct fq *f, struct rte_mbuf **pkts, struct vn_vnet_meta *meta,
-			uint16_t n)
+static uint16_t frx_pkt(struct tq *q, struct fq *f, struct rte_mbuf **pkts,
+			struct vn_vnet_meta *meta, uint16_t n)
 {
 	uint16_t out = 0, k, keep = 0;
 	int r;
 
-	if (!refill(q, f, n) ) {
+	if (!refill(q, f, n)) {
 		q->st.rx_nombuf++;
 		return 0;
 	}
@@ -163,8 +163,8 @@ static uint16_t frx_pkt(struct tq *q, struct fq *f, struct rte_mbuf **pkts, stru
 			if (aux.tp_status & TP_STATUS_VLAN_VALID) {
 				tci = aux.tp_vlan_tci;
 				tpid = (aux.tp_status & TP_STATUS_VLAN_TPID_VALID)
-					       ? aux.tp_vlan_tpid
-					       : RTE_ETHER_TYPE_VLAN;
+					   ? aux.tp_vlan_tpid
+					   : RTE_ETHER_TYPE_VLAN;
 			}
 		}
 		vn_vnet_meta_decode(base_of(m), &meta[out]);
@@ -303,10 +303,10 @@ static const char *fmode(const struct tq *q)
 }
 
 const struct tq_engine vn_tq_fallback = {
-	.name = "fallback",
-	.open = fopen_q,
-	.rx = frx,
-	.tx = ftx,
-	.close = fclose_q,
-	.mode = fmode,
+    .name = "fallback",
+    .open = fopen_q,
+    .rx = frx,
+    .tx = ftx,
+    .close = fclose_q,
+    .mode = fmode,
 };

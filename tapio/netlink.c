@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Kernel links through libnl-3: namespaces, link lookup/set-up/deletion, ingress drop, change watches. */
+/* Kernel links through libnl-3: namespaces, look-up, set-up, ingress drop, change watches. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
@@ -338,8 +338,8 @@ int vn_link_del(struct nl_sock *sk, int ifindex)
 static int drop_prog(void)
 {
 	struct bpf_insn insns[] = {
-		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = TC_ACT_SHOT},
-		{.code = BPF_JMP | BPF_EXIT},
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = TC_ACT_SHOT},
+	    {.code = BPF_JMP | BPF_EXIT},
 	};
 	union bpf_attr attr;
 	int fd;
@@ -356,7 +356,8 @@ static int drop_prog(void)
 
 static int filter_bpf(struct nl_sock *sk, int ifindex)
 {
-	struct tcmsg t = {.tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex,
+	struct tcmsg t = {.tcm_family = AF_UNSPEC,
+			  .tcm_ifindex = ifindex,
 			  .tcm_parent = INGRESS_HANDLE,
 			  .tcm_info = TC_H_MAKE(1u << 16, htons(ETH_P_ALL))};
 	struct nl_msg *msg;
@@ -365,8 +366,8 @@ static int filter_bpf(struct nl_sock *sk, int ifindex)
 
 	if (fd < 0)
 		return fd;
-	msg = nlmsg_alloc_simple(RTM_NEWTFILTER, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE |
-							 NLM_F_EXCL);
+	msg = nlmsg_alloc_simple(RTM_NEWTFILTER,
+				 NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
 	if (!msg) {
 		close(fd);
 		return -ENOMEM;
@@ -502,7 +503,8 @@ struct vn_link_watch *vn_link_watch_new(int ifindex, vn_link_cb cb, void *ud, GE
 		goto fail;
 	nl_socket_disable_seq_check(w->ev);
 	nl_socket_modify_cb(w->ev, NL_CB_VALID, NL_CB_CUSTOM, watch_valid, w);
-	if (nl_connect(w->ev, NETLINK_ROUTE) < 0 || nl_socket_add_membership(w->ev, RTNLGRP_LINK) < 0 ||
+	if (nl_connect(w->ev, NETLINK_ROUTE) < 0 ||
+	    nl_socket_add_membership(w->ev, RTNLGRP_LINK) < 0 ||
 	    nl_socket_set_nonblocking(w->ev) < 0)
 		goto fail;
 	nl_socket_set_buffer_size(w->ev, 1 << 20, 0);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Completes frames carrying a virtio-net header in software: checksum fill-in and TCP/UDP segmentation. */
+/* Completes frames that carry a virtio-net header: checksum fill-in, TCP/UDP segmentation. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -94,7 +94,7 @@ static void fix_headers(struct rte_mbuf *m, const struct vn_gso *g, bool first, 
 		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(p + g->l4_off);
 		th->sent_seq = rte_cpu_to_be_32(g->seq0 + (payload_off - g->hdr_len));
 		if (!last)
-			th->tcp_flags &= (uint8_t)~(TCP_FIN | TCP_PSH);
+			th->tcp_flags &= (uint8_t) ~(TCP_FIN | TCP_PSH);
 		if (!first)
 			th->tcp_flags &= (uint8_t)~TCP_CWR;
 		th->cksum = 0;
@@ -150,7 +150,8 @@ int vn_offload_prepare(struct rte_mbuf *m, const struct vn_vnet_meta *meta, stru
 		ihl = (ip->version_ihl & 0xf) * 4u;
 		if (ihl < sizeof(*ip) || len < l2 + ihl)
 			return -EINVAL;
-		if (rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
+		if (rte_be_to_cpu_16(ip->fragment_offset) &
+		    (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
 			return -EINVAL;
 		g->l4_proto = ip->next_proto_id;
 		g->id0 = rte_be_to_cpu_16(ip->packet_id);
@@ -170,7 +171,8 @@ int vn_offload_prepare(struct rte_mbuf *m, const struct vn_vnet_meta *meta, stru
 		return -EINVAL;
 	}
 	if (gso == VIRTIO_NET_HDR_GSO_UDP_L4) {
-		if (g->l4_proto != IPPROTO_UDP || len < (uint32_t)g->l4_off + sizeof(struct rte_udp_hdr))
+		if (g->l4_proto != IPPROTO_UDP ||
+		    len < (uint32_t)g->l4_off + sizeof(struct rte_udp_hdr))
 			return -EINVAL;
 		g->hdr_len = (uint16_t)(g->l4_off + sizeof(struct rte_udp_hdr));
 	} else {

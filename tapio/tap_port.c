@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The "tap" (vnicd holds the fds) and "vnet" (a guest holds the fds) port kinds over kernel TAP devices. */
+/* The "tap" (vnicd holds the fds) and "vnet" (a guest holds them) kinds of TAP port. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_ether.h>
@@ -61,16 +61,16 @@ struct tap_port {
 	char ifname[IFNAMSIZ];
 	char netns[256]; /* "" = vnicd's own namespace */
 	int ifindex;
-	bool created;	      /* vnicd made the device (removed again on `port del`) */
-	bool moved;	      /* an existing device vnicd moved into the namespace */
-	bool isolated;	      /* vnet: the host stack never sees the guest's frames */
+	bool created;  /* vnicd made the device (removed again on `port del`) */
+	bool moved;    /* an existing device vnicd moved into the namespace */
+	bool isolated; /* vnet: the host stack never sees the guest's frames */
 	uint16_t queues;
 	int64_t owner;
-	unsigned offloads;    /* TUN_F_* accepted from the kernel (tap) */
+	unsigned offloads;	  /* TUN_F_* accepted from the kernel (tap) */
 	struct rte_mempool *mp;	  /* segments of GSO frames */
 	struct rte_mempool *rxmp; /* this port's rx buffers */
 	const struct tq_engine *eng;
-	char fallback[192];	  /* why io_uring is not used; "" when it is */
+	char fallback[192]; /* why io_uring is not used; "" when it is */
 	/* link state (atomic) */
 	uint32_t lflags, lmtu;
 	uint8_t lcarrier, lgone;
@@ -236,7 +236,8 @@ static void on_link(void *ud, const struct vn_link_info *li, bool deleted)
 	if (deleted) {
 		if (!tp->lgone)
 			VN_WARN("port %s: device %s was deleted%s; remove and add the port again",
-				tp->base.name, tp->ifname, tp->netns[0] ? " or left its namespace" : "");
+				tp->base.name, tp->ifname,
+				tp->netns[0] ? " or left its namespace" : "");
 		__atomic_store_n(&tp->lgone, 1, __ATOMIC_RELAXED);
 		tp->link_events++;
 		return;
@@ -444,8 +445,11 @@ static int open_queues(struct tap_port *tp, GError **err)
 	for (unsigned i = 0; i < tp->queues; i++) {
 		struct tap_q *q = &tp->q[i];
 		int rc;
-		q->io = (struct tq){.fd = tp->fds[i], .packet = tp->vnet, .idx = (uint16_t)i,
-				    .rxmp = tp->rxmp, .eng = tp->eng};
+		q->io = (struct tq){.fd = tp->fds[i],
+				    .packet = tp->vnet,
+				    .idx = (uint16_t)i,
+				    .rxmp = tp->rxmp,
+				    .eng = tp->eng};
 		rte_spinlock_init(&q->txlock);
 		rc = tp->eng->open(&q->io, err);
 		if (rc < 0) {
@@ -500,7 +504,8 @@ static void undo_device(struct tap_port *tp)
 			g_autofree char *moved = g_strdup_printf(MOVED_PREFIX "%s", tp->base.name);
 			struct vn_link_info li;
 			struct vn_link_change c = {.up = -1, .noarp = -1, .netns_fd = self};
-			if (vn_link_get(sk, NULL, tp->ifindex, &li) == 0 && !strcmp(li.alias, moved))
+			if (vn_link_get(sk, NULL, tp->ifindex, &li) == 0 &&
+			    !strcmp(li.alias, moved))
 				c.alias = ""; /* our mark goes */
 			if (self >= 0 && vn_link_set(sk, tp->ifindex, &c, &e) < 0)
 				VN_WARN("port %s: cannot move %s back: %s", tp->base.name,
@@ -532,23 +537,23 @@ static void tap_destroy(struct vn_port *port)
 }
 
 static const struct vn_port_ops tap_ops = {
-	.kind = "tap",
-	.rx_burst = tap_rx_burst,
-	.tx_burst = tap_tx_burst,
-	.rx_intr = tap_rx_intr,
-	.link_up = tap_link_up,
-	.describe = tap_describe,
-	.destroy = tap_destroy,
+    .kind = "tap",
+    .rx_burst = tap_rx_burst,
+    .tx_burst = tap_tx_burst,
+    .rx_intr = tap_rx_intr,
+    .link_up = tap_link_up,
+    .describe = tap_describe,
+    .destroy = tap_destroy,
 };
 
 static const struct vn_port_ops vnet_ops = {
-	.kind = "vnet",
-	.rx_burst = tap_rx_burst,
-	.tx_burst = tap_tx_burst,
-	.rx_intr = tap_rx_intr,
-	.link_up = tap_link_up,
-	.describe = tap_describe,
-	.destroy = tap_destroy,
+    .kind = "vnet",
+    .rx_burst = tap_rx_burst,
+    .tx_burst = tap_tx_burst,
+    .rx_intr = tap_rx_intr,
+    .link_up = tap_link_up,
+    .describe = tap_describe,
+    .destroy = tap_destroy,
 };
 
 #define FAIL(code, ...)                                                                            \
@@ -561,15 +566,16 @@ static const struct vn_port_ops vnet_ops = {
 static int check_existing(struct tap_port *tp, const struct vn_link_info *li, GError **err)
 {
 	if (strcmp(li->kind, "tun") != 0)
-		FAIL(EEXIST, "'%s' exists and is not a TAP device (it is a%s %s device)", tp->ifname,
-		     li->kind[0] && strchr("aeiou", li->kind[0]) ? "n" : "",
+		FAIL(EEXIST, "'%s' exists and is not a TAP device (it is a%s %s device)",
+		     tp->ifname, li->kind[0] && strchr("aeiou", li->kind[0]) ? "n" : "",
 		     li->kind[0] ? li->kind : "physical or unknown");
 	if (li->tun_type != IFF_TAP)
 		FAIL(EEXIST, "'%s' exists and is a TUN device, not a TAP device", tp->ifname);
 	if (li->tun_mq != (tp->queues > 1))
 		FAIL(EINVAL, "'%s' is %s multiqueue TAP device: %s", tp->ifname,
 		     li->tun_mq ? "a" : "not a",
-		     li->tun_mq ? "use --queues 2 or more" : "use --queues 1 or let vnicd create it");
+		     li->tun_mq ? "use --queues 2 or more"
+				: "use --queues 1 or let vnicd create it");
 	return 0;
 }
 
@@ -658,8 +664,8 @@ static int start_io(struct tap_port *tp, GError **err)
 	return open_queues(tp, err);
 }
 
-static struct tap_port *port_alloc(const char *name, bool vnet, const char *ifname,
-				   const char *ns, uint16_t queues, const struct vn_port_env *env)
+static struct tap_port *port_alloc(const char *name, bool vnet, const char *ifname, const char *ns,
+				   uint16_t queues, const struct vn_port_env *env)
 {
 	struct tap_port *tp = rte_zmalloc("vn_tap_port", sizeof(*tp), RTE_CACHE_LINE_SIZE);
 
@@ -735,13 +741,16 @@ static int tap_setup(struct tap_port *tp, const struct tap_args *a, const struct
 			}
 			nsfd = vn_netns_open(a->netns);
 			/* remembered in the alias (when it has none) so that a restart knows too */
-			c = (struct vn_link_change){.up = -1, .noarp = -1, .netns_fd = nsfd,
+			c = (struct vn_link_change){.up = -1,
+						    .noarp = -1,
+						    .netns_fd = nsfd,
 						    .alias = li.alias[0] ? NULL : moved_alias};
 			rc = nsfd < 0 ? nsfd : vn_link_set(own, li.ifindex, &c, err);
 			if (nsfd >= 0)
 				close(nsfd);
 			if (rc < 0) {
-				g_prefix_error(err, "cannot move '%s' into namespace '%s': ", tp->ifname,
+				g_prefix_error(err,
+					       "cannot move '%s' into namespace '%s': ", tp->ifname,
 					       a->netns);
 				vn_nl_close(own);
 				goto out;
@@ -803,8 +812,11 @@ static int tap_setup(struct tap_port *tp, const struct tap_args *a, const struct
 		goto out;
 	}
 	tp->ifindex = li.ifindex;
-	c = (struct vn_link_change){.up = 1, .noarp = -1, .netns_fd = -1,
-				    .mtu = (unsigned)a->mtu, .alias = tp->created ? alias : NULL};
+	c = (struct vn_link_change){.up = 1,
+				    .noarp = -1,
+				    .netns_fd = -1,
+				    .mtu = (unsigned)a->mtu,
+				    .alias = tp->created ? alias : NULL};
 	if (a->mac && vn_port_parse_mac(a->mac, &mac) == 0)
 		c.mac = mac.addr_bytes;
 	rc = vn_link_set(sk, tp->ifindex, &c, err);
@@ -825,8 +837,8 @@ out:
 
 static int vnet_sockets(struct tap_port *tp, GError **err)
 {
-	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
-				  .sll_ifindex = tp->ifindex};
+	struct sockaddr_ll sll = {
+	    .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = tp->ifindex};
 	int one = 1, bufsz = SOCKBUF, fanout = 0;
 	socklen_t fl = sizeof(fanout);
 
@@ -851,13 +863,15 @@ static int vnet_sockets(struct tap_port *tp, GError **err)
 			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
 		if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) != 0) {
 			e = errno;
-			FAIL(e, "cannot bind a packet socket to '%s': %s", tp->ifname, g_strerror(e));
+			FAIL(e, "cannot bind a packet socket to '%s': %s", tp->ifname,
+			     g_strerror(e));
 		}
 		if (tp->queues < 2)
 			continue;
 		/* one socket per queue, frames spread by flow hash */
 		if (i == 0) {
-			/* a fanout group ignores outgoing frames only with its own flag (Linux 6.2+) */
+			/* a fanout group ignores outgoing frames only with its own flag
+			 * (Linux 6.2+) */
 			int type = PACKET_FANOUT_HASH | FANOUT_IGNORE_OUTGOING;
 			int arg = (type | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
 			if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0) {
@@ -871,7 +885,8 @@ static int vnet_sockets(struct tap_port *tp, GError **err)
 				FAIL(e, "packet fanout: %s", g_strerror(e));
 			}
 			fanout = (fanout & 0xffff) | (type << 16);
-		} else if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof(fanout)) != 0) {
+		} else if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof(fanout)) !=
+			   0) {
 			e = errno;
 			FAIL(e, "packet fanout: %s", g_strerror(e));
 		}
@@ -928,7 +943,8 @@ static int vnet_setup(struct tap_port *tp, const struct tap_args *a, GError **er
 		rc = vn_link_get(sk, tp->ifname, 0, &li);
 		release_fds(tp, false); /* the guest opens the device; vnicd works on the netdev */
 		if (rc < 0) {
-			g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "'%s' vanished", tp->ifname);
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "'%s' vanished",
+				    tp->ifname);
 			goto out;
 		}
 	} else {
@@ -950,9 +966,10 @@ static int vnet_setup(struct tap_port *tp, const struct tap_args *a, GError **er
 	}
 	tp->isolated = vn_link_ingress_drop(sk, tp->ifindex, true) == 0;
 	if (!tp->isolated)
-		VN_WARN("port %s: cannot add an ingress drop filter to %s (sch_ingress/cls_matchall "
-			"missing?): the host stack also sees the guest's frames",
-			tp->base.name, tp->ifname);
+		VN_WARN(
+		    "port %s: cannot add an ingress drop filter to %s (sch_ingress/cls_matchall "
+		    "missing?): the host stack also sees the guest's frames",
+		    tp->base.name, tp->ifname);
 	rc = vn_link_get(sk, NULL, tp->ifindex, &li);
 	if (rc == 0)
 		apply_info(tp, &li);
@@ -975,7 +992,8 @@ static bool ifname_valid(const char *s)
 	if (n == 0 || n >= IFNAMSIZ || !strcmp(s, ".") || !strcmp(s, ".."))
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (s[i] == '/' || s[i] == ':' || g_ascii_isspace(s[i]) || (unsigned char)s[i] < 0x20)
+		if (s[i] == '/' || s[i] == ':' || g_ascii_isspace(s[i]) ||
+		    (unsigned char)s[i] < 0x20)
 			return false;
 	return true;
 }
@@ -1003,8 +1021,9 @@ static int get_args(JsonObject *args, bool vnet, struct tap_args *a, GError **er
 	}
 	if (!a->ifname) {
 		if (!name || !ifname_valid(name))
-			FAIL(EINVAL, "port name '%s' is not usable as a device name (1-15 characters): "
-				     "give --ifname",
+			FAIL(EINVAL,
+			     "port name '%s' is not usable as a device name (1-15 characters): "
+			     "give --ifname",
 			     name ? name : "");
 		a->ifname = name;
 	} else if (!ifname_valid(a->ifname)) {
@@ -1032,8 +1051,8 @@ static int vnet_kind_check(JsonObject *args, GError **err)
 	return get_args(args, true, &a, err);
 }
 
-static int kind_create(bool vnet, const char *name, JsonObject *args,
-		       const struct vn_port_env *env, struct vn_port **out, GError **err)
+static int kind_create(bool vnet, const char *name, JsonObject *args, const struct vn_port_env *env,
+		       struct vn_port **out, GError **err)
 {
 	struct tap_args a;
 	struct tap_port *tp;
@@ -1089,7 +1108,10 @@ static char *tap_kind_summary(JsonObject *args)
 	vn_arg_str(args, "ifname", false, &ifname, NULL);
 	vn_arg_str(args, "name", false, &name, NULL);
 	vn_arg_str(args, "netns", false, &ns, NULL);
-	return g_strdup_printf("TAP %s%s%s", ifname ? ifname : name ? name : "?",
+	return g_strdup_printf("TAP %s%s%s",
+			       ifname ? ifname
+			       : name ? name
+				      : "?",
 			       ns ? " in namespace " : "", ns ? ns : "");
 }
 
@@ -1105,19 +1127,19 @@ static const char *const tap_keys[] = {"ifname", "netns", "mtu", NULL};
 static const char *const vnet_keys[] = {"ifname", "owner", NULL};
 
 const struct vn_port_kind vn_tap_kind = {
-	.name = "tap",
-	.keys = tap_keys,
-	.unique_key = NULL, /* (netns, ifname) pairs are checked in create() */
-	.check = tap_kind_check,
-	.create = tap_kind_create,
-	.summary = tap_kind_summary,
+    .name = "tap",
+    .keys = tap_keys,
+    .unique_key = NULL, /* (netns, ifname) pairs are checked in create() */
+    .check = tap_kind_check,
+    .create = tap_kind_create,
+    .summary = tap_kind_summary,
 };
 
 const struct vn_port_kind vn_vnet_kind = {
-	.name = "vnet",
-	.keys = vnet_keys,
-	.unique_key = "ifname",
-	.check = vnet_kind_check,
-	.create = vnet_kind_create,
-	.summary = vnet_kind_summary,
+    .name = "vnet",
+    .keys = vnet_keys,
+    .unique_key = "ifname",
+    .check = vnet_kind_check,
+    .create = vnet_kind_create,
+    .summary = vnet_kind_summary,
 };

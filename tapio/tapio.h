@@ -53,11 +53,11 @@ struct vn_link_info {
 	bool has_mac;
 	uint8_t mac[6];
 	char name[IFNAMSIZ];
-	char kind[16];	   /* IFLA_INFO_KIND: "tun", "veth", ... ("" when none) */
-	int tun_type;	   /* IFF_TAP or IFF_TUN for kind "tun", else 0 */
-	bool tun_mq;	   /* multi-queue TUN/TAP */
-	bool tun_persist;  /* persistent TUN/TAP */
-	char alias[64];	   /* IFLA_IFALIAS */
+	char kind[16];	  /* IFLA_INFO_KIND: "tun", "veth", ... ("" when none) */
+	int tun_type;	  /* IFF_TAP or IFF_TUN for kind "tun", else 0 */
+	bool tun_mq;	  /* multi-queue TUN/TAP */
+	bool tun_persist; /* persistent TUN/TAP */
+	char alias[64];	  /* IFLA_IFALIAS */
 };
 
 struct nl_sock;
@@ -76,12 +76,12 @@ int vn_link_get(struct nl_sock *sk, const char *name, int ifindex, struct vn_lin
 
 /** struct vn_link_change - what vn_link_set() changes; unset fields stay as they are. */
 struct vn_link_change {
-	const uint8_t *mac;   /* 6 bytes, or NULL */
-	unsigned mtu;	      /* 0 = keep */
-	int up;		      /* 1 = set IFF_UP, 0 = clear it, -1 = keep */
-	int noarp;	      /* 1 = set IFF_NOARP, -1 = keep */
-	const char *alias;    /* NULL = keep, "" = remove */
-	int netns_fd;	      /* >= 0: move the device into that namespace; -1 = stay */
+	const uint8_t *mac; /* 6 bytes, or NULL */
+	unsigned mtu;	    /* 0 = keep */
+	int up;		    /* 1 = set IFF_UP, 0 = clear it, -1 = keep */
+	int noarp;	    /* 1 = set IFF_NOARP, -1 = keep */
+	const char *alias;  /* NULL = keep, "" = remove */
+	int netns_fd;	    /* >= 0: move the device into that namespace; -1 = stay */
 };
 
 /**
@@ -136,11 +136,11 @@ struct tq_engine;
 /** struct tq - one queue of a port. */
 struct tq {
 	int fd;
-	bool packet;		   /* AF_PACKET socket (vnet) rather than a TAP queue fd */
+	bool packet; /* AF_PACKET socket (vnet) rather than a TAP queue fd */
 	uint16_t idx;
-	struct rte_mempool *rxmp;  /* buffers the kernel reads frames into (VN_TAP_RXBUF bytes) */
+	struct rte_mempool *rxmp; /* buffers the kernel reads frames into (VN_TAP_RXBUF bytes) */
 	const struct tq_engine *eng;
-	void *priv;		   /* the engine's state */
+	void *priv; /* the engine's state */
 	struct tq_stats st;
 };
 

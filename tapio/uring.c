@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* io_uring queue engine: reads kept posted into mbuf data areas from a provided-buffer ring, writes batched per burst. */
+/* io_uring engine: reads kept posted into mbufs of a provided-buffer ring, batched writes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_packet.h>
@@ -27,17 +27,17 @@
 #define IORING_CQE_BUFFER_SHIFT 16
 #endif
 
-#define URX_RING 64	 /* provided buffers per rx queue (a power of two) */
-#define URX_POSTED 16	 /* single-shot reads kept posted when multishot read is missing */
-#define URX_CQ 256	 /* completion ring of the rx side */
-#define UTX_SLOTS 64	 /* writes in flight per tx queue */
-#define UTX_MAXIOV 18	 /* the virtio-net header and up to 17 mbuf segments */
-#define UD_RX 0x7278ull	 /* user_data of rx requests */
+#define URX_RING 64	  /* provided buffers per rx queue (a power of two) */
+#define URX_POSTED 16	  /* single-shot reads kept posted when multishot read is missing */
+#define URX_CQ 256	  /* completion ring of the rx side */
+#define UTX_SLOTS 64	  /* writes in flight per tx queue */
+#define UTX_MAXIOV 18	  /* the virtio-net header and up to 17 mbuf segments */
+#define UD_RX 0x7278ull	  /* user_data of rx requests */
 #define UD_CANCEL 0xc0ull /* user_data of cancellations */
 #define BGID 0
 #define PKT_CMSG CMSG_SPACE(sizeof(struct tpacket_auxdata))
 #define PKT_NAME RTE_ALIGN_CEIL(sizeof(struct sockaddr_ll), 8)
-#define RETRY_MS 100	 /* after a read error, wait this long before posting again */
+#define RETRY_MS 100 /* after a read error, wait this long before posting again */
 
 static const uint8_t zero_hdr[VN_VNET_HDR_LEN];
 
@@ -53,9 +53,9 @@ struct uq {
 	struct io_uring_buf_ring *br;
 	size_t br_bytes;
 	struct rte_mbuf *bufs[URX_RING]; /* buffer id -> the mbuf whose data area it is */
-	uint32_t prefix;		  /* bytes the kernel writes before the frame */
-	uint16_t frame_off;		  /* data_off of a received frame */
-	uint32_t buflen;		  /* bytes handed to the kernel per buffer */
+	uint32_t prefix;		 /* bytes the kernel writes before the frame */
+	uint16_t frame_off;		 /* data_off of a received frame */
+	uint32_t buflen;		 /* bytes handed to the kernel per buffer */
 	bool multishot;
 	uint16_t inflight; /* rx requests the kernel holds */
 	uint64_t retry_tsc;
@@ -102,7 +102,8 @@ static void probe_host(void)
 				 "policy forbids it)",
 				 g_strerror(-rc));
 		else
-			snprintf(probe.why, sizeof(probe.why), "io_uring_setup: %s", g_strerror(-rc));
+			snprintf(probe.why, sizeof(probe.why), "io_uring_setup: %s",
+				 g_strerror(-rc));
 		return;
 	}
 	if (!(p.features & IORING_FEAT_FAST_POLL)) {
@@ -148,7 +149,8 @@ bool vn_uring_usable(bool packet, char *why, size_t whylen)
 		return false;
 	}
 	if (packet && !probe.mshot_recv) {
-		g_strlcpy(why, "the kernel's io_uring lacks multishot recvmsg (Linux 6.0+)", whylen);
+		g_strlcpy(why, "the kernel's io_uring lacks multishot recvmsg (Linux 6.0+)",
+			  whylen);
 		return false;
 	}
 	return true;
@@ -163,8 +165,8 @@ static inline uint8_t *buf_base(const struct uq *u, const struct rte_mbuf *m)
 
 static inline void br_add(struct uq *u, struct rte_mbuf *m, uint16_t bid, int nth)
 {
-	io_uring_buf_ring_add(u->br, buf_base(u, m), u->buflen, bid, io_uring_buf_ring_mask(URX_RING),
-			      nth);
+	io_uring_buf_ring_add(u->br, buf_base(u, m), u->buflen, bid,
+			      io_uring_buf_ring_mask(URX_RING), nth);
 }
 
 /* Post reads until the kernel holds what the mode wants; one io_uring_enter. */
@@ -232,7 +234,8 @@ static int rx_parse(struct tq *q, struct uq *u, struct rte_mbuf *m, int32_t res,
 	}
 	plen = o->payloadlen;
 	if (plen < VN_VNET_HDR_LEN + RTE_ETHER_HDR_LEN ||
-	    (uint8_t *)io_uring_recvmsg_payload(o, &u->rmsg) != base + u->prefix - VN_VNET_HDR_LEN) {
+	    (uint8_t *)io_uring_recvmsg_payload(o, &u->rmsg) !=
+		base + u->prefix - VN_VNET_HDR_LEN) {
 		q->st.rx_errors++;
 		return -1;
 	}
@@ -247,7 +250,7 @@ static int rx_parse(struct tq *q, struct uq *u, struct rte_mbuf *m, int32_t res,
 		if (aux.tp_status & TP_STATUS_VLAN_VALID) {
 			*tci = aux.tp_vlan_tci;
 			*tpid = (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux.tp_vlan_tpid
-									     : RTE_ETHER_TYPE_VLAN;
+									    : RTE_ETHER_TYPE_VLAN;
 		}
 	}
 	return (int)(plen - VN_VNET_HDR_LEN);
@@ -286,9 +289,11 @@ static uint16_t urx(struct tq *q, struct rte_mbuf **pkts, struct vn_vnet_meta *m
 		}
 		if (!(c->flags & IORING_CQE_F_BUFFER)) {
 			if (c->res < 0 && c->res != -ENOBUFS && c->res != -ECANCELED &&
-			    c->res != -ENETDOWN) { /* ENETDOWN: the device went down, a link event */
+			    c->res !=
+				-ENETDOWN) { /* ENETDOWN: the device went down, a link event */
 				q->st.rx_errors++;
-				u->retry_tsc = rte_get_tsc_cycles() + rte_get_tsc_hz() / 1000 * RETRY_MS;
+				u->retry_tsc =
+				    rte_get_tsc_cycles() + rte_get_tsc_hz() / 1000 * RETRY_MS;
 				VN_LOG_RL(VN_LOG_WARN, "tap queue %u: read failed: %s", q->idx,
 					  g_strerror(-c->res));
 			}
@@ -580,11 +585,11 @@ static const char *umode(const struct tq *q)
 }
 
 const struct tq_engine vn_tq_uring = {
-	.name = "io_uring",
-	.open = uopen,
-	.rx = urx,
-	.tx = utx,
-	.close = uclose,
-	.intr = uintr,
-	.mode = umode,
+    .name = "io_uring",
+    .open = uopen,
+    .rx = urx,
+    .tx = utx,
+    .close = uclose,
+    .intr = uintr,
+    .mode = umode,
 };

@@ -49,11 +49,11 @@ struct vn_gso {
 	uint32_t end;	      /* frame length */
 	uint16_t l3_off, l4_off, hdr_len;
 	uint16_t mss;
-	uint16_t seg;	      /* index of the next segment */
-	uint8_t l4_proto;     /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t seg;	  /* index of the next segment */
+	uint8_t l4_proto; /* IPPROTO_TCP or IPPROTO_UDP */
 	bool v6;
-	uint32_t seq0;	      /* TCP sequence number of the first payload byte */
-	uint16_t id0;	      /* IPv4 identification of the first segment */
+	uint32_t seq0; /* TCP sequence number of the first payload byte */
+	uint16_t id0;  /* IPv4 identification of the first segment */
 };
 
 enum vn_offload_result {

@@ -53,7 +53,8 @@ static int do_send(const char *ip, int port, double secs, size_t payload)
 		int n = sendmmsg(fd, msgs, BATCH, 0);
 		if (n > 0)
 			sent += (unsigned)n;
-		else if (errno != EAGAIN && errno != ENOBUFS && errno != EINTR && errno != ECONNREFUSED)
+		else if (errno != EAGAIN && errno != ENOBUFS && errno != EINTR &&
+			 errno != ECONNREFUSED)
 			break;
 	}
 	printf("%llu\n", sent);

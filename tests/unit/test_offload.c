@@ -78,7 +78,7 @@ static bool ref_verify(const uint8_t *p, size_t len, size_t l3, bool v6, uint8_t
 
 struct spec {
 	bool v6, vlan;
-	uint8_t proto;	/* IPPROTO_TCP / IPPROTO_UDP */
+	uint8_t proto; /* IPPROTO_TCP / IPPROTO_UDP */
 	uint32_t payload;
 	uint8_t tcp_flags;
 };
@@ -110,7 +110,7 @@ static struct rte_mbuf *build(const struct spec *s, size_t *l3_out, size_t *l4_o
 		p[l3] = 0x45;
 		p[l3 + 2] = (uint8_t)((len - l3) >> 8), p[l3 + 3] = (uint8_t)(len - l3);
 		p[l3 + 4] = 0x12, p[l3 + 5] = 0x34; /* id */
-		p[l3 + 6] = 0x40;		     /* DF */
+		p[l3 + 6] = 0x40;		    /* DF */
 		p[l3 + 8] = 64;
 		p[l3 + 9] = s->proto;
 		memcpy(p + l3 + 12, (uint8_t[]){10, 0, 0, 1, 10, 0, 0, 2}, 8);
@@ -156,8 +156,10 @@ static void test_csum_fill(void)
 	for (int v6 = 0; v6 < 2; v6++)
 		for (int udp = 0; udp < 2; udp++)
 			for (uint32_t pl = 0; pl < 40; pl += 13) {
-				struct spec s = {.v6 = v6, .proto = udp ? IPPROTO_UDP : IPPROTO_TCP,
-						 .payload = pl, .vlan = pl == 13};
+				struct spec s = {.v6 = v6,
+						 .proto = udp ? IPPROTO_UDP : IPPROTO_TCP,
+						 .payload = pl,
+						 .vlan = pl == 13};
 				size_t l3, l4;
 				struct rte_mbuf *m = build(&s, &l3, &l4);
 				struct vn_vnet_meta meta = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
@@ -166,7 +168,8 @@ static void test_csum_fill(void)
 				struct vn_gso g;
 				g_autoptr(GByteArray) a = NULL;
 
-				g_assert_cmpint(vn_offload_prepare(m, &meta, &g), ==, VN_OFFLOAD_DONE);
+				g_assert_cmpint(vn_offload_prepare(m, &meta, &g), ==,
+						VN_OFFLOAD_DONE);
 				a = flat(m);
 				g_assert_true(ref_verify(a->data, a->len, l3, v6, s.proto));
 				rte_pktmbuf_free(m);
@@ -179,8 +182,10 @@ static void check_segments(const struct spec *s, uint8_t gso_type, uint16_t mss,
 	size_t l3, l4;
 	struct rte_mbuf *m = build(s, &l3, &l4);
 	g_autoptr(GByteArray) orig = flat(m);
-	struct vn_vnet_meta meta = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = gso_type,
-				    .gso_size = mss, .csum_start = (uint16_t)l4,
+	struct vn_vnet_meta meta = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+				    .gso_type = gso_type,
+				    .gso_size = mss,
+				    .csum_start = (uint16_t)l4,
 				    .csum_offset = s->proto == IPPROTO_TCP ? 16 : 6};
 	size_t hl = l4 + (s->proto == IPPROTO_TCP ? 32 : 8);
 	unsigned want = (unsigned)((s->payload + mss - 1) / mss), got = 0;
@@ -210,16 +215,18 @@ static void check_segments(const struct spec *s, uint8_t gso_type, uint16_t mss,
 			g_assert_cmpuint(pl, ==, last ? s->payload - (size_t)mss * got : mss);
 			g_assert_true(ref_verify(p, a->len, l3, s->v6, s->proto));
 			g_assert_cmpmem(p, l3, orig->data, l3); /* L2 incl. VLAN unchanged */
-			if (!s->v6) /* IPv4 id increments per segment */
+			if (!s->v6)				/* IPv4 id increments per segment */
 				g_assert_cmpuint((unsigned)(p[l3 + 4] << 8 | p[l3 + 5]), ==,
 						 0x1234 + got);
 			if (s->proto == IPPROTO_TCP) {
-				uint32_t seq = (uint32_t)p[l4 + 4] << 24 | (uint32_t)p[l4 + 5] << 16 |
+				uint32_t seq = (uint32_t)p[l4 + 4] << 24 |
+					       (uint32_t)p[l4 + 5] << 16 |
 					       (uint32_t)p[l4 + 6] << 8 | p[l4 + 7];
 				uint8_t fl = p[l4 + 13];
 				g_assert_cmpuint(seq, ==, 0x010203f0u + (uint32_t)mss * got);
 				g_assert_cmpuint(!!(fl & 0x09), ==, last && (s->tcp_flags & 0x09));
-				g_assert_cmpuint(!!(fl & 0x80), ==, got == 0 && (s->tcp_flags & 0x80));
+				g_assert_cmpuint(!!(fl & 0x80), ==,
+						 got == 0 && (s->tcp_flags & 0x80));
 				g_assert_cmpuint(fl & 0x10, ==, s->tcp_flags & 0x10); /* ACK kept */
 			}
 			g_byte_array_append(joined, p + hl, (guint)pl);
@@ -240,15 +247,20 @@ static void test_gso(void)
 		for (int vlan = 0; vlan < 2; vlan++)
 			for (size_t i = 0; i < G_N_ELEMENTS(msses); i++)
 				for (size_t j = 0; j < G_N_ELEMENTS(payloads); j++) {
-					struct spec s = {.v6 = v6, .vlan = vlan, .proto = IPPROTO_TCP,
-							 .payload = payloads[j], .tcp_flags = 0x99};
+					struct spec s = {.v6 = v6,
+							 .vlan = vlan,
+							 .proto = IPPROTO_TCP,
+							 .payload = payloads[j],
+							 .tcp_flags = 0x99};
 					if (msses[i] == 8 && payloads[j] > 5000)
 						continue;
-					check_segments(&s, v6 ? VIRTIO_NET_HDR_GSO_TCPV6
-							      : VIRTIO_NET_HDR_GSO_TCPV4,
+					check_segments(&s,
+						       v6 ? VIRTIO_NET_HDR_GSO_TCPV6
+							  : VIRTIO_NET_HDR_GSO_TCPV4,
 						       msses[i], small);
 					s.proto = IPPROTO_UDP;
-					check_segments(&s, VIRTIO_NET_HDR_GSO_UDP_L4, msses[i], small);
+					check_segments(&s, VIRTIO_NET_HDR_GSO_UDP_L4, msses[i],
+						       small);
 				}
 }
 
@@ -273,18 +285,20 @@ static void test_malformed(void)
 		struct vn_vnet_meta meta;
 		int want;
 	} cases[] = {
-		{&s4, {.gso_type = VIRTIO_NET_HDR_GSO_TCPV6, .gso_size = 1448}, -EINVAL},
-		{&s6, {.gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 1448}, -EINVAL},
-		{&s4, {.gso_type = VIRTIO_NET_HDR_GSO_UDP_L4, .gso_size = 1448}, -EINVAL},
-		{&s4, {.gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 0}, -EINVAL},
-		{&s4, {.gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 7}, -EINVAL},
-		{&s4, {.gso_type = VIRTIO_NET_HDR_GSO_UDP, .gso_size = 1448}, -ENOTSUP},
-		{&s4, {.gso_type = 9, .gso_size = 1448}, -ENOTSUP},
-		{&s4, {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 5060, .csum_offset = 16},
-		 -EINVAL},
-		{&s4, {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 60, .csum_offset = 5005},
-		 -EINVAL},
-		{&s4, {.flags = VIRTIO_NET_HDR_F_DATA_VALID}, VN_OFFLOAD_DONE},
+	    {&s4, {.gso_type = VIRTIO_NET_HDR_GSO_TCPV6, .gso_size = 1448}, -EINVAL},
+	    {&s6, {.gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 1448}, -EINVAL},
+	    {&s4, {.gso_type = VIRTIO_NET_HDR_GSO_UDP_L4, .gso_size = 1448}, -EINVAL},
+	    {&s4, {.gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 0}, -EINVAL},
+	    {&s4, {.gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 7}, -EINVAL},
+	    {&s4, {.gso_type = VIRTIO_NET_HDR_GSO_UDP, .gso_size = 1448}, -ENOTSUP},
+	    {&s4, {.gso_type = 9, .gso_size = 1448}, -ENOTSUP},
+	    {&s4,
+	     {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 5060, .csum_offset = 16},
+	     -EINVAL},
+	    {&s4,
+	     {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 60, .csum_offset = 5005},
+	     -EINVAL},
+	    {&s4, {.flags = VIRTIO_NET_HDR_F_DATA_VALID}, VN_OFFLOAD_DONE},
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
