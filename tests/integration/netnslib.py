@@ -270,8 +270,11 @@ class Capture:
         self.dir = tempfile.mkdtemp(prefix='vncap-', dir='/tmp')
         vnlib.cleanup.add(lambda: shutil.rmtree(self.dir, ignore_errors=True))
         self.path = os.path.join(self.dir, 'rx.pcap')
-        argv = ['tcpdump', '-Q', 'in', '-i', ifname, '-s', '0', '-c', str(count), '-U',
-                '-w', self.path]
+        # --immediate-mode: libpcap's TPACKET_V3 ring hands a block to tcpdump only when it
+        # is full or its 1 s timer retires it, and a block not handed over when SIGINT arrives
+        # is lost; so without it a frame received less than ~1 s before stop() is missing
+        argv = ['tcpdump', '--immediate-mode', '-Q', 'in', '-i', ifname, '-s', '0', '-c',
+                str(count), '-U', '-w', self.path]
         if filt:
             argv += filt.split()
         self.p = ns.popen(*argv)

@@ -291,10 +291,9 @@ def test_vlan(tap, vn, hosts, ifn):
     cap1.stop()
     rows = cap4.fields('eth.src == %s' % MAC[1], 'eth.type', 'ieee8021ad.id', 'vlan.id',
                        'vlan.priority')
-    known_issue(tap, ['0x88a8', '100', '5', '2'] in rows,
-                'tshark on the trunk: S-tag 0x88a8 VID 100 pushed over the customer C-tag 5/PCP 2 '
-                '(%r)' % rows[:3], 'frame not in the trunk capture here (the unit test sees the '
-                'S-tag pushed); not investigated yet')
+    tap.ok(['0x88a8', '100', '5', '2'] in rows,
+           'tshark on the trunk: S-tag 0x88a8 VID 100 pushed over the customer C-tag 5/PCP 2 '
+           '(%r)' % rows[:3])
     rows = cap1.fields('eth.src == %s' % MAC[4], 'eth.type', 'vlan.id', 'vlan.priority')
     tap.ok(rows == [['0x8100', '7', '1']],
            'the customer receives its C-tagged frame without the S-tag (%r)' % rows)
@@ -354,9 +353,8 @@ def test_antispoof(tap, vn, hosts, ifn):
     send_raw(h1, ifn[1], [bad[5]])
     cap.stop()
     tap.eq(drops(vn, 'p1', 'spoofed') - sp1, 0, 'with --allow-ra the router advertisement is not dropped')
-    known_issue(tap, any(bytes(p) == bytes(bad[5]) for p in rdpcap(cap.path)),
-                'with --allow-ra the router advertisement reaches the other host',
-                'not seen in the receiver capture; not investigated yet')
+    tap.ok(any(bytes(p) == bytes(bad[5]) for p in rdpcap(cap.path)),
+           'with --allow-ra the router advertisement reaches the other host')
     vn.ctl('port', 'set', 'p1', '--no-lock-mac', '--allowed-ip', 'none', '--no-allow-ra')
 
 
