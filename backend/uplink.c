@@ -390,8 +390,9 @@ static void uplink_describe(const struct vn_port *port, JsonBuilder *b)
 
 /* ---- life cycle ---- */
 
-/* Ports in use by uplinks (an ethdev can serve one network only). */
+/* Ports and kernel interfaces in use by uplinks (each can serve one network only). */
 static bool port_taken[RTE_MAX_ETHPORTS];
+static GHashTable *ifindex_taken; /* ifindex -> the uplink port */
 
 /* Detach the device vnicd attached for @up (by its rte_device, or by its devargs). */
 static void detach(struct uplink_port *up)
@@ -417,6 +418,9 @@ static void uplink_destroy(struct vn_port *port)
 	struct uplink_port *up = up_of(port);
 
 	vn_klink_unwatch(up->watch);
+	if (up->ifindex > 0 && ifindex_taken &&
+	    g_hash_table_lookup(ifindex_taken, GINT_TO_POINTER(up->ifindex)) == up)
+		g_hash_table_remove(ifindex_taken, GINT_TO_POINTER(up->ifindex));
 	if (up->mac_changed)
 		vn_uplink_set_mac(port, NULL, NULL);
 	if (up->mfd >= 0)
@@ -571,6 +575,16 @@ static int kernel_side(struct uplink_port *up, const struct rte_eth_dev_info *in
 		up->way = FILTER_ETHDEV;
 		return 0;
 	}
+	if (!ifindex_taken)
+		ifindex_taken = g_hash_table_new(NULL, NULL);
+	if (g_hash_table_contains(ifindex_taken, GINT_TO_POINTER(up->ifindex))) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_EXISTS,
+			    "--uplink '%s': its interface is already the uplink of another network",
+			    up->devargs);
+		up->ifindex = 0;
+		return -EEXIST;
+	}
+	g_hash_table_insert(ifindex_taken, GINT_TO_POINTER(up->ifindex), up);
 	up->watch = vn_klink_watch(up->ifindex, on_klink, up, &up->kl, err);
 	if (!up->watch)
 		return -EIO;
