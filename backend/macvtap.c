@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Forwarding in macvtap networks: the frame-by-frame rules of Linux drivers/net/macvlan.c, plus VEPA hairpin emulation. */
+/* Macvtap networks: the frame-by-frame rules of Linux drivers/net/macvlan.c, hairpin emulation. */
 #include <errno.h>
 #include <string.h>
 
@@ -201,8 +201,14 @@ void vn_mvt_forward(struct vn_worker *w, const struct vn_dp_table *t, struct vn_
 {
 	struct vn_port_counters *c = vn_dp_worker_ctr(w, in->slot);
 	const struct vn_port *up = in->net->uplink;
-	struct mvt x = {w, t, in->net, 0, m, rte_pktmbuf_mtod(m, const struct rte_ether_hdr *),
-			cl, cast, len};
+	struct mvt x = {.w = w,
+			.t = t,
+			.net = in->net,
+			.m = m,
+			.eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *),
+			.cl = cl,
+			.cast = cast,
+			.len = len};
 	bool emulated = __atomic_load_n(&in->net->hairpin, __ATOMIC_RELAXED) == VN_HAIRPIN_EMULATED;
 	uint16_t d[VN_MAX_PORTS_HARD];
 	uint16_t nd;
@@ -231,7 +237,8 @@ void vn_mvt_forward(struct vn_worker *w, const struct vn_dp_table *t, struct vn_
 		nd = in->mvt_mode == VN_MVT_BRIDGE ? pick(&x, VN_MVT_BRIDGE, in->slot, d) : 0;
 		d[nd++] = x.up;
 		if (emulated && vn_dp_egress_form(w, x.up, cl, m) >= 0) {
-			rte_mbuf_refcnt_update(m, 1); /* one reference for the wire, one reflected */
+			/* one reference for the wire, one reflected */
+			rte_mbuf_refcnt_update(m, 1);
 			r = vn_dp_deliver(w, t, c, d, nd, -1, m, cl, cast, in->locality);
 			account(c, r, VN_DROP_NO_DEST, len);
 			reflect(&x, m, in->slot);
@@ -242,8 +249,7 @@ void vn_mvt_forward(struct vn_worker *w, const struct vn_dp_table *t, struct vn_
 		return;
 	}
 	dst = owner(&x, &x.eth->dst_addr);
-	if (in->mvt_mode == VN_MVT_BRIDGE && dst >= 0 &&
-	    t->ports[dst]->mvt_mode == VN_MVT_BRIDGE) {
+	if (in->mvt_mode == VN_MVT_BRIDGE && dst >= 0 && t->ports[dst]->mvt_mode == VN_MVT_BRIDGE) {
 		if (unlikely(dst == in->slot)) {
 			drop(c, VN_DROP_SAME_PORT, m);
 			return;

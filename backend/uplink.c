@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The uplink port kind: a DPDK ethdev hot-plugged from devargs, its link, MAC and receive filter. */
+/* The uplink port kind: a DPDK ethdev hot-plugged from devargs; its link, MAC, receive filter. */
 #include <errno.h>
 #include <net/if.h>
 #include <string.h>
@@ -38,17 +38,17 @@ struct uplink_port {
 	char driver[32];
 	uint16_t port_id;
 	uint16_t queues;
-	bool probed;	      /* vnicd attached the device (and detaches it) */
+	bool probed; /* vnicd attached the device (and detaches it) */
 	struct rte_device *dev;
-	int ifindex;	      /* kernel interface behind the device, or 0 */
+	int ifindex; /* kernel interface behind the device, or 0 */
 	struct vn_klink_watch *watch;
-	struct vn_klink kl;   /* the kernel's last word on it */
-	uint8_t carrier;      /* atomic */
+	struct vn_klink kl; /* the kernel's last word on it */
+	uint8_t carrier;    /* atomic */
 	uint64_t carrier_changes;
 	enum filter_way way;
-	int mfd;	      /* FILTER_KERNEL: AF_PACKET socket holding memberships */
-	GArray *uc;	      /* struct rte_ether_addr filter entries in force */
-	bool promisc;	      /* asked for (vn_uplink_filter) */
+	int mfd;	       /* FILTER_KERNEL: AF_PACKET socket holding memberships */
+	GArray *uc;	       /* struct rte_ether_addr filter entries in force */
+	bool promisc;	       /* asked for (vn_uplink_filter) */
 	bool promisc_fallback; /* FILTER_ETHDEV: forced by a full or missing MAC filter */
 	bool allmulti;
 	bool mac_changed;
@@ -211,13 +211,14 @@ int vn_uplink_filter(struct vn_port *port, const struct rte_ether_addr *macs, un
 			continue;
 		rc = uc_add(up, &macs[i]);
 		if (rc < 0 && up->way == FILTER_ETHDEV) {
-			up->promisc_fallback = true; /* no room (or no filter): receive everything */
+			/* no room (or no filter): receive everything */
+			up->promisc_fallback = true;
 			continue;
 		}
 		if (rc < 0) {
 			g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
-				    "uplink %s: cannot add a unicast address to %s: %s",
-				    port->name, up->kl.ifname, g_strerror(-rc));
+				    "uplink %s: cannot add a unicast address to %s: %s", port->name,
+				    up->kl.ifname, g_strerror(-rc));
 			return rc;
 		}
 		g_array_append_val(up->uc, macs[i]);
@@ -439,12 +440,12 @@ static void uplink_destroy(struct vn_port *port)
 }
 
 static const struct vn_port_ops uplink_ops = {
-	.kind = "uplink",
-	.rx_burst = uplink_rx,
-	.tx_burst = uplink_tx,
-	.link_up = uplink_link_up,
-	.describe = uplink_describe,
-	.destroy = uplink_destroy,
+    .kind = "uplink",
+    .rx_burst = uplink_rx,
+    .tx_burst = uplink_tx,
+    .link_up = uplink_link_up,
+    .describe = uplink_describe,
+    .destroy = uplink_destroy,
 };
 
 /* The value of "iface=" in @devargs (into @out), if any. */
@@ -475,7 +476,8 @@ static int uplink_check(JsonObject *args, GError **err)
 	for (const char *p = d; *p; p++)
 		if (!g_ascii_isgraph(*p) || *p == '"' || *p == '\'' || *p == '\\') {
 			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-				    "--uplink '%s': devargs hold no spaces, quotes or backslashes", d);
+				    "--uplink '%s': devargs hold no spaces, quotes or backslashes",
+				    d);
 			return -EINVAL;
 		}
 	return 0;
@@ -501,10 +503,11 @@ static int attach(struct uplink_port *up, GError **err)
 	rte_devargs_reset(&da);
 	rc = rte_dev_probe(up->devargs);
 	if (rc < 0 && rc != -EEXIST) {
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
-			    "cannot attach DPDK device '%s': %s (no such driver, a bad argument, or "
-			    "a device the driver cannot open; see vnicd's log)",
-			    up->devargs, rte_strerror(-rc));
+		g_set_error(
+		    err, G_IO_ERROR, G_IO_ERROR_FAILED,
+		    "cannot attach DPDK device '%s': %s (no such driver, a bad argument, or "
+		    "a device the driver cannot open; see vnicd's log)",
+		    up->devargs, rte_strerror(-rc));
 		return rc;
 	}
 	up->probed = rc == 0;
@@ -517,13 +520,15 @@ static int attach(struct uplink_port *up, GError **err)
 	}
 	if (!found) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
-			    "DPDK device '%s' was attached but is not an Ethernet port", up->devargs);
+			    "DPDK device '%s' was attached but is not an Ethernet port",
+			    up->devargs);
 		detach(up);
 		return -ENODEV;
 	}
 	if (port_taken[up->port_id]) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_EXISTS,
-			    "DPDK device '%s' is already the uplink of another network", up->devargs);
+			    "DPDK device '%s' is already the uplink of another network",
+			    up->devargs);
 		up->probed = false; /* not ours to detach */
 		return -EEXIST;
 	}
@@ -565,7 +570,8 @@ static int kernel_side(struct uplink_port *up, const struct rte_eth_dev_info *in
 {
 	char ifname[IF_NAMESIZE] = "";
 	bool kernel_pmd = strcmp(up->driver, "net_af_packet") == 0 ||
-			  strcmp(up->driver, "net_af_xdp") == 0 || strcmp(up->driver, "net_tap") == 0;
+			  strcmp(up->driver, "net_af_xdp") == 0 ||
+			  strcmp(up->driver, "net_tap") == 0;
 
 	up->mfd = -1;
 	up->ifindex = info->if_index > 0 ? (int)info->if_index : 0;
@@ -612,12 +618,13 @@ static int uplink_create(const char *name, JsonObject *args, const struct vn_por
 	int rc;
 
 	vn_arg_str(args, "devargs", true, &devargs, NULL);
-	if (devargs && (g_str_has_prefix(devargs, "net_af_packet") ||
-			g_str_has_prefix(devargs, "net_af_xdp")) &&
+	if (devargs &&
+	    (g_str_has_prefix(devargs, "net_af_packet") ||
+	     g_str_has_prefix(devargs, "net_af_xdp")) &&
 	    devargs_iface(devargs, ifname) && if_nametoindex(ifname) == 0) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-			    "--uplink '%s': no network interface '%s' in vnicd's namespace", devargs,
-			    ifname);
+			    "--uplink '%s': no network interface '%s' in vnicd's namespace",
+			    devargs, ifname);
 		return -ENODEV;
 	}
 	up = rte_zmalloc("vn_uplink", sizeof(*up), RTE_CACHE_LINE_SIZE);
@@ -675,9 +682,10 @@ static int uplink_create(const char *name, JsonObject *args, const struct vn_por
 	else
 		vn_uplink_tick(&up->base);
 	if (up->ifindex > 0)
-		VN_INFO("uplink %s: %s (driver %s, ethdev port %u, kernel interface %s, carrier %s)",
-			name, up->devargs, up->driver, up->port_id, up->kl.ifname,
-			up->kl.carrier ? "on" : "off");
+		VN_INFO(
+		    "uplink %s: %s (driver %s, ethdev port %u, kernel interface %s, carrier %s)",
+		    name, up->devargs, up->driver, up->port_id, up->kl.ifname,
+		    up->kl.carrier ? "on" : "off");
 	else
 		VN_INFO("uplink %s: %s (driver %s, ethdev port %u)", name, up->devargs, up->driver,
 			up->port_id);
@@ -701,10 +709,10 @@ static char *uplink_summary(JsonObject *args)
 static const char *const uplink_keys[] = {"devargs", NULL};
 
 const struct vn_port_kind vn_uplink_kind = {
-	.name = "uplink",
-	.keys = uplink_keys,
-	.unique_key = "devargs",
-	.check = uplink_check,
-	.create = uplink_create,
-	.summary = uplink_summary,
+    .name = "uplink",
+    .keys = uplink_keys,
+    .unique_key = "devargs",
+    .check = uplink_check,
+    .create = uplink_create,
+    .summary = uplink_summary,
 };

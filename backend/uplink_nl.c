@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The kernel's view of uplink interfaces: libnl-3 route/link and route/addr caches kept by a cache manager. */
+/* The kernel's view of uplink interfaces: libnl-3 route/link and route/addr caches. */
 #include <errno.h>
 #include <net/if.h>
 #include <string.h>
@@ -37,7 +37,8 @@ static void fill(struct rtnl_link *l, bool present, struct vn_klink *out)
 	out->present = present;
 	out->admin_up = flags & IFF_UP;
 	out->carrier = present && out->admin_up && rtnl_link_get_carrier(l) != 0;
-	g_strlcpy(out->ifname, rtnl_link_get_name(l) ? rtnl_link_get_name(l) : "", sizeof(out->ifname));
+	g_strlcpy(out->ifname, rtnl_link_get_name(l) ? rtnl_link_get_name(l) : "",
+		  sizeof(out->ifname));
 	rtnl_link_operstate2str(rtnl_link_get_operstate(l), out->operstate, sizeof(out->operstate));
 	for (char *p = out->operstate; *p; p++)
 		*p = g_ascii_tolower(*p);
@@ -113,7 +114,8 @@ static int nl_setup(GError **err)
 		rc = nl_cache_mngr_add(nl.mngr, "route/addr", on_change, NULL, &nl.addrs);
 	if (rc < 0) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
-			    "cannot read the kernel's interfaces through netlink: %s", nl_geterror(rc));
+			    "cannot read the kernel's interfaces through netlink: %s",
+			    nl_geterror(rc));
 		nl_teardown();
 		return -EIO;
 	}

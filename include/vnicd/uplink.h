@@ -125,11 +125,11 @@ void vn_uplink_describe_link(const struct vn_port *up, JsonBuilder *b);
 /** struct vn_klink - what the kernel says about one interface. */
 struct vn_klink {
 	int ifindex;
-	bool present;	     /* the interface exists */
-	bool admin_up;	     /* IFF_UP */
-	bool carrier;	     /* IFF_UP and IFLA_CARRIER: frames can flow */
+	bool present;  /* the interface exists */
+	bool admin_up; /* IFF_UP */
+	bool carrier;  /* IFF_UP and IFLA_CARRIER: frames can flow */
 	char ifname[16];
-	char operstate[16];  /* "up", "down", "lowerlayerdown", ... */
+	char operstate[16]; /* "up", "down", "lowerlayerdown", ... */
 	unsigned mtu;
 	unsigned promiscuity; /* IFLA_PROMISCUITY: the kernel's promiscuous count */
 	struct rte_ether_addr mac;

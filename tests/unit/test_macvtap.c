@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Macvtap forwarding and reflective relay over ring ports, against a naive model of macvlan.c. */
+/* Macvtap forwarding and reflective relay over ring ports, against a model of macvlan.c. */
 #include <string.h>
 
 #include <glib.h>
@@ -37,7 +37,7 @@ static struct vn_dp_table *table;
 
 static const struct rte_ether_addr BCAST = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 static const struct rte_ether_addr MCAST = {{0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}};
-static const struct rte_ether_addr EXT = {{0x02, 0xee, 0, 0, 0, 0x01}};	/* behind the uplink */
+static const struct rte_ether_addr EXT = {{0x02, 0xee, 0, 0, 0, 0x01}};	    /* behind the uplink */
 static const struct rte_ether_addr UNKNOWN = {{0x02, 0xee, 0, 0, 0, 0x77}}; /* nobody's */
 
 static struct rte_ether_addr gmac(unsigned slot)
@@ -81,9 +81,11 @@ static void send_one(unsigned in, struct rte_ether_addr dst, struct rte_ether_ad
 
 static int ref_owner(struct rte_ether_addr a)
 {
-	for (unsigned g = 1; g <= NG; g++)
-		if (rte_is_same_ether_addr(&a, &(struct rte_ether_addr){{0x02, 0, 0, 0, 0, (uint8_t)g}}))
+	for (unsigned g = 1; g <= NG; g++) {
+		struct rte_ether_addr m = gmac(g);
+		if (rte_is_same_ether_addr(&a, &m))
 			return (int)g;
+	}
 	return -1;
 }
 
@@ -95,7 +97,7 @@ static void ref_from_uplink(const unsigned mode[NP], int src, struct rte_ether_a
 			if (src < 0)
 				exp[g]++; /* external source: everybody */
 			else if ((int)g == src)
-				exp[g] += mode[src] == VN_MVT_PRIVATE; /* back to a private sender */
+				exp[g] += mode[src] == VN_MVT_PRIVATE; /* private: to itself */
 			else if (mode[src] == VN_MVT_VEPA)
 				exp[g] += mode[g] == VN_MVT_VEPA || mode[g] == VN_MVT_BRIDGE;
 			else if (mode[src] == VN_MVT_BRIDGE)
@@ -163,10 +165,11 @@ static unsigned check_one(const unsigned mode[NP], bool emulated, unsigned in,
 			char d[RTE_ETHER_ADDR_FMT_SIZE], s[RTE_ETHER_ADDR_FMT_SIZE];
 			rte_ether_format_addr(d, sizeof(d), &dst);
 			rte_ether_format_addr(s, sizeof(s), &src);
-			g_test_message("modes %s, hairpin %s: from slot %u %s -> %s: slot %u got %u "
-				       "copies, expected %u",
-				       mode_str(mode), emulated ? "emulated" : "external", in, s, d, p,
-				       got[p], exp[p]);
+			g_test_message(
+			    "modes %s, hairpin %s: from slot %u %s -> %s: slot %u got %u "
+			    "copies, expected %u",
+			    mode_str(mode), emulated ? "emulated" : "external", in, s, d, p, got[p],
+			    exp[p]);
 			return 1;
 		}
 	return 0;
@@ -186,17 +189,18 @@ static void run_matrix(void)
 			ports[g]->mvt_mode = (uint8_t)mode[g];
 		for (int h = 0; h < 2; h++) {
 			bool emu = h == 1;
-			__atomic_store_n(&mv.hairpin, emu ? VN_HAIRPIN_EMULATED : VN_HAIRPIN_EXTERNAL,
+			__atomic_store_n(&mv.hairpin,
+					 emu ? VN_HAIRPIN_EMULATED : VN_HAIRPIN_EXTERNAL,
 					 __ATOMIC_RELAXED);
 			for (unsigned g = 1; g <= NG; g++) {
-				/* from a port: to each port (itself too), outside, unknown, bc, mc */
+				/* from a port: to every port, outside, unknown, bc, mc */
 				for (unsigned d = 1; d <= NG; d++, frames++)
 					bad += check_one(mode, emu, g, gmac(d), gmac(g));
 				bad += check_one(mode, emu, g, EXT, gmac(g));
 				bad += check_one(mode, emu, g, UNKNOWN, gmac(g));
 				bad += check_one(mode, emu, g, BCAST, gmac(g));
 				bad += check_one(mode, emu, g, MCAST, gmac(g));
-				/* from the wire: to it, and what an adjacent bridge reflects of it */
+				/* from the wire: to it, and reflections of its frames */
 				bad += check_one(mode, emu, UP, gmac(g), EXT);
 				for (unsigned s = 1; s <= NG; s++)
 					bad += check_one(mode, emu, UP, gmac(g), gmac(s));
@@ -299,8 +303,9 @@ static void set_spec(unsigned slot, const char *json, bool external)
 	struct rte_ether_addr mac = gmac(slot);
 
 	g_assert_true(json_parser_load_from_data(p, json, -1, NULL));
-	g_assert_cmpint(vn_policy_spec_merge(NULL, json_node_get_object(json_parser_get_root(p)), true,
-					     &spec, &err), ==, 0);
+	g_assert_cmpint(vn_policy_spec_merge(NULL, json_node_get_object(json_parser_get_root(p)),
+					     true, &spec, &err),
+			==, 0);
 	g_assert_cmpint(vn_policy_build(spec, &mac, external, NULL, &pol, &err), ==, 0);
 	vn_dp_policy_set(dp, (uint16_t)slot, pol);
 }
@@ -322,9 +327,9 @@ static void test_hairpin_vlan(void)
 	g_assert_cmpuint(got[UP], ==, 1);
 	g_assert_cmpuint(len[UP], ==, 68); /* tagged VLAN 10 on the trunk */
 	g_assert_cmpuint(got[2], ==, 1);
-	g_assert_cmpuint(len[2], ==, 64); /* reflected, untagged on the access port */
+	g_assert_cmpuint(len[2], ==, 64);	  /* reflected, untagged on the access port */
 	g_assert_cmpuint(got[1] + got[3], ==, 0); /* pruned; VLAN 20 does not get it */
-	send_one(1, gmac(3), gmac(1), got, len); /* a unicast across VLANs goes nowhere */
+	send_one(1, gmac(3), gmac(1), got, len);  /* a unicast across VLANs goes nowhere */
 	g_assert_cmpuint(got[2] + got[3] + got[UP], ==, 0);
 	__atomic_store_n(&mv.hairpin, VN_HAIRPIN_EXTERNAL, __ATOMIC_RELAXED);
 	for (unsigned p = 0; p < NP; p++)
@@ -361,7 +366,8 @@ static void test_reflective_relay(void)
 		if (pass == 1)
 			for (unsigned p = BR_A; p <= BR_B; p++) {
 				struct vn_port_policy *pol = NULL;
-				g_assert_cmpint(vn_policy_build(NULL, NULL, true, NULL, &pol, &err), ==, 0);
+				g_assert_cmpint(vn_policy_build(NULL, NULL, true, NULL, &pol, &err),
+						==, 0);
 				vn_dp_policy_set(dp, (uint16_t)p, pol);
 			}
 		vn_fdb_flush(br.fdb, -1, true);
@@ -392,8 +398,8 @@ int main(int argc, char **argv)
 		struct vn_net *net;
 		uint8_t loc;
 	} layout[NP] = {
-		{&mv, VN_LOC_EXTERNAL}, {&mv, VN_LOC_LOCAL}, {&mv, VN_LOC_LOCAL}, {&mv, VN_LOC_LOCAL},
-		{&pt, VN_LOC_EXTERNAL}, {&pt, VN_LOC_LOCAL}, {&br, VN_LOC_LOCAL}, {&br, VN_LOC_LOCAL},
+	    {&mv, VN_LOC_EXTERNAL}, {&mv, VN_LOC_LOCAL}, {&mv, VN_LOC_LOCAL}, {&mv, VN_LOC_LOCAL},
+	    {&pt, VN_LOC_EXTERNAL}, {&pt, VN_LOC_LOCAL}, {&br, VN_LOC_LOCAL}, {&br, VN_LOC_LOCAL},
 	};
 
 	g_test_init(&argc, &argv, NULL);
