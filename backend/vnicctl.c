@@ -367,11 +367,17 @@ static void print_text(const char *cmd, JsonNode *res)
 		       s_or(o, "type", "?"), i_or(o, "ports"));
 		for (guint i = 0; pn && i < json_array_get_length(pn); i++)
 			printf(" %s", json_array_get_string_element(pn, i));
-		printf("\n  fdb: %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " entries, aging %" G_GINT64_FORMAT
-		       " s, learned %" G_GINT64_FORMAT ", moved %" G_GINT64_FORMAT
-		       ", aged %" G_GINT64_FORMAT ", limit hits %" G_GINT64_FORMAT "\n",
-		       i_or(f, "entries"), i_or(f, "max"), i_or(f, "aging_s"), i_or(f, "learned"),
-		       i_or(f, "moved"), i_or(f, "aged"), i_or(f, "limit_hits"));
+		if (json_object_has_member(o, "mode")) /* macvtap: no learning */
+			printf("\n  MAC table: %" G_GINT64_FORMAT " entries (the ports' --mac)\n",
+			       i_or(f, "entries"));
+		else
+			printf("\n  fdb: %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
+			       " entries, aging %" G_GINT64_FORMAT " s, learned %" G_GINT64_FORMAT
+			       ", moved %" G_GINT64_FORMAT ", aged %" G_GINT64_FORMAT
+			       ", limit hits %" G_GINT64_FORMAT "\n",
+			       i_or(f, "entries"), i_or(f, "max"), i_or(f, "aging_s"),
+			       i_or(f, "learned"), i_or(f, "moved"), i_or(f, "aged"),
+			       i_or(f, "limit_hits"));
 		if (json_object_has_member(o, "mode"))
 			printf("  macvtap mode %s, hairpin %s%s\n", s_or(o, "mode", "?"),
 			       s_or(o, "hairpin", "?"), b_or(o, "nopromisc") ? ", nopromisc" : "");
