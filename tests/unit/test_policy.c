@@ -390,6 +390,7 @@ static void test_meter(void)
 
 	/* average 1000 KBps, peak 2000 KBps, burst 200 KiB; offered 10 MB/s for 10 s */
 	g_assert_cmpint(vn_meter_init(&mt, 1000, 2000, 200, NULL), ==, 0);
+	g_assert_cmpuint(mt.pbs, ==, 300 * 1000); /* 300 ms of average > 50 ms of peak */
 	t0 = mt.avg.time;
 	for (uint64_t i = 0; i < 100000; i++) {
 		uint64_t t = t0 + i * hz / 10000; /* one frame every 100 us */
