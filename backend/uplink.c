@@ -53,8 +53,21 @@ struct uplink_port {
 	bool allmulti;
 	bool mac_changed;
 	struct rte_ether_addr orig_mac, mac;
+	bool sees_own_tx; /* af_packet: the host's own frames on the interface come as rx */
+	uint64_t own;	  /* atomic: the interface's MAC (48 bits) to skip as source, or NO_SKIP */
+	uint64_t host_skipped[VN_MAX_QUEUES]; /* per rx queue, written by its worker */
 	rte_spinlock_t txlock[VN_MAX_QUEUES];
 };
+
+#define NO_SKIP UINT64_MAX
+
+static inline uint64_t mac48(const struct rte_ether_addr *m)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, m->addr_bytes, RTE_ETHER_ADDR_LEN);
+	return v;
+}
 
 static inline struct uplink_port *up_of(struct vn_port *p)
 {
@@ -68,9 +81,31 @@ static inline const struct uplink_port *cup_of(const struct vn_port *p)
 
 /* ---- data path ---- */
 
+/*
+ * An af_packet socket also reads what the host's own stack sends on the interface; those
+ * frames (source: the interface's MAC) never came from the wire and are skipped, as kernel
+ * macvlan never sees its lower device's transmissions. Not while a passthru port has lent
+ * the interface its MAC: then such a source is the guest's own frame coming back.
+ */
 static uint16_t uplink_rx(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
-	return rte_eth_rx_burst(up_of(port)->port_id, q, pkts, n);
+	struct uplink_port *up = up_of(port);
+	uint64_t own = __atomic_load_n(&up->own, __ATOMIC_RELAXED);
+	uint16_t got = rte_eth_rx_burst(up->port_id, q, pkts, n), k = 0;
+
+	if (own == NO_SKIP)
+		return got;
+	for (uint16_t i = 0; i < got; i++) {
+		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(pkts[i], struct rte_ether_hdr *);
+		if (rte_pktmbuf_data_len(pkts[i]) >= RTE_ETHER_HDR_LEN &&
+		    mac48(&eth->src_addr) == own) {
+			up->host_skipped[q]++;
+			rte_pktmbuf_free(pkts[i]);
+			continue;
+		}
+		pkts[k++] = pkts[i];
+	}
+	return k;
 }
 
 static uint16_t uplink_tx(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
@@ -117,6 +152,8 @@ static void on_klink(void *ud, const struct vn_klink *l)
 	char why[64];
 
 	up->kl = *l;
+	if (up->sees_own_tx && !up->mac_changed && l->present)
+		__atomic_store_n(&up->own, mac48(&l->mac), __ATOMIC_RELAXED);
 	if (!l->present)
 		g_strlcpy(why, "interface removed", sizeof(why));
 	else if (!l->admin_up)
@@ -266,6 +303,9 @@ int vn_uplink_set_mac(struct vn_port *port, const struct rte_ether_addr *mac, GE
 done:
 	up->mac_changed = mac != NULL && !rte_is_same_ether_addr(mac, &up->orig_mac);
 	port->mac = up->mac;
+	if (up->sees_own_tx)
+		__atomic_store_n(&up->own, up->mac_changed ? NO_SKIP : mac48(&up->mac),
+				 __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -375,6 +415,12 @@ static void uplink_describe(const struct vn_port *port, JsonBuilder *b)
 	vn_uplink_describe_link(port, b);
 	jint(b, "ethdev_port", up->port_id);
 	jint(b, "queues", up->queues);
+	{
+		uint64_t skipped = 0;
+		for (unsigned q = 0; q < VN_MAX_QUEUES; q++)
+			skipped += up->host_skipped[q];
+		jint(b, "host_frames_skipped", (gint64)skipped); /* the host's own, af_packet */
+	}
 	rte_eth_stats_get(up->port_id, &st);
 	json_builder_set_member_name(b, "wire"); /* the PMD's own counters */
 	json_builder_begin_object(b);
@@ -628,6 +674,8 @@ static int uplink_create(const char *name, JsonObject *args, const struct vn_por
 		return -ENODEV;
 	}
 	up = rte_zmalloc("vn_uplink", sizeof(*up), RTE_CACHE_LINE_SIZE);
+	if (up)
+		up->own = NO_SKIP;
 	if (!up) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "out of memory");
 		return -ENOMEM;
@@ -664,6 +712,8 @@ static int uplink_create(const char *name, JsonObject *args, const struct vn_por
 	if (up->ifindex > 0 && up->kl.present)
 		up->mac = up->kl.mac;
 	up->orig_mac = up->mac;
+	up->sees_own_tx = up->way == FILTER_KERNEL && strcmp(up->driver, "net_af_packet") == 0;
+	up->own = up->sees_own_tx ? mac48(&up->mac) : NO_SKIP;
 	/* multicast: guests' groups are not known here, so the uplink takes all of them */
 	if (up->way == FILTER_KERNEL)
 		up->allmulti = membership(up, PACKET_MR_ALLMULTI, NULL, true) == 0;

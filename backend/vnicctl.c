@@ -295,9 +295,11 @@ static void print_uplink_port(JsonObject *o)
 							  : NULL;
 
 	print_uplink(s_or(o, "name", "?"), o);
-	printf("  ethdev port %" G_GINT64_FORMAT " (%s), %" G_GINT64_FORMAT " queue(s)%s\n",
+	printf("  ethdev port %" G_GINT64_FORMAT " (%s), %" G_GINT64_FORMAT
+	       " queue(s)%s, host's own frames skipped %" G_GINT64_FORMAT "\n",
 	       i_or(o, "ethdev_port"), s_or(o, "driver", "?"), i_or(o, "queues"),
-	       b_or(o, "reflective_relay") ? ", reflective relay on" : "");
+	       b_or(o, "reflective_relay") ? ", reflective relay on" : "",
+	       i_or(o, "host_frames_skipped"));
 	if (w)
 		printf("  wire (PMD): rx %" G_GINT64_FORMAT " packets %" G_GINT64_FORMAT
 		       " bytes, tx %" G_GINT64_FORMAT " packets %" G_GINT64_FORMAT

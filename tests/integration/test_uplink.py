@@ -103,6 +103,22 @@ def test_bridge(tap, vn, guests):
         flt = net_show(vn, 'lan')['uplink_link']['filter']
         tap.ok(not flt['promiscuous'] and flt['unicast'] == [ul.guest_mac(1)],
                'bridge: net show: unicast filter %s, not promiscuous' % flt['unicast'])
+        # what the host itself sends on the uplink's interface is not from the wire
+        own = ul.RawPort(None, adj.up, adj.uplink_link()['address'])
+        gp = ul.RawPort(guests[0].name, ul.GIF, ul.guest_mac(1))
+        try:
+            gp.drain()
+            own.send(ul.BCAST, 'host-own')
+            own.send(ul.BCAST, 'host-other', src='02:ee:00:00:00:42')
+            time.sleep(1)
+            got = gp.drain()
+            skipped = vn.ctl_json('port', 'show', 'lan-uplink')['host_frames_skipped']
+            tap.ok('host-own' not in got and 'host-other' in got and skipped >= 1,
+                   'bridge: a frame the host sends on the uplink interface from its MAC does '
+                   'not reach the guest (%d skipped), one from another source does' % skipped)
+        finally:
+            own.close()
+            gp.close()
         # a port without --mac: the uplink must receive everything
         vn.ctl('port', 'add', 'nomac', 'tap', '--ifname', 'nm', '--netns', guests[1].name,
                '--net', 'lan')
