@@ -89,6 +89,19 @@ static char *all_cpus(void)
 	return g_string_free(s, FALSE);
 }
 
+/* Does @eal_args allow-list PCI devices (-a ADDR, -aADDR, --allow ADDR)? */
+static bool eal_args_allow_pci(const char *eal_args)
+{
+	g_auto(GStrv) v = NULL;
+
+	if (!eal_args || !g_shell_parse_argv(eal_args, NULL, &v, NULL))
+		return false;
+	for (int i = 0; v[i]; i++)
+		if (g_str_has_prefix(v[i], "-a") || g_str_has_prefix(v[i], "--allow"))
+			return true;
+	return false;
+}
+
 /* Build DPDK's argument vector from the configuration. */
 static GPtrArray *eal_argv(const struct vn_config *cfg, const char *prog, GError **err)
 {
@@ -110,7 +123,9 @@ static GPtrArray *eal_argv(const struct vn_config *cfg, const char *prog, GError
 	}
 	g_ptr_array_add(a, g_strdup("--lcores"));
 	g_ptr_array_add(a, g_string_free(lc, FALSE));
-	g_ptr_array_add(a, g_strdup("--no-pci"));
+	/* no PCI scan unless eal_args allow-lists devices (uplinks on real NICs: -a ADDR) */
+	if (!eal_args_allow_pci(cfg->eal_args))
+		g_ptr_array_add(a, g_strdup("--no-pci"));
 	g_ptr_array_add(a, g_strdup("--no-telemetry"));
 	if (strcmp(cfg->hugepages, "yes") == 0)
 		huge = true;
