@@ -21,6 +21,7 @@ macvlan devices.
   restart    networks with uplinks, modes, hairpin and relay come back after SIGTERM
   bad_input  unknown devargs, a missing interface, a PCI device, the same device twice, a
              second passthru port, a mode change with ports: clear errors, nothing half-made
+  pmds       net_af_xdp (exact counts) and net_tap uplinks
   testpmd    a vhost-user guest through the uplink: exact counts, external locality
 """
 
@@ -364,6 +365,51 @@ def test_bad_input(tap, vn, guests):
     tap.ok(vn.alive(), 'bad input: vnicd still running')
 
 
+def test_pmds(tap, vn, guests):
+    """The other kernel-facing PMDs: net_af_xdp on the veth, net_tap (the host's stack)."""
+    adj = ul.Adjacent('a')
+    g = guests[0]
+    try:
+        vn.ctl('net', 'add', 'xl', 'bridge', '--uplink', 'net_af_xdp0,iface=%s' % adj.up)
+        ul.vnicd_guests(vn, 'xl', [g])
+        n = 200
+        cnt = FrameCounter(adj.ext, 'x0', src=ul.guest_mac(1))
+        sent = send_frames(g, ul.GIF, adj.ext_mac, ul.guest_mac(1), n)
+        got = cnt.stop()
+        cnt = FrameCounter(g, ul.GIF, src=adj.ext_mac)
+        back = send_frames(adj.ext, 'x0', ul.guest_mac(1), adj.ext_mac, n)
+        got_back = cnt.stop()
+        tap.eq((sent, got, back, got_back), (n, n, n, n),
+               'pmds: net_af_xdp uplink: %d frames each way, exact' % n)
+    finally:
+        ul.del_vnicd_guests(vn, [g])
+        vn.ctl('net', 'del', 'xl', check=False)
+        adj.close()
+    tif = uniq('tp')
+    try:
+        vn.ctl('net', 'add', 'tl', 'bridge', '--uplink', 'net_tap0,iface=%s' % tif)
+        netnslib.delete_link_at_exit(tif)
+        ul.vnicd_guests(vn, 'tl', [g])
+        up = vn.ctl_json('net', 'show', 'tl')['uplink_link']
+        tap.ok(up['carrier'] and up['ifname'] == tif, 'pmds: net_tap uplink %s, carrier on' % tif)
+        host = ul.RawPort(None, tif, '02:ee:00:00:00:09')
+        gp = ul.RawPort(g.name, ul.GIF, ul.guest_mac(1))
+        try:
+            host.drain()
+            gp.drain()
+            gp.send('02:ee:00:00:00:09', 'to-host')
+            host.send(ul.guest_mac(1), 'to-guest')
+            time.sleep(1)
+            tap.eq((host.drain(), gp.drain()), (['to-host'], ['to-guest']),
+                   'pmds: net_tap uplink: the host\'s stack and the guest exchange frames')
+        finally:
+            host.close()
+            gp.close()
+    finally:
+        ul.del_vnicd_guests(vn, [g])
+        vn.ctl('net', 'del', 'tl', check=False)
+
+
 def test_testpmd(tap, vn):
     """A vhost-user guest (testpmd) in a bridge network with an uplink: exact counts."""
     if not vnlib.which_testpmd() or (vnlib.hugepages_free() or 0) < 256:
@@ -419,6 +465,7 @@ def main():
                  ('relay', lambda: test_relay(tap, vn)),
                  ('restart', lambda: test_restart(tap, vn, guests)),
                  ('bad_input', lambda: test_bad_input(tap, vn, guests)),
+                 ('pmds', lambda: test_pmds(tap, vn, guests)),
                  ('testpmd', lambda: test_testpmd(tap, vn))]
         for name, fn in tests:
             if only and name not in only.split(','):
