@@ -184,6 +184,24 @@ def test_hairpin(tap, vn, guests):
         vn.ctl('net', 'set', 'vepa', '--hairpin', 'emulated')
         tap.eq(net_show(vn, 'vepa')['hairpin'], 'emulated', 'hairpin: net set --hairpin emulated')
         tap.ok(ping_works(g[0], gip(2)), 'hairpin: --hairpin emulated: they can')
+        n = 200
+        before = {p: stats_of(vn, p) for p in ('g1', 'g2', 'vepa-uplink')}
+        wire0 = vn.ctl_json('port', 'show', 'vepa-uplink')['wire']['tx_packets']
+        cnt = FrameCounter(g[1], ul.GIF, src=ul.guest_mac(1))
+        sent = send_frames(g[0], ul.GIF, ul.guest_mac(2), ul.guest_mac(1), n)
+        got = cnt.stop()
+        after = {p: stats_of(vn, p) for p in ('g1', 'g2', 'vepa-uplink')}
+        wire1 = vn.ctl_json('port', 'show', 'vepa-uplink')['wire']['tx_packets']
+
+        def d(p, k):
+            return after[p][k] - before[p][k]
+        ext = (d('g1', 'rx_external_packets'), d('g2', 'tx_external_packets'))
+        tap.ok((sent, got) == (n, n) and all(n <= x <= n + 4 for x in ext),  # + a stray ARP
+               'hairpin: emulated: %d unicasts g1 -> g2 delivered (%d), external traffic on '
+               'both guests %s' % (n, got, ext))
+        tap.ok(d('vepa-uplink', 'tx_packets') >= n and d('vepa-uplink', 'rx_packets') >= n and
+               wire1 - wire0 < n, 'hairpin: emulated: the uplink counts them as sent and '
+               'received (reflected), the wire did not carry them (%d)' % (wire1 - wire0))
         eps = {n: ul.RawPort(ns.name, ul.GIF, ul.guest_mac(i)) for i, (n, ns) in
                enumerate((('g1', g[0]), ('g2', g[1])), 1)}
         try:
