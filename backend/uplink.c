@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/filter.h>
+#include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <rte_bus.h>
 #include <rte_dev.h>
@@ -56,6 +58,7 @@ struct uplink_port {
 	bool sees_own_tx; /* af_packet: the host's own frames on the interface come as rx */
 	uint64_t own;	  /* atomic: the interface's MAC (48 bits) to skip as source, or NO_SKIP */
 	uint64_t host_skipped[VN_MAX_QUEUES]; /* per rx queue, written by its worker */
+	int nfd; /* af_packet, one queue: a packet socket that wakes a sleeping worker, or -1 */
 	rte_spinlock_t txlock[VN_MAX_QUEUES];
 };
 
@@ -123,6 +126,51 @@ static uint16_t uplink_tx(struct vn_port *port, uint16_t q, struct rte_mbuf **pk
 	sent = rte_eth_tx_burst(up->port_id, q, pkts, n);
 	rte_spinlock_unlock(&up->txlock[q]);
 	return sent;
+}
+
+/*
+ * What the notification socket takes: while its worker sleeps, one byte of each frame the
+ * interface receives (not of what it sends), so that it becomes readable; else nothing, so
+ * that it costs nothing under load.
+ */
+static int notify_filter(int fd, bool accept)
+{
+	struct sock_filter on[] = {
+	    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, 0),
+	    BPF_STMT(BPF_RET | BPF_K, 1),
+	};
+	struct sock_filter off[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+	struct sock_fprog prog = {.len = accept ? 4 : 1, .filter = accept ? on : off};
+
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) ? -errno : 0;
+}
+
+static void notify_drain(int fd)
+{
+	char buf[16];
+
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+}
+
+/* Arm (the socket accepts, empty) or disarm (it takes nothing, emptied) the notification. */
+static int uplink_rx_intr(struct vn_port *port, uint16_t q, bool enable)
+{
+	struct uplink_port *up = up_of(port);
+	int rc;
+
+	if (up->nfd < 0)
+		return -EOPNOTSUPP;
+	if (enable)
+		notify_drain(up->nfd);
+	rc = notify_filter(up->nfd, enable);
+	if (!enable)
+		notify_drain(up->nfd);
+	if (rc < 0)
+		return rc;
+	return enable ? up->nfd : 0;
 }
 
 static bool uplink_link_up(const struct vn_port *port)
@@ -420,6 +468,7 @@ static void uplink_describe(const struct vn_port *port, JsonBuilder *b)
 		for (unsigned q = 0; q < VN_MAX_QUEUES; q++)
 			skipped += up->host_skipped[q];
 		jint(b, "host_frames_skipped", (gint64)skipped); /* the host's own, af_packet */
+		jbool(b, "rx_notify", up->nfd >= 0); /* idle workers sleep until frames come */
 	}
 	rte_eth_stats_get(up->port_id, &st);
 	json_builder_set_member_name(b, "wire"); /* the PMD's own counters */
@@ -470,6 +519,8 @@ static void uplink_destroy(struct vn_port *port)
 		g_hash_table_remove(ifindex_taken, GINT_TO_POINTER(up->ifindex));
 	if (up->mac_changed)
 		vn_uplink_set_mac(port, NULL, NULL);
+	if (up->nfd >= 0)
+		close(up->nfd);
 	if (up->mfd >= 0)
 		close(up->mfd); /* the kernel drops its memberships */
 	else if (up->uc)
@@ -489,6 +540,7 @@ static const struct vn_port_ops uplink_ops = {
     .kind = "uplink",
     .rx_burst = uplink_rx,
     .tx_burst = uplink_tx,
+    .rx_intr = uplink_rx_intr,
     .link_up = uplink_link_up,
     .describe = uplink_describe,
     .destroy = uplink_destroy,
@@ -611,6 +663,30 @@ static int start(struct uplink_port *up, struct rte_mempool *mp, uint16_t nq, GE
 	return rc;
 }
 
+/*
+ * A packet socket on interface @ifindex for rx_intr (af_packet sees what the kernel sees;
+ * af_xdp frames bypass packet sockets, a net_tap's come as the host's transmissions).
+ * Return: the socket, filtering everything out, or -1 (the worker then sleeps on a timer).
+ */
+static int notify_socket(int ifindex)
+{
+	struct sockaddr_ll sll = {
+	    .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = ifindex};
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int rcvbuf = 4096;
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (notify_filter(fd, false) < 0 || bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		VN_WARN("uplink: no rx notification socket (%s): idle workers poll it on a timer",
+			g_strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* The kernel interface behind the device, if any: watch it, and open the membership socket. */
 static int kernel_side(struct uplink_port *up, const struct rte_eth_dev_info *info, GError **err)
 {
@@ -620,6 +696,7 @@ static int kernel_side(struct uplink_port *up, const struct rte_eth_dev_info *in
 			  strcmp(up->driver, "net_tap") == 0;
 
 	up->mfd = -1;
+	up->nfd = -1;
 	up->ifindex = info->if_index > 0 ? (int)info->if_index : 0;
 	if (!up->ifindex && kernel_pmd && devargs_iface(up->devargs, ifname))
 		up->ifindex = (int)if_nametoindex(ifname);
@@ -674,8 +751,10 @@ static int uplink_create(const char *name, JsonObject *args, const struct vn_por
 		return -ENODEV;
 	}
 	up = rte_zmalloc("vn_uplink", sizeof(*up), RTE_CACHE_LINE_SIZE);
-	if (up)
+	if (up) {
 		up->own = NO_SKIP;
+		up->nfd = -1;
+	}
 	if (!up) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "out of memory");
 		return -ENOMEM;
@@ -714,6 +793,8 @@ static int uplink_create(const char *name, JsonObject *args, const struct vn_por
 	up->orig_mac = up->mac;
 	up->sees_own_tx = up->way == FILTER_KERNEL && strcmp(up->driver, "net_af_packet") == 0;
 	up->own = up->sees_own_tx ? mac48(&up->mac) : NO_SKIP;
+	if (up->sees_own_tx && up->queues == 1)
+		up->nfd = notify_socket(up->ifindex);
 	/* multicast: guests' groups are not known here, so the uplink takes all of them */
 	if (up->way == FILTER_KERNEL)
 		up->allmulti = membership(up, PACKET_MR_ALLMULTI, NULL, true) == 0;
