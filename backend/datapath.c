@@ -404,6 +404,12 @@ static void switch_policy(struct vn_worker *w, const struct vn_dp_table *t, stru
 	bool relay = __atomic_load_n(&in->reflective_relay, __ATOMIC_RELAXED);
 	bool mvt = in->net->fwd == VN_FWD_MACVTAP;
 	uint16_t k = 0;
+	/* per-burst memo of the last learned source and the last lookup, as the plain path */
+	struct rte_ether_addr last_src = {0}, last_dst = {0};
+	uint16_t last_src_seg = 0, last_dst_seg = 0;
+	int last_dst_port = -1, last_form = -1;
+	uint16_t last_form_seg = 0;
+	bool have_src = false, have_dst = false, have_form = false;
 
 	/* 1: count, validate, classify, anti-spoofing; survivors compacted to the front */
 	for (uint16_t i = 0; i < n; i++) {
@@ -483,9 +489,24 @@ static void switch_policy(struct vn_worker *w, const struct vn_dp_table *t, stru
 			vn_mvt_forward(w, t, in, m, cl, cast, len);
 			continue;
 		}
-		vn_fdb_learn(fdb, cl->seg, &eth->src_addr, in->slot, now);
+		if (!have_src || last_src_seg != cl->seg ||
+		    !rte_is_same_ether_addr(&last_src, &eth->src_addr)) {
+			if (vn_fdb_learn(fdb, cl->seg, &eth->src_addr, in->slot, now) > 0)
+				have_dst = have_form = false; /* a move may change the lookup */
+			rte_ether_addr_copy(&eth->src_addr, &last_src);
+			last_src_seg = cl->seg;
+			have_src = true;
+		}
 		if (cast == VN_UCAST) {
-			dst = vn_fdb_lookup(fdb, cl->seg, &eth->dst_addr);
+			if (!have_dst || last_dst_seg != cl->seg ||
+			    !rte_is_same_ether_addr(&last_dst, &eth->dst_addr)) {
+				last_dst_port = vn_fdb_lookup(fdb, cl->seg, &eth->dst_addr);
+				rte_ether_addr_copy(&eth->dst_addr, &last_dst);
+				last_dst_seg = cl->seg;
+				have_dst = true;
+				have_form = false;
+			}
+			dst = last_dst_port;
 			if (dst >= 0 && dst < t->nr_slots && t->ports[dst] &&
 			    t->ports[dst]->net == in->net) {
 				if (unlikely(dst == in->slot && !relay)) {
@@ -493,7 +514,16 @@ static void switch_policy(struct vn_worker *w, const struct vn_dp_table *t, stru
 					rte_pktmbuf_free(m);
 					continue;
 				}
-				form = egress_form(w->dp, (uint16_t)dst, cl, m);
+				/* the form depends on the frame only through the tag check of an
+				 * untagged-LAN frame (egress_form()); memoise the rest */
+				if (have_form && last_form_seg == cl->seg && (cl->seg || cl->tagged)) {
+					form = last_form;
+				} else {
+					form = egress_form(w->dp, (uint16_t)dst, cl, m);
+					last_form = form;
+					last_form_seg = cl->seg;
+					have_form = true;
+				}
 				if (form < 0) { /* its policy changed since it was learned */
 					c->drops[VN_DROP_POLICY]++;
 					rte_pktmbuf_free(m);

@@ -34,6 +34,20 @@ GUEST_LCORES=${PVP_GUEST_LCORES:-0@1,1@0}     # main lcore on CPU 1 (idle), forw
 SWITCH_LCORES=${PVP_SWITCH_LCORES:-0@0,1@1}   # main lcore on CPU 0 (idle), forwarding on CPU 1
 NB_MBUFS=${PVP_MBUFS:-16384}
 VNICD_ARGS=${VNICD_ARGS:-}
+# vnicd's per-vNIC policy on its two ports (issue 5; tests/bench/policy_bench.sh compares):
+#   vlan       both ports native-tagged VLAN 10: the guest's untagged frames are classified
+#              into VLAN 10 and every frame leaves vnicd with a tag pushed (the guest strips it
+#              again: PVP_GUEST_VLAN, the default with this policy). Each frame crosses the
+#              guest from one port to the other, so an access/trunk pair would need the guest
+#              to insert tags, which testpmd's virtio_user does not do in mac forwarding.
+#   antispoof  --lock-mac and --allowed-ip 198.18.0.1 (testpmd's tx_first source) on both
+#   vlan+antispoof  both
+POLICY=${PVP_POLICY:-}
+# PVP_GUEST_VLAN=1: the guest strips VLAN tags on receive (testpmd --rx-offloads=0x1, done in
+# software by the virtio PMD). Set it for the plain run too when comparing (policy_bench.sh
+# does): the guest then runs the same receive path in both.
+GUEST_VLAN=${PVP_GUEST_VLAN:-}
+[[ "+$POLICY+" == *+vlan+* ]] && GUEST_VLAN=${GUEST_VLAN:-1}
 # Config handed to vnicd with --config (worker on CPU 1, control thread on CPU 0, busy poll).
 VNICD_CONFIG=${PVP_VNICD_CONFIG:-$'[vnicd]\nworker_cpus = 1\nmain_cpus = 0\nidle_sleep_us = 0\n'}
 MAC0=02:00:00:00:00:10
@@ -157,12 +171,19 @@ rx_total() {
 
 now() { date +%s.%N; }
 
+# worker_loops: "LOOPS BUSY_LOOPS" of vnicd's workers (socket $VNICD_SOCK)
+worker_loops() {
+	"$VNICCTL" --socket "$VNICD_SOCK" stats --detail --json 2>/dev/null | python3 -c 'import json, sys
+w = json.load(sys.stdin).get("workers", [])
+print(sum(x["loops"] for x in w), sum(x["busy_loops"] for x in w))' 2>/dev/null || echo "0 0"
+}
+
 # run_guest SIZE: sets MPPS (sockets $WORK/p0 and $WORK/p1 must be served already)
 run_guest() {
 	local size=$1 r0 t0
 	tp_start guest "$GUEST_LCORES" \
 		"net_virtio_user0,path=$WORK/p0,queues=1,mac=$MAC0 net_virtio_user1,path=$WORK/p1,queues=1,mac=$MAC1" \
-		--eth-peer=0,$MAC1 --eth-peer=1,$MAC0 --burst="$BURST"
+		--eth-peer=0,$MAC1 --eth-peer=1,$MAC0 --burst="$BURST" ${GUEST_VLAN:+--rx-offloads=0x1}
 	wait_link guest 0
 	wait_link guest 1
 	tp_cmd guest "set fwd $GUEST_FWD"
@@ -174,6 +195,7 @@ run_guest() {
 		/proc/"$SWITCH_PID"/status 2>/dev/null)
 	# Sample every PVP_WINDOW s; report the median window (robust against other load on
 	# the machine) and log the mean over the whole period.
+	[ -n "${VNICD_SOCK:-}" ] && W0=$(worker_loops)
 	rx_total guest
 	r0=$RX t0=$T
 	: >"$WORK/samples-$size"
@@ -188,6 +210,13 @@ run_guest() {
 	MPPS=$(awk '{ print ($3 - $1) / ($4 - $2) / 1e6 }' "$WORK/samples-$size" | sort -g |
 		awk '{ v[NR] = $1 } END { if (NR == 0) print "0.000"; else if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 	MEAN=$(awk -v a="$r0" -v b="$RX" -v t0="$t0" -v t1="$T" 'BEGIN { printf "%.3f", (b - a) / (t1 - t0) / 1e6 }')
+	# vnicd: share of its worker's poll loops that moved frames while measured (near 1: the
+	# worker is the limit; lower: it waited for the guest)
+	if [ -n "${VNICD_SOCK:-}" ]; then
+		W1=$(worker_loops)
+		BUSY=$(awk -v a="$W0" -v b="$W1" 'BEGIN { split(a, x); split(b, y); d = y[1] - x[1];
+			if (d > 0) printf "%.2f", (y[2] - x[2]) / d; else print "?" }')
+	fi
 	tp_cmd guest "stop"
 	cp "$WORK/out" "$WORK/guest-stop-$size.txt"
 }
@@ -261,11 +290,33 @@ bench_vnicd() {
 		sleep 0.1
 	done
 	[ "$i" -lt 200 ] || { tail -20 "$WORK/vnicd-$size.log" >&2; die "vnicd not ready"; }
-	"$VNICCTL" --socket "$d/ctl.sock" port add g0 vhost --path "$WORK/p0" --server >&2 || die "port add g0 failed"
-	"$VNICCTL" --socket "$d/ctl.sock" port add g1 vhost --path "$WORK/p1" --server >&2 || die "port add g1 failed"
+	"$VNICCTL" --socket "$d/ctl.sock" port add g0 vhost --path "$WORK/p0" --server --mac "$MAC0" >&2 ||
+		die "port add g0 failed"
+	"$VNICCTL" --socket "$d/ctl.sock" port add g1 vhost --path "$WORK/p1" --server --mac "$MAC1" >&2 ||
+		die "port add g1 failed"
+	if [[ "+$POLICY+" == *+vlan+* ]]; then
+		for i in g0 g1; do
+			"$VNICCTL" --socket "$d/ctl.sock" port set $i --vlan-mode native-tagged --vlan 10 >&2 ||
+				die "port set $i"
+		done
+	fi
+	if [[ "+$POLICY+" == *+antispoof+* ]]; then
+		for i in g0 g1; do
+			"$VNICCTL" --socket "$d/ctl.sock" port set $i --lock-mac --allowed-ip 198.18.0.1 >&2 ||
+				die "port set $i"
+		done
+	fi
 	wait_file "$WORK/p0" && wait_file "$WORK/p1" || die "vnicd vhost sockets missing"
+	VNICD_SOCK=$d/ctl.sock
 	run_guest "$size"
+	VNICD_SOCK=
 	"$VNICCTL" --socket "$d/ctl.sock" port list --json >"$WORK/vnicd-ports-$size.json" 2>&1
+	"$VNICCTL" --socket "$d/ctl.sock" stats --json >"$WORK/vnicd-stats-$size.json" 2>&1
+	# a policy run must not win by dropping: report what the policy refused
+	VNICD_DROPS=$(python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+print(" ".join("%s:%s=%d" % (p["name"], k, v) for p in d["ports"] for k, v in p["drops"].items() if v) or "none")' \
+		"$WORK/vnicd-stats-$size.json" 2>/dev/null)
 	cleanup
 	rm -f "$WORK"/*.in "$WORK"/p0 "$WORK"/p1
 }
@@ -304,7 +355,7 @@ for size in $SIZES; do
 		bench_vnicd "$size"
 		RES_V[$size]=$MPPS
 		MEM_V[$size]=$RSS_MB
-		log "size $size: vnicd ${RES_V[$size]} Mpps (median of ${WINDOW}s windows; mean $MEAN)"
+		log "size $size: vnicd${POLICY:+ (policy $POLICY)} ${RES_V[$size]} Mpps (median of ${WINDOW}s windows; mean $MEAN; worker busy ${BUSY:-?}; drops ${VNICD_DROPS:-?})"
 	fi
 	if [ $do_ovs = 1 ]; then
 		bench_ovs "$size"

@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: MIT
+# Policy benchmark (issue 5): vnicd's PVP forwarding rate with VLAN tagging and anti-spoofing, as a ratio to plain switching in the same run.
+#
+# Run as root:  bash tests/bench/policy_bench.sh
+#
+# Runs tests/bench/pvp.sh (vnicd only) with PVP_POLICY = "" (plain), vlan, antispoof and
+# vlan+antispoof, interleaved for POLICY_ROUNDS rounds (default 3), every run with the same
+# guest set-up (PVP_GUEST_VLAN=1: the guest strips tags in software, so its receive path is
+# the same in all modes), and prints the median Mpps of each mode and its ratio to plain.
+# Then the switch-only cost per frame from build/tests/bench/policy_micro (ring ports, no
+# guest), which isolates vnicd's own work. Knobs: pvp.sh's (PVP_SIZES default 64 here,
+# PVP_DURATION default 6 here), POLICY_ROUNDS, POLICY_MODES.
+set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+BUILD=${VNICD_BUILD_DIR:-$REPO/build}
+ROUNDS=${POLICY_ROUNDS:-3}
+MODES=${POLICY_MODES:-plain vlan antispoof vlan+antispoof}
+export PVP_SIZES=${PVP_SIZES:-64} PVP_DURATION=${PVP_DURATION:-6} PVP_WARMUP=${PVP_WARMUP:-2}
+export PVP_SWITCHES=vnicd PVP_GUEST_VLAN=1 VNICD_BUILD_DIR=$BUILD
+declare -A RES BUSY
+for ((r = 1; r <= ROUNDS; r++)); do
+	for mode in $MODES; do
+		pol=$mode
+		[ "$mode" = plain ] && pol=
+		out=$(PVP_POLICY=$pol bash "$HERE/pvp.sh" 2>&1) || { echo "$out" >&2; exit 1; }
+		for size in $PVP_SIZES; do
+			line=$(grep "pvp: size $size: vnicd" <<<"$out")
+			echo "round $r: $line" >&2
+			mpps=$(sed -n 's/.* \([0-9.]*\) Mpps.*/\1/p' <<<"$line")
+			busy=$(sed -n 's/.*worker busy \([0-9.?]*\).*/\1/p' <<<"$line")
+			grep -q 'drops none' <<<"$line" || echo "warning: $mode dropped frames: $line" >&2
+			RES[$mode,$size]="${RES[$mode,$size]:-} $mpps"
+			BUSY[$mode,$size]="${BUSY[$mode,$size]:-} $busy"
+		done
+	done
+done
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+printf '%-6s %-16s %10s %8s %12s   %s\n' size mode Mpps ratio worker-busy "runs (Mpps)"
+for size in $PVP_SIZES; do
+	base=$(median <<<"${RES[plain,$size]:-0}")
+	for mode in $MODES; do
+		m=$(median <<<"${RES[$mode,$size]}")
+		b=$(median <<<"${BUSY[$mode,$size]}")
+		printf '%-6s %-16s %10.3f %8.2f %12s   %s\n' "$size" "$mode" "$m" \
+			"$(awk -v a="$m" -v b="$base" 'BEGIN { print (b > 0 ? a / b : 0) }')" "$b" "${RES[$mode,$size]}"
+	done
+done
+if [ -x "$BUILD/tests/bench/policy_micro" ]; then
+	echo "switch-only cost (ring ports, no guest; policy_micro 1 5):"
+	"$BUILD/tests/bench/policy_micro" 1 5
+fi

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/* Switching cost per frame with and without per-vNIC policy (VLAN tag/untag, anti-spoofing), over
+ * ring ports, no guest. */
+/*
+ * Usage: policy_micro [SECONDS_PER_MODE] [ROUNDS]
+ *
+ * Two ring ports in one network; 64 frames of 64 bytes (IPv4/UDP 198.18.0.1 -> .2, like
+ * testpmd's tx_first) bounce between them in bursts of 32 through vn_dp_switch_burst(): what
+ * port 1 transmits is fed back as what port 1 receives (source/destination MAC swapped, as a
+ * guest's mac forwarding does) and likewise for port 0, so with "vlan" (port 0 access VLAN
+ * 10, port 1 trunk of VLAN 10) every frame is tagged on its way to port 1 and untagged on
+ * its way back. All frames start from port 0 (port 1 only sends what it received, tagged). Modes:
+ * plain, vlan, antispoof (--lock-mac, --allowed-ip 198.18.0.1 on both), vlan+antispoof; interleaved
+ * for ROUNDS rounds. Prints ns per switched frame and the ratio of each mode's rate to plain's
+ * (median over rounds). The worker's whole cost is measured, including the ring ports (cheaper than
+ * vhost), so the ratio is a lower bound of what a vhost loop would show.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "vnicd/bridge.h"
+#include "vnicd/datapath.h"
+#include "vnicd/policy.h"
+#include "vnicd/ringport.h"
+
+#define NF 64
+
+static struct rte_mempool *mp;
+static struct vn_dp *dp;
+static struct vn_port *ports[2];
+static struct rte_ring *rx[2], *tx[2];
+static struct vn_net net = {.name = "bench"};
+static struct vn_dp_table *table;
+
+static const char *const MODES[][2] = {
+    {NULL, NULL},
+    {"{\"vlan_mode\": \"access\", \"vlan\": 10}", "{\"vlan_mode\": \"trunk\", \"vlans\": \"10\"}"},
+    {"{\"lock_mac\": true, \"allowed_ip\": \"198.18.0.1\"}",
+     "{\"lock_mac\": true, \"allowed_ip\": \"198.18.0.1\"}"},
+    {"{\"vlan_mode\": \"access\", \"vlan\": 10, \"lock_mac\": true, \"allowed_ip\": "
+     "\"198.18.0.1\"}",
+     "{\"vlan_mode\": \"trunk\", \"vlans\": \"10\", \"lock_mac\": true, \"allowed_ip\": "
+     "\"198.18.0.1\"}"},
+};
+static const char *const NAMES[] = {"plain", "vlan", "antispoof", "vlan+antispoof"};
+#define NMODES 4
+
+static void mac_of(unsigned i, struct rte_ether_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->addr_bytes[0] = 0x02;
+	a->addr_bytes[5] = (uint8_t)(0x10 + i);
+}
+
+static void set_policy(unsigned slot, const char *json)
+{
+	g_autoptr(JsonParser) p = json_parser_new();
+	g_autoptr(GError) err = NULL;
+	g_autoptr(JsonObject) spec = NULL;
+	struct vn_port_policy *pol = NULL;
+	struct rte_ether_addr mac;
+
+	if (!json) {
+		vn_dp_policy_set(dp, (uint16_t)slot, NULL);
+		return;
+	}
+	mac_of(slot, &mac);
+	if (!json_parser_load_from_data(p, json, -1, NULL) ||
+	    vn_policy_spec_merge(NULL, json_node_get_object(json_parser_get_root(p)), true, &spec,
+				 &err) < 0 ||
+	    vn_policy_build(spec, &mac, false, NULL, &pol, &err) < 0) {
+		fprintf(stderr, "policy %s: %s\n", json, err ? err->message : "?");
+		exit(1);
+	}
+	vn_dp_policy_set(dp, (uint16_t)slot, pol);
+}
+
+/* A 64-byte IPv4/UDP frame from port @from to the other port. */
+static struct rte_mbuf *frame(unsigned from)
+{
+	static const uint8_t ip[] = {0x45, 0, 0,   46, 0, 0, 0,	   0,	 64,   17,   0, 0,  198, 18,
+				     0,	   1, 198, 18, 0, 2, 0x04, 0xd2, 0x16, 0x2e, 0, 26, 0,	 0};
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	uint8_t *d;
+
+	if (!m)
+		exit(1);
+	d = (uint8_t *)rte_pktmbuf_append(m, 64);
+	if (!d)
+		exit(1);
+	memset(d, 0, 64);
+	mac_of(!from, (struct rte_ether_addr *)d);
+	mac_of(from, (struct rte_ether_addr *)(d + 6));
+	d[12] = 0x08;
+	memcpy(d + 14, ip, sizeof(ip));
+	return m;
+}
+
+/* Swap the MACs of what port @p transmitted and return the frames; Return: how many. */
+static unsigned bounce(unsigned p, struct rte_mbuf **out)
+{
+	unsigned n = rte_ring_dequeue_burst(tx[p], (void **)out, VN_BURST, NULL);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_ether_hdr *e = rte_pktmbuf_mtod(out[i], struct rte_ether_hdr *);
+		struct rte_ether_addr t = e->dst_addr;
+		e->dst_addr = e->src_addr;
+		e->src_addr = t;
+	}
+	return n;
+}
+
+/* Run mode @mode for @secs seconds; Return: ns per switched frame. */
+static double run(unsigned mode, double secs)
+{
+	struct vn_worker *w = vn_dp_worker(dp, 0);
+	struct rte_mbuf *b[VN_BURST];
+	uint64_t hz = rte_get_tsc_hz(), frames = 0, t0, t1, end;
+	unsigned n;
+
+	set_policy(0, MODES[mode][0]);
+	set_policy(1, MODES[mode][1]);
+	vn_fdb_flush(net.fdb, -1, true);
+	for (unsigned i = 0; i < NF; i += VN_BURST) { /* all sent by port 0 first */
+		for (unsigned k = 0; k < VN_BURST; k++)
+			b[k] = frame(0);
+		vn_dp_switch_burst(w, table, ports[0], b, VN_BURST, 100);
+	}
+	t0 = rte_rdtsc();
+	end = t0 + (uint64_t)(secs * (double)hz);
+	do {
+		for (int it = 0; it < 64; it++) {
+			/* what port 0 sent goes back in through port 0 (a guest replying) */
+			n = bounce(0, b);
+			if (n) {
+				vn_dp_switch_burst(w, table, ports[0], b, (uint16_t)n, 100);
+				frames += n;
+			}
+			n = bounce(1, b);
+			if (n) {
+				vn_dp_switch_burst(w, table, ports[1], b, (uint16_t)n, 100);
+				frames += n;
+			}
+		}
+		t1 = rte_rdtsc();
+	} while (t1 < end);
+	/* drain and check nothing was lost */
+	unsigned left = 0;
+	for (unsigned p = 0; p < 2; p++)
+		while ((n = rte_ring_dequeue_burst(tx[p], (void **)b, VN_BURST, NULL)) > 0) {
+			left += n;
+			rte_pktmbuf_free_bulk(b, n);
+		}
+	if (left != NF) {
+		fprintf(stderr, "mode %s: %u of %u frames left in flight (dropped?)\n", NAMES[mode],
+			left, NF);
+		exit(1);
+	}
+	return (double)(t1 - t0) * 1e9 / (double)hz / (double)frames;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+	char *eal[] = {
+	    "policy_micro", "--no-huge",	   "-m", "256", "--no-pci", "--no-telemetry",
+	    "--no-shconf",  "--log-level=*:error", "-l", "0",	NULL};
+	double secs = argc > 1 ? atof(argv[1]) : 1.0;
+	int rounds = argc > 2 ? atoi(argv[2]) : 5;
+	double ns[NMODES][64];
+
+	if (rounds < 1 || rounds > 64 || secs <= 0) {
+		fprintf(stderr, "usage: policy_micro [SECONDS_PER_MODE] [ROUNDS<=64]\n");
+		return 2;
+	}
+	if (rte_eal_init(G_N_ELEMENTS(eal) - 1, eal) < 0)
+		return 1;
+	mp = rte_pktmbuf_pool_create("bench_mp", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	dp = vn_dp_create(1, 0);
+	net.fdb = vn_fdb_create("bench", 1024, NULL);
+	if (!mp || !dp || !net.fdb)
+		return 1;
+	for (unsigned p = 0; p < 2; p++) {
+		char n[32];
+		snprintf(n, sizeof(n), "rx%u", p);
+		rx[p] = rte_ring_create(n, 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(n, sizeof(n), "tx%u", p);
+		tx[p] = rte_ring_create(n, 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(n, sizeof(n), "p%u", p);
+		ports[p] = vn_ring_port_create(n, rx[p], tx[p]);
+		ports[p]->slot = (uint16_t)p;
+		ports[p]->net = &net;
+	}
+	table = vn_dp_table_build(dp, ports, 2);
+	for (int r = 0; r < rounds; r++)
+		for (unsigned m = 0; m < NMODES; m++)
+			ns[m][r] = run(m, secs);
+	printf("%-16s %10s %10s %8s\n", "mode", "ns/frame", "Mfps", "ratio");
+	double base = 0;
+	for (unsigned m = 0; m < NMODES; m++) {
+		qsort(ns[m], (size_t)rounds, sizeof(double), cmp_d);
+		double med = ns[m][rounds / 2];
+		if (m == 0)
+			base = med;
+		printf("%-16s %10.1f %10.2f %8.2f\n", NAMES[m], med, 1e3 / med, base / med);
+	}
+	for (unsigned p = 0; p < 2; p++)
+		vn_dp_policy_set(dp, (uint16_t)p, NULL);
+	return 0;
+}
