@@ -516,13 +516,17 @@ static void switch_policy(struct vn_worker *w, const struct vn_dp_table *t, stru
 				}
 				/* the form depends on the frame only through the tag check of an
 				 * untagged-LAN frame (egress_form()); memoise the rest */
-				if (have_form && last_form_seg == cl->seg && (cl->seg || cl->tagged)) {
+				bool memo = cl->seg || cl->tagged;
+
+				if (memo && have_form && last_form_seg == cl->seg) {
 					form = last_form;
 				} else {
 					form = egress_form(w->dp, (uint16_t)dst, cl, m);
-					last_form = form;
-					last_form_seg = cl->seg;
-					have_form = true;
+					if (memo) {
+						last_form = form;
+						last_form_seg = cl->seg;
+						have_form = true;
+					}
 				}
 				if (form < 0) { /* its policy changed since it was learned */
 					c->drops[VN_DROP_POLICY]++;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Per-port policy over ring ports: VLAN classification, tagging and flooding, QinQ, anti-spoofing, meters, specs. */
+/* Per-port policy over ring ports: VLAN classification, tagging and flooding, QinQ, anti-spoofing,
+ * meters, specs. */
 #include <arpa/inet.h>
 #include <string.h>
 
@@ -218,6 +219,50 @@ static void test_vlan(void)
 	g_assert_cmphex(tag_at(&g[4], 14), ==, 0xa000 | 20);
 	clear_policies();
 	g_assert_cmpuint(rte_mempool_avail_count(mp), ==, avail);
+}
+
+/* One burst mixing VLANs and destinations: the per-burst memo of learning, lookup and egress
+ * form (switch_policy()) must give every frame the delivery a burst of one would. */
+static void test_burst_memo(void)
+{
+	uint8_t b[128], s1[6], s2[6], s3[6];
+	uint16_t t10[] = {0x8100, 10}, t20[] = {0x8100, 20};
+	struct rte_mbuf *burst[6];
+	struct got g[NP];
+	unsigned len, avail = rte_mempool_avail_count(mp);
+
+	mac_of(21, s1);
+	mac_of(22, s2);
+	mac_of(23, s3);
+	set_policy(1, "{\"vlan_mode\": \"access\", \"vlan\": 10}");
+	set_policy(2, "{\"vlan_mode\": \"access\", \"vlan\": 20}");
+	set_policy(3, "{\"vlan_mode\": \"trunk\", \"vlans\": \"10,20\"}");
+	set_policy(4, "{\"vlan_mode\": \"access\", \"vlan\": 30}");
+	len = build(b, BC, s1, NULL, 0, 0x88b5, NULL, 46); /* s1 learned in 10 on port 1 */
+	send_raw(1, b, len, g);
+	len = build(b, BC, s2, NULL, 0, 0x88b5, NULL, 46); /* s2 learned in 20 on port 2 */
+	send_raw(2, b, len, g);
+	/* from the trunk: 10->s1, 20->s1 (unknown in 20: flood in 20), 10->s1, 20->s2, 10->s2
+	 * (unknown in 10: flood in 10), 20->s2 */
+	const uint8_t *dsts[6] = {s1, s1, s1, s2, s2, s2};
+	const uint16_t *tags[6] = {t10, t20, t10, t20, t10, t20};
+	for (unsigned i = 0; i < 6; i++) {
+		len = build(b, dsts[i], s3, tags[i], 1, 0x88b5, NULL, 46);
+		burst[i] = rte_pktmbuf_alloc(mp);
+		g_assert_nonnull(burst[i]);
+		memcpy(rte_pktmbuf_append(burst[i], (uint16_t)len), b, len);
+	}
+	vn_dp_switch_burst(vn_dp_worker(dp, 0), table, ports[3], burst, 6, 100);
+	drain(g);
+	/* port 1: 10->s1 twice and the flood in 10; port 2: the flood in 20 and 20->s2 twice;
+	 * untagged on those access ports */
+	g_assert_cmpuint(g[1].n, ==, 3);
+	g_assert_cmpuint(g[2].n, ==, 3);
+	g_assert_cmpuint(g[1].len, ==, len - 4);
+	g_assert_cmpuint(g[2].len, ==, len - 4);
+	g_assert_cmpuint(g[0].n + g[3].n + g[4].n, ==, 0);
+	g_assert_cmpuint(rte_mempool_avail_count(mp), ==, avail);
+	clear_policies();
 }
 
 static void test_untagged_lan(void)
@@ -630,6 +675,7 @@ int main(int argc, char **argv)
 	table = vn_dp_table_build(dp, ports, NP);
 	g_test_add_func("/policy/vlan", test_vlan);
 	g_test_add_func("/policy/untagged_lan", test_untagged_lan);
+	g_test_add_func("/policy/burst_memo", test_burst_memo);
 	g_test_add_func("/policy/qinq", test_qinq);
 	g_test_add_func("/policy/antispoof", test_antispoof);
 	g_test_add_func("/policy/meter", test_meter);
