@@ -30,6 +30,8 @@
 #include "vnicd/policy.h"
 #include "vnicd/ringport.h"
 
+#include "../unit/testutil.h"
+
 #define NF 64
 
 static struct rte_mempool *mp;
@@ -61,25 +63,10 @@ static void mac_of(unsigned i, struct rte_ether_addr *a)
 
 static void set_policy(unsigned slot, const char *json)
 {
-	g_autoptr(JsonParser) p = json_parser_new();
-	g_autoptr(GError) err = NULL;
-	g_autoptr(JsonObject) spec = NULL;
-	struct vn_port_policy *pol = NULL;
 	struct rte_ether_addr mac;
 
-	if (!json) {
-		vn_dp_policy_set(dp, (uint16_t)slot, NULL);
-		return;
-	}
 	mac_of(slot, &mac);
-	if (!json_parser_load_from_data(p, json, -1, NULL) ||
-	    vn_policy_spec_merge(NULL, json_node_get_object(json_parser_get_root(p)), true, &spec,
-				 &err) < 0 ||
-	    vn_policy_build(spec, &mac, false, NULL, &pol, &err) < 0) {
-		fprintf(stderr, "policy %s: %s\n", json, err ? err->message : "?");
-		exit(1);
-	}
-	vn_dp_policy_set(dp, (uint16_t)slot, pol);
+	vn_test_policy_set(dp, slot, &mac, json);
 }
 
 /* A 64-byte IPv4/UDP frame from port @from to the other port. */
@@ -192,17 +179,7 @@ int main(int argc, char **argv)
 	net.fdb = vn_fdb_create("bench", 1024, NULL);
 	if (!mp || !dp || !net.fdb)
 		return 1;
-	for (unsigned p = 0; p < 2; p++) {
-		char n[32];
-		snprintf(n, sizeof(n), "rx%u", p);
-		rx[p] = rte_ring_create(n, 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(n, sizeof(n), "tx%u", p);
-		tx[p] = rte_ring_create(n, 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(n, sizeof(n), "p%u", p);
-		ports[p] = vn_ring_port_create(n, rx[p], tx[p]);
-		ports[p]->slot = (uint16_t)p;
-		ports[p]->net = &net;
-	}
+	vn_test_ring_ports(ports, rx, tx, 2, 256, 256, &net);
 	table = vn_dp_table_build(dp, ports, 2);
 	for (int r = 0; r < rounds; r++)
 		for (unsigned m = 0; m < NMODES; m++)

@@ -107,18 +107,10 @@ static uint16_t tag_at(const struct got *g, unsigned off)
 /* Apply `port set` changes @json to slot @slot (with MAC 02::slot). */
 static void set_policy(unsigned slot, const char *json)
 {
-	g_autoptr(JsonParser) p = json_parser_new();
-	g_autoptr(GError) err = NULL;
-	g_autoptr(JsonObject) spec = NULL;
-	struct vn_port_policy *pol = NULL;
 	struct rte_ether_addr mac;
 
 	mac_of(slot, mac.addr_bytes);
-	g_assert_true(json_parser_load_from_data(p, json, -1, NULL));
-	g_assert_cmpint(vn_policy_spec_merge(NULL, json_node_get_object(json_parser_get_root(p)), true,
-					     &spec, &err), ==, 0);
-	g_assert_cmpint(vn_policy_build(spec, &mac, false, NULL, &pol, &err), ==, 0);
-	vn_dp_policy_set(dp, (uint16_t)slot, pol);
+	vn_test_policy_set(dp, slot, &mac, json);
 }
 
 static void clear_policies(void)
@@ -661,17 +653,7 @@ int main(int argc, char **argv)
 	dp = vn_dp_create(1, 0);
 	g_assert_nonnull(dp);
 	net_a.fdb = vn_fdb_create("a", 1024, NULL);
-	for (unsigned p = 0; p < NP; p++) {
-		char n[32];
-		snprintf(n, sizeof(n), "rx%u", p);
-		rx[p] = rte_ring_create(n, 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(n, sizeof(n), "tx%u", p);
-		tx[p] = rte_ring_create(n, 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(n, sizeof(n), "p%u", p);
-		ports[p] = vn_ring_port_create(n, rx[p], tx[p]);
-		ports[p]->slot = (uint16_t)p;
-		ports[p]->net = &net_a;
-	}
+	vn_test_ring_ports(ports, rx, tx, NP, 64, 256, &net_a);
 	table = vn_dp_table_build(dp, ports, NP);
 	g_test_add_func("/policy/vlan", test_vlan);
 	g_test_add_func("/policy/untagged_lan", test_untagged_lan);

@@ -3,8 +3,16 @@
 #ifndef VNICD_TESTUTIL_H
 #define VNICD_TESTUTIL_H
 
+#include <stdio.h>
+
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include <rte_eal.h>
+#include <rte_ring.h>
+
+#include "vnicd/datapath.h"
+#include "vnicd/policy.h"
+#include "vnicd/ringport.h"
 
 /** vn_test_eal_init() - initialise EAL in memory only; aborts the test on failure. */
 static inline void vn_test_eal_init(void)
@@ -13,6 +21,52 @@ static inline void vn_test_eal_init(void)
 			"--no-shconf", "--log-level=*:error", "-l", "0", NULL};
 
 	g_assert_cmpint(rte_eal_init(G_N_ELEMENTS(argv) - 1, argv), >=, 0);
+}
+
+/**
+ * vn_test_ring_ports() - make @n ring ports p0.. in @net at slots 0..n-1, their rx rings
+ * (@rx_size) and tx rings (@tx_size, where what the switch sends them lands) in @rx/@tx.
+ */
+static inline void vn_test_ring_ports(struct vn_port **ports, struct rte_ring **rx,
+				      struct rte_ring **tx, unsigned n, unsigned rx_size,
+				      unsigned tx_size, struct vn_net *net)
+{
+	for (unsigned p = 0; p < n; p++) {
+		char name[32];
+		snprintf(name, sizeof(name), "rx%u", p);
+		rx[p] = rte_ring_create(name, rx_size, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "tx%u", p);
+		tx[p] = rte_ring_create(name, tx_size, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "p%u", p);
+		g_assert_true(rx[p] && tx[p]);
+		ports[p] = vn_ring_port_create(name, rx[p], tx[p]);
+		g_assert_nonnull(ports[p]);
+		ports[p]->slot = (uint16_t)p;
+		ports[p]->net = net;
+	}
+}
+
+/**
+ * vn_test_policy_set() - apply the `port set` changes @json (NULL: no policy) to slot @slot
+ * of @dp, for a port with MAC @mac; aborts the test on a validation error.
+ */
+static inline void vn_test_policy_set(struct vn_dp *dp, unsigned slot,
+				      const struct rte_ether_addr *mac, const char *json)
+{
+	g_autoptr(JsonParser) p = json_parser_new();
+	g_autoptr(GError) err = NULL;
+	g_autoptr(JsonObject) spec = NULL;
+	struct vn_port_policy *pol = NULL;
+
+	if (json) {
+		JsonObject *chg;
+
+		g_assert_true(json_parser_load_from_data(p, json, -1, NULL));
+		chg = json_node_get_object(json_parser_get_root(p));
+		g_assert_cmpint(vn_policy_spec_merge(NULL, chg, true, &spec, &err), ==, 0);
+		g_assert_cmpint(vn_policy_build(spec, mac, false, NULL, &pol, &err), ==, 0);
+	}
+	vn_dp_policy_set(dp, (uint16_t)slot, pol);
 }
 
 #endif
