@@ -14,15 +14,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'integration'))
 import uplinklib as ul  # noqa: E402
+from idle_cpu import cpu_seconds  # noqa: E402
 from vnlib import TestPmd, Vnicd  # noqa: E402
 
 SECONDS = float(os.environ.get('UPLINK_SECONDS', '5'))
-
-
-def cpu_seconds(pid):
-    with open('/proc/%d/stat' % pid) as f:
-        st = f.read().rsplit(')', 1)[1].split()
-    return (int(st[11]) + int(st[12])) / os.sysconf('SC_CLK_TCK')
 
 
 def wire_tx(vn):

@@ -56,10 +56,9 @@ def matrix(tap, kind, vn, guests, mode, hairpin, vnicd_hairpin='external'):
     finally:
         if kind == 'kernel':
             ul.del_guest_links(guests)
+            adj.close()
         else:
-            ul.del_vnicd_guests(vn, guests)
-            vn.ctl('net', 'del', 'mvt', check=False)
-        adj.close()
+            ul.teardown(vn, adj, guests, 'mvt')
 
 
 def show(tap, title, m):

@@ -130,9 +130,7 @@ def test_bridge(tap, vn, guests):
         tap.ok(not flt['promiscuous'], 'bridge: ... and not any more once it is gone')
         test_carrier(tap, vn, adj, guests)
     finally:
-        ul.del_vnicd_guests(vn, guests[:1])
-        vn.ctl('net', 'del', 'lan', check=False)
-        adj.close()
+        ul.teardown(vn, adj, guests[:1], 'lan')
     tap.ok(adj.up not in netnslib.host_links() and 'lan' not in
            [n['name'] for n in vn.ctl_json('net', 'list')], 'bridge: network and uplink removed')
 
@@ -220,9 +218,7 @@ def test_hairpin(tap, vn, guests):
         finally:
             ul.close_all(eps)
     finally:
-        ul.del_vnicd_guests(vn, g)
-        vn.ctl('net', 'del', 'vepa', check=False)
-        adj.close()
+        ul.teardown(vn, adj, g, 'vepa')
 
 
 def test_passthru(tap, vn, guests):
@@ -257,9 +253,7 @@ def test_passthru(tap, vn, guests):
         tap.eq((link['address'], link['promiscuity']), (ul.guest_mac(1), orig['promiscuity']),
                'passthru --nopromisc: MAC applied, promiscuous count left alone')
     finally:
-        ul.del_vnicd_guests(vn, guests[:1])
-        vn.ctl('net', 'del', 'pt', check=False)
-        adj.close()
+        ul.teardown(vn, adj, guests[:1], 'pt')
 
 
 def test_relay(tap, vn):
@@ -326,10 +320,7 @@ def test_restart(tap, vn, guests):
         tap.ok(ping_works(guests[0], gip(2), 20) and ping_works(guests[0], EXT_IP),
                'restart: traffic resumes')
     finally:
-        ul.del_vnicd_guests(vn, guests[:2])
-        vn.ctl('net', 'del', 'mv', check=False)
-        vn.ctl('net', 'del', 'adj', check=False)
-        adj.close()
+        ul.teardown(vn, adj, guests[:2], 'mv', 'adj')
         adj2.close()
 
 
@@ -377,9 +368,7 @@ def test_bad_input(tap, vn, guests):
         refused(['port', 'add', 'g2', 'tap', '--ifname', ul.GIF, '--netns', guests[1].name,
                  '--mac', ul.guest_mac(2), '--net', 'x'], 'passthru mode', 'a second passthru port')
     finally:
-        ul.del_vnicd_guests(vn, guests[:2])
-        vn.ctl('net', 'del', 'x', check=False)
-        adj.close()
+        ul.teardown(vn, adj, guests[:2], 'x')
     tap.ok(vn.alive(), 'bad input: vnicd still running')
 
 
@@ -400,9 +389,7 @@ def test_pmds(tap, vn, guests):
         tap.eq((sent, got, back, got_back), (n, n, n, n),
                'pmds: net_af_xdp uplink: %d frames each way, exact' % n)
     finally:
-        ul.del_vnicd_guests(vn, [g])
-        vn.ctl('net', 'del', 'xl', check=False)
-        adj.close()
+        ul.teardown(vn, adj, [g], 'xl')
     tif = uniq('tp')
     try:
         vn.ctl('net', 'add', 'tl', 'bridge', '--uplink', 'net_tap0,iface=%s' % tif)

@@ -169,6 +169,15 @@ def del_vnicd_guests(vn, guests):
         vn.ctl('port', 'del', 'g%d' % i, check=False)
 
 
+def teardown(vn, adj, guests, *nets):
+    """Remove the guests' tap ports, networks @nets and the adjacent switch @adj (or None)."""
+    del_vnicd_guests(vn, guests)
+    for n in nets:
+        vn.ctl('net', 'del', n, check=False)
+    if adj:
+        adj.close()
+
+
 def endpoints(adj, guests):
     """RawPorts of every guest (g1, g2, ...) and of the external host (x)."""
     eps = {'g%d' % i: RawPort(ns.name, GIF, guest_mac(i)) for i, ns in enumerate(guests, 1)}
