@@ -2,7 +2,7 @@
 /* Switching cost per frame with and without per-vNIC policy (VLAN tag/untag, anti-spoofing), over
  * ring ports, no guest. */
 /*
- * Usage: policy_micro [SECONDS_PER_MODE] [ROUNDS]
+ * Usage: policy_micro [SECONDS_PER_MODE] [ROUNDS] [MODE_INDEX (profiling: plain and it only)]
  *
  * Two ring ports in one network; 64 frames of 64 bytes (IPv4/UDP 198.18.0.1 -> .2, like
  * testpmd's tx_first) bounce between them in bursts of 32 through vn_dp_switch_burst(): what
@@ -166,6 +166,7 @@ int main(int argc, char **argv)
 	    "--no-shconf",  "--log-level=*:error", "-l", "0",	NULL};
 	double secs = argc > 1 ? atof(argv[1]) : 1.0;
 	int rounds = argc > 2 ? atoi(argv[2]) : 5;
+	int only = argc > 3 ? atoi(argv[3]) : -1; /* profiling: plain and this mode only */
 	double ns[NMODES][64];
 
 	if (rounds < 1 || rounds > 64 || secs <= 0) {
@@ -183,7 +184,7 @@ int main(int argc, char **argv)
 	table = vn_dp_table_build(dp, ports, 2);
 	for (int r = 0; r < rounds; r++)
 		for (unsigned m = 0; m < NMODES; m++)
-			ns[m][r] = run(m, secs);
+			ns[m][r] = only < 0 || (unsigned)only == m || m == 0 ? run(m, secs) : 0;
 	printf("%-16s %10s %10s %8s\n", "mode", "ns/frame", "Mfps", "ratio");
 	double base = 0;
 	for (unsigned m = 0; m < NMODES; m++) {
