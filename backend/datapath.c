@@ -675,68 +675,134 @@ static unsigned poll_once(struct vn_worker *w, const struct vn_dp_table *t)
 	return moved;
 }
 
+/* One rx queue armed for notification while a worker sleeps. */
+struct armed_q {
+	struct vn_port *port;		      /* rx_intr kinds: disarmed only if still published */
+	uint16_t q, slot;
+	int64_t token;			      /* rx_intr_token kinds: armed/disarmed offline */
+	int (*arm)(int64_t token, bool enable);
+};
+
+static void go_offline(struct vn_worker *w)
+{
+	rte_rcu_qsbr_thread_offline(w->dp->qsbr, w->id);
+}
+
+static void go_online(struct vn_worker *w)
+{
+	rte_rcu_qsbr_thread_online(w->dp->qsbr, w->id);
+}
+
 /*
- * Idle: arm rx notifications where ports offer them (a dup of their fd, so a device that
- * goes away meanwhile cannot hand us a reused descriptor), check the queues once more (a
- * frame may have come between the last poll and arming), then sleep outside the RCU reader
- * set until a notification, a wake-up (table change, new device) or the timeout: long when
+ * Idle: arm rx notifications where ports offer them, check the queues once more (a frame
+ * may have come between the last poll and arming), then sleep outside the RCU reader set
+ * until a notification, a wake-up (table change, new device) or the timeout: long when
  * every queue can notify, the backoff @sleep_us when one cannot.
+ *
+ * Kinds whose arming can block on a lock their device's callbacks hold while they wait
+ * for the workers (vhost: the virtqueue lock, held by the vhost library around
+ * destroy_device) give a token while online and are armed and disarmed offline, so such a
+ * callback never waits for a worker stuck behind its own lock. Descriptors are dup'ed so
+ * that a device that goes away meanwhile cannot hand us a reused number.
  * Return: frames moved by the re-check (0 when it slept).
  */
 static unsigned worker_sleep(struct vn_worker *w, const struct vn_dp_table *t, unsigned sleep_us)
 {
 	struct pollfd pfd[WAIT_FDS_MAX];
-	struct vn_dp_rxq armed[WAIT_FDS_MAX];
-	uint16_t slot[WAIT_FDS_MAX];
+	struct armed_q armed[WAIT_FDS_MAX];
 	const struct vn_dp_rxq *rq = t ? t->rxqs[w->id] : NULL;
-	unsigned nr = t ? t->nr_rxqs[w->id] : 0, nfd = 1, narmed = 0, moved;
-	bool timer = false;
+	unsigned nr = t ? t->nr_rxqs[w->id] : 0, nfd = 1, narmed = 0, moved = 0;
+	bool timer = false, offline_arms = false;
 	struct timespec ts;
 
 	pfd[0] = (struct pollfd){.fd = w->wake_fd, .events = POLLIN};
-	for (unsigned i = 0; i < nr; i++) {
+	for (unsigned i = 0; i < nr && narmed < WAIT_FDS_MAX - 1; i++) {
 		struct vn_port *p = rq[i].port;
+		struct armed_q *a = &armed[narmed];
 		int fd;
 
-		if (!p->ops->rx_intr || nfd == WAIT_FDS_MAX) {
+		*a = (struct armed_q){.port = p, .q = rq[i].q, .slot = p->slot, .token = -1};
+		if (p->ops->rx_intr_token && p->ops->rx_intr_arm) {
+			a->token = p->ops->rx_intr_token(p, rq[i].q);
+			if (a->token == -ENOTCONN)
+				continue; /* nothing can arrive; a connect wakes us */
+			if (a->token < 0) {
+				timer = true;
+				continue;
+			}
+			a->arm = p->ops->rx_intr_arm;
+			offline_arms = true;
+			pfd[nfd++] = (struct pollfd){.fd = -1, .events = POLLIN};
+			narmed++;
+			continue;
+		}
+		if (!p->ops->rx_intr) {
 			timer = true;
 			continue;
 		}
 		fd = p->ops->rx_intr(p, rq[i].q, true);
 		if (fd == -ENOTCONN)
-			continue; /* nothing can arrive; a connect wakes us */
+			continue;
 		if (fd < 0 || (fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
 			timer = true;
 			continue;
 		}
-		slot[narmed] = p->slot;
-		armed[narmed++] = rq[i];
 		pfd[nfd++] = (struct pollfd){.fd = fd, .events = POLLIN};
+		narmed++;
 	}
-	moved = t ? poll_once(w, t) : 0;
+	if (nr > WAIT_FDS_MAX - 1)
+		timer = true;
+	if (offline_arms) {
+		go_offline(w);
+		for (unsigned i = 0; i < narmed; i++) {
+			int fd;
+			if (!armed[i].arm)
+				continue;
+			fd = armed[i].arm(armed[i].token, true);
+			if (fd >= 0)
+				fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+			if (fd < 0)
+				timer = true;
+			pfd[i + 1].fd = fd; /* poll() ignores negative descriptors */
+		}
+		go_online(w);
+		t = __atomic_load_n(&w->dp->table, __ATOMIC_ACQUIRE);
+	}
+	if (t)
+		moved = poll_once(w, t);
 	if (!moved) {
 		unsigned us = timer ? sleep_us : INTR_TIMEOUT_US;
 		ts.tv_sec = us / 1000000;
 		ts.tv_nsec = (long)(us % 1000000) * 1000;
 		w->st.sleeps++;
-		rte_rcu_qsbr_thread_offline(w->dp->qsbr, w->id);
+		go_offline(w);
 		if (ppoll(pfd, nfd, &ts, NULL) > 0) {
 			uint64_t v;
 			for (unsigned i = 0; i < nfd; i++)
-				if ((pfd[i].revents & POLLIN) && read(pfd[i].fd, &v, sizeof(v)) < 0)
+				if (pfd[i].fd >= 0 && (pfd[i].revents & POLLIN) &&
+				    read(pfd[i].fd, &v, sizeof(v)) < 0)
 					w->st.wake_errors++;
 		}
-		rte_rcu_qsbr_thread_online(w->dp->qsbr, w->id);
-		/*
-		 * Offline, we did not hold back port removals: a port deleted meanwhile may be
-		 * freed. Only ports still in the table we see now are safe to touch.
-		 */
-		t = __atomic_load_n(&w->dp->table, __ATOMIC_ACQUIRE);
+		go_online(w);
 	}
+	if (offline_arms) {
+		go_offline(w);
+		for (unsigned i = 0; i < narmed; i++)
+			if (armed[i].arm)
+				armed[i].arm(armed[i].token, false);
+		go_online(w);
+	}
+	/*
+	 * Offline, we did not hold back port removals: a port deleted meanwhile may be freed.
+	 * Only ports still in the table we see now are safe to touch.
+	 */
+	t = __atomic_load_n(&w->dp->table, __ATOMIC_ACQUIRE);
 	for (unsigned i = 0; i < narmed; i++) {
-		if (t && slot[i] < t->nr_slots && t->ports[slot[i]] == armed[i].port)
-			armed[i].port->ops->rx_intr(armed[i].port, armed[i].q, false);
-		close(pfd[i + 1].fd);
+		struct armed_q *a = &armed[i];
+		if (!a->arm && t && a->slot < t->nr_slots && t->ports[a->slot] == a->port)
+			a->port->ops->rx_intr(a->port, a->q, false);
+		if (pfd[i + 1].fd >= 0)
+			close(pfd[i + 1].fd);
 	}
 	return moved;
 }

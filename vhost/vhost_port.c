@@ -152,8 +152,12 @@ static int cb_vring_state_changed(int vid, uint16_t vring, int enable)
 			__atomic_or_fetch(mask, 1u << qp, __ATOMIC_RELEASE);
 			vn_dp_wake(vp->dp);
 		} else {
+			/*
+			 * No wait for the workers here: the library calls this with the virtqueue
+			 * lock held, and its dequeue/enqueue try that lock and check the ring's
+			 * state themselves. The mask only saves them the call.
+			 */
 			__atomic_and_fetch(mask, ~(1u << qp), __ATOMIC_RELEASE);
-			vn_dp_synchronize(vp->dp);
 		}
 		VN_DBG("port %s: vring %u %s", vp->base.name, vring, enable ? "enabled" : "disabled");
 	}
@@ -198,15 +202,28 @@ static uint16_t vhost_tx_burst(struct vn_port *port, uint16_t q, struct rte_mbuf
 	return sent;
 }
 
-static int vhost_rx_intr(struct vn_port *port, uint16_t q, bool enable)
+/* The queue's identity as a token: vid and vring, read while the port is safe to touch. */
+static int64_t vhost_rx_intr_token(struct vn_port *port, uint16_t q)
 {
 	struct vhost_port *vp = (struct vhost_port *)port;
 	int vid = __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE);
-	struct rte_vhost_vring vr;
-	uint16_t vring = (uint16_t)(q * 2 + 1);
 
 	if (vid < 0 || !(__atomic_load_n(&vp->rx_enabled, __ATOMIC_ACQUIRE) & (1u << q)))
 		return -ENOTCONN;
+	return ((int64_t)vid << 16) | (uint16_t)(q * 2 + 1);
+}
+
+/*
+ * Guest kicks on (or off) for one virtqueue. Takes the library's virtqueue lock: the
+ * worker calls it outside the RCU reader set (see rx_intr_arm in port.h). A stale vid
+ * fails in the library's device lookup.
+ */
+static int vhost_rx_intr_arm(int64_t token, bool enable)
+{
+	int vid = (int)(token >> 16);
+	uint16_t vring = (uint16_t)(token & 0xffff);
+	struct rte_vhost_vring vr;
+
 	if (rte_vhost_enable_guest_notification(vid, vring, enable) != 0)
 		return -EIO;
 	if (!enable)
@@ -275,7 +292,8 @@ static const struct vn_port_ops vhost_port_ops = {
 	.kind = "vhost",
 	.rx_burst = vhost_rx_burst,
 	.tx_burst = vhost_tx_burst,
-	.rx_intr = vhost_rx_intr,
+	.rx_intr_token = vhost_rx_intr_token,
+	.rx_intr_arm = vhost_rx_intr_arm,
 	.link_up = vhost_link_up,
 	.describe = vhost_describe,
 	.destroy = vhost_destroy,

@@ -60,6 +60,18 @@ struct vn_port_ops {
 	 */
 	int (*rx_intr)(struct vn_port *port, uint16_t q, bool enable);
 
+	/**
+	 * rx_intr_token() / rx_intr_arm() - optional, instead of rx_intr() for kinds whose
+	 * arming may block on a lock that the peer library holds while calling back into
+	 * vnicd (vhost). rx_intr_token() runs online and returns a token naming the queue
+	 * (>= 0), -ENOTCONN when nothing can arrive, other -errno to use the timer.
+	 * rx_intr_arm() runs with the worker outside the RCU reader set, so it must touch only
+	 * what the token names (never port memory); arming returns the descriptor to wait
+	 * on, disarming 0. Thread: the worker polling the queue.
+	 */
+	int64_t (*rx_intr_token)(struct vn_port *port, uint16_t q);
+	int (*rx_intr_arm)(int64_t token, bool enable);
+
 	/** link_up() - Return: true when a peer is attached and frames can flow. Thread: any. */
 	bool (*link_up)(const struct vn_port *port);
 
