@@ -210,8 +210,9 @@ run_guest() {
 	MPPS=$(awk '{ print ($3 - $1) / ($4 - $2) / 1e6 }' "$WORK/samples-$size" | sort -g |
 		awk '{ v[NR] = $1 } END { if (NR == 0) print "0.000"; else if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 	MEAN=$(awk -v a="$r0" -v b="$RX" -v t0="$t0" -v t1="$T" 'BEGIN { printf "%.3f", (b - a) / (t1 - t0) / 1e6 }')
-	# vnicd: share of its worker's poll loops that moved frames while measured (near 1: the
-	# worker is the limit; lower: it waited for the guest)
+	# vnicd: share of its worker's poll loops that moved frames while measured (loops, not
+	# time: an empty poll costs tens of ns, a full one microseconds, so 0.1-0.3 can already
+	# be a nearly saturated worker; 0 means it mostly waited)
 	if [ -n "${VNICD_SOCK:-}" ]; then
 		W1=$(worker_loops)
 		BUSY=$(awk -v a="$W0" -v b="$W1" 'BEGIN { split(a, x); split(b, y); d = y[1] - x[1];
