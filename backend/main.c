@@ -37,6 +37,16 @@ struct opts {
 	gboolean version;
 };
 
+static void opts_clear(struct opts *o)
+{
+	g_free(o->config);
+	g_free(o->control_socket);
+	g_free(o->state_dir);
+	g_free(o->file_prefix);
+	g_free(o->log_level);
+	g_free(o->worker_cpus);
+}
+
 static gboolean on_signal(gpointer ud)
 {
 	VN_INFO("signal received: shutting down");
@@ -172,7 +182,7 @@ static int lock_state_dir(const char *dir)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.workers = 0};
+	struct opts o __attribute__((cleanup(opts_clear))) = {.workers = 0};
 	GOptionEntry entries[] = {
 		{"config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Configuration file (INI)", "FILE"},
 		{"control-socket", 0, 0, G_OPTION_ARG_FILENAME, &o.control_socket,
