@@ -198,6 +198,7 @@ class Tap:
         self.n += 1
         if not cond:
             self.failed += 1
+        desc = ' | '.join(str(desc).splitlines())  # a TAP line is one line
         print('%sok %d - %s' % ('' if cond else 'not ', self.n, desc), flush=True)
         return bool(cond)
 
