@@ -294,6 +294,35 @@ static inline uint8_t cast_of(const struct rte_ether_addr *a)
 	return rte_is_broadcast_ether_addr(a) ? VN_BCAST : VN_MCAST;
 }
 
+/*
+ * Count a received frame and check what every path requires of it: an Ethernet header and
+ * a unicast, non-zero source. Return: its header (and *@cast), or NULL after counting the
+ * drop and freeing it.
+ */
+static inline struct rte_ether_hdr *rx_admit(struct vn_port_counters *c, struct rte_mbuf *m,
+					     uint32_t len, uint8_t *cast)
+{
+	struct rte_ether_hdr *eth;
+
+	c->rx_packets++;
+	c->rx_bytes += len;
+	if (unlikely(rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN)) {
+		c->drops[VN_DROP_MALFORMED]++;
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	*cast = cast_of(&eth->dst_addr);
+	c->rx_cast_pkts[*cast]++;
+	c->rx_cast_bytes[*cast] += len;
+	if (unlikely(!rte_is_valid_assigned_ether_addr(&eth->src_addr))) {
+		c->drops[VN_DROP_INVALID_SRC]++;
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	return eth;
+}
+
 static inline bool has_tag_ethertype(const struct rte_mbuf *m)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
@@ -419,22 +448,9 @@ static void switch_policy(struct vn_worker *w, const struct vn_dp_table *t, stru
 		struct vn_vlan_cls *cl = &cls[k];
 		uint8_t cast;
 
-		c->rx_packets++;
-		c->rx_bytes += len;
-		if (unlikely(rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN)) {
-			c->drops[VN_DROP_MALFORMED]++;
-			rte_pktmbuf_free(m);
+		eth = rx_admit(c, m, len, &cast);
+		if (unlikely(!eth))
 			continue;
-		}
-		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-		cast = cast_of(&eth->dst_addr);
-		c->rx_cast_pkts[cast]++;
-		c->rx_cast_bytes[cast] += len;
-		if (unlikely(!rte_is_valid_assigned_ether_addr(&eth->src_addr))) {
-			c->drops[VN_DROP_INVALID_SRC]++;
-			rte_pktmbuf_free(m);
-			continue;
-		}
 		if (ipol && ipol->vlan_aware) {
 			if (vn_vlan_classify(ipol, m, cl) < 0) {
 				c->drops[VN_DROP_POLICY]++;
@@ -588,22 +604,9 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct
 		uint8_t cast;
 		int dst;
 
-		c->rx_packets++;
-		c->rx_bytes += len;
-		if (unlikely(rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN)) {
-			c->drops[VN_DROP_MALFORMED]++;
-			rte_pktmbuf_free(m);
+		eth = rx_admit(c, m, len, &cast);
+		if (unlikely(!eth))
 			continue;
-		}
-		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-		cast = cast_of(&eth->dst_addr);
-		c->rx_cast_pkts[cast]++;
-		c->rx_cast_bytes[cast] += len;
-		if (unlikely(!rte_is_valid_assigned_ether_addr(&eth->src_addr))) {
-			c->drops[VN_DROP_INVALID_SRC]++;
-			rte_pktmbuf_free(m);
-			continue;
-		}
 		if (mvt) { /* macvtap network: macvlan.c rules instead of the learning bridge */
 			static const struct vn_vlan_cls untagged = {.seg = 0, .tpid = VN_TPID_8021Q};
 			vn_mvt_forward(w, t, in, m, &untagged, cast, len);
