@@ -97,3 +97,24 @@ int vn_args_only(JsonObject *a, const char *const *k1, const char *const *k2, co
 	}
 	return 0;
 }
+
+void vn_json_str(JsonBuilder *b, const char *k, const char *v)
+{
+	json_builder_set_member_name(b, k);
+	if (v)
+		json_builder_add_string_value(b, v);
+	else
+		json_builder_add_null_value(b);
+}
+
+void vn_json_int(JsonBuilder *b, const char *k, gint64 v)
+{
+	json_builder_set_member_name(b, k);
+	json_builder_add_int_value(b, v);
+}
+
+void vn_json_bool(JsonBuilder *b, const char *k, bool v)
+{
+	json_builder_set_member_name(b, k);
+	json_builder_add_boolean_value(b, v);
+}

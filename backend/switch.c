@@ -800,20 +800,7 @@ void vn_switch_tick(struct vn_switch *sw)
 
 /* ---- JSON views ---- */
 
-static void jmember_str(JsonBuilder *b, const char *k, const char *v)
-{
-	json_builder_set_member_name(b, k);
-	if (v)
-		json_builder_add_string_value(b, v);
-	else
-		json_builder_add_null_value(b);
-}
 
-static void jmember_int(JsonBuilder *b, const char *k, gint64 v)
-{
-	json_builder_set_member_name(b, k);
-	json_builder_add_int_value(b, v);
-}
 
 static void json_net_uplink(struct vn_switch *sw, struct vn_net *n, JsonBuilder *b, bool detail);
 
@@ -824,10 +811,10 @@ static void json_net(struct vn_switch *sw, struct vn_net *n, JsonBuilder *b, boo
 	if (n->fdb)
 		vn_fdb_get_stats(n->fdb, &fs);
 	json_builder_begin_object(b);
-	jmember_str(b, "name", n->name);
-	jmember_str(b, "type", n->type);
-	jmember_int(b, "ports", n->nr_ports);
-	jmember_int(b, "fdb_entries", (gint64)fs.entries);
+	vn_json_str(b, "name", n->name);
+	vn_json_str(b, "type", n->type);
+	vn_json_int(b, "ports", n->nr_ports);
+	vn_json_int(b, "fdb_entries", (gint64)fs.entries);
 	json_net_uplink(sw, n, b, detail);
 	if (detail) {
 		json_builder_set_member_name(b, "port_names");
@@ -840,13 +827,13 @@ static void json_net(struct vn_switch *sw, struct vn_net *n, JsonBuilder *b, boo
 		json_builder_end_array(b);
 		json_builder_set_member_name(b, "fdb");
 		json_builder_begin_object(b);
-		jmember_int(b, "entries", (gint64)fs.entries);
-		jmember_int(b, "max", sw->cfg->fdb_max);
-		jmember_int(b, "aging_s", sw->cfg->fdb_aging);
-		jmember_int(b, "learned", (gint64)fs.learned);
-		jmember_int(b, "moved", (gint64)fs.moved);
-		jmember_int(b, "aged", (gint64)fs.aged);
-		jmember_int(b, "limit_hits", (gint64)fs.full);
+		vn_json_int(b, "entries", (gint64)fs.entries);
+		vn_json_int(b, "max", sw->cfg->fdb_max);
+		vn_json_int(b, "aging_s", sw->cfg->fdb_aging);
+		vn_json_int(b, "learned", (gint64)fs.learned);
+		vn_json_int(b, "moved", (gint64)fs.moved);
+		vn_json_int(b, "aged", (gint64)fs.aged);
+		vn_json_int(b, "limit_hits", (gint64)fs.full);
 		json_builder_end_object(b);
 	}
 	json_builder_end_object(b);
@@ -880,15 +867,15 @@ static void json_counter_members(JsonBuilder *b, const struct vn_port_counters *
 	f = vn_counter_fields(&nf);
 	for (size_t k = 0; k < nf; k++)
 		if (strncmp(f[k].name, "drops.", 6) != 0)
-			jmember_int(b, f[k].name, (gint64)vn_counter_get(c, &f[k]));
+			vn_json_int(b, f[k].name, (gint64)vn_counter_get(c, &f[k]));
 	json_builder_set_member_name(b, "drops");
 	json_builder_begin_object(b);
 	for (int r = 0; r < VN_DROP__MAX; r++) {
-		jmember_int(b, vn_drop_name(r), (gint64)c->drops[r]);
+		vn_json_int(b, vn_drop_name(r), (gint64)c->drops[r]);
 		total += c->drops[r];
 	}
 	json_builder_end_object(b);
-	jmember_int(b, "drops_total", (gint64)total);
+	vn_json_int(b, "drops_total", (gint64)total);
 }
 
 static void json_counters(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b)
@@ -902,21 +889,21 @@ static void json_counters(struct vn_switch *sw, struct sw_port *sp, JsonBuilder 
 static void json_port(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b, bool detail)
 {
 	json_builder_begin_object(b);
-	jmember_str(b, "name", sp->name);
-	jmember_str(b, "kind", sp->kind->name);
-	jmember_str(b, "net", sp->net);
-	jmember_str(b, "mac", sp->mac);
-	jmember_str(b, "link", sp->port && sp->port->ops->link_up(sp->port) ? "up" : "down");
+	vn_json_str(b, "name", sp->name);
+	vn_json_str(b, "kind", sp->kind->name);
+	vn_json_str(b, "net", sp->net);
+	vn_json_str(b, "mac", sp->mac);
+	vn_json_str(b, "link", sp->port && sp->port->ops->link_up(sp->port) ? "up" : "down");
 	for (const char *const *k = label_keys; *k; k++) {
 		const char *v = NULL;
 		vn_arg_str(sp->args, *k, false, &v, NULL);
-		jmember_str(b, *k, v);
+		vn_json_str(b, *k, v);
 	}
 	json_builder_set_member_name(b, "reflective_relay");
 	json_builder_add_boolean_value(
 		b, json_object_get_boolean_member_with_default(sp->args, "reflective_relay", FALSE));
 	if (sp->vnet->fwd == VN_FWD_MACVTAP && sp->kind != &vn_uplink_kind)
-		jmember_str(b, "macvtap_mode", vn_mvt_mode_name(sp->vnet->mode));
+		vn_json_str(b, "macvtap_mode", vn_mvt_mode_name(sp->vnet->mode));
 	if (sp->port) {
 		sp->port->ops->describe(sp->port, b);
 	} else { /* validation-only mode: what was asked for */
@@ -927,7 +914,7 @@ static void json_port(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b, 
 				json_builder_add_value(b, json_node_copy(v));
 			}
 		}
-		jmember_int(b, "queues", sp->queues);
+		vn_json_int(b, "queues", sp->queues);
 	}
 	json_builder_set_member_name(b, "policy");
 	if (sw->dp && sp->port) {
@@ -940,7 +927,7 @@ static void json_port(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b, 
 			json_builder_add_null_value(b);
 	}
 	if (detail) {
-		jmember_int(b, "slot", sp->slot);
+		vn_json_int(b, "slot", sp->slot);
 		json_builder_set_member_name(b, "stats");
 		json_builder_begin_object(b);
 		json_counters(sw, sp, b);
@@ -981,12 +968,12 @@ static int fdb_walk_cb(const struct vn_fdb_entry *e, void *ud)
 
 	mac_str(&e->mac, m);
 	json_builder_begin_object(c->b);
-	jmember_str(c->b, "net", c->net->name);
-	jmember_int(c->b, "vlan", e->seg);
-	jmember_str(c->b, "mac", m);
-	jmember_str(c->b, "port", sp ? sp->name : NULL);
-	jmember_str(c->b, "type", e->is_static ? "static" : "dynamic");
-	jmember_int(c->b, "age", e->is_static ? 0 : (gint64)e->age);
+	vn_json_str(c->b, "net", c->net->name);
+	vn_json_int(c->b, "vlan", e->seg);
+	vn_json_str(c->b, "mac", m);
+	vn_json_str(c->b, "port", sp ? sp->name : NULL);
+	vn_json_str(c->b, "type", e->is_static ? "static" : "dynamic");
+	vn_json_int(c->b, "age", e->is_static ? 0 : (gint64)e->age);
 	json_builder_end_object(c->b);
 	return 0;
 }
@@ -1017,7 +1004,7 @@ static void json_vm(struct vn_switch *sw, const char *uuid, JsonBuilder *b)
 	const char *name = "";
 
 	json_builder_begin_object(b);
-	jmember_str(b, "vm_uuid", uuid);
+	vn_json_str(b, "vm_uuid", uuid);
 	json_builder_set_member_name(b, "ports");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < entries->len; i++) {
@@ -1032,7 +1019,7 @@ static void json_vm(struct vn_switch *sw, const char *uuid, JsonBuilder *b)
 		json_builder_add_string_value(b, e->port);
 	}
 	json_builder_end_array(b);
-	jmember_str(b, "vm_name", name);
+	vn_json_str(b, "vm_name", name);
 	json_counter_members(b, &sum);
 	json_builder_end_object(b);
 }
@@ -1062,10 +1049,10 @@ int vn_switch_json_stats(struct vn_switch *sw, const char *port, const char *vm,
 		if ((only && sp != only) || (vm && strcmp(sp->acct->vm_uuid, vm) != 0))
 			continue;
 		json_builder_begin_object(b);
-		jmember_str(b, "name", sp->name);
-		jmember_str(b, "net", sp->net);
-		jmember_str(b, "vm_uuid", *sp->acct->vm_uuid ? sp->acct->vm_uuid : NULL);
-		jmember_str(b, "vm_name", *sp->acct->vm_name ? sp->acct->vm_name : NULL);
+		vn_json_str(b, "name", sp->name);
+		vn_json_str(b, "net", sp->net);
+		vn_json_str(b, "vm_uuid", *sp->acct->vm_uuid ? sp->acct->vm_uuid : NULL);
+		vn_json_str(b, "vm_name", *sp->acct->vm_name ? sp->acct->vm_name : NULL);
 		json_counters(sw, sp, b);
 		json_builder_end_object(b);
 	}
@@ -1088,16 +1075,16 @@ int vn_switch_json_stats(struct vn_switch *sw, const char *port, const char *vm,
 	vn_ledger_get_stats(sw->ledger, &ls);
 	json_builder_set_member_name(b, "ledger");
 	json_builder_begin_object(b);
-	jmember_str(b, "path", sw->ledger_file);
-	jmember_int(b, "entries", ls.entries);
-	jmember_int(b, "max_entries", ls.max_entries);
-	jmember_int(b, "evictions", (gint64)ls.evictions);
-	jmember_int(b, "limit_hits", (gint64)ls.limit_hits);
-	jmember_int(b, "checkpoint_interval", sw->cfg->checkpoint_interval);
-	jmember_int(b, "last_checkpoint", sw->last_checkpoint);
-	jmember_int(b, "checkpoints", (gint64)sw->checkpoints);
-	jmember_int(b, "checkpoint_failures", (gint64)sw->checkpoint_failures);
-	jmember_str(b, "recovered_from", sw->ledger_recovered);
+	vn_json_str(b, "path", sw->ledger_file);
+	vn_json_int(b, "entries", ls.entries);
+	vn_json_int(b, "max_entries", ls.max_entries);
+	vn_json_int(b, "evictions", (gint64)ls.evictions);
+	vn_json_int(b, "limit_hits", (gint64)ls.limit_hits);
+	vn_json_int(b, "checkpoint_interval", sw->cfg->checkpoint_interval);
+	vn_json_int(b, "last_checkpoint", sw->last_checkpoint);
+	vn_json_int(b, "checkpoints", (gint64)sw->checkpoints);
+	vn_json_int(b, "checkpoint_failures", (gint64)sw->checkpoint_failures);
+	vn_json_str(b, "recovered_from", sw->ledger_recovered);
 	json_builder_end_object(b);
 	if (sw->dp) {
 		json_builder_set_member_name(b, "workers");
@@ -1106,21 +1093,21 @@ int vn_switch_json_stats(struct vn_switch *sw, const char *port, const char *vm,
 			struct vn_dp_worker_stats ws;
 			vn_dp_worker_stats(sw->dp, w, &ws);
 			json_builder_begin_object(b);
-			jmember_int(b, "id", w);
-			jmember_int(b, "loops", (gint64)ws.loops);
-			jmember_int(b, "busy_loops", (gint64)ws.busy);
-			jmember_int(b, "sleeps", (gint64)ws.sleeps);
-			jmember_int(b, "wake_errors", (gint64)ws.wake_errors);
+			vn_json_int(b, "id", w);
+			vn_json_int(b, "loops", (gint64)ws.loops);
+			vn_json_int(b, "busy_loops", (gint64)ws.busy);
+			vn_json_int(b, "sleeps", (gint64)ws.sleeps);
+			vn_json_int(b, "wake_errors", (gint64)ws.wake_errors);
 			json_builder_end_object(b);
 		}
 		json_builder_end_array(b);
 	}
 	json_builder_set_member_name(b, "limits");
 	json_builder_begin_object(b);
-	jmember_int(b, "max_ports", sw->cfg->max_ports);
-	jmember_int(b, "ports_limit_hits", (gint64)sw->ports_limit_hits);
-	jmember_int(b, "max_nets", sw->cfg->max_nets);
-	jmember_int(b, "nets_limit_hits", (gint64)sw->nets_limit_hits);
+	vn_json_int(b, "max_ports", sw->cfg->max_ports);
+	vn_json_int(b, "ports_limit_hits", (gint64)sw->ports_limit_hits);
+	vn_json_int(b, "max_nets", sw->cfg->max_nets);
+	vn_json_int(b, "nets_limit_hits", (gint64)sw->nets_limit_hits);
 	json_builder_end_object(b);
 	json_builder_end_object(b);
 	return 0;
@@ -1527,10 +1514,10 @@ static void json_net_uplink(struct vn_switch *sw, struct vn_net *n, JsonBuilder 
 {
 	struct sw_port *up = net_uplink_sp(sw, n);
 
-	jmember_str(b, "uplink", up ? up->name : NULL);
+	vn_json_str(b, "uplink", up ? up->name : NULL);
 	if (n->fwd == VN_FWD_MACVTAP) {
-		jmember_str(b, "mode", vn_mvt_mode_name(n->mode));
-		jmember_str(b, "hairpin", vn_hairpin_name(__atomic_load_n(&n->hairpin,
+		vn_json_str(b, "mode", vn_mvt_mode_name(n->mode));
+		vn_json_str(b, "hairpin", vn_hairpin_name(__atomic_load_n(&n->hairpin,
 									  __ATOMIC_RELAXED)));
 		json_builder_set_member_name(b, "nopromisc");
 		json_builder_add_boolean_value(b, n->nopromisc);
@@ -1544,7 +1531,7 @@ static void json_net_uplink(struct vn_switch *sw, struct vn_net *n, JsonBuilder 
 	} else { /* validation-only mode */
 		const char *d = NULL;
 		vn_arg_str(up->args, "devargs", false, &d, NULL);
-		jmember_str(b, "devargs", d);
+		vn_json_str(b, "devargs", d);
 	}
 	json_builder_end_object(b);
 }
@@ -1607,23 +1594,23 @@ int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
 	gsize len = 0;
 
 	json_builder_begin_object(b);
-	jmember_int(b, "version", STATE_VERSION);
+	vn_json_int(b, "version", STATE_VERSION);
 	json_builder_set_member_name(b, "nets");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < sw->nets->len; i++) {
 		struct vn_net *n = sw->nets->pdata[i];
 		struct sw_port *up = net_uplink_sp(sw, n);
 		json_builder_begin_object(b);
-		jmember_str(b, "name", n->name);
-		jmember_str(b, "type", n->type);
+		vn_json_str(b, "name", n->name);
+		vn_json_str(b, "type", n->type);
 		if (up) {
 			const char *d = NULL;
 			vn_arg_str(up->args, "devargs", false, &d, NULL);
-			jmember_str(b, "uplink", d);
+			vn_json_str(b, "uplink", d);
 		}
 		if (n->fwd == VN_FWD_MACVTAP) {
-			jmember_str(b, "mode", vn_mvt_mode_name(n->mode));
-			jmember_str(b, "hairpin", vn_hairpin_name(n->hairpin));
+			vn_json_str(b, "mode", vn_mvt_mode_name(n->mode));
+			vn_json_str(b, "hairpin", vn_hairpin_name(n->hairpin));
 			if (n->nopromisc) {
 				json_builder_set_member_name(b, "nopromisc");
 				json_builder_add_boolean_value(b, TRUE);
@@ -1646,8 +1633,8 @@ int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
 	for (guint i = 0; i < sw->statics->len; i++) {
 		struct sw_static *st = sw->statics->pdata[i];
 		json_builder_begin_object(b);
-		jmember_str(b, "mac", st->mac);
-		jmember_str(b, "port", st->port);
+		vn_json_str(b, "mac", st->mac);
+		vn_json_str(b, "port", st->port);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);

@@ -371,26 +371,8 @@ bool vn_port_is_uplink(const struct vn_port *p)
 
 /* ---- description ---- */
 
-static void jstr(JsonBuilder *b, const char *k, const char *v)
-{
-	json_builder_set_member_name(b, k);
-	if (v)
-		json_builder_add_string_value(b, v);
-	else
-		json_builder_add_null_value(b);
-}
 
-static void jint(JsonBuilder *b, const char *k, gint64 v)
-{
-	json_builder_set_member_name(b, k);
-	json_builder_add_int_value(b, v);
-}
 
-static void jbool(JsonBuilder *b, const char *k, bool v)
-{
-	json_builder_set_member_name(b, k);
-	json_builder_add_boolean_value(b, v);
-}
 
 static void mac_fmt(const struct rte_ether_addr *m, char s[RTE_ETHER_ADDR_FMT_SIZE])
 {
@@ -405,7 +387,7 @@ static void jmac(JsonBuilder *b, const char *k, const struct rte_ether_addr *m)
 	char s[RTE_ETHER_ADDR_FMT_SIZE];
 
 	mac_fmt(m, s);
-	jstr(b, k, s);
+	vn_json_str(b, k, s);
 }
 
 void vn_uplink_describe_link(const struct vn_port *port, JsonBuilder *b)
@@ -414,21 +396,21 @@ void vn_uplink_describe_link(const struct vn_port *port, JsonBuilder *b)
 	struct rte_ether_addr mac;
 
 	vn_uplink_get_mac(port, &mac);
-	jstr(b, "devargs", up->devargs);
-	jstr(b, "driver", up->driver);
-	jstr(b, "ifname", up->ifindex > 0 ? up->kl.ifname : NULL);
-	jbool(b, "carrier", __atomic_load_n(&up->carrier, __ATOMIC_RELAXED));
-	jint(b, "carrier_changes", (gint64)up->carrier_changes);
+	vn_json_str(b, "devargs", up->devargs);
+	vn_json_str(b, "driver", up->driver);
+	vn_json_str(b, "ifname", up->ifindex > 0 ? up->kl.ifname : NULL);
+	vn_json_bool(b, "carrier", __atomic_load_n(&up->carrier, __ATOMIC_RELAXED));
+	vn_json_int(b, "carrier_changes", (gint64)up->carrier_changes);
 	if (up->ifindex > 0) {
 		struct vn_klink now;
 		bool fresh = vn_klink_get(up->ifindex, &now) == 0;
-		jstr(b, "operstate", up->kl.present ? up->kl.operstate : "absent");
-		jint(b, "mtu", up->kl.mtu);
-		jint(b, "promiscuity", fresh ? now.promiscuity : up->kl.promiscuity);
+		vn_json_str(b, "operstate", up->kl.present ? up->kl.operstate : "absent");
+		vn_json_int(b, "mtu", up->kl.mtu);
+		vn_json_int(b, "promiscuity", fresh ? now.promiscuity : up->kl.promiscuity);
 	} else {
 		uint16_t mtu = 0;
 		rte_eth_dev_get_mtu(up->port_id, &mtu);
-		jint(b, "mtu", mtu);
+		vn_json_int(b, "mtu", mtu);
 	}
 	jmac(b, "uplink_mac", &mac);
 	json_builder_set_member_name(b, "addresses");
@@ -438,7 +420,7 @@ void vn_uplink_describe_link(const struct vn_port *port, JsonBuilder *b)
 	json_builder_end_array(b);
 	json_builder_set_member_name(b, "filter");
 	json_builder_begin_object(b);
-	jstr(b, "method", up->way == FILTER_KERNEL ? "kernel unicast list" : "ethdev MAC filter");
+	vn_json_str(b, "method", up->way == FILTER_KERNEL ? "kernel unicast list" : "ethdev MAC filter");
 	json_builder_set_member_name(b, "unicast");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < up->uc->len; i++) {
@@ -447,10 +429,10 @@ void vn_uplink_describe_link(const struct vn_port *port, JsonBuilder *b)
 		json_builder_add_string_value(b, s);
 	}
 	json_builder_end_array(b);
-	jbool(b, "promiscuous", up->promisc || up->promisc_fallback);
-	jbool(b, "promiscuous_fallback", up->promisc_fallback);
-	jbool(b, "allmulticast", up->allmulti);
-	jbool(b, "mac_lent", up->mac_changed);
+	vn_json_bool(b, "promiscuous", up->promisc || up->promisc_fallback);
+	vn_json_bool(b, "promiscuous_fallback", up->promisc_fallback);
+	vn_json_bool(b, "allmulticast", up->allmulti);
+	vn_json_bool(b, "mac_lent", up->mac_changed);
 	jmac(b, "original_mac", &up->orig_mac);
 	json_builder_end_object(b);
 }
@@ -461,26 +443,26 @@ static void uplink_describe(const struct vn_port *port, JsonBuilder *b)
 	struct rte_eth_stats st = {0};
 
 	vn_uplink_describe_link(port, b);
-	jint(b, "ethdev_port", up->port_id);
-	jint(b, "queues", up->queues);
+	vn_json_int(b, "ethdev_port", up->port_id);
+	vn_json_int(b, "queues", up->queues);
 	{
 		uint64_t skipped = 0;
 		for (unsigned q = 0; q < VN_MAX_QUEUES; q++)
 			skipped += up->host_skipped[q];
-		jint(b, "host_frames_skipped", (gint64)skipped); /* the host's own, af_packet */
-		jbool(b, "rx_notify", up->nfd >= 0); /* idle workers sleep until frames come */
+		vn_json_int(b, "host_frames_skipped", (gint64)skipped); /* the host's own, af_packet */
+		vn_json_bool(b, "rx_notify", up->nfd >= 0); /* idle workers sleep until frames come */
 	}
 	rte_eth_stats_get(up->port_id, &st);
 	json_builder_set_member_name(b, "wire"); /* the PMD's own counters */
 	json_builder_begin_object(b);
-	jint(b, "rx_packets", (gint64)st.ipackets);
-	jint(b, "rx_bytes", (gint64)st.ibytes);
-	jint(b, "tx_packets", (gint64)st.opackets);
-	jint(b, "tx_bytes", (gint64)st.obytes);
-	jint(b, "rx_missed", (gint64)st.imissed);
-	jint(b, "rx_errors", (gint64)st.ierrors);
-	jint(b, "tx_errors", (gint64)st.oerrors);
-	jint(b, "rx_nombuf", (gint64)st.rx_nombuf);
+	vn_json_int(b, "rx_packets", (gint64)st.ipackets);
+	vn_json_int(b, "rx_bytes", (gint64)st.ibytes);
+	vn_json_int(b, "tx_packets", (gint64)st.opackets);
+	vn_json_int(b, "tx_bytes", (gint64)st.obytes);
+	vn_json_int(b, "rx_missed", (gint64)st.imissed);
+	vn_json_int(b, "rx_errors", (gint64)st.ierrors);
+	vn_json_int(b, "tx_errors", (gint64)st.oerrors);
+	vn_json_int(b, "rx_nombuf", (gint64)st.rx_nombuf);
 	json_builder_end_object(b);
 }
 

@@ -270,26 +270,8 @@ static void apply_info(struct tap_port *tp, const struct vn_link_info *li)
 
 /* ---- port show ---- */
 
-static void jint(JsonBuilder *b, const char *k, gint64 v)
-{
-	json_builder_set_member_name(b, k);
-	json_builder_add_int_value(b, v);
-}
 
-static void jbool(JsonBuilder *b, const char *k, bool v)
-{
-	json_builder_set_member_name(b, k);
-	json_builder_add_boolean_value(b, v);
-}
 
-static void jstr(JsonBuilder *b, const char *k, const char *v)
-{
-	json_builder_set_member_name(b, k);
-	if (v)
-		json_builder_add_string_value(b, v);
-	else
-		json_builder_add_null_value(b);
-}
 
 static void tap_describe(const struct vn_port *port, JsonBuilder *b)
 {
@@ -299,29 +281,29 @@ static void tap_describe(const struct vn_port *port, JsonBuilder *b)
 	uint64_t bad = 0, gf = 0, gs = 0, cs = 0, gn = 0, td = 0;
 	char mac[18];
 
-	jstr(b, "ifname", tp->ifname);
-	jstr(b, "netns", tp->netns[0] ? tp->netns : NULL);
-	jint(b, "ifindex", tp->ifindex);
-	jbool(b, "created", tp->created);
-	jbool(b, "io_uring", tp->eng == &vn_tq_uring);
-	jstr(b, "io_uring_fallback", tp->fallback[0] ? tp->fallback : NULL);
-	jstr(b, "io", tp->eng->mode(&tp->q[0].io));
+	vn_json_str(b, "ifname", tp->ifname);
+	vn_json_str(b, "netns", tp->netns[0] ? tp->netns : NULL);
+	vn_json_int(b, "ifindex", tp->ifindex);
+	vn_json_bool(b, "created", tp->created);
+	vn_json_bool(b, "io_uring", tp->eng == &vn_tq_uring);
+	vn_json_str(b, "io_uring_fallback", tp->fallback[0] ? tp->fallback : NULL);
+	vn_json_str(b, "io", tp->eng->mode(&tp->q[0].io));
 	/* the kernel sends no carrier change while a device is down: report none then */
-	jbool(b, "carrier", __atomic_load_n(&tp->lcarrier, __ATOMIC_RELAXED) && (fl & IFF_UP));
-	jbool(b, "admin_up", fl & IFF_UP);
-	jbool(b, "deleted", __atomic_load_n(&tp->lgone, __ATOMIC_RELAXED));
-	jint(b, "mtu", __atomic_load_n(&tp->lmtu, __ATOMIC_RELAXED));
+	vn_json_bool(b, "carrier", __atomic_load_n(&tp->lcarrier, __ATOMIC_RELAXED) && (fl & IFF_UP));
+	vn_json_bool(b, "admin_up", fl & IFF_UP);
+	vn_json_bool(b, "deleted", __atomic_load_n(&tp->lgone, __ATOMIC_RELAXED));
+	vn_json_int(b, "mtu", __atomic_load_n(&tp->lmtu, __ATOMIC_RELAXED));
 	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", tp->lmac[0], tp->lmac[1],
 		 tp->lmac[2], tp->lmac[3], tp->lmac[4], tp->lmac[5]);
-	jstr(b, "device_mac", mac);
-	jint(b, "queues", tp->queues);
-	jint(b, "link_events", (gint64)tp->link_events);
+	vn_json_str(b, "device_mac", mac);
+	vn_json_int(b, "queues", tp->queues);
+	vn_json_int(b, "link_events", (gint64)tp->link_events);
 	if (tp->vnet) {
 		if (tp->owner >= 0)
-			jint(b, "owner", tp->owner);
+			vn_json_int(b, "owner", tp->owner);
 		else
-			jstr(b, "owner", NULL);
-		jbool(b, "host_stack_isolated", tp->isolated);
+			vn_json_str(b, "owner", NULL);
+		vn_json_bool(b, "host_stack_isolated", tp->isolated);
 	} else {
 		json_builder_set_member_name(b, "offloads");
 		json_builder_begin_array(b);
@@ -343,8 +325,8 @@ static void tap_describe(const struct vn_port *port, JsonBuilder *b)
 		const struct tap_q *q = &tp->q[i];
 		const struct tq_stats *x = &q->io.st;
 		json_builder_begin_object(b);
-		jint(b, "rx_frames", (gint64)x->rx_frames);
-		jint(b, "tx_frames", (gint64)x->tx_frames);
+		vn_json_int(b, "rx_frames", (gint64)x->rx_frames);
+		vn_json_int(b, "tx_frames", (gint64)x->tx_frames);
 		json_builder_end_object(b);
 		s.rx_frames += x->rx_frames;
 		s.rx_truncated += x->rx_truncated;
@@ -365,21 +347,21 @@ static void tap_describe(const struct vn_port *port, JsonBuilder *b)
 	json_builder_end_array(b);
 	json_builder_set_member_name(b, "io_stats");
 	json_builder_begin_object(b);
-	jint(b, "rx_frames", (gint64)s.rx_frames);
-	jint(b, "rx_truncated", (gint64)s.rx_truncated);
-	jint(b, "rx_nombuf", (gint64)s.rx_nombuf);
-	jint(b, "rx_errors", (gint64)s.rx_errors);
-	jint(b, "rx_rearms", (gint64)s.rx_rearms);
-	jint(b, "rx_bad_offload", (gint64)bad);
-	jint(b, "rx_gso_frames", (gint64)gf);
-	jint(b, "rx_gso_segments", (gint64)gs);
-	jint(b, "rx_gso_nomem", (gint64)gn);
-	jint(b, "rx_csum_filled", (gint64)cs);
-	jint(b, "tx_frames", (gint64)s.tx_frames);
-	jint(b, "tx_errors", (gint64)s.tx_errors);
-	jint(b, "tx_dropped", (gint64)td);
-	jint(b, "rx_syscalls", (gint64)s.rx_syscalls);
-	jint(b, "tx_syscalls", (gint64)s.tx_syscalls);
+	vn_json_int(b, "rx_frames", (gint64)s.rx_frames);
+	vn_json_int(b, "rx_truncated", (gint64)s.rx_truncated);
+	vn_json_int(b, "rx_nombuf", (gint64)s.rx_nombuf);
+	vn_json_int(b, "rx_errors", (gint64)s.rx_errors);
+	vn_json_int(b, "rx_rearms", (gint64)s.rx_rearms);
+	vn_json_int(b, "rx_bad_offload", (gint64)bad);
+	vn_json_int(b, "rx_gso_frames", (gint64)gf);
+	vn_json_int(b, "rx_gso_segments", (gint64)gs);
+	vn_json_int(b, "rx_gso_nomem", (gint64)gn);
+	vn_json_int(b, "rx_csum_filled", (gint64)cs);
+	vn_json_int(b, "tx_frames", (gint64)s.tx_frames);
+	vn_json_int(b, "tx_errors", (gint64)s.tx_errors);
+	vn_json_int(b, "tx_dropped", (gint64)td);
+	vn_json_int(b, "rx_syscalls", (gint64)s.rx_syscalls);
+	vn_json_int(b, "tx_syscalls", (gint64)s.tx_syscalls);
 	json_builder_end_object(b);
 }
 

@@ -33,4 +33,13 @@ int vn_arg_uint(JsonObject *a, const char *key, guint64 min, guint64 max, guint6
 int vn_args_only(JsonObject *a, const char *const *k1, const char *const *k2, const char *what,
 		 GError **err);
 
+/** vn_json_str() - add member @k = @v (null when @v is NULL) to the open object in @b. */
+void vn_json_str(JsonBuilder *b, const char *k, const char *v);
+
+/** vn_json_int() - add member @k = @v to the open object in @b. */
+void vn_json_int(JsonBuilder *b, const char *k, gint64 v);
+
+/** vn_json_bool() - add member @k = @v to the open object in @b. */
+void vn_json_bool(JsonBuilder *b, const char *k, bool v);
+
 #endif
