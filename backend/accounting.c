@@ -59,8 +59,8 @@ static struct vn_ledger_entry *find(struct vn_ledger *l, const char *uuid, const
 	return NULL;
 }
 
-struct vn_ledger_entry *vn_ledger_attach(struct vn_ledger *l, const char *vm_uuid,
-					 const char *port, const char *vm_name)
+struct vn_ledger_entry *vn_ledger_attach(struct vn_ledger *l, const char *vm_uuid, const char *port,
+					 const char *vm_name)
 {
 	const char *uuid = vm_uuid ? vm_uuid : "";
 	struct vn_ledger_entry *e = find(l, uuid, port);
@@ -151,12 +151,12 @@ static int write_atomic(const char *path, const char *data, size_t len, GError *
 	}
 	return 0;
 
-out_close: {
+out_close : {
 	int e = errno;
 	close(fd);
 	errno = e;
 }
-out_errno: {
+out_errno : {
 	int e = errno;
 	unlink(tmp);
 	g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e), "writing %s: %s", path,
@@ -166,7 +166,8 @@ out_errno: {
 }
 
 int vn_ledger_write(struct vn_ledger *l, const char *path,
-		    void (*totals)(struct vn_ledger_entry *e, struct vn_port_counters *out, void *ud),
+		    void (*totals)(struct vn_ledger_entry *e, struct vn_port_counters *out,
+				   void *ud),
 		    void *ud, GError **err)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
@@ -279,8 +280,8 @@ int vn_ledger_read(struct vn_ledger *l, const char *path, GError **err)
 			JsonNode *v = json_object_get_member(co, f[k].name);
 			if (!v)
 				continue; /* a counter newer than the file: starts at 0 */
-			if (!JSON_NODE_HOLDS_VALUE(v) || json_node_get_value_type(v) != G_TYPE_INT64 ||
-			    json_node_get_int(v) < 0)
+			if (!JSON_NODE_HOLDS_VALUE(v) ||
+			    json_node_get_value_type(v) != G_TYPE_INT64 || json_node_get_int(v) < 0)
 				goto bad;
 			vn_counter_set(&e->base, &f[k], (uint64_t)json_node_get_int(v));
 		}

@@ -61,8 +61,8 @@ struct vn_fdb *vn_fdb_create(const char *name, uint32_t max_entries, struct rte_
 	p.key_len = sizeof(struct fdb_key);
 	p.hash_func = rte_hash_crc;
 	p.socket_id = SOCKET_ID_ANY;
-	p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD |
-		       RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+	p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
+		       RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
 	fdb->h = rte_hash_create(&p);
 	if (!fdb->h) {
 		int e = rte_errno ? rte_errno : ENOMEM;
@@ -72,8 +72,8 @@ struct vn_fdb *vn_fdb_create(const char *name, uint32_t max_entries, struct rte_
 	}
 	if (qsbr) {
 		struct rte_hash_rcu_config rc = {
-			.v = qsbr,
-			.mode = RTE_HASH_QSBR_MODE_DQ,
+		    .v = qsbr,
+		    .mode = RTE_HASH_QSBR_MODE_DQ,
 		};
 		if (rte_hash_rcu_qsbr_add(fdb->h, &rc) != 0) {
 			int e = rte_errno ? rte_errno : EINVAL;
@@ -131,8 +131,8 @@ static int fdb_insert(struct vn_fdb *fdb, const struct fdb_key *k, uint64_t data
 	return 0;
 }
 
-int vn_fdb_learn(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac,
-		 uint16_t port, uint64_t now)
+int vn_fdb_learn(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac, uint16_t port,
+		 uint64_t now)
 {
 	struct fdb_key k;
 	void *data;
@@ -273,8 +273,8 @@ unsigned vn_fdb_flush(struct vn_fdb *fdb, int port, bool with_static)
 	return fdb_remove_if(fdb, pred_flush, &f, NULL);
 }
 
-int vn_fdb_walk(struct vn_fdb *fdb, uint64_t now,
-		int (*cb)(const struct vn_fdb_entry *e, void *ud), void *ud)
+int vn_fdb_walk(struct vn_fdb *fdb, uint64_t now, int (*cb)(const struct vn_fdb_entry *e, void *ud),
+		void *ud)
 {
 	const void *key;
 	void *data;
@@ -287,10 +287,10 @@ int vn_fdb_walk(struct vn_fdb *fdb, uint64_t now,
 		uint64_t d = (uintptr_t)data;
 		uint64_t seen = (uint32_t)pos < fdb->nr_pos ? fdb->seen[pos] : now;
 		struct vn_fdb_entry e = {
-			.seg = k->seg,
-			.port = d & 0xffff,
-			.is_static = (d & FDB_STATIC) != 0,
-			.age = now > seen ? now - seen : 0,
+		    .seg = k->seg,
+		    .port = d & 0xffff,
+		    .is_static = (d & FDB_STATIC) != 0,
+		    .age = now > seen ? now - seen : 0,
 		};
 		memcpy(e.mac.addr_bytes, k->mac, RTE_ETHER_ADDR_LEN);
 		rc = cb(&e, ud);

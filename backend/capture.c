@@ -13,9 +13,9 @@
 #include "vnicd/log.h"
 #include "vnicd/switch.h"
 
-#define CAP_MAX_ACTIVE 4    /* captures running at once */
-#define CAP_MAX_KEPT 16	    /* finished captures kept for status queries */
-#define CAP_RING 4096	    /* copies in flight per capture */
+#define CAP_MAX_ACTIVE 4 /* captures running at once */
+#define CAP_MAX_KEPT 16	 /* finished captures kept for status queries */
+#define CAP_RING 4096	 /* copies in flight per capture */
 #define CAP_SNAPLEN_MAX 65535
 #define DRAIN_MS 20
 
@@ -52,7 +52,8 @@ void vn_capture_burst(struct vn_capture *cap, struct rte_mbuf *const *pkts, uint
 	if (n > VN_BURST)
 		n = VN_BURST;
 	for (uint16_t i = 0; i < n; i++) {
-		struct rte_mbuf *c = rte_pcapng_copy(0, queue, pkts[i], cap->mp, cap->snaplen, ts, dir);
+		struct rte_mbuf *c =
+		    rte_pcapng_copy(0, queue, pkts[i], cap->mp, cap->snaplen, ts, dir);
 		if (likely(c != NULL))
 			copies[k++] = c;
 	}
@@ -196,8 +197,9 @@ static void finish(struct session *s, enum cap_state st, const char *reason)
 	s->cap.mp = NULL;
 	s->state = st;
 	s->reason = g_strdup(reason);
-	VN_INFO("capture %u of port %s %s: %" G_GUINT64_FORMAT " packets written, %" G_GUINT64_FORMAT
-		" dropped (%s)", s->id, s->port, st == CAP_DONE ? "done" : "failed", s->written,
+	VN_INFO("capture %u of port %s %s: %" G_GUINT64_FORMAT
+		" packets written, %" G_GUINT64_FORMAT " dropped (%s)",
+		s->id, s->port, st == CAP_DONE ? "done" : "failed", s->written,
 		__atomic_load_n(&s->cap.dropped, __ATOMIC_RELAXED), reason);
 }
 
@@ -262,7 +264,8 @@ int vn_capture_start(struct vn_switch *sw, const char *port, int fd, uint64_t co
 		if (o->state == CAP_RUNNING && o->slot == slot) {
 			close(fd);
 			g_set_error(err, G_IO_ERROR, G_IO_ERROR_BUSY,
-				    "port '%s' is already being captured (capture %u)", port, o->id);
+				    "port '%s' is already being captured (capture %u)", port,
+				    o->id);
 			return -EBUSY;
 		}
 		active += o->state == CAP_RUNNING;
@@ -320,7 +323,8 @@ int vn_capture_start(struct vn_switch *sw, const char *port, int fd, uint64_t co
 	}
 	g_ptr_array_add(sessions, s);
 	VN_INFO("capture %u of port %s started (count %" G_GUINT64_FORMAT ", duration %u s, "
-		"snaplen %u)", s->id, port, count, duration_s, snaplen);
+		"snaplen %u)",
+		s->id, port, count, duration_s, snaplen);
 	return (int)s->id;
 
 out_free:

@@ -56,28 +56,28 @@ struct key_desc {
 
 #define OFF(f) offsetof(struct vn_config, f)
 static const struct key_desc keys[] = {
-	{"control_socket", K_STR, OFF(control_socket)},
-	{"socket_group", K_STR, OFF(socket_group)},
-	{"state_dir", K_STR, OFF(state_dir)},
-	{"file_prefix", K_STR, OFF(file_prefix)},
-	{"workers", K_UINT, OFF(workers), 1, 16},
-	{"worker_cpus", K_STR, OFF(worker_cpus)},
-	{"main_cpus", K_STR, OFF(main_cpus)},
-	{"log_level", K_LEVEL, OFF(log_level)},
-	{"hugepages", K_CHOICE, OFF(hugepages), 0, 0, "auto|yes|no"},
-	{"mem_mb", K_UINT, OFF(mem_mb), 64, 65536},
-	{"mbufs", K_UINT, OFF(mbufs), 1023, 4194303},
-	{"max_ports", K_UINT, OFF(max_ports), 1, 1024},
-	{"max_nets", K_UINT, OFF(max_nets), 1, 4096},
-	{"max_clients", K_UINT, OFF(max_clients), 1, 1024},
-	{"fdb_max", K_UINT, OFF(fdb_max), 16, 1048576},
-	{"fdb_aging", K_UINT, OFF(fdb_aging), 1, 1000000},
-	{"idle_sleep_us", K_UINT, OFF(idle_sleep_us), 0, 100000},
-	{"eal_args", K_STR, OFF(eal_args)},
-	{"checkpoint_interval", K_UINT, OFF(checkpoint_interval), 1, 86400},
-	{"ledger_max", K_UINT, OFF(ledger_max), 16, 1000000},
-	{"metrics_listen", K_STR, OFF(metrics_listen)},
-	{"io_uring", K_CHOICE, OFF(io_uring), 0, 0, "auto|no"},
+    {"control_socket", K_STR, OFF(control_socket)},
+    {"socket_group", K_STR, OFF(socket_group)},
+    {"state_dir", K_STR, OFF(state_dir)},
+    {"file_prefix", K_STR, OFF(file_prefix)},
+    {"workers", K_UINT, OFF(workers), 1, 16},
+    {"worker_cpus", K_STR, OFF(worker_cpus)},
+    {"main_cpus", K_STR, OFF(main_cpus)},
+    {"log_level", K_LEVEL, OFF(log_level)},
+    {"hugepages", K_CHOICE, OFF(hugepages), 0, 0, "auto|yes|no"},
+    {"mem_mb", K_UINT, OFF(mem_mb), 64, 65536},
+    {"mbufs", K_UINT, OFF(mbufs), 1023, 4194303},
+    {"max_ports", K_UINT, OFF(max_ports), 1, 1024},
+    {"max_nets", K_UINT, OFF(max_nets), 1, 4096},
+    {"max_clients", K_UINT, OFF(max_clients), 1, 1024},
+    {"fdb_max", K_UINT, OFF(fdb_max), 16, 1048576},
+    {"fdb_aging", K_UINT, OFF(fdb_aging), 1, 1000000},
+    {"idle_sleep_us", K_UINT, OFF(idle_sleep_us), 0, 100000},
+    {"eal_args", K_STR, OFF(eal_args)},
+    {"checkpoint_interval", K_UINT, OFF(checkpoint_interval), 1, 86400},
+    {"ledger_max", K_UINT, OFF(ledger_max), 16, 1000000},
+    {"metrics_listen", K_STR, OFF(metrics_listen)},
+    {"io_uring", K_CHOICE, OFF(io_uring), 0, 0, "auto|no"},
 };
 
 static const struct key_desc *find_key(const char *name)
@@ -117,8 +117,8 @@ static int apply_key(struct vn_config *c, const struct key_desc *k, const char *
 		int l = vn_log_parse_level(val);
 		if (l < 0) {
 			g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-				    "key '%s': '%s' is not one of error|warning|info|debug", k->name,
-				    val);
+				    "key '%s': '%s' is not one of error|warning|info|debug",
+				    k->name, val);
 			return -EINVAL;
 		}
 		*(int *)base = l;

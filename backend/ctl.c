@@ -99,7 +99,8 @@ static int cmd_net_show(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GEr
 static int cmd_port_add(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
 	if (!a) {
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "missing argument 'name'");
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "missing argument 'name'");
 		return -EINVAL;
 	}
 	json_builder_add_null_value(b);
@@ -118,7 +119,8 @@ static int cmd_port_del(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GEr
 static int cmd_port_set(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
 	if (!a) {
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "missing argument 'name'");
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "missing argument 'name'");
 		return -EINVAL;
 	}
 	json_builder_add_null_value(b);
@@ -251,15 +253,25 @@ static const struct {
 	const char *name;
 	cmd_fn fn;
 } commands[] = {
-	{"ping", cmd_ping},	      {"net.add", cmd_net_add},	    {"net.del", cmd_net_del},
-	{"net.list", cmd_net_list},   {"net.show", cmd_net_show},   {"net.set", cmd_net_set},
-	{"port.add", cmd_port_add},
-	{"port.del", cmd_port_del},   {"port.list", cmd_port_list}, {"port.show", cmd_port_show},
-	{"port.set", cmd_port_set},
-	{"fdb.show", cmd_fdb_show},   {"fdb.add", cmd_fdb_add},	    {"fdb.flush", cmd_fdb_flush},
-	{"stats", cmd_stats},	      {"stats.reset", cmd_stats_reset},
-	{"capture.start", cmd_capture_start}, {"capture.status", cmd_capture_status},
-	{"capture.stop", cmd_capture_stop},
+    {"ping", cmd_ping},
+    {"net.add", cmd_net_add},
+    {"net.del", cmd_net_del},
+    {"net.list", cmd_net_list},
+    {"net.show", cmd_net_show},
+    {"net.set", cmd_net_set},
+    {"port.add", cmd_port_add},
+    {"port.del", cmd_port_del},
+    {"port.list", cmd_port_list},
+    {"port.show", cmd_port_show},
+    {"port.set", cmd_port_set},
+    {"fdb.show", cmd_fdb_show},
+    {"fdb.add", cmd_fdb_add},
+    {"fdb.flush", cmd_fdb_flush},
+    {"stats", cmd_stats},
+    {"stats.reset", cmd_stats_reset},
+    {"capture.start", cmd_capture_start},
+    {"capture.status", cmd_capture_status},
+    {"capture.stop", cmd_capture_stop},
 };
 
 static char *error_line(const char *msg)
@@ -399,12 +411,15 @@ static gboolean client_readable(int fd, GIOCondition cond, gpointer ud)
 		struct cmsghdr align;
 	} cbuf;
 	struct iovec iov = {buf, sizeof(buf)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.b,
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf.b,
 			    .msg_controllen = sizeof(cbuf.b)};
 	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	char *nl;
 
-	for (struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm)) {
+	for (struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm;
+	     cm = CMSG_NXTHDR(&mh, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
 			continue;
 		for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
@@ -560,8 +575,8 @@ struct vn_ctl *vn_ctl_start(struct vn_switch *sw, const char *path, const char *
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 16) != 0) {
-		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(errno), "cannot listen on %s: %s",
-			    path, g_strerror(errno));
+		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(errno),
+			    "cannot listen on %s: %s", path, g_strerror(errno));
 		close(fd);
 		return NULL;
 	}

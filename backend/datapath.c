@@ -21,7 +21,7 @@
 #include "vnicd/uplink.h"
 
 #define VN_MAX_WORKERS 16
-#define IDLE_SPINS 2048	  /* empty polls before a worker starts sleeping */
+#define IDLE_SPINS 2048 /* empty polls before a worker starts sleeping */
 #define SLEEP_MIN_US 8
 #define INTR_TIMEOUT_US 100000 /* longest sleep when every queue can notify */
 #define WAIT_FDS_MAX 256
@@ -53,7 +53,8 @@ struct vn_dp {
 	struct rte_rcu_qsbr *qsbr;
 	struct vn_worker *w[VN_MAX_WORKERS];
 	struct vn_capture *cap[VN_MAX_PORTS_HARD]; /* per slot, published with release/acquire */
-	struct vn_port_policy *pol[VN_MAX_PORTS_HARD]; /* per slot, published with release/acquire */
+	struct vn_port_policy
+	    *pol[VN_MAX_PORTS_HARD]; /* per slot, published with release/acquire */
 	unsigned nr_pol; /* slots with a policy: 0 keeps the workers on the plain path */
 };
 
@@ -266,7 +267,7 @@ static void tx_flush(struct vn_worker *w, const struct vn_dp_table *t, uint16_t 
 	c->tx_packets += sent;
 	if (unlikely(sent < n)) {
 		enum vn_drop_reason r =
-			(p && p->ops->link_up(p)) ? VN_DROP_QUEUE_FULL : VN_DROP_LINK_DOWN;
+		    (p && p->ops->link_up(p)) ? VN_DROP_QUEUE_FULL : VN_DROP_LINK_DOWN;
 		c->drops[r] += n - sent;
 		rte_pktmbuf_free_bulk(&tq->pkts[sent], n - sent);
 	}
@@ -396,7 +397,8 @@ int vn_dp_deliver(struct vn_worker *w, const struct vn_dp_table *t, struct vn_po
 	}
 	for (uint16_t f = 0; f < nd; f++)
 		if (fm[f] >= 0 && cnt[fm[f]])
-			tx_push(w, t, dst[f], mf[fm[f]], cast, txloc, rte_pktmbuf_pkt_len(mf[fm[f]]));
+			tx_push(w, t, dst[f], mf[fm[f]], cast, txloc,
+				rte_pktmbuf_pkt_len(mf[fm[f]]));
 	return loc + 1;
 }
 
@@ -460,8 +462,7 @@ static void switch_policy(struct vn_worker *w, const struct vn_dp_table *t, stru
 		} else {
 			*cl = (struct vn_vlan_cls){.seg = 0, .tpid = VN_TPID_8021Q};
 		}
-		if (ipol && ipol->antispoof &&
-		    !vn_antispoof_check(ipol, m, cl->tagged ? 16 : 12)) {
+		if (ipol && ipol->antispoof && !vn_antispoof_check(ipol, m, cl->tagged ? 16 : 12)) {
 			c->drops[VN_DROP_SPOOFED]++;
 			rte_pktmbuf_free(m);
 			continue;
@@ -549,7 +550,8 @@ static void switch_policy(struct vn_worker *w, const struct vn_dp_table *t, stru
 					rte_pktmbuf_free(m);
 					continue;
 				}
-				if (vn_vlan_needs_edit(cl, form) && !(m = vn_vlan_edit(m, cl, form))) {
+				if (vn_vlan_needs_edit(cl, form) &&
+				    !(m = vn_vlan_edit(m, cl, form))) {
 					c->drops[VN_DROP_NO_MBUF]++;
 					continue;
 				}
@@ -608,7 +610,8 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct
 		if (unlikely(!eth))
 			continue;
 		if (mvt) { /* macvtap network: macvlan.c rules instead of the learning bridge */
-			static const struct vn_vlan_cls untagged = {.seg = 0, .tpid = VN_TPID_8021Q};
+			static const struct vn_vlan_cls untagged = {.seg = 0,
+								    .tpid = VN_TPID_8021Q};
 			vn_mvt_forward(w, t, in, m, &untagged, cast, len);
 			continue;
 		}
@@ -680,9 +683,9 @@ static unsigned poll_once(struct vn_worker *w, const struct vn_dp_table *t)
 
 /* One rx queue armed for notification while a worker sleeps. */
 struct armed_q {
-	struct vn_port *port;		      /* rx_intr kinds: disarmed only if still published */
+	struct vn_port *port; /* rx_intr kinds: disarmed only if still published */
 	uint16_t q, slot;
-	int64_t token;			      /* rx_intr_token kinds: armed/disarmed offline */
+	int64_t token; /* rx_intr_token kinds: armed/disarmed offline */
 	int (*arm)(int64_t token, bool enable);
 };
 
@@ -833,7 +836,8 @@ int vn_dp_worker_run(void *arg)
 			idle = 0;
 			sleep_us = SLEEP_MIN_US;
 		} else if (idle >= IDLE_SPINS && sleep_us < dp->idle_sleep_us) {
-			sleep_us = sleep_us * 2 > dp->idle_sleep_us ? dp->idle_sleep_us : sleep_us * 2;
+			sleep_us =
+			    sleep_us * 2 > dp->idle_sleep_us ? dp->idle_sleep_us : sleep_us * 2;
 		}
 	}
 	rte_rcu_qsbr_thread_offline(dp->qsbr, w->id);

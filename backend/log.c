@@ -53,7 +53,10 @@ void vn_log(int level, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "%lld.%03ld vnicd[%s]: %s\n", (long long)ts.tv_sec, ts.tv_nsec / 1000000,
-		level_names[level < 0 ? 0 : level > 3 ? 3 : level], buf);
+		level_names[level < 0	? 0
+			    : level > 3 ? 3
+					: level],
+		buf);
 }
 
 bool vn_log_ratelimit(uint64_t *last)

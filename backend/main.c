@@ -148,10 +148,10 @@ static GPtrArray *eal_argv(const struct vn_config *cfg, const char *prog, GError
 		g_ptr_array_add(a, g_strdup_printf("-m%u", MAX(cfg->mem_mb, need_mb)));
 	}
 	VN_INFO("memory: %s", huge ? "hugepages" : "regular pages (no usable hugepages)");
-	g_ptr_array_add(a, g_strdup_printf("--log-level=*:%s",
-					   cfg->log_level >= VN_LOG_DEBUG	 ? "info"
-					   : cfg->log_level >= VN_LOG_INFO ? "warning"
-									   : "error"));
+	g_ptr_array_add(
+	    a, g_strdup_printf("--log-level=*:%s", cfg->log_level >= VN_LOG_DEBUG  ? "info"
+						   : cfg->log_level >= VN_LOG_INFO ? "warning"
+										   : "error"));
 	if (cfg->eal_args) {
 		g_auto(GStrv) extra = NULL;
 		if (!g_shell_parse_argv(cfg->eal_args, NULL, &extra, err)) {
@@ -184,19 +184,20 @@ int main(int argc, char **argv)
 {
 	struct opts o __attribute__((cleanup(opts_clear))) = {.workers = 0};
 	GOptionEntry entries[] = {
-		{"config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Configuration file (INI)", "FILE"},
-		{"control-socket", 0, 0, G_OPTION_ARG_FILENAME, &o.control_socket,
-		 "Control socket path", "PATH"},
-		{"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.state_dir, "State directory", "DIR"},
-		{"file-prefix", 0, 0, G_OPTION_ARG_STRING, &o.file_prefix,
-		 "DPDK --file-prefix (one per instance)", "NAME"},
-		{"workers", 'w', 0, G_OPTION_ARG_INT, &o.workers, "Data-path worker threads", "N"},
-		{"worker-cpus", 0, 0, G_OPTION_ARG_STRING, &o.worker_cpus,
-		 "CPUs to pin workers to (comma list)", "LIST"},
-		{"log-level", 'l', 0, G_OPTION_ARG_STRING, &o.log_level,
-		 "error, warning, info or debug", "LEVEL"},
-		{"version", 'V', 0, G_OPTION_ARG_NONE, &o.version, "Print the version", NULL},
-		{NULL}};
+	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Configuration file (INI)",
+	     "FILE"},
+	    {"control-socket", 0, 0, G_OPTION_ARG_FILENAME, &o.control_socket,
+	     "Control socket path", "PATH"},
+	    {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.state_dir, "State directory", "DIR"},
+	    {"file-prefix", 0, 0, G_OPTION_ARG_STRING, &o.file_prefix,
+	     "DPDK --file-prefix (one per instance)", "NAME"},
+	    {"workers", 'w', 0, G_OPTION_ARG_INT, &o.workers, "Data-path worker threads", "N"},
+	    {"worker-cpus", 0, 0, G_OPTION_ARG_STRING, &o.worker_cpus,
+	     "CPUs to pin workers to (comma list)", "LIST"},
+	    {"log-level", 'l', 0, G_OPTION_ARG_STRING, &o.log_level,
+	     "error, warning, info or debug", "LEVEL"},
+	    {"version", 'V', 0, G_OPTION_ARG_NONE, &o.version, "Print the version", NULL},
+	    {NULL}};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- vnicd, a NIC backend for VMs");
 	g_autoptr(GError) err = NULL;
 	g_autoptr(GMainLoop) loop = NULL;
@@ -256,7 +257,8 @@ int main(int argc, char **argv)
 	if (o.log_level) {
 		int l = vn_log_parse_level(o.log_level);
 		if (l < 0) {
-			fprintf(stderr, "vnicd: --log-level: '%s' is not error|warning|info|debug\n",
+			fprintf(stderr,
+				"vnicd: --log-level: '%s' is not error|warning|info|debug\n",
 				o.log_level);
 			return 2;
 		}
@@ -306,7 +308,8 @@ int main(int argc, char **argv)
 	sw = vn_switch_new(&cfg, dp, mp);
 	state_file = g_build_filename(cfg.state_dir, "state.json", NULL);
 	ledger_file = g_build_filename(cfg.state_dir, "ledger.json", NULL);
-	vn_switch_open_ledger(sw, ledger_file); /* before the ports, so they continue their totals */
+	vn_switch_open_ledger(sw,
+			      ledger_file); /* before the ports, so they continue their totals */
 	if (vn_switch_restore(sw, state_file, &err) < 0)
 		VN_WARN("state: %s", err ? err->message : "?");
 	g_clear_error(&err);

@@ -60,7 +60,8 @@ static void conn_respond(struct conn *c)
 	const char *status = "404 Not Found", *type = "text/plain";
 	g_autofree char *body = NULL;
 
-	if (g_str_has_prefix(c->in->str, "GET /metrics ") || g_str_has_prefix(c->in->str, "GET /metrics?")) {
+	if (g_str_has_prefix(c->in->str, "GET /metrics ") ||
+	    g_str_has_prefix(c->in->str, "GET /metrics?")) {
 		status = "200 OK";
 		type = "text/plain; version=0.0.4; charset=utf-8";
 		body = vn_switch_metrics(c->m->sw);
@@ -142,7 +143,8 @@ struct vn_metrics *vn_metrics_start(struct vn_switch *sw, const char *listen_on,
 {
 	g_autofree char *host = NULL;
 	const char *colon = strrchr(listen_on, ':');
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
 	struct addrinfo *ai = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
@@ -161,8 +163,8 @@ struct vn_metrics *vn_metrics_start(struct vn_switch *sw, const char *listen_on,
 	}
 	rc = getaddrinfo(host, colon + 1, &hints, &ai);
 	if (rc != 0) {
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			    "metrics_listen '%s': %s", listen_on, gai_strerror(rc));
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "metrics_listen '%s': %s",
+			    listen_on, gai_strerror(rc));
 		return NULL;
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

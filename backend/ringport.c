@@ -47,12 +47,12 @@ static void ring_destroy(struct vn_port *port)
 }
 
 static const struct vn_port_ops ring_port_ops = {
-	.kind = "ring",
-	.rx_burst = ring_rx,
-	.tx_burst = ring_tx,
-	.link_up = ring_link_up,
-	.describe = ring_describe,
-	.destroy = ring_destroy,
+    .kind = "ring",
+    .rx_burst = ring_rx,
+    .tx_burst = ring_tx,
+    .link_up = ring_link_up,
+    .describe = ring_describe,
+    .destroy = ring_destroy,
 };
 
 struct vn_port *vn_ring_port_create(const char *name, struct rte_ring *rx, struct rte_ring *tx)

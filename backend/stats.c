@@ -8,12 +8,12 @@
 #include "vnicd/stats.h"
 
 static const char *const drop_names[VN_DROP__MAX] = {
-	[VN_DROP_MALFORMED] = "malformed",     [VN_DROP_INVALID_SRC] = "invalid_src_mac",
-	[VN_DROP_SAME_PORT] = "same_port",     [VN_DROP_NO_DEST] = "no_destination",
-	[VN_DROP_LINK_DOWN] = "link_down",     [VN_DROP_QUEUE_FULL] = "queue_full",
-	[VN_DROP_NO_MBUF] = "no_mbuf",	       [VN_DROP_POLICY] = "policy",
-	[VN_DROP_SPOOFED] = "spoofed",	       [VN_DROP_RATE_LIMIT] = "rate_limited",
-	[VN_DROP_NAT_FULL] = "nat_table_full", [VN_DROP_FILTERED] = "filtered",
+    [VN_DROP_MALFORMED] = "malformed",	   [VN_DROP_INVALID_SRC] = "invalid_src_mac",
+    [VN_DROP_SAME_PORT] = "same_port",	   [VN_DROP_NO_DEST] = "no_destination",
+    [VN_DROP_LINK_DOWN] = "link_down",	   [VN_DROP_QUEUE_FULL] = "queue_full",
+    [VN_DROP_NO_MBUF] = "no_mbuf",	   [VN_DROP_POLICY] = "policy",
+    [VN_DROP_SPOOFED] = "spoofed",	   [VN_DROP_RATE_LIMIT] = "rate_limited",
+    [VN_DROP_NAT_FULL] = "nat_table_full", [VN_DROP_FILTERED] = "filtered",
 };
 
 static struct vn_counter_field fields[4 + 4 * VN_CAST__MAX + 4 * VN_LOC__MAX + VN_DROP__MAX];
@@ -42,7 +42,8 @@ const struct vn_counter_field *vn_counter_fields(size_t *n)
 		for (int d = 0; d < 2; d++)
 			for (int c = 0; c < VN_CAST__MAX; c++) {
 				char nm[40];
-				snprintf(nm, sizeof(nm), "%s_%s_packets", d ? "tx" : "rx", casts[c]);
+				snprintf(nm, sizeof(nm), "%s_%s_packets", d ? "tx" : "rx",
+					 casts[c]);
 				ADD(nm, (d ? OFF(tx_cast_pkts) : OFF(rx_cast_pkts)) + c * 8);
 				snprintf(nm, sizeof(nm), "%s_%s_bytes", d ? "tx" : "rx", casts[c]);
 				ADD(nm, (d ? OFF(tx_cast_bytes) : OFF(rx_cast_bytes)) + c * 8);

@@ -230,7 +230,8 @@ int vn_switch_net_create(struct vn_switch *sw, JsonObject *args, GError **err)
 		if (!n->fdb) {
 			int e = errno;
 			g_free(n);
-			SET_ERR(e, "cannot create the FDB of network '%s': %s", name, g_strerror(e));
+			SET_ERR(e, "cannot create the FDB of network '%s': %s", name,
+				g_strerror(e));
 		}
 	}
 	g_ptr_array_add(sw->nets, n);
@@ -295,8 +296,10 @@ int vn_port_parse_mac(const char *s, struct rte_ether_addr *mac)
 	unsigned b[6];
 	char tail;
 
-	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-			 &tail) != 6 || strlen(s) != 17)
+	if (!s ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &tail) != 6 ||
+	    strlen(s) != 17)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++)
 		mac->addr_bytes[i] = (uint8_t)b[i];
@@ -320,9 +323,9 @@ static const struct vn_port_kind *find_kind(const char *name)
 }
 
 static const char *const label_keys[] = {"vm_uuid", "vm_name", NULL};
-static const char *const common_keys[] = {"name",    "kind",    "net",    "mac",
-					  "queues",  "vm_uuid", "vm_name", "policy",
-					  "reflective_relay", NULL};
+static const char *const common_keys[] = {
+    "name", "kind", "net", "mac", "queues", "vm_uuid", "vm_name", "policy", "reflective_relay",
+    NULL};
 
 /* A copy of the (flat) @args with defaults made explicit (net, queues), for persistence. */
 static JsonObject *normalise_args(JsonObject *args, const char *net, unsigned queues)
@@ -409,7 +412,8 @@ static int port_add(struct vn_switch *sw, JsonObject *args, const struct vn_port
 	if (vm_name && (!*vm_name || strlen(vm_name) > 200 || !g_utf8_validate(vm_name, -1, NULL)))
 		SET_ERR(EINVAL, "invalid --vm-name (1-200 characters of UTF-8)");
 	if (!vn_name_valid(name))
-		SET_ERR(EINVAL, "invalid port name '%s' (1-31 characters of A-Z a-z 0-9 _ . -)", name);
+		SET_ERR(EINVAL, "invalid port name '%s' (1-31 characters of A-Z a-z 0-9 _ . -)",
+			name);
 	if (find_port(sw, name))
 		SET_ERR(EEXIST, "port '%s' already exists", name);
 	kind = own ? own : find_kind(kname);
@@ -455,7 +459,8 @@ static int port_add(struct vn_switch *sw, JsonObject *args, const struct vn_port
 		vn_arg_str(o->args, kind->unique_key, false, &ov, NULL);
 		if (ov && strcmp(ov, uniq) == 0) {
 			g_autofree char *opt = g_strdelimit(g_strdup(kind->unique_key), "_", '-');
-			SET_ERR(EEXIST, "--%s '%s' is already used by port '%s'", opt, uniq, o->name);
+			SET_ERR(EEXIST, "--%s '%s' is already used by port '%s'", opt, uniq,
+				o->name);
 		}
 	}
 	if (sw->ports->len >= sw->cfg->max_ports) {
@@ -589,8 +594,9 @@ int vn_switch_port_del(struct vn_switch *sw, const char *name, GError **err)
 	if (!sp)
 		SET_ERR(ENOENT, "no port '%s'", name ? name : "");
 	if (sp->kind == &vn_uplink_kind)
-		SET_ERR(EBUSY, "port '%s' is the uplink of network '%s': it goes with the network "
-			       "(vnicctl net del %s)",
+		SET_ERR(EBUSY,
+			"port '%s' is the uplink of network '%s': it goes with the network "
+			"(vnicctl net del %s)",
 			name, sp->net, sp->net);
 	port_del(sw, sp);
 	return 0;
@@ -645,8 +651,7 @@ static void port_del(struct vn_switch *sw, struct sw_port *sp)
  * of the port they came in by, as through a Linux bridge port with the hairpin flag, so
  * that VEPA hosts behind it can talk to each other. Ports of bridge networks only.
  */
-static int port_set_relay(struct vn_switch *sw, struct sw_port *sp, JsonObject *chg,
-			  GError **err)
+static int port_set_relay(struct vn_switch *sw, struct sw_port *sp, JsonObject *chg, GError **err)
 {
 	bool on = false;
 	int rc;
@@ -654,8 +659,9 @@ static int port_set_relay(struct vn_switch *sw, struct sw_port *sp, JsonObject *
 	if ((rc = vn_arg_bool(chg, "reflective_relay", &on, err)) < 0)
 		return rc;
 	if (sp->vnet->fwd != VN_FWD_BRIDGE)
-		SET_ERR(EINVAL, "--reflective-relay applies to ports of bridge networks ('%s' is a "
-				"%s network)",
+		SET_ERR(EINVAL,
+			"--reflective-relay applies to ports of bridge networks ('%s' is a "
+			"%s network)",
 			sp->net, sp->vnet->type);
 	if (on)
 		json_object_set_boolean_member(sp->args, "reflective_relay", TRUE);
@@ -688,8 +694,8 @@ int vn_switch_port_set(struct vn_switch *sw, JsonObject *args, GError **err)
 	keys = json_object_get_members(args);
 	for (GList *l = keys; l; l = l->next)
 		if (strcmp(l->data, "name") != 0)
-			json_object_set_member(chg, l->data,
-					       json_node_copy(json_object_get_member(args, l->data)));
+			json_object_set_member(
+			    chg, l->data, json_node_copy(json_object_get_member(args, l->data)));
 	if (json_object_get_size(chg) == 0)
 		SET_ERR(EINVAL, "port set %s: nothing to set (see vnicctl --help)", name);
 	if (json_object_has_member(chg, "reflective_relay")) {
@@ -731,8 +737,9 @@ int vn_switch_fdb_add(struct vn_switch *sw, const char *mac, const char *port, G
 	if (!sp)
 		SET_ERR(ENOENT, "no port '%s'", port ? port : "");
 	if (sp->vnet->fwd == VN_FWD_MACVTAP)
-		SET_ERR(EINVAL, "network '%s' is a macvtap network: it delivers by its ports' --mac, "
-				"not by FDB entries",
+		SET_ERR(EINVAL,
+			"network '%s' is a macvtap network: it delivers by its ports' --mac, "
+			"not by FDB entries",
 			sp->net);
 	if (sp->vnet->fdb && vn_fdb_add_static(sp->vnet->fdb, 0, &a, sp->slot, vn_dp_now()) < 0)
 		SET_ERR(ENOSPC, "the FDB of network '%s' is full (fdb_max = %u)", sp->net,
@@ -764,8 +771,9 @@ int vn_switch_fdb_flush(struct vn_switch *sw, const char *net, GError **err)
 	if (net && !(only = find_net(sw, net)))
 		SET_ERR(ENOENT, "no network '%s'", net);
 	if (only && only->fwd == VN_FWD_MACVTAP)
-		SET_ERR(EINVAL, "network '%s' is a macvtap network: its table holds its ports' MACs "
-				"and is not flushed",
+		SET_ERR(EINVAL,
+			"network '%s' is a macvtap network: its table holds its ports' MACs "
+			"and is not flushed",
 			net);
 	for (guint i = 0; i < sw->nets->len; i++) {
 		struct vn_net *n = sw->nets->pdata[i];
@@ -799,8 +807,6 @@ void vn_switch_tick(struct vn_switch *sw)
 }
 
 /* ---- JSON views ---- */
-
-
 
 static void json_net_uplink(struct vn_switch *sw, struct vn_net *n, JsonBuilder *b, bool detail);
 
@@ -901,7 +907,7 @@ static void json_port(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b, 
 	}
 	json_builder_set_member_name(b, "reflective_relay");
 	json_builder_add_boolean_value(
-		b, json_object_get_boolean_member_with_default(sp->args, "reflective_relay", FALSE));
+	    b, json_object_get_boolean_member_with_default(sp->args, "reflective_relay", FALSE));
 	if (sp->vnet->fwd == VN_FWD_MACVTAP && sp->kind != &vn_uplink_kind)
 		vn_json_str(b, "macvtap_mode", vn_mvt_mode_name(sp->vnet->mode));
 	if (sp->port) {
@@ -1037,7 +1043,8 @@ int vn_switch_json_stats(struct vn_switch *sw, const char *port, const char *vm,
 	if (vm) {
 		bool known = false;
 		for (guint i = 0; i < entries->len && !known; i++)
-			known = strcmp(((struct vn_ledger_entry *)entries->pdata[i])->vm_uuid, vm) == 0;
+			known =
+			    strcmp(((struct vn_ledger_entry *)entries->pdata[i])->vm_uuid, vm) == 0;
 		if (!*vm || !known)
 			SET_ERR(ENOENT, "no VM '%s' in the ledger", vm);
 	}
@@ -1123,7 +1130,8 @@ int vn_switch_stats_reset(struct vn_switch *sw, const char *vm, const char *port
 	if (port && !find_port(sw, port)) {
 		bool known = false;
 		for (guint i = 0; i < entries->len && !known; i++)
-			known = strcmp(((struct vn_ledger_entry *)entries->pdata[i])->port, port) == 0;
+			known =
+			    strcmp(((struct vn_ledger_entry *)entries->pdata[i])->port, port) == 0;
 		if (!known)
 			SET_ERR(ENOENT, "no port '%s' in the ledger", port);
 	}
@@ -1168,8 +1176,8 @@ void vn_switch_open_ledger(struct vn_switch *sw, const char *path)
 							g_get_real_time() / G_USEC_PER_SEC);
 		if (rename(path, keep) != 0)
 			VN_ERR("cannot keep the damaged ledger as %s: %s", keep, g_strerror(errno));
-		VN_ERR("accounting ledger %s is damaged (%s): kept as %s, starting a new ledger", path,
-		       err->message, keep);
+		VN_ERR("accounting ledger %s is damaged (%s): kept as %s, starting a new ledger",
+		       path, err->message, keep);
 		g_free(sw->ledger_recovered);
 		sw->ledger_recovered = g_steal_pointer(&keep);
 	} else {
@@ -1259,7 +1267,8 @@ char *vn_switch_metrics(struct vn_switch *sw)
 			g_string_append_printf(s, "# TYPE %s%s_total counter\n", pre,
 					       drop ? "drops" : f[k].name);
 			for (guint i = 0; i < series->len; i++) {
-				struct prom_series *ps = &g_array_index(series, struct prom_series, i);
+				struct prom_series *ps =
+				    &g_array_index(series, struct prom_series, i);
 				if ((scope == 0) != (ps->port != NULL))
 					continue;
 				for (int r = 0; r < (drop ? VN_DROP__MAX : 1); r++) {
@@ -1271,9 +1280,9 @@ char *vn_switch_metrics(struct vn_switch *sw)
 					prom_label(s, "vm_name", ps->name, false);
 					if (drop)
 						prom_label(s, "reason", vn_drop_name(r), false);
-					g_string_append_printf(s, "} %" G_GUINT64_FORMAT "\n",
-							       drop ? ps->c.drops[r]
-								    : vn_counter_get(&ps->c, &f[k]));
+					g_string_append_printf(
+					    s, "} %" G_GUINT64_FORMAT "\n",
+					    drop ? ps->c.drops[r] : vn_counter_get(&ps->c, &f[k]));
 				}
 			}
 		}
@@ -1293,8 +1302,8 @@ static struct sw_port *net_uplink_sp(struct vn_switch *sw, struct vn_net *n)
 	return NULL;
 }
 
-static const char *const net_keys[] = {"name", "type", "uplink", "mode", "hairpin", "nopromisc",
-				       NULL};
+static const char *const net_keys[] = {"name",	  "type",      "uplink", "mode",
+				       "hairpin", "nopromisc", NULL};
 
 /*
  * Validate the uplink, mode, hairpin and nopromisc arguments of net.add into @spec (fwd,
@@ -1325,7 +1334,8 @@ static int net_spec_check(struct vn_switch *sw, JsonObject *args, struct vn_net 
 	if (hairpin && (h = vn_hairpin_parse(hairpin)) < 0)
 		SET_ERR(EINVAL, "unknown --hairpin '%s' (external or emulated)", hairpin);
 	if (m == VN_MVT_PASSTHRU && h == VN_HAIRPIN_EMULATED)
-		SET_ERR(EINVAL, "--hairpin emulated needs two local ports: not with --mode passthru");
+		SET_ERR(EINVAL,
+			"--hairpin emulated needs two local ports: not with --mode passthru");
 	if (nopromisc && m != VN_MVT_PASSTHRU)
 		SET_ERR(EINVAL, "--nopromisc applies to --mode passthru");
 	spec->mode = spec->fwd == VN_FWD_MACVTAP ? (uint8_t)m : 0;
@@ -1337,8 +1347,9 @@ static int net_spec_check(struct vn_switch *sw, JsonObject *args, struct vn_net 
 
 		snprintf(upname, sizeof(upname), "%s-uplink", name);
 		if (!vn_name_valid(upname))
-			SET_ERR(EINVAL, "network name '%s' is too long for its uplink port '%s' (at "
-					"most %d characters)",
+			SET_ERR(EINVAL,
+				"network name '%s' is too long for its uplink port '%s' (at "
+				"most %d characters)",
 				name, upname, VN_NAME_MAX - 1 - 7);
 		if (find_port(sw, upname))
 			SET_ERR(EEXIST, "a port named '%s' already exists", upname);
@@ -1352,7 +1363,8 @@ static int net_spec_check(struct vn_switch *sw, JsonObject *args, struct vn_net 
 				continue;
 			vn_arg_str(o->args, "devargs", false, &od, NULL);
 			if (od && strcmp(od, *devargs) == 0)
-				SET_ERR(EEXIST, "--uplink '%s' is already the uplink of network '%s'",
+				SET_ERR(EEXIST,
+					"--uplink '%s' is already the uplink of network '%s'",
 					*devargs, o->net);
 		}
 	}
@@ -1406,8 +1418,9 @@ static int net_join_check(struct vn_switch *sw, struct vn_net *n, JsonObject *ar
 	if ((rc = vn_arg_bool(args, "reflective_relay", &relay, err)) < 0)
 		return rc;
 	if (relay && n->fwd != VN_FWD_BRIDGE)
-		SET_ERR(EINVAL, "--reflective-relay applies to ports of bridge networks ('%s' is a "
-				"%s network)",
+		SET_ERR(EINVAL,
+			"--reflective-relay applies to ports of bridge networks ('%s' is a "
+			"%s network)",
 			n->name, n->type);
 	if (n->fwd != VN_FWD_MACVTAP)
 		return 0;
@@ -1416,8 +1429,9 @@ static int net_join_check(struct vn_switch *sw, struct vn_net *n, JsonObject *ar
 		if (o->vnet != n || o->kind == &vn_uplink_kind)
 			continue;
 		if (n->mode == VN_MVT_PASSTHRU)
-			SET_ERR(EBUSY, "network '%s' is in passthru mode and port '%s' already owns "
-				       "its uplink",
+			SET_ERR(EBUSY,
+				"network '%s' is in passthru mode and port '%s' already owns "
+				"its uplink",
 				n->name, o->name);
 		if (*macs && o->mac && g_ascii_strcasecmp(o->mac, *macs) == 0)
 			SET_ERR(EADDRINUSE, "MAC %s is already used by port '%s' of network '%s'",
@@ -1430,7 +1444,8 @@ static int net_join_check(struct vn_switch *sw, struct vn_net *n, JsonObject *ar
 		*macs = inherited;
 	}
 	if (!*macs && n->mode != VN_MVT_PASSTHRU)
-		SET_ERR(EINVAL, "ports of macvtap network '%s' need --mac (macvlan delivers by MAC)",
+		SET_ERR(EINVAL,
+			"ports of macvtap network '%s' need --mac (macvlan delivers by MAC)",
 			n->name);
 	if (*macs && n->mode != VN_MVT_PASSTHRU && n->uplink) {
 		struct rte_ether_addr um, pm;
@@ -1517,8 +1532,8 @@ static void json_net_uplink(struct vn_switch *sw, struct vn_net *n, JsonBuilder 
 	vn_json_str(b, "uplink", up ? up->name : NULL);
 	if (n->fwd == VN_FWD_MACVTAP) {
 		vn_json_str(b, "mode", vn_mvt_mode_name(n->mode));
-		vn_json_str(b, "hairpin", vn_hairpin_name(__atomic_load_n(&n->hairpin,
-									  __ATOMIC_RELAXED)));
+		vn_json_str(b, "hairpin",
+			    vn_hairpin_name(__atomic_load_n(&n->hairpin, __ATOMIC_RELAXED)));
 		json_builder_set_member_name(b, "nopromisc");
 		json_builder_add_boolean_value(b, n->nopromisc);
 	}
@@ -1556,8 +1571,9 @@ int vn_switch_net_set(struct vn_switch *sw, JsonObject *args, GError **err)
 	if (!mode && !hairpin)
 		SET_ERR(EINVAL, "net set %s: nothing to set (--mode M, --hairpin H)", name);
 	if (n->fwd != VN_FWD_MACVTAP)
-		SET_ERR(EINVAL, "--mode and --hairpin apply to macvtap networks ('%s' is a %s "
-				"network)",
+		SET_ERR(EINVAL,
+			"--mode and --hairpin apply to macvtap networks ('%s' is a %s "
+			"network)",
 			name, n->type);
 	m = n->mode;
 	h = n->hairpin;
@@ -1568,13 +1584,16 @@ int vn_switch_net_set(struct vn_switch *sw, JsonObject *args, GError **err)
 	up = net_uplink_sp(sw, n);
 	guests = n->nr_ports - (up ? 1u : 0u);
 	if (m != n->mode && guests)
-		SET_ERR(EBUSY, "network '%s' has %u port(s) attached: its mode can change only "
-			       "while it has none",
+		SET_ERR(EBUSY,
+			"network '%s' has %u port(s) attached: its mode can change only "
+			"while it has none",
 			name, guests);
 	if (m == VN_MVT_PASSTHRU && h == VN_HAIRPIN_EMULATED)
-		SET_ERR(EINVAL, "--hairpin emulated needs two local ports: not with --mode passthru");
+		SET_ERR(EINVAL,
+			"--hairpin emulated needs two local ports: not with --mode passthru");
 	if (m != VN_MVT_PASSTHRU && n->nopromisc)
-		SET_ERR(EINVAL, "network '%s' has --nopromisc, which only passthru mode takes", name);
+		SET_ERR(EINVAL, "network '%s' has --nopromisc, which only passthru mode takes",
+			name);
 	n->mode = (uint8_t)m;
 	__atomic_store_n(&n->hairpin, (uint8_t)h, __ATOMIC_RELAXED);
 	VN_INFO("network %s: mode %s, hairpin %s", name, vn_mvt_mode_name(n->mode),
@@ -1654,7 +1673,8 @@ static const char *obj_str(JsonObject *o, const char *k)
 {
 	JsonNode *n = json_object_get_member(o, k);
 
-	if (!n || JSON_NODE_TYPE(n) != JSON_NODE_VALUE || json_node_get_value_type(n) != G_TYPE_STRING)
+	if (!n || JSON_NODE_TYPE(n) != JSON_NODE_VALUE ||
+	    json_node_get_value_type(n) != G_TYPE_STRING)
 		return NULL;
 	return json_node_get_string(n);
 }
@@ -1674,9 +1694,9 @@ static int restore_uplink_settings(struct vn_switch *sw, JsonObject *po, GError 
 	if (pn && JSON_NODE_HOLDS_OBJECT(pn)) {
 		g_autoptr(GList) keys = json_object_get_members(json_node_get_object(pn));
 		for (GList *l = keys; l; l = l->next)
-			json_object_set_member(
-				chg, l->data,
-				json_node_copy(json_object_get_member(json_node_get_object(pn), l->data)));
+			json_object_set_member(chg, l->data,
+					       json_node_copy(json_object_get_member(
+						   json_node_get_object(pn), l->data)));
 	}
 	if (rr)
 		json_object_set_member(chg, "reflective_relay", json_node_copy(rr));
@@ -1697,7 +1717,8 @@ static int restore_parse(struct vn_switch *sw, JsonNode *root, GError **err)
 	    json_object_get_int_member(o, "version") != STATE_VERSION)
 		SET_ERR(EINVAL, "unknown state version");
 	nets = json_object_has_member(o, "nets") ? json_object_get_array_member(o, "nets") : NULL;
-	ports = json_object_has_member(o, "ports") ? json_object_get_array_member(o, "ports") : NULL;
+	ports =
+	    json_object_has_member(o, "ports") ? json_object_get_array_member(o, "ports") : NULL;
 	fdb = json_object_has_member(o, "fdb") ? json_object_get_array_member(o, "fdb") : NULL;
 	if (!nets || !ports || !fdb)
 		SET_ERR(EINVAL, "missing nets, ports or fdb");
@@ -1706,7 +1727,8 @@ static int restore_parse(struct vn_switch *sw, JsonNode *root, GError **err)
 		JsonNode *nn = json_array_get_element(nets, i);
 		JsonObject *no = JSON_NODE_HOLDS_OBJECT(nn) ? json_node_get_object(nn) : NULL;
 		if (!no || vn_switch_net_create(sw, no, &e) < 0)
-			VN_ERR("state: network %u not restored: %s", i, e ? e->message : "malformed");
+			VN_ERR("state: network %u not restored: %s", i,
+			       e ? e->message : "malformed");
 	}
 	for (guint i = 0; i < json_array_get_length(ports); i++) {
 		g_autoptr(GError) e = NULL;
@@ -1754,9 +1776,8 @@ int vn_switch_restore(struct vn_switch *sw, const char *path, GError **err)
 			rc = vn_switch_net_add(sw, DEFAULT_NET, "bridge", err);
 		goto out;
 	}
-	VN_INFO("restored %u network(s), %u port(s), %u static FDB entr%s from %s",
-		sw->nets->len, sw->ports->len, sw->statics->len,
-		sw->statics->len == 1 ? "y" : "ies", path);
+	VN_INFO("restored %u network(s), %u port(s), %u static FDB entr%s from %s", sw->nets->len,
+		sw->ports->len, sw->statics->len, sw->statics->len == 1 ? "y" : "ies", path);
 out:
 	sw->restoring = false;
 	if (rc == 0)

@@ -371,9 +371,6 @@ bool vn_port_is_uplink(const struct vn_port *p)
 
 /* ---- description ---- */
 
-
-
-
 static void mac_fmt(const struct rte_ether_addr *m, char s[RTE_ETHER_ADDR_FMT_SIZE])
 {
 	const uint8_t *a = m->addr_bytes;
@@ -420,7 +417,8 @@ void vn_uplink_describe_link(const struct vn_port *port, JsonBuilder *b)
 	json_builder_end_array(b);
 	json_builder_set_member_name(b, "filter");
 	json_builder_begin_object(b);
-	vn_json_str(b, "method", up->way == FILTER_KERNEL ? "kernel unicast list" : "ethdev MAC filter");
+	vn_json_str(b, "method",
+		    up->way == FILTER_KERNEL ? "kernel unicast list" : "ethdev MAC filter");
 	json_builder_set_member_name(b, "unicast");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < up->uc->len; i++) {
@@ -449,8 +447,10 @@ static void uplink_describe(const struct vn_port *port, JsonBuilder *b)
 		uint64_t skipped = 0;
 		for (unsigned q = 0; q < VN_MAX_QUEUES; q++)
 			skipped += up->host_skipped[q];
-		vn_json_int(b, "host_frames_skipped", (gint64)skipped); /* the host's own, af_packet */
-		vn_json_bool(b, "rx_notify", up->nfd >= 0); /* idle workers sleep until frames come */
+		vn_json_int(b, "host_frames_skipped",
+			    (gint64)skipped); /* the host's own, af_packet */
+		vn_json_bool(b, "rx_notify",
+			     up->nfd >= 0); /* idle workers sleep until frames come */
 	}
 	rte_eth_stats_get(up->port_id, &st);
 	json_builder_set_member_name(b, "wire"); /* the PMD's own counters */

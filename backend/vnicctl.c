@@ -22,42 +22,42 @@
 #define EXIT_CONNECT 3
 
 static const char usage_text[] =
-	"usage: vnicctl [--socket PATH] [--json] COMMAND\n"
-	"commands:\n"
-	"  net add NAME bridge [--uplink DEVARGS]\n"
-	"  net add NAME macvtap --uplink DEVARGS [--mode vepa|bridge|private|passthru]\n"
-	"          [--hairpin external|emulated] [--nopromisc]\n"
-	"                                 make a network; DEVARGS is a DPDK device such as\n"
-	"                                 net_af_packet0,iface=eth1 (its port: NAME-uplink)\n"
-	"  net set NAME [--mode M] [--hairpin H]   change a macvtap network\n"
-	"  net del NAME                   remove a network without ports (and its uplink)\n"
-	"  net list [--json]              list networks\n"
-	"  net show NAME [--json]         one network: FDB counters, uplink link state\n"
-	"  port add NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--net NET]\n"
-	"           [--vm-uuid UUID] [--vm-name NAME]\n"
-	"  port del NAME                  remove a port\n"
-	"  port set NAME [--vlan-mode access|trunk|native-untagged|native-tagged|dot1q-tunnel|none]\n"
-	"           [--vlan N] [--vlans LIST] [--tpid 0x88a8] [--lock-mac|--no-lock-mac]\n"
-	"           [--allowed-ip LIST|none] [--allow-dhcp-server|--no-allow-dhcp-server]\n"
-	"           [--allow-ra|--no-allow-ra] [--inbound SPEC|none] [--outbound SPEC|none]\n"
-	"           [--reflective-relay on|off]\n"
-	"                                 L2 policy, applied at once; SPEC is\n"
-	"                                 average=KBps[,peak=KBps][,burst=KiB];\n"
-	"                                 --reflective-relay: frames may go back out of the\n"
-	"                                 port (the Linux bridge's hairpin flag)\n"
-	"  port list [--json]             list ports\n"
-	"  port show NAME [--json]        one port, with its counters\n"
-	"  fdb show [--net NET] [--json]  forwarding database\n"
-	"  fdb add MAC PORT               static entry\n"
-	"  fdb flush [--net NET]          remove learned and static entries\n"
-	"  stats [--port NAME] [--vm UUID] [--detail] [--json]\n"
-	"                                 per-NIC and per-VM totals (one line each; --detail:\n"
-	"                                 by class and drop reason)\n"
-	"  stats reset --vm UUID | --port NAME   forget those totals\n"
-	"  capture PORT --out FILE.pcapng [--count N|--duration S] [--snaplen N]\n"
-	"                                 record both directions of a port (pcapng)\n"
-	"  ping                           check that vnicd answers\n"
-	"The socket defaults to $VNICD_SOCKET or /run/vnicd/vnicd.sock.\n";
+    "usage: vnicctl [--socket PATH] [--json] COMMAND\n"
+    "commands:\n"
+    "  net add NAME bridge [--uplink DEVARGS]\n"
+    "  net add NAME macvtap --uplink DEVARGS [--mode vepa|bridge|private|passthru]\n"
+    "          [--hairpin external|emulated] [--nopromisc]\n"
+    "                                 make a network; DEVARGS is a DPDK device such as\n"
+    "                                 net_af_packet0,iface=eth1 (its port: NAME-uplink)\n"
+    "  net set NAME [--mode M] [--hairpin H]   change a macvtap network\n"
+    "  net del NAME                   remove a network without ports (and its uplink)\n"
+    "  net list [--json]              list networks\n"
+    "  net show NAME [--json]         one network: FDB counters, uplink link state\n"
+    "  port add NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--net NET]\n"
+    "           [--vm-uuid UUID] [--vm-name NAME]\n"
+    "  port del NAME                  remove a port\n"
+    "  port set NAME [--vlan-mode access|trunk|native-untagged|native-tagged|dot1q-tunnel|none]\n"
+    "           [--vlan N] [--vlans LIST] [--tpid 0x88a8] [--lock-mac|--no-lock-mac]\n"
+    "           [--allowed-ip LIST|none] [--allow-dhcp-server|--no-allow-dhcp-server]\n"
+    "           [--allow-ra|--no-allow-ra] [--inbound SPEC|none] [--outbound SPEC|none]\n"
+    "           [--reflective-relay on|off]\n"
+    "                                 L2 policy, applied at once; SPEC is\n"
+    "                                 average=KBps[,peak=KBps][,burst=KiB];\n"
+    "                                 --reflective-relay: frames may go back out of the\n"
+    "                                 port (the Linux bridge's hairpin flag)\n"
+    "  port list [--json]             list ports\n"
+    "  port show NAME [--json]        one port, with its counters\n"
+    "  fdb show [--net NET] [--json]  forwarding database\n"
+    "  fdb add MAC PORT               static entry\n"
+    "  fdb flush [--net NET]          remove learned and static entries\n"
+    "  stats [--port NAME] [--vm UUID] [--detail] [--json]\n"
+    "                                 per-NIC and per-VM totals (one line each; --detail:\n"
+    "                                 by class and drop reason)\n"
+    "  stats reset --vm UUID | --port NAME   forget those totals\n"
+    "  capture PORT --out FILE.pcapng [--count N|--duration S] [--snaplen N]\n"
+    "                                 record both directions of a port (pcapng)\n"
+    "  ping                           check that vnicd answers\n"
+    "The socket defaults to $VNICD_SOCKET or /run/vnicd/vnicd.sock.\n";
 
 static G_GNUC_NORETURN void usage_error(const char *fmt, ...)
 {
@@ -100,7 +100,9 @@ static JsonNode *transact_fd(const char *path, const char *req, JsonParser *pars
 			struct cmsghdr align;
 		} cbuf;
 		struct iovec iov = {(void *)req, 1};
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.b,
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf.b,
 				    .msg_controllen = sizeof(cbuf.b)};
 		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 
@@ -109,7 +111,8 @@ static JsonNode *transact_fd(const char *path, const char *req, JsonParser *pars
 		cm->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
 		if (sendmsg(fd, &mh, MSG_NOSIGNAL) != 1) {
-			fprintf(stderr, "vnicctl: sending to vnicd failed: %s\n", g_strerror(errno));
+			fprintf(stderr, "vnicctl: sending to vnicd failed: %s\n",
+				g_strerror(errno));
 			exit(EXIT_CONNECT);
 		}
 		req++;
@@ -117,7 +120,8 @@ static JsonNode *transact_fd(const char *path, const char *req, JsonParser *pars
 	for (size_t off = 0, len = strlen(req); off < len;) {
 		ssize_t n = send(fd, req + off, len - off, MSG_NOSIGNAL);
 		if (n <= 0) {
-			fprintf(stderr, "vnicctl: sending to vnicd failed: %s\n", g_strerror(errno));
+			fprintf(stderr, "vnicctl: sending to vnicd failed: %s\n",
+				g_strerror(errno));
 			exit(EXIT_CONNECT);
 		}
 		off += (size_t)n;
@@ -168,14 +172,14 @@ static bool b_or(JsonObject *o, const char *k)
 static void print_tap(JsonObject *o)
 {
 	JsonObject *s = json_object_has_member(o, "io_stats")
-				? json_object_get_object_member(o, "io_stats")
-				: NULL;
+			    ? json_object_get_object_member(o, "io_stats")
+			    : NULL;
 	JsonArray *off = json_object_has_member(o, "offloads")
-				 ? json_object_get_array_member(o, "offloads")
-				 : NULL;
+			     ? json_object_get_array_member(o, "offloads")
+			     : NULL;
 
-	printf("  device %s (%s%s, ifindex %" G_GINT64_FORMAT ", %s), %s, carrier %s, mtu %" G_GINT64_FORMAT
-	       ", queues %" G_GINT64_FORMAT "\n",
+	printf("  device %s (%s%s, ifindex %" G_GINT64_FORMAT
+	       ", %s), %s, carrier %s, mtu %" G_GINT64_FORMAT ", queues %" G_GINT64_FORMAT "\n",
 	       s_or(o, "ifname", "?"), s_or(o, "netns", NULL) ? "namespace " : "host namespace",
 	       s_or(o, "netns", ""), i_or(o, "ifindex"),
 	       b_or(o, "created") ? "made by vnicd" : "existing",
@@ -192,12 +196,12 @@ static void print_tap(JsonObject *o)
 			printf(" %s", json_array_get_string_element(off, i));
 		printf("%s\n", json_array_get_length(off) ? "" : " none");
 	}
-	if (json_object_has_member(o, "host_stack_isolated"))
-	{
+	if (json_object_has_member(o, "host_stack_isolated")) {
 		JsonNode *on = json_object_get_member(o, "owner");
-		g_autofree char *owner = on && JSON_NODE_HOLDS_VALUE(on)
-						 ? g_strdup_printf("uid %" G_GINT64_FORMAT, i_or(o, "owner"))
-						 : g_strdup("-");
+		g_autofree char *owner =
+		    on && JSON_NODE_HOLDS_VALUE(on)
+			? g_strdup_printf("uid %" G_GINT64_FORMAT, i_or(o, "owner"))
+			: g_strdup("-");
 		printf("  owner %s, host stack %s\n", owner,
 		       b_or(o, "host_stack_isolated") ? "isolated (ingress dropped after vnicd)"
 						      : "NOT isolated");
@@ -210,9 +214,9 @@ static void print_tap(JsonObject *o)
 		       " frames (%" G_GINT64_FORMAT " errors); syscalls rx %" G_GINT64_FORMAT
 		       ", tx %" G_GINT64_FORMAT "\n",
 		       i_or(s, "rx_frames"), i_or(s, "rx_gso_frames"), i_or(s, "rx_gso_segments"),
-		       i_or(s, "rx_csum_filled"), i_or(s, "rx_bad_offload"), i_or(s, "rx_truncated"),
-		       i_or(s, "rx_nombuf"), i_or(s, "tx_frames"), i_or(s, "tx_errors"),
-		       i_or(s, "rx_syscalls"), i_or(s, "tx_syscalls"));
+		       i_or(s, "rx_csum_filled"), i_or(s, "rx_bad_offload"),
+		       i_or(s, "rx_truncated"), i_or(s, "rx_nombuf"), i_or(s, "tx_frames"),
+		       i_or(s, "tx_errors"), i_or(s, "rx_syscalls"), i_or(s, "tx_syscalls"));
 }
 
 static void print_counters(JsonObject *o, const char *indent)
@@ -223,13 +227,14 @@ static void print_counters(JsonObject *o, const char *indent)
 
 	for (int i = 0; i < 2; i++) {
 		char k[6][40];
-		const char *cls[] = {"unicast", "multicast", "broadcast", "local", "external", "tunnel"};
+		const char *cls[] = {"unicast", "multicast", "broadcast",
+				     "local",	"external",  "tunnel"};
 		for (int c = 0; c < 6; c++)
 			snprintf(k[c], sizeof(k[c]), "%s_%s_packets", dirs[i], cls[c]);
-		printf("%s%s: %" G_GINT64_FORMAT " packets, %" G_GINT64_FORMAT " bytes; unicast %"
-		       G_GINT64_FORMAT ", multicast %" G_GINT64_FORMAT ", broadcast %" G_GINT64_FORMAT
-		       "; local %" G_GINT64_FORMAT ", external %" G_GINT64_FORMAT ", tunnel %"
-		       G_GINT64_FORMAT "\n",
+		printf("%s%s: %" G_GINT64_FORMAT " packets, %" G_GINT64_FORMAT
+		       " bytes; unicast %" G_GINT64_FORMAT ", multicast %" G_GINT64_FORMAT
+		       ", broadcast %" G_GINT64_FORMAT "; local %" G_GINT64_FORMAT
+		       ", external %" G_GINT64_FORMAT ", tunnel %" G_GINT64_FORMAT "\n",
 		       indent, dirs[i], i_or(o, i ? "tx_packets" : "rx_packets"),
 		       i_or(o, i ? "tx_bytes" : "rx_bytes"), i_or(o, k[0]), i_or(o, k[1]),
 		       i_or(o, k[2]), i_or(o, k[3]), i_or(o, k[4]), i_or(o, k[5]));
@@ -269,16 +274,16 @@ static void print_stats(JsonNode *res)
 	       "TX_PACKETS", "TX_BYTES", "DROPS");
 	for (guint i = 0; a && i < json_array_get_length(a); i++) {
 		JsonObject *o = json_array_get_object_element(a, i);
-		printf("%-16s %-16s %12" G_GINT64_FORMAT " %14" G_GINT64_FORMAT " %12" G_GINT64_FORMAT
-		       " %14" G_GINT64_FORMAT " %10" G_GINT64_FORMAT "\n",
+		printf("%-16s %-16s %12" G_GINT64_FORMAT " %14" G_GINT64_FORMAT
+		       " %12" G_GINT64_FORMAT " %14" G_GINT64_FORMAT " %10" G_GINT64_FORMAT "\n",
 		       s_or(o, "name", "?"), s_or(o, "vm_name", s_or(o, "vm_uuid", "-")),
 		       i_or(o, "rx_packets"), i_or(o, "rx_bytes"), i_or(o, "tx_packets"),
 		       i_or(o, "tx_bytes"), i_or(o, "drops_total"));
 	}
 	for (guint i = 0; v && i < json_array_get_length(v); i++) {
 		JsonObject *o = json_array_get_object_element(v, i);
-		printf("%-16s %-16s %12" G_GINT64_FORMAT " %14" G_GINT64_FORMAT " %12" G_GINT64_FORMAT
-		       " %14" G_GINT64_FORMAT " %10" G_GINT64_FORMAT "\n",
+		printf("%-16s %-16s %12" G_GINT64_FORMAT " %14" G_GINT64_FORMAT
+		       " %12" G_GINT64_FORMAT " %14" G_GINT64_FORMAT " %10" G_GINT64_FORMAT "\n",
 		       "(vm total)", s_or(o, "vm_name", s_or(o, "vm_uuid", "?")),
 		       i_or(o, "rx_packets"), i_or(o, "rx_bytes"), i_or(o, "tx_packets"),
 		       i_or(o, "tx_bytes"), i_or(o, "drops_total"));
@@ -291,8 +296,8 @@ static void print_uplink(const char *name, JsonObject *u);
 /* port show of an uplink: its link, then what the PMD itself counted on the wire. */
 static void print_uplink_port(JsonObject *o)
 {
-	JsonObject *w = json_object_has_member(o, "wire") ? json_object_get_object_member(o, "wire")
-							  : NULL;
+	JsonObject *w =
+	    json_object_has_member(o, "wire") ? json_object_get_object_member(o, "wire") : NULL;
 
 	print_uplink(s_or(o, "name", "?"), o);
 	printf("  ethdev port %" G_GINT64_FORMAT " (%s), %" G_GINT64_FORMAT
@@ -313,12 +318,11 @@ static void print_uplink_port(JsonObject *o)
 /* The uplink's link facts in `net show` (see vn_uplink_describe_link()). */
 static void print_uplink(const char *name, JsonObject *u)
 {
-	JsonObject *f = json_object_has_member(u, "filter")
-				? json_object_get_object_member(u, "filter")
-				: NULL;
+	JsonObject *f =
+	    json_object_has_member(u, "filter") ? json_object_get_object_member(u, "filter") : NULL;
 	JsonArray *ad = json_object_has_member(u, "addresses")
-				? json_object_get_array_member(u, "addresses")
-				: NULL;
+			    ? json_object_get_array_member(u, "addresses")
+			    : NULL;
 
 	printf("  uplink %s: %s", name, s_or(u, "devargs", "?"));
 	if (s_or(u, "ifname", NULL))
@@ -359,7 +363,8 @@ static void print_text(const char *cmd, JsonNode *res)
 			JsonObject *o = json_array_get_object_element(a, i);
 			printf("%-16s %-8s %6" G_GINT64_FORMAT " %8" G_GINT64_FORMAT "  %-9s %s\n",
 			       s_or(o, "name", "?"), s_or(o, "type", "?"), i_or(o, "ports"),
-			       i_or(o, "fdb_entries"), s_or(o, "mode", "-"), s_or(o, "uplink", "-"));
+			       i_or(o, "fdb_entries"), s_or(o, "mode", "-"),
+			       s_or(o, "uplink", "-"));
 		}
 	} else if (strcmp(cmd, "net.show") == 0) {
 		JsonObject *o = json_node_get_object(res);
@@ -392,14 +397,15 @@ static void print_text(const char *cmd, JsonNode *res)
 		       "PATH");
 		for (guint i = 0; i < json_array_get_length(a); i++) {
 			JsonObject *o = json_array_get_object_element(a, i);
-			gboolean srv = json_object_get_boolean_member_with_default(o, "server", FALSE);
+			gboolean srv =
+			    json_object_get_boolean_member_with_default(o, "server", FALSE);
 			g_autofree char *where = NULL;
 			if (json_object_has_member(o, "ifname")) /* tap, vnet: the device */
 				where = g_strdup_printf("%s%s%s", s_or(o, "ifname", "?"),
 							json_object_has_member(o, "netns") &&
-									s_or(o, "netns", NULL)
-								? " netns "
-								: "",
+								s_or(o, "netns", NULL)
+							    ? " netns "
+							    : "",
 							s_or(o, "netns", ""));
 			printf("%-16s %-6s %-12s %-5s %-17s %s%s\n", s_or(o, "name", "?"),
 			       s_or(o, "kind", "?"), s_or(o, "net", "?"), s_or(o, "link", "?"),
@@ -416,12 +422,13 @@ static void print_text(const char *cmd, JsonNode *res)
 		else if (json_object_has_member(o, "ifname"))
 			print_tap(o);
 		else
-			printf("  path %s (%s), queues %" G_GINT64_FORMAT " (guest uses %" G_GINT64_FORMAT
-			       "), connects %" G_GINT64_FORMAT ", disconnects %" G_GINT64_FORMAT "\n",
+			printf("  path %s (%s), queues %" G_GINT64_FORMAT
+			       " (guest uses %" G_GINT64_FORMAT "), connects %" G_GINT64_FORMAT
+			       ", disconnects %" G_GINT64_FORMAT "\n",
 			       s_or(o, "path", "-"),
 			       json_object_get_boolean_member_with_default(o, "server", FALSE)
-				       ? "server"
-				       : "client",
+				   ? "server"
+				   : "client",
 			       i_or(o, "queues"), i_or(o, "guest_queues"), i_or(o, "connects"),
 			       i_or(o, "disconnects"));
 		print_policy(o);
@@ -433,7 +440,8 @@ static void print_text(const char *cmd, JsonNode *res)
 		       "AGE");
 		for (guint i = 0; i < json_array_get_length(a); i++) {
 			JsonObject *o = json_array_get_object_element(a, i);
-			printf("%-12s %4" G_GINT64_FORMAT " %-17s %-16s %-7s %" G_GINT64_FORMAT "\n",
+			printf("%-12s %4" G_GINT64_FORMAT " %-17s %-16s %-7s %" G_GINT64_FORMAT
+			       "\n",
 			       s_or(o, "net", "?"), i_or(o, "vlan"), s_or(o, "mac", "?"),
 			       s_or(o, "port", "-"), s_or(o, "type", "?"), i_or(o, "age"));
 		}
@@ -457,30 +465,29 @@ static const struct {
 	const char *opt;
 	enum opt_type type;
 } port_opts[] = {
-	{"--path", OPT_STR},   {"--server", OPT_FLAG}, {"--mac", OPT_STR},
-	{"--queues", OPT_UINT}, {"--ifname", OPT_STR},  {"--netns", OPT_STR},
-	{"--mtu", OPT_UINT},   {"--owner", OPT_UINT},  {"--vm-uuid", OPT_STR},
-	{"--vm-name", OPT_STR},
+    {"--path", OPT_STR},    {"--server", OPT_FLAG}, {"--mac", OPT_STR},	 {"--queues", OPT_UINT},
+    {"--ifname", OPT_STR},  {"--netns", OPT_STR},   {"--mtu", OPT_UINT}, {"--owner", OPT_UINT},
+    {"--vm-uuid", OPT_STR}, {"--vm-name", OPT_STR},
 };
 
 /* Options of `port set`: JSON member, and the value a flag stands for (NULL: takes a value). */
 static const struct {
 	const char *opt, *key, *flag;
 } set_opts[] = {
-	{"--vlan-mode", "vlan_mode", NULL},
-	{"--vlan", "vlan", NULL},
-	{"--vlans", "vlans", NULL},
-	{"--tpid", "tpid", NULL},
-	{"--lock-mac", "lock_mac", "true"},
-	{"--no-lock-mac", "lock_mac", "false"},
-	{"--allowed-ip", "allowed_ip", NULL},
-	{"--allow-dhcp-server", "allow_dhcp_server", "true"},
-	{"--no-allow-dhcp-server", "allow_dhcp_server", "false"},
-	{"--allow-ra", "allow_ra", "true"},
-	{"--no-allow-ra", "allow_ra", "false"},
-	{"--inbound", "inbound", NULL},
-	{"--outbound", "outbound", NULL},
-	{"--reflective-relay", "reflective_relay", NULL},
+    {"--vlan-mode", "vlan_mode", NULL},
+    {"--vlan", "vlan", NULL},
+    {"--vlans", "vlans", NULL},
+    {"--tpid", "tpid", NULL},
+    {"--lock-mac", "lock_mac", "true"},
+    {"--no-lock-mac", "lock_mac", "false"},
+    {"--allowed-ip", "allowed_ip", NULL},
+    {"--allow-dhcp-server", "allow_dhcp_server", "true"},
+    {"--no-allow-dhcp-server", "allow_dhcp_server", "false"},
+    {"--allow-ra", "allow_ra", "true"},
+    {"--no-allow-ra", "allow_ra", "false"},
+    {"--inbound", "inbound", NULL},
+    {"--outbound", "outbound", NULL},
+    {"--reflective-relay", "reflective_relay", NULL},
 };
 
 /* "on"/"off" (or true/false, yes/no) of option @opt. */
@@ -520,7 +527,8 @@ static void print_policy(JsonObject *o)
 			gint64 lo = json_array_get_int_element(v, i), hi = lo;
 			while (i + 1 < n && json_array_get_int_element(v, i + 1) == hi + 1)
 				hi = json_array_get_int_element(v, ++i);
-			printf(hi > lo ? "%s%" G_GINT64_FORMAT "-%" G_GINT64_FORMAT : "%s%" G_GINT64_FORMAT,
+			printf(hi > lo ? "%s%" G_GINT64_FORMAT "-%" G_GINT64_FORMAT
+				       : "%s%" G_GINT64_FORMAT,
 			       lo == json_array_get_int_element(v, 0) ? "" : ",", lo, hi);
 		}
 	}
@@ -529,7 +537,8 @@ static void print_policy(JsonObject *o)
 		printf(" +untagged");
 	if (s_or(p, "tpid", NULL))
 		printf(" tpid %s", s_or(p, "tpid", ""));
-	printf("; lock-mac %s", json_object_get_boolean_member_with_default(p, "lock_mac", FALSE) ? "on" : "off");
+	printf("; lock-mac %s",
+	       json_object_get_boolean_member_with_default(p, "lock_mac", FALSE) ? "on" : "off");
 	ips = json_object_get_array_member(p, "allowed_ip");
 	for (guint i = 0; ips && i < json_array_get_length(ips); i++)
 		printf("%s%s", i ? "," : "; allowed-ip ", json_array_get_string_element(ips, i));
@@ -566,8 +575,8 @@ static void on_sigint(int sig)
 /* Ask vnicd for {"cmd": cmd, "args": {"id": id}}; exit on error. Return: the result object. */
 static JsonObject *capture_call(const char *sock, const char *cmd, gint64 id, JsonParser *p)
 {
-	g_autofree char *line = g_strdup_printf("{\"cmd\":\"%s\",\"args\":{\"id\":%" G_GINT64_FORMAT
-						"}}\n", cmd, id);
+	g_autofree char *line =
+	    g_strdup_printf("{\"cmd\":\"%s\",\"args\":{\"id\":%" G_GINT64_FORMAT "}}\n", cmd, id);
 	JsonNode *root = transact(sock, line, p);
 	JsonObject *ro = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
 
@@ -650,21 +659,25 @@ static int run_capture(const char *sock, const char *port, const char *out, gint
 				text = json_generator_to_data(gen, NULL);
 				printf("%s\n", text);
 			} else {
-				printf("capture %" G_GINT64_FORMAT " of %s %s (%s): %" G_GINT64_FORMAT
-				       " packets, %" G_GINT64_FORMAT " bytes written to %s, %" G_GINT64_FORMAT
-				       " dropped\n",
+				printf("capture %" G_GINT64_FORMAT
+				       " of %s %s (%s): %" G_GINT64_FORMAT
+				       " packets, %" G_GINT64_FORMAT
+				       " bytes written to %s, %" G_GINT64_FORMAT " dropped\n",
 				       id, port, s_or(st, "state", "?"), s_or(st, "reason", "-"),
-				       i_or(st, "packets"), i_or(st, "bytes"), out, i_or(st, "dropped"));
+				       i_or(st, "packets"), i_or(st, "bytes"), out,
+				       i_or(st, "dropped"));
 			}
 			if (strcmp(s_or(st, "state", "?"), "done") != 0) {
-				fprintf(stderr, "vnicctl: capture failed: %s\n", s_or(st, "error", "?"));
+				fprintf(stderr, "vnicctl: capture failed: %s\n",
+					s_or(st, "error", "?"));
 				return 1;
 			}
 			return 0;
 		}
 		if (tty || secs != last_shown) {
-			fprintf(stderr, "%scapture %" G_GINT64_FORMAT ": %" G_GINT64_FORMAT " packets, %"
-				G_GINT64_FORMAT " dropped, %" G_GINT64_FORMAT " s%s",
+			fprintf(stderr,
+				"%scapture %" G_GINT64_FORMAT ": %" G_GINT64_FORMAT
+				" packets, %" G_GINT64_FORMAT " dropped, %" G_GINT64_FORMAT " s%s",
 				tty ? "\r" : "", id, i_or(st, "packets"), i_or(st, "dropped"), secs,
 				tty ? "   " : "\n");
 			last_shown = secs;
@@ -683,8 +696,8 @@ static int port_opt_index(const char *a)
 
 int main(int argc, char **argv)
 {
-	const char *sock = g_getenv("VNICD_SOCKET") ? g_getenv("VNICD_SOCKET")
-						     : "/run/vnicd/vnicd.sock";
+	const char *sock =
+	    g_getenv("VNICD_SOCKET") ? g_getenv("VNICD_SOCKET") : "/run/vnicd/vnicd.sock";
 	g_autoptr(GPtrArray) pos = g_ptr_array_new();
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -729,7 +742,8 @@ int main(int argc, char **argv)
 			for (size_t j = 0; j < G_N_ELEMENTS(set_opts); j++)
 				if (j != (size_t)k && sopt_val[j] &&
 				    strcmp(set_opts[j].key, set_opts[k].key) == 0)
-					usage_error("%s and %s contradict each other", set_opts[j].opt, a);
+					usage_error("%s and %s contradict each other",
+						    set_opts[j].opt, a);
 			any_sopt = true;
 		} else if (strcmp(a, "--net") == 0) {
 			net = NEXT();
@@ -787,7 +801,9 @@ int main(int argc, char **argv)
 		}                                                                                  \
 	} while (0)
 	if (strcmp(g, "capture") == 0) {
-		NEED(2, "usage: capture PORT --out FILE.pcapng [--count N|--duration S] [--snaplen N]");
+		NEED(
+		    2,
+		    "usage: capture PORT --out FILE.pcapng [--count N|--duration S] [--snaplen N]");
 		if (!out)
 			usage_error("capture needs --out FILE.pcapng");
 		if (count == 0 || duration == 0)
@@ -811,7 +827,8 @@ int main(int argc, char **argv)
 		cmd = "stats.reset";
 		ARG_S("port", port);
 		ARG_S("vm", vm);
-	} else if (strcmp(g, "net") && strcmp(g, "port") && strcmp(g, "fdb") && strcmp(g, "capture")) {
+	} else if (strcmp(g, "net") && strcmp(g, "port") && strcmp(g, "fdb") &&
+		   strcmp(g, "capture")) {
 		usage_error("unknown command '%s'", g);
 	} else if (!v) {
 		usage_error("'%s' needs a subcommand", g);
@@ -867,7 +884,8 @@ int main(int argc, char **argv)
 				if (port_opts[k].type == OPT_FLAG)
 					json_builder_add_boolean_value(b, TRUE);
 				else if (port_opts[k].type == OPT_UINT)
-					json_builder_add_int_value(b, parse_uint(port_opts[k].opt, popt_val[k]));
+					json_builder_add_int_value(
+					    b, parse_uint(port_opts[k].opt, popt_val[k]));
 				else
 					json_builder_add_string_value(b, popt_val[k]);
 			}
@@ -876,9 +894,11 @@ int main(int argc, char **argv)
 			cmd = "port.del";
 			ARG_S("name", POS(2));
 		} else if (strcmp(v, "set") == 0) {
-			NEED(3, "usage: port set NAME [--vlan-mode MODE] [--vlan N] [--vlans LIST] ...");
+			NEED(3, "usage: port set NAME [--vlan-mode MODE] [--vlan N] [--vlans LIST] "
+				"...");
 			if (!any_sopt)
-				usage_error("port set needs at least one setting (see vnicctl --help)");
+				usage_error(
+				    "port set needs at least one setting (see vnicctl --help)");
 			cmd = "port.set";
 			ARG_S("name", POS(2));
 			for (size_t k = 0; k < G_N_ELEMENTS(set_opts); k++) {
@@ -887,12 +907,14 @@ int main(int argc, char **argv)
 					continue;
 				json_builder_set_member_name(b, set_opts[k].key);
 				if (set_opts[k].flag)
-					json_builder_add_boolean_value(b, strcmp(set_opts[k].flag, "true") == 0);
+					json_builder_add_boolean_value(
+					    b, strcmp(set_opts[k].flag, "true") == 0);
 				else if (strcmp(set_opts[k].key, "reflective_relay") == 0)
-					json_builder_add_boolean_value(b, parse_onoff(set_opts[k].opt,
-										      sopt_val[k]));
+					json_builder_add_boolean_value(
+					    b, parse_onoff(set_opts[k].opt, sopt_val[k]));
 				else if (strcmp(set_opts[k].key, "vlan") == 0 &&
-					 g_ascii_string_to_unsigned(sopt_val[k], 10, 0, 65535, &num, NULL))
+					 g_ascii_string_to_unsigned(sopt_val[k], 10, 0, 65535, &num,
+								    NULL))
 					json_builder_add_int_value(b, (gint64)num);
 				else
 					json_builder_add_string_value(b, sopt_val[k]);

@@ -27,8 +27,8 @@
 #include "vnicd/policy.h"
 
 #define MIN_DEPTH (64u * 1024u)
-#define PEAK_DEPTH_PEAK_MS 50	/* peak bucket: at least this much of peak ... */
-#define PEAK_DEPTH_AVG_MS 300	/* ... and of average (see above: TCP and RTO_min) */
+#define PEAK_DEPTH_PEAK_MS 50 /* peak bucket: at least this much of peak ... */
+#define PEAK_DEPTH_AVG_MS 300 /* ... and of average (see above: TCP and RTO_min) */
 
 static int bucket(struct rte_meter_srtcm_profile *prof, struct rte_meter_srtcm *m,
 		  uint64_t rate_Bps, uint64_t depth, const struct rte_meter_srtcm *prev)
@@ -47,8 +47,9 @@ int vn_meter_init(struct vn_meter *mt, uint64_t average_kBps, uint64_t peak_kBps
 {
 	uint64_t avg = average_kBps * 1000, peak = peak_kBps * 1000;
 
-	if (average_kBps == 0 || average_kBps > VN_METER_MAX_KBPS || peak_kBps > VN_METER_MAX_KBPS ||
-	    (peak_kBps && peak_kBps < average_kBps) || burst_kib > VN_METER_MAX_BURST_KIB)
+	if (average_kBps == 0 || average_kBps > VN_METER_MAX_KBPS ||
+	    peak_kBps > VN_METER_MAX_KBPS || (peak_kBps && peak_kBps < average_kBps) ||
+	    burst_kib > VN_METER_MAX_BURST_KIB)
 		return -EINVAL;
 	memset(mt, 0, sizeof(*mt));
 	rte_spinlock_init(&mt->lock);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Policy specs on the control thread: validate and merge `port.set`, build and describe policies. */
+/* Policy specs on the control thread: validate and merge `port.set`, build and describe policies.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -14,17 +15,17 @@
 	} while (0)
 
 static const char *const mode_names[VN_VLAN__MAX] = {
-	[VN_VLAN_NONE] = "none",
-	[VN_VLAN_ACCESS] = "access",
-	[VN_VLAN_TRUNK] = "trunk",
-	[VN_VLAN_NATIVE_UNTAGGED] = "native-untagged",
-	[VN_VLAN_NATIVE_TAGGED] = "native-tagged",
-	[VN_VLAN_DOT1Q_TUNNEL] = "dot1q-tunnel",
+    [VN_VLAN_NONE] = "none",
+    [VN_VLAN_ACCESS] = "access",
+    [VN_VLAN_TRUNK] = "trunk",
+    [VN_VLAN_NATIVE_UNTAGGED] = "native-untagged",
+    [VN_VLAN_NATIVE_TAGGED] = "native-tagged",
+    [VN_VLAN_DOT1Q_TUNNEL] = "dot1q-tunnel",
 };
 
-static const char *const spec_keys[] = {"vlan_mode", "vlan", "vlans", "tpid", "lock_mac",
-					"allowed_ip", "allow_dhcp_server", "allow_ra", "inbound",
-					"outbound", NULL};
+static const char *const spec_keys[] = {
+    "vlan_mode",	 "vlan",     "vlans",	"tpid",	    "lock_mac", "allowed_ip",
+    "allow_dhcp_server", "allow_ra", "inbound", "outbound", NULL};
 
 const char *vn_vlan_mode_name(enum vn_vlan_mode m)
 {
@@ -82,7 +83,8 @@ static int parse_vlans(JsonNode *n, uint64_t bm[64], GError **err)
 		JsonArray *a = json_node_get_array(n);
 		for (guint i = 0; i < json_array_get_length(a); i++) {
 			guint64 v;
-			if (!node_uint(json_array_get_element(a, i), false, &v) || v < 1 || v > VN_VID_MAX)
+			if (!node_uint(json_array_get_element(a, i), false, &v) || v < 1 ||
+			    v > VN_VID_MAX)
 				FAIL("invalid --vlans %s (VLAN IDs are 1-4094)", txt);
 			bm[v >> 6] |= 1ULL << (v & 63);
 			count++;
@@ -95,12 +97,14 @@ static int parse_vlans(JsonNode *n, uint64_t bm[64], GError **err)
 			if (dash)
 				*dash = 0;
 			if (!g_ascii_string_to_unsigned(*p, 10, 0, G_MAXUINT64, &lo, NULL) ||
-			    (dash && !g_ascii_string_to_unsigned(dash + 1, 10, 0, G_MAXUINT64, &hi, NULL)))
+			    (dash &&
+			     !g_ascii_string_to_unsigned(dash + 1, 10, 0, G_MAXUINT64, &hi, NULL)))
 				FAIL("invalid --vlans '%s' (expected a list like 10,20-30)", txt);
 			if (!dash)
 				hi = lo;
 			if (lo < 1 || hi > VN_VID_MAX || lo > hi)
-				FAIL("invalid --vlans '%s' (VLAN IDs are 1-4094, ranges low-high)", txt);
+				FAIL("invalid --vlans '%s' (VLAN IDs are 1-4094, ranges low-high)",
+				     txt);
 			for (guint64 v = lo; v <= hi; v++)
 				bm[v >> 6] |= 1ULL << (v & 63);
 			count++;
@@ -223,8 +227,8 @@ static int parse_rate(JsonNode *n, const char *what, JsonObject **out, GError **
 	static const char *const names[3] = {"average", "peak", "burst"};
 
 	*out = NULL;
-	if (JSON_NODE_HOLDS_NULL(n) || (is_type(n, G_TYPE_STRING) &&
-					(strcmp(json_node_get_string(n), "none") == 0)))
+	if (JSON_NODE_HOLDS_NULL(n) ||
+	    (is_type(n, G_TYPE_STRING) && (strcmp(json_node_get_string(n), "none") == 0)))
 		return 0;
 	if (is_type(n, G_TYPE_STRING)) {
 		g_auto(GStrv) parts = g_strsplit(json_node_get_string(n), ",", -1);
@@ -239,8 +243,10 @@ static int parse_rate(JsonNode *n, const char *what, JsonObject **out, GError **
 			}
 			if (k < 0 || seen[k] ||
 			    !g_ascii_string_to_unsigned(eq + 1, 10, 1, G_MAXUINT64, &v[k], NULL))
-				FAIL("invalid %s '%s' (expected average=KBps[,peak=KBps][,burst=KiB], "
-				     "positive whole numbers, or none)", what, txt);
+				FAIL("invalid %s '%s' (expected "
+				     "average=KBps[,peak=KBps][,burst=KiB], "
+				     "positive whole numbers, or none)",
+				     what, txt);
 			seen[k] = true;
 		}
 	} else if (JSON_NODE_HOLDS_OBJECT(n)) {
@@ -312,8 +318,10 @@ int vn_policy_spec_merge(JsonObject *cur, JsonObject *chg, bool has_mac, JsonObj
 	if ((n = member(vsrc, "vlan_mode"))) {
 		if (!is_type(n, G_TYPE_STRING) || (mode = mode_of(json_node_get_string(n))) < 0) {
 			g_autofree char *t = node_text(n);
-			FAIL("invalid --vlan-mode %s (access, trunk, native-untagged, native-tagged, "
-			     "dot1q-tunnel or none)", t);
+			FAIL("invalid --vlan-mode %s (access, trunk, native-untagged, "
+			     "native-tagged, "
+			     "dot1q-tunnel or none)",
+			     t);
 		}
 	}
 	{
@@ -344,26 +352,30 @@ int vn_policy_spec_merge(JsonObject *cur, JsonObject *chg, bool has_mac, JsonObj
 		switch (mode) {
 		case VN_VLAN_NONE:
 			if (has_vid || has_vlans || has_tpid)
-				FAIL("--vlan, --vlans and --tpid need a --vlan-mode (the port has none)");
+				FAIL("--vlan, --vlans and --tpid need a --vlan-mode (the port has "
+				     "none)");
 			break;
 		case VN_VLAN_ACCESS:
 		case VN_VLAN_DOT1Q_TUNNEL:
 			if (!has_vid)
 				FAIL("--vlan-mode %s needs --vlan N", mode_names[mode]);
 			if (has_vlans)
-				FAIL("--vlans does not apply to --vlan-mode %s (one VLAN: --vlan N)",
-				     mode_names[mode]);
+				FAIL(
+				    "--vlans does not apply to --vlan-mode %s (one VLAN: --vlan N)",
+				    mode_names[mode]);
 			break;
 		case VN_VLAN_TRUNK:
 			if (!has_vlans)
 				FAIL("--vlan-mode trunk needs --vlans LIST");
 			if (has_vid)
-				FAIL("--vlan does not apply to --vlan-mode trunk (for a native VLAN use "
+				FAIL("--vlan does not apply to --vlan-mode trunk (for a native "
+				     "VLAN use "
 				     "native-untagged or native-tagged)");
 			break;
 		default:
 			if (!has_vid)
-				FAIL("--vlan-mode %s needs --vlan N (the native VLAN)", mode_names[mode]);
+				FAIL("--vlan-mode %s needs --vlan N (the native VLAN)",
+				     mode_names[mode]);
 			break;
 		}
 		if (has_tpid && mode != VN_VLAN_DOT1Q_TUNNEL)
@@ -396,7 +408,8 @@ int vn_policy_spec_merge(JsonObject *cur, JsonObject *chg, bool has_mac, JsonObj
 	}
 	if (json_object_has_member(o, "lock_mac") && !has_mac)
 		FAIL("--lock-mac needs the port's MAC address (port add ... --mac MAC)");
-	if ((n = member(chg, "allowed_ip") ? member(chg, "allowed_ip") : member(cur, "allowed_ip"))) {
+	if ((n = member(chg, "allowed_ip") ? member(chg, "allowed_ip")
+					   : member(cur, "allowed_ip"))) {
 		JsonArray *a;
 		if (parse_ips(n, &a, err) < 0)
 			return -EINVAL;

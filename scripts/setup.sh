@@ -18,7 +18,7 @@ PKGS=(
 	libdpdk-dev libglib2.0-dev libjson-glib-dev liburing-dev libnl-3-dev libnl-route-3-dev
 	# run and test
 	dpdk dpdk-dev python3 iproute2 iputils-ping procps coreutils util-linux
-	tshark curl qemu-system-x86 busybox-static cpio xz-utils clang libclang-rt-14-dev
+	tshark curl qemu-system-x86 busybox-static cpio xz-utils clang libclang-rt-14-dev clang-format
 	# policy tests: scapy-crafted frames, rates, captures, Open vSwitch as the VLAN reference
 	python3-scapy iperf3 tcpdump openvswitch-switch
 	# TAP port tests (offload checks) and the tap benchmark (syscall counts)

@@ -270,9 +270,6 @@ static void apply_info(struct tap_port *tp, const struct vn_link_info *li)
 
 /* ---- port show ---- */
 
-
-
-
 static void tap_describe(const struct vn_port *port, JsonBuilder *b)
 {
 	const struct tap_port *tp = (const struct tap_port *)port;
@@ -289,7 +286,8 @@ static void tap_describe(const struct vn_port *port, JsonBuilder *b)
 	vn_json_str(b, "io_uring_fallback", tp->fallback[0] ? tp->fallback : NULL);
 	vn_json_str(b, "io", tp->eng->mode(&tp->q[0].io));
 	/* the kernel sends no carrier change while a device is down: report none then */
-	vn_json_bool(b, "carrier", __atomic_load_n(&tp->lcarrier, __ATOMIC_RELAXED) && (fl & IFF_UP));
+	vn_json_bool(b, "carrier",
+		     __atomic_load_n(&tp->lcarrier, __ATOMIC_RELAXED) && (fl & IFF_UP));
 	vn_json_bool(b, "admin_up", fl & IFF_UP);
 	vn_json_bool(b, "deleted", __atomic_load_n(&tp->lgone, __ATOMIC_RELAXED));
 	vn_json_int(b, "mtu", __atomic_load_n(&tp->lmtu, __ATOMIC_RELAXED));

@@ -39,12 +39,12 @@ struct vhost_port {
 	uint16_t queues;
 	struct rte_mempool *mp;
 	struct vn_dp *dp;
-	int vid;		/* atomic */
-	uint32_t rx_enabled;	/* atomic bitmask of guest-TX virtqueues we may dequeue */
-	uint32_t tx_enabled;	/* atomic bitmask of guest-RX virtqueues we may enqueue */
-	uint16_t guest_pairs;	/* queue pairs the front end set up */
-	uint64_t connects;	/* atomic */
-	uint64_t disconnects;	/* atomic */
+	int vid;	      /* atomic */
+	uint32_t rx_enabled;  /* atomic bitmask of guest-TX virtqueues we may dequeue */
+	uint32_t tx_enabled;  /* atomic bitmask of guest-RX virtqueues we may enqueue */
+	uint16_t guest_pairs; /* queue pairs the front end set up */
+	uint64_t connects;    /* atomic */
+	uint64_t disconnects; /* atomic */
 	rte_spinlock_t txlock[VN_MAX_QUEUES];
 };
 
@@ -63,8 +63,9 @@ static gboolean link_event_run(gpointer ud)
 	if (ev->up)
 		VN_INFO("port %s: link up (guest connected, vid %d, %u queue pair%s%s)", ev->name,
 			ev->vid, ev->guest_pairs, ev->guest_pairs == 1 ? "" : "s",
-			ev->guest_pairs > ev->queues ? "; more than configured: extra queues not polled"
-						     : "");
+			ev->guest_pairs > ev->queues
+			    ? "; more than configured: extra queues not polled"
+			    : "");
 	else
 		VN_INFO("port %s: link down (guest disconnected, vid %d)", ev->name, ev->vid);
 	return G_SOURCE_REMOVE;
@@ -159,16 +160,17 @@ static int cb_vring_state_changed(int vid, uint16_t vring, int enable)
 			 */
 			__atomic_and_fetch(mask, ~(1u << qp), __ATOMIC_RELEASE);
 		}
-		VN_DBG("port %s: vring %u %s", vp->base.name, vring, enable ? "enabled" : "disabled");
+		VN_DBG("port %s: vring %u %s", vp->base.name, vring,
+		       enable ? "enabled" : "disabled");
 	}
 	g_mutex_unlock(&reg_lock);
 	return 0;
 }
 
 static const struct rte_vhost_device_ops vhost_ops = {
-	.new_device = cb_new_device,
-	.destroy_device = cb_destroy_device,
-	.vring_state_changed = cb_vring_state_changed,
+    .new_device = cb_new_device,
+    .destroy_device = cb_destroy_device,
+    .vring_state_changed = cb_vring_state_changed,
 };
 
 static uint16_t vhost_rx_burst(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
@@ -256,7 +258,8 @@ static void vhost_describe(const struct vn_port *port, JsonBuilder *b)
 	json_builder_set_member_name(b, "guest_queues");
 	json_builder_add_int_value(b, vid >= 0 ? vp->guest_pairs : 0);
 	json_builder_set_member_name(b, "rx_queues_enabled");
-	json_builder_add_int_value(b, __builtin_popcount(__atomic_load_n(&vp->rx_enabled, __ATOMIC_RELAXED)));
+	json_builder_add_int_value(
+	    b, __builtin_popcount(__atomic_load_n(&vp->rx_enabled, __ATOMIC_RELAXED)));
 	json_builder_set_member_name(b, "connects");
 	json_builder_add_int_value(b, (gint64)__atomic_load_n(&vp->connects, __ATOMIC_RELAXED));
 	json_builder_set_member_name(b, "disconnects");
@@ -289,14 +292,14 @@ static void vhost_destroy(struct vn_port *port)
 }
 
 static const struct vn_port_ops vhost_port_ops = {
-	.kind = "vhost",
-	.rx_burst = vhost_rx_burst,
-	.tx_burst = vhost_tx_burst,
-	.rx_intr_token = vhost_rx_intr_token,
-	.rx_intr_arm = vhost_rx_intr_arm,
-	.link_up = vhost_link_up,
-	.describe = vhost_describe,
-	.destroy = vhost_destroy,
+    .kind = "vhost",
+    .rx_burst = vhost_rx_burst,
+    .tx_burst = vhost_tx_burst,
+    .rx_intr_token = vhost_rx_intr_token,
+    .rx_intr_arm = vhost_rx_intr_arm,
+    .link_up = vhost_link_up,
+    .describe = vhost_describe,
+    .destroy = vhost_destroy,
 };
 
 /* Server mode: a leftover socket nobody listens on is removed; anything else is refused. */
@@ -328,9 +331,8 @@ static int check_server_path(const char *path, GError **err)
 	return 0;
 }
 
-int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p,
-			 struct rte_mempool *mp, struct vn_dp *dp, struct vn_port **out,
-			 GError **err)
+int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p, struct rte_mempool *mp,
+			 struct vn_dp *dp, struct vn_port **out, GError **err)
 {
 	struct vhost_port *vp;
 	g_autofree char *dir = NULL;
@@ -402,8 +404,8 @@ int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p,
 		reg_remove(vp);
 		rte_vhost_driver_unregister(vp->path);
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-			    "cannot %s vhost-user socket '%s'", p->server ? "listen on" : "connect to",
-			    vp->path);
+			    "cannot %s vhost-user socket '%s'",
+			    p->server ? "listen on" : "connect to", vp->path);
 		rte_free(vp);
 		return -EIO;
 	}
@@ -482,10 +484,10 @@ static char *vhost_kind_summary(JsonObject *args)
 }
 
 const struct vn_port_kind vn_vhost_kind = {
-	.name = "vhost",
-	.keys = vhost_keys,
-	.unique_key = "path",
-	.check = vhost_kind_check,
-	.create = vhost_kind_create,
-	.summary = vhost_kind_summary,
+    .name = "vhost",
+    .keys = vhost_keys,
+    .unique_key = "path",
+    .check = vhost_kind_check,
+    .create = vhost_kind_create,
+    .summary = vhost_kind_summary,
 };

@@ -18,8 +18,8 @@
 /** struct vn_ledger_entry - totals of one port of one VM. */
 struct vn_ledger_entry {
 	char *port;
-	char *vm_uuid; /* "" when the port has no VM label */
-	char *vm_name; /* "" when unknown */
+	char *vm_uuid;		      /* "" when the port has no VM label */
+	char *vm_name;		      /* "" when unknown */
 	struct vn_port_counters base; /* totals up to the start of the port's current life */
 	bool live;		      /* a port of that name and VM exists now */
 	gint64 updated;		      /* wall-clock seconds of the last change */
@@ -40,8 +40,8 @@ void vn_ledger_free(struct vn_ledger *l);
  * limit is exceeded rather than losing a live port's totals (counted as a limit hit).
  * Return: the entry (owned by the ledger).
  */
-struct vn_ledger_entry *vn_ledger_attach(struct vn_ledger *l, const char *vm_uuid,
-					 const char *port, const char *vm_name);
+struct vn_ledger_entry *vn_ledger_attach(struct vn_ledger *l, const char *vm_uuid, const char *port,
+					 const char *vm_name);
 
 /** vn_ledger_detach() - the port is gone: fold @live into the entry's base, mark not live. */
 void vn_ledger_detach(struct vn_ledger *l, struct vn_ledger_entry *e,
@@ -56,8 +56,8 @@ GPtrArray *vn_ledger_entries(struct vn_ledger *l);
 /** struct vn_ledger_stats - the ledger's own counters. */
 struct vn_ledger_stats {
 	unsigned entries, max_entries;
-	uint64_t evictions;   /* detached entries dropped to make room */
-	uint64_t limit_hits;  /* live entries created beyond the limit */
+	uint64_t evictions;  /* detached entries dropped to make room */
+	uint64_t limit_hits; /* live entries created beyond the limit */
 };
 
 /** vn_ledger_get_stats() - copy the counters. */
@@ -69,7 +69,8 @@ void vn_ledger_get_stats(const struct vn_ledger *l, struct vn_ledger_stats *st);
  * plus live counters). Return: 0, or -errno with @err set.
  */
 int vn_ledger_write(struct vn_ledger *l, const char *path,
-		    void (*totals)(struct vn_ledger_entry *e, struct vn_port_counters *out, void *ud),
+		    void (*totals)(struct vn_ledger_entry *e, struct vn_port_counters *out,
+				   void *ud),
 		    void *ud, GError **err);
 
 /**

@@ -53,8 +53,8 @@ void vn_fdb_free(struct vn_fdb *fdb);
  * Static entries are never moved.
  * Return: 0 known and unchanged, 1 learned, 2 moved, -ENOSPC when the table is full.
  */
-int vn_fdb_learn(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac,
-		 uint16_t port, uint64_t now);
+int vn_fdb_learn(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac, uint16_t port,
+		 uint64_t now);
 
 /**
  * vn_fdb_lookup() - Return: the port @mac was learned on in @seg, or -ENOENT.
@@ -88,8 +88,8 @@ unsigned vn_fdb_flush(struct vn_fdb *fdb, int port, bool with_static);
  * vn_fdb_walk() - call @cb for every entry until it returns non-zero. Thread: control.
  * Return: what the last @cb returned, or 0.
  */
-int vn_fdb_walk(struct vn_fdb *fdb, uint64_t now,
-		int (*cb)(const struct vn_fdb_entry *e, void *ud), void *ud);
+int vn_fdb_walk(struct vn_fdb *fdb, uint64_t now, int (*cb)(const struct vn_fdb_entry *e, void *ud),
+		void *ud);
 
 /** vn_fdb_get_stats() - copy the counters. Thread: control. */
 void vn_fdb_get_stats(const struct vn_fdb *fdb, struct vn_fdb_stats *st);

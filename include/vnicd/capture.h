@@ -19,12 +19,12 @@ struct vn_switch;
 
 /** struct vn_capture - what the workers see of a capture (read-mostly, counters atomic). */
 struct vn_capture {
-	struct rte_ring *ring;	 /* multi-producer, single-consumer */
-	struct rte_mempool *mp;	 /* pcapng copies */
+	struct rte_ring *ring;	/* multi-producer, single-consumer */
+	struct rte_mempool *mp; /* pcapng copies */
 	uint32_t snaplen;
-	uint64_t limit;		 /* stop copying after this many (UINT64_MAX: no limit) */
-	uint64_t taken;		 /* atomic: copies enqueued */
-	uint64_t dropped;	 /* atomic: copies lost (ring full, no buffer) */
+	uint64_t limit;	  /* stop copying after this many (UINT64_MAX: no limit) */
+	uint64_t taken;	  /* atomic: copies enqueued */
+	uint64_t dropped; /* atomic: copies lost (ring full, no buffer) */
 };
 
 /**

@@ -24,13 +24,13 @@ struct vn_fdb;
 struct vn_net {
 	char name[VN_NAME_MAX];
 	uint16_t id;
-	char type[16];	    /* "bridge" or "macvtap" */
-	struct vn_fdb *fdb; /* bridge networks; macvtap networks: the ports' MACs (static) */
-	unsigned nr_ports;  /* including its uplink */
-	uint8_t fwd;	    /* enum vn_net_fwd (uplink.h): learning bridge or macvtap rules */
-	uint8_t mode;	    /* macvtap: enum vn_mvt_mode of its ports */
-	uint8_t hairpin;    /* macvtap: enum vn_hairpin; atomic (`net set` changes it live) */
-	bool nopromisc;	    /* passthru: leave the uplink's promiscuity alone */
+	char type[16];		/* "bridge" or "macvtap" */
+	struct vn_fdb *fdb;	/* bridge networks; macvtap networks: the ports' MACs (static) */
+	unsigned nr_ports;	/* including its uplink */
+	uint8_t fwd;		/* enum vn_net_fwd (uplink.h): learning bridge or macvtap rules */
+	uint8_t mode;		/* macvtap: enum vn_mvt_mode of its ports */
+	uint8_t hairpin;	/* macvtap: enum vn_hairpin; atomic (`net set` changes it live) */
+	bool nopromisc;		/* passthru: leave the uplink's promiscuity alone */
 	struct vn_port *uplink; /* its uplink (also one of its ports), or NULL */
 };
 
@@ -45,15 +45,15 @@ struct vn_dp_rxq {
  * Built by the control thread (vn_dp_table_build()), freed after RCU quiescence.
  */
 struct vn_dp_table {
-	uint16_t nr_slots;			/* highest used slot + 1 */
+	uint16_t nr_slots;			  /* highest used slot + 1 */
 	struct vn_port *ports[VN_MAX_PORTS_HARD]; /* by slot; NULL = free */
-	const uint16_t *flood[VN_MAX_PORTS_HARD];	/* slots of the port's network, incl. itself */
+	const uint16_t *flood[VN_MAX_PORTS_HARD]; /* slots of the port's network, incl. itself */
 	uint16_t flood_n[VN_MAX_PORTS_HARD];
-	uint8_t flood_loc[VN_MAX_PORTS_HARD];	/* farthest locality a flood from the port reaches */
+	uint8_t flood_loc[VN_MAX_PORTS_HARD]; /* farthest locality a flood from the port reaches */
 	unsigned nr_workers;
-	struct vn_dp_rxq *rxqs[16];		/* per worker */
+	struct vn_dp_rxq *rxqs[16]; /* per worker */
 	unsigned nr_rxqs[16];
-	uint16_t *members;			/* storage behind flood[] */
+	uint16_t *members; /* storage behind flood[] */
 };
 
 struct vn_dp;
@@ -91,7 +91,8 @@ void vn_dp_table_free(struct vn_dp_table *t);
  */
 void vn_dp_publish(struct vn_dp *dp, struct vn_dp_table *t);
 
-/** vn_dp_synchronize() - wait until every worker passed a quiescent state. Thread: any non-worker. */
+/** vn_dp_synchronize() - wait until every worker passed a quiescent state. Thread: any non-worker.
+ */
 void vn_dp_synchronize(struct vn_dp *dp);
 
 /**

@@ -34,8 +34,8 @@
 
 #include "vnicd/stats.h"
 
-#define VN_VID_MAX 4094		/* highest usable VLAN ID; 4095 is reserved */
-#define VN_POLICY_MAX_IPS 16	/* addresses in --allowed-ip */
+#define VN_VID_MAX 4094	     /* highest usable VLAN ID; 4095 is reserved */
+#define VN_POLICY_MAX_IPS 16 /* addresses in --allowed-ip */
 #define VN_TPID_8021Q 0x8100
 #define VN_TPID_8021AD 0x88a8
 #define VN_METER_MAX_KBPS 100000000ULL /* 100 GB/s */
@@ -43,12 +43,12 @@
 
 /** VLAN mode of a port (names: vn_vlan_mode_name()). */
 enum vn_vlan_mode {
-	VN_VLAN_NONE = 0,	  /* transparent, segment 0 only */
-	VN_VLAN_ACCESS,		  /* untagged in VLAN vlan; tagged frames refused */
-	VN_VLAN_TRUNK,		  /* tagged frames of the allowed set; untagged only if bit 0 set */
-	VN_VLAN_NATIVE_UNTAGGED,  /* trunk + untagged frames are VLAN vlan, sent untagged */
-	VN_VLAN_NATIVE_TAGGED,	  /* trunk + untagged frames are VLAN vlan, sent tagged */
-	VN_VLAN_DOT1Q_TUNNEL,	  /* every frame is in S-VLAN vlan; S-tag pushed on trunks */
+	VN_VLAN_NONE = 0,	 /* transparent, segment 0 only */
+	VN_VLAN_ACCESS,		 /* untagged in VLAN vlan; tagged frames refused */
+	VN_VLAN_TRUNK,		 /* tagged frames of the allowed set; untagged only if bit 0 set */
+	VN_VLAN_NATIVE_UNTAGGED, /* trunk + untagged frames are VLAN vlan, sent untagged */
+	VN_VLAN_NATIVE_TAGGED,	 /* trunk + untagged frames are VLAN vlan, sent tagged */
+	VN_VLAN_DOT1Q_TUNNEL,	 /* every frame is in S-VLAN vlan; S-tag pushed on trunks */
 	VN_VLAN__MAX,
 };
 
@@ -57,7 +57,7 @@ struct vn_meter {
 	rte_spinlock_t lock;
 	bool has_peak;
 	struct rte_meter_srtcm_profile avg_prof, peak_prof;
-	struct rte_meter_srtcm avg, peak; /* mutable: under @lock */
+	struct rte_meter_srtcm avg, peak;	     /* mutable: under @lock */
 	uint64_t average_kBps, peak_kBps, burst_kib; /* as configured (0: not given) */
 	uint64_t cbs, pbs;			     /* bucket depths in bytes, in force */
 } __rte_cache_aligned;
@@ -67,12 +67,12 @@ struct vn_meter {
  * published except the meters' state.
  */
 struct vn_port_policy {
-	uint8_t vlan_mode;	/* enum vn_vlan_mode */
-	bool vlan_aware;	/* vlan_mode != NONE */
-	uint16_t vlan;		/* access VID, native VID, or S-VID of a tunnel */
-	uint16_t tpid;		/* dot1q-tunnel: TPID of the pushed S-tag */
-	uint64_t vlans[64];	/* allowed segments (bit 0: untagged LAN on a trunk) */
-	bool antispoof;		/* any of the checks below */
+	uint8_t vlan_mode;  /* enum vn_vlan_mode */
+	bool vlan_aware;    /* vlan_mode != NONE */
+	uint16_t vlan;	    /* access VID, native VID, or S-VID of a tunnel */
+	uint16_t tpid;	    /* dot1q-tunnel: TPID of the pushed S-tag */
+	uint64_t vlans[64]; /* allowed segments (bit 0: untagged LAN on a trunk) */
+	bool antispoof;	    /* any of the checks below */
 	bool lock_mac;
 	bool allow_dhcp_server, allow_ra;
 	struct rte_ether_addr mac; /* the port's MAC (lock_mac, ARP/ND checks) */
@@ -160,10 +160,11 @@ bool vn_antispoof_check(const struct vn_port_policy *p, const struct rte_mbuf *m
  */
 static inline bool vn_meter_conform(struct vn_meter *mt, uint32_t len, uint64_t tsc)
 {
-	if (mt->has_peak &&
-	    rte_meter_srtcm_color_blind_check(&mt->peak, &mt->peak_prof, tsc, len) != RTE_COLOR_GREEN)
+	if (mt->has_peak && rte_meter_srtcm_color_blind_check(&mt->peak, &mt->peak_prof, tsc,
+							      len) != RTE_COLOR_GREEN)
 		return false;
-	return rte_meter_srtcm_color_blind_check(&mt->avg, &mt->avg_prof, tsc, len) == RTE_COLOR_GREEN;
+	return rte_meter_srtcm_color_blind_check(&mt->avg, &mt->avg_prof, tsc, len) ==
+	       RTE_COLOR_GREEN;
 }
 
 /**

@@ -14,8 +14,8 @@
 
 #include <json-glib/json-glib.h>
 
-#define VN_NAME_MAX 32	     /* port and network names, including the NUL */
-#define VN_MAX_QUEUES 16     /* queue pairs per port */
+#define VN_NAME_MAX 32	       /* port and network names, including the NUL */
+#define VN_MAX_QUEUES 16       /* queue pairs per port */
 #define VN_MAX_PORTS_HARD 1024 /* compile-time ceiling of the max_ports config key */
 #define VN_BURST 32
 
@@ -96,10 +96,10 @@ struct vn_port_ops {
 struct vn_port {
 	const struct vn_port_ops *ops;
 	char name[VN_NAME_MAX];
-	uint16_t slot;	      /* index in the data-path tables, unique among live ports */
-	uint16_t nr_rxq;      /* rx queues the workers poll */
-	uint16_t nr_txq;      /* tx queues the workers spread over */
-	bool tx_shared;	      /* several workers may tx on one queue: serialise */
+	uint16_t slot;	 /* index in the data-path tables, unique among live ports */
+	uint16_t nr_rxq; /* rx queues the workers poll */
+	uint16_t nr_txq; /* tx queues the workers spread over */
+	bool tx_shared;	 /* several workers may tx on one queue: serialise */
 	bool has_mac;
 	uint8_t locality;	   /* enum vn_locality: guests are local, uplinks external */
 	struct rte_ether_addr mac; /* the guest's MAC when given (--mac) */

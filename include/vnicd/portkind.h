@@ -23,9 +23,9 @@ struct vn_port_env {
 };
 
 struct vn_port_kind {
-	const char *name;	  /* "vhost", "tap", "vnet" */
-	const char *const *keys;  /* kind-specific argument names, NULL-terminated */
-	const char *unique_key;	  /* an argument no two ports of this kind may share, or NULL */
+	const char *name;	 /* "vhost", "tap", "vnet" */
+	const char *const *keys; /* kind-specific argument names, NULL-terminated */
+	const char *unique_key;	 /* an argument no two ports of this kind may share, or NULL */
 
 	/**
 	 * check() - validate @args without creating anything (runs without DPDK in tests).

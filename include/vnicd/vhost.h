@@ -26,9 +26,8 @@ struct vn_vhost_params {
  * Return: 0 and *@out, or -errno with @err naming the problem (bad path, in use, ...).
  * Thread: control.
  */
-int vn_vhost_port_create(const char *name, const struct vn_vhost_params *vp,
-			 struct rte_mempool *mp, struct vn_dp *dp, struct vn_port **out,
-			 GError **err);
+int vn_vhost_port_create(const char *name, const struct vn_vhost_params *vp, struct rte_mempool *mp,
+			 struct vn_dp *dp, struct vn_port **out, GError **err);
 
 /** vn_vhost_port_path() - Return: the socket path of a vhost port. */
 const char *vn_vhost_port_path(const struct vn_port *port);

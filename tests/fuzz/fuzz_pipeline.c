@@ -30,8 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *eal[] = {"fuzz", "--no-huge", "-m", "256", "--no-pci", "--no-telemetry",
-		       "--no-shconf", "--log-level=*:error", "-l", "0", NULL};
+	char *eal[] = {
+	    "fuzz",	   "--no-huge",		  "-m", "256", "--no-pci", "--no-telemetry",
+	    "--no-shconf", "--log-level=*:error", "-l", "0",   NULL};
 
 	vn_log_set_level(VN_LOG_ERR);
 	if (rte_eal_init(G_N_ELEMENTS(eal) - 1, eal) < 0)

@@ -56,7 +56,8 @@ static void test_malformed(void)
 	expect_error(sw, "{\"cmd\": \"net.add\", \"args\": {}}", "missing argument 'name'");
 	expect_error(sw, "{\"cmd\": \"net.add\", \"args\": {\"name\": 1, \"type\": \"bridge\"}}",
 		     "must be a string");
-	expect_error(sw, "{\"cmd\": \"net.add\", \"args\": {\"name\": \"a b\", \"type\": \"bridge\"}}",
+	expect_error(sw,
+		     "{\"cmd\": \"net.add\", \"args\": {\"name\": \"a b\", \"type\": \"bridge\"}}",
 		     "invalid network name");
 	expect_error(sw, "{\"cmd\": \"net.add\", \"args\": {\"name\": \"x\", \"type\": \"hub\"}}",
 		     "unsupported network type 'hub'");
@@ -83,8 +84,10 @@ static void test_semantics(void)
 	JsonObject *o;
 
 	expect_ok(sw, "{\"cmd\": \"ping\"}");
-	expect_ok(sw, "{\"cmd\": \"net.add\", \"args\": {\"name\": \"br0\", \"type\": \"bridge\"}}");
-	expect_error(sw, "{\"cmd\": \"net.add\", \"args\": {\"name\": \"br0\", \"type\": \"bridge\"}}",
+	expect_ok(sw,
+		  "{\"cmd\": \"net.add\", \"args\": {\"name\": \"br0\", \"type\": \"bridge\"}}");
+	expect_error(sw,
+		     "{\"cmd\": \"net.add\", \"args\": {\"name\": \"br0\", \"type\": \"bridge\"}}",
 		     "already exists");
 	expect_ok(sw, "{\"cmd\": \"port.add\", \"args\": {\"name\": \"vm1\", \"kind\": \"vhost\", "
 		      "\"path\": \"/tmp/vm1.sock\", \"mac\": \"02:00:00:00:00:01\"}}");
@@ -112,17 +115,21 @@ static void test_semantics(void)
 		     "{\"cmd\": \"port.add\", \"args\": {\"name\": \"vm2\", \"kind\": \"tape\", "
 		     "\"path\": \"/tmp/vm2.sock\"}}",
 		     "unsupported port kind");
-	expect_error(sw, "{\"cmd\": \"port.add\", \"args\": {\"name\": \"vm2\", \"kind\": \"vhost\"}}",
+	expect_error(sw,
+		     "{\"cmd\": \"port.add\", \"args\": {\"name\": \"vm2\", \"kind\": \"vhost\"}}",
 		     "--path");
-	expect_error(sw, "{\"cmd\": \"net.del\", \"args\": {\"name\": \"br0\"}}", "still has 1 port");
-	expect_error(sw, "{\"cmd\": \"port.del\", \"args\": {\"name\": \"ghost\"}}", "no port 'ghost'");
+	expect_error(sw, "{\"cmd\": \"net.del\", \"args\": {\"name\": \"br0\"}}",
+		     "still has 1 port");
+	expect_error(sw, "{\"cmd\": \"port.del\", \"args\": {\"name\": \"ghost\"}}",
+		     "no port 'ghost'");
 	expect_error(sw, "{\"cmd\": \"fdb.add\", \"args\": {\"mac\": \"zz\", \"port\": \"vm1\"}}",
 		     "invalid MAC");
-	expect_error(sw,
-		     "{\"cmd\": \"fdb.add\", \"args\": {\"mac\": \"02:00:00:00:00:09\", \"port\": \"x\"}}",
-		     "no port 'x'");
-	expect_ok(sw,
-		  "{\"cmd\": \"fdb.add\", \"args\": {\"mac\": \"02:00:00:00:00:09\", \"port\": \"vm1\"}}");
+	expect_error(
+	    sw,
+	    "{\"cmd\": \"fdb.add\", \"args\": {\"mac\": \"02:00:00:00:00:09\", \"port\": \"x\"}}",
+	    "no port 'x'");
+	expect_ok(sw, "{\"cmd\": \"fdb.add\", \"args\": {\"mac\": \"02:00:00:00:00:09\", \"port\": "
+		      "\"vm1\"}}");
 	o = ask(sw, "{\"cmd\": \"port.list\"}", p);
 	g_assert_true(json_object_get_boolean_member(o, "ok"));
 	g_assert_cmpuint(json_array_get_length(json_object_get_array_member(o, "result")), ==, 1);
@@ -137,10 +144,12 @@ static void test_limits(void)
 
 	for (unsigned i = 0; i < cfg.max_nets; i++) {
 		g_autofree char *req = g_strdup_printf(
-			"{\"cmd\": \"net.add\", \"args\": {\"name\": \"n%u\", \"type\": \"bridge\"}}", i);
+		    "{\"cmd\": \"net.add\", \"args\": {\"name\": \"n%u\", \"type\": \"bridge\"}}",
+		    i);
 		expect_ok(sw, req);
 	}
-	expect_error(sw, "{\"cmd\": \"net.add\", \"args\": {\"name\": \"more\", \"type\": \"bridge\"}}",
+	expect_error(sw,
+		     "{\"cmd\": \"net.add\", \"args\": {\"name\": \"more\", \"type\": \"bridge\"}}",
 		     "limit");
 	vn_switch_free(sw);
 }
@@ -157,9 +166,11 @@ static void test_persistence(void)
 	/* no file: the default network appears */
 	g_assert_cmpint(vn_switch_restore(sw, path, NULL), ==, 0);
 	vn_switch_set_state_file(sw, path);
-	expect_ok(sw, "{\"cmd\": \"net.add\", \"args\": {\"name\": \"blue\", \"type\": \"bridge\"}}");
-	expect_ok(sw, "{\"cmd\": \"port.add\", \"args\": {\"name\": \"a\", \"kind\": \"vhost\", "
-		      "\"path\": \"/tmp/a.sock\", \"server\": true, \"queues\": 2, \"net\": \"blue\"}}");
+	expect_ok(sw,
+		  "{\"cmd\": \"net.add\", \"args\": {\"name\": \"blue\", \"type\": \"bridge\"}}");
+	expect_ok(
+	    sw, "{\"cmd\": \"port.add\", \"args\": {\"name\": \"a\", \"kind\": \"vhost\", "
+		"\"path\": \"/tmp/a.sock\", \"server\": true, \"queues\": 2, \"net\": \"blue\"}}");
 	vn_switch_free(sw);
 
 	sw = vn_switch_new(&cfg, NULL, NULL);
@@ -177,7 +188,8 @@ static void test_persistence(void)
 	sw = vn_switch_new(&cfg, NULL, NULL);
 	g_assert_cmpint(vn_switch_restore(sw, path, NULL), ==, 0);
 	g_assert_true(g_file_test(bad, G_FILE_TEST_EXISTS));
-	expect_error(sw, "{\"cmd\": \"net.add\", \"args\": {\"name\": \"br0\", \"type\": \"bridge\"}}",
+	expect_error(sw,
+		     "{\"cmd\": \"net.add\", \"args\": {\"name\": \"br0\", \"type\": \"bridge\"}}",
 		     "already exists");
 	vn_switch_free(sw);
 	g_unlink(bad);
@@ -196,34 +208,37 @@ static void test_uplinks(void)
 
 #define NET_ADD(json) "{\"cmd\": \"net.add\", \"args\": " json "}"
 #define MVT_PORT(n, extra)                                                                         \
-	"{\"cmd\": \"port.add\", \"args\": {\"name\": \"" n "\", \"kind\": \"vhost\", \"path\": "   \
+	"{\"cmd\": \"port.add\", \"args\": {\"name\": \"" n "\", \"kind\": \"vhost\", \"path\": "  \
 	"\"/tmp/" n ".sock\", \"net\": \"mv\"" extra "}}"
 	vn_switch_set_state_file(sw, path);
 	expect_error(sw, NET_ADD("{\"name\": \"mv\", \"type\": \"macvtap\"}"), "need --uplink");
 	expect_error(sw, NET_ADD("{\"name\": \"b\", \"type\": \"bridge\", \"mode\": \"vepa\"}"),
 		     "apply to macvtap");
-	expect_error(sw,
-		     NET_ADD("{\"name\": \"mv\", \"type\": \"macvtap\", \"uplink\": \"x\", \"mode\": "
-			     "\"hub\"}"),
-		     "unknown --mode 'hub'");
+	expect_error(
+	    sw,
+	    NET_ADD("{\"name\": \"mv\", \"type\": \"macvtap\", \"uplink\": \"x\", \"mode\": "
+		    "\"hub\"}"),
+	    "unknown --mode 'hub'");
 	expect_error(sw,
 		     NET_ADD("{\"name\": \"mv\", \"type\": \"macvtap\", \"uplink\": \"x\", "
 			     "\"hairpin\": \"maybe\"}"),
 		     "unknown --hairpin");
-	expect_error(sw,
-		     NET_ADD("{\"name\": \"mv\", \"type\": \"macvtap\", \"uplink\": \"x\", \"mode\": "
-			     "\"passthru\", \"hairpin\": \"emulated\"}"),
-		     "not with --mode passthru");
+	expect_error(
+	    sw,
+	    NET_ADD("{\"name\": \"mv\", \"type\": \"macvtap\", \"uplink\": \"x\", \"mode\": "
+		    "\"passthru\", \"hairpin\": \"emulated\"}"),
+	    "not with --mode passthru");
 	expect_error(sw,
 		     NET_ADD("{\"name\": \"mv\", \"type\": \"macvtap\", \"uplink\": \"x\", "
 			     "\"nopromisc\": true}"),
 		     "--nopromisc applies to --mode passthru");
 	expect_error(sw, NET_ADD("{\"name\": \"mv\", \"type\": \"macvtap\", \"uplink\": \"a b\"}"),
 		     "no spaces");
-	expect_error(sw,
-		     NET_ADD("{\"name\": \"mv\", \"type\": \"macvtap\", \"uplink\": \"x\", \"colour\": "
-			     "1}"),
-		     "--colour does not apply");
+	expect_error(
+	    sw,
+	    NET_ADD("{\"name\": \"mv\", \"type\": \"macvtap\", \"uplink\": \"x\", \"colour\": "
+		    "1}"),
+	    "--colour does not apply");
 	expect_error(sw,
 		     NET_ADD("{\"name\": \"a-network-name-of-25chars\", \"type\": \"bridge\", "
 			     "\"uplink\": \"x\"}"),
@@ -250,31 +265,40 @@ static void test_uplinks(void)
 	/* macvtap ports: a unicast MAC each, unique; the mode changes only without ports */
 	expect_error(sw, MVT_PORT("g1", ""), "need --mac");
 	expect_ok(sw, MVT_PORT("g1", ", \"mac\": \"02:00:00:00:00:01\""));
-	expect_error(sw, MVT_PORT("g2", ", \"mac\": \"02:00:00:00:00:01\""), "already used by port 'g1'");
-	expect_error(sw, MVT_PORT("g2", ", \"mac\": \"02:00:00:00:00:02\", \"reflective_relay\": true"),
-		     "applies to ports of bridge networks");
+	expect_error(sw, MVT_PORT("g2", ", \"mac\": \"02:00:00:00:00:01\""),
+		     "already used by port 'g1'");
 	expect_error(sw,
-		     "{\"cmd\": \"port.set\", \"args\": {\"name\": \"g1\", \"reflective_relay\": true}}",
+		     MVT_PORT("g2", ", \"mac\": \"02:00:00:00:00:02\", \"reflective_relay\": true"),
 		     "applies to ports of bridge networks");
+	expect_error(
+	    sw, "{\"cmd\": \"port.set\", \"args\": {\"name\": \"g1\", \"reflective_relay\": true}}",
+	    "applies to ports of bridge networks");
 	expect_error(sw, "{\"cmd\": \"fdb.flush\", \"args\": {\"net\": \"mv\"}}", "not flushed");
-	expect_error(sw, "{\"cmd\": \"fdb.add\", \"args\": {\"mac\": \"02:00:00:00:00:09\", "
-			 "\"port\": \"g1\"}}",
+	expect_error(sw,
+		     "{\"cmd\": \"fdb.add\", \"args\": {\"mac\": \"02:00:00:00:00:09\", "
+		     "\"port\": \"g1\"}}",
 		     "macvtap network");
-	expect_error(sw, "{\"cmd\": \"net.set\", \"args\": {\"name\": \"mv\", \"mode\": \"bridge\"}}",
+	expect_error(sw,
+		     "{\"cmd\": \"net.set\", \"args\": {\"name\": \"mv\", \"mode\": \"bridge\"}}",
 		     "has 1 port(s) attached");
 	expect_error(sw, "{\"cmd\": \"net.set\", \"args\": {\"name\": \"mv\"}}", "nothing to set");
-	expect_ok(sw, "{\"cmd\": \"net.set\", \"args\": {\"name\": \"mv\", \"hairpin\": \"external\"}}");
-	expect_error(sw, "{\"cmd\": \"net.del\", \"args\": {\"name\": \"mv\"}}", "still has 1 port");
+	expect_ok(
+	    sw, "{\"cmd\": \"net.set\", \"args\": {\"name\": \"mv\", \"hairpin\": \"external\"}}");
+	expect_error(sw, "{\"cmd\": \"net.del\", \"args\": {\"name\": \"mv\"}}",
+		     "still has 1 port");
 	expect_ok(sw, "{\"cmd\": \"port.del\", \"args\": {\"name\": \"g1\"}}");
-	expect_ok(sw, "{\"cmd\": \"net.set\", \"args\": {\"name\": \"mv\", \"mode\": \"passthru\"}}");
+	expect_ok(sw,
+		  "{\"cmd\": \"net.set\", \"args\": {\"name\": \"mv\", \"mode\": \"passthru\"}}");
 	expect_ok(sw, MVT_PORT("p1", ", \"mac\": \"02:00:00:00:00:05\""));
 	expect_error(sw, MVT_PORT("p2", ", \"mac\": \"02:00:00:00:00:06\""), "passthru mode");
 	/* bridge network with an uplink; reflective relay on its uplink */
-	expect_ok(sw, NET_ADD("{\"name\": \"adj\", \"type\": \"bridge\", \"uplink\": \"net_tap0\"}"));
+	expect_ok(sw,
+		  NET_ADD("{\"name\": \"adj\", \"type\": \"bridge\", \"uplink\": \"net_tap0\"}"));
 	expect_ok(sw, "{\"cmd\": \"port.set\", \"args\": {\"name\": \"adj-uplink\", "
 		      "\"reflective_relay\": true}}");
-	expect_error(sw, "{\"cmd\": \"net.set\", \"args\": {\"name\": \"adj\", \"hairpin\": \"emulated\"}}",
-		     "apply to macvtap networks");
+	expect_error(
+	    sw, "{\"cmd\": \"net.set\", \"args\": {\"name\": \"adj\", \"hairpin\": \"emulated\"}}",
+	    "apply to macvtap networks");
 	vn_switch_free(sw);
 
 	/* all of it comes back after a restart */
@@ -290,7 +314,8 @@ static void test_uplinks(void)
 	g_assert_cmpstr(json_object_get_string_member(o, "kind"), ==, "uplink");
 	expect_ok(sw, "{\"cmd\": \"port.del\", \"args\": {\"name\": \"p1\"}}");
 	expect_ok(sw, "{\"cmd\": \"net.del\", \"args\": {\"name\": \"mv\"}}");
-	expect_error(sw, "{\"cmd\": \"port.show\", \"args\": {\"name\": \"mv-uplink\"}}", "no port");
+	expect_error(sw, "{\"cmd\": \"port.show\", \"args\": {\"name\": \"mv-uplink\"}}",
+		     "no port");
 	vn_switch_free(sw);
 #undef NET_ADD
 #undef MVT_PORT

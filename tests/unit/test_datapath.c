@@ -68,17 +68,17 @@ static void test_switching(void)
 	unsigned avail = rte_mempool_avail_count(mp);
 
 	/* ports 0,1,2 in net a; port 3 alone in net b */
-	g_assert_cmpuint(send_one(0, bc, mac(10)), ==, 0x6);	 /* broadcast: all but sender */
-	g_assert_cmpuint(send_one(0, mc, mac(10)), ==, 0x6);	 /* multicast floods too */
+	g_assert_cmpuint(send_one(0, bc, mac(10)), ==, 0x6);	  /* broadcast: all but sender */
+	g_assert_cmpuint(send_one(0, mc, mac(10)), ==, 0x6);	  /* multicast floods too */
 	g_assert_cmpuint(send_one(0, mac(11), mac(10)), ==, 0x6); /* unknown unicast floods */
 	g_assert_cmpuint(send_one(1, mac(10), mac(11)), ==, 0x1); /* learned: only the owner */
 	g_assert_cmpuint(send_one(0, mac(11), mac(10)), ==, 0x2);
 	g_assert_cmpuint(send_one(2, mac(11), mac(10)), ==, 0x2); /* MAC move of 10 to port 2 */
 	g_assert_cmpuint(send_one(1, mac(10), mac(11)), ==, 0x4);
 	g_assert_cmpuint(send_one(1, mac(11), mac(12)), ==, 0x0); /* dst on ingress: filtered */
-	g_assert_cmpuint(send_one(3, bc, mac(13)), ==, 0x0);	 /* net b: nobody else */
+	g_assert_cmpuint(send_one(3, bc, mac(13)), ==, 0x0);	  /* net b: nobody else */
 	g_assert_cmpuint(send_one(3, mac(10), mac(13)), ==, 0x0); /* never crosses networks */
-	g_assert_cmpuint(send_one(0, bc, bc), ==, 0x0);		 /* broadcast source: invalid */
+	g_assert_cmpuint(send_one(0, bc, bc), ==, 0x0);		  /* broadcast source: invalid */
 
 	vn_dp_port_counters(dp, 0, &c);
 	g_assert_cmpuint(c.rx_packets, ==, 5);
@@ -123,7 +123,8 @@ static void test_link_down_and_full(void)
 	vn_dp_port_counters(dp, 1, &c1);
 	g_assert_cmpuint(c1.tx_packets - c0.tx_packets, ==, 63);
 	g_assert_cmpuint(c1.tx_bytes - c0.tx_bytes, ==, 63 * 128);
-	g_assert_cmpuint(c1.drops[VN_DROP_QUEUE_FULL] - c0.drops[VN_DROP_QUEUE_FULL], ==, 3 * 32 - 63);
+	g_assert_cmpuint(c1.drops[VN_DROP_QUEUE_FULL] - c0.drops[VN_DROP_QUEUE_FULL], ==,
+			 3 * 32 - 63);
 	for (unsigned p = 0; p < NP; p++) {
 		void *o;
 		while (rte_ring_dequeue(tx[p], &o) == 0)

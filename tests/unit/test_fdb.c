@@ -84,7 +84,8 @@ static unsigned ref_flush(struct ref *r, int port, bool with_static)
 	for (unsigned s = 0; s < 2; s++)
 		for (unsigned i = 0; i < POOL; i++) {
 			struct ref_entry *e = &r->e[s][i];
-			if (e->used && (with_static || !e->is_static) && (port < 0 || e->port == port)) {
+			if (e->used && (with_static || !e->is_static) &&
+			    (port < 0 || e->port == port)) {
 				e->used = false;
 				r->count--;
 				n++;
@@ -103,8 +104,8 @@ static void check_same(struct vn_fdb *fdb, struct ref *r, unsigned step)
 			int got = vn_fdb_lookup(fdb, (uint16_t)s, &m);
 			int want = r->e[s][i].used ? r->e[s][i].port : -ENOENT;
 			if (got != want)
-				g_error("step %u: seg %u mac %u: fdb says %d, reference %d", step, s, i,
-					got, want);
+				g_error("step %u: seg %u mac %u: fdb says %d, reference %d", step,
+					s, i, got, want);
 		}
 	vn_fdb_get_stats(fdb, &st);
 	g_assert_cmpuint(st.entries, ==, r->count);
@@ -177,12 +178,12 @@ static void test_basics(void)
 	g_assert_cmpint(vn_fdb_learn(fdb, 0, &a, 3, 10), ==, 1);
 	g_assert_cmpint(vn_fdb_lookup(fdb, 0, &a), ==, 3);
 	g_assert_cmpint(vn_fdb_lookup(fdb, 1, &a), ==, -ENOENT); /* other segment */
-	g_assert_cmpint(vn_fdb_learn(fdb, 0, &a, 4, 11), ==, 2);	 /* MAC move */
+	g_assert_cmpint(vn_fdb_learn(fdb, 0, &a, 4, 11), ==, 2); /* MAC move */
 	g_assert_cmpint(vn_fdb_lookup(fdb, 0, &a), ==, 4);
 	g_assert_cmpint(vn_fdb_add_static(fdb, 0, &b, 1, 11), ==, 0);
 	g_assert_cmpint(vn_fdb_learn(fdb, 0, &b, 2, 12), ==, 0); /* static never moves */
 	g_assert_cmpint(vn_fdb_lookup(fdb, 0, &b), ==, 1);
-	g_assert_cmpuint(vn_fdb_age(fdb, 400, 300), ==, 1);	 /* a aged, b static stays */
+	g_assert_cmpuint(vn_fdb_age(fdb, 400, 300), ==, 1); /* a aged, b static stays */
 	g_assert_cmpint(vn_fdb_lookup(fdb, 0, &a), ==, -ENOENT);
 	g_assert_cmpint(vn_fdb_lookup(fdb, 0, &b), ==, 1);
 	vn_fdb_walk(fdb, 400, count_cb, &n);

@@ -353,7 +353,8 @@ static unsigned ip6(uint8_t *p, const char *src, const char *dst, uint8_t nh, co
 static void test_antispoof(void)
 {
 	uint8_t b[256], pl[200], me[6], other[6];
-	uint8_t udp_dhcp_srv[8] = {0, 67, 0, 68, 0, 8, 0, 0}, udp_dhcp_cli[8] = {0, 68, 0, 67, 0, 8};
+	uint8_t udp_dhcp_srv[8] = {0, 67, 0, 68, 0, 8, 0, 0},
+		udp_dhcp_cli[8] = {0, 68, 0, 67, 0, 8};
 	uint8_t udp_x[8] = {0x30, 0x39, 0x30, 0x39, 0, 8}, ra[16] = {134}, ns[24] = {135};
 	uint8_t na[32] = {136}, arp[28] = {0, 1, 8, 0, 6, 4, 0, 1};
 	struct got g[NP];
@@ -383,8 +384,8 @@ static void test_antispoof(void)
 	memcpy(pl, arp, 28);
 	memcpy(pl + 8, other, 6);
 	g_assert_cmpuint(SEND(me, 0x0806, 28), ==, 0); /* sender MAC not the frame's */
-	g_assert_cmpuint(SEND(me, 0x0806, 20), ==, 0);	/* truncated ARP */
-	g_assert_cmpuint(SEND(me, 0x8035, 28), ==, 0);	/* RARP */
+	g_assert_cmpuint(SEND(me, 0x0806, 20), ==, 0); /* truncated ARP */
+	g_assert_cmpuint(SEND(me, 0x8035, 28), ==, 0); /* RARP */
 	/* IPv6: source, RA, NS from ::, NA target and target link-layer address */
 	pl_len = ip6(pl, "fd00::1", "fd00::2", 17, udp_x, 8);
 	g_assert_cmpuint(SEND(me, 0x86dd, pl_len), ==, 0x1e);
@@ -506,7 +507,8 @@ static void spec_fails(const char *json, bool has_mac, const char *want)
 
 	g_assert_true(json_parser_load_from_data(p, json, -1, NULL));
 	g_assert_cmpint(vn_policy_spec_merge(NULL, json_node_get_object(json_parser_get_root(p)),
-					     has_mac, &out, &err), ==, -EINVAL);
+					     has_mac, &out, &err),
+			==, -EINVAL);
 	g_assert_null(out);
 	if (!strstr(err->message, want))
 		g_error("%s: got '%s', want '%s'", json, err->message, want);
@@ -561,15 +563,17 @@ static void test_spec(void)
 	spec_fails("{\"colour\": 1}", true, "unknown policy setting 'colour'");
 
 	/* merging: a new mode starts afresh; other settings are kept until cleared */
-	a = merge(NULL, "{\"vlan_mode\": \"trunk\", \"vlans\": [20, 10, 11, 12], \"lock_mac\": true,"
-			" \"inbound\": \"average=100,burst=10\"}");
+	a = merge(NULL,
+		  "{\"vlan_mode\": \"trunk\", \"vlans\": [20, 10, 11, 12], \"lock_mac\": true,"
+		  " \"inbound\": \"average=100,burst=10\"}");
 	g_assert_cmpstr(json_object_get_string_member(a, "vlans"), ==, "10-12,20");
 	b2 = merge(a, "{\"vlans\": \"5\", \"allowed_ip\": \"fd00:0::1,10.0.0.1\"}");
 	g_assert_cmpstr(json_object_get_string_member(b2, "vlan_mode"), ==, "trunk");
 	g_assert_cmpstr(json_object_get_string_member(b2, "vlans"), ==, "5");
 	g_assert_true(json_object_get_boolean_member(b2, "lock_mac"));
-	g_assert_cmpstr(json_array_get_string_element(json_object_get_array_member(b2, "allowed_ip"), 0),
-			==, "fd00::1");
+	g_assert_cmpstr(
+	    json_array_get_string_element(json_object_get_array_member(b2, "allowed_ip"), 0), ==,
+	    "fd00::1");
 	c = merge(b2, "{\"vlan_mode\": \"access\", \"vlan\": 7, \"lock_mac\": false, "
 		      "\"inbound\": \"none\", \"allowed_ip\": \"none\"}");
 	json_node_set_object(n, c);
@@ -596,22 +600,26 @@ static void test_ctl(void)
 	static const struct {
 		const char *req, *want;
 	} cases[] = {
-		{"{\"cmd\": \"port.set\", \"args\": {\"name\": \"a\", \"vlan_mode\": \"access\", "
-		 "\"vlan\": 10, \"lock_mac\": true, \"allowed_ip\": \"10.0.0.1\", "
-		 "\"inbound\": \"average=100\"}}", "\"ok\":true"},
-		{"{\"cmd\": \"port.set\", \"args\": {\"name\": \"a\", \"vlan\": 4095}}",
-		 "invalid --vlan 4095"},
-		{"{\"cmd\": \"port.set\", \"args\": {\"name\": \"b\", \"lock_mac\": true}}",
-		 "needs the port's MAC"},
-		{"{\"cmd\": \"port.set\", \"args\": {\"name\": \"b\"}}", "nothing to set"},
-		{"{\"cmd\": \"port.set\", \"args\": {\"name\": \"zz\", \"lock_mac\": true}}",
-		 "no port 'zz'"},
-		{"{\"cmd\": \"port.set\", \"args\": {\"name\": \"b\", \"vlan_mode\": \"trunk\", "
-		 "\"vlans\": \"5,7-9\"}}", "\"ok\":true"},
-		{"{\"cmd\": \"port.add\", \"args\": {\"name\": \"c\", \"kind\": \"vhost\", "
-		 "\"path\": \"/tmp/c.sock\", \"policy\": {\"vlan\": 3}}}", "need a --vlan-mode"},
-		{"{\"cmd\": \"port.add\", \"args\": {\"name\": \"c\", \"kind\": \"vhost\", "
-		 "\"path\": \"/tmp/c.sock\", \"policy\": 5}}", "'policy' must be an object"},
+	    {"{\"cmd\": \"port.set\", \"args\": {\"name\": \"a\", \"vlan_mode\": \"access\", "
+	     "\"vlan\": 10, \"lock_mac\": true, \"allowed_ip\": \"10.0.0.1\", "
+	     "\"inbound\": \"average=100\"}}",
+	     "\"ok\":true"},
+	    {"{\"cmd\": \"port.set\", \"args\": {\"name\": \"a\", \"vlan\": 4095}}",
+	     "invalid --vlan 4095"},
+	    {"{\"cmd\": \"port.set\", \"args\": {\"name\": \"b\", \"lock_mac\": true}}",
+	     "needs the port's MAC"},
+	    {"{\"cmd\": \"port.set\", \"args\": {\"name\": \"b\"}}", "nothing to set"},
+	    {"{\"cmd\": \"port.set\", \"args\": {\"name\": \"zz\", \"lock_mac\": true}}",
+	     "no port 'zz'"},
+	    {"{\"cmd\": \"port.set\", \"args\": {\"name\": \"b\", \"vlan_mode\": \"trunk\", "
+	     "\"vlans\": \"5,7-9\"}}",
+	     "\"ok\":true"},
+	    {"{\"cmd\": \"port.add\", \"args\": {\"name\": \"c\", \"kind\": \"vhost\", "
+	     "\"path\": \"/tmp/c.sock\", \"policy\": {\"vlan\": 3}}}",
+	     "need a --vlan-mode"},
+	    {"{\"cmd\": \"port.add\", \"args\": {\"name\": \"c\", \"kind\": \"vhost\", "
+	     "\"path\": \"/tmp/c.sock\", \"policy\": 5}}",
+	     "'policy' must be an object"},
 	};
 
 	vn_config_defaults(&cfg);
@@ -630,12 +638,15 @@ static void test_ctl(void)
 	sw2 = vn_switch_new(&cfg, NULL, NULL);
 	g_assert_cmpint(vn_switch_restore(sw2, state, &err), ==, 0);
 	{
-		g_autofree char *r = ctl(sw2, "{\"cmd\": \"port.show\", \"args\": {\"name\": \"a\"}}");
-		g_autofree char *r2 = ctl(sw2, "{\"cmd\": \"port.show\", \"args\": {\"name\": \"b\"}}");
+		g_autofree char *r =
+		    ctl(sw2, "{\"cmd\": \"port.show\", \"args\": {\"name\": \"a\"}}");
+		g_autofree char *r2 =
+		    ctl(sw2, "{\"cmd\": \"port.show\", \"args\": {\"name\": \"b\"}}");
 		g_assert_nonnull(strstr(r, "\"policy\":{\"vlan_mode\":\"access\",\"vlan\":10,"
 					   "\"lock_mac\":true,\"allowed_ip\":[\"10.0.0.1\"],"
 					   "\"inbound\":{\"average\":100}}"));
-		g_assert_nonnull(strstr(r2, "\"policy\":{\"vlan_mode\":\"trunk\",\"vlans\":\"5,7-9\"}"));
+		g_assert_nonnull(
+		    strstr(r2, "\"policy\":{\"vlan_mode\":\"trunk\",\"vlans\":\"5,7-9\"}"));
 	}
 	vn_switch_free(sw);
 	vn_switch_free(sw2);
