@@ -144,17 +144,8 @@ int main(int argc, char **argv)
 	net_a.fdb = vn_fdb_create("a", 1024, NULL);
 	net_b.fdb = vn_fdb_create("b", 1024, NULL);
 	net_b.id = 1;
-	for (unsigned p = 0; p < NP; p++) {
-		char n[32];
-		snprintf(n, sizeof(n), "rx%u", p);
-		rx[p] = rte_ring_create(n, 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(n, sizeof(n), "tx%u", p);
-		tx[p] = rte_ring_create(n, 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(n, sizeof(n), "p%u", p);
-		ports[p] = vn_ring_port_create(n, rx[p], tx[p]);
-		ports[p]->slot = (uint16_t)p;
-		ports[p]->net = p < 3 ? &net_a : &net_b;
-	}
+	vn_test_ring_ports(ports, rx, tx, NP, 64, 64, &net_a);
+	ports[3]->net = &net_b; /* ports 0-2 in net a, port 3 alone in net b */
 	table = vn_dp_table_build(dp, ports, NP);
 	g_test_add_func("/datapath/switching", test_switching);
 	g_test_add_func("/datapath/link_down_and_full", test_link_down_and_full);

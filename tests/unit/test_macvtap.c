@@ -413,15 +413,8 @@ int main(int argc, char **argv)
 	br.fdb = vn_fdb_create("br", 1024, NULL);
 	pt.id = 1;
 	br.id = 2;
+	vn_test_ring_ports(ports, rx, tx, NP, 64, 64, &mv);
 	for (unsigned p = 0; p < NP; p++) {
-		char n[32];
-		snprintf(n, sizeof(n), "rx%u", p);
-		rx[p] = rte_ring_create(n, 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(n, sizeof(n), "tx%u", p);
-		tx[p] = rte_ring_create(n, 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(n, sizeof(n), "p%u", p);
-		ports[p] = vn_ring_port_create(n, rx[p], tx[p]);
-		ports[p]->slot = (uint16_t)p;
 		ports[p]->net = layout[p].net;
 		ports[p]->locality = layout[p].loc;
 		ports[p]->has_mac = true;
