@@ -324,6 +324,14 @@ static inline struct rte_ether_hdr *rx_admit(struct vn_port_counters *c, struct 
 	return eth;
 }
 
+/* Return: @dst, the slot a lookup found, if it holds a port of @in's network; else -1. */
+static inline int valid_dst(const struct vn_dp_table *t, const struct vn_port *in, int dst)
+{
+	if (dst >= 0 && dst < t->nr_slots && t->ports[dst] && t->ports[dst]->net == in->net)
+		return dst;
+	return -1;
+}
+
 static inline bool has_tag_ethertype(const struct rte_mbuf *m)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
@@ -413,165 +421,200 @@ int vn_dp_egress_form(struct vn_worker *w, uint16_t slot, const struct vn_vlan_c
 	return egress_form(w->dp, slot, cl, m);
 }
 
+/* State of one burst through the policy pipeline: where it came from and the memo of the
+ * last learned source, the last lookup and the egress form of the last destination. */
+struct pol_burst {
+	struct vn_worker *w;
+	const struct vn_dp_table *t;
+	struct vn_port *in;
+	struct vn_port_counters *c;
+	const struct vn_port_policy *ipol;
+	uint64_t now;
+	bool relay, mvt;
+	bool have_src, have_dst, have_form;
+	bool form_aware; /* the memoised destination is VLAN-aware */
+	int8_t form;	 /* its vn_vlan_egress_tagged() for form_seg */
+	uint16_t src_seg, dst_seg, form_seg;
+	int dst_port;
+	struct rte_ether_addr src, dst;
+};
+
 /*
- * The pipeline when some port has a policy: per frame, VLAN classification and
- * anti-spoofing of the ingress port; per burst, its outbound meter; then learning and
+ * Ingress half: count and validate frame @m, classify it into a segment (@cl), apply the
+ * port's anti-spoofing. Return: true if it goes on (*@cast, *@len set), false after counting
+ * the drop and freeing it.
+ */
+static __rte_always_inline bool policy_ingress(struct pol_burst *b, struct rte_mbuf *m,
+					       struct vn_vlan_cls *cl, uint8_t *cast, uint32_t *len)
+{
+	const struct vn_port_policy *ipol = b->ipol;
+
+	*len = rte_pktmbuf_pkt_len(m);
+	if (unlikely(!rx_admit(b->c, m, *len, cast)))
+		return false;
+	if (ipol && ipol->vlan_aware) {
+		if (unlikely(vn_vlan_classify(ipol, m, cl) < 0)) {
+			b->c->drops[VN_DROP_POLICY]++;
+			rte_pktmbuf_free(m);
+			return false;
+		}
+	} else {
+		cl->seg = 0;
+		cl->pcp_dei = 0;
+		cl->tpid = VN_TPID_8021Q;
+		cl->tagged = false;
+	}
+	if (ipol && ipol->antispoof &&
+	    unlikely(!vn_antispoof_check(ipol, m, cl->tagged ? 16 : 12))) {
+		b->c->drops[VN_DROP_SPOOFED]++;
+		rte_pktmbuf_free(m);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Forwarding half: learn, look up in the frame's segment, tag/untag for a known destination
+ * or flood to the ports that carry the segment.
+ */
+static __rte_always_inline void policy_forward(struct pol_burst *b, struct rte_mbuf *m,
+					       const struct vn_vlan_cls *cl, uint8_t cast,
+					       uint32_t len)
+{
+	struct vn_port *in = b->in;
+	struct vn_port_counters *c = b->c;
+	const struct vn_dp_table *t = b->t;
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	uint8_t loc;
+	int dst, form;
+
+	if (b->mvt) { /* macvtap network: macvlan.c rules instead of the learning bridge */
+		vn_mvt_forward(b->w, t, in, m, cl, cast, len);
+		return;
+	}
+	if (!b->have_src || b->src_seg != cl->seg ||
+	    !rte_is_same_ether_addr(&b->src, &eth->src_addr)) {
+		if (vn_fdb_learn(in->net->fdb, cl->seg, &eth->src_addr, in->slot, b->now) > 0)
+			b->have_dst = b->have_form = false; /* a move may change the lookup */
+		rte_ether_addr_copy(&eth->src_addr, &b->src);
+		b->src_seg = cl->seg;
+		b->have_src = true;
+	}
+	if (cast == VN_UCAST) {
+		if (!b->have_dst || b->dst_seg != cl->seg ||
+		    !rte_is_same_ether_addr(&b->dst, &eth->dst_addr)) {
+			b->dst_port =
+			    valid_dst(t, in, vn_fdb_lookup(in->net->fdb, cl->seg, &eth->dst_addr));
+			rte_ether_addr_copy(&eth->dst_addr, &b->dst);
+			b->dst_seg = cl->seg;
+			b->have_dst = true;
+			b->have_form = false;
+		}
+		dst = b->dst_port;
+		if (dst >= 0) {
+			if (unlikely(dst == in->slot && !b->relay)) {
+				c->drops[VN_DROP_SAME_PORT]++;
+				rte_pktmbuf_free(m);
+				return;
+			}
+			/* the destination's form for the segment, memoised; per frame only the
+			 * no-VLAN-hopping check of egress_form() */
+			if (!b->have_form || b->form_seg != cl->seg) {
+				const struct vn_port_policy *dpol =
+				    __atomic_load_n(&b->w->dp->pol[dst], __ATOMIC_ACQUIRE);
+				b->form = (int8_t)vn_vlan_egress_tagged(dpol, cl->seg);
+				b->form_aware = dpol && dpol->vlan_aware;
+				b->form_seg = cl->seg;
+				b->have_form = true;
+			}
+			form = b->form;
+			if (form == 0 && cl->seg == 0 && !cl->tagged && b->form_aware &&
+			    has_tag_ethertype(m))
+				form = -1;
+			if (unlikely(form < 0)) { /* its policy changed since it was learned */
+				c->drops[VN_DROP_POLICY]++;
+				rte_pktmbuf_free(m);
+				return;
+			}
+			if (vn_vlan_needs_edit(cl, form) &&
+			    unlikely(!(m = vn_vlan_edit(m, cl, form)))) {
+				c->drops[VN_DROP_NO_MBUF]++;
+				return;
+			}
+			c->rx_loc_pkts[t->ports[dst]->locality]++;
+			c->rx_loc_bytes[t->ports[dst]->locality] += len;
+			tx_push(b->w, t, (uint16_t)dst, m, cast, in->locality,
+				rte_pktmbuf_pkt_len(m));
+			return;
+		}
+	}
+	/* flood to the ports of the network that carry the segment */
+	loc = (uint8_t)vn_dp_deliver(b->w, t, c, t->flood[in->slot], t->flood_n[in->slot],
+				     b->relay ? -1 : in->slot, m, cl, cast, in->locality);
+	if (unlikely(loc == 0)) {
+		c->drops[VN_DROP_NO_DEST]++;
+		return;
+	}
+	c->rx_loc_pkts[loc - 1]++;
+	c->rx_loc_bytes[loc - 1] += len;
+}
+
+/*
+ * The pipeline when some port has a policy: per frame, VLAN classification, anti-spoofing
+ * (common cases inline, policy.h) and the outbound meter of the ingress port; learning and
  * lookup in the frame's segment, flooding to the ports that carry the segment, and
  * tagging/untagging per destination. A frame is edited in place when it goes to one
  * destination; a flood shares one buffer per egress form (untagged, tagged) and copies
- * only when both forms are needed.
+ * only when both forms are needed. Without an outbound meter each frame goes through in
+ * one pass; with one, the meter's lock is held over the ingress half of the burst only
+ * (never over a transmission), so that half runs first for the whole burst.
  */
 static void switch_policy(struct vn_worker *w, const struct vn_dp_table *t, struct vn_port *in,
 			  struct rte_mbuf **pkts, uint16_t n, uint64_t now)
 {
-	struct vn_port_counters *c = &w->ctr[in->slot];
-	struct vn_fdb *fdb = in->net->fdb;
-	const uint16_t *flood = t->flood[in->slot];
-	uint16_t flood_n = t->flood_n[in->slot];
-	struct vn_port_policy *ipol = __atomic_load_n(&w->dp->pol[in->slot], __ATOMIC_ACQUIRE);
+	struct pol_burst b = {
+	    .w = w,
+	    .t = t,
+	    .in = in,
+	    .c = &w->ctr[in->slot],
+	    .ipol = __atomic_load_n(&w->dp->pol[in->slot], __ATOMIC_ACQUIRE),
+	    .now = now,
+	    .relay = __atomic_load_n(&in->reflective_relay, __ATOMIC_RELAXED),
+	    .mvt = in->net->fwd == VN_FWD_MACVTAP,
+	};
+	struct vn_meter *omt = b.ipol ? b.ipol->out : NULL;
 	struct vn_vlan_cls cls[VN_BURST];
 	uint8_t casts[VN_BURST];
 	uint32_t lens[VN_BURST];
-	bool relay = __atomic_load_n(&in->reflective_relay, __ATOMIC_RELAXED);
-	bool mvt = in->net->fwd == VN_FWD_MACVTAP;
-	uint16_t k = 0;
-	/* per-burst memo of the last learned source and the last lookup, as the plain path */
-	struct rte_ether_addr last_src = {0}, last_dst = {0};
-	uint16_t last_src_seg = 0, last_dst_seg = 0;
-	int last_dst_port = -1, last_form = -1;
-	uint16_t last_form_seg = 0;
-	bool have_src = false, have_dst = false, have_form = false;
+	uint16_t k = 0, metered = 0;
+	uint64_t tsc;
 
-	/* 1: count, validate, classify, anti-spoofing; survivors compacted to the front */
+	if (likely(omt == NULL)) {
+		for (uint16_t i = 0; i < n; i++)
+			if (policy_ingress(&b, pkts[i], &cls[0], &casts[0], &lens[0]))
+				policy_forward(&b, pkts[i], &cls[0], casts[0], lens[0]);
+		return;
+	}
+	/* outbound meter: what the guest sends, one lock per burst */
+	tsc = rte_get_tsc_cycles();
+	rte_spinlock_lock(&omt->lock);
+	tsc = vn_meter_clamp(omt, tsc);
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		struct rte_ether_hdr *eth;
-		uint32_t len = rte_pktmbuf_pkt_len(m);
-		struct vn_vlan_cls *cl = &cls[k];
-		uint8_t cast;
 
-		eth = rx_admit(c, m, len, &cast);
-		if (unlikely(!eth))
+		if (!policy_ingress(&b, m, &cls[k], &casts[k], &lens[k]))
 			continue;
-		if (ipol && ipol->vlan_aware) {
-			if (vn_vlan_classify(ipol, m, cl) < 0) {
-				c->drops[VN_DROP_POLICY]++;
-				rte_pktmbuf_free(m);
-				continue;
-			}
-		} else {
-			*cl = (struct vn_vlan_cls){.seg = 0, .tpid = VN_TPID_8021Q};
-		}
-		if (ipol && ipol->antispoof && !vn_antispoof_check(ipol, m, cl->tagged ? 16 : 12)) {
-			c->drops[VN_DROP_SPOOFED]++;
+		if (!vn_meter_conform(omt, lens[k], tsc)) {
+			metered++;
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		casts[k] = cast;
-		lens[k] = len;
 		pkts[k++] = m;
 	}
-	/* 2: outbound meter (what the guest sends), one lock per burst */
-	if (ipol && ipol->out && k) {
-		struct vn_meter *mt = ipol->out;
-		uint64_t tsc = rte_get_tsc_cycles();
-		uint16_t kept = 0;
-
-		rte_spinlock_lock(&mt->lock);
-		tsc = vn_meter_clamp(mt, tsc);
-		for (uint16_t i = 0; i < k; i++) {
-			if (!vn_meter_conform(mt, lens[i], tsc)) {
-				rte_pktmbuf_free(pkts[i]);
-				continue;
-			}
-			pkts[kept] = pkts[i];
-			cls[kept] = cls[i];
-			casts[kept] = casts[i];
-			lens[kept++] = lens[i];
-		}
-		rte_spinlock_unlock(&mt->lock);
-		c->drops[VN_DROP_RATE_LIMIT] += k - kept;
-		k = kept;
-	}
-	/* 3: learn, look up, forward */
-	for (uint16_t i = 0; i < k; i++) {
-		struct rte_mbuf *m = pkts[i];
-		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-		const struct vn_vlan_cls *cl = &cls[i];
-		uint32_t len = lens[i];
-		uint8_t cast = casts[i], loc;
-		int dst, form;
-
-		if (mvt) { /* macvtap network: macvlan.c rules instead of the learning bridge */
-			vn_mvt_forward(w, t, in, m, cl, cast, len);
-			continue;
-		}
-		if (!have_src || last_src_seg != cl->seg ||
-		    !rte_is_same_ether_addr(&last_src, &eth->src_addr)) {
-			if (vn_fdb_learn(fdb, cl->seg, &eth->src_addr, in->slot, now) > 0)
-				have_dst = have_form = false; /* a move may change the lookup */
-			rte_ether_addr_copy(&eth->src_addr, &last_src);
-			last_src_seg = cl->seg;
-			have_src = true;
-		}
-		if (cast == VN_UCAST) {
-			if (!have_dst || last_dst_seg != cl->seg ||
-			    !rte_is_same_ether_addr(&last_dst, &eth->dst_addr)) {
-				last_dst_port = vn_fdb_lookup(fdb, cl->seg, &eth->dst_addr);
-				rte_ether_addr_copy(&eth->dst_addr, &last_dst);
-				last_dst_seg = cl->seg;
-				have_dst = true;
-				have_form = false;
-			}
-			dst = last_dst_port;
-			if (dst >= 0 && dst < t->nr_slots && t->ports[dst] &&
-			    t->ports[dst]->net == in->net) {
-				if (unlikely(dst == in->slot && !relay)) {
-					c->drops[VN_DROP_SAME_PORT]++;
-					rte_pktmbuf_free(m);
-					continue;
-				}
-				/* the form depends on the frame only through the tag check of an
-				 * untagged-LAN frame (egress_form()); memoise the rest */
-				bool memo = cl->seg || cl->tagged;
-
-				if (memo && have_form && last_form_seg == cl->seg) {
-					form = last_form;
-				} else {
-					form = egress_form(w->dp, (uint16_t)dst, cl, m);
-					if (memo) {
-						last_form = form;
-						last_form_seg = cl->seg;
-						have_form = true;
-					}
-				}
-				if (form < 0) { /* its policy changed since it was learned */
-					c->drops[VN_DROP_POLICY]++;
-					rte_pktmbuf_free(m);
-					continue;
-				}
-				if (vn_vlan_needs_edit(cl, form) &&
-				    !(m = vn_vlan_edit(m, cl, form))) {
-					c->drops[VN_DROP_NO_MBUF]++;
-					continue;
-				}
-				c->rx_loc_pkts[t->ports[dst]->locality]++;
-				c->rx_loc_bytes[t->ports[dst]->locality] += len;
-				tx_push(w, t, (uint16_t)dst, m, cast, in->locality,
-					rte_pktmbuf_pkt_len(m));
-				continue;
-			}
-		}
-		/* flood to the ports of the network that carry the segment */
-		loc = (uint8_t)vn_dp_deliver(w, t, c, flood, flood_n, relay ? -1 : in->slot, m, cl,
-					     cast, in->locality);
-		if (unlikely(loc == 0)) {
-			c->drops[VN_DROP_NO_DEST]++;
-			continue;
-		}
-		c->rx_loc_pkts[loc - 1]++;
-		c->rx_loc_bytes[loc - 1] += len;
-	}
+	rte_spinlock_unlock(&omt->lock);
+	b.c->drops[VN_DROP_RATE_LIMIT] += metered;
+	for (uint16_t i = 0; i < k; i++)
+		policy_forward(&b, pkts[i], &cls[i], casts[i], lens[i]);
 }
 
 void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct vn_port *in,
@@ -623,13 +666,13 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct
 		}
 		if (cast == VN_UCAST) {
 			if (!have_dst || !rte_is_same_ether_addr(&last_dst, &eth->dst_addr)) {
-				last_dst_port = vn_fdb_lookup(fdb, 0, &eth->dst_addr);
+				last_dst_port =
+				    valid_dst(t, in, vn_fdb_lookup(fdb, 0, &eth->dst_addr));
 				rte_ether_addr_copy(&eth->dst_addr, &last_dst);
 				have_dst = true;
 			}
 			dst = last_dst_port;
-			if (dst >= 0 && dst < t->nr_slots && t->ports[dst] &&
-			    t->ports[dst]->net == in->net) {
+			if (dst >= 0) {
 				if (unlikely(dst == in->slot && !relay)) {
 					c->drops[VN_DROP_SAME_PORT]++;
 					rte_pktmbuf_free(m);
@@ -818,6 +861,7 @@ int vn_dp_worker_run(void *arg)
 	struct vn_worker *w = arg;
 	struct vn_dp *dp = w->dp;
 	unsigned idle = 0, sleep_us = SLEEP_MIN_US;
+	uint64_t tsc = rte_rdtsc();
 
 	rte_rcu_qsbr_thread_register(dp->qsbr, w->id);
 	rte_rcu_qsbr_thread_online(dp->qsbr, w->id);
@@ -825,12 +869,21 @@ int vn_dp_worker_run(void *arg)
 	while (!__atomic_load_n(&dp->stop, __ATOMIC_ACQUIRE)) {
 		const struct vn_dp_table *t = __atomic_load_n(&dp->table, __ATOMIC_ACQUIRE);
 		unsigned moved = likely(t != NULL) ? poll_once(w, t) : 0;
+		uint64_t now = rte_rdtsc();
 
+		/* time spent on iterations that moved frames: the worker's cost per frame */
+		if (moved) {
+			w->st.busy_cycles += now - tsc;
+			w->st.frames += moved;
+		}
+		tsc = now;
 		rte_rcu_qsbr_quiescent(dp->qsbr, w->id);
 		w->st.loops++;
 		/* no pause instruction on empty polls: it costs ~100+ cycles of latency */
-		if (!moved && dp->idle_sleep_us && ++idle >= IDLE_SPINS)
+		if (!moved && dp->idle_sleep_us && ++idle >= IDLE_SPINS) {
 			moved = worker_sleep(w, t, sleep_us);
+			tsc = rte_rdtsc(); /* the sleep is not work */
+		}
 		if (moved) {
 			w->st.busy++;
 			idle = 0;

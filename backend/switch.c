@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_ether.h>
 
 #include "vnicd/accounting.h"
@@ -1103,6 +1104,9 @@ int vn_switch_json_stats(struct vn_switch *sw, const char *port, const char *vm,
 			vn_json_int(b, "id", w);
 			vn_json_int(b, "loops", (gint64)ws.loops);
 			vn_json_int(b, "busy_loops", (gint64)ws.busy);
+			vn_json_int(b, "busy_cycles", (gint64)ws.busy_cycles);
+			vn_json_int(b, "frames", (gint64)ws.frames);
+			vn_json_int(b, "tsc_hz", (gint64)rte_get_tsc_hz());
 			vn_json_int(b, "sleeps", (gint64)ws.sleeps);
 			vn_json_int(b, "wake_errors", (gint64)ws.wake_errors);
 			json_builder_end_object(b);

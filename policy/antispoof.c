@@ -182,8 +182,8 @@ static bool check_ipv6(const struct vn_port_policy *p, const struct rte_mbuf *m,
 	}
 }
 
-bool vn_antispoof_check(const struct vn_port_policy *p, const struct rte_mbuf *m,
-			uint16_t etype_off)
+bool vn_antispoof_check_slow(const struct vn_port_policy *p, const struct rte_mbuf *m,
+			     uint16_t etype_off)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	uint8_t tb[2];

@@ -499,6 +499,21 @@ int vn_policy_build(JsonObject *spec, const struct rte_ether_addr *mac, bool ext
 	}
 	p->vlan_mode = (uint8_t)mode;
 	p->vlan_aware = mode != VN_VLAN_NONE;
+	switch (mode) { /* untagged frames received (vn_vlan_classify()) */
+	case VN_VLAN_ACCESS:
+	case VN_VLAN_NATIVE_UNTAGGED:
+	case VN_VLAN_NATIVE_TAGGED:
+		p->untagged_seg = (int16_t)p->vlan;
+		break;
+	case VN_VLAN_TRUNK:
+		p->untagged_seg = (p->vlans[0] & 1) ? 0 : -1;
+		break;
+	default: /* none: not classified; dot1q-tunnel: the slow path */
+		p->untagged_seg = mode == VN_VLAN_NONE ? 0 : -1;
+		break;
+	}
+	p->tagged_in = mode == VN_VLAN_TRUNK || mode == VN_VLAN_NATIVE_UNTAGGED ||
+		       mode == VN_VLAN_NATIVE_TAGGED;
 	p->lock_mac = member(spec, "lock_mac") != NULL;
 	p->allow_dhcp_server = member(spec, "allow_dhcp_server") != NULL;
 	p->allow_ra = member(spec, "allow_ra") != NULL;
@@ -514,7 +529,8 @@ int vn_policy_build(JsonObject *spec, const struct rte_ether_addr *mac, bool ext
 				p->nr_ip6++;
 		}
 	}
-	p->antispoof = p->lock_mac || p->nr_ip4 || p->nr_ip6;
+	p->ip_guard = p->nr_ip4 || p->nr_ip6;
+	p->antispoof = p->lock_mac || p->ip_guard;
 	if (build_meter(spec, "inbound", prev ? prev->in : NULL, &p->in, err) < 0 ||
 	    build_meter(spec, "outbound", prev ? prev->out : NULL, &p->out, err) < 0) {
 		vn_policy_free(p);

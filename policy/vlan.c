@@ -13,8 +13,8 @@ static inline bool is_tpid(uint16_t t, const struct vn_port_policy *p)
 	return t == VN_TPID_8021Q || t == VN_TPID_8021AD || t == p->tpid;
 }
 
-int vn_vlan_classify(const struct vn_port_policy *p, const struct rte_mbuf *m,
-		     struct vn_vlan_cls *c)
+int vn_vlan_classify_slow(const struct vn_port_policy *p, const struct rte_mbuf *m,
+			  struct vn_vlan_cls *c)
 {
 	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint16_t etype = (uint16_t)(d[12] << 8 | d[13]);
@@ -91,71 +91,25 @@ int vn_vlan_egress_tagged(const struct vn_port_policy *p, uint16_t seg)
 	return seg == 0 ? 0 : 1;
 }
 
-/* Move the 12 bytes of MAC addresses at @from to @to (overlapping by 8): through registers,
- * not a memmove() call per frame. */
-static inline void move_macs(uint8_t *to, const uint8_t *from)
-{
-	uint64_t a;
-	uint32_t b;
-
-	memcpy(&a, from, 8);
-	memcpy(&b, from + 8, 4);
-	memcpy(to, &a, 8);
-	memcpy(to + 8, &b, 4);
-}
-
-/* Edit @m (owned exclusively, direct, first segment holds the header) in place. */
-static struct rte_mbuf *edit_in_place(struct rte_mbuf *m, const struct vn_vlan_cls *c, int tagged)
-{
-	uint8_t *d;
-	uint16_t tci = (uint16_t)(c->pcp_dei | c->seg);
-
-	if (!tagged) { /* strip the outer tag */
-		d = rte_pktmbuf_mtod(m, uint8_t *);
-		move_macs(d + 4, d);
-		rte_pktmbuf_adj(m, 4);
-		return m;
-	}
-	if (!c->tagged) { /* push one */
-		d = (uint8_t *)rte_pktmbuf_prepend(m, 4);
-		move_macs(d, d + 4);
-	} else {
-		d = rte_pktmbuf_mtod(m, uint8_t *);
-	}
-	d[12] = (uint8_t)(c->tpid >> 8);
-	d[13] = (uint8_t)c->tpid;
-	d[14] = (uint8_t)(tci >> 8);
-	d[15] = (uint8_t)tci;
-	return m;
-}
-
-static bool writable(const struct rte_mbuf *m, const struct vn_vlan_cls *c, int tagged)
-{
-	if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 ||
-	    rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN + (c->tagged ? 4 : 0))
-		return false;
-	return !tagged || c->tagged || rte_pktmbuf_headroom(m) >= 4;
-}
-
 struct rte_mbuf *vn_vlan_copy(const struct rte_mbuf *m, const struct vn_vlan_cls *c, int tagged)
 {
 	struct rte_mbuf *n = rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX);
 
 	if (!n)
 		return NULL;
-	if (!writable(n, c, tagged)) { /* a copy always has headroom; guard anyway */
+	if (!vn_vlan_writable(n, c, tagged)) { /* a copy always has headroom; guard anyway */
 		rte_pktmbuf_free(n);
 		return NULL;
 	}
-	return edit_in_place(n, c, tagged);
+	return vn_vlan_edit_in_place(n, c, tagged);
 }
 
-struct rte_mbuf *vn_vlan_edit(struct rte_mbuf *m, const struct vn_vlan_cls *c, int tagged)
+struct rte_mbuf *vn_vlan_edit_slow(struct rte_mbuf *m, const struct vn_vlan_cls *c, int tagged)
 {
 	struct rte_mbuf *n;
 
-	if (writable(m, c, tagged))
-		return edit_in_place(m, c, tagged);
+	if (vn_vlan_writable(m, c, tagged))
+		return vn_vlan_edit_in_place(m, c, tagged);
 	n = vn_vlan_copy(m, c, tagged);
 	rte_pktmbuf_free(m);
 	return n;

@@ -125,6 +125,8 @@ void vn_dp_port_counters(struct vn_dp *dp, uint16_t slot, struct vn_port_counter
 struct vn_dp_worker_stats {
 	uint64_t loops;	      /* poll iterations */
 	uint64_t busy;	      /* iterations that moved at least one frame */
+	uint64_t busy_cycles; /* TSC cycles those iterations took (rte_get_tsc_hz() per second) */
+	uint64_t frames;      /* frames they moved (received from the ports) */
 	uint64_t sleeps;      /* times it slept for lack of work */
 	uint64_t wake_errors; /* failed eventfd reads/writes (should stay 0) */
 };

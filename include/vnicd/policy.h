@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -67,16 +68,19 @@ struct vn_meter {
  * published except the meters' state.
  */
 struct vn_port_policy {
-	uint8_t vlan_mode;  /* enum vn_vlan_mode */
-	bool vlan_aware;    /* vlan_mode != NONE */
-	uint16_t vlan;	    /* access VID, native VID, or S-VID of a tunnel */
-	uint16_t tpid;	    /* dot1q-tunnel: TPID of the pushed S-tag */
-	uint64_t vlans[64]; /* allowed segments (bit 0: untagged LAN on a trunk) */
-	bool antispoof;	    /* any of the checks below */
+	uint8_t vlan_mode;    /* enum vn_vlan_mode */
+	bool vlan_aware;      /* vlan_mode != NONE */
+	uint16_t vlan;	      /* access VID, native VID, or S-VID of a tunnel */
+	uint16_t tpid;	      /* dot1q-tunnel: TPID of the pushed S-tag */
+	int16_t untagged_seg; /* segment of an untagged frame received; -1: refused or a tunnel */
+	bool tagged_in;	      /* 802.1Q-tagged frames of admitted VLANs received (trunk, native) */
+	uint64_t vlans[64];   /* allowed segments (bit 0: untagged LAN on a trunk) */
+	bool antispoof;	      /* any of the checks below */
 	bool lock_mac;
 	bool allow_dhcp_server, allow_ra;
 	struct rte_ether_addr mac; /* the port's MAC (lock_mac, ARP/ND checks) */
 	uint8_t nr_ip4, nr_ip6;
+	bool ip_guard;			 /* nr_ip4 || nr_ip6: the source address is checked */
 	uint32_t ip4[VN_POLICY_MAX_IPS]; /* network order */
 	uint8_t ip6[VN_POLICY_MAX_IPS][16];
 	struct vn_meter *in, *out; /* NULL: no limit. in = to the guest, out = from it */
@@ -103,13 +107,48 @@ static inline bool vn_policy_admits(const struct vn_port_policy *p, uint16_t seg
 	return (p->vlans[seg >> 6] >> (seg & 63)) & 1;
 }
 
+/** vn_vlan_classify_slow() - vn_vlan_classify() for every frame (tags, tunnels, refusals). */
+int vn_vlan_classify_slow(const struct vn_port_policy *p, const struct rte_mbuf *m,
+			  struct vn_vlan_cls *c);
+
 /**
- * vn_vlan_classify() - classify frame @m received on a port with policy @p (vlan_aware).
+ * vn_vlan_classify() - classify frame @m (at least an Ethernet header in its first segment)
+ * received on a port with policy @p (vlan_aware). Untagged frames on access, native and
+ * trunk ports are classified inline; the rest goes to vn_vlan_classify_slow().
  * Return: 0 and @c filled, or -1 when the port's VLAN policy refuses it (VID 4095, a tag
  * cut short, a VLAN not admitted, a tagged frame on an access port).
  */
-int vn_vlan_classify(const struct vn_port_policy *p, const struct rte_mbuf *m,
-		     struct vn_vlan_cls *c);
+static __rte_always_inline int vn_vlan_classify(const struct vn_port_policy *p,
+						const struct rte_mbuf *m, struct vn_vlan_cls *c)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	uint16_t et = rte_be_to_cpu_16(eth->ether_type);
+
+	if (likely(p->untagged_seg >= 0 && et != VN_TPID_8021Q && et != VN_TPID_8021AD &&
+		   et != p->tpid)) {
+		c->seg = (uint16_t)p->untagged_seg;
+		c->pcp_dei = 0;
+		c->tpid = VN_TPID_8021Q;
+		c->tagged = false;
+		return 0;
+	}
+	if (et == VN_TPID_8021Q && p->tagged_in &&
+	    rte_pktmbuf_data_len(m) >= RTE_ETHER_HDR_LEN + 4) {
+		uint16_t tci = rte_be_to_cpu_16(*(const unaligned_uint16_t *)(eth + 1));
+		uint16_t vid = tci & 0x0fff;
+
+		if (likely(vid != 0 && vid != 0xfff && vn_policy_admits(p, vid))) {
+			c->seg = vid;
+			c->pcp_dei = tci & 0xf000;
+			c->tpid = VN_TPID_8021Q;
+			c->tagged = true;
+			c->tag_tci = tci;
+			c->tag_tpid = VN_TPID_8021Q;
+			return 0;
+		}
+	}
+	return vn_vlan_classify_slow(p, m, c);
+}
 
 /**
  * vn_vlan_egress_tagged() - Return: 1 if a frame of segment @seg leaves port @p tagged, 0
@@ -129,6 +168,58 @@ static inline bool vn_vlan_needs_edit(const struct vn_vlan_cls *c, int tagged)
 	       c->tag_tci != (uint16_t)(c->pcp_dei | c->seg);
 }
 
+/** vn_vlan_edit_slow() - vn_vlan_edit() on a copy of @m (shared, indirect or short). */
+struct rte_mbuf *vn_vlan_edit_slow(struct rte_mbuf *m, const struct vn_vlan_cls *c, int tagged);
+
+/** vn_vlan_writable() - Return: true if @m may be edited in place to leave @tagged. */
+static inline bool vn_vlan_writable(const struct rte_mbuf *m, const struct vn_vlan_cls *c,
+				    int tagged)
+{
+	if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 ||
+	    rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN + (c->tagged ? 4 : 0))
+		return false;
+	return !tagged || c->tagged || rte_pktmbuf_headroom(m) >= 4;
+}
+
+/* Move the 12 bytes of MAC addresses at @from to @to (overlapping by 4 or 8 bytes) through
+ * registers: both loads before the stores. */
+static inline void vn_vlan_move_macs(uint8_t *to, const uint8_t *from)
+{
+	uint64_t a;
+	uint32_t b;
+
+	memcpy(&a, from, 8);
+	memcpy(&b, from + 8, 4);
+	memcpy(to, &a, 8);
+	memcpy(to + 8, &b, 4);
+}
+
+/** vn_vlan_edit_in_place() - push, rewrite or strip the outer tag of @m (vn_vlan_writable()). */
+static __rte_always_inline struct rte_mbuf *
+vn_vlan_edit_in_place(struct rte_mbuf *m, const struct vn_vlan_cls *c, int tagged)
+{
+	uint8_t *d;
+	uint16_t tci = (uint16_t)(c->pcp_dei | c->seg);
+
+	if (!tagged) { /* strip the outer tag */
+		d = rte_pktmbuf_mtod(m, uint8_t *);
+		vn_vlan_move_macs(d + 4, d);
+		rte_pktmbuf_adj(m, 4);
+		return m;
+	}
+	if (!c->tagged) { /* push one */
+		d = (uint8_t *)rte_pktmbuf_prepend(m, 4);
+		vn_vlan_move_macs(d, d + 4);
+	} else {
+		d = rte_pktmbuf_mtod(m, uint8_t *);
+	}
+	d[12] = (uint8_t)(c->tpid >> 8);
+	d[13] = (uint8_t)c->tpid;
+	d[14] = (uint8_t)(tci >> 8);
+	d[15] = (uint8_t)tci;
+	return m;
+}
+
 /**
  * vn_vlan_edit() - make @m leave @tagged (push, rewrite or strip the outer tag of @c).
  * Edits in place when the caller owns @m exclusively (refcnt 1, direct, headroom), else
@@ -136,20 +227,53 @@ static inline bool vn_vlan_needs_edit(const struct vn_vlan_cls *c, int tagged)
  * Return: the frame to send (@m or the copy), or NULL when no buffer was free (@m's
  * reference dropped; count no_mbuf).
  */
-struct rte_mbuf *vn_vlan_edit(struct rte_mbuf *m, const struct vn_vlan_cls *c, int tagged);
+static __rte_always_inline struct rte_mbuf *vn_vlan_edit(struct rte_mbuf *m,
+							 const struct vn_vlan_cls *c, int tagged)
+{
+	if (likely(vn_vlan_writable(m, c, tagged)))
+		return vn_vlan_edit_in_place(m, c, tagged);
+	return vn_vlan_edit_slow(m, c, tagged);
+}
 
 /** vn_vlan_copy() - Return: a private copy of @m edited to leave @tagged, or NULL. */
 struct rte_mbuf *vn_vlan_copy(const struct rte_mbuf *m, const struct vn_vlan_cls *c, int tagged);
+
+/** vn_antispoof_check_slow() - vn_antispoof_check() for every frame. */
+bool vn_antispoof_check_slow(const struct vn_port_policy *p, const struct rte_mbuf *m,
+			     uint16_t etype_off);
 
 /**
  * vn_antispoof_check() - clean-traffic checks of frame @m from a port with policy @p
  * (p->antispoof set): source MAC, IPv4/IPv6 source, ARP sender, ND options, DHCP server
  * replies and router advertisements. @etype_off: offset of the ethertype after the tag that
- * VLAN classification consumed (12 or 16); up to two more tags are skipped. Reads through
+ * VLAN classification consumed (12 or 16); up to two more tags are skipped. The common case,
+ * an IPv4 frame without options from an allowed source that is not a UDP datagram from port
+ * 67, passes inline; anything else goes to vn_antispoof_check_slow(), which reads through
  * rte_pktmbuf_read(), so chained and short frames are safe. Return: true if it may pass.
  */
-bool vn_antispoof_check(const struct vn_port_policy *p, const struct rte_mbuf *m,
-			uint16_t etype_off);
+static __rte_always_inline bool vn_antispoof_check(const struct vn_port_policy *p,
+						   const struct rte_mbuf *m, uint16_t etype_off)
+{
+	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+	const uint8_t *ip = d + etype_off + 2;
+	uint32_t head, src;
+
+	if (p->lock_mac && !rte_is_same_ether_addr((const struct rte_ether_addr *)(d + 6), &p->mac))
+		return false;
+	/* IPv4 with IHL 5 (ethertype 0x0800 and version/IHL 0x45 in one load), the whole
+	 * header and the UDP ports in the first segment */
+	if (unlikely(rte_pktmbuf_data_len(m) < etype_off + 2u + 24u))
+		return vn_antispoof_check_slow(p, m, etype_off);
+	memcpy(&head, d + etype_off, 4);
+	memcpy(&src, ip + 12, 4);
+	if (unlikely((head & RTE_BE32(0xffffff00)) != RTE_BE32(0x08004500) ||
+		     (p->ip_guard && !(p->nr_ip4 && src == p->ip4[0]))))
+		return vn_antispoof_check_slow(p, m, etype_off); /* not IPv4, or not the first IP */
+	/* UDP: a later fragment, or source port 67 (DHCP server), needs the full check */
+	if (unlikely(ip[9] == 17 && ((ip[6] & 0x1f) | ip[7] | (ip[20] == 0 && ip[21] == 67))))
+		return vn_antispoof_check_slow(p, m, etype_off);
+	return true;
+}
 
 /**
  * vn_meter_conform() - police one frame of @len bytes at time @tsc: the peak bucket first

@@ -3,6 +3,9 @@
  * ring ports, no guest. */
 /*
  * Usage: policy_micro [SECONDS_PER_MODE] [ROUNDS] [MODE_INDEX (profiling: plain and it only)]
+ *        policy_micro --frames N MODE_INDEX   (switch N frames in that mode only, then print
+ *        the count: for instruction counts, e.g. valgrind --tool=callgrind
+ *        --toggle-collect=vn_dp_switch_burst, which divide by N into instructions per frame)
  *
  * Two ring ports in one network; 64 frames of 64 bytes (IPv4/UDP 198.18.0.1 -> .2, like
  * testpmd's tx_first) bounce between them in bursts of 32 through vn_dp_switch_burst(): what
@@ -15,6 +18,7 @@
  * (median over rounds). The worker's whole cost is measured, including the ring ports (cheaper than
  * vhost), so the ratio is a lower bound of what a vhost loop would show.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,8 +108,9 @@ static unsigned bounce(unsigned p, struct rte_mbuf **out)
 	return n;
 }
 
-/* Run mode @mode for @secs seconds; Return: ns per switched frame. */
-static double run(unsigned mode, double secs)
+/* Run mode @mode for @secs seconds, or for @max_frames frames when not 0; Return: ns per
+ * switched frame. */
+static double run(unsigned mode, double secs, uint64_t max_frames)
 {
 	struct vn_worker *w = vn_dp_worker(dp, 0);
 	struct rte_mbuf *b[VN_BURST];
@@ -137,7 +142,7 @@ static double run(unsigned mode, double secs)
 			}
 		}
 		t1 = rte_rdtsc();
-	} while (t1 < end);
+	} while (max_frames ? frames < max_frames : t1 < end);
 	/* drain and check nothing was lost */
 	unsigned left = 0;
 	for (unsigned p = 0; p < 2; p++)
@@ -164,11 +169,17 @@ int main(int argc, char **argv)
 	char *eal[] = {
 	    "policy_micro", "--no-huge",	   "-m", "256", "--no-pci", "--no-telemetry",
 	    "--no-shconf",  "--log-level=*:error", "-l", "0",	NULL};
-	double secs = argc > 1 ? atof(argv[1]) : 1.0;
-	int rounds = argc > 2 ? atoi(argv[2]) : 5;
+	bool fixed = argc > 1 && strcmp(argv[1], "--frames") == 0;
+	uint64_t max_frames = fixed && argc > 2 ? strtoull(argv[2], NULL, 10) : 0;
+	double secs = !fixed && argc > 1 ? atof(argv[1]) : 1.0;
+	int rounds = !fixed && argc > 2 ? atoi(argv[2]) : 5;
 	int only = argc > 3 ? atoi(argv[3]) : -1; /* profiling: plain and this mode only */
 	double ns[NMODES][64];
 
+	if (fixed && (max_frames == 0 || only < 0 || only >= NMODES)) {
+		fprintf(stderr, "usage: policy_micro --frames N MODE_INDEX(0-%d)\n", NMODES - 1);
+		return 2;
+	}
 	if (rounds < 1 || rounds > 64 || secs <= 0) {
 		fprintf(stderr, "usage: policy_micro [SECONDS_PER_MODE] [ROUNDS<=64]\n");
 		return 2;
@@ -182,9 +193,17 @@ int main(int argc, char **argv)
 		return 1;
 	vn_test_ring_ports(ports, rx, tx, 2, 256, 256, &net);
 	table = vn_dp_table_build(dp, ports, 2);
+	if (fixed) {
+		double t = run((unsigned)only, 0, max_frames);
+		printf("%s: %" PRIu64 "+ frames switched, %.1f ns/frame\n", NAMES[only], max_frames,
+		       t);
+		for (unsigned p = 0; p < 2; p++)
+			vn_dp_policy_set(dp, (uint16_t)p, NULL);
+		return 0;
+	}
 	for (int r = 0; r < rounds; r++)
 		for (unsigned m = 0; m < NMODES; m++)
-			ns[m][r] = only < 0 || (unsigned)only == m || m == 0 ? run(m, secs) : 0;
+			ns[m][r] = only < 0 || (unsigned)only == m || m == 0 ? run(m, secs, 0) : 0;
 	printf("%-16s %10s %10s %8s\n", "mode", "ns/frame", "Mfps", "ratio");
 	double base = 0;
 	for (unsigned m = 0; m < NMODES; m++) {

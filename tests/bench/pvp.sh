@@ -171,11 +171,12 @@ rx_total() {
 
 now() { date +%s.%N; }
 
-# worker_loops: "LOOPS BUSY_LOOPS" of vnicd's workers (socket $VNICD_SOCK)
+# worker_loops: "LOOPS BUSY_LOOPS BUSY_CYCLES FRAMES TSC_HZ" of vnicd's workers (socket $VNICD_SOCK)
 worker_loops() {
 	"$VNICCTL" --socket "$VNICD_SOCK" stats --detail --json 2>/dev/null | python3 -c 'import json, sys
 w = json.load(sys.stdin).get("workers", [])
-print(sum(x["loops"] for x in w), sum(x["busy_loops"] for x in w))' 2>/dev/null || echo "0 0"
+print(*(sum(x.get(k, 0) for x in w) for k in ("loops", "busy_loops", "busy_cycles", "frames")),
+      max([x.get("tsc_hz", 0) for x in w] or [0]))' 2>/dev/null || echo "0 0 0 0 0"
 }
 
 # run_guest SIZE: sets MPPS (sockets $WORK/p0 and $WORK/p1 must be served already)
@@ -217,6 +218,11 @@ run_guest() {
 		W1=$(worker_loops)
 		BUSY=$(awk -v a="$W0" -v b="$W1" 'BEGIN { split(a, x); split(b, y); d = y[1] - x[1];
 			if (d > 0) printf "%.2f", (y[2] - x[2]) / d; else print "?" }')
+		# the worker's own cost: TSC time of the iterations that moved frames, per frame
+		# (like OVS-DPDK's "avg processing cycles per packet"), and the rate it could
+		# carry if that were all it did (its capacity: 1000 / ns per frame)
+		NSPF=$(awk -v a="$W0" -v b="$W1" 'BEGIN { split(a, x); split(b, y); f = y[4] - x[4];
+			if (f > 0 && y[5] > 0) printf "%.1f", (y[3] - x[3]) / f * 1e9 / y[5]; else print "?" }')
 	fi
 	tp_cmd guest "stop"
 	cp "$WORK/out" "$WORK/guest-stop-$size.txt"
@@ -356,7 +362,7 @@ for size in $SIZES; do
 		bench_vnicd "$size"
 		RES_V[$size]=$MPPS
 		MEM_V[$size]=$RSS_MB
-		log "size $size: vnicd${POLICY:+ (policy $POLICY)} ${RES_V[$size]} Mpps (median of ${WINDOW}s windows; mean $MEAN; worker busy ${BUSY:-?}; drops ${VNICD_DROPS:-?})"
+		log "size $size: vnicd${POLICY:+ (policy $POLICY)} ${RES_V[$size]} Mpps (median of ${WINDOW}s windows; mean $MEAN; worker busy ${BUSY:-?}; worker ns/frame ${NSPF:-?}; drops ${VNICD_DROPS:-?})"
 	fi
 	if [ $do_ovs = 1 ]; then
 		bench_ovs "$size"

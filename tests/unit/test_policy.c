@@ -655,6 +655,134 @@ static void test_ctl(void)
 	vn_config_clear(&cfg);
 }
 
+/* Build the data-path policy of `port set` changes @json for a port with MAC 02::00
+ * ("uplink": an uplink's default policy). */
+static struct vn_port_policy *policy_of(const char *json)
+{
+	g_autoptr(JsonParser) jp = json_parser_new();
+	g_autoptr(GError) err = NULL;
+	JsonObject *spec = NULL;
+	struct vn_port_policy *pol = NULL;
+	struct rte_ether_addr mac;
+
+	mac_of(0, mac.addr_bytes);
+	if (strcmp(json, "uplink") == 0) {
+		g_assert_cmpint(vn_policy_build(NULL, &mac, true, NULL, &pol, &err), ==, 0);
+		g_assert_nonnull(pol);
+		return pol;
+	}
+	g_assert_true(json_parser_load_from_data(jp, json, -1, NULL));
+	if (vn_policy_spec_merge(NULL, json_node_get_object(json_parser_get_root(jp)), true, &spec,
+				 &err) < 0)
+		g_error("%s: %s", json, err->message);
+	g_assert_cmpint(vn_policy_build(spec, &mac, false, NULL, &pol, &err), ==, 0);
+	json_object_unref(spec);
+	g_assert_nonnull(pol);
+	return pol;
+}
+
+/*
+ * The inline fast paths of policy.h (vn_vlan_classify(), vn_antispoof_check()) must decide
+ * every frame exactly as the full checks do: random frames, built around the cases the fast
+ * paths take (IPv4 with the allowed source, UDP, fragments, tags) and mutated byte by byte,
+ * through every kind of policy.
+ */
+static void test_fast_paths(void)
+{
+	static const char *const specs[] = {
+	    "{\"vlan_mode\": \"access\", \"vlan\": 10}",
+	    "{\"vlan_mode\": \"trunk\", \"vlans\": \"10,20\"}",
+	    "uplink", /* the default of an uplink: every VLAN and the untagged LAN */
+	    "{\"vlan_mode\": \"native-untagged\", \"vlan\": 10, \"vlans\": \"20\"}",
+	    "{\"vlan_mode\": \"native-tagged\", \"vlan\": 10, \"vlans\": \"4094\"}",
+	    "{\"vlan_mode\": \"dot1q-tunnel\", \"vlan\": 30, \"tpid\": \"0x9100\"}",
+	    "{\"lock_mac\": true, \"allowed_ip\": \"10.0.0.1\"}",
+	    "{\"allowed_ip\": \"10.0.0.1, 10.0.0.2, fd00::1\"}",
+	    "{\"allowed_ip\": \"fd00::1\"}",
+	    "{\"lock_mac\": true}",
+	    "{\"lock_mac\": true, \"allowed_ip\": \"0.0.0.0\", \"allow_dhcp_server\": true}",
+	    "{\"vlan_mode\": \"trunk\", \"vlans\": \"10\", \"lock_mac\": true, \"allowed_ip\": "
+	    "\"10.0.0.1\"}",
+	};
+	static const uint16_t etypes[] = {0x0800, 0x0806, 0x86dd, 0x8100, 0x88a8, 0x9100, 0x1234};
+	static const uint8_t ips[][4] = {{10, 0, 0, 1}, {10, 0, 0, 2}, {0, 0, 0, 0}, {10, 0, 0, 9}};
+	unsigned taken = 0;
+
+	for (unsigned si = 0; si < G_N_ELEMENTS(specs); si++) {
+		struct vn_port_policy *pol = policy_of(specs[si]);
+
+		for (unsigned it = 0; it < 20000; it++) {
+			struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+			unsigned len = (unsigned)g_test_rand_int_range(14, 96), o = 12;
+			uint8_t *d;
+
+			g_assert_nonnull(m);
+			d = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
+			memset(d, 0, len);
+			mac_of(g_test_rand_int_range(0, 3) ? 0 : 7, d + 6);
+			d[0] = 0x02;
+			/* up to two tags, then an ethertype and an IPv4/UDP header */
+			for (int t = g_test_rand_int_range(0, 3); t > 0 && o + 4 <= len;
+			     t--, o += 4) {
+				uint16_t tp = etypes[g_test_rand_int_range(3, 6)];
+				uint16_t tci = (uint16_t)(g_test_rand_int_range(0, 2)
+							      ? (10 * g_test_rand_int_range(0, 4))
+							      : g_test_rand_int_range(0, 0x10000));
+				d[o] = (uint8_t)(tp >> 8), d[o + 1] = (uint8_t)tp;
+				if (o + 4 <= len)
+					d[o + 2] = (uint8_t)(tci >> 8), d[o + 3] = (uint8_t)tci;
+			}
+			if (o + 2 <= len) {
+				uint16_t et = etypes[g_test_rand_int_range(0, 3)
+							 ? 0
+							 : g_test_rand_int_range(0, 7)];
+				d[o] = (uint8_t)(et >> 8), d[o + 1] = (uint8_t)et;
+			}
+			uint8_t ip[28] = {0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17};
+			memcpy(ip + 12, ips[g_test_rand_int_range(0, 4)], 4);
+			ip[20] = 0, ip[21] = g_test_rand_int_range(0, 2) ? 67 : 68;
+			ip[22] = 0, ip[23] = 67;
+			if (!g_test_rand_int_range(0, 4))
+				ip[9] = 6;
+			if (!g_test_rand_int_range(0, 4))
+				ip[7] = 8; /* a later fragment */
+			for (unsigned i = 0; i < sizeof(ip) && o + 2 + i < len; i++)
+				d[o + 2 + i] = ip[i];
+			for (int k = g_test_rand_int_range(0, 3); k > 0; k--) /* mutations */
+				d[g_test_rand_int_range(0, (gint32)len)] =
+				    (uint8_t)g_test_rand_int();
+
+			struct vn_vlan_cls a = {0}, b = {0};
+			int ra = -1, rb = -1;
+			if (pol->vlan_aware) {
+				ra = vn_vlan_classify(pol, m, &a);
+				rb = vn_vlan_classify_slow(pol, m, &b);
+				g_assert_cmpint(ra, ==, rb);
+				if (ra == 0) {
+					g_assert_cmpuint(a.seg, ==, b.seg);
+					g_assert_cmpuint(a.pcp_dei, ==, b.pcp_dei);
+					g_assert_cmpuint(a.tpid, ==, b.tpid);
+					g_assert_cmpint(a.tagged, ==, b.tagged);
+					if (a.tagged) {
+						g_assert_cmpuint(a.tag_tci, ==, b.tag_tci);
+						g_assert_cmpuint(a.tag_tpid, ==, b.tag_tpid);
+					}
+				}
+			}
+			if (pol->antispoof)
+				for (uint16_t off = 12; off <= 16; off += 4) {
+					bool fa = vn_antispoof_check(pol, m, off);
+					g_assert_cmpint(fa, ==,
+							vn_antispoof_check_slow(pol, m, off));
+					taken += fa;
+				}
+			rte_pktmbuf_free(m);
+		}
+		vn_policy_free(pol);
+	}
+	g_assert_cmpuint(taken, >, 1000); /* the frames exercised passing cases too */
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -671,6 +799,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/policy/burst_memo", test_burst_memo);
 	g_test_add_func("/policy/qinq", test_qinq);
 	g_test_add_func("/policy/antispoof", test_antispoof);
+	g_test_add_func("/policy/fast_paths", test_fast_paths);
 	g_test_add_func("/policy/meter", test_meter);
 	g_test_add_func("/policy/meter_pipeline", test_meter_pipeline);
 	g_test_add_func("/policy/spec", test_spec);
