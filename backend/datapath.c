@@ -431,10 +431,14 @@ struct pol_burst {
 	const struct vn_port_policy *ipol;
 	uint64_t now;
 	bool relay, mvt;
-	bool have_src, have_dst, have_form;
-	bool form_aware; /* the memoised destination is VLAN-aware */
-	int8_t form;	 /* its vn_vlan_egress_tagged() for form_seg */
-	uint16_t src_seg, dst_seg, form_seg;
+	bool have_src, have_dst;
+	/* the memoised lookup (dst, dst_seg): its slot (-1: none, flood), and what the frames
+	 * to it need: drop as a hairpin, egress form, the no-VLAN-hopping check, locality */
+	bool dst_self;
+	bool dst_hop_check;
+	int8_t dst_form;
+	uint8_t dst_loc;
+	uint16_t src_seg, dst_seg;
 	int dst_port;
 	struct rte_ether_addr src, dst;
 };
@@ -495,7 +499,7 @@ static __rte_always_inline void policy_forward(struct pol_burst *b, struct rte_m
 	if (!b->have_src || b->src_seg != cl->seg ||
 	    !rte_is_same_ether_addr(&b->src, &eth->src_addr)) {
 		if (vn_fdb_learn(in->net->fdb, cl->seg, &eth->src_addr, in->slot, b->now) > 0)
-			b->have_dst = b->have_form = false; /* a move may change the lookup */
+			b->have_dst = false; /* a move may change the lookup */
 		rte_ether_addr_copy(&eth->src_addr, &b->src);
 		b->src_seg = cl->seg;
 		b->have_src = true;
@@ -503,33 +507,32 @@ static __rte_always_inline void policy_forward(struct pol_burst *b, struct rte_m
 	if (cast == VN_UCAST) {
 		if (!b->have_dst || b->dst_seg != cl->seg ||
 		    !rte_is_same_ether_addr(&b->dst, &eth->dst_addr)) {
-			b->dst_port =
+			dst =
 			    valid_dst(t, in, vn_fdb_lookup(in->net->fdb, cl->seg, &eth->dst_addr));
+			if (dst >= 0) {
+				const struct vn_port_policy *dpol =
+				    __atomic_load_n(&b->w->dp->pol[dst], __ATOMIC_ACQUIRE);
+				b->dst_self = dst == in->slot && !b->relay;
+				b->dst_form = (int8_t)vn_vlan_egress_tagged(dpol, cl->seg);
+				/* egress_form(): no VLAN hopping into a VLAN-aware port */
+				b->dst_hop_check =
+				    b->dst_form >= 0 && cl->seg == 0 && dpol && dpol->vlan_aware;
+				b->dst_loc = t->ports[dst]->locality;
+			}
+			b->dst_port = dst;
 			rte_ether_addr_copy(&eth->dst_addr, &b->dst);
 			b->dst_seg = cl->seg;
 			b->have_dst = true;
-			b->have_form = false;
 		}
-		dst = b->dst_port;
-		if (dst >= 0) {
-			if (unlikely(dst == in->slot && !b->relay)) {
+		if (b->dst_port >= 0) {
+			dst = b->dst_port;
+			if (unlikely(b->dst_self)) {
 				c->drops[VN_DROP_SAME_PORT]++;
 				rte_pktmbuf_free(m);
 				return;
 			}
-			/* the destination's form for the segment, memoised; per frame only the
-			 * no-VLAN-hopping check of egress_form() */
-			if (!b->have_form || b->form_seg != cl->seg) {
-				const struct vn_port_policy *dpol =
-				    __atomic_load_n(&b->w->dp->pol[dst], __ATOMIC_ACQUIRE);
-				b->form = (int8_t)vn_vlan_egress_tagged(dpol, cl->seg);
-				b->form_aware = dpol && dpol->vlan_aware;
-				b->form_seg = cl->seg;
-				b->have_form = true;
-			}
-			form = b->form;
-			if (form == 0 && cl->seg == 0 && !cl->tagged && b->form_aware &&
-			    has_tag_ethertype(m))
+			form = b->dst_form;
+			if (unlikely(b->dst_hop_check) && !cl->tagged && has_tag_ethertype(m))
 				form = -1;
 			if (unlikely(form < 0)) { /* its policy changed since it was learned */
 				c->drops[VN_DROP_POLICY]++;
@@ -541,8 +544,8 @@ static __rte_always_inline void policy_forward(struct pol_burst *b, struct rte_m
 				c->drops[VN_DROP_NO_MBUF]++;
 				return;
 			}
-			c->rx_loc_pkts[t->ports[dst]->locality]++;
-			c->rx_loc_bytes[t->ports[dst]->locality] += len;
+			c->rx_loc_pkts[b->dst_loc]++;
+			c->rx_loc_bytes[b->dst_loc] += len;
 			tx_push(b->w, t, (uint16_t)dst, m, cast, in->locality,
 				rte_pktmbuf_pkt_len(m));
 			return;

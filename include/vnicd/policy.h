@@ -171,12 +171,14 @@ static inline bool vn_vlan_needs_edit(const struct vn_vlan_cls *c, int tagged)
 /** vn_vlan_edit_slow() - vn_vlan_edit() on a copy of @m (shared, indirect or short). */
 struct rte_mbuf *vn_vlan_edit_slow(struct rte_mbuf *m, const struct vn_vlan_cls *c, int tagged);
 
-/** vn_vlan_writable() - Return: true if @m may be edited in place to leave @tagged. */
+/**
+ * vn_vlan_writable() - Return: true if @m, classified as @c (so its first segment holds the
+ * Ethernet header and the tag that @c says it has), may be edited in place to leave @tagged.
+ */
 static inline bool vn_vlan_writable(const struct rte_mbuf *m, const struct vn_vlan_cls *c,
 				    int tagged)
 {
-	if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 ||
-	    rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN + (c->tagged ? 4 : 0))
+	if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1)
 		return false;
 	return !tagged || c->tagged || rte_pktmbuf_headroom(m) >= 4;
 }
@@ -198,25 +200,25 @@ static inline void vn_vlan_move_macs(uint8_t *to, const uint8_t *from)
 static __rte_always_inline struct rte_mbuf *
 vn_vlan_edit_in_place(struct rte_mbuf *m, const struct vn_vlan_cls *c, int tagged)
 {
-	uint8_t *d;
-	uint16_t tci = (uint16_t)(c->pcp_dei | c->seg);
+	uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
+	uint32_t tag;
 
 	if (!tagged) { /* strip the outer tag */
-		d = rte_pktmbuf_mtod(m, uint8_t *);
 		vn_vlan_move_macs(d + 4, d);
-		rte_pktmbuf_adj(m, 4);
+		m->data_off = (uint16_t)(m->data_off + 4);
+		m->data_len = (uint16_t)(m->data_len - 4);
+		m->pkt_len -= 4;
 		return m;
 	}
-	if (!c->tagged) { /* push one */
-		d = (uint8_t *)rte_pktmbuf_prepend(m, 4);
+	if (!c->tagged) { /* push one: the MAC addresses move 4 bytes into the headroom */
+		d -= 4;
 		vn_vlan_move_macs(d, d + 4);
-	} else {
-		d = rte_pktmbuf_mtod(m, uint8_t *);
+		m->data_off = (uint16_t)(m->data_off - 4);
+		m->data_len = (uint16_t)(m->data_len + 4);
+		m->pkt_len += 4;
 	}
-	d[12] = (uint8_t)(c->tpid >> 8);
-	d[13] = (uint8_t)c->tpid;
-	d[14] = (uint8_t)(tci >> 8);
-	d[15] = (uint8_t)tci;
+	tag = rte_cpu_to_be_32((uint32_t)c->tpid << 16 | (uint32_t)(c->pcp_dei | c->seg));
+	memcpy(d + 12, &tag, 4);
 	return m;
 }
 

@@ -29,25 +29,37 @@ WINDOW=${PVP_WINDOW:-1}            # sampling window (s); the median window is r
 TXFIRST=${PVP_TXFIRST:-8}          # bursts sent by each guest port at start (frames in flight = 2*TXFIRST*BURST)
 BURST=${PVP_BURST:-32}
 GUEST_FWD=${PVP_GUEST_FWD:-mac}
+QSIZE=${PVP_QUEUE_SIZE:-256}         # the guest's virtqueue size (virtio_user queue_size)
+CUR_SWITCH=
+GUEST_TOPO=${PVP_GUEST_TOPO:-paired}  # testpmd --port-topology: paired (0<->1) or loop (0->0, 1->1)
 SWITCHES=${PVP_SWITCHES:-testpmd vnicd ovs}
 GUEST_LCORES=${PVP_GUEST_LCORES:-0@1,1@0}     # main lcore on CPU 1 (idle), forwarding on CPU 0
 SWITCH_LCORES=${PVP_SWITCH_LCORES:-0@0,1@1}   # main lcore on CPU 0 (idle), forwarding on CPU 1
 NB_MBUFS=${PVP_MBUFS:-16384}
 VNICD_ARGS=${VNICD_ARGS:-}
 # vnicd's per-vNIC policy on its two ports (issue 5; tests/bench/policy_bench.sh compares):
-#   vlan       both ports native-tagged VLAN 10: the guest's untagged frames are classified
-#              into VLAN 10 and every frame leaves vnicd with a tag pushed (the guest strips it
-#              again: PVP_GUEST_VLAN, the default with this policy). Each frame crosses the
-#              guest from one port to the other, so an access/trunk pair would need the guest
-#              to insert tags, which testpmd's virtio_user does not do in mac forwarding.
+#   vlan       g0 access VLAN 10, g1 trunk of VLAN 10: every frame from g0 leaves g1 with a tag
+#              pushed, every tagged frame from g1 leaves g0 untagged (tagging and untagging on
+#              both ends: 64-byte frames on the access side, 68 on the trunk). The guest then
+#              runs with PVP_GUEST_TOPO=loop and PVP_GUEST_FWD=macswap (each port sends back
+#              what it received, tag and all: g0 -> g1 -> guest -> g1 -> g0 -> guest -> ...),
+#              so it never handles a tag; compare with plain under the same guest settings
+#              (policy_bench.sh does). Only port 0's tx_first frames can enter (port 1's are
+#              untagged on a trunk and dropped as policy, counted), so port 0 sends twice as
+#              many: the same frames in flight as plain.
+#   vlan-native  both ports native-tagged VLAN 10: the guest's untagged frames are classified
+#              into VLAN 10 and every frame leaves vnicd with a tag pushed, which the guest
+#              strips again on both ports (PVP_GUEST_VLAN).
+#   vlan-access  both ports access VLAN 10: every frame is classified into VLAN 10 on
+#              ingress and leaves untagged (the frames stay 64 bytes on the wire)
 #   antispoof  --lock-mac and --allowed-ip 198.18.0.1 (testpmd's tx_first source) on both
-#   vlan+antispoof  both
+#   vlan+antispoof, vlan-native+antispoof  both
 POLICY=${PVP_POLICY:-}
 # PVP_GUEST_VLAN=1: the guest strips VLAN tags on receive (testpmd --rx-offloads=0x1, done in
 # software by the virtio PMD). Set it for the plain run too when comparing (policy_bench.sh
 # does): the guest then runs the same receive path in both.
 GUEST_VLAN=${PVP_GUEST_VLAN:-}
-[[ "+$POLICY+" == *+vlan+* ]] && GUEST_VLAN=${GUEST_VLAN:-1}
+[[ "+$POLICY+" == *+vlan-native+* ]] && GUEST_VLAN=${GUEST_VLAN:-1}
 # Config handed to vnicd with --config (worker on CPU 1, control thread on CPU 0, busy poll).
 VNICD_CONFIG=${PVP_VNICD_CONFIG:-$'[vnicd]\nworker_cpus = 1\nmain_cpus = 0\nidle_sleep_us = 0\n'}
 MAC0=02:00:00:00:00:10
@@ -183,13 +195,29 @@ print(*(sum(x.get(k, 0) for x in w) for k in ("loops", "busy_loops", "busy_cycle
 run_guest() {
 	local size=$1 r0 t0
 	tp_start guest "$GUEST_LCORES" \
-		"net_virtio_user0,path=$WORK/p0,queues=1,mac=$MAC0 net_virtio_user1,path=$WORK/p1,queues=1,mac=$MAC1" \
-		--eth-peer=0,$MAC1 --eth-peer=1,$MAC0 --burst="$BURST" ${GUEST_VLAN:+--rx-offloads=0x1}
+		"net_virtio_user0,path=$WORK/p0,queues=1,queue_size=$QSIZE,mac=$MAC0 net_virtio_user1,path=$WORK/p1,queues=1,queue_size=$QSIZE,mac=$MAC1" \
+		--eth-peer=0,$MAC1 --eth-peer=1,$MAC0 --burst="$BURST" --port-topology="$GUEST_TOPO" ${GUEST_VLAN:+--rx-offloads=0x1}
 	wait_link guest 0
 	wait_link guest 1
 	tp_cmd guest "set fwd $GUEST_FWD"
 	tp_cmd guest "set txpkts $size"
-	tp_cmd guest "start tx_first $TXFIRST"
+	local txfirst=$TXFIRST
+	[ "$CUR_SWITCH" != testpmd ] && [[ "+$POLICY+" == *+vlan+* ]] && txfirst=$((TXFIRST * 2))
+	tp_cmd guest "start tx_first $txfirst"
+	# frames sent before the switch enabled its queues are lost; when none came back
+	# (all lost), inject again (up to 3 times)
+	local try a
+	for ((try = 0; try < 3; try++)); do
+		sleep 0.5
+		rx_total guest
+		a=$RX
+		sleep 0.5
+		rx_total guest
+		[ "$RX" -gt "$a" ] && break
+		log "size $size: no traffic came back, injecting again"
+		tp_cmd guest "stop"
+		tp_cmd guest "start tx_first $txfirst"
+	done
 	sleep "$WARMUP"
 	# resident memory including hugepages mapped (VmRSS leaves hugetlbfs pages out)
 	RSS_MB=$(awk '/^VmRSS:|^HugetlbPages:/ { k += $2 } END { printf "%.0f", k / 1024 }' \
@@ -230,6 +258,7 @@ run_guest() {
 
 # bench_testpmd SIZE / bench_vnicd SIZE: set MPPS
 bench_testpmd() {
+	CUR_SWITCH=testpmd
 	local size=$1
 	tp_start switch "$SWITCH_LCORES" \
 		"net_vhost0,iface=$WORK/p0,client=0,queues=1 net_vhost1,iface=$WORK/p1,client=0,queues=1"
@@ -244,10 +273,45 @@ bench_testpmd() {
 	rm -f "$WORK"/*.in "$WORK"/p0 "$WORK"/p1
 }
 
+# ovs_policy DIR: the same PVP_POLICY on OVS (the peer for policy_bench.sh): VLANs as port
+# settings (tag, trunks, vlan_mode), anti-spoofing as OpenFlow rules in front of NORMAL (per
+# port: its MAC and 198.18.0.1 for IPv4, its MAC and that sender for ARP; else drop).
+ovs_policy() {
+	local d=$1 ofctl=(ovs-ofctl) vsctl=(ovs-vsctl --db=unix:$1/db.sock --timeout=30)
+	ofctl+=(--strict)
+	if [[ "+$POLICY+" == *+vlan-native+* ]]; then
+		for p in p0 p1; do
+			"${vsctl[@]}" set port $p tag=10 trunks=10 vlan_mode=native-tagged || die "ovs vlan"
+		done
+	fi
+	if [[ "+$POLICY+" == *+vlan-access+* ]]; then
+		for p in p0 p1; do
+			"${vsctl[@]}" set port $p tag=10 vlan_mode=access || die "ovs vlan"
+		done
+	fi
+	if [[ "+$POLICY+" == *+vlan+* ]]; then
+		"${vsctl[@]}" set port p0 tag=10 vlan_mode=access &&
+			"${vsctl[@]}" set port p1 trunks=10 vlan_mode=trunk || die "ovs vlan"
+	fi
+	if [[ "+$POLICY+" == *+antispoof+* ]]; then
+		local sock=$d/br0.mgmt m
+		ovs-ofctl del-flows "$sock" || die "ovs-ofctl del-flows"
+		for p in "p0 $MAC0" "p1 $MAC1"; do
+			set -- $p
+			m=$2
+			ovs-ofctl add-flow "$sock" "priority=10,in_port=$1,dl_src=$m,ip,nw_src=198.18.0.1,actions=NORMAL" &&
+				ovs-ofctl add-flow "$sock" "priority=10,in_port=$1,dl_src=$m,arp,arp_sha=$m,arp_spa=198.18.0.1,actions=NORMAL" &&
+				ovs-ofctl add-flow "$sock" "priority=5,in_port=$1,actions=drop" ||
+				die "ovs-ofctl add-flow"
+		done
+	fi
+}
+
 # bench_ovs SIZE: Open vSwitch with DPDK (netdev datapath, NORMAL learning), PMD on CPU 1,
 # two dpdkvhostuser ports (OVS is the socket server), private ovsdb/run dir in $WORK/ovs.
 bench_ovs() {
 	local size=$1 d=$WORK/ovs i
+	CUR_SWITCH=ovs
 	local vsctl=(ovs-vsctl --db=unix:$d/db.sock --timeout=30)
 	rm -rf "$d"
 	mkdir -p "$d"
@@ -270,6 +334,7 @@ bench_ovs() {
 	"${vsctl[@]}" add-port br0 p0 -- set Interface p0 type=dpdkvhostuser || die "ovs add-port failed"
 	"${vsctl[@]}" add-port br0 p1 -- set Interface p1 type=dpdkvhostuser || die "ovs add-port failed"
 	wait_file "$d/p0" && wait_file "$d/p1" || die "ovs vhost sockets missing"
+	ovs_policy "$d"
 	ln -sf "$d/p0" "$WORK/p0"
 	ln -sf "$d/p1" "$WORK/p1"
 	run_guest "$size"
@@ -280,6 +345,7 @@ bench_ovs() {
 
 bench_vnicd() {
 	local size=$1 i d=$WORK/vnicd pid
+	CUR_SWITCH=vnicd
 	rm -rf "$d"
 	mkdir -p "$d/state"
 	printf '%s' "$VNICD_CONFIG" >"$d/vnicd.conf"
@@ -301,11 +367,22 @@ bench_vnicd() {
 		die "port add g0 failed"
 	"$VNICCTL" --socket "$d/ctl.sock" port add g1 vhost --path "$WORK/p1" --server --mac "$MAC1" >&2 ||
 		die "port add g1 failed"
-	if [[ "+$POLICY+" == *+vlan+* ]]; then
+	if [[ "+$POLICY+" == *+vlan-native+* ]]; then
 		for i in g0 g1; do
 			"$VNICCTL" --socket "$d/ctl.sock" port set $i --vlan-mode native-tagged --vlan 10 >&2 ||
 				die "port set $i"
 		done
+	fi
+	if [[ "+$POLICY+" == *+vlan-access+* ]]; then
+		for i in g0 g1; do
+			"$VNICCTL" --socket "$d/ctl.sock" port set $i --vlan-mode access --vlan 10 >&2 ||
+				die "port set $i"
+		done
+	fi
+	if [[ "+$POLICY+" == *+vlan+* ]]; then
+		"$VNICCTL" --socket "$d/ctl.sock" port set g0 --vlan-mode access --vlan 10 >&2 &&
+			"$VNICCTL" --socket "$d/ctl.sock" port set g1 --vlan-mode trunk --vlans 10 >&2 ||
+			die "port set g0/g1 vlan"
 	fi
 	if [[ "+$POLICY+" == *+antispoof+* ]]; then
 		for i in g0 g1; do
@@ -349,7 +426,7 @@ if [[ " $SWITCHES " == *" ovs "* ]]; then
 	fi
 fi
 
-log "sizes: $SIZES; warm-up ${WARMUP}s, measure ${DURATION}s; guest fwd $GUEST_FWD, tx_first $TXFIRST x $BURST per port"
+log "sizes: $SIZES; warm-up ${WARMUP}s, measure ${DURATION}s; guest fwd $GUEST_FWD ($GUEST_TOPO), tx_first $TXFIRST x $BURST per port"
 declare -A RES_T RES_V RES_O MEM_T MEM_V MEM_O
 for size in $SIZES; do
 	if [ $do_testpmd = 1 ]; then
@@ -368,7 +445,7 @@ for size in $SIZES; do
 		bench_ovs "$size"
 		RES_O[$size]=$MPPS
 		MEM_O[$size]=$RSS_MB
-		log "size $size: ovs-dpdk ${RES_O[$size]} Mpps (median of ${WINDOW}s windows; mean $MEAN)"
+		log "size $size: ovs-dpdk${POLICY:+ (policy $POLICY)} ${RES_O[$size]} Mpps (median of ${WINDOW}s windows; mean $MEAN)"
 	fi
 done
 
