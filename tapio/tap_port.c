@@ -706,13 +706,17 @@ static int tap_setup(struct tap_port *tp, const struct tap_args *a, const struct
 	}
 	rc = vn_link_get(sk, tp->ifname, 0, &li);
 	if (rc == -ENODEV && h >= 0) {
-		/* not in the namespace: an existing TAP in vnicd's own namespace is moved in */
+		/* not in the namespace: an existing TAP in vnicd's own namespace is moved in; a
+		 * device of another kind that has the name there is none of our business */
 		struct nl_sock *own;
 		int nsfd;
 		vn_netns_leave(h);
 		h = -1;
 		own = vn_nl_open();
 		rc = own ? vn_link_get(own, tp->ifname, 0, &li) : -EIO;
+		if (rc == 0 && (strcmp(li.kind, "tun") != 0 || li.tun_type != IFF_TAP))
+			rc =
+			    -ENODEV; /* another kind of device of that name here: make ours there */
 		if (rc == 0) {
 			if ((rc = check_existing(tp, &li, err)) < 0 ||
 			    (rc = attach_tun(tp, 0, err)) < 0) {

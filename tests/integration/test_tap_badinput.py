@@ -72,6 +72,20 @@ def main():
         refused(['x', 'vnet'], "missing argument 'ifname'", 'vnet without --ifname')
         refused(['x', 'tap', '--path', '/tmp/x.sock'] + ns, 'path', 'a vhost option on a tap port')
         refused(['x', 'tap', '--mac', '01:00:5e:00:00:01'] + ns, 'MAC', 'a multicast MAC')
+        # a device of another kind with the same name in vnicd's own namespace does not
+        # stand in the way of a TAP made in the target namespace, and is left alone
+        same = nl.uniq('same')
+        nl.delete_link_at_exit(same)
+        nl.run(['ip', 'link', 'add', same, 'type', 'veth', 'peer', 'name', same + 'p'])
+        cp = vn.ctl('port', 'add', 'samename', 'tap', '--ifname', same, *ns, check=False)
+        tap.ok(cp.returncode == 0, "tap '%s' in namespace %s while a veth '%s' exists in "
+               "vnicd's namespace: %s" % (same, a.name, same, cp.stderr.strip() or 'made'))
+        info = a.links().get(same, {}).get('linkinfo', {})
+        tap.eq(info.get('info_kind'), 'tun', "'%s' in the namespace is vnicd's TAP" % same)
+        tap.ok(same in nl.host_links(), "the veth '%s' in vnicd's namespace is untouched" % same)
+        vn.ctl('port', 'del', 'samename')
+        tap.ok(same not in a.links() and same in nl.host_links(),
+               'port del removes the TAP it made, not the veth')
         # the kernel refuses the MTU after vnicd made the device: it is removed again
         mk = nl.uniq('mk')
         refused(['x', 'tap', '--ifname', mk, '--mtu', '65535'] + ns, 'MTU',
