@@ -1628,8 +1628,15 @@ int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
 		vn_json_str(b, "type", n->type);
 		if (up) {
 			const char *d = NULL;
+			struct rte_ether_addr orig;
 			vn_arg_str(up->args, "devargs", false, &d, NULL);
 			vn_json_str(b, "uplink", d);
+			if (up->port && vn_uplink_lent_mac(up->port, &orig)) {
+				char m[18];
+				mac_str(&orig,
+					m); /* a passthru port has it: given back at restart */
+				vn_json_str(b, "uplink_own_mac", m);
+			}
 		}
 		if (n->fwd == VN_FWD_MACVTAP) {
 			vn_json_str(b, "mode", vn_mvt_mode_name(n->mode));
@@ -1709,6 +1716,29 @@ static int restore_uplink_settings(struct vn_switch *sw, JsonObject *po, GError 
 	return vn_switch_port_set(sw, chg, err);
 }
 
+/* Give the uplink of network @net its own MAC @mac back (recorded while it was lent). */
+static void restore_uplink_mac(struct vn_switch *sw, const char *net, const char *mac)
+{
+	g_autoptr(GError) e = NULL;
+	struct vn_net *n = net ? find_net(sw, net) : NULL;
+	struct sw_port *up;
+	struct rte_ether_addr a;
+
+	if (!n || !n->uplink)
+		return;
+	if (rte_ether_unformat_addr(mac, &a) < 0 || vn_uplink_reclaim_mac(n->uplink, &a, &e) < 0) {
+		VN_ERR("state: network %s: the uplink's own MAC %s not restored: %s", net, mac,
+		       e ? e->message : "invalid MAC");
+		return;
+	}
+	up = net_uplink_sp(sw, n);
+	if (up) {
+		g_free(up->mac);
+		up->mac = g_strdup(mac);
+	}
+	net_sync_uplink(sw, n);
+}
+
 static int restore_parse(struct vn_switch *sw, JsonNode *root, GError **err)
 {
 	JsonObject *o;
@@ -1730,9 +1760,18 @@ static int restore_parse(struct vn_switch *sw, JsonNode *root, GError **err)
 		g_autoptr(GError) e = NULL;
 		JsonNode *nn = json_array_get_element(nets, i);
 		JsonObject *no = JSON_NODE_HOLDS_OBJECT(nn) ? json_node_get_object(nn) : NULL;
-		if (!no || vn_switch_net_create(sw, no, &e) < 0)
+		const char *own = no ? obj_str(no, "uplink_own_mac") : NULL;
+		g_autofree char *own_mac = g_strdup(own);
+		if (own)
+			json_object_remove_member(no,
+						  "uplink_own_mac"); /* not a net.add argument */
+		if (!no || vn_switch_net_create(sw, no, &e) < 0) {
 			VN_ERR("state: network %u not restored: %s", i,
 			       e ? e->message : "malformed");
+			continue;
+		}
+		if (own_mac) /* vnicd ended while a passthru port had lent its MAC */
+			restore_uplink_mac(sw, obj_str(no, "name"), own_mac);
 	}
 	for (guint i = 0; i < json_array_get_length(ports); i++) {
 		g_autoptr(GError) e = NULL;

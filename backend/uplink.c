@@ -357,6 +357,33 @@ done:
 	return 0;
 }
 
+bool vn_uplink_lent_mac(const struct vn_port *port, struct rte_ether_addr *orig)
+{
+	const struct uplink_port *up = cup_of(port);
+
+	*orig = up->orig_mac;
+	return up->mac_changed;
+}
+
+int vn_uplink_reclaim_mac(struct vn_port *port, const struct rte_ether_addr *orig, GError **err)
+{
+	struct uplink_port *up = up_of(port);
+
+	if (!rte_is_valid_assigned_ether_addr(orig)) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "uplink %s: invalid original MAC", port->name);
+		return -EINVAL;
+	}
+	if (!rte_is_same_ether_addr(orig, &up->orig_mac)) {
+		char s[RTE_ETHER_ADDR_FMT_SIZE];
+		mac_fmt(orig, s);
+		VN_INFO("uplink %s: its own MAC is %s (lent to a passthru port when vnicd ended)",
+			port->name, s);
+	}
+	up->orig_mac = *orig;
+	return vn_uplink_set_mac(port, NULL, err);
+}
+
 void vn_uplink_get_mac(const struct vn_port *port, struct rte_ether_addr *mac)
 {
 	const struct uplink_port *up = cup_of(port);

@@ -109,6 +109,19 @@ int vn_uplink_set_mac(struct vn_port *up, const struct rte_ether_addr *mac, GErr
 void vn_uplink_get_mac(const struct vn_port *up, struct rte_ether_addr *mac);
 
 /**
+ * vn_uplink_lent_mac() - Return: true while a passthru port's MAC is on the uplink, with the
+ * uplink's own MAC in @orig (persisted, so that a restart after a crash can give it back).
+ */
+bool vn_uplink_lent_mac(const struct vn_port *up, struct rte_ether_addr *orig);
+
+/**
+ * vn_uplink_reclaim_mac() - the uplink's own MAC is @orig (from the state of a vnicd that
+ * ended while it had lent it): remember it as the original and put it back now (a passthru
+ * port restored later lends its MAC again). Return: 0, or -errno with @err set.
+ */
+int vn_uplink_reclaim_mac(struct vn_port *up, const struct rte_ether_addr *orig, GError **err);
+
+/**
  * vn_uplink_tick() - periodic work: poll the link of an uplink that has no kernel interface
  * (a kernel interface reports through netlink). Called once a second.
  */

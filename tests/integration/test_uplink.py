@@ -15,7 +15,8 @@ macvlan devices.
   hairpin    two VEPA guests: adjacent hairpin off + external: no ping; + emulated: ping;
              adjacent hairpin on + external: ping, and no guest gets its own broadcast back
   passthru   the guest's MAC on the uplink and its promiscuous count (ip link), restored on
-             removal; --nopromisc
+             port removal, also after a kill -9 and restart while the MAC was lent;
+             --nopromisc
   relay      kernel macvlan VEPA hosts behind a bridge-network uplink talk only when that
              port is a reflective relay (port set --reflective-relay on|off)
   restart    networks with uplinks, modes, hairpin and relay come back after SIGTERM
@@ -241,6 +242,16 @@ def test_passthru(tap, vn, guests):
                'passthru: a second port is refused, no device left: %s' % err.stderr.strip())
         setup_ips(adj, guests[:1])
         tap.ok(ping_works(guests[0], EXT_IP), 'passthru: the guest reaches the external host')
+        # vnicd killed while the uplink carries the guest's MAC: the restarted vnicd knows
+        # the uplink's own MAC (from its state) and gives it back when the port goes
+        vn.kill9()
+        vn.start()
+        vn.wait_ready()
+        flt = net_show(vn, 'pt')['uplink_link']['filter']
+        tap.eq((flt['original_mac'], flt['mac_lent'], adj.uplink_link()['address']),
+               (orig['address'], True, ul.guest_mac(1)),
+               'passthru: after kill -9 and restart the uplink\'s own MAC is still known, the '
+               'restored port lends its MAC again')
         ul.del_vnicd_guests(vn, guests[:1])
         link = adj.uplink_link()
         tap.eq((link['address'], link['promiscuity']), (orig['address'], orig['promiscuity']),
