@@ -290,8 +290,11 @@ ovs_policy() {
 		done
 	fi
 	if [[ "+$POLICY+" == *+vlan+* ]]; then
+		# the trunk's MTU 4 bytes larger, or OVS drops tagged 1518-byte frames (vnicd does
+		# not limit what it forwards between vhost ports)
 		"${vsctl[@]}" set port p0 tag=10 vlan_mode=access &&
-			"${vsctl[@]}" set port p1 trunks=10 vlan_mode=trunk || die "ovs vlan"
+			"${vsctl[@]}" set port p1 trunks=10 vlan_mode=trunk &&
+			"${vsctl[@]}" set interface p1 mtu_request=1504 || die "ovs vlan"
 	fi
 	if [[ "+$POLICY+" == *+antispoof+* ]]; then
 		local sock=$d/br0.mgmt m
