@@ -5,7 +5,7 @@
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net; do
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net llc stp bridge veth; do
 	[ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko
 done
 ip link set lo up
@@ -15,6 +15,7 @@ for arg in $(cat /proc/cmdline); do
 	esac
 done
 i=0
+case " $(cat /proc/cmdline) " in *" vnicd.nonic "*) i=50 ;; esac # no NIC to wait for
 while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 ip link set eth0 up
 [ -n "$ip" ] && ip addr add "$ip" dev eth0

@@ -3,11 +3,12 @@
 # Per-vNIC policy on tap ports: VLANs against the kernel bridge (vlan_filtering 1), QinQ/PCP via tshark, scapy spoofing, iperf3 rate limits.
 """Usage: test_policy.py
 
-VLAN: the same four hosts (namespaces) are attached once to vnicd tap ports and once to a
-reference switch through veths (the kernel bridge with vlan_filtering 1; Open vSwitch's
-userspace datapath where the kernel has no bridge support), with the same VLAN configuration; the
-same scapy-crafted frames are sent from the hosts in the same order, and what every host
-receives (which frames, with which tags) must be identical. tshark reads TPID, VID and PCP
+VLAN: the same four hosts (namespaces) are attached once to vnicd tap ports and once to each
+reference switch through veths, with the same VLAN configuration: the kernel bridge with
+vlan_filtering 1 (this host's; when this kernel was built without it, the one of the QEMU test
+guest's Linux 6.1, where l2ref sends the frames and reports what each port end receives) and
+Open vSwitch's userspace datapath; the same scapy-crafted frames are sent from the hosts in the
+same order, and what every host receives (which frames, with which tags) must be identical. tshark reads TPID, VID and PCP
 on the trunk host. Known, deliberate difference (not sent): a tagged frame of its own VLAN
 on an access port is accepted by the kernel bridge and refused by vnicd and by Open vSwitch
 (as libvirt defines access ports).
@@ -182,48 +183,128 @@ class Ovs:
         self._cleanup()
 
 
-def reference_run():
-    """The reference switch with the same ports, VLAN configuration and frames: the kernel
-    bridge with vlan_filtering 1, or Open vSwitch when this kernel has no bridge support.
-    Return: (name, deliveries)."""
+def guest_bridge_why_not():
+    """None when the kernel bridge can run in a QEMU guest (qemu-configs/), else why not."""
+    import shutil
+    import guest
+    if not shutil.which('qemu-system-x86_64'):
+        return 'qemu-system-x86_64 missing (apt-get install qemu-system-x86)'
+    return guest.ensure_guest_image()
+
+
+def guest_bridge_run():
+    """The kernel bridge (vlan_filtering 1) of the test guest's kernel (Debian's 6.1 cloud
+    kernel under QEMU/TCG, qemu-configs/), for a host kernel built without it: the same four
+    ports as veths, the same VLAN commands (iproute2's bridge), the same frames sent by l2ref
+    (qemu-configs/l2ref.c) from the hosts' ends, which reports what every end receives, tags
+    put back. Return: deliveries."""
+    from scapy.all import Ether
+    import guest
+    g = guest.QemuGuest('refbr', 'none', '-', '-')
+    try:
+        g.wait_ready()
+        ref = '/opt/ref/'
+
+        def sh(cmd):
+            rc, out = g.run(cmd)
+            if rc != 0:
+                raise RuntimeError('reference guest: %r failed (%d): %s' % (cmd, rc, out))
+        sh('echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 2>/dev/null || true')
+        sh(ref + 'ip link add br0 type bridge vlan_filtering 1 vlan_default_pvid 0')
+        for i in range(1, 5):
+            sh(ref + 'ip link add k%d type veth peer name e%d' % (i, i))
+            sh(ref + 'ip link set k%d master br0 up' % i)
+            for cmd in VLAN_CFG[i][1]:
+                sh(ref + 'bridge vlan add dev k%d %s' % (i, ' '.join(cmd)))
+            sh(ref + 'ip link set e%d address %s up' % (i, MAC[i]))
+        sh(ref + 'ip link set br0 up')
+        sh('sleep 1; rm -f /tmp/frames')
+        for fid, src, pkt in frames():
+            sh('echo "%d %s" >> /tmp/frames' % (src, bytes(pkt).hex()))
+        rc, out = g.run(ref + 'l2ref e1 e2 e3 e4 < /tmp/frames', timeout=180)
+        if rc != 0 or 'L2REF-DONE' not in out:
+            raise RuntimeError('reference guest: l2ref failed (%d): %s' % (rc, out[-1500:]))
+    finally:
+        g.close()
+    got = {}
+    for line in out.splitlines():
+        parts = line.strip().split()
+        if len(parts) == 3 and parts[0] == 'RX':
+            tags, fid = tags_of(Ether(bytes.fromhex(parts[2])))
+            if fid is not None:
+                got.setdefault(fid, []).append((int(parts[1]), tuple(tags)))
+    return {k: sorted(v) for k, v in got.items()}
+
+
+def reference_runs(tap):
+    """The reference switches with the same ports, VLAN configuration and frames: the kernel
+    bridge with vlan_filtering 1 (this host's, or a QEMU guest's when this kernel lacks it) and
+    Open vSwitch's userspace datapath when installed. Return: [(name, deliveries)]."""
+    out = []
+    if kernel_bridge_ok():
+        out.append(('kernel bridge (vlan_filtering 1)', host_bridge_run()))
+    else:
+        why = guest_bridge_why_not()
+        if why is None:
+            out.append(('kernel bridge (vlan_filtering 1, in a QEMU guest: Linux 6.1)',
+                        guest_bridge_run()))
+        elif vnlib.in_ci():
+            tap.bail('CI=true: this kernel has no bridge vlan_filtering and the QEMU guest '
+                     'cannot stand in: ' + why)
+        else:
+            tap.diag('no kernel bridge reference: this kernel has no bridge vlan_filtering, '
+                     'and ' + why)
+    if all(__import__('shutil').which(p) for p in ('ovs-vsctl', 'ovs-vswitchd', 'ovsdb-server')):
+        out.append(('Open vSwitch (userspace datapath)', ovs_run()))
+    return out
+
+
+def host_bridge_run():
+    hosts, ifn = ref_hosts()
+    kb = nl.Netns('kb')
+    kb.ip('link', 'add', 'br0', 'type', 'bridge', 'vlan_filtering', '1',
+          'vlan_default_pvid', '0')
+    for i in range(1, 5):
+        kb.ip('link', 'add', 'k%d' % i, 'type', 'veth', 'peer', 'name', ifn[i],
+              'netns', hosts[i].name)
+        kb.ip('link', 'set', 'k%d' % i, 'master', 'br0', 'up')
+        for cmd in VLAN_CFG[i][1]:
+            kb.run('bridge', 'vlan', 'add', 'dev', 'k%d' % i, *cmd)
+    kb.ip('link', 'set', 'br0', 'up')
+    return ref_frames(hosts, ifn, [kb])
+
+
+def ovs_run():
+    hosts, ifn = ref_hosts()
+    ovs = Ovs()
+    br = nl.uniq('ob')
+    ovs.vsctl('add-br', br, '--', 'set', 'bridge', br, 'datapath_type=netdev')
+    for i in range(1, 5):
+        k = nl.uniq('o%d' % i)
+        nl.run(['ip', 'link', 'add', k, 'type', 'veth', 'peer', 'name', ifn[i], 'netns',
+                hosts[i].name])
+        nl.delete_link_at_exit(k)
+        nl.run(['ip', 'link', 'set', k, 'up'])
+        ovs.vsctl('add-port', br, k, '--', 'set', 'port', k, *OVS_CFG[i])
+    return ref_frames(hosts, ifn, [ovs])
+
+
+def ref_hosts():
     hosts, ifn = {}, {}
     for i in range(1, 5):
         hosts[i] = nl.Netns('k%d' % i)
         ifn[i] = 'e%d' % i
-    extra = []
-    if kernel_bridge_ok():
-        name = 'kernel bridge (vlan_filtering 1)'
-        kb = nl.Netns('kb')
-        extra.append(kb)
-        kb.ip('link', 'add', 'br0', 'type', 'bridge', 'vlan_filtering', '1',
-              'vlan_default_pvid', '0')
-        for i in range(1, 5):
-            kb.ip('link', 'add', 'k%d' % i, 'type', 'veth', 'peer', 'name', ifn[i],
-                  'netns', hosts[i].name)
-            kb.ip('link', 'set', 'k%d' % i, 'master', 'br0', 'up')
-            for cmd in VLAN_CFG[i][1]:
-                kb.run('bridge', 'vlan', 'add', 'dev', 'k%d' % i, *cmd)
-        kb.ip('link', 'set', 'br0', 'up')
-    else:
-        name = 'Open vSwitch (this kernel bridge has no vlan_filtering)'
-        ovs = Ovs()
-        extra.append(ovs)
-        br = nl.uniq('ob')
-        ovs.vsctl('add-br', br, '--', 'set', 'bridge', br, 'datapath_type=netdev')
-        for i in range(1, 5):
-            k = nl.uniq('o%d' % i)
-            nl.run(['ip', 'link', 'add', k, 'type', 'veth', 'peer', 'name', ifn[i], 'netns',
-                    hosts[i].name])
-            nl.delete_link_at_exit(k)
-            nl.run(['ip', 'link', 'set', k, 'up'])
-            ovs.vsctl('add-port', br, k, '--', 'set', 'port', k, *OVS_CFG[i])
+    return hosts, ifn
+
+
+def ref_frames(hosts, ifn, extra):
     for i in range(1, 5):
         hosts[i].ip('link', 'set', ifn[i], 'address', MAC[i], 'up')
     time.sleep(2)
     got, _ = run_frames(hosts, ifn)
     for h in list(hosts.values()) + extra:
         h.close()
-    return name, got
+    return got
 
 
 def vnicd_hosts(vn):
@@ -243,18 +324,22 @@ def drops(vn, port, reason):
 
 
 def test_vlan(tap, vn, hosts, ifn):
-    refname, ref = reference_run()
-    tap.diag('reference switch: ' + refname)
+    refs = reference_runs(tap)
+    tap.ok(any(name.startswith('kernel bridge') for name, _ in refs) or not vnlib.in_ci(),
+           'references: ' + ', '.join(name for name, _ in refs))
     for i in range(1, 5):
         vn.ctl('port', 'set', 'p%d' % i, *VLAN_CFG[i][0])
     pol4 = drops(vn, 'p4', 'policy')
     got, caps = run_frames(hosts, ifn)
     names = {fid: pkt.summary() for fid, _, pkt in frames()}
-    for fid in sorted(names):
-        tap.eq(got.get(fid, []), ref.get(fid, []),
-               'frame %d (%s): same delivery and tags as the %s' % (fid, names[fid], refname.split(' (')[0]))
-    tap.ok(ref.get(1) == [(3, ()), (4, ((0x8100, 10, 0),))],
-           'reference sanity: frame 1 reached 3 untagged and 4 tagged: %r' % ref.get(1))
+    for refname, ref in refs:
+        for fid in sorted(names):
+            tap.eq(got.get(fid, []), ref.get(fid, []),
+                   'frame %d (%s): same delivery and tags as the %s'
+                   % (fid, names[fid], refname.split(' (')[0]))
+        tap.ok(ref.get(1) == [(3, ()), (4, ((0x8100, 10, 0),))],
+               '%s sanity: frame 1 reached 3 untagged and 4 tagged: %r'
+               % (refname.split(' (')[0], ref.get(1)))
     tap.eq(drops(vn, 'p4', 'policy') - pol4, 3,
            'VLAN 30, untagged and VID 4095 on the trunk counted as policy drops')
     rows = caps[4].fields('vlan', 'eth.type', 'vlan.id', 'vlan.priority')
@@ -457,11 +542,13 @@ def test_rates(tap, vn, hosts, ifn):
 def main():
     tap = Tap()
     nl.require(tap, ['iperf3', 'tcpdump', 'tshark'])
-    if not kernel_bridge_ok() and not all(
+    if not kernel_bridge_ok() and guest_bridge_why_not() is not None and not all(
             __import__('shutil').which(p) for p in ('ovs-vsctl', 'ovs-vswitchd', 'ovsdb-server')):
         if vnlib.in_ci():
-            tap.bail('CI=true: no kernel bridge vlan_filtering and no Open vSwitch for the VLAN reference')
-        tap.skip_all('no reference switch: no kernel bridge vlan_filtering and no Open vSwitch')
+            tap.bail('CI=true: no kernel bridge vlan_filtering (here or in a QEMU guest) and no '
+                     'Open vSwitch for the VLAN reference')
+        tap.skip_all('no reference switch: no kernel bridge vlan_filtering (here or in a QEMU '
+                     'guest) and no Open vSwitch')
     try:
         import scapy.all  # noqa: F401
     except ImportError:
