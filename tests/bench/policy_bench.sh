@@ -15,14 +15,15 @@
 # iterations that moved frames, per frame) and its ratio, and OVS-DPDK's median and ratio.
 # Then the switch-only cost per frame from build/tests/bench/policy_micro (ring ports, no
 # guest), which isolates vnicd's own work. Knobs: pvp.sh's (PVP_SIZES default 64 here,
-# PVP_DURATION default 6 here), POLICY_ROUNDS, POLICY_MODES (also: vlan-native,
-# vlan-native+antispoof: both ports native-tagged, the guest strips tags in software).
+# PVP_DURATION default 6 here), POLICY_ROUNDS, POLICY_MODES (also: plain+4, plain switching
+# of frames 4 bytes longer than each size, what a tag alone costs the vhost copies;
+# vlan-native, vlan-native+antispoof: both ports native-tagged, the guest strips tags).
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 BUILD=${VNICD_BUILD_DIR:-$REPO/build}
 ROUNDS=${POLICY_ROUNDS:-3}
-MODES=${POLICY_MODES:-plain vlan vlan-access antispoof vlan+antispoof}
+MODES=${POLICY_MODES:-plain plain+4 vlan vlan-access antispoof vlan+antispoof}
 export PVP_SIZES=${PVP_SIZES:-64} PVP_DURATION=${PVP_DURATION:-6} PVP_WARMUP=${PVP_WARMUP:-2}
 # the peer: OVS-DPDK with the same policy (VLAN port settings, anti-spoofing OpenFlow rules in
 # front of NORMAL; see pvp.sh's ovs_policy), measured in the same rounds when installed
@@ -41,10 +42,18 @@ declare -A RES BUSY NSPF PRES
 for ((r = 1; r <= ROUNDS; r++)); do
 	for mode in $MODES; do
 		pol=$mode
+		sizes=$PVP_SIZES
+		add=0
 		[ "$mode" = plain ] && pol=
-		out=$(PVP_POLICY=$pol bash "$HERE/pvp.sh" 2>&1) || { echo "$out" >&2; exit 1; }
+		if [ "$mode" = plain+4 ]; then # plain switching of frames a tag longer
+			pol=
+			add=4
+			sizes=$(for size in $PVP_SIZES; do printf '%d ' $((size + 4)); done)
+		fi
+		out=$(PVP_POLICY=$pol PVP_SIZES=$sizes bash "$HERE/pvp.sh" 2>&1) ||
+			{ echo "$out" >&2; exit 1; }
 		for size in $PVP_SIZES; do
-			line=$(grep "pvp: size $size: vnicd" <<<"$out")
+			line=$(grep "pvp: size $((size + add)): vnicd" <<<"$out")
 			echo "round $r: $line" >&2
 			mpps=$(sed -n 's/.* \([0-9.]*\) Mpps.*/\1/p' <<<"$line")
 			busy=$(sed -n 's/.*worker busy \([0-9.?]*\).*/\1/p' <<<"$line")
@@ -58,7 +67,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			BUSY[$mode,$size]="${BUSY[$mode,$size]:-} $busy"
 			NSPF[$mode,$size]="${NSPF[$mode,$size]:-} $nspf"
 			if [ -n "$PEER" ]; then
-				line=$(grep "pvp: size $size: ovs-dpdk" <<<"$out")
+				line=$(grep "pvp: size $((size + add)): ovs-dpdk" <<<"$out")
 				echo "round $r: $line" >&2
 				PRES[$mode,$size]="${PRES[$mode,$size]:-} $(sed -n 's/.* \([0-9.]*\) Mpps.*/\1/p' <<<"$line")"
 			fi
