@@ -109,7 +109,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	for (int i = 0; i < nif; i++) {
-		struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
+		struct sockaddr_ll sll = {.sll_family = AF_PACKET,
+					  .sll_protocol = htons(ETH_P_ALL)};
 		ifidx[i] = (int)if_nametoindex(argv[i + 1]);
 		fd[i] = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
 		sll.sll_ifindex = ifidx[i];
