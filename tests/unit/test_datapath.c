@@ -136,11 +136,7 @@ static void test_link_down_and_full(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	vn_test_eal_init();
-	mp = rte_pktmbuf_pool_create("test_mp", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-	g_assert_nonnull(mp);
-	dp = vn_dp_create(1, 0);
-	g_assert_nonnull(dp);
+	vn_test_pool_dp(&mp, &dp);
 	net_a.fdb = vn_fdb_create("a", 1024, NULL);
 	net_b.fdb = vn_fdb_create("b", 1024, NULL);
 	net_b.id = 1;

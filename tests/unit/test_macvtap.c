@@ -403,11 +403,7 @@ int main(int argc, char **argv)
 	};
 
 	g_test_init(&argc, &argv, NULL);
-	vn_test_eal_init();
-	mp = rte_pktmbuf_pool_create("test_mp", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-	g_assert_nonnull(mp);
-	dp = vn_dp_create(1, 0);
-	g_assert_nonnull(dp);
+	vn_test_pool_dp(&mp, &dp);
 	mv.fdb = vn_fdb_create("mv", 1024, NULL);
 	pt.fdb = vn_fdb_create("pt", 1024, NULL);
 	br.fdb = vn_fdb_create("br", 1024, NULL);

@@ -659,24 +659,14 @@ static void test_ctl(void)
  * ("uplink": an uplink's default policy). */
 static struct vn_port_policy *policy_of(const char *json)
 {
-	g_autoptr(JsonParser) jp = json_parser_new();
-	g_autoptr(GError) err = NULL;
-	JsonObject *spec = NULL;
-	struct vn_port_policy *pol = NULL;
 	struct rte_ether_addr mac;
+	struct vn_port_policy *pol;
 
 	mac_of(0, mac.addr_bytes);
-	if (strcmp(json, "uplink") == 0) {
-		g_assert_cmpint(vn_policy_build(NULL, &mac, true, NULL, &pol, &err), ==, 0);
-		g_assert_nonnull(pol);
-		return pol;
-	}
-	g_assert_true(json_parser_load_from_data(jp, json, -1, NULL));
-	if (vn_policy_spec_merge(NULL, json_node_get_object(json_parser_get_root(jp)), true, &spec,
-				 &err) < 0)
-		g_error("%s: %s", json, err->message);
-	g_assert_cmpint(vn_policy_build(spec, &mac, false, NULL, &pol, &err), ==, 0);
-	json_object_unref(spec);
+	if (strcmp(json, "uplink") == 0)
+		pol = vn_test_policy_build(&mac, NULL, true);
+	else
+		pol = vn_test_policy_build(&mac, json, false);
 	g_assert_nonnull(pol);
 	return pol;
 }
@@ -786,11 +776,7 @@ static void test_fast_paths(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	vn_test_eal_init();
-	mp = rte_pktmbuf_pool_create("test_mp", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-	g_assert_nonnull(mp);
-	dp = vn_dp_create(1, 0);
-	g_assert_nonnull(dp);
+	vn_test_pool_dp(&mp, &dp);
 	net_a.fdb = vn_fdb_create("a", 1024, NULL);
 	vn_test_ring_ports(ports, rx, tx, NP, 64, 256, &net_a);
 	table = vn_dp_table_build(dp, ports, NP);

@@ -48,11 +48,12 @@ static inline void vn_test_ring_ports(struct vn_port **ports, struct rte_ring **
 }
 
 /**
- * vn_test_policy_set() - apply the `port set` changes @json (NULL: no policy) to slot @slot
- * of @dp, for a port with MAC @mac; aborts the test on a validation error.
+ * vn_test_policy_build() - the data-path policy of the `port set` changes @json (NULL: an
+ * empty spec) for a port with MAC @mac, @external as an uplink's; aborts the test on a
+ * validation error. Return: the policy (NULL when it needs none).
  */
-static inline void vn_test_policy_set(struct vn_dp *dp, unsigned slot,
-				      const struct rte_ether_addr *mac, const char *json)
+static inline struct vn_port_policy *vn_test_policy_build(const struct rte_ether_addr *mac,
+							  const char *json, bool external)
 {
 	g_autoptr(JsonParser) p = json_parser_new();
 	g_autoptr(GError) err = NULL;
@@ -64,10 +65,34 @@ static inline void vn_test_policy_set(struct vn_dp *dp, unsigned slot,
 
 		g_assert_true(json_parser_load_from_data(p, json, -1, NULL));
 		chg = json_node_get_object(json_parser_get_root(p));
-		g_assert_cmpint(vn_policy_spec_merge(NULL, chg, true, &spec, &err), ==, 0);
-		g_assert_cmpint(vn_policy_build(spec, mac, false, NULL, &pol, &err), ==, 0);
+		if (vn_policy_spec_merge(NULL, chg, true, &spec, &err) < 0)
+			g_error("%s: %s", json, err->message);
 	}
-	vn_dp_policy_set(dp, (uint16_t)slot, pol);
+	g_assert_cmpint(vn_policy_build(spec, mac, external, NULL, &pol, &err), ==, 0);
+	return pol;
+}
+
+/**
+ * vn_test_policy_set() - apply the `port set` changes @json (NULL: no policy) to slot @slot
+ * of @dp, for a port with MAC @mac; aborts the test on a validation error.
+ */
+static inline void vn_test_policy_set(struct vn_dp *dp, unsigned slot,
+				      const struct rte_ether_addr *mac, const char *json)
+{
+	vn_dp_policy_set(dp, (uint16_t)slot, json ? vn_test_policy_build(mac, json, false) : NULL);
+}
+
+/**
+ * vn_test_pool_dp() - EAL, a pool of 4095 mbufs in *@mp and a data path of one worker in
+ * *@dp, as the switching unit tests use; aborts the test on failure.
+ */
+static inline void vn_test_pool_dp(struct rte_mempool **mp, struct vn_dp **dp)
+{
+	vn_test_eal_init();
+	*mp = rte_pktmbuf_pool_create("test_mp", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	g_assert_nonnull(*mp);
+	*dp = vn_dp_create(1, 0);
+	g_assert_nonnull(*dp);
 }
 
 #endif
