@@ -341,6 +341,20 @@ static inline bool has_tag_ethertype(const struct rte_mbuf *m)
 }
 
 /*
+ * The part of egress_form() that depends on the segment only (the unicast path memoises
+ * it): the form in which a frame of segment @seg leaves a port with policy @dp_pol, and in
+ * *@hop_check whether an untagged frame must still be checked for a tag of its own.
+ */
+static inline int egress_seg_form(const struct vn_port_policy *dp_pol, uint16_t seg,
+				  bool *hop_check)
+{
+	int form = vn_vlan_egress_tagged(dp_pol, seg);
+
+	*hop_check = form >= 0 && seg == 0 && dp_pol && dp_pol->vlan_aware;
+	return form;
+}
+
+/*
  * How a frame of segment @cl->seg leaves port @d: 0 untagged, 1 tagged, -1 not at all (the
  * port does not carry the segment, or a VLAN-aware port would receive a frame that a
  * transparent port sent with a tag of its own in the untagged LAN: no VLAN hopping).
@@ -348,11 +362,11 @@ static inline bool has_tag_ethertype(const struct rte_mbuf *m)
 static inline int egress_form(struct vn_dp *dp, uint16_t d, const struct vn_vlan_cls *cl,
 			      const struct rte_mbuf *m)
 {
-	const struct vn_port_policy *dp_pol = __atomic_load_n(&dp->pol[d], __ATOMIC_ACQUIRE);
-	int form = vn_vlan_egress_tagged(dp_pol, cl->seg);
+	bool hop_check;
+	int form =
+	    egress_seg_form(__atomic_load_n(&dp->pol[d], __ATOMIC_ACQUIRE), cl->seg, &hop_check);
 
-	if (form >= 0 && cl->seg == 0 && !cl->tagged && dp_pol && dp_pol->vlan_aware &&
-	    has_tag_ethertype(m))
+	if (hop_check && !cl->tagged && has_tag_ethertype(m))
 		return -1;
 	return form;
 }
@@ -513,10 +527,8 @@ static __rte_always_inline void policy_forward(struct pol_burst *b, struct rte_m
 				const struct vn_port_policy *dpol =
 				    __atomic_load_n(&b->w->dp->pol[dst], __ATOMIC_ACQUIRE);
 				b->dst_self = dst == in->slot && !b->relay;
-				b->dst_form = (int8_t)vn_vlan_egress_tagged(dpol, cl->seg);
-				/* egress_form(): no VLAN hopping into a VLAN-aware port */
-				b->dst_hop_check =
-				    b->dst_form >= 0 && cl->seg == 0 && dpol && dpol->vlan_aware;
+				b->dst_form =
+				    (int8_t)egress_seg_form(dpol, cl->seg, &b->dst_hop_check);
 				b->dst_loc = t->ports[dst]->locality;
 			}
 			b->dst_port = dst;

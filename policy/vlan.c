@@ -106,11 +106,8 @@ struct rte_mbuf *vn_vlan_copy(const struct rte_mbuf *m, const struct vn_vlan_cls
 
 struct rte_mbuf *vn_vlan_edit_slow(struct rte_mbuf *m, const struct vn_vlan_cls *c, int tagged)
 {
-	struct rte_mbuf *n;
+	struct rte_mbuf *n = vn_vlan_copy(m, c, tagged);
 
-	if (vn_vlan_writable(m, c, tagged))
-		return vn_vlan_edit_in_place(m, c, tagged);
-	n = vn_vlan_copy(m, c, tagged);
 	rte_pktmbuf_free(m);
 	return n;
 }

@@ -168,7 +168,7 @@ static inline bool vn_vlan_needs_edit(const struct vn_vlan_cls *c, int tagged)
 	       c->tag_tci != (uint16_t)(c->pcp_dei | c->seg);
 }
 
-/** vn_vlan_edit_slow() - vn_vlan_edit() on a copy of @m (shared, indirect or short). */
+/** vn_vlan_edit_slow() - vn_vlan_edit() on a copy of @m (shared, indirect or no headroom). */
 struct rte_mbuf *vn_vlan_edit_slow(struct rte_mbuf *m, const struct vn_vlan_cls *c, int tagged);
 
 /**
