@@ -1375,6 +1375,19 @@ static int net_spec_check(struct vn_switch *sw, JsonObject *args, struct vn_net 
 	return 0;
 }
 
+/* The MAC that uplink port @sp shows (port list, its FDB role) is the one it has now. */
+static void uplink_mac_sync(struct sw_port *sp)
+{
+	char m[18];
+
+	if (!sp || !sp->port)
+		return;
+	vn_uplink_get_mac(sp->port, &sp->port->mac);
+	mac_str(&sp->port->mac, m);
+	g_free(sp->mac);
+	sp->mac = g_strdup(m);
+}
+
 /* Make port NET-uplink of @n (already listed) from @devargs. */
 static int net_attach_uplink(struct vn_switch *sw, struct vn_net *n, const char *devargs,
 			     GError **err)
@@ -1396,13 +1409,7 @@ static int net_attach_uplink(struct vn_switch *sw, struct vn_net *n, const char 
 		return rc;
 	sp = find_port(sw, upname);
 	n->uplink = sp->port;
-	if (sp->port) {
-		char m[18];
-		vn_uplink_get_mac(sp->port, &sp->port->mac);
-		mac_str(&sp->port->mac, m);
-		g_free(sp->mac);
-		sp->mac = g_strdup(m);
-	}
+	uplink_mac_sync(sp);
 	net_sync_uplink(sw, n);
 	return 0;
 }
@@ -1632,9 +1639,9 @@ int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
 			vn_arg_str(up->args, "devargs", false, &d, NULL);
 			vn_json_str(b, "uplink", d);
 			if (up->port && vn_uplink_lent_mac(up->port, &orig)) {
+				/* a passthru port has it: given back at restart */
 				char m[18];
-				mac_str(&orig,
-					m); /* a passthru port has it: given back at restart */
+				mac_str(&orig, m);
 				vn_json_str(b, "uplink_own_mac", m);
 			}
 		}
@@ -1721,7 +1728,6 @@ static void restore_uplink_mac(struct vn_switch *sw, const char *net, const char
 {
 	g_autoptr(GError) e = NULL;
 	struct vn_net *n = net ? find_net(sw, net) : NULL;
-	struct sw_port *up;
 	struct rte_ether_addr a;
 
 	if (!n || !n->uplink)
@@ -1731,11 +1737,7 @@ static void restore_uplink_mac(struct vn_switch *sw, const char *net, const char
 		       e ? e->message : "invalid MAC");
 		return;
 	}
-	up = net_uplink_sp(sw, n);
-	if (up) {
-		g_free(up->mac);
-		up->mac = g_strdup(mac);
-	}
+	uplink_mac_sync(net_uplink_sp(sw, n));
 	net_sync_uplink(sw, n);
 }
 
@@ -1762,9 +1764,8 @@ static int restore_parse(struct vn_switch *sw, JsonNode *root, GError **err)
 		JsonObject *no = JSON_NODE_HOLDS_OBJECT(nn) ? json_node_get_object(nn) : NULL;
 		const char *own = no ? obj_str(no, "uplink_own_mac") : NULL;
 		g_autofree char *own_mac = g_strdup(own);
-		if (own)
-			json_object_remove_member(no,
-						  "uplink_own_mac"); /* not a net.add argument */
+		if (own) /* not a net.add argument */
+			json_object_remove_member(no, "uplink_own_mac");
 		if (!no || vn_switch_net_create(sw, no, &e) < 0) {
 			VN_ERR("state: network %u not restored: %s", i,
 			       e ? e->message : "malformed");

@@ -542,6 +542,11 @@ static const struct vn_port_ops vnet_ops = {
 		return -(code);                                                                    \
 	} while (0)
 
+static bool is_tap(const struct vn_link_info *li)
+{
+	return strcmp(li->kind, "tun") == 0 && li->tun_type == IFF_TAP;
+}
+
 /* Is the existing device @li usable for @tp? */
 static int check_existing(struct tap_port *tp, const struct vn_link_info *li, GError **err)
 {
@@ -714,9 +719,8 @@ static int tap_setup(struct tap_port *tp, const struct tap_args *a, const struct
 		h = -1;
 		own = vn_nl_open();
 		rc = own ? vn_link_get(own, tp->ifname, 0, &li) : -EIO;
-		if (rc == 0 && (strcmp(li.kind, "tun") != 0 || li.tun_type != IFF_TAP))
-			rc =
-			    -ENODEV; /* another kind of device of that name here: make ours there */
+		if (rc == 0 && !is_tap(&li)) /* another kind of device here: make ours there */
+			rc = -ENODEV;
 		if (rc == 0) {
 			if ((rc = check_existing(tp, &li, err)) < 0 ||
 			    (rc = attach_tun(tp, 0, err)) < 0) {
