@@ -230,6 +230,9 @@ def test_restarts(tap, vn, gs):
     t1 = {p['name']: p['tx_packets'] for p in vn.ctl_json('stats')['ports']}['b']
     rate = (t1 - t0) / (time.monotonic() - rate_t0)
     vn.kill9()
+    # let the guests' virtio-user ports finish handling the disconnect before their
+    # forwarding is stopped: testpmd 22.11 can hang in `stop` when the two overlap
+    time.sleep(1)
     gs['a'].stop_fwd()
     gs['b'].stop_fwd()
     vn.start()
