@@ -14,7 +14,10 @@
 # plain's, vnicd's own capacity (its worker's ns per frame: TSC time of the poll
 # iterations that moved frames, per frame) and its ratio, and OVS-DPDK's median and ratio.
 # Then the switch-only cost per frame from build/tests/bench/policy_micro (ring ports, no
-# guest), which isolates vnicd's own work. Knobs: pvp.sh's (PVP_SIZES default 64 here,
+# guest), which isolates vnicd's own work. Sizes are RFC 2544 frame sizes with the FCS, as
+# in pvp.sh: at 64 the access side carries 60 bytes of frame data and the trunk 64 (PVP_FCS=0:
+# 64 and 68, where the tag pushes the frame across a cache line of the guest's buffers).
+# Knobs: pvp.sh's (PVP_SIZES default 64 here,
 # PVP_DURATION default 6 here), POLICY_ROUNDS, POLICY_MODES (also: plain+4, plain switching
 # of frames 4 bytes longer than each size, what a tag alone costs the vhost copies;
 # vlan-native, vlan-native+antispoof: both ports native-tagged, the guest strips tags).

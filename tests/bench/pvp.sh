@@ -23,6 +23,11 @@ VNICCTL=$BUILD/backend/vnicctl
 TESTPMD=${TESTPMD:-dpdk-testpmd}
 
 SIZES=${PVP_SIZES:-64 1518}
+# Frame sizes are RFC 2544's: Ethernet frames including their 4-byte FCS (64 ... 1518), as
+# traffic generators and switch vendors' reports count them; DPDK frames carry no FCS, so the
+# guest sends SIZE - 4 bytes (60 for 64). PVP_FCS=0 counts SIZE as bytes of frame data instead
+# (a "64" frame is then 68 bytes on the wire, and 1518 an oversized 1522).
+FCS=${PVP_FCS:-4}
 WARMUP=${PVP_WARMUP:-3}
 DURATION=${PVP_DURATION:-10}
 WINDOW=${PVP_WINDOW:-1}            # sampling window (s); the median window is reported
@@ -200,7 +205,7 @@ run_guest() {
 	wait_link guest 0
 	wait_link guest 1
 	tp_cmd guest "set fwd $GUEST_FWD"
-	tp_cmd guest "set txpkts $size"
+	tp_cmd guest "set txpkts $((size - FCS))"
 	local txfirst=$TXFIRST
 	[ "$CUR_SWITCH" != testpmd ] && [[ "+$POLICY+" == *+vlan+* ]] && txfirst=$((TXFIRST * 2))
 	tp_cmd guest "start tx_first $txfirst"
@@ -290,8 +295,9 @@ ovs_policy() {
 		done
 	fi
 	if [[ "+$POLICY+" == *+vlan+* ]]; then
-		# the trunk's MTU 4 bytes larger, or OVS drops tagged 1518-byte frames (vnicd does
-		# not limit what it forwards between vhost ports)
+		# the trunk's MTU 4 bytes larger: with PVP_FCS=0 a 1518 frame is 1518 bytes of data,
+		# 1522 tagged, which OVS would drop (vnicd does not limit what it forwards between
+		# vhost ports)
 		"${vsctl[@]}" set port p0 tag=10 vlan_mode=access &&
 			"${vsctl[@]}" set port p1 trunks=10 vlan_mode=trunk &&
 			"${vsctl[@]}" set interface p1 mtu_request=1504 || die "ovs vlan"
@@ -429,7 +435,7 @@ if [[ " $SWITCHES " == *" ovs "* ]]; then
 	fi
 fi
 
-log "sizes: $SIZES; warm-up ${WARMUP}s, measure ${DURATION}s; guest fwd $GUEST_FWD ($GUEST_TOPO), tx_first $TXFIRST x $BURST per port"
+log "sizes: $SIZES (bytes on the wire$([ "$FCS" = 4 ] && echo " with FCS, RFC 2544: the guest sends size-4" || echo ", FCS not counted")); warm-up ${WARMUP}s, measure ${DURATION}s; guest fwd $GUEST_FWD ($GUEST_TOPO), tx_first $TXFIRST x $BURST per port"
 declare -A RES_T RES_V RES_O MEM_T MEM_V MEM_O
 for size in $SIZES; do
 	if [ $do_testpmd = 1 ]; then
