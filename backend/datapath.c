@@ -463,13 +463,34 @@ struct pol_burst {
  * the drop and freeing it.
  */
 static __rte_always_inline bool policy_ingress(struct pol_burst *b, struct rte_mbuf *m,
-					       struct vn_vlan_cls *cl, uint8_t *cast, uint32_t *len)
+					       struct vn_vlan_cls *cl, uint8_t *cast, uint32_t *len,
+					       bool *same_src)
 {
 	const struct vn_port_policy *ipol = b->ipol;
+	struct vn_port_counters *c = b->c;
+	struct rte_ether_hdr *eth;
 
+	/* rx_admit(), but a source equal to the memoised one (a frame of this burst that
+	 * passed every check of this function) needs neither the validity check nor the
+	 * lock-MAC compare again */
 	*len = rte_pktmbuf_pkt_len(m);
-	if (unlikely(!rx_admit(b->c, m, *len, cast)))
+	c->rx_packets++;
+	c->rx_bytes += *len;
+	if (unlikely(rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN)) {
+		c->drops[VN_DROP_MALFORMED]++;
+		rte_pktmbuf_free(m);
 		return false;
+	}
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	*cast = cast_of(&eth->dst_addr);
+	c->rx_cast_pkts[*cast]++;
+	c->rx_cast_bytes[*cast] += *len;
+	*same_src = b->have_src && rte_is_same_ether_addr(&b->src, &eth->src_addr);
+	if (unlikely(!*same_src && !rte_is_valid_assigned_ether_addr(&eth->src_addr))) {
+		c->drops[VN_DROP_INVALID_SRC]++;
+		rte_pktmbuf_free(m);
+		return false;
+	}
 	if (ipol && ipol->vlan_aware) {
 		if (unlikely(vn_vlan_classify(ipol, m, cl) < 0)) {
 			b->c->drops[VN_DROP_POLICY]++;
@@ -483,7 +504,7 @@ static __rte_always_inline bool policy_ingress(struct pol_burst *b, struct rte_m
 		cl->tagged = false;
 	}
 	if (ipol && ipol->antispoof &&
-	    unlikely(!vn_antispoof_check(ipol, m, cl->tagged ? 16 : 12))) {
+	    unlikely(!vn_antispoof_check(ipol, m, cl->tagged ? 16 : 12, *same_src))) {
 		b->c->drops[VN_DROP_SPOOFED]++;
 		rte_pktmbuf_free(m);
 		return false;
@@ -493,11 +514,12 @@ static __rte_always_inline bool policy_ingress(struct pol_burst *b, struct rte_m
 
 /*
  * Forwarding half: learn, look up in the frame's segment, tag/untag for a known destination
- * or flood to the ports that carry the segment.
+ * or flood to the ports that carry the segment. @same_src: policy_ingress() found the source
+ * equal to the memoised one, and the memo did not change since (false: compare again).
  */
 static __rte_always_inline void policy_forward(struct pol_burst *b, struct rte_mbuf *m,
 					       const struct vn_vlan_cls *cl, uint8_t cast,
-					       uint32_t len)
+					       uint32_t len, bool same_src)
 {
 	struct vn_port *in = b->in;
 	struct vn_port_counters *c = b->c;
@@ -510,8 +532,8 @@ static __rte_always_inline void policy_forward(struct pol_burst *b, struct rte_m
 		vn_mvt_forward(b->w, t, in, m, cl, cast, len);
 		return;
 	}
-	if (!b->have_src || b->src_seg != cl->seg ||
-	    !rte_is_same_ether_addr(&b->src, &eth->src_addr)) {
+	if (!(same_src || (b->have_src && rte_is_same_ether_addr(&b->src, &eth->src_addr))) ||
+	    b->src_seg != cl->seg) {
 		if (vn_fdb_learn(in->net->fdb, cl->seg, &eth->src_addr, in->slot, b->now) > 0)
 			b->have_dst = false; /* a move may change the lookup */
 		rte_ether_addr_copy(&eth->src_addr, &b->src);
@@ -605,9 +627,12 @@ static void switch_policy(struct vn_worker *w, const struct vn_dp_table *t, stru
 	uint64_t tsc;
 
 	if (likely(omt == NULL)) {
-		for (uint16_t i = 0; i < n; i++)
-			if (policy_ingress(&b, pkts[i], &cls[0], &casts[0], &lens[0]))
-				policy_forward(&b, pkts[i], &cls[0], casts[0], lens[0]);
+		for (uint16_t i = 0; i < n; i++) {
+			bool same_src;
+
+			if (policy_ingress(&b, pkts[i], &cls[0], &casts[0], &lens[0], &same_src))
+				policy_forward(&b, pkts[i], &cls[0], casts[0], lens[0], same_src);
+		}
 		return;
 	}
 	/* outbound meter: what the guest sends, one lock per burst */
@@ -617,7 +642,9 @@ static void switch_policy(struct vn_worker *w, const struct vn_dp_table *t, stru
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 
-		if (!policy_ingress(&b, m, &cls[k], &casts[k], &lens[k]))
+		bool same_src;
+
+		if (!policy_ingress(&b, m, &cls[k], &casts[k], &lens[k], &same_src))
 			continue;
 		if (!vn_meter_conform(omt, lens[k], tsc)) {
 			metered++;
@@ -629,7 +656,7 @@ static void switch_policy(struct vn_worker *w, const struct vn_dp_table *t, stru
 	rte_spinlock_unlock(&omt->lock);
 	b.c->drops[VN_DROP_RATE_LIMIT] += metered;
 	for (uint16_t i = 0; i < k; i++)
-		policy_forward(&b, pkts[i], &cls[i], casts[i], lens[i]);
+		policy_forward(&b, pkts[i], &cls[i], casts[i], lens[i], false);
 }
 
 void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct vn_port *in,

@@ -124,8 +124,10 @@ static __rte_always_inline int vn_vlan_classify(const struct vn_port_policy *p,
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	uint16_t et = rte_be_to_cpu_16(eth->ether_type);
 
-	if (likely(p->untagged_seg >= 0 && et != VN_TPID_8021Q && et != VN_TPID_8021AD &&
-		   et != p->tpid)) {
+	/* every TPID a port can use is 0x8100 or above (IPv4 and ARP are below) */
+	if (likely(p->untagged_seg >= 0 &&
+		   (et < VN_TPID_8021Q ||
+		    (et != VN_TPID_8021Q && et != VN_TPID_8021AD && et != p->tpid)))) {
 		c->seg = (uint16_t)p->untagged_seg;
 		c->pcp_dei = 0;
 		c->tpid = VN_TPID_8021Q;
@@ -251,16 +253,21 @@ bool vn_antispoof_check_slow(const struct vn_port_policy *p, const struct rte_mb
  * VLAN classification consumed (12 or 16); up to two more tags are skipped. The common case,
  * an IPv4 frame without options from an allowed source that is not a UDP datagram from port
  * 67, passes inline; anything else goes to vn_antispoof_check_slow(), which reads through
- * rte_pktmbuf_read(), so chained and short frames are safe. Return: true if it may pass.
+ * rte_pktmbuf_read(), so chained and short frames are safe. @mac_ok: the caller knows the
+ * source MAC passes (a frame of the same burst from it passed), so the lock-MAC compare is
+ * skipped. Return: true if it may pass.
  */
 static __rte_always_inline bool vn_antispoof_check(const struct vn_port_policy *p,
-						   const struct rte_mbuf *m, uint16_t etype_off)
+						   const struct rte_mbuf *m, uint16_t etype_off,
+						   bool mac_ok)
 {
 	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
 	const uint8_t *ip = d + etype_off + 2;
 	uint32_t head, src;
+	uint16_t frag, sport;
 
-	if (p->lock_mac && !rte_is_same_ether_addr((const struct rte_ether_addr *)(d + 6), &p->mac))
+	if (p->lock_mac && !mac_ok &&
+	    !rte_is_same_ether_addr((const struct rte_ether_addr *)(d + 6), &p->mac))
 		return false;
 	/* IPv4 with IHL 5 (ethertype 0x0800 and version/IHL 0x45 in one load), the whole
 	 * header and the UDP ports in the first segment */
@@ -272,7 +279,11 @@ static __rte_always_inline bool vn_antispoof_check(const struct vn_port_policy *
 		     (p->ip_guard && !(p->nr_ip4 && src == p->ip4[0]))))
 		return vn_antispoof_check_slow(p, m, etype_off); /* not IPv4, or not the first IP */
 	/* UDP: a later fragment, or source port 67 (DHCP server), needs the full check */
-	if (unlikely(ip[9] == 17 && ((ip[6] & 0x1f) | ip[7] | (ip[20] == 0 && ip[21] == 67))))
+	if (ip[9] != 17)
+		return true;
+	memcpy(&frag, ip + 6, 2);
+	memcpy(&sport, ip + 20, 2);
+	if (unlikely((frag & RTE_BE16(0x1fff)) || sport == RTE_BE16(67)))
 		return vn_antispoof_check_slow(p, m, etype_off);
 	return true;
 }
