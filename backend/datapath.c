@@ -297,11 +297,13 @@ static inline uint8_t cast_of(const struct rte_ether_addr *a)
 
 /*
  * Count a received frame and check what every path requires of it: an Ethernet header and
- * a unicast, non-zero source. Return: its header (and *@cast), or NULL after counting the
- * drop and freeing it.
+ * a unicast, non-zero source. A source equal to @known (a memoised one that passed, or NULL)
+ * is not checked again; *@same says whether it was. Return: its header (and *@cast), or NULL
+ * after counting the drop and freeing it.
  */
 static inline struct rte_ether_hdr *rx_admit(struct vn_port_counters *c, struct rte_mbuf *m,
-					     uint32_t len, uint8_t *cast)
+					     uint32_t len, uint8_t *cast,
+					     const struct rte_ether_addr *known, bool *same)
 {
 	struct rte_ether_hdr *eth;
 
@@ -316,7 +318,8 @@ static inline struct rte_ether_hdr *rx_admit(struct vn_port_counters *c, struct 
 	*cast = cast_of(&eth->dst_addr);
 	c->rx_cast_pkts[*cast]++;
 	c->rx_cast_bytes[*cast] += len;
-	if (unlikely(!rte_is_valid_assigned_ether_addr(&eth->src_addr))) {
+	*same = known && rte_is_same_ether_addr(known, &eth->src_addr);
+	if (unlikely(!*same && !rte_is_valid_assigned_ether_addr(&eth->src_addr))) {
 		c->drops[VN_DROP_INVALID_SRC]++;
 		rte_pktmbuf_free(m);
 		return NULL;
@@ -467,30 +470,12 @@ static __rte_always_inline bool policy_ingress(struct pol_burst *b, struct rte_m
 					       bool *same_src)
 {
 	const struct vn_port_policy *ipol = b->ipol;
-	struct vn_port_counters *c = b->c;
-	struct rte_ether_hdr *eth;
 
-	/* rx_admit(), but a source equal to the memoised one (a frame of this burst that
-	 * passed every check of this function) needs neither the validity check nor the
-	 * lock-MAC compare again */
+	/* a source equal to the memoised one (a frame of this burst that passed every check of
+	 * this function) needs neither the validity check nor the lock-MAC compare again */
 	*len = rte_pktmbuf_pkt_len(m);
-	c->rx_packets++;
-	c->rx_bytes += *len;
-	if (unlikely(rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN)) {
-		c->drops[VN_DROP_MALFORMED]++;
-		rte_pktmbuf_free(m);
+	if (unlikely(!rx_admit(b->c, m, *len, cast, b->have_src ? &b->src : NULL, same_src)))
 		return false;
-	}
-	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	*cast = cast_of(&eth->dst_addr);
-	c->rx_cast_pkts[*cast]++;
-	c->rx_cast_bytes[*cast] += *len;
-	*same_src = b->have_src && rte_is_same_ether_addr(&b->src, &eth->src_addr);
-	if (unlikely(!*same_src && !rte_is_valid_assigned_ether_addr(&eth->src_addr))) {
-		c->drops[VN_DROP_INVALID_SRC]++;
-		rte_pktmbuf_free(m);
-		return false;
-	}
 	if (ipol && ipol->vlan_aware) {
 		if (unlikely(vn_vlan_classify(ipol, m, cl) < 0)) {
 			b->c->drops[VN_DROP_POLICY]++;
@@ -689,9 +674,10 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct
 		struct rte_ether_hdr *eth;
 		uint32_t len = rte_pktmbuf_pkt_len(m);
 		uint8_t cast;
+		bool same_src;
 		int dst;
 
-		eth = rx_admit(c, m, len, &cast);
+		eth = rx_admit(c, m, len, &cast, have_src ? &last_src : NULL, &same_src);
 		if (unlikely(!eth))
 			continue;
 		if (mvt) { /* macvtap network: macvlan.c rules instead of the learning bridge */
@@ -700,7 +686,7 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct
 			vn_mvt_forward(w, t, in, m, &untagged, cast, len);
 			continue;
 		}
-		if (!have_src || !rte_is_same_ether_addr(&last_src, &eth->src_addr)) {
+		if (!same_src) {
 			if (vn_fdb_learn(fdb, 0, &eth->src_addr, in->slot, now) > 0)
 				have_dst = false; /* a move may change the memoised lookup */
 			rte_ether_addr_copy(&eth->src_addr, &last_src);
