@@ -499,8 +499,8 @@ static __rte_always_inline bool policy_ingress(struct pol_burst *b, struct rte_m
 
 /*
  * Forwarding half: learn, look up in the frame's segment, tag/untag for a known destination
- * or flood to the ports that carry the segment. @same_src: policy_ingress() found the source
- * equal to the memoised one, and the memo did not change since (false: compare again).
+ * or flood to the ports that carry the segment. @same_src: its source is the memoised one
+ * (b->src), so it needs no learning unless its segment differs.
  */
 static __rte_always_inline void policy_forward(struct pol_burst *b, struct rte_mbuf *m,
 					       const struct vn_vlan_cls *cl, uint8_t cast,
@@ -517,8 +517,7 @@ static __rte_always_inline void policy_forward(struct pol_burst *b, struct rte_m
 		vn_mvt_forward(b->w, t, in, m, cl, cast, len);
 		return;
 	}
-	if (!(same_src || (b->have_src && rte_is_same_ether_addr(&b->src, &eth->src_addr))) ||
-	    b->src_seg != cl->seg) {
+	if (!same_src || b->src_seg != cl->seg) {
 		if (vn_fdb_learn(in->net->fdb, cl->seg, &eth->src_addr, in->slot, b->now) > 0)
 			b->have_dst = false; /* a move may change the lookup */
 		rte_ether_addr_copy(&eth->src_addr, &b->src);
@@ -626,8 +625,7 @@ static void switch_policy(struct vn_worker *w, const struct vn_dp_table *t, stru
 	tsc = vn_meter_clamp(omt, tsc);
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-
-		bool same_src;
+		bool same_src; /* false: nothing is memoised before the forwarding half */
 
 		if (!policy_ingress(&b, m, &cls[k], &casts[k], &lens[k], &same_src))
 			continue;
@@ -640,8 +638,13 @@ static void switch_policy(struct vn_worker *w, const struct vn_dp_table *t, stru
 	}
 	rte_spinlock_unlock(&omt->lock);
 	b.c->drops[VN_DROP_RATE_LIMIT] += metered;
-	for (uint16_t i = 0; i < k; i++)
-		policy_forward(&b, pkts[i], &cls[i], casts[i], lens[i], false);
+	for (uint16_t i = 0; i < k; i++) {
+		const struct rte_ether_hdr *eth =
+		    rte_pktmbuf_mtod(pkts[i], const struct rte_ether_hdr *);
+
+		policy_forward(&b, pkts[i], &cls[i], casts[i], lens[i],
+			       b.have_src && rte_is_same_ether_addr(&b.src, &eth->src_addr));
+	}
 }
 
 void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, struct vn_port *in,
