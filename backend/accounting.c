@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* The accounting ledger: per-(VM, port) totals, bounded, written atomically, read back. */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <json-glib/json-glib.h>
 
 #include "vnicd/accounting.h"
+#include "vnicd/args.h"
+#include "vnicd/fileio.h"
 #include "vnicd/log.h"
 
 #define LEDGER_VERSION 1
@@ -120,51 +119,6 @@ void vn_ledger_get_stats(const struct vn_ledger *l, struct vn_ledger_stats *st)
 	st->limit_hits = l->limit_hits;
 }
 
-/* Write @data to @path: temporary file, fsync, rename, fsync the directory. */
-static int write_atomic(const char *path, const char *data, size_t len, GError **err)
-{
-	g_autofree char *tmp = g_strdup_printf("%s.tmp", path);
-	g_autofree char *dir = g_path_get_dirname(path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	size_t off = 0;
-
-	if (fd < 0)
-		goto out_errno;
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			goto out_close;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) != 0)
-		goto out_close;
-	close(fd);
-	if (rename(tmp, path) != 0)
-		goto out_errno;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	return 0;
-
-out_close : {
-	int e = errno;
-	close(fd);
-	errno = e;
-}
-out_errno : {
-	int e = errno;
-	unlink(tmp);
-	g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e), "writing %s: %s", path,
-		    g_strerror(e));
-	return -e;
-}
-}
-
 int vn_ledger_write(struct vn_ledger *l, const char *path,
 		    void (*totals)(struct vn_ledger_entry *e, struct vn_port_counters *out,
 				   void *ud),
@@ -214,17 +168,7 @@ int vn_ledger_write(struct vn_ledger *l, const char *path,
 	root = json_builder_get_root(b);
 	json_generator_set_root(g, root);
 	text = json_generator_to_data(g, &len);
-	return write_atomic(path, text, len, err);
-}
-
-static bool get_str(JsonObject *o, const char *k, const char **out)
-{
-	JsonNode *n = json_object_get_member(o, k);
-
-	if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
-		return false;
-	*out = json_node_get_string(n);
-	return true;
+	return vn_file_write_atomic(path, text, len, err);
 }
 
 int vn_ledger_read(struct vn_ledger *l, const char *path, GError **err)
@@ -266,8 +210,10 @@ int vn_ledger_read(struct vn_ledger *l, const char *path, GError **err)
 			goto bad;
 		eo = json_node_get_object(n);
 		cn = json_object_get_member(eo, "counters");
-		if (!get_str(eo, "port", &port) || !get_str(eo, "vm_uuid", &uuid) ||
-		    !get_str(eo, "vm_name", &name) || !cn || !JSON_NODE_HOLDS_OBJECT(cn))
+		port = vn_obj_str(eo, "port");
+		uuid = vn_obj_str(eo, "vm_uuid");
+		name = vn_obj_str(eo, "vm_name");
+		if (!port || !uuid || !name || !cn || !JSON_NODE_HOLDS_OBJECT(cn))
 			goto bad;
 		co = json_node_get_object(cn);
 		e = g_new0(struct vn_ledger_entry, 1);
@@ -280,8 +226,7 @@ int vn_ledger_read(struct vn_ledger *l, const char *path, GError **err)
 			JsonNode *v = json_object_get_member(co, f[k].name);
 			if (!v)
 				continue; /* a counter newer than the file: starts at 0 */
-			if (!JSON_NODE_HOLDS_VALUE(v) ||
-			    json_node_get_value_type(v) != G_TYPE_INT64 || json_node_get_int(v) < 0)
+			if (!vn_json_is(v, G_TYPE_INT64) || json_node_get_int(v) < 0)
 				goto bad;
 			vn_counter_set(&e->base, &f[k], (uint64_t)json_node_get_int(v));
 		}

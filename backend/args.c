@@ -24,7 +24,7 @@ int vn_arg_str(JsonObject *a, const char *key, bool required, const char **out, 
 			    key);
 		return -EINVAL;
 	}
-	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING) {
+	if (!vn_json_is(n, G_TYPE_STRING)) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "argument '%s' must be a string", key);
 		return -EINVAL;
@@ -39,7 +39,7 @@ int vn_arg_bool(JsonObject *a, const char *key, bool *out, GError **err)
 
 	if (!n)
 		return 0;
-	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN) {
+	if (!vn_json_is(n, G_TYPE_BOOLEAN)) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "argument '%s' must be true or false", key);
 		return -EINVAL;
@@ -56,7 +56,7 @@ int vn_arg_uint(JsonObject *a, const char *key, guint64 min, guint64 max, guint6
 
 	if (!n)
 		return 0;
-	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64) {
+	if (!vn_json_is(n, G_TYPE_INT64)) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "argument '%s' must be a whole number", key);
 		return -EINVAL;
@@ -96,6 +96,18 @@ int vn_args_only(JsonObject *a, const char *const *k1, const char *const *k2, co
 		}
 	}
 	return 0;
+}
+
+const char *vn_obj_str(JsonObject *o, const char *key)
+{
+	JsonNode *n = o ? json_object_get_member(o, key) : NULL;
+
+	return vn_json_is(n, G_TYPE_STRING) ? json_node_get_string(n) : NULL;
+}
+
+bool vn_json_is(JsonNode *n, GType t)
+{
+	return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == t;
 }
 
 void vn_json_str(JsonBuilder *b, const char *k, const char *v)

@@ -313,11 +313,9 @@ char *vn_ctl_handle_line(struct vn_switch *sw, const char *line, gsize len)
 	if (!req || !JSON_NODE_HOLDS_OBJECT(req))
 		return error_line("malformed request: expected a JSON object");
 	o = json_node_get_object(req);
-	if (!json_object_has_member(o, "cmd") ||
-	    !JSON_NODE_HOLDS_VALUE(json_object_get_member(o, "cmd")) ||
-	    json_node_get_value_type(json_object_get_member(o, "cmd")) != G_TYPE_STRING)
+	cmd = vn_obj_str(o, "cmd");
+	if (!cmd)
 		return error_line("malformed request: missing string member 'cmd'");
-	cmd = json_object_get_string_member(o, "cmd");
 	argsn = json_object_get_member(o, "args");
 	if (argsn && !JSON_NODE_HOLDS_NULL(argsn)) {
 		if (!JSON_NODE_HOLDS_OBJECT(argsn))

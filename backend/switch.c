@@ -10,7 +10,9 @@
 #include "vnicd/accounting.h"
 #include "vnicd/args.h"
 #include "vnicd/bridge.h"
+#include "vnicd/fileio.h"
 #include "vnicd/log.h"
+#include "vnicd/mac.h"
 #include "vnicd/policy.h"
 #include "vnicd/portkind.h"
 #include "vnicd/switch.h"
@@ -292,27 +294,6 @@ bool vn_name_valid(const char *name)
 	return true;
 }
 
-int vn_port_parse_mac(const char *s, struct rte_ether_addr *mac)
-{
-	unsigned b[6];
-	char tail;
-
-	if (!s ||
-	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &tail) != 6 ||
-	    strlen(s) != 17)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac->addr_bytes[i] = (uint8_t)b[i];
-	return 0;
-}
-
-static void mac_str(const struct rte_ether_addr *m, char out[18])
-{
-	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m->addr_bytes[0], m->addr_bytes[1],
-		 m->addr_bytes[2], m->addr_bytes[3], m->addr_bytes[4], m->addr_bytes[5]);
-}
-
 static const struct vn_port_kind *const kinds[] = {&vn_vhost_kind, &vn_tap_kind, &vn_vnet_kind};
 
 static const struct vn_port_kind *find_kind(const char *name)
@@ -434,14 +415,14 @@ static int port_add(struct vn_switch *sw, JsonObject *args, const struct vn_port
 	n = find_net(sw, netname);
 	if (!n)
 		SET_ERR(ENOENT, "no network '%s' (see: vnicctl net list)", netname);
-	if (macs && vn_port_parse_mac(macs, &mac) < 0)
+	if (macs && vn_mac_parse(macs, &mac) < 0)
 		SET_ERR(EINVAL, "invalid MAC address '%s' (expected aa:bb:cc:dd:ee:ff)", macs);
 	if (macs && !rte_is_valid_assigned_ether_addr(&mac))
 		SET_ERR(EINVAL, "MAC address '%s' is not a unicast address", macs);
 	if (!own && (rc = net_join_check(sw, n, args, &macs, inherited, err)) < 0)
 		return rc;
 	if (*inherited)
-		vn_port_parse_mac(inherited, &mac);
+		vn_mac_parse(inherited, &mac);
 	if (json_object_has_member(args, "policy")) {
 		JsonNode *pn = json_object_get_member(args, "policy");
 		if (!JSON_NODE_HOLDS_OBJECT(pn))
@@ -729,7 +710,7 @@ int vn_switch_fdb_add(struct vn_switch *sw, const char *mac, const char *port, G
 	struct sw_static *st;
 	char norm[18];
 
-	if (!mac || vn_port_parse_mac(mac, &a) < 0)
+	if (!mac || vn_mac_parse(mac, &a) < 0)
 		SET_ERR(EINVAL, "invalid MAC address '%s' (expected aa:bb:cc:dd:ee:ff)",
 			mac ? mac : "");
 	if (!rte_is_valid_assigned_ether_addr(&a))
@@ -745,7 +726,7 @@ int vn_switch_fdb_add(struct vn_switch *sw, const char *mac, const char *port, G
 	if (sp->vnet->fdb && vn_fdb_add_static(sp->vnet->fdb, 0, &a, sp->slot, vn_dp_now()) < 0)
 		SET_ERR(ENOSPC, "the FDB of network '%s' is full (fdb_max = %u)", sp->net,
 			sw->cfg->fdb_max);
-	mac_str(&a, norm);
+	vn_mac_format(&a, norm);
 	for (guint i = 0; i < sw->statics->len; i++) {
 		st = sw->statics->pdata[i];
 		struct sw_port *o = find_port(sw, st->port);
@@ -973,7 +954,7 @@ static int fdb_walk_cb(const struct vn_fdb_entry *e, void *ud)
 	struct sw_port *sp = e->port < VN_MAX_PORTS_HARD ? c->sw->slots[e->port] : NULL;
 	char m[18];
 
-	mac_str(&e->mac, m);
+	vn_mac_format(&e->mac, m);
 	json_builder_begin_object(c->b);
 	vn_json_str(c->b, "net", c->net->name);
 	vn_json_int(c->b, "vlan", e->seg);
@@ -1383,7 +1364,7 @@ static void uplink_mac_sync(struct sw_port *sp)
 	if (!sp || !sp->port)
 		return;
 	vn_uplink_get_mac(sp->port, &sp->port->mac);
-	mac_str(&sp->port->mac, m);
+	vn_mac_format(&sp->port->mac, m);
 	g_free(sp->mac);
 	sp->mac = g_strdup(m);
 }
@@ -1451,7 +1432,7 @@ static int net_join_check(struct vn_switch *sw, struct vn_net *n, JsonObject *ar
 	if (n->mode == VN_MVT_PASSTHRU && !*macs && n->uplink) {
 		struct rte_ether_addr um;
 		vn_uplink_get_mac(n->uplink, &um);
-		mac_str(&um, inherited);
+		vn_mac_format(&um, inherited);
 		*macs = inherited;
 	}
 	if (!*macs && n->mode != VN_MVT_PASSTHRU)
@@ -1461,7 +1442,7 @@ static int net_join_check(struct vn_switch *sw, struct vn_net *n, JsonObject *ar
 	if (*macs && n->mode != VN_MVT_PASSTHRU && n->uplink) {
 		struct rte_ether_addr um, pm;
 		vn_uplink_get_mac(n->uplink, &um);
-		if (vn_port_parse_mac(*macs, &pm) == 0 && rte_is_same_ether_addr(&um, &pm))
+		if (vn_mac_parse(*macs, &pm) == 0 && rte_is_same_ether_addr(&um, &pm))
 			SET_ERR(EADDRINUSE, "MAC %s is the uplink's own (network '%s')", *macs,
 				n->name);
 	}
@@ -1641,7 +1622,7 @@ int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
 			if (up->port && vn_uplink_lent_mac(up->port, &orig)) {
 				/* a passthru port has it: given back at restart */
 				char m[18];
-				mac_str(&orig, m);
+				vn_mac_format(&orig, m);
 				vn_json_str(b, "uplink_own_mac", m);
 			}
 		}
@@ -1680,21 +1661,7 @@ int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
 	json_generator_set_root(gen, root);
 	json_generator_set_pretty(gen, TRUE);
 	text = json_generator_to_data(gen, &len);
-	if (!g_file_set_contents_full(path, text, (gssize)len,
-				      G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-				      0600, err))
-		return -EIO;
-	return 0;
-}
-
-static const char *obj_str(JsonObject *o, const char *k)
-{
-	JsonNode *n = json_object_get_member(o, k);
-
-	if (!n || JSON_NODE_TYPE(n) != JSON_NODE_VALUE ||
-	    json_node_get_value_type(n) != G_TYPE_STRING)
-		return NULL;
-	return json_node_get_string(n);
+	return vn_file_write_atomic(path, text, len, err);
 }
 
 /* The `port set` settings saved with uplink port @po, applied to the uplink its network made. */
@@ -1703,7 +1670,7 @@ static int restore_uplink_settings(struct vn_switch *sw, JsonObject *po, GError 
 	g_autoptr(JsonObject) chg = json_object_new();
 	JsonNode *pn = json_object_get_member(po, "policy");
 	JsonNode *rr = json_object_get_member(po, "reflective_relay");
-	const char *name = obj_str(po, "name");
+	const char *name = vn_obj_str(po, "name");
 	struct sw_port *sp = name ? find_port(sw, name) : NULL;
 
 	if (!sp || sp->kind != &vn_uplink_kind)
@@ -1762,7 +1729,7 @@ static int restore_parse(struct vn_switch *sw, JsonNode *root, GError **err)
 		g_autoptr(GError) e = NULL;
 		JsonNode *nn = json_array_get_element(nets, i);
 		JsonObject *no = JSON_NODE_HOLDS_OBJECT(nn) ? json_node_get_object(nn) : NULL;
-		const char *own = no ? obj_str(no, "uplink_own_mac") : NULL;
+		const char *own = no ? vn_obj_str(no, "uplink_own_mac") : NULL;
 		g_autofree char *own_mac = g_strdup(own);
 		if (own) /* not a net.add argument */
 			json_object_remove_member(no, "uplink_own_mac");
@@ -1772,26 +1739,27 @@ static int restore_parse(struct vn_switch *sw, JsonNode *root, GError **err)
 			continue;
 		}
 		if (own_mac) /* vnicd ended while a passthru port had lent its MAC */
-			restore_uplink_mac(sw, obj_str(no, "name"), own_mac);
+			restore_uplink_mac(sw, vn_obj_str(no, "name"), own_mac);
 	}
 	for (guint i = 0; i < json_array_get_length(ports); i++) {
 		g_autoptr(GError) e = NULL;
 		JsonNode *pn = json_array_get_element(ports, i);
 		JsonObject *po = JSON_NODE_HOLDS_OBJECT(pn) ? json_node_get_object(pn) : NULL;
-		if (po && g_strcmp0(obj_str(po, "kind"), vn_uplink_kind.name) == 0) {
+		if (po && g_strcmp0(vn_obj_str(po, "kind"), vn_uplink_kind.name) == 0) {
 			if (restore_uplink_settings(sw, po, &e) < 0) /* made with its network */
 				VN_ERR("state: settings of uplink %s not restored: %s",
-				       obj_str(po, "name"), e->message);
+				       vn_obj_str(po, "name"), e->message);
 			continue;
 		}
 		if (!po || vn_switch_port_add(sw, po, &e) < 0)
-			VN_ERR("state: port %s not restored: %s", po ? obj_str(po, "name") : "?",
+			VN_ERR("state: port %s not restored: %s", po ? vn_obj_str(po, "name") : "?",
 			       e ? e->message : "malformed");
 	}
 	for (guint i = 0; i < json_array_get_length(fdb); i++) {
 		g_autoptr(GError) e = NULL;
 		JsonObject *fo = json_array_get_object_element(fdb, i);
-		if (!fo || vn_switch_fdb_add(sw, obj_str(fo, "mac"), obj_str(fo, "port"), &e) < 0)
+		if (!fo ||
+		    vn_switch_fdb_add(sw, vn_obj_str(fo, "mac"), vn_obj_str(fo, "port"), &e) < 0)
 			VN_ERR("state: static FDB entry %u not restored: %s", i,
 			       e ? e->message : "malformed");
 	}

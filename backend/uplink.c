@@ -17,6 +17,7 @@
 
 #include "vnicd/args.h"
 #include "vnicd/log.h"
+#include "vnicd/mac.h"
 #include "vnicd/uplink.h"
 
 #define DEVARGS_MAX 256
@@ -325,8 +326,6 @@ int vn_uplink_filter(struct vn_port *port, const struct rte_ether_addr *macs, un
 	return 0;
 }
 
-static void mac_fmt(const struct rte_ether_addr *m, char s[RTE_ETHER_ADDR_FMT_SIZE]);
-
 int vn_uplink_set_mac(struct vn_port *port, const struct rte_ether_addr *mac, GError **err)
 {
 	struct uplink_port *up = up_of(port);
@@ -340,7 +339,7 @@ int vn_uplink_set_mac(struct vn_port *port, const struct rte_ether_addr *mac, GE
 		rc = vn_klink_set_mac(up->ifindex, to, NULL);
 	if (rc < 0) {
 		char s[RTE_ETHER_ADDR_FMT_SIZE];
-		mac_fmt(to, s);
+		vn_mac_format(to, s);
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
 			    "uplink %s: cannot set its MAC to %s: %s", port->name, s,
 			    g_strerror(-rc));
@@ -376,7 +375,7 @@ int vn_uplink_reclaim_mac(struct vn_port *port, const struct rte_ether_addr *ori
 	}
 	if (!rte_is_same_ether_addr(orig, &up->orig_mac)) {
 		char s[RTE_ETHER_ADDR_FMT_SIZE];
-		mac_fmt(orig, s);
+		vn_mac_format(orig, s);
 		VN_INFO("uplink %s: its own MAC is %s (lent to a passthru port when vnicd ended)",
 			port->name, s);
 	}
@@ -398,19 +397,11 @@ bool vn_port_is_uplink(const struct vn_port *p)
 
 /* ---- description ---- */
 
-static void mac_fmt(const struct rte_ether_addr *m, char s[RTE_ETHER_ADDR_FMT_SIZE])
-{
-	const uint8_t *a = m->addr_bytes;
-
-	snprintf(s, RTE_ETHER_ADDR_FMT_SIZE, "%02x:%02x:%02x:%02x:%02x:%02x", a[0], a[1], a[2],
-		 a[3], a[4], a[5]);
-}
-
 static void jmac(JsonBuilder *b, const char *k, const struct rte_ether_addr *m)
 {
 	char s[RTE_ETHER_ADDR_FMT_SIZE];
 
-	mac_fmt(m, s);
+	vn_mac_format(m, s);
 	vn_json_str(b, k, s);
 }
 
@@ -450,7 +441,7 @@ void vn_uplink_describe_link(const struct vn_port *port, JsonBuilder *b)
 	json_builder_begin_array(b);
 	for (guint i = 0; i < up->uc->len; i++) {
 		char s[RTE_ETHER_ADDR_FMT_SIZE];
-		mac_fmt(&g_array_index(up->uc, struct rte_ether_addr, i), s);
+		vn_mac_format(&g_array_index(up->uc, struct rte_ether_addr, i), s);
 		json_builder_add_string_value(b, s);
 	}
 	json_builder_end_array(b);

@@ -21,6 +21,7 @@
 #include "tapio.h"
 #include "vnicd/args.h"
 #include "vnicd/log.h"
+#include "vnicd/mac.h"
 #include "vnicd/portkind.h"
 
 #ifndef TUN_F_USO4
@@ -276,7 +277,8 @@ static void tap_describe(const struct vn_port *port, JsonBuilder *b)
 	uint32_t fl = __atomic_load_n(&tp->lflags, __ATOMIC_RELAXED);
 	struct tq_stats s = {0};
 	uint64_t bad = 0, gf = 0, gs = 0, cs = 0, gn = 0, td = 0;
-	char mac[18];
+	struct rte_ether_addr lmac;
+	char mac[VN_MAC_STRLEN];
 
 	vn_json_str(b, "ifname", tp->ifname);
 	vn_json_str(b, "netns", tp->netns[0] ? tp->netns : NULL);
@@ -291,8 +293,8 @@ static void tap_describe(const struct vn_port *port, JsonBuilder *b)
 	vn_json_bool(b, "admin_up", fl & IFF_UP);
 	vn_json_bool(b, "deleted", __atomic_load_n(&tp->lgone, __ATOMIC_RELAXED));
 	vn_json_int(b, "mtu", __atomic_load_n(&tp->lmtu, __ATOMIC_RELAXED));
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", tp->lmac[0], tp->lmac[1],
-		 tp->lmac[2], tp->lmac[3], tp->lmac[4], tp->lmac[5]);
+	memcpy(lmac.addr_bytes, tp->lmac, sizeof(lmac.addr_bytes));
+	vn_mac_format(&lmac, mac);
 	vn_json_str(b, "device_mac", mac);
 	vn_json_int(b, "queues", tp->queues);
 	vn_json_int(b, "link_events", (gint64)tp->link_events);
@@ -805,7 +807,7 @@ static int tap_setup(struct tap_port *tp, const struct tap_args *a, const struct
 				    .netns_fd = -1,
 				    .mtu = (unsigned)a->mtu,
 				    .alias = tp->created ? alias : NULL};
-	if (a->mac && vn_port_parse_mac(a->mac, &mac) == 0)
+	if (a->mac && vn_mac_parse(a->mac, &mac) == 0)
 		c.mac = mac.addr_bytes;
 	rc = vn_link_set(sk, tp->ifindex, &c, err);
 	if (rc < 0) {

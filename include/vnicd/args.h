@@ -33,6 +33,15 @@ int vn_arg_uint(JsonObject *a, const char *key, guint64 min, guint64 max, guint6
 int vn_args_only(JsonObject *a, const char *const *k1, const char *const *k2, const char *what,
 		 GError **err);
 
+/**
+ * vn_obj_str() - Return: string member @key of @o (which may be NULL), or NULL when it is
+ * absent, null or not a string. The string belongs to @o. Thread: any.
+ */
+const char *vn_obj_str(JsonObject *o, const char *key);
+
+/** vn_json_is() - Return: whether @n (which may be NULL) is a plain value of type @t. */
+bool vn_json_is(JsonNode *n, GType t);
+
 /** vn_json_str() - add member @k = @v (null when @v is NULL) to the open object in @b. */
 void vn_json_str(JsonBuilder *b, const char *k, const char *v);
 

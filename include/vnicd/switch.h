@@ -134,7 +134,7 @@ char *vn_switch_metrics(struct vn_switch *sw);
 
 /**
  * vn_switch_save() - write networks, ports and static FDB entries to @path atomically
- * (temporary file, fsync, rename). Return: 0 or -errno (@err).
+ * (vn_file_write_atomic()). Return: 0 or -errno (@err).
  */
 int vn_switch_save(struct vn_switch *sw, const char *path, GError **err);
 
