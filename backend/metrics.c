@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Prometheus exposition over a tiny non-blocking HTTP server on the GLib main loop. */
+/* Prometheus: the accounting ledger as exposition text, served by a tiny HTTP server. */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -9,6 +9,7 @@
 
 #include <glib-unix.h>
 
+#include "switch_priv.h"
 #include "vnicd/log.h"
 #include "vnicd/metrics.h"
 
@@ -206,4 +207,93 @@ void vn_metrics_stop(struct vn_metrics *m)
 	g_source_remove(m->src);
 	close(m->fd);
 	g_free(m);
+}
+
+/* ---- the exposition ---- */
+
+/* Prometheus label value escaping: backslash, double quote and newline. */
+static void prom_label(GString *s, const char *k, const char *v, bool first)
+{
+	g_string_append_printf(s, "%s%s=\"", first ? "" : ",", k);
+	for (const char *p = v ? v : ""; *p; p++) {
+		if (*p == '\\' || *p == '"')
+			g_string_append_c(s, '\\');
+		if (*p == '\n')
+			g_string_append(s, "\\n");
+		else
+			g_string_append_c(s, *p);
+	}
+	g_string_append_c(s, '"');
+}
+
+struct prom_series {
+	const char *port, *uuid, *name; /* port NULL: a VM series */
+	struct vn_port_counters c;
+};
+
+char *vn_switch_metrics(struct vn_switch *sw)
+{
+	GPtrArray *entries = vn_ledger_entries(sw->ledger);
+	g_autoptr(GArray) series = g_array_new(FALSE, TRUE, sizeof(struct prom_series));
+	GString *s = g_string_new(NULL);
+	const struct vn_counter_field *f;
+	size_t nf;
+
+	f = vn_counter_fields(&nf);
+	for (guint i = 0; i < entries->len; i++) {
+		struct vn_ledger_entry *e = entries->pdata[i];
+		struct prom_series ps = {e->port, e->vm_uuid, e->vm_name};
+		struct prom_series *vmser = NULL;
+
+		sw_entry_totals(e, &ps.c, sw);
+		g_array_append_val(series, ps);
+		if (!*e->vm_uuid)
+			continue;
+		for (guint k = 0; k < series->len; k++) {
+			struct prom_series *o = &g_array_index(series, struct prom_series, k);
+			if (!o->port && strcmp(o->uuid, e->vm_uuid) == 0)
+				vmser = o;
+		}
+		if (!vmser) {
+			struct prom_series v = {NULL, e->vm_uuid, e->vm_name};
+			g_array_append_val(series, v);
+			vmser = &g_array_index(series, struct prom_series, series->len - 1);
+		}
+		vn_counters_add(&vmser->c, &ps.c);
+		if (*e->vm_name)
+			vmser->name = e->vm_name;
+	}
+	for (int scope = 0; scope < 2; scope++) { /* 0: per port, 1: per VM */
+		const char *pre = scope ? "vnicd_vm_" : "vnicd_port_";
+		for (size_t k = 0; k < nf; k++) {
+			bool drop = strncmp(f[k].name, "drops.", 6) == 0;
+			if (drop && strcmp(f[k].name + 6, vn_drop_name(0)) != 0)
+				continue; /* one metric family for all drop reasons */
+			g_string_append_printf(s, "# HELP %s%s_total vnicd %s %s\n", pre,
+					       drop ? "drops" : f[k].name, scope ? "VM" : "port",
+					       drop ? "frames dropped, by reason" : f[k].name);
+			g_string_append_printf(s, "# TYPE %s%s_total counter\n", pre,
+					       drop ? "drops" : f[k].name);
+			for (guint i = 0; i < series->len; i++) {
+				struct prom_series *ps =
+				    &g_array_index(series, struct prom_series, i);
+				if ((scope == 0) != (ps->port != NULL))
+					continue;
+				for (int r = 0; r < (drop ? VN_DROP__MAX : 1); r++) {
+					g_string_append_printf(s, "%s%s_total{", pre,
+							       drop ? "drops" : f[k].name);
+					if (ps->port)
+						prom_label(s, "port", ps->port, true);
+					prom_label(s, "vm_uuid", ps->uuid, ps->port == NULL);
+					prom_label(s, "vm_name", ps->name, false);
+					if (drop)
+						prom_label(s, "reason", vn_drop_name(r), false);
+					g_string_append_printf(
+					    s, "} %" G_GUINT64_FORMAT "\n",
+					    drop ? ps->c.drops[r] : vn_counter_get(&ps->c, &f[k]));
+				}
+			}
+		}
+	}
+	return g_string_free(s, FALSE);
 }

@@ -1,61 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* Networks, ports and static FDB entries on the control thread; persistence; publication. */
+/* The switch model on the control thread: networks, ports, static FDB entries; publication. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <rte_cycles.h>
 #include <rte_ether.h>
 
-#include "vnicd/accounting.h"
+#include "switch_priv.h"
 #include "vnicd/args.h"
 #include "vnicd/bridge.h"
-#include "vnicd/fileio.h"
 #include "vnicd/log.h"
 #include "vnicd/mac.h"
 #include "vnicd/policy.h"
-#include "vnicd/portkind.h"
-#include "vnicd/switch.h"
 #include "vnicd/uplink.h"
 #include "vnicd/vhost.h"
-
-#define DEFAULT_NET "br0"
-#define STATE_VERSION 1
-
-struct sw_port {
-	char *name, *net, *mac;
-	const struct vn_port_kind *kind;
-	JsonObject *args; /* the port.add arguments, normalised: what is persisted */
-	unsigned queues;
-	uint16_t slot;
-	struct vn_port *port; /* NULL in validation-only mode (no data path) */
-	struct vn_net *vnet;
-	struct vn_port_counters base; /* counters of the slot when the port took it */
-	struct vn_ledger_entry *acct; /* its totals across lives and restarts */
-};
-
-struct sw_static {
-	char *mac, *port;
-};
-
-struct vn_switch {
-	const struct vn_config *cfg;
-	struct vn_dp *dp;
-	struct rte_mempool *mp;
-	GPtrArray *nets;    /* struct vn_net *, creation order */
-	GPtrArray *ports;   /* struct sw_port *, creation order */
-	GPtrArray *statics; /* struct sw_static *, persisted static FDB entries */
-	struct sw_port *slots[VN_MAX_PORTS_HARD];
-	uint16_t next_net_id;
-	char *state_file;
-	bool restoring;
-	struct vn_ledger *ledger;
-	char *ledger_file;
-	char *ledger_recovered; /* where a damaged ledger was kept, if one was found */
-	gint64 last_checkpoint;
-	uint64_t checkpoints, checkpoint_failures;
-	uint64_t ports_limit_hits, nets_limit_hits;
-};
 
 static void sw_port_free(struct sw_port *sp)
 {
@@ -95,12 +53,6 @@ struct vn_switch *vn_switch_new(const struct vn_config *cfg, struct vn_dp *dp,
 	return sw;
 }
 
-void vn_switch_set_state_file(struct vn_switch *sw, const char *path)
-{
-	g_free(sw->state_file);
-	sw->state_file = g_strdup(path);
-}
-
 static void sw_publish(struct vn_switch *sw)
 {
 	struct vn_port *ports[VN_MAX_PORTS_HARD] = {0};
@@ -115,16 +67,6 @@ static void sw_publish(struct vn_switch *sw)
 		}
 	}
 	vn_dp_publish(sw->dp, vn_dp_table_build(sw->dp, ports, n));
-}
-
-static void sw_changed(struct vn_switch *sw)
-{
-	g_autoptr(GError) err = NULL;
-
-	if (sw->restoring || !sw->state_file)
-		return;
-	if (vn_switch_save(sw, sw->state_file, &err) < 0)
-		VN_ERR("saving state to %s failed: %s", sw->state_file, err->message);
 }
 
 void vn_switch_free(struct vn_switch *sw)
@@ -151,32 +93,6 @@ void vn_switch_free(struct vn_switch *sw)
 	g_free(sw->ledger_recovered);
 	g_free(sw);
 }
-
-static struct vn_net *find_net(struct vn_switch *sw, const char *name)
-{
-	for (guint i = 0; i < sw->nets->len; i++) {
-		struct vn_net *n = sw->nets->pdata[i];
-		if (strcmp(n->name, name) == 0)
-			return n;
-	}
-	return NULL;
-}
-
-static struct sw_port *find_port(struct vn_switch *sw, const char *name)
-{
-	for (guint i = 0; i < sw->ports->len; i++) {
-		struct sw_port *sp = sw->ports->pdata[i];
-		if (strcmp(sp->name, name) == 0)
-			return sp;
-	}
-	return NULL;
-}
-
-#define SET_ERR(code, ...)                                                                         \
-	do {                                                                                       \
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, __VA_ARGS__);                      \
-		return -(code);                                                                    \
-	} while (0)
 
 static struct sw_port *net_uplink_sp(struct vn_switch *sw, struct vn_net *n);
 static int net_spec_check(struct vn_switch *sw, JsonObject *args, struct vn_net *spec,
@@ -304,7 +220,6 @@ static const struct vn_port_kind *find_kind(const char *name)
 	return NULL;
 }
 
-static const char *const label_keys[] = {"vm_uuid", "vm_name", NULL};
 static const char *const common_keys[] = {
     "name", "kind", "net", "mac", "queues", "vm_uuid", "vm_name", "policy", "reflective_relay",
     NULL};
@@ -519,44 +434,6 @@ int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err)
 	return port_add(sw, args, NULL, err);
 }
 
-/* Counters of the port's current life (since it took its slot). */
-static void port_live(struct vn_switch *sw, struct sw_port *sp, struct vn_port_counters *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (!sw->dp)
-		return;
-	vn_dp_port_counters(sw->dp, sp->slot, out);
-	vn_counters_sub(out, &sp->base);
-}
-
-/* Totals of a port: what the ledger held before its current life, plus that life. */
-static void port_totals(struct vn_switch *sw, struct sw_port *sp, struct vn_port_counters *out)
-{
-	port_live(sw, sp, out);
-	vn_counters_add(out, &sp->acct->base);
-}
-
-static struct sw_port *port_of_entry(struct vn_switch *sw, struct vn_ledger_entry *e)
-{
-	for (guint i = 0; e->live && i < sw->ports->len; i++) {
-		struct sw_port *sp = sw->ports->pdata[i];
-		if (sp->acct == e)
-			return sp;
-	}
-	return NULL;
-}
-
-static void entry_totals(struct vn_ledger_entry *e, struct vn_port_counters *out, void *ud)
-{
-	struct vn_switch *sw = ud;
-	struct sw_port *sp = port_of_entry(sw, e);
-
-	if (sp)
-		port_totals(sw, sp, out);
-	else
-		*out = e->base;
-}
-
 int vn_switch_port_slot(struct vn_switch *sw, const char *name)
 {
 	struct sw_port *sp = find_port(sw, name);
@@ -611,7 +488,7 @@ static void port_del(struct vn_switch *sw, struct sw_port *sp)
 	}
 	{
 		struct vn_port_counters live;
-		port_live(sw, sp, &live);
+		sw_port_live(sw, sp, &live);
 		vn_ledger_detach(sw->ledger, sp->acct, &live);
 	}
 	sp->vnet->nr_ports--;
@@ -708,7 +585,7 @@ int vn_switch_fdb_add(struct vn_switch *sw, const char *mac, const char *port, G
 	struct rte_ether_addr a;
 	struct sw_port *sp;
 	struct sw_static *st;
-	char norm[18];
+	char norm[VN_MAC_STRLEN];
 
 	if (!mac || vn_mac_parse(mac, &a) < 0)
 		SET_ERR(EINVAL, "invalid MAC address '%s' (expected aa:bb:cc:dd:ee:ff)",
@@ -786,493 +663,6 @@ void vn_switch_tick(struct vn_switch *sw)
 		if (n->uplink)
 			vn_uplink_tick(n->uplink);
 	}
-}
-
-/* ---- JSON views ---- */
-
-static void json_net_uplink(struct vn_switch *sw, struct vn_net *n, JsonBuilder *b, bool detail);
-
-static void json_net(struct vn_switch *sw, struct vn_net *n, JsonBuilder *b, bool detail)
-{
-	struct vn_fdb_stats fs = {0};
-
-	if (n->fdb)
-		vn_fdb_get_stats(n->fdb, &fs);
-	json_builder_begin_object(b);
-	vn_json_str(b, "name", n->name);
-	vn_json_str(b, "type", n->type);
-	vn_json_int(b, "ports", n->nr_ports);
-	vn_json_int(b, "fdb_entries", (gint64)fs.entries);
-	json_net_uplink(sw, n, b, detail);
-	if (detail) {
-		json_builder_set_member_name(b, "port_names");
-		json_builder_begin_array(b);
-		for (guint i = 0; i < sw->ports->len; i++) {
-			struct sw_port *sp = sw->ports->pdata[i];
-			if (sp->vnet == n)
-				json_builder_add_string_value(b, sp->name);
-		}
-		json_builder_end_array(b);
-		json_builder_set_member_name(b, "fdb");
-		json_builder_begin_object(b);
-		vn_json_int(b, "entries", (gint64)fs.entries);
-		vn_json_int(b, "max", sw->cfg->fdb_max);
-		vn_json_int(b, "aging_s", sw->cfg->fdb_aging);
-		vn_json_int(b, "learned", (gint64)fs.learned);
-		vn_json_int(b, "moved", (gint64)fs.moved);
-		vn_json_int(b, "aged", (gint64)fs.aged);
-		vn_json_int(b, "limit_hits", (gint64)fs.full);
-		json_builder_end_object(b);
-	}
-	json_builder_end_object(b);
-}
-
-void vn_switch_json_nets(struct vn_switch *sw, JsonBuilder *b)
-{
-	json_builder_begin_array(b);
-	for (guint i = 0; i < sw->nets->len; i++)
-		json_net(sw, sw->nets->pdata[i], b, false);
-	json_builder_end_array(b);
-}
-
-int vn_switch_json_net(struct vn_switch *sw, const char *name, JsonBuilder *b, GError **err)
-{
-	struct vn_net *n = name ? find_net(sw, name) : NULL;
-
-	if (!n)
-		SET_ERR(ENOENT, "no network '%s'", name ? name : "");
-	json_net(sw, n, b, true);
-	return 0;
-}
-
-/* Every counter of @c as members of the open object: flat fields, then "drops" {reason: n}. */
-static void json_counter_members(JsonBuilder *b, const struct vn_port_counters *c)
-{
-	const struct vn_counter_field *f;
-	size_t nf;
-	uint64_t total = 0;
-
-	f = vn_counter_fields(&nf);
-	for (size_t k = 0; k < nf; k++)
-		if (strncmp(f[k].name, "drops.", 6) != 0)
-			vn_json_int(b, f[k].name, (gint64)vn_counter_get(c, &f[k]));
-	json_builder_set_member_name(b, "drops");
-	json_builder_begin_object(b);
-	for (int r = 0; r < VN_DROP__MAX; r++) {
-		vn_json_int(b, vn_drop_name(r), (gint64)c->drops[r]);
-		total += c->drops[r];
-	}
-	json_builder_end_object(b);
-	vn_json_int(b, "drops_total", (gint64)total);
-}
-
-static void json_counters(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b)
-{
-	struct vn_port_counters c;
-
-	port_totals(sw, sp, &c);
-	json_counter_members(b, &c);
-}
-
-static void json_port(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b, bool detail)
-{
-	json_builder_begin_object(b);
-	vn_json_str(b, "name", sp->name);
-	vn_json_str(b, "kind", sp->kind->name);
-	vn_json_str(b, "net", sp->net);
-	vn_json_str(b, "mac", sp->mac);
-	vn_json_str(b, "link", sp->port && sp->port->ops->link_up(sp->port) ? "up" : "down");
-	for (const char *const *k = label_keys; *k; k++) {
-		const char *v = NULL;
-		vn_arg_str(sp->args, *k, false, &v, NULL);
-		vn_json_str(b, *k, v);
-	}
-	json_builder_set_member_name(b, "reflective_relay");
-	json_builder_add_boolean_value(
-	    b, json_object_get_boolean_member_with_default(sp->args, "reflective_relay", FALSE));
-	if (sp->vnet->fwd == VN_FWD_MACVTAP && sp->kind != &vn_uplink_kind)
-		vn_json_str(b, "macvtap_mode", vn_mvt_mode_name(sp->vnet->mode));
-	if (sp->port) {
-		sp->port->ops->describe(sp->port, b);
-	} else { /* validation-only mode: what was asked for */
-		for (const char *const *k = sp->kind->keys; *k; k++) {
-			JsonNode *v = json_object_get_member(sp->args, *k);
-			if (v) {
-				json_builder_set_member_name(b, *k);
-				json_builder_add_value(b, json_node_copy(v));
-			}
-		}
-		vn_json_int(b, "queues", sp->queues);
-	}
-	json_builder_set_member_name(b, "policy");
-	if (sw->dp && sp->port) {
-		vn_policy_describe(vn_dp_policy_get(sw->dp, sp->slot), b);
-	} else { /* validation-only mode: the spec as set */
-		JsonNode *pn = json_object_get_member(sp->args, "policy");
-		if (pn)
-			json_builder_add_value(b, json_node_copy(pn));
-		else
-			json_builder_add_null_value(b);
-	}
-	if (detail) {
-		vn_json_int(b, "slot", sp->slot);
-		json_builder_set_member_name(b, "stats");
-		json_builder_begin_object(b);
-		json_counters(sw, sp, b);
-		json_builder_end_object(b);
-	}
-	json_builder_end_object(b);
-}
-
-void vn_switch_json_ports(struct vn_switch *sw, JsonBuilder *b)
-{
-	json_builder_begin_array(b);
-	for (guint i = 0; i < sw->ports->len; i++)
-		json_port(sw, sw->ports->pdata[i], b, false);
-	json_builder_end_array(b);
-}
-
-int vn_switch_json_port(struct vn_switch *sw, const char *name, JsonBuilder *b, GError **err)
-{
-	struct sw_port *sp = name ? find_port(sw, name) : NULL;
-
-	if (!sp)
-		SET_ERR(ENOENT, "no port '%s'", name ? name : "");
-	json_port(sw, sp, b, true);
-	return 0;
-}
-
-struct fdb_walk_ctx {
-	struct vn_switch *sw;
-	struct vn_net *net;
-	JsonBuilder *b;
-};
-
-static int fdb_walk_cb(const struct vn_fdb_entry *e, void *ud)
-{
-	struct fdb_walk_ctx *c = ud;
-	struct sw_port *sp = e->port < VN_MAX_PORTS_HARD ? c->sw->slots[e->port] : NULL;
-	char m[18];
-
-	vn_mac_format(&e->mac, m);
-	json_builder_begin_object(c->b);
-	vn_json_str(c->b, "net", c->net->name);
-	vn_json_int(c->b, "vlan", e->seg);
-	vn_json_str(c->b, "mac", m);
-	vn_json_str(c->b, "port", sp ? sp->name : NULL);
-	vn_json_str(c->b, "type", e->is_static ? "static" : "dynamic");
-	vn_json_int(c->b, "age", e->is_static ? 0 : (gint64)e->age);
-	json_builder_end_object(c->b);
-	return 0;
-}
-
-int vn_switch_json_fdb(struct vn_switch *sw, const char *net, JsonBuilder *b, GError **err)
-{
-	struct vn_net *only = NULL;
-	uint64_t now = vn_dp_now();
-
-	if (net && !(only = find_net(sw, net)))
-		SET_ERR(ENOENT, "no network '%s'", net);
-	json_builder_begin_array(b);
-	for (guint i = 0; i < sw->nets->len; i++) {
-		struct vn_net *n = sw->nets->pdata[i];
-		struct fdb_walk_ctx c = {sw, n, b};
-		if ((only && n != only) || !n->fdb)
-			continue;
-		vn_fdb_walk(n->fdb, now, fdb_walk_cb, &c);
-	}
-	json_builder_end_array(b);
-	return 0;
-}
-
-static void json_vm(struct vn_switch *sw, const char *uuid, JsonBuilder *b)
-{
-	GPtrArray *entries = vn_ledger_entries(sw->ledger);
-	struct vn_port_counters sum = {0};
-	const char *name = "";
-
-	json_builder_begin_object(b);
-	vn_json_str(b, "vm_uuid", uuid);
-	json_builder_set_member_name(b, "ports");
-	json_builder_begin_array(b);
-	for (guint i = 0; i < entries->len; i++) {
-		struct vn_ledger_entry *e = entries->pdata[i];
-		struct vn_port_counters c;
-		if (strcmp(e->vm_uuid, uuid) != 0)
-			continue;
-		entry_totals(e, &c, sw);
-		vn_counters_add(&sum, &c);
-		if (*e->vm_name)
-			name = e->vm_name;
-		json_builder_add_string_value(b, e->port);
-	}
-	json_builder_end_array(b);
-	vn_json_str(b, "vm_name", name);
-	json_counter_members(b, &sum);
-	json_builder_end_object(b);
-}
-
-int vn_switch_json_stats(struct vn_switch *sw, const char *port, const char *vm, JsonBuilder *b,
-			 GError **err)
-{
-	GPtrArray *entries = vn_ledger_entries(sw->ledger);
-	g_autoptr(GPtrArray) vms = g_ptr_array_new();
-	struct sw_port *only = NULL;
-	struct vn_ledger_stats ls;
-
-	if (port && !(only = find_port(sw, port)))
-		SET_ERR(ENOENT, "no port '%s'", port);
-	if (vm) {
-		bool known = false;
-		for (guint i = 0; i < entries->len && !known; i++)
-			known =
-			    strcmp(((struct vn_ledger_entry *)entries->pdata[i])->vm_uuid, vm) == 0;
-		if (!*vm || !known)
-			SET_ERR(ENOENT, "no VM '%s' in the ledger", vm);
-	}
-	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "ports");
-	json_builder_begin_array(b);
-	for (guint i = 0; i < sw->ports->len; i++) {
-		struct sw_port *sp = sw->ports->pdata[i];
-		if ((only && sp != only) || (vm && strcmp(sp->acct->vm_uuid, vm) != 0))
-			continue;
-		json_builder_begin_object(b);
-		vn_json_str(b, "name", sp->name);
-		vn_json_str(b, "net", sp->net);
-		vn_json_str(b, "vm_uuid", *sp->acct->vm_uuid ? sp->acct->vm_uuid : NULL);
-		vn_json_str(b, "vm_name", *sp->acct->vm_name ? sp->acct->vm_name : NULL);
-		json_counters(sw, sp, b);
-		json_builder_end_object(b);
-	}
-	json_builder_end_array(b);
-	json_builder_set_member_name(b, "vms");
-	json_builder_begin_array(b);
-	for (guint i = 0; i < entries->len; i++) {
-		struct vn_ledger_entry *e = entries->pdata[i];
-		bool seen = false;
-		if (!*e->vm_uuid || (vm && strcmp(e->vm_uuid, vm) != 0))
-			continue;
-		for (guint k = 0; k < vms->len && !seen; k++)
-			seen = strcmp(vms->pdata[k], e->vm_uuid) == 0;
-		if (seen)
-			continue;
-		g_ptr_array_add(vms, e->vm_uuid);
-		json_vm(sw, e->vm_uuid, b);
-	}
-	json_builder_end_array(b);
-	vn_ledger_get_stats(sw->ledger, &ls);
-	json_builder_set_member_name(b, "ledger");
-	json_builder_begin_object(b);
-	vn_json_str(b, "path", sw->ledger_file);
-	vn_json_int(b, "entries", ls.entries);
-	vn_json_int(b, "max_entries", ls.max_entries);
-	vn_json_int(b, "evictions", (gint64)ls.evictions);
-	vn_json_int(b, "limit_hits", (gint64)ls.limit_hits);
-	vn_json_int(b, "checkpoint_interval", sw->cfg->checkpoint_interval);
-	vn_json_int(b, "last_checkpoint", sw->last_checkpoint);
-	vn_json_int(b, "checkpoints", (gint64)sw->checkpoints);
-	vn_json_int(b, "checkpoint_failures", (gint64)sw->checkpoint_failures);
-	vn_json_str(b, "recovered_from", sw->ledger_recovered);
-	json_builder_end_object(b);
-	if (sw->dp) {
-		json_builder_set_member_name(b, "workers");
-		json_builder_begin_array(b);
-		for (unsigned w = 0; w < vn_dp_nr_workers(sw->dp); w++) {
-			struct vn_dp_worker_stats ws;
-			vn_dp_worker_stats(sw->dp, w, &ws);
-			json_builder_begin_object(b);
-			vn_json_int(b, "id", w);
-			vn_json_int(b, "loops", (gint64)ws.loops);
-			vn_json_int(b, "busy_loops", (gint64)ws.busy);
-			vn_json_int(b, "busy_cycles", (gint64)ws.busy_cycles);
-			vn_json_int(b, "frames", (gint64)ws.frames);
-			vn_json_int(b, "tsc_hz", (gint64)rte_get_tsc_hz());
-			vn_json_int(b, "sleeps", (gint64)ws.sleeps);
-			vn_json_int(b, "wake_errors", (gint64)ws.wake_errors);
-			json_builder_end_object(b);
-		}
-		json_builder_end_array(b);
-	}
-	json_builder_set_member_name(b, "limits");
-	json_builder_begin_object(b);
-	vn_json_int(b, "max_ports", sw->cfg->max_ports);
-	vn_json_int(b, "ports_limit_hits", (gint64)sw->ports_limit_hits);
-	vn_json_int(b, "max_nets", sw->cfg->max_nets);
-	vn_json_int(b, "nets_limit_hits", (gint64)sw->nets_limit_hits);
-	json_builder_end_object(b);
-	json_builder_end_object(b);
-	return 0;
-}
-
-int vn_switch_stats_reset(struct vn_switch *sw, const char *vm, const char *port, GError **err)
-{
-	GPtrArray *entries = vn_ledger_entries(sw->ledger);
-	int n = 0;
-
-	if (!vm && !port)
-		SET_ERR(EINVAL, "stats reset needs --vm UUID or --port NAME");
-	if (port && !find_port(sw, port)) {
-		bool known = false;
-		for (guint i = 0; i < entries->len && !known; i++)
-			known =
-			    strcmp(((struct vn_ledger_entry *)entries->pdata[i])->port, port) == 0;
-		if (!known)
-			SET_ERR(ENOENT, "no port '%s' in the ledger", port);
-	}
-	for (guint i = 0; i < entries->len;) {
-		struct vn_ledger_entry *e = entries->pdata[i];
-		struct sw_port *sp;
-		if ((vm && strcmp(e->vm_uuid, vm) != 0) || (port && strcmp(e->port, port) != 0)) {
-			i++;
-			continue;
-		}
-		n++;
-		sp = port_of_entry(sw, e);
-		if (sp) { /* a live port starts again from zero */
-			memset(&e->base, 0, sizeof(e->base));
-			if (sw->dp)
-				vn_dp_port_counters(sw->dp, sp->slot, &sp->base);
-			i++;
-		} else {
-			vn_ledger_remove(sw->ledger, e);
-		}
-	}
-	if (vm && n == 0)
-		SET_ERR(ENOENT, "no VM '%s' in the ledger", vm);
-	VN_INFO("accounting reset for %s%s%s%s: %d entr%s", vm ? "VM " : "", vm ? vm : "",
-		port ? " port " : "", port ? port : "", n, n == 1 ? "y" : "ies");
-	vn_switch_checkpoint(sw);
-	return n;
-}
-
-void vn_switch_open_ledger(struct vn_switch *sw, const char *path)
-{
-	g_autoptr(GError) err = NULL;
-	int rc;
-
-	g_free(sw->ledger_file);
-	sw->ledger_file = g_strdup(path);
-	rc = vn_ledger_read(sw->ledger, path, &err);
-	if (rc == -ENOENT) {
-		VN_INFO("no accounting ledger at %s: starting a new one", path);
-	} else if (rc < 0) {
-		g_autofree char *keep = g_strdup_printf("%s.corrupt-%" G_GINT64_FORMAT, path,
-							g_get_real_time() / G_USEC_PER_SEC);
-		if (rename(path, keep) != 0)
-			VN_ERR("cannot keep the damaged ledger as %s: %s", keep, g_strerror(errno));
-		VN_ERR("accounting ledger %s is damaged (%s): kept as %s, starting a new ledger",
-		       path, err->message, keep);
-		g_free(sw->ledger_recovered);
-		sw->ledger_recovered = g_steal_pointer(&keep);
-	} else {
-		VN_INFO("accounting ledger %s: %u entr%s restored", path,
-			vn_ledger_entries(sw->ledger)->len,
-			vn_ledger_entries(sw->ledger)->len == 1 ? "y" : "ies");
-	}
-}
-
-int vn_switch_checkpoint(struct vn_switch *sw)
-{
-	g_autoptr(GError) err = NULL;
-
-	if (!sw->ledger_file)
-		return 0;
-	if (vn_ledger_write(sw->ledger, sw->ledger_file, entry_totals, sw, &err) < 0) {
-		sw->checkpoint_failures++;
-		VN_LOG_RL(VN_LOG_ERR, "accounting checkpoint failed: %s", err->message);
-		return -EIO;
-	}
-	sw->checkpoints++;
-	sw->last_checkpoint = g_get_real_time() / G_USEC_PER_SEC;
-	return 0;
-}
-
-/* Prometheus label value escaping: backslash, double quote and newline. */
-static void prom_label(GString *s, const char *k, const char *v, bool first)
-{
-	g_string_append_printf(s, "%s%s=\"", first ? "" : ",", k);
-	for (const char *p = v ? v : ""; *p; p++) {
-		if (*p == '\\' || *p == '"')
-			g_string_append_c(s, '\\');
-		if (*p == '\n')
-			g_string_append(s, "\\n");
-		else
-			g_string_append_c(s, *p);
-	}
-	g_string_append_c(s, '"');
-}
-
-struct prom_series {
-	const char *port, *uuid, *name; /* port NULL: a VM series */
-	struct vn_port_counters c;
-};
-
-char *vn_switch_metrics(struct vn_switch *sw)
-{
-	GPtrArray *entries = vn_ledger_entries(sw->ledger);
-	g_autoptr(GArray) series = g_array_new(FALSE, TRUE, sizeof(struct prom_series));
-	GString *s = g_string_new(NULL);
-	const struct vn_counter_field *f;
-	size_t nf;
-
-	f = vn_counter_fields(&nf);
-	for (guint i = 0; i < entries->len; i++) {
-		struct vn_ledger_entry *e = entries->pdata[i];
-		struct prom_series ps = {e->port, e->vm_uuid, e->vm_name};
-		struct prom_series *vmser = NULL;
-
-		entry_totals(e, &ps.c, sw);
-		g_array_append_val(series, ps);
-		if (!*e->vm_uuid)
-			continue;
-		for (guint k = 0; k < series->len; k++) {
-			struct prom_series *o = &g_array_index(series, struct prom_series, k);
-			if (!o->port && strcmp(o->uuid, e->vm_uuid) == 0)
-				vmser = o;
-		}
-		if (!vmser) {
-			struct prom_series v = {NULL, e->vm_uuid, e->vm_name};
-			g_array_append_val(series, v);
-			vmser = &g_array_index(series, struct prom_series, series->len - 1);
-		}
-		vn_counters_add(&vmser->c, &ps.c);
-		if (*e->vm_name)
-			vmser->name = e->vm_name;
-	}
-	for (int scope = 0; scope < 2; scope++) { /* 0: per port, 1: per VM */
-		const char *pre = scope ? "vnicd_vm_" : "vnicd_port_";
-		for (size_t k = 0; k < nf; k++) {
-			bool drop = strncmp(f[k].name, "drops.", 6) == 0;
-			if (drop && strcmp(f[k].name + 6, vn_drop_name(0)) != 0)
-				continue; /* one metric family for all drop reasons */
-			g_string_append_printf(s, "# HELP %s%s_total vnicd %s %s\n", pre,
-					       drop ? "drops" : f[k].name, scope ? "VM" : "port",
-					       drop ? "frames dropped, by reason" : f[k].name);
-			g_string_append_printf(s, "# TYPE %s%s_total counter\n", pre,
-					       drop ? "drops" : f[k].name);
-			for (guint i = 0; i < series->len; i++) {
-				struct prom_series *ps =
-				    &g_array_index(series, struct prom_series, i);
-				if ((scope == 0) != (ps->port != NULL))
-					continue;
-				for (int r = 0; r < (drop ? VN_DROP__MAX : 1); r++) {
-					g_string_append_printf(s, "%s%s_total{", pre,
-							       drop ? "drops" : f[k].name);
-					if (ps->port)
-						prom_label(s, "port", ps->port, true);
-					prom_label(s, "vm_uuid", ps->uuid, ps->port == NULL);
-					prom_label(s, "vm_name", ps->name, false);
-					if (drop)
-						prom_label(s, "reason", vn_drop_name(r), false);
-					g_string_append_printf(
-					    s, "} %" G_GUINT64_FORMAT "\n",
-					    drop ? ps->c.drops[r] : vn_counter_get(&ps->c, &f[k]));
-				}
-			}
-		}
-	}
-	return g_string_free(s, FALSE);
 }
 
 /* ---- networks with an uplink; macvtap networks ---- */
@@ -1594,205 +984,24 @@ int vn_switch_net_set(struct vn_switch *sw, JsonObject *args, GError **err)
 	return 0;
 }
 
-/* ---- persistence ---- */
+/* ---- the network-kind functions above, for switch_json.c and state.c (switch_priv.h) ---- */
 
-int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
+struct sw_port *sw_net_uplink_port(struct vn_switch *sw, struct vn_net *n)
 {
-	g_autoptr(JsonBuilder) b = json_builder_new();
-	g_autoptr(JsonGenerator) gen = json_generator_new();
-	g_autoptr(JsonNode) root = NULL;
-	g_autofree char *text = NULL;
-	gsize len = 0;
-
-	json_builder_begin_object(b);
-	vn_json_int(b, "version", STATE_VERSION);
-	json_builder_set_member_name(b, "nets");
-	json_builder_begin_array(b);
-	for (guint i = 0; i < sw->nets->len; i++) {
-		struct vn_net *n = sw->nets->pdata[i];
-		struct sw_port *up = net_uplink_sp(sw, n);
-		json_builder_begin_object(b);
-		vn_json_str(b, "name", n->name);
-		vn_json_str(b, "type", n->type);
-		if (up) {
-			const char *d = NULL;
-			struct rte_ether_addr orig;
-			vn_arg_str(up->args, "devargs", false, &d, NULL);
-			vn_json_str(b, "uplink", d);
-			if (up->port && vn_uplink_lent_mac(up->port, &orig)) {
-				/* a passthru port has it: given back at restart */
-				char m[18];
-				vn_mac_format(&orig, m);
-				vn_json_str(b, "uplink_own_mac", m);
-			}
-		}
-		if (n->fwd == VN_FWD_MACVTAP) {
-			vn_json_str(b, "mode", vn_mvt_mode_name(n->mode));
-			vn_json_str(b, "hairpin", vn_hairpin_name(n->hairpin));
-			if (n->nopromisc) {
-				json_builder_set_member_name(b, "nopromisc");
-				json_builder_add_boolean_value(b, TRUE);
-			}
-		}
-		json_builder_end_object(b);
-	}
-	json_builder_end_array(b);
-	json_builder_set_member_name(b, "ports");
-	json_builder_begin_array(b);
-	for (guint i = 0; i < sw->ports->len; i++) {
-		struct sw_port *sp = sw->ports->pdata[i];
-		JsonNode *node = json_node_new(JSON_NODE_OBJECT);
-		json_node_set_object(node, sp->args);
-		json_builder_add_value(b, node);
-	}
-	json_builder_end_array(b);
-	json_builder_set_member_name(b, "fdb");
-	json_builder_begin_array(b);
-	for (guint i = 0; i < sw->statics->len; i++) {
-		struct sw_static *st = sw->statics->pdata[i];
-		json_builder_begin_object(b);
-		vn_json_str(b, "mac", st->mac);
-		vn_json_str(b, "port", st->port);
-		json_builder_end_object(b);
-	}
-	json_builder_end_array(b);
-	json_builder_end_object(b);
-	root = json_builder_get_root(b);
-	json_generator_set_root(gen, root);
-	json_generator_set_pretty(gen, TRUE);
-	text = json_generator_to_data(gen, &len);
-	return vn_file_write_atomic(path, text, len, err);
+	return net_uplink_sp(sw, n);
 }
 
-/* The `port set` settings saved with uplink port @po, applied to the uplink its network made. */
-static int restore_uplink_settings(struct vn_switch *sw, JsonObject *po, GError **err)
+void sw_net_sync_uplink(struct vn_switch *sw, struct vn_net *n)
 {
-	g_autoptr(JsonObject) chg = json_object_new();
-	JsonNode *pn = json_object_get_member(po, "policy");
-	JsonNode *rr = json_object_get_member(po, "reflective_relay");
-	const char *name = vn_obj_str(po, "name");
-	struct sw_port *sp = name ? find_port(sw, name) : NULL;
-
-	if (!sp || sp->kind != &vn_uplink_kind)
-		SET_ERR(ENOENT, "its network did not make it");
-	json_object_set_string_member(chg, "name", name);
-	if (pn && JSON_NODE_HOLDS_OBJECT(pn)) {
-		g_autoptr(GList) keys = json_object_get_members(json_node_get_object(pn));
-		for (GList *l = keys; l; l = l->next)
-			json_object_set_member(chg, l->data,
-					       json_node_copy(json_object_get_member(
-						   json_node_get_object(pn), l->data)));
-	}
-	if (rr)
-		json_object_set_member(chg, "reflective_relay", json_node_copy(rr));
-	if (json_object_get_size(chg) == 1)
-		return 0;
-	return vn_switch_port_set(sw, chg, err);
-}
-
-/* Give the uplink of network @net its own MAC @mac back (recorded while it was lent). */
-static void restore_uplink_mac(struct vn_switch *sw, const char *net, const char *mac)
-{
-	g_autoptr(GError) e = NULL;
-	struct vn_net *n = net ? find_net(sw, net) : NULL;
-	struct rte_ether_addr a;
-
-	if (!n || !n->uplink)
-		return;
-	if (rte_ether_unformat_addr(mac, &a) < 0 || vn_uplink_reclaim_mac(n->uplink, &a, &e) < 0) {
-		VN_ERR("state: network %s: the uplink's own MAC %s not restored: %s", net, mac,
-		       e ? e->message : "invalid MAC");
-		return;
-	}
-	uplink_mac_sync(net_uplink_sp(sw, n));
 	net_sync_uplink(sw, n);
 }
 
-static int restore_parse(struct vn_switch *sw, JsonNode *root, GError **err)
+void sw_uplink_mac_sync(struct sw_port *sp)
 {
-	JsonObject *o;
-	JsonArray *nets, *ports, *fdb;
-
-	if (!root || !JSON_NODE_HOLDS_OBJECT(root))
-		SET_ERR(EINVAL, "not a JSON object");
-	o = json_node_get_object(root);
-	if (!json_object_has_member(o, "version") ||
-	    json_object_get_int_member(o, "version") != STATE_VERSION)
-		SET_ERR(EINVAL, "unknown state version");
-	nets = json_object_has_member(o, "nets") ? json_object_get_array_member(o, "nets") : NULL;
-	ports =
-	    json_object_has_member(o, "ports") ? json_object_get_array_member(o, "ports") : NULL;
-	fdb = json_object_has_member(o, "fdb") ? json_object_get_array_member(o, "fdb") : NULL;
-	if (!nets || !ports || !fdb)
-		SET_ERR(EINVAL, "missing nets, ports or fdb");
-	for (guint i = 0; i < json_array_get_length(nets); i++) {
-		g_autoptr(GError) e = NULL;
-		JsonNode *nn = json_array_get_element(nets, i);
-		JsonObject *no = JSON_NODE_HOLDS_OBJECT(nn) ? json_node_get_object(nn) : NULL;
-		const char *own = no ? vn_obj_str(no, "uplink_own_mac") : NULL;
-		g_autofree char *own_mac = g_strdup(own);
-		if (own) /* not a net.add argument */
-			json_object_remove_member(no, "uplink_own_mac");
-		if (!no || vn_switch_net_create(sw, no, &e) < 0) {
-			VN_ERR("state: network %u not restored: %s", i,
-			       e ? e->message : "malformed");
-			continue;
-		}
-		if (own_mac) /* vnicd ended while a passthru port had lent its MAC */
-			restore_uplink_mac(sw, vn_obj_str(no, "name"), own_mac);
-	}
-	for (guint i = 0; i < json_array_get_length(ports); i++) {
-		g_autoptr(GError) e = NULL;
-		JsonNode *pn = json_array_get_element(ports, i);
-		JsonObject *po = JSON_NODE_HOLDS_OBJECT(pn) ? json_node_get_object(pn) : NULL;
-		if (po && g_strcmp0(vn_obj_str(po, "kind"), vn_uplink_kind.name) == 0) {
-			if (restore_uplink_settings(sw, po, &e) < 0) /* made with its network */
-				VN_ERR("state: settings of uplink %s not restored: %s",
-				       vn_obj_str(po, "name"), e->message);
-			continue;
-		}
-		if (!po || vn_switch_port_add(sw, po, &e) < 0)
-			VN_ERR("state: port %s not restored: %s", po ? vn_obj_str(po, "name") : "?",
-			       e ? e->message : "malformed");
-	}
-	for (guint i = 0; i < json_array_get_length(fdb); i++) {
-		g_autoptr(GError) e = NULL;
-		JsonObject *fo = json_array_get_object_element(fdb, i);
-		if (!fo ||
-		    vn_switch_fdb_add(sw, vn_obj_str(fo, "mac"), vn_obj_str(fo, "port"), &e) < 0)
-			VN_ERR("state: static FDB entry %u not restored: %s", i,
-			       e ? e->message : "malformed");
-	}
-	return 0;
+	uplink_mac_sync(sp);
 }
 
-int vn_switch_restore(struct vn_switch *sw, const char *path, GError **err)
+void sw_json_net_uplink(struct vn_switch *sw, struct vn_net *n, JsonBuilder *b, bool detail)
 {
-	g_autoptr(JsonParser) parser = json_parser_new();
-	g_autoptr(GError) perr = NULL;
-	int rc = 0;
-
-	sw->restoring = true;
-	if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-		VN_INFO("no state at %s: starting with the default network %s", path, DEFAULT_NET);
-		rc = vn_switch_net_add(sw, DEFAULT_NET, "bridge", err);
-		goto out;
-	}
-	if (!json_parser_load_from_file(parser, path, &perr) ||
-	    restore_parse(sw, json_parser_get_root(parser), &perr) < 0) {
-		g_autofree char *bad = g_strdup_printf("%s.bad", path);
-		rename(path, bad);
-		VN_ERR("state file %s is unreadable (%s); kept as %s, starting from defaults", path,
-		       perr ? perr->message : "?", bad);
-		if (!find_net(sw, DEFAULT_NET))
-			rc = vn_switch_net_add(sw, DEFAULT_NET, "bridge", err);
-		goto out;
-	}
-	VN_INFO("restored %u network(s), %u port(s), %u static FDB entr%s from %s", sw->nets->len,
-		sw->ports->len, sw->statics->len, sw->statics->len == 1 ? "y" : "ies", path);
-out:
-	sw->restoring = false;
-	if (rc == 0)
-		sw_changed(sw);
-	return rc;
+	json_net_uplink(sw, n, b, detail);
 }

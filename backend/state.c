@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/* Persistence of the switch: networks, ports and static FDB entries in the state file. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_ether.h>
+
+#include "switch_priv.h"
+#include "vnicd/args.h"
+#include "vnicd/fileio.h"
+#include "vnicd/log.h"
+#include "vnicd/mac.h"
+#include "vnicd/uplink.h"
+
+#define STATE_VERSION 1
+
+void vn_switch_set_state_file(struct vn_switch *sw, const char *path)
+{
+	g_free(sw->state_file);
+	sw->state_file = g_strdup(path);
+}
+
+void sw_changed(struct vn_switch *sw)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (sw->restoring || !sw->state_file)
+		return;
+	if (vn_switch_save(sw, sw->state_file, &err) < 0)
+		VN_ERR("saving state to %s failed: %s", sw->state_file, err->message);
+}
+
+int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree char *text = NULL;
+	gsize len = 0;
+
+	json_builder_begin_object(b);
+	vn_json_int(b, "version", STATE_VERSION);
+	json_builder_set_member_name(b, "nets");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < sw->nets->len; i++) {
+		struct vn_net *n = sw->nets->pdata[i];
+		struct sw_port *up = sw_net_uplink_port(sw, n);
+		json_builder_begin_object(b);
+		vn_json_str(b, "name", n->name);
+		vn_json_str(b, "type", n->type);
+		if (up) {
+			const char *d = NULL;
+			struct rte_ether_addr orig;
+			vn_arg_str(up->args, "devargs", false, &d, NULL);
+			vn_json_str(b, "uplink", d);
+			if (up->port && vn_uplink_lent_mac(up->port, &orig)) {
+				/* a passthru port has it: given back at restart */
+				char m[VN_MAC_STRLEN];
+				vn_mac_format(&orig, m);
+				vn_json_str(b, "uplink_own_mac", m);
+			}
+		}
+		if (n->fwd == VN_FWD_MACVTAP) {
+			vn_json_str(b, "mode", vn_mvt_mode_name(n->mode));
+			vn_json_str(b, "hairpin", vn_hairpin_name(n->hairpin));
+			if (n->nopromisc) {
+				json_builder_set_member_name(b, "nopromisc");
+				json_builder_add_boolean_value(b, TRUE);
+			}
+		}
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "ports");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < sw->ports->len; i++) {
+		struct sw_port *sp = sw->ports->pdata[i];
+		JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+		json_node_set_object(node, sp->args);
+		json_builder_add_value(b, node);
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "fdb");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < sw->statics->len; i++) {
+		struct sw_static *st = sw->statics->pdata[i];
+		json_builder_begin_object(b);
+		vn_json_str(b, "mac", st->mac);
+		vn_json_str(b, "port", st->port);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json_generator_set_root(gen, root);
+	json_generator_set_pretty(gen, TRUE);
+	text = json_generator_to_data(gen, &len);
+	return vn_file_write_atomic(path, text, len, err);
+}
+
+/* The `port set` settings saved with uplink port @po, applied to the uplink its network made. */
+static int restore_uplink_settings(struct vn_switch *sw, JsonObject *po, GError **err)
+{
+	g_autoptr(JsonObject) chg = json_object_new();
+	JsonNode *pn = json_object_get_member(po, "policy");
+	JsonNode *rr = json_object_get_member(po, "reflective_relay");
+	const char *name = vn_obj_str(po, "name");
+	struct sw_port *sp = name ? find_port(sw, name) : NULL;
+
+	if (!sp || sp->kind != &vn_uplink_kind)
+		SET_ERR(ENOENT, "its network did not make it");
+	json_object_set_string_member(chg, "name", name);
+	if (pn && JSON_NODE_HOLDS_OBJECT(pn)) {
+		g_autoptr(GList) keys = json_object_get_members(json_node_get_object(pn));
+		for (GList *l = keys; l; l = l->next)
+			json_object_set_member(chg, l->data,
+					       json_node_copy(json_object_get_member(
+						   json_node_get_object(pn), l->data)));
+	}
+	if (rr)
+		json_object_set_member(chg, "reflective_relay", json_node_copy(rr));
+	if (json_object_get_size(chg) == 1)
+		return 0;
+	return vn_switch_port_set(sw, chg, err);
+}
+
+/* Give the uplink of network @net its own MAC @mac back (recorded while it was lent). */
+static void restore_uplink_mac(struct vn_switch *sw, const char *net, const char *mac)
+{
+	g_autoptr(GError) e = NULL;
+	struct vn_net *n = net ? find_net(sw, net) : NULL;
+	struct rte_ether_addr a;
+
+	if (!n || !n->uplink)
+		return;
+	if (rte_ether_unformat_addr(mac, &a) < 0 || vn_uplink_reclaim_mac(n->uplink, &a, &e) < 0) {
+		VN_ERR("state: network %s: the uplink's own MAC %s not restored: %s", net, mac,
+		       e ? e->message : "invalid MAC");
+		return;
+	}
+	sw_uplink_mac_sync(sw_net_uplink_port(sw, n));
+	sw_net_sync_uplink(sw, n);
+}
+
+static int restore_parse(struct vn_switch *sw, JsonNode *root, GError **err)
+{
+	JsonObject *o;
+	JsonArray *nets, *ports, *fdb;
+
+	if (!root || !JSON_NODE_HOLDS_OBJECT(root))
+		SET_ERR(EINVAL, "not a JSON object");
+	o = json_node_get_object(root);
+	if (!json_object_has_member(o, "version") ||
+	    json_object_get_int_member(o, "version") != STATE_VERSION)
+		SET_ERR(EINVAL, "unknown state version");
+	nets = json_object_has_member(o, "nets") ? json_object_get_array_member(o, "nets") : NULL;
+	ports =
+	    json_object_has_member(o, "ports") ? json_object_get_array_member(o, "ports") : NULL;
+	fdb = json_object_has_member(o, "fdb") ? json_object_get_array_member(o, "fdb") : NULL;
+	if (!nets || !ports || !fdb)
+		SET_ERR(EINVAL, "missing nets, ports or fdb");
+	for (guint i = 0; i < json_array_get_length(nets); i++) {
+		g_autoptr(GError) e = NULL;
+		JsonNode *nn = json_array_get_element(nets, i);
+		JsonObject *no = JSON_NODE_HOLDS_OBJECT(nn) ? json_node_get_object(nn) : NULL;
+		const char *own = no ? vn_obj_str(no, "uplink_own_mac") : NULL;
+		g_autofree char *own_mac = g_strdup(own);
+		if (own) /* not a net.add argument */
+			json_object_remove_member(no, "uplink_own_mac");
+		if (!no || vn_switch_net_create(sw, no, &e) < 0) {
+			VN_ERR("state: network %u not restored: %s", i,
+			       e ? e->message : "malformed");
+			continue;
+		}
+		if (own_mac) /* vnicd ended while a passthru port had lent its MAC */
+			restore_uplink_mac(sw, vn_obj_str(no, "name"), own_mac);
+	}
+	for (guint i = 0; i < json_array_get_length(ports); i++) {
+		g_autoptr(GError) e = NULL;
+		JsonNode *pn = json_array_get_element(ports, i);
+		JsonObject *po = JSON_NODE_HOLDS_OBJECT(pn) ? json_node_get_object(pn) : NULL;
+		if (po && g_strcmp0(vn_obj_str(po, "kind"), vn_uplink_kind.name) == 0) {
+			if (restore_uplink_settings(sw, po, &e) < 0) /* made with its network */
+				VN_ERR("state: settings of uplink %s not restored: %s",
+				       vn_obj_str(po, "name"), e->message);
+			continue;
+		}
+		if (!po || vn_switch_port_add(sw, po, &e) < 0)
+			VN_ERR("state: port %s not restored: %s", po ? vn_obj_str(po, "name") : "?",
+			       e ? e->message : "malformed");
+	}
+	for (guint i = 0; i < json_array_get_length(fdb); i++) {
+		g_autoptr(GError) e = NULL;
+		JsonObject *fo = json_array_get_object_element(fdb, i);
+		if (!fo ||
+		    vn_switch_fdb_add(sw, vn_obj_str(fo, "mac"), vn_obj_str(fo, "port"), &e) < 0)
+			VN_ERR("state: static FDB entry %u not restored: %s", i,
+			       e ? e->message : "malformed");
+	}
+	return 0;
+}
+
+int vn_switch_restore(struct vn_switch *sw, const char *path, GError **err)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(GError) perr = NULL;
+	int rc = 0;
+
+	sw->restoring = true;
+	if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+		VN_INFO("no state at %s: starting with the default network %s", path, DEFAULT_NET);
+		rc = vn_switch_net_add(sw, DEFAULT_NET, "bridge", err);
+		goto out;
+	}
+	if (!json_parser_load_from_file(parser, path, &perr) ||
+	    restore_parse(sw, json_parser_get_root(parser), &perr) < 0) {
+		g_autofree char *bad = g_strdup_printf("%s.bad", path);
+		rename(path, bad);
+		VN_ERR("state file %s is unreadable (%s); kept as %s, starting from defaults", path,
+		       perr ? perr->message : "?", bad);
+		if (!find_net(sw, DEFAULT_NET))
+			rc = vn_switch_net_add(sw, DEFAULT_NET, "bridge", err);
+		goto out;
+	}
+	VN_INFO("restored %u network(s), %u port(s), %u static FDB entr%s from %s", sw->nets->len,
+		sw->ports->len, sw->statics->len, sw->statics->len == 1 ? "y" : "ies", path);
+out:
+	sw->restoring = false;
+	if (rc == 0)
+		sw_changed(sw);
+	return rc;
+}

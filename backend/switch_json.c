@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/* JSON views of the switch for the control protocol: networks, ports, FDB entries. */
+#include <errno.h>
+#include <string.h>
+
+#include "switch_priv.h"
+#include "vnicd/args.h"
+#include "vnicd/bridge.h"
+#include "vnicd/mac.h"
+#include "vnicd/policy.h"
+#include "vnicd/uplink.h"
+
+static const char *const label_keys[] = {"vm_uuid", "vm_name", NULL};
+
+static void json_net(struct vn_switch *sw, struct vn_net *n, JsonBuilder *b, bool detail)
+{
+	struct vn_fdb_stats fs = {0};
+
+	if (n->fdb)
+		vn_fdb_get_stats(n->fdb, &fs);
+	json_builder_begin_object(b);
+	vn_json_str(b, "name", n->name);
+	vn_json_str(b, "type", n->type);
+	vn_json_int(b, "ports", n->nr_ports);
+	vn_json_int(b, "fdb_entries", (gint64)fs.entries);
+	sw_json_net_uplink(sw, n, b, detail);
+	if (detail) {
+		json_builder_set_member_name(b, "port_names");
+		json_builder_begin_array(b);
+		for (guint i = 0; i < sw->ports->len; i++) {
+			struct sw_port *sp = sw->ports->pdata[i];
+			if (sp->vnet == n)
+				json_builder_add_string_value(b, sp->name);
+		}
+		json_builder_end_array(b);
+		json_builder_set_member_name(b, "fdb");
+		json_builder_begin_object(b);
+		vn_json_int(b, "entries", (gint64)fs.entries);
+		vn_json_int(b, "max", sw->cfg->fdb_max);
+		vn_json_int(b, "aging_s", sw->cfg->fdb_aging);
+		vn_json_int(b, "learned", (gint64)fs.learned);
+		vn_json_int(b, "moved", (gint64)fs.moved);
+		vn_json_int(b, "aged", (gint64)fs.aged);
+		vn_json_int(b, "limit_hits", (gint64)fs.full);
+		json_builder_end_object(b);
+	}
+	json_builder_end_object(b);
+}
+
+void vn_switch_json_nets(struct vn_switch *sw, JsonBuilder *b)
+{
+	json_builder_begin_array(b);
+	for (guint i = 0; i < sw->nets->len; i++)
+		json_net(sw, sw->nets->pdata[i], b, false);
+	json_builder_end_array(b);
+}
+
+int vn_switch_json_net(struct vn_switch *sw, const char *name, JsonBuilder *b, GError **err)
+{
+	struct vn_net *n = name ? find_net(sw, name) : NULL;
+
+	if (!n)
+		SET_ERR(ENOENT, "no network '%s'", name ? name : "");
+	json_net(sw, n, b, true);
+	return 0;
+}
+
+static void json_port(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b, bool detail)
+{
+	json_builder_begin_object(b);
+	vn_json_str(b, "name", sp->name);
+	vn_json_str(b, "kind", sp->kind->name);
+	vn_json_str(b, "net", sp->net);
+	vn_json_str(b, "mac", sp->mac);
+	vn_json_str(b, "link", sp->port && sp->port->ops->link_up(sp->port) ? "up" : "down");
+	for (const char *const *k = label_keys; *k; k++) {
+		const char *v = NULL;
+		vn_arg_str(sp->args, *k, false, &v, NULL);
+		vn_json_str(b, *k, v);
+	}
+	json_builder_set_member_name(b, "reflective_relay");
+	json_builder_add_boolean_value(
+	    b, json_object_get_boolean_member_with_default(sp->args, "reflective_relay", FALSE));
+	if (sp->vnet->fwd == VN_FWD_MACVTAP && sp->kind != &vn_uplink_kind)
+		vn_json_str(b, "macvtap_mode", vn_mvt_mode_name(sp->vnet->mode));
+	if (sp->port) {
+		sp->port->ops->describe(sp->port, b);
+	} else { /* validation-only mode: what was asked for */
+		for (const char *const *k = sp->kind->keys; *k; k++) {
+			JsonNode *v = json_object_get_member(sp->args, *k);
+			if (v) {
+				json_builder_set_member_name(b, *k);
+				json_builder_add_value(b, json_node_copy(v));
+			}
+		}
+		vn_json_int(b, "queues", sp->queues);
+	}
+	json_builder_set_member_name(b, "policy");
+	if (sw->dp && sp->port) {
+		vn_policy_describe(vn_dp_policy_get(sw->dp, sp->slot), b);
+	} else { /* validation-only mode: the spec as set */
+		JsonNode *pn = json_object_get_member(sp->args, "policy");
+		if (pn)
+			json_builder_add_value(b, json_node_copy(pn));
+		else
+			json_builder_add_null_value(b);
+	}
+	if (detail) {
+		vn_json_int(b, "slot", sp->slot);
+		json_builder_set_member_name(b, "stats");
+		json_builder_begin_object(b);
+		sw_json_counters(sw, sp, b);
+		json_builder_end_object(b);
+	}
+	json_builder_end_object(b);
+}
+
+void vn_switch_json_ports(struct vn_switch *sw, JsonBuilder *b)
+{
+	json_builder_begin_array(b);
+	for (guint i = 0; i < sw->ports->len; i++)
+		json_port(sw, sw->ports->pdata[i], b, false);
+	json_builder_end_array(b);
+}
+
+int vn_switch_json_port(struct vn_switch *sw, const char *name, JsonBuilder *b, GError **err)
+{
+	struct sw_port *sp = name ? find_port(sw, name) : NULL;
+
+	if (!sp)
+		SET_ERR(ENOENT, "no port '%s'", name ? name : "");
+	json_port(sw, sp, b, true);
+	return 0;
+}
+
+struct fdb_walk_ctx {
+	struct vn_switch *sw;
+	struct vn_net *net;
+	JsonBuilder *b;
+};
+
+static int fdb_walk_cb(const struct vn_fdb_entry *e, void *ud)
+{
+	struct fdb_walk_ctx *c = ud;
+	struct sw_port *sp = e->port < VN_MAX_PORTS_HARD ? c->sw->slots[e->port] : NULL;
+	char m[VN_MAC_STRLEN];
+
+	vn_mac_format(&e->mac, m);
+	json_builder_begin_object(c->b);
+	vn_json_str(c->b, "net", c->net->name);
+	vn_json_int(c->b, "vlan", e->seg);
+	vn_json_str(c->b, "mac", m);
+	vn_json_str(c->b, "port", sp ? sp->name : NULL);
+	vn_json_str(c->b, "type", e->is_static ? "static" : "dynamic");
+	vn_json_int(c->b, "age", e->is_static ? 0 : (gint64)e->age);
+	json_builder_end_object(c->b);
+	return 0;
+}
+
+int vn_switch_json_fdb(struct vn_switch *sw, const char *net, JsonBuilder *b, GError **err)
+{
+	struct vn_net *only = NULL;
+	uint64_t now = vn_dp_now();
+
+	if (net && !(only = find_net(sw, net)))
+		SET_ERR(ENOENT, "no network '%s'", net);
+	json_builder_begin_array(b);
+	for (guint i = 0; i < sw->nets->len; i++) {
+		struct vn_net *n = sw->nets->pdata[i];
+		struct fdb_walk_ctx c = {sw, n, b};
+		if ((only && n != only) || !n->fdb)
+			continue;
+		vn_fdb_walk(n->fdb, now, fdb_walk_cb, &c);
+	}
+	json_builder_end_array(b);
+	return 0;
+}

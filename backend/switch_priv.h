@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The switch's insides, shared by its files (not a contract: include/vnicd/switch.h is):
+ * switch.c (model, life cycle, publication), switch_json.c (JSON views), state.c
+ * (persistence), switch_stats.c (totals, ledger glue) and metrics.c (Prometheus text).
+ * Everything here runs on the control thread.
+ */
+#ifndef VNICD_SWITCH_PRIV_H
+#define VNICD_SWITCH_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "vnicd/accounting.h"
+#include "vnicd/portkind.h"
+#include "vnicd/switch.h"
+
+#define DEFAULT_NET "br0"
+
+struct sw_port {
+	char *name, *net, *mac;
+	const struct vn_port_kind *kind;
+	JsonObject *args; /* the port.add arguments, normalised: what is persisted */
+	unsigned queues;
+	uint16_t slot;
+	struct vn_port *port; /* NULL in validation-only mode (no data path) */
+	struct vn_net *vnet;
+	struct vn_port_counters base; /* counters of the slot when the port took it */
+	struct vn_ledger_entry *acct; /* its totals across lives and restarts */
+};
+
+struct sw_static {
+	char *mac, *port;
+};
+
+struct vn_switch {
+	const struct vn_config *cfg;
+	struct vn_dp *dp;
+	struct rte_mempool *mp;
+	GPtrArray *nets;    /* struct vn_net *, creation order */
+	GPtrArray *ports;   /* struct sw_port *, creation order */
+	GPtrArray *statics; /* struct sw_static *, persisted static FDB entries */
+	struct sw_port *slots[VN_MAX_PORTS_HARD];
+	uint16_t next_net_id;
+	char *state_file;
+	bool restoring;
+	struct vn_ledger *ledger;
+	char *ledger_file;
+	char *ledger_recovered; /* where a damaged ledger was kept, if one was found */
+	gint64 last_checkpoint;
+	uint64_t checkpoints, checkpoint_failures;
+	uint64_t ports_limit_hits, nets_limit_hits;
+};
+
+/* Set *err (GError **err in scope) and return -@code from the calling function. */
+#define SET_ERR(code, ...)                                                                         \
+	do {                                                                                       \
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, __VA_ARGS__);                      \
+		return -(code);                                                                    \
+	} while (0)
+
+/* Return: network @name of @sw, or NULL. */
+static inline struct vn_net *find_net(struct vn_switch *sw, const char *name)
+{
+	for (guint i = 0; i < sw->nets->len; i++) {
+		struct vn_net *n = sw->nets->pdata[i];
+		if (strcmp(n->name, name) == 0)
+			return n;
+	}
+	return NULL;
+}
+
+/* Return: port @name of @sw, or NULL. */
+static inline struct sw_port *find_port(struct vn_switch *sw, const char *name)
+{
+	for (guint i = 0; i < sw->ports->len; i++) {
+		struct sw_port *sp = sw->ports->pdata[i];
+		if (strcmp(sp->name, name) == 0)
+			return sp;
+	}
+	return NULL;
+}
+
+/* ---- switch.c: the network-kind functions the other files need ---- */
+
+/** sw_net_uplink_port() - Return: the uplink port of network @n, or NULL. */
+struct sw_port *sw_net_uplink_port(struct vn_switch *sw, struct vn_net *n);
+
+/** sw_net_sync_uplink() - tell @n's uplink which MACs to receive (or promiscuity). */
+void sw_net_sync_uplink(struct vn_switch *sw, struct vn_net *n);
+
+/** sw_uplink_mac_sync() - uplink port @sp (may be NULL) shows the MAC it has now. */
+void sw_uplink_mac_sync(struct sw_port *sp);
+
+/** sw_json_net_uplink() - the uplink members of network @n's open JSON object in @b. */
+void sw_json_net_uplink(struct vn_switch *sw, struct vn_net *n, JsonBuilder *b, bool detail);
+
+/* ---- state.c ---- */
+
+/**
+ * sw_changed() - something persisted changed: save the state file now (not while
+ * restoring, nor without a state file); a failure is logged.
+ */
+void sw_changed(struct vn_switch *sw);
+
+/* ---- switch_stats.c ---- */
+
+/** sw_port_live() - counters of @sp's current life (since it took its slot) into *@out. */
+void sw_port_live(struct vn_switch *sw, struct sw_port *sp, struct vn_port_counters *out);
+
+/**
+ * sw_entry_totals() - totals of ledger entry @e (@ud: the switch): its live port's totals,
+ * or what the ledger holds for a removed port. The callback of vn_ledger_write().
+ */
+void sw_entry_totals(struct vn_ledger_entry *e, struct vn_port_counters *out, void *ud);
+
+/** sw_json_counters() - every total of port @sp as members of the open object in @b. */
+void sw_json_counters(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b);
+
+#endif

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/* The switch's accounting side: port totals across lives, `stats` views, the ledger's file. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+
+#include "switch_priv.h"
+#include "vnicd/args.h"
+#include "vnicd/log.h"
+
+void sw_port_live(struct vn_switch *sw, struct sw_port *sp, struct vn_port_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!sw->dp)
+		return;
+	vn_dp_port_counters(sw->dp, sp->slot, out);
+	vn_counters_sub(out, &sp->base);
+}
+
+/* Totals of a port: what the ledger held before its current life, plus that life. */
+static void port_totals(struct vn_switch *sw, struct sw_port *sp, struct vn_port_counters *out)
+{
+	sw_port_live(sw, sp, out);
+	vn_counters_add(out, &sp->acct->base);
+}
+
+static struct sw_port *port_of_entry(struct vn_switch *sw, struct vn_ledger_entry *e)
+{
+	for (guint i = 0; e->live && i < sw->ports->len; i++) {
+		struct sw_port *sp = sw->ports->pdata[i];
+		if (sp->acct == e)
+			return sp;
+	}
+	return NULL;
+}
+
+void sw_entry_totals(struct vn_ledger_entry *e, struct vn_port_counters *out, void *ud)
+{
+	struct vn_switch *sw = ud;
+	struct sw_port *sp = port_of_entry(sw, e);
+
+	if (sp)
+		port_totals(sw, sp, out);
+	else
+		*out = e->base;
+}
+
+/* Every counter of @c as members of the open object: flat fields, then "drops" {reason: n}. */
+static void json_counter_members(JsonBuilder *b, const struct vn_port_counters *c)
+{
+	const struct vn_counter_field *f;
+	size_t nf;
+	uint64_t total = 0;
+
+	f = vn_counter_fields(&nf);
+	for (size_t k = 0; k < nf; k++)
+		if (strncmp(f[k].name, "drops.", 6) != 0)
+			vn_json_int(b, f[k].name, (gint64)vn_counter_get(c, &f[k]));
+	json_builder_set_member_name(b, "drops");
+	json_builder_begin_object(b);
+	for (int r = 0; r < VN_DROP__MAX; r++) {
+		vn_json_int(b, vn_drop_name(r), (gint64)c->drops[r]);
+		total += c->drops[r];
+	}
+	json_builder_end_object(b);
+	vn_json_int(b, "drops_total", (gint64)total);
+}
+
+void sw_json_counters(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b)
+{
+	struct vn_port_counters c;
+
+	port_totals(sw, sp, &c);
+	json_counter_members(b, &c);
+}
+
+static void json_vm(struct vn_switch *sw, const char *uuid, JsonBuilder *b)
+{
+	GPtrArray *entries = vn_ledger_entries(sw->ledger);
+	struct vn_port_counters sum = {0};
+	const char *name = "";
+
+	json_builder_begin_object(b);
+	vn_json_str(b, "vm_uuid", uuid);
+	json_builder_set_member_name(b, "ports");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < entries->len; i++) {
+		struct vn_ledger_entry *e = entries->pdata[i];
+		struct vn_port_counters c;
+		if (strcmp(e->vm_uuid, uuid) != 0)
+			continue;
+		sw_entry_totals(e, &c, sw);
+		vn_counters_add(&sum, &c);
+		if (*e->vm_name)
+			name = e->vm_name;
+		json_builder_add_string_value(b, e->port);
+	}
+	json_builder_end_array(b);
+	vn_json_str(b, "vm_name", name);
+	json_counter_members(b, &sum);
+	json_builder_end_object(b);
+}
+
+/* Member "ledger": the ledger's file, size, evictions and checkpoints. */
+static void json_ledger(struct vn_switch *sw, JsonBuilder *b)
+{
+	struct vn_ledger_stats ls;
+
+	vn_ledger_get_stats(sw->ledger, &ls);
+	json_builder_set_member_name(b, "ledger");
+	json_builder_begin_object(b);
+	vn_json_str(b, "path", sw->ledger_file);
+	vn_json_int(b, "entries", ls.entries);
+	vn_json_int(b, "max_entries", ls.max_entries);
+	vn_json_int(b, "evictions", (gint64)ls.evictions);
+	vn_json_int(b, "limit_hits", (gint64)ls.limit_hits);
+	vn_json_int(b, "checkpoint_interval", sw->cfg->checkpoint_interval);
+	vn_json_int(b, "last_checkpoint", sw->last_checkpoint);
+	vn_json_int(b, "checkpoints", (gint64)sw->checkpoints);
+	vn_json_int(b, "checkpoint_failures", (gint64)sw->checkpoint_failures);
+	vn_json_str(b, "recovered_from", sw->ledger_recovered);
+	json_builder_end_object(b);
+}
+
+/* Member "workers": each data-path worker's loop counters. */
+static void json_workers(struct vn_switch *sw, JsonBuilder *b)
+{
+	json_builder_set_member_name(b, "workers");
+	json_builder_begin_array(b);
+	for (unsigned w = 0; w < vn_dp_nr_workers(sw->dp); w++) {
+		struct vn_dp_worker_stats ws;
+		vn_dp_worker_stats(sw->dp, w, &ws);
+		json_builder_begin_object(b);
+		vn_json_int(b, "id", w);
+		vn_json_int(b, "loops", (gint64)ws.loops);
+		vn_json_int(b, "busy_loops", (gint64)ws.busy);
+		vn_json_int(b, "busy_cycles", (gint64)ws.busy_cycles);
+		vn_json_int(b, "frames", (gint64)ws.frames);
+		vn_json_int(b, "tsc_hz", (gint64)rte_get_tsc_hz());
+		vn_json_int(b, "sleeps", (gint64)ws.sleeps);
+		vn_json_int(b, "wake_errors", (gint64)ws.wake_errors);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+}
+
+int vn_switch_json_stats(struct vn_switch *sw, const char *port, const char *vm, JsonBuilder *b,
+			 GError **err)
+{
+	GPtrArray *entries = vn_ledger_entries(sw->ledger);
+	g_autoptr(GPtrArray) vms = g_ptr_array_new();
+	struct sw_port *only = NULL;
+
+	if (port && !(only = find_port(sw, port)))
+		SET_ERR(ENOENT, "no port '%s'", port);
+	if (vm) {
+		bool known = false;
+		for (guint i = 0; i < entries->len && !known; i++)
+			known =
+			    strcmp(((struct vn_ledger_entry *)entries->pdata[i])->vm_uuid, vm) == 0;
+		if (!*vm || !known)
+			SET_ERR(ENOENT, "no VM '%s' in the ledger", vm);
+	}
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "ports");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < sw->ports->len; i++) {
+		struct sw_port *sp = sw->ports->pdata[i];
+		if ((only && sp != only) || (vm && strcmp(sp->acct->vm_uuid, vm) != 0))
+			continue;
+		json_builder_begin_object(b);
+		vn_json_str(b, "name", sp->name);
+		vn_json_str(b, "net", sp->net);
+		vn_json_str(b, "vm_uuid", *sp->acct->vm_uuid ? sp->acct->vm_uuid : NULL);
+		vn_json_str(b, "vm_name", *sp->acct->vm_name ? sp->acct->vm_name : NULL);
+		sw_json_counters(sw, sp, b);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "vms");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < entries->len; i++) {
+		struct vn_ledger_entry *e = entries->pdata[i];
+		bool seen = false;
+		if (!*e->vm_uuid || (vm && strcmp(e->vm_uuid, vm) != 0))
+			continue;
+		for (guint k = 0; k < vms->len && !seen; k++)
+			seen = strcmp(vms->pdata[k], e->vm_uuid) == 0;
+		if (seen)
+			continue;
+		g_ptr_array_add(vms, e->vm_uuid);
+		json_vm(sw, e->vm_uuid, b);
+	}
+	json_builder_end_array(b);
+	json_ledger(sw, b);
+	if (sw->dp)
+		json_workers(sw, b);
+	json_builder_set_member_name(b, "limits");
+	json_builder_begin_object(b);
+	vn_json_int(b, "max_ports", sw->cfg->max_ports);
+	vn_json_int(b, "ports_limit_hits", (gint64)sw->ports_limit_hits);
+	vn_json_int(b, "max_nets", sw->cfg->max_nets);
+	vn_json_int(b, "nets_limit_hits", (gint64)sw->nets_limit_hits);
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+	return 0;
+}
+
+int vn_switch_stats_reset(struct vn_switch *sw, const char *vm, const char *port, GError **err)
+{
+	GPtrArray *entries = vn_ledger_entries(sw->ledger);
+	int n = 0;
+
+	if (!vm && !port)
+		SET_ERR(EINVAL, "stats reset needs --vm UUID or --port NAME");
+	if (port && !find_port(sw, port)) {
+		bool known = false;
+		for (guint i = 0; i < entries->len && !known; i++)
+			known =
+			    strcmp(((struct vn_ledger_entry *)entries->pdata[i])->port, port) == 0;
+		if (!known)
+			SET_ERR(ENOENT, "no port '%s' in the ledger", port);
+	}
+	for (guint i = 0; i < entries->len;) {
+		struct vn_ledger_entry *e = entries->pdata[i];
+		struct sw_port *sp;
+		if ((vm && strcmp(e->vm_uuid, vm) != 0) || (port && strcmp(e->port, port) != 0)) {
+			i++;
+			continue;
+		}
+		n++;
+		sp = port_of_entry(sw, e);
+		if (sp) { /* a live port starts again from zero */
+			memset(&e->base, 0, sizeof(e->base));
+			if (sw->dp)
+				vn_dp_port_counters(sw->dp, sp->slot, &sp->base);
+			i++;
+		} else {
+			vn_ledger_remove(sw->ledger, e);
+		}
+	}
+	if (vm && n == 0)
+		SET_ERR(ENOENT, "no VM '%s' in the ledger", vm);
+	VN_INFO("accounting reset for %s%s%s%s: %d entr%s", vm ? "VM " : "", vm ? vm : "",
+		port ? " port " : "", port ? port : "", n, n == 1 ? "y" : "ies");
+	vn_switch_checkpoint(sw);
+	return n;
+}
+
+void vn_switch_open_ledger(struct vn_switch *sw, const char *path)
+{
+	g_autoptr(GError) err = NULL;
+	int rc;
+
+	g_free(sw->ledger_file);
+	sw->ledger_file = g_strdup(path);
+	rc = vn_ledger_read(sw->ledger, path, &err);
+	if (rc == -ENOENT) {
+		VN_INFO("no accounting ledger at %s: starting a new one", path);
+	} else if (rc < 0) {
+		g_autofree char *keep = g_strdup_printf("%s.corrupt-%" G_GINT64_FORMAT, path,
+							g_get_real_time() / G_USEC_PER_SEC);
+		if (rename(path, keep) != 0)
+			VN_ERR("cannot keep the damaged ledger as %s: %s", keep, g_strerror(errno));
+		VN_ERR("accounting ledger %s is damaged (%s): kept as %s, starting a new ledger",
+		       path, err->message, keep);
+		g_free(sw->ledger_recovered);
+		sw->ledger_recovered = g_steal_pointer(&keep);
+	} else {
+		VN_INFO("accounting ledger %s: %u entr%s restored", path,
+			vn_ledger_entries(sw->ledger)->len,
+			vn_ledger_entries(sw->ledger)->len == 1 ? "y" : "ies");
+	}
+}
+
+int vn_switch_checkpoint(struct vn_switch *sw)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (!sw->ledger_file)
+		return 0;
+	if (vn_ledger_write(sw->ledger, sw->ledger_file, sw_entry_totals, sw, &err) < 0) {
+		sw->checkpoint_failures++;
+		VN_LOG_RL(VN_LOG_ERR, "accounting checkpoint failed: %s", err->message);
+		return -EIO;
+	}
+	sw->checkpoints++;
+	sw->last_checkpoint = g_get_real_time() / G_USEC_PER_SEC;
+	return 0;
+}
