@@ -73,7 +73,7 @@ int vn_arg_uint(JsonObject *a, const char *key, guint64 min, guint64 max, guint6
 	return 0;
 }
 
-static bool in_list(const char *const *l, const char *k)
+bool vn_key_listed(const char *k, const char *const *l)
 {
 	for (; l && *l; l++)
 		if (strcmp(*l, k) == 0)
@@ -88,7 +88,7 @@ int vn_args_only(JsonObject *a, const char *const *k1, const char *const *k2, co
 
 	for (GList *l = keys; l; l = l->next) {
 		const char *k = l->data;
-		if (!in_list(k1, k) && !in_list(k2, k)) {
+		if (!vn_key_listed(k, k1) && !vn_key_listed(k, k2)) {
 			g_autofree char *opt = g_strdelimit(g_strdup(k), "_", '-');
 			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 				    "option --%s does not apply to %s", opt, what);

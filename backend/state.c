@@ -48,7 +48,7 @@ int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
 		struct sw_port *up = sw_net_uplink_port(sw, n);
 		json_builder_begin_object(b);
 		vn_json_str(b, "name", n->name);
-		vn_json_str(b, "type", n->type);
+		vn_json_str(b, "type", n->kind->name);
 		if (up) {
 			const char *d = NULL;
 			struct rte_ether_addr orig;
@@ -61,14 +61,8 @@ int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
 				vn_json_str(b, "uplink_own_mac", m);
 			}
 		}
-		if (n->fwd == VN_FWD_MACVTAP) {
-			vn_json_str(b, "mode", vn_mvt_mode_name(n->mode));
-			vn_json_str(b, "hairpin", vn_hairpin_name(n->hairpin));
-			if (n->nopromisc) {
-				json_builder_set_member_name(b, "nopromisc");
-				json_builder_add_boolean_value(b, TRUE);
-			}
-		}
+		if (n->kind->persist)
+			n->kind->persist(n, b);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);

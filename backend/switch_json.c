@@ -20,7 +20,7 @@ static void json_net(struct vn_switch *sw, struct vn_net *n, JsonBuilder *b, boo
 		vn_fdb_get_stats(n->fdb, &fs);
 	json_builder_begin_object(b);
 	vn_json_str(b, "name", n->name);
-	vn_json_str(b, "type", n->type);
+	vn_json_str(b, "type", n->kind->name);
 	vn_json_int(b, "ports", n->nr_ports);
 	vn_json_int(b, "fdb_entries", (gint64)fs.entries);
 	sw_json_net_uplink(sw, n, b, detail);
@@ -81,8 +81,8 @@ static void json_port(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b, 
 	json_builder_set_member_name(b, "reflective_relay");
 	json_builder_add_boolean_value(
 	    b, json_object_get_boolean_member_with_default(sp->args, "reflective_relay", FALSE));
-	if (sp->vnet->fwd == VN_FWD_MACVTAP && sp->kind != &vn_uplink_kind)
-		vn_json_str(b, "macvtap_mode", vn_mvt_mode_name(sp->vnet->mode));
+	if (sp->vnet->kind->port_describe)
+		sp->vnet->kind->port_describe(sp->vnet, sp->kind == &vn_uplink_kind, b);
 	if (sp->port) {
 		sp->port->ops->describe(sp->port, b);
 	} else { /* validation-only mode: what was asked for */

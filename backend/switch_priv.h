@@ -16,6 +16,7 @@
 #include <json-glib/json-glib.h>
 
 #include "vnicd/accounting.h"
+#include "vnicd/net.h"
 #include "vnicd/portkind.h"
 #include "vnicd/switch.h"
 
@@ -85,7 +86,22 @@ static inline struct sw_port *find_port(struct vn_switch *sw, const char *name)
 	return NULL;
 }
 
-/* ---- switch.c: the network-kind functions the other files need ---- */
+/* ---- switch.c: ports ---- */
+
+/**
+ * sw_port_add() - port.add with @args; @own: the kind when the switch makes the port itself
+ * (an uplink), else NULL. Return: 0 or -errno (@err).
+ */
+int sw_port_add(struct vn_switch *sw, JsonObject *args, const struct vn_port_kind *own,
+		GError **err);
+
+/** sw_port_del() - unpublish, forget and destroy @sp; the network's uplink follows. */
+void sw_port_del(struct vn_switch *sw, struct sw_port *sp);
+
+/* ---- switch_net.c: networks and their uplinks ---- */
+
+/** sw_net_members() - Return: the ports of @n as struct vn_net_member (g_array_unref it). */
+GArray *sw_net_members(struct vn_switch *sw, struct vn_net *n);
 
 /** sw_net_uplink_port() - Return: the uplink port of network @n, or NULL. */
 struct sw_port *sw_net_uplink_port(struct vn_switch *sw, struct vn_net *n);

@@ -805,7 +805,6 @@ static int uplink_create(const char *name, JsonObject *args, const struct vn_por
 	g_strlcpy(up->base.name, name, sizeof(up->base.name));
 	up->base.nr_rxq = up->queues;
 	up->base.nr_txq = up->queues;
-	up->base.locality = VN_LOC_EXTERNAL;
 	up->base.has_mac = true;
 	up->base.mac = up->mac;
 	if (up->ifindex > 0)

@@ -70,21 +70,18 @@ static bool check_arp(const struct vn_port_policy *p, const struct rte_mbuf *m, 
 	return true;
 }
 
-static bool check_ipv4(const struct vn_port_policy *p, const struct rte_mbuf *m, uint16_t off)
+static bool check_ipv4(const struct vn_port_policy *p, const struct rte_mbuf *m,
+		       const struct vn_meta *md)
 {
 	uint8_t buf[24];
-	const uint8_t *ip = rte_pktmbuf_read(m, off, 20, buf);
-	const uint8_t *udp;
-	unsigned ihl;
+	const uint8_t *ip = rte_pktmbuf_read(m, md->l3_off, 20, buf);
 	uint16_t sport = 0, dport = 0;
-	bool first_frag;
 
-	if (!ip || (ip[0] >> 4) != 4 || (ihl = (ip[0] & 0xf) * 4u) < 20)
+	if (!ip || (ip[0] >> 4) != 4 || (ip[0] & 0xf) < 5)
 		return false;
-	first_frag = (be16(ip + 6) & 0x1fff) == 0;
-	if (ip[9] == UDP && first_frag) {
+	if (md->l4_off && md->l4_proto == UDP) { /* a first fragment: the ports are there */
 		uint8_t ub[4];
-		udp = rte_pktmbuf_read(m, off + ihl, 4, ub);
+		const uint8_t *udp = rte_pktmbuf_read(m, md->l4_off, 4, ub);
 		if (udp) {
 			sport = be16(udp);
 			dport = be16(udp + 2);
@@ -120,32 +117,22 @@ static bool nd_lla_ok(const struct rte_mbuf *m, uint32_t opt, uint32_t end, uint
 	return true;
 }
 
-static bool check_ipv6(const struct vn_port_policy *p, const struct rte_mbuf *m, uint16_t off,
-		       const struct rte_ether_addr *src)
+static bool check_ipv6(const struct vn_port_policy *p, const struct rte_mbuf *m,
+		       const struct vn_meta *md, const struct rte_ether_addr *src)
 {
 	uint8_t buf[40];
-	const uint8_t *ip = rte_pktmbuf_read(m, off, 40, buf);
-	uint32_t l4, end;
-	uint8_t nh;
+	const uint8_t *ip = rte_pktmbuf_read(m, md->l3_off, 40, buf);
+	uint32_t l4 = md->l4_off, end;
+	uint8_t nh = md->l4_proto;
 
-	if (!ip || (ip[0] >> 4) != 6)
+	if (!ip || (ip[0] >> 4) != 6 || (md->flags & VN_META_TRUNC))
 		return false;
 	if ((p->nr_ip4 || p->nr_ip6) && !ip6_listed(p, ip + 8) && !ip6_unspecified(ip + 8) &&
 	    !ip6_link_local(ip + 8))
 		return false;
-	nh = ip[6];
-	l4 = off + 40u;
-	end = l4 + be16(ip + 4);
+	end = md->l3_off + 40u + be16(ip + 4);
 	if (end > rte_pktmbuf_pkt_len(m))
 		end = rte_pktmbuf_pkt_len(m);
-	for (int i = 0; i < 4 && (nh == 0 || nh == 43 || nh == 60); i++) { /* HBH, routing, dst */
-		uint8_t eb[2];
-		const uint8_t *e = rte_pktmbuf_read(m, l4, 2, eb);
-		if (!e)
-			return false;
-		nh = e[0];
-		l4 += (e[1] + 1u) * 8u;
-	}
 	if (nh == UDP) {
 		uint8_t ub[2];
 		const uint8_t *u = rte_pktmbuf_read(m, l4, 2, ub);
@@ -183,35 +170,23 @@ static bool check_ipv6(const struct vn_port_policy *p, const struct rte_mbuf *m,
 }
 
 bool vn_antispoof_check_slow(const struct vn_port_policy *p, const struct rte_mbuf *m,
-			     uint16_t etype_off)
+			     const struct vn_meta *md)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	uint8_t tb[2];
-	const uint8_t *t;
-	uint16_t etype;
 
 	if (p->lock_mac && !rte_is_same_ether_addr(&eth->src_addr, &p->mac))
 		return false;
-	for (int i = 0;; i++) {
-		t = rte_pktmbuf_read(m, etype_off, 2, tb);
-		if (!t)
-			return false;
-		etype = be16(t);
-		if (etype != VN_TPID_8021Q && etype != VN_TPID_8021AD)
-			break;
-		if (i == 2)
-			return false; /* tags hiding the protocol */
-		etype_off += 4;
-	}
-	switch (etype) {
+	if (md->flags & VN_META_TRUNC && md->etype != ET_IPV6)
+		return false; /* cut short, or tags hiding the protocol */
+	switch (md->etype) {
 	case ET_ARP:
-		return check_arp(p, m, etype_off + 2, &eth->src_addr);
+		return check_arp(p, m, md->l3_off, &eth->src_addr);
 	case ET_RARP:
 		return false;
 	case ET_IPV4:
-		return check_ipv4(p, m, etype_off + 2);
+		return check_ipv4(p, m, md);
 	case ET_IPV6:
-		return check_ipv6(p, m, etype_off + 2, &eth->src_addr);
+		return check_ipv6(p, m, md, &eth->src_addr);
 	default:
 		return true;
 	}

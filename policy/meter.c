@@ -70,8 +70,8 @@ int vn_meter_init(struct vn_meter *mt, uint64_t average_kBps, uint64_t peak_kBps
 	return 0;
 }
 
-uint16_t vn_meter_burst(struct vn_meter *mt, struct rte_mbuf **pkts, uint32_t *len, uint16_t n,
-			uint64_t tsc)
+uint16_t vn_meter_burst(struct vn_meter *mt, struct rte_mbuf **pkts, uint32_t *len, uint16_t *aux,
+			uint16_t n, uint64_t tsc)
 {
 	uint16_t kept = 0;
 
@@ -83,6 +83,8 @@ uint16_t vn_meter_burst(struct vn_meter *mt, struct rte_mbuf **pkts, uint32_t *l
 			pkts[kept] = pkts[i];
 			if (len)
 				len[kept] = l;
+			if (aux)
+				aux[kept] = aux[i];
 			kept++;
 		} else {
 			rte_pktmbuf_free(pkts[i]);

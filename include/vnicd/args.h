@@ -30,6 +30,9 @@ int vn_arg_uint(JsonObject *a, const char *key, guint64 min, guint64 max, guint6
  * @k1 and @k2 (either may be NULL); else -EINVAL naming the first stray member in @err,
  * with @what ("vhost ports") in the message.
  */
+/** vn_key_listed() - Return: true if @k is in the NULL-terminated list @l (NULL: empty). */
+bool vn_key_listed(const char *k, const char *const *l);
+
 int vn_args_only(JsonObject *a, const char *const *k1, const char *const *k2, const char *what,
 		 GError **err);
 
@@ -50,5 +53,12 @@ void vn_json_int(JsonBuilder *b, const char *k, gint64 v);
 
 /** vn_json_bool() - add member @k = @v to the open object in @b. */
 void vn_json_bool(JsonBuilder *b, const char *k, bool v);
+
+/** VN_FAIL() - set *@err (G_IO_ERROR_FAILED) from the printf-style rest and return -@code. */
+#define VN_FAIL(err, code, ...)                                                                    \
+	do {                                                                                       \
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, __VA_ARGS__);                      \
+		return -(code);                                                                    \
+	} while (0)
 
 #endif

@@ -33,6 +33,7 @@
 #include <rte_meter.h>
 #include <rte_spinlock.h>
 
+#include "vnicd/pipeline.h"
 #include "vnicd/stats.h"
 
 #define VN_VID_MAX 4094	     /* highest usable VLAN ID; 4095 is reserved */
@@ -85,16 +86,6 @@ struct vn_port_policy {
 	uint8_t ip6[VN_POLICY_MAX_IPS][16];
 	struct vn_meter *in, *out; /* NULL: no limit. in = to the guest, out = from it */
 	bool default_uplink;	   /* built as the default of an external port */
-};
-
-/** struct vn_vlan_cls - how ingress classified one frame. */
-struct vn_vlan_cls {
-	uint16_t seg;	   /* segment (VLAN ID, 0 = untagged LAN) */
-	uint16_t pcp_dei;  /* PCP and DEI bits to put in a tag sent out (0xf000 of the TCI) */
-	uint16_t tpid;	   /* TPID to use when the frame leaves tagged */
-	bool tagged;	   /* the frame holds an outer tag at offset 12 that classification used */
-	uint16_t tag_tci;  /* that tag's TCI as received (valid when @tagged) */
-	uint16_t tag_tpid; /* that tag's TPID as received */
 };
 
 /* ---- data path (worker threads; no allocation except the mbuf copies documented) ---- */
@@ -157,6 +148,47 @@ static __rte_always_inline int vn_vlan_classify(const struct vn_port_policy *p,
  * untagged, -1 if @p does not carry @seg.
  */
 int vn_vlan_egress_tagged(const struct vn_port_policy *p, uint16_t seg);
+
+/** vn_vlan_has_tag_ethertype() - Return: true if @m's ethertype at offset 12 is a TPID. */
+static inline bool vn_vlan_has_tag_ethertype(const struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
+	return eth->ether_type == RTE_BE16(VN_TPID_8021Q) ||
+	       eth->ether_type == RTE_BE16(VN_TPID_8021AD);
+}
+
+/**
+ * vn_vlan_egress_seg_form() - the part of vn_vlan_egress_form() that depends on the segment
+ * only (callers memoise it): the form in which a frame of segment @seg leaves a port with
+ * policy @p (NULL: none), and in *@hop_check whether an untagged frame must still be checked
+ * for a tag of its own. Return: 0 untagged, 1 tagged, -1 not at all.
+ */
+static inline int vn_vlan_egress_seg_form(const struct vn_port_policy *p, uint16_t seg,
+					  bool *hop_check)
+{
+	int form = vn_vlan_egress_tagged(p, seg);
+
+	*hop_check = form >= 0 && seg == 0 && p && p->vlan_aware;
+	return form;
+}
+
+/**
+ * vn_vlan_egress_form() - how frame @m, classified @cl, leaves a port with policy @p: 0
+ * untagged, 1 tagged, -1 not at all (the port does not carry the segment, or a VLAN-aware
+ * port would receive a frame that a transparent port sent with a tag of its own in the
+ * untagged LAN: no VLAN hopping).
+ */
+static inline int vn_vlan_egress_form(const struct vn_port_policy *p, const struct vn_vlan_cls *cl,
+				      const struct rte_mbuf *m)
+{
+	bool hop_check;
+	int form = vn_vlan_egress_seg_form(p, cl->seg, &hop_check);
+
+	if (hop_check && !cl->tagged && vn_vlan_has_tag_ethertype(m))
+		return -1;
+	return form;
+}
 
 /**
  * vn_vlan_needs_edit() - Return: true if a frame classified as @c must be changed to leave
@@ -244,47 +276,42 @@ struct rte_mbuf *vn_vlan_copy(const struct rte_mbuf *m, const struct vn_vlan_cls
 
 /** vn_antispoof_check_slow() - vn_antispoof_check() for every frame. */
 bool vn_antispoof_check_slow(const struct vn_port_policy *p, const struct rte_mbuf *m,
-			     uint16_t etype_off);
+			     const struct vn_meta *md);
 
 /**
  * vn_antispoof_check() - clean-traffic checks of frame @m from a port with policy @p
- * (p->antispoof set): source MAC, IPv4/IPv6 source, ARP sender, ND options, DHCP server
- * replies and router advertisements. @etype_off: offset of the ethertype after the tag that
- * VLAN classification consumed (12 or 16); up to two more tags are skipped. The common case,
- * an IPv4 frame without options from an allowed source that is not a UDP datagram from port
- * 67, passes inline; anything else goes to vn_antispoof_check_slow(), which reads through
- * rte_pktmbuf_read(), so chained and short frames are safe. @mac_ok: the caller knows the
- * source MAC passes (a frame of the same burst from it passed), so the lock-MAC compare is
- * skipped. Return: true if it may pass.
+ * (p->antispoof set), parsed into @md (VN_META_L34): source MAC, IPv4/IPv6 source, ARP
+ * sender, ND options, DHCP server replies and router advertisements. The common case, an
+ * IPv4 frame from an allowed source that is not a UDP datagram from port 67, passes inline;
+ * anything else goes to vn_antispoof_check_slow(), which reads through rte_pktmbuf_read(),
+ * so chained and short frames are safe. @mac_ok: the caller knows the source MAC passes (a
+ * frame of the same burst from it passed), so the lock-MAC compare is skipped.
+ * Return: true if it may pass.
  */
 static __rte_always_inline bool vn_antispoof_check(const struct vn_port_policy *p,
-						   const struct rte_mbuf *m, uint16_t etype_off,
-						   bool mac_ok)
+						   const struct rte_mbuf *m,
+						   const struct vn_meta *md, bool mac_ok)
 {
 	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
-	const uint8_t *ip = d + etype_off + 2;
-	uint32_t head, src;
-	uint16_t frag, sport;
+	uint32_t src;
+	uint16_t sport;
 
 	if (p->lock_mac && !mac_ok &&
 	    !rte_is_same_ether_addr((const struct rte_ether_addr *)(d + 6), &p->mac))
 		return false;
-	/* IPv4 with IHL 5 (ethertype 0x0800 and version/IHL 0x45 in one load), the whole
-	 * header and the UDP ports in the first segment */
-	if (unlikely(rte_pktmbuf_data_len(m) < etype_off + 2u + 24u))
-		return vn_antispoof_check_slow(p, m, etype_off);
-	memcpy(&head, d + etype_off, 4);
-	memcpy(&src, ip + 12, 4);
-	if (unlikely((head & RTE_BE32(0xffffff00)) != RTE_BE32(0x08004500) ||
-		     (p->ip_guard && !(p->nr_ip4 && src == p->ip4[0]))))
-		return vn_antispoof_check_slow(p, m, etype_off); /* not IPv4, or not the first IP */
-	/* UDP: a later fragment, or source port 67 (DHCP server), needs the full check */
-	if (ip[9] != 17)
+	/* IPv4, not a later fragment, the source address and the UDP ports in the first
+	 * segment */
+	if (unlikely(md->etype != 0x0800 || md->l4_off == 0 ||
+		     rte_pktmbuf_data_len(m) < md->l4_off + 2u))
+		return vn_antispoof_check_slow(p, m, md);
+	memcpy(&src, d + md->l3_off + 12, 4);
+	if (unlikely(p->ip_guard && !(p->nr_ip4 && src == p->ip4[0])))
+		return vn_antispoof_check_slow(p, m, md); /* not the first IP */
+	if (md->l4_proto != 17)
 		return true;
-	memcpy(&frag, ip + 6, 2);
-	memcpy(&sport, ip + 20, 2);
-	if (unlikely((frag & RTE_BE16(0x1fff)) || sport == RTE_BE16(67)))
-		return vn_antispoof_check_slow(p, m, etype_off);
+	memcpy(&sport, d + md->l4_off, 2);
+	if (unlikely(sport == RTE_BE16(67)))
+		return vn_antispoof_check_slow(p, m, md); /* a DHCP server? */
 	return true;
 }
 
@@ -319,11 +346,12 @@ static inline uint64_t vn_meter_clamp(const struct vn_meter *mt, uint64_t tsc)
 
 /**
  * vn_meter_burst() - police @n frames of @pkts through @mt at time @tsc (TSC cycles),
- * compacting the conforming ones to the front (their lengths in @len when not NULL are
- * compacted alike). Frees the others. Takes @mt's lock once. Return: frames kept.
+ * compacting the conforming ones to the front; their lengths in @len (NULL: their packet
+ * lengths) and the caller's tags in @aux (NULL: none) are compacted alike. Frees the
+ * others. Takes @mt's lock once, never over a transmission. Return: frames kept.
  */
-uint16_t vn_meter_burst(struct vn_meter *mt, struct rte_mbuf **pkts, uint32_t *len, uint16_t n,
-			uint64_t tsc);
+uint16_t vn_meter_burst(struct vn_meter *mt, struct rte_mbuf **pkts, uint32_t *len, uint16_t *aux,
+			uint16_t n, uint64_t tsc);
 
 /* ---- control thread ---- */
 

@@ -20,7 +20,6 @@
 #define VN_BURST 32
 
 struct vn_port;
-struct vn_net;
 
 /**
  * struct vn_port_ops - the burst operations of one port kind (a const table per kind).
@@ -89,9 +88,10 @@ struct vn_port_ops {
 };
 
 /**
- * struct vn_port - the kind-independent part of a port; kinds embed it first.
- * All fields are written by the control thread before publication and immutable after,
- * except what the kind documents as atomic.
+ * struct vn_port - the kind-independent part of a port; kinds embed it first. Port I/O facts
+ * only: which network a port is in, its locality and its policy are facts of its slot
+ * (struct vn_slot, datapath.h). All fields are written by the control thread before
+ * publication and immutable after, except what the kind documents as atomic.
  */
 struct vn_port {
 	const struct vn_port_ops *ops;
@@ -101,14 +101,9 @@ struct vn_port {
 	uint16_t nr_txq; /* tx queues the workers spread over */
 	bool tx_shared;	 /* several workers may tx on one queue: serialise */
 	bool has_mac;
-	uint8_t locality;	   /* enum vn_locality: guests are local, uplinks external */
 	struct rte_ether_addr mac; /* the guest's MAC when given (--mac) */
 	bool deleting;		   /* set by `port del` before destroy(): also remove what the
 				      port made outside vnicd (a TAP device); unset at shutdown */
-	struct vn_net *net;	   /* network the port belongs to */
-	uint8_t mvt_mode;	   /* macvtap networks: enum vn_mvt_mode (uplink.h) of the port */
-	uint8_t reflective_relay;  /* bridge networks: frames may go back out of this port
-				      (the Linux bridge's hairpin flag); atomic (port set) */
 };
 
 /**

@@ -1,18 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Uplinks and MACVTAP-style networks: the "uplink" port kind (a DPDK ethdev given by devargs,
- * with the kernel's view of the interface behind it read through libnl-3), the forwarding
- * rules of macvtap networks (Linux drivers/net/macvlan.c: vepa, bridge, private, passthru)
- * and VEPA hairpin emulation.
+ * Uplinks: the "uplink" port kind (a DPDK ethdev given by devargs, with the kernel's view of
+ * the interface behind it read through libnl-3). The networks that use them are network
+ * kinds (net.h): a bridge network takes an uplink as one more port; a macvtap network
+ * (backend/net_macvtap.c) forwards around it by the rules of Linux drivers/net/macvlan.c.
  *
  * Life cycle: an uplink is made with its network (`net add NAME TYPE --uplink DEVARGS`), is
  * a port named NAME-uplink of locality VN_LOC_EXTERNAL, and goes away with the network. The
  * switch (control thread) tells it which unicast MACs are behind it and whether it must be
  * promiscuous (vn_uplink_filter()); a passthru port lends it its MAC (vn_uplink_set_mac()).
- *
- * Macvtap networks do not learn: each port has a MAC (--mac), kept as a static entry of the
- * network's FDB in segment 0 (the kernel's macvlan hash), and the data path calls
- * vn_mvt_forward() for every frame of such a network instead of the learning bridge.
+
  */
 #ifndef VNICD_UPLINK_H
 #define VNICD_UPLINK_H
@@ -28,53 +25,6 @@
 #include "vnicd/datapath.h"
 #include "vnicd/port.h"
 #include "vnicd/portkind.h"
-
-/** How a network forwards (struct vn_net.fwd). */
-enum vn_net_fwd {
-	VN_FWD_BRIDGE = 0,  /* 802.1D learning bridge (an uplink is one more port) */
-	VN_FWD_MACVTAP = 1, /* macvlan.c rules around one uplink */
-};
-
-/** Mode of a port in a macvtap network; the values are the kernel's MACVLAN_MODE_*. */
-enum vn_mvt_mode {
-	VN_MVT_PRIVATE = 1,
-	VN_MVT_VEPA = 2,
-	VN_MVT_BRIDGE = 4,
-	VN_MVT_PASSTHRU = 8,
-};
-
-/** Who reflects frames between local VEPA ports (struct vn_net.hairpin). */
-enum vn_hairpin {
-	VN_HAIRPIN_EXTERNAL = 0, /* the adjacent bridge, if it is in hairpin mode */
-	VN_HAIRPIN_EMULATED = 1, /* vnicd, as that bridge would */
-};
-
-/** vn_mvt_mode_name() - Return: "vepa", "bridge", "private", "passthru" or "?". */
-const char *vn_mvt_mode_name(unsigned mode);
-
-/** vn_mvt_mode_parse() - Return: the enum vn_mvt_mode named @s, or -EINVAL. */
-int vn_mvt_mode_parse(const char *s);
-
-/** vn_hairpin_name() - Return: "external" or "emulated". */
-const char *vn_hairpin_name(unsigned hairpin);
-
-/** vn_hairpin_parse() - Return: the enum vn_hairpin named @s, or -EINVAL. */
-int vn_hairpin_parse(const char *s);
-
-/* ---- data path (worker threads) ---- */
-
-struct vn_vlan_cls;
-
-/**
- * vn_mvt_forward() - forward frame @m (@len bytes, destination class @cast, at least an
- * Ethernet header, valid source, admitted by @in's ingress policy and classified @cl) that
- * port @in of a macvtap network received, by the rules of drivers/net/macvlan.c for the
- * modes of the ports involved, with hairpin emulation when the network asks for it. Every
- * destination gets it in its own VLAN form (vn_dp_deliver()); counts on the worker's
- * counters. Takes ownership of @m. Thread: the worker @w.
- */
-void vn_mvt_forward(struct vn_worker *w, const struct vn_dp_table *t, struct vn_port *in,
-		    struct rte_mbuf *m, const struct vn_vlan_cls *cl, uint8_t cast, uint32_t len);
 
 /* ---- the uplink port kind (control thread) ---- */
 

@@ -42,8 +42,7 @@ static struct rte_mempool *mp;
 static struct vn_dp *dp;
 static struct vn_port *ports[2];
 static struct rte_ring *rx[2], *tx[2];
-static struct vn_net net = {.name = "bench"};
-static struct vn_dp_table *table;
+static struct vn_net *net;
 
 static const char *const MODES[][2] = {
     {NULL, NULL},
@@ -119,11 +118,11 @@ static double run(unsigned mode, double secs, uint64_t max_frames)
 
 	set_policy(0, MODES[mode][0]);
 	set_policy(1, MODES[mode][1]);
-	vn_fdb_flush(net.fdb, -1, true);
+	vn_fdb_flush(net->fdb, -1, true);
 	for (unsigned i = 0; i < NF; i += VN_BURST) { /* all sent by port 0 first */
 		for (unsigned k = 0; k < VN_BURST; k++)
 			b[k] = frame(0);
-		vn_dp_switch_burst(w, table, ports[0], b, VN_BURST, 100);
+		vn_dp_switch_burst(w, vn_dp_table(dp), ports[0]->slot, b, VN_BURST, 100);
 	}
 	t0 = rte_rdtsc();
 	end = t0 + (uint64_t)(secs * (double)hz);
@@ -132,12 +131,14 @@ static double run(unsigned mode, double secs, uint64_t max_frames)
 			/* what port 0 sent goes back in through port 0 (a guest replying) */
 			n = bounce(0, b);
 			if (n) {
-				vn_dp_switch_burst(w, table, ports[0], b, (uint16_t)n, 100);
+				vn_dp_switch_burst(w, vn_dp_table(dp), ports[0]->slot, b,
+						   (uint16_t)n, 100);
 				frames += n;
 			}
 			n = bounce(1, b);
 			if (n) {
-				vn_dp_switch_burst(w, table, ports[1], b, (uint16_t)n, 100);
+				vn_dp_switch_burst(w, vn_dp_table(dp), ports[1]->slot, b,
+						   (uint16_t)n, 100);
 				frames += n;
 			}
 		}
@@ -188,11 +189,10 @@ int main(int argc, char **argv)
 		return 1;
 	mp = rte_pktmbuf_pool_create("bench_mp", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	dp = vn_dp_create(1, 0);
-	net.fdb = vn_fdb_create("bench", 1024, NULL);
-	if (!mp || !dp || !net.fdb)
+	if (!mp || !dp)
 		return 1;
-	vn_test_ring_ports(ports, rx, tx, 2, 256, 256, &net);
-	table = vn_dp_table_build(dp, ports, 2);
+	net = vn_test_net(dp, "bench", 0, "{\"type\": \"bridge\"}");
+	vn_test_ring_ports(dp, ports, rx, tx, 2, 256, 256, net);
 	if (fixed) {
 		double t = run((unsigned)only, 0, max_frames);
 		printf("%s: %" PRIu64 "+ frames switched, %.1f ns/frame\n", NAMES[only], max_frames,

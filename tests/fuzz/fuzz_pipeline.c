@@ -13,7 +13,9 @@
 #include "vnicd/datapath.h"
 #include "vnicd/log.h"
 #include "vnicd/ringport.h"
+#include "vnicd/macvtap.h"
 #include "vnicd/uplink.h"
+#include "../unit/testutil.h"
 
 #define NP 8 /* 0-2 net a (2 a reflective relay), 3 net b, 4-7 macvtap net m (4 its uplink) */
 
@@ -21,9 +23,7 @@ static struct rte_mempool *mp;
 static struct vn_dp *dp;
 static struct vn_port *ports[NP];
 static struct rte_ring *rx[NP], *tx[NP];
-static struct vn_net net_a = {.name = "a"}, net_b = {.name = "b", .id = 1};
-static struct vn_net net_m = {.name = "m", .id = 2, .fwd = VN_FWD_MACVTAP, .mode = VN_MVT_VEPA};
-static struct vn_dp_table *table;
+static struct vn_net *net_a, *net_b, *net_m;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -39,9 +39,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		__builtin_trap();
 	mp = rte_pktmbuf_pool_create("fuzz_mp", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	dp = vn_dp_create(1, 0);
-	net_a.fdb = vn_fdb_create("fa", 64, NULL);
-	net_b.fdb = vn_fdb_create("fb", 64, NULL);
-	net_m.fdb = vn_fdb_create("fm", 64, NULL);
+	net_a = vn_test_net(dp, "a", 0, "{\"type\": \"bridge\"}");
+	net_b = vn_test_net(dp, "b", 1, "{\"type\": \"bridge\"}");
+	net_m = vn_test_net(dp, "m", 2, "{\"type\": \"macvtap\", \"uplink\": \"x\"}");
 	for (unsigned p = 0; p < NP; p++) {
 		char n[16];
 		snprintf(n, sizeof(n), "frx%u", p);
@@ -51,18 +51,22 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		snprintf(n, sizeof(n), "fp%u", p);
 		ports[p] = vn_ring_port_create(n, rx[p], tx[p]);
 		ports[p]->slot = (uint16_t)p;
-		ports[p]->net = p < 3 ? &net_a : p < 4 ? &net_b : &net_m;
+		struct vn_slot s = {.port = ports[p], .net = p < 3 ? net_a : p < 4 ? net_b : net_m};
 		if (p > 4) { /* macvtap ports: vepa, bridge, private; MACs 02:00:00:00:00:0p */
 			static const uint8_t modes[] = {VN_MVT_VEPA, VN_MVT_BRIDGE, VN_MVT_PRIVATE};
 			struct rte_ether_addr mac = {{0x02, 0, 0, 0, 0, (uint8_t)p}};
-			ports[p]->mvt_mode = modes[(p - 5) % 3];
-			vn_fdb_add_static(net_m.fdb, 0, &mac, (uint16_t)p, 0);
+			s.kmode = modes[(p - 5) % 3];
+			vn_fdb_add_static(net_m->fdb, 0, &mac, (uint16_t)p, 0);
 		}
+		s.relay = p == 2;
+		if (p == 4) { /* the macvtap network's uplink */
+			s.locality = VN_LOC_EXTERNAL;
+			s.kmode = VN_MVT_UPLINK;
+		}
+		vn_dp_slot_set(dp, (uint16_t)p, &s);
 	}
-	ports[2]->reflective_relay = 1;
-	ports[4]->locality = VN_LOC_EXTERNAL;
-	net_m.uplink = ports[4];
-	table = vn_dp_table_build(dp, ports, NP);
+	net_m->uplink = ports[4];
+	vn_dp_commit(dp);
 	return 0;
 }
 
@@ -95,10 +99,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		burst[n++] = m;
 	}
 	/* odd inputs: the macvtap network emulates the hairpin */
-	__atomic_store_n(&net_m.hairpin, size & 1 ? VN_HAIRPIN_EMULATED : VN_HAIRPIN_EXTERNAL,
-			 __ATOMIC_RELAXED);
+	vn_test_net_set(net_m,
+			size & 1 ? "{\"hairpin\": \"emulated\"}" : "{\"hairpin\": \"external\"}");
 	if (n)
-		vn_dp_switch_burst(vn_dp_worker(dp, 0), table, ports[in], burst, (uint16_t)n, 1);
+		vn_dp_switch_burst(vn_dp_worker(dp, 0), vn_dp_table(dp), ports[in]->slot, burst,
+				   (uint16_t)n, 1);
 	for (unsigned p = 0; p < NP; p++) {
 		void *o;
 		while (rte_ring_dequeue(tx[p], &o) == 0)

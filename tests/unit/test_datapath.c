@@ -17,8 +17,7 @@ static struct rte_mempool *mp;
 static struct vn_dp *dp;
 static struct vn_port *ports[NP];
 static struct rte_ring *rx[NP], *tx[NP];
-static struct vn_net net_a = {.name = "a"}, net_b = {.name = "b"};
-static struct vn_dp_table *table;
+static struct vn_net *net_a, *net_b;
 
 static struct rte_ether_addr mac(unsigned i)
 {
@@ -46,7 +45,7 @@ static unsigned send_one(unsigned in, struct rte_ether_addr dst, struct rte_ethe
 	struct rte_mbuf *m = frame(dst, src, 64);
 	unsigned got = 0;
 
-	vn_dp_switch_burst(vn_dp_worker(dp, 0), table, ports[in], &m, 1, 100);
+	vn_dp_switch_burst(vn_dp_worker(dp, 0), vn_dp_table(dp), ports[in]->slot, &m, 1, 100);
 	for (unsigned p = 0; p < NP; p++) {
 		void *o;
 		while (rte_ring_dequeue(tx[p], &o) == 0) {
@@ -118,7 +117,8 @@ static void test_link_down_and_full(void)
 	for (int round = 0; round < 3; round++) {
 		for (int i = 0; i < VN_BURST; i++)
 			burst[i] = frame(mac(21), mac(22), 128);
-		vn_dp_switch_burst(vn_dp_worker(dp, 0), table, ports[0], burst, VN_BURST, 100);
+		vn_dp_switch_burst(vn_dp_worker(dp, 0), vn_dp_table(dp), ports[0]->slot, burst,
+				   VN_BURST, 100);
 	}
 	vn_dp_port_counters(dp, 1, &c1);
 	g_assert_cmpuint(c1.tx_packets - c0.tx_packets, ==, 63);
@@ -137,12 +137,10 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	vn_test_pool_dp(&mp, &dp);
-	net_a.fdb = vn_fdb_create("a", 1024, NULL);
-	net_b.fdb = vn_fdb_create("b", 1024, NULL);
-	net_b.id = 1;
-	vn_test_ring_ports(ports, rx, tx, NP, 64, 64, &net_a);
-	ports[3]->net = &net_b; /* ports 0-2 in net a, port 3 alone in net b */
-	table = vn_dp_table_build(dp, ports, NP);
+	net_a = vn_test_net(dp, "a", 0, "{\"type\": \"bridge\"}");
+	net_b = vn_test_net(dp, "b", 1, "{\"type\": \"bridge\"}");
+	vn_test_ring_ports(dp, ports, rx, tx, NP, 64, 64, net_a);
+	VN_TEST_SLOT(dp, 3, net, net_b); /* ports 0-2 in net a, port 3 alone in net b */
 	g_test_add_func("/datapath/switching", test_switching);
 	g_test_add_func("/datapath/link_down_and_full", test_link_down_and_full);
 	return g_test_run();

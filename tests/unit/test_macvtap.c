@@ -12,6 +12,7 @@
 #include "vnicd/datapath.h"
 #include "vnicd/policy.h"
 #include "vnicd/ringport.h"
+#include "vnicd/macvtap.h"
 #include "vnicd/uplink.h"
 
 /*
@@ -30,10 +31,7 @@ static struct rte_mempool *mp;
 static struct vn_dp *dp;
 static struct vn_port *ports[NP];
 static struct rte_ring *rx[NP], *tx[NP];
-static struct vn_net mv = {.name = "mv", .fwd = VN_FWD_MACVTAP, .mode = VN_MVT_VEPA};
-static struct vn_net pt = {.name = "pt", .fwd = VN_FWD_MACVTAP, .mode = VN_MVT_PASSTHRU};
-static struct vn_net br = {.name = "br", .fwd = VN_FWD_BRIDGE};
-static struct vn_dp_table *table;
+static struct vn_net *mv, *pt, *br;
 
 static const struct rte_ether_addr BCAST = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 static const struct rte_ether_addr MCAST = {{0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}};
@@ -60,7 +58,7 @@ static void send_one(unsigned in, struct rte_ether_addr dst, struct rte_ether_ad
 	eth->dst_addr = dst;
 	eth->src_addr = src;
 	eth->ether_type = rte_cpu_to_be_16(0x88b5);
-	vn_dp_switch_burst(vn_dp_worker(dp, 0), table, ports[in], &m, 1, 100);
+	vn_dp_switch_burst(vn_dp_worker(dp, 0), vn_dp_table(dp), ports[in]->slot, &m, 1, 100);
 	memset(got, 0, sizeof(unsigned) * NP);
 	for (unsigned p = 0; p < NP; p++) {
 		void *o;
@@ -186,12 +184,11 @@ static void run_matrix(void)
 		mode[2] = modes[combo / 3 % 3];
 		mode[3] = modes[combo / 9];
 		for (unsigned g = 1; g <= NG; g++)
-			ports[g]->mvt_mode = (uint8_t)mode[g];
+			VN_TEST_SLOT(dp, g, kmode, (uint8_t)mode[g]);
 		for (int h = 0; h < 2; h++) {
 			bool emu = h == 1;
-			__atomic_store_n(&mv.hairpin,
-					 emu ? VN_HAIRPIN_EMULATED : VN_HAIRPIN_EXTERNAL,
-					 __ATOMIC_RELAXED);
+			vn_test_net_set(mv, emu ? "{\"hairpin\": \"emulated\"}"
+						: "{\"hairpin\": \"external\"}");
 			for (unsigned g = 1; g <= NG; g++) {
 				/* from a port: to every port, outside, unknown, bc, mc */
 				for (unsigned d = 1; d <= NG; d++, frames++)
@@ -268,8 +265,8 @@ static void test_hairpin_accounting(void)
 	unsigned got[NP];
 
 	for (unsigned g = 1; g <= NG; g++)
-		ports[g]->mvt_mode = VN_MVT_VEPA;
-	__atomic_store_n(&mv.hairpin, VN_HAIRPIN_EMULATED, __ATOMIC_RELAXED);
+		VN_TEST_SLOT(dp, g, kmode, VN_MVT_VEPA);
+	vn_test_net_set(mv, "{\"hairpin\": \"emulated\"}");
 	vn_dp_port_counters(dp, UP, &u0);
 	vn_dp_port_counters(dp, 1, &a0);
 	vn_dp_port_counters(dp, 2, &b0);
@@ -291,7 +288,7 @@ static void test_hairpin_accounting(void)
 	g_assert_cmpuint(got[1] + got[2] + got[3], ==, 0);
 	vn_dp_port_counters(dp, UP, &u0);
 	g_assert_cmpuint(u0.drops[VN_DROP_FILTERED] - u1.drops[VN_DROP_FILTERED], ==, 1);
-	__atomic_store_n(&mv.hairpin, VN_HAIRPIN_EXTERNAL, __ATOMIC_RELAXED);
+	vn_test_net_set(mv, "{\"hairpin\": \"external\"}");
 }
 
 static void set_spec(unsigned slot, const char *json, bool external)
@@ -317,12 +314,12 @@ static void test_hairpin_vlan(void)
 	unsigned avail = rte_mempool_avail_count(mp);
 
 	for (unsigned g = 1; g <= NG; g++)
-		ports[g]->mvt_mode = VN_MVT_VEPA;
+		VN_TEST_SLOT(dp, g, kmode, VN_MVT_VEPA);
 	set_spec(UP, "{}", true); /* the uplink's default: a trunk of every VLAN */
 	set_spec(1, "{\"vlan_mode\": \"access\", \"vlan\": 10}", false);
 	set_spec(2, "{\"vlan_mode\": \"access\", \"vlan\": 10}", false);
 	set_spec(3, "{\"vlan_mode\": \"access\", \"vlan\": 20}", false);
-	__atomic_store_n(&mv.hairpin, VN_HAIRPIN_EMULATED, __ATOMIC_RELAXED);
+	vn_test_net_set(mv, "{\"hairpin\": \"emulated\"}");
 	send_one(1, BCAST, gmac(1), got, len);
 	g_assert_cmpuint(got[UP], ==, 1);
 	g_assert_cmpuint(len[UP], ==, 68); /* tagged VLAN 10 on the trunk */
@@ -331,7 +328,7 @@ static void test_hairpin_vlan(void)
 	g_assert_cmpuint(got[1] + got[3], ==, 0); /* pruned; VLAN 20 does not get it */
 	send_one(1, gmac(3), gmac(1), got, len);  /* a unicast across VLANs goes nowhere */
 	g_assert_cmpuint(got[2] + got[3] + got[UP], ==, 0);
-	__atomic_store_n(&mv.hairpin, VN_HAIRPIN_EXTERNAL, __ATOMIC_RELAXED);
+	vn_test_net_set(mv, "{\"hairpin\": \"external\"}");
 	for (unsigned p = 0; p < NP; p++)
 		vn_dp_policy_set(dp, (uint16_t)p, NULL);
 	g_assert_cmpuint(rte_mempool_avail_count(mp), ==, avail);
@@ -370,13 +367,13 @@ static void test_reflective_relay(void)
 						==, 0);
 				vn_dp_policy_set(dp, (uint16_t)p, pol);
 			}
-		vn_fdb_flush(br.fdb, -1, true);
+		vn_fdb_flush(br->fdb, -1, true);
 		send_one(BR_A, BCAST, h1, got, NULL); /* h1 and h2 are VEPA hosts behind BR_A */
 		g_assert_cmpuint(got[BR_A], ==, 0);
 		g_assert_cmpuint(got[BR_B], ==, 1);
 		send_one(BR_A, h1, h2, got, NULL); /* learned on the ingress port: same_port */
 		g_assert_cmpuint(got[BR_A] + got[BR_B], ==, 0);
-		__atomic_store_n(&ports[BR_A]->reflective_relay, 1, __ATOMIC_RELAXED);
+		VN_TEST_SLOT(dp, BR_A, relay, 1);
 		send_one(BR_A, h1, h2, got, NULL);
 		g_assert_cmpuint(got[BR_A], ==, 1);
 		g_assert_cmpuint(got[BR_B], ==, 0);
@@ -386,7 +383,7 @@ static void test_reflective_relay(void)
 		send_one(BR_B, BCAST, gmac(BR_B), got, NULL); /* only the relay port reflects */
 		g_assert_cmpuint(got[BR_A], ==, 1);
 		g_assert_cmpuint(got[BR_B], ==, 0);
-		__atomic_store_n(&ports[BR_A]->reflective_relay, 0, __ATOMIC_RELAXED);
+		VN_TEST_SLOT(dp, BR_A, relay, 0);
 	}
 	for (unsigned p = 0; p < NP; p++)
 		vn_dp_policy_set(dp, (uint16_t)p, NULL);
@@ -394,35 +391,32 @@ static void test_reflective_relay(void)
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		struct vn_net *net;
-		uint8_t loc;
-	} layout[NP] = {
-	    {&mv, VN_LOC_EXTERNAL}, {&mv, VN_LOC_LOCAL}, {&mv, VN_LOC_LOCAL}, {&mv, VN_LOC_LOCAL},
-	    {&pt, VN_LOC_EXTERNAL}, {&pt, VN_LOC_LOCAL}, {&br, VN_LOC_LOCAL}, {&br, VN_LOC_LOCAL},
-	};
+	struct vn_net **nets[NP] = {&mv, &mv, &mv, &mv, &pt, &pt, &br, &br};
+	static const uint8_t loc[NP] = {VN_LOC_EXTERNAL, VN_LOC_LOCAL, VN_LOC_LOCAL, VN_LOC_LOCAL,
+					VN_LOC_EXTERNAL, VN_LOC_LOCAL, VN_LOC_LOCAL, VN_LOC_LOCAL};
+	static const uint8_t kmode[NP] = {VN_MVT_UPLINK, VN_MVT_VEPA,	  VN_MVT_VEPA, VN_MVT_VEPA,
+					  VN_MVT_UPLINK, VN_MVT_PASSTHRU, 0,	       0};
 
 	g_test_init(&argc, &argv, NULL);
 	vn_test_pool_dp(&mp, &dp);
-	mv.fdb = vn_fdb_create("mv", 1024, NULL);
-	pt.fdb = vn_fdb_create("pt", 1024, NULL);
-	br.fdb = vn_fdb_create("br", 1024, NULL);
-	pt.id = 1;
-	br.id = 2;
-	vn_test_ring_ports(ports, rx, tx, NP, 64, 64, &mv);
+	mv = vn_test_net(dp, "mv", 0,
+			 "{\"type\": \"macvtap\", \"mode\": \"vepa\", \"uplink\": \"x\"}");
+	pt = vn_test_net(dp, "pt", 1,
+			 "{\"type\": \"macvtap\", \"mode\": \"passthru\", \"uplink\": \"y\"}");
+	br = vn_test_net(dp, "br", 2, "{\"type\": \"bridge\"}");
+	vn_test_ring_ports(dp, ports, rx, tx, NP, 64, 64, mv);
 	for (unsigned p = 0; p < NP; p++) {
-		ports[p]->net = layout[p].net;
-		ports[p]->locality = layout[p].loc;
+		struct vn_slot s = {
+		    .port = ports[p], .net = *nets[p], .locality = loc[p], .kmode = kmode[p]};
 		ports[p]->has_mac = true;
 		ports[p]->mac = gmac(p);
-		if (layout[p].net->fwd == VN_FWD_MACVTAP && layout[p].loc == VN_LOC_LOCAL) {
-			ports[p]->mvt_mode = layout[p].net->mode;
-			vn_fdb_add_static(layout[p].net->fdb, 0, &ports[p]->mac, (uint16_t)p, 0);
-		}
+		if (kmode[p] && kmode[p] != VN_MVT_UPLINK)
+			vn_fdb_add_static((*nets[p])->fdb, 0, &ports[p]->mac, (uint16_t)p, 0);
+		vn_dp_slot_set(dp, (uint16_t)p, &s);
 	}
-	mv.uplink = ports[UP];
-	pt.uplink = ports[PT_UP];
-	table = vn_dp_table_build(dp, ports, NP);
+	mv->uplink = ports[UP];
+	pt->uplink = ports[PT_UP];
+	vn_dp_commit(dp);
 	g_test_add_func("/macvtap/modes", test_modes);
 	g_test_add_func("/macvtap/modes_policy_path", test_modes_policy_path);
 	g_test_add_func("/macvtap/hairpin_accounting", test_hairpin_accounting);

@@ -23,8 +23,7 @@ static struct rte_mempool *mp;
 static struct vn_dp *dp;
 static struct vn_port *ports[NP];
 static struct rte_ring *rx[NP], *tx[NP];
-static struct vn_net net_a = {.name = "a"};
-static struct vn_dp_table *table;
+static struct vn_net *net_a;
 
 /* What one port received: frame bytes (the first one) and how many. */
 struct got {
@@ -91,7 +90,7 @@ static unsigned send_raw(unsigned in, const uint8_t *b, unsigned len, struct got
 
 	g_assert_nonnull(m);
 	memcpy(rte_pktmbuf_append(m, (uint16_t)len), b, len);
-	vn_dp_switch_burst(vn_dp_worker(dp, 0), table, ports[in], &m, 1, 100);
+	vn_dp_switch_burst(vn_dp_worker(dp, 0), vn_dp_table(dp), ports[in]->slot, &m, 1, 100);
 	drain(g);
 	for (unsigned p = 0; p < NP; p++)
 		if (g[p].n)
@@ -117,7 +116,7 @@ static void clear_policies(void)
 {
 	for (unsigned p = 0; p < NP; p++)
 		vn_dp_policy_set(dp, (uint16_t)p, NULL);
-	vn_fdb_flush(net_a.fdb, -1, true);
+	vn_fdb_flush(net_a->fdb, -1, true);
 }
 
 static uint64_t drops(unsigned slot, enum vn_drop_reason r)
@@ -199,9 +198,9 @@ static void test_vlan(void)
 	send_raw(1, b, len, g);
 	len = build(b, BC, s1, NULL, 0, 0x88b5, NULL, 46);
 	send_raw(2, b, len, g);
-	g_assert_cmpint(vn_fdb_lookup(net_a.fdb, 10, (struct rte_ether_addr *)s1), ==, 1);
-	g_assert_cmpint(vn_fdb_lookup(net_a.fdb, 20, (struct rte_ether_addr *)s1), ==, 2);
-	g_assert_cmpint(vn_fdb_lookup(net_a.fdb, 0, (struct rte_ether_addr *)s1), <, 0);
+	g_assert_cmpint(vn_fdb_lookup(net_a->fdb, 10, (struct rte_ether_addr *)s1), ==, 1);
+	g_assert_cmpint(vn_fdb_lookup(net_a->fdb, 20, (struct rte_ether_addr *)s1), ==, 2);
+	g_assert_cmpint(vn_fdb_lookup(net_a->fdb, 0, (struct rte_ether_addr *)s1), <, 0);
 
 	/* native-tagged: untagged in is the native VLAN, sent out tagged */
 	set_policy(4, "{\"vlan_mode\": \"native-tagged\", \"vlan\": 20, \"vlans\": \"10\"}");
@@ -244,7 +243,7 @@ static void test_burst_memo(void)
 		g_assert_nonnull(burst[i]);
 		memcpy(rte_pktmbuf_append(burst[i], (uint16_t)len), b, len);
 	}
-	vn_dp_switch_burst(vn_dp_worker(dp, 0), table, ports[3], burst, 6, 100);
+	vn_dp_switch_burst(vn_dp_worker(dp, 0), vn_dp_table(dp), ports[3]->slot, burst, 6, 100);
 	drain(g);
 	/* port 1: 10->s1 twice and the flood in 10; port 2: the flood in 20 and 20->s2 twice;
 	 * untagged on those access ports */
@@ -483,7 +482,8 @@ static void test_meter_pipeline(void)
 			burst[i] = rte_pktmbuf_alloc(mp);
 			memcpy(rte_pktmbuf_append(burst[i], (uint16_t)len), b, len);
 		}
-		vn_dp_switch_burst(vn_dp_worker(dp, 0), table, ports[0], burst, VN_BURST, 100);
+		vn_dp_switch_burst(vn_dp_worker(dp, 0), vn_dp_table(dp), ports[0]->slot, burst,
+				   VN_BURST, 100);
 		struct got g[NP];
 		drain(g);
 	}
@@ -761,8 +761,12 @@ static void test_fast_paths(void)
 			}
 			if (pol->antispoof)
 				for (uint16_t off = 12; off <= 16; off += 4) {
-					bool fa = vn_antispoof_check(pol, m, off, false);
-					bool fs = vn_antispoof_check_slow(pol, m, off);
+					/* inline parse and check against the out-of-line ones */
+					struct vn_meta ma = {.cl.tagged = off == 16}, ms = ma;
+					vn_meta_parse_l34(m, &ma);
+					vn_meta_parse_l34_slow(m, &ms);
+					bool fa = vn_antispoof_check(pol, m, &ma, false);
+					bool fs = vn_antispoof_check_slow(pol, m, &ms);
 					g_assert_cmpint(fa, ==, fs);
 					taken += fa;
 					/* a source already let through (mac_ok) skips only the MAC
@@ -773,7 +777,7 @@ static void test_fast_paths(void)
 									6),
 						&pol->mac))
 						g_assert_cmpint(
-						    vn_antispoof_check(pol, m, off, true), ==, fs);
+						    vn_antispoof_check(pol, m, &ma, true), ==, fs);
 				}
 			rte_pktmbuf_free(m);
 		}
@@ -786,9 +790,8 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	vn_test_pool_dp(&mp, &dp);
-	net_a.fdb = vn_fdb_create("a", 1024, NULL);
-	vn_test_ring_ports(ports, rx, tx, NP, 64, 256, &net_a);
-	table = vn_dp_table_build(dp, ports, NP);
+	net_a = vn_test_net(dp, "a", 0, "{\"type\": \"bridge\"}");
+	vn_test_ring_ports(dp, ports, rx, tx, NP, 64, 256, net_a);
 	g_test_add_func("/policy/vlan", test_vlan);
 	g_test_add_func("/policy/untagged_lan", test_untagged_lan);
 	g_test_add_func("/policy/burst_memo", test_burst_memo);

@@ -11,6 +11,7 @@
 #include <rte_ring.h>
 
 #include "vnicd/datapath.h"
+#include "vnicd/net.h"
 #include "vnicd/policy.h"
 #include "vnicd/ringport.h"
 
@@ -24,13 +25,58 @@ static inline void vn_test_eal_init(void)
 	g_assert_cmpint(rte_eal_init(G_N_ELEMENTS(argv) - 1, argv), >=, 0);
 }
 
+/** VN_TEST_SLOT() - set @field of slot @slot's facts to @value in @dp and publish it. */
+#define VN_TEST_SLOT(dp, slot, field, value)                                                       \
+	do {                                                                                       \
+		struct vn_slot s_ = *vn_dp_slot((dp), (uint16_t)(slot));                           \
+		s_.field = (value);                                                                \
+		vn_dp_slot_set((dp), (uint16_t)(slot), &s_);                                       \
+		vn_dp_commit(dp);                                                                  \
+	} while (0)
+
 /**
- * vn_test_ring_ports() - make @n ring ports p0.. in @net at slots 0..n-1, their rx rings
- * (@rx_size) and tx rings (@tx_size, where what the switch sends them lands) in @rx/@tx.
+ * vn_test_net() - make network @name (id @id) of the kind and arguments in JSON @json
+ * ({"type": "bridge"}, ...) over data path @dp; aborts the test on failure.
  */
-static inline void vn_test_ring_ports(struct vn_port **ports, struct rte_ring **rx,
-				      struct rte_ring **tx, unsigned n, unsigned rx_size,
-				      unsigned tx_size, struct vn_net *net)
+static inline struct vn_net *vn_test_net(struct vn_dp *dp, const char *name, uint16_t id,
+					 const char *json)
+{
+	static struct vn_config cfg = {.fdb_max = 1024};
+	struct vn_net_env env = {&cfg, dp};
+	g_autoptr(JsonParser) p = json_parser_new();
+	g_autoptr(GError) err = NULL;
+	const struct vn_net_kind *kind;
+	struct vn_net *n = NULL;
+	JsonObject *args;
+
+	g_assert_true(json_parser_load_from_data(p, json, -1, NULL));
+	args = json_node_get_object(json_parser_get_root(p));
+	kind = vn_net_kind_find(json_object_get_string_member(args, "type"));
+	g_assert_nonnull(kind);
+	if (kind->create(name, id, args, &env, &n, &err) < 0)
+		g_error("%s: %s", json, err->message);
+	return n;
+}
+
+/** vn_test_net_set() - `net set` network @n with the JSON arguments @json; aborts on error. */
+static inline void vn_test_net_set(struct vn_net *n, const char *json)
+{
+	g_autoptr(JsonParser) p = json_parser_new();
+	g_autoptr(GError) err = NULL;
+
+	g_assert_true(json_parser_load_from_data(p, json, -1, NULL));
+	if (n->kind->set(n, json_node_get_object(json_parser_get_root(p)), 0, &err) < 0)
+		g_error("%s: %s", json, err->message);
+}
+
+/**
+ * vn_test_ring_ports() - make @n ring ports p0.. in @net at slots 0..n-1 of @dp (published),
+ * their rx rings (@rx_size) and tx rings (@tx_size, where what the switch sends them lands)
+ * in @rx/@tx.
+ */
+static inline void vn_test_ring_ports(struct vn_dp *dp, struct vn_port **ports,
+				      struct rte_ring **rx, struct rte_ring **tx, unsigned n,
+				      unsigned rx_size, unsigned tx_size, struct vn_net *net)
 {
 	for (unsigned p = 0; p < n; p++) {
 		char name[32];
@@ -43,8 +89,11 @@ static inline void vn_test_ring_ports(struct vn_port **ports, struct rte_ring **
 		ports[p] = vn_ring_port_create(name, rx[p], tx[p]);
 		g_assert_nonnull(ports[p]);
 		ports[p]->slot = (uint16_t)p;
-		ports[p]->net = net;
+		vn_dp_slot_set(
+		    dp, (uint16_t)p,
+		    &(struct vn_slot){.port = ports[p], .net = net, .locality = VN_LOC_LOCAL});
 	}
+	vn_dp_commit(dp);
 }
 
 /**

@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: MIT */
+/* The frames' path through a worker: admit and parse, ingress policy, the kind's forward, delivery.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+#include <rte_errno.h>
+
+#include "vnicd/capture.h"
+#include "vnicd/datapath.h"
+#include "vnicd/net.h"
+#include "vnicd/pipeline.h"
+#include "vnicd/policy.h"
+#include "worker.h"
+
+int vn_meta_offset = -1;
+
+int vn_pipeline_init(void)
+{
+	static const struct rte_mbuf_dynfield desc = {
+	    .name = "vnicd_meta",
+	    .size = sizeof(struct vn_meta),
+	    .align = __alignof__(struct vn_meta),
+	};
+	int off;
+
+	if (vn_meta_offset >= 0)
+		return 0;
+	off = rte_mbuf_dynfield_register(&desc);
+	if (off < 0)
+		return -rte_errno;
+	vn_meta_offset = off;
+	return 0;
+}
+
+static inline uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* IPv6 after its fixed header at @off: the transport header past up to four extension
+ * headers (hop-by-hop, routing, destination options). */
+static void parse_ipv6(const struct rte_mbuf *m, struct vn_meta *md, uint32_t off)
+{
+	uint8_t buf[40];
+	const uint8_t *ip = rte_pktmbuf_read(m, off, 40, buf);
+	uint32_t l4 = off + 40u;
+	uint8_t nh;
+
+	if (!ip) {
+		md->flags |= VN_META_TRUNC;
+		return;
+	}
+	nh = ip[6];
+	for (int i = 0; i < 4 && (nh == 0 || nh == 43 || nh == 60); i++) {
+		uint8_t eb[2];
+		const uint8_t *e = rte_pktmbuf_read(m, l4, 2, eb);
+		if (!e || l4 > UINT16_MAX) {
+			md->flags |= VN_META_TRUNC;
+			return;
+		}
+		nh = e[0];
+		l4 += (e[1] + 1u) * 8u;
+	}
+	if (l4 > UINT16_MAX) {
+		md->flags |= VN_META_TRUNC;
+		return;
+	}
+	md->l4_proto = nh;
+	md->l4_off = (uint16_t)l4;
+}
+
+void vn_meta_parse_l34_slow(const struct rte_mbuf *m, struct vn_meta *md)
+{
+	uint32_t off = md->cl.tagged ? 16 : 12;
+	uint8_t tb[2], ib[20];
+	const uint8_t *t, *ip;
+
+	md->flags = VN_META_L34;
+	md->l4_off = 0;
+	md->l4_proto = 0;
+	for (int i = 0;; i++) { /* up to two more tags after the one classification used */
+		t = rte_pktmbuf_read(m, off, 2, tb);
+		if (!t) {
+			md->flags |= VN_META_TRUNC;
+			md->etype = 0;
+			md->l3_off = (uint16_t)off;
+			return;
+		}
+		md->etype = be16(t);
+		if (md->etype != VN_TPID_8021Q && md->etype != VN_TPID_8021AD)
+			break;
+		if (i == 2) {
+			md->flags |= VN_META_TRUNC; /* tags hiding the protocol */
+			return;
+		}
+		off += 4;
+	}
+	md->l3_off = (uint16_t)(off + 2);
+	if (md->etype == 0x86dd) {
+		parse_ipv6(m, md, off + 2);
+		return;
+	}
+	if (md->etype != 0x0800)
+		return;
+	ip = rte_pktmbuf_read(m, off + 2, 20, ib);
+	if (!ip || (ip[0] >> 4) != 4 || (ip[0] & 0xf) < 5)
+		return; /* no transport header known: the checks look at the IP header */
+	md->l4_proto = ip[9];
+	if (be16(ip + 6) & 0x1fff)
+		md->flags |= VN_META_FRAG;
+	else
+		md->l4_off = (uint16_t)(off + 2 + (ip[0] & 0xf) * 4u);
+}
+
+/* ---- delivery: per-destination buffers, inbound meter, accounting, capture ---- */
+
+static void tx_flush(struct vn_worker *w, const struct vn_dp_table *t, uint16_t slot)
+{
+	struct txq *tq = &w->tx[slot];
+	struct vn_port_counters *c = &w->ctr[slot];
+	const struct vn_slot *s = &t->slots[slot];
+	struct vn_port *p = s->port;
+	uint16_t n = tq->n, sent = 0;
+
+	tq->n = 0;
+	if (unlikely(s->pol != NULL && s->pol->in != NULL)) { /* what the guest receives */
+		uint16_t kept =
+		    vn_meter_burst(s->pol->in, tq->pkts, tq->len, tq->aux, n, rte_get_tsc_cycles());
+		c->drops[VN_DROP_RATE_LIMIT] += n - kept;
+		n = kept;
+		if (!n)
+			return;
+	}
+	if (unlikely(s->cap != NULL))
+		vn_capture_burst(s->cap, tq->pkts, n, w->id, RTE_PCAPNG_DIRECTION_OUT);
+	if (likely(p != NULL))
+		sent = p->ops->tx_burst(p, (uint16_t)(w->id % p->nr_txq), tq->pkts, n);
+	for (uint16_t i = 0; i < sent; i++) {
+		uint8_t cast = (uint8_t)tq->aux[i], loc = (uint8_t)(tq->aux[i] >> 8);
+		c->tx_bytes += tq->len[i];
+		c->tx_cast_pkts[cast]++;
+		c->tx_cast_bytes[cast] += tq->len[i];
+		c->tx_loc_pkts[loc]++;
+		c->tx_loc_bytes[loc] += tq->len[i];
+	}
+	c->tx_packets += sent;
+	if (unlikely(sent < n)) {
+		enum vn_drop_reason r =
+		    (p && p->ops->link_up(p)) ? VN_DROP_QUEUE_FULL : VN_DROP_LINK_DOWN;
+		c->drops[r] += n - sent;
+		rte_pktmbuf_free_bulk(&tq->pkts[sent], n - sent);
+	}
+}
+
+static inline void tx_push(struct vn_worker *w, const struct vn_dp_table *t, uint16_t slot,
+			   struct rte_mbuf *m, uint8_t cast, uint8_t loc)
+{
+	struct txq *tq = &w->tx[slot];
+
+	if (tq->n == 0)
+		w->dirty[w->ndirty++] = slot;
+	tq->pkts[tq->n] = m;
+	tq->aux[tq->n] = (uint16_t)(cast | loc << 8);
+	tq->len[tq->n] = rte_pktmbuf_pkt_len(m);
+	if (++tq->n == VN_BURST)
+		tx_flush(w, t, slot);
+}
+
+/* One burst: where it came from, and the memos of the last admitted source and of the
+ * egress form of the last single destination. */
+struct burst {
+	struct vn_worker *w;
+	const struct vn_dp_table *t;
+	const struct vn_slot *in;
+	struct vn_port_counters *c;
+	bool have_src;
+	struct rte_ether_addr src;
+	int memo_dst; /* -1: none */
+	uint16_t memo_seg;
+	int8_t memo_form;
+	bool memo_hop;
+	uint8_t memo_loc;
+};
+
+/*
+ * Send @m (one reference) to the single slot @d, in the VLAN form @d takes. Return: 1 + the
+ * locality of @d, 0 when @d does not carry the frame (freed), -1 when no buffer could be had
+ * for an edit (counted as no_mbuf on @c).
+ */
+static __rte_always_inline int deliver_one(struct burst *b, struct rte_mbuf *m,
+					   const struct vn_meta *md, uint16_t d, uint8_t txloc,
+					   struct vn_port_counters *c)
+{
+	int form;
+
+	if (b->memo_dst != d || b->memo_seg != md->cl.seg) {
+		bool hop;
+		b->memo_form =
+		    (int8_t)vn_vlan_egress_seg_form(b->t->slots[d].pol, md->cl.seg, &hop);
+		b->memo_hop = hop;
+		b->memo_loc = b->t->slots[d].locality;
+		b->memo_dst = d;
+		b->memo_seg = md->cl.seg;
+	}
+	form = b->memo_form;
+	if (unlikely(b->memo_hop) && !md->cl.tagged && vn_vlan_has_tag_ethertype(m))
+		form = -1;
+	if (unlikely(form < 0)) {
+		rte_pktmbuf_free(m);
+		return 0;
+	}
+	if (vn_vlan_needs_edit(&md->cl, form) && unlikely(!(m = vn_vlan_edit(m, &md->cl, form)))) {
+		c->drops[VN_DROP_NO_MBUF]++;
+		return -1;
+	}
+	tx_push(b->w, b->t, d, m, md->cast, txloc);
+	return b->memo_loc + 1;
+}
+
+/*
+ * Send @m (one reference) to the slots of leg @l: tagged or untagged per destination, one
+ * buffer per form (a copy only when both forms are needed), buffered per destination.
+ * Buffers that cannot be had are counted as no_mbuf on @c. Return: 1 + the farthest
+ * locality it went to, or 0 when no destination carries it (freed).
+ */
+static int deliver_many(struct burst *b, struct rte_mbuf *m, const struct vn_meta *md,
+			const struct vn_leg *l, struct vn_port_counters *c)
+{
+	const struct vn_dp_table *t = b->t;
+	const struct vn_vlan_cls *cl = &md->cl;
+	struct rte_mbuf *mf[2] = {NULL, NULL};
+	uint16_t cnt[2] = {0, 0};
+	int8_t fm[VN_MAX_PORTS_HARD];
+	uint8_t loc = 0;
+
+	for (uint16_t f = 0; f < l->nd; f++) {
+		uint16_t d = l->dst[f];
+		const struct vn_slot *s = &t->slots[d];
+		fm[f] = (d == l->skip || (l->mask && !(s->kmode & l->mask)))
+			    ? -1
+			    : (int8_t)vn_vlan_egress_form(s->pol, cl, m);
+		if (fm[f] >= 0) {
+			cnt[fm[f]]++;
+			if (s->locality > loc)
+				loc = s->locality;
+		}
+	}
+	if (unlikely(cnt[0] + cnt[1] == 0)) {
+		rte_pktmbuf_free(m);
+		return 0;
+	}
+	if (cnt[0] && cnt[1]) {
+		int keep = vn_vlan_needs_edit(cl, 0) ? 1 : 0; /* the form @m already has */
+		if (vn_vlan_needs_edit(cl, keep)) { /* neither: copy one, edit @m to the other */
+			mf[0] = vn_vlan_copy(m, cl, 0);
+			mf[1] = vn_vlan_edit(m, cl, 1);
+		} else {
+			mf[keep] = m;
+			mf[!keep] = vn_vlan_copy(m, cl, !keep);
+		}
+	} else {
+		int only = cnt[1] ? 1 : 0;
+		mf[only] = vn_vlan_needs_edit(cl, only) ? vn_vlan_edit(m, cl, only) : m;
+	}
+	for (int g = 0; g < 2; g++) {
+		if (!cnt[g])
+			continue;
+		if (!mf[g]) {
+			c->drops[VN_DROP_NO_MBUF]++;
+			cnt[g] = 0;
+			continue;
+		}
+		if (cnt[g] > 1)
+			rte_mbuf_refcnt_update(mf[g], (int16_t)(cnt[g] - 1));
+	}
+	for (uint16_t f = 0; f < l->nd; f++)
+		if (fm[f] >= 0 && cnt[fm[f]])
+			tx_push(b->w, t, l->dst[f], mf[fm[f]], md->cast, l->txloc);
+	return loc + 1;
+}
+
+/* Deliver one reference of @m along leg @l and count the outcome on the leg's slot. */
+static __rte_always_inline void deliver_leg(struct burst *b, struct rte_mbuf *m,
+					    const struct vn_meta *md, const struct vn_leg *l)
+{
+	struct vn_port_counters *c = &b->w->ctr[l->acct];
+	int r;
+
+	if (likely(l->nd == 1 && l->mask == 0 && l->skip < 0))
+		r = deliver_one(b, m, md, l->dst[0], l->txloc, c);
+	else
+		r = deliver_many(b, m, md, l, c);
+	if (likely(r > 0)) {
+		c->rx_loc_pkts[r - 1]++;
+		c->rx_loc_bytes[r - 1] += md->len;
+	} else if (r == 0) {
+		c->drops[l->none]++;
+	}
+}
+
+/* ---- ingress: admit, parse, the ingress port's policy ---- */
+
+static inline uint8_t cast_of(const struct rte_ether_addr *a)
+{
+	if (rte_is_unicast_ether_addr(a))
+		return VN_UCAST;
+	return rte_is_broadcast_ether_addr(a) ? VN_BCAST : VN_MCAST;
+}
+
+static inline void drop(struct vn_port_counters *c, enum vn_drop_reason why, struct rte_mbuf *m)
+{
+	c->drops[why]++;
+	rte_pktmbuf_free(m);
+}
+
+/*
+ * Count frame @m as received, check what every path requires of it (an Ethernet header, a
+ * unicast non-zero source), parse it into its vn_meta and apply the ingress port's policy:
+ * VLAN classification and anti-spoofing. A source equal to the burst's memo (one that
+ * passed all this) is not checked again. Return: true if it goes on, false after counting
+ * the drop and freeing it.
+ */
+static __rte_always_inline bool ingress(struct burst *b, struct rte_mbuf *m)
+{
+	const struct vn_port_policy *ipol = b->in->pol;
+	struct vn_port_counters *c = b->c;
+	struct vn_meta *md = vn_meta_of(m);
+	const struct rte_ether_hdr *eth;
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	bool same;
+
+	c->rx_packets++;
+	c->rx_bytes += len;
+	if (unlikely(rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN)) {
+		drop(c, VN_DROP_MALFORMED, m);
+		return false;
+	}
+	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	md->cast = cast_of(&eth->dst_addr);
+	md->len = len;
+	md->flags = 0;
+	c->rx_cast_pkts[md->cast]++;
+	c->rx_cast_bytes[md->cast] += len;
+	same = b->have_src && rte_is_same_ether_addr(&b->src, &eth->src_addr);
+	if (unlikely(!same && !rte_is_valid_assigned_ether_addr(&eth->src_addr))) {
+		drop(c, VN_DROP_INVALID_SRC, m);
+		return false;
+	}
+	if (likely(ipol == NULL || !ipol->vlan_aware)) {
+		md->cl = (struct vn_vlan_cls){.tpid = VN_TPID_8021Q};
+	} else if (unlikely(vn_vlan_classify(ipol, m, &md->cl) < 0)) {
+		drop(c, VN_DROP_POLICY, m);
+		return false;
+	}
+	if (ipol && ipol->antispoof) {
+		vn_meta_parse_l34(m, md);
+		if (unlikely(!vn_antispoof_check(ipol, m, md, same))) {
+			drop(c, VN_DROP_SPOOFED, m);
+			return false;
+		}
+	}
+	if (!same) {
+		rte_ether_addr_copy(&eth->src_addr, &b->src);
+		b->have_src = true;
+	}
+	return true;
+}
+
+void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16_t in,
+			struct rte_mbuf **pkts, uint16_t n, uint64_t now)
+{
+	const struct vn_slot *is = &t->slots[in];
+	struct burst b = {.w = w, .t = t, .in = is, .c = &w->ctr[in], .memo_dst = -1};
+	struct vn_fwd_ctx ctx = {.t = t, .in = is, .in_slot = in, .ctr = w->ctr, .now = now};
+	struct vn_fwd fwd[VN_BURST];
+	uint16_t k = 0;
+
+	if (unlikely(is->cap != NULL))
+		vn_capture_burst(is->cap, pkts, n, w->id, RTE_PCAPNG_DIRECTION_IN);
+	for (uint16_t i = 0; i < n; i++)
+		if (ingress(&b, pkts[i]))
+			pkts[k++] = pkts[i];
+	if (unlikely(is->pol != NULL && is->pol->out != NULL && k)) { /* what the guest sends */
+		uint16_t kept =
+		    vn_meter_burst(is->pol->out, pkts, NULL, NULL, k, rte_get_tsc_cycles());
+		b.c->drops[VN_DROP_RATE_LIMIT] += k - kept;
+		k = kept;
+	}
+	if (likely(k))
+		is->net->kind->forward(&ctx, pkts, k, fwd);
+	for (uint16_t i = 0; i < k; i++) {
+		struct rte_mbuf *m = pkts[i];
+		const struct vn_meta *md = vn_meta_of(m);
+		const struct vn_fwd *f = &fwd[i];
+
+		if (unlikely(f->nlegs == 0)) {
+			if (f->drop != VN_FWD_COUNTED)
+				b.c->drops[f->drop]++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		if (unlikely(f->nlegs == 2)) {
+			rte_mbuf_refcnt_update(m, 1); /* one reference per leg */
+			deliver_leg(&b, m, md, &f->leg[0]);
+			deliver_leg(&b, m, md, &f->leg[1]);
+			continue;
+		}
+		deliver_leg(&b, m, md, &f->leg[0]);
+	}
+	for (uint16_t d = 0; d < w->ndirty; d++)
+		if (w->tx[w->dirty[d]].n)
+			tx_flush(w, t, w->dirty[d]);
+	w->ndirty = 0;
+}

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: MIT */
+/* Networks on the control thread: made, changed and removed through their kind; their uplinks. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "switch_priv.h"
+#include "vnicd/args.h"
+#include "vnicd/log.h"
+#include "vnicd/mac.h"
+#include "vnicd/net.h"
+#include "vnicd/uplink.h"
+
+static const char *const net_common_keys[] = {"name", "type", "uplink", NULL};
+
+static void net_free(struct vn_net *n)
+{
+	n->kind->destroy(n);
+}
+
+struct sw_port *sw_net_uplink_port(struct vn_switch *sw, struct vn_net *n)
+{
+	for (guint i = 0; i < sw->ports->len; i++) {
+		struct sw_port *sp = sw->ports->pdata[i];
+		if (sp->vnet == n && sp->kind == &vn_uplink_kind)
+			return sp;
+	}
+	return NULL;
+}
+
+GArray *sw_net_members(struct vn_switch *sw, struct vn_net *n)
+{
+	GArray *m = g_array_new(FALSE, TRUE, sizeof(struct vn_net_member));
+
+	for (guint i = 0; i < sw->ports->len; i++) {
+		struct sw_port *sp = sw->ports->pdata[i];
+		struct vn_net_member e = {.name = sp->name, .mac = sp->mac};
+		if (sp->vnet != n)
+			continue;
+		e.uplink = sp->kind == &vn_uplink_kind;
+		e.relay = json_object_get_boolean_member_with_default(sp->args, "reflective_relay",
+								      FALSE);
+		g_array_append_val(m, e);
+	}
+	return m;
+}
+
+/* Every argument of `net add` is a common one or some kind's. */
+static int net_keys_check(JsonObject *args, GError **err)
+{
+	g_autoptr(GList) keys = json_object_get_members(args);
+
+	for (GList *l = keys; l; l = l->next) {
+		const char *k = l->data;
+		bool common = false;
+		for (const char *const *c = net_common_keys; *c; c++)
+			common |= strcmp(*c, k) == 0;
+		if (!common && !vn_net_key_known(k)) {
+			g_autofree char *opt = g_strdelimit(g_strdup(k), "_", '-');
+			SET_ERR(EINVAL, "option --%s does not apply to networks", opt);
+		}
+	}
+	return 0;
+}
+
+/* The uplink @devargs of network @name: a valid device, no port of its name, not in use. */
+static int net_uplink_check(struct vn_switch *sw, const char *name, const char *devargs,
+			    GError **err)
+{
+	g_autoptr(JsonObject) ua = json_object_new();
+	char upname[VN_NAME_MAX + 8];
+	int rc;
+
+	snprintf(upname, sizeof(upname), "%s-uplink", name);
+	if (!vn_name_valid(upname))
+		SET_ERR(EINVAL,
+			"network name '%s' is too long for its uplink port '%s' (at most %d "
+			"characters)",
+			name, upname, VN_NAME_MAX - 1 - 7);
+	if (find_port(sw, upname))
+		SET_ERR(EEXIST, "a port named '%s' already exists", upname);
+	json_object_set_string_member(ua, "devargs", devargs);
+	if ((rc = vn_uplink_kind.check(ua, err)) < 0)
+		return rc;
+	for (guint i = 0; i < sw->ports->len; i++) {
+		struct sw_port *o = sw->ports->pdata[i];
+		const char *od = NULL;
+		if (o->kind != &vn_uplink_kind)
+			continue;
+		vn_arg_str(o->args, "devargs", false, &od, NULL);
+		if (od && strcmp(od, devargs) == 0)
+			SET_ERR(EEXIST, "--uplink '%s' is already the uplink of network '%s'",
+				devargs, o->net);
+	}
+	return 0;
+}
+
+/* Validate the `net add` arguments @args into *@kind and *@devargs; makes nothing. */
+static int net_args_check(struct vn_switch *sw, JsonObject *args, const struct vn_net_kind **kind,
+			  const char **devargs, GError **err)
+{
+	const char *name = NULL, *type = NULL;
+	int rc;
+
+	if ((rc = vn_arg_str(args, "name", true, &name, err)) < 0 ||
+	    (rc = vn_arg_str(args, "type", true, &type, err)) < 0)
+		return rc;
+	if (!vn_name_valid(name))
+		SET_ERR(EINVAL, "invalid network name '%s' (1-31 characters of A-Z a-z 0-9 _ . -)",
+			name);
+	*kind = vn_net_kind_find(type);
+	if (!*kind) {
+		g_autofree char *l = vn_net_kind_names();
+		SET_ERR(EINVAL, "unsupported network type '%s' (supported: %s)", type, l);
+	}
+	if ((rc = net_keys_check(args, err)) < 0 ||
+	    (rc = vn_arg_str(args, "uplink", false, devargs, err)) < 0 ||
+	    (rc = (*kind)->check(args, err)) < 0)
+		return rc;
+	if (*devargs && (rc = net_uplink_check(sw, name, *devargs, err)) < 0)
+		return rc;
+	return 0;
+}
+
+/* Make port NET-uplink of @n (already listed) from @devargs. */
+static int net_attach_uplink(struct vn_switch *sw, struct vn_net *n, const char *devargs,
+			     GError **err)
+{
+	g_autoptr(JsonObject) a = json_object_new();
+	g_autofree char *upname = g_strdup_printf("%s-uplink", n->name);
+	bool restoring = sw->restoring;
+	struct sw_port *sp;
+	int rc;
+
+	json_object_set_string_member(a, "name", upname);
+	json_object_set_string_member(a, "kind", vn_uplink_kind.name);
+	json_object_set_string_member(a, "net", n->name);
+	json_object_set_string_member(a, "devargs", devargs);
+	sw->restoring = true; /* saved once, with the network */
+	rc = sw_port_add(sw, a, &vn_uplink_kind, err);
+	sw->restoring = restoring;
+	if (rc < 0)
+		return rc;
+	sp = find_port(sw, upname);
+	n->uplink = sp->port;
+	sw_uplink_mac_sync(sp);
+	sw_net_sync_uplink(sw, n);
+	return 0;
+}
+
+int vn_switch_net_add(struct vn_switch *sw, const char *name, const char *type, GError **err)
+{
+	g_autoptr(JsonObject) a = json_object_new();
+
+	if (name)
+		json_object_set_string_member(a, "name", name);
+	if (type)
+		json_object_set_string_member(a, "type", type);
+	return vn_switch_net_create(sw, a, err);
+}
+
+int vn_switch_net_create(struct vn_switch *sw, JsonObject *args, GError **err)
+{
+	const struct vn_net_kind *kind = NULL;
+	struct vn_net_env env = {sw->cfg, sw->dp};
+	const char *name = NULL, *devargs = NULL;
+	struct vn_net *n = NULL;
+	int rc;
+
+	if ((rc = net_args_check(sw, args, &kind, &devargs, err)) < 0)
+		return rc;
+	vn_arg_str(args, "name", true, &name, NULL);
+	if (find_net(sw, name))
+		SET_ERR(EEXIST, "network '%s' already exists", name);
+	if (sw->nets->len >= sw->cfg->max_nets) {
+		sw->nets_limit_hits++;
+		SET_ERR(ENOSPC, "network limit reached (max_nets = %u)", sw->cfg->max_nets);
+	}
+	if ((rc = kind->create(name, sw->next_net_id++, args, &env, &n, err)) < 0)
+		return rc;
+	g_ptr_array_add(sw->nets, n);
+	if (devargs && (rc = net_attach_uplink(sw, n, devargs, err)) < 0) {
+		g_ptr_array_remove(sw->nets, n);
+		net_free(n);
+		return rc;
+	}
+	VN_INFO("network %s (%s%s%s) added", name, kind->name, devargs ? ", uplink " : "",
+		devargs ? devargs : "");
+	sw_changed(sw);
+	return 0;
+}
+
+int vn_switch_net_del(struct vn_switch *sw, const char *name, GError **err)
+{
+	struct vn_net *n = name ? find_net(sw, name) : NULL;
+	struct sw_port *up;
+
+	if (!n)
+		SET_ERR(ENOENT, "no network '%s'", name ? name : "");
+	up = sw_net_uplink_port(sw, n);
+	if (n->nr_ports > (up ? 1u : 0u))
+		SET_ERR(EBUSY, "network '%s' still has %u port(s); delete them first", name,
+			n->nr_ports - (up ? 1u : 0u));
+	if (up) {
+		sw_port_del(sw, up);
+		n->uplink = NULL;
+	}
+	/* no port of it is published, so no worker can reach its FDB */
+	for (guint i = 0; i < sw->statics->len;) {
+		struct sw_static *st = sw->statics->pdata[i];
+		struct sw_port *sp = find_port(sw, st->port);
+		if (!sp || sp->vnet == n)
+			g_ptr_array_remove_index(sw->statics, i);
+		else
+			i++;
+	}
+	g_ptr_array_remove(sw->nets, n);
+	net_free(n);
+	VN_INFO("network %s deleted", name);
+	sw_changed(sw);
+	return 0;
+}
+
+/* The kind whose networks `net set` can change, and its keys as "--mode and --hairpin". */
+static const struct vn_net_kind *net_setter(GString *opts)
+{
+	const struct vn_net_kind *k;
+
+	for (size_t i = 0; (k = vn_net_kind_at(i)); i++) {
+		if (!k->set)
+			continue;
+		for (const char *const *s = k->set_keys; s && *s; s++)
+			g_string_append_printf(opts, "%s--%s",
+					       s == k->set_keys ? ""
+					       : s[1]		? ", "
+								: " and ",
+					       *s);
+		return k;
+	}
+	return NULL;
+}
+
+int vn_switch_net_set(struct vn_switch *sw, JsonObject *args, GError **err)
+{
+	g_autoptr(GString) opts = g_string_new(NULL);
+	const struct vn_net_kind *setter = net_setter(opts);
+	static const char *const name_key[] = {"name", NULL};
+	const char *name = NULL;
+	struct vn_net *n;
+	struct sw_port *up;
+	int rc;
+
+	if ((rc = vn_args_only(args, name_key, setter ? setter->set_keys : NULL, "net set", err)) <
+		0 ||
+	    (rc = vn_arg_str(args, "name", true, &name, err)) < 0)
+		return rc;
+	n = find_net(sw, name);
+	if (!n)
+		SET_ERR(ENOENT, "no network '%s'", name);
+	if (json_object_get_size(args) < 2) {
+		GString *u = g_string_new(NULL);
+		for (const char *const *s = setter ? setter->set_keys : NULL; s && *s; s++)
+			g_string_append_printf(u, "%s--%s %c", u->len ? ", " : "", *s,
+					       g_ascii_toupper(**s));
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "net set %s: nothing to set (%s)",
+			    name, u->str);
+		g_string_free(u, TRUE);
+		return -EINVAL;
+	}
+	if (!n->kind->set)
+		SET_ERR(EINVAL, "%s apply to %s networks ('%s' is a %s network)", opts->str,
+			setter ? setter->name : "?", name, n->kind->name);
+	up = sw_net_uplink_port(sw, n);
+	if ((rc = n->kind->set(n, args, n->nr_ports - (up ? 1u : 0u), err)) < 0)
+		return rc;
+	sw_changed(sw);
+	return 0;
+}
+
+void sw_uplink_mac_sync(struct sw_port *sp)
+{
+	char m[VN_MAC_STRLEN];
+
+	if (!sp || !sp->port)
+		return;
+	vn_uplink_get_mac(sp->port, &sp->port->mac);
+	vn_mac_format(&sp->port->mac, m);
+	g_free(sp->mac);
+	sp->mac = g_strdup(m);
+}
+
+/*
+ * Tell @n's uplink what to receive: the MACs of the ports behind it (a kernel interface gets
+ * them as its unicast list, like macvlan's lower device), or everything when a port has no
+ * --mac or the uplink is a reflective relay; the kind may adjust (a passthru port).
+ */
+void sw_net_sync_uplink(struct vn_switch *sw, struct vn_net *n)
+{
+	g_autofree struct rte_ether_addr *macs = NULL;
+	g_autoptr(GError) e = NULL;
+	bool promisc = false, guests = false;
+	unsigned k = 0;
+
+	if (!n->uplink)
+		return;
+	macs = g_new0(struct rte_ether_addr, sw->ports->len + 1);
+	for (guint i = 0; i < sw->ports->len; i++) {
+		struct sw_port *sp = sw->ports->pdata[i];
+		if (sp->vnet != n || !sp->port)
+			continue;
+		if (sp->kind == &vn_uplink_kind) {
+			promisc |= json_object_get_boolean_member_with_default(
+			    sp->args, "reflective_relay", FALSE); /* VEPA hosts behind it */
+			continue;
+		}
+		guests = true;
+		if (sp->port->has_mac)
+			macs[k++] = sp->port->mac;
+		else
+			promisc = true; /* its guest's MAC is not known */
+	}
+	if (n->kind->uplink_filter)
+		n->kind->uplink_filter(n, guests, &k, &promisc);
+	if (vn_uplink_filter(n->uplink, macs, k, promisc, &e) < 0)
+		VN_WARN("network %s: %s", n->name, e->message);
+}
+
+void sw_json_net_uplink(struct vn_switch *sw, struct vn_net *n, JsonBuilder *b, bool detail)
+{
+	struct sw_port *up = sw_net_uplink_port(sw, n);
+
+	vn_json_str(b, "uplink", up ? up->name : NULL);
+	n->kind->describe(n, b);
+	if (!detail || !up)
+		return;
+	json_builder_set_member_name(b, "uplink_link");
+	json_builder_begin_object(b);
+	if (n->uplink) {
+		vn_uplink_describe_link(n->uplink, b);
+	} else { /* validation-only mode */
+		const char *d = NULL;
+		vn_arg_str(up->args, "devargs", false, &d, NULL);
+		vn_json_str(b, "devargs", d);
+	}
+	json_builder_end_object(b);
+}

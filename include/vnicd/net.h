@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Network-kind contract: what every kind of network (the learning bridge, macvtap-style
+ * uplink networks, and later overlays and NAT) implements so that the switch can create and
+ * describe it and the pipeline can forward through it without knowing its kind. One const
+ * table per kind (struct vn_net_kind), as port kinds are (portkind.h).
+ *
+ * Life cycle (control thread): check() the `net add` arguments, create() the network,
+ * join()/leave() its ports (which set the per-slot facts the data path sees: struct
+ * vn_slot), set() changes at run time, destroy() once no port is published in it.
+ * Data path (worker threads): forward() decides where each frame of a burst goes and
+ * returns it as struct vn_fwd (pipeline.h); it never delivers, edits or frees a frame.
+ */
+#ifndef VNICD_NET_H
+#define VNICD_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <rte_ether.h>
+
+#include "vnicd/config.h"
+#include "vnicd/pipeline.h"
+#include "vnicd/port.h"
+
+struct vn_fdb;
+struct vn_dp;
+struct vn_dp_table;
+struct vn_slot;
+struct vn_net_kind;
+
+/**
+ * struct vn_net - a named network (an L2 domain), the kind-independent part; kinds embed it
+ * first. Frames never cross networks. Owned by the control thread; workers reach it through
+ * the published table's slots.
+ */
+struct vn_net {
+	char name[VN_NAME_MAX];
+	uint16_t id;
+	const struct vn_net_kind *kind;
+	struct vn_fdb *fdb;	/* its MAC table (NULL without a data path) */
+	unsigned nr_ports;	/* including its uplink */
+	struct vn_port *uplink; /* its uplink (also one of its ports), or NULL */
+};
+
+/** struct vn_net_env - what a kind may use to build a network. */
+struct vn_net_env {
+	const struct vn_config *cfg;
+	struct vn_dp *dp; /* NULL: validation only (control-protocol tests) */
+};
+
+/** struct vn_net_member - one port of a network, as join_check() and uplink_filter() see it. */
+struct vn_net_member {
+	const char *name;
+	const char *mac; /* "aa:bb:..." or NULL */
+	bool uplink;
+	bool relay;
+};
+
+/**
+ * struct vn_fwd_ctx - one burst being forwarded: the published table, the ingress slot, the
+ * worker's counters (by slot; a kind may count what it does itself, such as a reflection,
+ * there) and the FDB clock.
+ */
+struct vn_fwd_ctx {
+	const struct vn_dp_table *t;
+	const struct vn_slot *in;
+	uint16_t in_slot;
+	struct vn_port_counters *ctr;
+	uint64_t now;
+};
+
+struct vn_net_kind {
+	const char *name;	      /* "bridge", "macvtap", as in `net add NAME TYPE` */
+	const char *const *keys;      /* net.add arguments of the kind, NULL-terminated */
+	const char *const *port_keys; /* port.add/port.set arguments of the kind, or NULL */
+	const char *const *set_keys;  /* `net set` arguments of the kind, or NULL */
+	bool needs_uplink;	      /* `net add` needs --uplink */
+
+	/**
+	 * check() - validate the kind's @args of `net add` (uplink presence included) without
+	 * making anything. Return: 0, or -errno with @err naming the problem.
+	 */
+	int (*check)(JsonObject *args, GError **err);
+
+	/**
+	 * create() - make network @name (@id unique among live networks) from checked @args,
+	 * with its FDB when @env has a data path. Return: 0 and *@out, or -errno with @err.
+	 */
+	int (*create)(const char *name, uint16_t id, JsonObject *args, const struct vn_net_env *env,
+		      struct vn_net **out, GError **err);
+
+	/** destroy() - free @n; no port of it is published any more. */
+	void (*destroy)(struct vn_net *n);
+
+	/**
+	 * set() - `net set` changes @args (the kind's keys; "name" is there too) while
+	 * @guests ports other than the uplink are attached. Optional.
+	 * Return: 0, or -errno with @err (nothing changed).
+	 */
+	int (*set)(struct vn_net *n, JsonObject *args, unsigned guests, GError **err);
+
+	/**
+	 * join_check() - may a port with `port add` arguments @args join @n, whose ports are
+	 * @m[0..@nm)? *@mac is the port's --mac (NULL: none); a kind may give it one by
+	 * pointing *@mac at @inherited. Return: 0, or -errno with @err. Optional.
+	 */
+	int (*join_check)(const struct vn_net *n, const struct vn_net_member *m, unsigned nm,
+			  JsonObject *args, const char **mac, char inherited[18], GError **err);
+
+	/**
+	 * join() - port @port (made, not yet published) joins @n at slot @s (port, net and
+	 * locality filled in): the kind sets its own facts of the slot from @args (the port's
+	 * arguments, kind keys included) and its tables. Nothing is left changed on failure.
+	 * Return: 0, or -errno with @err.
+	 */
+	int (*join)(struct vn_net *n, struct vn_port *port, struct vn_slot *s, JsonObject *args,
+		    GError **err);
+
+	/**
+	 * port_set() - `port set` changes @chg of the kind's port keys for @port at slot @s
+	 * (a staged copy: the caller publishes it). Return: 0, or -errno with @err. Optional.
+	 */
+	int (*port_set)(struct vn_net *n, struct vn_port *port, struct vn_slot *s, JsonObject *chg,
+			GError **err);
+
+	/**
+	 * leave() - @port (no longer published) leaves @n: its entries go, what it lent
+	 * comes back. @guest: it is not the network's uplink.
+	 */
+	void (*leave)(struct vn_net *n, struct vn_port *port, uint16_t slot, bool guest);
+
+	/**
+	 * uplink_filter() - adjust what @n's uplink must receive: on entry the MACs of its
+	 * guests (*@nmacs) and whether any needs everything (*@promisc, @guests: any guest).
+	 * Optional (the default: exactly that).
+	 */
+	void (*uplink_filter)(const struct vn_net *n, bool guests, unsigned *nmacs, bool *promisc);
+
+	/** describe() - add the kind's members to the open object of `net list/show` in @b. */
+	void (*describe)(const struct vn_net *n, JsonBuilder *b);
+
+	/** port_describe() - add the kind's members to a port's JSON object. Optional. */
+	void (*port_describe)(const struct vn_net *n, bool uplink, JsonBuilder *b);
+
+	/** persist() - add the kind's `net add` arguments (as saved) to the open object in @b. */
+	void (*persist)(const struct vn_net *n, JsonBuilder *b);
+
+	/**
+	 * fdb_check() - may the FDB of @n take static entries (@flush false) or be flushed
+	 * (@flush true)? Return: 0, or -EINVAL with @err saying why not. Optional (yes).
+	 */
+	int (*fdb_check)(const struct vn_net *n, bool flush, GError **err);
+
+	/** tick() - periodic work, once a second (FDB aging). Optional. */
+	void (*tick)(struct vn_net *n, uint64_t now, const struct vn_config *cfg);
+
+	/**
+	 * forward() - decide where each of the @n frames of @pkts goes (@f[i] for @pkts[i]),
+	 * received on @ctx->in: every frame has passed ingress (valid source, admitted,
+	 * classified: vn_meta_of()). Learn what the kind learns. Thread: the worker.
+	 */
+	void (*forward)(const struct vn_fwd_ctx *ctx, struct rte_mbuf *const *pkts, uint16_t n,
+			struct vn_fwd *f);
+};
+
+/** The kinds built into vnicd, and every kind by name. */
+extern const struct vn_net_kind vn_bridge_net_kind;  /* backend/net_bridge.c */
+extern const struct vn_net_kind vn_macvtap_net_kind; /* backend/net_macvtap.c */
+
+/** vn_net_kind_find() - Return: the kind named @name, or NULL. */
+const struct vn_net_kind *vn_net_kind_find(const char *name);
+
+/** vn_net_kind_at() - Return: the @i-th kind built in, or NULL past the last. */
+const struct vn_net_kind *vn_net_kind_at(size_t i);
+
+/** vn_net_kind_names() - Return: "bridge, macvtap" (every kind; g_free it). */
+char *vn_net_kind_names(void);
+
+/**
+ * vn_net_kind_of_port_key() - Return: the kind that owns port argument @key, or NULL.
+ */
+const struct vn_net_kind *vn_net_kind_of_port_key(const char *key);
+
+/** vn_net_key_known() - Return: true if some kind takes `net add` argument @key. */
+bool vn_net_key_known(const char *key);
+
+/**
+ * vn_net_init() - fill in the common part of @n (a kind's create()). With @env's data path,
+ * make its FDB of cfg->fdb_max entries. Return: 0, or -errno with @err.
+ */
+int vn_net_init(struct vn_net *n, const struct vn_net_kind *kind, const char *name, uint16_t id,
+		const struct vn_net_env *env, GError **err);
+
+/** vn_net_fini() - free what vn_net_init() made (not @n itself). */
+void vn_net_fini(struct vn_net *n);
+
+#endif

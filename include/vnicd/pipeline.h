@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Pipeline contract: what the data path knows of a frame once it is parsed (struct vn_meta,
+ * kept in the mbuf), and how a network kind tells the pipeline where a frame goes (struct
+ * vn_fwd: up to two "legs", each a set of destination slots) without calling into it.
+ *
+ * The packet's path (backend/pipeline.c):
+ *   rx burst -> admit and parse (vn_meta) -> ingress policy (VLAN, anti-spoofing, meter)
+ *   -> the network kind's forward() for the burst (struct vn_fwd per frame)
+ *   -> delivery: per destination egress form (tag/untag), inbound meter, accounting,
+ *      capture, batched per tx queue -> tx burst.
+ *
+ * Threads: everything here runs on worker threads, on one burst at a time.
+ */
+#ifndef VNICD_PIPELINE_H
+#define VNICD_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#include "vnicd/stats.h"
+
+/** struct vn_vlan_cls - how ingress classified one frame. */
+struct vn_vlan_cls {
+	uint16_t seg;	   /* segment (VLAN ID, 0 = untagged LAN) */
+	uint16_t pcp_dei;  /* PCP and DEI bits to put in a tag sent out (0xf000 of the TCI) */
+	uint16_t tpid;	   /* TPID to use when the frame leaves tagged */
+	bool tagged;	   /* the frame holds an outer tag at offset 12 that classification used */
+	uint16_t tag_tci;  /* that tag's TCI as received (valid when @tagged) */
+	uint16_t tag_tpid; /* that tag's TPID as received */
+};
+
+/* struct vn_meta.flags */
+#define VN_META_L34 0x1	  /* etype, l3_off, l4_off, l4_proto are parsed */
+#define VN_META_FRAG 0x2  /* an IPv4 fragment other than the first: no transport header */
+#define VN_META_TRUNC 0x4 /* a header is cut short, or more than three tags hide the protocol */
+
+/**
+ * struct vn_meta - a frame as the pipeline parsed it, once, at ingress; kept in the mbuf
+ * (a registered dynamic field: vn_meta_of()). Written by the worker that received the
+ * frame before forwarding; read-only afterwards (a flooded mbuf is shared).
+ * L2 facts (@cast, @len, @cl) are always set; L3/L4 facts only when @flags has VN_META_L34
+ * (parsed on demand by vn_meta_parse_l34(), e.g. for anti-spoofing).
+ */
+struct vn_meta {
+	struct vn_vlan_cls cl; /* VLAN classification (segment 0, untagged, without a policy) */
+	uint8_t cast;	       /* enum vn_cast of the destination MAC */
+	uint8_t l4_proto;      /* IP protocol of the transport header (valid when l4_off) */
+	uint16_t etype;	       /* ethertype after every tag, host order */
+	uint16_t l3_off;       /* offset of the network header */
+	uint16_t l4_off;       /* offset of the transport header; 0: none or not parsed */
+	uint16_t flags;	       /* VN_META_* */
+	uint32_t len;	       /* frame length as received */
+};
+
+/** Offset of struct vn_meta in every mbuf (vn_pipeline_init()). */
+extern int vn_meta_offset;
+
+/**
+ * vn_pipeline_init() - register the mbuf dynamic field of struct vn_meta (once per process;
+ * later calls return at once). Needs the EAL. Return: 0 or -errno.
+ */
+int vn_pipeline_init(void);
+
+/** vn_meta_of() - Return: the metadata of @m. */
+static inline struct vn_meta *vn_meta_of(const struct rte_mbuf *m)
+{
+	return RTE_MBUF_DYNFIELD(m, vn_meta_offset, struct vn_meta *);
+}
+
+/** vn_meta_parse_l34_slow() - vn_meta_parse_l34() for every frame (tags, IPv6, chains). */
+void vn_meta_parse_l34_slow(const struct rte_mbuf *m, struct vn_meta *md);
+
+/**
+ * vn_meta_parse_l34() - parse the network and transport headers of @m into @md, starting
+ * after the tag that VLAN classification consumed (@md->cl), skipping up to two more tags
+ * (802.1Q or 802.1ad); IPv4 without a chained first segment inline, the rest out of line
+ * through rte_pktmbuf_read() (chained and short frames are safe).
+ */
+static __rte_always_inline void vn_meta_parse_l34(const struct rte_mbuf *m, struct vn_meta *md)
+{
+	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint16_t off = md->cl.tagged ? 16 : 12;
+	const uint8_t *ip = d + off + 2;
+	uint16_t et, frag;
+
+	if (unlikely(rte_pktmbuf_data_len(m) < off + 2u + 24u))
+		return vn_meta_parse_l34_slow(m, md);
+	memcpy(&et, d + off, 2);
+	if (unlikely(et != RTE_BE16(0x0800) || ip[0] < 0x45 || ip[0] > 0x4f))
+		return vn_meta_parse_l34_slow(m, md);
+	md->flags = VN_META_L34;
+	md->etype = 0x0800;
+	md->l3_off = off + 2;
+	md->l4_proto = ip[9];
+	memcpy(&frag, ip + 6, 2);
+	if (unlikely(frag & RTE_BE16(0x1fff))) {
+		md->flags |= VN_META_FRAG;
+		md->l4_off = 0;
+		return;
+	}
+	md->l4_off = (uint16_t)(off + 2 + (ip[0] & 0xf) * 4u);
+}
+
+/* ---- the forwarding result of a network kind (struct vn_net_kind.forward) ---- */
+
+/**
+ * struct vn_leg - one delivery of a frame: to the slots @dst[0..@nd) except @skip (-1:
+ * none) and, when @mask is not 0, only to slots whose kind byte (struct vn_slot.kmode) has
+ * a bit of @mask. Each destination gets the frame in its own VLAN form. What it reached is
+ * counted on slot @acct's rx_loc counters (the farthest locality reached), or, when it
+ * reached nobody, as drop @none there. At the destinations the frame counts as coming from
+ * locality @txloc.
+ */
+struct vn_leg {
+	const uint16_t *dst;
+	uint16_t nd;
+	int16_t skip;
+	uint16_t acct;
+	uint8_t mask;
+	uint8_t txloc;
+	uint8_t none; /* enum vn_drop_reason */
+};
+
+/** struct vn_fwd.drop when the kind already counted why it dropped the frame. */
+#define VN_FWD_COUNTED VN_DROP__MAX
+
+/**
+ * struct vn_fwd - where one frame goes: @nlegs legs (0: dropped, @drop counted on the
+ * ingress slot unless it is VN_FWD_COUNTED). A leg with one destination may point @dst at
+ * @one[leg]. The pipeline owns the frame throughout; the kind only decides.
+ */
+struct vn_fwd {
+	uint8_t nlegs;
+	uint8_t drop;
+	uint16_t one[2];
+	struct vn_leg leg[2];
+};
+
+/** vn_fwd_drop() - decide that the frame is dropped for @why (counted on the ingress slot). */
+static inline void vn_fwd_drop(struct vn_fwd *f, enum vn_drop_reason why)
+{
+	f->nlegs = 0;
+	f->drop = (uint8_t)why;
+}
+
+/**
+ * vn_fwd_leg() - add a leg to @f (see struct vn_leg). Return: the leg, for the caller to
+ * point at @f->one[] when it has a single destination.
+ */
+static inline struct vn_leg *vn_fwd_leg(struct vn_fwd *f, const uint16_t *dst, uint16_t nd,
+					int skip, uint16_t acct, uint8_t txloc,
+					enum vn_drop_reason none)
+{
+	struct vn_leg *l = &f->leg[f->nlegs++];
+
+	l->dst = dst;
+	l->nd = nd;
+	l->skip = (int16_t)skip;
+	l->acct = acct;
+	l->mask = 0;
+	l->txloc = txloc;
+	l->none = (uint8_t)none;
+	return l;
+}
+
+/** vn_fwd_unicast() - add a leg to the single slot @dst. */
+static inline void vn_fwd_unicast(struct vn_fwd *f, uint16_t dst, uint16_t acct, uint8_t txloc,
+				  enum vn_drop_reason none)
+{
+	uint8_t i = f->nlegs;
+
+	f->one[i] = dst;
+	vn_fwd_leg(f, &f->one[i], 1, -1, acct, txloc, none);
+}
+
+#endif
