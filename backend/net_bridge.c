@@ -102,14 +102,14 @@ static void bridge_forward(const struct vn_fwd_ctx *x, struct rte_mbuf *const *p
 	uint16_t src_seg = 0, dst_seg = 0;
 	int dst_port = -1;
 	struct rte_ether_addr src = {0}, dst = {0};
+	const int moff = vn_meta_offset;
 
 	for (uint16_t i = 0; i < n; i++) {
 		const struct rte_ether_hdr *eth =
 		    rte_pktmbuf_mtod(pkts[i], const struct rte_ether_hdr *);
-		const struct vn_meta *md = vn_meta_of(pkts[i]);
+		const struct vn_meta *md = vn_meta_at(pkts[i], moff);
 		uint16_t seg = md->cl.seg;
 
-		f[i].nlegs = 0;
 		if (!have_src || src_seg != seg || !rte_is_same_ether_addr(&src, &eth->src_addr)) {
 			if (vn_fdb_learn(fdb, seg, &eth->src_addr, in, x->now) > 0)
 				have_dst = false; /* a move may change the memoised lookup */
@@ -127,14 +127,17 @@ static void bridge_forward(const struct vn_fwd_ctx *x, struct rte_mbuf *const *p
 				have_dst = true;
 			}
 			if (dst_port >= 0) {
-				if (unlikely(dst_port == in && !relay))
+				if (unlikely(dst_port == in && !relay)) {
 					vn_fwd_drop(&f[i], VN_DROP_SAME_PORT);
-				else /* not carried: its policy changed since it was learned */
-					vn_fwd_unicast(&f[i], (uint16_t)dst_port, in, loc,
-						       VN_DROP_POLICY);
+					continue;
+				}
+				/* dropped as policy when not carried: its policy changed
+				 * since it was learned */
+				vn_fwd_to(&f[i], (uint16_t)dst_port);
 				continue;
 			}
 		}
+		f[i].nlegs = 0;
 		vn_fwd_leg(&f[i], t->flood[in], t->flood_n[in], relay ? -1 : in, in, loc,
 			   VN_DROP_NO_DEST);
 	}

@@ -196,6 +196,10 @@ static __rte_always_inline int deliver_one(struct burst *b, struct rte_mbuf *m,
 {
 	int form;
 
+	if (likely(b->t->nr_pol == 0)) { /* no policy anywhere: every port carries it as is */
+		tx_push(b->w, b->t, d, m, md->cast, txloc);
+		return b->t->slots[d].locality + 1;
+	}
 	if (b->memo_dst != d || b->memo_seg != md->cl.seg) {
 		bool hop;
 		b->memo_form =
@@ -289,8 +293,8 @@ static __rte_always_inline void deliver_leg(struct burst *b, struct rte_mbuf *m,
 	struct vn_port_counters *c = &b->w->ctr[l->acct];
 	int r;
 
-	if (likely(l->nd == 1 && l->mask == 0 && l->skip < 0))
-		r = deliver_one(b, m, md, l->dst[0], l->txloc, c);
+	if (likely(l->dst == NULL))
+		r = deliver_one(b, m, md, l->one, l->txloc, c);
 	else
 		r = deliver_many(b, m, md, l, c);
 	if (likely(r > 0)) {
@@ -323,11 +327,11 @@ static inline void drop(struct vn_port_counters *c, enum vn_drop_reason why, str
  * passed all this) is not checked again. Return: true if it goes on, false after counting
  * the drop and freeing it.
  */
-static __rte_always_inline bool ingress(struct burst *b, struct rte_mbuf *m)
+static __rte_always_inline bool ingress(struct burst *b, struct rte_mbuf *m, int moff)
 {
 	const struct vn_port_policy *ipol = b->in->pol;
 	struct vn_port_counters *c = b->c;
-	struct vn_meta *md = vn_meta_of(m);
+	struct vn_meta *md = vn_meta_at(m, moff);
 	const struct rte_ether_hdr *eth;
 	uint32_t len = rte_pktmbuf_pkt_len(m);
 	bool same;
@@ -376,12 +380,13 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16
 	struct burst b = {.w = w, .t = t, .in = is, .c = &w->ctr[in], .memo_dst = -1};
 	struct vn_fwd_ctx ctx = {.t = t, .in = is, .in_slot = in, .ctr = w->ctr, .now = now};
 	struct vn_fwd fwd[VN_BURST];
+	const int moff = vn_meta_offset;
 	uint16_t k = 0;
 
 	if (unlikely(is->cap != NULL))
 		vn_capture_burst(is->cap, pkts, n, w->id, RTE_PCAPNG_DIRECTION_IN);
 	for (uint16_t i = 0; i < n; i++)
-		if (ingress(&b, pkts[i]))
+		if (ingress(&b, pkts[i], moff))
 			pkts[k++] = pkts[i];
 	if (unlikely(is->pol != NULL && is->pol->out != NULL && k)) { /* what the guest sends */
 		uint16_t kept =
@@ -393,9 +398,19 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16
 		is->net->kind->forward(&ctx, pkts, k, fwd);
 	for (uint16_t i = 0; i < k; i++) {
 		struct rte_mbuf *m = pkts[i];
-		const struct vn_meta *md = vn_meta_of(m);
+		const struct vn_meta *md = vn_meta_at(m, moff);
 		const struct vn_fwd *f = &fwd[i];
 
+		if (likely(f->nlegs == VN_FWD_TO)) {
+			int r = deliver_one(&b, m, md, f->to, is->locality, b.c);
+			if (likely(r > 0)) {
+				b.c->rx_loc_pkts[r - 1]++;
+				b.c->rx_loc_bytes[r - 1] += md->len;
+			} else if (r == 0) {
+				b.c->drops[VN_DROP_POLICY]++;
+			}
+			continue;
+		}
 		if (unlikely(f->nlegs == 0)) {
 			if (f->drop != VN_FWD_COUNTED)
 				b.c->drops[f->drop]++;

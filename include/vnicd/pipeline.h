@@ -67,10 +67,19 @@ extern int vn_meta_offset;
  */
 int vn_pipeline_init(void);
 
+/**
+ * vn_meta_at() - Return: the metadata of @m at offset @off (vn_meta_offset, read once per
+ * burst into a local: a global is reloaded after every store the compiler cannot rule out).
+ */
+static inline struct vn_meta *vn_meta_at(const struct rte_mbuf *m, int off)
+{
+	return RTE_MBUF_DYNFIELD(m, off, struct vn_meta *);
+}
+
 /** vn_meta_of() - Return: the metadata of @m. */
 static inline struct vn_meta *vn_meta_of(const struct rte_mbuf *m)
 {
-	return RTE_MBUF_DYNFIELD(m, vn_meta_offset, struct vn_meta *);
+	return vn_meta_at(m, vn_meta_offset);
 }
 
 /** vn_meta_parse_l34_slow() - vn_meta_parse_l34() for every frame (tags, IPv6, chains). */
@@ -110,15 +119,16 @@ static __rte_always_inline void vn_meta_parse_l34(const struct rte_mbuf *m, stru
 /* ---- the forwarding result of a network kind (struct vn_net_kind.forward) ---- */
 
 /**
- * struct vn_leg - one delivery of a frame: to the slots @dst[0..@nd) except @skip (-1:
- * none) and, when @mask is not 0, only to slots whose kind byte (struct vn_slot.kmode) has
- * a bit of @mask. Each destination gets the frame in its own VLAN form. What it reached is
- * counted on slot @acct's rx_loc counters (the farthest locality reached), or, when it
- * reached nobody, as drop @none there. At the destinations the frame counts as coming from
- * locality @txloc.
+ * struct vn_leg - one delivery of a frame: to the single slot @one (when @dst is NULL), or to
+ * the slots @dst[0..@nd) except @skip (-1: none) and, when @mask is not 0, only to slots
+ * whose kind byte (struct vn_slot.kmode) has a bit of @mask. Each destination gets the frame
+ * in its own VLAN form. What it reached is counted on slot @acct's rx_loc counters (the
+ * farthest locality reached), or, when it reached nobody, as drop @none there. At the
+ * destinations the frame counts as coming from locality @txloc.
  */
 struct vn_leg {
 	const uint16_t *dst;
+	uint16_t one;
 	uint16_t nd;
 	int16_t skip;
 	uint16_t acct;
@@ -130,17 +140,31 @@ struct vn_leg {
 /** struct vn_fwd.drop when the kind already counted why it dropped the frame. */
 #define VN_FWD_COUNTED VN_DROP__MAX
 
+/** struct vn_fwd.nlegs of the common case: to slot @to, as vn_fwd_to() says. */
+#define VN_FWD_TO 0xff
+
 /**
  * struct vn_fwd - where one frame goes: @nlegs legs (0: dropped, @drop counted on the
- * ingress slot unless it is VN_FWD_COUNTED). A leg with one destination may point @dst at
- * @one[leg]. The pipeline owns the frame throughout; the kind only decides.
+ * ingress slot unless it is VN_FWD_COUNTED), or, with @nlegs VN_FWD_TO, to the single slot
+ * @to (vn_fwd_to()). The pipeline owns the frame throughout; the kind only decides.
  */
 struct vn_fwd {
 	uint8_t nlegs;
 	uint8_t drop;
-	uint16_t one[2];
+	uint16_t to;
 	struct vn_leg leg[2];
 };
+
+/**
+ * vn_fwd_to() - the common case in two stores: the frame goes to slot @to only, counted on
+ * the ingress slot (rx_loc, or drop policy when @to does not carry its segment), as coming
+ * from the ingress port's locality.
+ */
+static inline void vn_fwd_to(struct vn_fwd *f, uint16_t to)
+{
+	f->nlegs = VN_FWD_TO;
+	f->to = to;
+}
 
 /** vn_fwd_drop() - decide that the frame is dropped for @why (counted on the ingress slot). */
 static inline void vn_fwd_drop(struct vn_fwd *f, enum vn_drop_reason why)
@@ -149,9 +173,17 @@ static inline void vn_fwd_drop(struct vn_fwd *f, enum vn_drop_reason why)
 	f->drop = (uint8_t)why;
 }
 
+/** vn_leg_unicast() - Return: a leg to the single slot @dst (see struct vn_leg). */
+static inline struct vn_leg vn_leg_unicast(uint16_t dst, uint16_t acct, uint8_t txloc,
+					   enum vn_drop_reason none)
+{
+	return (struct vn_leg){
+	    .one = dst, .nd = 1, .skip = -1, .acct = acct, .txloc = txloc, .none = (uint8_t)none};
+}
+
 /**
- * vn_fwd_leg() - add a leg to @f (see struct vn_leg). Return: the leg, for the caller to
- * point at @f->one[] when it has a single destination.
+ * vn_fwd_leg() - add a leg to the slots @dst[0..@nd) but @skip (see struct vn_leg).
+ * Return: the leg (to set its mask).
  */
 static inline struct vn_leg *vn_fwd_leg(struct vn_fwd *f, const uint16_t *dst, uint16_t nd,
 					int skip, uint16_t acct, uint8_t txloc,
@@ -159,13 +191,12 @@ static inline struct vn_leg *vn_fwd_leg(struct vn_fwd *f, const uint16_t *dst, u
 {
 	struct vn_leg *l = &f->leg[f->nlegs++];
 
-	l->dst = dst;
-	l->nd = nd;
-	l->skip = (int16_t)skip;
-	l->acct = acct;
-	l->mask = 0;
-	l->txloc = txloc;
-	l->none = (uint8_t)none;
+	*l = (struct vn_leg){.dst = dst,
+			     .nd = nd,
+			     .skip = (int16_t)skip,
+			     .acct = acct,
+			     .txloc = txloc,
+			     .none = (uint8_t)none};
 	return l;
 }
 
@@ -173,10 +204,7 @@ static inline struct vn_leg *vn_fwd_leg(struct vn_fwd *f, const uint16_t *dst, u
 static inline void vn_fwd_unicast(struct vn_fwd *f, uint16_t dst, uint16_t acct, uint8_t txloc,
 				  enum vn_drop_reason none)
 {
-	uint8_t i = f->nlegs;
-
-	f->one[i] = dst;
-	vn_fwd_leg(f, &f->one[i], 1, -1, acct, txloc, none);
+	f->leg[f->nlegs++] = vn_leg_unicast(dst, acct, txloc, none);
 }
 
 #endif
