@@ -180,187 +180,290 @@ static int lock_state_dir(const char *dir)
 	return fd;
 }
 
-int main(int argc, char **argv)
+/* Everything main() starts, stopped in the reverse order. */
+struct daemon {
+	struct vn_config cfg;
+	int lockfd;
+	GPtrArray *eargs;
+	char **eal_av;
+	struct rte_mempool *mp;
+	struct vn_dp *dp;
+	GMainLoop *loop;
+	struct vn_switch *sw;
+	char *state_file, *ledger_file;
+	struct vn_ctl *ctl;
+	struct vn_metrics *metrics;
+};
+
+/* Free what the control thread allocated for @d (the unwind labels in main() do the rest). */
+static void daemon_clear(struct daemon *d)
 {
-	struct opts o __attribute__((cleanup(opts_clear))) = {.workers = 0};
+	g_clear_pointer(&d->loop, g_main_loop_unref);
+	g_clear_pointer(&d->eargs, g_ptr_array_unref);
+	g_free(d->eal_av);
+	g_free(d->state_file);
+	g_free(d->ledger_file);
+}
+
+/* Parse the command line into @o. Return: true to go on, false to exit with *@rc. */
+static bool parse_options(struct opts *o, int *argc, char ***argv, int *rc)
+{
 	GOptionEntry entries[] = {
-	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Configuration file (INI)",
+	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &o->config, "Configuration file (INI)",
 	     "FILE"},
-	    {"control-socket", 0, 0, G_OPTION_ARG_FILENAME, &o.control_socket,
+	    {"control-socket", 0, 0, G_OPTION_ARG_FILENAME, &o->control_socket,
 	     "Control socket path", "PATH"},
-	    {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.state_dir, "State directory", "DIR"},
-	    {"file-prefix", 0, 0, G_OPTION_ARG_STRING, &o.file_prefix,
+	    {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->state_dir, "State directory", "DIR"},
+	    {"file-prefix", 0, 0, G_OPTION_ARG_STRING, &o->file_prefix,
 	     "DPDK --file-prefix (one per instance)", "NAME"},
-	    {"workers", 'w', 0, G_OPTION_ARG_INT, &o.workers, "Data-path worker threads", "N"},
-	    {"worker-cpus", 0, 0, G_OPTION_ARG_STRING, &o.worker_cpus,
+	    {"workers", 'w', 0, G_OPTION_ARG_INT, &o->workers, "Data-path worker threads", "N"},
+	    {"worker-cpus", 0, 0, G_OPTION_ARG_STRING, &o->worker_cpus,
 	     "CPUs to pin workers to (comma list)", "LIST"},
-	    {"log-level", 'l', 0, G_OPTION_ARG_STRING, &o.log_level,
+	    {"log-level", 'l', 0, G_OPTION_ARG_STRING, &o->log_level,
 	     "error, warning, info or debug", "LEVEL"},
-	    {"version", 'V', 0, G_OPTION_ARG_NONE, &o.version, "Print the version", NULL},
+	    {"version", 'V', 0, G_OPTION_ARG_NONE, &o->version, "Print the version", NULL},
 	    {NULL}};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- vnicd, a NIC backend for VMs");
 	g_autoptr(GError) err = NULL;
-	g_autoptr(GMainLoop) loop = NULL;
-	g_autoptr(GPtrArray) eargs = NULL;
-	g_autofree char **eal_av = NULL;
-	g_autofree char *state_file = NULL, *ledger_file = NULL;
-	struct vn_metrics *metrics = NULL;
-	struct vn_config cfg;
-	struct rte_mempool *mp = NULL;
-	struct vn_dp *dp = NULL;
-	struct vn_switch *sw = NULL;
-	struct vn_ctl *ctl = NULL;
-	unsigned lcore, w = 0;
-	int lockfd = -1, rc = 1;
 
 	g_option_context_add_main_entries(ctx, entries, NULL);
-	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+	if (!g_option_context_parse(ctx, argc, argv, &err)) {
 		fprintf(stderr, "vnicd: %s (see --help)\n", err->message);
-		return 2;
+		*rc = 2;
+		return false;
 	}
-	if (o.version) {
+	if (o->version) {
 		printf("vnicd %s\n", VNICD_VERSION);
-		return 0;
+		*rc = 0;
+		return false;
 	}
-	if (argc > 1) {
-		fprintf(stderr, "vnicd: unexpected argument '%s' (see --help)\n", argv[1]);
-		return 2;
+	if (*argc > 1) {
+		fprintf(stderr, "vnicd: unexpected argument '%s' (see --help)\n", (*argv)[1]);
+		*rc = 2;
+		return false;
 	}
-	vn_config_defaults(&cfg);
-	if (o.config && vn_config_load_file(&cfg, o.config, &err) < 0) {
-		fprintf(stderr, "vnicd: config %s: %s\n", o.config, err->message);
-		return 2;
+	return true;
+}
+
+/* Replace the string *@dst with a copy of @opt when the option was given. */
+static void override_str(char **dst, const char *opt)
+{
+	if (opt) {
+		g_free(*dst);
+		*dst = g_strdup(opt);
 	}
-	if (o.control_socket) {
-		g_free(cfg.control_socket);
-		cfg.control_socket = g_strdup(o.control_socket);
+}
+
+/* Load the config file, apply the command-line options over it, set the log level. Return: 0/-1 */
+static int load_config(struct vn_config *cfg, const struct opts *o)
+{
+	g_autoptr(GError) err = NULL;
+
+	vn_config_defaults(cfg);
+	if (o->config && vn_config_load_file(cfg, o->config, &err) < 0) {
+		fprintf(stderr, "vnicd: config %s: %s\n", o->config, err->message);
+		return -1;
 	}
-	if (o.state_dir) {
-		g_free(cfg.state_dir);
-		cfg.state_dir = g_strdup(o.state_dir);
-	}
-	if (o.file_prefix) {
-		g_free(cfg.file_prefix);
-		cfg.file_prefix = g_strdup(o.file_prefix);
-	}
-	if (o.worker_cpus) {
-		g_free(cfg.worker_cpus);
-		cfg.worker_cpus = g_strdup(o.worker_cpus);
-	}
-	if (o.workers) {
-		if (o.workers < 1 || o.workers > 16) {
+	override_str(&cfg->control_socket, o->control_socket);
+	override_str(&cfg->state_dir, o->state_dir);
+	override_str(&cfg->file_prefix, o->file_prefix);
+	override_str(&cfg->worker_cpus, o->worker_cpus);
+	if (o->workers) {
+		if (o->workers < 1 || o->workers > 16) {
 			fprintf(stderr, "vnicd: --workers must be 1..16\n");
-			return 2;
+			return -1;
 		}
-		cfg.workers = o.workers;
+		cfg->workers = o->workers;
 	}
-	if (o.log_level) {
-		int l = vn_log_parse_level(o.log_level);
+	if (o->log_level) {
+		int l = vn_log_parse_level(o->log_level);
 		if (l < 0) {
 			fprintf(stderr,
 				"vnicd: --log-level: '%s' is not error|warning|info|debug\n",
-				o.log_level);
-			return 2;
+				o->log_level);
+			return -1;
 		}
-		cfg.log_level = l;
+		cfg->log_level = l;
 	}
-	vn_log_set_level(cfg.log_level);
+	vn_log_set_level(cfg->log_level);
+	return 0;
+}
 
-	if (g_mkdir_with_parents(cfg.state_dir, 0750) != 0) {
-		VN_ERR("cannot create state directory %s: %s", cfg.state_dir, g_strerror(errno));
-		goto out;
+/* Create the state directory and take its lock (one vnicd per directory). Return: 0 or -1. */
+static int open_state_dir(struct daemon *d)
+{
+	if (g_mkdir_with_parents(d->cfg.state_dir, 0750) != 0) {
+		VN_ERR("cannot create state directory %s: %s", d->cfg.state_dir, g_strerror(errno));
+		return -1;
 	}
-	lockfd = lock_state_dir(cfg.state_dir);
-	if (lockfd < 0) {
-		VN_ERR("state directory %s is locked by another vnicd (%s)", cfg.state_dir,
-		       g_strerror(-lockfd));
-		goto out;
+	d->lockfd = lock_state_dir(d->cfg.state_dir);
+	if (d->lockfd < 0) {
+		VN_ERR("state directory %s is locked by another vnicd (%s)", d->cfg.state_dir,
+		       g_strerror(-d->lockfd));
+		return -1;
 	}
-	eargs = eal_argv(&cfg, argv[0], &err);
-	if (!eargs) {
+	return 0;
+}
+
+/* Initialise DPDK's EAL with the arguments built from the configuration. Return: 0 or -1. */
+static int init_eal(struct daemon *d, const char *prog)
+{
+	g_autoptr(GError) err = NULL;
+
+	d->eargs = eal_argv(&d->cfg, prog, &err);
+	if (!d->eargs) {
 		VN_ERR("eal_args: %s", err->message);
-		goto out;
+		return -1;
 	}
 	/* EAL permutes and overwrites its argv: give it a copy of the pointer array */
-	eal_av = g_memdup2(eargs->pdata, sizeof(char *) * eargs->len);
-	if (rte_eal_init((int)eargs->len - 1, eal_av) < 0) {
+	d->eal_av = g_memdup2(d->eargs->pdata, sizeof(char *) * d->eargs->len);
+	if (rte_eal_init((int)d->eargs->len - 1, d->eal_av) < 0) {
 		VN_ERR("DPDK EAL initialisation failed%s%s (see the EAL messages above)",
 		       rte_errno ? ": " : "", rte_errno ? rte_strerror(rte_errno) : "");
-		goto out;
+		return -1;
 	}
-	mp = rte_pktmbuf_pool_create("vn_mbufs", cfg.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-				     (int)rte_socket_id());
-	if (!mp) {
-		VN_ERR("cannot allocate %u packet buffers: %s", cfg.mbufs, rte_strerror(rte_errno));
-		goto out_eal;
+	return 0;
+}
+
+/* Create the packet buffers and the data path, and launch the workers on their lcores. */
+static int start_data_path(struct daemon *d)
+{
+	unsigned lcore, w = 0;
+
+	d->mp = rte_pktmbuf_pool_create("vn_mbufs", d->cfg.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					(int)rte_socket_id());
+	if (!d->mp) {
+		VN_ERR("cannot allocate %u packet buffers: %s", d->cfg.mbufs,
+		       rte_strerror(rte_errno));
+		return -1;
 	}
-	dp = vn_dp_create((unsigned)cfg.workers, cfg.idle_sleep_us);
-	if (!dp) {
+	d->dp = vn_dp_create((unsigned)d->cfg.workers, d->cfg.idle_sleep_us);
+	if (!d->dp) {
 		VN_ERR("cannot create the data path: %s", g_strerror(errno));
-		goto out_eal;
+		return -1;
 	}
 	RTE_LCORE_FOREACH_WORKER(lcore)
 	{
-		if (w < (unsigned)cfg.workers)
-			rte_eal_remote_launch(vn_dp_worker_run, vn_dp_worker(dp, w++), lcore);
+		if (w < (unsigned)d->cfg.workers)
+			rte_eal_remote_launch(vn_dp_worker_run, vn_dp_worker(d->dp, w++), lcore);
 	}
-	loop = g_main_loop_new(NULL, FALSE);
-	sw = vn_switch_new(&cfg, dp, mp);
-	state_file = g_build_filename(cfg.state_dir, "state.json", NULL);
-	ledger_file = g_build_filename(cfg.state_dir, "ledger.json", NULL);
-	vn_switch_open_ledger(sw,
-			      ledger_file); /* before the ports, so they continue their totals */
-	if (vn_switch_restore(sw, state_file, &err) < 0)
+	return 0;
+}
+
+/* Create the switch, open its ledger and restore its state from the state directory. */
+static void start_switch(struct daemon *d)
+{
+	g_autoptr(GError) err = NULL;
+
+	d->sw = vn_switch_new(&d->cfg, d->dp, d->mp);
+	d->state_file = g_build_filename(d->cfg.state_dir, "state.json", NULL);
+	d->ledger_file = g_build_filename(d->cfg.state_dir, "ledger.json", NULL);
+	/* before the ports, so they continue their totals */
+	vn_switch_open_ledger(d->sw, d->ledger_file);
+	if (vn_switch_restore(d->sw, d->state_file, &err) < 0)
 		VN_WARN("state: %s", err ? err->message : "?");
-	g_clear_error(&err);
-	vn_switch_set_state_file(sw, state_file);
-	ctl = vn_ctl_start(sw, cfg.control_socket, cfg.socket_group, cfg.max_clients, &err);
-	if (!ctl) {
+	vn_switch_set_state_file(d->sw, d->state_file);
+}
+
+/* Start the control socket and, when configured, the Prometheus endpoint. */
+static int start_control(struct daemon *d)
+{
+	g_autoptr(GError) err = NULL;
+	const struct vn_config *cfg = &d->cfg;
+
+	d->ctl =
+	    vn_ctl_start(d->sw, cfg->control_socket, cfg->socket_group, cfg->max_clients, &err);
+	if (!d->ctl) {
 		VN_ERR("control socket: %s", err->message);
-		goto out_stop;
+		return -1;
 	}
-	if (cfg.metrics_listen && *cfg.metrics_listen) {
-		metrics = vn_metrics_start(sw, cfg.metrics_listen, cfg.max_clients, &err);
-		if (!metrics) {
+	if (cfg->metrics_listen && *cfg->metrics_listen) {
+		d->metrics = vn_metrics_start(d->sw, cfg->metrics_listen, cfg->max_clients, &err);
+		if (!d->metrics) {
 			VN_ERR("Prometheus endpoint disabled: %s", err->message);
 			g_clear_error(&err);
 		} else {
 			VN_INFO("Prometheus metrics at http://%s/metrics (port %u)",
-				cfg.metrics_listen, vn_metrics_port(metrics));
+				cfg->metrics_listen, vn_metrics_port(d->metrics));
 		}
 	}
-	vn_switch_checkpoint(sw);
-	g_timeout_add_seconds(cfg.checkpoint_interval, on_checkpoint, sw);
-	g_unix_signal_add(SIGTERM, on_signal, loop);
-	g_unix_signal_add(SIGINT, on_signal, loop);
-	g_timeout_add_seconds(1, on_tick, sw);
-	VN_INFO("vnicd %s ready: %d worker(s), control socket %s, state %s", VNICD_VERSION,
-		cfg.workers, cfg.control_socket, cfg.state_dir);
-	g_main_loop_run(loop);
-	rc = 0;
+	return 0;
+}
 
-	vn_ctl_stop(ctl);
-	vn_metrics_stop(metrics);
+/* Checkpoint, arm the timers and signals, and run the main loop until SIGTERM or SIGINT. */
+static void run_main_loop(struct daemon *d)
+{
+	vn_switch_checkpoint(d->sw);
+	g_timeout_add_seconds(d->cfg.checkpoint_interval, on_checkpoint, d->sw);
+	g_unix_signal_add(SIGTERM, on_signal, d->loop);
+	g_unix_signal_add(SIGINT, on_signal, d->loop);
+	g_timeout_add_seconds(1, on_tick, d->sw);
+	VN_INFO("vnicd %s ready: %d worker(s), control socket %s, state %s", VNICD_VERSION,
+		d->cfg.workers, d->cfg.control_socket, d->cfg.state_dir);
+	g_main_loop_run(d->loop);
+}
+
+/* Stop the control plane and save the state. Return: 0, or 1 when saving failed. */
+static int stop_control(struct daemon *d)
+{
+	g_autoptr(GError) err = NULL;
+
+	vn_ctl_stop(d->ctl);
+	vn_metrics_stop(d->metrics);
 	vn_capture_shutdown();
-	if (vn_switch_save(sw, state_file, &err) < 0) {
+	if (vn_switch_save(d->sw, d->state_file, &err) < 0) {
 		VN_ERR("saving state: %s", err->message);
-		rc = 1;
+		return 1;
 	}
-out_stop:
-	vn_dp_stop(dp);
+	return 0;
+}
+
+/* Stop the workers, write the last checkpoint, free the switch and the data path.
+ * Return: 0, or -1 when the checkpoint failed. */
+static int stop_data_path(struct daemon *d)
+{
+	int rc = 0;
+
+	vn_dp_stop(d->dp);
 	rte_eal_mp_wait_lcore();
 	/* the workers are stopped: this checkpoint holds every frame counted */
-	if (vn_switch_checkpoint(sw) < 0)
+	if (vn_switch_checkpoint(d->sw) < 0)
+		rc = -1;
+	vn_switch_free(d->sw);
+	vn_dp_free(d->dp);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o __attribute__((cleanup(opts_clear))) = {.workers = 0};
+	struct daemon d __attribute__((cleanup(daemon_clear))) = {.lockfd = -1};
+	int rc = 1;
+
+	if (!parse_options(&o, &argc, &argv, &rc))
+		return rc;
+	if (load_config(&d.cfg, &o) < 0)
+		return 2;
+	if (open_state_dir(&d) < 0 || init_eal(&d, argv[0]) < 0)
+		goto out;
+	if (start_data_path(&d) < 0)
+		goto out_eal;
+	d.loop = g_main_loop_new(NULL, FALSE);
+	start_switch(&d);
+	if (start_control(&d) < 0)
+		goto out_stop;
+	run_main_loop(&d);
+	rc = stop_control(&d);
+out_stop:
+	if (stop_data_path(&d) < 0)
 		rc = 1;
-	vn_switch_free(sw);
-	vn_dp_free(dp);
 out_eal:
-	rte_mempool_free(mp);
+	rte_mempool_free(d.mp);
 	rte_eal_cleanup();
 out:
-	if (lockfd >= 0)
-		close(lockfd);
-	vn_config_clear(&cfg);
+	if (d.lockfd >= 0)
+		close(d.lockfd);
+	vn_config_clear(&d.cfg);
 	if (rc == 0)
 		VN_INFO("stopped");
 	return rc;

@@ -293,112 +293,159 @@ static JsonNode *member(JsonObject *o, const char *k)
 	return o ? json_object_get_member(o, k) : NULL;
 }
 
-int vn_policy_spec_merge(JsonObject *cur, JsonObject *chg, bool has_mac, JsonObject **out,
-			 GError **err)
+/* Member @k of @chg when it is there, otherwise of @cur. */
+static JsonNode *changed(JsonObject *chg, JsonObject *cur, const char *k)
 {
-	g_autoptr(JsonObject) o = json_object_new();
-	JsonNode *n;
-	JsonObject *vsrc;
-	int mode = VN_VLAN_NONE;
-	bool b;
+	return member(chg, k) ? member(chg, k) : member(cur, k);
+}
 
-	*out = NULL;
-	if (chg) {
-		g_autoptr(GList) keys = json_object_get_members(chg);
-		for (GList *l = keys; l; l = l->next) {
-			bool known = false;
-			for (const char *const *k = spec_keys; *k && !known; k++)
-				known = strcmp(*k, l->data) == 0;
-			if (!known)
-				FAIL("unknown policy setting '%s'", (char *)l->data);
-		}
-	}
-	/* VLAN: a new --vlan-mode starts afresh; otherwise changes apply to the current mode */
-	vsrc = member(chg, "vlan_mode") ? chg : cur;
-	if ((n = member(vsrc, "vlan_mode"))) {
-		if (!is_type(n, G_TYPE_STRING) || (mode = mode_of(json_node_get_string(n))) < 0) {
-			g_autofree char *t = node_text(n);
-			FAIL("invalid --vlan-mode %s (access, trunk, native-untagged, "
-			     "native-tagged, "
-			     "dot1q-tunnel or none)",
-			     t);
-		}
-	}
-	{
-		guint64 vid = 0, tpid = 0;
-		uint64_t bm[64];
-		bool has_vid = false, has_vlans = false, has_tpid = false;
-		JsonNode *nv = member(chg, "vlan") ? member(chg, "vlan") : member(vsrc, "vlan");
-		JsonNode *nl = member(chg, "vlans") ? member(chg, "vlans") : member(vsrc, "vlans");
-		JsonNode *nt = member(chg, "tpid") ? member(chg, "tpid") : member(vsrc, "tpid");
+/* The VLAN members of a spec being merged, parsed (bm is only set when has_vlans). */
+struct vlan_members {
+	int mode;
+	guint64 vid, tpid;
+	uint64_t bm[64];
+	bool has_vid, has_vlans, has_tpid;
+};
 
-		if (nv && !JSON_NODE_HOLDS_NULL(nv)) {
-			if (parse_vid(nv, "--vlan", &vid, err) < 0)
-				return -EINVAL;
-			has_vid = true;
-		}
-		if (nl && !JSON_NODE_HOLDS_NULL(nl)) {
-			if (parse_vlans(nl, bm, err) < 0)
-				return -EINVAL;
-			has_vlans = true;
-		}
-		if (nt && !JSON_NODE_HOLDS_NULL(nt)) {
-			g_autofree char *t = node_text(nt);
-			if (!node_uint(nt, true, &tpid) ||
-			    (tpid != 0x8100 && tpid != 0x88a8 && tpid != 0x9100 && tpid != 0x9200))
-				FAIL("invalid --tpid %s (0x88a8, 0x8100, 0x9100 or 0x9200)", t);
-			has_tpid = true;
-		}
-		switch (mode) {
-		case VN_VLAN_NONE:
-			if (has_vid || has_vlans || has_tpid)
-				FAIL("--vlan, --vlans and --tpid need a --vlan-mode (the port has "
-				     "none)");
-			break;
-		case VN_VLAN_ACCESS:
-		case VN_VLAN_DOT1Q_TUNNEL:
-			if (!has_vid)
-				FAIL("--vlan-mode %s needs --vlan N", mode_names[mode]);
-			if (has_vlans)
-				FAIL(
-				    "--vlans does not apply to --vlan-mode %s (one VLAN: --vlan N)",
-				    mode_names[mode]);
-			break;
-		case VN_VLAN_TRUNK:
-			if (!has_vlans)
-				FAIL("--vlan-mode trunk needs --vlans LIST");
-			if (has_vid)
-				FAIL("--vlan does not apply to --vlan-mode trunk (for a native "
-				     "VLAN use "
-				     "native-untagged or native-tagged)");
-			break;
-		default:
-			if (!has_vid)
-				FAIL("--vlan-mode %s needs --vlan N (the native VLAN)",
-				     mode_names[mode]);
-			break;
-		}
-		if (has_tpid && mode != VN_VLAN_DOT1Q_TUNNEL)
-			FAIL("--tpid applies to --vlan-mode dot1q-tunnel only");
-		if (mode != VN_VLAN_NONE)
-			json_object_set_string_member(o, "vlan_mode", mode_names[mode]);
-		if (has_vid)
-			json_object_set_int_member(o, "vlan", (gint64)vid);
-		if (has_vlans) {
-			g_autofree char *t = vlans_text(bm);
-			json_object_set_string_member(o, "vlans", t);
-		}
-		if (has_tpid && tpid != VN_TPID_8021AD) {
-			char t[8];
-			snprintf(t, sizeof(t), "0x%04x", (unsigned)tpid);
-			json_object_set_string_member(o, "tpid", t);
-		}
+/* Reject any member of @chg that is not a policy setting. */
+static int check_keys(JsonObject *chg, GError **err)
+{
+	g_autoptr(GList) keys = NULL;
+
+	if (!chg)
+		return 0;
+	keys = json_object_get_members(chg);
+	for (GList *l = keys; l; l = l->next) {
+		bool known = false;
+		for (const char *const *k = spec_keys; *k && !known; k++)
+			known = strcmp(*k, l->data) == 0;
+		if (!known)
+			FAIL("unknown policy setting '%s'", (char *)l->data);
 	}
-	/* flags */
+	return 0;
+}
+
+/* The VLAN mode of @vsrc into v->mode (VN_VLAN_NONE when it has none). */
+static int parse_vlan_mode(JsonObject *vsrc, struct vlan_members *v, GError **err)
+{
+	JsonNode *n = member(vsrc, "vlan_mode");
+
+	v->mode = VN_VLAN_NONE;
+	if (n && (!is_type(n, G_TYPE_STRING) || (v->mode = mode_of(json_node_get_string(n))) < 0)) {
+		g_autofree char *t = node_text(n);
+		FAIL("invalid --vlan-mode %s (access, trunk, native-untagged, "
+		     "native-tagged, "
+		     "dot1q-tunnel or none)",
+		     t);
+	}
+	return 0;
+}
+
+/* vlan, vlans and tpid, each from @chg when there, otherwise from @vsrc, into @v. */
+static int parse_vlan_ids(JsonObject *chg, JsonObject *vsrc, struct vlan_members *v, GError **err)
+{
+	JsonNode *nv = changed(chg, vsrc, "vlan");
+	JsonNode *nl = changed(chg, vsrc, "vlans");
+	JsonNode *nt = changed(chg, vsrc, "tpid");
+
+	if (nv && !JSON_NODE_HOLDS_NULL(nv)) {
+		if (parse_vid(nv, "--vlan", &v->vid, err) < 0)
+			return -EINVAL;
+		v->has_vid = true;
+	}
+	if (nl && !JSON_NODE_HOLDS_NULL(nl)) {
+		if (parse_vlans(nl, v->bm, err) < 0)
+			return -EINVAL;
+		v->has_vlans = true;
+	}
+	if (nt && !JSON_NODE_HOLDS_NULL(nt)) {
+		g_autofree char *t = node_text(nt);
+		if (!node_uint(nt, true, &v->tpid) || (v->tpid != 0x8100 && v->tpid != 0x88a8 &&
+						       v->tpid != 0x9100 && v->tpid != 0x9200))
+			FAIL("invalid --tpid %s (0x88a8, 0x8100, 0x9100 or 0x9200)", t);
+		v->has_tpid = true;
+	}
+	return 0;
+}
+
+/* Does the VLAN mode have the VLAN members it needs, and only those? */
+static int check_vlan_combination(const struct vlan_members *v, GError **err)
+{
+	switch (v->mode) {
+	case VN_VLAN_NONE:
+		if (v->has_vid || v->has_vlans || v->has_tpid)
+			FAIL("--vlan, --vlans and --tpid need a --vlan-mode (the port has "
+			     "none)");
+		break;
+	case VN_VLAN_ACCESS:
+	case VN_VLAN_DOT1Q_TUNNEL:
+		if (!v->has_vid)
+			FAIL("--vlan-mode %s needs --vlan N", mode_names[v->mode]);
+		if (v->has_vlans)
+			FAIL("--vlans does not apply to --vlan-mode %s (one VLAN: --vlan N)",
+			     mode_names[v->mode]);
+		break;
+	case VN_VLAN_TRUNK:
+		if (!v->has_vlans)
+			FAIL("--vlan-mode trunk needs --vlans LIST");
+		if (v->has_vid)
+			FAIL("--vlan does not apply to --vlan-mode trunk (for a native "
+			     "VLAN use "
+			     "native-untagged or native-tagged)");
+		break;
+	default:
+		if (!v->has_vid)
+			FAIL("--vlan-mode %s needs --vlan N (the native VLAN)",
+			     mode_names[v->mode]);
+		break;
+	}
+	if (v->has_tpid && v->mode != VN_VLAN_DOT1Q_TUNNEL)
+		FAIL("--tpid applies to --vlan-mode dot1q-tunnel only");
+	return 0;
+}
+
+/* Write the VLAN members of @v into @o in their normalised form (defaults left out). */
+static void set_vlan_members(JsonObject *o, const struct vlan_members *v)
+{
+	if (v->mode != VN_VLAN_NONE)
+		json_object_set_string_member(o, "vlan_mode", mode_names[v->mode]);
+	if (v->has_vid)
+		json_object_set_int_member(o, "vlan", (gint64)v->vid);
+	if (v->has_vlans) {
+		g_autofree char *t = vlans_text(v->bm);
+		json_object_set_string_member(o, "vlans", t);
+	}
+	if (v->has_tpid && v->tpid != VN_TPID_8021AD) {
+		char t[8];
+		snprintf(t, sizeof(t), "0x%04x", (unsigned)v->tpid);
+		json_object_set_string_member(o, "tpid", t);
+	}
+}
+
+/* VLAN members into @o: a new --vlan-mode starts afresh; otherwise changes apply to @cur's. */
+static int merge_vlan(JsonObject *cur, JsonObject *chg, JsonObject *o, GError **err)
+{
+	JsonObject *vsrc = member(chg, "vlan_mode") ? chg : cur;
+	struct vlan_members v = {.mode = VN_VLAN_NONE};
+
+	if (parse_vlan_mode(vsrc, &v, err) < 0 || parse_vlan_ids(chg, vsrc, &v, err) < 0 ||
+	    check_vlan_combination(&v, err) < 0)
+		return -EINVAL;
+	set_vlan_members(o, &v);
+	return 0;
+}
+
+/* Anti-spoofing members into @o: the flags (lock_mac needs @has_mac), then allowed_ip. */
+static int merge_antispoof(JsonObject *cur, JsonObject *chg, bool has_mac, JsonObject *o,
+			   GError **err)
+{
 	static const char *const flags[] = {"lock_mac", "allow_dhcp_server", "allow_ra"};
 	static const char *const flag_opts[] = {"--lock-mac", "--allow-dhcp-server", "--allow-ra"};
+	JsonNode *n;
+	bool b;
+
 	for (int i = 0; i < 3; i++) {
-		n = member(chg, flags[i]) ? member(chg, flags[i]) : member(cur, flags[i]);
+		n = changed(chg, cur, flags[i]);
 		if (!n)
 			continue;
 		if (parse_bool(n, flag_opts[i], &b, err) < 0)
@@ -408,17 +455,22 @@ int vn_policy_spec_merge(JsonObject *cur, JsonObject *chg, bool has_mac, JsonObj
 	}
 	if (json_object_has_member(o, "lock_mac") && !has_mac)
 		FAIL("--lock-mac needs the port's MAC address (port add ... --mac MAC)");
-	if ((n = member(chg, "allowed_ip") ? member(chg, "allowed_ip")
-					   : member(cur, "allowed_ip"))) {
+	if ((n = changed(chg, cur, "allowed_ip"))) {
 		JsonArray *a;
 		if (parse_ips(n, &a, err) < 0)
 			return -EINVAL;
 		if (a)
 			json_object_set_array_member(o, "allowed_ip", a);
 	}
+	return 0;
+}
+
+/* Bandwidth members (inbound, then outbound) into @o. */
+static int merge_rates(JsonObject *cur, JsonObject *chg, JsonObject *o, GError **err)
+{
 	for (int d = 0; d < 2; d++) {
 		const char *k = d ? "outbound" : "inbound";
-		n = member(chg, k) ? member(chg, k) : member(cur, k);
+		JsonNode *n = changed(chg, cur, k);
 		if (n) {
 			JsonObject *r;
 			if (parse_rate(n, d ? "--outbound" : "--inbound", &r, err) < 0)
@@ -427,6 +479,18 @@ int vn_policy_spec_merge(JsonObject *cur, JsonObject *chg, bool has_mac, JsonObj
 				json_object_set_object_member(o, k, r);
 		}
 	}
+	return 0;
+}
+
+int vn_policy_spec_merge(JsonObject *cur, JsonObject *chg, bool has_mac, JsonObject **out,
+			 GError **err)
+{
+	g_autoptr(JsonObject) o = json_object_new();
+
+	*out = NULL;
+	if (check_keys(chg, err) < 0 || merge_vlan(cur, chg, o, err) < 0 ||
+	    merge_antispoof(cur, chg, has_mac, o, err) < 0 || merge_rates(cur, chg, o, err) < 0)
+		return -EINVAL;
 	*out = g_steal_pointer(&o);
 	return 0;
 }
