@@ -310,6 +310,7 @@ int vn_capture_start(struct vn_switch *sw, const char *port, int fd, uint64_t co
 		s->deadline_us = s->started_us + (gint64)duration_s * G_USEC_PER_SEC;
 	s->state = CAP_RUNNING;
 	s->timer = g_timeout_add(DRAIN_MS, on_drain, s);
+	s->cap.burst = vn_capture_burst;
 	vn_dp_capture_set(dp, s->slot, &s->cap);
 	/* forget the oldest finished captures */
 	for (guint i = 0; sessions->len >= CAP_MAX_KEPT && i < sessions->len;) {

@@ -135,7 +135,7 @@ static void tx_flush(struct vn_worker *w, const struct vn_dp_table *t, uint16_t 
 			return;
 	}
 	if (unlikely(s->cap != NULL))
-		vn_capture_burst(s->cap, tq->pkts, n, w->id, RTE_PCAPNG_DIRECTION_OUT);
+		s->cap->burst(s->cap, tq->pkts, n, w->id, RTE_PCAPNG_DIRECTION_OUT);
 	if (likely(p != NULL))
 		sent = p->ops->tx_burst(p, (uint16_t)(w->id % p->nr_txq), tq->pkts, n);
 	for (uint16_t i = 0; i < sent; i++) {
@@ -384,7 +384,7 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16
 	uint16_t k = 0;
 
 	if (unlikely(is->cap != NULL))
-		vn_capture_burst(is->cap, pkts, n, w->id, RTE_PCAPNG_DIRECTION_IN);
+		is->cap->burst(is->cap, pkts, n, w->id, RTE_PCAPNG_DIRECTION_IN);
 	for (uint16_t i = 0; i < n; i++)
 		if (ingress(&b, pkts[i], moff))
 			pkts[k++] = pkts[i];

@@ -19,16 +19,7 @@ void vn_switch_set_state_file(struct vn_switch *sw, const char *path)
 {
 	g_free(sw->state_file);
 	sw->state_file = g_strdup(path);
-}
-
-void sw_changed(struct vn_switch *sw)
-{
-	g_autoptr(GError) err = NULL;
-
-	if (sw->restoring || !sw->state_file)
-		return;
-	if (vn_switch_save(sw, sw->state_file, &err) < 0)
-		VN_ERR("saving state to %s failed: %s", sw->state_file, err->message);
+	sw->save = vn_switch_save;
 }
 
 int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)

@@ -644,3 +644,90 @@ void vn_switch_tick(struct vn_switch *sw)
 			vn_uplink_tick(n->uplink);
 	}
 }
+
+/* ---- what ports and networks share: the network's members and its uplink's filter ---- */
+
+void sw_changed(struct vn_switch *sw)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (sw->restoring || !sw->state_file || !sw->save)
+		return;
+	if (sw->save(sw, sw->state_file, &err) < 0)
+		VN_ERR("saving state to %s failed: %s", sw->state_file, err->message);
+}
+
+struct sw_port *sw_net_uplink_port(struct vn_switch *sw, struct vn_net *n)
+{
+	for (guint i = 0; i < sw->ports->len; i++) {
+		struct sw_port *sp = sw->ports->pdata[i];
+		if (sp->vnet == n && sp->kind == &vn_uplink_kind)
+			return sp;
+	}
+	return NULL;
+}
+
+GArray *sw_net_members(struct vn_switch *sw, struct vn_net *n)
+{
+	GArray *m = g_array_new(FALSE, TRUE, sizeof(struct vn_net_member));
+
+	for (guint i = 0; i < sw->ports->len; i++) {
+		struct sw_port *sp = sw->ports->pdata[i];
+		struct vn_net_member e = {.name = sp->name, .mac = sp->mac};
+		if (sp->vnet != n)
+			continue;
+		e.uplink = sp->kind == &vn_uplink_kind;
+		e.relay = json_object_get_boolean_member_with_default(sp->args, "reflective_relay",
+								      FALSE);
+		g_array_append_val(m, e);
+	}
+	return m;
+}
+
+void sw_uplink_mac_sync(struct sw_port *sp)
+{
+	char m[VN_MAC_STRLEN];
+
+	if (!sp || !sp->port)
+		return;
+	vn_uplink_get_mac(sp->port, &sp->port->mac);
+	vn_mac_format(&sp->port->mac, m);
+	g_free(sp->mac);
+	sp->mac = g_strdup(m);
+}
+
+/*
+ * Tell @n's uplink what to receive: the MACs of the ports behind it (a kernel interface gets
+ * them as its unicast list, like macvlan's lower device), or everything when a port has no
+ * --mac or the uplink is a reflective relay; the kind may adjust (a passthru port).
+ */
+void sw_net_sync_uplink(struct vn_switch *sw, struct vn_net *n)
+{
+	g_autofree struct rte_ether_addr *macs = NULL;
+	g_autoptr(GError) e = NULL;
+	bool promisc = false, guests = false;
+	unsigned k = 0;
+
+	if (!n->uplink)
+		return;
+	macs = g_new0(struct rte_ether_addr, sw->ports->len + 1);
+	for (guint i = 0; i < sw->ports->len; i++) {
+		struct sw_port *sp = sw->ports->pdata[i];
+		if (sp->vnet != n || !sp->port)
+			continue;
+		if (sp->kind == &vn_uplink_kind) {
+			promisc |= json_object_get_boolean_member_with_default(
+			    sp->args, "reflective_relay", FALSE); /* VEPA hosts behind it */
+			continue;
+		}
+		guests = true;
+		if (sp->port->has_mac)
+			macs[k++] = sp->port->mac;
+		else
+			promisc = true; /* its guest's MAC is not known */
+	}
+	if (n->kind->uplink_filter)
+		n->kind->uplink_filter(n, guests, &k, &promisc);
+	if (vn_uplink_filter(n->uplink, macs, k, promisc, &e) < 0)
+		VN_WARN("network %s: %s", n->name, e->message);
+}

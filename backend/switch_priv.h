@@ -48,6 +48,7 @@ struct vn_switch {
 	struct sw_port *slots[VN_MAX_PORTS_HARD];
 	uint16_t next_net_id;
 	char *state_file;
+	int (*save)(struct vn_switch *sw, const char *path, GError **err); /* state.c's */
 	bool restoring;
 	struct vn_ledger *ledger;
 	char *ledger_file;

@@ -19,6 +19,10 @@ struct vn_switch;
 
 /** struct vn_capture - what the workers see of a capture (read-mostly, counters atomic). */
 struct vn_capture {
+	/* vn_capture_burst(): the pipeline calls it through here, so the data path does not
+	 * depend on this module */
+	void (*burst)(struct vn_capture *cap, struct rte_mbuf *const *pkts, uint16_t n,
+		      uint32_t queue, enum rte_pcapng_direction dir);
 	struct rte_ring *ring;	/* multi-producer, single-consumer */
 	struct rte_mempool *mp; /* pcapng copies */
 	uint32_t snaplen;
