@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: MIT */
+/* vnicctl's renderers: the human-readable output of vnicd's answers to the read commands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "vnicctl.h"
+
+/** vc_str() - Return: string member @k of @o, or @def when missing, null or not a string. */
+const char *vc_str(JsonObject *o, const char *k, const char *def)
+{
+	JsonNode *n = json_object_get_member(o, k);
+
+	if (!n || JSON_NODE_HOLDS_NULL(n))
+		return def;
+	if (json_node_get_value_type(n) == G_TYPE_STRING)
+		return json_node_get_string(n);
+	return def;
+}
+
+/** vc_int() - Return: integer member @k of @o, 0 when missing. */
+gint64 vc_int(JsonObject *o, const char *k)
+{
+	return json_object_has_member(o, k) ? json_object_get_int_member(o, k) : 0;
+}
+
+static bool b_or(JsonObject *o, const char *k)
+{
+	return json_object_get_boolean_member_with_default(o, k, FALSE);
+}
+
+/** vc_print_json() - print @n (may be NULL) as pretty JSON and a newline on stdout. */
+void vc_print_json(JsonNode *n)
+{
+	g_autoptr(JsonGenerator) pg = json_generator_new();
+	g_autofree char *text = NULL;
+
+	json_generator_set_root(pg, n);
+	json_generator_set_pretty(pg, TRUE);
+	text = json_generator_to_data(pg, NULL);
+	printf("%s\n", text);
+}
+
+/* The device side of a tap/vnet port (see tapio/tap_port.c: tap_describe()). */
+static void print_tap(JsonObject *o)
+{
+	JsonObject *s = json_object_has_member(o, "io_stats")
+			    ? json_object_get_object_member(o, "io_stats")
+			    : NULL;
+	JsonArray *off = json_object_has_member(o, "offloads")
+			     ? json_object_get_array_member(o, "offloads")
+			     : NULL;
+
+	printf("  device %s (%s%s, ifindex %" G_GINT64_FORMAT
+	       ", %s), %s, carrier %s, mtu %" G_GINT64_FORMAT ", queues %" G_GINT64_FORMAT "\n",
+	       vc_str(o, "ifname", "?"), vc_str(o, "netns", NULL) ? "namespace " : "host namespace",
+	       vc_str(o, "netns", ""), vc_int(o, "ifindex"),
+	       b_or(o, "created") ? "made by vnicd" : "existing",
+	       b_or(o, "deleted") ? "deleted" : (b_or(o, "admin_up") ? "up" : "down"),
+	       b_or(o, "carrier") ? "on" : "off", vc_int(o, "mtu"), vc_int(o, "queues"));
+	if (b_or(o, "io_uring"))
+		printf("  io: %s\n", vc_str(o, "io", "?"));
+	else
+		printf("  io: %s (io_uring not used: %s)\n", vc_str(o, "io", "?"),
+		       vc_str(o, "io_uring_fallback", "?"));
+	if (off) {
+		printf("  offloads from the kernel:");
+		for (guint i = 0; i < json_array_get_length(off); i++)
+			printf(" %s", json_array_get_string_element(off, i));
+		printf("%s\n", json_array_get_length(off) ? "" : " none");
+	}
+	if (json_object_has_member(o, "host_stack_isolated")) {
+		JsonNode *on = json_object_get_member(o, "owner");
+		g_autofree char *owner =
+		    on && JSON_NODE_HOLDS_VALUE(on)
+			? g_strdup_printf("uid %" G_GINT64_FORMAT, vc_int(o, "owner"))
+			: g_strdup("-");
+		printf("  owner %s, host stack %s\n", owner,
+		       b_or(o, "host_stack_isolated") ? "isolated (ingress dropped after vnicd)"
+						      : "NOT isolated");
+	}
+	if (s)
+		printf("  kernel io: rx %" G_GINT64_FORMAT " frames (%" G_GINT64_FORMAT
+		       " GSO -> %" G_GINT64_FORMAT " segments, %" G_GINT64_FORMAT
+		       " checksums filled, %" G_GINT64_FORMAT " bad offload, %" G_GINT64_FORMAT
+		       " truncated, %" G_GINT64_FORMAT " no buffer), tx %" G_GINT64_FORMAT
+		       " frames (%" G_GINT64_FORMAT " errors); syscalls rx %" G_GINT64_FORMAT
+		       ", tx %" G_GINT64_FORMAT "\n",
+		       vc_int(s, "rx_frames"), vc_int(s, "rx_gso_frames"),
+		       vc_int(s, "rx_gso_segments"), vc_int(s, "rx_csum_filled"),
+		       vc_int(s, "rx_bad_offload"), vc_int(s, "rx_truncated"),
+		       vc_int(s, "rx_nombuf"), vc_int(s, "tx_frames"), vc_int(s, "tx_errors"),
+		       vc_int(s, "rx_syscalls"), vc_int(s, "tx_syscalls"));
+}
+
+static void print_counters(JsonObject *o, const char *indent)
+{
+	static const char *const dirs[] = {"rx", "tx"};
+	JsonObject *d = json_object_get_object_member(o, "drops");
+	g_autoptr(GList) keys = d ? json_object_get_members(d) : NULL;
+
+	for (int i = 0; i < 2; i++) {
+		char k[6][40];
+		const char *cls[] = {"unicast", "multicast", "broadcast",
+				     "local",	"external",  "tunnel"};
+		for (int c = 0; c < 6; c++)
+			snprintf(k[c], sizeof(k[c]), "%s_%s_packets", dirs[i], cls[c]);
+		printf("%s%s: %" G_GINT64_FORMAT " packets, %" G_GINT64_FORMAT
+		       " bytes; unicast %" G_GINT64_FORMAT ", multicast %" G_GINT64_FORMAT
+		       ", broadcast %" G_GINT64_FORMAT "; local %" G_GINT64_FORMAT
+		       ", external %" G_GINT64_FORMAT ", tunnel %" G_GINT64_FORMAT "\n",
+		       indent, dirs[i], vc_int(o, i ? "tx_packets" : "rx_packets"),
+		       vc_int(o, i ? "tx_bytes" : "rx_bytes"), vc_int(o, k[0]), vc_int(o, k[1]),
+		       vc_int(o, k[2]), vc_int(o, k[3]), vc_int(o, k[4]), vc_int(o, k[5]));
+	}
+	printf("%sdrops: %" G_GINT64_FORMAT, indent, vc_int(o, "drops_total"));
+	for (GList *l = keys; l; l = l->next)
+		if (json_object_get_int_member(d, l->data))
+			printf(" %s=%" G_GINT64_FORMAT, (char *)l->data,
+			       json_object_get_int_member(d, l->data));
+	printf("\n");
+}
+
+/**
+ * vc_render_stats() - domifstat-like: one line per NIC, then one per VM; with @detail, each
+ * one's counters by direction, class and drop reason.
+ */
+void vc_render_stats(JsonNode *res, bool detail)
+{
+	JsonObject *r = json_node_get_object(res);
+	JsonArray *a = json_object_get_array_member(r, "ports");
+	JsonArray *v = json_object_get_array_member(r, "vms");
+
+	if (detail) {
+		for (guint i = 0; a && i < json_array_get_length(a); i++) {
+			JsonObject *o = json_array_get_object_element(a, i);
+			printf("%s (net %s, vm %s)\n", vc_str(o, "name", "?"),
+			       vc_str(o, "net", "?"),
+			       vc_str(o, "vm_name", vc_str(o, "vm_uuid", "-")));
+			print_counters(o, "  ");
+		}
+		for (guint i = 0; v && i < json_array_get_length(v); i++) {
+			JsonObject *o = json_array_get_object_element(v, i);
+			printf("VM %s (%s)\n", vc_str(o, "vm_uuid", "?"),
+			       vc_str(o, "vm_name", "-"));
+			print_counters(o, "  ");
+		}
+		return;
+	}
+	printf("%-16s %-16s %12s %14s %12s %14s %10s\n", "PORT", "VM", "RX_PACKETS", "RX_BYTES",
+	       "TX_PACKETS", "TX_BYTES", "DROPS");
+	for (guint i = 0; a && i < json_array_get_length(a); i++) {
+		JsonObject *o = json_array_get_object_element(a, i);
+		printf("%-16s %-16s %12" G_GINT64_FORMAT " %14" G_GINT64_FORMAT
+		       " %12" G_GINT64_FORMAT " %14" G_GINT64_FORMAT " %10" G_GINT64_FORMAT "\n",
+		       vc_str(o, "name", "?"), vc_str(o, "vm_name", vc_str(o, "vm_uuid", "-")),
+		       vc_int(o, "rx_packets"), vc_int(o, "rx_bytes"), vc_int(o, "tx_packets"),
+		       vc_int(o, "tx_bytes"), vc_int(o, "drops_total"));
+	}
+	for (guint i = 0; v && i < json_array_get_length(v); i++) {
+		JsonObject *o = json_array_get_object_element(v, i);
+		printf("%-16s %-16s %12" G_GINT64_FORMAT " %14" G_GINT64_FORMAT
+		       " %12" G_GINT64_FORMAT " %14" G_GINT64_FORMAT " %10" G_GINT64_FORMAT "\n",
+		       "(vm total)", vc_str(o, "vm_name", vc_str(o, "vm_uuid", "?")),
+		       vc_int(o, "rx_packets"), vc_int(o, "rx_bytes"), vc_int(o, "tx_packets"),
+		       vc_int(o, "tx_bytes"), vc_int(o, "drops_total"));
+	}
+}
+
+/* The uplink's link facts in `net show` (see vn_uplink_describe_link()). */
+static void print_uplink(const char *name, JsonObject *u)
+{
+	JsonObject *f =
+	    json_object_has_member(u, "filter") ? json_object_get_object_member(u, "filter") : NULL;
+	JsonArray *ad = json_object_has_member(u, "addresses")
+			    ? json_object_get_array_member(u, "addresses")
+			    : NULL;
+
+	printf("  uplink %s: %s", name, vc_str(u, "devargs", "?"));
+	if (vc_str(u, "ifname", NULL))
+		printf(" (interface %s)", vc_str(u, "ifname", "?"));
+	if (!json_object_has_member(u, "carrier")) {
+		printf("\n");
+		return;
+	}
+	printf(", carrier %s (%s, %" G_GINT64_FORMAT " change%s), mtu %" G_GINT64_FORMAT
+	       ", mac %s\n",
+	       b_or(u, "carrier") ? "on" : "OFF: not transmitting", vc_str(u, "operstate", "-"),
+	       vc_int(u, "carrier_changes"), vc_int(u, "carrier_changes") == 1 ? "" : "s",
+	       vc_int(u, "mtu"), vc_str(u, "uplink_mac", "?"));
+	printf("  addresses:");
+	for (guint i = 0; ad && i < json_array_get_length(ad); i++)
+		printf(" %s", json_array_get_string_element(ad, i));
+	printf("%s\n", ad && json_array_get_length(ad) ? "" : " none");
+	if (f) {
+		JsonArray *uc = json_object_get_array_member(f, "unicast");
+		printf("  receive filter (%s):", vc_str(f, "method", "?"));
+		for (guint i = 0; uc && i < json_array_get_length(uc); i++)
+			printf(" %s", json_array_get_string_element(uc, i));
+		printf("%s%s%s\n", b_or(f, "promiscuous") ? " promiscuous" : "",
+		       b_or(f, "allmulticast") ? " allmulticast" : "",
+		       b_or(f, "mac_lent") ? " (MAC lent by the passthru port)" : "");
+	}
+}
+
+/* port show of an uplink: its link, then what the PMD itself counted on the wire. */
+static void print_uplink_port(JsonObject *o)
+{
+	JsonObject *w =
+	    json_object_has_member(o, "wire") ? json_object_get_object_member(o, "wire") : NULL;
+
+	print_uplink(vc_str(o, "name", "?"), o);
+	printf("  ethdev port %" G_GINT64_FORMAT " (%s), %" G_GINT64_FORMAT
+	       " queue(s)%s, host's own frames skipped %" G_GINT64_FORMAT "\n",
+	       vc_int(o, "ethdev_port"), vc_str(o, "driver", "?"), vc_int(o, "queues"),
+	       b_or(o, "reflective_relay") ? ", reflective relay on" : "",
+	       vc_int(o, "host_frames_skipped"));
+	if (w)
+		printf("  wire (PMD): rx %" G_GINT64_FORMAT " packets %" G_GINT64_FORMAT
+		       " bytes, tx %" G_GINT64_FORMAT " packets %" G_GINT64_FORMAT
+		       " bytes, rx missed %" G_GINT64_FORMAT ", errors rx %" G_GINT64_FORMAT
+		       " tx %" G_GINT64_FORMAT "\n",
+		       vc_int(w, "rx_packets"), vc_int(w, "rx_bytes"), vc_int(w, "tx_packets"),
+		       vc_int(w, "tx_bytes"), vc_int(w, "rx_missed"), vc_int(w, "rx_errors"),
+		       vc_int(w, "tx_errors"));
+}
+
+static void print_policy(JsonObject *o)
+{
+	JsonObject *p = json_object_get_object_member(o, "policy");
+	JsonArray *v, *ips;
+	static const char *const dirs[] = {"inbound", "outbound"};
+
+	if (!p)
+		return;
+	printf("  policy: vlan-mode %s", vc_str(p, "vlan_mode", "none"));
+	if (json_object_has_member(p, "vlan") && !json_object_get_null_member(p, "vlan"))
+		printf(" vlan %" G_GINT64_FORMAT, vc_int(p, "vlan"));
+	v = json_object_get_array_member(p, "vlans");
+	if (v && json_array_get_length(v)) {
+		guint n = json_array_get_length(v);
+		printf(" vlans ");
+		for (guint i = 0; i < n; i++) {
+			gint64 lo = json_array_get_int_element(v, i), hi = lo;
+			while (i + 1 < n && json_array_get_int_element(v, i + 1) == hi + 1)
+				hi = json_array_get_int_element(v, ++i);
+			printf(hi > lo ? "%s%" G_GINT64_FORMAT "-%" G_GINT64_FORMAT
+				       : "%s%" G_GINT64_FORMAT,
+			       lo == json_array_get_int_element(v, 0) ? "" : ",", lo, hi);
+		}
+	}
+	if (json_object_get_boolean_member_with_default(p, "untagged_lan", FALSE) &&
+	    strcmp(vc_str(p, "vlan_mode", "none"), "none") != 0)
+		printf(" +untagged");
+	if (vc_str(p, "tpid", NULL))
+		printf(" tpid %s", vc_str(p, "tpid", ""));
+	printf("; lock-mac %s",
+	       json_object_get_boolean_member_with_default(p, "lock_mac", FALSE) ? "on" : "off");
+	ips = json_object_get_array_member(p, "allowed_ip");
+	for (guint i = 0; ips && i < json_array_get_length(ips); i++)
+		printf("%s%s", i ? "," : "; allowed-ip ", json_array_get_string_element(ips, i));
+	for (int d = 0; d < 2; d++) {
+		JsonNode *n = json_object_get_member(p, dirs[d]);
+		if (n && JSON_NODE_HOLDS_OBJECT(n)) {
+			JsonObject *r = json_node_get_object(n);
+			printf("; %s average=%" G_GINT64_FORMAT, dirs[d], vc_int(r, "average"));
+			if (!json_object_get_null_member(r, "peak"))
+				printf(",peak=%" G_GINT64_FORMAT, vc_int(r, "peak"));
+			if (!json_object_get_null_member(r, "burst"))
+				printf(",burst=%" G_GINT64_FORMAT, vc_int(r, "burst"));
+		}
+	}
+	printf("\n");
+}
+
+/** vc_render_ping() - "vnicd VERSION". */
+void vc_render_ping(JsonNode *res, bool detail)
+{
+	printf("vnicd %s\n", vc_str(json_node_get_object(res), "version", "?"));
+}
+
+/** vc_render_net_list() - one line per network. */
+void vc_render_net_list(JsonNode *res, bool detail)
+{
+	JsonArray *a = json_node_get_array(res);
+
+	printf("%-16s %-8s %6s %8s  %-9s %s\n", "NAME", "TYPE", "PORTS", "FDB", "MODE", "UPLINK");
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		JsonObject *o = json_array_get_object_element(a, i);
+		printf("%-16s %-8s %6" G_GINT64_FORMAT " %8" G_GINT64_FORMAT "  %-9s %s\n",
+		       vc_str(o, "name", "?"), vc_str(o, "type", "?"), vc_int(o, "ports"),
+		       vc_int(o, "fdb_entries"), vc_str(o, "mode", "-"), vc_str(o, "uplink", "-"));
+	}
+}
+
+/** vc_render_net_show() - a network, its FDB (or macvtap MAC table) and its uplink's link. */
+void vc_render_net_show(JsonNode *res, bool detail)
+{
+	JsonObject *o = json_node_get_object(res);
+	JsonObject *f = json_object_get_object_member(o, "fdb");
+	JsonArray *pn = json_object_get_array_member(o, "port_names");
+
+	printf("network %s (%s), %" G_GINT64_FORMAT " port(s):", vc_str(o, "name", "?"),
+	       vc_str(o, "type", "?"), vc_int(o, "ports"));
+	for (guint i = 0; pn && i < json_array_get_length(pn); i++)
+		printf(" %s", json_array_get_string_element(pn, i));
+	if (json_object_has_member(o, "mode")) /* macvtap: no learning */
+		printf("\n  MAC table: %" G_GINT64_FORMAT " entries (the ports' --mac)\n",
+		       vc_int(f, "entries"));
+	else
+		printf("\n  fdb: %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
+		       " entries, aging %" G_GINT64_FORMAT " s, learned %" G_GINT64_FORMAT
+		       ", moved %" G_GINT64_FORMAT ", aged %" G_GINT64_FORMAT
+		       ", limit hits %" G_GINT64_FORMAT "\n",
+		       vc_int(f, "entries"), vc_int(f, "max"), vc_int(f, "aging_s"),
+		       vc_int(f, "learned"), vc_int(f, "moved"), vc_int(f, "aged"),
+		       vc_int(f, "limit_hits"));
+	if (json_object_has_member(o, "mode"))
+		printf("  macvtap mode %s, hairpin %s%s\n", vc_str(o, "mode", "?"),
+		       vc_str(o, "hairpin", "?"), b_or(o, "nopromisc") ? ", nopromisc" : "");
+	if (json_object_has_member(o, "uplink_link"))
+		print_uplink(vc_str(o, "uplink", "?"),
+			     json_object_get_object_member(o, "uplink_link"));
+}
+
+/** vc_render_port_list() - one line per port: its device (tap, vnet) or socket (vhost). */
+void vc_render_port_list(JsonNode *res, bool detail)
+{
+	JsonArray *a = json_node_get_array(res);
+
+	printf("%-16s %-6s %-12s %-5s %-17s %s\n", "NAME", "KIND", "NET", "LINK", "MAC", "PATH");
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		JsonObject *o = json_array_get_object_element(a, i);
+		gboolean srv = json_object_get_boolean_member_with_default(o, "server", FALSE);
+		g_autofree char *where = NULL;
+		if (json_object_has_member(o, "ifname")) /* tap, vnet: the device */
+			where = g_strdup_printf("%s%s%s", vc_str(o, "ifname", "?"),
+						json_object_has_member(o, "netns") &&
+							vc_str(o, "netns", NULL)
+						    ? " netns "
+						    : "",
+						vc_str(o, "netns", ""));
+		printf("%-16s %-6s %-12s %-5s %-17s %s%s\n", vc_str(o, "name", "?"),
+		       vc_str(o, "kind", "?"), vc_str(o, "net", "?"), vc_str(o, "link", "?"),
+		       vc_str(o, "mac", "-"), where ? where : vc_str(o, "path", "-"),
+		       srv ? " (server)" : "");
+	}
+}
+
+/** vc_render_port_show() - a port: its kind's side (uplink, device or socket), policy, counters. */
+void vc_render_port_show(JsonNode *res, bool detail)
+{
+	JsonObject *o = json_node_get_object(res);
+
+	printf("port %s: kind %s, network %s, link %s, mac %s\n", vc_str(o, "name", "?"),
+	       vc_str(o, "kind", "?"), vc_str(o, "net", "?"), vc_str(o, "link", "?"),
+	       vc_str(o, "mac", "-"));
+	if (g_strcmp0(vc_str(o, "kind", NULL), "uplink") == 0)
+		print_uplink_port(o);
+	else if (json_object_has_member(o, "ifname"))
+		print_tap(o);
+	else
+		printf("  path %s (%s), queues %" G_GINT64_FORMAT " (guest uses %" G_GINT64_FORMAT
+		       "), connects %" G_GINT64_FORMAT ", disconnects %" G_GINT64_FORMAT "\n",
+		       vc_str(o, "path", "-"),
+		       json_object_get_boolean_member_with_default(o, "server", FALSE) ? "server"
+										       : "client",
+		       vc_int(o, "queues"), vc_int(o, "guest_queues"), vc_int(o, "connects"),
+		       vc_int(o, "disconnects"));
+	print_policy(o);
+	if (json_object_has_member(o, "stats"))
+		print_counters(json_object_get_object_member(o, "stats"), "  ");
+}
+
+/** vc_render_fdb_show() - one line per FDB entry. */
+void vc_render_fdb_show(JsonNode *res, bool detail)
+{
+	JsonArray *a = json_node_get_array(res);
+
+	printf("%-12s %4s %-17s %-16s %-7s %s\n", "NET", "VLAN", "MAC", "PORT", "TYPE", "AGE");
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		JsonObject *o = json_array_get_object_element(a, i);
+		printf("%-12s %4" G_GINT64_FORMAT " %-17s %-16s %-7s %" G_GINT64_FORMAT "\n",
+		       vc_str(o, "net", "?"), vc_int(o, "vlan"), vc_str(o, "mac", "?"),
+		       vc_str(o, "port", "-"), vc_str(o, "type", "?"), vc_int(o, "age"));
+	}
+}
+
+/** vc_render_fdb_flush() - how many entries were removed. */
+void vc_render_fdb_flush(JsonNode *res, bool detail)
+{
+	printf("removed %" G_GINT64_FORMAT " entries\n",
+	       vc_int(json_node_get_object(res), "removed"));
+}
+
+/** vc_render_stats_reset() - how many ledger entries were reset. */
+void vc_render_stats_reset(JsonNode *res, bool detail)
+{
+	gint64 n = vc_int(json_node_get_object(res), "reset");
+
+	printf("reset %" G_GINT64_FORMAT " ledger entr%s\n", n, n == 1 ? "y" : "ies");
+}
+
+/**
+ * vc_render_capture() - the end of capture @id of @port into @out: its status @st as one line
+ * (or as JSON when @json).
+ */
+void vc_render_capture(JsonObject *st, gint64 id, const char *port, const char *out, bool json)
+{
+	if (json) {
+		g_autoptr(JsonNode) n = json_node_new(JSON_NODE_OBJECT);
+
+		json_node_set_object(n, st);
+		vc_print_json(n);
+		return;
+	}
+	printf("capture %" G_GINT64_FORMAT " of %s %s (%s): %" G_GINT64_FORMAT
+	       " packets, %" G_GINT64_FORMAT " bytes written to %s, %" G_GINT64_FORMAT " dropped\n",
+	       id, port, vc_str(st, "state", "?"), vc_str(st, "reason", "-"), vc_int(st, "packets"),
+	       vc_int(st, "bytes"), out, vc_int(st, "dropped"));
+}
