@@ -16,7 +16,10 @@
  * addresses), polled from the GLib default main context; the last one frees it. Notifications
  * update the caches and call the watches of the interface concerned; after lost notifications
  * (ENOBUFS) the caches are read again and the differences reported. Only the kernel's
- * AF_UNSPEC view of a link is reported (not the bridge or IPv6 per-family messages).
+ * AF_UNSPEC view of a link is reported (not the bridge or IPv6 per-family messages), and only
+ * when libnl sees a difference: it does not compare IFLA_CARRIER, so a carrier change while
+ * the interface is down (no IFF_LOWER_UP either way) comes with the next change it does see,
+ * at the latest when the interface goes up.
  * Requests (vn_klink_get() and the set-up calls) always ask the kernel, never the cache.
  *
  * Thread: the control thread only. Callbacks run there, from the main loop, and also from
