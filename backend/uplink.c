@@ -18,6 +18,7 @@
 #include "vnicd/args.h"
 #include "vnicd/log.h"
 #include "vnicd/mac.h"
+#include "vnicd/netlink.h"
 #include "vnicd/uplink.h"
 
 #define DEVARGS_MAX 256
@@ -43,7 +44,8 @@ struct uplink_port {
 	uint16_t queues;
 	bool probed; /* vnicd attached the device (and detaches it) */
 	struct rte_device *dev;
-	int ifindex; /* kernel interface behind the device, or 0 */
+	int ifindex;	  /* kernel interface behind the device, or 0 */
+	struct vn_nl *nl; /* vnicd's namespace, while there is a kernel interface */
 	struct vn_klink_watch *watch;
 	struct vn_klink kl; /* the kernel's last word on it */
 	uint8_t carrier;    /* atomic */
@@ -336,7 +338,7 @@ int vn_uplink_set_mac(struct vn_port *port, const struct rte_ether_addr *mac, GE
 		goto done;
 	rc = rte_eth_dev_default_mac_addr_set(up->port_id, (struct rte_ether_addr *)to);
 	if (rc < 0 && up->ifindex > 0) /* the PMD cannot: ask the kernel */
-		rc = vn_klink_set_mac(up->ifindex, to, NULL);
+		rc = vn_klink_set(up->nl, up->ifindex, &(struct vn_klink_change){.mac = to}, NULL);
 	if (rc < 0) {
 		char s[RTE_ETHER_ADDR_FMT_SIZE];
 		vn_mac_format(to, s);
@@ -418,7 +420,7 @@ void vn_uplink_describe_link(const struct vn_port *port, JsonBuilder *b)
 	vn_json_int(b, "carrier_changes", (gint64)up->carrier_changes);
 	if (up->ifindex > 0) {
 		struct vn_klink now;
-		bool fresh = vn_klink_get(up->ifindex, &now) == 0;
+		bool fresh = vn_klink_get(up->nl, NULL, up->ifindex, &now) == 0;
 		vn_json_str(b, "operstate", up->kl.present ? up->kl.operstate : "absent");
 		vn_json_int(b, "mtu", up->kl.mtu);
 		vn_json_int(b, "promiscuity", fresh ? now.promiscuity : up->kl.promiscuity);
@@ -431,7 +433,7 @@ void vn_uplink_describe_link(const struct vn_port *port, JsonBuilder *b)
 	json_builder_set_member_name(b, "addresses");
 	json_builder_begin_array(b);
 	if (up->ifindex > 0)
-		vn_klink_addresses(up->ifindex, b);
+		vn_klink_addresses(up->watch, b);
 	json_builder_end_array(b);
 	json_builder_set_member_name(b, "filter");
 	json_builder_begin_object(b);
@@ -530,6 +532,7 @@ static void uplink_destroy(struct vn_port *port)
 	rte_eth_dev_close(up->port_id);
 	detach(up);
 	port_taken[up->port_id] = false;
+	vn_nl_close(up->nl); /* after the MAC went back */
 	if (up->uc)
 		g_array_free(up->uc, TRUE);
 	VN_INFO("uplink %s: %s detached", port->name, up->devargs);
@@ -714,7 +717,9 @@ static int kernel_side(struct uplink_port *up, const struct rte_eth_dev_info *in
 		return -EEXIST;
 	}
 	g_hash_table_insert(ifindex_taken, GINT_TO_POINTER(up->ifindex), up);
-	up->watch = vn_klink_watch(up->ifindex, on_klink, up, &up->kl, err);
+	if (vn_nl_open(NULL, &up->nl, err) < 0)
+		return -EIO;
+	up->watch = vn_klink_watch(up->nl, up->ifindex, on_klink, up, &up->kl, err);
 	if (!up->watch)
 		return -EIO;
 	up->way = kernel_pmd ? FILTER_KERNEL : FILTER_ETHDEV;

@@ -22,6 +22,7 @@
 #include "vnicd/args.h"
 #include "vnicd/log.h"
 #include "vnicd/mac.h"
+#include "vnicd/netlink.h"
 #include "vnicd/portkind.h"
 
 #ifndef TUN_F_USO4
@@ -77,7 +78,7 @@ struct tap_port {
 	uint8_t lcarrier, lgone;
 	uint8_t lmac[6];
 	uint64_t link_events;
-	struct vn_link_watch *watch;
+	struct vn_klink_watch *watch;
 	int fds[VN_MAX_QUEUES];
 	struct tap_q q[VN_MAX_QUEUES];
 };
@@ -228,13 +229,13 @@ static bool tap_link_up(const struct vn_port *port)
 
 /* ---- link events (control thread) ---- */
 
-static void on_link(void *ud, const struct vn_link_info *li, bool deleted)
+static void on_link(void *ud, const struct vn_klink *li)
 {
 	struct tap_port *tp = ud;
 	uint32_t of = tp->lflags, om = tp->lmtu;
 	uint8_t oc = tp->lcarrier;
 
-	if (deleted) {
+	if (!li->present) {
 		if (!tp->lgone)
 			VN_WARN("port %s: device %s was deleted%s; remove and add the port again",
 				tp->base.name, tp->ifname,
@@ -245,28 +246,28 @@ static void on_link(void *ud, const struct vn_link_info *li, bool deleted)
 	}
 	__atomic_store_n(&tp->lflags, li->flags, __ATOMIC_RELAXED);
 	__atomic_store_n(&tp->lmtu, li->mtu, __ATOMIC_RELAXED);
-	__atomic_store_n(&tp->lcarrier, li->carrier, __ATOMIC_RELAXED);
+	__atomic_store_n(&tp->lcarrier, li->carrier_raw, __ATOMIC_RELAXED);
 	if (li->has_mac)
-		memcpy(tp->lmac, li->mac, 6);
+		memcpy(tp->lmac, li->mac.addr_bytes, 6);
 	if ((of ^ li->flags) & IFF_UP)
 		VN_INFO("port %s: %s administratively %s", tp->base.name, tp->ifname,
 			li->flags & IFF_UP ? "up" : "down");
-	if (oc != li->carrier)
+	if (oc != li->carrier_raw)
 		VN_INFO("port %s: %s carrier %s", tp->base.name, tp->ifname,
-			li->carrier ? "on" : "off");
+			li->carrier_raw ? "on" : "off");
 	if (om != li->mtu)
 		VN_INFO("port %s: %s MTU %u -> %u", tp->base.name, tp->ifname, om, li->mtu);
-	if (((of ^ li->flags) & IFF_UP) || oc != li->carrier || om != li->mtu)
+	if (((of ^ li->flags) & IFF_UP) || oc != li->carrier_raw || om != li->mtu)
 		tp->link_events++;
 }
 
-static void apply_info(struct tap_port *tp, const struct vn_link_info *li)
+static void apply_info(struct tap_port *tp, const struct vn_klink *li)
 {
 	tp->ifindex = li->ifindex;
 	tp->lflags = li->flags;
 	tp->lmtu = li->mtu;
-	tp->lcarrier = li->carrier;
-	memcpy(tp->lmac, li->mac, 6);
+	tp->lcarrier = li->carrier_raw;
+	memcpy(tp->lmac, li->mac.addr_bytes, 6);
 }
 
 /* ---- port show ---- */
@@ -468,45 +469,37 @@ static void port_free(struct tap_port *tp)
 /* Undo what create did outside vnicd: remove a device it made, move back one it moved. */
 static void undo_device(struct tap_port *tp)
 {
-	int h;
-	struct nl_sock *sk;
+	g_autoptr(vn_nl) nl = NULL;
 
 	if (!tp->created && !tp->moved && !(tp->vnet && tp->isolated))
 		return;
-	h = vn_netns_enter(tp->netns, NULL);
-	if (h < -1)
+	if (vn_nl_open(tp->netns, &nl, NULL) < 0)
 		return;
-	sk = vn_nl_open();
-	if (sk) {
-		if (tp->created && tp->vnet) {
-			vn_link_del(sk, tp->ifindex);
-		} else if (!tp->created && tp->moved) {
-			g_autoptr(GError) e = NULL;
-			int self = h >= 0 ? dup(h) : -1;
-			g_autofree char *moved = g_strdup_printf(MOVED_PREFIX "%s", tp->base.name);
-			struct vn_link_info li;
-			struct vn_link_change c = {.up = -1, .noarp = -1, .netns_fd = self};
-			if (vn_link_get(sk, NULL, tp->ifindex, &li) == 0 &&
-			    !strcmp(li.alias, moved))
-				c.alias = ""; /* our mark goes */
-			if (self >= 0 && vn_link_set(sk, tp->ifindex, &c, &e) < 0)
-				VN_WARN("port %s: cannot move %s back: %s", tp->base.name,
-					tp->ifname, e->message);
-			if (self >= 0)
-				close(self);
-		} else if (!tp->created && tp->vnet && tp->isolated) {
-			vn_link_ingress_drop(sk, tp->ifindex, false);
-		}
+	if (tp->created && tp->vnet) {
+		vn_klink_del(nl, tp->ifindex);
+	} else if (!tp->created && tp->moved) {
+		g_autoptr(GError) e = NULL;
+		int self = vn_netns_open(NULL); /* vnicd's own namespace */
+		g_autofree char *moved = g_strdup_printf(MOVED_PREFIX "%s", tp->base.name);
+		struct vn_klink li;
+		struct vn_klink_change c = {.move = true, .netns_fd = self};
+		if (vn_klink_get(nl, NULL, tp->ifindex, &li) == 0 && !strcmp(li.alias, moved))
+			c.alias = ""; /* our mark goes */
+		if (self >= 0 && vn_klink_set(nl, tp->ifindex, &c, &e) < 0)
+			VN_WARN("port %s: cannot move %s back: %s", tp->base.name, tp->ifname,
+				e->message);
+		if (self >= 0)
+			close(self);
+	} else if (!tp->created && tp->vnet && tp->isolated) {
+		vn_klink_ingress_drop(nl, tp->ifindex, false);
 	}
-	vn_nl_close(sk);
-	vn_netns_leave(h);
 }
 
 static void tap_destroy(struct vn_port *port)
 {
 	struct tap_port *tp = (struct tap_port *)port;
 
-	vn_link_watch_free(tp->watch);
+	vn_klink_unwatch(tp->watch);
 	tp->watch = NULL;
 	close_queues(tp);
 	release_fds(tp, port->deleting && tp->created);
@@ -544,13 +537,13 @@ static const struct vn_port_ops vnet_ops = {
 		return -(code);                                                                    \
 	} while (0)
 
-static bool is_tap(const struct vn_link_info *li)
+static bool is_tap(const struct vn_klink *li)
 {
 	return strcmp(li->kind, "tun") == 0 && li->tun_type == IFF_TAP;
 }
 
 /* Is the existing device @li usable for @tp? */
-static int check_existing(struct tap_port *tp, const struct vn_link_info *li, GError **err)
+static int check_existing(struct tap_port *tp, const struct vn_klink *li, GError **err)
 {
 	if (strcmp(li->kind, "tun") != 0)
 		FAIL(EEXIST, "'%s' exists and is not a TAP device (it is a%s %s device)",
@@ -566,7 +559,7 @@ static int check_existing(struct tap_port *tp, const struct vn_link_info *li, GE
 	return 0;
 }
 
-static bool is_ours(const struct tap_port *tp, const struct vn_link_info *li)
+static bool is_ours(const struct tap_port *tp, const struct vn_klink *li)
 {
 	g_autofree char *alias = g_strdup_printf(ALIAS_PREFIX "%s", tp->base.name);
 
@@ -676,7 +669,7 @@ static struct tap_port *port_alloc(const char *name, bool vnet, const char *ifna
 /* Failure after the device was touched: undo it, then free. */
 static void abandon(struct tap_port *tp)
 {
-	vn_link_watch_free(tp->watch);
+	vn_klink_unwatch(tp->watch);
 	tp->watch = NULL;
 	close_queues(tp);
 	release_fds(tp, tp->created);
@@ -690,102 +683,97 @@ struct tap_args {
 	bool has_owner;
 };
 
+/* attach_tun() from inside namespace @ns (the device is found or made where /dev/net/tun was
+ * opened). */
+static int attach_tun_in(struct tap_port *tp, const char *ns, GError **err)
+{
+	int h = vn_netns_enter(ns, err), rc;
+
+	if (h < -1)
+		return h;
+	rc = attach_tun(tp, 0, err);
+	vn_netns_leave(h);
+	return rc;
+}
+
+/*
+ * @tp->ifname is not in namespace @ns (@nl): an existing TAP device of that name in vnicd's own
+ * namespace is attached and moved in (a device of another kind there is none of our business).
+ * The move is remembered in the device's alias when it has none, so that a restart knows too.
+ * Return: 1 when moved (*@li: the device in @ns), 0 when there is none, or -errno with @err.
+ */
+static int move_in(struct tap_port *tp, struct vn_nl *nl, const char *ns, struct vn_klink *li,
+		   GError **err)
+{
+	g_autoptr(vn_nl) own = NULL;
+	g_autofree char *moved_alias = g_strdup_printf(MOVED_PREFIX "%s", tp->base.name);
+	struct vn_klink_change c = {.move = true};
+	int rc;
+
+	if (vn_nl_open(NULL, &own, NULL) < 0 || vn_klink_get(own, tp->ifname, 0, li) < 0 ||
+	    !is_tap(li))
+		return 0; /* made in @ns instead */
+	if ((rc = check_existing(tp, li, err)) < 0 || (rc = attach_tun(tp, 0, err)) < 0)
+		return rc;
+	c.netns_fd = vn_netns_open(ns);
+	c.alias = li->alias[0] ? NULL : moved_alias;
+	rc = c.netns_fd < 0 ? c.netns_fd : vn_klink_set(own, li->ifindex, &c, err);
+	if (c.netns_fd >= 0)
+		close(c.netns_fd);
+	if (rc < 0) {
+		g_prefix_error(err, "cannot move '%s' into namespace '%s': ", tp->ifname, ns);
+		return rc;
+	}
+	tp->moved = true;
+	tp->ifindex = li->ifindex;
+	if ((rc = vn_klink_get(nl, tp->ifname, 0, li)) < 0) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "'%s' vanished after the move",
+			    tp->ifname);
+		return rc;
+	}
+	return 1;
+}
+
 static int tap_setup(struct tap_port *tp, const struct tap_args *a, const struct vn_port_env *env,
 		     GError **err)
 {
-	struct vn_link_info li;
-	struct nl_sock *sk = NULL;
+	g_autoptr(vn_nl) nl = NULL;
+	struct vn_klink li;
 	g_autofree char *alias = g_strdup_printf(ALIAS_PREFIX "%s", tp->base.name);
 	g_autofree char *moved_alias = g_strdup_printf(MOVED_PREFIX "%s", tp->base.name);
 	struct rte_ether_addr mac;
-	struct vn_link_change c = {.up = 1, .noarp = -1, .netns_fd = -1};
-	int h = -1, rc;
+	struct vn_klink_change c = {.up = 1};
+	int rc;
 	unsigned off;
 
-	h = vn_netns_enter(a->netns, err);
-	if (h < -1)
-		return h;
-	sk = vn_nl_open();
-	if (!sk) {
-		rc = -EIO;
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot open a netlink socket");
-		goto out;
-	}
-	rc = vn_link_get(sk, tp->ifname, 0, &li);
-	if (rc == -ENODEV && h >= 0) {
-		/* not in the namespace: an existing TAP in vnicd's own namespace is moved in; a
-		 * device of another kind that has the name there is none of our business */
-		struct nl_sock *own;
-		int nsfd;
-		vn_netns_leave(h);
-		h = -1;
-		own = vn_nl_open();
-		rc = own ? vn_link_get(own, tp->ifname, 0, &li) : -EIO;
-		if (rc == 0 && !is_tap(&li)) /* another kind of device here: make ours there */
-			rc = -ENODEV;
-		if (rc == 0) {
-			if ((rc = check_existing(tp, &li, err)) < 0 ||
-			    (rc = attach_tun(tp, 0, err)) < 0) {
-				vn_nl_close(own);
-				goto out;
-			}
-			nsfd = vn_netns_open(a->netns);
-			/* remembered in the alias (when it has none) so that a restart knows too */
-			c = (struct vn_link_change){.up = -1,
-						    .noarp = -1,
-						    .netns_fd = nsfd,
-						    .alias = li.alias[0] ? NULL : moved_alias};
-			rc = nsfd < 0 ? nsfd : vn_link_set(own, li.ifindex, &c, err);
-			if (nsfd >= 0)
-				close(nsfd);
-			if (rc < 0) {
-				g_prefix_error(err,
-					       "cannot move '%s' into namespace '%s': ", tp->ifname,
-					       a->netns);
-				vn_nl_close(own);
-				goto out;
-			}
-			tp->moved = true;
-			tp->ifindex = li.ifindex;
-		}
-		vn_nl_close(own);
-		h = vn_netns_enter(a->netns, err);
-		if (h < -1) {
-			rc = h;
-			h = -1;
-			goto out;
-		}
-		if (tp->moved) {
-			rc = vn_link_get(sk, tp->ifname, 0, &li);
-			if (rc < 0) {
-				g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
-					    "'%s' vanished after the move", tp->ifname);
-				goto out;
-			}
-		} else {
-			rc = -ENODEV;
-		}
+	if ((rc = vn_nl_open(a->netns, &nl, err)) < 0)
+		return rc;
+	rc = vn_klink_get(nl, tp->ifname, 0, &li);
+	if (rc == -ENODEV && a->netns) {
+		if ((rc = move_in(tp, nl, a->netns, &li, err)) < 0)
+			return rc;
+		rc = rc ? 0 : -ENODEV;
 	}
 	if (rc == 0 && !tp->moved) {
 		if ((rc = check_existing(tp, &li, err)) < 0)
-			goto out;
+			return rc;
 		tp->created = is_ours(tp, &li); /* left by an earlier run of vnicd */
 		tp->moved = strcmp(li.alias, moved_alias) == 0;
-		if ((rc = attach_tun(tp, 0, err)) < 0)
-			goto out;
+		if ((rc = attach_tun_in(tp, a->netns, err)) < 0)
+			return rc;
 	} else if (rc == -ENODEV) {
 		tp->created = true;
-		if ((rc = attach_tun(tp, 0, err)) < 0) {
+		if ((rc = attach_tun_in(tp, a->netns, err)) < 0) {
 			tp->created = false; /* nothing was made */
-			goto out;
+			return rc;
 		}
 		if (ioctl(tp->fds[0], TUNSETPERSIST, 1) != 0) /* survives vnicd restarts */
 			VN_WARN("port %s: cannot make %s persistent: %s", tp->base.name, tp->ifname,
 				g_strerror(errno));
-	} else if (rc < 0 && !tp->moved) {
+	} else if (rc < 0) {
 		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc), "cannot look up '%s': %s",
 			    tp->ifname, g_strerror(-rc));
-		goto out;
+		return rc;
 	}
 	{
 		int sz = VN_VNET_HDR_LEN;
@@ -796,33 +784,26 @@ static int tap_setup(struct tap_port *tp, const struct tap_args *a, const struct
 		tp->offloads = off | TUN_F_USO4 | TUN_F_USO6;
 	else if (ioctl(tp->fds[0], TUNSETOFFLOAD, off) == 0)
 		tp->offloads = off;
-	rc = vn_link_get(sk, tp->ifname, 0, &li);
+	rc = vn_klink_get(nl, tp->ifname, 0, &li);
 	if (rc < 0) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "'%s' vanished", tp->ifname);
-		goto out;
+		return rc;
 	}
 	tp->ifindex = li.ifindex;
-	c = (struct vn_link_change){.up = 1,
-				    .noarp = -1,
-				    .netns_fd = -1,
-				    .mtu = (unsigned)a->mtu,
-				    .alias = tp->created ? alias : NULL};
+	c.mtu = (unsigned)a->mtu;
+	c.alias = tp->created ? alias : NULL;
 	if (a->mac && vn_mac_parse(a->mac, &mac) == 0)
-		c.mac = mac.addr_bytes;
-	rc = vn_link_set(sk, tp->ifindex, &c, err);
+		c.mac = &mac;
+	rc = vn_klink_set(nl, tp->ifindex, &c, err);
 	if (rc < 0) {
 		g_prefix_error(err, "cannot configure '%s' (MAC/MTU/up): ", tp->ifname);
-		goto out;
+		return rc;
 	}
-	rc = vn_link_get(sk, NULL, tp->ifindex, &li);
-	if (rc == 0)
-		apply_info(tp, &li);
-	tp->watch = vn_link_watch_new(tp->ifindex, on_link, tp, err);
-	rc = tp->watch ? 0 : -EIO;
-out:
-	vn_nl_close(sk);
-	vn_netns_leave(h);
-	return rc;
+	tp->watch = vn_klink_watch(nl, tp->ifindex, on_link, tp, &li, err);
+	if (!tp->watch)
+		return -EIO;
+	apply_info(tp, &li);
+	return 0;
 }
 
 static int vnet_sockets(struct tap_port *tp, GError **err)
@@ -898,49 +879,49 @@ static void write_sysctl(const char *path, const char *val)
 
 static int vnet_setup(struct tap_port *tp, const struct tap_args *a, GError **err)
 {
-	struct vn_link_info li;
-	struct nl_sock *sk = vn_nl_open();
+	g_autoptr(vn_nl) nl = NULL;
+	struct vn_klink li;
 	g_autofree char *alias = g_strdup_printf(ALIAS_PREFIX "%s", tp->base.name);
 	g_autofree char *v6 = NULL;
-	struct vn_link_change c = {.up = 1, .noarp = 1, .netns_fd = -1};
+	struct vn_klink_change c = {.up = 1, .noarp = 1};
 	int rc;
 
-	if (!sk)
-		FAIL(EIO, "cannot open a netlink socket");
-	rc = vn_link_get(sk, tp->ifname, 0, &li);
+	if ((rc = vn_nl_open(NULL, &nl, err)) < 0)
+		return rc;
+	rc = vn_klink_get(nl, tp->ifname, 0, &li);
 	if (rc == 0) {
 		if ((rc = check_existing(tp, &li, err)) < 0)
-			goto out;
+			return rc;
 		tp->created = is_ours(tp, &li);
 	} else if (rc == -ENODEV) {
 		/* precreate the persistent device QEMU (or libvirt) opens */
 		if ((rc = attach_tun(tp, 0, err)) < 0)
-			goto out;
+			return rc;
 		tp->created = true;
 		if (a->has_owner && ioctl(tp->fds[0], TUNSETOWNER, (unsigned long)a->owner) != 0) {
 			rc = -errno;
 			g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc),
 				    "cannot give '%s' to uid %" G_GUINT64_FORMAT ": %s", tp->ifname,
 				    a->owner, g_strerror(-rc));
-			goto out;
+			return rc;
 		}
 		if (ioctl(tp->fds[0], TUNSETPERSIST, 1) != 0) {
 			rc = -errno;
 			g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc),
 				    "cannot make '%s' persistent: %s", tp->ifname, g_strerror(-rc));
-			goto out;
+			return rc;
 		}
-		rc = vn_link_get(sk, tp->ifname, 0, &li);
+		rc = vn_klink_get(nl, tp->ifname, 0, &li);
 		release_fds(tp, false); /* the guest opens the device; vnicd works on the netdev */
 		if (rc < 0) {
 			g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "'%s' vanished",
 				    tp->ifname);
-			goto out;
+			return rc;
 		}
 	} else {
 		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc), "cannot look up '%s': %s",
 			    tp->ifname, g_strerror(-rc));
-		goto out;
+		return rc;
 	}
 	tp->ifindex = li.ifindex;
 	if (a->has_owner)
@@ -949,27 +930,24 @@ static int vnet_setup(struct tap_port *tp, const struct tap_args *a, GError **er
 	v6 = g_strdup_printf("/proc/sys/net/ipv6/conf/%s/disable_ipv6", tp->ifname);
 	write_sysctl(v6, "1");
 	c.alias = tp->created ? alias : NULL;
-	rc = vn_link_set(sk, tp->ifindex, &c, err);
+	rc = vn_klink_set(nl, tp->ifindex, &c, err);
 	if (rc < 0) {
 		g_prefix_error(err, "cannot configure '%s': ", tp->ifname);
-		goto out;
+		return rc;
 	}
-	tp->isolated = vn_link_ingress_drop(sk, tp->ifindex, true) == 0;
+	tp->isolated = vn_klink_ingress_drop(nl, tp->ifindex, true) == 0;
 	if (!tp->isolated)
 		VN_WARN(
 		    "port %s: cannot add an ingress drop filter to %s (sch_ingress/cls_matchall "
 		    "missing?): the host stack also sees the guest's frames",
 		    tp->base.name, tp->ifname);
-	rc = vn_link_get(sk, NULL, tp->ifindex, &li);
-	if (rc == 0)
-		apply_info(tp, &li);
 	if ((rc = vnet_sockets(tp, err)) < 0)
-		goto out;
-	tp->watch = vn_link_watch_new(tp->ifindex, on_link, tp, err);
-	rc = tp->watch ? 0 : -EIO;
-out:
-	vn_nl_close(sk);
-	return rc;
+		return rc;
+	tp->watch = vn_klink_watch(nl, tp->ifindex, on_link, tp, &li, err);
+	if (!tp->watch)
+		return -EIO;
+	apply_info(tp, &li);
+	return 0;
 }
 
 /* ---- the kinds ---- */
