@@ -323,8 +323,8 @@ static inline void drop(struct vn_port_counters *c, enum vn_drop_reason why, str
 /*
  * Count frame @m as received, check what every path requires of it (an Ethernet header, a
  * unicast non-zero source), parse it into its vn_meta and apply the ingress port's policy:
- * VLAN classification and anti-spoofing. A source equal to the burst's memo (one that
- * passed all this) is not checked again. Return: true if it goes on, false after counting
+ * VLAN classification and anti-spoofing. With a policy, a source equal to the burst's memo
+ * (one that passed all this) is not checked again. Return: true if it goes on, false after counting
  * the drop and freeing it.
  */
 static __rte_always_inline bool ingress(struct burst *b, struct rte_mbuf *m, int moff)
@@ -348,18 +348,26 @@ static __rte_always_inline bool ingress(struct burst *b, struct rte_mbuf *m, int
 	md->flags = 0;
 	c->rx_cast_pkts[md->cast]++;
 	c->rx_cast_bytes[md->cast] += len;
+	if (likely(ipol == NULL)) { /* the validity check is cheaper than the memo's compare */
+		if (unlikely(!rte_is_valid_assigned_ether_addr(&eth->src_addr))) {
+			drop(c, VN_DROP_INVALID_SRC, m);
+			return false;
+		}
+		md->cl = (struct vn_vlan_cls){.tpid = VN_TPID_8021Q};
+		return true;
+	}
 	same = b->have_src && rte_is_same_ether_addr(&b->src, &eth->src_addr);
 	if (unlikely(!same && !rte_is_valid_assigned_ether_addr(&eth->src_addr))) {
 		drop(c, VN_DROP_INVALID_SRC, m);
 		return false;
 	}
-	if (likely(ipol == NULL || !ipol->vlan_aware)) {
+	if (!ipol->vlan_aware) {
 		md->cl = (struct vn_vlan_cls){.tpid = VN_TPID_8021Q};
 	} else if (unlikely(vn_vlan_classify(ipol, m, &md->cl) < 0)) {
 		drop(c, VN_DROP_POLICY, m);
 		return false;
 	}
-	if (ipol && ipol->antispoof) {
+	if (ipol->antispoof) {
 		vn_meta_parse_l34(m, md);
 		if (unlikely(!vn_antispoof_check(ipol, m, md, same))) {
 			drop(c, VN_DROP_SPOOFED, m);
