@@ -13,6 +13,7 @@
 #include "vnicd/mac.h"
 #include "vnicd/macvtap.h"
 #include "vnicd/net.h"
+#include "policy/fastpath.h"
 #include "vnicd/policy.h"
 #include "vnicd/uplink.h"
 

@@ -12,6 +12,7 @@
 #include "vnicd/datapath.h"
 #include "vnicd/net.h"
 #include "vnicd/pipeline.h"
+#include "policy/fastpath.h"
 #include "vnicd/policy.h"
 #include "worker.h"
 

@@ -6,6 +6,7 @@
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
+#include "policy/fastpath.h"
 #include "vnicd/policy.h"
 
 #define ET_IPV4 0x0800

@@ -24,6 +24,7 @@
 
 #include <rte_cycles.h>
 
+#include "policy/fastpath.h"
 #include "vnicd/policy.h"
 
 #define MIN_DEPTH (64u * 1024u)

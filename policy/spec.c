@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/fastpath.h"
 #include "vnicd/policy.h"
 
 #define FAIL(...)                                                                                  \

@@ -6,6 +6,7 @@
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
+#include "policy/fastpath.h"
 #include "vnicd/policy.h"
 
 static inline bool is_tpid(uint16_t t, const struct vn_port_policy *p)

@@ -14,6 +14,7 @@
 #include "vnicd/bridge.h"
 #include "vnicd/ctl.h"
 #include "vnicd/datapath.h"
+#include "policy/fastpath.h"
 #include "vnicd/policy.h"
 #include "vnicd/ringport.h"
 
