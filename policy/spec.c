@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "policy/fastpath.h"
+#include "vnicd/args.h"
 #include "vnicd/policy.h"
 
 #define FAIL(...)                                                                                  \
@@ -41,22 +42,17 @@ static int mode_of(const char *s)
 	return -1;
 }
 
-static bool is_type(JsonNode *n, GType t)
-{
-	return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == t;
-}
-
 /* A whole number given as a JSON integer or a string (decimal, or 0x hex when @hex). */
 static bool node_uint(JsonNode *n, bool hex, guint64 *out)
 {
-	if (is_type(n, G_TYPE_INT64)) {
+	if (vn_json_is(n, G_TYPE_INT64)) {
 		gint64 v = json_node_get_int(n);
 		if (v < 0)
 			return false;
 		*out = (guint64)v;
 		return true;
 	}
-	if (is_type(n, G_TYPE_STRING)) {
+	if (vn_json_is(n, G_TYPE_STRING)) {
 		const char *s = json_node_get_string(n);
 		if (hex && g_str_has_prefix(s, "0x"))
 			return g_ascii_string_to_unsigned(s + 2, 16, 0, G_MAXUINT64, out, NULL);
@@ -67,7 +63,7 @@ static bool node_uint(JsonNode *n, bool hex, guint64 *out)
 
 static char *node_text(JsonNode *n)
 {
-	if (is_type(n, G_TYPE_STRING))
+	if (vn_json_is(n, G_TYPE_STRING))
 		return g_strdup(json_node_get_string(n));
 	return json_to_string(n, FALSE);
 }
@@ -90,7 +86,7 @@ static int parse_vlans(JsonNode *n, uint64_t bm[64], GError **err)
 			bm[v >> 6] |= 1ULL << (v & 63);
 			count++;
 		}
-	} else if (is_type(n, G_TYPE_STRING)) {
+	} else if (vn_json_is(n, G_TYPE_STRING)) {
 		parts = g_strsplit(json_node_get_string(n), ",", -1);
 		for (char **p = parts; *p; p++) {
 			guint64 lo, hi;
@@ -151,7 +147,7 @@ static int parse_vid(JsonNode *n, const char *what, guint64 *vid, GError **err)
 
 static int parse_bool(JsonNode *n, const char *what, bool *out, GError **err)
 {
-	if (!is_type(n, G_TYPE_BOOLEAN))
+	if (!vn_json_is(n, G_TYPE_BOOLEAN))
 		FAIL("%s must be true or false", what);
 	*out = json_node_get_boolean(n);
 	return 0;
@@ -180,7 +176,7 @@ static int parse_ips(JsonNode *n, JsonArray **out, GError **err)
 	*out = NULL;
 	if (JSON_NODE_HOLDS_NULL(n))
 		return 0;
-	if (is_type(n, G_TYPE_STRING)) {
+	if (vn_json_is(n, G_TYPE_STRING)) {
 		const char *s = json_node_get_string(n);
 		if (!*s || strcmp(s, "none") == 0)
 			return 0;
@@ -190,7 +186,7 @@ static int parse_ips(JsonNode *n, JsonArray **out, GError **err)
 		parts = g_new0(char *, json_array_get_length(in) + 1);
 		for (guint i = 0; i < json_array_get_length(in); i++) {
 			JsonNode *e = json_array_get_element(in, i);
-			if (!is_type(e, G_TYPE_STRING))
+			if (!vn_json_is(e, G_TYPE_STRING))
 				FAIL("--allowed-ip must list addresses as strings");
 			parts[i] = g_strdup(json_node_get_string(e));
 		}
@@ -229,9 +225,9 @@ static int parse_rate(JsonNode *n, const char *what, JsonObject **out, GError **
 
 	*out = NULL;
 	if (JSON_NODE_HOLDS_NULL(n) ||
-	    (is_type(n, G_TYPE_STRING) && (strcmp(json_node_get_string(n), "none") == 0)))
+	    (vn_json_is(n, G_TYPE_STRING) && (strcmp(json_node_get_string(n), "none") == 0)))
 		return 0;
-	if (is_type(n, G_TYPE_STRING)) {
+	if (vn_json_is(n, G_TYPE_STRING)) {
 		g_auto(GStrv) parts = g_strsplit(json_node_get_string(n), ",", -1);
 		for (char **p = parts; *p; p++) {
 			char *eq = strchr(*p, '=');
@@ -332,7 +328,8 @@ static int parse_vlan_mode(JsonObject *vsrc, struct vlan_members *v, GError **er
 	JsonNode *n = member(vsrc, "vlan_mode");
 
 	v->mode = VN_VLAN_NONE;
-	if (n && (!is_type(n, G_TYPE_STRING) || (v->mode = mode_of(json_node_get_string(n))) < 0)) {
+	if (n &&
+	    (!vn_json_is(n, G_TYPE_STRING) || (v->mode = mode_of(json_node_get_string(n))) < 0)) {
 		g_autofree char *t = node_text(n);
 		FAIL("invalid --vlan-mode %s (access, trunk, native-untagged, "
 		     "native-tagged, "
@@ -534,7 +531,7 @@ int vn_policy_build(JsonObject *spec, const struct rte_ether_addr *mac, bool ext
 	int mode = VN_VLAN_NONE;
 
 	*out = NULL;
-	if ((n = member(spec, "vlan_mode")) && is_type(n, G_TYPE_STRING))
+	if ((n = member(spec, "vlan_mode")) && vn_json_is(n, G_TYPE_STRING))
 		mode = mode_of(json_node_get_string(n));
 	if (mode < 0)
 		FAIL("invalid vlan_mode in the stored policy");
