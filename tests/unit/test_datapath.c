@@ -133,6 +133,74 @@ static void test_link_down_and_full(void)
 	g_assert_cmpuint(rte_mempool_avail_count(mp), ==, avail);
 }
 
+/*
+ * A network kind written here, in one table, drives the pipeline as the built-in ones do:
+ * a frame to MAC ..:01 goes to port 1 and, as a second leg counted on port 2, to every
+ * port of the network but the ingress one and port 2 (a kind byte mask picks them); a
+ * frame to ..:02 is dropped as filtered; anything else the kind counts itself.
+ */
+static void hub_forward(const struct vn_fwd_ctx *x, struct rte_mbuf *const *pkts, uint16_t n,
+			struct vn_fwd *f)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		const struct rte_ether_hdr *eth =
+		    rte_pktmbuf_mtod(pkts[i], const struct rte_ether_hdr *);
+		uint8_t last = eth->dst_addr.addr_bytes[5];
+
+		f[i].nlegs = 0;
+		if (last == 1) {
+			vn_fwd_unicast(&f[i], 1, x->in_slot, VN_LOC_LOCAL, VN_DROP_POLICY);
+			vn_fwd_leg(&f[i], x->t->flood[x->in_slot], x->t->flood_n[x->in_slot],
+				   x->in_slot, 2, VN_LOC_EXTERNAL, VN_DROP_NO_DEST)
+			    ->mask = 0x1;
+		} else if (last == 2) {
+			vn_fwd_drop(&f[i], VN_DROP_FILTERED);
+		} else {
+			x->ctr[x->in_slot].drops[VN_DROP_NAT_FULL]++;
+			vn_fwd_drop(&f[i], VN_FWD_COUNTED);
+		}
+	}
+}
+
+static const struct vn_net_kind hub_kind = {.name = "hub", .forward = hub_forward};
+
+static void test_custom_kind(void)
+{
+	struct vn_net hub = {.name = "hub", .kind = &hub_kind};
+	struct vn_port_counters c0[NP], c1[NP];
+	unsigned avail = rte_mempool_avail_count(mp);
+
+	for (unsigned p = 0; p < NP; p++) {
+		vn_dp_port_counters(dp, (uint16_t)p, &c0[p]);
+		struct vn_slot s = *vn_dp_slot(dp, (uint16_t)p);
+		s.net = &hub;
+		s.kmode = p == 3 ? 0x1 : 0x2; /* the second leg's mask picks port 3 only */
+		vn_dp_slot_set(dp, (uint16_t)p, &s);
+	}
+	vn_dp_commit(dp);
+	g_assert_cmpuint(send_one(0, mac(1), mac(30)), ==, 0x2 | 0x8);
+	g_assert_cmpuint(send_one(0, mac(2), mac(30)), ==, 0);
+	g_assert_cmpuint(send_one(0, mac(9), mac(30)), ==, 0);
+	for (unsigned p = 0; p < NP; p++)
+		vn_dp_port_counters(dp, (uint16_t)p, &c1[p]);
+	g_assert_cmpuint(c1[0].rx_packets - c0[0].rx_packets, ==, 3);
+	g_assert_cmpuint(c1[0].rx_loc_pkts[VN_LOC_LOCAL] - c0[0].rx_loc_pkts[VN_LOC_LOCAL], ==, 1);
+	g_assert_cmpuint(c1[2].rx_loc_pkts[VN_LOC_LOCAL] - c0[2].rx_loc_pkts[VN_LOC_LOCAL], ==, 1);
+	g_assert_cmpuint(c1[3].tx_loc_pkts[VN_LOC_EXTERNAL] - c0[3].tx_loc_pkts[VN_LOC_EXTERNAL],
+			 ==, 1);
+	g_assert_cmpuint(c1[1].tx_loc_pkts[VN_LOC_LOCAL] - c0[1].tx_loc_pkts[VN_LOC_LOCAL], ==, 1);
+	g_assert_cmpuint(c1[0].drops[VN_DROP_FILTERED] - c0[0].drops[VN_DROP_FILTERED], ==, 1);
+	g_assert_cmpuint(c1[0].drops[VN_DROP_NAT_FULL] - c0[0].drops[VN_DROP_NAT_FULL], ==, 1);
+	g_assert_cmpuint(rte_mempool_avail_count(mp), ==, avail); /* both legs' references */
+	for (unsigned p = 0; p < NP; p++) {			  /* back to the bridge networks */
+		struct vn_slot s = *vn_dp_slot(dp, (uint16_t)p);
+		s.net = p == 3 ? net_b : net_a;
+		s.kmode = 0;
+		vn_dp_slot_set(dp, (uint16_t)p, &s);
+	}
+	vn_dp_commit(dp);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -143,5 +211,6 @@ int main(int argc, char **argv)
 	VN_TEST_SLOT(dp, 3, net, net_b); /* ports 0-2 in net a, port 3 alone in net b */
 	g_test_add_func("/datapath/switching", test_switching);
 	g_test_add_func("/datapath/link_down_and_full", test_link_down_and_full);
+	g_test_add_func("/datapath/custom_kind", test_custom_kind);
 	return g_test_run();
 }
