@@ -137,8 +137,11 @@ static void table_flood(struct vn_dp_table *t)
 /* A table of the staged slots, their rx queues spread round-robin over the workers. */
 static struct vn_dp_table *table_build(struct vn_dp *dp)
 {
-	struct vn_dp_table *t = g_new0(struct vn_dp_table, 1);
+	struct vn_dp_table *t = rte_zmalloc("vn_table", sizeof(*t), RTE_CACHE_LINE_SIZE);
 	unsigned total_rxq = 0, rr = 0;
+
+	if (!t)
+		return NULL;
 
 	t->nr_workers = dp->nr_workers;
 	for (unsigned s = 0; s < VN_MAX_PORTS_HARD; s++) {
@@ -149,10 +152,16 @@ static struct vn_dp_table *table_build(struct vn_dp *dp)
 		t->nr_pol += t->slots[s].pol != NULL;
 		total_rxq += t->slots[s].port->nr_rxq;
 	}
-	t->members = g_new0(uint16_t, t->nr_slots ? t->nr_slots : 1);
+	t->members =
+	    rte_zmalloc("vn_members", sizeof(uint16_t) * (t->nr_slots ? t->nr_slots : 1), 0);
 	table_flood(t);
 	for (unsigned w = 0; w < dp->nr_workers; w++)
-		t->rxqs[w] = g_new0(struct vn_dp_rxq, total_rxq ? total_rxq : 1);
+		t->rxqs[w] = rte_zmalloc("vn_rxqs",
+					 sizeof(struct vn_dp_rxq) * (total_rxq ? total_rxq : 1), 0);
+	if (!t->members || (dp->nr_workers && !t->rxqs[dp->nr_workers - 1])) {
+		table_free(t);
+		return NULL;
+	}
 	for (unsigned s = 0; s < t->nr_slots; s++) {
 		struct vn_port *p = t->slots[s].port;
 		if (!p)
@@ -170,9 +179,9 @@ static void table_free(struct vn_dp_table *t)
 	if (!t)
 		return;
 	for (unsigned w = 0; w < VN_MAX_WORKERS; w++)
-		g_free(t->rxqs[w]);
-	g_free(t->members);
-	g_free(t);
+		rte_free(t->rxqs[w]);
+	rte_free(t->members);
+	rte_free(t);
 }
 
 void vn_dp_synchronize(struct vn_dp *dp)
@@ -198,8 +207,14 @@ void vn_dp_slot_set(struct vn_dp *dp, uint16_t slot, const struct vn_slot *s)
 
 void vn_dp_commit(struct vn_dp *dp)
 {
-	struct vn_dp_table *old =
-	    __atomic_exchange_n(&dp->table, table_build(dp), __ATOMIC_ACQ_REL);
+	struct vn_dp_table *t = table_build(dp), *old;
+
+	if (unlikely(!t)) { /* no memory: publish nothing (workers idle) until a commit succeeds */
+		dp->commit_failures++;
+		VN_ERR("data path: no memory for a new table: forwarding stops until the next "
+		       "change");
+	}
+	old = __atomic_exchange_n(&dp->table, t, __ATOMIC_ACQ_REL);
 
 	vn_dp_wake(dp); /* sleeping workers re-arm on the new queues */
 	vn_dp_synchronize(dp);

@@ -43,6 +43,7 @@ struct vn_dp {
 	struct vn_worker *w[VN_MAX_WORKERS];
 	struct vn_slot staged[VN_MAX_PORTS_HARD];      /* control thread: the next table's slots */
 	struct vn_port_policy *pol[VN_MAX_PORTS_HARD]; /* owned policies, as staged */
+	uint64_t commit_failures;		       /* tables that could not be made */
 };
 
 #endif
