@@ -148,8 +148,7 @@ struct verb {
 	void (*render)(JsonNode *res, bool detail); /* text output of its result, or NULL */
 	unsigned attrs;				    /* enum verb_attr */
 	const char *usage; /* its arguments; "usage: NAME USAGE" when their number is wrong */
-	/* --help: its lines when they say more than usage ('\n' between; ' ' starts a continuation)
-	 */
+	/* --help: its lines if usage says too little ('\n' between, ' ' starts a continuation) */
 	const char *forms;
 	const char *help; /* --help: what it does ('\n' between lines) */
 };
