@@ -711,7 +711,25 @@ static void drop_foreign(struct vn_nl *nl)
 	}
 }
 
-/* Apply every queued notification; after an overrun, read both caches again. */
+/*
+ * Drop the notifications queued on the cache manager's socket: after an overrun they are older
+ * than the dump that replaces them, and applying them after it would leave stale state behind.
+ */
+static void discard_queued(struct vn_nl *nl)
+{
+	int fd = nl_cache_mngr_get_fd(nl->mngr);
+
+	for (int i = 0; i < 65536; i++)
+		if (recv(fd, NULL, 0, MSG_DONTWAIT | MSG_TRUNC) < 0 && errno != ENOBUFS &&
+		    errno != EINTR)
+			break;
+}
+
+/*
+ * Apply every queued notification. After an overrun (ENOBUFS, reported before what is still
+ * queued) the queue is dropped and both caches are read again, the differences reported; what
+ * arrives after that is newer than the dump and applied as usual.
+ */
 static void pump(struct vn_nl *nl)
 {
 	int rc = 0;
@@ -720,8 +738,8 @@ static void pump(struct vn_nl *nl)
 		rc = nl_cache_mngr_data_ready(nl->mngr);
 		if (rc != -NLE_NOMEM)
 			break;
-		/* ENOBUFS: notifications were lost; the differences are reported */
 		VN_LOG_RL(VN_LOG_INFO, "netlink: link notifications were lost; reading them again");
+		discard_queued(nl);
 		if ((rc = nl_cache_resync(nl->req, nl->links, on_change, nl)) < 0 ||
 		    (rc = nl_cache_resync(nl->req, nl->addrs, on_change, nl)) < 0)
 			break;
