@@ -531,12 +531,6 @@ static const struct vn_port_ops vnet_ops = {
     .destroy = tap_destroy,
 };
 
-#define FAIL(code, ...)                                                                            \
-	do {                                                                                       \
-		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(code), __VA_ARGS__);            \
-		return -(code);                                                                    \
-	} while (0)
-
 static bool is_tap(const struct vn_klink *li)
 {
 	return strcmp(li->kind, "tun") == 0 && li->tun_type == IFF_TAP;
@@ -676,12 +670,6 @@ static void abandon(struct tap_port *tp)
 	undo_device(tp);
 	port_free(tp);
 }
-
-struct tap_args {
-	const char *ifname, *netns, *mac;
-	guint64 mtu, queues, owner;
-	bool has_owner;
-};
 
 /* attach_tun() from inside namespace @ns (the device is found or made where /dev/net/tun was
  * opened). */
@@ -952,71 +940,18 @@ static int vnet_setup(struct tap_port *tp, const struct tap_args *a, GError **er
 
 /* ---- the kinds ---- */
 
-/* Linux's dev_valid_name(): 1..15 bytes, not "." or "..", no '/', ':' or white space. */
-static bool ifname_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= IFNAMSIZ || !strcmp(s, ".") || !strcmp(s, ".."))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] == '/' || s[i] == ':' || g_ascii_isspace(s[i]) ||
-		    (unsigned char)s[i] < 0x20)
-			return false;
-	return true;
-}
-
-static int get_args(JsonObject *args, bool vnet, struct tap_args *a, GError **err)
-{
-	const char *name = NULL;
-	int rc;
-
-	memset(a, 0, sizeof(*a));
-	a->queues = 1;
-	if ((rc = vn_arg_str(args, "ifname", vnet, &a->ifname, err)) < 0 ||
-	    (rc = vn_arg_str(args, "name", false, &name, err)) < 0 ||
-	    (rc = vn_arg_str(args, "mac", false, &a->mac, err)) < 0 ||
-	    (rc = vn_arg_uint(args, "queues", 1, VN_MAX_QUEUES, &a->queues, err)) < 0)
-		return rc;
-	if (vnet) {
-		a->owner = G_MAXUINT32;
-		if ((rc = vn_arg_uint(args, "owner", 0, G_MAXUINT32 - 1, &a->owner, err)) < 0)
-			return rc;
-		a->has_owner = a->owner != G_MAXUINT32;
-	} else if ((rc = vn_arg_str(args, "netns", false, &a->netns, err)) < 0 ||
-		   (rc = vn_arg_uint(args, "mtu", 68, 65535, &a->mtu, err)) < 0) {
-		return rc;
-	}
-	if (!a->ifname) {
-		if (!name || !ifname_valid(name))
-			FAIL(EINVAL,
-			     "port name '%s' is not usable as a device name (1-15 characters): "
-			     "give --ifname",
-			     name ? name : "");
-		a->ifname = name;
-	} else if (!ifname_valid(a->ifname)) {
-		FAIL(strlen(a->ifname) >= IFNAMSIZ ? ENAMETOOLONG : EINVAL,
-		     "invalid --ifname '%s' (1-%d characters, no '/', ':' or spaces)", a->ifname,
-		     IFNAMSIZ - 1);
-	}
-	if (a->netns && (!*a->netns || strlen(a->netns) > 255 || strchr(a->netns, '/') ||
-			 !strcmp(a->netns, ".") || !strcmp(a->netns, "..")))
-		FAIL(EINVAL, "invalid --netns '%s' (a name from `ip netns list`)", a->netns);
-	return 0;
-}
-
 static int tap_kind_check(JsonObject *args, GError **err)
 {
 	struct tap_args a;
 
-	return get_args(args, false, &a, err);
+	return vn_tap_get_args(args, false, &a, err);
 }
 
 static int vnet_kind_check(JsonObject *args, GError **err)
 {
 	struct tap_args a;
 
-	return get_args(args, true, &a, err);
+	return vn_tap_get_args(args, true, &a, err);
 }
 
 static int kind_create(bool vnet, const char *name, JsonObject *args, const struct vn_port_env *env,
@@ -1028,7 +963,7 @@ static int kind_create(bool vnet, const char *name, JsonObject *args, const stru
 	const char *holder;
 	int rc;
 
-	if ((rc = get_args(args, vnet, &a, err)) < 0)
+	if ((rc = vn_tap_get_args(args, vnet, &a, err)) < 0)
 		return rc;
 	key = dev_key(a.netns, a.ifname);
 	holder = g_hash_table_lookup(registry(), key);

@@ -2,7 +2,7 @@
 /*
  * Private contract between the files of tapio/: the queue I/O engines (uring.c: io_uring;
  * fallback.c: readv/writev and recvmmsg/sendmmsg) and the two port kinds built on them
- * (tap_port.c). Namespaces and kernel links are vnicd/netlink.h's.
+ * (tap_port.c; their arguments: tap_args.c). Namespaces and kernel links are vnicd/netlink.h's.
  *
  * A queue ("struct tq") is one file descriptor: a TAP queue fd (tap ports: the frame is
  * read/written with its virtio-net header) or an AF_PACKET socket bound to the device with
@@ -18,6 +18,7 @@
 
 #include <gio/gio.h>
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include <rte_mbuf.h>
 
 #include "vnicd/tap.h"
@@ -97,5 +98,28 @@ bool vn_uring_usable(bool packet, char *why, size_t whylen);
  * shifting a pending checksum offset. Return: 0, or -1 when @m has no headroom.
  */
 int vn_tq_vlan_reinsert(struct rte_mbuf *m, uint16_t tpid, uint16_t tci, struct vn_vnet_meta *meta);
+
+/* ---- the "tap" and "vnet" port kinds ---- */
+
+/* Set *err (GError **err in scope) from errno value @code and return -@code. */
+#define FAIL(code, ...)                                                                            \
+	do {                                                                                       \
+		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(code), __VA_ARGS__);            \
+		return -(code);                                                                    \
+	} while (0)
+
+/** struct tap_args - the checked `port add` arguments of a tap or vnet port. */
+struct tap_args {
+	const char *ifname, *netns, *mac;
+	guint64 mtu, queues, owner;
+	bool has_owner;
+};
+
+/**
+ * vn_tap_get_args() - check the `port add` arguments @args of a tap port (a vnet port when
+ * @vnet) and fill in @a with them and their defaults; @a's strings belong to @args.
+ * Thread: control. Return: 0, or -errno with @err.
+ */
+int vn_tap_get_args(JsonObject *args, bool vnet, struct tap_args *a, GError **err);
 
 #endif
