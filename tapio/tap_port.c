@@ -1,19 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* The "tap" (vnicd holds the fds) and "vnet" (a guest holds them) kinds of TAP port. */
+/*
+ * The "tap" (vnicd holds the fds) and "vnet" (a guest holds them) kinds of TAP port: their
+ * tables, burst I/O, queues and buffers, port show, creation and removal.
+ */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/if_ether.h>
-#include <linux/if_packet.h>
-#include <linux/if_tun.h>
 #include <linux/virtio_net.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <arpa/inet.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_spinlock.h>
@@ -25,63 +20,8 @@
 #include "vnicd/netlink.h"
 #include "vnicd/portkind.h"
 
-#ifndef TUN_F_USO4
-#define TUN_F_USO4 0x20
-#define TUN_F_USO6 0x40
-#endif
-
-#define ALIAS_PREFIX "vnicd:"	    /* IFLA_IFALIAS of the devices vnicd made */
-#define MOVED_PREFIX "vnicd-moved:" /* ... of devices it moved into a namespace */
-#define RXPOOL_PER_QUEUE 128	    /* rx buffers per queue: ring/stash + FIFO + slack */
+#define RXPOOL_PER_QUEUE 128 /* rx buffers per queue: ring/stash + FIFO + slack */
 #define RXPOOL_EXTRA 128
-#define SOCKBUF (4 << 20)
-#define FANOUT_IGNORE_OUTGOING 0x4000 /* PACKET_FANOUT_FLAG_IGNORE_OUTGOING */
-
-/*
- * Link state machine of a port (written by the control thread from netlink events, read by
- * workers): the port can carry frames when the device is administratively up and has
- * carrier (tap: vnicd's fds are attached and nobody set `carrier off`; vnet: the guest has
- * the device open) and was not deleted from outside. A deleted device stays deleted: the
- * port must be removed and added again.
- */
-struct tap_q {
-	struct tq io;
-	rte_spinlock_t txlock;
-	/* rx completion, touched only by the polling worker */
-	uint16_t fhead, fcount;
-	bool in_gso;
-	struct vn_gso gso;
-	struct rte_mbuf *fifo[VN_BURST];
-	struct vn_vnet_meta fmeta[VN_BURST];
-	uint64_t bad_offload, gso_frames, gso_segments, csum_filled, gso_nomem;
-	uint64_t tx_dropped; /* spread over queues by flow and refused by one */
-} __rte_cache_aligned;
-
-struct tap_port {
-	struct vn_port base;
-	bool vnet;
-	char ifname[IFNAMSIZ];
-	char netns[256]; /* "" = vnicd's own namespace */
-	int ifindex;
-	bool created;  /* vnicd made the device (removed again on `port del`) */
-	bool moved;    /* an existing device vnicd moved into the namespace */
-	bool isolated; /* vnet: the host stack never sees the guest's frames */
-	uint16_t queues;
-	int64_t owner;
-	unsigned offloads;	  /* TUN_F_* accepted from the kernel (tap) */
-	struct rte_mempool *mp;	  /* segments of GSO frames */
-	struct rte_mempool *rxmp; /* this port's rx buffers */
-	const struct tq_engine *eng;
-	char fallback[192]; /* why io_uring is not used; "" when it is */
-	/* link state (atomic) */
-	uint32_t lflags, lmtu;
-	uint8_t lcarrier, lgone;
-	uint8_t lmac[6];
-	uint64_t link_events;
-	struct vn_klink_watch *watch;
-	int fds[VN_MAX_QUEUES];
-	struct tap_q q[VN_MAX_QUEUES];
-};
 
 /* (namespace, device) pairs in use by ports of either kind; control thread only. */
 static GHashTable *in_use;
@@ -225,49 +165,6 @@ static int tap_rx_intr(struct vn_port *port, uint16_t qi, bool enable)
 static bool tap_link_up(const struct vn_port *port)
 {
 	return link_ok((const struct tap_port *)port);
-}
-
-/* ---- link events (control thread) ---- */
-
-static void on_link(void *ud, const struct vn_klink *li)
-{
-	struct tap_port *tp = ud;
-	uint32_t of = tp->lflags, om = tp->lmtu;
-	uint8_t oc = tp->lcarrier;
-
-	if (!li->present) {
-		if (!tp->lgone)
-			VN_WARN("port %s: device %s was deleted%s; remove and add the port again",
-				tp->base.name, tp->ifname,
-				tp->netns[0] ? " or left its namespace" : "");
-		__atomic_store_n(&tp->lgone, 1, __ATOMIC_RELAXED);
-		tp->link_events++;
-		return;
-	}
-	__atomic_store_n(&tp->lflags, li->flags, __ATOMIC_RELAXED);
-	__atomic_store_n(&tp->lmtu, li->mtu, __ATOMIC_RELAXED);
-	__atomic_store_n(&tp->lcarrier, li->carrier_raw, __ATOMIC_RELAXED);
-	if (li->has_mac)
-		memcpy(tp->lmac, li->mac.addr_bytes, 6);
-	if ((of ^ li->flags) & IFF_UP)
-		VN_INFO("port %s: %s administratively %s", tp->base.name, tp->ifname,
-			li->flags & IFF_UP ? "up" : "down");
-	if (oc != li->carrier_raw)
-		VN_INFO("port %s: %s carrier %s", tp->base.name, tp->ifname,
-			li->carrier_raw ? "on" : "off");
-	if (om != li->mtu)
-		VN_INFO("port %s: %s MTU %u -> %u", tp->base.name, tp->ifname, om, li->mtu);
-	if (((of ^ li->flags) & IFF_UP) || oc != li->carrier_raw || om != li->mtu)
-		tp->link_events++;
-}
-
-static void apply_info(struct tap_port *tp, const struct vn_klink *li)
-{
-	tp->ifindex = li->ifindex;
-	tp->lflags = li->flags;
-	tp->lmtu = li->mtu;
-	tp->lcarrier = li->carrier_raw;
-	memcpy(tp->lmac, li->mac.addr_bytes, 6);
 }
 
 /* ---- port show ---- */
@@ -443,19 +340,6 @@ static int open_queues(struct tap_port *tp, GError **err)
 	return 0;
 }
 
-/* Close the fds; a device vnicd made goes away with them when @remove (tap: persist off). */
-static void release_fds(struct tap_port *tp, bool remove)
-{
-	for (unsigned i = 0; i < VN_MAX_QUEUES; i++) {
-		if (tp->fds[i] < 0)
-			continue;
-		if (remove && !tp->vnet && i == 0)
-			ioctl(tp->fds[i], TUNSETPERSIST, 0);
-		close(tp->fds[i]);
-		tp->fds[i] = -1;
-	}
-}
-
 static void port_free(struct tap_port *tp)
 {
 	if (tp->netns[0] || tp->ifname[0]) {
@@ -466,35 +350,6 @@ static void port_free(struct tap_port *tp)
 	rte_free(tp);
 }
 
-/* Undo what create did outside vnicd: remove a device it made, move back one it moved. */
-static void undo_device(struct tap_port *tp)
-{
-	g_autoptr(vn_nl) nl = NULL;
-
-	if (!tp->created && !tp->moved && !(tp->vnet && tp->isolated))
-		return;
-	if (vn_nl_open(tp->netns, &nl, NULL) < 0)
-		return;
-	if (tp->created && tp->vnet) {
-		vn_klink_del(nl, tp->ifindex);
-	} else if (!tp->created && tp->moved) {
-		g_autoptr(GError) e = NULL;
-		int self = vn_netns_open(NULL); /* vnicd's own namespace */
-		g_autofree char *moved = g_strdup_printf(MOVED_PREFIX "%s", tp->base.name);
-		struct vn_klink li;
-		struct vn_klink_change c = {.move = true, .netns_fd = self};
-		if (vn_klink_get(nl, NULL, tp->ifindex, &li) == 0 && !strcmp(li.alias, moved))
-			c.alias = ""; /* our mark goes */
-		if (self >= 0 && vn_klink_set(nl, tp->ifindex, &c, &e) < 0)
-			VN_WARN("port %s: cannot move %s back: %s", tp->base.name, tp->ifname,
-				e->message);
-		if (self >= 0)
-			close(self);
-	} else if (!tp->created && tp->vnet && tp->isolated) {
-		vn_klink_ingress_drop(nl, tp->ifindex, false);
-	}
-}
-
 static void tap_destroy(struct vn_port *port)
 {
 	struct tap_port *tp = (struct tap_port *)port;
@@ -502,9 +357,9 @@ static void tap_destroy(struct vn_port *port)
 	vn_klink_unwatch(tp->watch);
 	tp->watch = NULL;
 	close_queues(tp);
-	release_fds(tp, port->deleting && tp->created);
+	vn_tap_release_fds(tp, port->deleting && tp->created);
 	if (port->deleting) {
-		undo_device(tp);
+		vn_tap_undo_device(tp);
 		VN_INFO("port %s: device %s %s", port->name, tp->ifname,
 			tp->created ? "removed" : (tp->moved ? "moved back" : "left in place"));
 	}
@@ -530,69 +385,6 @@ static const struct vn_port_ops vnet_ops = {
     .describe = tap_describe,
     .destroy = tap_destroy,
 };
-
-#define FAIL(code, ...)                                                                            \
-	do {                                                                                       \
-		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(code), __VA_ARGS__);            \
-		return -(code);                                                                    \
-	} while (0)
-
-static bool is_tap(const struct vn_klink *li)
-{
-	return strcmp(li->kind, "tun") == 0 && li->tun_type == IFF_TAP;
-}
-
-/* Is the existing device @li usable for @tp? */
-static int check_existing(struct tap_port *tp, const struct vn_klink *li, GError **err)
-{
-	if (strcmp(li->kind, "tun") != 0)
-		FAIL(EEXIST, "'%s' exists and is not a TAP device (it is a%s %s device)",
-		     tp->ifname, li->kind[0] && strchr("aeiou", li->kind[0]) ? "n" : "",
-		     li->kind[0] ? li->kind : "physical or unknown");
-	if (li->tun_type != IFF_TAP)
-		FAIL(EEXIST, "'%s' exists and is a TUN device, not a TAP device", tp->ifname);
-	if (li->tun_mq != (tp->queues > 1))
-		FAIL(EINVAL, "'%s' is %s multiqueue TAP device: %s", tp->ifname,
-		     li->tun_mq ? "a" : "not a",
-		     li->tun_mq ? "use --queues 2 or more"
-				: "use --queues 1 or let vnicd create it");
-	return 0;
-}
-
-static bool is_ours(const struct tap_port *tp, const struct vn_klink *li)
-{
-	g_autofree char *alias = g_strdup_printf(ALIAS_PREFIX "%s", tp->base.name);
-
-	return strcmp(li->alias, alias) == 0;
-}
-
-/* Open and attach @tp->queues queue fds to the TAP device @tp->ifname (made if missing). */
-static int attach_tun(struct tap_port *tp, short extra, GError **err)
-{
-	struct ifreq ifr;
-
-	for (unsigned i = 0; i < tp->queues; i++) {
-		int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), e;
-		if (fd < 0) {
-			e = errno;
-			FAIL(e, "cannot open /dev/net/tun: %s", g_strerror(e));
-		}
-		memset(&ifr, 0, sizeof(ifr));
-		g_strlcpy(ifr.ifr_name, tp->ifname, IFNAMSIZ);
-		ifr.ifr_flags = (short)(IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | extra |
-					(tp->queues > 1 ? IFF_MULTI_QUEUE : 0));
-		if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
-			e = errno;
-			close(fd);
-			if (e == EBUSY)
-				FAIL(e, "TAP device '%s' is busy (another program has it open)",
-				     tp->ifname);
-			FAIL(e, "cannot attach to TAP device '%s': %s", tp->ifname, g_strerror(e));
-		}
-		tp->fds[i] = fd;
-	}
-	return 0;
-}
 
 static int create_pool(struct tap_port *tp, GError **err)
 {
@@ -672,351 +464,25 @@ static void abandon(struct tap_port *tp)
 	vn_klink_unwatch(tp->watch);
 	tp->watch = NULL;
 	close_queues(tp);
-	release_fds(tp, tp->created);
-	undo_device(tp);
+	vn_tap_release_fds(tp, tp->created);
+	vn_tap_undo_device(tp);
 	port_free(tp);
 }
 
-struct tap_args {
-	const char *ifname, *netns, *mac;
-	guint64 mtu, queues, owner;
-	bool has_owner;
-};
-
-/* attach_tun() from inside namespace @ns (the device is found or made where /dev/net/tun was
- * opened). */
-static int attach_tun_in(struct tap_port *tp, const char *ns, GError **err)
-{
-	int h = vn_netns_enter(ns, err), rc;
-
-	if (h < -1)
-		return h;
-	rc = attach_tun(tp, 0, err);
-	vn_netns_leave(h);
-	return rc;
-}
-
-/*
- * @tp->ifname is not in namespace @ns (@nl): an existing TAP device of that name in vnicd's own
- * namespace is attached and moved in (a device of another kind there is none of our business).
- * The move is remembered in the device's alias when it has none, so that a restart knows too.
- * Return: 1 when moved (*@li: the device in @ns), 0 when there is none, or -errno with @err.
- */
-static int move_in(struct tap_port *tp, struct vn_nl *nl, const char *ns, struct vn_klink *li,
-		   GError **err)
-{
-	g_autoptr(vn_nl) own = NULL;
-	g_autofree char *moved_alias = g_strdup_printf(MOVED_PREFIX "%s", tp->base.name);
-	struct vn_klink_change c = {.move = true};
-	int rc;
-
-	if (vn_nl_open(NULL, &own, NULL) < 0 || vn_klink_get(own, tp->ifname, 0, li) < 0 ||
-	    !is_tap(li))
-		return 0; /* made in @ns instead */
-	if ((rc = check_existing(tp, li, err)) < 0 || (rc = attach_tun(tp, 0, err)) < 0)
-		return rc;
-	c.netns_fd = vn_netns_open(ns);
-	c.alias = li->alias[0] ? NULL : moved_alias;
-	rc = c.netns_fd < 0 ? c.netns_fd : vn_klink_set(own, li->ifindex, &c, err);
-	if (c.netns_fd >= 0)
-		close(c.netns_fd);
-	if (rc < 0) {
-		g_prefix_error(err, "cannot move '%s' into namespace '%s': ", tp->ifname, ns);
-		return rc;
-	}
-	tp->moved = true;
-	tp->ifindex = li->ifindex;
-	if ((rc = vn_klink_get(nl, tp->ifname, 0, li)) < 0) {
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "'%s' vanished after the move",
-			    tp->ifname);
-		return rc;
-	}
-	return 1;
-}
-
-static int tap_setup(struct tap_port *tp, const struct tap_args *a, const struct vn_port_env *env,
-		     GError **err)
-{
-	g_autoptr(vn_nl) nl = NULL;
-	struct vn_klink li;
-	g_autofree char *alias = g_strdup_printf(ALIAS_PREFIX "%s", tp->base.name);
-	g_autofree char *moved_alias = g_strdup_printf(MOVED_PREFIX "%s", tp->base.name);
-	struct rte_ether_addr mac;
-	struct vn_klink_change c = {.up = 1};
-	int rc;
-	unsigned off;
-
-	if ((rc = vn_nl_open(a->netns, &nl, err)) < 0)
-		return rc;
-	rc = vn_klink_get(nl, tp->ifname, 0, &li);
-	if (rc == -ENODEV && a->netns) {
-		if ((rc = move_in(tp, nl, a->netns, &li, err)) < 0)
-			return rc;
-		rc = rc ? 0 : -ENODEV;
-	}
-	if (rc == 0 && !tp->moved) {
-		if ((rc = check_existing(tp, &li, err)) < 0)
-			return rc;
-		tp->created = is_ours(tp, &li); /* left by an earlier run of vnicd */
-		tp->moved = strcmp(li.alias, moved_alias) == 0;
-		if ((rc = attach_tun_in(tp, a->netns, err)) < 0)
-			return rc;
-	} else if (rc == -ENODEV) {
-		tp->created = true;
-		if ((rc = attach_tun_in(tp, a->netns, err)) < 0) {
-			tp->created = false; /* nothing was made */
-			return rc;
-		}
-		if (ioctl(tp->fds[0], TUNSETPERSIST, 1) != 0) /* survives vnicd restarts */
-			VN_WARN("port %s: cannot make %s persistent: %s", tp->base.name, tp->ifname,
-				g_strerror(errno));
-	} else if (rc < 0) {
-		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc), "cannot look up '%s': %s",
-			    tp->ifname, g_strerror(-rc));
-		return rc;
-	}
-	{
-		int sz = VN_VNET_HDR_LEN;
-		ioctl(tp->fds[0], TUNSETVNETHDRSZ, &sz);
-	}
-	off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
-	if (ioctl(tp->fds[0], TUNSETOFFLOAD, off | TUN_F_USO4 | TUN_F_USO6) == 0)
-		tp->offloads = off | TUN_F_USO4 | TUN_F_USO6;
-	else if (ioctl(tp->fds[0], TUNSETOFFLOAD, off) == 0)
-		tp->offloads = off;
-	rc = vn_klink_get(nl, tp->ifname, 0, &li);
-	if (rc < 0) {
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "'%s' vanished", tp->ifname);
-		return rc;
-	}
-	tp->ifindex = li.ifindex;
-	c.mtu = (unsigned)a->mtu;
-	c.alias = tp->created ? alias : NULL;
-	if (a->mac && vn_mac_parse(a->mac, &mac) == 0)
-		c.mac = &mac;
-	rc = vn_klink_set(nl, tp->ifindex, &c, err);
-	if (rc < 0) {
-		g_prefix_error(err, "cannot configure '%s' (MAC/MTU/up): ", tp->ifname);
-		return rc;
-	}
-	tp->watch = vn_klink_watch(nl, tp->ifindex, on_link, tp, &li, err);
-	if (!tp->watch)
-		return -EIO;
-	apply_info(tp, &li);
-	return 0;
-}
-
-static int vnet_sockets(struct tap_port *tp, GError **err)
-{
-	struct sockaddr_ll sll = {
-	    .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = tp->ifindex};
-	int one = 1, bufsz = SOCKBUF, fanout = 0;
-	socklen_t fl = sizeof(fanout);
-
-	for (unsigned i = 0; i < tp->queues; i++) {
-		int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), e;
-		if (fd < 0) {
-			e = errno;
-			FAIL(e, "cannot open a packet socket: %s", g_strerror(e));
-		}
-		tp->fds[i] = fd;
-		if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) != 0 ||
-		    setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) != 0) {
-			e = errno;
-			FAIL(e, "packet socket options: %s", g_strerror(e));
-		}
-		/* best effort: not seeing our own frames, skipping the qdisc, bigger buffers */
-		setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
-		setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)) != 0)
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
-		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz)) != 0)
-			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
-		if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) != 0) {
-			e = errno;
-			FAIL(e, "cannot bind a packet socket to '%s': %s", tp->ifname,
-			     g_strerror(e));
-		}
-		if (tp->queues < 2)
-			continue;
-		/* one socket per queue, frames spread by flow hash */
-		if (i == 0) {
-			/* a fanout group ignores outgoing frames only with its own flag
-			 * (Linux 6.2+) */
-			int type = PACKET_FANOUT_HASH | FANOUT_IGNORE_OUTGOING;
-			int arg = (type | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
-			if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0) {
-				type = PACKET_FANOUT_HASH;
-				arg = (type | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
-			}
-			if ((type == PACKET_FANOUT_HASH &&
-			     setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0) ||
-			    getsockopt(fd, SOL_PACKET, PACKET_FANOUT, &fanout, &fl) != 0) {
-				e = errno;
-				FAIL(e, "packet fanout: %s", g_strerror(e));
-			}
-			fanout = (fanout & 0xffff) | (type << 16);
-		} else if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof(fanout)) !=
-			   0) {
-			e = errno;
-			FAIL(e, "packet fanout: %s", g_strerror(e));
-		}
-	}
-	return 0;
-}
-
-/* Write a /proc/sys file in place (g_file_set_contents() would rename a temporary file). */
-static void write_sysctl(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return; /* no IPv6 on this host: nothing to disable */
-	if (write(fd, val, strlen(val)) < 0)
-		VN_WARN("cannot write %s: %s", path, g_strerror(errno));
-	close(fd);
-}
-
-static int vnet_setup(struct tap_port *tp, const struct tap_args *a, GError **err)
-{
-	g_autoptr(vn_nl) nl = NULL;
-	struct vn_klink li;
-	g_autofree char *alias = g_strdup_printf(ALIAS_PREFIX "%s", tp->base.name);
-	g_autofree char *v6 = NULL;
-	struct vn_klink_change c = {.up = 1, .noarp = 1};
-	int rc;
-
-	if ((rc = vn_nl_open(NULL, &nl, err)) < 0)
-		return rc;
-	rc = vn_klink_get(nl, tp->ifname, 0, &li);
-	if (rc == 0) {
-		if ((rc = check_existing(tp, &li, err)) < 0)
-			return rc;
-		tp->created = is_ours(tp, &li);
-	} else if (rc == -ENODEV) {
-		/* precreate the persistent device QEMU (or libvirt) opens */
-		if ((rc = attach_tun(tp, 0, err)) < 0)
-			return rc;
-		tp->created = true;
-		if (a->has_owner && ioctl(tp->fds[0], TUNSETOWNER, (unsigned long)a->owner) != 0) {
-			rc = -errno;
-			g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc),
-				    "cannot give '%s' to uid %" G_GUINT64_FORMAT ": %s", tp->ifname,
-				    a->owner, g_strerror(-rc));
-			return rc;
-		}
-		if (ioctl(tp->fds[0], TUNSETPERSIST, 1) != 0) {
-			rc = -errno;
-			g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc),
-				    "cannot make '%s' persistent: %s", tp->ifname, g_strerror(-rc));
-			return rc;
-		}
-		rc = vn_klink_get(nl, tp->ifname, 0, &li);
-		release_fds(tp, false); /* the guest opens the device; vnicd works on the netdev */
-		if (rc < 0) {
-			g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "'%s' vanished",
-				    tp->ifname);
-			return rc;
-		}
-	} else {
-		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc), "cannot look up '%s': %s",
-			    tp->ifname, g_strerror(-rc));
-		return rc;
-	}
-	tp->ifindex = li.ifindex;
-	if (a->has_owner)
-		tp->owner = (int64_t)a->owner;
-	/* never through the host stack: no IPv6 addresses, no ARP, ingress dropped after taps */
-	v6 = g_strdup_printf("/proc/sys/net/ipv6/conf/%s/disable_ipv6", tp->ifname);
-	write_sysctl(v6, "1");
-	c.alias = tp->created ? alias : NULL;
-	rc = vn_klink_set(nl, tp->ifindex, &c, err);
-	if (rc < 0) {
-		g_prefix_error(err, "cannot configure '%s': ", tp->ifname);
-		return rc;
-	}
-	tp->isolated = vn_klink_ingress_drop(nl, tp->ifindex, true) == 0;
-	if (!tp->isolated)
-		VN_WARN(
-		    "port %s: cannot add an ingress drop filter to %s (sch_ingress/cls_matchall "
-		    "missing?): the host stack also sees the guest's frames",
-		    tp->base.name, tp->ifname);
-	if ((rc = vnet_sockets(tp, err)) < 0)
-		return rc;
-	tp->watch = vn_klink_watch(nl, tp->ifindex, on_link, tp, &li, err);
-	if (!tp->watch)
-		return -EIO;
-	apply_info(tp, &li);
-	return 0;
-}
-
 /* ---- the kinds ---- */
-
-/* Linux's dev_valid_name(): 1..15 bytes, not "." or "..", no '/', ':' or white space. */
-static bool ifname_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= IFNAMSIZ || !strcmp(s, ".") || !strcmp(s, ".."))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] == '/' || s[i] == ':' || g_ascii_isspace(s[i]) ||
-		    (unsigned char)s[i] < 0x20)
-			return false;
-	return true;
-}
-
-static int get_args(JsonObject *args, bool vnet, struct tap_args *a, GError **err)
-{
-	const char *name = NULL;
-	int rc;
-
-	memset(a, 0, sizeof(*a));
-	a->queues = 1;
-	if ((rc = vn_arg_str(args, "ifname", vnet, &a->ifname, err)) < 0 ||
-	    (rc = vn_arg_str(args, "name", false, &name, err)) < 0 ||
-	    (rc = vn_arg_str(args, "mac", false, &a->mac, err)) < 0 ||
-	    (rc = vn_arg_uint(args, "queues", 1, VN_MAX_QUEUES, &a->queues, err)) < 0)
-		return rc;
-	if (vnet) {
-		a->owner = G_MAXUINT32;
-		if ((rc = vn_arg_uint(args, "owner", 0, G_MAXUINT32 - 1, &a->owner, err)) < 0)
-			return rc;
-		a->has_owner = a->owner != G_MAXUINT32;
-	} else if ((rc = vn_arg_str(args, "netns", false, &a->netns, err)) < 0 ||
-		   (rc = vn_arg_uint(args, "mtu", 68, 65535, &a->mtu, err)) < 0) {
-		return rc;
-	}
-	if (!a->ifname) {
-		if (!name || !ifname_valid(name))
-			FAIL(EINVAL,
-			     "port name '%s' is not usable as a device name (1-15 characters): "
-			     "give --ifname",
-			     name ? name : "");
-		a->ifname = name;
-	} else if (!ifname_valid(a->ifname)) {
-		FAIL(strlen(a->ifname) >= IFNAMSIZ ? ENAMETOOLONG : EINVAL,
-		     "invalid --ifname '%s' (1-%d characters, no '/', ':' or spaces)", a->ifname,
-		     IFNAMSIZ - 1);
-	}
-	if (a->netns && (!*a->netns || strlen(a->netns) > 255 || strchr(a->netns, '/') ||
-			 !strcmp(a->netns, ".") || !strcmp(a->netns, "..")))
-		FAIL(EINVAL, "invalid --netns '%s' (a name from `ip netns list`)", a->netns);
-	return 0;
-}
 
 static int tap_kind_check(JsonObject *args, GError **err)
 {
 	struct tap_args a;
 
-	return get_args(args, false, &a, err);
+	return vn_tap_get_args(args, false, &a, err);
 }
 
 static int vnet_kind_check(JsonObject *args, GError **err)
 {
 	struct tap_args a;
 
-	return get_args(args, true, &a, err);
+	return vn_tap_get_args(args, true, &a, err);
 }
 
 static int kind_create(bool vnet, const char *name, JsonObject *args, const struct vn_port_env *env,
@@ -1028,7 +494,7 @@ static int kind_create(bool vnet, const char *name, JsonObject *args, const stru
 	const char *holder;
 	int rc;
 
-	if ((rc = get_args(args, vnet, &a, err)) < 0)
+	if ((rc = vn_tap_get_args(args, vnet, &a, err)) < 0)
 		return rc;
 	key = dev_key(a.netns, a.ifname);
 	holder = g_hash_table_lookup(registry(), key);
@@ -1039,7 +505,7 @@ static int kind_create(bool vnet, const char *name, JsonObject *args, const stru
 	if (!tp)
 		FAIL(ENOMEM, "out of memory");
 	choose_engine(tp, env->cfg);
-	rc = vnet ? vnet_setup(tp, &a, err) : tap_setup(tp, &a, env, err);
+	rc = vnet ? vn_vnet_setup(tp, &a, err) : vn_tap_setup(tp, &a, env, err);
 	if (rc == 0)
 		rc = create_pool(tp, err);
 	if (rc == 0)

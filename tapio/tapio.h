@@ -2,7 +2,8 @@
 /*
  * Private contract between the files of tapio/: the queue I/O engines (uring.c: io_uring;
  * fallback.c: readv/writev and recvmmsg/sendmmsg) and the two port kinds built on them
- * (tap_port.c). Namespaces and kernel links are vnicd/netlink.h's.
+ * (tap_port.c; their devices: tap_dev.c; their arguments: tap_args.c). Namespaces and
+ * kernel links are vnicd/netlink.h's.
  *
  * A queue ("struct tq") is one file descriptor: a TAP queue fd (tap ports: the frame is
  * read/written with its virtio-net header) or an AF_PACKET socket bound to the device with
@@ -12,14 +13,18 @@
 #ifndef VNICD_TAPIO_H
 #define VNICD_TAPIO_H
 
+#include <linux/if_tun.h>
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include <gio/gio.h>
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include <rte_mbuf.h>
+#include <rte_spinlock.h>
 
+#include "vnicd/portkind.h"
 #include "vnicd/tap.h"
 
 /* ---- queue I/O engines ---- */
@@ -97,5 +102,111 @@ bool vn_uring_usable(bool packet, char *why, size_t whylen);
  * shifting a pending checksum offset. Return: 0, or -1 when @m has no headroom.
  */
 int vn_tq_vlan_reinsert(struct rte_mbuf *m, uint16_t tpid, uint16_t tci, struct vn_vnet_meta *meta);
+
+/* ---- the "tap" and "vnet" port kinds ---- */
+
+/* Set *err (GError **err in scope) from errno value @code and return -@code. */
+#define FAIL(code, ...)                                                                            \
+	do {                                                                                       \
+		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(code), __VA_ARGS__);            \
+		return -(code);                                                                    \
+	} while (0)
+
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+
+struct vn_klink_watch;
+
+/*
+ * Link state machine of a port (written by the control thread from netlink events, read by
+ * workers): the port can carry frames when the device is administratively up and has
+ * carrier (tap: vnicd's fds are attached and nobody set `carrier off`; vnet: the guest has
+ * the device open) and was not deleted from outside. A deleted device stays deleted: the
+ * port must be removed and added again.
+ */
+struct tap_q {
+	struct tq io;
+	rte_spinlock_t txlock;
+	/* rx completion, touched only by the polling worker */
+	uint16_t fhead, fcount;
+	bool in_gso;
+	struct vn_gso gso;
+	struct rte_mbuf *fifo[VN_BURST];
+	struct vn_vnet_meta fmeta[VN_BURST];
+	uint64_t bad_offload, gso_frames, gso_segments, csum_filled, gso_nomem;
+	uint64_t tx_dropped; /* spread over queues by flow and refused by one */
+} __rte_cache_aligned;
+
+struct tap_port {
+	struct vn_port base;
+	bool vnet;
+	char ifname[IFNAMSIZ];
+	char netns[256]; /* "" = vnicd's own namespace */
+	int ifindex;
+	bool created;  /* vnicd made the device (removed again on `port del`) */
+	bool moved;    /* an existing device vnicd moved into the namespace */
+	bool isolated; /* vnet: the host stack never sees the guest's frames */
+	uint16_t queues;
+	int64_t owner;
+	unsigned offloads;	  /* TUN_F_* accepted from the kernel (tap) */
+	struct rte_mempool *mp;	  /* segments of GSO frames */
+	struct rte_mempool *rxmp; /* this port's rx buffers */
+	const struct tq_engine *eng;
+	char fallback[192]; /* why io_uring is not used; "" when it is */
+	/* link state (atomic) */
+	uint32_t lflags, lmtu;
+	uint8_t lcarrier, lgone;
+	uint8_t lmac[6];
+	uint64_t link_events;
+	struct vn_klink_watch *watch;
+	int fds[VN_MAX_QUEUES];
+	struct tap_q q[VN_MAX_QUEUES];
+};
+
+/** struct tap_args - the checked `port add` arguments of a tap or vnet port. */
+struct tap_args {
+	const char *ifname, *netns, *mac;
+	guint64 mtu, queues, owner;
+	bool has_owner;
+};
+
+/**
+ * vn_tap_get_args() - check the `port add` arguments @args of a tap port (a vnet port when
+ * @vnet) and fill in @a with them and their defaults; @a's strings belong to @args.
+ * Thread: control. Return: 0, or -errno with @err.
+ */
+int vn_tap_get_args(JsonObject *args, bool vnet, struct tap_args *a, GError **err);
+
+/**
+ * vn_tap_setup() - find or make the TAP device of tap port @tp (in namespace @a->netns,
+ * moving an existing device of vnicd's own namespace into it), attach @tp->queues fds, set
+ * offloads, MAC, MTU and up, and watch its link. Thread: control.
+ * Return: 0, or -errno with @err (the caller undoes a partial set-up with
+ * vn_tap_release_fds() and vn_tap_undo_device()).
+ */
+int vn_tap_setup(struct tap_port *tp, const struct tap_args *a, const struct vn_port_env *env,
+		 GError **err);
+
+/**
+ * vn_vnet_setup() - find or make (persistent, given to @a->owner) the TAP device of vnet port
+ * @tp, keep it away from the host stack, open @tp->queues packet sockets on it and watch its
+ * link. Thread: control. Return: 0, or -errno with @err (undone as for vn_tap_setup()).
+ */
+int vn_vnet_setup(struct tap_port *tp, const struct tap_args *a, GError **err);
+
+/**
+ * vn_tap_release_fds() - close @tp's queue fds; a tap device vnicd made goes away with them
+ * when @remove (persist off). Thread: control.
+ */
+void vn_tap_release_fds(struct tap_port *tp, bool remove);
+
+/**
+ * vn_tap_undo_device() - undo what set-up did outside vnicd: remove a vnet device vnicd
+ * made, move back a device it moved into a namespace, drop the ingress filter it added to
+ * an existing vnet device. Best effort. Thread: control.
+ */
+void vn_tap_undo_device(struct tap_port *tp);
 
 #endif
