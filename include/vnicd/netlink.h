@@ -25,6 +25,9 @@
  * Thread: the control thread only. Callbacks run there, from the main loop, and also from
  * within vn_klink_watch() (which first applies the namespace's pending notifications, so that
  * the state it returns is current); they must not add or remove watches.
+ * Ownership: a handle (vn_nl_open()) or a watch (vn_klink_watch()) is the caller's until
+ * vn_nl_close() / vn_klink_unwatch(); a struct vn_klink is a copy (a callback's @l lives for the
+ * call only); nothing here keeps a pointer the caller passed in, except a watch's @ud.
  * Errors: negative errno; GError where the caller shows a message.
  */
 #ifndef VNICD_NETLINK_H
