@@ -200,7 +200,7 @@ static void from_uplink(const struct mvt *x, struct vn_fwd *f, int src)
 static void reflect(const struct mvt *x, struct vn_fwd *f, int src)
 {
 	struct vn_port_counters *cu = &x->x->ctr[x->up];
-	uint32_t len = x->md->len;
+	uint32_t len = rte_pktmbuf_pkt_len(x->m);
 
 	cu->rx_packets++;
 	cu->rx_bytes += len;
@@ -215,7 +215,7 @@ static void hairpin_unicast(const struct mvt *x, struct vn_fwd *f)
 {
 	const struct vn_fwd_ctx *c = x->x;
 	struct vn_port_counters *ci = &c->ctr[c->in_slot], *cu = &c->ctr[x->up];
-	uint32_t len = x->md->len;
+	uint32_t len = rte_pktmbuf_pkt_len(x->m);
 	uint8_t cast = x->md->cast;
 
 	if (vn_vlan_egress_form(c->t->slots[x->up].pol, &x->md->cl, x->m) < 0)

@@ -139,15 +139,17 @@ static void tx_flush(struct vn_worker *w, const struct vn_dp_table *t, uint16_t 
 		s->cap->burst(s->cap, tq->pkts, n, w->id, RTE_PCAPNG_DIRECTION_OUT);
 	if (likely(p != NULL))
 		sent = p->ops->tx_burst(p, (uint16_t)(w->id % p->nr_txq), tq->pkts, n);
+	uint64_t bytes = 0;
 	for (uint16_t i = 0; i < sent; i++) {
 		uint8_t cast = (uint8_t)tq->aux[i], loc = (uint8_t)(tq->aux[i] >> 8);
-		c->tx_bytes += tq->len[i];
+		bytes += tq->len[i];
 		c->tx_cast_pkts[cast]++;
 		c->tx_cast_bytes[cast] += tq->len[i];
 		c->tx_loc_pkts[loc]++;
 		c->tx_loc_bytes[loc] += tq->len[i];
 	}
 	c->tx_packets += sent;
+	c->tx_bytes += bytes;
 	if (unlikely(sent < n)) {
 		enum vn_drop_reason r =
 		    (p && p->ops->link_up(p)) ? VN_DROP_QUEUE_FULL : VN_DROP_LINK_DOWN;
@@ -179,6 +181,7 @@ struct burst {
 	struct vn_port_counters *c;
 	bool have_src;
 	struct rte_ether_addr src;
+	bool plain;   /* no slot has a policy: every port carries every frame as it is */
 	int memo_dst; /* -1: none */
 	uint16_t memo_seg;
 	int8_t memo_form;
@@ -197,7 +200,7 @@ static __rte_always_inline int deliver_one(struct burst *b, struct rte_mbuf *m,
 {
 	int form;
 
-	if (likely(b->t->nr_pol == 0)) { /* no policy anywhere: every port carries it as is */
+	if (likely(b->plain)) {
 		tx_push(b->w, b->t, d, m, md->cast, txloc);
 		return b->t->slots[d].locality + 1;
 	}
@@ -289,7 +292,8 @@ static int deliver_many(struct burst *b, struct rte_mbuf *m, const struct vn_met
 
 /* Deliver one reference of @m along leg @l and count the outcome on the leg's slot. */
 static __rte_always_inline void deliver_leg(struct burst *b, struct rte_mbuf *m,
-					    const struct vn_meta *md, const struct vn_leg *l)
+					    const struct vn_meta *md, uint32_t len,
+					    const struct vn_leg *l)
 {
 	struct vn_port_counters *c = &b->w->ctr[l->acct];
 	int r;
@@ -300,7 +304,7 @@ static __rte_always_inline void deliver_leg(struct burst *b, struct rte_mbuf *m,
 		r = deliver_many(b, m, md, l, c);
 	if (likely(r > 0)) {
 		c->rx_loc_pkts[r - 1]++;
-		c->rx_loc_bytes[r - 1] += md->len;
+		c->rx_loc_bytes[r - 1] += len;
 	} else if (r == 0) {
 		c->drops[l->none]++;
 	}
@@ -328,33 +332,29 @@ static inline void drop(struct vn_port_counters *c, enum vn_drop_reason why, str
  * (one that passed all this) is not checked again. Return: true if it goes on, false after counting
  * the drop and freeing it.
  */
-static __rte_always_inline bool ingress(struct burst *b, struct rte_mbuf *m, int moff)
+static __rte_always_inline bool ingress(struct burst *b, struct rte_mbuf *m, uint32_t len, int moff)
 {
 	const struct vn_port_policy *ipol = b->in->pol;
 	struct vn_port_counters *c = b->c;
 	struct vn_meta *md = vn_meta_at(m, moff);
 	const struct rte_ether_hdr *eth;
-	uint32_t len = rte_pktmbuf_pkt_len(m);
+	uint8_t cast;
 	bool same;
 
-	c->rx_packets++;
-	c->rx_bytes += len;
 	if (unlikely(rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN)) {
 		drop(c, VN_DROP_MALFORMED, m);
 		return false;
 	}
 	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	md->cast = cast_of(&eth->dst_addr);
-	md->len = len;
-	md->flags = 0;
-	c->rx_cast_pkts[md->cast]++;
-	c->rx_cast_bytes[md->cast] += len;
+	cast = cast_of(&eth->dst_addr);
+	c->rx_cast_pkts[cast]++;
+	c->rx_cast_bytes[cast] += len;
+	*md = (struct vn_meta){.cl = {.tpid = VN_TPID_8021Q}, .cast = cast};
 	if (likely(ipol == NULL)) { /* the validity check is cheaper than the memo's compare */
 		if (unlikely(!rte_is_valid_assigned_ether_addr(&eth->src_addr))) {
 			drop(c, VN_DROP_INVALID_SRC, m);
 			return false;
 		}
-		md->cl = (struct vn_vlan_cls){.tpid = VN_TPID_8021Q};
 		return true;
 	}
 	same = b->have_src && rte_is_same_ether_addr(&b->src, &eth->src_addr);
@@ -362,9 +362,7 @@ static __rte_always_inline bool ingress(struct burst *b, struct rte_mbuf *m, int
 		drop(c, VN_DROP_INVALID_SRC, m);
 		return false;
 	}
-	if (!ipol->vlan_aware) {
-		md->cl = (struct vn_vlan_cls){.tpid = VN_TPID_8021Q};
-	} else if (unlikely(vn_vlan_classify(ipol, m, &md->cl) < 0)) {
+	if (ipol->vlan_aware && unlikely(vn_vlan_classify(ipol, m, &md->cl) < 0)) {
 		drop(c, VN_DROP_POLICY, m);
 		return false;
 	}
@@ -386,17 +384,24 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16
 			struct rte_mbuf **pkts, uint16_t n, uint64_t now)
 {
 	const struct vn_slot *is = &t->slots[in];
-	struct burst b = {.w = w, .t = t, .in = is, .c = &w->ctr[in], .memo_dst = -1};
+	struct burst b = {
+	    .w = w, .t = t, .in = is, .c = &w->ctr[in], .plain = t->nr_pol == 0, .memo_dst = -1};
 	struct vn_fwd_ctx ctx = {.t = t, .in = is, .in_slot = in, .ctr = w->ctr, .now = now};
 	struct vn_fwd fwd[VN_BURST];
 	const int moff = vn_meta_offset;
+	uint64_t bytes = 0;
 	uint16_t k = 0;
 
 	if (unlikely(is->cap != NULL))
 		is->cap->burst(is->cap, pkts, n, w->id, RTE_PCAPNG_DIRECTION_IN);
-	for (uint16_t i = 0; i < n; i++)
-		if (ingress(&b, pkts[i], moff))
+	for (uint16_t i = 0; i < n; i++) {
+		uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
+		bytes += len;
+		if (ingress(&b, pkts[i], len, moff))
 			pkts[k++] = pkts[i];
+	}
+	b.c->rx_packets += n;
+	b.c->rx_bytes += bytes;
 	if (unlikely(is->pol != NULL && is->pol->out != NULL && k)) { /* what the guest sends */
 		uint16_t kept =
 		    vn_meter_burst(is->pol->out, pkts, NULL, NULL, k, rte_get_tsc_cycles());
@@ -409,12 +414,13 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16
 		struct rte_mbuf *m = pkts[i];
 		const struct vn_meta *md = vn_meta_at(m, moff);
 		const struct vn_fwd *f = &fwd[i];
+		uint32_t len = rte_pktmbuf_pkt_len(m); /* as received: delivery may edit it */
 
 		if (likely(f->nlegs == VN_FWD_TO)) {
 			int r = deliver_one(&b, m, md, f->to, is->locality, b.c);
 			if (likely(r > 0)) {
 				b.c->rx_loc_pkts[r - 1]++;
-				b.c->rx_loc_bytes[r - 1] += md->len;
+				b.c->rx_loc_bytes[r - 1] += len;
 			} else if (r == 0) {
 				b.c->drops[VN_DROP_POLICY]++;
 			}
@@ -428,11 +434,11 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16
 		}
 		if (unlikely(f->nlegs == 2)) {
 			rte_mbuf_refcnt_update(m, 1); /* one reference per leg */
-			deliver_leg(&b, m, md, &f->leg[0]);
-			deliver_leg(&b, m, md, &f->leg[1]);
+			deliver_leg(&b, m, md, len, &f->leg[0]);
+			deliver_leg(&b, m, md, len, &f->leg[1]);
 			continue;
 		}
-		deliver_leg(&b, m, md, &f->leg[0]);
+		deliver_leg(&b, m, md, len, &f->leg[0]);
 	}
 	for (uint16_t d = 0; d < w->ndirty; d++)
 		if (w->tx[w->dirty[d]].n)

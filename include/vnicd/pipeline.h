@@ -44,7 +44,7 @@ struct vn_vlan_cls {
  * struct vn_meta - a frame as the pipeline parsed it, once, at ingress; kept in the mbuf
  * (a registered dynamic field: vn_meta_of()). Written by the worker that received the
  * frame before forwarding; read-only afterwards (a flooded mbuf is shared).
- * L2 facts (@cast, @len, @cl) are always set; L3/L4 facts only when @flags has VN_META_L34
+ * L2 facts (@cast, @cl) are always set; L3/L4 facts only when @flags has VN_META_L34
  * (parsed on demand by vn_meta_parse_l34(), e.g. for anti-spoofing).
  */
 struct vn_meta {
@@ -55,7 +55,6 @@ struct vn_meta {
 	uint16_t l3_off;       /* offset of the network header */
 	uint16_t l4_off;       /* offset of the transport header; 0: none or not parsed */
 	uint16_t flags;	       /* VN_META_* */
-	uint32_t len;	       /* frame length as received */
 };
 
 /** Offset of struct vn_meta in every mbuf (vn_pipeline_init()). */
