@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The bridge network kind: an 802.1D learning bridge per VLAN segment, with reflective relay. */
 #include <errno.h>
+#include <string.h>
 
 #include <rte_branch_prediction.h>
 
@@ -84,62 +85,91 @@ static inline int valid_dst(const struct vn_dp_table *t, const struct vn_net *ne
 	return -1;
 }
 
+/* The burst's memo: the last learned source, the last lookup, and the last frame's
+ * addresses (12 bytes), segment and decision, when that decision was to one port. */
+struct memo {
+	bool have_src, have_dst, have_prev;
+	uint16_t src_seg, dst_seg, prev_seg;
+	int dst_port;
+	struct rte_ether_addr src, dst;
+	uint64_t prev_a; /* the destination and the first two bytes of the source */
+	uint32_t prev_b; /* the rest of the source */
+	uint16_t prev_to;
+};
+
+/* Decide where frame @eth of segment @seg and class @cast goes (learning its source). */
+static inline void bridge_one(const struct vn_fwd_ctx *x, struct memo *mm,
+			      const struct rte_ether_hdr *eth, uint16_t seg, uint8_t cast,
+			      struct vn_fwd *f)
+{
+	const struct vn_dp_table *t = x->t;
+	struct vn_fdb *fdb = x->in->net->fdb;
+	uint16_t in = x->in_slot;
+
+	if (!mm->have_src || mm->src_seg != seg ||
+	    !rte_is_same_ether_addr(&mm->src, &eth->src_addr)) {
+		if (vn_fdb_learn(fdb, seg, &eth->src_addr, in, x->now) > 0)
+			mm->have_dst = false; /* a move may change the memoised lookup */
+		rte_ether_addr_copy(&eth->src_addr, &mm->src);
+		mm->src_seg = seg;
+		mm->have_src = true;
+	}
+	if (cast == VN_UCAST) {
+		if (!mm->have_dst || mm->dst_seg != seg ||
+		    !rte_is_same_ether_addr(&mm->dst, &eth->dst_addr)) {
+			mm->dst_port =
+			    valid_dst(t, x->in->net, vn_fdb_lookup(fdb, seg, &eth->dst_addr));
+			rte_ether_addr_copy(&eth->dst_addr, &mm->dst);
+			mm->dst_seg = seg;
+			mm->have_dst = true;
+		}
+		if (mm->dst_port >= 0) {
+			if (unlikely(mm->dst_port == in && !x->in->relay))
+				return vn_fwd_drop(f, VN_DROP_SAME_PORT);
+			/* dropped as policy when not carried: its policy changed since it was
+			 * learned */
+			vn_fwd_to(f, (uint16_t)mm->dst_port);
+			mm->have_prev = true;
+			mm->prev_seg = seg;
+			mm->prev_to = (uint16_t)mm->dst_port;
+			memcpy(&mm->prev_a, eth, 8);
+			memcpy(&mm->prev_b, (const uint8_t *)eth + 8, 4);
+			return;
+		}
+	}
+	f->nlegs = 0;
+	vn_fwd_leg(f, t->flood[in], t->flood_n[in], x->in->relay ? -1 : in, in, x->in->locality,
+		   VN_DROP_NO_DEST);
+}
+
 /*
  * Learn each source in its segment, look the destination up there: a known unicast goes to
  * its port (not back to the ingress port unless that is a reflective relay), anything else
  * floods to the ports of the network (the pipeline keeps those that carry the segment).
- * The last learned source and the last lookup are memoised for the burst.
+ * A frame with the addresses and segment of the one before it, which went to one port,
+ * goes there too: one 12-byte compare instead of the learning and lookup memos.
  */
 static void bridge_forward(const struct vn_fwd_ctx *x, struct rte_mbuf *const *pkts, uint16_t n,
 			   struct vn_fwd *f)
 {
-	const struct vn_dp_table *t = x->t;
-	const struct vn_net *net = x->in->net;
-	struct vn_fdb *fdb = net->fdb;
-	uint16_t in = x->in_slot;
-	bool relay = x->in->relay, have_src = false, have_dst = false;
-	uint8_t loc = x->in->locality;
-	uint16_t src_seg = 0, dst_seg = 0;
-	int dst_port = -1;
-	struct rte_ether_addr src = {0}, dst = {0};
+	struct memo mm = {.dst_port = -1};
 	const int moff = vn_meta_offset;
 
 	for (uint16_t i = 0; i < n; i++) {
 		const struct rte_ether_hdr *eth =
 		    rte_pktmbuf_mtod(pkts[i], const struct rte_ether_hdr *);
 		const struct vn_meta *md = vn_meta_at(pkts[i], moff);
-		uint16_t seg = md->cl.seg;
+		uint64_t a;
+		uint32_t b;
 
-		if (!have_src || src_seg != seg || !rte_is_same_ether_addr(&src, &eth->src_addr)) {
-			if (vn_fdb_learn(fdb, seg, &eth->src_addr, in, x->now) > 0)
-				have_dst = false; /* a move may change the memoised lookup */
-			rte_ether_addr_copy(&eth->src_addr, &src);
-			src_seg = seg;
-			have_src = true;
+		memcpy(&a, eth, 8);
+		memcpy(&b, (const uint8_t *)eth + 8, 4);
+		if (mm.have_prev && a == mm.prev_a && b == mm.prev_b && md->cl.seg == mm.prev_seg) {
+			vn_fwd_to(&f[i], mm.prev_to);
+			continue;
 		}
-		if (md->cast == VN_UCAST) {
-			if (!have_dst || dst_seg != seg ||
-			    !rte_is_same_ether_addr(&dst, &eth->dst_addr)) {
-				dst_port =
-				    valid_dst(t, net, vn_fdb_lookup(fdb, seg, &eth->dst_addr));
-				rte_ether_addr_copy(&eth->dst_addr, &dst);
-				dst_seg = seg;
-				have_dst = true;
-			}
-			if (dst_port >= 0) {
-				if (unlikely(dst_port == in && !relay)) {
-					vn_fwd_drop(&f[i], VN_DROP_SAME_PORT);
-					continue;
-				}
-				/* dropped as policy when not carried: its policy changed
-				 * since it was learned */
-				vn_fwd_to(&f[i], (uint16_t)dst_port);
-				continue;
-			}
-		}
-		f[i].nlegs = 0;
-		vn_fwd_leg(&f[i], t->flood[in], t->flood_n[in], relay ? -1 : in, in, loc,
-			   VN_DROP_NO_DEST);
+		mm.have_prev = false;
+		bridge_one(x, &mm, eth, md->cl.seg, md->cast, &f[i]);
 	}
 }
 

@@ -118,6 +118,36 @@ void vn_meta_parse_l34_slow(const struct rte_mbuf *m, struct vn_meta *md)
 
 /* ---- delivery: per-destination buffers, inbound meter, accounting, capture ---- */
 
+/* Count the first @sent frames of @tq as sent on @c: runs of one class (destination cast
+ * and source locality, usually the whole burst) are added up in registers. */
+static inline void tx_count(struct vn_port_counters *c, const struct txq *tq, uint16_t sent)
+{
+	uint64_t bytes = 0, run_bytes = 0;
+	uint32_t run = 0;
+	uint16_t aux = sent ? tq->aux[0] : 0;
+
+	for (uint16_t i = 0; i < sent; i++) {
+		if (unlikely(tq->aux[i] != aux)) {
+			c->tx_cast_pkts[aux & 0xff] += run;
+			c->tx_cast_bytes[aux & 0xff] += run_bytes;
+			c->tx_loc_pkts[aux >> 8] += run;
+			c->tx_loc_bytes[aux >> 8] += run_bytes;
+			bytes += run_bytes;
+			aux = tq->aux[i];
+			run = 0;
+			run_bytes = 0;
+		}
+		run++;
+		run_bytes += tq->len[i];
+	}
+	c->tx_cast_pkts[aux & 0xff] += run;
+	c->tx_cast_bytes[aux & 0xff] += run_bytes;
+	c->tx_loc_pkts[aux >> 8] += run;
+	c->tx_loc_bytes[aux >> 8] += run_bytes;
+	c->tx_packets += sent;
+	c->tx_bytes += bytes + run_bytes;
+}
+
 static void tx_flush(struct vn_worker *w, const struct vn_dp_table *t, uint16_t slot)
 {
 	struct txq *tq = &w->tx[slot];
@@ -139,17 +169,7 @@ static void tx_flush(struct vn_worker *w, const struct vn_dp_table *t, uint16_t 
 		s->cap->burst(s->cap, tq->pkts, n, w->id, RTE_PCAPNG_DIRECTION_OUT);
 	if (likely(p != NULL))
 		sent = p->ops->tx_burst(p, (uint16_t)(w->id % p->nr_txq), tq->pkts, n);
-	uint64_t bytes = 0;
-	for (uint16_t i = 0; i < sent; i++) {
-		uint8_t cast = (uint8_t)tq->aux[i], loc = (uint8_t)(tq->aux[i] >> 8);
-		bytes += tq->len[i];
-		c->tx_cast_pkts[cast]++;
-		c->tx_cast_bytes[cast] += tq->len[i];
-		c->tx_loc_pkts[loc]++;
-		c->tx_loc_bytes[loc] += tq->len[i];
-	}
-	c->tx_packets += sent;
-	c->tx_bytes += bytes;
+	tx_count(c, tq, sent);
 	if (unlikely(sent < n)) {
 		enum vn_drop_reason r =
 		    (p && p->ops->link_up(p)) ? VN_DROP_QUEUE_FULL : VN_DROP_LINK_DOWN;
@@ -389,7 +409,9 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16
 	struct vn_fwd_ctx ctx = {.t = t, .in = is, .in_slot = in, .ctr = w->ctr, .now = now};
 	struct vn_fwd fwd[VN_BURST];
 	const int moff = vn_meta_offset;
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, run_bytes = 0;
+	uint32_t run = 0;
+	int run_loc = 0;
 	uint16_t k = 0;
 
 	if (unlikely(is->cap != NULL))
@@ -418,9 +440,16 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16
 
 		if (likely(f->nlegs == VN_FWD_TO)) {
 			int r = deliver_one(&b, m, md, f->to, is->locality, b.c);
-			if (likely(r > 0)) {
-				b.c->rx_loc_pkts[r - 1]++;
-				b.c->rx_loc_bytes[r - 1] += len;
+			if (likely(r > 0)) { /* counted in runs of one locality */
+				if (unlikely(r - 1 != run_loc)) {
+					b.c->rx_loc_pkts[run_loc] += run;
+					b.c->rx_loc_bytes[run_loc] += run_bytes;
+					run_loc = r - 1;
+					run = 0;
+					run_bytes = 0;
+				}
+				run++;
+				run_bytes += len;
 			} else if (r == 0) {
 				b.c->drops[VN_DROP_POLICY]++;
 			}
@@ -440,6 +469,8 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16
 		}
 		deliver_leg(&b, m, md, len, &f->leg[0]);
 	}
+	b.c->rx_loc_pkts[run_loc] += run;
+	b.c->rx_loc_bytes[run_loc] += run_bytes;
 	for (uint16_t d = 0; d < w->ndirty; d++)
 		if (w->tx[w->dirty[d]].n)
 			tx_flush(w, t, w->dirty[d]);
