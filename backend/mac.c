@@ -24,9 +24,3 @@ int vn_mac_parse(const char *s, struct rte_ether_addr *mac)
 			return -EINVAL;
 	return rte_ether_unformat_addr(s, mac) < 0 ? -EINVAL : 0;
 }
-
-/* Declared in port.h; the same as vn_mac_parse(). */
-int vn_port_parse_mac(const char *s, struct rte_ether_addr *mac)
-{
-	return vn_mac_parse(s, mac);
-}

@@ -107,12 +107,6 @@ struct vn_port {
 };
 
 /**
- * vn_port_parse_mac() - parse "aa:bb:cc:dd:ee:ff" into @mac.
- * Return: 0, or -EINVAL when malformed.
- */
-int vn_port_parse_mac(const char *s, struct rte_ether_addr *mac);
-
-/**
  * vn_name_valid() - Return: true if @name is 1..31 characters of [A-Za-z0-9_.-]
  * and does not start with '-' or '.'.
  */
