@@ -387,8 +387,7 @@ static __rte_always_inline bool ingress(struct burst *b, struct rte_mbuf *m, uin
 		return false;
 	}
 	if (ipol->antispoof) {
-		vn_meta_parse_l34(m, md);
-		if (unlikely(!vn_antispoof_check(ipol, m, md, same))) {
+		if (unlikely(!vn_antispoof_ingress(ipol, m, md, same))) { /* parses L3/L4 */
 			drop(c, VN_DROP_SPOOFED, m);
 			return false;
 		}

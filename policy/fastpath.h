@@ -273,4 +273,56 @@ static inline uint64_t vn_meter_clamp(const struct vn_meter *mt, uint64_t tsc)
 	return tsc;
 }
 
+/**
+ * vn_antispoof_ingress() - parse frame @m's network and transport headers into @md
+ * (vn_meta_parse_l34()) and apply the clean-traffic checks of @p (vn_antispoof_check()) in
+ * one go: an IPv4 frame without options, whose header and UDP ports are in the first
+ * segment, is parsed and checked inline without validating twice; anything else takes the
+ * out-of-line parse and check. @mac_ok as for vn_antispoof_check(). Return: true if it may
+ * pass.
+ */
+static __rte_always_inline bool vn_antispoof_ingress(const struct vn_port_policy *p,
+						     const struct rte_mbuf *m, struct vn_meta *md,
+						     bool mac_ok)
+{
+	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint16_t off = md->cl.tagged ? 16 : 12, frag, sport;
+	const uint8_t *ip = d + off + 2;
+	uint32_t head, src;
+
+	if (p->lock_mac && !mac_ok &&
+	    !rte_is_same_ether_addr((const struct rte_ether_addr *)(d + 6), &p->mac))
+		return false;
+	/* ethertype 0x0800 and version/IHL 0x45 in one load, the UDP ports in the segment */
+	if (unlikely(rte_pktmbuf_data_len(m) < off + 2u + 24u))
+		goto out_slow;
+	memcpy(&head, d + off, 4);
+	if (unlikely((head & RTE_BE32(0xffffff00)) != RTE_BE32(0x08004500)))
+		goto out_slow;
+	md->flags = VN_META_L34;
+	md->etype = 0x0800;
+	md->l3_off = off + 2;
+	md->l4_proto = ip[9];
+	memcpy(&frag, ip + 6, 2);
+	if (unlikely(frag & RTE_BE16(0x1fff))) { /* a later fragment: the full check */
+		md->flags |= VN_META_FRAG;
+		md->l4_off = 0;
+		return vn_antispoof_check_slow(p, m, md);
+	}
+	md->l4_off = off + 22;
+	memcpy(&src, ip + 12, 4);
+	if (unlikely(p->ip_guard && !(p->nr_ip4 && src == p->ip4[0])))
+		return vn_antispoof_check_slow(p, m, md); /* not the first IP */
+	if (ip[9] != 17)
+		return true;
+	memcpy(&sport, ip + 20, 2);
+	if (unlikely(sport == RTE_BE16(67)))
+		return vn_antispoof_check_slow(p, m, md); /* a DHCP server? */
+	return true;
+
+out_slow:
+	vn_meta_parse_l34_slow(m, md);
+	return vn_antispoof_check_slow(p, m, md);
+}
+
 #endif

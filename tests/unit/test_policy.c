@@ -768,6 +768,20 @@ static void test_fast_paths(void)
 					vn_meta_parse_l34_slow(m, &ms);
 					bool fa = vn_antispoof_check(pol, m, &ma, false);
 					bool fs = vn_antispoof_check_slow(pol, m, &ms);
+					/* the pipeline's fused parse-and-check: same verdict,
+					 * same parse */
+					struct vn_meta mi = {.cl.tagged = off == 16};
+					g_assert_cmpint(vn_antispoof_ingress(pol, m, &mi, false),
+							==, fs);
+					if (mi.flags & VN_META_L34) {
+						g_assert_cmpuint(mi.flags, ==, ms.flags);
+						g_assert_cmpuint(mi.etype, ==, ms.etype);
+						g_assert_cmpuint(mi.l3_off, ==, ms.l3_off);
+						g_assert_cmpuint(mi.l4_off, ==, ms.l4_off);
+						if (ms.l4_off)
+							g_assert_cmpuint(mi.l4_proto, ==,
+									 ms.l4_proto);
+					}
 					g_assert_cmpint(fa, ==, fs);
 					taken += fa;
 					/* a source already let through (mac_ok) skips only the MAC
