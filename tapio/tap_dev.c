@@ -221,6 +221,18 @@ static int move_in(struct tap_port *tp, struct vn_nl *nl, const char *ns, struct
 	return 1;
 }
 
+/* Watch @tp's device through @nl and take its current state. Return: 0 or -EIO (@err). */
+static int watch_link(struct tap_port *tp, struct vn_nl *nl, GError **err)
+{
+	struct vn_klink li;
+
+	tp->watch = vn_klink_watch(nl, tp->ifindex, on_link, tp, &li, err);
+	if (!tp->watch)
+		return -EIO;
+	apply_info(tp, &li);
+	return 0;
+}
+
 int vn_tap_setup(struct tap_port *tp, const struct tap_args *a, const struct vn_port_env *env,
 		 GError **err)
 {
@@ -286,10 +298,8 @@ int vn_tap_setup(struct tap_port *tp, const struct tap_args *a, const struct vn_
 		g_prefix_error(err, "cannot configure '%s' (MAC/MTU/up): ", tp->ifname);
 		return rc;
 	}
-	tp->watch = vn_klink_watch(nl, tp->ifindex, on_link, tp, &li, err);
-	if (!tp->watch)
-		return -EIO;
-	apply_info(tp, &li);
+	if ((rc = watch_link(tp, nl, err)) < 0)
+		return rc;
 	return 0;
 }
 
@@ -431,9 +441,7 @@ int vn_vnet_setup(struct tap_port *tp, const struct tap_args *a, GError **err)
 		    tp->base.name, tp->ifname);
 	if ((rc = vnet_sockets(tp, err)) < 0)
 		return rc;
-	tp->watch = vn_klink_watch(nl, tp->ifindex, on_link, tp, &li, err);
-	if (!tp->watch)
-		return -EIO;
-	apply_info(tp, &li);
+	if ((rc = watch_link(tp, nl, err)) < 0)
+		return rc;
 	return 0;
 }
