@@ -194,55 +194,70 @@ int vn_switch_net_del(struct vn_switch *sw, const char *name, GError **err)
 	return 0;
 }
 
-/* The kind whose networks `net set` can change, and its keys as "--mode and --hairpin". */
-static const struct vn_net_kind *net_setter(GString *opts)
+/* Every kind's `net set` keys (NULL-terminated; the first is "name"), and, appended to
+ * @usage, "--mode M, --hairpin H". */
+static GPtrArray *net_set_keys(GString *usage)
 {
+	GPtrArray *keys = g_ptr_array_new();
 	const struct vn_net_kind *k;
 
-	for (size_t i = 0; (k = vn_net_kind_at(i)); i++) {
-		if (!k->set)
+	g_ptr_array_add(keys, (gpointer) "name");
+	for (size_t i = 0; (k = vn_net_kind_at(i)); i++)
+		for (const char *const *s = k->set_keys; s && *s; s++) {
+			g_ptr_array_add(keys, (gpointer)*s);
+			g_string_append_printf(usage, "%s--%s %c", usage->len ? ", " : "", *s,
+					       g_ascii_toupper(**s));
+		}
+	g_ptr_array_add(keys, NULL);
+	return keys;
+}
+
+/* A `net set` key of @args that network @n's kind does not take: refused, naming the
+ * kind(s) that do, as "--mode and --hairpin apply to macvtap networks". */
+static int net_set_kind_check(struct vn_net *n, JsonObject *args, GError **err)
+{
+	g_autoptr(GList) keys = json_object_get_members(args);
+
+	for (GList *l = keys; l; l = l->next) {
+		const struct vn_net_kind *k;
+		if (vn_key_listed(l->data, n->kind->set_keys) || strcmp(l->data, "name") == 0)
 			continue;
-		for (const char *const *s = k->set_keys; s && *s; s++)
-			g_string_append_printf(opts, "%s--%s",
-					       s == k->set_keys ? ""
-					       : s[1]		? ", "
-								: " and ",
-					       *s);
-		return k;
+		for (size_t i = 0; (k = vn_net_kind_at(i)); i++) {
+			g_autoptr(GString) opts = g_string_new(NULL);
+			if (!vn_key_listed(l->data, k->set_keys))
+				continue;
+			for (const char *const *s = k->set_keys; *s; s++)
+				g_string_append_printf(opts, "%s--%s",
+						       s == k->set_keys ? ""
+						       : s[1]		? ", "
+									: " and ",
+						       *s);
+			SET_ERR(EINVAL, "%s apply to %s networks ('%s' is a %s network)", opts->str,
+				k->name, n->name, n->kind->name);
+		}
 	}
-	return NULL;
+	return 0;
 }
 
 int vn_switch_net_set(struct vn_switch *sw, JsonObject *args, GError **err)
 {
-	g_autoptr(GString) opts = g_string_new(NULL);
-	const struct vn_net_kind *setter = net_setter(opts);
-	static const char *const name_key[] = {"name", NULL};
+	g_autoptr(GString) usage = g_string_new(NULL);
+	g_autoptr(GPtrArray) keys = net_set_keys(usage);
 	const char *name = NULL;
 	struct vn_net *n;
 	struct sw_port *up;
 	int rc;
 
-	if ((rc = vn_args_only(args, name_key, setter ? setter->set_keys : NULL, "net set", err)) <
-		0 ||
+	if ((rc = vn_args_only(args, (const char *const *)keys->pdata, NULL, "net set", err)) < 0 ||
 	    (rc = vn_arg_str(args, "name", true, &name, err)) < 0)
 		return rc;
 	n = find_net(sw, name);
 	if (!n)
 		SET_ERR(ENOENT, "no network '%s'", name);
-	if (json_object_get_size(args) < 2) {
-		GString *u = g_string_new(NULL);
-		for (const char *const *s = setter ? setter->set_keys : NULL; s && *s; s++)
-			g_string_append_printf(u, "%s--%s %c", u->len ? ", " : "", *s,
-					       g_ascii_toupper(**s));
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "net set %s: nothing to set (%s)",
-			    name, u->str);
-		g_string_free(u, TRUE);
-		return -EINVAL;
-	}
-	if (!n->kind->set)
-		SET_ERR(EINVAL, "%s apply to %s networks ('%s' is a %s network)", opts->str,
-			setter ? setter->name : "?", name, n->kind->name);
+	if (json_object_get_size(args) < 2)
+		SET_ERR(EINVAL, "net set %s: nothing to set (%s)", name, usage->str);
+	if ((rc = net_set_kind_check(n, args, err)) < 0)
+		return rc;
 	up = sw_net_uplink_port(sw, n);
 	if ((rc = n->kind->set(n, args, n->nr_ports - (up ? 1u : 0u), err)) < 0)
 		return rc;

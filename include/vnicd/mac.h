@@ -16,7 +16,7 @@ void vn_mac_format(const struct rte_ether_addr *mac, char out[VN_MAC_STRLEN]);
 
 /**
  * vn_mac_parse() - parse @s, exactly six hex pairs (either case) separated by colons,
- * into *@mac; nothing else (no XXXX:XXXX:XXXX, no dashes, no spaces) is accepted.
+ * into *@mac; nothing else (not the three-group spelling, no dashes, no spaces) is accepted.
  * Thread: any. Return: 0, or -EINVAL (@s NULL or malformed; *@mac untouched).
  */
 int vn_mac_parse(const char *s, struct rte_ether_addr *mac);

@@ -77,7 +77,7 @@ struct vn_net_kind {
 	const char *name;	      /* "bridge", "macvtap", as in `net add NAME TYPE` */
 	const char *const *keys;      /* net.add arguments of the kind, NULL-terminated */
 	const char *const *port_keys; /* port.add/port.set arguments of the kind, or NULL */
-	const char *const *set_keys;  /* `net set` arguments of the kind, or NULL */
+	const char *const *set_keys;  /* `net set` arguments of the kind (with set()), or NULL */
 	bool needs_uplink;	      /* `net add` needs --uplink */
 
 	/**
