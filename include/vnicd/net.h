@@ -122,7 +122,8 @@ struct vn_net_kind {
 
 	/**
 	 * port_set() - `port set` changes @chg of the kind's port keys for @port at slot @s
-	 * (a staged copy: the caller publishes it). Return: 0, or -errno with @err. Optional.
+	 * (a staged copy: the caller publishes it). Return: 0, or -errno with @err. Required
+	 * when the kind has port_keys.
 	 */
 	int (*port_set)(struct vn_net *n, struct vn_port *port, struct vn_slot *s, JsonObject *chg,
 			GError **err);
