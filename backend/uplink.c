@@ -19,6 +19,7 @@
 #include "vnicd/log.h"
 #include "vnicd/mac.h"
 #include "vnicd/netlink.h"
+#include "vnicd/pktq.h"
 #include "vnicd/uplink.h"
 
 #define DEVARGS_MAX 256
@@ -61,7 +62,7 @@ struct uplink_port {
 	bool sees_own_tx; /* af_packet: the host's own frames on the interface come as rx */
 	uint64_t own;	  /* atomic: the interface's MAC (48 bits) to skip as source, or NO_SKIP */
 	uint64_t host_skipped[VN_MAX_QUEUES]; /* per rx queue, written by its worker */
-	int nfd; /* af_packet, one queue: a packet socket that wakes a sleeping worker, or -1 */
+	struct vn_pktq *pq; /* af_packet: vnicd's own packet sockets carry the frames, or NULL */
 	rte_spinlock_t txlock[VN_MAX_QUEUES];
 };
 
@@ -97,7 +98,9 @@ static uint16_t uplink_rx(struct vn_port *port, uint16_t q, struct rte_mbuf **pk
 {
 	struct uplink_port *up = up_of(port);
 	uint64_t own = __atomic_load_n(&up->own, __ATOMIC_RELAXED);
-	uint16_t got = rte_eth_rx_burst(up->port_id, q, pkts, n), k = 0;
+	uint16_t got = up->pq ? vn_pktq_rx(up->pq, q, pkts, n)
+			      : rte_eth_rx_burst(up->port_id, q, pkts, n),
+		 k = 0;
 
 	if (own == NO_SKIP)
 		return got;
@@ -124,56 +127,22 @@ static uint16_t uplink_tx(struct vn_port *port, uint16_t q, struct rte_mbuf **pk
 		return 0;
 	q %= up->queues;
 	if (!port->tx_shared)
-		return rte_eth_tx_burst(up->port_id, q, pkts, n);
+		return up->pq ? vn_pktq_tx(up->pq, q, pkts, n)
+			      : rte_eth_tx_burst(up->port_id, q, pkts, n);
 	rte_spinlock_lock(&up->txlock[q]);
-	sent = rte_eth_tx_burst(up->port_id, q, pkts, n);
+	sent = up->pq ? vn_pktq_tx(up->pq, q, pkts, n) : rte_eth_tx_burst(up->port_id, q, pkts, n);
 	rte_spinlock_unlock(&up->txlock[q]);
 	return sent;
 }
 
-/*
- * What the notification socket takes: while its worker sleeps, one byte of each frame the
- * interface receives (not of what it sends), so that it becomes readable; else nothing, so
- * that it costs nothing under load.
- */
-static int notify_filter(int fd, bool accept)
-{
-	struct sock_filter on[] = {
-	    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE)),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, 1),
-	    BPF_STMT(BPF_RET | BPF_K, 0),
-	    BPF_STMT(BPF_RET | BPF_K, 1),
-	};
-	struct sock_filter off[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
-	struct sock_fprog prog = {.len = accept ? 4 : 1, .filter = accept ? on : off};
-
-	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) ? -errno : 0;
-}
-
-static void notify_drain(int fd)
-{
-	char buf[16];
-
-	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-		;
-}
-
-/* Arm (the socket accepts, empty) or disarm (it takes nothing, emptied) the notification. */
+/* Arm or disarm the wake-up of rx queue @q (af_packet: our packet sockets' engine). */
 static int uplink_rx_intr(struct vn_port *port, uint16_t q, bool enable)
 {
 	struct uplink_port *up = up_of(port);
-	int rc;
 
-	if (up->nfd < 0)
+	if (!up->pq)
 		return -EOPNOTSUPP;
-	if (enable)
-		notify_drain(up->nfd);
-	rc = notify_filter(up->nfd, enable);
-	if (!enable)
-		notify_drain(up->nfd);
-	if (rc < 0)
-		return rc;
-	return enable ? up->nfd : 0;
+	return vn_pktq_intr(up->pq, q, enable);
 }
 
 static bool uplink_link_up(const struct vn_port *port)
@@ -469,10 +438,19 @@ static void uplink_describe(const struct vn_port *port, JsonBuilder *b)
 			skipped += up->host_skipped[q];
 		vn_json_int(b, "host_frames_skipped",
 			    (gint64)skipped); /* the host's own, af_packet */
-		vn_json_bool(b, "rx_notify",
-			     up->nfd >= 0); /* idle workers sleep until frames come */
+		vn_json_bool(b, "rx_notify",  /* idle workers sleep until frames come */
+			     up->pq && vn_pktq_can_notify(up->pq));
 	}
-	rte_eth_stats_get(up->port_id, &st);
+	if (up->pq) {
+		/* the frames go through vnicd's own sockets, not the PMD */
+		json_builder_set_member_name(b, "packet_sockets");
+		json_builder_begin_object(b);
+		vn_pktq_describe(up->pq, b);
+		json_builder_end_object(b);
+		vn_pktq_wire(up->pq, &st);
+	} else {
+		rte_eth_stats_get(up->port_id, &st);
+	}
 	json_builder_set_member_name(b, "wire"); /* the PMD's own counters */
 	json_builder_begin_object(b);
 	vn_json_int(b, "rx_packets", (gint64)st.ipackets);
@@ -521,8 +499,7 @@ static void uplink_destroy(struct vn_port *port)
 		g_hash_table_remove(ifindex_taken, GINT_TO_POINTER(up->ifindex));
 	if (up->mac_changed)
 		vn_uplink_set_mac(port, NULL, NULL);
-	if (up->nfd >= 0)
-		close(up->nfd);
+	vn_pktq_close(up->pq);
 	if (up->mfd >= 0)
 		close(up->mfd); /* the kernel drops its memberships */
 	else if (up->uc)
@@ -666,30 +643,6 @@ static int start(struct uplink_port *up, struct rte_mempool *mp, uint16_t nq, GE
 	return rc;
 }
 
-/*
- * A packet socket on interface @ifindex for rx_intr (af_packet sees what the kernel sees;
- * af_xdp frames bypass packet sockets, a net_tap's come as the host's transmissions).
- * Return: the socket, filtering everything out, or -1 (the worker then sleeps on a timer).
- */
-static int notify_socket(int ifindex)
-{
-	struct sockaddr_ll sll = {
-	    .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = ifindex};
-	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int rcvbuf = 4096;
-
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	if (notify_filter(fd, false) < 0 || bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-		VN_WARN("uplink: no rx notification socket (%s): idle workers poll it on a timer",
-			g_strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* The kernel interface behind the device, if any: watch it, and open the membership socket. */
 static int kernel_side(struct uplink_port *up, const struct rte_eth_dev_info *info, GError **err)
 {
@@ -699,7 +652,6 @@ static int kernel_side(struct uplink_port *up, const struct rte_eth_dev_info *in
 			  strcmp(up->driver, "net_tap") == 0;
 
 	up->mfd = -1;
-	up->nfd = -1;
 	up->ifindex = info->if_index > 0 ? (int)info->if_index : 0;
 	if (!up->ifindex && kernel_pmd && devargs_iface(up->devargs, ifname))
 		up->ifindex = (int)if_nametoindex(ifname);
@@ -756,10 +708,8 @@ static int uplink_create(const char *name, JsonObject *args, const struct vn_por
 		return -ENODEV;
 	}
 	up = rte_zmalloc("vn_uplink", sizeof(*up), RTE_CACHE_LINE_SIZE);
-	if (up) {
+	if (up)
 		up->own = NO_SKIP;
-		up->nfd = -1;
-	}
 	if (!up) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "out of memory");
 		return -ENOMEM;
@@ -798,8 +748,20 @@ static int uplink_create(const char *name, JsonObject *args, const struct vn_por
 	up->orig_mac = up->mac;
 	up->sees_own_tx = up->way == FILTER_KERNEL && strcmp(up->driver, "net_af_packet") == 0;
 	up->own = up->sees_own_tx ? mac48(&up->mac) : NO_SKIP;
-	if (up->sees_own_tx && up->queues == 1)
-		up->nfd = notify_socket(up->ifindex);
+	if (up->sees_own_tx) {
+		/*
+		 * The PMD's TPACKET_V2 ring says nothing of a checksum the kernel left to the
+		 * device (a veth peer's CHECKSUM_PARTIAL frames, TP_STATUS_CSUMNOTREADY: the
+		 * PMD sets no ol_flags) and cuts a GSO frame to its 2 KiB slot: TCP from such a
+		 * peer never arrives. Our own PACKET_VNET_HDR sockets carry the frames instead
+		 * (vnicd/pktq.h); the stopped ethdev keeps the device's identity, its sockets
+		 * closed so that the kernel stops copying every frame into a ring nobody reads.
+		 */
+		if ((rc = vn_pktq_open(name, up->ifindex, up->queues, env->cfg, env->mp, &up->pq,
+				       err)) < 0)
+			goto out_destroy;
+		rte_eth_dev_stop(up->port_id);
+	}
 	/* multicast: guests' groups are not known here, so the uplink takes all of them */
 	if (up->way == FILTER_KERNEL)
 		up->allmulti = membership(up, PACKET_MR_ALLMULTI, NULL, true) == 0;

@@ -150,7 +150,8 @@ static uint16_t frx_pkt(struct tq *q, struct fq *f, struct rte_mbuf **pkts,
 			f->stash[keep++] = m;
 			continue;
 		}
-		if (f->name[i].sll_pkttype == PACKET_OUTGOING) { /* the host's own traffic */
+		if (f->name[i].sll_pkttype == PACKET_OUTGOING &&
+		    !q->outgoing) { /* the host's own traffic */
 			f->stash[keep++] = m;
 			continue;
 		}

@@ -59,10 +59,9 @@ static inline bool link_ok(const struct tap_port *tp)
 	       !__atomic_load_n(&tp->lgone, __ATOMIC_RELAXED);
 }
 
-static uint16_t tap_rx_burst(struct vn_port *port, uint16_t qi, struct rte_mbuf **pkts, uint16_t n)
+uint16_t vn_tap_q_rx(struct tap_q *q, const struct tq_engine *eng, struct rte_mempool *segmp,
+		     struct rte_mbuf **pkts, uint16_t n)
 {
-	struct tap_port *tp = (struct tap_port *)port;
-	struct tap_q *q = &tp->q[qi];
 	uint16_t out = 0;
 
 	while (out < n) {
@@ -70,7 +69,7 @@ static uint16_t tap_rx_burst(struct vn_port *port, uint16_t qi, struct rte_mbuf 
 		int rc;
 
 		if (q->in_gso) {
-			int k = vn_gso_next(&q->gso, tp->mp, pkts + out, (uint16_t)(n - out));
+			int k = vn_gso_next(&q->gso, segmp, pkts + out, (uint16_t)(n - out));
 			if (k < 0) {
 				q->gso_nomem++; /* the rest of this frame is lost */
 				q->gso.off = q->gso.end;
@@ -85,7 +84,7 @@ static uint16_t tap_rx_burst(struct vn_port *port, uint16_t qi, struct rte_mbuf 
 			continue;
 		}
 		if (q->fcount == 0) {
-			q->fcount = tp->eng->rx(&q->io, q->fifo, q->fmeta, VN_BURST);
+			q->fcount = eng->rx(&q->io, q->fifo, q->fmeta, VN_BURST);
 			q->fhead = 0;
 			if (q->fcount == 0)
 				break;
@@ -107,6 +106,13 @@ static uint16_t tap_rx_burst(struct vn_port *port, uint16_t qi, struct rte_mbuf 
 		}
 	}
 	return out;
+}
+
+static uint16_t tap_rx_burst(struct vn_port *port, uint16_t qi, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct tap_port *tp = (struct tap_port *)port;
+
+	return vn_tap_q_rx(&tp->q[qi], tp->eng, tp->mp, pkts, n);
 }
 
 static uint16_t txq(struct tap_port *tp, uint16_t qi, struct rte_mbuf **pkts, uint16_t n)
@@ -291,8 +297,7 @@ static gboolean reap_pools(gpointer ud)
 	return G_SOURCE_REMOVE;
 }
 
-/* Free a port's rx pool once no other port holds one of its buffers any more. */
-static void pool_release(struct rte_mempool *mp)
+void vn_tap_pool_release(struct rte_mempool *mp)
 {
 	if (!mp)
 		return;
@@ -346,7 +351,7 @@ static void port_free(struct tap_port *tp)
 		g_autofree char *k = dev_key(tp->netns, tp->ifname);
 		g_hash_table_remove(registry(), k);
 	}
-	pool_release(tp->rxmp);
+	vn_tap_pool_release(tp->rxmp);
 	rte_free(tp);
 }
 

@@ -47,7 +47,8 @@ struct tq_engine;
 /** struct tq - one queue of a port. */
 struct tq {
 	int fd;
-	bool packet; /* AF_PACKET socket (vnet) rather than a TAP queue fd */
+	bool packet;   /* AF_PACKET socket (vnet) rather than a TAP queue fd */
+	bool outgoing; /* packet: also take the host's frames leaving the device (uplinks) */
 	uint16_t idx;
 	struct rte_mempool *rxmp; /* buffers the kernel reads frames into (VN_TAP_RXBUF bytes) */
 	const struct tq_engine *eng;
@@ -195,6 +196,21 @@ int vn_tap_setup(struct tap_port *tp, const struct tap_args *a, const struct vn_
  * link. Thread: control. Return: 0, or -errno with @err (undone as for vn_tap_setup()).
  */
 int vn_vnet_setup(struct tap_port *tp, const struct tap_args *a, GError **err);
+
+/**
+ * vn_tap_q_rx() - up to @n complete frames from queue @q (engine @eng): checksums left
+ * to the device filled in, GSO frames cut into segments taken from @segmp; a frame whose
+ * offload request is malformed is dropped and counted. Thread: the polling worker of @q.
+ * Return: the number of frames; ownership passes to the caller.
+ */
+uint16_t vn_tap_q_rx(struct tap_q *q, const struct tq_engine *eng, struct rte_mempool *segmp,
+		     struct rte_mbuf **pkts, uint16_t n);
+
+/**
+ * vn_tap_pool_release() - free an rx pool of 64 KiB buffers (NULL: nothing) once no port
+ * holds one of its buffers any more (checked once a second). Thread: control.
+ */
+void vn_tap_pool_release(struct rte_mempool *mp);
 
 /**
  * vn_tap_release_fds() - close @tp's queue fds; a tap device vnicd made goes away with them

@@ -224,7 +224,7 @@ static int rx_parse(struct tq *q, struct uq *u, struct rte_mbuf *m, int32_t res,
 		q->st.rx_errors++;
 		return -1;
 	}
-	if (o->namelen >= sizeof(struct sockaddr_ll) &&
+	if (!q->outgoing && o->namelen >= sizeof(struct sockaddr_ll) &&
 	    ((struct sockaddr_ll *)io_uring_recvmsg_name(o))->sll_pkttype == PACKET_OUTGOING)
 		return -1; /* the host's own traffic leaving the device, not the guest's */
 	RTE_BUILD_BUG_ON((sizeof(struct io_uring_recvmsg_out) + PKT_NAME + PKT_CMSG) % 8);

@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# TCP through an af_packet uplink from a veth peer that keeps its default offloads (checksum, TSO).
+"""An af_packet uplink whose veth peer sends with its default offloads.
+
+A namespace P holds the peer of the veth that is vnicd's uplink (net_af_packet); P keeps
+the offloads veth has by default (tx checksumming, TSO), so what it sends reaches the packet
+socket as CHECKSUM_PARTIAL (TP_STATUS_CSUMNOTREADY) and GSO frames larger than the MTU. A
+guest namespace G is behind a vnicd tap port of the same bridge network.
+
+  offloads  P's veth really has tx checksumming and TSO on (else the test proves nothing)
+  ping      G pings P (IPv4; IPv6)
+  tcp       a few MB over TCP, content checked (SHA-256), P -> G and G -> P, over IPv4 and
+            IPv6: every segment from P arrives with a correct checksum and whole
+  udp       a UDP datagram from P with a checksum the kernel leaves to the device arrives
+  counters  the uplink reports the frames it completed (rx_csum_filled, rx_gso_frames)
+
+With --fallback, io_uring = no (recvmmsg/sendmmsg on the uplink's packet sockets).
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import netnslib  # noqa: E402
+import uplinklib as ul  # noqa: E402
+from netnslib import Netns, run, uniq  # noqa: E402
+from vnlib import Tap, Vnicd, wait_for  # noqa: E402
+
+P4, G4 = '10.46.0.100', '10.46.0.1'
+P6, G6 = 'fd00:46::100', 'fd00:46::1'
+NBYTES = 4 << 20
+PORT = 5301
+
+SERVER = r'''
+import hashlib, socket, sys
+fam = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(1)
+s.settimeout(15)
+print('listening', flush=True)
+c, _ = s.accept()
+c.settimeout(15)
+h, n = hashlib.sha256(), 0
+while True:
+    b = c.recv(1 << 16)
+    if not b:
+        break
+    h.update(b)
+    n += len(b)
+print(n, h.hexdigest(), flush=True)
+'''
+
+CLIENT = r'''
+import hashlib, os, socket, sys
+data = os.urandom(int(sys.argv[3]))
+fam = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+c.sendall(data)
+c.shutdown(socket.SHUT_WR)
+c.recv(1)
+print(len(data), hashlib.sha256(data).hexdigest(), flush=True)
+'''
+
+
+def transfer(src, dst, addr):
+    """NBYTES over TCP from namespace @src to a server in @dst at @addr.
+    Return: (what was sent, what arrived) as 'LENGTH SHA256' strings."""
+    srv = dst.python(SERVER, addr, PORT)
+    try:
+        if srv.stdout.readline().strip() != 'listening':
+            return 'server did not start', srv.stderr.read()[-300:]
+        cli = src.python(CLIENT, addr, PORT, NBYTES)
+        try:
+            out, err = cli.communicate(timeout=40)
+            sent = out.strip() or 'client failed: ' + err.strip()[-200:]
+        except Exception:
+            cli.kill()
+            cli.wait()
+            sent = 'client timed out'
+        try:
+            out, err = srv.communicate(timeout=40)
+            got = out.strip() or 'server failed: ' + err.strip()[-200:]
+        except Exception:
+            got = 'server timed out'
+        return sent, got
+    finally:
+        if srv.poll() is None:
+            srv.kill()
+            srv.wait()
+
+
+def udp_partial(tap, peer, guest):
+    """A UDP datagram from P (checksum left to the device) reaches a socket in G."""
+    rcv = guest.python(r'''
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('%s', 5302))
+s.settimeout(10)
+print('ready', flush=True)
+print(s.recv(4096).decode(), flush=True)
+''' % G4)
+    try:
+        rcv.stdout.readline()
+        peer.run('python3', '-c', 'import socket; s = socket.socket(socket.AF_INET, '
+                 'socket.SOCK_DGRAM); [s.sendto(b"udp-partial", ("%s", 5302)) '
+                 'for _ in range(3)]' % G4)
+        out = rcv.communicate(timeout=15)[0].strip()
+    except Exception as e:
+        out = 'error: %s' % e
+    finally:
+        if rcv.poll() is None:
+            rcv.kill()
+            rcv.wait()
+    tap.eq(out, 'udp-partial', 'udp: a datagram from P with its checksum left to the device '
+           'arrives in G')
+
+
+def offloads(ns, ifname):
+    out = ns.run('ethtool', '-k', ifname).stdout
+    feats = dict(l.strip().split(': ', 1) for l in out.splitlines()[1:] if ': ' in l)
+    return (feats.get('tx-checksumming', '?').split()[0],
+            feats.get('tcp-segmentation-offload', '?').split()[0])
+
+
+def main():
+    tap = Tap()
+    netnslib.require(tap, ('ethtool',))
+    fallback, label = netnslib.mode_args()
+    tap.diag('uplink packet sockets: ' + label)
+    peer, guest = Netns('op', ipv6=True), Netns('og', ipv6=True)
+    up, upp = uniq('ou'), uniq('oq')
+    run(['ip', 'link', 'del', up], check=False)
+    run(['ip', 'link', 'add', up, 'type', 'veth', 'peer', 'name', upp, 'netns', peer.name])
+    netnslib.delete_link_at_exit(up)
+    run(['sysctl', '-qw', 'net.ipv6.conf.%s.disable_ipv6=1' % up])
+    run(['ip', 'link', 'set', up, 'up'])
+    peer.ip('link', 'set', upp, 'name', 'eth0')
+    peer.ip('link', 'set', 'eth0', 'address', '02:ee:00:00:46:01', 'up')
+    peer.ip('addr', 'add', P4 + '/24', 'dev', 'eth0')
+    peer.ip('addr', 'add', P6 + '/64', 'dev', 'eth0', 'nodad')
+    with Vnicd('uplink_offload', log_level='debug',
+               config=netnslib.vnicd_config(fallback)) as vn:
+        vn.wait_ready()
+        try:
+            vn.ctl('net', 'add', 'olan', 'bridge', '--uplink', 'net_af_packet0,iface=' + up)
+            ul.vnicd_guests(vn, 'olan', [guest])
+            guest.ip('addr', 'add', G4 + '/24', 'dev', ul.GIF)
+            guest.ip('addr', 'add', G6 + '/64', 'dev', ul.GIF, 'nodad')
+            tx, tso = offloads(peer, 'eth0')
+            tap.eq((tx, tso), ('on', 'on'), 'offloads: the peer veth keeps tx checksumming and '
+                   'TSO on (default)')
+            tap.ok(wait_for(lambda: guest.run('ping', '-c', 1, '-W', 1, P4,
+                                              check=False).returncode == 0, 10, 0.2),
+                   'ping: G pings P over IPv4')
+            tap.ok(wait_for(lambda: guest.run('ping', '-6', '-c', 1, '-W', 1, P6,
+                                              check=False).returncode == 0, 10, 0.2),
+                   'ping: G pings P over IPv6')
+            for fam, paddr, gaddr in (('IPv4', P4, G4), ('IPv6', P6, G6)):
+                sent, got = transfer(peer, guest, gaddr)
+                tap.eq(got, sent, 'tcp: %d bytes P -> G over %s arrive intact' % (NBYTES, fam))
+                sent, got = transfer(guest, peer, paddr)
+                tap.eq(got, sent, 'tcp: %d bytes G -> P over %s arrive intact' % (NBYTES, fam))
+            udp_partial(tap, peer, guest)
+            show = vn.ctl_json('port', 'show', 'olan-uplink').get('packet_sockets', {})
+            tap.diag('uplink: ' + json.dumps({k: show.get(k) for k in (
+                'rx_csum_filled', 'rx_gso_frames', 'rx_gso_segments', 'rx_bad_offload')}))
+            tap.ok(show.get('rx_csum_filled', 0) > 0 and show.get('rx_gso_frames', 0) > 0,
+                   'counters: the uplink counts the checksums it completed (%s) and the GSO '
+                   'frames it cut (%s)' % (show.get('rx_csum_filled'),
+                                           show.get('rx_gso_frames')))
+        except Exception as e:
+            tap.ok(False, 'uplink_offload: %s: %s' % (type(e).__name__, e))
+        finally:
+            ul.del_vnicd_guests(vn, [guest])
+            vn.ctl('net', 'del', 'olan', check=False)
+        tap.eq(vn.stop(), 0, 'vnicd exits 0')
+    peer.close()
+    guest.close()
+    run(['ip', 'link', 'del', up], check=False)
+    tap.done()
+
+
+if __name__ == '__main__':
+    main()
