@@ -12,7 +12,6 @@ tshark_fields()     rows of fields of a pcap (nested layers: comma separated val
 import os
 import subprocess
 import sys
-import time
 import traceback
 
 import vnlib
@@ -97,18 +96,3 @@ for sp in sys.argv[5:]:
     import socket
     fam = socket.AF_INET6 if v6 else socket.AF_INET
     ns.run(sys.executable, '-c', code, dst, dport, count, int(fam), *sports)
-
-
-def wait_json(fn, pred, timeout=10, step=0.2):
-    """Poll fn() until pred(value) holds; return the last value."""
-    last = [None]
-
-    def once():
-        last[0] = fn()
-        return pred(last[0])
-    vnlib.wait_for(once, timeout, step)
-    return last[0]
-
-
-def sleep(s):
-    time.sleep(s)

@@ -28,9 +28,9 @@ veth to G. Every check that does not read vnicd's own state runs the same, which
 kernel peer, the namespaces, the traffic generators and the tshark decoding are right.
 """
 
-import json
 import os
 import re
+import subprocess
 import sys
 import time
 
@@ -42,7 +42,7 @@ ovlib.reexec_for_scapy()
 import netnslib as nl  # noqa: E402
 import vnlib  # noqa: E402
 from netnslib import Netns, run, uniq  # noqa: E402
-from ovlib import Step, no_ping, ping_works  # noqa: E402
+from ovlib import Step, ping_works  # noqa: E402
 from vnlib import Tap, Vnicd, wait_for  # noqa: E402
 
 VNI = 100
@@ -167,12 +167,12 @@ def test_interop(tap, s):
     for reverse in (False, True):
         d = 'kernel -> guest' if reverse else 'guest -> kernel'
         try:
-            r = ip3.run(s.g, K_IP, seconds=3, reverse=reverse)
+            r = ip3.run(s.g, K_IP, seconds=3, reverse=reverse, timeout=20)
             got = r['end']['sum_received']['bytes']
             tap.ok(got > 0, '%s interop: iperf3 TCP %s: %d bytes, %.0f Mbit/s'
                    % (L, d, got, r['end']['sum_received']['bits_per_second'] / 1e6))
-        except (RuntimeError, KeyError) as e:
-            tap.ok(False, '%s interop: iperf3 TCP %s: %s' % (L, d, e))
+        except (RuntimeError, KeyError, subprocess.TimeoutExpired) as e:
+            tap.ok(False, '%s interop: iperf3 TCP %s: %s' % (L, d, str(e)[:300]))
     if s.ref:
         return
     sh = s.show()
@@ -279,11 +279,11 @@ def test_mtu(tap, s):
         tap.ok(not re.search(r'\bmtu \d+', rt), '%s mtu: path MTU forgotten' % L)
         d1 = s.drops()
         try:
-            r = nl.Iperf3(s.k).run(s.g, K_IP, seconds=3)
+            r = nl.Iperf3(s.k).run(s.g, K_IP, seconds=3, timeout=20)
             got = r['end']['sum_received']['bytes']
             tap.ok(got > 1 << 20, '%s mtu: TCP guest -> kernel with guest MTU 1500 completes '
                    'through PMTU discovery: %d bytes' % (L, got))
-        except RuntimeError as e:
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
             tap.ok(False, '%s mtu: TCP guest -> kernel with guest MTU 1500: %s' % (L, e))
         rt = s.g.run('ip', 'route', 'get', K_IP).stdout
         tap.ok(re.search(r'\bmtu %d\b' % gm, rt), '%s mtu: TCP learned path MTU %d again'
