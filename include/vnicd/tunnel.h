@@ -51,10 +51,9 @@ struct vn_tun_tmpl {
  * destination port @dstport (ignored for NVGRE), Ethernet @src -> @dst.
  * Return: 0, or -EINVAL (families differ, bad type).
  */
-int vn_tun_tmpl_build(struct vn_tun_tmpl *t, enum vn_tun_type type,
-		      const struct vn_tun_addr *local, const struct vn_tun_addr *remote,
-		      uint16_t dstport, const struct rte_ether_addr *src,
-		      const struct rte_ether_addr *dst);
+int vn_tun_tmpl_build(struct vn_tun_tmpl *t, enum vn_tun_type type, const struct vn_tun_addr *local,
+		      const struct vn_tun_addr *remote, uint16_t dstport,
+		      const struct rte_ether_addr *src, const struct rte_ether_addr *dst);
 
 /** vn_tun_tmpl_set_dst() - change the next hop's MAC in @t (a neighbour was resolved). */
 void vn_tun_tmpl_set_dst(struct vn_tun_tmpl *t, const struct rte_ether_addr *dst);
@@ -70,11 +69,13 @@ uint32_t vn_tun_flow_hash(const struct rte_mbuf *m);
  * (VSID for NVGRE) @vni: lengths, UDP source port 49152 + hash % 16384 (NVGRE: FlowID =
  * hash & 0xff), DSCP and ECN copied from an inner IPv4/IPv6 header (RFC 6040 normal
  * mode; 0 otherwise), IPv4 header checksum, IPv4 UDP checksum 0, IPv6 UDP checksum
- * computed over the whole datagram (RFC 6935/6936). @m's data is never modified: when @m
- * is shared (refcnt > 1), indirect, or lacks headroom, the headers go in a new mbuf from
- * @mp chained in front of (a clone of) @m.
+ * computed over the whole datagram (RFC 6935/6936). Nothing is set in ol_flags. When @m
+ * is direct, not shared (refcnt 1) and has the headroom, the headers are prepended in
+ * place; otherwise they go in one new mbuf from @mp chained in front of @m itself (its
+ * segments become the tail of the frame, their data and metadata untouched: a shared @m
+ * stays intact for its other owners, whose references it keeps).
  * Return: the frame to send (owning @m's reference), or NULL when no mbuf could be had
- * (@m is freed).
+ * or the frame is too long for the outer length fields (@m's reference is dropped).
  */
 struct rte_mbuf *vn_tun_encap(const struct vn_tun_tmpl *t, uint32_t vni, struct rte_mbuf *m,
 			      struct rte_mempool *mp);
@@ -82,17 +83,17 @@ struct rte_mbuf *vn_tun_encap(const struct vn_tun_tmpl *t, uint32_t vni, struct 
 /** What decapsulation found wrong with a frame addressed to the local VTEP. */
 enum vn_tun_err {
 	VN_TUN_OK = 0,
-	VN_TUN_NOT_MINE,     /* not tunnel traffic for this VTEP: the underlay forwards it */
-	VN_TUN_TRUNC,	     /* an outer header cut short */
-	VN_TUN_OUTER_FRAG,   /* an outer IP fragment (never reassembled, RFC 7348 4.3) */
-	VN_TUN_BAD_CSUM,     /* IPv6 outer UDP checksum zero or wrong; IPv4 nonzero and wrong */
-	VN_TUN_BAD_FLAGS,    /* VXLAN I flag unset; NVGRE without K, with C/S, or version != 0 */
-	VN_TUN_BAD_VERSION,  /* Geneve version != 0 */
-	VN_TUN_BAD_PROTO,    /* Geneve/GRE protocol not 0x6558 (Ethernet) */
-	VN_TUN_CRIT_OPT,     /* Geneve C bit: a critical option this VTEP does not know */
-	VN_TUN_OAM,	     /* Geneve O bit: a control frame, not for the data path */
-	VN_TUN_INNER_SHORT,  /* the inner frame is shorter than an Ethernet header */
-	VN_TUN_ECN,	     /* RFC 6040: outer CE on a Not-ECT inner frame */
+	VN_TUN_NOT_MINE,    /* not tunnel traffic for this VTEP: the underlay forwards it */
+	VN_TUN_TRUNC,	    /* an outer header cut short */
+	VN_TUN_OUTER_FRAG,  /* an outer IP fragment (never reassembled, RFC 7348 4.3) */
+	VN_TUN_BAD_CSUM,    /* IPv6 outer UDP checksum zero or wrong; IPv4 nonzero and wrong */
+	VN_TUN_BAD_FLAGS,   /* VXLAN I flag unset; NVGRE without K, with C/S, or version != 0 */
+	VN_TUN_BAD_VERSION, /* Geneve version != 0 */
+	VN_TUN_BAD_PROTO,   /* Geneve/GRE protocol not 0x6558 (Ethernet) */
+	VN_TUN_CRIT_OPT,    /* Geneve C bit: a critical option this VTEP does not know */
+	VN_TUN_OAM,	    /* Geneve O bit: a control frame, not for the data path */
+	VN_TUN_INNER_SHORT, /* the inner frame is shorter than an Ethernet header */
+	VN_TUN_ECN,	    /* RFC 6040: outer CE on a Not-ECT inner frame */
 	VN_TUN_ERR__MAX
 };
 
@@ -111,12 +112,16 @@ struct vn_tun_rx {
 	uint32_t vni;		   /* VNI, or VSID for NVGRE */
 	struct vn_tun_addr remote; /* the outer source address */
 	uint16_t inner_off;	   /* offset of the inner Ethernet header */
+	uint16_t inner_len;	   /* its length (to the end of the outer UDP/IP datagram) */
 	uint8_t outer_tos;	   /* outer DSCP/ECN byte (traffic class for IPv6) */
 };
 
 /**
  * vn_tun_parse() - is Ethernet frame @m (untagged; any number of segments) tunnel traffic
  * of type @loc->type to @loc (destination address, UDP port or GRE), and is it well formed?
+ * A frame whose IP header is too short to show its destination, and a non-first UDP
+ * fragment (its port cannot be seen), is VN_TUN_NOT_MINE: the host stack deals with it.
+ * Reads only, with rte_pktmbuf_read(); checks in the order of enum vn_tun_err.
  * Return: VN_TUN_OK with @rx filled, VN_TUN_NOT_MINE, or the reason to drop it.
  */
 enum vn_tun_err vn_tun_parse(const struct rte_mbuf *m, const struct vn_tun_local *loc,
@@ -124,8 +129,12 @@ enum vn_tun_err vn_tun_parse(const struct rte_mbuf *m, const struct vn_tun_local
 
 /**
  * vn_tun_decap() - strip the outer headers of @m as @rx found them and apply RFC 6040's
- * decapsulation rule to the inner IP header (outer CE marks an ECT inner frame CE).
- * @m is not shared (a received frame). Return: VN_TUN_OK, or VN_TUN_ECN (drop it).
+ * decapsulation rule to the inner IP header (outer CE marks an ECT inner frame CE; an
+ * inner frame that is not IP passes unchanged). @m is not shared (a received frame); when
+ * its first segment ends inside the outer headers (a header mbuf of vn_tun_encap()), the
+ * start of the inner frame is copied into it. Trailing bytes past @rx->inner_len go.
+ * Return: VN_TUN_OK, VN_TUN_ECN (drop it), or VN_TUN_TRUNC when the first segment could
+ * not be reused (indirect or shared).
  */
 enum vn_tun_err vn_tun_decap(struct rte_mbuf *m, const struct vn_tun_rx *rx);
 
