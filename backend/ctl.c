@@ -175,6 +175,35 @@ static int cmd_fdb_flush(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GE
 	return 0;
 }
 
+static int cmd_vtep_add(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	const char *net, *mac, *ip;
+
+	ARG_STR(net, "net", true);
+	ARG_STR(mac, "mac", true);
+	ARG_STR(ip, "ip", true);
+	json_builder_add_null_value(b);
+	return vn_switch_vtep_add(sw, net, mac, ip, err);
+}
+
+static int cmd_vtep_del(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	const char *net, *mac;
+
+	ARG_STR(net, "net", true);
+	ARG_STR(mac, "mac", true);
+	json_builder_add_null_value(b);
+	return vn_switch_vtep_del(sw, net, mac, err);
+}
+
+static int cmd_vtep_show(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	const char *net;
+
+	ARG_STR(net, "net", false);
+	return vn_switch_json_vteps(sw, net, b, err);
+}
+
 static int cmd_stats(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
 	const char *port, *vm;
@@ -267,6 +296,9 @@ static const struct {
     {"fdb.show", cmd_fdb_show},
     {"fdb.add", cmd_fdb_add},
     {"fdb.flush", cmd_fdb_flush},
+    {"vtep.add", cmd_vtep_add},
+    {"vtep.del", cmd_vtep_del},
+    {"vtep.show", cmd_vtep_show},
     {"stats", cmd_stats},
     {"stats.reset", cmd_stats_reset},
     {"capture.start", cmd_capture_start},

@@ -4,7 +4,8 @@
 
 #include "vnicd/net.h"
 
-static const struct vn_net_kind *const kinds[] = {&vn_bridge_net_kind, &vn_macvtap_net_kind};
+static const struct vn_net_kind *const kinds[] = {&vn_bridge_net_kind, &vn_macvtap_net_kind,
+						  &vn_overlay_net_kind};
 
 const struct vn_net_kind *vn_net_kind_find(const char *name)
 {

@@ -11,6 +11,7 @@
 #include "vnicd/capture.h"
 #include "vnicd/datapath.h"
 #include "vnicd/net.h"
+#include "vnicd/overlay.h"
 #include "vnicd/pipeline.h"
 #include "policy/fastpath.h"
 #include "vnicd/policy.h"
@@ -118,37 +119,7 @@ void vn_meta_parse_l34_slow(const struct rte_mbuf *m, struct vn_meta *md)
 
 /* ---- delivery: per-destination buffers, inbound meter, accounting, capture ---- */
 
-/* Count the first @sent frames of @tq as sent on @c: runs of one class (destination cast
- * and source locality, usually the whole burst) are added up in registers. */
-static inline void tx_count(struct vn_port_counters *c, const struct txq *tq, uint16_t sent)
-{
-	uint64_t bytes = 0, run_bytes = 0;
-	uint32_t run = 0;
-	uint16_t aux = sent ? tq->aux[0] : 0;
-
-	for (uint16_t i = 0; i < sent; i++) {
-		if (unlikely(tq->aux[i] != aux)) {
-			c->tx_cast_pkts[aux & 0xff] += run;
-			c->tx_cast_bytes[aux & 0xff] += run_bytes;
-			c->tx_loc_pkts[aux >> 8] += run;
-			c->tx_loc_bytes[aux >> 8] += run_bytes;
-			bytes += run_bytes;
-			aux = tq->aux[i];
-			run = 0;
-			run_bytes = 0;
-		}
-		run++;
-		run_bytes += tq->len[i];
-	}
-	c->tx_cast_pkts[aux & 0xff] += run;
-	c->tx_cast_bytes[aux & 0xff] += run_bytes;
-	c->tx_loc_pkts[aux >> 8] += run;
-	c->tx_loc_bytes[aux >> 8] += run_bytes;
-	c->tx_packets += sent;
-	c->tx_bytes += bytes + run_bytes;
-}
-
-static void tx_flush(struct vn_worker *w, const struct vn_dp_table *t, uint16_t slot)
+void vn_tx_flush(struct vn_worker *w, const struct vn_dp_table *t, uint16_t slot)
 {
 	struct txq *tq = &w->tx[slot];
 	struct vn_port_counters *c = &w->ctr[slot];
@@ -156,6 +127,8 @@ static void tx_flush(struct vn_worker *w, const struct vn_dp_table *t, uint16_t 
 	struct vn_port *p = s->port;
 	uint16_t n = tq->n, sent = 0;
 
+	if (unlikely(s->tun != NULL))
+		return vn_tun_flush(w, t, slot);
 	tq->n = 0;
 	if (unlikely(s->pol != NULL && s->pol->in != NULL)) { /* what the guest receives */
 		uint16_t kept =
@@ -169,27 +142,13 @@ static void tx_flush(struct vn_worker *w, const struct vn_dp_table *t, uint16_t 
 		s->cap->burst(s->cap, tq->pkts, n, w->id, RTE_PCAPNG_DIRECTION_OUT);
 	if (likely(p != NULL))
 		sent = p->ops->tx_burst(p, (uint16_t)(w->id % p->nr_txq), tq->pkts, n);
-	tx_count(c, tq, sent);
+	vn_tx_count(c, tq, sent);
 	if (unlikely(sent < n)) {
 		enum vn_drop_reason r =
 		    (p && p->ops->link_up(p)) ? VN_DROP_QUEUE_FULL : VN_DROP_LINK_DOWN;
 		c->drops[r] += n - sent;
 		rte_pktmbuf_free_bulk(&tq->pkts[sent], n - sent);
 	}
-}
-
-static inline void tx_push(struct vn_worker *w, const struct vn_dp_table *t, uint16_t slot,
-			   struct rte_mbuf *m, uint8_t cast, uint8_t loc)
-{
-	struct txq *tq = &w->tx[slot];
-
-	if (tq->n == 0)
-		w->dirty[w->ndirty++] = slot;
-	tq->pkts[tq->n] = m;
-	tq->aux[tq->n] = (uint16_t)(cast | loc << 8);
-	tq->len[tq->n] = rte_pktmbuf_pkt_len(m);
-	if (++tq->n == VN_BURST)
-		tx_flush(w, t, slot);
 }
 
 /* One burst: where it came from, and the memos of the last admitted source and of the
@@ -221,7 +180,7 @@ static __rte_always_inline int deliver_one(struct burst *b, struct rte_mbuf *m,
 	int form;
 
 	if (likely(b->plain)) {
-		tx_push(b->w, b->t, d, m, md->cast, txloc);
+		vn_tx_push(b->w, b->t, d, m, md->cast, txloc);
 		return b->t->slots[d].locality + 1;
 	}
 	if (b->memo_dst != d || b->memo_seg != md->cl.seg) {
@@ -244,7 +203,7 @@ static __rte_always_inline int deliver_one(struct burst *b, struct rte_mbuf *m,
 		c->drops[VN_DROP_NO_MBUF]++;
 		return -1;
 	}
-	tx_push(b->w, b->t, d, m, md->cast, txloc);
+	vn_tx_push(b->w, b->t, d, m, md->cast, txloc);
 	return b->memo_loc + 1;
 }
 
@@ -306,7 +265,7 @@ static int deliver_many(struct burst *b, struct rte_mbuf *m, const struct vn_met
 	}
 	for (uint16_t f = 0; f < l->nd; f++)
 		if (fm[f] >= 0 && cnt[fm[f]])
-			tx_push(b->w, t, l->dst[f], mf[fm[f]], md->cast, l->txloc);
+			vn_tx_push(b->w, t, l->dst[f], mf[fm[f]], md->cast, l->txloc);
 	return loc + 1;
 }
 
@@ -399,6 +358,28 @@ static __rte_always_inline bool ingress(struct burst *b, struct rte_mbuf *m, uin
 	return true;
 }
 
+/* Take the tunnel frames to the local VTEP out of @pkts (see vn_vtep_intercept()), counted
+ * as received on the ingress slot. Return: the frames left for the underlay. */
+static uint16_t vtep_take(struct burst *b, struct rte_mbuf **pkts, uint16_t n,
+			  struct rte_mbuf **tun, uint16_t *tun_slot, uint16_t *ntun)
+{
+	uint64_t bytes = 0, left_bytes = 0;
+	uint16_t left;
+
+	for (uint16_t i = 0; i < n; i++)
+		bytes += rte_pktmbuf_pkt_len(pkts[i]);
+	left = vn_vtep_intercept(b->in->vtep, pkts, n, tun, tun_slot, ntun);
+	for (uint16_t i = 0; i < left; i++)
+		left_bytes += rte_pktmbuf_pkt_len(pkts[i]);
+	b->c->rx_packets += n - left;
+	b->c->rx_bytes += bytes - left_bytes;
+	b->c->rx_cast_pkts[VN_UCAST] += n - left;
+	b->c->rx_cast_bytes[VN_UCAST] += bytes - left_bytes;
+	b->c->rx_loc_pkts[VN_LOC_LOCAL] += n - left;
+	b->c->rx_loc_bytes[VN_LOC_LOCAL] += bytes - left_bytes;
+	return left;
+}
+
 void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16_t in,
 			struct rte_mbuf **pkts, uint16_t n, uint64_t now)
 {
@@ -411,10 +392,14 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16
 	uint64_t bytes = 0, run_bytes = 0;
 	uint32_t run = 0;
 	int run_loc = 0;
-	uint16_t k = 0;
+	uint16_t k = 0, ntun = 0;
+	struct rte_mbuf *tun[VN_BURST];
+	uint16_t tun_slot[VN_BURST];
 
 	if (unlikely(is->cap != NULL))
 		is->cap->burst(is->cap, pkts, n, w->id, RTE_PCAPNG_DIRECTION_IN);
+	if (unlikely(is->vtep != NULL)) /* tunnel traffic to the local VTEP is taken out */
+		n = vtep_take(&b, pkts, n, tun, tun_slot, &ntun);
 	for (uint16_t i = 0; i < n; i++) {
 		uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
 		bytes += len;
@@ -472,6 +457,8 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16
 	b.c->rx_loc_bytes[run_loc] += run_bytes;
 	for (uint16_t d = 0; d < w->ndirty; d++)
 		if (w->tx[w->dirty[d]].n)
-			tx_flush(w, t, w->dirty[d]);
+			vn_tx_flush(w, t, w->dirty[d]);
 	w->ndirty = 0;
+	if (unlikely(ntun)) /* the underlay's burst is done: into the overlays */
+		vn_tun_rx(w, t, tun, tun_slot, ntun, now);
 }

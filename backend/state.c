@@ -61,7 +61,10 @@ int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
 	json_builder_begin_array(b);
 	for (guint i = 0; i < sw->ports->len; i++) {
 		struct sw_port *sp = sw->ports->pdata[i];
-		JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+		JsonNode *node;
+		if (sp->internal) /* its network makes it again */
+			continue;
+		node = json_node_new(JSON_NODE_OBJECT);
 		json_node_set_object(node, sp->args);
 		json_builder_add_value(b, node);
 	}

@@ -45,10 +45,11 @@ struct vn_switch *vn_switch_new(const struct vn_config *cfg, struct vn_dp *dp,
 	sw->ports = g_ptr_array_new();
 	sw->statics = g_ptr_array_new_with_free_func((GDestroyNotify)sw_static_free);
 	sw->ledger = vn_ledger_new(cfg->ledger_max);
+	sw_host_init(sw);
 	return sw;
 }
 
-static void sw_publish(struct vn_switch *sw)
+void sw_publish(struct vn_switch *sw)
 {
 	if (sw->dp)
 		vn_dp_commit(sw->dp);
@@ -70,7 +71,8 @@ void vn_switch_free(struct vn_switch *sw)
 			sp->port->ops->destroy(sp->port);
 		sw_port_free(sp);
 	}
-	for (guint i = 0; i < sw->nets->len; i++)
+	sw->host.closing = true; /* kinds free what they made, touching nothing else */
+	for (guint i = sw->nets->len; i-- > 0;) /* an overlay before its underlay */
 		((struct vn_net *)sw->nets->pdata[i])->kind->destroy(sw->nets->pdata[i]);
 	g_ptr_array_free(sw->ports, TRUE);
 	g_ptr_array_free(sw->nets, TRUE);
@@ -308,7 +310,7 @@ static int port_slot(struct vn_switch *sw, GError **err)
 		SET_ERR(ENOSPC, "port limit reached (max_ports = %u)", sw->cfg->max_ports);
 	}
 	for (unsigned s = 0; s < VN_MAX_PORTS_HARD; s++)
-		if (!sw->slots[s])
+		if (!sw->slots[s] && !sw->reserved[s])
 			return (int)s;
 	SET_ERR(ENOSPC, "no free port slot");
 }
@@ -370,8 +372,8 @@ int sw_port_add(struct vn_switch *sw, JsonObject *args, const struct vn_port_kin
 		json_object_set_object_member(sp->args, "policy", json_object_ref(spec));
 	if (*r.inherited) /* a passthru port takes the uplink's MAC, as the kernel's does */
 		json_object_set_string_member(sp->args, "mac", r.inherited);
-	if (sw->dp &&
-	    (rc = port_make(sw, &r, sp->args, (uint16_t)slot, own != NULL, &port, err)) < 0) {
+	if (sw->dp && (rc = port_make(sw, &r, sp->args, (uint16_t)slot, own == &vn_uplink_kind,
+				      &port, err)) < 0) {
 		sw_port_free(sp);
 		return rc;
 	}
@@ -392,7 +394,7 @@ int sw_port_add(struct vn_switch *sw, JsonObject *args, const struct vn_port_kin
 	if (port_apply_policy(sw, sp, spec, &pe) < 0) /* a valid spec builds: unexpected */
 		VN_ERR("port %s: policy not applied: %s", r.name, pe->message);
 	sw_publish(sw);
-	if (!own)
+	if (own != &vn_uplink_kind)
 		sw_net_sync_uplink(sw, r.n);
 	summary = r.kind->summary(sp->args);
 	VN_INFO("port %s (%s, %u queue%s) added to %s", sp->name, summary, sp->queues,
@@ -429,6 +431,11 @@ int vn_switch_port_del(struct vn_switch *sw, const char *name, GError **err)
 			"port '%s' is the uplink of network '%s': it goes with the network "
 			"(vnicctl net del %s)",
 			name, sp->net, sp->net);
+	if (sp->internal)
+		SET_ERR(EBUSY,
+			"port '%s' is the local VTEP of network '%s': it goes with the "
+			"overlays on that network",
+			name, sp->net);
 	sw_port_del(sw, sp);
 	return 0;
 }
@@ -512,8 +519,12 @@ static int port_set_kind(struct vn_switch *sw, struct sw_port *sp, JsonObject *c
 			json_object_remove_member(sp->args, l->data);
 		else
 			json_object_set_member(sp->args, l->data, json_node_copy(v));
-		VN_INFO("port %s: %s %s", sp->name, (const char *)l->data,
-			json_node_get_boolean(v) ? "on" : "off");
+		if (JSON_NODE_HOLDS_VALUE(v) && json_node_get_value_type(v) == G_TYPE_BOOLEAN)
+			VN_INFO("port %s: %s %s", sp->name, (const char *)l->data,
+				json_node_get_boolean(v) ? "on" : "off");
+		else if (JSON_NODE_HOLDS_VALUE(v) && json_node_get_value_type(v) == G_TYPE_INT64)
+			VN_INFO("port %s: %s %" G_GINT64_FORMAT, sp->name, (const char *)l->data,
+				json_node_get_int(v));
 		json_object_remove_member(chg, l->data);
 	}
 	sw_net_sync_uplink(sw, n);

@@ -65,6 +65,34 @@ int vn_switch_json_net(struct vn_switch *sw, const char *name, JsonBuilder *b, G
 	return 0;
 }
 
+/* Network-kind settings of a port that `port show` reports with its policy (an overlay
+ * port's VNI). */
+static const char *const policy_kind_keys[] = {"vni", NULL};
+
+/* The port's policy as `port show` gives it: the data path's, with the kind's settings. */
+static JsonNode *port_policy(struct vn_switch *sw, struct sw_port *sp)
+{
+	g_autoptr(JsonBuilder) pb = json_builder_new();
+	JsonNode *node;
+	JsonObject *o;
+
+	vn_policy_describe(vn_dp_policy_get(sw->dp, sp->slot), pb);
+	node = json_builder_get_root(pb);
+	for (const char *const *k = policy_kind_keys; *k; k++) {
+		JsonNode *v = json_object_get_member(sp->args, *k);
+		if (!v)
+			continue;
+		if (!JSON_NODE_HOLDS_OBJECT(node)) {
+			json_node_unref(node);
+			node = json_node_new(JSON_NODE_OBJECT);
+			json_node_take_object(node, json_object_new());
+		}
+		o = json_node_get_object(node);
+		json_object_set_member(o, *k, json_node_copy(v));
+	}
+	return node;
+}
+
 static void json_port(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b, bool detail)
 {
 	json_builder_begin_object(b);
@@ -97,7 +125,7 @@ static void json_port(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b, 
 	}
 	json_builder_set_member_name(b, "policy");
 	if (sw->dp && sp->port) {
-		vn_policy_describe(vn_dp_policy_get(sw->dp, sp->slot), b);
+		json_builder_add_value(b, port_policy(sw, sp));
 	} else { /* validation-only mode: the spec as set */
 		JsonNode *pn = json_object_get_member(sp->args, "policy");
 		if (pn)

@@ -9,6 +9,7 @@
 #include "vnicd/log.h"
 #include "vnicd/mac.h"
 #include "vnicd/net.h"
+#include "vnicd/overlay.h"
 #include "vnicd/uplink.h"
 
 static const char *const net_common_keys[] = {"name", "type", "uplink", NULL};
@@ -135,7 +136,7 @@ int vn_switch_net_add(struct vn_switch *sw, const char *name, const char *type, 
 int vn_switch_net_create(struct vn_switch *sw, JsonObject *args, GError **err)
 {
 	const struct vn_net_kind *kind = NULL;
-	struct vn_net_env env = {sw->cfg, sw->dp};
+	struct vn_net_env env = {sw->cfg, sw->dp, &sw->host};
 	const char *name = NULL, *devargs = NULL;
 	struct vn_net *n = NULL;
 	int rc;
@@ -170,6 +171,14 @@ int vn_switch_net_del(struct vn_switch *sw, const char *name, GError **err)
 
 	if (!n)
 		SET_ERR(ENOENT, "no network '%s'", name ? name : "");
+	for (guint i = 0; i < sw->nets->len; i++) {
+		struct vn_net *o = sw->nets->pdata[i];
+		if (o->kind == &vn_overlay_net_kind &&
+		    strcmp(((struct vn_overlay *)o)->underlay, name) == 0)
+			SET_ERR(EBUSY,
+				"network '%s' is the underlay of overlay '%s'; delete that first",
+				name, o->name);
+	}
 	up = sw_net_uplink_port(sw, n);
 	if (n->nr_ports > (up ? 1u : 0u))
 		SET_ERR(EBUSY, "network '%s' still has %u port(s); delete them first", name,
@@ -283,4 +292,136 @@ void sw_json_net_uplink(struct vn_switch *sw, struct vn_net *n, JsonBuilder *b, 
 		vn_json_str(b, "devargs", d);
 	}
 	json_builder_end_object(b);
+}
+
+/* ---- what network kinds may use (struct vn_net_host) ---- */
+
+static struct vn_net *host_net_find(void *sw, const char *name)
+{
+	return name ? find_net(sw, name) : NULL;
+}
+
+static int host_slot_take(void *ud, GError **err)
+{
+	struct vn_switch *sw = ud;
+
+	for (unsigned s = 0; s < VN_MAX_PORTS_HARD; s++)
+		if (!sw->slots[s] && !sw->reserved[s]) {
+			sw->reserved[s] = true;
+			return (int)s;
+		}
+	SET_ERR(ENOSPC, "no free port slot");
+}
+
+static void host_slot_give(void *ud, uint16_t slot)
+{
+	((struct vn_switch *)ud)->reserved[slot] = false;
+}
+
+static int host_port_add(void *ud, JsonObject *args, const struct vn_port_kind *kind,
+			 struct vn_port **out, GError **err)
+{
+	struct vn_switch *sw = ud;
+	bool restoring = sw->restoring;
+	struct sw_port *sp;
+	int rc;
+
+	sw->restoring = true; /* not saved: its network makes it again */
+	rc = sw_port_add(sw, args, kind, err);
+	sw->restoring = restoring;
+	if (rc < 0)
+		return rc;
+	sp = find_port(sw, vn_obj_str(args, "name"));
+	sp->internal = true;
+	*out = sp->port;
+	return 0;
+}
+
+static void host_port_del(void *ud, const char *name)
+{
+	struct vn_switch *sw = ud;
+	struct sw_port *sp = find_port(sw, name);
+	bool restoring = sw->restoring;
+
+	if (!sp)
+		return;
+	sw->restoring = true;
+	sw_port_del(sw, sp);
+	sw->restoring = restoring;
+}
+
+static void host_publish(void *sw)
+{
+	sw_publish(sw);
+}
+
+void sw_host_init(struct vn_switch *sw)
+{
+	sw->host = (struct vn_net_host){.sw = sw,
+					.mp = sw->mp,
+					.net_find = host_net_find,
+					.slot_take = host_slot_take,
+					.slot_give = host_slot_give,
+					.port_add = host_port_add,
+					.port_del = host_port_del,
+					.publish = host_publish};
+}
+
+/* The overlay network @net, or NULL with @err. */
+static struct vn_net *overlay_net(struct vn_switch *sw, const char *net, GError **err)
+{
+	struct vn_net *n = net ? find_net(sw, net) : NULL;
+
+	if (!n)
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "no network '%s'", net ? net : "");
+	else if (n->kind != &vn_overlay_net_kind)
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "network '%s' is a %s network: VTEP entries belong to overlays", net,
+			    n->kind->name);
+	else
+		return n;
+	return NULL;
+}
+
+int vn_switch_vtep_add(struct vn_switch *sw, const char *net, const char *mac, const char *ip,
+		       GError **err)
+{
+	struct vn_net *n = overlay_net(sw, net, err);
+	int rc;
+
+	if (!n)
+		return -ENOENT;
+	if ((rc = vn_overlay_vtep_add(n, mac, ip, err)) < 0)
+		return rc;
+	sw_changed(sw);
+	return 0;
+}
+
+int vn_switch_vtep_del(struct vn_switch *sw, const char *net, const char *mac, GError **err)
+{
+	struct vn_net *n = overlay_net(sw, net, err);
+	int rc;
+
+	if (!n)
+		return -ENOENT;
+	if ((rc = vn_overlay_vtep_del(n, mac, err)) < 0)
+		return rc;
+	sw_changed(sw);
+	return 0;
+}
+
+int vn_switch_json_vteps(struct vn_switch *sw, const char *net, JsonBuilder *b, GError **err)
+{
+	struct vn_net *only = NULL;
+
+	if (net && !(only = overlay_net(sw, net, err)))
+		return -ENOENT;
+	json_builder_begin_array(b);
+	for (guint i = 0; i < sw->nets->len; i++) {
+		struct vn_net *n = sw->nets->pdata[i];
+		if ((!only || n == only) && n->kind == &vn_overlay_net_kind)
+			vn_overlay_vtep_list(n, b);
+	}
+	json_builder_end_array(b);
+	return 0;
 }

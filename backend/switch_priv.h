@@ -32,6 +32,8 @@ struct sw_port {
 	struct vn_net *vnet;
 	struct vn_port_counters base; /* counters of the slot when the port took it */
 	struct vn_ledger_entry *acct; /* its totals across lives and restarts */
+	bool internal;		      /* made by a network kind (a local VTEP): not saved, not
+					 removable by users */
 };
 
 struct sw_static {
@@ -46,6 +48,8 @@ struct vn_switch {
 	GPtrArray *ports;   /* struct sw_port *, creation order */
 	GPtrArray *statics; /* struct sw_static *, persisted static FDB entries */
 	struct sw_port *slots[VN_MAX_PORTS_HARD];
+	bool reserved[VN_MAX_PORTS_HARD]; /* slots a network kind manages itself */
+	struct vn_net_host host;	  /* what kinds may use (switch_net.c) */
 	uint16_t next_net_id;
 	char *state_file;
 	int (*save)(struct vn_switch *sw, const char *path, GError **err); /* state.c's */
@@ -95,6 +99,12 @@ static inline struct sw_port *find_port(struct vn_switch *sw, const char *name)
  */
 int sw_port_add(struct vn_switch *sw, JsonObject *args, const struct vn_port_kind *own,
 		GError **err);
+
+/** sw_publish() - publish the staged slots to the workers. */
+void sw_publish(struct vn_switch *sw);
+
+/** sw_host_init() - fill in @sw->host (switch_net.c). */
+void sw_host_init(struct vn_switch *sw);
 
 /** sw_port_del() - unpublish, forget and destroy @sp; the network's uplink follows. */
 void sw_port_del(struct vn_switch *sw, struct sw_port *sp);

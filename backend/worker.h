@@ -11,6 +11,7 @@
 #include <rte_mbuf.h>
 
 #include "vnicd/datapath.h"
+#include "vnicd/stats.h"
 
 #define VN_MAX_WORKERS 16
 
@@ -45,5 +46,57 @@ struct vn_dp {
 	struct vn_port_policy *pol[VN_MAX_PORTS_HARD]; /* owned policies, as staged */
 	uint64_t commit_failures;		       /* tables that could not be made */
 };
+
+/**
+ * vn_tx_flush() - send what worker @w buffered for slot @slot of table @t: the slot's
+ * inbound meter, capture, the port's tx burst (or encapsulation for a remote VTEP), and
+ * the counters (pipeline.c).
+ */
+void vn_tx_flush(struct vn_worker *w, const struct vn_dp_table *t, uint16_t slot);
+
+/* Count the first @sent frames of @tq as sent on @c: runs of one class (destination cast
+ * and source locality, usually the whole burst) are added up in registers. */
+static inline void vn_tx_count(struct vn_port_counters *c, const struct txq *tq, uint16_t sent)
+{
+	uint64_t bytes = 0, run_bytes = 0;
+	uint32_t run = 0;
+	uint16_t aux = sent ? tq->aux[0] : 0;
+
+	for (uint16_t i = 0; i < sent; i++) {
+		if (unlikely(tq->aux[i] != aux)) {
+			c->tx_cast_pkts[aux & 0xff] += run;
+			c->tx_cast_bytes[aux & 0xff] += run_bytes;
+			c->tx_loc_pkts[aux >> 8] += run;
+			c->tx_loc_bytes[aux >> 8] += run_bytes;
+			bytes += run_bytes;
+			aux = tq->aux[i];
+			run = 0;
+			run_bytes = 0;
+		}
+		run++;
+		run_bytes += tq->len[i];
+	}
+	c->tx_cast_pkts[aux & 0xff] += run;
+	c->tx_cast_bytes[aux & 0xff] += run_bytes;
+	c->tx_loc_pkts[aux >> 8] += run;
+	c->tx_loc_bytes[aux >> 8] += run_bytes;
+	c->tx_packets += sent;
+	c->tx_bytes += bytes + run_bytes;
+}
+
+/* Buffer @m for slot @slot (sent when VN_BURST are buffered or the burst ends). */
+static inline void vn_tx_push(struct vn_worker *w, const struct vn_dp_table *t, uint16_t slot,
+			      struct rte_mbuf *m, uint8_t cast, uint8_t loc)
+{
+	struct txq *tq = &w->tx[slot];
+
+	if (tq->n == 0)
+		w->dirty[w->ndirty++] = slot;
+	tq->pkts[tq->n] = m;
+	tq->aux[tq->n] = (uint16_t)(cast | loc << 8);
+	tq->len[tq->n] = rte_pktmbuf_pkt_len(m);
+	if (++tq->n == VN_BURST)
+		vn_tx_flush(w, t, slot);
+}
 
 #endif

@@ -19,6 +19,8 @@
 struct vn_net;
 struct vn_capture;
 struct vn_port_policy;
+struct vn_tun_port;
+struct vn_vtep;
 
 /**
  * struct vn_slot - what the data path knows of one port slot: the port and the facts that
@@ -35,6 +37,9 @@ struct vn_slot {
 	uint8_t relay;			  /* frames may go back out of this port (a bridge
 					     port's hairpin flag) */
 	uint8_t kmode;			  /* the network kind's own byte (macvtap: the mode) */
+	struct vn_tun_port *tun; /* a remote VTEP: frames to it are encapsulated (overlay.h) */
+	struct vn_vtep *vtep;	 /* frames received here may be tunnel traffic to this local
+				    VTEP: decapsulated before the network sees them */
 };
 
 /** struct vn_dp_rxq - one rx queue a worker polls. */

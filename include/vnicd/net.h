@@ -46,10 +46,35 @@ struct vn_net {
 	struct vn_port *uplink; /* its uplink (also one of its ports), or NULL */
 };
 
+struct vn_port_kind;
+struct rte_mempool;
+
+/**
+ * struct vn_net_host - what the switch lends a kind that makes ports of its own (an
+ * overlay's VTEPs): other networks by name, slots for ports it manages itself, and ports
+ * it adds to other networks (not persisted, not removable by users). Control thread.
+ */
+struct vn_net_host {
+	void *sw;
+	struct rte_mempool *mp;
+	struct vn_net *(*net_find)(void *sw, const char *name);
+	/* a free slot reserved (Return: it, or -errno with @err) / given back */
+	int (*slot_take)(void *sw, GError **err);
+	void (*slot_give)(void *sw, uint16_t slot);
+	/* port.add @args of @kind (name, net, mac, ...) made by the kind; *@out: the port */
+	int (*port_add)(void *sw, JsonObject *args, const struct vn_port_kind *kind,
+			struct vn_port **out, GError **err);
+	void (*port_del)(void *sw, const char *name);
+	/* publish the staged slots (vn_dp_commit()) */
+	void (*publish)(void *sw);
+	bool closing; /* vnicd is stopping: free what the kind made, call nothing here */
+};
+
 /** struct vn_net_env - what a kind may use to build a network. */
 struct vn_net_env {
 	const struct vn_config *cfg;
-	struct vn_dp *dp; /* NULL: validation only (control-protocol tests) */
+	struct vn_dp *dp;		/* NULL: validation only (control-protocol tests) */
+	const struct vn_net_host *host; /* NULL with dp */
 };
 
 /** struct vn_net_member - one port of a network, as join_check() and uplink_filter() see it. */
@@ -171,6 +196,7 @@ struct vn_net_kind {
 /** The kinds built into vnicd, and every kind by name. */
 extern const struct vn_net_kind vn_bridge_net_kind;  /* backend/net_bridge.c */
 extern const struct vn_net_kind vn_macvtap_net_kind; /* backend/net_macvtap.c */
+extern const struct vn_net_kind vn_overlay_net_kind; /* backend/net_overlay.c */
 
 /** vn_net_kind_find() - Return: the kind named @name, or NULL. */
 const struct vn_net_kind *vn_net_kind_find(const char *name);

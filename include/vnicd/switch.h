@@ -77,6 +77,21 @@ int vn_switch_port_set(struct vn_switch *sw, JsonObject *args, GError **err);
 /** vn_switch_port_del() - unpublish, flush its FDB entries, destroy. Return: 0 or -errno. */
 int vn_switch_port_del(struct vn_switch *sw, const char *name, GError **err);
 
+/**
+ * vn_switch_vtep_add() / vn_switch_vtep_del() - a static entry of overlay @net's VTEP table:
+ * @mac is behind remote VTEP @ip (`vtep add NET MAC IP`, `vtep del NET MAC`); saved.
+ * Return: 0 or -errno (@err).
+ */
+int vn_switch_vtep_add(struct vn_switch *sw, const char *net, const char *mac, const char *ip,
+		       GError **err);
+int vn_switch_vtep_del(struct vn_switch *sw, const char *net, const char *mac, GError **err);
+
+/**
+ * vn_switch_json_vteps() - the VTEP tables of overlay @net (NULL: every overlay) as one
+ * array of {net, mac, vni, remote, static, age} in @b. Return: 0 or -errno (@err).
+ */
+int vn_switch_json_vteps(struct vn_switch *sw, const char *net, JsonBuilder *b, GError **err);
+
 /** vn_switch_fdb_add() - static entry @mac -> @port in the port's network. Return: 0/-errno. */
 int vn_switch_fdb_add(struct vn_switch *sw, const char *mac, const char *port, GError **err);
 

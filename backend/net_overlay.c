@@ -1,0 +1,674 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The overlay network kind: guests on several hosts in one L2 segment per VNI, carried
+ * over an underlay network by VXLAN, Geneve or NVGRE. See overlay.h for the model.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+
+#include "vnicd/args.h"
+#include "vnicd/bridge.h"
+#include "vnicd/log.h"
+#include "vnicd/mac.h"
+#include "vnicd/overlay.h"
+
+static const char *const ov_keys[] = {"encap",	 "vni", "local",   "underlay",	   "remote",
+				      "dstport", "mtu", "gateway", "static_vteps", NULL};
+static const char *const ov_port_keys[] = {"vni", NULL};
+static const char *const ov_set_keys[] = {"remote", NULL};
+static const char *const encap_names[VN_TUN__MAX] = {"vxlan", "geneve", "nvgre"};
+
+static const char *const drop_names[VN_OV_DROP__MAX] = {
+    "ok",	   "not_mine",	  "truncated",	  "outer_fragment",  "bad_checksum",
+    "bad_flags",   "bad_version", "bad_protocol", "critical_option", "oam",
+    "inner_short", "ecn",	  "unknown_vni",  "unknown_remote",  "too_big",
+    "unresolved"};
+
+const char *vn_ov_drop_name(unsigned why)
+{
+	return why < VN_OV_DROP__MAX ? drop_names[why] : "?";
+}
+
+static struct vn_overlay *ov_of(struct vn_net *n)
+{
+	return (struct vn_overlay *)n;
+}
+
+/* ---- arguments ---- */
+
+struct ov_args {
+	int encap;
+	guint64 vni, dstport, mtu;
+	struct vn_tun_addr local, gateway;
+	unsigned prefix;
+	const char *local_s, *underlay, *gateway_s, *remote;
+};
+
+/* --local IP[/PREFIX] */
+static int parse_local(const char *s, struct vn_tun_addr *a, unsigned *prefix, GError **err)
+{
+	g_autofree char *ip = g_strdup(s);
+	char *slash = strchr(ip, '/');
+	guint64 p = 0;
+
+	if (slash) {
+		*slash = '\0';
+		if (!g_ascii_string_to_unsigned(slash + 1, 10, 0, 128, &p, NULL))
+			VN_FAIL(err, EINVAL, "invalid --local '%s' (IP or IP/PREFIX)", s);
+	}
+	if (vn_tun_addr_parse(ip, a) < 0 || p > (a->v6 ? 128u : 32u))
+		VN_FAIL(err, EINVAL, "invalid --local '%s' (an IPv4 or IPv6 address)", s);
+	*prefix = (unsigned)p;
+	return 0;
+}
+
+/* Each address of comma-separated @list parses in @a's family (@cb each, when given). */
+static int remotes_each(const char *list, const struct vn_tun_addr *local,
+			int (*cb)(void *ud, const struct vn_tun_addr *a, GError **err), void *ud,
+			GError **err)
+{
+	g_auto(GStrv) parts = g_strsplit(list, ",", -1);
+	int rc;
+
+	for (char **p = parts; *p; p++) {
+		struct vn_tun_addr a;
+		g_strstrip(*p);
+		if (!**p)
+			continue;
+		if (vn_tun_addr_parse(*p, &a) < 0 || a.v6 != local->v6)
+			VN_FAIL(err, EINVAL,
+				"invalid --remote '%s' (addresses of --local's family)", *p);
+		if (cb && (rc = cb(ud, &a, err)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int ov_parse(JsonObject *args, struct ov_args *o, GError **err)
+{
+	const char *encap = NULL;
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	if (json_object_has_member(args, "uplink"))
+		VN_FAIL(err, EINVAL, "an overlay has no --uplink: it uses its --underlay's");
+	if (!json_object_has_member(args, "encap"))
+		VN_FAIL(err, EINVAL, "an overlay needs --type vxlan|geneve|nvgre");
+	if (!json_object_has_member(args, "local"))
+		VN_FAIL(err, EINVAL, "an overlay needs --local IP (its VTEP address)");
+	if (!json_object_has_member(args, "underlay"))
+		VN_FAIL(err, EINVAL, "an overlay needs --underlay NET (a network with an uplink)");
+	if ((rc = vn_arg_str(args, "encap", true, &encap, err)) < 0 ||
+	    (rc = vn_arg_uint(args, "vni", 1, VN_TUN_VNI_MAX, &o->vni, err)) < 0 ||
+	    (rc = vn_arg_str(args, "local", true, &o->local_s, err)) < 0 ||
+	    (rc = vn_arg_str(args, "underlay", true, &o->underlay, err)) < 0 ||
+	    (rc = vn_arg_str(args, "remote", false, &o->remote, err)) < 0 ||
+	    (rc = vn_arg_str(args, "gateway", false, &o->gateway_s, err)) < 0 ||
+	    (rc = vn_arg_uint(args, "dstport", 1, 65535, &o->dstport, err)) < 0 ||
+	    (rc = vn_arg_uint(args, "mtu", 576, 65535, &o->mtu, err)) < 0)
+		return rc;
+	if (!json_object_has_member(args, "vni"))
+		VN_FAIL(err, EINVAL, "an overlay needs --vni N (1-16777215)");
+	for (o->encap = 0; o->encap < VN_TUN__MAX; o->encap++)
+		if (strcmp(encap, encap_names[o->encap]) == 0)
+			break;
+	if (o->encap == VN_TUN__MAX)
+		VN_FAIL(err, EINVAL, "unknown --type '%s' (vxlan, geneve or nvgre)", encap);
+	if (o->encap == VN_TUN_NVGRE && json_object_has_member(args, "dstport"))
+		VN_FAIL(err, EINVAL, "--dstport does not apply to nvgre (GRE has no ports)");
+	if (!o->dstport)
+		o->dstport = o->encap == VN_TUN_GENEVE ? VN_TUN_GENEVE_PORT : VN_TUN_VXLAN_PORT;
+	if (!o->mtu)
+		o->mtu = 1500;
+	if ((rc = parse_local(o->local_s, &o->local, &o->prefix, err)) < 0)
+		return rc;
+	if (o->gateway_s &&
+	    (vn_tun_addr_parse(o->gateway_s, &o->gateway) < 0 || o->gateway.v6 != o->local.v6))
+		VN_FAIL(err, EINVAL, "invalid --gateway '%s' (an address of --local's family)",
+			o->gateway_s);
+	if (o->remote && (rc = remotes_each(o->remote, &o->local, NULL, NULL, err)) < 0)
+		return rc;
+	return 0;
+}
+
+static int ov_check(JsonObject *args, GError **err)
+{
+	struct ov_args o;
+
+	return ov_parse(args, &o, err);
+}
+
+static uint16_t overhead_of(int encap, bool v6)
+{
+	uint16_t ip = v6 ? 40 : 20;
+
+	return (uint16_t)(ip + 14 + (encap == VN_TUN_NVGRE ? 8 : 16));
+}
+
+/* ---- life cycle ---- */
+
+static int add_remote_cb(void *ud, const struct vn_tun_addr *a, GError **err)
+{
+	return vn_ov_remote_add(ud, a, true, err) ? 0 : -EINVAL;
+}
+
+static void ov_destroy(struct vn_net *n)
+{
+	struct vn_overlay *ov = ov_of(n);
+
+	while (ov->nr_rem)
+		vn_ov_remote_del(ov, ov->rem[ov->nr_rem - 1]);
+	vn_vtep_put(ov);
+	if (ov->statics)
+		g_ptr_array_unref(ov->statics);
+	g_free(ov->underlay);
+	g_free(ov->local_str);
+	g_free(ov->gateway_str);
+	vn_net_fini(n);
+	g_free(ov);
+}
+
+static int ov_statics_restore(struct vn_overlay *ov, JsonObject *args, GError **err);
+
+static int ov_create(const char *name, uint16_t id, JsonObject *args, const struct vn_net_env *env,
+		     struct vn_net **out, GError **err)
+{
+	struct vn_overlay *ov = g_new0(struct vn_overlay, 1);
+	struct vn_net *u = NULL;
+	struct ov_args o;
+	int rc;
+
+	if ((rc = ov_parse(args, &o, err)) < 0 ||
+	    (rc = vn_net_init(&ov->base, &vn_overlay_net_kind, name, id, env, err)) < 0) {
+		g_free(ov);
+		return rc;
+	}
+	ov->type = (uint8_t)o.encap;
+	ov->dstport = (uint16_t)o.dstport;
+	ov->mtu = (uint16_t)o.mtu;
+	ov->overhead = overhead_of(o.encap, o.local.v6);
+	ov->underlay = g_strdup(o.underlay);
+	ov->local_str = g_strdup(o.local_s);
+	ov->gateway_str = g_strdup(o.gateway_s);
+	ov->prefix_len = (uint8_t)o.prefix;
+	ov->loc = (struct vn_tun_local){.type = ov->type, .addr = o.local, .dstport = ov->dstport};
+	ov->vni[0] = (uint32_t)o.vni;
+	ov->nr_vni = 1;
+	ov->statics = g_ptr_array_new_with_free_func(g_free);
+	ov->host = env->host;
+	ov->dp = env->dp;
+	if (env->host)
+		u = env->host->net_find(env->host->sw, o.underlay);
+	if (env->host && !u)
+		rc = -ENOENT, g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+					  "no network '%s' (--underlay)", o.underlay);
+	else if (u && u->kind == &vn_overlay_net_kind)
+		rc = -EINVAL, g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+					  "--underlay '%s' is an overlay itself", o.underlay);
+	else if (u && env->dp)
+		rc = vn_vtep_get(ov, u, err);
+	if (rc == 0 && env->dp && o.remote)
+		rc = remotes_each(o.remote, &o.local, add_remote_cb, ov, err);
+	if (rc == 0)
+		rc = ov_statics_restore(ov, args, err);
+	if (rc < 0) {
+		ov_destroy(&ov->base);
+		return rc;
+	}
+	*out = &ov->base;
+	return 0;
+}
+
+/* `net set NAME --remote LIST`: the flooding remotes become LIST (a remote that static
+ * entries point at stays, not flooding). */
+static int ov_set(struct vn_net *n, JsonObject *args, unsigned guests, GError **err)
+{
+	struct vn_overlay *ov = ov_of(n);
+	const char *list = NULL;
+	int rc;
+
+	if ((rc = vn_arg_str(args, "remote", false, &list, err)) < 0)
+		return rc;
+	if (!list)
+		return 0;
+	if ((rc = remotes_each(list, &ov->loc.addr, NULL, NULL, err)) < 0)
+		return rc;
+	if (!ov->dp)
+		return 0;
+	for (unsigned i = ov->nr_rem; i-- > 0;) {
+		struct vn_tun_port *r = ov->rem[i];
+		char buf[INET6_ADDRSTRLEN];
+		g_auto(GStrv) parts = g_strsplit(list, ",", -1);
+		bool keep = false;
+		for (char **p = parts; *p; p++)
+			keep |= strcmp(g_strstrip(*p), vn_tun_addr_format(&r->ip, buf)) == 0;
+		if (keep)
+			continue;
+		if (r->statics) {
+			struct vn_slot s = *vn_dp_slot(ov->dp, r->base.slot);
+			r->flood = false;
+			s.kmode = 0;
+			vn_dp_slot_set(ov->dp, r->base.slot, &s);
+			ov->host->publish(ov->host->sw);
+		} else {
+			vn_ov_remote_del(ov, r);
+		}
+	}
+	if ((rc = remotes_each(list, &ov->loc.addr, add_remote_cb, ov, err)) < 0)
+		return rc;
+	VN_INFO("network %s: remote VTEPs %s", n->name, list);
+	return 0;
+}
+
+static void ov_tick(struct vn_net *n, uint64_t now, const struct vn_config *cfg)
+{
+	if (n->fdb)
+		vn_fdb_age(n->fdb, now, cfg->fdb_aging);
+}
+
+/* ---- ports and their VNIs ---- */
+
+/* The segment of @vni in @ov, made when new. Return: it, or -ENOSPC. */
+static int seg_take(struct vn_overlay *ov, uint32_t vni)
+{
+	int seg = vn_ov_seg_of_vni(ov, vni);
+
+	if (seg < 0)
+		for (unsigned i = 1; i < VN_OV_MAX_VNIS && seg < 0; i++)
+			if (i >= ov->nr_vni || !ov->vni_users[i]) {
+				__atomic_store_n(&ov->vni[i], vni, __ATOMIC_RELAXED);
+				seg = (int)i;
+				if (i >= ov->nr_vni)
+					__atomic_store_n(&ov->nr_vni, i + 1, __ATOMIC_RELEASE);
+			}
+	if (seg >= 0)
+		ov->vni_users[seg]++;
+	return seg < 0 ? -ENOSPC : seg;
+}
+
+/* The port's --vni (the network's when absent) into segment *@seg. */
+static int port_seg(struct vn_overlay *ov, JsonObject *args, int *seg, GError **err)
+{
+	guint64 vni = ov->vni[0];
+	int rc;
+
+	if ((rc = vn_arg_uint(args, "vni", 1, VN_TUN_VNI_MAX, &vni, err)) < 0)
+		return rc;
+	*seg = seg_take(ov, (uint32_t)vni);
+	if (*seg < 0)
+		VN_FAIL(err, ENOSPC, "overlay '%s' carries %d VNIs already", ov->base.name,
+			VN_OV_MAX_VNIS);
+	return 0;
+}
+
+static int ov_join(struct vn_net *n, struct vn_port *port, struct vn_slot *s, JsonObject *args,
+		   GError **err)
+{
+	struct vn_overlay *ov = ov_of(n);
+	int seg, rc;
+
+	if ((rc = port_seg(ov, args, &seg, err)) < 0)
+		return rc;
+	ov->seg_of[s->port->slot] = (uint8_t)seg;
+	s->kmode = (uint8_t)(1u << seg);
+	return 0;
+}
+
+static int ov_port_set(struct vn_net *n, struct vn_port *port, struct vn_slot *s, JsonObject *chg,
+		       GError **err)
+{
+	struct vn_overlay *ov = ov_of(n);
+	uint8_t old;
+	int seg, rc;
+
+	if (!json_object_has_member(chg, "vni"))
+		return 0;
+	if (!port) { /* validation only */
+		guint64 v;
+		return vn_arg_uint(chg, "vni", 1, VN_TUN_VNI_MAX, &v, err);
+	}
+	old = ov->seg_of[port->slot];
+	if ((rc = port_seg(ov, chg, &seg, err)) < 0)
+		return rc;
+	ov->vni_users[old]--;
+	ov->seg_of[port->slot] = (uint8_t)seg;
+	s->kmode = (uint8_t)(1u << seg);
+	if (n->fdb && seg != old)
+		vn_fdb_flush(n->fdb, port->slot, false);
+	return 0;
+}
+
+static void ov_leave(struct vn_net *n, struct vn_port *port, uint16_t slot, bool guest)
+{
+	struct vn_overlay *ov = ov_of(n);
+
+	if (ov->vni_users[ov->seg_of[slot]])
+		ov->vni_users[ov->seg_of[slot]]--;
+	if (n->fdb)
+		vn_fdb_flush(n->fdb, slot, true);
+}
+
+/* ---- the static part of the VTEP table ---- */
+
+static int static_apply(struct vn_overlay *ov, const struct vn_ov_static *st, GError **err)
+{
+	struct vn_tun_port *r;
+
+	if (!ov->dp)
+		return 0;
+	r = vn_ov_remote_add(ov, &st->ip, false, err);
+	if (!r)
+		return -EINVAL;
+	if (vn_fdb_add_static(ov->base.fdb, 0, &st->mac, r->base.slot, vn_dp_now()) < 0)
+		VN_FAIL(err, ENOSPC, "the VTEP table of '%s' is full", ov->base.name);
+	r->statics++;
+	return 0;
+}
+
+static int static_parse(struct vn_overlay *ov, const char *mac, const char *ip,
+			struct vn_ov_static *st, GError **err)
+{
+	if (!mac || vn_mac_parse(mac, &st->mac) < 0 || !rte_is_valid_assigned_ether_addr(&st->mac))
+		VN_FAIL(err, EINVAL, "invalid MAC '%s' (a unicast aa:bb:cc:dd:ee:ff)",
+			mac ? mac : "");
+	if (!ip || vn_tun_addr_parse(ip, &st->ip) < 0 || st->ip.v6 != ov->loc.addr.v6)
+		VN_FAIL(err, EINVAL, "invalid VTEP address '%s' (of --local's family)",
+			ip ? ip : "");
+	return 0;
+}
+
+static struct vn_ov_static *static_find(struct vn_overlay *ov, const struct rte_ether_addr *m)
+{
+	for (guint i = 0; i < ov->statics->len; i++) {
+		struct vn_ov_static *st = ov->statics->pdata[i];
+		if (rte_is_same_ether_addr(&st->mac, m))
+			return st;
+	}
+	return NULL;
+}
+
+/* Forget static entry @st (the remote goes too when nothing else keeps it). */
+static void static_drop(struct vn_overlay *ov, struct vn_ov_static *st)
+{
+	struct vn_tun_port *r = ov->dp ? vn_ov_remote_find(ov, &st->ip) : NULL;
+
+	if (ov->dp)
+		vn_fdb_del(ov->base.fdb, 0, &st->mac);
+	if (r && r->statics && --r->statics == 0 && !r->flood)
+		vn_ov_remote_del(ov, r);
+	g_ptr_array_remove(ov->statics, st);
+}
+
+int vn_overlay_vtep_add(struct vn_net *n, const char *mac, const char *ip, GError **err)
+{
+	struct vn_overlay *ov = ov_of(n);
+	struct vn_ov_static st, *old;
+	int rc;
+
+	if ((rc = static_parse(ov, mac, ip, &st, err)) < 0)
+		return rc;
+	if ((old = static_find(ov, &st.mac)))
+		static_drop(ov, old);
+	if ((rc = static_apply(ov, &st, err)) < 0)
+		return rc;
+	g_ptr_array_add(ov->statics, g_memdup2(&st, sizeof(st)));
+	return 0;
+}
+
+int vn_overlay_vtep_del(struct vn_net *n, const char *mac, GError **err)
+{
+	struct vn_overlay *ov = ov_of(n);
+	struct rte_ether_addr m;
+	struct vn_ov_static *st;
+
+	if (!mac || vn_mac_parse(mac, &m) < 0)
+		VN_FAIL(err, EINVAL, "invalid MAC '%s'", mac ? mac : "");
+	st = static_find(ov, &m);
+	if (!st)
+		VN_FAIL(err, ENOENT, "no static VTEP entry for %s in '%s'", mac, n->name);
+	static_drop(ov, st);
+	return 0;
+}
+
+/* Static entries saved with the network ("static_vteps": [{"mac","ip"}]). */
+static int ov_statics_restore(struct vn_overlay *ov, JsonObject *args, GError **err)
+{
+	JsonNode *node = json_object_get_member(args, "static_vteps");
+	JsonArray *a;
+	int rc;
+
+	if (!node)
+		return 0;
+	if (!JSON_NODE_HOLDS_ARRAY(node))
+		VN_FAIL(err, EINVAL, "'static_vteps' must be a list of {mac, ip}");
+	a = json_node_get_array(node);
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		JsonObject *o = json_array_get_object_element(a, i);
+		if (!o)
+			VN_FAIL(err, EINVAL, "'static_vteps' must be a list of {mac, ip}");
+		if ((rc = vn_overlay_vtep_add(&ov->base, vn_obj_str(o, "mac"), vn_obj_str(o, "ip"),
+					      err)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+struct vtep_walk {
+	struct vn_overlay *ov;
+	JsonBuilder *b;
+};
+
+static int vtep_entry(const struct vn_fdb_entry *e, void *ud)
+{
+	struct vtep_walk *w = ud;
+	const struct vn_slot *s =
+	    e->port < VN_MAX_PORTS_HARD ? vn_dp_slot(w->ov->dp, e->port) : NULL;
+	char m[VN_MAC_STRLEN], ip[INET6_ADDRSTRLEN];
+
+	if (!s || !s->tun || s->net != &w->ov->base)
+		return 0; /* a local port's MAC */
+	json_builder_begin_object(w->b);
+	vn_json_str(w->b, "net", w->ov->base.name);
+	vn_mac_format(&e->mac, m);
+	vn_json_str(w->b, "mac", m);
+	vn_json_int(w->b, "vni", e->seg < w->ov->nr_vni ? w->ov->vni[e->seg] : 0);
+	vn_json_str(w->b, "remote", vn_tun_addr_format(&s->tun->ip, ip));
+	vn_json_bool(w->b, "static", e->is_static);
+	vn_json_int(w->b, "age", (gint64)e->age);
+	json_builder_end_object(w->b);
+	return 0;
+}
+
+void vn_overlay_vtep_list(struct vn_net *n, JsonBuilder *b)
+{
+	struct vtep_walk w = {ov_of(n), b};
+
+	if (n->fdb && ov_of(n)->dp)
+		vn_fdb_walk(n->fdb, vn_dp_now(), vtep_entry, &w);
+}
+
+/* ---- views ---- */
+
+static void describe_remote(struct vn_overlay *ov, struct vn_tun_port *r, JsonBuilder *b)
+{
+	struct vn_tun_tx *tx = r->tx;
+	struct vn_port_counters c;
+	char ip[INET6_ADDRSTRLEN], m[VN_MAC_STRLEN];
+
+	vn_dp_port_counters(ov->dp, r->base.slot, &c);
+	json_builder_begin_object(b);
+	vn_json_str(b, "ip", vn_tun_addr_format(&r->ip, ip));
+	if (tx)
+		vn_mac_format((const struct rte_ether_addr *)tx->tmpl.h, m);
+	vn_json_str(b, "mac", tx ? m : NULL);
+	vn_json_str(b, "state", tx ? "resolved" : "unresolved");
+	vn_json_bool(b, "static", r->flood);
+	vn_json_bool(b, "flood", r->flood);
+	vn_json_int(b, "rx_packets", (gint64)c.rx_packets);
+	vn_json_int(b, "rx_bytes", (gint64)c.rx_bytes);
+	vn_json_int(b, "tx_packets", (gint64)c.tx_packets);
+	vn_json_int(b, "tx_bytes", (gint64)c.tx_bytes);
+	vn_json_int(b, "tx_dropped",
+		    (gint64)(c.drops[VN_DROP_LINK_DOWN] + c.drops[VN_DROP_QUEUE_FULL] +
+			     c.drops[VN_DROP_NO_MBUF]));
+	json_builder_end_object(b);
+}
+
+static void ov_describe(const struct vn_net *cn, JsonBuilder *b)
+{
+	struct vn_overlay *ov = ov_of((struct vn_net *)cn);
+
+	vn_json_str(b, "encap", encap_names[ov->type]);
+	vn_json_int(b, "vni", ov->vni[0]);
+	json_builder_set_member_name(b, "vnis");
+	json_builder_begin_array(b);
+	for (unsigned i = 0; i < ov->nr_vni; i++)
+		if (i == 0 || ov->vni_users[i])
+			json_builder_add_int_value(b, ov->vni[i]);
+	json_builder_end_array(b);
+	vn_json_str(b, "local", ov->local_str);
+	vn_json_str(b, "underlay", ov->underlay);
+	if (ov->type != VN_TUN_NVGRE)
+		vn_json_int(b, "dstport", ov->dstport);
+	vn_json_str(b, "gateway", ov->gateway_str);
+	vn_json_int(b, "mtu", ov->mtu);
+	vn_json_int(b, "guest_mtu", ov->mtu - ov->overhead);
+	if (ov->vtep)
+		vn_vtep_describe(ov->vtep, b);
+	json_builder_set_member_name(b, "remotes");
+	json_builder_begin_array(b);
+	for (unsigned i = 0; ov->dp && i < ov->nr_rem; i++)
+		describe_remote(ov, ov->rem[i], b);
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "vteps");
+	json_builder_begin_array(b);
+	vn_overlay_vtep_list(&ov->base, b);
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "tunnel_drops");
+	json_builder_begin_object(b);
+	for (unsigned i = VN_TUN_TRUNC; i < VN_OV_DROP__MAX; i++)
+		vn_json_int(b, drop_names[i],
+			    (gint64)__atomic_load_n(&ov->drops[i], __ATOMIC_RELAXED));
+	json_builder_end_object(b);
+}
+
+static void ov_port_describe(const struct vn_net *cn, bool uplink, JsonBuilder *b)
+{
+}
+
+static void ov_persist(const struct vn_net *cn, JsonBuilder *b)
+{
+	const struct vn_overlay *ov = (const struct vn_overlay *)cn;
+	g_autoptr(GString) rem = g_string_new(NULL);
+	char ip[INET6_ADDRSTRLEN], m[VN_MAC_STRLEN];
+
+	vn_json_str(b, "encap", encap_names[ov->type]);
+	vn_json_int(b, "vni", ov->vni[0]);
+	vn_json_str(b, "local", ov->local_str);
+	vn_json_str(b, "underlay", ov->underlay);
+	if (ov->type != VN_TUN_NVGRE)
+		vn_json_int(b, "dstport", ov->dstport);
+	vn_json_int(b, "mtu", ov->mtu);
+	if (ov->gateway_str)
+		vn_json_str(b, "gateway", ov->gateway_str);
+	for (unsigned i = 0; i < ov->nr_rem; i++)
+		if (ov->rem[i]->flood)
+			g_string_append_printf(rem, "%s%s", rem->len ? "," : "",
+					       vn_tun_addr_format(&ov->rem[i]->ip, ip));
+	if (rem->len)
+		vn_json_str(b, "remote", rem->str);
+	json_builder_set_member_name(b, "static_vteps");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < ov->statics->len; i++) {
+		const struct vn_ov_static *st = ov->statics->pdata[i];
+		json_builder_begin_object(b);
+		vn_mac_format(&st->mac, m);
+		vn_json_str(b, "mac", m);
+		vn_json_str(b, "ip", vn_tun_addr_format(&st->ip, ip));
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+}
+
+/* ---- forwarding ---- */
+
+/* Return: @d if it holds a port of @net, else -1. */
+static inline int valid_dst(const struct vn_dp_table *t, const struct vn_net *net, int d)
+{
+	if (d >= 0 && d < t->nr_slots && t->slots[d].port && t->slots[d].net == net)
+		return d;
+	return -1;
+}
+
+/* One frame of segment @seg: learn its source, look its destination up, or flood it to the
+ * segment's guests (and, from a guest, to every flooding remote: head-end replication). */
+static inline void ov_one(const struct vn_fwd_ctx *x, struct vn_overlay *ov, struct rte_mbuf *m,
+			  int seg, bool remote, struct vn_fwd *f)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct vn_dp_table *t = x->t;
+	struct vn_fdb *fdb = ov->base.fdb;
+	uint16_t in = x->in_slot;
+	struct vn_leg *l;
+	int d;
+
+	if (unlikely(eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_VLAN) ||
+		     eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_QINQ)))
+		return vn_fwd_drop(f, VN_DROP_POLICY); /* no VNI map takes tagged frames */
+	m->hash.usr = ov->vni[seg];
+	vn_fdb_learn(fdb, (uint16_t)seg, &eth->src_addr, in, x->now);
+	if (rte_is_unicast_ether_addr(&eth->dst_addr)) {
+		d = valid_dst(t, &ov->base, vn_fdb_lookup(fdb, (uint16_t)seg, &eth->dst_addr));
+		if (d == in)
+			return vn_fwd_drop(f, VN_DROP_SAME_PORT);
+		if (d >= 0 && remote && t->slots[d].tun)
+			return vn_fwd_drop(f, VN_DROP_FILTERED); /* never from VTEP to VTEP */
+		if (d >= 0)
+			return vn_fwd_to(f, (uint16_t)d);
+	}
+	f->nlegs = 0;
+	l = vn_fwd_leg(f, t->flood[in], t->flood_n[in], in, in, x->in->locality, VN_DROP_NO_DEST);
+	l->mask = (uint8_t)((1u << seg) | (remote ? 0 : VN_OV_KMODE_REMOTE));
+}
+
+static void ov_forward(const struct vn_fwd_ctx *x, struct rte_mbuf *const *pkts, uint16_t n,
+		       struct vn_fwd *f)
+{
+	struct vn_overlay *ov = ov_of(x->in->net);
+	bool remote = x->in->tun != NULL;
+	int seg = remote ? 0 : __builtin_ctz(x->in->kmode | 0x80u);
+
+	for (uint16_t i = 0; i < n; i++) {
+		if (remote) {
+			seg = vn_ov_seg_of_vni(ov, pkts[i]->hash.usr);
+			if (unlikely(seg < 0)) {
+				vn_ov_count(ov, VN_OV_UNKNOWN_VNI, 1);
+				vn_fwd_drop(&f[i], VN_DROP_FILTERED);
+				continue;
+			}
+		}
+		ov_one(x, ov, pkts[i], seg, remote, &f[i]);
+	}
+}
+
+const struct vn_net_kind vn_overlay_net_kind = {
+    .name = "overlay",
+    .keys = ov_keys,
+    .port_keys = ov_port_keys,
+    .set_keys = ov_set_keys,
+    .check = ov_check,
+    .create = ov_create,
+    .destroy = ov_destroy,
+    .set = ov_set,
+    .join = ov_join,
+    .port_set = ov_port_set,
+    .leave = ov_leave,
+    .describe = ov_describe,
+    .port_describe = ov_port_describe,
+    .persist = ov_persist,
+    .tick = ov_tick,
+    .forward = ov_forward,
+};
