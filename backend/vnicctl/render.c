@@ -292,6 +292,34 @@ void vc_render_net_list(JsonNode *res, bool detail)
 	}
 }
 
+/* An overlay's tunnel, remote VTEPs and drops. */
+static void print_overlay(JsonObject *o)
+{
+	JsonArray *r = json_object_get_array_member(o, "remotes");
+	JsonObject *d = json_object_get_object_member(o, "tunnel_drops");
+	g_autoptr(GList) keys = d ? json_object_get_members(d) : NULL;
+
+	printf("  %s VNI %" G_GINT64_FORMAT
+	       ", local %s (MAC %s) on %s, underlay MTU %" G_GINT64_FORMAT
+	       ", guest MTU %" G_GINT64_FORMAT "\n",
+	       vc_str(o, "encap", "?"), vc_int(o, "vni"), vc_str(o, "local", "?"),
+	       vc_str(o, "vtep_mac", "-"), vc_str(o, "underlay", "?"), vc_int(o, "mtu"),
+	       vc_int(o, "guest_mtu"));
+	for (guint i = 0; r && i < json_array_get_length(r); i++) {
+		JsonObject *e = json_array_get_object_element(r, i);
+		printf("  remote %s: %s%s%s, rx %" G_GINT64_FORMAT " tx %" G_GINT64_FORMAT
+		       " frames\n",
+		       vc_str(e, "ip", "?"), vc_str(e, "state", "?"),
+		       e && vc_str(e, "mac", NULL) ? " " : "", vc_str(e, "mac", ""),
+		       vc_int(e, "rx_packets"), vc_int(e, "tx_packets"));
+	}
+	printf("  tunnel drops:");
+	for (GList *l = keys; l; l = l->next)
+		if (vc_int(d, l->data))
+			printf(" %s %" G_GINT64_FORMAT, (const char *)l->data, vc_int(d, l->data));
+	printf("\n");
+}
+
 /** vc_render_net_show() - a network, its FDB (or macvtap MAC table) and its uplink's link. */
 void vc_render_net_show(JsonNode *res, bool detail)
 {
@@ -317,6 +345,8 @@ void vc_render_net_show(JsonNode *res, bool detail)
 	if (json_object_has_member(o, "mode"))
 		printf("  macvtap mode %s, hairpin %s%s\n", vc_str(o, "mode", "?"),
 		       vc_str(o, "hairpin", "?"), b_or(o, "nopromisc") ? ", nopromisc" : "");
+	if (json_object_has_member(o, "encap"))
+		print_overlay(o);
 	if (json_object_has_member(o, "uplink_link"))
 		print_uplink(vc_str(o, "uplink", "?"),
 			     json_object_get_object_member(o, "uplink_link"));
@@ -382,6 +412,21 @@ void vc_render_fdb_show(JsonNode *res, bool detail)
 		printf("%-12s %4" G_GINT64_FORMAT " %-17s %-16s %-7s %" G_GINT64_FORMAT "\n",
 		       vc_str(o, "net", "?"), vc_int(o, "vlan"), vc_str(o, "mac", "?"),
 		       vc_str(o, "port", "-"), vc_str(o, "type", "?"), vc_int(o, "age"));
+	}
+}
+
+/** vc_render_vtep_show() - one line per remote MAC of an overlay. */
+void vc_render_vtep_show(JsonNode *res, bool detail)
+{
+	JsonArray *a = json_node_get_array(res);
+
+	printf("%-12s %8s %-17s %-39s %-7s %s\n", "NET", "VNI", "MAC", "REMOTE", "TYPE", "AGE");
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		JsonObject *o = json_array_get_object_element(a, i);
+		printf("%-12s %8" G_GINT64_FORMAT " %-17s %-39s %-7s %" G_GINT64_FORMAT "\n",
+		       vc_str(o, "net", "?"), vc_int(o, "vni"), vc_str(o, "mac", "?"),
+		       vc_str(o, "remote", "?"), b_or(o, "static") ? "static" : "learned",
+		       vc_int(o, "age"));
 	}
 }
 

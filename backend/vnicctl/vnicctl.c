@@ -55,6 +55,13 @@ enum flag_id {
 	F_MODE,
 	F_HAIRPIN,
 	F_NET,
+	F_ENCAP,
+	F_VNI,
+	F_LOCAL,
+	F_UNDERLAY,
+	F_REMOTE,
+	F_DSTPORT,
+	F_GATEWAY,
 	N_FLAGS
 };
 
@@ -119,6 +126,13 @@ static const struct flag flags[N_FLAGS] = {
     [F_MODE] = {"--mode", NULL, FT_STRING, "mode"},
     [F_HAIRPIN] = {"--hairpin", NULL, FT_STRING, "hairpin"},
     [F_NET] = {"--net", NULL, FT_STRING, "net"},
+    [F_ENCAP] = {"--type", NULL, FT_STRING, "encap"},
+    [F_VNI] = {"--vni", NULL, FT_UINT, "vni"},
+    [F_LOCAL] = {"--local", NULL, FT_STRING, "local"},
+    [F_UNDERLAY] = {"--underlay", NULL, FT_STRING, "underlay"},
+    [F_REMOTE] = {"--remote", NULL, FT_STRING, "remote"},
+    [F_DSTPORT] = {"--dstport", NULL, FT_UINT, "dstport"},
+    [F_GATEWAY] = {"--gateway", NULL, FT_STRING, "gateway"},
 };
 
 /* One command line, read. */
@@ -134,12 +148,12 @@ enum verb_attr {
 	V_LENIENT = 1 << 1, /* ignores the flags of other commands (capture always has) */
 };
 
-#define VERB_MAX_FLAGS 16
+#define VERB_MAX_FLAGS 20
 
 struct verb {
 	const char *name;	     /* one or two words: "ping", "port add" */
 	unsigned min_args, max_args; /* positional arguments after the name */
-	const char *arg_keys[2];     /* the members of "args" they become */
+	const char *arg_keys[3];     /* the members of "args" they become */
 	/* the flags it takes besides the global ones, in the order they are sent; F_NONE ends */
 	enum flag_id flags[VERB_MAX_FLAGS];
 	const char *needs_flag; /* NULL, or the error when none of its flags is given ("": usage) */
@@ -163,29 +177,37 @@ static const struct verb verbs[] = {
 	.min_args = 2,
 	.max_args = 2,
 	.arg_keys = {"name", "type"},
-	.flags = {F_UPLINK, F_MODE, F_HAIRPIN, F_NOPROMISC},
+	.flags = {F_UPLINK, F_MODE, F_HAIRPIN, F_NOPROMISC, F_ENCAP, F_VNI, F_LOCAL, F_UNDERLAY,
+		  F_REMOTE, F_DSTPORT, F_MTU, F_GATEWAY},
 	.cmd = "net.add",
 	.run = run_request,
-	.usage = "NAME bridge|macvtap [--uplink DEVARGS] [--mode M] [--hairpin H] [--nopromisc]",
+	.usage = "NAME bridge|macvtap|overlay [--uplink DEVARGS] [--mode M] [--hairpin H] "
+		 "[--nopromisc] [--type T --vni N --local IP --underlay NET ...]",
 	.forms = "NAME bridge [--uplink DEVARGS]\n"
 		 "NAME macvtap --uplink DEVARGS [--mode vepa|bridge|private|passthru]\n"
-		 " [--hairpin external|emulated] [--nopromisc]",
-	.help = "make a network: a learning bridge, or ports on an uplink\n"
-		"as the kernel's macvlan modes; DEVARGS is a DPDK device\n"
-		"such as net_af_packet0,iface=eth1 (its port: NAME-uplink,\n"
-		"of kind uplink)",
+		 " [--hairpin external|emulated] [--nopromisc]\n"
+		 "NAME overlay --type vxlan|geneve|nvgre --vni N --local IP[/PREFIX]\n"
+		 " --underlay NET [--remote IP[,IP...]] [--dstport P] [--mtu N]\n"
+		 " [--gateway IP]",
+	.help = "make a network: a learning bridge, ports on an uplink\n"
+		"as the kernel's macvlan modes, or an overlay carried by\n"
+		"a tunnel over network --underlay (which has an uplink);\n"
+		"DEVARGS is a DPDK device such as net_af_packet0,iface=eth1\n"
+		"(its port: NAME-uplink, of kind uplink)",
     },
     {
 	.name = "net set",
 	.min_args = 1,
 	.max_args = 1,
 	.arg_keys = {"name"},
-	.flags = {F_MODE, F_HAIRPIN},
-	.needs_flag = "net set needs --mode and/or --hairpin",
+	.flags = {F_MODE, F_HAIRPIN, F_REMOTE},
+	.needs_flag = "net set needs --mode and/or --hairpin, or --remote",
 	.cmd = "net.set",
 	.run = run_request,
-	.usage = "NAME [--mode vepa|bridge|private|passthru] [--hairpin external|emulated]",
-	.help = "change a macvtap network (the mode only without ports)",
+	.usage = "NAME [--mode vepa|bridge|private|passthru] [--hairpin external|emulated] "
+		 "[--remote IP[,IP...]]",
+	.help = "change a macvtap network (the mode only without ports),\n"
+		"or an overlay's remote VTEPs",
     },
     {
 	.name = "net del",
@@ -255,7 +277,7 @@ static const struct verb verbs[] = {
 	.arg_keys = {"name"},
 	.flags = {F_VLAN_MODE, F_VLAN, F_VLANS, F_TPID, F_LOCK_MAC, F_NO_LOCK_MAC, F_ALLOWED_IP,
 		  F_ALLOW_DHCP_SERVER, F_NO_ALLOW_DHCP_SERVER, F_ALLOW_RA, F_NO_ALLOW_RA, F_INBOUND,
-		  F_OUTBOUND, F_REFLECTIVE_RELAY},
+		  F_OUTBOUND, F_REFLECTIVE_RELAY, F_VNI},
 	.needs_flag = "port set needs at least one setting (see vnicctl --help)",
 	.cmd = "port.set",
 	.run = run_request,
@@ -264,11 +286,12 @@ static const struct verb verbs[] = {
 		 " [--vlan N] [--vlans LIST] [--tpid 0x88a8] [--lock-mac|--no-lock-mac]\n"
 		 " [--allowed-ip LIST|none] [--allow-dhcp-server|--no-allow-dhcp-server]\n"
 		 " [--allow-ra|--no-allow-ra] [--inbound SPEC|none] [--outbound SPEC|none]\n"
-		 " [--reflective-relay on|off]",
+		 " [--reflective-relay on|off] [--vni N]",
 	.help = "L2 policy, applied at once; SPEC is\n"
 		"average=KBps[,peak=KBps][,burst=KiB];\n"
 		"--reflective-relay: frames may go back out of the\n"
-		"port (the Linux bridge's hairpin flag)",
+		"port (the Linux bridge's hairpin flag); --vni: an overlay\n"
+		"port's VNI (tenant isolation)",
     },
     {
 	.name = "port list",
@@ -319,6 +342,37 @@ static const struct verb verbs[] = {
 	.render = vc_render_fdb_flush,
 	.usage = "[--net NET]",
 	.help = "remove learned and static entries",
+    },
+    {
+	.name = "vtep add",
+	.min_args = 3,
+	.max_args = 3,
+	.arg_keys = {"net", "mac", "ip"},
+	.cmd = "vtep.add",
+	.run = run_request,
+	.usage = "NET MAC IP",
+	.help = "static entry of an overlay's VTEP table: MAC is behind\nremote VTEP IP",
+    },
+    {
+	.name = "vtep del",
+	.min_args = 2,
+	.max_args = 2,
+	.arg_keys = {"net", "mac"},
+	.cmd = "vtep.del",
+	.run = run_request,
+	.usage = "NET MAC",
+	.help = "remove a static VTEP entry",
+    },
+    {
+	.name = "vtep show",
+	.max_args = 1,
+	.arg_keys = {"net"},
+	.cmd = "vtep.show",
+	.run = run_request,
+	.render = vc_render_vtep_show,
+	.attrs = V_READ,
+	.usage = "[NET]",
+	.help = "remote MACs of overlays and the VTEP each is behind",
     },
     {
 	.name = "stats",

@@ -58,6 +58,9 @@ void vc_render_port_list(JsonNode *res, bool detail);
 void vc_render_port_show(JsonNode *res, bool detail);
 /** vc_render_fdb_show() - one line per FDB entry. */
 void vc_render_fdb_show(JsonNode *res, bool detail);
+
+/** vc_render_vtep_show() - one line per remote MAC of an overlay. */
+void vc_render_vtep_show(JsonNode *res, bool detail);
 /** vc_render_fdb_flush() - how many entries were removed. */
 void vc_render_fdb_flush(JsonNode *res, bool detail);
 /** vc_render_stats() - one line per NIC and VM, or (@detail) their counters by class. */

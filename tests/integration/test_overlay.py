@@ -155,7 +155,7 @@ def test_interop(tap, s):
     L = lbl(s)
     if not s.ref:
         sh = s.show()
-        want = {'type': 'vxlan', 'vni': VNI, 'local': s.local, 'underlay': s.ul,
+        want = {'encap': 'vxlan', 'vni': VNI, 'local': s.local, 'underlay': s.ul,
                 'dstport': 4789, 'mtu': 1500, 'guest_mtu': 1500 - OVERHEAD[s.v6]}
         tap.eq({k: sh.get(k) for k in want}, want, '%s net show --json: %s' % (L, want))
         tap.ok(set(DROP_KEYS) <= set(sh.get('tunnel_drops', {})),

@@ -323,6 +323,92 @@ static void test_uplinks(void)
 	g_rmdir(dir);
 }
 
+#define NET_ADD(json) "{\"cmd\": \"net.add\", \"args\": " json "}"
+#define OV_ADD(extra)                                                                              \
+	NET_ADD("{\"name\": \"ov\", \"type\": \"overlay\", \"underlay\": \"ul\", " extra "}")
+
+/* Overlay networks: their arguments checked, shown, changed and saved (no data path here). */
+static void test_overlays(void)
+{
+	struct vn_switch *sw = vn_switch_new(&cfg, NULL, NULL);
+	g_autoptr(JsonParser) p = json_parser_new();
+	JsonObject *o;
+
+	expect_ok(sw,
+		  NET_ADD("{\"name\": \"ul\", \"type\": \"bridge\", \"uplink\": \"net_tap9\"}"));
+	expect_error(sw, OV_ADD("\"encap\": \"vxlan\", \"local\": \"10.0.0.1\""), "--vni");
+	expect_error(sw, OV_ADD("\"vni\": 5, \"local\": \"10.0.0.1\""), "needs --type");
+	expect_error(sw, OV_ADD("\"encap\": \"stt\", \"vni\": 5, \"local\": \"10.0.0.1\""),
+		     "unknown --type 'stt'");
+	expect_error(sw, OV_ADD("\"encap\": \"vxlan\", \"vni\": 16777216, \"local\": \"10.0.0.1\""),
+		     "vni");
+	expect_error(sw, OV_ADD("\"encap\": \"vxlan\", \"vni\": 5, \"local\": \"10.0.0.300\""),
+		     "invalid --local");
+	expect_error(sw,
+		     OV_ADD("\"encap\": \"nvgre\", \"vni\": 5, \"local\": \"10.0.0.1\", "
+			    "\"dstport\": 9"),
+		     "--dstport does not apply to nvgre");
+	expect_error(sw,
+		     OV_ADD("\"encap\": \"vxlan\", \"vni\": 5, \"local\": \"10.0.0.1\", "
+			    "\"remote\": \"fd00::2\""),
+		     "invalid --remote 'fd00::2'");
+	expect_error(sw,
+		     OV_ADD("\"encap\": \"vxlan\", \"vni\": 5, \"local\": \"10.0.0.1\", "
+			    "\"uplink\": \"net_tap8\""),
+		     "an overlay has no --uplink");
+	expect_error(sw,
+		     NET_ADD("{\"name\": \"ov\", \"type\": \"overlay\", \"underlay\": \"nope\", "
+			     "\"encap\": \"vxlan\", \"vni\": 5, \"local\": \"10.0.0.1\"}"),
+		     "no network 'nope'");
+	expect_ok(sw, OV_ADD("\"encap\": \"geneve\", \"vni\": 5, \"local\": \"fd00::1\", "
+			     "\"remote\": \"fd00::2,fd00::3\", \"mtu\": 9000"));
+	o = ask(sw, "{\"cmd\": \"net.show\", \"args\": {\"name\": \"ov\"}}", p);
+	o = json_object_get_object_member(o, "result");
+	g_assert_cmpstr(json_object_get_string_member(o, "encap"), ==, "geneve");
+	g_assert_cmpint(json_object_get_int_member(o, "dstport"), ==, 6081);
+	g_assert_cmpint(json_object_get_int_member(o, "guest_mtu"), ==, 9000 - 70);
+	expect_ok(sw, "{\"cmd\": \"port.add\", \"args\": {\"name\": \"g1\", \"kind\": \"vhost\", "
+		      "\"path\": \"/tmp/ov-g1.sock\", \"net\": \"ov\", \"vni\": 7}}");
+	expect_error(sw,
+		     "{\"cmd\": \"port.add\", \"args\": {\"name\": \"g2\", \"kind\": \"vhost\", "
+		     "\"path\": \"/tmp/ov-g2.sock\", \"net\": \"ul\", \"vni\": 7}}",
+		     "applies to ports of overlay networks");
+	expect_error(sw, "{\"cmd\": \"port.set\", \"args\": {\"name\": \"g1\", \"vni\": 0}}",
+		     "vni");
+	expect_error(sw, "{\"cmd\": \"net.set\", \"args\": {\"name\": \"ov\", \"remote\": \"x\"}}",
+		     "invalid --remote 'x'");
+	expect_ok(sw,
+		  "{\"cmd\": \"net.set\", \"args\": {\"name\": \"ov\", \"remote\": \"fd00::4\"}}");
+	expect_error(
+	    sw, "{\"cmd\": \"net.set\", \"args\": {\"name\": \"ul\", \"remote\": \"fd00::4\"}}",
+	    "apply to overlay networks");
+	expect_error(sw,
+		     "{\"cmd\": \"vtep.add\", \"args\": {\"net\": \"ul\", \"mac\": "
+		     "\"02:00:00:00:00:01\", \"ip\": \"fd00::2\"}}",
+		     "VTEP entries belong to overlays");
+	expect_error(sw,
+		     "{\"cmd\": \"vtep.add\", \"args\": {\"net\": \"ov\", \"mac\": "
+		     "\"01:00:00:00:00:01\", \"ip\": \"fd00::2\"}}",
+		     "invalid MAC");
+	expect_error(sw,
+		     "{\"cmd\": \"vtep.add\", \"args\": {\"net\": \"ov\", \"mac\": "
+		     "\"02:00:00:00:00:01\", \"ip\": \"10.0.0.2\"}}",
+		     "of --local's family");
+	expect_ok(sw, "{\"cmd\": \"vtep.add\", \"args\": {\"net\": \"ov\", \"mac\": "
+		      "\"02:00:00:00:00:01\", \"ip\": \"fd00::2\"}}");
+	expect_error(sw,
+		     "{\"cmd\": \"vtep.del\", \"args\": {\"net\": \"ov\", \"mac\": "
+		     "\"02:00:00:00:00:02\"}}",
+		     "no static VTEP entry");
+	expect_ok(sw, "{\"cmd\": \"vtep.show\", \"args\": {\"net\": \"ov\"}}");
+	expect_error(sw, "{\"cmd\": \"net.del\", \"args\": {\"name\": \"ul\"}}",
+		     "the underlay of overlay 'ov'");
+	expect_ok(sw, "{\"cmd\": \"port.del\", \"args\": {\"name\": \"g1\"}}");
+	expect_ok(sw, "{\"cmd\": \"net.del\", \"args\": {\"name\": \"ov\"}}");
+	expect_ok(sw, "{\"cmd\": \"net.del\", \"args\": {\"name\": \"ul\"}}");
+	vn_switch_free(sw);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -333,5 +419,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/ctl/limits", test_limits);
 	g_test_add_func("/ctl/persistence", test_persistence);
 	g_test_add_func("/ctl/uplinks", test_uplinks);
+	g_test_add_func("/ctl/overlays", test_overlays);
 	return g_test_run();
 }

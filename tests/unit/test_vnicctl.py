@@ -199,10 +199,11 @@ USAGE_ERRORS = [
     (['stats', 'foo'], "unexpected argument 'foo'"),
     (['net', 'del', 'n', 'm'], "unexpected argument 'm'"),
     (['net', 'add', 'n'],
-     'usage: net add NAME bridge|macvtap [--uplink DEVARGS] [--mode M] [--hairpin H] '
-     '[--nopromisc]'),
+     'usage: net add NAME bridge|macvtap|overlay [--uplink DEVARGS] [--mode M] [--hairpin H] '
+     '[--nopromisc] [--type T --vni N --local IP --underlay NET ...]'),
     (['net', 'set'],
-     'usage: net set NAME [--mode vepa|bridge|private|passthru] [--hairpin external|emulated]'),
+     'usage: net set NAME [--mode vepa|bridge|private|passthru] [--hairpin external|emulated] '
+     '[--remote IP[,IP...]]'),
     (['net', 'del'], 'usage: net del NAME'),
     (['net', 'show'], 'usage: net show NAME'),
     (['port', 'add', 'p'],
@@ -212,7 +213,7 @@ USAGE_ERRORS = [
     (['port', 'show'], 'usage: port show NAME'),
     (['fdb', 'add', 'm'], 'usage: fdb add MAC PORT'),
     (['capture'], 'usage: capture PORT --out FILE.pcapng [--count N|--duration S] [--snaplen N]'),
-    (['net', 'set', 'n', '--nopromisc'], 'net set needs --mode and/or --hairpin'),
+    (['net', 'set', 'n', '--nopromisc'], 'net set needs --mode and/or --hairpin, or --remote'),
     (['port', 'set', 'p'], 'port set needs at least one setting (see vnicctl --help)'),
     (['stats', 'reset'], 'usage: stats reset --vm UUID | --port NAME'),
     (['capture', 'p'], 'capture needs --out FILE.pcapng'),
@@ -221,15 +222,17 @@ USAGE_ERRORS = [
     (['port', 'set', 'p', '--reflective-relay', 'maybe', '--vm', 'x'],
      "--reflective-relay takes on or off, not 'maybe'"),
     (['ping', '--vm', 'x', '--path', 'y', '--vlan', '1', '--uplink', 'u', '--mode', 'm'],
-     '--path, --server, --mac, --queues, --ifname, --netns, --mtu, --owner, --vm-uuid and '
+     '--path, --server, --mac, --queues, --ifname, --netns, --owner, --vm-uuid and '
      "--vm-name belong to 'port add'"),
     (['net', 'add', 'n', 'bridge', '--no-lock-mac'],
      '--vlan-mode, --vlan, --vlans, --tpid, --lock-mac, --allowed-ip, --allow-dhcp-server, '
      "--allow-ra, --inbound, --outbound and --reflective-relay belong to 'port set'"),
     (['fdb', 'show', '--port', 'x'], "--vm and --port belong to 'stats'"),
     (['net', 'set', 'n', '--mode', 'x', '--uplink', 'y'],
-     "--uplink and --nopromisc belong to 'net add'"),
-    (['port', 'list', '--hairpin', 'x'], "--mode and --hairpin belong to 'net add' and 'net set'"),
+     "--uplink, --nopromisc, --type, --local, --underlay, --dstport and --gateway belong to "
+     "'net add'"),
+    (['port', 'list', '--hairpin', 'x'],
+     "--mode, --hairpin and --remote belong to 'net add' and 'net set'"),
     (['ping', '--snaplen', '0'], "--out, --count, --duration and --snaplen belong to 'capture'"),
     (['port', 'del', 'p', '--net', 'x'], "--net does not apply to 'port del'"),
     (['stats', '--net', 'x'], "--net does not apply to 'stats '"),
@@ -347,11 +350,12 @@ def main():
     lines = [line.split()[:2] for line in out.splitlines() if line.startswith('  ')
              and not line.startswith('   ')]
     tap.eq((rc, err, log), (0, '', []), '--help exits 0')
-    tap.eq(sorted({' '.join(w) if w[0] in ('net', 'port', 'fdb') or w[1:] == ['reset'] else w[0]
+    tap.eq(sorted({' '.join(w) if w[0] in ('net', 'port', 'fdb', 'vtep') or w[1:] == ['reset'] else w[0]
                    for w in lines}),
            sorted(['net add', 'net set', 'net del', 'net list', 'net show', 'port add',
                    'port del', 'port set', 'port list', 'port show', 'fdb show', 'fdb add',
-                   'fdb flush', 'stats', 'stats reset', 'capture', 'ping']),
+                   'fdb flush', 'stats', 'stats reset', 'capture', 'ping', 'vtep add',
+                   'vtep del', 'vtep show']),
            '--help names every command')
     for kind in ('NAME vhost ', 'NAME tap ', 'NAME vnet ', 'NAME bridge ', 'NAME macvtap '):
         tap.eq(kind in out, True, '--help shows %s' % kind.split()[1])
