@@ -90,42 +90,46 @@ static bool has_ports(uint8_t proto)
 	       proto == IPPROTO_UDPLITE || proto == IPPROTO_DCCP;
 }
 
-static uint32_t hash_ports(const struct rte_mbuf *m, uint32_t off, uint32_t h)
+/* Append the 4 bytes of L4 ports at @off of @m to key @k of *@n bytes, when there. */
+static void key_ports(const struct rte_mbuf *m, uint32_t off, uint8_t *k, size_t *n)
 {
 	uint8_t b[4];
 	const uint8_t *p = rte_pktmbuf_read(m, off, 4, b);
-	uint32_t ports;
 
-	if (!p)
-		return h;
-	memcpy(&ports, p, 4);
-	return rte_hash_crc_4byte(ports, h);
+	if (p) {
+		memcpy(k + *n, p, 4);
+		*n += 4;
+	}
 }
 
 uint32_t vn_tun_flow_hash(const struct rte_mbuf *m)
 {
-	uint8_t b[40];
+	uint64_t key[7] = {0}; /* aligned: rte_hash_crc() loads 8 bytes at a time */
+	uint8_t b[40], *k = (uint8_t *)key;
 	const uint8_t *p = rte_pktmbuf_read(m, 0, 12, b);
-	uint32_t h, l3;
+	size_t n = 12;
+	uint32_t l3;
 	uint16_t et;
 
 	if (!p)
 		return 0;
-	h = rte_hash_crc(p, 12, 0);
+	memcpy(k, p, 12); /* MAC addresses */
 	l3 = vn_tun_inner_l3(m, &et);
 	if (et == VN_ETH_IPV4 && (p = rte_pktmbuf_read(m, l3, 20, b)) && p[0] >> 4 == 4) {
-		h = rte_hash_crc(p + 12, 8, h);
-		h = rte_hash_crc_1byte(p[9], h);
+		memcpy(k + n, p + 12, 8);
+		n += 8;
+		k[n++] = p[9];
 		/* fragments of one datagram stay together: no ports in any of them */
 		if (has_ports(p[9]) && !(vn_get16(p + 6) & 0x3fff) && (p[0] & 0xf) >= 5)
-			h = hash_ports(m, l3 + (p[0] & 0xfu) * 4, h);
+			key_ports(m, l3 + (p[0] & 0xfu) * 4, k, &n);
 	} else if (et == VN_ETH_IPV6 && (p = rte_pktmbuf_read(m, l3, 40, b)) && p[0] >> 4 == 6) {
-		h = rte_hash_crc(p + 8, 32, h);
-		h = rte_hash_crc_1byte(p[6], h);
+		memcpy(k + n, p + 8, 32);
+		n += 32;
+		k[n++] = p[6];
 		if (has_ports(p[6]))
-			h = hash_ports(m, l3 + 40, h);
+			key_ports(m, l3 + 40, k, &n);
 	}
-	return h;
+	return rte_hash_crc(key, (uint32_t)n, 0);
 }
 
 /* The DSCP and ECN of the inner IP header of @m, 0 when it is not IP (RFC 6040 normal mode). */
@@ -207,9 +211,8 @@ static void encap_udp6_csum(const struct vn_tun_tmpl *t, struct rte_mbuf *f, uin
 {
 	uint8_t *ip = h + t->l3_off;
 	uint32_t ulen = vn_get16(ip + 4);
-	uint16_t raw = 0;
+	uint32_t raw = (uint32_t)vn_cksum_mbuf(f, t->l4_off, ulen); /* the frame holds it all */
 
-	rte_raw_cksum_mbuf(f, t->l4_off, ulen, &raw);
 	vn_put_csum(h + t->l4_off + 6, vn_phdr_sum(ip + 8, ip + 24, 16, IPPROTO_UDP, ulen) + raw);
 	if (!memcmp(h + t->l4_off + 6, "\0\0", 2)) /* RFC 8200 8.1: 0 is sent as 0xffff */
 		vn_put16(h + t->l4_off + 6, 0xffff);
@@ -360,13 +363,15 @@ static enum vn_tun_err outer_udp_csum(const struct rte_mbuf *m, bool v6, const s
 	uint8_t b[2];
 	const uint8_t *p = rte_pktmbuf_read(m, o->l4 + 6, 2, b);
 	uint32_t ulen = o->end - o->l4;
-	uint16_t raw = 0;
+	int64_t raw;
 
 	if (!memcmp(p, "\0\0", 2))
 		return v6 ? VN_TUN_BAD_CSUM : VN_TUN_OK;
-	if (rte_raw_cksum_mbuf(m, o->l4, ulen, &raw) < 0)
+	raw = vn_cksum_mbuf(m, o->l4, ulen);
+	if (raw < 0)
 		return VN_TUN_TRUNC;
-	if (vn_fold(vn_phdr_sum(o->src, o->dst, v6 ? 16 : 4, IPPROTO_UDP, ulen) + raw) != 0xffff)
+	if (vn_fold(vn_phdr_sum(o->src, o->dst, v6 ? 16 : 4, IPPROTO_UDP, ulen) + (uint32_t)raw) !=
+	    0xffff)
 		return VN_TUN_BAD_CSUM;
 	return VN_TUN_OK;
 }
@@ -535,12 +540,16 @@ static enum vn_tun_err ecn_decap(struct rte_mbuf *m)
 	if (et == VN_ETH_IPV6 && (p = rte_pktmbuf_read(m, l3, 2, b)) && p[0] >> 4 == 6) {
 		if (!(p[1] & 0x30))
 			return VN_TUN_ECN;
+		if ((p[1] & 0x30) == 0x30)
+			return VN_TUN_OK; /* already CE */
 		memcpy(h, p, 2);
 		h[1] |= 0x30;
 		mbuf_write(m, l3, h, 2);
 	} else if (et == VN_ETH_IPV4 && (p = rte_pktmbuf_read(m, l3, 20, b)) && p[0] >> 4 == 4) {
 		if (!(p[1] & ECN_MASK))
 			return VN_TUN_ECN;
+		if ((p[1] & ECN_MASK) == ECN_CE)
+			return VN_TUN_OK; /* already CE: the checksum stays as it was */
 		memcpy(h, p, 20);
 		h[1] |= ECN_CE;
 		memcpy(&c, h + 10, 2); /* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') */

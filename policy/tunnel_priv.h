@@ -48,6 +48,34 @@ static inline void vn_put_csum(uint8_t *p, uint32_t sum)
 }
 
 /*
+ * The raw sum of @len bytes at offset @off of @m, across segments of any length (DPDK
+ * 22.11's rte_raw_cksum_mbuf() drops carries when a segment starts at an odd offset).
+ * Return: the sum, or -1 when @m is shorter.
+ */
+static inline int64_t vn_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len)
+{
+	uint32_t sum = 0, done = 0;
+
+	if ((uint64_t)off + len > rte_pktmbuf_pkt_len(m))
+		return -1;
+	for (const struct rte_mbuf *s = m; s && done < len; s = s->next) {
+		uint32_t n;
+		uint16_t c;
+
+		if (off >= s->data_len) {
+			off -= s->data_len;
+			continue;
+		}
+		n = RTE_MIN(len - done, (uint32_t)s->data_len - off);
+		c = rte_raw_cksum(rte_pktmbuf_mtod_offset(s, const uint8_t *, off), n);
+		sum += done & 1 ? rte_bswap16(c) : c;
+		done += n;
+		off = 0;
+	}
+	return vn_fold(sum);
+}
+
+/*
  * The raw sum of the pseudo-header of a transport payload of @len bytes, protocol
  * @proto, between addresses @src and @dst of @alen (4 or 16) bytes each.
  */

@@ -121,7 +121,8 @@ struct vn_tun_rx {
  * of type @loc->type to @loc (destination address, UDP port or GRE), and is it well formed?
  * A frame whose IP header is too short to show its destination, and a non-first UDP
  * fragment (its port cannot be seen), is VN_TUN_NOT_MINE: the host stack deals with it.
- * Reads only, with rte_pktmbuf_read(); checks in the order of enum vn_tun_err.
+ * Reads only (rte_pktmbuf_read()); the outer IP and UDP checks (lengths, fragments,
+ * checksums) come before those of the tunnel header.
  * Return: VN_TUN_OK with @rx filled, VN_TUN_NOT_MINE, or the reason to drop it.
  */
 enum vn_tun_err vn_tun_parse(const struct rte_mbuf *m, const struct vn_tun_local *loc,
