@@ -261,7 +261,7 @@ static int deliver_many(struct burst *b, struct rte_mbuf *m, const struct vn_met
 			continue;
 		}
 		if (cnt[g] > 1)
-			rte_mbuf_refcnt_update(mf[g], (int16_t)(cnt[g] - 1));
+			rte_pktmbuf_refcnt_update(mf[g], (int16_t)(cnt[g] - 1));
 	}
 	for (uint16_t f = 0; f < l->nd; f++)
 		if (fm[f] >= 0 && cnt[fm[f]])
@@ -446,7 +446,7 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16
 			continue;
 		}
 		if (unlikely(f->nlegs == 2)) {
-			rte_mbuf_refcnt_update(m, 1); /* one reference per leg */
+			rte_pktmbuf_refcnt_update(m, 1); /* one reference per leg, every segment */
 			deliver_leg(&b, m, md, len, &f->leg[0]);
 			deliver_leg(&b, m, md, len, &f->leg[1]);
 			continue;
