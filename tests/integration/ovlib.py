@@ -69,9 +69,10 @@ def no_ping(ns, addr, count=3):
 
 def tshark_fields(path, dfilter, *fields, decode_as=()):
     """tshark -r @path -Y @dfilter -T fields: rows (lists) of @fields; a field present in
-    several layers (outer and inner IP) is one string 'outer,inner'."""
-    argv = ['tshark', '-n', '-r', path, '-Y', dfilter, '-T', 'fields', '-E', 'occurrence=a',
-            '-E', 'aggregator=,']
+    several layers (outer and inner IP) is one string 'outer,inner'. UDP checksums are
+    verified (udp.checksum.status 1 good, 0 bad, 2 not verified)."""
+    argv = ['tshark', '-n', '-r', path, '-o', 'udp.check_checksum:TRUE', '-Y', dfilter, '-T',
+            'fields', '-E', 'occurrence=a', '-E', 'aggregator=,']
     for d in decode_as:
         argv += ['-d', d]
     for f in fields:

@@ -363,6 +363,74 @@ def test_badinput(tap, s):
     tap.ok(ping_works(s.g, K_IP, 5), '%s badinput: the tunnel still works' % L)
 
 
+def find_key(o, key):
+    """The first value of member @key anywhere in JSON object @o, or None."""
+    if isinstance(o, dict):
+        if key in o:
+            return o[key]
+        for v in o.values():
+            r = find_key(v, key)
+            if r is not None:
+                return r
+    if isinstance(o, list):
+        for v in o:
+            r = find_key(v, key)
+            if r is not None:
+                return r
+    return None
+
+
+def test_capture_acct(tap, s):
+    """capture on the underlay's uplink: the encapsulated frames; on the guest's port: the
+    inner ones. The guest's traffic to and from the remote counts as locality tunnel."""
+    L = lbl(s)
+    if s.ref:
+        return
+    vn = s.vn
+    st0 = vn.ctl_json('port', 'show', s.port)
+    caps = {}
+    for port in ('%s-uplink' % s.ul, s.port):
+        out = vn.path('cap-%s.pcapng' % port)
+        caps[port] = (out, subprocess.Popen(
+            [vnlib.vnicctl_bin(), '--socket', vn.sock, 'capture', port, '--out', out,
+             '--duration', '3'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    time.sleep(0.5)
+    ping_works(s.g, K_IP, 5)
+    for port, (out, p) in caps.items():
+        p.communicate(timeout=30)
+        rows = ovlib.tshark_fields(out, 'icmp', 'vxlan.vni', 'ip.src')
+        enc = [r for r in rows if r[0]]
+        if port == s.port:
+            tap.ok(rows and not enc, '%s capture on guest port %s: inner frames only (%d ICMP, '
+                   '%d in VXLAN)' % (L, port, len(rows), len(enc)))
+        else:
+            tap.ok(enc and all(r[0] == str(VNI) for r in enc),
+                   '%s capture on the underlay uplink %s: encapsulated frames (%d in VXLAN %s)'
+                   % (L, port, len(enc), sorted({r[0] for r in enc})))
+    st1 = vn.ctl_json('port', 'show', s.port)
+    for k in ('rx_tunnel_packets', 'tx_tunnel_packets'):
+        a, b = find_key(st0, k), find_key(st1, k)
+        tap.ok(a is not None and b is not None and b > a,
+               '%s accounting: %s of the guest port grew (%s -> %s)' % (L, k, a, b))
+
+
+def test_restart(tap, s):
+    """vnicd restarts: the overlay, its remote and the guest's port come back and carry
+    traffic again."""
+    L = lbl(s)
+    if s.ref:
+        return
+    s.vn.restart()
+    sh = s.show()
+    tap.eq((sh['encap'], sh['vni'], [r['ip'] for r in sh['remotes']]),
+           ('vxlan', VNI, [s.remote]), '%s restart: the overlay is restored' % L)
+    tap.ok(any(p['name'] == '%s-vtep' % s.ul and p['kind'] == 'vtep'
+               for p in s.vn.ctl_json('port', 'list')),
+           '%s restart: the underlay has its VTEP port again' % L)
+    wait_for(lambda: s.vn.ctl_json('port', 'show', s.port)['link'] == 'up', 10)
+    tap.ok(ping_works(s.g, K_IP, 20), '%s restart: the guest pings the kernel host again' % L)
+
+
 def main():
     tap = Tap()
     ref = '--reference' in sys.argv
@@ -381,7 +449,8 @@ def main():
         vn = Vnicd('overlay', config='[vnicd]\nmetrics_listen =\n')
         vn.wait_ready()
     plan = [(False, (('interop4', test_interop), ('wire', test_wire), ('mtu', test_mtu),
-                     ('badinput', test_badinput))),
+                     ('badinput', test_badinput), ('capture', test_capture_acct),
+                     ('restart', test_restart))),
             (True, (('interop6', test_interop), ('wire6', test_wire)))]
     for n, (v6, tests) in enumerate(plan):
         tests = [t for t in tests if only is None or t[0] in only]
