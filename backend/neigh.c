@@ -206,11 +206,19 @@ static void probe(struct vn_neigh *n, struct entry *e, uint64_t now)
 	e->next_ms = now + n->cfg.retrans_ms;
 }
 
+void vn_neigh_set_identity(struct vn_neigh *n, const struct rte_ether_addr *mac, bool passive)
+{
+	n->cfg.mac = *mac;
+	n->cfg.passive = passive;
+}
+
 void vn_neigh_announce(struct vn_neigh *n)
 {
 	uint8_t f[VN_NEIGH_FRAME_MAX];
 	int len;
 
+	if (n->cfg.passive)
+		return;
 	if (n->cfg.addr.v6)
 		len = vn_neigh_build_na_unsolicited(f, sizeof(f), &n->cfg.mac, &n->cfg.addr);
 	else
@@ -430,6 +438,8 @@ static void reply(struct vn_neigh *n, const struct vn_neigh_pkt *p)
 	int len;
 
 	n->cnt.requests_received++;
+	if (n->cfg.passive)
+		return; /* the host that holds the address answers */
 	if (p->kind == VN_NEIGH_NS)
 		len = vn_neigh_build_na(f, sizeof(f), &n->cfg.mac, &n->cfg.addr, p);
 	else
@@ -446,7 +456,7 @@ static bool arp_input(struct vn_neigh *n, const struct vn_neigh_pkt *p, uint64_t
 	bool tracked;
 
 	if (is_ours(n, &p->sender_ip)) {
-		n->cnt.address_conflicts++;
+		n->cnt.address_conflicts += !n->cfg.passive;
 		return true;
 	}
 	if (p->kind == VN_NEIGH_ARP_REPLY) {
@@ -475,7 +485,7 @@ static bool nd_input(struct vn_neigh *n, const struct vn_neigh_pkt *p, uint64_t 
 		return true;
 	}
 	if (is_ours(n, &p->target_ip)) {
-		n->cnt.address_conflicts++;
+		n->cnt.address_conflicts += !n->cfg.passive;
 		return true;
 	}
 	tracked = learn(n, &p->target_ip, p->has_lladdr ? &p->lladdr : NULL,

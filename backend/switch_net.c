@@ -355,6 +355,20 @@ static void host_publish(void *sw)
 	sw_publish(sw);
 }
 
+static void host_each_port(void *ud, const struct vn_net *n,
+			   void (*cb)(void *ud, const char *name, const char *kind,
+				      const struct vn_port *p),
+			   void *cb_ud)
+{
+	struct vn_switch *sw = ud;
+
+	for (guint i = 0; i < sw->ports->len; i++) {
+		struct sw_port *sp = sw->ports->pdata[i];
+		if (sp->vnet == n && !sp->internal && sp->port)
+			cb(cb_ud, sp->name, sp->kind->name, sp->port);
+	}
+}
+
 void sw_host_init(struct vn_switch *sw)
 {
 	sw->host = (struct vn_net_host){.sw = sw,
@@ -364,7 +378,8 @@ void sw_host_init(struct vn_switch *sw)
 					.slot_give = host_slot_give,
 					.port_add = host_port_add,
 					.port_del = host_port_del,
-					.publish = host_publish};
+					.publish = host_publish,
+					.each_port = host_each_port};
 }
 
 /* The overlay network @net, or NULL with @err. */

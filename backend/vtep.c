@@ -18,19 +18,24 @@
 #include "vnicd/log.h"
 #include "vnicd/mac.h"
 #include "vnicd/neigh.h"
+#include "vnicd/netlink.h"
 #include "vnicd/bridge.h"
 #include "vnicd/overlay.h"
 #include "vnicd/portkind.h"
 
-#define VTEP_RING 1024	 /* frames to and from the control thread */
-#define VTEP_POLL_MS 10	 /* how often the control thread reads what came */
-#define VTEP_TICK_MS 200 /* neighbour timers */
+#define VTEP_RING 1024	    /* frames to and from the control thread */
+#define VTEP_POLL_MS 10	    /* how often the control thread reads what came */
+#define VTEP_TICK_MS 200    /* neighbour timers */
+#define VTEP_HOLDER_MS 2000 /* how often tap ports' namespaces are asked for the address */
 
 /* The local VTEP: shared by the overlays of one underlay network. */
 struct vn_vtep {
 	struct vn_net *underlay;
 	struct vn_tun_addr local;
-	struct rte_ether_addr mac;
+	struct rte_ether_addr mac;     /* on the wire: its own, or the holder's (workers read it) */
+	struct rte_ether_addr own_mac; /* its port's */
+	char holder[VN_NAME_MAX];      /* the tap port whose namespace holds the address, or "" */
+	uint64_t last_holder_check;
 	char port_name[VN_NAME_MAX];
 	struct vtep_port *port;
 	struct vn_neigh *neigh;
@@ -204,6 +209,8 @@ static void vtep_send(void *ud, const uint8_t *frame, size_t len)
 		return;
 	}
 	memcpy(d, frame, len);
+	if (*v->holder) /* the holder's MAC stays its own in the underlay's FDB */
+		memcpy(d + RTE_ETHER_ADDR_LEN, &v->own_mac, RTE_ETHER_ADDR_LEN);
 	if (write(v->port->efd, &one, sizeof(one)) < 0)
 		v->inject_drops++;
 }
@@ -215,8 +222,9 @@ static void remote_publish(struct vn_tun_port *r, const struct rte_ether_addr *m
 	struct vn_vtep *v = ov->vtep;
 	struct vn_tun_tx *tx = NULL, *old = r->tx;
 
-	if (mac && old && memcmp(mac, old->tmpl.h, RTE_ETHER_ADDR_LEN) == 0)
-		return; /* unchanged: the template starts with the destination MAC */
+	if (mac && old && memcmp(mac, old->tmpl.h, RTE_ETHER_ADDR_LEN) == 0 &&
+	    memcmp(&v->mac, old->tmpl.h + RTE_ETHER_ADDR_LEN, RTE_ETHER_ADDR_LEN) == 0)
+		return; /* unchanged: the template starts with the two MACs */
 	if (mac) {
 		tx = rte_zmalloc("vn_tun_tx", sizeof(*tx), RTE_CACHE_LINE_SIZE);
 		if (!tx || vn_tun_tmpl_build(&tx->tmpl, ov->type, &v->local, &r->ip, ov->dstport,
@@ -260,6 +268,73 @@ static void vtep_changed(void *ud, const struct vn_tun_addr *ip, const struct rt
 		}
 }
 
+struct holder_search {
+	struct vn_vtep *v;
+	char name[VN_NAME_MAX];
+	struct rte_ether_addr mac;
+};
+
+/* Tap port @name of the underlay: does its namespace's interface hold the address? */
+static void holder_try(void *ud, const char *name, const char *kind, const struct vn_port *p)
+{
+	struct holder_search *hs = ud;
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonNode) root = NULL;
+	const char *ifname, *ns;
+	JsonObject *o;
+
+	if (*hs->name || strcmp(kind, "tap") != 0)
+		return;
+	json_builder_begin_object(b);
+	p->ops->describe(p, b);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	o = json_node_get_object(root);
+	ifname = vn_obj_str(o, "ifname");
+	ns = vn_obj_str(o, "netns");
+	if (ifname && vn_nl_addr_held(ns, ifname, hs->v->local.v6, hs->v->local.a, &hs->mac) == 1)
+		g_strlcpy(hs->name, name, sizeof(hs->name));
+}
+
+/* Every remote's outer headers again (the VTEP's MAC changed). */
+static void remotes_refresh(struct vn_vtep *v)
+{
+	for (unsigned i = 0; i < v->nr_ov; i++)
+		for (unsigned k = 0; k < v->ov[i]->nr_rem; k++) {
+			struct vn_tun_port *r = v->ov[i]->rem[k];
+			if (r->tx)
+				remote_publish(r, (const struct rte_ether_addr *)r->tx->tmpl.h);
+		}
+}
+
+/*
+ * Is the VTEP's address held by a namespace behind a tap port of the underlay? Then that
+ * host answers ARP/ND with its MAC and vnicd uses that MAC as the VTEP's (taking only the
+ * tunnel traffic to it); else vnicd answers with its own.
+ */
+static void vtep_find_holder(struct vn_vtep *v)
+{
+	struct holder_search hs = {.v = v};
+
+	v->host->each_port(v->host->sw, v->underlay, holder_try, &hs);
+	if (strcmp(hs.name, v->holder) == 0 &&
+	    (!*hs.name || rte_is_same_ether_addr(&hs.mac, &v->mac)))
+		return;
+	g_strlcpy(v->holder, hs.name, sizeof(v->holder));
+	v->mac = *hs.name ? hs.mac : v->own_mac;
+	vn_neigh_set_identity(v->neigh, &v->mac, *hs.name != '\0');
+	remotes_refresh(v);
+	if (*hs.name)
+		VN_INFO("VTEP of %s: its address is held behind port %s (MAC %02x:%02x:%02x:%02x:"
+			"%02x:%02x), which answers for it",
+			v->underlay->name, hs.name, hs.mac.addr_bytes[0], hs.mac.addr_bytes[1],
+			hs.mac.addr_bytes[2], hs.mac.addr_bytes[3], hs.mac.addr_bytes[4],
+			hs.mac.addr_bytes[5]);
+	else
+		VN_INFO("VTEP of %s: vnicd answers for its address itself", v->underlay->name);
+	vn_neigh_announce(v->neigh); /* neighbours learn the MAC now in use (not when held) */
+}
+
 /* What the underlay sent the VTEP (ARP, ND), and the timers. */
 static gboolean vtep_poll(gpointer ud)
 {
@@ -277,6 +352,10 @@ static gboolean vtep_poll(gpointer ud)
 				vn_neigh_input(v->neigh, d, len, now);
 			rte_pktmbuf_free(pk[i]);
 		}
+	if (now - v->last_holder_check >= VTEP_HOLDER_MS) {
+		v->last_holder_check = now;
+		vtep_find_holder(v);
+	}
 	if (now - v->last_tick >= VTEP_TICK_MS) {
 		v->last_tick = now;
 		vn_neigh_tick(v->neigh, now);
@@ -326,7 +405,8 @@ static int vtep_make(struct vn_overlay *ov, struct vn_net *u, struct vn_vtep **o
 	v->underlay = u;
 	v->local = ov->loc.addr;
 	v->host = ov->host;
-	vtep_mac(u, &v->local, &v->mac);
+	vtep_mac(u, &v->local, &v->own_mac);
+	v->mac = v->own_mac;
 	if (snprintf(v->port_name, sizeof(v->port_name), "%s-vtep", u->name) >=
 	    (int)sizeof(v->port_name)) {
 		g_free(v);
@@ -392,6 +472,8 @@ int vn_vtep_get(struct vn_overlay *ov, struct vn_net *u, GError **err)
 	if (v->nr_ov == 1) {
 		uplink_hook(v, u, v);
 		v->poll_src = g_timeout_add(VTEP_POLL_MS, vtep_poll, v);
+		vtep_find_holder(v);
+		v->last_holder_check = now_ms();
 		vn_neigh_announce(v->neigh);
 	}
 	return 0;
@@ -443,6 +525,7 @@ void vn_vtep_describe(const struct vn_vtep *v, JsonBuilder *b)
 	vn_mac_format(&v->mac, m);
 	vn_json_str(b, "vtep_mac", m);
 	vn_json_str(b, "vtep_port", v->port_name);
+	vn_json_str(b, "vtep_holder", *v->holder ? v->holder : NULL);
 	vn_neigh_describe(v->neigh, b);
 }
 
@@ -624,6 +707,21 @@ static int vtep_one(struct vn_vtep *v, unsigned nov, struct rte_mbuf *m, struct 
 	return 0;
 }
 
+/* A frame to the holder of the VTEP's address that may answer one of vnicd's requests (ARP,
+ * ICMPv6): the holder gets it, the control thread reads it too. */
+static void snoop(struct vn_vtep *v, struct rte_mbuf *m)
+{
+	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+	bool arp = d[12] == 0x08 && d[13] == 0x06;
+	bool icmp6 = d[12] == 0x86 && d[13] == 0xdd && rte_pktmbuf_data_len(m) > 54 && d[20] == 58;
+
+	if (!arp && !icmp6)
+		return;
+	rte_pktmbuf_refcnt_update(m, 1);
+	if (rte_ring_mp_enqueue(v->port->punt, m) < 0)
+		rte_pktmbuf_refcnt_update(m, -1);
+}
+
 uint16_t vn_vtep_intercept(struct vn_vtep *v, struct rte_mbuf **pkts, uint16_t n,
 			   struct rte_mbuf **out, uint16_t *out_slot, uint16_t *nout)
 {
@@ -636,8 +734,11 @@ uint16_t vn_vtep_intercept(struct vn_vtep *v, struct rte_mbuf **pkts, uint16_t n
 		int r = -1;
 
 		if (rte_pktmbuf_data_len(m) >= RTE_ETHER_HDR_LEN &&
-		    rte_is_same_ether_addr(&eth->dst_addr, &v->mac))
+		    rte_is_same_ether_addr(&eth->dst_addr, &v->mac)) {
 			r = vtep_one(v, nov, m, &out[o], &out_slot[o]);
+			if (r < 0 && v->holder[0])
+				snoop(v, m);
+		}
 		if (r < 0)
 			pkts[k++] = m;
 		else

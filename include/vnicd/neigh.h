@@ -165,6 +165,8 @@ struct vn_neigh_cfg {
 	void (*send)(void *ud, const uint8_t *frame, size_t len);
 	void (*changed)(void *ud, const struct vn_tun_addr *ip, const struct rte_ether_addr *mac);
 	void *ud;
+	bool passive; /* another host holds @addr and answers for it: we only resolve, with
+			 @mac (its MAC) as ours */
 };
 
 /** struct vn_neigh_counters - what the cache did (JSON names are the field names). */
@@ -240,6 +242,12 @@ bool vn_neigh_input(struct vn_neigh *n, const uint8_t *frame, size_t len, uint64
  * failed_retry_ms. Return: when the next timer is due (UINT64_MAX: none).
  */
 uint64_t vn_neigh_tick(struct vn_neigh *n, uint64_t now_ms);
+
+/**
+ * vn_neigh_set_identity() - from now on our MAC is @mac; @passive: another host holds our
+ * address (it answers requests and announces; we only resolve, and its frames are ours).
+ */
+void vn_neigh_set_identity(struct vn_neigh *n, const struct rte_ether_addr *mac, bool passive);
 
 /** vn_neigh_announce() - send a gratuitous ARP (IPv4) or unsolicited NA (IPv6) for us. */
 void vn_neigh_announce(struct vn_neigh *n);

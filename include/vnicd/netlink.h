@@ -61,6 +61,15 @@ int vn_netns_enter(const char *ns, GError **err);
 /** vn_netns_leave() - return the calling thread to the namespace saved by vn_netns_enter(). */
 void vn_netns_leave(int handle);
 
+/**
+ * vn_nl_addr_held() - does interface @ifname of namespace @ns (NULL: ours) hold address
+ * @addr (4 or 16 bytes, @v6)? A one-shot dump (backend/netlink_addr.c). Return: 1 with the
+ * interface's MAC in *@mac, 0 when it does not, -errno when it cannot be asked (-ENODEV:
+ * no such interface).
+ */
+int vn_nl_addr_held(const char *ns, const char *ifname, bool v6, const uint8_t *addr,
+		    struct rte_ether_addr *mac);
+
 /* ---- the netlink view of one namespace ---- */
 
 /** struct vn_nl - netlink context of one namespace (opaque, counted). */

@@ -431,6 +431,51 @@ def test_restart(tap, s):
     tap.ok(ping_works(s.g, K_IP, 20), '%s restart: the guest pings the kernel host again' % L)
 
 
+def udp_noports(ns):
+    """The UDP NoPorts counter of namespace @ns (datagrams to a port nobody listens on)."""
+    lines = [l.split() for l in ns.run('cat', '/proc/net/snmp').stdout.splitlines()
+             if l.startswith('Udp:')]
+    return int(lines[1][lines[0].index('NoPorts')])
+
+
+def test_holder(tap, s):
+    """The VTEP's address held by a namespace H behind a tap port of the underlay: H answers
+    ARP for it with its MAC, vnicd uses that MAC as the VTEP's and terminates the tunnel
+    traffic to it itself; everything else reaches H (its own tools: ping)."""
+    L = lbl(s)
+    if s.ref or s.v6:
+        return
+    vn = s.vn
+    h = Netns('h%d' % s.n)
+    try:
+        vn.ctl('port', 'add', 'h0', 'tap', '--ifname', 'hif', '--netns', h.name, '--net', s.ul)
+        wait_for(lambda: vn.ctl_json('port', 'show', 'h0')['link'] == 'up', 10)
+        h.ip('addr', 'add', '%s/24' % s.local, 'dev', 'hif')
+        h.ip('link', 'set', 'hif', 'up')
+        h_mac = h.link('hif')['address']
+        ok = wait_for(lambda: s.show().get('vtep_holder') == 'h0', 6)
+        sh = s.show()
+        tap.ok(ok and sh['vtep_mac'] == h_mac, '%s holder: vnicd found %s held behind port h0 '
+               'and uses its MAC %s as the VTEP\'s (vtep_holder %s, vtep_mac %s)'
+               % (L, s.local, h_mac, sh.get('vtep_holder'), sh.get('vtep_mac')))
+        tap.ok(ping_works(h, s.remote, 10), '%s holder: the host behind h0 pings the kernel '
+               'host with the VTEP address (its own tools use it)' % L)
+        before = udp_noports(h)
+        tap.ok(ping_works(s.g, K_IP, 15), '%s holder: the guest still reaches the kernel '
+               'host\'s vxlan address through the tunnel' % L)
+        ovlib.udp_flows(s.g, K_IP, [40011, 40012], count=5)
+        tap.eq(udp_noports(h) - before, 0, '%s holder: no tunnel frame reached the host '
+               'behind h0 (its UDP NoPorts did not grow)' % L)
+        vn.ctl('port', 'del', 'h0')
+        ok = wait_for(lambda: s.show().get('vtep_holder') is None, 6)
+        tap.ok(ok and s.show()['vtep_mac'] != h_mac, '%s holder: h0 gone, vnicd answers for '
+               '%s with its own MAC again' % (L, s.local))
+        tap.ok(ping_works(s.g, K_IP, 15), '%s holder: and the tunnel works' % L)
+    finally:
+        vn.ctl('port', 'del', 'h0', check=False)
+        h.close()
+
+
 def main():
     tap = Tap()
     ref = '--reference' in sys.argv
@@ -450,7 +495,7 @@ def main():
         vn.wait_ready()
     plan = [(False, (('interop4', test_interop), ('wire', test_wire), ('mtu', test_mtu),
                      ('badinput', test_badinput), ('capture', test_capture_acct),
-                     ('restart', test_restart))),
+                     ('restart', test_restart), ('holder', test_holder))),
             (True, (('interop6', test_interop), ('wire6', test_wire)))]
     for n, (v6, tests) in enumerate(plan):
         tests = [t for t in tests if only is None or t[0] in only]

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/* Which address an interface holds: a one-shot look into a namespace's kernel (libnl-3). */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+
+#include "vnicd/netlink.h"
+
+struct held {
+	int ifindex;
+	int family;
+	const uint8_t *a;
+	bool found;
+};
+
+static void addr_each(struct nl_object *obj, void *arg)
+{
+	struct rtnl_addr *ra = (struct rtnl_addr *)obj;
+	struct nl_addr *local = rtnl_addr_get_local(ra);
+	struct held *h = arg;
+
+	if (h->found || rtnl_addr_get_ifindex(ra) != h->ifindex || !local ||
+	    nl_addr_get_family(local) != h->family)
+		return;
+	h->found =
+	    memcmp(nl_addr_get_binary_addr(local), h->a, h->family == AF_INET6 ? 16 : 4) == 0;
+}
+
+/* In the thread's namespace: does @ifname hold @h's address? Its MAC into @mac. */
+static int held_here(const char *ifname, struct held *h, struct rte_ether_addr *mac)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	struct rtnl_link *link = NULL;
+	struct nl_cache *addrs = NULL;
+	struct nl_addr *ll;
+	int rc = -ENODEV;
+
+	if (!sk || nl_connect(sk, NETLINK_ROUTE) < 0) {
+		rc = -EIO;
+		goto out;
+	}
+	if (rtnl_link_get_kernel(sk, 0, ifname, &link) < 0)
+		goto out;
+	h->ifindex = rtnl_link_get_ifindex(link);
+	ll = rtnl_link_get_addr(link);
+	if (ll && nl_addr_get_len(ll) == RTE_ETHER_ADDR_LEN)
+		memcpy(mac->addr_bytes, nl_addr_get_binary_addr(ll), RTE_ETHER_ADDR_LEN);
+	rc = -EIO;
+	if (rtnl_addr_alloc_cache(sk, &addrs) < 0)
+		goto out;
+	nl_cache_foreach(addrs, addr_each, h);
+	rc = h->found ? 1 : 0;
+out:
+	if (addrs)
+		nl_cache_free(addrs);
+	if (link)
+		rtnl_link_put(link);
+	nl_socket_free(sk);
+	return rc;
+}
+
+int vn_nl_addr_held(const char *ns, const char *ifname, bool v6, const uint8_t *addr,
+		    struct rte_ether_addr *mac)
+{
+	struct held h = {.family = v6 ? AF_INET6 : AF_INET, .a = addr};
+	int handle = vn_netns_enter(ns, NULL), rc;
+
+	if (handle < -1)
+		return handle;
+	rc = held_here(ifname, &h, mac);
+	vn_netns_leave(handle);
+	return rc;
+}
