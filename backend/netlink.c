@@ -393,6 +393,20 @@ static void fill(struct rtnl_link *l, bool present, struct vn_klink *out)
 		g_strlcpy(out->kind, s, sizeof(out->kind));
 }
 
+/* IFLA_XDP of a link (libnl keeps none) into @out. */
+static void parse_xdp(struct nlmsghdr *nlh, struct vn_klink *out)
+{
+	struct nlattr *tb[IFLA_MAX + 1], *tx[IFLA_XDP_MAX + 1];
+
+	if (nlmsg_parse(nlh, sizeof(struct ifinfomsg), tb, IFLA_MAX, NULL) < 0 || !tb[IFLA_XDP] ||
+	    nla_parse_nested(tx, IFLA_XDP_MAX, tb[IFLA_XDP], NULL) < 0)
+		return;
+	if (tx[IFLA_XDP_ATTACHED])
+		out->xdp_attached = nla_get_u8(tx[IFLA_XDP_ATTACHED]);
+	if (tx[IFLA_XDP_PROG_ID])
+		out->xdp_prog_id = nla_get_u32(tx[IFLA_XDP_PROG_ID]);
+}
+
 /* The IFLA_TUN_* data of a "tun" link (libnl has no module for the kind) into @out. */
 static void parse_tun(struct nlmsghdr *nlh, struct vn_klink *out)
 {
@@ -430,8 +444,10 @@ static int get_valid(struct nl_msg *msg, void *arg)
 	struct get_ctx *c = arg;
 
 	if (nlmsg_hdr(msg)->nlmsg_type == RTM_NEWLINK && nl_msg_parse(msg, get_obj, c) == 0 &&
-	    c->found)
+	    c->found) {
 		parse_tun(nlmsg_hdr(msg), c->out);
+		parse_xdp(nlmsg_hdr(msg), c->out);
+	}
 	return NL_OK;
 }
 
@@ -532,6 +548,60 @@ int vn_klink_del(struct vn_nl *nl, int ifindex)
 	if (rc < 0)
 		return -ENOMEM;
 	return request(nl->req, msg, NULL, NULL, NULL, 0);
+}
+
+/* ---- XDP ---- */
+
+/* `r0 = XDP_PASS; exit`, declared multi-buffer aware (@frags) or not. Return: fd or -errno. */
+static int xdp_pass_prog(bool frags, char *log, size_t loglen)
+{
+	struct bpf_insn insns[] = {
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+	union bpf_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = BPF_PROG_TYPE_XDP;
+	attr.insns = (uintptr_t)insns;
+	attr.insn_cnt = G_N_ELEMENTS(insns);
+	attr.license = (uintptr_t) "GPL";
+	attr.prog_flags = frags ? BPF_F_XDP_HAS_FRAGS : 0;
+	attr.log_buf = (uintptr_t)log;
+	attr.log_size = (uint32_t)loglen;
+	attr.log_level = 1;
+	g_strlcpy(attr.prog_name, "vnicd_xdp_pass", sizeof(attr.prog_name));
+	fd = (int)syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+	return fd < 0 ? -errno : fd;
+}
+
+int vn_klink_xdp_pass(int ifindex, char *emsg, size_t elen)
+{
+	char log[256] = "";
+	union bpf_attr attr;
+	int prog, link;
+
+	/* multi-buffer aware: a veth then still takes a peer MTU above a page (jumbo frames) */
+	prog = xdp_pass_prog(true, log, sizeof(log));
+	if (prog == -EINVAL) /* before Linux 5.18 */
+		prog = xdp_pass_prog(false, log, sizeof(log));
+	if (prog < 0) {
+		snprintf(emsg, elen, "BPF_PROG_LOAD: %s%s%s", g_strerror(-prog), log[0] ? ": " : "",
+			 log);
+		return prog;
+	}
+	memset(&attr, 0, sizeof(attr));
+	attr.link_create.prog_fd = (uint32_t)prog;
+	attr.link_create.target_ifindex = (uint32_t)ifindex;
+	attr.link_create.attach_type = BPF_XDP;
+	attr.link_create.flags = XDP_FLAGS_DRV_MODE;
+	link = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+	link = link < 0 ? -errno : link;
+	close(prog); /* the link holds the program */
+	if (link < 0)
+		snprintf(emsg, elen, "BPF_LINK_CREATE (XDP, driver mode): %s", g_strerror(-link));
+	return link;
 }
 
 /* ---- ingress drop ---- */

@@ -8,6 +8,7 @@
 
 #include <linux/filter.h>
 #include <linux/if_ether.h>
+#include <linux/if_link.h>
 #include <linux/if_packet.h>
 #include <rte_bus.h>
 #include <rte_dev.h>
@@ -63,6 +64,8 @@ struct uplink_port {
 	uint64_t own;	  /* atomic: the interface's MAC (48 bits) to skip as source, or NO_SKIP */
 	uint64_t host_skipped[VN_MAX_QUEUES]; /* per rx queue, written by its worker */
 	struct vn_pktq *pq; /* af_packet: vnicd's own packet sockets carry the frames, or NULL */
+	int xdp_link;	    /* af_packet on a veth: our XDP_PASS program's BPF link, or -1 */
+	char xdp_note[200]; /* af_packet on a veth: why there is none ("" when there is) */
 	rte_spinlock_t txlock[VN_MAX_QUEUES];
 };
 
@@ -441,6 +444,13 @@ static void uplink_describe(const struct vn_port *port, JsonBuilder *b)
 		vn_json_bool(b, "rx_notify",  /* idle workers sleep until frames come */
 			     up->pq && vn_pktq_can_notify(up->pq));
 	}
+	if (up->pq && strcmp(up->kl.kind, "veth") == 0) {
+		json_builder_set_member_name(b, "veth_xdp"); /* see veth_xdp() */
+		json_builder_begin_object(b);
+		vn_json_bool(b, "attached", up->xdp_link >= 0);
+		vn_json_str(b, "note", up->xdp_note[0] ? up->xdp_note : NULL);
+		json_builder_end_object(b);
+	}
 	if (up->pq) {
 		/* the frames go through vnicd's own sockets, not the PMD */
 		json_builder_set_member_name(b, "packet_sockets");
@@ -499,6 +509,8 @@ static void uplink_destroy(struct vn_port *port)
 		g_hash_table_remove(ifindex_taken, GINT_TO_POINTER(up->ifindex));
 	if (up->mac_changed)
 		vn_uplink_set_mac(port, NULL, NULL);
+	if (up->xdp_link >= 0)
+		close(up->xdp_link); /* the kernel detaches the program: the peer's TSO is back */
 	vn_pktq_close(up->pq);
 	if (up->mfd >= 0)
 		close(up->mfd); /* the kernel drops its memberships */
@@ -687,6 +699,47 @@ static int kernel_side(struct uplink_port *up, const struct rte_eth_dev_info *in
 	return 0;
 }
 
+/*
+ * A veth peer hands its TSO frames over unsegmented (up to 64 KiB), and for one a UDP tunnel
+ * made (a kernel vxlan or geneve device over the peer: SKB_GSO_UDP_TUNNEL[_CSUM] | TCPV4/6)
+ * the virtio-net header of af_packet (virtio_net_hdr_from_skb()) only says GSO_TCPV4/6,
+ * gso_size and csum_start at the inner TCP header: nothing of the tunnel or of an outer
+ * UDP checksum to redo per segment. vnicd does not guess: such frames are dropped
+ * (`rx_bad_offload`), and TCP from behind the peer's tunnel stalls. A native XDP program on
+ * our end makes the veth drop NETIF_F_GSO_SOFTWARE from the peer's features
+ * (veth_fix_features() in drivers/net/veth.c): the peer segments in software before the
+ * veth, and only MTU-sized frames cross. The program passes every frame; it is held by a BPF
+ * link, so the kernel detaches it (and the peer gets its TSO back) when the uplink goes or
+ * vnicd exits, kill -9 included. An XDP program already on the interface is left alone.
+ */
+static void veth_xdp(struct uplink_port *up, const char *name)
+{
+	struct vn_klink k;
+	char emsg[160] = "";
+	int fd;
+
+	if (strcmp(up->kl.kind, "veth") != 0)
+		return;
+	if (vn_klink_get(up->nl, NULL, up->ifindex, &k) == 0 &&
+	    k.xdp_attached != XDP_ATTACHED_NONE) {
+		snprintf(up->xdp_note, sizeof(up->xdp_note),
+			 "an XDP program (id %u) is attached already: left alone", k.xdp_prog_id);
+		fd = -EBUSY;
+	} else if ((fd = vn_klink_xdp_pass(up->ifindex, emsg, sizeof(emsg))) < 0) {
+		snprintf(up->xdp_note, sizeof(up->xdp_note), "%s", emsg);
+	}
+	if (fd < 0) {
+		VN_WARN("uplink %s: veth %s: no XDP program of ours: %s; the peer's TSO frames "
+			"of a UDP tunnel will be dropped (rx_bad_offload)",
+			name, up->kl.ifname, up->xdp_note);
+		return;
+	}
+	up->xdp_link = fd;
+	VN_INFO("uplink %s: veth %s: XDP_PASS program attached (driver mode), so that the peer "
+		"segments its TSO frames before the veth",
+		name, up->kl.ifname);
+}
+
 static int uplink_create(const char *name, JsonObject *args, const struct vn_port_env *env,
 			 struct vn_port **out, GError **err)
 {
@@ -715,6 +768,7 @@ static int uplink_create(const char *name, JsonObject *args, const struct vn_por
 		return -ENOMEM;
 	}
 	up->mfd = -1;
+	up->xdp_link = -1;
 	g_strlcpy(up->devargs, devargs ? devargs : "", sizeof(up->devargs));
 	if ((rc = attach(up, err)) < 0) {
 		rte_free(up);
@@ -761,6 +815,7 @@ static int uplink_create(const char *name, JsonObject *args, const struct vn_por
 				       err)) < 0)
 			goto out_destroy;
 		rte_eth_dev_stop(up->port_id);
+		veth_xdp(up, name);
 	}
 	/* multicast: guests' groups are not known here, so the uplink takes all of them */
 	if (up->way == FILTER_KERNEL)

@@ -110,6 +110,9 @@ struct vn_klink {
 	int tun_type;	  /* IFF_TAP or IFF_TUN, else 0 */
 	bool tun_mq;	  /* multi-queue TUN/TAP */
 	bool tun_persist; /* persistent TUN/TAP */
+	/* filled by vn_klink_get() only: */
+	uint8_t xdp_attached; /* IFLA_XDP_ATTACHED: XDP_ATTACHED_NONE, _DRV, _SKB, _HW, _MULTI */
+	uint32_t xdp_prog_id; /* IFLA_XDP_PROG_ID (0: none, or several programs) */
 };
 
 /**
@@ -147,6 +150,16 @@ int vn_klink_del(struct vn_nl *nl, int ifindex);
  * protocol stack. Return: 0 or -errno.
  */
 int vn_klink_ingress_drop(struct vn_nl *nl, int ifindex, bool on);
+
+/**
+ * vn_klink_xdp_pass() - attach a program that passes every frame (`r0 = XDP_PASS; exit`,
+ * multi-buffer aware) to interface @ifindex of the calling thread's namespace in native
+ * (driver) mode, through a BPF link: closing the returned fd detaches it, and so does the
+ * kernel when the process exits however it exits. An XDP program already there is left
+ * alone (-EBUSY). Thread: control.
+ * Return: the link's fd, or -errno with the kernel's verdict in @emsg (@elen bytes).
+ */
+int vn_klink_xdp_pass(int ifindex, char *emsg, size_t elen);
 
 /* ---- watches ---- */
 
