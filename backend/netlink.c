@@ -550,60 +550,6 @@ int vn_klink_del(struct vn_nl *nl, int ifindex)
 	return request(nl->req, msg, NULL, NULL, NULL, 0);
 }
 
-/* ---- XDP ---- */
-
-/* `r0 = XDP_PASS; exit`, declared multi-buffer aware (@frags) or not. Return: fd or -errno. */
-static int xdp_pass_prog(bool frags, char *log, size_t loglen)
-{
-	struct bpf_insn insns[] = {
-	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
-	    {.code = BPF_JMP | BPF_EXIT},
-	};
-	union bpf_attr attr;
-	int fd;
-
-	memset(&attr, 0, sizeof(attr));
-	attr.prog_type = BPF_PROG_TYPE_XDP;
-	attr.insns = (uintptr_t)insns;
-	attr.insn_cnt = G_N_ELEMENTS(insns);
-	attr.license = (uintptr_t) "GPL";
-	attr.prog_flags = frags ? BPF_F_XDP_HAS_FRAGS : 0;
-	attr.log_buf = (uintptr_t)log;
-	attr.log_size = (uint32_t)loglen;
-	attr.log_level = 1;
-	g_strlcpy(attr.prog_name, "vnicd_xdp_pass", sizeof(attr.prog_name));
-	fd = (int)syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
-	return fd < 0 ? -errno : fd;
-}
-
-int vn_klink_xdp_pass(int ifindex, char *emsg, size_t elen)
-{
-	char log[256] = "";
-	union bpf_attr attr;
-	int prog, link;
-
-	/* multi-buffer aware: a veth then still takes a peer MTU above a page (jumbo frames) */
-	prog = xdp_pass_prog(true, log, sizeof(log));
-	if (prog == -EINVAL) /* before Linux 5.18 */
-		prog = xdp_pass_prog(false, log, sizeof(log));
-	if (prog < 0) {
-		snprintf(emsg, elen, "BPF_PROG_LOAD: %s%s%s", g_strerror(-prog), log[0] ? ": " : "",
-			 log);
-		return prog;
-	}
-	memset(&attr, 0, sizeof(attr));
-	attr.link_create.prog_fd = (uint32_t)prog;
-	attr.link_create.target_ifindex = (uint32_t)ifindex;
-	attr.link_create.attach_type = BPF_XDP;
-	attr.link_create.flags = XDP_FLAGS_DRV_MODE;
-	link = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
-	link = link < 0 ? -errno : link;
-	close(prog); /* the link holds the program */
-	if (link < 0)
-		snprintf(emsg, elen, "BPF_LINK_CREATE (XDP, driver mode): %s", g_strerror(-link));
-	return link;
-}
-
 /* ---- ingress drop ---- */
 
 /* A classic "return TC_ACT_SHOT" program for cls_bpf in direct-action mode. Return: fd. */

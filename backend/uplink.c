@@ -444,7 +444,7 @@ static void uplink_describe(const struct vn_port *port, JsonBuilder *b)
 		vn_json_bool(b, "rx_notify",  /* idle workers sleep until frames come */
 			     up->pq && vn_pktq_can_notify(up->pq));
 	}
-	if (up->pq && strcmp(up->kl.kind, "veth") == 0) {
+	if (up->pq && strcmp(up->kl.kind, "veth") == 0 && (up->xdp_link >= 0 || up->xdp_note[0])) {
 		json_builder_set_member_name(b, "veth_xdp"); /* see veth_xdp() */
 		json_builder_begin_object(b);
 		vn_json_bool(b, "attached", up->xdp_link >= 0);
@@ -740,6 +740,19 @@ static void veth_xdp(struct uplink_port *up, const char *name)
 		name, up->kl.ifname);
 }
 
+void vn_uplink_tunnel_gso(struct vn_port *port, bool on)
+{
+	struct uplink_port *up = (struct uplink_port *)port;
+
+	if (on && up->xdp_link < 0 && up->pq)
+		veth_xdp(up, port->name);
+	if (!on && up->xdp_link >= 0) {
+		close(up->xdp_link); /* the kernel detaches the program: the peer's TSO is back */
+		up->xdp_link = -1;
+		VN_INFO("uplink %s: veth %s: XDP_PASS program detached", port->name, up->kl.ifname);
+	}
+}
+
 static int uplink_create(const char *name, JsonObject *args, const struct vn_port_env *env,
 			 struct vn_port **out, GError **err)
 {
@@ -815,7 +828,6 @@ static int uplink_create(const char *name, JsonObject *args, const struct vn_por
 				       err)) < 0)
 			goto out_destroy;
 		rte_eth_dev_stop(up->port_id);
-		veth_xdp(up, name);
 	}
 	/* multicast: guests' groups are not known here, so the uplink takes all of them */
 	if (up->way == FILTER_KERNEL)

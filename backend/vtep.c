@@ -22,6 +22,7 @@
 #include "vnicd/bridge.h"
 #include "vnicd/overlay.h"
 #include "vnicd/portkind.h"
+#include "vnicd/uplink.h"
 
 #define VTEP_RING 1024	    /* frames to and from the control thread */
 #define VTEP_POLL_MS 10	    /* how often the control thread reads what came */
@@ -471,6 +472,7 @@ int vn_vtep_get(struct vn_overlay *ov, struct vn_net *u, GError **err)
 	ov->vtep = v;
 	if (v->nr_ov == 1) {
 		uplink_hook(v, u, v);
+		vn_uplink_tunnel_gso(u->uplink, true);
 		v->poll_src = g_timeout_add(VTEP_POLL_MS, vtep_poll, v);
 		vtep_find_holder(v);
 		v->last_holder_check = now_ms();
@@ -506,6 +508,8 @@ void vn_vtep_put(struct vn_overlay *ov)
 	}
 	v->ov[0] = ov; /* for uplink_hook()'s data path */
 	uplink_hook(v, v->underlay, NULL);
+	if (v->underlay->uplink)
+		vn_uplink_tunnel_gso(v->underlay->uplink, false);
 	v->ov[0] = NULL;
 	g_source_remove(v->poll_src);
 	v->host->port_del(v->host->sw, v->port_name);

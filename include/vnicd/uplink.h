@@ -83,4 +83,12 @@ void vn_uplink_tick(struct vn_port *up);
  */
 void vn_uplink_describe_link(const struct vn_port *up, JsonBuilder *b);
 
+/**
+ * vn_uplink_tunnel_gso() - the uplink @port carries tunnel traffic (it is an overlay's
+ * underlay: @on) or no longer does. On a veth af_packet uplink this attaches (detaches) an
+ * XDP_PASS program so that the veth peer segments UDP-tunnel TSO frames, which af_packet's
+ * virtio-net header cannot describe (see veth_xdp() in uplink.c). Thread: control.
+ */
+void vn_uplink_tunnel_gso(struct vn_port *port, bool on);
+
 #endif
