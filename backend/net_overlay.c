@@ -505,6 +505,7 @@ static void describe_remote(struct vn_overlay *ov, struct vn_tun_port *r, JsonBu
 		vn_mac_format((const struct rte_ether_addr *)tx->tmpl.h, m);
 	vn_json_str(b, "mac", tx ? m : NULL);
 	vn_json_str(b, "state", tx ? "resolved" : "unresolved");
+	vn_json_str(b, "via_route", r->via_route ? vn_tun_addr_format(&r->nh, ip) : NULL);
 	vn_json_bool(b, "static", r->flood);
 	vn_json_bool(b, "flood", r->flood);
 	vn_json_int(b, "rx_packets", (gint64)c.rx_packets);

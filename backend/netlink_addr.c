@@ -7,6 +7,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/route.h>
 
 #include "vnicd/netlink.h"
 
@@ -73,5 +74,70 @@ int vn_nl_addr_held(const char *ns, const char *ifname, bool v6, const uint8_t *
 		return handle;
 	rc = held_here(ifname, &h, mac);
 	vn_netns_leave(handle);
+	return rc;
+}
+
+struct lpm {
+	int family, ifindex;
+	const uint8_t *dst;
+	int best; /* prefix length of the best route so far, -1: none */
+	bool has_gw;
+	uint8_t gw[16];
+};
+
+/* Does prefix @p/@plen (bytes) cover @dst? */
+static bool covers(const uint8_t *p, unsigned plen, const uint8_t *dst)
+{
+	unsigned full = plen / 8, rest = plen % 8;
+
+	if (memcmp(p, dst, full) != 0)
+		return false;
+	return !rest || ((p[full] ^ dst[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
+}
+
+static void route_each(struct nl_object *obj, void *arg)
+{
+	struct rtnl_route *r = (struct rtnl_route *)obj;
+	struct lpm *l = arg;
+	struct nl_addr *d = rtnl_route_get_dst(r);
+	struct rtnl_nexthop *nh;
+	struct nl_addr *gw;
+	int plen;
+
+	if (rtnl_route_get_table(r) != RT_TABLE_MAIN || rtnl_route_get_family(r) != l->family ||
+	    rtnl_route_get_type(r) != RTN_UNICAST || rtnl_route_get_nnexthops(r) < 1)
+		return;
+	plen = d ? (int)nl_addr_get_prefixlen(d) : 0;
+	if (plen <= l->best ||
+	    (plen && !covers(nl_addr_get_binary_addr(d), (unsigned)plen, l->dst)))
+		return;
+	nh = rtnl_route_nexthop_n(r, 0);
+	if (rtnl_route_nh_get_ifindex(nh) != l->ifindex)
+		return;
+	l->best = plen;
+	gw = rtnl_route_nh_get_gateway(nh);
+	l->has_gw = gw && nl_addr_get_family(gw) == l->family;
+	if (l->has_gw)
+		memcpy(l->gw, nl_addr_get_binary_addr(gw), l->family == AF_INET6 ? 16 : 4);
+}
+
+int vn_nl_route_gateway(int ifindex, bool v6, const uint8_t *dst, uint8_t *gw)
+{
+	struct lpm l = {
+	    .family = v6 ? AF_INET6 : AF_INET, .ifindex = ifindex, .dst = dst, .best = -1};
+	struct nl_sock *sk = nl_socket_alloc();
+	struct nl_cache *routes = NULL;
+	int rc = -EIO;
+
+	if (sk && nl_connect(sk, NETLINK_ROUTE) == 0 &&
+	    rtnl_route_alloc_cache(sk, l.family, 0, &routes) == 0) {
+		nl_cache_foreach(routes, route_each, &l);
+		rc = l.best < 0 ? -ENOENT : l.has_gw ? 1 : 0;
+		if (l.has_gw)
+			memcpy(gw, l.gw, v6 ? 16 : 4);
+	}
+	if (routes)
+		nl_cache_free(routes);
+	nl_socket_free(sk);
 	return rc;
 }

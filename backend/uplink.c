@@ -740,6 +740,13 @@ static void veth_xdp(struct uplink_port *up, const char *name)
 		name, up->kl.ifname);
 }
 
+int vn_uplink_ifindex(const struct vn_port *port)
+{
+	const struct uplink_port *up = (const struct uplink_port *)port;
+
+	return up->ifindex > 0 ? up->ifindex : 0;
+}
+
 void vn_uplink_tunnel_gso(struct vn_port *port, bool on)
 {
 	struct uplink_port *up = (struct uplink_port *)port;

@@ -244,12 +244,39 @@ static void remote_publish(struct vn_tun_port *r, const struct rte_ether_addr *m
 	}
 }
 
+/*
+ * The next hop of remote @r: --gateway or the address itself as the neighbour cache decides,
+ * unless the overlay has no --gateway and the underlay's uplink is a kernel interface whose
+ * routes (vnicd's namespace, asked at most every VTEP_HOLDER_MS) send @r through a gateway.
+ */
+static const struct vn_tun_addr *remote_nh(struct vn_vtep *v, struct vn_tun_port *r, uint64_t now)
+{
+	int ifindex = v->underlay->uplink ? vn_uplink_ifindex(v->underlay->uplink) : 0;
+
+	if (r->ov->gateway_str || !ifindex)
+		return &r->ip;
+	if (!r->route_ms || now - r->route_ms >= VTEP_HOLDER_MS) {
+		r->route_ms = now;
+		r->nh = (struct vn_tun_addr){.v6 = r->ip.v6};
+		r->via_route = vn_nl_route_gateway(ifindex, r->ip.v6, r->ip.a, r->nh.a) == 1;
+	}
+	return r->via_route ? &r->nh : &r->ip;
+}
+
+/* Remote @r's next hop's MAC into @mac. Return: 0, or -errno as vn_neigh_lookup(). */
+static int remote_lookup(struct vn_vtep *v, struct vn_tun_port *r, struct rte_ether_addr *mac)
+{
+	uint64_t now = now_ms();
+
+	return vn_neigh_lookup(v->neigh, remote_nh(v, r, now), now, mac);
+}
+
 void vn_vtep_resolve(struct vn_tun_port *r)
 {
 	struct vn_vtep *v = r->ov->vtep;
 	struct rte_ether_addr mac;
 
-	if (vn_neigh_lookup(v->neigh, &r->ip, now_ms(), &mac) == 0)
+	if (remote_lookup(v, r, &mac) == 0)
 		remote_publish(r, &mac);
 }
 
@@ -262,7 +289,7 @@ static void vtep_changed(void *ud, const struct vn_tun_addr *ip, const struct rt
 	for (unsigned i = 0; i < v->nr_ov; i++)
 		for (unsigned k = 0; k < v->ov[i]->nr_rem; k++) {
 			struct vn_tun_port *r = v->ov[i]->rem[k];
-			if (vn_neigh_lookup(v->neigh, &r->ip, now_ms(), &nh) == 0)
+			if (remote_lookup(v, r, &nh) == 0)
 				remote_publish(r, &nh);
 			else
 				remote_publish(r, NULL);
@@ -462,6 +489,14 @@ int vn_vtep_get(struct vn_overlay *ov, struct vn_net *u, GError **err)
 			"underlay '%s' already has the VTEP address %s (one per "
 			"underlay network)",
 			u->name, vn_tun_addr_format(&v->local, have));
+	if (v && v->nr_ov &&
+	    (v->ov[0]->prefix_len != ov->prefix_len ||
+	     g_strcmp0(v->ov[0]->gateway_str, ov->gateway_str) != 0))
+		VN_FAIL(err, EINVAL,
+			"the VTEP of '%s' has --local %s%s%s: overlays sharing it give the same "
+			"prefix and --gateway",
+			u->name, v->ov[0]->local_str, v->ov[0]->gateway_str ? " --gateway " : "",
+			v->ov[0]->gateway_str ? v->ov[0]->gateway_str : "");
 	if (v && v->nr_ov >= VN_VTEP_MAX_OVERLAYS)
 		VN_FAIL(err, ENOSPC, "underlay '%s' carries %d overlays already", u->name,
 			VN_VTEP_MAX_OVERLAYS);

@@ -70,6 +70,14 @@ void vn_netns_leave(int handle);
 int vn_nl_addr_held(const char *ns, const char *ifname, bool v6, const uint8_t *addr,
 		    struct rte_ether_addr *mac);
 
+/**
+ * vn_nl_route_gateway() - the main routing table of vnicd's namespace for @dst (4 or 16
+ * bytes, @v6), among routes out of interface @ifindex (longest prefix).
+ * Return: 1 with the route's gateway in @gw, 0 when @dst is on-link there, -ENOENT when no
+ * route out of @ifindex covers it, other -errno.
+ */
+int vn_nl_route_gateway(int ifindex, bool v6, const uint8_t *dst, uint8_t *gw);
+
 /* ---- the netlink view of one namespace ---- */
 
 /** struct vn_nl - netlink context of one namespace (opaque, counted). */

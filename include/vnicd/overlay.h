@@ -74,6 +74,9 @@ struct vn_tun_port {
 	struct vn_tun_tx *tx;
 	struct rte_mempool *mp; /* header mbufs and ICMP replies */
 	bool flood;		/* a --remote: gets broadcast, unknown unicast, multicast */
+	bool via_route;		/* reached through @nh, a gateway of the kernel's routes */
+	struct vn_tun_addr nh;	/* that gateway */
+	uint64_t route_ms;	/* when the routes were last asked (ms) */
 	unsigned statics;	/* static VTEP-table entries pointing at it */
 };
 

@@ -83,6 +83,10 @@ void vn_uplink_tick(struct vn_port *up);
  */
 void vn_uplink_describe_link(const struct vn_port *up, JsonBuilder *b);
 
+/** vn_uplink_ifindex() - Return: the kernel interface of uplink @port (in vnicd's namespace), or 0.
+ */
+int vn_uplink_ifindex(const struct vn_port *port);
+
 /**
  * vn_uplink_tunnel_gso() - the uplink @port carries tunnel traffic (it is an overlay's
  * underlay: @on) or no longer does. On a veth af_packet uplink this attaches (detaches) an

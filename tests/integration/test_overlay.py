@@ -485,6 +485,45 @@ def test_holder(tap, s):
         h.close()
 
 
+def test_gateway(tap, s):
+    """An off-link remote VTEP (10.9.0.2 on the kernel host's loopback, one routed hop away):
+    reached through --gateway, then through a route of vnicd's namespace out of the uplink's
+    interface (libnl), without --gateway. Replaces the site's overlay: run it last."""
+    L = lbl(s)
+    if s.ref or s.v6:
+        return
+    vn, k, far = s.vn, s.k, '10.9.0.2'
+    k.ip('addr', 'add', far + '/32', 'dev', 'lo')
+    k.ip('link', 'add', 'vx9', 'type', 'vxlan', 'id', 109, 'dstport', 4789, 'local', far,
+         'remote', s.local, 'nolearning')
+    k.ip('addr', 'add', '192.168.59.2/24', 'dev', 'vx9')
+    k.ip('link', 'set', 'vx9', 'up')
+    vn.ctl('port', 'del', s.port)
+    vn.ctl('net', 'del', s.ov)
+    variants = ((['--local', s.local + '/24', '--gateway', s.remote], '--gateway'),
+                (['--local', s.local], 'a kernel route'))
+    for args, how in variants:
+        if how == 'a kernel route':
+            run(['ip', 'route', 'add', '10.9.0.0/24', 'via', s.remote, 'dev', s.up, 'onlink'])
+        vn.ctl('net', 'add', s.ov, 'overlay', '--type', 'vxlan', '--vni', 109, *args,
+               '--underlay', s.ul, '--remote', far)
+        vn.ctl('port', 'add', s.port, 'tap', '--ifname', GIF, '--netns', s.g.name, '--mac',
+               G_MAC, '--net', s.ov)
+        wait_for(lambda: vn.ctl_json('port', 'show', s.port)['link'] == 'up', 10)
+        s.g.ip('addr', 'add', '192.168.59.1/24', 'dev', GIF)
+        s.g.ip('link', 'set', GIF, 'mtu', s.guest_mtu, 'up')
+        tap.ok(ping_works(s.g, '192.168.59.2', 15), '%s gateway: the guest reaches a VTEP one '
+               'routed hop away through %s' % (L, how))
+        rem = s.show()['remotes'][0]
+        tap.eq((rem['ip'], rem['mac'], rem['via_route']),
+               (far, s.kv_mac, s.remote if how == 'a kernel route' else None),
+               '%s gateway: net show: the remote\'s next hop is the gateway\'s MAC (%s)'
+               % (L, how))
+        vn.ctl('port', 'del', s.port)
+        vn.ctl('net', 'del', s.ov)
+    run(['ip', 'route', 'del', '10.9.0.0/24'], check=False)
+
+
 def main():
     tap = Tap()
     ref = '--reference' in sys.argv
@@ -504,7 +543,8 @@ def main():
         vn.wait_ready()
     plan = [(False, (('interop4', test_interop), ('wire', test_wire), ('mtu', test_mtu),
                      ('badinput', test_badinput), ('capture', test_capture_acct),
-                     ('restart', test_restart), ('holder', test_holder))),
+                     ('restart', test_restart), ('holder', test_holder),
+                     ('gateway', test_gateway))),
             (True, (('interop6', test_interop), ('wire6', test_wire)))]
     for n, (v6, tests) in enumerate(plan):
         tests = [t for t in tests if only is None or t[0] in only]
