@@ -555,21 +555,8 @@ int vn_klink_del(struct vn_nl *nl, int ifindex)
 /* A classic "return TC_ACT_SHOT" program for cls_bpf in direct-action mode. Return: fd. */
 static int drop_prog(void)
 {
-	struct bpf_insn insns[] = {
-	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = TC_ACT_SHOT},
-	    {.code = BPF_JMP | BPF_EXIT},
-	};
-	union bpf_attr attr;
-	int fd;
-
-	memset(&attr, 0, sizeof(attr));
-	attr.prog_type = BPF_PROG_TYPE_SCHED_CLS;
-	attr.insns = (uintptr_t)insns;
-	attr.insn_cnt = G_N_ELEMENTS(insns);
-	attr.license = (uintptr_t) "MIT";
-	g_strlcpy(attr.prog_name, "vnicd_drop", sizeof(attr.prog_name));
-	fd = (int)syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
-	return fd < 0 ? -errno : fd;
+	return vn_bpf_return_prog(BPF_PROG_TYPE_SCHED_CLS, TC_ACT_SHOT, 0, "vnicd_drop", "MIT",
+				  NULL, 0);
 }
 
 /* cls_bpf with the drop program: built by hand, libnl-route has no cls_bpf module. */

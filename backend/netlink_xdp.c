@@ -12,28 +12,37 @@
 
 #include "vnicd/netlink.h"
 
-/* `r0 = XDP_PASS; exit`, declared multi-buffer aware (@frags) or not. Return: fd or -errno. */
-static int xdp_pass_prog(bool frags, char *log, size_t loglen)
+int vn_bpf_return_prog(uint32_t type, int32_t ret, uint32_t flags, const char *name,
+		       const char *license, char *log, size_t loglen)
 {
 	struct bpf_insn insns[] = {
-	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = ret},
 	    {.code = BPF_JMP | BPF_EXIT},
 	};
 	union bpf_attr attr;
 	int fd;
 
 	memset(&attr, 0, sizeof(attr));
-	attr.prog_type = BPF_PROG_TYPE_XDP;
+	attr.prog_type = type;
 	attr.insns = (uintptr_t)insns;
 	attr.insn_cnt = G_N_ELEMENTS(insns);
-	attr.license = (uintptr_t) "GPL";
-	attr.prog_flags = frags ? BPF_F_XDP_HAS_FRAGS : 0;
-	attr.log_buf = (uintptr_t)log;
-	attr.log_size = (uint32_t)loglen;
-	attr.log_level = 1;
-	g_strlcpy(attr.prog_name, "vnicd_xdp_pass", sizeof(attr.prog_name));
+	attr.license = (uintptr_t)license;
+	attr.prog_flags = flags;
+	if (log) {
+		attr.log_buf = (uintptr_t)log;
+		attr.log_size = (uint32_t)loglen;
+		attr.log_level = 1;
+	}
+	g_strlcpy(attr.prog_name, name, sizeof(attr.prog_name));
 	fd = (int)syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
 	return fd < 0 ? -errno : fd;
+}
+
+/* `r0 = XDP_PASS; exit`, declared multi-buffer aware (@frags) or not. Return: fd or -errno. */
+static int xdp_pass_prog(bool frags, char *log, size_t loglen)
+{
+	return vn_bpf_return_prog(BPF_PROG_TYPE_XDP, XDP_PASS, frags ? BPF_F_XDP_HAS_FRAGS : 0,
+				  "vnicd_xdp_pass", "GPL", log, loglen);
 }
 
 int vn_klink_xdp_pass(int ifindex, char *emsg, size_t elen)

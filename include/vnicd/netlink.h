@@ -34,6 +34,7 @@
 #define VNICD_NETLINK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <glib.h>
@@ -77,6 +78,14 @@ int vn_nl_addr_held(const char *ns, const char *ifname, bool v6, const uint8_t *
  * route out of @ifindex covers it, other -errno.
  */
 int vn_nl_route_gateway(int ifindex, bool v6, const uint8_t *dst, uint8_t *gw);
+
+/**
+ * vn_bpf_return_prog() - load a BPF program of @type that returns @ret and nothing else
+ * (`r0 = ret; exit`), named @name, with @flags (BPF_F_*) and @license; the verifier's log in
+ * @log when given (backend/netlink_xdp.c). Return: the program's fd, or -errno.
+ */
+int vn_bpf_return_prog(uint32_t type, int32_t ret, uint32_t flags, const char *name,
+		       const char *license, char *log, size_t loglen);
 
 /* ---- the netlink view of one namespace ---- */
 

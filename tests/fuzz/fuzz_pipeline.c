@@ -9,6 +9,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "fuzzutil.h"
 #include "vnicd/bridge.h"
 #include "vnicd/datapath.h"
 #include "vnicd/log.h"
@@ -30,13 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *eal[] = {
-	    "fuzz",	   "--no-huge",		  "-m", "256", "--no-pci", "--no-telemetry",
-	    "--no-shconf", "--log-level=*:error", "-l", "0",   NULL};
-
-	vn_log_set_level(VN_LOG_ERR);
-	if (rte_eal_init(G_N_ELEMENTS(eal) - 1, eal) < 0)
-		__builtin_trap();
+	vn_fuzz_eal_init();
 	mp = rte_pktmbuf_pool_create("fuzz_mp", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	dp = vn_dp_create(1, 0);
 	net_a = vn_test_net(dp, "a", 0, "{\"type\": \"bridge\"}");

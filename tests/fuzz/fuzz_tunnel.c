@@ -8,6 +8,7 @@
 #include <rte_eal.h>
 #include <rte_mbuf.h>
 
+#include "fuzzutil.h"
 #include "vnicd/log.h"
 #include "vnicd/tunnel.h"
 
@@ -24,13 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *eal[] = {
-	    "fuzz",	   "--no-huge",		  "-m", "256", "--no-pci", "--no-telemetry",
-	    "--no-shconf", "--log-level=*:error", "-l", "0",   NULL};
-
-	vn_log_set_level(VN_LOG_ERR);
-	if (rte_eal_init(G_N_ELEMENTS(eal) - 1, eal) < 0)
-		__builtin_trap();
+	vn_fuzz_eal_init();
 	mp = rte_pktmbuf_pool_create("fuzz_mp", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	if (!mp)
 		__builtin_trap();

@@ -24,22 +24,6 @@ static struct rte_mempool *big, *small;
 
 /* ---- naive reference: RFC 1071 over a flat byte array ---- */
 
-static uint32_t ref_sum(const uint8_t *p, size_t len, uint32_t sum)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t ref_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
 /* Flatten an mbuf chain. */
 static GByteArray *flat(const struct rte_mbuf *m)
 {
@@ -59,19 +43,19 @@ static bool ref_verify(const uint8_t *p, size_t len, size_t l3, bool v6, uint8_t
 
 	if (!v6) {
 		size_t ihl = (p[l3] & 0xf) * 4u;
-		if (ref_fold(ref_sum(p + l3, ihl, 0)) != 0xffff)
+		if (vn_test_ref_fold(vn_test_ref_sum(p + l3, ihl, 0)) != 0xffff)
 			return false;
 		l4 = l3 + ihl;
 		l4len = (size_t)(p[l3 + 2] << 8 | p[l3 + 3]) - ihl;
-		sum = ref_sum(p + l3 + 12, 8, 0);
+		sum = vn_test_ref_sum(p + l3 + 12, 8, 0);
 	} else {
 		l4 = l3 + 40;
 		l4len = (size_t)(p[l3 + 4] << 8 | p[l3 + 5]);
-		sum = ref_sum(p + l3 + 8, 32, 0);
+		sum = vn_test_ref_sum(p + l3 + 8, 32, 0);
 	}
 	g_assert_cmpuint(l4 + l4len, ==, len);
 	sum += proto + (uint32_t)l4len;
-	return ref_fold(ref_sum(p + l4, l4len, sum)) == 0xffff;
+	return vn_test_ref_fold(vn_test_ref_sum(p + l4, l4len, sum)) == 0xffff;
 }
 
 /* ---- frame builders ---- */
@@ -114,7 +98,7 @@ static struct rte_mbuf *build(const struct spec *s, size_t *l3_out, size_t *l4_o
 		p[l3 + 8] = 64;
 		p[l3 + 9] = s->proto;
 		memcpy(p + l3 + 12, (uint8_t[]){10, 0, 0, 1, 10, 0, 0, 2}, 8);
-		ps = ref_sum(p + l3 + 12, 8, 0);
+		ps = vn_test_ref_sum(p + l3 + 12, 8, 0);
 	} else {
 		p[l3] = 0x60;
 		p[l3 + 4] = (uint8_t)((len - l4) >> 8), p[l3 + 5] = (uint8_t)(len - l4);
@@ -122,7 +106,7 @@ static struct rte_mbuf *build(const struct spec *s, size_t *l3_out, size_t *l4_o
 		p[l3 + 7] = 64;
 		p[l3 + 8] = 0xfd, p[l3 + 23] = 1;
 		p[l3 + 24] = 0xfd, p[l3 + 39] = 2;
-		ps = ref_sum(p + l3 + 8, 32, 0);
+		ps = vn_test_ref_sum(p + l3 + 8, 32, 0);
 	}
 	if (s->proto == IPPROTO_TCP) {
 		p[l4] = 0x9c, p[l4 + 1] = 0x40;			      /* sport 40000 */
@@ -139,11 +123,11 @@ static struct rte_mbuf *build(const struct spec *s, size_t *l3_out, size_t *l4_o
 	for (size_t i = 0; i < s->payload; i++)
 		p[l4 + l4h + i] = (uint8_t)(i * 7 + (i >> 8));
 	/* partial checksum: pseudo header only (as CHECKSUM_PARTIAL skbs carry it) */
-	ps = ref_fold(ps + s->proto + (uint32_t)(len - l4));
+	ps = vn_test_ref_fold(ps + s->proto + (uint32_t)(len - l4));
 	p[l4 + (s->proto == IPPROTO_TCP ? 16 : 6)] = (uint8_t)(ps >> 8);
 	p[l4 + (s->proto == IPPROTO_TCP ? 17 : 7)] = (uint8_t)ps;
 	if (!s->v6) { /* a kernel GSO frame has a valid IPv4 header checksum */
-		uint16_t c = (uint16_t)~ref_fold(ref_sum(p + l3, 20, 0));
+		uint16_t c = (uint16_t)~vn_test_ref_fold(vn_test_ref_sum(p + l3, 20, 0));
 		p[l3 + 10] = (uint8_t)(c >> 8), p[l3 + 11] = (uint8_t)c;
 	}
 	*l3_out = l3;

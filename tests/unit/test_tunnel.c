@@ -20,22 +20,6 @@ static const uint16_t ports[VN_TUN__MAX] = {VN_TUN_VXLAN_PORT, VN_TUN_GENEVE_POR
 
 /* ---- naive reference sums (RFC 1071) over flat bytes ---- */
 
-static uint32_t ref_sum(const uint8_t *p, size_t len, uint32_t sum)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t ref_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
 static uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
@@ -49,9 +33,10 @@ static void put16(uint8_t *p, uint32_t v)
 /* The transport checksum over flat IPv6/IPv4 datagram @ip (header @ihl bytes) verifies. */
 static bool ref_l4_ok(const uint8_t *ip, size_t ihl, bool v6, uint8_t proto, size_t l4len)
 {
-	uint32_t s = v6 ? ref_sum(ip + 8, 32, 0) : ref_sum(ip + 12, 8, 0);
+	uint32_t s = v6 ? vn_test_ref_sum(ip + 8, 32, 0) : vn_test_ref_sum(ip + 12, 8, 0);
 
-	return ref_fold(ref_sum(ip + ihl, l4len, s + proto + (uint32_t)l4len)) == 0xffff;
+	return vn_test_ref_fold(vn_test_ref_sum(ip + ihl, l4len, s + proto + (uint32_t)l4len)) ==
+	       0xffff;
 }
 
 /* ---- mbufs ---- */
@@ -130,7 +115,7 @@ static GByteArray *inner_frame(const struct inner *s)
 		put16(p + l3 + 2, (uint32_t)(len - l3));
 		p[l3 + 6] = s->no_df ? 0 : 0x40, p[l3 + 8] = 64, p[l3 + 9] = s->proto;
 		memcpy(p + l3 + 12, (uint8_t[]){10, 0, 0, 1, 10, 0, 0, 2}, 8);
-		put16(p + l3 + 10, (uint16_t)~ref_fold(ref_sum(p + l3, 20, 0)));
+		put16(p + l3 + 10, (uint16_t)~vn_test_ref_fold(vn_test_ref_sum(p + l3, 20, 0)));
 	}
 	put16(p + l3 + ihl, s->sport), put16(p + l3 + ihl + 2, 80);
 	p[l3 + ihl] = s->icmp_type ? s->icmp_type : p[l3 + ihl];
@@ -265,7 +250,7 @@ static void check_ip(const uint8_t *o, bool v6, uint8_t proto, size_t len)
 	g_assert_cmpuint(o[20], ==, 0x40); /* DF */
 	g_assert_cmpuint(o[22], ==, 64);
 	g_assert_cmpuint(o[23], ==, proto);
-	g_assert_cmpuint(ref_fold(ref_sum(o + 14, 20, 0)), ==, 0xffff);
+	g_assert_cmpuint(vn_test_ref_fold(vn_test_ref_sum(o + 14, 20, 0)), ==, 0xffff);
 	g_assert_cmpmem(o + 26, 4, a4.a, 4);
 	g_assert_cmpmem(o + 30, 4, b4.a, 4);
 }
@@ -367,7 +352,8 @@ static void refix(GByteArray *o, int type, bool v6, size_t l4)
 	} else {
 		put16(p + 16, (uint32_t)(len - 14));
 		put16(p + 24, 0);
-		put16(p + 24, (uint16_t)~ref_fold(ref_sum(p + 14, (p[14] & 0xfu) * 4, 0)));
+		put16(p + 24,
+		      (uint16_t)~vn_test_ref_fold(vn_test_ref_sum(p + 14, (p[14] & 0xfu) * 4, 0)));
 	}
 	if (type == VN_TUN_NVGRE || len < l4 + 8)
 		return;
@@ -376,8 +362,8 @@ static void refix(GByteArray *o, int type, bool v6, size_t l4)
 		uint16_t c;
 
 		put16(p + l4 + 6, 0);
-		c = (uint16_t)~ref_fold(
-		    ref_sum(p + l4, len - l4, ref_sum(p + 22, 32, 0) + 17 + (uint32_t)(len - l4)));
+		c = (uint16_t)~vn_test_ref_fold(vn_test_ref_sum(
+		    p + l4, len - l4, vn_test_ref_sum(p + 22, 32, 0) + 17 + (uint32_t)(len - l4)));
 		put16(p + l4 + 6, c ? c : 0xffff);
 	}
 }
@@ -407,9 +393,9 @@ static void test_checksums(void)
 		g_assert_cmpint(parse_flat(type, true, o6, 0, &rx), ==, VN_TUN_BAD_CSUM);
 		/* IPv4: 0 accepted, a right one accepted, a wrong one refused */
 		g_assert_cmpint(parse_flat(type, false, o4, 0, &rx), ==, VN_TUN_OK);
-		c = (uint16_t)~ref_fold(
-		    ref_sum(o4->data + 34, o4->len - 34,
-			    ref_sum(o4->data + 26, 8, 0) + 17 + (uint32_t)(o4->len - 34)));
+		c = (uint16_t)~vn_test_ref_fold(vn_test_ref_sum(
+		    o4->data + 34, o4->len - 34,
+		    vn_test_ref_sum(o4->data + 26, 8, 0) + 17 + (uint32_t)(o4->len - 34)));
 		put16(o4->data + 40, c);
 		for (size_t split = 1; split < o4->len; split += 7)
 			g_assert_cmpint(parse_flat(type, false, o4, split, &rx), ==, VN_TUN_OK);
@@ -638,12 +624,14 @@ static void ecn_case(bool v6, bool iv6, uint8_t iecn, uint8_t oecn)
 			in->data[15] |= 3;
 		if (!iv6) {
 			put16(in->data + 24, 0);
-			put16(in->data + 24, (uint16_t)~ref_fold(ref_sum(in->data + 14, 20, 0)));
+			put16(in->data + 24,
+			      (uint16_t)~vn_test_ref_fold(vn_test_ref_sum(in->data + 14, 20, 0)));
 		}
 	}
 	g_assert_cmpmem(out->data, out->len, in->data, in->len);
 	if (!iv6)
-		g_assert_cmpuint(ref_fold(ref_sum(out->data + 14, 20, 0)), ==, 0xffff);
+		g_assert_cmpuint(vn_test_ref_fold(vn_test_ref_sum(out->data + 14, 20, 0)), ==,
+				 0xffff);
 }
 
 static void test_ecn(void)
@@ -710,12 +698,12 @@ static void check_too_big4(const struct inner *s, uint16_t mtu)
 	g_assert_cmpuint(ip[0], ==, 0x45);
 	g_assert_cmpuint(ip[8], ==, 64);
 	g_assert_cmpuint(ip[9], ==, IPPROTO_ICMP);
-	g_assert_cmpuint(ref_fold(ref_sum(ip, 20, 0)), ==, 0xffff);
+	g_assert_cmpuint(vn_test_ref_fold(vn_test_ref_sum(ip, 20, 0)), ==, 0xffff);
 	g_assert_cmpmem(ip + 12, 4, in->data + l3 + 16, 4);
 	g_assert_cmpmem(ip + 16, 4, in->data + l3 + 12, 4);
 	g_assert_cmpmem(icmp, 2, ((uint8_t[]){3, 4}), 2);
 	g_assert_cmpuint(get16(icmp + 6), ==, mtu);
-	g_assert_cmpuint(ref_fold(ref_sum(icmp, tot - 20, 0)), ==, 0xffff);
+	g_assert_cmpuint(vn_test_ref_fold(vn_test_ref_sum(icmp, tot - 20, 0)), ==, 0xffff);
 	g_assert_cmpmem(icmp + 8, tot - 28, in->data + l3, tot - 28);
 }
 

@@ -144,4 +144,24 @@ static inline void vn_test_pool_dp(struct rte_mempool **mp, struct vn_dp **dp)
 	g_assert_nonnull(*dp);
 }
 
+/* ---- naive reference checksums (RFC 1071) over flat bytes, to check the data path's ---- */
+
+/** vn_test_ref_sum() - @sum plus the 16-bit big-endian words of @p[0..@len). */
+static inline uint32_t vn_test_ref_sum(const uint8_t *p, size_t len, uint32_t sum)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	return sum;
+}
+
+/** vn_test_ref_fold() - @sum folded to 16 bits (not complemented). */
+static inline uint16_t vn_test_ref_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
 #endif
