@@ -30,29 +30,58 @@ struct vn_pktq {
 	struct tap_q q[VN_MAX_QUEUES];
 };
 
-/*
- * One socket per queue. Unlike a vnet port's, outgoing frames are not ignored: the host's
- * own transmissions on the interface are the uplink's to see (the uplink skips those from
- * the interface's MAC); the kernel never hands a socket (or its fanout group) what it sent.
- */
-static int open_socket(struct vn_pktq *pq, unsigned i, int ifindex, int *fanout, GError **err)
+#define FANOUT_IGNORE_OUTGOING 0x4000 /* PACKET_FANOUT_FLAG_IGNORE_OUTGOING (Linux 6.2) */
+
+/* The first queue's socket makes the fanout group *@fanout, which the others join; the group
+ * ignores outgoing frames (Linux 6.2+) when @ignore_out and the kernel can. */
+static int packet_fanout(int fd, unsigned i, bool ignore_out, int *fanout, GError **err)
+{
+	socklen_t fl = sizeof(*fanout);
+	int type = PACKET_FANOUT_HASH | (ignore_out ? FANOUT_IGNORE_OUTGOING : 0), arg, e;
+
+	if (i > 0) {
+		if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, fanout, sizeof(*fanout)) == 0)
+			return 0;
+		e = errno;
+		FAIL(e, "packet fanout: %s", g_strerror(e));
+	}
+	arg = (type | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
+	if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0 &&
+	    type != PACKET_FANOUT_HASH) {
+		type = PACKET_FANOUT_HASH;
+		arg = (type | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
+		if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0)
+			type = -1;
+	}
+	if (type < 0 || getsockopt(fd, SOL_PACKET, PACKET_FANOUT, fanout, &fl) != 0) {
+		e = errno;
+		FAIL(e, "packet fanout: %s", g_strerror(e));
+	}
+	*fanout = (*fanout & 0xffff) | (type << 16);
+	return 0;
+}
+
+int vn_packet_socket(int ifindex, const char *what, unsigned i, unsigned n, bool ignore_out,
+		     int *fanout, GError **err)
 {
 	struct sockaddr_ll sll = {
 	    .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = ifindex};
-	int one = 1, bufsz = SOCKBUF, e;
+	int one = 1, bufsz = SOCKBUF, e, rc;
 	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	socklen_t fl = sizeof(*fanout);
 
 	if (fd < 0) {
 		e = errno;
 		FAIL(e, "cannot open a packet socket: %s", g_strerror(e));
 	}
-	pq->fds[i] = fd;
 	if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) != 0 ||
 	    setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) != 0) {
 		e = errno;
+		close(fd);
 		FAIL(e, "packet socket options: %s", g_strerror(e));
 	}
+	/* best effort: not seeing our own frames, skipping the qdisc, bigger buffers */
+	if (ignore_out)
+		setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
 	setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)) != 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
@@ -60,39 +89,38 @@ static int open_socket(struct vn_pktq *pq, unsigned i, int ifindex, int *fanout,
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) != 0) {
 		e = errno;
-		FAIL(e, "cannot bind a packet socket to interface %d: %s", ifindex, g_strerror(e));
+		close(fd);
+		FAIL(e, "cannot bind a packet socket to '%s': %s", what, g_strerror(e));
 	}
-	if (pq->queues < 2)
-		return 0;
-	if (i == 0) {
-		int arg = (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
-		if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0 ||
-		    getsockopt(fd, SOL_PACKET, PACKET_FANOUT, fanout, &fl) != 0) {
-			e = errno;
-			FAIL(e, "packet fanout: %s", g_strerror(e));
-		}
-		*fanout = (*fanout & 0xffff) | (PACKET_FANOUT_HASH << 16);
-	} else if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, fanout, sizeof(*fanout)) != 0) {
-		e = errno;
-		FAIL(e, "packet fanout: %s", g_strerror(e));
+	if (n > 1 && (rc = packet_fanout(fd, i, ignore_out, fanout, err)) < 0) {
+		close(fd);
+		return rc;
 	}
+	return fd;
+}
+
+/*
+ * One socket per queue. Unlike a vnet port's, outgoing frames are not ignored: the host's
+ * own transmissions on the interface are the uplink's to see (the uplink skips those from
+ * the interface's MAC); the kernel never hands a socket (or its fanout group) what it sent.
+ */
+static int open_socket(struct vn_pktq *pq, unsigned i, int ifindex, int *fanout, GError **err)
+{
+	char what[24];
+	int fd;
+
+	snprintf(what, sizeof(what), "interface %d", ifindex);
+	fd = vn_packet_socket(ifindex, what, i, pq->queues, false, fanout, err);
+	if (fd < 0)
+		return fd;
+	pq->fds[i] = fd;
 	return 0;
 }
 
 static void close_queues(struct vn_pktq *pq)
 {
-	for (unsigned i = 0; i < pq->queues; i++) {
-		struct tap_q *q = &pq->q[i];
-		if (q->io.priv)
-			pq->eng->close(&q->io);
-		q->io.priv = NULL;
-		if (q->in_gso)
-			rte_pktmbuf_free(q->gso.src);
-		q->in_gso = false;
-		for (uint16_t k = 0; k < q->fcount; k++)
-			rte_pktmbuf_free(q->fifo[q->fhead + k]);
-		q->fcount = 0;
-	}
+	for (unsigned i = 0; i < pq->queues; i++)
+		vn_tap_q_close(&pq->q[i], pq->eng);
 }
 
 static int open_queues(struct vn_pktq *pq, GError **err)

@@ -23,8 +23,6 @@
 
 #define ALIAS_PREFIX "vnicd:"	    /* IFLA_IFALIAS of the devices vnicd made */
 #define MOVED_PREFIX "vnicd-moved:" /* ... of devices it moved into a namespace */
-#define SOCKBUF (4 << 20)
-#define FANOUT_IGNORE_OUTGOING 0x4000 /* PACKET_FANOUT_FLAG_IGNORE_OUTGOING */
 
 /* ---- link events (control thread) ---- */
 
@@ -305,59 +303,14 @@ int vn_tap_setup(struct tap_port *tp, const struct tap_args *a, const struct vn_
 
 static int vnet_sockets(struct tap_port *tp, GError **err)
 {
-	struct sockaddr_ll sll = {
-	    .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = tp->ifindex};
-	int one = 1, bufsz = SOCKBUF, fanout = 0;
-	socklen_t fl = sizeof(fanout);
+	int fanout = 0;
 
 	for (unsigned i = 0; i < tp->queues; i++) {
-		int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), e;
-		if (fd < 0) {
-			e = errno;
-			FAIL(e, "cannot open a packet socket: %s", g_strerror(e));
-		}
+		int fd =
+		    vn_packet_socket(tp->ifindex, tp->ifname, i, tp->queues, true, &fanout, err);
+		if (fd < 0)
+			return fd;
 		tp->fds[i] = fd;
-		if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) != 0 ||
-		    setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) != 0) {
-			e = errno;
-			FAIL(e, "packet socket options: %s", g_strerror(e));
-		}
-		/* best effort: not seeing our own frames, skipping the qdisc, bigger buffers */
-		setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
-		setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)) != 0)
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
-		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz)) != 0)
-			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
-		if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) != 0) {
-			e = errno;
-			FAIL(e, "cannot bind a packet socket to '%s': %s", tp->ifname,
-			     g_strerror(e));
-		}
-		if (tp->queues < 2)
-			continue;
-		/* one socket per queue, frames spread by flow hash */
-		if (i == 0) {
-			/* a fanout group ignores outgoing frames only with its own flag
-			 * (Linux 6.2+) */
-			int type = PACKET_FANOUT_HASH | FANOUT_IGNORE_OUTGOING;
-			int arg = (type | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
-			if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0) {
-				type = PACKET_FANOUT_HASH;
-				arg = (type | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
-			}
-			if ((type == PACKET_FANOUT_HASH &&
-			     setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0) ||
-			    getsockopt(fd, SOL_PACKET, PACKET_FANOUT, &fanout, &fl) != 0) {
-				e = errno;
-				FAIL(e, "packet fanout: %s", g_strerror(e));
-			}
-			fanout = (fanout & 0xffff) | (type << 16);
-		} else if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof(fanout)) !=
-			   0) {
-			e = errno;
-			FAIL(e, "packet fanout: %s", g_strerror(e));
-		}
 	}
 	return 0;
 }

@@ -310,19 +310,23 @@ void vn_tap_pool_release(struct rte_mempool *mp)
 		dead_timer = g_timeout_add_seconds(1, reap_pools, NULL);
 }
 
+void vn_tap_q_close(struct tap_q *q, const struct tq_engine *eng)
+{
+	if (q->io.priv)
+		eng->close(&q->io);
+	q->io.priv = NULL;
+	if (q->in_gso)
+		rte_pktmbuf_free(q->gso.src);
+	q->in_gso = false;
+	for (uint16_t k = 0; k < q->fcount; k++)
+		rte_pktmbuf_free(q->fifo[q->fhead + k]);
+	q->fcount = 0;
+}
+
 static void close_queues(struct tap_port *tp)
 {
-	for (unsigned i = 0; i < tp->queues; i++) {
-		struct tap_q *q = &tp->q[i];
-		if (q->io.priv)
-			tp->eng->close(&q->io);
-		if (q->in_gso)
-			rte_pktmbuf_free(q->gso.src);
-		q->in_gso = false;
-		for (uint16_t k = 0; k < q->fcount; k++)
-			rte_pktmbuf_free(q->fifo[q->fhead + k]);
-		q->fcount = 0;
-	}
+	for (unsigned i = 0; i < tp->queues; i++)
+		vn_tap_q_close(&tp->q[i], tp->eng);
 }
 
 static int open_queues(struct tap_port *tp, GError **err)

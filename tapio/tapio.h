@@ -198,6 +198,12 @@ int vn_tap_setup(struct tap_port *tp, const struct tap_args *a, const struct vn_
 int vn_vnet_setup(struct tap_port *tp, const struct tap_args *a, GError **err);
 
 /**
+ * vn_tap_q_close() - close queue @q's engine state (@eng) and free the frames it still holds
+ * (a GSO source, the fifo); it can be opened again. Thread: control.
+ */
+void vn_tap_q_close(struct tap_q *q, const struct tq_engine *eng);
+
+/**
  * vn_tap_q_rx() - up to @n complete frames from queue @q (engine @eng): checksums left
  * to the device filled in, GSO frames cut into segments taken from @segmp; a frame whose
  * offload request is malformed is dropped and counted. Thread: the polling worker of @q.
@@ -224,5 +230,14 @@ void vn_tap_release_fds(struct tap_port *tp, bool remove);
  * an existing vnet device. Best effort. Thread: control.
  */
 void vn_tap_undo_device(struct tap_port *tp);
+
+/**
+ * vn_packet_socket() - a PACKET_VNET_HDR socket bound to interface @ifindex (@what names it
+ * in errors) for queue @i of @n: with several, the sockets share a hash fanout group
+ * (*@fanout, made by queue 0); @ignore_out: not seeing the host's own transmissions
+ * (tapio/pktq.c). Return: the fd, or -errno with @err.
+ */
+int vn_packet_socket(int ifindex, const char *what, unsigned i, unsigned n, bool ignore_out,
+		     int *fanout, GError **err);
 
 #endif
