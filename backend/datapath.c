@@ -150,6 +150,7 @@ static struct vn_dp_table *table_build(struct vn_dp *dp)
 		t->slots[s] = dp->staged[s];
 		t->nr_slots = (uint16_t)(s + 1);
 		t->nr_pol += t->slots[s].pol != NULL;
+		t->nr_vmap += t->slots[s].vmap != NULL;
 		total_rxq += t->slots[s].port->nr_rxq;
 	}
 	t->members =

@@ -17,7 +17,7 @@
 
 static const char *const ov_keys[] = {"encap",	 "vni", "local",   "underlay",	   "remote",
 				      "dstport", "mtu", "gateway", "static_vteps", NULL};
-static const char *const ov_port_keys[] = {"vni", NULL};
+static const char *const ov_port_keys[] = {"vni", "vni_map", NULL};
 static const char *const ov_set_keys[] = {"remote", NULL};
 static const char *const encap_names[VN_TUN__MAX] = {"vxlan", "geneve", "nvgre"};
 
@@ -164,6 +164,10 @@ static void ov_destroy(struct vn_net *n)
 	vn_vtep_put(ov);
 	if (ov->statics)
 		g_ptr_array_unref(ov->statics);
+	if (ov->graveyard)
+		g_ptr_array_unref(ov->graveyard);
+	for (unsigned i = 0; i < VN_MAX_PORTS_HARD; i++)
+		g_free(ov->ports[i].vmap);
 	g_free(ov->underlay);
 	g_free(ov->local_str);
 	g_free(ov->gateway_str);
@@ -198,6 +202,7 @@ static int ov_create(const char *name, uint16_t id, JsonObject *args, const stru
 	ov->vni[0] = (uint32_t)o.vni;
 	ov->nr_vni = 1;
 	ov->statics = g_ptr_array_new_with_free_func(g_free);
+	ov->graveyard = g_ptr_array_new_with_free_func(g_free);
 	ov->host = env->host;
 	ov->dp = env->dp;
 	if (env->host)
@@ -265,8 +270,14 @@ static int ov_set(struct vn_net *n, JsonObject *args, unsigned guests, GError **
 
 static void ov_tick(struct vn_net *n, uint64_t now, const struct vn_config *cfg)
 {
+	struct vn_overlay *ov = ov_of(n);
+
 	if (n->fdb)
 		vn_fdb_age(n->fdb, now, cfg->fdb_aging);
+	if (ov->graveyard->len && ov->dp) { /* VLAN maps replaced since the last tick */
+		vn_dp_synchronize(ov->dp);
+		g_ptr_array_set_size(ov->graveyard, 0);
+	}
 }
 
 /* ---- ports and their VNIs ---- */
@@ -289,31 +300,129 @@ static int seg_take(struct vn_overlay *ov, uint32_t vni)
 	return seg < 0 ? -ENOSPC : seg;
 }
 
-/* The port's --vni (the network's when absent) into segment *@seg. */
-static int port_seg(struct vn_overlay *ov, JsonObject *args, int *seg, GError **err)
+/* Release the segments port @c uses (its VNI and those of its VLAN map). */
+static void cfg_release(struct vn_overlay *ov, const struct vn_ov_port *c)
 {
-	guint64 vni = ov->vni[0];
+	int seg = vn_ov_seg_of_vni(ov, c->vni);
+
+	if (seg >= 0 && ov->vni_users[seg])
+		ov->vni_users[seg]--;
+	for (uint8_t i = 0; c->vmap && i < c->vmap->n; i++)
+		if (c->vmap->vlan[i] && (seg = vn_ov_seg_of_vni(ov, c->vmap->key[i])) >= 0 &&
+		    ov->vni_users[seg])
+			ov->vni_users[seg]--;
+}
+
+/* Take the segments of port @c; Return: their kind-byte bits, or -ENOSPC (none kept). */
+static int cfg_take(struct vn_overlay *ov, const struct vn_ov_port *c, GError **err)
+{
+	struct vn_ov_port done = {.vni = c->vni};
+	struct vn_vlan_map part = {0};
+	int seg = seg_take(ov, c->vni), bits;
+
+	if (seg < 0)
+		goto full;
+	bits = 1 << seg;
+	for (uint8_t i = 0; c->vmap && i < c->vmap->n; i++) {
+		if (!c->vmap->vlan[i])
+			continue;
+		if ((seg = seg_take(ov, c->vmap->key[i])) < 0) {
+			done.vmap = &part;
+			cfg_release(ov, &done);
+			goto full;
+		}
+		part.key[part.n] = c->vmap->key[i];
+		part.vlan[part.n++] = c->vmap->vlan[i];
+		bits |= 1 << seg;
+	}
+	return bits;
+full:
+	VN_FAIL(err, ENOSPC, "overlay '%s' carries %d VNIs already", ov->base.name, VN_OV_MAX_VNIS);
+}
+
+/* --vni-map VLAN:VNI[,VLAN:VNI...] (or "none") of a port whose own VNI is @vni into *@out
+ * (NULL for none; g_free it). */
+static int vmap_parse(const char *text, uint32_t vni, struct vn_vlan_map **out, GError **err)
+{
+	g_auto(GStrv) parts = g_strsplit(text, ",", -1);
+	g_autofree struct vn_vlan_map *vm = g_new0(struct vn_vlan_map, 1);
+
+	*out = NULL;
+	if (strcmp(text, "none") == 0 || !*text)
+		return 0;
+	vm->key[vm->n] = vni; /* untagged frames: the port's own VNI */
+	vm->vlan[vm->n++] = 0;
+	for (char **p = parts; *p; p++) {
+		guint64 vlan, v;
+		g_auto(GStrv) kv = g_strsplit(g_strstrip(*p), ":", 2);
+		if (!kv[0] || !kv[1] ||
+		    !g_ascii_string_to_unsigned(kv[0], 10, 1, 4094, &vlan, NULL) ||
+		    !g_ascii_string_to_unsigned(kv[1], 10, 1, VN_TUN_VNI_MAX, &v, NULL))
+			VN_FAIL(err, EINVAL, "invalid --vni-map entry '%s' (VLAN:VNI, VLAN 1-4094)",
+				*p);
+		for (uint8_t i = 1; i < vm->n; i++)
+			if (vm->vlan[i] == vlan || vm->key[i] == v || v == vni)
+				VN_FAIL(err, EINVAL, "--vni-map maps a VLAN or a VNI twice ('%s')",
+					*p);
+		if (vm->n == VN_OV_MAX_VNIS)
+			VN_FAIL(err, EINVAL, "--vni-map takes at most %d entries",
+				VN_OV_MAX_VNIS - 1);
+		vm->key[vm->n] = (uint32_t)v;
+		vm->vlan[vm->n++] = (uint16_t)vlan;
+	}
+	*out = g_steal_pointer(&vm);
+	return 0;
+}
+
+/* The port's settings after @args (--vni, --vni-map) on top of @cur into *@c. */
+static int cfg_parse(struct vn_overlay *ov, const struct vn_ov_port *cur, JsonObject *args,
+		     struct vn_ov_port *c, GError **err)
+{
+	guint64 vni = cur->vni ? cur->vni : ov->vni[0];
+	const char *map = NULL;
 	int rc;
 
-	if ((rc = vn_arg_uint(args, "vni", 1, VN_TUN_VNI_MAX, &vni, err)) < 0)
+	if ((rc = vn_arg_uint(args, "vni", 1, VN_TUN_VNI_MAX, &vni, err)) < 0 ||
+	    (rc = vn_arg_str(args, "vni_map", false, &map, err)) < 0)
 		return rc;
-	*seg = seg_take(ov, (uint32_t)vni);
-	if (*seg < 0)
-		VN_FAIL(err, ENOSPC, "overlay '%s' carries %d VNIs already", ov->base.name,
-			VN_OV_MAX_VNIS);
+	c->vni = (uint32_t)vni;
+	c->vmap = NULL;
+	if (map)
+		return vmap_parse(map, c->vni, &c->vmap, err);
+	if (cur->vmap) { /* kept, with the port's VNI as the untagged one */
+		c->vmap = g_memdup2(cur->vmap, sizeof(*cur->vmap));
+		c->vmap->key[0] = c->vni;
+	}
 	return 0;
+}
+
+/* Port @slot (staged as @s) gets settings @c (taken already): kind byte, VLAN map. */
+static void cfg_apply(struct vn_overlay *ov, uint16_t slot, struct vn_slot *s, struct vn_ov_port *c,
+		      int bits)
+{
+	struct vn_ov_port *p = &ov->ports[slot];
+
+	if (p->vmap)
+		g_ptr_array_add(ov->graveyard, p->vmap); /* workers may still read it */
+	*p = *c;
+	s->kmode = (uint8_t)bits;
+	s->vmap = c->vmap;
 }
 
 static int ov_join(struct vn_net *n, struct vn_port *port, struct vn_slot *s, JsonObject *args,
 		   GError **err)
 {
 	struct vn_overlay *ov = ov_of(n);
-	int seg, rc;
+	struct vn_ov_port none = {0}, c;
+	int bits, rc;
 
-	if ((rc = port_seg(ov, args, &seg, err)) < 0)
+	if ((rc = cfg_parse(ov, &none, args, &c, err)) < 0)
 		return rc;
-	ov->seg_of[s->port->slot] = (uint8_t)seg;
-	s->kmode = (uint8_t)(1u << seg);
+	if ((bits = cfg_take(ov, &c, err)) < 0) {
+		g_free(c.vmap);
+		return bits;
+	}
+	cfg_apply(ov, port->slot, s, &c, bits);
 	return 0;
 }
 
@@ -321,22 +430,23 @@ static int ov_port_set(struct vn_net *n, struct vn_port *port, struct vn_slot *s
 		       GError **err)
 {
 	struct vn_overlay *ov = ov_of(n);
-	uint8_t old;
-	int seg, rc;
+	struct vn_ov_port none = {0}, c, old;
+	int bits, rc;
 
-	if (!json_object_has_member(chg, "vni"))
-		return 0;
-	if (!port) { /* validation only */
-		guint64 v;
-		return vn_arg_uint(chg, "vni", 1, VN_TUN_VNI_MAX, &v, err);
+	if ((rc = cfg_parse(ov, port ? &ov->ports[port->slot] : &none, chg, &c, err)) < 0 ||
+	    !port) {
+		g_free(c.vmap);
+		return rc; /* validation only without a port */
 	}
-	old = ov->seg_of[port->slot];
-	if ((rc = port_seg(ov, chg, &seg, err)) < 0)
-		return rc;
-	ov->vni_users[old]--;
-	ov->seg_of[port->slot] = (uint8_t)seg;
-	s->kmode = (uint8_t)(1u << seg);
-	if (n->fdb && seg != old)
+	old = ov->ports[port->slot];
+	cfg_release(ov, &old);
+	if ((bits = cfg_take(ov, &c, err)) < 0) {
+		cfg_take(ov, &old, NULL); /* what it had fits again */
+		g_free(c.vmap);
+		return bits;
+	}
+	cfg_apply(ov, port->slot, s, &c, bits);
+	if (n->fdb)
 		vn_fdb_flush(n->fdb, port->slot, false);
 	return 0;
 }
@@ -344,9 +454,11 @@ static int ov_port_set(struct vn_net *n, struct vn_port *port, struct vn_slot *s
 static void ov_leave(struct vn_net *n, struct vn_port *port, uint16_t slot, bool guest)
 {
 	struct vn_overlay *ov = ov_of(n);
+	struct vn_ov_port *p = &ov->ports[slot];
 
-	if (ov->vni_users[ov->seg_of[slot]])
-		ov->vni_users[ov->seg_of[slot]]--;
+	cfg_release(ov, p);
+	g_free(p->vmap); /* the slot is unpublished: no worker reads it */
+	*p = (struct vn_ov_port){0};
 	if (n->fdb)
 		vn_fdb_flush(n->fdb, slot, true);
 }
@@ -635,6 +747,15 @@ static inline void ov_one(const struct vn_fwd_ctx *x, struct vn_overlay *ov, str
 	l->mask = (uint8_t)((1u << seg) | (remote ? 0 : VN_OV_KMODE_REMOTE));
 }
 
+/* The segment of a frame received with VLAN @vid (0: untagged) on a port with map @vm. */
+static inline int vmap_seg(const struct vn_overlay *ov, const struct vn_vlan_map *vm, uint32_t vid)
+{
+	for (uint8_t i = 0; i < vm->n; i++)
+		if (vm->vlan[i] == vid)
+			return vn_ov_seg_of_vni(ov, vm->key[i]);
+	return -1;
+}
+
 static void ov_forward(const struct vn_fwd_ctx *x, struct rte_mbuf *const *pkts, uint16_t n,
 		       struct vn_fwd *f)
 {
@@ -643,7 +764,13 @@ static void ov_forward(const struct vn_fwd_ctx *x, struct rte_mbuf *const *pkts,
 	int seg = remote ? 0 : __builtin_ctz(x->in->kmode | 0x80u);
 
 	for (uint16_t i = 0; i < n; i++) {
-		if (remote) {
+		if (unlikely(x->in->vmap != NULL)) { /* its tag (hash.usr) says the VNI */
+			seg = vmap_seg(ov, x->in->vmap, pkts[i]->hash.usr);
+			if (seg < 0) {
+				vn_fwd_drop(&f[i], VN_DROP_POLICY);
+				continue;
+			}
+		} else if (remote) {
 			seg = vn_ov_seg_of_vni(ov, pkts[i]->hash.usr);
 			if (unlikely(seg < 0)) {
 				vn_ov_count(ov, VN_OV_UNKNOWN_VNI, 1);

@@ -169,6 +169,29 @@ struct burst {
 };
 
 /*
+ * Send @m (one reference) to slot @d, which tags frames per their segment (struct
+ * vn_vlan_map): tagged with the VLAN of @m's key, untagged for VLAN 0, or not at all.
+ * Return: as deliver_one().
+ */
+static int deliver_vmap(struct burst *b, struct rte_mbuf *m, const struct vn_meta *md, uint16_t d,
+			uint8_t txloc, struct vn_port_counters *c)
+{
+	int vlan = vn_vlan_map_find(b->t->slots[d].vmap, m->hash.usr);
+	struct vn_vlan_cls cl = {.seg = (uint16_t)vlan, .tpid = VN_TPID_8021Q};
+
+	if (vlan < 0) {
+		rte_pktmbuf_free(m);
+		return 0;
+	}
+	if (vlan && unlikely(!(m = vn_vlan_edit(m, &cl, 1)))) {
+		c->drops[VN_DROP_NO_MBUF]++;
+		return -1;
+	}
+	vn_tx_push(b->w, b->t, d, m, md->cast, txloc);
+	return b->t->slots[d].locality + 1;
+}
+
+/*
  * Send @m (one reference) to the single slot @d, in the VLAN form @d takes. Return: 1 + the
  * locality of @d, 0 when @d does not carry the frame (freed), -1 when no buffer could be had
  * for an edit (counted as no_mbuf on @c).
@@ -183,6 +206,8 @@ static __rte_always_inline int deliver_one(struct burst *b, struct rte_mbuf *m,
 		vn_tx_push(b->w, b->t, d, m, md->cast, txloc);
 		return b->t->slots[d].locality + 1;
 	}
+	if (unlikely(b->t->slots[d].vmap != NULL))
+		return deliver_vmap(b, m, md, d, txloc, c);
 	if (b->memo_dst != d || b->memo_seg != md->cl.seg) {
 		bool hop;
 		b->memo_form =
@@ -222,6 +247,7 @@ static int deliver_many(struct burst *b, struct rte_mbuf *m, const struct vn_met
 	uint16_t cnt[2] = {0, 0};
 	int8_t fm[VN_MAX_PORTS_HARD];
 	uint8_t loc = 0;
+	bool any = false; /* a destination with a VLAN map took it */
 
 	for (uint16_t f = 0; f < l->nd; f++) {
 		uint16_t d = l->dst[f];
@@ -229,6 +255,16 @@ static int deliver_many(struct burst *b, struct rte_mbuf *m, const struct vn_met
 		fm[f] = (d == l->skip || (l->mask && !(s->kmode & l->mask)))
 			    ? -1
 			    : (int8_t)vn_vlan_egress_form(s->pol, cl, m);
+		if (unlikely(s->vmap != NULL) && fm[f] >= 0) { /* tagged its own way */
+			int r;
+			rte_pktmbuf_refcnt_update(m, 1);
+			r = deliver_vmap(b, m, md, d, l->txloc, c);
+			if (r > 0 && r - 1 > loc)
+				loc = (uint8_t)(r - 1);
+			any |= r > 0;
+			fm[f] = -1;
+			continue;
+		}
 		if (fm[f] >= 0) {
 			cnt[fm[f]]++;
 			if (s->locality > loc)
@@ -237,7 +273,7 @@ static int deliver_many(struct burst *b, struct rte_mbuf *m, const struct vn_met
 	}
 	if (unlikely(cnt[0] + cnt[1] == 0)) {
 		rte_pktmbuf_free(m);
-		return 0;
+		return any ? loc + 1 : 0;
 	}
 	if (cnt[0] && cnt[1]) {
 		int keep = vn_vlan_needs_edit(cl, 0) ? 1 : 0; /* the form @m already has */
@@ -358,6 +394,22 @@ static __rte_always_inline bool ingress(struct burst *b, struct rte_mbuf *m, uin
 	return true;
 }
 
+/* Frames from a port with a VLAN map: each loses its outer 802.1Q tag, whose VLAN ID goes in
+ * hash.usr (0: the frame came untagged). Frames received are the worker's own. */
+static void vmap_pop(struct rte_mbuf **pkts, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
+		m->hash.usr = 0;
+		if (rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN + 4 || d[12] != 0x81 || d[13] != 0)
+			continue;
+		m->hash.usr = (uint32_t)((d[14] & 0x0f) << 8 | d[15]);
+		memmove(d + 4, d, 12);
+		rte_pktmbuf_adj(m, 4);
+	}
+}
+
 /* Take the tunnel frames to the local VTEP out of @pkts (see vn_vtep_intercept()), counted
  * as received on the ingress slot. Return: the frames left for the underlay. */
 static uint16_t vtep_take(struct burst *b, struct rte_mbuf **pkts, uint16_t n,
@@ -384,8 +436,12 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16
 			struct rte_mbuf **pkts, uint16_t n, uint64_t now)
 {
 	const struct vn_slot *is = &t->slots[in];
-	struct burst b = {
-	    .w = w, .t = t, .in = is, .c = &w->ctr[in], .plain = t->nr_pol == 0, .memo_dst = -1};
+	struct burst b = {.w = w,
+			  .t = t,
+			  .in = is,
+			  .c = &w->ctr[in],
+			  .plain = t->nr_pol == 0 && t->nr_vmap == 0,
+			  .memo_dst = -1};
 	struct vn_fwd_ctx ctx = {.t = t, .in = is, .in_slot = in, .ctr = w->ctr, .now = now};
 	struct vn_fwd fwd[VN_BURST];
 	const int moff = vn_meta_offset;
@@ -400,6 +456,8 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16
 		is->cap->burst(is->cap, pkts, n, w->id, RTE_PCAPNG_DIRECTION_IN);
 	if (unlikely(is->vtep != NULL)) /* tunnel traffic to the local VTEP is taken out */
 		n = vtep_take(&b, pkts, n, tun, tun_slot, &ntun);
+	if (unlikely(is->vmap != NULL)) /* the port's tags are the kind's to read */
+		vmap_pop(pkts, n);
 	for (uint16_t i = 0; i < n; i++) {
 		uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
 		bytes += len;

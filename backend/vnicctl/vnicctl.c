@@ -62,6 +62,7 @@ enum flag_id {
 	F_REMOTE,
 	F_DSTPORT,
 	F_GATEWAY,
+	F_VNI_MAP,
 	N_FLAGS
 };
 
@@ -133,6 +134,7 @@ static const struct flag flags[N_FLAGS] = {
     [F_REMOTE] = {"--remote", NULL, FT_STRING, "remote"},
     [F_DSTPORT] = {"--dstport", NULL, FT_UINT, "dstport"},
     [F_GATEWAY] = {"--gateway", NULL, FT_STRING, "gateway"},
+    [F_VNI_MAP] = {"--vni-map", NULL, FT_STRING, "vni_map"},
 };
 
 /* One command line, read. */
@@ -246,7 +248,7 @@ static const struct verb verbs[] = {
 	.max_args = 2,
 	.arg_keys = {"name", "kind"},
 	.flags = {F_NET, F_PATH, F_SERVER, F_MAC, F_QUEUES, F_IFNAME, F_NETNS, F_MTU, F_OWNER,
-		  F_VM_UUID, F_VM_NAME},
+		  F_VM_UUID, F_VM_NAME, F_VNI, F_VNI_MAP},
 	.cmd = "port.add",
 	.run = run_request,
 	.usage = "NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--net NET]",
@@ -277,7 +279,7 @@ static const struct verb verbs[] = {
 	.arg_keys = {"name"},
 	.flags = {F_VLAN_MODE, F_VLAN, F_VLANS, F_TPID, F_LOCK_MAC, F_NO_LOCK_MAC, F_ALLOWED_IP,
 		  F_ALLOW_DHCP_SERVER, F_NO_ALLOW_DHCP_SERVER, F_ALLOW_RA, F_NO_ALLOW_RA, F_INBOUND,
-		  F_OUTBOUND, F_REFLECTIVE_RELAY, F_VNI},
+		  F_OUTBOUND, F_REFLECTIVE_RELAY, F_VNI, F_VNI_MAP},
 	.needs_flag = "port set needs at least one setting (see vnicctl --help)",
 	.cmd = "port.set",
 	.run = run_request,
@@ -286,12 +288,13 @@ static const struct verb verbs[] = {
 		 " [--vlan N] [--vlans LIST] [--tpid 0x88a8] [--lock-mac|--no-lock-mac]\n"
 		 " [--allowed-ip LIST|none] [--allow-dhcp-server|--no-allow-dhcp-server]\n"
 		 " [--allow-ra|--no-allow-ra] [--inbound SPEC|none] [--outbound SPEC|none]\n"
-		 " [--reflective-relay on|off] [--vni N]",
+		 " [--reflective-relay on|off] [--vni N] [--vni-map VLAN:VNI,...|none]",
 	.help = "L2 policy, applied at once; SPEC is\n"
 		"average=KBps[,peak=KBps][,burst=KiB];\n"
 		"--reflective-relay: frames may go back out of the\n"
 		"port (the Linux bridge's hairpin flag); --vni: an overlay\n"
-		"port's VNI (tenant isolation)",
+		"port's VNI (tenant isolation); --vni-map: its tagged frames\n"
+		"by VLAN into other VNIs",
     },
     {
 	.name = "port list",

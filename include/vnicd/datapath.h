@@ -14,6 +14,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "vnicd/port.h"
+#include "vnicd/pipeline.h"
 #include "vnicd/stats.h"
 
 struct vn_net;
@@ -40,6 +41,7 @@ struct vn_slot {
 	struct vn_tun_port *tun; /* a remote VTEP: frames to it are encapsulated (overlay.h) */
 	struct vn_vtep *vtep;	 /* frames received here may be tunnel traffic to this local
 				    VTEP: decapsulated before the network sees them */
+	const struct vn_vlan_map *vmap; /* frames tagged per their segment (pipeline.h) */
 };
 
 /** struct vn_dp_rxq - one rx queue a worker polls. */
@@ -55,6 +57,7 @@ struct vn_dp_rxq {
 struct vn_dp_table {
 	uint16_t nr_slots;			  /* highest used slot + 1 */
 	unsigned nr_pol;			  /* slots with a policy */
+	unsigned nr_vmap;			  /* slots with a VLAN map */
 	struct vn_slot slots[VN_MAX_PORTS_HARD];  /* by slot */
 	const uint16_t *flood[VN_MAX_PORTS_HARD]; /* slots of the port's network, incl. itself */
 	uint16_t flood_n[VN_MAX_PORTS_HARD];

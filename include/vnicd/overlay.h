@@ -80,6 +80,12 @@ struct vn_tun_port {
 	unsigned statics;	/* static VTEP-table entries pointing at it */
 };
 
+/** struct vn_ov_port - a guest port's VNI (0: the network's) and its --vni-map (or NULL). */
+struct vn_ov_port {
+	uint32_t vni;
+	struct vn_vlan_map *vmap;
+};
+
 /** struct vn_overlay - an overlay network. */
 struct vn_overlay {
 	struct vn_net base;
@@ -97,9 +103,10 @@ struct vn_overlay {
 	unsigned nr_vni;
 	struct vn_tun_port *rem[VN_OV_MAX_REMOTES];
 	unsigned nr_rem;
-	uint8_t seg_of[VN_MAX_PORTS_HARD]; /* a guest slot's segment */
-	GPtrArray *statics;		   /* static VTEP-table entries (struct vn_ov_static) */
-	uint8_t prefix_len;		   /* of --local (/N), 0: every remote on-link */
+	struct vn_ov_port ports[VN_MAX_PORTS_HARD]; /* by slot */
+	GPtrArray *graveyard;			    /* replaced VLAN maps, freed at tick */
+	GPtrArray *statics; /* static VTEP-table entries (struct vn_ov_static) */
+	uint8_t prefix_len; /* of --local (/N), 0: every remote on-link */
 	const struct vn_net_host *host;
 	struct vn_dp *dp;
 	uint64_t drops[VN_OV_DROP__MAX]; /* atomic adds from the workers */

@@ -115,6 +115,29 @@ static __rte_always_inline void vn_meta_parse_l34(const struct rte_mbuf *m, stru
 	md->l4_off = (uint16_t)(off + 2 + (ip[0] & 0xf) * 4u);
 }
 
+/**
+ * struct vn_vlan_map - a port whose frames carry their segment as an 802.1Q tag of their
+ * own (an overlay port's --vni-map): at ingress the pipeline takes the outer 802.1Q tag off
+ * each frame and leaves its VLAN ID in the mbuf's hash.usr (0: untagged) for the kind; at
+ * delivery it tags each frame with @vlan[i] for the first @key[i] equal to the frame's
+ * hash.usr (the kind's key: an overlay's VNI), sends it untagged for @vlan[i] 0, and drops
+ * it when no key matches. Immutable once published.
+ */
+struct vn_vlan_map {
+	uint8_t n;
+	uint32_t key[8];
+	uint16_t vlan[8];
+};
+
+/** vn_vlan_map_find() - Return: the VLAN of @key in @vm (0: untagged), or -1 when none. */
+static inline int vn_vlan_map_find(const struct vn_vlan_map *vm, uint32_t key)
+{
+	for (uint8_t i = 0; i < vm->n; i++)
+		if (vm->key[i] == key)
+			return vm->vlan[i];
+	return -1;
+}
+
 /* ---- the forwarding result of a network kind (struct vn_net_kind.forward) ---- */
 
 /**

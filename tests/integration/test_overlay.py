@@ -524,6 +524,51 @@ def test_gateway(tap, s):
     run(['ip', 'route', 'del', '10.9.0.0/24'], check=False)
 
 
+_TAGGED = r"""
+import sys
+from scapy.all import Ether, Dot1Q, IP, ICMP, Raw, sendp
+ifname, src, dst, sip, dip, vlan = sys.argv[1:7]
+sendp(Ether(src=src, dst=dst) / Dot1Q(vlan=int(vlan)) / IP(src=sip, dst=dip) /
+      ICMP(id=0x4242, seq=1) / Raw(b'OVTAG'), iface=ifname, count=3, inter=0.2, verbose=False)
+"""
+
+
+def test_vnimap(tap, s):
+    """A trunk port with --vni-map 10:100 (and --vni 300 for its untagged frames): its frames
+    tagged VLAN 10 travel in VNI 100 (untagged inside the tunnel) and VNI 100's frames reach
+    it tagged VLAN 10. This kernel has no 8021q: scapy sends the tagged frames, tcpdump
+    reads the tagged answers."""
+    L = lbl(s)
+    if s.ref or s.v6:
+        return
+    vn, t_mac, t_ip = s.vn, '02:00:00:00:50:07', '192.168.50.7'
+    t = Netns('t%d' % s.n)
+    try:
+        vn.ctl('port', 'add', 't0', 'tap', '--ifname', 'tif', '--netns', t.name, '--mac',
+               t_mac, '--net', s.ov, '--vni', 300, '--vni-map', '10:%d' % VNI)
+        wait_for(lambda: vn.ctl_json('port', 'show', 't0')['link'] == 'up', 10)
+        t.ip('link', 'set', 'tif', 'up')
+        pol = vn.ctl_json('port', 'show', 't0')['policy']
+        tap.eq((pol.get('vni'), pol.get('vni_map')), (300, '10:%d' % VNI),
+               '%s vni-map: port show --json: policy.vni and policy.vni_map' % L)
+        s.k.ip('neigh', 'replace', t_ip, 'lladdr', t_mac, 'dev', 'vx0')
+        cap = nl.Capture(t, 'tif', filt='vlan 10 and icmp')
+        t.run(sys.executable, '-c', _TAGGED, 'tif', t_mac, K_MAC, t_ip, K_IP, 10)
+        rows = ovlib.tshark_fields(cap.stop(), 'icmp.type == 0 && icmp.ident == 0x4242',
+                                   'vlan.id', 'ip.src', 'ip.dst')
+        tap.ok(rows and all(r == ['10', K_IP, t_ip] for r in rows),
+               '%s vni-map: echo requests sent tagged VLAN 10 reach the kernel host in VNI %d '
+               'and its replies come back tagged VLAN 10: %s' % (L, VNI, rows[:3]))
+        vt = {e['mac']: e['vni'] for e in vn.ctl_json('vtep', 'show', s.ov)}
+        tap.eq(vt.get(K_MAC), VNI, '%s vni-map: the kernel host\'s MAC is in VNI %d' % (L, VNI))
+        tap.ok(ping_works(s.g, K_IP, 5), '%s vni-map: the untagged guest still reaches the '
+               'kernel host' % L)
+    finally:
+        vn.ctl('port', 'del', 't0', check=False)
+        s.k.ip('neigh', 'del', t_ip, 'dev', 'vx0', check=False)
+        t.close()
+
+
 def main():
     tap = Tap()
     ref = '--reference' in sys.argv
@@ -544,7 +589,7 @@ def main():
     plan = [(False, (('interop4', test_interop), ('wire', test_wire), ('mtu', test_mtu),
                      ('badinput', test_badinput), ('capture', test_capture_acct),
                      ('restart', test_restart), ('holder', test_holder),
-                     ('gateway', test_gateway))),
+                     ('vnimap', test_vnimap), ('gateway', test_gateway))),
             (True, (('interop6', test_interop), ('wire6', test_wire)))]
     for n, (v6, tests) in enumerate(plan):
         tests = [t for t in tests if only is None or t[0] in only]
