@@ -413,7 +413,7 @@ static int ov_join(struct vn_net *n, struct vn_port *port, struct vn_slot *s, Js
 		   GError **err)
 {
 	struct vn_overlay *ov = ov_of(n);
-	struct vn_ov_port none = {0}, c;
+	struct vn_ov_port none = {0}, c = {0};
 	int bits, rc;
 
 	if ((rc = cfg_parse(ov, &none, args, &c, err)) < 0)
@@ -430,7 +430,7 @@ static int ov_port_set(struct vn_net *n, struct vn_port *port, struct vn_slot *s
 		       GError **err)
 {
 	struct vn_overlay *ov = ov_of(n);
-	struct vn_ov_port none = {0}, c, old;
+	struct vn_ov_port none = {0}, c = {0}, old;
 	int bits, rc;
 
 	if ((rc = cfg_parse(ov, port ? &ov->ports[port->slot] : &none, chg, &c, err)) < 0 ||
