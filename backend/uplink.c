@@ -46,8 +46,13 @@ struct uplink_port {
 	uint16_t queues;
 	bool probed; /* vnicd attached the device (and detaches it) */
 	struct rte_device *dev;
-	int ifindex;	  /* kernel interface behind the device, or 0 */
-	struct vn_nl *nl; /* vnicd's namespace, while there is a kernel interface */
+	struct rte_mempool *mp;	     /* the shared pool: linearised copies come from it */
+	bool multi_segs;	     /* the ethdev sends chains (RTE_ETH_TX_OFFLOAD_MULTI_SEGS) */
+	bool linearize;		     /* it does not, and its PMD sends: chains are copied flat */
+	uint64_t tx_linearized;	     /* atomic: chains copied into one mbuf */
+	uint64_t tx_linearize_drops; /* atomic: chains too long for one mbuf, or no mbuf */
+	int ifindex;		     /* kernel interface behind the device, or 0 */
+	struct vn_nl *nl;	     /* vnicd's namespace, while there is a kernel interface */
 	struct vn_klink_watch *watch;
 	struct vn_klink kl; /* the kernel's last word on it */
 	uint8_t carrier;    /* atomic */
@@ -120,6 +125,85 @@ static uint16_t uplink_rx(struct vn_port *port, uint16_t q, struct rte_mbuf **pk
 	return k;
 }
 
+struct rte_mbuf *vn_mbuf_linearize(struct rte_mbuf *m, struct rte_mempool *mp)
+{
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	struct rte_mbuf *c;
+	const void *from;
+	uint8_t *to;
+
+	if (m->nb_segs == 1)
+		return m;
+	c = rte_pktmbuf_alloc(mp);
+	if (!c)
+		return NULL;
+	if (len > rte_pktmbuf_tailroom(c) ||
+	    !(to = (uint8_t *)rte_pktmbuf_append(c, (uint16_t)len)))
+		goto out_free;
+	from = rte_pktmbuf_read(m, 0, len, to); /* copies across segments into @to */
+	if (!from)
+		goto out_free; /* segments shorter than pkt_len */
+	if (from != to)
+		memcpy(to, from, len);
+	c->ol_flags = m->ol_flags & (RTE_MBUF_F_TX_OFFLOAD_MASK | RTE_MBUF_F_TX_VLAN);
+	c->tx_offload = m->tx_offload;
+	c->packet_type = m->packet_type;
+	c->vlan_tci = m->vlan_tci;
+	c->vlan_tci_outer = m->vlan_tci_outer;
+	c->port = m->port;
+	rte_pktmbuf_free(m);
+	return c;
+
+out_free:
+	rte_pktmbuf_free(c);
+	return NULL;
+}
+
+/*
+ * The ethdev cannot send chains (vhost dequeue, the segmenter and overlay headers make
+ * them): copy each flat, drop (and count) what cannot be. Dropped frames are taken: they
+ * move to the front of @pkts, the rest keep their order behind them. Return: how many.
+ */
+static uint16_t linearize_burst(struct uplink_port *up, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t w = n, copied = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *l;
+
+		if (likely(pkts[i]->nb_segs == 1))
+			continue;
+		l = vn_mbuf_linearize(pkts[i], up->mp);
+		if (!l)
+			rte_pktmbuf_free(pkts[i]);
+		else
+			copied++;
+		pkts[i] = l;
+	}
+	for (uint16_t i = n; i-- > 0;)
+		if (pkts[i])
+			pkts[--w] = pkts[i];
+	for (uint16_t i = 0; i < w; i++)
+		pkts[i] = NULL; /* freed above */
+	if (copied)
+		__atomic_add_fetch(&up->tx_linearized, copied, __ATOMIC_RELAXED);
+	if (w)
+		__atomic_add_fetch(&up->tx_linearize_drops, w, __ATOMIC_RELAXED);
+	return w;
+}
+
+static uint16_t tx_locked(struct uplink_port *up, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t dropped = 0;
+
+	if (up->pq)
+		return vn_pktq_tx(up->pq, q, pkts, n);
+	if (unlikely(up->linearize))
+		dropped = linearize_burst(up, pkts, n);
+	return (uint16_t)(dropped + rte_eth_tx_burst(up->port_id, q, pkts + dropped,
+						     (uint16_t)(n - dropped)));
+}
+
 static uint16_t uplink_tx(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct uplink_port *up = up_of(port);
@@ -130,10 +214,9 @@ static uint16_t uplink_tx(struct vn_port *port, uint16_t q, struct rte_mbuf **pk
 		return 0;
 	q %= up->queues;
 	if (!port->tx_shared)
-		return up->pq ? vn_pktq_tx(up->pq, q, pkts, n)
-			      : rte_eth_tx_burst(up->port_id, q, pkts, n);
+		return tx_locked(up, q, pkts, n);
 	rte_spinlock_lock(&up->txlock[q]);
-	sent = up->pq ? vn_pktq_tx(up->pq, q, pkts, n) : rte_eth_tx_burst(up->port_id, q, pkts, n);
+	sent = tx_locked(up, q, pkts, n);
 	rte_spinlock_unlock(&up->txlock[q]);
 	return sent;
 }
@@ -461,6 +544,12 @@ static void uplink_describe(const struct vn_port *port, JsonBuilder *b)
 	} else {
 		rte_eth_stats_get(up->port_id, &st);
 	}
+	/* chains to a device without RTE_ETH_TX_OFFLOAD_MULTI_SEGS are copied flat */
+	vn_json_bool(b, "tx_multi_segs", up->pq || up->multi_segs);
+	vn_json_int(b, "tx_linearized",
+		    (gint64)__atomic_load_n(&up->tx_linearized, __ATOMIC_RELAXED));
+	vn_json_int(b, "tx_linearize_drops",
+		    (gint64)__atomic_load_n(&up->tx_linearize_drops, __ATOMIC_RELAXED));
 	json_builder_set_member_name(b, "wire"); /* the PMD's own counters */
 	json_builder_begin_object(b);
 	vn_json_int(b, "rx_packets", (gint64)st.ipackets);
@@ -625,8 +714,12 @@ static int attach(struct uplink_port *up, GError **err)
 	return 0;
 }
 
-/* Configure and start the ethdev with @nq queue pairs on the shared pool. */
-static int start(struct uplink_port *up, struct rte_mempool *mp, uint16_t nq, GError **err)
+/*
+ * Configure and start the ethdev with @nq queue pairs on the shared pool; with
+ * RTE_ETH_TX_OFFLOAD_MULTI_SEGS when the device offers it (@info), else tx linearises.
+ */
+static int start(struct uplink_port *up, const struct rte_eth_dev_info *info,
+		 struct rte_mempool *mp, uint16_t nq, GError **err)
 {
 	struct rte_eth_conf conf = {0};
 	uint16_t nrx = UPLINK_DESC, ntx = UPLINK_DESC;
@@ -636,6 +729,10 @@ static int start(struct uplink_port *up, struct rte_mempool *mp, uint16_t nq, GE
 
 	if (sock < 0)
 		sock = SOCKET_ID_ANY;
+	up->multi_segs = (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+	if (up->multi_segs)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	up->linearize = !up->multi_segs;
 	rc = rte_eth_dev_configure(up->port_id, nq, nq, &conf);
 	if (rc == 0)
 		rc = rte_eth_dev_adjust_nb_rx_tx_desc(up->port_id, &nrx, &ntx);
@@ -812,7 +909,8 @@ static int uplink_create(const char *name, JsonObject *args, const struct vn_por
 	up->uc = g_array_new(FALSE, FALSE, sizeof(struct rte_ether_addr));
 	for (unsigned i = 0; i < VN_MAX_QUEUES; i++)
 		rte_spinlock_init(&up->txlock[i]);
-	if ((rc = start(up, env->mp, up->queues, err)) < 0)
+	up->mp = env->mp;
+	if ((rc = start(up, &info, env->mp, up->queues, err)) < 0)
 		goto out_destroy;
 	rte_eth_macaddr_get(up->port_id, &up->mac);
 	if ((rc = kernel_side(up, &info, err)) < 0)
@@ -835,6 +933,7 @@ static int uplink_create(const char *name, JsonObject *args, const struct vn_por
 				       err)) < 0)
 			goto out_destroy;
 		rte_eth_dev_stop(up->port_id);
+		up->linearize = false; /* the sockets take chains (iovecs) */
 	}
 	/* multicast: guests' groups are not known here, so the uplink takes all of them */
 	if (up->way == FILTER_KERNEL)

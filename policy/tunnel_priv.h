@@ -10,6 +10,8 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
+#include "vnicd/cksum.h"
+
 #define VN_ETH_IPV4 0x0800
 #define VN_ETH_IPV6 0x86dd
 #define VN_ETH_TEB 0x6558 /* transparent Ethernet bridging: the GRE/Geneve protocol */
@@ -31,48 +33,12 @@ static inline void vn_put32(uint8_t *p, uint32_t v)
 	vn_put16(p + 2, (uint16_t)v);
 }
 
-/* Fold a sum of native-order 16-bit words (rte_raw_cksum()) to 16 bits. */
-static inline uint16_t vn_fold(uint32_t sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
 /* Store the complement of raw sum @sum at @p (the native order of network bytes). */
 static inline void vn_put_csum(uint8_t *p, uint32_t sum)
 {
 	uint16_t c = (uint16_t)~vn_fold(sum);
 
 	memcpy(p, &c, 2);
-}
-
-/*
- * The raw sum of @len bytes at offset @off of @m, across segments of any length (DPDK
- * 22.11's rte_raw_cksum_mbuf() drops carries when a segment starts at an odd offset).
- * Return: the sum, or -1 when @m is shorter.
- */
-static inline int64_t vn_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len)
-{
-	uint32_t sum = 0, done = 0;
-
-	if ((uint64_t)off + len > rte_pktmbuf_pkt_len(m))
-		return -1;
-	for (const struct rte_mbuf *s = m; s && done < len; s = s->next) {
-		uint32_t n;
-		uint16_t c;
-
-		if (off >= s->data_len) {
-			off -= s->data_len;
-			continue;
-		}
-		n = RTE_MIN(len - done, (uint32_t)s->data_len - off);
-		c = rte_raw_cksum(rte_pktmbuf_mtod_offset(s, const uint8_t *, off), n);
-		sum += done & 1 ? rte_bswap16(c) : c;
-		done += n;
-		off = 0;
-	}
-	return vn_fold(sum);
 }
 
 /*

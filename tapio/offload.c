@@ -11,6 +11,7 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
+#include "vnicd/cksum.h"
 #include "vnicd/tap.h"
 
 #ifndef VIRTIO_NET_HDR_GSO_UDP_L4
@@ -59,11 +60,13 @@ static int parse_l2(const uint8_t *p, uint32_t len, uint16_t *ethertype)
 static int csum_fill(struct rte_mbuf *m, uint16_t start, uint16_t offset)
 {
 	uint32_t len = rte_pktmbuf_pkt_len(m);
-	uint16_t sum, c;
+	int64_t sum;
+	uint16_t c;
 
 	if ((uint32_t)start + offset + 2 > len || start >= len)
 		return -EINVAL;
-	if (rte_raw_cksum_mbuf(m, start, len - start, &sum) < 0)
+	sum = vn_cksum_mbuf(m, start, len - start); /* right at odd segment boundaries too */
+	if (sum < 0)
 		return -EINVAL;
 	c = (uint16_t)~sum;
 	if (c == 0)
@@ -98,15 +101,13 @@ static void fix_headers(struct rte_mbuf *m, const struct vn_gso *g, bool first, 
 		if (!first)
 			th->tcp_flags &= (uint8_t)~TCP_CWR;
 		th->cksum = 0;
-		cs = g->v6 ? rte_ipv6_udptcp_cksum_mbuf(m, ip6, g->l4_off)
-			   : rte_ipv4_udptcp_cksum_mbuf(m, ip4, g->l4_off);
+		cs = vn_l4_cksum_mbuf(m, g->v6 ? NULL : ip4, ip6, g->l4_off);
 		th->cksum = cs;
 	} else {
 		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(p + g->l4_off);
 		uh->dgram_len = rte_cpu_to_be_16((uint16_t)(total - g->l4_off));
 		uh->dgram_cksum = 0;
-		cs = g->v6 ? rte_ipv6_udptcp_cksum_mbuf(m, ip6, g->l4_off)
-			   : rte_ipv4_udptcp_cksum_mbuf(m, ip4, g->l4_off);
+		cs = vn_l4_cksum_mbuf(m, g->v6 ? NULL : ip4, ip6, g->l4_off);
 		uh->dgram_cksum = cs;
 	}
 }

@@ -39,12 +39,13 @@ struct vhost_port {
 	uint16_t queues;
 	struct rte_mempool *mp;
 	struct vn_dp *dp;
-	int vid;	      /* atomic */
-	uint32_t rx_enabled;  /* atomic bitmask of guest-TX virtqueues we may dequeue */
-	uint32_t tx_enabled;  /* atomic bitmask of guest-RX virtqueues we may enqueue */
-	uint16_t guest_pairs; /* queue pairs the front end set up */
-	uint64_t connects;    /* atomic */
-	uint64_t disconnects; /* atomic */
+	int vid;		 /* atomic */
+	uint32_t rx_enabled;	 /* atomic bitmask of guest-TX virtqueues we may dequeue */
+	uint32_t tx_enabled;	 /* atomic bitmask of guest-RX virtqueues we may enqueue */
+	uint16_t guest_pairs;	 /* queue pairs the front end set up */
+	uint64_t connects;	 /* atomic */
+	uint64_t disconnects;	 /* atomic */
+	uint64_t vrings_ignored; /* atomic: enables of vrings beyond the pairs offered */
 	rte_spinlock_t txlock[VN_MAX_QUEUES];
 };
 
@@ -139,18 +140,27 @@ static void cb_destroy_device(int vid)
 static int cb_vring_state_changed(int vid, uint16_t vring, int enable)
 {
 	struct vhost_port *vp;
-	uint16_t qp = vring / 2;
-	uint32_t *mask;
+	uint32_t *mask, bit;
 
-	if (qp >= 32)
-		return 0;
 	g_mutex_lock(&reg_lock);
 	vp = reg_find_locked(vid);
 	if (vp) {
+		/*
+		 * The front end names any vring it negotiated (up to the library's limit); only
+		 * the pairs this port allocated (txlock[], the workers' queues) get a bit.
+		 */
+		bit = vn_vhost_pair_bit(vring / 2u, vp->queues);
+		if (!bit) {
+			if (enable)
+				__atomic_add_fetch(&vp->vrings_ignored, 1, __ATOMIC_RELAXED);
+			VN_DBG("port %s: vring %u %s: beyond the %u queue pairs offered, unused",
+			       vp->base.name, vring, enable ? "enabled" : "disabled", vp->queues);
+			goto out_unlock;
+		}
 		/* even vrings: guest RX (we enqueue); odd: guest TX (we dequeue) */
 		mask = (vring & 1) ? &vp->rx_enabled : &vp->tx_enabled;
 		if (enable) {
-			__atomic_or_fetch(mask, 1u << qp, __ATOMIC_RELEASE);
+			__atomic_or_fetch(mask, bit, __ATOMIC_RELEASE);
 			vn_dp_wake(vp->dp);
 		} else {
 			/*
@@ -158,11 +168,12 @@ static int cb_vring_state_changed(int vid, uint16_t vring, int enable)
 			 * lock held, and its dequeue/enqueue try that lock and check the ring's
 			 * state themselves. The mask only saves them the call.
 			 */
-			__atomic_and_fetch(mask, ~(1u << qp), __ATOMIC_RELEASE);
+			__atomic_and_fetch(mask, ~bit, __ATOMIC_RELEASE);
 		}
 		VN_DBG("port %s: vring %u %s", vp->base.name, vring,
 		       enable ? "enabled" : "disabled");
 	}
+out_unlock:
 	g_mutex_unlock(&reg_lock);
 	return 0;
 }
@@ -178,7 +189,8 @@ static uint16_t vhost_rx_burst(struct vn_port *port, uint16_t q, struct rte_mbuf
 	struct vhost_port *vp = (struct vhost_port *)port;
 	int vid = __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE);
 
-	if (vid < 0 || !(__atomic_load_n(&vp->rx_enabled, __ATOMIC_ACQUIRE) & (1u << q)))
+	if (vid < 0 || !(__atomic_load_n(&vp->rx_enabled, __ATOMIC_ACQUIRE) &
+			 vn_vhost_pair_bit(q, vp->queues)))
 		return 0;
 	return rte_vhost_dequeue_burst(vid, (uint16_t)(q * 2 + 1), vp->mp, pkts, n);
 }
@@ -188,12 +200,12 @@ static uint16_t vhost_tx_burst(struct vn_port *port, uint16_t q, struct rte_mbuf
 	struct vhost_port *vp = (struct vhost_port *)port;
 	int vid = __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE);
 	uint32_t en = __atomic_load_n(&vp->tx_enabled, __ATOMIC_ACQUIRE);
+	int pair = vn_vhost_tx_pair(en, vp->queues, q); /* < vp->queues: txlock[] holds it */
 	uint16_t sent;
 
-	if (vid < 0 || en == 0)
+	if (vid < 0 || pair < 0)
 		return 0;
-	if (!(en & (1u << q)))
-		q = (uint16_t)__builtin_ctz(en); /* the guest enabled fewer queues than offered */
+	q = (uint16_t)pair;
 	if (port->tx_shared)
 		rte_spinlock_lock(&vp->txlock[q]);
 	sent = rte_vhost_enqueue_burst(vid, (uint16_t)(q * 2), pkts, n);
@@ -210,7 +222,8 @@ static int64_t vhost_rx_intr_token(struct vn_port *port, uint16_t q)
 	struct vhost_port *vp = (struct vhost_port *)port;
 	int vid = __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE);
 
-	if (vid < 0 || !(__atomic_load_n(&vp->rx_enabled, __ATOMIC_ACQUIRE) & (1u << q)))
+	if (vid < 0 || !(__atomic_load_n(&vp->rx_enabled, __ATOMIC_ACQUIRE) &
+			 vn_vhost_pair_bit(q, vp->queues)))
 		return -ENOTCONN;
 	return ((int64_t)vid << 16) | (uint16_t)(q * 2 + 1);
 }
@@ -260,6 +273,9 @@ static void vhost_describe(const struct vn_port *port, JsonBuilder *b)
 	json_builder_set_member_name(b, "rx_queues_enabled");
 	json_builder_add_int_value(
 	    b, __builtin_popcount(__atomic_load_n(&vp->rx_enabled, __ATOMIC_RELAXED)));
+	json_builder_set_member_name(b, "vrings_ignored");
+	json_builder_add_int_value(b,
+				   (gint64)__atomic_load_n(&vp->vrings_ignored, __ATOMIC_RELAXED));
 	json_builder_set_member_name(b, "connects");
 	json_builder_add_int_value(b, (gint64)__atomic_load_n(&vp->connects, __ATOMIC_RELAXED));
 	json_builder_set_member_name(b, "disconnects");

@@ -95,4 +95,14 @@ int vn_uplink_ifindex(const struct vn_port *port);
  */
 void vn_uplink_tunnel_gso(struct vn_port *port, bool on);
 
+/**
+ * vn_mbuf_linearize() - frame @m in a single segment, for a device that cannot send chains.
+ * A chained @m is copied into one mbuf from @mp (data, packet type, tx offload flags and
+ * lengths, VLAN tags), and its reference released; @m may be shared, its data is only read.
+ * Return: @m itself when it has one segment; the copy; NULL when the frame does not fit one
+ * mbuf of @mp or none could be had (then @m is untouched and still the caller's).
+ * Thread: any (a worker's tx path).
+ */
+struct rte_mbuf *vn_mbuf_linearize(struct rte_mbuf *m, struct rte_mempool *mp);
+
 #endif

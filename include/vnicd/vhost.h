@@ -38,4 +38,33 @@ bool vn_vhost_port_server(const struct vn_port *port);
 /** vn_vhost_port_queues() - Return: queue pairs configured. */
 uint16_t vn_vhost_port_queues(const struct vn_port *port);
 
+/**
+ * vn_vhost_pair_bit() - the bit of queue pair @qp in a port's enabled-queue masks, or 0
+ * when the port did not allocate that pair (@qp >= @queues): a front end may set up and
+ * enable more pairs than offered (up to what it negotiated), and their vrings stay unused.
+ * Thread: any (pure).
+ */
+static inline uint32_t vn_vhost_pair_bit(uint32_t qp, uint16_t queues)
+{
+	return qp < queues && qp < 32 ? 1u << qp : 0;
+}
+
+/**
+ * vn_vhost_tx_pair() - the guest-RX queue pair a worker whose tx queue is @q enqueues on:
+ * @q when the front end enabled it, else the lowest enabled pair the port allocated (the
+ * guest enabled fewer queues than offered). Bits of @en at or above @queues are ignored.
+ * Return: a pair below @queues (and below VN_MAX_QUEUES for @queues <= VN_MAX_QUEUES), or
+ * -1 when none is enabled. Thread: any (pure).
+ */
+static inline int vn_vhost_tx_pair(uint32_t en, uint16_t queues, uint16_t q)
+{
+	if (queues < 32)
+		en &= (1u << queues) - 1;
+	if (en == 0)
+		return -1;
+	if (q < 32 && (en & (1u << q)))
+		return q;
+	return __builtin_ctz(en);
+}
+
 #endif

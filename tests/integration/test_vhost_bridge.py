@@ -19,7 +19,7 @@ N = 320  # frames per exchange (10 bursts of 32)
 
 
 
-def guest(vn, name, server, wait=True, queues=1):
+def guest(vn, name, server, wait=True, queues=1, more=()):
     """A testpmd guest with one virtio-user port on socket vn.path(name.sock).
     server=True: the guest listens (vnicd port in client mode), else it connects."""
     sock = vn.path('%s.sock' % name)
@@ -28,6 +28,7 @@ def guest(vn, name, server, wait=True, queues=1):
     extra = ['--rxd=1024', '--txd=1024']
     if queues > 1:
         extra += ['--rxq=%d' % queues, '--txq=%d' % queues, '--nb-cores=1']
+    extra += list(more)
     # a listening virtio-user blocks testpmd's start-up until its backend connects
     return TestPmd('g' + name, [dev], extra=extra, wait=wait)
 
@@ -245,6 +246,45 @@ def test_multiqueue(tap):
         tap.eq(vn.stop(), 0, 'mq: vnicd exits 0')
 
 
+def test_extra_queues(tap):
+    """Front ends with more queue pairs (8, virtio-user's limit) than the ports allocated
+    (1 and 2; issue 16):
+    the vrings beyond are ignored and counted, vnicd forwards on the pairs it has, with
+    shared tx (two workers) taking only locks of allocated pairs."""
+    GQ = 8
+    with Vnicd('xq', workers=2) as vn:
+        vn.wait_ready()
+        gs = {}
+        for n, pq in (('a', 1), ('b', 2)):
+            # 8 rx rings of 1024 hold more mbufs than testpmd's default pool
+            gs[n] = guest(vn, n, server=True, wait=False, queues=GQ,
+                          more=['--total-num-mbufs=32768'])
+            port_add(vn, n, False, queues=pq)
+            gs[n].wait_started()
+        for n in 'ab':
+            tap.ok(wait_for(lambda: link_up(vn, n)), 'xq: port %s link up' % n)
+            gs[n].wait_link_up(0)
+        for n, pq in (('a', 1), ('b', 2)):
+            s = vn.ctl_json('port', 'show', n)
+            tap.eq((s['queues'], s['guest_queues'], s['rx_queues_enabled']), (pq, GQ, pq),
+                   'xq: %s offers %d pair(s), the guest set up %d, %d enabled for vnicd'
+                   % (n, pq, GQ, pq))
+            tap.ok(s.get('vrings_ignored', 0) >= 2 * (GQ - pq),
+                   'xq: %s counts the enables of vrings beyond its pairs (%r)'
+                   % (n, s.get('vrings_ignored')))
+        # tx_first: one burst of 32 on each of the guest's GQ queues; vnicd polls its own
+        for src, dst, pq in (('a', 'b', 1), ('b', 'a', 2)):
+            sent, got = txfirst_exchange(gs, src, dst, 1)
+            tap.ok(sent >= 32 * GQ and got == 32 * pq,
+                   'xq: %s -> %s: the %d polled queue(s) forwarded (sent %d, received %d)'
+                   % (src, dst, pq, sent, got))
+        tap.ok(vn.alive() and vn.ctl('ping', check=False).returncode == 0,
+               'xq: vnicd keeps serving')
+        for g in gs.values():
+            g.close()
+        tap.eq(vn.stop(), 0, 'xq: vnicd exits 0')
+
+
 def test_two_workers(tap):
     """Two workers: each port's two queues are polled by different workers, tx is shared."""
     with Vnicd('w2', workers=2) as vn:
@@ -393,6 +433,7 @@ def main():
                      ('flooding', lambda: test_flooding(tap)),
                      ('reconnect', lambda: test_reconnect(tap)),
                      ('multiqueue', lambda: test_multiqueue(tap)),
+                     ('extra_queues', lambda: test_extra_queues(tap)),
                      ('two_workers', lambda: test_two_workers(tap)),
                      ('restart', lambda: test_restart(tap)),
                      ('bad_input', lambda: test_bad_input(tap))]:

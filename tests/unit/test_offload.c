@@ -13,6 +13,7 @@
 #include <rte_udp.h>
 
 #include "testutil.h"
+#include "vnicd/cksum.h"
 #include "vnicd/config.h"
 #include "vnicd/tap.h"
 
@@ -258,6 +259,54 @@ static void test_gso_chained(void)
 	check_segments(&s, VIRTIO_NET_HDR_GSO_TCPV6, 8940, small);
 }
 
+/*
+ * Segments in buffers of an odd size (1001 bytes): the second buffer of each segment starts
+ * at an odd offset of the TCP/UDP data, where DPDK 22.11's rte_raw_cksum_mbuf() (used by
+ * rte_ipv4/6_udptcp_cksum_mbuf()) drops the carries of the buffer's sum.
+ */
+static void test_gso_odd_split(void)
+{
+	struct rte_mempool *odd =
+	    rte_pktmbuf_pool_create("odd", 512, 0, 0, RTE_PKTMBUF_HEADROOM + 1001, 0);
+	struct spec s = {.proto = IPPROTO_TCP, .payload = 12000, .tcp_flags = 0x18};
+
+	g_assert_nonnull(odd);
+	check_segments(&s, VIRTIO_NET_HDR_GSO_TCPV4, 2900, odd);
+	s.v6 = true;
+	check_segments(&s, VIRTIO_NET_HDR_GSO_TCPV6, 2880, odd);
+	s.proto = IPPROTO_UDP;
+	check_segments(&s, VIRTIO_NET_HDR_GSO_UDP_L4, 2000, odd);
+	rte_mempool_free(odd);
+}
+
+/* vn_cksum_mbuf() against the flat reference, split at every offset of a 0xff-heavy frame. */
+static void test_cksum_mbuf_split(void)
+{
+	uint8_t buf[600];
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = i % 5 ? 0xff : (uint8_t)i;
+	for (uint16_t cut = 1; cut < sizeof(buf); cut += 37) {
+		struct rte_mbuf *a = rte_pktmbuf_alloc(small), *b = rte_pktmbuf_alloc(small);
+
+		g_assert_nonnull(a);
+		g_assert_nonnull(b);
+		memcpy(rte_pktmbuf_append(a, cut), buf, cut);
+		memcpy(rte_pktmbuf_append(b, (uint16_t)(sizeof(buf) - cut)), buf + cut,
+		       sizeof(buf) - cut);
+		g_assert_cmpint(rte_pktmbuf_chain(a, b), ==, 0);
+		for (uint32_t off = 0; off < 40; off += 13) {
+			uint16_t got = (uint16_t)vn_cksum_mbuf(a, off, (uint32_t)sizeof(buf) - off);
+			uint16_t want = ref_fold(ref_sum(buf + off, sizeof(buf) - off, 0));
+
+			/* vn_cksum_mbuf() sums native-order words: compare in network order */
+			g_assert_cmphex(rte_be_to_cpu_16(got), ==, want);
+		}
+		g_assert_cmpint(vn_cksum_mbuf(a, 1, sizeof(buf)), ==, -1);
+		rte_pktmbuf_free(a);
+	}
+}
+
 static void test_malformed(void)
 {
 	struct spec s4 = {.proto = IPPROTO_TCP, .payload = 5000};
@@ -376,6 +425,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/offload/csum_fill", test_csum_fill);
 	g_test_add_func("/offload/gso", test_gso);
 	g_test_add_func("/offload/gso_chained", test_gso_chained);
+	g_test_add_func("/offload/gso_odd_split", test_gso_odd_split);
+	g_test_add_func("/offload/cksum_mbuf_split", test_cksum_mbuf_split);
 	g_test_add_func("/offload/malformed", test_malformed);
 	g_test_add_func("/offload/gso_nomem", test_gso_nomem);
 	g_test_add_func("/offload/flow_hash", test_flow_hash);

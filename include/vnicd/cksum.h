@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/* Internet checksums over mbuf chains that stay right whatever the segments' lengths. */
+#ifndef VNICD_CKSUM_H
+#define VNICD_CKSUM_H
+
+#include <stdint.h>
+
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+
+/** vn_fold() - fold a sum of native-order 16-bit words (rte_raw_cksum()) to 16 bits. Return: the
+ * sum. */
+static inline uint16_t vn_fold(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/**
+ * vn_cksum_mbuf() - the raw sum of @len bytes at offset @off of @m, across segments of any length
+ * (DPDK 22.11's rte_raw_cksum_mbuf() drops carries when a segment starts at an odd offset). Return:
+ * the sum, or -1 when @m is shorter. Thread: any (pure).
+ */
+static inline int64_t vn_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint32_t len)
+{
+	uint32_t sum = 0, done = 0;
+
+	if ((uint64_t)off + len > rte_pktmbuf_pkt_len(m))
+		return -1;
+	for (const struct rte_mbuf *s = m; s && done < len; s = s->next) {
+		uint32_t n;
+		uint16_t c;
+
+		if (off >= s->data_len) {
+			off -= s->data_len;
+			continue;
+		}
+		n = RTE_MIN(len - done, (uint32_t)s->data_len - off);
+		c = rte_raw_cksum(rte_pktmbuf_mtod_offset(s, const uint8_t *, off), n);
+		sum += done & 1 ? rte_bswap16(c) : c;
+		done += n;
+		off = 0;
+	}
+	return vn_fold(sum);
+}
+
+/**
+ * vn_l4_cksum_mbuf() - the TCP or UDP checksum of the transport header and payload from
+ * offset @l4_off to the end of @m, with the pseudo-header of IPv4 header @ip4 (or IPv6
+ * header @ip6 when @ip4 is NULL), whose lengths must be set. As stored in the header:
+ * complemented, 0 sent as 0xffff. Return: the checksum, or 0 when @m is shorter than @l4_off.
+ * Thread: any (pure).
+ */
+static inline uint16_t vn_l4_cksum_mbuf(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip4,
+					const struct rte_ipv6_hdr *ip6, uint32_t l4_off)
+{
+	int64_t raw;
+	uint16_t c;
+
+	if (l4_off > rte_pktmbuf_pkt_len(m))
+		return 0;
+	raw = vn_cksum_mbuf(m, l4_off, rte_pktmbuf_pkt_len(m) - l4_off);
+	if (raw < 0)
+		return 0;
+	c = (uint16_t)~vn_fold((uint32_t)raw +
+			       (ip4 ? rte_ipv4_phdr_cksum(ip4, 0) : rte_ipv6_phdr_cksum(ip6, 0)));
+	return c == 0 ? 0xffff : c;
+}
+
+#endif
