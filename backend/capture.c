@@ -2,6 +2,7 @@
 /* Port capture to pcapng: bounded worker-side copies, file writing on the control thread. */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -249,6 +250,7 @@ int vn_capture_start(struct vn_switch *sw, const char *port, int fd, uint64_t co
 	struct vn_dp *dp = vn_switch_dp(sw);
 	char name[RTE_MEMPOOL_NAMESIZE];
 	unsigned active = 0;
+	struct stat st;
 	int slot, rc;
 
 	if (!sessions)
@@ -297,6 +299,14 @@ int vn_capture_start(struct vn_switch *sw, const char *port, int fd, uint64_t co
 		rc = -(rte_errno ? rte_errno : ENOMEM);
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
 			    "cannot allocate capture buffers: %s", rte_strerror(-rc));
+		goto out_free;
+	}
+	/* accepted: only now empty a regular file (vnicctl opens it without O_TRUNC) */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) < 0)) {
+		rc = -errno;
+		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc),
+			    "emptying the capture file: %s", g_strerror(-rc));
 		goto out_free;
 	}
 	rc = write_headers(s);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "vnicd/config.h"
+#include "vnicd/confine.h"
 #include "vnicd/log.h"
 
 void vn_config_defaults(struct vn_config *c)
@@ -27,6 +28,7 @@ void vn_config_defaults(struct vn_config *c)
 	c->ledger_max = 4096;
 	c->metrics_listen = g_strdup("127.0.0.1:9469");
 	c->io_uring = g_strdup("auto");
+	c->vhost_socket_dirs = g_strdup("/run/vnicd");
 }
 
 void vn_config_clear(struct vn_config *c)
@@ -41,10 +43,11 @@ void vn_config_clear(struct vn_config *c)
 	g_free(c->eal_args);
 	g_free(c->metrics_listen);
 	g_free(c->io_uring);
+	g_free(c->vhost_socket_dirs);
 	memset(c, 0, sizeof(*c));
 }
 
-enum key_type { K_STR, K_UINT, K_LEVEL, K_CHOICE };
+enum key_type { K_STR, K_UINT, K_LEVEL, K_CHOICE, K_DIRS };
 
 struct key_desc {
 	const char *name;
@@ -78,6 +81,7 @@ static const struct key_desc keys[] = {
     {"ledger_max", K_UINT, OFF(ledger_max), 16, 1000000},
     {"metrics_listen", K_STR, OFF(metrics_listen)},
     {"io_uring", K_CHOICE, OFF(io_uring), 0, 0, "auto|no"},
+    {"vhost_socket_dirs", K_DIRS, OFF(vhost_socket_dirs)},
 };
 
 static const struct key_desc *find_key(const char *name)
@@ -122,6 +126,25 @@ static int apply_key(struct vn_config *c, const struct key_desc *k, const char *
 			return -EINVAL;
 		}
 		*(int *)base = l;
+		return 0;
+	}
+	case K_DIRS: { /* ';'-separated absolute directories without '.' or '..' */
+		g_auto(GStrv) v = g_strsplit(val, ";", -1);
+		char **p = (char **)base;
+		for (int i = 0; v[i]; i++) {
+			g_strstrip(v[i]);
+			for (size_t n = strlen(v[i]); n > 1 && v[i][n - 1] == '/'; n--)
+				v[i][n - 1] = '\0';
+			if (*v[i] && !vn_path_plain(v[i])) {
+				g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+					    "key '%s': '%s' is not an absolute directory without "
+					    "'.' or '..'",
+					    k->name, v[i]);
+				return -EINVAL;
+			}
+		}
+		g_free(*p);
+		*p = g_strdup(val);
 		return 0;
 	}
 	case K_CHOICE: {

@@ -244,7 +244,8 @@ static int port_req_args(struct vn_switch *sw, JsonObject *args, const struct vn
 		g_autofree char *l = kinds_list();
 		SET_ERR(EINVAL, "unsupported port kind '%s' (supported: %s)", kname, l);
 	}
-	if ((rc = port_keys_check(args, r->kind, err)) < 0 || (rc = r->kind->check(args, err)) < 0)
+	if ((rc = port_keys_check(args, r->kind, err)) < 0 ||
+	    (rc = r->kind->check(args, sw->cfg, err)) < 0)
 		return rc;
 	return 0;
 }

@@ -54,7 +54,7 @@ static int net_uplink_check(struct vn_switch *sw, const char *name, const char *
 	if (find_port(sw, upname))
 		SET_ERR(EEXIST, "a port named '%s' already exists", upname);
 	json_object_set_string_member(ua, "devargs", devargs);
-	if ((rc = vn_uplink_kind.check(ua, err)) < 0)
+	if ((rc = vn_uplink_kind.check(ua, sw->cfg, err)) < 0)
 		return rc;
 	for (guint i = 0; i < sw->ports->len; i++) {
 		struct sw_port *o = sw->ports->pdata[i];

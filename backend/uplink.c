@@ -17,6 +17,7 @@
 #include <rte_spinlock.h>
 
 #include "vnicd/args.h"
+#include "vnicd/confine.h"
 #include "vnicd/log.h"
 #include "vnicd/mac.h"
 #include "vnicd/netlink.h"
@@ -640,7 +641,7 @@ static bool devargs_iface(const char *devargs, char out[IF_NAMESIZE])
 	return false;
 }
 
-static int uplink_check(JsonObject *args, GError **err)
+static int uplink_check(JsonObject *args, const struct vn_config *cfg, GError **err)
 {
 	const char *d;
 	int rc;
@@ -659,7 +660,8 @@ static int uplink_check(JsonObject *args, GError **err)
 				    d);
 			return -EINVAL;
 		}
-	return 0;
+	(void)cfg;
+	return vn_devargs_check(d, err); /* only drivers and options that open no files */
 }
 
 /* Attach @devargs (or find it when it is already attached): Return: 0 and the port id. */

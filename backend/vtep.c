@@ -145,7 +145,7 @@ static const struct vn_port_ops vtep_port_ops = {
     .destroy = vp_destroy,
 };
 
-static int vp_check(JsonObject *args, GError **err)
+static int vp_check(JsonObject *args, const struct vn_config *cfg, GError **err)
 {
 	return 0;
 }

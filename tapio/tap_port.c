@@ -480,17 +480,19 @@ static void abandon(struct tap_port *tp)
 
 /* ---- the kinds ---- */
 
-static int tap_kind_check(JsonObject *args, GError **err)
+static int tap_kind_check(JsonObject *args, const struct vn_config *cfg, GError **err)
 {
 	struct tap_args a;
 
+	(void)cfg;
 	return vn_tap_get_args(args, false, &a, err);
 }
 
-static int vnet_kind_check(JsonObject *args, GError **err)
+static int vnet_kind_check(JsonObject *args, const struct vn_config *cfg, GError **err)
 {
 	struct tap_args a;
 
+	(void)cfg;
 	return vn_tap_get_args(args, true, &a, err);
 }
 

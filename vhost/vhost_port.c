@@ -14,6 +14,7 @@
 #include <rte_vhost.h>
 
 #include "vnicd/args.h"
+#include "vnicd/confine.h"
 #include "vnicd/log.h"
 #include "vnicd/portkind.h"
 #include "vnicd/vhost.h"
@@ -36,6 +37,8 @@ struct vhost_port {
 	struct vn_port base;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	bool server;
+	dev_t sock_dev; /* server mode: the socket the library created (0/0: none seen) */
+	ino_t sock_ino;
 	uint16_t queues;
 	struct rte_mempool *mp;
 	struct vn_dp *dp;
@@ -302,8 +305,13 @@ static void vhost_destroy(struct vn_port *port)
 	if (rc != 0)
 		VN_WARN("port %s: unregistering %s failed (%d)", port->name, vp->path, rc);
 	reg_remove(vp);
-	if (vp->server)
-		unlink(vp->path); /* the library unlinks too; harmless if gone */
+	if (vp->server && vp->sock_ino) {
+		struct stat st;
+		/* the library unlinks too; remove only the socket we created, never a successor */
+		if (lstat(vp->path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+		    st.st_dev == vp->sock_dev && st.st_ino == vp->sock_ino)
+			unlink(vp->path);
+	}
 	rte_free(vp);
 }
 
@@ -318,35 +326,6 @@ static const struct vn_port_ops vhost_port_ops = {
     .destroy = vhost_destroy,
 };
 
-/* Server mode: a leftover socket nobody listens on is removed; anything else is refused. */
-static int check_server_path(const char *path, GError **err)
-{
-	struct stat st;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd, rc;
-
-	if (lstat(path, &st) != 0)
-		return 0;
-	if (!S_ISSOCK(st.st_mode)) {
-		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_EXIST,
-			    "socket path '%s' exists and is not a socket", path);
-		return -EEXIST;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	if (rc == 0) {
-		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_EXIST,
-			    "socket path '%s' is in use by another listener", path);
-		return -EADDRINUSE;
-	}
-	unlink(path);
-	return 0;
-}
-
 int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p, struct rte_mempool *mp,
 			 struct vn_dp *dp, struct vn_port **out, GError **err)
 {
@@ -359,6 +338,9 @@ int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p, stru
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "bad socket path");
 		return -EINVAL;
 	}
+	/* server mode creates a file: only inside vhost_socket_dirs (symlinks resolved) */
+	if (p->server && (rc = vn_socket_path_resolved(p->path, p->socket_dirs, err)) < 0)
+		return rc;
 	dir = g_path_get_dirname(p->path);
 	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOENT,
@@ -380,7 +362,7 @@ int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p, stru
 		return -EEXIST;
 	}
 	g_mutex_unlock(&reg_lock);
-	if (p->server && (rc = check_server_path(p->path, err)) < 0)
+	if (p->server && (rc = vn_stale_socket_remove(p->path, err)) < 0)
 		return rc;
 
 	vp = rte_zmalloc("vn_vhost_port", sizeof(*vp), RTE_CACHE_LINE_SIZE);
@@ -425,6 +407,13 @@ int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p, stru
 		rte_free(vp);
 		return -EIO;
 	}
+	if (p->server) {
+		struct stat st;
+		if (lstat(vp->path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+			vp->sock_dev = st.st_dev;
+			vp->sock_ino = st.st_ino;
+		}
+	}
 	*out = &vp->base;
 	return 0;
 }
@@ -448,7 +437,7 @@ uint16_t vn_vhost_port_queues(const struct vn_port *port)
 
 static const char *const vhost_keys[] = {"path", "server", NULL};
 
-static int vhost_kind_check(JsonObject *args, GError **err)
+static int vhost_kind_check(JsonObject *args, const struct vn_config *cfg, GError **err)
 {
 	const char *path;
 	bool server = false;
@@ -473,6 +462,9 @@ static int vhost_kind_check(JsonObject *args, GError **err)
 			    strlen(path), sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 		return -ENAMETOOLONG;
 	}
+	/* vnicd creates (and later removes) the socket of a server port: confined */
+	if (server && (rc = vn_socket_path_allowed(path, cfg->vhost_socket_dirs, err)) < 0)
+		return rc;
 	return 0;
 }
 
@@ -486,6 +478,7 @@ static int vhost_kind_create(const char *name, JsonObject *args, const struct vn
 	vn_arg_bool(args, "server", &p.server, NULL);
 	vn_arg_uint(args, "queues", 1, VN_MAX_QUEUES, &queues, NULL);
 	p.queues = (uint16_t)queues;
+	p.socket_dirs = env->cfg ? env->cfg->vhost_socket_dirs : NULL;
 	return vn_vhost_port_create(name, &p, env->mp, env->dp, out, err);
 }
 

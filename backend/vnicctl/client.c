@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -194,22 +195,39 @@ int vc_capture(const char *sock, const char *port, const char *out, gint64 count
 	g_autofree char *req = NULL;
 	JsonObject *ro;
 	JsonNode *root;
+	struct stat made = {0};
+	bool created = true;
 	gint64 id;
 	int fd;
 
-	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/*
+	 * Neither truncated nor removed before vnicd accepted the capture: vnicd empties a
+	 * regular file itself once it has (the fd carries our right to write it); a file this
+	 * call created is removed again on refusal, one that was there is left as it was.
+	 */
+	fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EEXIST) {
+		created = false;
+		fd = open(out, O_WRONLY | O_CLOEXEC);
+	}
 	if (fd < 0) {
 		fprintf(stderr, "vnicctl: cannot open %s: %s\n", out, g_strerror(errno));
 		return 1;
 	}
+	if (created && fstat(fd, &made) != 0)
+		created = false;
 	req = capture_start_line(port, count, duration, snaplen);
 	root = vc_transact(sock, req, p, fd);
 	close(fd);
 	ro = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
 	if (!ro || !json_object_get_boolean_member_with_default(ro, "ok", FALSE)) {
+		struct stat now;
+
 		fprintf(stderr, "vnicctl: error: %s\n",
 			ro ? vc_str(ro, "error", "?") : "bad answer");
-		unlink(out);
+		if (created && lstat(out, &now) == 0 && now.st_dev == made.st_dev &&
+		    now.st_ino == made.st_ino)
+			unlink(out);
 		return 1;
 	}
 	id = vc_int(json_object_get_object_member(ro, "result"), "id");

@@ -37,6 +37,8 @@ struct vn_config {
 	char *metrics_listen;	      /* metrics_listen = 127.0.0.1:9469 ("" = off) */
 	char
 	    *io_uring; /* io_uring = auto | no: TAP/vnet ports use io_uring where the host allows */
+	char *vhost_socket_dirs; /* vhost_socket_dirs = /run/vnicd: ';'-separated directories
+				    where server-mode sockets may be created ("" = none) */
 };
 
 /** vn_config_defaults() - fill @c with the embedded defaults. */

@@ -28,10 +28,10 @@ struct vn_port_kind {
 	const char *unique_key;	 /* an argument no two ports of this kind may share, or NULL */
 
 	/**
-	 * check() - validate @args without creating anything (runs without DPDK in tests).
-	 * Return: 0, or -errno with @err naming the problem.
+	 * check() - validate @args against @cfg without creating anything (runs without DPDK
+	 * in tests). Return: 0, or -errno with @err naming the problem.
 	 */
-	int (*check)(JsonObject *args, GError **err);
+	int (*check)(JsonObject *args, const struct vn_config *cfg, GError **err);
 
 	/**
 	 * create() - build the port from checked @args; common fields (slot, net, mac,

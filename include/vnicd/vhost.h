@@ -14,9 +14,10 @@
 
 /** struct vn_vhost_params - what `vnicctl port add NAME vhost ...` gives. */
 struct vn_vhost_params {
-	const char *path; /* unix socket path */
-	bool server;	  /* vnicd listens (else connects and reconnects as client) */
-	uint16_t queues;  /* queue pairs offered/polled, 1..VN_MAX_QUEUES */
+	const char *path;	 /* unix socket path */
+	bool server;		 /* vnicd listens (else connects and reconnects as client) */
+	uint16_t queues;	 /* queue pairs offered/polled, 1..VN_MAX_QUEUES */
+	const char *socket_dirs; /* server mode: where its socket may be (vhost_socket_dirs) */
 };
 
 /**

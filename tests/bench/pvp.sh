@@ -358,6 +358,9 @@ bench_vnicd() {
 	rm -rf "$d"
 	mkdir -p "$d/state"
 	printf '%s' "$VNICD_CONFIG" >"$d/vnicd.conf"
+	# the server sockets g0/g1 live in $WORK: vnicd creates them only in vhost_socket_dirs
+	grep -q '^[[:space:]]*vhost_socket_dirs' "$d/vnicd.conf" ||
+		printf '\nvhost_socket_dirs = %s\n' "$WORK" >>"$d/vnicd.conf"
 	PREFIXES+=("$TAG-vnicd")
 	# shellcheck disable=SC2086
 	"$VNICD" --control-socket "$d/ctl.sock" --state-dir "$d/state" --file-prefix "$TAG-vnicd" \

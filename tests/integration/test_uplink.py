@@ -349,8 +349,17 @@ def test_bad_input(tap, vn, guests):
                'bad input: %s: refused, nothing made (%s)' % (what, cp.stderr.strip()))
 
     try:
-        refused(['net', 'add', 'x', 'macvtap', '--uplink', 'net_foo0'], 'no DPDK bus or driver',
+        refused(['net', 'add', 'x', 'macvtap', '--uplink', 'net_foo0'], 'is not allowed',
                 'unknown devargs')
+        victim = os.path.join(vn.dir, 'victim')
+        with open(victim, 'w') as f:
+            f.write('precious')
+        refused(['net', 'add', 'x', 'macvtap', '--uplink', 'net_pcap0,tx_pcap=' + victim],
+                "device 'net_pcap0' is not allowed", 'net_pcap (opens files as root)')
+        with open(victim) as f:
+            tap.ok(f.read() == 'precious', 'bad input: net_pcap tx_pcap= left the file intact')
+        refused(['net', 'add', 'x', 'macvtap', '--uplink', 'net_af_packet0,iface=%s,colour=red'
+                 % adj.up], "option 'colour' is not allowed", 'an unknown af_packet option')
         refused(['net', 'add', 'x', 'macvtap', '--uplink', 'net_af_packet0,iface=nope0'],
                 'no network interface', 'a missing interface')
         refused(['net', 'add', 'x', 'macvtap', '--uplink', '0000:00:1f.6'], 'cannot attach',

@@ -4,6 +4,7 @@
 import json
 import os
 import socket
+import stat
 import sys
 import time
 
@@ -366,6 +367,15 @@ def test_bad_input(tap):
         vn.wait_ready()
         vn.ctl('port', 'add', 'ok1', 'vhost', '--path', vn.path('ok1.sock'), '--server')
         before = vn.ctl_json('port', 'list')
+        # a live datagram socket (like /dev/log) inside vhost_socket_dirs: refused, left alone
+        logsock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        logsock.bind(vn.path('log'))
+        # a leftover stream socket nobody listens on: removed and replaced
+        stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stale.bind(vn.path('stale.sock'))
+        keep = vn.path('keep.pcapng')
+        with open(keep, 'w') as f:
+            f.write('precious')
         cases = [
             (['port', 'add', 'ok1', 'vhost', '--path', vn.path('x.sock')], 'already exists'),
             (['port', 'add', 'p2', 'vhost', '--path', vn.path('ok1.sock')], 'already used'),
@@ -382,6 +392,13 @@ def test_bad_input(tap):
             (['port', 'add', 'bad name!', 'vhost', '--path', vn.path('p3.sock')], 'invalid port name'),
             (['port', 'add', 'p2', 'vhost', '--path', '/' + 'x' * 120], 'too long'),
             (['port', 'add', 'p2', 'vhost', '--path', vn.logfile, '--server'], 'not a socket'),
+            (['port', 'add', 'p2', 'vhost', '--path', vn.path('log'), '--server'],
+             'not a stale vhost-user socket'),
+            (['port', 'add', 'p2', 'vhost', '--path', '/tmp/vnicd-outside-%d.sock' % os.getpid(),
+              '--server'], 'outside the directories vnicd may create sockets in'),
+            (['port', 'add', 'p2', 'vhost', '--path', vn.path('../x.sock'), '--server'],
+             "without '.', '..'"),
+            (['capture', 'ghost', '--out', keep, '--count', '1'], "no port 'ghost'"),
             (['port', 'del', 'ghost'], "no port 'ghost'"),
             (['net', 'add', 'br0', 'bridge'], 'already exists'),
             (['net', 'add', 'x', 'hub'], "unsupported network type 'hub'"),
@@ -405,6 +422,20 @@ def test_bad_input(tap):
             resp = raw_request(vn.sock, data)
             tap.ok(b'"ok":false' in resp.replace(b' ', b'') and needle in resp,
                    'raw %r -> %r' % (data[:30], resp[:100]))
+        tap.ok(stat.S_ISSOCK(os.lstat(vn.path('log')).st_mode),
+               'the live datagram socket at a refused server path is still there')
+        logsock.sendto(b'still alive', vn.path('log'))
+        tap.eq(logsock.recv(64), b'still alive', '... and still the same socket')
+        logsock.close()
+        with open(keep) as f:
+            tap.eq(f.read(), 'precious', 'a refused capture --out leaves an existing file intact')
+        tap.ok(not os.path.exists('/tmp/vnicd-outside-%d.sock' % os.getpid()),
+               'no socket made outside vhost_socket_dirs')
+        vn.ctl('port', 'add', 'st', 'vhost', '--path', vn.path('stale.sock'), '--server')
+        stale.close()
+        vn.ctl('port', 'del', 'st')
+        tap.ok(not os.path.exists(vn.path('stale.sock')),
+               'a stale socket nobody listened on was replaced (and removed with its port)')
         resp = raw_request(vn.sock, b'x' * (70 * 1024))
         tap.ok(b'too long' in resp, 'an over-long request line is refused')
         tap.ok(vn.alive(), 'vnicd still running after bad input')

@@ -664,6 +664,7 @@ class Vnicd:
     Vnicd(name, workers=1, extra_args=[], config=None, log_level='info', start=True)
       d.sock / d.state_dir / d.config_path / d.logfile / d.dir / d.prefix
       d.path('g0.sock')  -> a path in the temp dir (for vhost-user sockets)
+    The config always gets vhost_socket_dirs = d.dir unless it sets vhost_socket_dirs itself.
     """
 
     def __init__(self, name, workers=1, extra_args=(), config=None, log_level='info', start=True):
@@ -677,11 +678,14 @@ class Vnicd:
         self.state_dir = os.path.join(self.dir, 'state')
         os.makedirs(self.state_dir, exist_ok=True)
         self.logfile = os.path.join(self.dir, 'vnicd.log')
-        self.config_path = None
-        if config is not None:
-            self.config_path = os.path.join(self.dir, 'vnicd.conf')
-            with open(self.config_path, 'w') as f:
-                f.write(config)
+        # server-mode vhost sockets only in vhost_socket_dirs: tests make theirs in self.dir
+        if config is None:
+            config = '[vnicd]\n'
+        if not re.search(r'^\s*vhost_socket_dirs\s*=', config, re.M):
+            config = config.rstrip('\n') + '\nvhost_socket_dirs = %s\n' % self.dir
+        self.config_path = os.path.join(self.dir, 'vnicd.conf')
+        with open(self.config_path, 'w') as f:
+            f.write(config)
         self.proc = None
         self.exit_codes = []
         sweep_stale()

@@ -6,6 +6,12 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vnicd/confine.h"
 #include "vnicd/ctl.h"
 
 static struct vn_config cfg;
@@ -168,9 +174,9 @@ static void test_persistence(void)
 	vn_switch_set_state_file(sw, path);
 	expect_ok(sw,
 		  "{\"cmd\": \"net.add\", \"args\": {\"name\": \"blue\", \"type\": \"bridge\"}}");
-	expect_ok(
-	    sw, "{\"cmd\": \"port.add\", \"args\": {\"name\": \"a\", \"kind\": \"vhost\", "
-		"\"path\": \"/tmp/a.sock\", \"server\": true, \"queues\": 2, \"net\": \"blue\"}}");
+	expect_ok(sw, "{\"cmd\": \"port.add\", \"args\": {\"name\": \"a\", \"kind\": \"vhost\", "
+		      "\"path\": \"/run/vnicd/a.sock\", \"server\": true, \"queues\": 2, \"net\": "
+		      "\"blue\"}}");
 	vn_switch_free(sw);
 
 	sw = vn_switch_new(&cfg, NULL, NULL);
@@ -409,6 +415,202 @@ static void test_overlays(void)
 	vn_switch_free(sw);
 }
 
+/* Uplink devargs: only drivers and options that open no file as root (validation-only mode). */
+static void test_devargs(void)
+{
+	struct vn_switch *sw = vn_switch_new(&cfg, NULL, NULL);
+	static const char *const ok[] = {
+	    "net_af_packet0,iface=eth9,qpairs=2,blocksz=4096,framesz=2048,framecnt=512,"
+	    "qdisc_bypass=1,fanout_mode=hash",
+	    "net_af_xdp1,iface=eth9,start_queue=0,queue_count=1,shared_umem=1,busy_budget=0,"
+	    "force_copy=1",
+	    "net_tap3,iface=vt0,mac=fixed,persist",
+	    "net_tap",
+	    "net_memif0,role=server,socket=/run/vnicd-bench-memif.sock,id=0",
+	    "net_memif1,socket=/run/vnicd/m.sock,socket-abstract=no",
+	    "0000:01:00.0",
+	    "01:00.1",
+	};
+	static const struct {
+		const char *devargs, *needle;
+	} bad[] = {
+	    {"net_pcap0,tx_pcap=/etc/passwd", "device 'net_pcap0' is not allowed"},
+	    {"net_pcap0,iface=eth9", "not allowed"},
+	    {"net_ring0", "device 'net_ring0' is not allowed"},
+	    {"net_null0", "not allowed"},
+	    {"eth_af_packet0,iface=eth9", "not allowed"},
+	    {"net_af_packetX,iface=eth9", "not allowed"},
+	    {"net_af_packet0,iface=eth9,colour=red", "option 'colour' is not allowed"},
+	    {"net_af_packet0,iface=eth9,=1", "option '' is not allowed"},
+	    {"net_af_xdp0,iface=eth9,xdp_prog=/tmp/x.o", "option 'xdp_prog' is not allowed"},
+	    {"net_af_xdp0,iface=eth9,uds_path=/tmp/x.sock", "option 'uds_path' is not allowed"},
+	    {"net_tap0,remote=eth0", "option 'remote' is not allowed"},
+	    {"net_memif0,role=server", "needs socket=/run/vnicd"},
+	    {"net_memif0,socket=/tmp/m.sock", "must be a clean path under /run/"},
+	    {"net_memif0,socket=/run/vnicd/../m.sock", "must be a clean path"},
+	    {"net_memif0,socket=/run/vnicd", "must be a clean path"},
+	    {"net_memif0,socket=/run/vnicd.sock,owner-uid=0", "option 'owner-uid' is not allowed"},
+	    {"0000:01:00.0,safe-mode-support=1", "a PCI device takes no options"},
+	    {"0000:01:00.8", "not allowed"},
+	    {"1:00.0", "not allowed"},
+	    {"vdev:net_af_packet0,iface=eth9", "not allowed"},
+	    {"bus=pci,addr=0000:01:00.0", "not allowed"},
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(ok); i++) {
+		g_autofree char *add = g_strdup_printf(
+		    "{\"cmd\": \"net.add\", \"args\": {\"name\": \"u\", \"type\": \"bridge\", "
+		    "\"uplink\": \"%s\"}}",
+		    ok[i]);
+		expect_ok(sw, add);
+		expect_ok(sw, "{\"cmd\": \"net.del\", \"args\": {\"name\": \"u\"}}");
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autofree char *add = g_strdup_printf(
+		    "{\"cmd\": \"net.add\", \"args\": {\"name\": \"u\", \"type\": \"bridge\", "
+		    "\"uplink\": \"%s\"}}",
+		    bad[i].devargs);
+		expect_error(sw, add, bad[i].needle);
+	}
+	/* the refusal says what is allowed */
+	expect_error(sw,
+		     "{\"cmd\": \"net.add\", \"args\": {\"name\": \"u\", \"type\": \"macvtap\", "
+		     "\"uplink\": \"net_pcap0,tx_pcap=/etc/passwd\"}}",
+		     "allowed: net_af_packetN, net_af_xdpN, net_tapN, net_memifN");
+	vn_switch_free(sw);
+}
+
+#define VHOST_ADD(path, server)                                                                    \
+	"{\"cmd\": \"port.add\", \"args\": {\"name\": \"s\", \"kind\": \"vhost\", \"path\": "      \
+	"\"" path "\", \"server\": " server "}}"
+
+/* Server-mode sockets only inside vhost_socket_dirs; client paths anywhere. */
+static void test_socket_dirs(void)
+{
+	struct vn_config c2;
+	struct vn_switch *sw = vn_switch_new(&cfg, NULL, NULL);
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpstr(cfg.vhost_socket_dirs, ==, "/run/vnicd");
+	expect_ok(sw,
+		  "{\"cmd\": \"net.add\", \"args\": {\"name\": \"br0\", \"type\": \"bridge\"}}");
+	expect_error(sw, VHOST_ADD("/tmp/s.sock", "true"),
+		     "outside the directories vnicd may create sockets in (vhost_socket_dirs = "
+		     "/run/vnicd)");
+	expect_error(sw, VHOST_ADD("/dev/log", "true"), "outside the directories");
+	expect_error(sw, VHOST_ADD("/run/vnicdX/s.sock", "true"), "outside the directories");
+	expect_error(sw, VHOST_ADD("/run/vnicd", "true"), "outside the directories");
+	expect_error(sw, VHOST_ADD("/run/vnicd/../s.sock", "true"), "without '.', '..'");
+	expect_error(sw, VHOST_ADD("/run/vnicd//s.sock", "true"), "without '.', '..'");
+	expect_ok(sw, VHOST_ADD("/run/vnicd/s.sock", "true"));
+	expect_ok(sw, "{\"cmd\": \"port.del\", \"args\": {\"name\": \"s\"}}");
+	expect_ok(sw, VHOST_ADD("/run/vnicd/sub/s.sock", "true"));
+	expect_ok(sw, "{\"cmd\": \"port.del\", \"args\": {\"name\": \"s\"}}");
+	expect_ok(sw, VHOST_ADD("/tmp/s.sock", "false")); /* client mode: vnicd only connects */
+	expect_ok(sw, "{\"cmd\": \"port.del\", \"args\": {\"name\": \"s\"}}");
+	vn_switch_free(sw);
+
+	/* the setting: ';'-separated, blanks and a trailing '/' tolerated, "" allows none */
+	vn_config_defaults(&c2);
+	g_assert_cmpint(
+	    vn_config_load_data(&c2, "[vnicd]\nvhost_socket_dirs = /srv/a/; /srv/b\n", -1, NULL),
+	    ==, 0);
+	g_assert_cmpint(vn_socket_path_allowed("/srv/a/x.sock", c2.vhost_socket_dirs, NULL), ==, 0);
+	g_assert_cmpint(vn_socket_path_allowed("/srv/b/c/x.sock", c2.vhost_socket_dirs, NULL), ==,
+			0);
+	g_assert_cmpint(vn_socket_path_allowed("/run/vnicd/x.sock", c2.vhost_socket_dirs, NULL), ==,
+			-EPERM);
+	g_assert_cmpint(
+	    vn_config_load_data(&c2, "[vnicd]\nvhost_socket_dirs = /srv/../etc\n", -1, &err), ==,
+	    -EINVAL);
+	g_assert_nonnull(strstr(err->message, "vhost_socket_dirs"));
+	g_clear_error(&err);
+	g_assert_cmpint(vn_config_load_data(&c2, "[vnicd]\nvhost_socket_dirs = run\n", -1, NULL),
+			==, -EINVAL);
+	g_assert_cmpint(vn_config_load_data(&c2, "[vnicd]\nvhost_socket_dirs =\n", -1, NULL), ==,
+			0);
+	g_assert_cmpint(vn_socket_path_allowed("/run/vnicd/x.sock", c2.vhost_socket_dirs, NULL), ==,
+			-EPERM);
+	vn_config_clear(&c2);
+
+	g_assert_true(vn_path_plain("/"));
+	g_assert_true(vn_path_plain("/run/vnicd/a.sock"));
+	g_assert_true(vn_path_plain("/run/vnicd/..a"));
+	g_assert_false(vn_path_plain("run/vnicd"));
+	g_assert_false(vn_path_plain("/run/vnicd/"));
+	g_assert_false(vn_path_plain("/run/./vnicd"));
+	g_assert_false(vn_path_plain("/run/vnicd/.."));
+	g_assert_false(vn_path_plain(""));
+}
+
+/* Bind an AF_UNIX socket of @type at @path; listen when @listen. Return: the fd. */
+static int bound(const char *path, int type, bool listen_too)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+
+	g_assert_cmpint(fd, >=, 0);
+	g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	if (listen_too)
+		g_assert_cmpint(listen(fd, 1), ==, 0);
+	return fd;
+}
+
+/* What vnicd finds at a server path: only a stale stream socket is removed; symlinks resolved. */
+static void test_stale_socket(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("vnicd-sock-XXXXXX", NULL);
+	g_autofree char *dgram = g_build_filename(dir, "log", NULL);
+	g_autofree char *live = g_build_filename(dir, "live.sock", NULL);
+	g_autofree char *stale = g_build_filename(dir, "stale.sock", NULL);
+	g_autofree char *file = g_build_filename(dir, "file", NULL);
+	g_autofree char *link = g_build_filename(dir, "link.sock", NULL);
+	g_autofree char *out = g_dir_make_tmp("vnicd-out-XXXXXX", NULL);
+	g_autofree char *esc = g_build_filename(dir, "escape", NULL);
+	g_autofree char *esc_sock = g_build_filename(esc, "x.sock", NULL);
+	g_autoptr(GError) err = NULL;
+	struct stat st;
+	int fd_dgram, fd_live, fd_stale;
+
+	g_assert_cmpint(vn_stale_socket_remove(dgram, NULL), ==, 0); /* nothing there */
+	fd_dgram = bound(dgram, SOCK_DGRAM, false); /* like /dev/log: EPROTOTYPE to a stream */
+	g_assert_cmpint(vn_stale_socket_remove(dgram, &err), ==, -EEXIST);
+	g_assert_nonnull(strstr(err->message, "not a stale vhost-user socket"));
+	g_clear_error(&err);
+	g_assert_cmpint(lstat(dgram, &st), ==, 0);
+	fd_live = bound(live, SOCK_STREAM, true);
+	g_assert_cmpint(vn_stale_socket_remove(live, NULL), ==, -EADDRINUSE);
+	g_assert_cmpint(lstat(live, &st), ==, 0);
+	fd_stale = bound(stale, SOCK_STREAM, false); /* bound, nobody listening: refused */
+	g_assert_true(g_file_set_contents(file, "keep", -1, NULL));
+	g_assert_cmpint(vn_stale_socket_remove(file, NULL), ==, -EEXIST);
+	g_assert_cmpint(symlink(stale, link), ==, 0);
+	g_assert_cmpint(vn_stale_socket_remove(link, NULL), ==, -EEXIST); /* not followed */
+	g_assert_cmpint(lstat(link, &st), ==, 0);
+	g_assert_cmpint(vn_stale_socket_remove(stale, NULL), ==, 0);
+	g_assert_cmpint(lstat(stale, &st), ==, -1);
+	g_assert_cmpint(lstat(file, &st), ==, 0);
+
+	/* a symlinked directory inside an allowed one that leads outside is refused */
+	g_assert_cmpint(symlink(out, esc), ==, 0);
+	g_assert_cmpint(vn_socket_path_allowed(esc_sock, dir, NULL), ==, 0); /* by name */
+	g_assert_cmpint(vn_socket_path_resolved(esc_sock, dir, &err), ==, -EPERM);
+	g_clear_error(&err);
+	g_assert_cmpint(vn_socket_path_resolved(live, dir, NULL), ==, 0);
+
+	close(fd_dgram);
+	close(fd_live);
+	close(fd_stale);
+	g_unlink(esc);
+	g_rmdir(out);
+	g_unlink(link);
+	g_unlink(file);
+	g_unlink(live);
+	g_unlink(dgram);
+	g_rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -420,5 +622,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/ctl/persistence", test_persistence);
 	g_test_add_func("/ctl/uplinks", test_uplinks);
 	g_test_add_func("/ctl/overlays", test_overlays);
+	g_test_add_func("/ctl/devargs", test_devargs);
+	g_test_add_func("/ctl/socket_dirs", test_socket_dirs);
+	g_test_add_func("/ctl/stale_socket", test_stale_socket);
 	return g_test_run();
 }

@@ -82,14 +82,16 @@ class FakeVnicd:
             buf += msg
         line = buf.decode()
         self.log.append((line, len(fds)))
-        for fd in fds:
-            os.write(fd, b'pcapng')
-            os.close(fd)
         cmd = json.loads(line).get('cmd')
         ans = self.answers.get(cmd, OK_NULL)
         if isinstance(ans, list):
             self.calls[cmd] = self.calls.get(cmd, 0) + 1
             ans = ans[min(self.calls[cmd], len(ans)) - 1]
+        for fd in fds:  # like vnicd: the file is emptied and written only once accepted
+            if ans and '"ok":true' in ans:
+                os.ftruncate(fd, 0)
+                os.write(fd, b'pcapng')
+            os.close(fd)
         if ans is not None:
             c.sendall((ans + '\n').encode())
 
@@ -345,6 +347,23 @@ def main():
                  ('{"cmd":"capture.status","args":{"id":7}}\n', 0),
                  ('{"cmd":"capture.status","args":{"id":7}}\n', 0)],
            'capture: requests, the file passed with the first')
+
+    # a refused capture leaves an existing file as it was and removes only a file it created
+    d = tempfile.mkdtemp(prefix='vnicctl-out-')
+    try:
+        keep, new = os.path.join(d, 'keep.pcapng'), os.path.join(d, 'new.pcapng')
+        with open(keep, 'w') as f:
+            f.write('precious')
+        refuse = {'capture.start': '{"ok":false,"error":"no port \'p\'"}'}
+        rc, out, err, log = vnicctl(['capture', 'p', '--out', keep, '--count', '1'], refuse)
+        with open(keep) as f:
+            tap.eq((rc, err, f.read()), (1, "vnicctl: error: no port 'p'\n", 'precious'),
+                   'capture refused: an existing --out file is neither truncated nor removed')
+        rc, out, err, log = vnicctl(['capture', 'p', '--out', new, '--count', '1'], refuse)
+        tap.eq((rc, os.path.exists(new)), (1, False),
+               'capture refused: the --out file it created is removed')
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
     rc, out, err, log = vnicctl(['--help'])
     lines = [line.split()[:2] for line in out.splitlines() if line.startswith('  ')
