@@ -13,6 +13,7 @@
 
 #include "vnicd/bridge.h"
 #include "vnicd/log.h"
+#include "vnicd/port.h"
 
 /* Hash data word: port in the low 16 bits, flags above. */
 #define FDB_STATIC (1ULL << 16)
@@ -23,9 +24,21 @@ struct fdb_key {
 	uint8_t mac[RTE_ETHER_ADDR_LEN];
 } __attribute__((packed));
 
+/* Learning by one port: its dynamic entries and its learns in the current second (workers
+ * update both atomically; a racing pair of learns may overshoot a limit by the workers). */
+struct fdb_port {
+	uint32_t entries;   /* dynamic entries on the port */
+	uint32_t win_n;	    /* learns and moves to the port in second @win */
+	uint64_t win;	    /* the second (@now) @win_n counts */
+	uint64_t refused;   /* learns refused: the port at max_per_port */
+	uint64_t throttled; /* learns refused: the port over learn_rate */
+};
+
 struct vn_fdb {
 	struct rte_hash *h;
-	uint64_t *seen; /* last-seen time by key position */
+	struct fdb_port *pp;		   /* by port slot, VN_MAX_PORTS_HARD of them */
+	uint32_t max_per_port, learn_rate; /* 0: no limit */
+	uint64_t *seen;			   /* last-seen time by key position */
 	uint32_t max_entries;
 	uint32_t nr_pos;
 	bool rcu;
@@ -92,8 +105,73 @@ struct vn_fdb *vn_fdb_create(const char *name, uint32_t max_entries, struct rte_
 		errno = ENOMEM;
 		return NULL;
 	}
+	fdb->pp =
+	    rte_zmalloc("vn_fdb_ports", sizeof(*fdb->pp) * VN_MAX_PORTS_HARD, RTE_CACHE_LINE_SIZE);
+	if (!fdb->pp) {
+		rte_hash_free(fdb->h);
+		rte_free(fdb->seen);
+		rte_free(fdb);
+		errno = ENOMEM;
+		return NULL;
+	}
 	fdb->max_entries = max_entries;
 	return fdb;
+}
+
+void vn_fdb_set_port_limits(struct vn_fdb *fdb, uint32_t max_per_port, uint32_t learn_rate)
+{
+	__atomic_store_n(&fdb->max_per_port, max_per_port, __ATOMIC_RELAXED);
+	__atomic_store_n(&fdb->learn_rate, learn_rate, __ATOMIC_RELAXED);
+}
+
+/* Dynamic entries of a port: +1/-1 on @port's count (slots beyond the table: not counted). */
+static inline void port_count(struct vn_fdb *fdb, uint64_t data, int delta)
+{
+	uint16_t port = data & 0xffff;
+
+	if (!(data & FDB_STATIC) && port < VN_MAX_PORTS_HARD)
+		__atomic_add_fetch(&fdb->pp[port].entries, (uint32_t)delta, __ATOMIC_RELAXED);
+}
+
+/*
+ * May @port take one more MAC (a new entry, or one moving to it) at second @now? Counts the
+ * learn in the port's second, or the refusal. Return: 0, -ENOSPC (the port holds
+ * max_per_port dynamic entries) or -EBUSY (over learn_rate this second).
+ */
+static int port_admit(struct vn_fdb *fdb, uint16_t port, uint64_t now)
+{
+	uint32_t max = __atomic_load_n(&fdb->max_per_port, __ATOMIC_RELAXED);
+	uint32_t rate = __atomic_load_n(&fdb->learn_rate, __ATOMIC_RELAXED);
+	struct fdb_port *pp;
+
+	if (port >= VN_MAX_PORTS_HARD || (!max && !rate))
+		return 0;
+	pp = &fdb->pp[port];
+	if (max && __atomic_load_n(&pp->entries, __ATOMIC_RELAXED) >= max) {
+		__atomic_add_fetch(&pp->refused, 1, __ATOMIC_RELAXED);
+		return -ENOSPC;
+	}
+	if (rate) {
+		if (__atomic_load_n(&pp->win, __ATOMIC_RELAXED) != now) {
+			__atomic_store_n(&pp->win, now, __ATOMIC_RELAXED);
+			__atomic_store_n(&pp->win_n, 0, __ATOMIC_RELAXED);
+		}
+		if (__atomic_add_fetch(&pp->win_n, 1, __ATOMIC_RELAXED) > rate) {
+			__atomic_add_fetch(&pp->throttled, 1, __ATOMIC_RELAXED);
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
+void vn_fdb_port_stats(const struct vn_fdb *fdb, uint16_t port, struct vn_fdb_port_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (port >= VN_MAX_PORTS_HARD)
+		return;
+	st->entries = __atomic_load_n(&fdb->pp[port].entries, __ATOMIC_RELAXED);
+	st->refused = __atomic_load_n(&fdb->pp[port].refused, __ATOMIC_RELAXED);
+	st->throttled = __atomic_load_n(&fdb->pp[port].throttled, __ATOMIC_RELAXED);
 }
 
 void vn_fdb_free(struct vn_fdb *fdb)
@@ -102,6 +180,7 @@ void vn_fdb_free(struct vn_fdb *fdb)
 		return;
 	rte_hash_free(fdb->h);
 	rte_free(fdb->seen);
+	rte_free(fdb->pp);
 	rte_free(fdb);
 }
 
@@ -148,15 +227,22 @@ int vn_fdb_learn(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *
 				fdb->seen[pos] = now;
 			return 0;
 		}
+		if ((rc = port_admit(fdb, port, now)) < 0)
+			return rc;
 		rc = fdb_insert(fdb, &k, FDB_VALID | port, now, false);
 		if (rc < 0)
 			return rc;
+		port_count(fdb, d, -1);
+		port_count(fdb, FDB_VALID | port, 1);
 		__atomic_add_fetch(&fdb->moved, 1, __ATOMIC_RELAXED);
 		return 2;
 	}
+	if ((rc = port_admit(fdb, port, now)) < 0)
+		return rc;
 	rc = fdb_insert(fdb, &k, FDB_VALID | port, now, true);
 	if (rc < 0)
 		return rc;
+	port_count(fdb, FDB_VALID | port, 1);
 	__atomic_add_fetch(&fdb->learned, 1, __ATOMIC_RELAXED);
 	return 1;
 }
@@ -178,17 +264,28 @@ int vn_fdb_add_static(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_a
 	struct fdb_key k;
 	bool is_new;
 
+	void *data = NULL;
+	int rc;
+
 	fdb_key_make(&k, seg, mac);
-	is_new = rte_hash_lookup(fdb->h, &k) < 0;
-	return fdb_insert(fdb, &k, FDB_VALID | FDB_STATIC | port, now, is_new);
+	is_new = rte_hash_lookup_data(fdb->h, &k, &data) < 0;
+	rc = fdb_insert(fdb, &k, FDB_VALID | FDB_STATIC | port, now, is_new);
+	if (rc == 0 && !is_new)
+		port_count(fdb, (uintptr_t)data, -1); /* a dynamic entry made static */
+	return rc;
 }
 
 static int fdb_remove(struct vn_fdb *fdb, const void *key)
 {
-	int32_t pos = rte_hash_del_key(fdb->h, key);
+	void *data = NULL;
+	int32_t pos;
 
+	if (rte_hash_lookup_data(fdb->h, key, &data) < 0)
+		return -ENOENT;
+	pos = rte_hash_del_key(fdb->h, key);
 	if (pos < 0)
 		return -ENOENT;
+	port_count(fdb, (uintptr_t)data, -1);
 	/* With RCU attached, rte_hash frees the slot after the grace period itself. */
 	if (!fdb->rcu)
 		rte_hash_free_key_with_position(fdb->h, pos);
@@ -270,6 +367,10 @@ unsigned vn_fdb_flush(struct vn_fdb *fdb, int port, bool with_static)
 {
 	struct flush_ctx f = {port, with_static};
 
+	if (port >= 0 && port < VN_MAX_PORTS_HARD && with_static) { /* the port left its slot */
+		__atomic_store_n(&fdb->pp[port].refused, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&fdb->pp[port].throttled, 0, __ATOMIC_RELAXED);
+	}
 	return fdb_remove_if(fdb, pred_flush, &f, NULL);
 }
 

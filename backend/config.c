@@ -23,6 +23,8 @@ void vn_config_defaults(struct vn_config *c)
 	c->max_clients = 32;
 	c->fdb_max = 8192;
 	c->fdb_aging = 300;
+	c->fdb_max_per_port = 1024;
+	c->fdb_learn_rate = 1000;
 	c->idle_sleep_us = 1000;
 	c->checkpoint_interval = 10;
 	c->ledger_max = 4096;
@@ -75,6 +77,8 @@ static const struct key_desc keys[] = {
     {"max_clients", K_UINT, OFF(max_clients), 1, 1024},
     {"fdb_max", K_UINT, OFF(fdb_max), 16, 1048576},
     {"fdb_aging", K_UINT, OFF(fdb_aging), 1, 1000000},
+    {"fdb_max_per_port", K_UINT, OFF(fdb_max_per_port), 0, 1048576},
+    {"fdb_learn_rate", K_UINT, OFF(fdb_learn_rate), 0, 10000000},
     {"idle_sleep_us", K_UINT, OFF(idle_sleep_us), 0, 100000},
     {"eal_args", K_STR, OFF(eal_args)},
     {"checkpoint_interval", K_UINT, OFF(checkpoint_interval), 1, 86400},

@@ -25,6 +25,8 @@ int vn_net_init(struct vn_net *n, const struct vn_net_kind *kind, const char *na
 				    g_strerror(e));
 			return -e;
 		}
+		vn_fdb_set_port_limits(n->fdb, env->cfg->fdb_max_per_port,
+				       env->cfg->fdb_learn_rate);
 	}
 	return 0;
 }

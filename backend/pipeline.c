@@ -42,8 +42,19 @@ static inline uint16_t be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-/* IPv6 after its fixed header at @off: the transport header past up to four extension
- * headers (hop-by-hop, routing, destination options). */
+/* Extension headers walked (RFC 8200 4, RFC 7045): past this many the frame is cut short
+ * (VN_META_TRUNC), which anti-spoofing drops. */
+#define VN_IPV6_MAX_EXT 10
+
+/*
+ * IPv6 after its fixed header at @off: the transport header past the whole chain of
+ * extension headers (hop-by-hop, routing, fragment, destination options, AH, mobility, HIP,
+ * shim6, experimental), at most VN_IPV6_MAX_EXT of them. A Fragment header with a non-zero
+ * offset ends the walk: no transport header (VN_META_FRAG, @l4_proto its next header); with
+ * offset 0 (a first fragment) the walk goes on and VN_META_FRAG1 is set. A chain that runs
+ * out of the frame or past the bound sets VN_META_TRUNC. ESP (50) and "no next header" (59)
+ * end the chain as a transport of their own.
+ */
 static void parse_ipv6(const struct rte_mbuf *m, struct vn_meta *md, uint32_t off)
 {
 	uint8_t buf[40];
@@ -56,16 +67,46 @@ static void parse_ipv6(const struct rte_mbuf *m, struct vn_meta *md, uint32_t of
 		return;
 	}
 	nh = ip[6];
-	for (int i = 0; i < 4 && (nh == 0 || nh == 43 || nh == 60); i++) {
-		uint8_t eb[2];
-		const uint8_t *e = rte_pktmbuf_read(m, l4, 2, eb);
-		if (!e || l4 > UINT16_MAX) {
+	for (int i = 0;; i++) {
+		uint8_t eb[4];
+		const uint8_t *e;
+
+		switch (nh) {
+		case 0:	  /* hop-by-hop options */
+		case 43:  /* routing */
+		case 44:  /* fragment */
+		case 51:  /* authentication header */
+		case 60:  /* destination options */
+		case 135: /* mobility */
+		case 139: /* HIP */
+		case 140: /* shim6 */
+		case 253: /* experimental (RFC 3692) */
+		case 254:
+			break;
+		default:
+			goto out_transport;
+		}
+		if (i == VN_IPV6_MAX_EXT || l4 > UINT16_MAX ||
+		    !(e = rte_pktmbuf_read(m, l4, 4, eb))) {
 			md->flags |= VN_META_TRUNC;
 			return;
 		}
+		if (nh == 44) {
+			if (be16(e + 2) & 0xfff8) { /* a later fragment: no transport header */
+				md->flags |= VN_META_FRAG;
+				md->l4_proto = e[0];
+				return;
+			}
+			md->flags |= VN_META_FRAG1;
+			l4 += 8;
+		} else if (nh == 51) {
+			l4 += (e[1] + 2u) * 4u;
+		} else {
+			l4 += (e[1] + 1u) * 8u;
+		}
 		nh = e[0];
-		l4 += (e[1] + 1u) * 8u;
 	}
+out_transport:
 	if (l4 > UINT16_MAX) {
 		md->flags |= VN_META_TRUNC;
 		return;

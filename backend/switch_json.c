@@ -42,6 +42,24 @@ static void json_net(struct vn_switch *sw, struct vn_net *n, JsonBuilder *b, boo
 		vn_json_int(b, "moved", (gint64)fs.moved);
 		vn_json_int(b, "aged", (gint64)fs.aged);
 		vn_json_int(b, "limit_hits", (gint64)fs.full);
+		vn_json_int(b, "max_per_port", sw->cfg->fdb_max_per_port);
+		vn_json_int(b, "learn_rate", sw->cfg->fdb_learn_rate);
+		json_builder_set_member_name(b, "ports"); /* each port's share and refusals */
+		json_builder_begin_object(b);
+		for (guint i = 0; i < sw->ports->len; i++) {
+			struct sw_port *sp = sw->ports->pdata[i];
+			struct vn_fdb_port_stats ps;
+			if (sp->vnet != n || !n->fdb)
+				continue;
+			vn_fdb_port_stats(n->fdb, sp->slot, &ps);
+			json_builder_set_member_name(b, sp->name);
+			json_builder_begin_object(b);
+			vn_json_int(b, "entries", (gint64)ps.entries);
+			vn_json_int(b, "learn_refused", (gint64)ps.refused);
+			vn_json_int(b, "learn_throttled", (gint64)ps.throttled);
+			json_builder_end_object(b);
+		}
+		json_builder_end_object(b);
 		json_builder_end_object(b);
 	}
 	json_builder_end_object(b);

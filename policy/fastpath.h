@@ -208,10 +208,21 @@ bool vn_antispoof_check_slow(const struct vn_port_policy *p, const struct rte_mb
 			     const struct vn_meta *md);
 
 /**
+ * vn_antispoof_dhcp_port() - Return: true if a UDP datagram from port @sport to port @dport
+ * (both network order) may be DHCPv4 that the full check must see: from the server port 67,
+ * or to port 67 (a client's request, or a reply to a relay) or 68 (a reply to a client).
+ */
+static __rte_always_inline bool vn_antispoof_dhcp_port(uint16_t sport, uint16_t dport)
+{
+	return sport == RTE_BE16(67) || dport == RTE_BE16(67) || dport == RTE_BE16(68);
+}
+
+/**
  * vn_antispoof_check() - clean-traffic checks of frame @m from a port with policy @p
  * (p->antispoof set), parsed into @md (VN_META_L34): source MAC, IPv4/IPv6 source, ARP
- * sender, ND options, DHCP server replies and router advertisements. The common case, an
- * IPv4 frame from an allowed source that is not a UDP datagram from port 67, passes inline;
+ * sender, ND options, DHCP server messages and router advertisements. The common case, an
+ * IPv4 frame from an allowed source that is not a UDP datagram from port 67 or to port 67
+ * or 68 (vn_antispoof_dhcp_port()), passes inline;
  * anything else goes to vn_antispoof_check_slow(), which reads through rte_pktmbuf_read(),
  * so chained and short frames are safe. @mac_ok: the caller knows the source MAC passes (a
  * frame of the same burst from it passed), so the lock-MAC compare is skipped.
@@ -223,7 +234,7 @@ static __rte_always_inline bool vn_antispoof_check(const struct vn_port_policy *
 {
 	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t src;
-	uint16_t sport;
+	uint16_t sport, dport;
 
 	if (p->lock_mac && !mac_ok &&
 	    !rte_is_same_ether_addr((const struct rte_ether_addr *)(d + 6), &p->mac))
@@ -231,7 +242,7 @@ static __rte_always_inline bool vn_antispoof_check(const struct vn_port_policy *
 	/* IPv4, not a later fragment, the source address and the UDP ports in the first
 	 * segment */
 	if (unlikely(md->etype != 0x0800 || md->l4_off == 0 ||
-		     rte_pktmbuf_data_len(m) < md->l4_off + 2u))
+		     rte_pktmbuf_data_len(m) < md->l4_off + 4u))
 		return vn_antispoof_check_slow(p, m, md);
 	memcpy(&src, d + md->l3_off + 12, 4);
 	if (unlikely(p->ip_guard && !(p->nr_ip4 && src == p->ip4[0])))
@@ -239,7 +250,8 @@ static __rte_always_inline bool vn_antispoof_check(const struct vn_port_policy *
 	if (md->l4_proto != 17)
 		return true;
 	memcpy(&sport, d + md->l4_off, 2);
-	if (unlikely(sport == RTE_BE16(67)))
+	memcpy(&dport, d + md->l4_off + 2, 2);
+	if (unlikely(vn_antispoof_dhcp_port(sport, dport)))
 		return vn_antispoof_check_slow(p, m, md); /* a DHCP server? */
 	return true;
 }
@@ -286,7 +298,7 @@ static __rte_always_inline bool vn_antispoof_ingress(const struct vn_port_policy
 						     bool mac_ok)
 {
 	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
-	uint16_t off = md->cl.tagged ? 16 : 12, frag, sport;
+	uint16_t off = md->cl.tagged ? 16 : 12, frag, sport, dport;
 	const uint8_t *ip = d + off + 2;
 	uint32_t head, src;
 
@@ -316,7 +328,8 @@ static __rte_always_inline bool vn_antispoof_ingress(const struct vn_port_policy
 	if (ip[9] != 17)
 		return true;
 	memcpy(&sport, ip + 20, 2);
-	if (unlikely(sport == RTE_BE16(67)))
+	memcpy(&dport, ip + 22, 2);
+	if (unlikely(vn_antispoof_dhcp_port(sport, dport)))
 		return vn_antispoof_check_slow(p, m, md); /* a DHCP server? */
 	return true;
 

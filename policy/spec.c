@@ -579,8 +579,17 @@ int vn_policy_build(JsonObject *spec, const struct rte_ether_addr *mac, bool ext
 	p->lock_mac = member(spec, "lock_mac") != NULL;
 	p->allow_dhcp_server = member(spec, "allow_dhcp_server") != NULL;
 	p->allow_ra = member(spec, "allow_ra") != NULL;
-	if (mac)
+	if (mac) {
 		p->mac = *mac;
+		p->has_eui64 = true;
+		p->eui64[0] = 0xfe;
+		p->eui64[1] = 0x80;
+		p->eui64[8] = (uint8_t)(mac->addr_bytes[0] ^ 0x02);
+		memcpy(p->eui64 + 9, mac->addr_bytes + 1, 2);
+		p->eui64[11] = 0xff;
+		p->eui64[12] = 0xfe;
+		memcpy(p->eui64 + 13, mac->addr_bytes + 3, 3);
+	}
 	if ((n = member(spec, "allowed_ip")) && JSON_NODE_HOLDS_ARRAY(n)) {
 		JsonArray *a = json_node_get_array(n);
 		for (guint i = 0; i < json_array_get_length(a) && i < VN_POLICY_MAX_IPS; i++) {

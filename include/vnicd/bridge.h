@@ -28,6 +28,13 @@ struct vn_fdb_stats {
 	uint64_t full;	  /* learn/add refused because the table is at its limit */
 };
 
+/** struct vn_fdb_port_stats - one port's learning in one FDB (read on the control thread). */
+struct vn_fdb_port_stats {
+	uint64_t entries;   /* dynamic entries on the port */
+	uint64_t refused;   /* learns refused: the port at its limit (fdb_max_per_port) */
+	uint64_t throttled; /* learns refused: over the port's rate (fdb_learn_rate) */
+};
+
 /** struct vn_fdb_entry - one entry, as walked or looked up on the control thread. */
 struct vn_fdb_entry {
 	uint16_t seg;
@@ -45,13 +52,26 @@ struct vn_fdb_entry {
  */
 struct vn_fdb *vn_fdb_create(const char *name, uint32_t max_entries, struct rte_rcu_qsbr *qsbr);
 
+/**
+ * vn_fdb_set_port_limits() - limit what one port may learn: at most @max_per_port dynamic
+ * entries, and at most @learn_rate new or moved MACs per second (the unit of vn_fdb_learn()'s
+ * @now); 0: no limit. A refused learn leaves the table as it was (the frame is still
+ * forwarded, as from an unknown source). Thread: any.
+ */
+void vn_fdb_set_port_limits(struct vn_fdb *fdb, uint32_t max_per_port, uint32_t learn_rate);
+
+/** vn_fdb_port_stats() - the learning counters of slot @port into @st. Thread: control. */
+void vn_fdb_port_stats(const struct vn_fdb *fdb, uint16_t port, struct vn_fdb_port_stats *st);
+
 /** vn_fdb_free() - free @fdb (NULL is fine). No worker may still use it. Thread: control. */
 void vn_fdb_free(struct vn_fdb *fdb);
 
 /**
  * vn_fdb_learn() - note that @mac was seen on @port in segment @seg at time @now.
  * Static entries are never moved.
- * Return: 0 known and unchanged, 1 learned, 2 moved, -ENOSPC when the table is full.
+ * Return: 0 known and unchanged, 1 learned, 2 moved, -ENOSPC when the table or the port's
+ * share of it is full, -EBUSY when the port learns faster than its rate
+ * (vn_fdb_set_port_limits()).
  */
 int vn_fdb_learn(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac, uint16_t port,
 		 uint64_t now);
@@ -81,6 +101,7 @@ unsigned vn_fdb_age(struct vn_fdb *fdb, uint64_t now, uint64_t max_age);
 /**
  * vn_fdb_flush() - remove dynamic entries (and static ones when @with_static); when
  * @port >= 0 only those on that port. Return: how many were removed. Thread: control.
+ * Flushing a port with @with_static (it left its slot) also zeroes its refusal counters.
  */
 unsigned vn_fdb_flush(struct vn_fdb *fdb, int port, bool with_static);
 

@@ -35,10 +35,13 @@ struct vn_vlan_cls {
 	uint16_t tag_tpid; /* that tag's TPID as received */
 };
 
-/* struct vn_meta.flags */
+/* struct vn_meta.flags. VN_META_TRUNC: a header is cut short, more than three tags hide the
+ * protocol, or more IPv6 extension headers than parse_ipv6() walks. VN_META_FRAG1: IPv6, the
+ * first fragment of a datagram (a Fragment header with offset 0). */
 #define VN_META_L34 0x1	  /* etype, l3_off, l4_off, l4_proto are parsed */
-#define VN_META_FRAG 0x2  /* an IPv4 fragment other than the first: no transport header */
-#define VN_META_TRUNC 0x4 /* a header is cut short, or more than three tags hide the protocol */
+#define VN_META_FRAG 0x2  /* an IP fragment other than the first: no transport header */
+#define VN_META_TRUNC 0x4 /* cut short (above) */
+#define VN_META_FRAG1 0x8 /* an IPv6 first fragment (above) */
 
 /**
  * struct vn_meta - a frame as the pipeline parsed it, once, at ingress; kept in the mbuf

@@ -84,6 +84,8 @@ struct vn_port_policy {
 	bool ip_guard;			 /* nr_ip4 || nr_ip6: the source address is checked */
 	uint32_t ip4[VN_POLICY_MAX_IPS]; /* network order */
 	uint8_t ip6[VN_POLICY_MAX_IPS][16];
+	bool has_eui64;		   /* the port has a MAC: @eui64 is its link-local address */
+	uint8_t eui64[16];	   /* fe80::/64 with the modified EUI-64 of @mac (RFC 4291 2.5.1) */
 	struct vn_meter *in, *out; /* NULL: no limit. in = to the guest, out = from it */
 	bool default_uplink;	   /* built as the default of an external port */
 };

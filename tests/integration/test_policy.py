@@ -381,8 +381,10 @@ def add_addrs(hosts, ifn):
 
 def test_antispoof(tap, vn, hosts, ifn):
     from scapy.all import (ARP, BOOTP, DHCP, IP, UDP, Ether, ICMPv6ND_NA, ICMPv6ND_RA,
-                           ICMPv6NDOptDstLLAddr, IPv6, Raw)
+                           ICMPv6NDOptDstLLAddr, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
+                           Raw, in6_mactoifaceid)
     h1, h2 = hosts[1], hosts[2]
+    ll1 = 'fe80::' + in6_mactoifaceid(MAC[1])  # p1's own link-local address (EUI-64)
     vn.ctl('port', 'set', 'p1', '--lock-mac', '--allowed-ip', '10.88.0.1,fd00::1')
     e = Ether(src=MAC[1], dst=BC)
     good = [
@@ -390,6 +392,9 @@ def test_antispoof(tap, vn, hosts, ifn):
         e / ARP(op=1, hwsrc=MAC[1], psrc='10.88.0.1', pdst='10.88.0.2'),
         e / IPv6(src='fd00::1', dst='ff02::1') / ICMPv6ND_NA(tgt='fd00::1') /
         ICMPv6NDOptDstLLAddr(lladdr=MAC[1]),
+        e / IPv6(src=ll1, dst='ff02::1') / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() /
+        IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() /
+        UDP(sport=1000, dport=2000) / Raw(b'ok6'),
     ]
     bad = [
         Ether(src='02:00:00:00:99:99', dst=BC) / IP(src='10.88.0.1', dst='10.88.0.2') / UDP(),
@@ -398,10 +403,21 @@ def test_antispoof(tap, vn, hosts, ifn):
         e / ARP(op=2, hwsrc='02:00:00:00:99:99', psrc='10.88.0.1', pdst='10.88.0.2'),
         e / IP(src='10.88.0.1', dst='255.255.255.255') / UDP(sport=67, dport=68) /
         BOOTP(op=2, yiaddr='10.88.0.50') / DHCP(options=[('message-type', 'offer'), 'end']),
-        e / IPv6(src='fe80::1', dst='ff02::1') / ICMPv6ND_RA(),
+        e / IPv6(src=ll1, dst='ff02::1') / ICMPv6ND_RA(),
         e / IPv6(src='fd00::1', dst='ff02::1') / ICMPv6ND_NA(tgt='fd00::2') /
         ICMPv6NDOptDstLLAddr(lladdr=MAC[1]),
         e / IPv6(src='fe80::1', dst='ff02::1:2') / UDP(sport=547, dport=546) / Raw(b'\x07'),
+        # issue 16 (6): what passed before
+        e / IPv6(src=ll1, dst='ff02::1') / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() /
+        IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() /
+        ICMPv6ND_RA(),
+        e / IPv6(src=ll1, dst='ff02::1') / IPv6ExtHdrFragment(m=1, id=7) / ICMPv6ND_RA(),
+        e / IPv6(src=ll1, dst='ff02::1') / ICMPv6ND_NA(tgt='fe80::1') /
+        ICMPv6NDOptDstLLAddr(lladdr=MAC[1]),  # claims the router's link-local address
+        e / IPv6(src='fe80::1', dst='ff02::1') / UDP(sport=1000, dport=2000),
+        e / IP(src='10.88.0.1', dst='255.255.255.255') / UDP(sport=1234, dport=68) /
+        BOOTP(op=2, yiaddr='10.88.0.50') / DHCP(options=[('message-type', 'offer'), 'end']),
+        e / IPv6(src=ll1, dst='ff02::1:2') / UDP(sport=1234, dport=546) / Raw(b'\x07'),
     ]
     sp0 = drops(vn, 'p1', 'spoofed')
     cap = nl.Capture(h2, ifn[2])

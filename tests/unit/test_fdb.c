@@ -214,12 +214,107 @@ static void test_limit(void)
 	vn_fdb_free(fdb);
 }
 
+/* A random unicast locally administered MAC. */
+static struct rte_ether_addr rand_mac(void)
+{
+	struct rte_ether_addr m;
+
+	for (unsigned i = 0; i < 6; i++)
+		m.addr_bytes[i] = (uint8_t)g_test_rand_int();
+	m.addr_bytes[0] = (uint8_t)((m.addr_bytes[0] & 0xfc) | 0x02);
+	return m;
+}
+
+/*
+ * Issue 16 (7): one port flooding 5000 random source MACs into an FDB of 8192 shared by all
+ * takes at most its share (fdb_max_per_port); other ports still learn, across segments, and
+ * nothing of theirs is pushed out. Its share frees as its entries age or move away.
+ */
+static void test_port_limit(void)
+{
+	struct vn_fdb *fdb = vn_fdb_create("perport", 8192, NULL);
+	struct rte_ether_addr v = pool_mac(1), w = pool_mac(2);
+	struct vn_fdb_port_stats ps;
+	unsigned ok = 0;
+
+	vn_fdb_set_port_limits(fdb, 1024, 0);
+	g_assert_cmpint(vn_fdb_learn(fdb, 0, &v, 2, 1), ==, 1); /* the victim, before */
+	for (unsigned i = 0; i < 5000; i++) {
+		struct rte_ether_addr m = rand_mac();
+		int rc = vn_fdb_learn(fdb, (uint16_t)(i % 3), &m, 1, 1);
+		g_assert_true(rc == 1 || rc == -ENOSPC);
+		ok += rc == 1;
+	}
+	g_assert_cmpuint(ok, ==, 1024);
+	vn_fdb_port_stats(fdb, 1, &ps);
+	g_assert_cmpuint(ps.entries, ==, 1024);
+	g_assert_cmpuint(ps.refused, ==, 5000 - 1024);
+	g_assert_cmpint(vn_fdb_lookup(fdb, 0, &v), ==, 2);	/* still there */
+	g_assert_cmpint(vn_fdb_learn(fdb, 7, &w, 3, 2), ==, 1); /* others still learn */
+	g_assert_cmpint(vn_fdb_lookup(fdb, 7, &w), ==, 3);
+	/* moving a MAC to the full port is refused too; moving one away frees a place */
+	g_assert_cmpint(vn_fdb_learn(fdb, 0, &v, 1, 2), ==, -ENOSPC);
+	g_assert_cmpint(vn_fdb_lookup(fdb, 0, &v), ==, 2);
+	vn_fdb_set_port_limits(fdb, 0, 0); /* no limit: the move goes through */
+	g_assert_cmpint(vn_fdb_learn(fdb, 0, &v, 1, 2), ==, 2);
+	g_assert_cmpint(vn_fdb_learn(fdb, 0, &v, 2, 2), ==, 2);
+	vn_fdb_set_port_limits(fdb, 1024, 0);
+	vn_fdb_port_stats(fdb, 1, &ps);
+	g_assert_cmpuint(ps.entries, ==, 1024);
+	vn_fdb_port_stats(fdb, 2, &ps);
+	g_assert_cmpuint(ps.entries, ==, 1);
+	/* aging frees the share (the victim and w were seen later) */
+	g_assert_cmpuint(vn_fdb_age(fdb, 302, 300), ==, 1024);
+	vn_fdb_port_stats(fdb, 1, &ps);
+	g_assert_cmpuint(ps.entries, ==, 0);
+	{
+		struct rte_ether_addr m = rand_mac();
+		g_assert_cmpint(vn_fdb_learn(fdb, 0, &m, 1, 302), ==, 1);
+	}
+	/* a static entry on the port is not part of its share; flushing the port resets */
+	g_assert_cmpint(vn_fdb_add_static(fdb, 0, &w, 1, 302), ==, 0);
+	vn_fdb_port_stats(fdb, 1, &ps);
+	g_assert_cmpuint(ps.entries, ==, 1);
+	g_assert_cmpuint(vn_fdb_flush(fdb, 1, true), ==, 2);
+	vn_fdb_port_stats(fdb, 1, &ps);
+	g_assert_cmpuint(ps.entries + ps.refused, ==, 0);
+	vn_fdb_free(fdb);
+}
+
+/* The learn rate: at most fdb_learn_rate new MACs of one port per second (@now unit). */
+static void test_learn_rate(void)
+{
+	struct vn_fdb *fdb = vn_fdb_create("rate", 8192, NULL);
+	struct vn_fdb_port_stats ps;
+	unsigned ok = 0;
+
+	vn_fdb_set_port_limits(fdb, 0, 100);
+	for (unsigned i = 0; i < 150; i++) {
+		struct rte_ether_addr m = rand_mac();
+		int rc = vn_fdb_learn(fdb, 0, &m, 1, 5);
+		g_assert_true(rc == 1 || rc == -EBUSY);
+		ok += rc == 1;
+	}
+	g_assert_cmpuint(ok, ==, 100);
+	{ /* another port has its own budget; the next second a new one */
+		struct rte_ether_addr m = rand_mac(), n = rand_mac();
+		g_assert_cmpint(vn_fdb_learn(fdb, 0, &m, 2, 5), ==, 1);
+		g_assert_cmpint(vn_fdb_learn(fdb, 0, &n, 1, 6), ==, 1);
+	}
+	vn_fdb_port_stats(fdb, 1, &ps);
+	g_assert_cmpuint(ps.throttled, ==, 50);
+	g_assert_cmpuint(ps.entries, ==, 101);
+	vn_fdb_free(fdb);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	vn_test_eal_init();
 	g_test_add_func("/fdb/basics", test_basics);
 	g_test_add_func("/fdb/limit", test_limit);
+	g_test_add_func("/fdb/port_limit", test_port_limit);
+	g_test_add_func("/fdb/learn_rate", test_learn_rate);
 	g_test_add_func("/fdb/differential", test_differential);
 	return g_test_run();
 }

@@ -350,11 +350,137 @@ static unsigned ip6(uint8_t *p, const char *src, const char *dst, uint8_t nh, co
 	return 40 + l4len;
 }
 
+/* IPv6 with the extension headers @ext (@next: the protocol after them) and @l4. */
+static unsigned ip6_ext(uint8_t *p, const char *src, const char *dst, const uint8_t *ext,
+			unsigned extlen, uint8_t first, const uint8_t *l4, unsigned l4len)
+{
+	uint8_t body[200];
+
+	memcpy(body, ext, extlen);
+	memcpy(body + extlen, l4, l4len);
+	return ip6(p, src, dst, first, body, extlen + l4len);
+}
+
+/*
+ * Issue 16 (6): what got past anti-spoofing before: an RA behind six extension headers or
+ * behind a Fragment header, a first fragment without its transport header, fragmented ND,
+ * a link-local source or NA target that is not the port's own, DHCP server messages from
+ * another source port or by message type.
+ */
+static void test_antispoof_bypasses(void)
+{
+	uint8_t b[256], pl[200], ext[96], me[6];
+	uint8_t ra[16] = {134}, echo[8] = {128}, na[32] = {136};
+	uint8_t offer[9] = {0x04, 0xd2, 0, 68, 0, 9, 0, 0, 2};	       /* 1234 -> 68, BOOTREPLY */
+	uint8_t relay_reply[9] = {0, 68, 0, 67, 0, 9, 0, 0, 2};	       /* 68 -> 67, BOOTREPLY */
+	uint8_t request[9] = {0, 68, 0, 67, 0, 9, 0, 0, 1};	       /* 68 -> 67, BOOTREQUEST */
+	uint8_t v6_reply[9] = {0x04, 0xd2, 0x02, 0x22, 0, 9, 0, 0, 7}; /* 1234 -> 546 REPLY */
+	uint8_t v6_relrepl[9] = {0x02, 0x22, 0x02, 0x23, 0, 9, 0, 0, 13}; /* 546 -> 547 */
+	uint8_t v6_solicit[9] = {0x02, 0x22, 0x02, 0x23, 0, 9, 0, 0, 1};
+	char my_ll[INET6_ADDRSTRLEN];
+	struct got g[NP];
+	unsigned n, el;
+	uint64_t sp = drops(0, VN_DROP_SPOOFED);
+
+	mac_of(0, me);
+	snprintf(my_ll, sizeof(my_ll), "fe80::%x:%xff:fe%02x:%x", (me[0] ^ 2) << 8 | me[1], me[2],
+		 me[3], me[4] << 8 | me[5]);
+	set_policy(0, "{\"lock_mac\": true, \"allowed_ip\": \"10.0.0.1, fd00::1, fe80::77\"}");
+#define SEND(n) send_raw(0, b, build(b, BC, me, NULL, 0, 0x86dd, pl, n), g)
+#define SEND4(n) send_raw(0, b, build(b, BC, me, NULL, 0, 0x0800, pl, n), g)
+	/* six destination-options headers (8 bytes each), then an RA */
+	memset(ext, 0, sizeof(ext));
+	for (unsigned i = 0; i < 6; i++)
+		ext[8 * i] = i < 5 ? 60 : 58;
+	n = ip6_ext(pl, my_ll, "ff02::1", ext, 48, 60, ra, 16);
+	g_assert_cmpuint(SEND(n), ==, 0);
+	n = ip6_ext(pl, my_ll, "ff02::1", ext, 48, 60, echo, 8);
+	g_assert_cmpuint(SEND(n), ==, 0x1e); /* the same chain before an echo request passes */
+	/* more extension headers than walked: dropped */
+	for (unsigned i = 0; i < 12; i++)
+		ext[8 * i] = i < 11 ? 60 : 58;
+	n = ip6_ext(pl, my_ll, "ff02::1", ext, 96, 60, echo, 8);
+	g_assert_cmpuint(SEND(n), ==, 0);
+	/* hop-by-hop, routing, AH (length in 4-byte units) then the RA */
+	memset(ext, 0, sizeof(ext));
+	ext[0] = 43, ext[8] = 51, ext[9] = 0, ext[16] = 58, ext[17] = 1; /* AH of 12 bytes */
+	n = ip6_ext(pl, my_ll, "ff02::1", ext, 28, 0, ra, 16);
+	g_assert_cmpuint(SEND(n), ==, 0);
+	/* a Fragment header (offset 0, more fragments) hiding an RA */
+	memset(ext, 0, sizeof(ext));
+	ext[0] = 58, ext[3] = 1, ext[7] = 42;
+	n = ip6_ext(pl, my_ll, "ff02::1", ext, 8, 44, ra, 16);
+	g_assert_cmpuint(SEND(n), ==, 0);
+	/* a fragmented NA of our own address: ND is never fragmented (RFC 6980) */
+	inet_pton(AF_INET6, "fd00::1", na + 8);
+	na[24] = 2, na[25] = 1;
+	memcpy(na + 26, me, 6);
+	n = ip6_ext(pl, "fd00::1", "ff02::1", ext, 8, 44, na, 32);
+	g_assert_cmpuint(SEND(n), ==, 0);
+	/* a first fragment ending inside its destination options: no transport header */
+	ext[0] = 60, ext[8] = 58, ext[9] = 2; /* 24 bytes of options, the fragment has 16 */
+	n = ip6_ext(pl, my_ll, "ff02::1", ext, 24, 44, echo, 0);
+	g_assert_cmpuint(SEND(n), ==, 0);
+	/* a first fragment whose ICMPv6 header is cut (4 of 8 bytes) */
+	ext[0] = 58;
+	n = ip6_ext(pl, my_ll, "ff02::1", ext, 8, 44, echo, 4);
+	g_assert_cmpuint(SEND(n), ==, 0);
+	/* a fragmented echo request passes, and so does a later fragment of it */
+	n = ip6_ext(pl, my_ll, "ff02::1", ext, 8, 44, echo, 8);
+	g_assert_cmpuint(SEND(n), ==, 0x1e);
+	ext[2] = 0, ext[3] = 0x11; /* offset 16 bytes, more fragments */
+	n = ip6_ext(pl, "fd00::1", "ff02::1", ext, 8, 44, ra, 16);
+	g_assert_cmpuint(SEND(n), ==, 0x1e);
+	n = ip6_ext(pl, "fd00::5", "ff02::1", ext, 8, 44, ra, 16);
+	g_assert_cmpuint(SEND(n), ==, 0); /* ... but not from another source */
+	/* link-local sources: the port's EUI-64 one and --allowed-ip's pass, others do not */
+	el = ip6(pl, my_ll, "ff02::1", 58, echo, 8);
+	g_assert_cmpuint(SEND(el), ==, 0x1e);
+	n = ip6(pl, "fe80::77", "ff02::1", 58, echo, 8);
+	g_assert_cmpuint(SEND(n), ==, 0x1e);
+	n = ip6(pl, "fe80::1", "ff02::1", 58, echo, 8);
+	g_assert_cmpuint(SEND(n), ==, 0); /* the router's */
+	/* NA targets: a guest claiming another fe80:: */
+	inet_pton(AF_INET6, "fe80::1", na + 8);
+	n = ip6(pl, my_ll, "ff02::1", 58, na, 32);
+	g_assert_cmpuint(SEND(n), ==, 0);
+	inet_pton(AF_INET6, my_ll, na + 8);
+	n = ip6(pl, my_ll, "ff02::1", 58, na, 32);
+	g_assert_cmpuint(SEND(n), ==, 0x1e);
+	/* DHCPv4: an OFFER from source port 1234, a BOOTREPLY to a relay's port 67 */
+	n = ip4(pl, "10.0.0.1", "255.255.255.255", 17, offer, 9);
+	g_assert_cmpuint(SEND4(n), ==, 0);
+	n = ip4(pl, "10.0.0.1", "10.0.0.2", 17, relay_reply, 9);
+	g_assert_cmpuint(SEND4(n), ==, 0);
+	n = ip4(pl, "10.0.0.1", "10.0.0.2", 17, request, 9);
+	g_assert_cmpuint(SEND4(n), ==, 0x1e); /* a client's request passes */
+	n = ip4(pl, "10.0.0.1", "10.0.0.2", 17, request, 8);
+	g_assert_cmpuint(SEND4(n), ==, 0); /* without a message: cannot be told apart */
+	/* DHCPv6: a REPLY from port 1234 to 546, a RELAY-REPL to 547, a client's SOLICIT */
+	n = ip6(pl, my_ll, "ff02::1:2", 17, v6_reply, 9);
+	g_assert_cmpuint(SEND(n), ==, 0);
+	n = ip6(pl, my_ll, "ff02::1:2", 17, v6_relrepl, 9);
+	g_assert_cmpuint(SEND(n), ==, 0);
+	n = ip6(pl, my_ll, "ff02::1:2", 17, v6_solicit, 9);
+	g_assert_cmpuint(SEND(n), ==, 0x1e);
+	g_assert_cmpuint(drops(0, VN_DROP_SPOOFED) - sp, ==, 15);
+	/* --allow-dhcp-server lets the server messages through */
+	set_policy(0, "{\"lock_mac\": true, \"allowed_ip\": \"10.0.0.1, fd00::1\", "
+		      "\"allow_dhcp_server\": true}");
+	n = ip4(pl, "10.0.0.1", "255.255.255.255", 17, offer, 9);
+	g_assert_cmpuint(SEND4(n), ==, 0x1e);
+	n = ip6(pl, my_ll, "ff02::1:2", 17, v6_reply, 9);
+	g_assert_cmpuint(SEND(n), ==, 0x1e);
+#undef SEND
+#undef SEND4
+	clear_policies();
+}
+
 static void test_antispoof(void)
 {
 	uint8_t b[256], pl[200], me[6], other[6];
 	uint8_t udp_dhcp_srv[8] = {0, 67, 0, 68, 0, 8, 0, 0},
-		udp_dhcp_cli[8] = {0, 68, 0, 67, 0, 8};
+		udp_dhcp_cli[9] = {0, 68, 0, 67, 0, 9, 0, 0, 1}; /* a BOOTREQUEST */
 	uint8_t udp_x[8] = {0x30, 0x39, 0x30, 0x39, 0, 8}, ra[16] = {134}, ns[24] = {135};
 	uint8_t na[32] = {136}, arp[28] = {0, 1, 8, 0, 6, 4, 0, 1};
 	struct got g[NP];
@@ -370,7 +496,7 @@ static void test_antispoof(void)
 	g_assert_cmpuint(SEND(other, 0x0800, pl_len), ==, 0); /* locked MAC */
 	pl_len = ip4(pl, "10.0.0.9", "10.0.0.2", 17, udp_x, 8);
 	g_assert_cmpuint(SEND(me, 0x0800, pl_len), ==, 0); /* source IP */
-	pl_len = ip4(pl, "0.0.0.0", "255.255.255.255", 17, udp_dhcp_cli, 8);
+	pl_len = ip4(pl, "0.0.0.0", "255.255.255.255", 17, udp_dhcp_cli, 9);
 	g_assert_cmpuint(SEND(me, 0x0800, pl_len), ==, 0x1e); /* DHCP client from 0.0.0.0 */
 	pl_len = ip4(pl, "10.0.0.1", "10.0.0.2", 17, udp_dhcp_srv, 8);
 	g_assert_cmpuint(SEND(me, 0x0800, pl_len), ==, 0); /* DHCP server reply */
@@ -410,6 +536,9 @@ static void test_antispoof(void)
 	pl_len = ip6(pl, "fd00::1", "ff02::1", 58, na, 32);
 	g_assert_cmpuint(SEND(me, 0x86dd, pl_len), ==, 0); /* target not ours */
 	g_assert_cmpuint(drops(0, VN_DROP_SPOOFED) - sp, ==, 11);
+	clear_policies();
+	test_antispoof_bypasses();
+	set_policy(0, "{\"lock_mac\": true, \"allowed_ip\": \"10.0.0.1, fd00::1\"}");
 	/* allowed roles */
 	set_policy(0, "{\"lock_mac\": true, \"allow_ra\": true, \"allow_dhcp_server\": true}");
 	pl_len = ip6(pl, "fe80::1", "ff02::1", 58, ra, 16);
@@ -673,6 +802,58 @@ static struct vn_port_policy *policy_of(const char *json)
 }
 
 /*
+ * Fill @n bytes at @p with a random IPv6 header (source fd00::1, fe80::1, the EUI-64 address
+ * of 02::00 or another) and a chain of up to 12 extension headers (hop-by-hop, routing,
+ * fragment at random offsets, destination options, AH) before UDP (DHCP ports or not) or
+ * ICMPv6 (RA, NS, NA, echo), cut wherever @n ends.
+ */
+static void rand_ipv6(uint8_t *p, unsigned n)
+{
+	static const char *const srcs[] = {"fd00::1", "fe80::1", "fe80::ff:fe00:0", "fe80::9"};
+	static const uint8_t exts[] = {0, 43, 44, 60, 51};
+	static const uint8_t icmp[] = {134, 135, 136, 128};
+	uint8_t b[256] = {0x60};
+	unsigned o = 40, nh_at = 6;
+
+	inet_pton(AF_INET6, srcs[g_test_rand_int_range(0, 4)], b + 8);
+	inet_pton(AF_INET6, "ff02::1", b + 24);
+	for (int k = g_test_rand_int_range(0, 4) ? g_test_rand_int_range(0, 13) : 0; k > 0; k--) {
+		uint8_t e = exts[g_test_rand_int_range(0, 5)];
+		b[nh_at] = e;
+		nh_at = o;
+		if (e == 44) {
+			b[o + 3] = g_test_rand_int_range(0, 2) ? 1 : 0x11; /* offset 0 or 16 */
+			o += 8;
+		} else if (e == 51) {
+			b[o + 1] = 1; /* 12 bytes */
+			o += 12;
+		} else {
+			b[o + 1] = (uint8_t)g_test_rand_int_range(0, 2);
+			o += 8 + 8u * b[o + 1];
+		}
+	}
+	if (g_test_rand_int_range(0, 2)) {
+		static const uint16_t ports[] = {546, 547, 1234};
+		uint16_t sp = ports[g_test_rand_int_range(0, 3)],
+			 dp = ports[g_test_rand_int_range(0, 3)];
+		b[nh_at] = 17;
+		b[o] = (uint8_t)(sp >> 8), b[o + 1] = (uint8_t)sp;
+		b[o + 2] = (uint8_t)(dp >> 8), b[o + 3] = (uint8_t)dp;
+		b[o + 8] = (uint8_t)g_test_rand_int_range(1, 14);
+	} else {
+		b[nh_at] = 58;
+		b[o] = icmp[g_test_rand_int_range(0, 4)];
+		inet_pton(AF_INET6, srcs[g_test_rand_int_range(0, 4)], b + o + 8);
+		b[o + 24] = 2, b[o + 25] = 1, b[o + 26] = 0x02; /* target LLA 02::00 */
+	}
+	o += 32;
+	b[4] = (uint8_t)((o - 40) >> 8), b[5] = (uint8_t)(o - 40);
+	if (g_test_rand_int_range(0, 4) == 0)
+		b[5] = (uint8_t)g_test_rand_int(); /* a payload length that lies */
+	memcpy(p, b, RTE_MIN(n, sizeof(b)));
+}
+
+/*
  * The inline fast paths of policy.h (vn_vlan_classify(), vn_antispoof_check()) must decide
  * every frame exactly as the full checks do: random frames, built around the cases the fast
  * paths take (IPv4 with the allowed source, UDP, fragments, tags) and mutated byte by byte,
@@ -694,17 +875,18 @@ static void test_fast_paths(void)
 	    "{\"lock_mac\": true, \"allowed_ip\": \"0.0.0.0\", \"allow_dhcp_server\": true}",
 	    "{\"vlan_mode\": \"trunk\", \"vlans\": \"10\", \"lock_mac\": true, \"allowed_ip\": "
 	    "\"10.0.0.1\"}",
+	    "{\"allowed_ip\": \"10.0.0.1, fd00::1, fe80::1\", \"allow_ra\": true}",
 	};
 	static const uint16_t etypes[] = {0x0800, 0x0806, 0x86dd, 0x8100, 0x88a8, 0x9100, 0x1234};
 	static const uint8_t ips[][4] = {{10, 0, 0, 1}, {10, 0, 0, 2}, {0, 0, 0, 0}, {10, 0, 0, 9}};
-	unsigned taken = 0;
+	unsigned taken = 0, v6[2] = {0, 0}, v6frag[2] = {0, 0};
 
 	for (unsigned si = 0; si < G_N_ELEMENTS(specs); si++) {
 		struct vn_port_policy *pol = policy_of(specs[si]);
 
 		for (unsigned it = 0; it < 20000; it++) {
 			struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
-			unsigned len = (unsigned)g_test_rand_int_range(14, 96), o = 12;
+			unsigned len = (unsigned)g_test_rand_int_range(14, 200), o = 12;
 			uint8_t *d;
 
 			g_assert_nonnull(m);
@@ -729,16 +911,20 @@ static void test_fast_paths(void)
 							 : g_test_rand_int_range(0, 7)];
 				d[o] = (uint8_t)(et >> 8), d[o + 1] = (uint8_t)et;
 			}
-			uint8_t ip[28] = {0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17};
+			uint8_t ip[29] = {0x45, 0, 0, 29, 0, 0, 0, 0, 64, 17};
+			static const uint8_t ports[] = {67, 68, 0x39};
 			memcpy(ip + 12, ips[g_test_rand_int_range(0, 4)], 4);
-			ip[20] = 0, ip[21] = g_test_rand_int_range(0, 2) ? 67 : 68;
-			ip[22] = 0, ip[23] = 67;
+			ip[20] = 0, ip[21] = ports[g_test_rand_int_range(0, 3)];
+			ip[22] = 0, ip[23] = ports[g_test_rand_int_range(0, 3)];
+			ip[28] = (uint8_t)g_test_rand_int_range(1, 3); /* BOOTREQUEST, BOOTREPLY */
 			if (!g_test_rand_int_range(0, 4))
 				ip[9] = 6;
 			if (!g_test_rand_int_range(0, 4))
 				ip[7] = 8; /* a later fragment */
 			for (unsigned i = 0; i < sizeof(ip) && o + 2 + i < len; i++)
 				d[o + 2 + i] = ip[i];
+			if (o + 2 <= len && d[o] == 0x86 && d[o + 1] == 0xdd)
+				rand_ipv6(d + o + 2, len - o - 2);
 			for (int k = g_test_rand_int_range(0, 3); k > 0; k--) /* mutations */
 				d[g_test_rand_int_range(0, (gint32)len)] =
 				    (uint8_t)g_test_rand_int();
@@ -784,6 +970,11 @@ static void test_fast_paths(void)
 					}
 					g_assert_cmpint(fa, ==, fs);
 					taken += fa;
+					if (ms.etype == 0x86dd &&
+					    (ms.flags & (VN_META_FRAG1 | VN_META_FRAG)))
+						v6frag[fs]++;
+					else if (ms.etype == 0x86dd && ms.l4_off)
+						v6[fs]++;
 					/* a source already let through (mac_ok) skips only the MAC
 					 * compare: same verdict for frames from the port's MAC */
 					if (!pol->lock_mac ||
@@ -799,6 +990,11 @@ static void test_fast_paths(void)
 		vn_policy_free(pol);
 	}
 	g_assert_cmpuint(taken, >, 1000); /* the frames exercised passing cases too */
+	/* and IPv6 with extension headers and fragments, passing and dropped */
+	g_assert_cmpuint(v6[0], >, 100);
+	g_assert_cmpuint(v6[1], >, 100);
+	g_assert_cmpuint(v6frag[0], >, 100);
+	g_assert_cmpuint(v6frag[1], >, 100);
 }
 
 int main(int argc, char **argv)
