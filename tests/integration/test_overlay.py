@@ -569,6 +569,66 @@ def test_vnimap(tap, s):
         t.close()
 
 
+_GENEVE_BAD = r"""
+import sys
+from scapy.all import Ether, IP, UDP, Raw, sendp
+ifname, dmac, src, dst, gmac, kmac, gip, kip, vni, case = sys.argv[1:11]
+vni = int(vni)
+inner = bytes(Ether(src=kmac, dst=gmac) / IP(src=kip, dst=gip) / UDP(sport=5, dport=9) /
+              Raw(b'OVBAD-' + case.encode()))
+v = vni.to_bytes(3, 'big')
+hdr = {'version': bytes([0x40, 0x00, 0x65, 0x58]) + v + b'\0',          # version 1
+       'critical': bytes([0x02, 0x40, 0x65, 0x58]) + v + b'\0' +          # C bit, 8 bytes of
+                   bytes([0x01, 0x02, 0x80, 0x01, 0, 0, 0, 0]),           # a critical option
+       'oam': bytes([0x00, 0x80, 0x65, 0x58]) + v + b'\0',                # O bit
+       'good': bytes([0x02, 0x00, 0x65, 0x58]) + v + b'\0' +              # a non-critical
+               bytes([0x01, 0x02, 0x00, 0x01, 0, 0, 0, 0])}[case]          # option, skipped
+sendp(Ether(dst=dmac) / IP(src=src, dst=dst) / UDP(sport=50000, dport=6081, chksum=0) /
+      Raw(hdr + inner), iface=ifname, verbose=False)
+"""
+
+
+def test_badgeneve(tap, s):
+    """Geneve from the wire (the kernel here has no geneve device: scapy sends it): version
+    1, an unknown critical option and the O bit are dropped and counted; a non-critical
+    option is skipped and the frame delivered."""
+    L = lbl(s)
+    if s.ref or s.v6:
+        return
+    vn = s.vn
+    vn.ctl('port', 'del', s.port)
+    vn.ctl('net', 'add', 'ovg', 'overlay', '--type', 'geneve', '--vni', VNI, '--local', s.local,
+           '--underlay', s.ul, '--remote', s.remote)
+    try:
+        vn.ctl('port', 'add', s.port, 'tap', '--ifname', GIF, '--netns', s.g.name, '--mac',
+               G_MAC, '--net', 'ovg')
+        wait_for(lambda: vn.ctl_json('port', 'show', s.port)['link'] == 'up', 10)
+        s.g.ip('addr', 'add', G_IP + '/24', 'dev', GIF)
+        s.g.ip('link', 'set', GIF, 'up')
+        cap = nl.Capture(s.g, GIF, filt='udp')
+        d0 = vn.ctl_json('net', 'show', 'ovg')['tunnel_drops']
+        for c in ('version', 'critical', 'oam', 'good'):
+            s.k.run(sys.executable, '-c', _GENEVE_BAD, s.kv, s.vtep_mac, s.remote, s.local,
+                    G_MAC, K_MAC, G_IP, K_IP, VNI, c)
+            time.sleep(0.1)
+        got = ovlib.tshark_fields(cap.stop(), 'frame contains "OVBAD-"', 'udp.payload')
+        tags = sorted({bytes.fromhex(r[0].replace(':', ''))[6:].decode('ascii', 'replace')
+                       for r in got if r and r[0]})
+        tap.eq(tags, ['good'], '%s geneve: the guest got only the frame with a non-critical '
+               'option: %s' % (L, tags))
+        d1 = vn.ctl_json('net', 'show', 'ovg')['tunnel_drops']
+        for k in ('bad_version', 'critical_option', 'oam'):
+            tap.ok(d1[k] > d0[k], '%s geneve: tunnel_drops.%s %d -> %d' % (L, k, d0[k], d1[k]))
+    finally:
+        vn.ctl('port', 'del', s.port, check=False)
+        vn.ctl('net', 'del', 'ovg', check=False)
+        vn.ctl('port', 'add', s.port, 'tap', '--ifname', GIF, '--netns', s.g.name, '--mac',
+               G_MAC, '--net', s.ov, check=False)
+        wait_for(lambda: vn.ctl_json('port', 'show', s.port)['link'] == 'up', 10)
+        s.g.ip('addr', 'add', G_IP + '/24', 'dev', GIF, check=False)
+        s.g.ip('link', 'set', GIF, 'mtu', s.guest_mtu, 'up')
+
+
 def main():
     tap = Tap()
     ref = '--reference' in sys.argv
@@ -587,7 +647,8 @@ def main():
         vn = Vnicd('overlay', config='[vnicd]\nmetrics_listen =\n')
         vn.wait_ready()
     plan = [(False, (('interop4', test_interop), ('wire', test_wire), ('mtu', test_mtu),
-                     ('badinput', test_badinput), ('capture', test_capture_acct),
+                     ('badinput', test_badinput), ('badgeneve', test_badgeneve),
+                     ('capture', test_capture_acct),
                      ('restart', test_restart), ('holder', test_holder),
                      ('vnimap', test_vnimap), ('gateway', test_gateway))),
             (True, (('interop6', test_interop), ('wire6', test_wire)))]
