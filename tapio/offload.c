@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Completes frames that carry a virtio-net header: checksum fill-in, TCP/UDP segmentation. */
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -69,8 +70,8 @@ static int csum_fill(struct rte_mbuf *m, uint16_t start, uint16_t offset)
 	if (sum < 0)
 		return -EINVAL;
 	c = (uint16_t)~sum;
-	if (c == 0)
-		c = 0xffff; /* UDP: 0 means "no checksum"; equivalent for TCP */
+	if (c == 0 && offset == offsetof(struct rte_udp_hdr, dgram_cksum))
+		c = 0xffff; /* UDP: 0 means "no checksum"; TCP keeps 0 (RFC 1624) */
 	memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, start + offset), &c, 2);
 	return 0;
 }
@@ -101,13 +102,13 @@ static void fix_headers(struct rte_mbuf *m, const struct vn_gso *g, bool first, 
 		if (!first)
 			th->tcp_flags &= (uint8_t)~TCP_CWR;
 		th->cksum = 0;
-		cs = vn_l4_cksum_mbuf(m, g->v6 ? NULL : ip4, ip6, g->l4_off);
+		cs = vn_l4_cksum_mbuf(m, g->v6 ? NULL : ip4, ip6, g->l4_off, false);
 		th->cksum = cs;
 	} else {
 		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(p + g->l4_off);
 		uh->dgram_len = rte_cpu_to_be_16((uint16_t)(total - g->l4_off));
 		uh->dgram_cksum = 0;
-		cs = vn_l4_cksum_mbuf(m, g->v6 ? NULL : ip4, ip6, g->l4_off);
+		cs = vn_l4_cksum_mbuf(m, g->v6 ? NULL : ip4, ip6, g->l4_off, true);
 		uh->dgram_cksum = cs;
 	}
 }

@@ -3,6 +3,7 @@
 #ifndef VNICD_CKSUM_H
 #define VNICD_CKSUM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_byteorder.h>
@@ -50,11 +51,12 @@ static inline int64_t vn_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint
  * vn_l4_cksum_mbuf() - the TCP or UDP checksum of the transport header and payload from
  * offset @l4_off to the end of @m, with the pseudo-header of IPv4 header @ip4 (or IPv6
  * header @ip6 when @ip4 is NULL), whose lengths must be set. As stored in the header:
- * complemented, 0 sent as 0xffff. Return: the checksum, or 0 when @m is shorter than @l4_off.
- * Thread: any (pure).
+ * complemented; for UDP (@udp) 0 is sent as 0xffff (0 means "no checksum"), for TCP 0 stays
+ * 0 (0xffff would be the same sum, but receivers and dissectors expect 0, RFC 1624). Return: the
+ * checksum, or 0 when @m is shorter than @l4_off. Thread: any (pure).
  */
 static inline uint16_t vn_l4_cksum_mbuf(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip4,
-					const struct rte_ipv6_hdr *ip6, uint32_t l4_off)
+					const struct rte_ipv6_hdr *ip6, uint32_t l4_off, bool udp)
 {
 	int64_t raw;
 	uint16_t c;
@@ -66,7 +68,7 @@ static inline uint16_t vn_l4_cksum_mbuf(const struct rte_mbuf *m, const struct r
 		return 0;
 	c = (uint16_t)~vn_fold((uint32_t)raw +
 			       (ip4 ? rte_ipv4_phdr_cksum(ip4, 0) : rte_ipv6_phdr_cksum(ip6, 0)));
-	return c == 0 ? 0xffff : c;
+	return c == 0 && udp ? 0xffff : c;
 }
 
 #endif
