@@ -409,7 +409,9 @@ int vn_dp_worker_run(void *arg)
 		w->st.loops++;
 		/* no pause instruction on empty polls: it costs ~100+ cycles of latency */
 		if (!moved && dp->idle_sleep_us && ++idle >= IDLE_SPINS) {
-			moved = worker_sleep(w, t, sleep_us);
+			/* @t may be freed since the quiescent state: the table of now */
+			moved = worker_sleep(w, __atomic_load_n(&dp->table, __ATOMIC_ACQUIRE),
+					     sleep_us);
 			tsc = rte_rdtsc(); /* the sleep is not work */
 		}
 		if (moved) {
