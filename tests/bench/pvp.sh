@@ -67,6 +67,21 @@ GUEST_VLAN=${PVP_GUEST_VLAN:-}
 [[ "+$POLICY+" == *+vlan-native+* ]] && GUEST_VLAN=${GUEST_VLAN:-1}
 # Config handed to vnicd with --config (worker on CPU 1, control thread on CPU 0, busy poll).
 VNICD_CONFIG=${PVP_VNICD_CONFIG:-$'[vnicd]\nworker_cpus = 1\nmain_cpus = 0\nidle_sleep_us = 0\n'}
+# vnicd's topology (issue 12; tests/bench/overlay_bench.sh compares):
+#   plain    g0 and g1 in br0 (one switching per frame)
+#   twice    g0 in bridge brA, g1 in bridge brB, brA's and brB's uplinks a DPDK memif pair
+#            joined back to back inside the same vnicd (net_memif0 server, net_memif1 client
+#            on one socket): every frame is switched twice and copied through the memif
+#   overlay  g0 in overlay ovA, g1 in overlay ovB (PVP_ENCAP, VNI 100), ovA's underlay ulA and
+#            ovB's underlay ulB joined by the same memif pair; ovA's local VTEP is ovB's remote
+#            and vice versa: guest -> vnicd (switch in ovA, encap) -> memif -> vnicd (switch
+#            in ulB, decap, switch in ovB) -> guest. Measured only once both remote VTEPs are
+#            resolved (ARP or ND through the memif link).
+VNICD_TOPO=${PVP_VNICD_TOPO:-plain}
+ENCAP=${PVP_ENCAP:-vxlan}           # overlay: vxlan | geneve | nvgre
+UNDERLAY_AF=${PVP_UNDERLAY:-4}      # overlay: underlay addresses IPv4 (4) or IPv6 (6)
+OV_MTU=${PVP_OVERLAY_MTU:-1600}     # overlay: the underlay MTU (1518-byte guest frames fit)
+PERF=${PVP_PERF:-}                  # vnicd: perf record -g of vnicd over the measured window into $PERF-SIZE.data
 MAC0=02:00:00:00:00:10
 MAC1=02:00:00:00:00:11
 
@@ -230,6 +245,12 @@ run_guest() {
 	# Sample every PVP_WINDOW s; report the median window (robust against other load on
 	# the machine) and log the mean over the whole period.
 	[ -n "${VNICD_SOCK:-}" ] && W0=$(worker_loops)
+	local perfpid=
+	if [ -n "$PERF" ] && [ -n "${VNICD_SOCK:-}" ]; then
+		perf record -q -g -p "$SWITCH_PID" -o "$PERF-$size.data" -- sleep "$DURATION" \
+			>/dev/null 2>&1 &
+		perfpid=$!
+	fi
 	rx_total guest
 	r0=$RX t0=$T
 	: >"$WORK/samples-$size"
@@ -244,6 +265,7 @@ run_guest() {
 	MPPS=$(awk '{ print ($3 - $1) / ($4 - $2) / 1e6 }' "$WORK/samples-$size" | sort -g |
 		awk '{ v[NR] = $1 } END { if (NR == 0) print "0.000"; else if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 	MEAN=$(awk -v a="$r0" -v b="$RX" -v t0="$t0" -v t1="$T" 'BEGIN { printf "%.3f", (b - a) / (t1 - t0) / 1e6 }')
+	[ -n "$perfpid" ] && wait "$perfpid"
 	# vnicd: share of its worker's poll loops that moved frames while measured (loops, not
 	# time: an empty poll costs tens of ns, a full one microseconds, so 0.1-0.3 can already
 	# be a nearly saturated worker; 0 means it mostly waited)
@@ -255,6 +277,10 @@ run_guest() {
 		# (like OVS-DPDK's "avg processing cycles per packet"), and the rate it could
 		# carry if that were all it did (its capacity: 1000 / ns per frame)
 		NSPF=$(awk -v a="$W0" -v b="$W1" 'BEGIN { split(a, x); split(b, y); f = y[4] - x[4];
+			if (f > 0 && y[5] > 0) printf "%.1f", (y[3] - x[3]) / f * 1e9 / y[5]; else print "?" }')
+		# the same busy time per frame the guest received (one per loop hop through vnicd,
+		# however many times vnicd switched it inside: the figure to compare across topologies)
+		NSPG=$(awk -v a="$W0" -v b="$W1" -v f="$((RX - r0))" 'BEGIN { split(a, x); split(b, y);
 			if (f > 0 && y[5] > 0) printf "%.1f", (y[3] - x[3]) / f * 1e9 / y[5]; else print "?" }')
 	fi
 	tp_cmd guest "stop"
@@ -352,6 +378,51 @@ bench_ovs() {
 	rm -f "$WORK"/*.in "$WORK"/p0 "$WORK"/p1
 }
 
+# vnicd_topology DIR: make PVP_VNICD_TOPO's networks in the vnicd at DIR/ctl.sock and set
+# netargs0/netargs1 (the --net of g0/g1).
+vnicd_topology() {
+	local c=("$VNICCTL" --socket "$1/ctl.sock") m0 m1 la lb
+	m0="net_memif0,role=server,socket=$1/memif.sock,id=0"
+	m1="net_memif1,role=client,socket=$1/memif.sock,id=0"
+	case $VNICD_TOPO in
+	plain) return 0 ;;
+	twice)
+		"${c[@]}" net add brA bridge --uplink "$m0" >&2 &&
+			"${c[@]}" net add brB bridge --uplink "$m1" >&2 || die "net add brA/brB failed"
+		netargs0=(--net brA)
+		netargs1=(--net brB)
+		;;
+	overlay)
+		if [ "$UNDERLAY_AF" = 6 ]; then la=fd00::1 lb=fd00::2; else la=10.0.0.1 lb=10.0.0.2; fi
+		"${c[@]}" net add ulA bridge --uplink "$m0" >&2 &&
+			"${c[@]}" net add ulB bridge --uplink "$m1" >&2 &&
+			"${c[@]}" net add ovA overlay --type "$ENCAP" --vni 100 --local $la --underlay ulA \
+				--remote $lb --mtu "$OV_MTU" >&2 &&
+			"${c[@]}" net add ovB overlay --type "$ENCAP" --vni 100 --local $lb --underlay ulB \
+				--remote $la --mtu "$OV_MTU" >&2 || die "overlay set-up failed"
+		netargs0=(--net ovA)
+		netargs1=(--net ovB)
+		;;
+	*) die "PVP_VNICD_TOPO: plain, twice or overlay" ;;
+	esac
+}
+
+# wait_resolved DIR: until the remote VTEP of ovA and of ovB is resolved (30 s)
+wait_resolved() {
+	local i ov ok
+	for ((i = 0; i < 300; i++)); do
+		ok=1
+		for ov in ovA ovB; do
+			"$VNICCTL" --socket "$1/ctl.sock" net show $ov --json 2>/dev/null | python3 -c 'import json, sys
+r = json.load(sys.stdin).get("remotes", [])
+sys.exit(0 if r and all(x.get("state") == "resolved" for x in r) else 1)' 2>/dev/null || ok=0
+		done
+		[ $ok = 1 ] && return 0
+		sleep 0.1
+	done
+	die "overlay: remote VTEPs not resolved after 30 s"
+}
+
 bench_vnicd() {
 	local size=$1 i d=$WORK/vnicd pid
 	CUR_SWITCH=vnicd
@@ -375,9 +446,11 @@ bench_vnicd() {
 		sleep 0.1
 	done
 	[ "$i" -lt 200 ] || { tail -20 "$WORK/vnicd-$size.log" >&2; die "vnicd not ready"; }
-	"$VNICCTL" --socket "$d/ctl.sock" port add g0 vhost --path "$WORK/p0" --server --mac "$MAC0" >&2 ||
+	local netargs0=() netargs1=()
+	vnicd_topology "$d"
+	"$VNICCTL" --socket "$d/ctl.sock" port add g0 vhost --path "$WORK/p0" --server --mac "$MAC0" "${netargs0[@]}" >&2 ||
 		die "port add g0 failed"
-	"$VNICCTL" --socket "$d/ctl.sock" port add g1 vhost --path "$WORK/p1" --server --mac "$MAC1" >&2 ||
+	"$VNICCTL" --socket "$d/ctl.sock" port add g1 vhost --path "$WORK/p1" --server --mac "$MAC1" "${netargs1[@]}" >&2 ||
 		die "port add g1 failed"
 	if [[ "+$POLICY+" == *+vlan-native+* ]]; then
 		for i in g0 g1; do
@@ -403,6 +476,7 @@ bench_vnicd() {
 		done
 	fi
 	wait_file "$WORK/p0" && wait_file "$WORK/p1" || die "vnicd vhost sockets missing"
+	[ "$VNICD_TOPO" = overlay ] && wait_resolved "$d"
 	VNICD_SOCK=$d/ctl.sock
 	run_guest "$size"
 	VNICD_SOCK=
@@ -413,6 +487,17 @@ bench_vnicd() {
 d = json.load(open(sys.argv[1]))
 print(" ".join("%s:%s=%d" % (p["name"], k, v) for p in d["ports"] for k, v in p["drops"].items() if v) or "none")' \
 		"$WORK/vnicd-stats-$size.json" 2>/dev/null)
+	if [ "$VNICD_TOPO" = overlay ]; then # the tunnel's own drop counters too
+		local ov drops
+		for ov in ovA ovB; do
+			drops=$("$VNICCTL" --socket "$d/ctl.sock" net show $ov --json 2>/dev/null | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+t = d.get("tunnel_drops", {})
+r = [x.get("tx_dropped", 0) for x in d.get("remotes", [])]
+print(" ".join(["%s=%d" % (k, v) for k, v in t.items() if v] + (["tx_dropped=%d" % sum(r)] if sum(r) else [])))' 2>/dev/null)
+			[ -n "$drops" ] && VNICD_DROPS="$VNICD_DROPS $ov:${drops// / $ov:}"
+		done
+	fi
 	cleanup
 	rm -f "$WORK"/*.in "$WORK"/p0 "$WORK"/p1
 }
@@ -451,7 +536,9 @@ for size in $SIZES; do
 		bench_vnicd "$size"
 		RES_V[$size]=$MPPS
 		MEM_V[$size]=$RSS_MB
-		log "size $size: vnicd${POLICY:+ (policy $POLICY)} ${RES_V[$size]} Mpps (median of ${WINDOW}s windows; mean $MEAN; worker busy ${BUSY:-?}; worker ns/frame ${NSPF:-?}; drops ${VNICD_DROPS:-?})"
+		topo=
+		[ "$VNICD_TOPO" = plain ] || topo="topology $VNICD_TOPO$([ "$VNICD_TOPO" = overlay ] && echo " $ENCAP/IPv$UNDERLAY_AF")"
+		log "size $size: vnicd${POLICY:+ (policy $POLICY)}${topo:+ ($topo)} ${RES_V[$size]} Mpps (median of ${WINDOW}s windows; mean $MEAN; worker busy ${BUSY:-?}; worker ns/frame ${NSPF:-?}; worker ns/guest-frame ${NSPG:-?}; drops ${VNICD_DROPS:-?})"
 	fi
 	if [ $do_ovs = 1 ]; then
 		bench_ovs "$size"

@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: MIT
+# Overlay benchmark (issue 12): vnicd's PVP loop through an overlay (encap + decap) as a ratio to plain switching in the same round.
+#
+# Run as root:  bash tests/bench/overlay_bench.sh
+#
+# Runs tests/bench/pvp.sh (vnicd only, the default guest: paired mac forwarding) in the modes
+#   plain    g0 and g1 in one bridge network (pvp.sh's usual loop)
+#   twice    g0 in bridge brA, g1 in bridge brB, the two bridges' uplinks a net_memif pair
+#            joined back to back inside the same vnicd: every frame switched twice and copied
+#            through the memif, no tunnel (PVP_VNICD_TOPO=twice)
+#   vxlan, geneve, nvgre (and vxlan6, geneve6, nvgre6: IPv6 underlay)
+#            g0 in overlay ovA, g1 in overlay ovB, their underlays ulA/ulB joined by the same
+#            memif pair: guest -> switch in ovA, encap -> memif -> switch in ulB, decap,
+#            switch in ovB -> guest (PVP_VNICD_TOPO=overlay, PVP_ENCAP)
+# interleaved for OVERLAY_ROUNDS rounds (default 3), and prints per mode and size the median
+# of the per-round ratios to plain (with their min-max), the same against "twice" (the
+# tunnel's own cost: overlay / twice), and the worker's busy ns per frame the guest
+# received (TSC time of the poll iterations that moved frames / guest frames: vnicd's own
+# cost per loop hop, whatever it does inside) with its ratio. Each round's pvp.sh runs are
+# taken under flock $OVERLAY_LOCK (default /tmp/vnicd-itest.lock; empty: no lock), one
+# mode at a time, so other users of the machine get their turn between them.
+# Knobs: pvp.sh's (PVP_SIZES default "64 1518", PVP_DURATION 5, PVP_WARMUP 2),
+# OVERLAY_ROUNDS, OVERLAY_MODES (default "plain twice vxlan geneve nvgre"), OVERLAY_LOCK;
+# OVERLAY_REPLAY=FILE prints the tables again from the stderr of an earlier run (same rounds
+# and modes) without measuring.
+# Then, when built, build/tests/bench/tunnel_micro: ns per frame of vn_tun_encap and of
+# vn_tun_parse + vn_tun_decap alone.
+set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+BUILD=${VNICD_BUILD_DIR:-$REPO/build}
+ROUNDS=${OVERLAY_ROUNDS:-3}
+MODES=${OVERLAY_MODES:-plain twice vxlan geneve nvgre}
+LOCK=${OVERLAY_LOCK-/tmp/vnicd-itest.lock}
+export PVP_SIZES=${PVP_SIZES:-64 1518} PVP_DURATION=${PVP_DURATION:-5} PVP_WARMUP=${PVP_WARMUP:-2}
+export PVP_SWITCHES=vnicd VNICD_BUILD_DIR=$BUILD
+case " $MODES " in *" plain "*) ;; *) echo "overlay_bench: OVERLAY_MODES needs plain" >&2; exit 2 ;; esac
+declare -A RES NSPG
+for ((r = 1; r <= ROUNDS; r++)); do
+	for mode in $MODES; do
+		topo=overlay encap=${mode%6} af=4
+		[ "$mode" = plain ] && topo=plain
+		[ "$mode" = twice ] && topo=twice
+		[ "$mode" != "$encap" ] && af=6
+		lock=()
+		[ -n "$LOCK" ] && lock=(flock "$LOCK")
+		if [ -n "${OVERLAY_REPLAY:-}" ]; then # the tables again from a run's stderr
+			out=$(sed -n "s/^round $r $mode: //p" "$OVERLAY_REPLAY")
+		else
+			out=$(PVP_VNICD_TOPO=$topo PVP_ENCAP=$encap PVP_UNDERLAY=$af "${lock[@]}" bash "$HERE/pvp.sh" 2>&1) ||
+				{ echo "$out" >&2; exit 1; }
+		fi
+		for size in $PVP_SIZES; do
+			line=$(grep "pvp: size $size: vnicd" <<<"$out")
+			echo "round $r $mode: $line" >&2
+			mpps=$(sed -n 's/.* \([0-9.]*\) Mpps.*/\1/p' <<<"$line")
+			nspg=$(sed -n 's/.*worker ns\/guest-frame \([0-9.?]*\).*/\1/p' <<<"$line")
+			# expected: a few frames of the first tx_first burst lost while the memif
+			# link comes up (link_down) or the first ARP of a VTEP
+			unexpected=$(sed -n 's/.*drops \(.*\))$/\1/p' <<<"$line" | tr ' ' '\n' |
+				grep -v '^none$\|:link_down=\|:queue_full=\|vtep:invalid_src_mac=' || true)
+			[ -z "$unexpected" ] || echo "warning: $mode dropped frames: $unexpected" >&2
+			RES[$mode,$size,$r]=$mpps
+			NSPG[$mode,$size,$r]=$nspg
+		done
+	done
+done
+# stats: "median min max" of the numbers on stdin
+stats() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END {
+	if (NR == 0) { print "- - -"; exit }
+	m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+	printf "%.2f %.2f %.2f\n", m, v[1], v[NR] }'; }
+ratios() { # ratios MODE BASE SIZE: per-round MODE/BASE rates
+	local r
+	for ((r = 1; r <= ROUNDS; r++)); do
+		awk -v a="${RES[$1,$3,$r]:-0}" -v b="${RES[$2,$3,$r]:-0}" 'BEGIN { if (b > 0) printf "%.4f ", a / b }'
+	done
+}
+nsratios() { # plain's ns per guest frame / MODE's, per round (capacity ratio)
+	local r
+	for ((r = 1; r <= ROUNDS; r++)); do
+		awk -v a="${NSPG[$1,$2,$r]:-0}" -v b="${NSPG[plain,$2,$r]:-0}" 'BEGIN { if (a > 0) printf "%.4f ", b / a }'
+	done
+}
+# Besides the medians: other load on the machine only ever slows a run down, so the best run
+# of each mode is the least disturbed one (as in policy_bench.sh): best Mpps / plain's best,
+# and the least ns per guest frame of each mode against plain's least (capacity, best).
+printf '%-6s %-8s %11s %20s %20s %10s %12s %20s %12s   %s\n' size mode Mpps-median "ratio/plain med(min-max)" \
+	"ratio/twice med(min-max)" best-ratio ns/guest-frm "capacity/plain med" "ns least, cap" "Mpps per round"
+for size in $PVP_SIZES; do
+	for mode in $MODES; do
+		runs=$(for ((r = 1; r <= ROUNDS; r++)); do printf '%s ' "${RES[$mode,$size,$r]:-}"; done)
+		read -r m _ _ <<<"$(stats <<<"$runs")"
+		read -r rm rlo rhi <<<"$(ratios "$mode" plain "$size" | stats)"
+		tw="-"
+		if [[ " $MODES " == *" twice "* ]] && [ "$mode" != plain ] && [ "$mode" != twice ]; then
+			read -r tm tlo thi <<<"$(ratios "$mode" twice "$size" | stats)"
+			tw="$tm ($tlo-$thi)"
+		fi
+		ns=$(for ((r = 1; r <= ROUNDS; r++)); do printf '%s ' "${NSPG[$mode,$size,$r]:-}"; done | stats)
+		read -r cm clo chi <<<"$(nsratios "$mode" "$size" | stats)"
+		read -r _ _ best <<<"$(stats <<<"$runs")"
+		read -r _ _ pbest <<<"$(for ((r = 1; r <= ROUNDS; r++)); do printf '%s ' "${RES[plain,$size,$r]:-}"; done | stats)"
+		read -r _ nlo _ <<<"$ns"
+		read -r _ plo _ <<<"$(for ((r = 1; r <= ROUNDS; r++)); do printf '%s ' "${NSPG[plain,$size,$r]:-}"; done | stats)"
+		printf '%-6s %-8s %11s %20s %20s %10s %12s %20s %12s   %s\n' "$size" "$mode" "$m" "$rm ($rlo-$rhi)" "$tw" \
+			"$(awk -v a="$best" -v b="$pbest" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
+			"${ns%% *}" "$cm ($clo-$chi)" \
+			"$nlo, $(awk -v a="$nlo" -v b="$plo" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }')" "$runs"
+	done
+done
+if [ -x "$BUILD/tests/bench/tunnel_micro" ] && [ -z "${OVERLAY_REPLAY:-}" ]; then
+	echo "tunnel work alone (tunnel_micro 0.5 3: ns per frame, no guest, no switching):"
+	"$BUILD/tests/bench/tunnel_micro" 0.5 3
+fi
