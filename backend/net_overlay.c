@@ -716,10 +716,19 @@ static inline int valid_dst(const struct vn_dp_table *t, const struct vn_net *ne
 	return -1;
 }
 
+/* The burst's memo: the last learned source and the last lookup, each with its segment
+ * (frames of a burst mostly share both: the FDB's hash is the overlay's main cost). */
+struct ov_memo {
+	bool have_src, have_dst;
+	uint16_t src_seg, dst_seg;
+	int dst;
+	struct rte_ether_addr src, dmac;
+};
+
 /* One frame of segment @seg: learn its source, look its destination up, or flood it to the
  * segment's guests (and, from a guest, to every flooding remote: head-end replication). */
-static inline void ov_one(const struct vn_fwd_ctx *x, struct vn_overlay *ov, struct rte_mbuf *m,
-			  int seg, bool remote, struct vn_fwd *f)
+static inline void ov_one(const struct vn_fwd_ctx *x, struct vn_overlay *ov, struct ov_memo *mm,
+			  struct rte_mbuf *m, int seg, bool remote, struct vn_fwd *f)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	const struct vn_dp_table *t = x->t;
@@ -732,9 +741,24 @@ static inline void ov_one(const struct vn_fwd_ctx *x, struct vn_overlay *ov, str
 		     eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_QINQ)))
 		return vn_fwd_drop(f, VN_DROP_POLICY); /* no VNI map takes tagged frames */
 	m->hash.usr = ov->vni[seg];
-	vn_fdb_learn(fdb, (uint16_t)seg, &eth->src_addr, in, x->now);
+	if (!mm->have_src || mm->src_seg != seg ||
+	    !rte_is_same_ether_addr(&mm->src, &eth->src_addr)) {
+		if (vn_fdb_learn(fdb, (uint16_t)seg, &eth->src_addr, in, x->now) > 0)
+			mm->have_dst = false; /* a move may change the memoised lookup */
+		rte_ether_addr_copy(&eth->src_addr, &mm->src);
+		mm->src_seg = (uint16_t)seg;
+		mm->have_src = true;
+	}
 	if (rte_is_unicast_ether_addr(&eth->dst_addr)) {
-		d = valid_dst(t, &ov->base, vn_fdb_lookup(fdb, (uint16_t)seg, &eth->dst_addr));
+		if (!mm->have_dst || mm->dst_seg != seg ||
+		    !rte_is_same_ether_addr(&mm->dmac, &eth->dst_addr)) {
+			mm->dst = valid_dst(t, &ov->base,
+					    vn_fdb_lookup(fdb, (uint16_t)seg, &eth->dst_addr));
+			rte_ether_addr_copy(&eth->dst_addr, &mm->dmac);
+			mm->dst_seg = (uint16_t)seg;
+			mm->have_dst = true;
+		}
+		d = mm->dst;
 		if (d == in)
 			return vn_fwd_drop(f, VN_DROP_SAME_PORT);
 		if (d >= 0 && remote && t->slots[d].tun)
@@ -762,6 +786,7 @@ static void ov_forward(const struct vn_fwd_ctx *x, struct rte_mbuf *const *pkts,
 	struct vn_overlay *ov = ov_of(x->in->net);
 	bool remote = x->in->tun != NULL;
 	int seg = remote ? 0 : __builtin_ctz(x->in->kmode | 0x80u);
+	struct ov_memo mm = {.dst = -1};
 
 	for (uint16_t i = 0; i < n; i++) {
 		if (unlikely(x->in->vmap != NULL)) { /* its tag (hash.usr) says the VNI */
@@ -778,7 +803,7 @@ static void ov_forward(const struct vn_fwd_ctx *x, struct rte_mbuf *const *pkts,
 				continue;
 			}
 		}
-		ov_one(x, ov, pkts[i], seg, remote, &f[i]);
+		ov_one(x, ov, &mm, pkts[i], seg, remote, &f[i]);
 	}
 }
 
