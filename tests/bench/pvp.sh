@@ -382,8 +382,11 @@ bench_ovs() {
 # netargs0/netargs1 (the --net of g0/g1).
 vnicd_topology() {
 	local c=("$VNICCTL" --socket "$1/ctl.sock") m0 m1 la lb
-	m0="net_memif0,role=server,socket=$1/memif.sock,id=0"
-	m1="net_memif1,role=client,socket=$1/memif.sock,id=0"
+	# vnicd takes memif sockets only under /run/vnicd* (uplink devargs are allow-listed)
+	local ms=/run/vnicd-pvp-$$.sock
+	rm -f "$ms"
+	m0="net_memif0,role=server,socket=$ms,id=0"
+	m1="net_memif1,role=client,socket=$ms,id=0"
 	case $VNICD_TOPO in
 	plain) return 0 ;;
 	twice)
