@@ -7,6 +7,7 @@ Step                one sub-test: an exception (e.g. a vnicctl command vnicd doe
                     yet) becomes one "not ok" line with the error, and the test goes on.
 pings()/ping_works()/no_ping()   ping from a namespace.
 tshark_fields()     rows of fields of a pcap (nested layers: comma separated values).
+find_key()          the first value of a member anywhere in a JSON object.
 """
 
 import os
@@ -97,3 +98,20 @@ for sp in sys.argv[5:]:
     import socket
     fam = socket.AF_INET6 if v6 else socket.AF_INET
     ns.run(sys.executable, '-c', code, dst, dport, count, int(fam), *sports)
+
+
+def find_key(o, key):
+    """The first value of member @key anywhere in JSON object @o, or None."""
+    if isinstance(o, dict):
+        if key in o:
+            return o[key]
+        for v in o.values():
+            r = find_key(v, key)
+            if r is not None:
+                return r
+    if isinstance(o, list):
+        for v in o:
+            r = find_key(v, key)
+            if r is not None:
+                return r
+    return None

@@ -372,23 +372,6 @@ def test_badinput(tap, s):
     tap.ok(ping_works(s.g, K_IP, 5), '%s badinput: the tunnel still works' % L)
 
 
-def find_key(o, key):
-    """The first value of member @key anywhere in JSON object @o, or None."""
-    if isinstance(o, dict):
-        if key in o:
-            return o[key]
-        for v in o.values():
-            r = find_key(v, key)
-            if r is not None:
-                return r
-    if isinstance(o, list):
-        for v in o:
-            r = find_key(v, key)
-            if r is not None:
-                return r
-    return None
-
-
 def test_capture_acct(tap, s):
     """capture on the underlay's uplink: the encapsulated frames; on the guest's port: the
     inner ones. The guest's traffic to and from the remote counts as locality tunnel."""
@@ -418,7 +401,7 @@ def test_capture_acct(tap, s):
                    % (L, port, len(enc), sorted({r[0] for r in enc})))
     st1 = vn.ctl_json('port', 'show', s.port)
     for k in ('rx_tunnel_packets', 'tx_tunnel_packets'):
-        a, b = find_key(st0, k), find_key(st1, k)
+        a, b = ovlib.find_key(st0, k), ovlib.find_key(st1, k)
         tap.ok(a is not None and b is not None and b > a,
                '%s accounting: %s of the guest port grew (%s -> %s)' % (L, k, a, b))
 

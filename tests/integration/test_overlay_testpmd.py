@@ -30,6 +30,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import netnslib as nl  # noqa: E402
 from netnslib import run, uniq  # noqa: E402
+import ovlib  # noqa: E402
 from ovlib import Step  # noqa: E402
 from vnlib import Tap, TestPmd, Vnicd, wait_for  # noqa: E402
 
@@ -52,23 +53,6 @@ def vtep(i):
 
 def other(i):
     return 3 - i
-
-
-def find_key(o, key):
-    """The first value of member @key anywhere in JSON object @o, or None."""
-    if isinstance(o, dict):
-        if key in o:
-            return o[key]
-        for v in o.values():
-            r = find_key(v, key)
-            if r is not None:
-                return r
-    if isinstance(o, list):
-        for v in o:
-            r = find_key(v, key)
-            if r is not None:
-                return r
-    return None
 
 
 def names(vn, what):
@@ -149,7 +133,7 @@ class Hosts:
 
     def port(self, i):
         st = self.vn[i].ctl_json('port', 'show', 'g%d' % i)
-        return {k: find_key(st, k) for k in PORT_KEYS + ('drops_total',)}, st
+        return {k: ovlib.find_key(st, k) for k in PORT_KEYS + ('drops_total',)}, st
 
     def del_guests(self):
         for i in HOSTS:
