@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* Port capture to pcapng: bounded worker-side copies, file writing on the control thread. */
+/*
+ * Port capture to pcapng: bounded worker-side copies, non-blocking file writing on the
+ * control thread through a bounded output buffer.
+ */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <glib-unix.h>
 #include <rte_cycles.h>
 #include <rte_errno.h>
 
@@ -19,6 +24,14 @@
 #define CAP_RING 4096	 /* copies in flight per capture */
 #define CAP_SNAPLEN_MAX 65535
 #define DRAIN_MS 20
+/*
+ * Output buffered per capture, in bytes. The client's fd is non-blocking (a FIFO or a pipe
+ * to a slow reader must never stop the main loop): what the fd does not take now waits
+ * here and goes out on G_IO_OUT; when this is full, frames are dropped and counted
+ * (dropped_slow_reader).
+ */
+#define CAP_BUF_MAX (4u << 20)
+#define CAP_LINGER_MS 2000 /* after the end, how long buffered output may still go out */
 
 enum cap_state { CAP_RUNNING, CAP_DONE, CAP_FAILED };
 
@@ -31,6 +44,11 @@ struct session {
 	struct vn_switch *sw;
 	struct vn_dp *dp;
 	uint64_t written, bytes;
+	uint64_t dropped_slow; /* frames dropped because the output buffer was full */
+	GByteArray *buf;       /* output not yet taken by fd, from buf_off */
+	gsize buf_off;
+	guint out_watch; /* G_IO_OUT on fd while buf has data the fd refused */
+	guint linger;	 /* after finish(): closes fd when the rest cannot go out in time */
 	gint64 started_us, deadline_us;
 	enum cap_state state;
 	char *error;
@@ -91,18 +109,99 @@ static void put_opt(GByteArray *a, uint16_t code, const void *v, uint16_t len)
 	g_byte_array_append(a, zero, ((len + 3u) & ~3u) - len);
 }
 
-static int write_all(int fd, const void *buf, size_t len)
+static gboolean on_writable(gint fd, GIOCondition cond, gpointer ud);
+
+static gsize buffered(const struct session *s)
 {
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, (const char *)buf + off, len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
+	return s->buf ? s->buf->len - s->buf_off : 0;
+}
+
+/*
+ * Write what the fd takes of the output buffer without blocking; when it refuses the rest,
+ * watch it for G_IO_OUT. Thread: main loop. Return: 0, or -errno on an I/O error.
+ */
+static int flush_out(struct session *s)
+{
+	while (buffered(s)) {
+		ssize_t n = write(s->fd, s->buf->data + s->buf_off, buffered(s));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (!s->out_watch)
+				s->out_watch = g_unix_fd_add(s->fd, G_IO_OUT | G_IO_ERR | G_IO_HUP,
+							     on_writable, s);
+			break;
 		}
-		off += (size_t)n;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		s->buf_off += (gsize)n;
+	}
+	if (!buffered(s)) {
+		g_byte_array_set_size(s->buf, 0);
+		s->buf_off = 0;
+	} else if (s->buf_off >= s->buf->len / 2) {
+		g_byte_array_remove_range(s->buf, 0, (guint)s->buf_off);
+		s->buf_off = 0;
 	}
 	return 0;
+}
+
+/* The end of the output: stop watching, close the fd, free the buffer. */
+static void close_out(struct session *s)
+{
+	if (s->out_watch)
+		g_source_remove(s->out_watch);
+	s->out_watch = 0;
+	if (s->linger)
+		g_source_remove(s->linger);
+	s->linger = 0;
+	if (s->fd >= 0) {
+		if (buffered(s))
+			VN_WARN("capture %u of port %s: %zu bytes of output not taken by the "
+				"reader, discarded",
+				s->id, s->port, buffered(s));
+		close(s->fd);
+	}
+	s->fd = -1;
+	if (s->buf)
+		g_byte_array_free(s->buf, TRUE);
+	s->buf = NULL;
+	s->buf_off = 0;
+}
+
+static void finish(struct session *s, enum cap_state st, const char *reason);
+
+static gboolean on_writable(gint fd, GIOCondition cond, gpointer ud)
+{
+	struct session *s = ud;
+	int rc;
+
+	(void)fd;
+	(void)cond;
+	s->out_watch = 0; /* flush_out() adds a new watch if it still has to wait */
+	rc = flush_out(s);
+	if (rc < 0) {
+		if (s->state == CAP_RUNNING) {
+			g_free(s->error);
+			s->error = g_strdup_printf("writing the capture file: %s", g_strerror(-rc));
+			finish(s, CAP_FAILED, "write error");
+		}
+		s->buf_off = s->buf ? s->buf->len : 0; /* nothing more can go out */
+	}
+	if (s->state != CAP_RUNNING && (!buffered(s) || rc < 0))
+		close_out(s);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean on_linger(gpointer ud)
+{
+	struct session *s = ud;
+
+	s->linger = 0;
+	close_out(s);
+	return G_SOURCE_REMOVE;
 }
 
 static int write_headers(struct session *s)
@@ -130,47 +229,54 @@ static int write_headers(struct session *s)
 	put_opt(body, 9 /* if_tsresol */, &tsresol, 1);
 	put_opt(body, 0, NULL, 0);
 	put_block(out, 0x00000001, body->data, body->len);
-	return write_all(s->fd, out->data, out->len);
+	g_byte_array_append(s->buf, out->data, out->len);
+	return flush_out(s);
 }
 
-/* Write up to what the capture may still take; free the rest. Return: -errno on I/O error. */
+/*
+ * Move the copies the workers made into the output buffer, up to what the capture may still
+ * take and what the buffer holds (the rest is dropped and counted), then write what the fd
+ * takes without blocking. Thread: main loop. Return: -errno on I/O error.
+ */
 static int drain(struct session *s)
 {
 	struct rte_mbuf *pkts[64];
 	unsigned n;
 
 	while ((n = rte_ring_dequeue_burst(s->cap.ring, (void **)pkts, G_N_ELEMENTS(pkts), NULL))) {
-		struct iovec iov[64 * 2];
-		unsigned cnt = 0, keep = n;
-		ssize_t w = 0;
+		unsigned keep = n, slow = 0;
 
 		if (s->cap.limit != UINT64_MAX && s->written + keep > s->cap.limit)
 			keep = (unsigned)(s->cap.limit - s->written);
 		for (unsigned i = 0; i < keep; i++) {
 			struct rte_mbuf *m = pkts[i];
 			uint32_t *epb = rte_pktmbuf_mtod(m, uint32_t *);
+
+			if (buffered(s) + rte_pktmbuf_pkt_len(m) > CAP_BUF_MAX) {
+				slow++;
+				continue;
+			}
 			epb[2] = 0; /* interface id: the file has one interface, this port */
-			for (; m && cnt < G_N_ELEMENTS(iov); m = m->next) {
-				iov[cnt].iov_base = rte_pktmbuf_mtod(m, void *);
-				iov[cnt++].iov_len = rte_pktmbuf_data_len(m);
-			}
 			s->bytes += epb[6]; /* original length */
+			for (; m; m = m->next)
+				g_byte_array_append(s->buf, rte_pktmbuf_mtod(m, const guint8 *),
+						    rte_pktmbuf_data_len(m));
+			s->written++;
 		}
-		if (cnt) {
-			size_t want = 0;
-			for (unsigned i = 0; i < cnt; i++)
-				want += iov[i].iov_len;
-			w = writev(s->fd, iov, (int)cnt);
-			if (w < 0 || (size_t)w != want) {
-				int e = w < 0 ? errno : EIO;
-				rte_pktmbuf_free_bulk(pkts, n);
-				return -e;
-			}
+		if (slow) {
+			s->dropped_slow += slow;
+			__atomic_add_fetch(&s->cap.dropped, slow, __ATOMIC_RELAXED);
+			/* not taken after all: --count still counts frames in the file */
+			__atomic_sub_fetch(&s->cap.taken, slow, __ATOMIC_RELAXED);
 		}
-		s->written += keep;
 		rte_pktmbuf_free_bulk(pkts, n);
+		if (buffered(s) >= CAP_BUF_MAX / 2) {
+			int rc = flush_out(s);
+			if (rc < 0)
+				return rc;
+		}
 	}
-	return 0;
+	return flush_out(s);
 }
 
 static void finish(struct session *s, enum cap_state st, const char *reason)
@@ -190,8 +296,11 @@ static void finish(struct session *s, enum cap_state st, const char *reason)
 	if (s->timer)
 		g_source_remove(s->timer);
 	s->timer = 0;
-	close(s->fd);
-	s->fd = -1;
+	/* what a slow reader has not taken yet may still go out for a while, never on shutdown */
+	if (rc < 0 || !buffered(s) || !strcmp(reason, "shutdown"))
+		close_out(s);
+	else if (!s->linger)
+		s->linger = g_timeout_add(CAP_LINGER_MS, on_linger, s);
 	rte_ring_free(s->cap.ring);
 	rte_mempool_free(s->cap.mp);
 	s->cap.ring = NULL;
@@ -237,6 +346,7 @@ static gboolean on_drain(gpointer ud)
 static void session_free(struct session *s)
 {
 	finish(s, CAP_DONE, "shutdown");
+	close_out(s);
 	g_free(s->port);
 	g_free(s->error);
 	g_free(s->reason);
@@ -285,6 +395,7 @@ int vn_capture_start(struct vn_switch *sw, const char *port, int fd, uint64_t co
 	s->port = g_strdup(port);
 	s->slot = (uint16_t)slot;
 	s->fd = fd;
+	s->buf = g_byte_array_new();
 	s->sw = sw;
 	s->dp = dp;
 	s->cap.snaplen = snaplen;
@@ -307,6 +418,13 @@ int vn_capture_start(struct vn_switch *sw, const char *port, int fd, uint64_t co
 		rc = -errno;
 		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc),
 			    "emptying the capture file: %s", g_strerror(-rc));
+		goto out_free;
+	}
+	/* a FIFO or a pipe the reader does not empty must not block the main loop */
+	if ((rc = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, rc | O_NONBLOCK) < 0) {
+		rc = -errno;
+		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc),
+			    "capture file descriptor: %s", g_strerror(-rc));
 		goto out_free;
 	}
 	rc = write_headers(s);
@@ -339,7 +457,7 @@ int vn_capture_start(struct vn_switch *sw, const char *port, int fd, uint64_t co
 	return (int)s->id;
 
 out_free:
-	close(fd);
+	close_out(s);
 	rte_ring_free(s->cap.ring);
 	rte_mempool_free(s->cap.mp);
 	g_free(s->port);
@@ -389,6 +507,10 @@ int vn_capture_json(unsigned id, JsonBuilder *b, GError **err)
 	json_builder_add_int_value(b, (gint64)s->bytes);
 	json_builder_set_member_name(b, "dropped");
 	json_builder_add_int_value(b, (gint64)__atomic_load_n(&s->cap.dropped, __ATOMIC_RELAXED));
+	json_builder_set_member_name(b, "dropped_slow_reader");
+	json_builder_add_int_value(b, (gint64)s->dropped_slow);
+	json_builder_set_member_name(b, "buffered_bytes");
+	json_builder_add_int_value(b, (gint64)buffered(s));
 	json_builder_set_member_name(b, "seconds");
 	json_builder_add_double_value(b, (double)(g_get_monotonic_time() - s->started_us) / 1e6);
 	json_builder_set_member_name(b, "reason");

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,6 +398,8 @@ static void run_main_loop(struct daemon *d)
 	g_timeout_add_seconds(d->cfg.checkpoint_interval, on_checkpoint, d->sw);
 	g_unix_signal_add(SIGTERM, on_signal, d->loop);
 	g_unix_signal_add(SIGINT, on_signal, d->loop);
+	/* a capture reader that goes away is EPIPE on that capture, not the end of vnicd */
+	signal(SIGPIPE, SIG_IGN);
 	g_timeout_add_seconds(1, on_tick, d->sw);
 	VN_INFO("vnicd %s ready: %d worker(s), control socket %s, state %s", VNICD_VERSION,
 		d->cfg.workers, d->cfg.control_socket, d->cfg.state_dir);

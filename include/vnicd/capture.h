@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Packet capture of a port to a pcapng file. Workers copy frames (rte_pcapng_copy) into a
- * bounded ring; the control thread writes them out. When the ring or its buffer pool is
- * full, copies are dropped and counted: a capture never stalls the data path.
+ * bounded ring; the control thread writes them out to the client's (non-blocking) fd
+ * through a bounded output buffer. When the ring, its buffer pool or the output buffer is
+ * full, copies are dropped and counted: a capture never stalls the data path, and a reader
+ * that does not read never stalls the main loop.
  */
 #ifndef VNICD_CAPTURE_H
 #define VNICD_CAPTURE_H
