@@ -228,7 +228,7 @@ USAGE_ERRORS = [
      "--vm-name belong to 'port add'"),
     (['net', 'add', 'n', 'bridge', '--no-lock-mac'],
      '--vlan-mode, --vlan, --vlans, --tpid, --lock-mac, --allowed-ip, --allow-dhcp-server, '
-     "--allow-ra, --inbound, --outbound and --reflective-relay belong to 'port set'"),
+     "--allow-ra, --inbound, --outbound, --storm-control and --reflective-relay belong to 'port set'"),
     (['fdb', 'show', '--port', 'x'], "--vm and --port belong to 'stats'"),
     (['net', 'set', 'n', '--mode', 'x', '--uplink', 'y'],
      "--uplink, --nopromisc, --type, --local, --underlay, --dstport and --gateway belong to "
