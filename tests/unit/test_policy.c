@@ -854,6 +854,10 @@ static void test_ctl(void)
 	    {"{\"cmd\": \"port.set\", \"args\": {\"name\": \"b\", \"vlan_mode\": \"trunk\", "
 	     "\"vlans\": \"5,7-9\"}}",
 	     "\"ok\":true"},
+	    {"{\"cmd\": \"port.set\", \"args\": {\"name\": \"b\", \"storm_control\": \"500\"}}",
+	     "\"ok\":true"},
+	    {"{\"cmd\": \"port.set\", \"args\": {\"name\": \"b\", \"storm_control\": \"0\"}}",
+	     "invalid --storm-control 0 (frames per second, 1-100000000, or none)"},
 	    {"{\"cmd\": \"port.add\", \"args\": {\"name\": \"c\", \"kind\": \"vhost\", "
 	     "\"path\": \"/tmp/c.sock\", \"policy\": {\"vlan\": 3}}}",
 	     "need a --vlan-mode"},
@@ -885,8 +889,9 @@ static void test_ctl(void)
 		g_assert_nonnull(strstr(r, "\"policy\":{\"vlan_mode\":\"access\",\"vlan\":10,"
 					   "\"lock_mac\":true,\"allowed_ip\":[\"10.0.0.1\"],"
 					   "\"inbound\":{\"average\":100}}"));
-		g_assert_nonnull(
-		    strstr(r2, "\"policy\":{\"vlan_mode\":\"trunk\",\"vlans\":\"5,7-9\"}"));
+		g_assert_nonnull(strstr(r2,
+					"\"policy\":{\"vlan_mode\":\"trunk\",\"vlans\":\"5,7-9\","
+					"\"storm_control\":500}"));
 	}
 	vn_switch_free(sw);
 	vn_switch_free(sw2);
