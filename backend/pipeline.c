@@ -473,6 +473,30 @@ static uint16_t vtep_take(struct burst *b, struct rte_mbuf **pkts, uint16_t n,
 	return left;
 }
 
+/*
+ * Storm control of the ingress port @st: of the @k frames forwarded, those that are broadcast,
+ * multicast or flooded (a leg to a list of slots) take a token each from the port's bucket;
+ * those beyond it are turned into drops (storm), which the delivery loop counts and frees.
+ */
+static void storm_police(struct vn_storm *st, struct rte_mbuf **pkts, struct vn_fwd *fwd,
+			 uint16_t k, int moff)
+{
+	uint16_t idx[VN_BURST], ns = 0, ok;
+
+	for (uint16_t i = 0; i < k; i++) {
+		const struct vn_fwd *f = &fwd[i];
+		bool flood = f->nlegs != 0 && f->nlegs != VN_FWD_TO &&
+			     (f->leg[0].dst != NULL || (f->nlegs == 2 && f->leg[1].dst != NULL));
+		if (f->nlegs != 0 && (flood || vn_meta_at(pkts[i], moff)->cast != VN_UCAST))
+			idx[ns++] = i;
+	}
+	if (!ns)
+		return;
+	ok = vn_storm_admit(st, ns, rte_get_tsc_cycles());
+	for (uint16_t j = ok; j < ns; j++)
+		vn_fwd_drop(&fwd[idx[j]], VN_DROP_STORM);
+}
+
 void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16_t in,
 			struct rte_mbuf **pkts, uint16_t n, uint64_t now)
 {
@@ -515,6 +539,8 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16
 	}
 	if (likely(k))
 		is->net->kind->forward(&ctx, pkts, k, fwd);
+	if (unlikely(is->pol != NULL) && is->pol->storm != NULL && k)
+		storm_police(is->pol->storm, pkts, fwd, k, moff);
 	for (uint16_t i = 0; i < k; i++) {
 		struct rte_mbuf *m = pkts[i];
 		const struct vn_meta *md = vn_meta_at(m, moff);

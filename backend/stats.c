@@ -8,12 +8,19 @@
 #include "vnicd/stats.h"
 
 static const char *const drop_names[VN_DROP__MAX] = {
-    [VN_DROP_MALFORMED] = "malformed",	   [VN_DROP_INVALID_SRC] = "invalid_src_mac",
-    [VN_DROP_SAME_PORT] = "same_port",	   [VN_DROP_NO_DEST] = "no_destination",
-    [VN_DROP_LINK_DOWN] = "link_down",	   [VN_DROP_QUEUE_FULL] = "queue_full",
-    [VN_DROP_NO_MBUF] = "no_mbuf",	   [VN_DROP_POLICY] = "policy",
-    [VN_DROP_SPOOFED] = "spoofed",	   [VN_DROP_RATE_LIMIT] = "rate_limited",
-    [VN_DROP_NAT_FULL] = "nat_table_full", [VN_DROP_FILTERED] = "filtered",
+    [VN_DROP_MALFORMED] = "malformed",
+    [VN_DROP_INVALID_SRC] = "invalid_src_mac",
+    [VN_DROP_SAME_PORT] = "same_port",
+    [VN_DROP_NO_DEST] = "no_destination",
+    [VN_DROP_LINK_DOWN] = "link_down",
+    [VN_DROP_QUEUE_FULL] = "queue_full",
+    [VN_DROP_NO_MBUF] = "no_mbuf",
+    [VN_DROP_POLICY] = "policy",
+    [VN_DROP_SPOOFED] = "spoofed",
+    [VN_DROP_RATE_LIMIT] = "rate_limited",
+    [VN_DROP_NAT_FULL] = "nat_table_full",
+    [VN_DROP_FILTERED] = "filtered",
+    [VN_DROP_STORM] = "storm",
 };
 
 static struct vn_counter_field fields[4 + 4 * VN_CAST__MAX + 4 * VN_LOC__MAX + VN_DROP__MAX];

@@ -94,3 +94,41 @@ uint16_t vn_meter_burst(struct vn_meter *mt, struct rte_mbuf **pkts, uint32_t *l
 	rte_spinlock_unlock(&mt->lock);
 	return kept;
 }
+
+/* ---- storm control: GCRA on one atomic word ---- */
+
+int vn_storm_init(struct vn_storm *st, uint64_t pps, const struct vn_storm *prev)
+{
+	uint64_t hz = rte_get_tsc_hz(), now = rte_get_tsc_cycles();
+
+	if (pps == 0 || pps > VN_STORM_MAX_PPS)
+		return -EINVAL;
+	memset(st, 0, sizeof(*st));
+	st->pps = pps;
+	st->burst = (uint32_t)RTE_MAX(pps / 10, (uint64_t)VN_STORM_MIN_BURST);
+	st->interval = RTE_MAX(hz / pps, (uint64_t)1);
+	st->tau = (st->burst - 1) * st->interval;
+	if (prev) { /* the old level: as far ahead of now as before, within the new depth */
+		uint64_t tat = __atomic_load_n(&prev->tat, __ATOMIC_RELAXED);
+		if (tat > now)
+			st->tat = now + RTE_MIN(tat - now, st->tau + st->interval);
+	}
+	return 0;
+}
+
+uint16_t vn_storm_admit(struct vn_storm *st, uint16_t n, uint64_t tsc)
+{
+	uint64_t old = __atomic_load_n(&st->tat, __ATOMIC_RELAXED), nw;
+	uint16_t k;
+
+	do {
+		uint64_t tat = old > tsc ? old : tsc, ahead = tat - tsc, can;
+		if (ahead > st->tau)
+			return 0; /* empty: nothing to store */
+		can = (st->tau - ahead) / st->interval + 1;
+		k = (uint16_t)RTE_MIN((uint64_t)n, can);
+		nw = tat + k * st->interval;
+	} while (!__atomic_compare_exchange_n(&st->tat, &old, nw, true, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return k;
+}

@@ -26,8 +26,8 @@ static const char *const mode_names[VN_VLAN__MAX] = {
 };
 
 static const char *const spec_keys[] = {
-    "vlan_mode",	 "vlan",     "vlans",	"tpid",	    "lock_mac", "allowed_ip",
-    "allow_dhcp_server", "allow_ra", "inbound", "outbound", NULL};
+    "vlan_mode",	 "vlan",     "vlans",	"tpid",	    "lock_mac",	     "allowed_ip",
+    "allow_dhcp_server", "allow_ra", "inbound", "outbound", "storm_control", NULL};
 
 const char *vn_vlan_mode_name(enum vn_vlan_mode m)
 {
@@ -480,6 +480,24 @@ static int merge_rates(JsonObject *cur, JsonObject *chg, JsonObject *o, GError *
 	return 0;
 }
 
+/* Storm control into @o: frames a second, 1..VN_STORM_MAX_PPS, or "none"/null (cleared). */
+static int merge_storm(JsonObject *cur, JsonObject *chg, JsonObject *o, GError **err)
+{
+	JsonNode *n = changed(chg, cur, "storm_control");
+	guint64 pps;
+
+	if (!n || JSON_NODE_HOLDS_NULL(n) ||
+	    (vn_json_is(n, G_TYPE_STRING) && strcmp(json_node_get_string(n), "none") == 0))
+		return 0;
+	if (!node_uint(n, false, &pps) || pps < 1 || pps > VN_STORM_MAX_PPS) {
+		g_autofree char *t = node_text(n);
+		FAIL("invalid --storm-control %s (frames per second, 1-%llu, or none)", t,
+		     (unsigned long long)VN_STORM_MAX_PPS);
+	}
+	json_object_set_int_member(o, "storm_control", (gint64)pps);
+	return 0;
+}
+
 int vn_policy_spec_merge(JsonObject *cur, JsonObject *chg, bool has_mac, JsonObject **out,
 			 GError **err)
 {
@@ -487,7 +505,8 @@ int vn_policy_spec_merge(JsonObject *cur, JsonObject *chg, bool has_mac, JsonObj
 
 	*out = NULL;
 	if (check_keys(chg, err) < 0 || merge_vlan(cur, chg, o, err) < 0 ||
-	    merge_antispoof(cur, chg, has_mac, o, err) < 0 || merge_rates(cur, chg, o, err) < 0)
+	    merge_antispoof(cur, chg, has_mac, o, err) < 0 || merge_rates(cur, chg, o, err) < 0 ||
+	    merge_storm(cur, chg, o, err) < 0)
 		return -EINVAL;
 	*out = g_steal_pointer(&o);
 	return 0;
@@ -537,7 +556,8 @@ int vn_policy_build(JsonObject *spec, const struct rte_ether_addr *mac, bool ext
 		FAIL("invalid vlan_mode in the stored policy");
 	if (mode == VN_VLAN_NONE && !external && !member(spec, "lock_mac") &&
 	    !member(spec, "allowed_ip") && !member(spec, "inbound") && !member(spec, "outbound") &&
-	    !member(spec, "allow_dhcp_server") && !member(spec, "allow_ra"))
+	    !member(spec, "allow_dhcp_server") && !member(spec, "allow_ra") &&
+	    !member(spec, "storm_control"))
 		return 0; /* nothing to apply: the fast path */
 	p = g_aligned_alloc0(1, sizeof(*p), RTE_CACHE_LINE_SIZE);
 	p->tpid = VN_TPID_8021AD;
@@ -607,6 +627,14 @@ int vn_policy_build(JsonObject *spec, const struct rte_ether_addr *mac, bool ext
 		vn_policy_free(p);
 		return -EINVAL;
 	}
+	if (member(spec, "storm_control")) {
+		p->storm = g_aligned_alloc0(1, sizeof(struct vn_storm), RTE_CACHE_LINE_SIZE);
+		if (vn_storm_init(p->storm, get_uint(spec, "storm_control"),
+				  prev ? prev->storm : NULL) < 0) {
+			vn_policy_free(p);
+			FAIL("invalid --storm-control in the stored policy");
+		}
+	}
 	*out = p;
 	return 0;
 }
@@ -617,6 +645,7 @@ void vn_policy_free(struct vn_port_policy *p)
 		return;
 	g_aligned_free(p->in);
 	g_aligned_free(p->out);
+	g_aligned_free(p->storm);
 	g_aligned_free(p);
 }
 
@@ -695,5 +724,16 @@ void vn_policy_describe(const struct vn_port_policy *p, JsonBuilder *b)
 	json_builder_add_boolean_value(b, p->allow_ra);
 	describe_meter(b, "inbound", p->in);
 	describe_meter(b, "outbound", p->out);
+	json_builder_set_member_name(b, "storm_control");
+	if (p->storm) {
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "pps");
+		json_builder_add_int_value(b, (gint64)p->storm->pps);
+		json_builder_set_member_name(b, "bucket_frames");
+		json_builder_add_int_value(b, p->storm->burst);
+		json_builder_end_object(b);
+	} else {
+		json_builder_add_null_value(b);
+	}
 	json_builder_end_object(b);
 }

@@ -269,6 +269,12 @@ static void print_policy(JsonObject *o)
 				printf(",burst=%" G_GINT64_FORMAT, vc_int(r, "burst"));
 		}
 	}
+	{
+		JsonNode *n = json_object_get_member(p, "storm_control");
+		if (n && JSON_NODE_HOLDS_OBJECT(n))
+			printf("; storm-control %" G_GINT64_FORMAT " pps",
+			       vc_int(json_node_get_object(n), "pps"));
+	}
 	printf("\n");
 }
 

@@ -47,6 +47,7 @@ enum flag_id {
 	F_NO_ALLOW_RA,
 	F_INBOUND,
 	F_OUTBOUND,
+	F_STORM_CONTROL,
 	F_REFLECTIVE_RELAY,
 	F_VM,
 	F_PORT,
@@ -119,6 +120,7 @@ static const struct flag flags[N_FLAGS] = {
     [F_NO_ALLOW_RA] = {"--no-allow-ra", NULL, FT_SWITCH, "allow_ra", .negates = true},
     [F_INBOUND] = {"--inbound", NULL, FT_STRING, "inbound"},
     [F_OUTBOUND] = {"--outbound", NULL, FT_STRING, "outbound"},
+    [F_STORM_CONTROL] = {"--storm-control", NULL, FT_STRING, "storm_control"},
     [F_REFLECTIVE_RELAY] = {"--reflective-relay", NULL, FT_ONOFF, "reflective_relay"},
     [F_VM] = {"--vm", NULL, FT_STRING, "vm"},
     [F_PORT] = {"--port", NULL, FT_STRING, "port"},
@@ -279,7 +281,7 @@ static const struct verb verbs[] = {
 	.arg_keys = {"name"},
 	.flags = {F_VLAN_MODE, F_VLAN, F_VLANS, F_TPID, F_LOCK_MAC, F_NO_LOCK_MAC, F_ALLOWED_IP,
 		  F_ALLOW_DHCP_SERVER, F_NO_ALLOW_DHCP_SERVER, F_ALLOW_RA, F_NO_ALLOW_RA, F_INBOUND,
-		  F_OUTBOUND, F_REFLECTIVE_RELAY, F_VNI, F_VNI_MAP},
+		  F_OUTBOUND, F_STORM_CONTROL, F_REFLECTIVE_RELAY, F_VNI, F_VNI_MAP},
 	.needs_flag = "port set needs at least one setting (see vnicctl --help)",
 	.cmd = "port.set",
 	.run = run_request,
@@ -288,9 +290,13 @@ static const struct verb verbs[] = {
 		 " [--vlan N] [--vlans LIST] [--tpid 0x88a8] [--lock-mac|--no-lock-mac]\n"
 		 " [--allowed-ip LIST|none] [--allow-dhcp-server|--no-allow-dhcp-server]\n"
 		 " [--allow-ra|--no-allow-ra] [--inbound SPEC|none] [--outbound SPEC|none]\n"
-		 " [--reflective-relay on|off] [--vni N] [--vni-map VLAN:VNI,...|none]",
+		 " [--storm-control PPS|none] [--reflective-relay on|off]\n"
+		 " [--vni N] [--vni-map VLAN:VNI,...|none]",
 	.help = "L2 policy, applied at once; SPEC is\n"
 		"average=KBps[,peak=KBps][,burst=KiB];\n"
+		"--storm-control: broadcast, multicast and flooded\n"
+		"frames from the port at most PPS a second (the rest\n"
+		"dropped, counted as storm);\n"
 		"--reflective-relay: frames may go back out of the\n"
 		"port (the Linux bridge's hairpin flag); --vni: an overlay\n"
 		"port's VNI (tenant isolation); --vni-map: its tagged frames\n"

@@ -15,9 +15,10 @@
  * untagged LAN: ports without a VLAN mode live there, and a trunk may carry it untagged
  * (the default of uplinks). Frames never cross segments.
  *
- * Meter state is the only mutable part of a policy: each meter has a spinlock taken once per
- * burst (not per packet) by the worker that meters it, because a port's rx queues and the
- * frames sent to it can be handled by several workers.
+ * Meter and storm-control state are the only mutable parts of a policy: each meter has a
+ * spinlock taken once per burst (not per packet) by the worker that meters it, because a
+ * port's rx queues and the frames sent to it can be handled by several workers; storm
+ * control is one atomic word (struct vn_storm).
  */
 #ifndef VNICD_POLICY_H
 #define VNICD_POLICY_H
@@ -42,6 +43,8 @@
 #define VN_TPID_8021AD 0x88a8
 #define VN_METER_MAX_KBPS 100000000ULL /* 100 GB/s */
 #define VN_METER_MAX_BURST_KIB (4ULL << 20)
+#define VN_STORM_MAX_PPS 100000000ULL /* --storm-control: 100 Mpps */
+#define VN_STORM_MIN_BURST 32	      /* its bucket: at least one receive burst (VN_BURST) */
 
 /** VLAN mode of a port (names: vn_vlan_mode_name()). */
 enum vn_vlan_mode {
@@ -62,6 +65,20 @@ struct vn_meter {
 	struct rte_meter_srtcm avg, peak;	     /* mutable: under @lock */
 	uint64_t average_kBps, peak_kBps, burst_kib; /* as configured (0: not given) */
 	uint64_t cbs, pbs;			     /* bucket depths in bytes, in force */
+} __rte_cache_aligned;
+
+/**
+ * struct vn_storm - storm control of a port: broadcast, multicast and flooded frames it sends
+ * are limited to @pps frames a second with a bucket of @burst frames, as GCRA (the virtual
+ * scheduling form of a token bucket) on one atomic word, @tat, updated once per burst by
+ * whichever worker receives from the port (compare-and-swap, no lock).
+ */
+struct vn_storm {
+	uint64_t tat; /* mutable (atomic): TSC time the bucket is empty until; full below now */
+	uint64_t interval; /* TSC cycles per frame at @pps */
+	uint64_t tau;	   /* (@burst - 1) * @interval: how far @tat may run ahead of now */
+	uint64_t pps;	   /* as configured */
+	uint32_t burst;	   /* bucket depth in frames: max(pps / 10, VN_STORM_MIN_BURST) */
 } __rte_cache_aligned;
 
 /**
@@ -87,6 +104,7 @@ struct vn_port_policy {
 	bool has_eui64;		   /* the port has a MAC: @eui64 is its link-local address */
 	uint8_t eui64[16];	   /* fe80::/64 with the modified EUI-64 of @mac (RFC 4291 2.5.1) */
 	struct vn_meter *in, *out; /* NULL: no limit. in = to the guest, out = from it */
+	struct vn_storm *storm;	   /* NULL: no storm control */
 	bool default_uplink;	   /* built as the default of an external port */
 };
 
@@ -107,6 +125,13 @@ struct vn_port_policy {
 uint16_t vn_meter_burst(struct vn_meter *mt, struct rte_mbuf **pkts, uint32_t *len, uint16_t *aux,
 			uint16_t n, uint64_t tsc);
 
+/**
+ * vn_storm_admit() - take up to @n frames' worth from @st's bucket at time @tsc (TSC
+ * cycles). Lock-free: one compare-and-swap (retried on a race with another worker).
+ * Return: how many of the @n frames conform (the first ones); the rest are over the limit.
+ */
+uint16_t vn_storm_admit(struct vn_storm *st, uint16_t n, uint64_t tsc);
+
 /* ---- control thread ---- */
 
 /** vn_vlan_mode_name() - Return: "none", "access", "trunk", "native-untagged", ... */
@@ -114,7 +139,8 @@ const char *vn_vlan_mode_name(enum vn_vlan_mode m);
 
 /**
  * vn_policy_spec_merge() - apply the `port.set` changes @chg (members: vlan_mode, vlan,
- * vlans, tpid, lock_mac, allowed_ip, allow_dhcp_server, allow_ra, inbound, outbound) to the
+ * vlans, tpid, lock_mac, allowed_ip, allow_dhcp_server, allow_ra, inbound, outbound,
+ * storm_control) to the
  * current spec @cur (NULL: none), validating every value and their combination.
  * @has_mac: the port has a MAC (needed by lock_mac).
  * Return: 0 and *@out (a new normalised spec, json_object_unref it; members at their default
@@ -139,7 +165,7 @@ void vn_policy_free(struct vn_port_policy *p);
 /**
  * vn_policy_describe() - add the policy in force, @p (NULL: none), as one JSON object value
  * to @b: {vlan_mode, vlan, vlans, tpid, untagged_lan, lock_mac, allowed_ip, allow_dhcp_server,
- * allow_ra, inbound, outbound}.
+ * allow_ra, inbound, outbound, storm_control}.
  */
 void vn_policy_describe(const struct vn_port_policy *p, JsonBuilder *b);
 
@@ -150,5 +176,12 @@ void vn_policy_describe(const struct vn_port_policy *p, JsonBuilder *b);
  */
 int vn_meter_init(struct vn_meter *mt, uint64_t average_kBps, uint64_t peak_kBps,
 		  uint64_t burst_kib, const struct vn_meter *prev);
+
+/**
+ * vn_storm_init() - set up @st for @pps frames a second (1..VN_STORM_MAX_PPS), timed by the
+ * TSC; the bucket starts full, or at @prev's level when given (capped to the new depth).
+ * Return: 0 or -EINVAL.
+ */
+int vn_storm_init(struct vn_storm *st, uint64_t pps, const struct vn_storm *prev);
 
 #endif

@@ -21,6 +21,7 @@ enum vn_drop_reason {
 	VN_DROP_NAT_FULL,      /* NAT/conntrack table full */
 	VN_DROP_FILTERED,      /* a macvtap network's rules deliver it to nobody (private
 				  isolation, a reflection of what vnicd already reflected) */
+	VN_DROP_STORM,	       /* broadcast, multicast or flooded beyond the port's storm control */
 	VN_DROP__MAX,
 };
 

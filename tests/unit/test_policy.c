@@ -2,6 +2,7 @@
 /* Per-port policy over ring ports: VLAN classification, tagging and flooding, QinQ, anti-spoofing,
  * meters, specs. */
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include <glib.h>
@@ -628,6 +629,99 @@ static void test_meter_pipeline(void)
 	clear_policies();
 }
 
+/* Send @n copies of the @len bytes at @b in one burst from port @in; drain every port. */
+static void send_copies(unsigned in, const uint8_t *b, unsigned len, unsigned n)
+{
+	struct rte_mbuf *burst[VN_BURST];
+	struct got g[NP];
+
+	g_assert_cmpuint(n, <=, VN_BURST);
+	for (unsigned i = 0; i < n; i++) {
+		burst[i] = rte_pktmbuf_alloc(mp);
+		g_assert_nonnull(burst[i]);
+		memcpy(rte_pktmbuf_append(burst[i], (uint16_t)len), b, len);
+	}
+	vn_dp_switch_burst(vn_dp_worker(dp, 0), vn_dp_table(dp), ports[in]->slot, burst,
+			   (uint16_t)n, 100);
+	drain(g);
+}
+
+/* --storm-control: broadcast, multicast and unknown unicast limited per port, known unicast not */
+static void test_storm_control(void)
+{
+	uint8_t b[128], s0[6], s1[6], unknown[6], mc[6] = {0x01, 0x00, 0x5e, 0, 0, 1};
+	struct vn_port_counters c0, c1, p1;
+	uint64_t t0, elapsed_us, passed, storm;
+	unsigned len;
+
+	mac_of(60, s0);
+	mac_of(61, s1);
+	mac_of(62, unknown);
+	set_policy(0, "{\"storm_control\": 100}");
+	g_assert_nonnull(vn_dp_policy_get(dp, 0));
+	g_assert_nonnull(vn_dp_policy_get(dp, 0)->storm);
+	g_assert_cmpuint(vn_dp_policy_get(dp, 0)->storm->burst, ==, VN_STORM_MIN_BURST);
+	len = build(b, s0, s1, NULL, 0, 0x88b5, NULL, 46);
+	send_copies(1, b, len, 1); /* port 1 teaches s1 */
+	vn_dp_port_counters(dp, 0, &c0);
+	vn_dp_port_counters(dp, 1, &p1);
+
+	/* 1000 broadcast frames within about a second: 100 a second + the bucket (32) pass */
+	len = build(b, BC, s0, NULL, 0, 0x88b5, NULL, 46);
+	t0 = rte_get_tsc_cycles();
+	for (int r = 0; r < 100; r++) {
+		send_copies(0, b, len, 10);
+		g_usleep(9000);
+	}
+	elapsed_us = (rte_get_tsc_cycles() - t0) * 1000000 / rte_get_tsc_hz();
+	vn_dp_port_counters(dp, 0, &c1);
+	passed = c1.rx_loc_pkts[VN_LOC_LOCAL] - c0.rx_loc_pkts[VN_LOC_LOCAL];
+	storm = c1.drops[VN_DROP_STORM] - c0.drops[VN_DROP_STORM];
+	g_test_message("storm: %" PRIu64 " passed, %" PRIu64 " dropped in %" PRIu64 " us", passed,
+		       storm, elapsed_us);
+	g_assert_cmpuint(c1.rx_packets - c0.rx_packets, ==, 1000);
+	g_assert_cmpuint(passed + storm, ==, 1000);
+	g_assert_cmpuint(passed, >=, 100 * 9 / 10 + VN_STORM_MIN_BURST / 2);
+	g_assert_cmpuint(passed, <=, VN_STORM_MIN_BURST + 100 * elapsed_us / 1000000 + 2);
+	vn_dp_port_counters(dp, 1, &c1);
+	g_assert_cmpuint(c1.tx_packets - p1.tx_packets, ==, passed); /* each reached port 1 */
+
+	/* the bucket is empty now: known unicast still passes, all of it */
+	vn_dp_port_counters(dp, 0, &c0);
+	len = build(b, s1, s0, NULL, 0, 0x88b5, NULL, 46);
+	for (int r = 0; r < 10; r++)
+		send_copies(0, b, len, VN_BURST);
+	vn_dp_port_counters(dp, 0, &c1);
+	g_assert_cmpuint(c1.drops[VN_DROP_STORM], ==, c0.drops[VN_DROP_STORM]);
+	g_assert_cmpuint(c1.rx_loc_pkts[VN_LOC_LOCAL] - c0.rx_loc_pkts[VN_LOC_LOCAL], ==,
+			 10 * VN_BURST);
+
+	/* unknown unicast (flooded) and multicast are limited like broadcast */
+	vn_dp_port_counters(dp, 0, &c0);
+	len = build(b, unknown, s0, NULL, 0, 0x88b5, NULL, 46);
+	send_copies(0, b, len, VN_BURST);
+	len = build(b, mc, s0, NULL, 0, 0x88b5, NULL, 46);
+	send_copies(0, b, len, VN_BURST);
+	vn_dp_port_counters(dp, 0, &c1);
+	g_assert_cmpuint(c1.drops[VN_DROP_STORM] - c0.drops[VN_DROP_STORM], >=, 2 * VN_BURST - 4);
+
+	/* another port is not limited; none clears it */
+	vn_dp_port_counters(dp, 2, &c0);
+	mac_of(63, s1);
+	len = build(b, BC, s1, NULL, 0, 0x88b5, NULL, 46);
+	send_copies(2, b, len, VN_BURST);
+	vn_dp_port_counters(dp, 2, &c1);
+	g_assert_cmpuint(c1.drops[VN_DROP_STORM], ==, c0.drops[VN_DROP_STORM]);
+	set_policy(0, "{\"storm_control\": \"none\"}");
+	g_assert_null(vn_dp_policy_get(dp, 0));
+	vn_dp_port_counters(dp, 0, &c0);
+	len = build(b, BC, s0, NULL, 0, 0x88b5, NULL, 46);
+	send_copies(0, b, len, VN_BURST);
+	vn_dp_port_counters(dp, 0, &c1);
+	g_assert_cmpuint(c1.drops[VN_DROP_STORM], ==, c0.drops[VN_DROP_STORM]);
+	clear_policies();
+}
+
 /* port.set validation: @json must fail with a message containing @want. */
 static void spec_fails(const char *json, bool has_mac, const char *want)
 {
@@ -691,6 +785,13 @@ static void test_spec(void)
 	spec_fails("{\"outbound\": \"average=10,speed=5\"}", true, "invalid --outbound");
 	spec_fails("{\"outbound\": \"average=0\"}", true, "invalid --outbound");
 	spec_fails("{\"colour\": 1}", true, "unknown policy setting 'colour'");
+	spec_fails("{\"storm_control\": 0}", true, "invalid --storm-control 0 (frames per second");
+	spec_fails("{\"storm_control\": \"0\"}", true, "invalid --storm-control 0");
+	spec_fails("{\"storm_control\": \"lots\"}", true, "invalid --storm-control lots");
+	spec_fails("{\"storm_control\": \"100pps\"}", true, "invalid --storm-control 100pps");
+	spec_fails("{\"storm_control\": -5}", true, "invalid --storm-control -5");
+	spec_fails("{\"storm_control\": true}", true, "invalid --storm-control true");
+	spec_fails("{\"storm_control\": 100000001}", true, "1-100000000, or none");
 
 	/* merging: a new mode starts afresh; other settings are kept until cleared */
 	a = merge(NULL,
@@ -712,6 +813,15 @@ static void test_spec(void)
 	g_assert_cmpstr(txt, ==, "{\"vlan_mode\":\"access\",\"vlan\":7}");
 	d = merge(c, "{\"vlan_mode\": \"none\"}");
 	g_assert_cmpuint(json_object_get_size(d), ==, 0);
+	{ /* storm control: a number (or its text), kept by later changes, cleared by none */
+		g_autoptr(JsonObject) e = merge(d, "{\"storm_control\": \"250\"}");
+		g_autoptr(JsonObject) f = merge(e, "{\"lock_mac\": true}");
+		g_autoptr(JsonObject) h = merge(f, "{\"storm_control\": \"none\"}");
+		g_assert_cmpint(json_object_get_int_member(e, "storm_control"), ==, 250);
+		g_assert_cmpint(json_object_get_int_member(f, "storm_control"), ==, 250);
+		g_assert_false(json_object_has_member(h, "storm_control"));
+		g_assert_true(json_object_has_member(h, "lock_mac"));
+	}
 }
 
 static char *ctl(struct vn_switch *sw, const char *line)
@@ -744,6 +854,10 @@ static void test_ctl(void)
 	    {"{\"cmd\": \"port.set\", \"args\": {\"name\": \"b\", \"vlan_mode\": \"trunk\", "
 	     "\"vlans\": \"5,7-9\"}}",
 	     "\"ok\":true"},
+	    {"{\"cmd\": \"port.set\", \"args\": {\"name\": \"b\", \"storm_control\": \"500\"}}",
+	     "\"ok\":true"},
+	    {"{\"cmd\": \"port.set\", \"args\": {\"name\": \"b\", \"storm_control\": \"0\"}}",
+	     "invalid --storm-control 0 (frames per second, 1-100000000, or none)"},
 	    {"{\"cmd\": \"port.add\", \"args\": {\"name\": \"c\", \"kind\": \"vhost\", "
 	     "\"path\": \"/tmp/c.sock\", \"policy\": {\"vlan\": 3}}}",
 	     "need a --vlan-mode"},
@@ -775,8 +889,9 @@ static void test_ctl(void)
 		g_assert_nonnull(strstr(r, "\"policy\":{\"vlan_mode\":\"access\",\"vlan\":10,"
 					   "\"lock_mac\":true,\"allowed_ip\":[\"10.0.0.1\"],"
 					   "\"inbound\":{\"average\":100}}"));
-		g_assert_nonnull(
-		    strstr(r2, "\"policy\":{\"vlan_mode\":\"trunk\",\"vlans\":\"5,7-9\"}"));
+		g_assert_nonnull(strstr(r2,
+					"\"policy\":{\"vlan_mode\":\"trunk\",\"vlans\":\"5,7-9\","
+					"\"storm_control\":500}"));
 	}
 	vn_switch_free(sw);
 	vn_switch_free(sw2);
@@ -1011,6 +1126,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/policy/fast_paths", test_fast_paths);
 	g_test_add_func("/policy/meter", test_meter);
 	g_test_add_func("/policy/meter_pipeline", test_meter_pipeline);
+	g_test_add_func("/policy/storm_control", test_storm_control);
 	g_test_add_func("/policy/spec", test_spec);
 	g_test_add_func("/policy/ctl", test_ctl);
 	return g_test_run();

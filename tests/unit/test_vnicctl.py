@@ -153,6 +153,10 @@ REQUESTS = [
     (['port', 'add', 'p"q\\', 'vhost', '--path', 'a', '--path', 'é\n'],
      '{"args":{"name":"p\\"q\\\\","kind":"vhost","path":"é\\n"},"cmd":"port.add"}'),
     (['port', 'del', 'p'], '{"args":{"name":"p"},"cmd":"port.del"}'),
+    (['port', 'set', 'p', '--storm-control', 'none'],
+     '{"args":{"name":"p","storm_control":"none"},"cmd":"port.set"}'),
+    (['port', 'set', 'p', '--inbound', 'average=1', '--storm-control', '100'],
+     '{"args":{"name":"p","inbound":"average=1","storm_control":"100"},"cmd":"port.set"}'),
     (['--reflective-relay', 'off', '--outbound', 'none', '--inbound', 'average=1', '--no-allow-ra',
       '--no-allow-dhcp-server', '--allowed-ip', 'none', '--no-lock-mac', '--tpid', 't',
       '--vlans', '1', '--vlan', '2', '--vlan-mode', 'x', 'port', 'set', 'p'],
@@ -228,7 +232,7 @@ USAGE_ERRORS = [
      "--vm-name belong to 'port add'"),
     (['net', 'add', 'n', 'bridge', '--no-lock-mac'],
      '--vlan-mode, --vlan, --vlans, --tpid, --lock-mac, --allowed-ip, --allow-dhcp-server, '
-     "--allow-ra, --inbound, --outbound and --reflective-relay belong to 'port set'"),
+     "--allow-ra, --inbound, --outbound, --storm-control and --reflective-relay belong to 'port set'"),
     (['fdb', 'show', '--port', 'x'], "--vm and --port belong to 'stats'"),
     (['net', 'set', 'n', '--mode', 'x', '--uplink', 'y'],
      "--uplink, --nopromisc, --type, --local, --underlay, --dstport and --gateway belong to "
