@@ -383,6 +383,9 @@ static int start_control(struct daemon *d)
 		if (!d->metrics) {
 			VN_ERR("Prometheus endpoint disabled: %s", err->message);
 			g_clear_error(&err);
+		} else if (g_str_has_prefix(cfg->metrics_listen, "unix:")) {
+			VN_INFO("Prometheus metrics at /metrics on Unix socket %s (mode 0660)",
+				cfg->metrics_listen + 5);
 		} else {
 			VN_INFO("Prometheus metrics at http://%s/metrics (port %u)",
 				cfg->metrics_listen, vn_metrics_port(d->metrics));

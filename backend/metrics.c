@@ -5,6 +5,8 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
@@ -28,6 +30,9 @@ struct vn_metrics {
 	int fd;
 	guint src;
 	unsigned port, max_clients;
+	char *unix_path; /* "unix:PATH": the socket vnicd created, removed at stop */
+	dev_t unix_dev;
+	ino_t unix_ino;
 	GPtrArray *conns;
 	uint64_t requests, refused;
 };
@@ -139,23 +144,77 @@ static gboolean on_accept(int lfd, GIOCondition cond, gpointer ud)
 	return G_SOURCE_CONTINUE;
 }
 
-struct vn_metrics *vn_metrics_start(struct vn_switch *sw, const char *listen_on,
-				    unsigned max_clients, GError **err)
+/*
+ * "unix:PATH": a stream socket at absolute PATH, mode 0660 (its owner and group may scrape).
+ * A socket file left over by an earlier vnicd (nobody accepts on it) is replaced; anything
+ * else at PATH is left alone and reported. Return: the listening fd, or -1 with @err set.
+ */
+static int listen_unix(const char *spec, const char *path, struct stat *st, GError **err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	mode_t old;
+	int fd, rc, e;
+
+	if (path[0] != '/' || strlen(path) >= sizeof(sa.sun_path)) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "metrics_listen '%s': unix: needs an absolute path shorter than %zu",
+			    spec, sizeof(sa.sun_path));
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (lstat(path, st) == 0) {
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		bool stale = S_ISSOCK(st->st_mode) && probe >= 0 &&
+			     connect(probe, (struct sockaddr *)&sa, sizeof(sa)) != 0 &&
+			     errno == ECONNREFUSED;
+		if (probe >= 0)
+			close(probe);
+		if (!stale) {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_EXISTS,
+				    "metrics_listen %s: %s exists and is not a stale socket", spec,
+				    path);
+			return -1;
+		}
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		goto fail;
+	old = umask(0177); /* never more open than 0660, even for an instant */
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc != 0)
+		goto fail;
+	if (chmod(path, 0660) != 0 || lstat(path, st) != 0 || listen(fd, 16) != 0) {
+		e = errno;
+		unlink(path);
+		errno = e;
+		goto fail;
+	}
+	return fd;
+fail:
+	e = errno;
+	g_set_error(err, G_IO_ERROR, g_io_error_from_errno(e), "metrics_listen %s: %s", spec,
+		    g_strerror(e));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* "HOST:PORT" or "[V6]:PORT". Return: the listening fd, or -1 with @err set. */
+static int listen_inet(const char *listen_on, GError **err)
 {
 	g_autofree char *host = NULL;
 	const char *colon = strrchr(listen_on, ':');
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
 	struct addrinfo *ai = NULL;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	struct vn_metrics *m;
 	int fd, one = 1, rc;
 
 	if (!colon || colon == listen_on || !colon[1]) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			    "metrics_listen '%s' is not HOST:PORT", listen_on);
-		return NULL;
+			    "metrics_listen '%s' is not HOST:PORT or unix:/PATH", listen_on);
+		return -1;
 	}
 	host = g_strndup(listen_on, colon - listen_on);
 	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
@@ -166,7 +225,7 @@ struct vn_metrics *vn_metrics_start(struct vn_switch *sw, const char *listen_on,
 	if (rc != 0) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "metrics_listen '%s': %s",
 			    listen_on, gai_strerror(rc));
-		return NULL;
+		return -1;
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
@@ -177,17 +236,39 @@ struct vn_metrics *vn_metrics_start(struct vn_switch *sw, const char *listen_on,
 		if (fd >= 0)
 			close(fd);
 		freeaddrinfo(ai);
-		return NULL;
+		return -1;
 	}
 	freeaddrinfo(ai);
+	return fd;
+}
+
+struct vn_metrics *vn_metrics_start(struct vn_switch *sw, const char *listen_on,
+				    unsigned max_clients, GError **err)
+{
+	bool is_unix = g_str_has_prefix(listen_on, "unix:");
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct vn_metrics *m;
+	struct stat st;
+	int fd;
+
+	fd =
+	    is_unix ? listen_unix(listen_on, listen_on + 5, &st, err) : listen_inet(listen_on, err);
+	if (fd < 0)
+		return NULL;
 	m = g_new0(struct vn_metrics, 1);
 	m->sw = sw;
 	m->fd = fd;
 	m->max_clients = max_clients;
 	m->conns = g_ptr_array_new();
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+	if (is_unix) {
+		m->unix_path = g_strdup(listen_on + 5);
+		m->unix_dev = st.st_dev;
+		m->unix_ino = st.st_ino;
+	} else if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
 		m->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 							 : ((struct sockaddr_in *)&ss)->sin_port);
+	}
 	m->src = g_unix_fd_add(fd, G_IO_IN, on_accept, m);
 	return m;
 }
@@ -206,6 +287,13 @@ void vn_metrics_stop(struct vn_metrics *m)
 	g_ptr_array_free(m->conns, TRUE);
 	g_source_remove(m->src);
 	close(m->fd);
+	if (m->unix_path) { /* only the socket vnicd created, not whatever replaced it */
+		struct stat st;
+		if (lstat(m->unix_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+		    st.st_dev == m->unix_dev && st.st_ino == m->unix_ino)
+			unlink(m->unix_path);
+		g_free(m->unix_path);
+	}
 	g_free(m);
 }
 
@@ -229,63 +317,79 @@ static void prom_label(GString *s, const char *k, const char *v, bool first)
 struct prom_series {
 	const char *port, *uuid, *name; /* port NULL: a VM series */
 	struct vn_port_counters c;
+	char *labels; /* the escaped label set, rendered once per series */
 };
 
+/*
+ * One scrape is linear in the ledger: the live ports are indexed by entry once
+ * (sw_totals_init), VM series are found through a hash table keyed by UUID, and each
+ * series' labels are escaped once rather than once per metric family.
+ */
 char *vn_switch_metrics(struct vn_switch *sw)
 {
 	GPtrArray *entries = vn_ledger_entries(sw->ledger);
 	g_autoptr(GArray) series = g_array_new(FALSE, TRUE, sizeof(struct prom_series));
+	g_autoptr(GHashTable) vm_ix = g_hash_table_new(g_str_hash, g_str_equal);
 	GString *s = g_string_new(NULL);
 	const struct vn_counter_field *f;
+	struct sw_totals t;
 	size_t nf;
 
 	f = vn_counter_fields(&nf);
+	sw_totals_init(&t, sw);
 	for (guint i = 0; i < entries->len; i++) {
 		struct vn_ledger_entry *e = entries->pdata[i];
-		struct prom_series ps = {e->port, e->vm_uuid, e->vm_name};
-		struct prom_series *vmser = NULL;
+		struct prom_series ps = {e->port, e->vm_uuid, e->vm_name, {0}, NULL};
+		struct prom_series *vmser;
+		gpointer k;
 
-		sw_entry_totals(e, &ps.c, sw);
+		sw_entry_totals(e, &ps.c, &t);
 		g_array_append_val(series, ps);
 		if (!*e->vm_uuid)
 			continue;
-		for (guint k = 0; k < series->len; k++) {
-			struct prom_series *o = &g_array_index(series, struct prom_series, k);
-			if (!o->port && strcmp(o->uuid, e->vm_uuid) == 0)
-				vmser = o;
-		}
-		if (!vmser) {
-			struct prom_series v = {NULL, e->vm_uuid, e->vm_name};
+		k = g_hash_table_lookup(vm_ix, e->vm_uuid); /* index + 1 of the VM's series */
+		if (!k) {
+			struct prom_series v = {NULL, e->vm_uuid, e->vm_name, {0}, NULL};
 			g_array_append_val(series, v);
-			vmser = &g_array_index(series, struct prom_series, series->len - 1);
+			k = GUINT_TO_POINTER(series->len);
+			g_hash_table_insert(vm_ix, (gpointer)e->vm_uuid, k);
 		}
+		vmser = &g_array_index(series, struct prom_series, GPOINTER_TO_UINT(k) - 1);
 		vn_counters_add(&vmser->c, &ps.c);
 		if (*e->vm_name)
 			vmser->name = e->vm_name;
+	}
+	sw_totals_clear(&t);
+	for (guint i = 0; i < series->len; i++) {
+		struct prom_series *ps = &g_array_index(series, struct prom_series, i);
+		GString *l = g_string_new(NULL);
+		if (ps->port)
+			prom_label(l, "port", ps->port, true);
+		prom_label(l, "vm_uuid", ps->uuid, ps->port == NULL);
+		prom_label(l, "vm_name", ps->name, false);
+		ps->labels = g_string_free(l, FALSE);
 	}
 	for (int scope = 0; scope < 2; scope++) { /* 0: per port, 1: per VM */
 		const char *pre = scope ? "vnicd_vm_" : "vnicd_port_";
 		for (size_t k = 0; k < nf; k++) {
 			bool drop = strncmp(f[k].name, "drops.", 6) == 0;
+			const char *fam = drop ? "drops" : f[k].name;
 			if (drop && strcmp(f[k].name + 6, vn_drop_name(0)) != 0)
 				continue; /* one metric family for all drop reasons */
-			g_string_append_printf(s, "# HELP %s%s_total vnicd %s %s\n", pre,
-					       drop ? "drops" : f[k].name, scope ? "VM" : "port",
+			g_string_append_printf(s, "# HELP %s%s_total vnicd %s %s\n", pre, fam,
+					       scope ? "VM" : "port",
 					       drop ? "frames dropped, by reason" : f[k].name);
-			g_string_append_printf(s, "# TYPE %s%s_total counter\n", pre,
-					       drop ? "drops" : f[k].name);
+			g_string_append_printf(s, "# TYPE %s%s_total counter\n", pre, fam);
 			for (guint i = 0; i < series->len; i++) {
 				struct prom_series *ps =
 				    &g_array_index(series, struct prom_series, i);
 				if ((scope == 0) != (ps->port != NULL))
 					continue;
 				for (int r = 0; r < (drop ? VN_DROP__MAX : 1); r++) {
-					g_string_append_printf(s, "%s%s_total{", pre,
-							       drop ? "drops" : f[k].name);
-					if (ps->port)
-						prom_label(s, "port", ps->port, true);
-					prom_label(s, "vm_uuid", ps->uuid, ps->port == NULL);
-					prom_label(s, "vm_name", ps->name, false);
+					g_string_append(s, pre);
+					g_string_append(s, fam);
+					g_string_append(s, "_total{");
+					g_string_append(s, ps->labels);
 					if (drop)
 						prom_label(s, "reason", vn_drop_name(r), false);
 					g_string_append_printf(
@@ -295,5 +399,7 @@ char *vn_switch_metrics(struct vn_switch *sw)
 			}
 		}
 	}
+	for (guint i = 0; i < series->len; i++)
+		g_free(g_array_index(series, struct prom_series, i).labels);
 	return g_string_free(s, FALSE);
 }

@@ -140,8 +140,24 @@ void sw_changed(struct vn_switch *sw);
 void sw_port_live(struct vn_switch *sw, struct sw_port *sp, struct vn_port_counters *out);
 
 /**
- * sw_entry_totals() - totals of ledger entry @e (@ud: the switch): its live port's totals,
- * or what the ledger holds for a removed port. The callback of vn_ledger_write().
+ * struct sw_totals - what sw_entry_totals() needs: the switch and an index of its live
+ * ports by ledger entry, built once (O(ports)) so that totals of every entry cost O(ledger)
+ * rather than O(ledger x ports). Valid while no port is added or removed.
+ */
+struct sw_totals {
+	struct vn_switch *sw;
+	GHashTable *port_of; /* struct vn_ledger_entry * -> struct sw_port * (borrowed) */
+};
+
+/** sw_totals_init() - index the live ports of @sw into @t. Free with sw_totals_clear(). */
+void sw_totals_init(struct sw_totals *t, struct vn_switch *sw);
+
+/** sw_totals_clear() - free the index of @t. */
+void sw_totals_clear(struct sw_totals *t);
+
+/**
+ * sw_entry_totals() - totals of ledger entry @e (@ud: a struct sw_totals): its live port's
+ * totals, or what the ledger holds for a removed port. The callback of vn_ledger_write().
  */
 void sw_entry_totals(struct vn_ledger_entry *e, struct vn_port_counters *out, void *ud);
 

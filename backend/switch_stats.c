@@ -26,23 +26,29 @@ static void port_totals(struct vn_switch *sw, struct sw_port *sp, struct vn_port
 	vn_counters_add(out, &sp->acct->base);
 }
 
-static struct sw_port *port_of_entry(struct vn_switch *sw, struct vn_ledger_entry *e)
+void sw_totals_init(struct sw_totals *t, struct vn_switch *sw)
 {
-	for (guint i = 0; e->live && i < sw->ports->len; i++) {
+	t->sw = sw;
+	t->port_of = g_hash_table_new(g_direct_hash, g_direct_equal);
+	for (guint i = 0; i < sw->ports->len; i++) {
 		struct sw_port *sp = sw->ports->pdata[i];
-		if (sp->acct == e)
-			return sp;
+		if (sp->acct)
+			g_hash_table_insert(t->port_of, sp->acct, sp);
 	}
-	return NULL;
+}
+
+void sw_totals_clear(struct sw_totals *t)
+{
+	g_clear_pointer(&t->port_of, g_hash_table_unref);
 }
 
 void sw_entry_totals(struct vn_ledger_entry *e, struct vn_port_counters *out, void *ud)
 {
-	struct vn_switch *sw = ud;
-	struct sw_port *sp = port_of_entry(sw, e);
+	struct sw_totals *t = ud;
+	struct sw_port *sp = e->live ? g_hash_table_lookup(t->port_of, e) : NULL;
 
 	if (sp)
-		port_totals(sw, sp, out);
+		port_totals(t->sw, sp, out);
 	else
 		*out = e->base;
 }
@@ -76,9 +82,9 @@ void sw_json_counters(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b)
 	json_counter_members(b, &c);
 }
 
-static void json_vm(struct vn_switch *sw, const char *uuid, JsonBuilder *b)
+static void json_vm(struct sw_totals *t, const char *uuid, JsonBuilder *b)
 {
-	GPtrArray *entries = vn_ledger_entries(sw->ledger);
+	GPtrArray *entries = vn_ledger_entries(t->sw->ledger);
 	struct vn_port_counters sum = {0};
 	const char *name = "";
 
@@ -91,7 +97,7 @@ static void json_vm(struct vn_switch *sw, const char *uuid, JsonBuilder *b)
 		struct vn_port_counters c;
 		if (strcmp(e->vm_uuid, uuid) != 0)
 			continue;
-		sw_entry_totals(e, &c, sw);
+		sw_entry_totals(e, &c, t);
 		vn_counters_add(&sum, &c);
 		if (*e->vm_name)
 			name = e->vm_name;
@@ -152,6 +158,7 @@ int vn_switch_json_stats(struct vn_switch *sw, const char *port, const char *vm,
 	GPtrArray *entries = vn_ledger_entries(sw->ledger);
 	g_autoptr(GPtrArray) vms = g_ptr_array_new();
 	struct sw_port *only = NULL;
+	struct sw_totals t;
 
 	if (port && !(only = find_port(sw, port)))
 		SET_ERR(ENOENT, "no port '%s'", port);
@@ -181,6 +188,7 @@ int vn_switch_json_stats(struct vn_switch *sw, const char *port, const char *vm,
 	json_builder_end_array(b);
 	json_builder_set_member_name(b, "vms");
 	json_builder_begin_array(b);
+	sw_totals_init(&t, sw);
 	for (guint i = 0; i < entries->len; i++) {
 		struct vn_ledger_entry *e = entries->pdata[i];
 		bool seen = false;
@@ -191,8 +199,9 @@ int vn_switch_json_stats(struct vn_switch *sw, const char *port, const char *vm,
 		if (seen)
 			continue;
 		g_ptr_array_add(vms, e->vm_uuid);
-		json_vm(sw, e->vm_uuid, b);
+		json_vm(&t, e->vm_uuid, b);
 	}
+	sw_totals_clear(&t);
 	json_builder_end_array(b);
 	json_ledger(sw, b);
 	if (sw->dp)
@@ -211,6 +220,7 @@ int vn_switch_json_stats(struct vn_switch *sw, const char *port, const char *vm,
 int vn_switch_stats_reset(struct vn_switch *sw, const char *vm, const char *port, GError **err)
 {
 	GPtrArray *entries = vn_ledger_entries(sw->ledger);
+	struct sw_totals t;
 	int n = 0;
 
 	if (!vm && !port)
@@ -223,6 +233,7 @@ int vn_switch_stats_reset(struct vn_switch *sw, const char *vm, const char *port
 		if (!known)
 			SET_ERR(ENOENT, "no port '%s' in the ledger", port);
 	}
+	sw_totals_init(&t, sw);
 	for (guint i = 0; i < entries->len;) {
 		struct vn_ledger_entry *e = entries->pdata[i];
 		struct sw_port *sp;
@@ -231,7 +242,7 @@ int vn_switch_stats_reset(struct vn_switch *sw, const char *vm, const char *port
 			continue;
 		}
 		n++;
-		sp = port_of_entry(sw, e);
+		sp = e->live ? g_hash_table_lookup(t.port_of, e) : NULL;
 		if (sp) { /* a live port starts again from zero */
 			memset(&e->base, 0, sizeof(e->base));
 			if (sw->dp)
@@ -241,6 +252,7 @@ int vn_switch_stats_reset(struct vn_switch *sw, const char *vm, const char *port
 			vn_ledger_remove(sw->ledger, e);
 		}
 	}
+	sw_totals_clear(&t);
 	if (vm && n == 0)
 		SET_ERR(ENOENT, "no VM '%s' in the ledger", vm);
 	VN_INFO("accounting reset for %s%s%s%s: %d entr%s", vm ? "VM " : "", vm ? vm : "",
@@ -278,10 +290,15 @@ void vn_switch_open_ledger(struct vn_switch *sw, const char *path)
 int vn_switch_checkpoint(struct vn_switch *sw)
 {
 	g_autoptr(GError) err = NULL;
+	struct sw_totals t;
+	int rc;
 
 	if (!sw->ledger_file)
 		return 0;
-	if (vn_ledger_write(sw->ledger, sw->ledger_file, sw_entry_totals, sw, &err) < 0) {
+	sw_totals_init(&t, sw);
+	rc = vn_ledger_write(sw->ledger, sw->ledger_file, sw_entry_totals, &t, &err);
+	sw_totals_clear(&t);
+	if (rc < 0) {
 		sw->checkpoint_failures++;
 		VN_LOG_RL(VN_LOG_ERR, "accounting checkpoint failed: %s", err->message);
 		return -EIO;

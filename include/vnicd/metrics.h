@@ -11,13 +11,15 @@ struct vn_metrics;
 
 /**
  * vn_metrics_start() - listen on @listen ("HOST:PORT", "[V6]:PORT"; port 0 picks a free
- * one) and serve vn_switch_metrics(@sw) at /metrics, at most @max_clients at once.
+ * one; or "unix:/PATH", a stream socket of mode 0660 created here and removed by
+ * vn_metrics_stop()) and serve vn_switch_metrics(@sw) at /metrics, at most @max_clients
+ * at once.
  * Return: the server, or NULL with @err set. Thread: control.
  */
 struct vn_metrics *vn_metrics_start(struct vn_switch *sw, const char *listen, unsigned max_clients,
 				    GError **err);
 
-/** vn_metrics_port() - Return: the TCP port actually bound. */
+/** vn_metrics_port() - Return: the TCP port actually bound (0 for a Unix socket). */
 unsigned vn_metrics_port(const struct vn_metrics *m);
 
 /** vn_metrics_stop() - close the listener and every connection. */

@@ -5,6 +5,7 @@ import glob
 import os
 import re
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -156,6 +157,36 @@ def test_prometheus(tap, vn, mport):
     code = subprocess.run(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}',
                            'http://127.0.0.1:%d/nope' % mport], capture_output=True, text=True).stdout
     tap.eq(code, '404', 'other paths answer 404')
+    return out.stdout
+
+
+def families(text):
+    return sorted(l for l in text.splitlines() if l.startswith('# TYPE '))
+
+
+def test_prometheus_unix(tap, tcp_text):
+    """metrics_listen = unix:PATH: a 0660 socket vnicd creates, serving the same families
+    as the TCP endpoint, removed when vnicd exits."""
+    vn = Vnicd('acctunix', start=False)
+    msock = vn.path('metrics.sock')
+    with open(vn.config_path, 'a') as f:
+        f.write('metrics_listen = unix:%s\n' % msock)
+    try:
+        vn.start()
+        vn.wait_ready()
+        st = os.lstat(msock)
+        tap.ok(stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o660,
+               'unix: metrics socket created with mode 0660 (%o)' % stat.S_IMODE(st.st_mode))
+        out = subprocess.run(['curl', '-sS', '--max-time', '5', '--unix-socket', msock,
+                              'http://localhost/metrics'], capture_output=True, text=True)
+        tap.eq(out.returncode, 0, 'curl --unix-socket scraped the endpoint')
+        fams = families(out.stdout)
+        tap.ok(len(fams) > 10 and fams == families(tcp_text or ''),
+               'same metric families over the Unix socket as over TCP (%d)' % len(fams))
+        tap.eq(vn.stop(), 0, 'vnicd with a unix: metrics socket exits cleanly')
+        tap.ok(not os.path.exists(msock), 'the metrics socket is removed at exit')
+    finally:
+        vn.close()
 
 
 def tshark(path, fields):
@@ -303,8 +334,10 @@ def main():
     with Vnicd('acct', config=config(mport, interval=1)) as vn:
         vn.wait_ready()
         gs = attach(tap, vn, 'abc', multi_flow='a')
+        scraped = {}
         for name, fn in [('classes', lambda: test_classes(tap, vn, gs)),
-                         ('prometheus', lambda: test_prometheus(tap, vn, mport)),
+                         ('prometheus', lambda: scraped.update(tcp=test_prometheus(tap, vn, mport))),
+                         ('prometheus_unix', lambda: test_prometheus_unix(tap, scraped.get('tcp'))),
                          ('capture', lambda: test_capture(tap, vn, gs)),
                          ('restarts', lambda: test_restarts(tap, vn, gs)),
                          ('removed', lambda: test_removed_and_reset(tap, vn, gs)),
