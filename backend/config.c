@@ -21,6 +21,7 @@ void vn_config_defaults(struct vn_config *c)
 	c->max_ports = 256;
 	c->max_nets = 64;
 	c->max_clients = 32;
+	c->ctl_idle_timeout = 60;
 	c->fdb_max = 8192;
 	c->fdb_aging = 300;
 	c->fdb_max_per_port = 1024;
@@ -75,6 +76,7 @@ static const struct key_desc keys[] = {
     {"max_ports", K_UINT, OFF(max_ports), 1, 1024},
     {"max_nets", K_UINT, OFF(max_nets), 1, 4096},
     {"max_clients", K_UINT, OFF(max_clients), 1, 1024},
+    {"ctl_idle_timeout", K_UINT, OFF(ctl_idle_timeout), 0, 86400},
     {"fdb_max", K_UINT, OFF(fdb_max), 16, 1048576},
     {"fdb_aging", K_UINT, OFF(fdb_aging), 1, 1000000},
     {"fdb_max_per_port", K_UINT, OFF(fdb_max_per_port), 0, 1048576},

@@ -19,12 +19,17 @@
 #include "vnicd/ctl.h"
 #include "vnicd/log.h"
 
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS 59 /* Linux 4.13 */
+#endif
+
 struct ctl_client {
 	struct vn_ctl *ctl;
 	int fd;
 	int passed_fd; /* descriptor received with the pending request, or -1 */
 	guint in_src, out_src;
 	GString *in, *out;
+	gint64 last_request; /* monotonic µs of the last complete request (or of accept) */
 	bool closing;
 };
 
@@ -32,12 +37,15 @@ struct vn_ctl {
 	struct vn_switch *sw;
 	char *path;
 	int fd;
-	guint src;
+	guint src, idle_src;
 	gid_t gid;
 	bool has_gid;
 	unsigned max_clients;
+	unsigned idle_timeout; /* seconds without a complete request before closing; 0 = never */
 	GPtrArray *clients;
 	uint64_t refused_limit, refused_cred;
+	uint64_t dropped_slow; /* clients closed for not reading their replies (VN_CTL_MAX_OUT) */
+	uint64_t dropped_idle; /* clients closed by the idle timeout */
 };
 
 /* ---- request handling ---- */
@@ -323,6 +331,50 @@ static char *error_line(const char *msg)
 	return json_generator_to_data(g, NULL);
 }
 
+/*
+ * Deepest [/{ nesting of @line, counted outside strings (a backslash escapes the next
+ * character), stopping as soon as it passes @max. json-glib before 1.8 recurses once per
+ * level without a limit of its own, so this runs before the parser sees the line.
+ */
+static unsigned json_depth(const char *line, gsize len, unsigned max)
+{
+	unsigned depth = 0, deepest = 0;
+	bool in_str = false;
+
+	for (gsize i = 0; i < len; i++) {
+		char ch = line[i];
+
+		if (in_str) {
+			if (ch == '\\')
+				i++; /* the escaped character, whatever it is */
+			else if (ch == '"')
+				in_str = false;
+			continue;
+		}
+		switch (ch) {
+		case '"':
+			in_str = true;
+			break;
+		case '[':
+		case '{':
+			depth++;
+			if (depth > deepest)
+				deepest = depth;
+			if (deepest > max)
+				return deepest;
+			break;
+		case ']':
+		case '}':
+			if (depth)
+				depth--;
+			break;
+		default:
+			break;
+		}
+	}
+	return deepest;
+}
+
 char *vn_ctl_handle_line(struct vn_switch *sw, const char *line, gsize len)
 {
 	g_autoptr(JsonParser) p = json_parser_new();
@@ -337,6 +389,11 @@ char *vn_ctl_handle_line(struct vn_switch *sw, const char *line, gsize len)
 
 	if (!g_utf8_validate(line, (gssize)len, NULL))
 		return error_line("malformed request: not UTF-8");
+	if (json_depth(line, len, VN_CTL_MAX_DEPTH) > VN_CTL_MAX_DEPTH) {
+		g_autofree char *m = g_strdup_printf(
+		    "malformed request: JSON nested deeper than %d levels", VN_CTL_MAX_DEPTH);
+		return error_line(m);
+	}
 	if (!json_parser_load_from_data(p, line, (gssize)len, &err)) {
 		g_autofree char *m = g_strdup_printf("malformed JSON: %s", err->message);
 		return error_line(m);
@@ -432,6 +489,30 @@ static void client_reply(struct ctl_client *c, char *line)
 	g_free(line);
 }
 
+/*
+ * A client that keeps sending requests but does not read the replies: once more than
+ * VN_CTL_MAX_OUT is waiting for it, close it instead of answering (memory stays bounded by
+ * VN_CTL_MAX_OUT plus one reply). Counted; logged the first time, then at debug level.
+ * Return: true if @c was closed.
+ */
+static bool client_drop_if_stuck(struct ctl_client *c)
+{
+	struct vn_ctl *ctl = c->ctl;
+
+	if (c->out->len <= VN_CTL_MAX_OUT)
+		return false;
+	if (ctl->dropped_slow++ == 0)
+		VN_WARN("control: closing a client that does not read its replies (%zu bytes "
+			"pending, limit %u); further ones are logged at debug level",
+			c->out->len, (unsigned)VN_CTL_MAX_OUT);
+	else
+		VN_DBG("control: closing a client that does not read its replies (%zu bytes "
+		       "pending, %" G_GUINT64_FORMAT " so far)",
+		       c->out->len, ctl->dropped_slow);
+	client_close(c);
+	return true;
+}
+
 static gboolean client_readable(int fd, GIOCondition cond, gpointer ud)
 {
 	struct ctl_client *c = ud;
@@ -472,6 +553,9 @@ static gboolean client_readable(int fd, GIOCondition cond, gpointer ud)
 	while ((nl = memchr(c->in->str, '\n', c->in->len))) {
 		gsize len = (gsize)(nl - c->in->str);
 		if (len > 0) {
+			if (client_drop_if_stuck(c))
+				return G_SOURCE_REMOVE; /* client_close destroyed this source */
+			c->last_request = g_get_monotonic_time();
 			req_fd = &c->passed_fd;
 			client_reply(c, vn_ctl_handle_line(c->ctl->sw, c->in->str, len));
 			req_fd = NULL;
@@ -494,28 +578,66 @@ static gboolean client_readable(int fd, GIOCondition cond, gpointer ud)
 	return G_SOURCE_CONTINUE;
 }
 
-static bool peer_allowed(struct vn_ctl *ctl, int fd)
+/*
+ * The peer's supplementary groups as they were when it connected (SO_PEERGROUPS, Linux
+ * 4.13+): no NSS look-up, which could block the main loop on a slow directory service.
+ * Return: 1 if @gid is among them, 0 if not, -ENOPROTOOPT (or another -errno) if the kernel
+ * cannot tell.
+ */
+static int peer_in_group(int fd, gid_t gid)
+{
+	g_autofree gid_t *groups = NULL;
+	socklen_t len = 64 * sizeof(gid_t);
+
+	for (int tries = 0; tries < 3; tries++) {
+		g_free(groups);
+		groups = g_malloc(len ? len : sizeof(gid_t));
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0) {
+			for (size_t i = 0; i < len / sizeof(gid_t); i++)
+				if (groups[i] == gid)
+					return 1;
+			return 0;
+		}
+		if (errno != ERANGE) /* len now holds the size needed */
+			return -errno;
+	}
+	return -ERANGE;
+}
+
+/* Before SO_PEERGROUPS: the groups the user database gives the peer's uid (NSS). */
+static bool peer_in_group_nss(uid_t uid, gid_t gid)
+{
+	struct passwd *pw = getpwuid(uid);
+	gid_t groups[256];
+	int ng = G_N_ELEMENTS(groups);
+
+	if (pw && getgrouplist(pw->pw_name, pw->pw_gid, groups, &ng) >= 0)
+		for (int i = 0; i < ng; i++)
+			if (groups[i] == gid)
+				return true;
+	return false;
+}
+
+/* May the peer on @fd use the socket? Its uid goes to @uid (for the root slot). */
+static bool peer_allowed(struct vn_ctl *ctl, int fd, uid_t *uid)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
+	int rc;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
 		return false;
+	*uid = cr.uid;
 	if (cr.uid == 0 || cr.uid == geteuid())
 		return true;
-	if (ctl->has_gid) {
-		struct passwd *pw = getpwuid(cr.uid);
-		gid_t groups[256];
-		int ng = G_N_ELEMENTS(groups);
-
-		if (cr.gid == ctl->gid)
-			return true;
-		if (pw && getgrouplist(pw->pw_name, pw->pw_gid, groups, &ng) >= 0)
-			for (int i = 0; i < ng; i++)
-				if (groups[i] == ctl->gid)
-					return true;
-	}
-	return false;
+	if (!ctl->has_gid)
+		return false;
+	if (cr.gid == ctl->gid)
+		return true;
+	rc = peer_in_group(fd, ctl->gid);
+	if (rc >= 0)
+		return rc == 1;
+	return peer_in_group_nss(cr.uid, ctl->gid);
 }
 
 static void refuse(int fd, const char *msg)
@@ -532,19 +654,24 @@ static gboolean ctl_accept(int lfd, GIOCondition cond, gpointer ud)
 {
 	struct vn_ctl *ctl = ud;
 	struct ctl_client *c;
+	uid_t uid = (uid_t)-1;
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	unsigned limit;
 
 	if (fd < 0)
 		return G_SOURCE_CONTINUE;
-	if (!peer_allowed(ctl, fd)) {
+	if (!peer_allowed(ctl, fd, &uid)) {
 		ctl->refused_cred++;
 		VN_LOG_RL(VN_LOG_WARN, "control: peer not allowed (uid/gid check)");
 		refuse(fd, "permission denied");
 		return G_SOURCE_CONTINUE;
 	}
-	if (ctl->clients->len >= ctl->max_clients) {
+	/* the last slot is root's: idle or hostile group members cannot lock root out */
+	limit = uid == 0 || ctl->max_clients < 2 ? ctl->max_clients : ctl->max_clients - 1;
+	if (ctl->clients->len >= limit) {
 		ctl->refused_limit++;
-		VN_LOG_RL(VN_LOG_WARN, "control: client limit (%u) reached", ctl->max_clients);
+		VN_LOG_RL(VN_LOG_WARN, "control: client limit (%u, the last for root) reached",
+			  ctl->max_clients);
 		refuse(fd, "too many control clients");
 		return G_SOURCE_CONTINUE;
 	}
@@ -554,13 +681,33 @@ static gboolean ctl_accept(int lfd, GIOCondition cond, gpointer ud)
 	c->passed_fd = -1;
 	c->in = g_string_new(NULL);
 	c->out = g_string_new(NULL);
+	c->last_request = g_get_monotonic_time();
 	c->in_src = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, client_readable, c);
 	g_ptr_array_add(ctl->clients, c);
 	return G_SOURCE_CONTINUE;
 }
 
+/* Once a second: close the clients without a complete request for idle_timeout seconds. */
+static gboolean ctl_idle_sweep(gpointer ud)
+{
+	struct vn_ctl *ctl = ud;
+	gint64 cutoff = g_get_monotonic_time() - (gint64)ctl->idle_timeout * G_USEC_PER_SEC;
+
+	for (guint i = ctl->clients->len; i-- > 0;) {
+		struct ctl_client *c = ctl->clients->pdata[i];
+
+		if (c->last_request > cutoff)
+			continue;
+		ctl->dropped_idle++;
+		VN_LOG_RL(VN_LOG_INFO, "control: closing a client idle for %u s (ctl_idle_timeout)",
+			  ctl->idle_timeout);
+		client_close(c); /* removes pdata[i]; lower indexes stay */
+	}
+	return G_SOURCE_CONTINUE;
+}
+
 struct vn_ctl *vn_ctl_start(struct vn_switch *sw, const char *path, const char *group,
-			    unsigned max_clients, GError **err)
+			    unsigned max_clients, unsigned idle_timeout, GError **err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	g_autofree char *dir = g_path_get_dirname(path);
@@ -632,8 +779,11 @@ struct vn_ctl *vn_ctl_start(struct vn_switch *sw, const char *path, const char *
 	ctl->path = g_strdup(path);
 	ctl->fd = fd;
 	ctl->max_clients = max_clients;
+	ctl->idle_timeout = idle_timeout;
 	ctl->clients = g_ptr_array_new();
 	ctl->src = g_unix_fd_add(fd, G_IO_IN, ctl_accept, ctl);
+	if (idle_timeout)
+		ctl->idle_src = g_timeout_add_seconds(1, ctl_idle_sweep, ctl);
 	return ctl;
 }
 
@@ -645,6 +795,8 @@ void vn_ctl_stop(struct vn_ctl *ctl)
 		client_close(ctl->clients->pdata[0]);
 	g_ptr_array_free(ctl->clients, TRUE);
 	g_source_remove(ctl->src);
+	if (ctl->idle_src)
+		g_source_remove(ctl->idle_src);
 	close(ctl->fd);
 	unlink(ctl->path);
 	g_free(ctl->path);

@@ -372,8 +372,8 @@ static int start_control(struct daemon *d)
 	g_autoptr(GError) err = NULL;
 	const struct vn_config *cfg = &d->cfg;
 
-	d->ctl =
-	    vn_ctl_start(d->sw, cfg->control_socket, cfg->socket_group, cfg->max_clients, &err);
+	d->ctl = vn_ctl_start(d->sw, cfg->control_socket, cfg->socket_group, cfg->max_clients,
+			      cfg->ctl_idle_timeout, &err);
 	if (!d->ctl) {
 		VN_ERR("control socket: %s", err->message);
 		return -1;

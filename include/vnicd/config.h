@@ -13,22 +13,24 @@
  * vn_config_clear()). Command-line flags override what the file says.
  */
 struct vn_config {
-	char *control_socket; /* control_socket = /run/vnicd/vnicd.sock */
-	char *socket_group;   /* socket_group = (none): group owning the socket, mode 0660 */
-	char *state_dir;      /* state_dir = /var/lib/vnicd */
-	char *file_prefix;    /* file_prefix = vnicd: DPDK --file-prefix */
-	int workers;	      /* workers = 1 */
-	char *worker_cpus;    /* worker_cpus = (none): CPU list to pin workers to, e.g. "1" */
-	char *main_cpus;      /* main_cpus = (none): CPU list of the control thread */
-	int log_level;	      /* log_level = info */
-	char *hugepages;      /* hugepages = auto | yes | no */
-	unsigned mem_mb;      /* mem_mb = 512: memory when running without hugepages */
-	unsigned mbufs;	      /* mbufs = 32767: packet buffers in the pool */
-	unsigned max_ports;   /* max_ports = 256 */
-	unsigned max_nets;    /* max_nets = 64 */
-	unsigned max_clients; /* max_clients = 32: concurrent control connections */
-	unsigned fdb_max;     /* fdb_max = 8192: entries per bridge */
-	unsigned fdb_aging;   /* fdb_aging = 300: seconds */
+	char *control_socket;	   /* control_socket = /run/vnicd/vnicd.sock */
+	char *socket_group;	   /* socket_group = (none): group owning the socket, mode 0660 */
+	char *state_dir;	   /* state_dir = /var/lib/vnicd */
+	char *file_prefix;	   /* file_prefix = vnicd: DPDK --file-prefix */
+	int workers;		   /* workers = 1 */
+	char *worker_cpus;	   /* worker_cpus = (none): CPU list to pin workers to, e.g. "1" */
+	char *main_cpus;	   /* main_cpus = (none): CPU list of the control thread */
+	int log_level;		   /* log_level = info */
+	char *hugepages;	   /* hugepages = auto | yes | no */
+	unsigned mem_mb;	   /* mem_mb = 512: memory when running without hugepages */
+	unsigned mbufs;		   /* mbufs = 32767: packet buffers in the pool */
+	unsigned max_ports;	   /* max_ports = 256 */
+	unsigned max_nets;	   /* max_nets = 64 */
+	unsigned max_clients;	   /* max_clients = 32: concurrent control connections */
+	unsigned ctl_idle_timeout; /* ctl_idle_timeout = 60: seconds a control client may go
+				      without a complete request before it is closed (0 = never) */
+	unsigned fdb_max;	   /* fdb_max = 8192: entries per bridge */
+	unsigned fdb_aging;	   /* fdb_aging = 300: seconds */
 	unsigned
 	    fdb_max_per_port;	 /* fdb_max_per_port = 1024: dynamic entries of one port, 0 none */
 	unsigned fdb_learn_rate; /* fdb_learn_rate = 1000: new MACs/s of one port, 0 none */

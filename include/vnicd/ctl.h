@@ -8,7 +8,10 @@
  *     {"ok": true, "result": <value>}
  *     {"ok": false, "error": "one line naming the problem"}
  * A client may send several requests on one connection; they are answered in order.
- * Lines longer than VN_CTL_MAX_LINE are refused and the connection closed.
+ * Lines longer than VN_CTL_MAX_LINE are refused and the connection closed; a line nested
+ * deeper than VN_CTL_MAX_DEPTH ([ and {) is refused before it is parsed. A client that lets
+ * more than VN_CTL_MAX_OUT of replies pile up unread is closed before its next request is
+ * answered; one without a complete request for ctl_idle_timeout seconds is closed too.
  *
  * Commands ("args" members; [] = optional):
  *   ping                                   -> {"version"}
@@ -63,7 +66,9 @@
  * local,external,tunnel}_{packets,bytes}, drops{reason: n}, drops_total (totals kept in the
  * accounting ledger across port removal and restarts).
  * Peers are checked with SO_PEERCRED: root, the daemon's own uid, or a member of the
- * socket's group (socket_group) may connect.
+ * socket's group (socket_group: the peer's primary group, or its supplementary groups as
+ * SO_PEERGROUPS reports them at connect time; the user database only on kernels before
+ * 4.13) may connect. Of max_clients connections the last is kept for root.
  */
 #ifndef VNICD_CTL_H
 #define VNICD_CTL_H
@@ -73,6 +78,8 @@
 #include "vnicd/switch.h"
 
 #define VN_CTL_MAX_LINE (64 * 1024)
+#define VN_CTL_MAX_DEPTH 32		  /* [ and { levels of a request line */
+#define VN_CTL_MAX_OUT (8u * 1024 * 1024) /* unread reply bytes before a client is closed */
 
 struct vn_ctl;
 
@@ -85,11 +92,13 @@ char *vn_ctl_handle_line(struct vn_switch *sw, const char *line, gsize len);
 
 /**
  * vn_ctl_start() - listen on @path (mode 0660, group @group when not NULL) and serve
- * requests from the default GLib main context, at most @max_clients at once.
+ * requests from the default GLib main context, at most @max_clients at once (the last one
+ * for root only, when @max_clients > 1); clients without a complete request for
+ * @idle_timeout seconds are closed (0: never).
  * Return: the server, or NULL with @err set. Thread: control.
  */
 struct vn_ctl *vn_ctl_start(struct vn_switch *sw, const char *path, const char *group,
-			    unsigned max_clients, GError **err);
+			    unsigned max_clients, unsigned idle_timeout, GError **err);
 
 /** vn_ctl_stop() - close every connection, unlink the socket, free. */
 void vn_ctl_stop(struct vn_ctl *ctl);

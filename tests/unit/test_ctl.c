@@ -689,12 +689,59 @@ static void test_metrics_scale(void)
 	g_rmdir(dir);
 }
 
+/* json-glib 1.6 recurses once per level: a deep line is refused before it is parsed. */
+static void test_nesting(void)
+{
+	struct vn_switch *sw = vn_switch_new(&cfg, NULL, NULL);
+	g_autofree char *deep = g_strnfill(100000, '[');
+	g_autofree char *deep_obj = NULL;
+	GString *at_limit = g_string_new("{\"cmd\": \"ping\", \"args\": {\"x\": ");
+	g_autofree char *at_limit_s = NULL;
+
+	expect_error(sw, deep, "nested deeper than 32");
+	/* objects count as much as arrays */
+	{
+		GString *o = g_string_new(NULL);
+		for (int i = 0; i < 1000; i++)
+			g_string_append(o, "{\"a\":");
+		deep_obj = g_string_free(o, FALSE);
+	}
+	expect_error(sw, deep_obj, "nested deeper than 32");
+	/* brackets inside strings, escaped quotes included, are not nesting */
+	expect_error(sw,
+		     "{\"cmd\": \"nope\", \"args\": {\"s\": \"\\\"[[[[[[[[[[[[[[[[[[[[[[[["
+		     "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\\\"}}",
+		     "unknown command 'nope'");
+	/* 32 levels are fine: 2 here plus 30 arrays */
+	for (int i = 0; i < 30; i++)
+		g_string_append_c(at_limit, '[');
+	for (int i = 0; i < 30; i++)
+		g_string_append_c(at_limit, ']');
+	g_string_append(at_limit, "}}");
+	at_limit_s = g_string_free(at_limit, FALSE);
+	expect_ok(sw, at_limit_s);
+	/* one more is not */
+	{
+		g_autofree char *over = NULL;
+		GString *o = g_string_new("{\"cmd\": \"ping\", \"args\": {\"x\": ");
+		for (int i = 0; i < 31; i++)
+			g_string_append_c(o, '[');
+		for (int i = 0; i < 31; i++)
+			g_string_append_c(o, ']');
+		g_string_append(o, "}}");
+		over = g_string_free(o, FALSE);
+		expect_error(sw, over, "nested deeper than 32");
+	}
+	vn_switch_free(sw);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	vn_config_defaults(&cfg);
 	cfg.max_nets = 8;
 	g_test_add_func("/ctl/malformed", test_malformed);
+	g_test_add_func("/ctl/nesting", test_nesting);
 	g_test_add_func("/ctl/semantics", test_semantics);
 	g_test_add_func("/ctl/limits", test_limits);
 	g_test_add_func("/ctl/persistence", test_persistence);
