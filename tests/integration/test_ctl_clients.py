@@ -49,8 +49,11 @@ for line in sys.stdin:
     if line.startswith('ping'):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(5)
-        s.connect(path)
-        s.sendall(b'{"cmd":"ping"}\n')
+        try:
+            s.connect(path)
+            s.sendall(b'{"cmd":"ping"}\n')
+        except OSError:
+            pass  # a refused client may be closed before it writes: its reason is still buffered
         try:
             print(json.dumps({'ping': s.recv(4096).decode(errors='replace')}), flush=True)
         except OSError as e:

@@ -647,43 +647,39 @@ static struct vn_switch *big_ledger(const char *dir, unsigned n, unsigned live)
 	return sw;
 }
 
-/* Seconds for the fastest of a few renderings of the exposition; checks its size. */
-static double time_metrics(struct vn_switch *sw, unsigned n)
+/* Renders the exposition of a @n-entry ledger: every VM's series exactly once with its value.
+ * Returns the seconds it took (reported, never asserted: speed lives in tests/bench/). */
+static double check_metrics(struct vn_switch *sw, unsigned n)
 {
-	double best = 1e9;
+	gint64 t0 = g_get_monotonic_time();
+	g_autofree char *text = vn_switch_metrics(sw);
+	double dt = (g_get_monotonic_time() - t0) / 1e6;
 
-	for (int run = 0; run < 5; run++) {
-		gint64 t0 = g_get_monotonic_time();
-		g_autofree char *text = vn_switch_metrics(sw);
-		double dt = (g_get_monotonic_time() - t0) / 1e6;
+	for (unsigned i = 0; i < n; i += n / 50) {
 		g_autofree char *want =
 		    g_strdup_printf("vnicd_vm_rx_packets_total{vm_uuid=\"%08x-0000-4000-8000-"
 				    "000000000000\",vm_name=\"vm%u\"} %u\n",
-				    n - 1, n - 1, n - 1);
+				    i, i, i);
+		const char *hit = strstr(text, want);
 
-		g_assert_nonnull(strstr(text, want));
-		best = MIN(best, dt);
+		g_assert_nonnull(hit);
+		g_assert_null(strstr(hit + 1, want));
 	}
-	return best;
+	return dt;
 }
 
-/* A scrape is linear in the ledger: 5000 entries well under a second, twice the entries
- * about twice the time (a quadratic scrape takes four times as long). */
+/* A scrape of a big ledger with live ports is complete and has no duplicate series. The
+ * times are printed (meson test -v ctl) for the linear-scrape fix; not asserted. */
 static void test_metrics_scale(void)
 {
 	g_autofree char *dir = g_dir_make_tmp("vnicd-metrics-XXXXXX", NULL);
 	struct vn_switch *half = big_ledger(dir, 2500, 500);
 	struct vn_switch *full = big_ledger(dir, 5000, 1000);
-	double t_half, t_full;
+	double t_half = check_metrics(half, 2500);
+	double t_full = check_metrics(full, 5000);
 
-	/* warm up allocator and caches, then measure */
-	g_free(vn_switch_metrics(half));
-	t_half = time_metrics(half, 2500);
-	t_full = time_metrics(full, 5000);
 	g_test_message("metrics: 2500 entries %.1f ms, 5000 entries %.1f ms", t_half * 1e3,
 		       t_full * 1e3);
-	g_assert_cmpfloat(t_full, <, 0.25);
-	g_assert_cmpfloat(t_full, <, 3.0 * t_half + 0.005);
 	vn_switch_free(half);
 	vn_switch_free(full);
 	g_rmdir(dir);
