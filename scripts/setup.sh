@@ -51,6 +51,13 @@ if ! grep -q ' /dev/hugepages hugetlbfs ' /proc/mounts; then
 	log "mounted hugetlbfs at /dev/hugepages"
 fi
 
+# The unprivileged user of the shipped systemd unit (contrib/systemd/vnicd.service; tests
+# run vnicd as it too).
+if ! id vnicd >/dev/null 2>&1; then
+	useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin vnicd
+	log "created system user vnicd"
+fi
+
 werror=false
 [ "${CI:-}" = true ] && werror=true
 if [ ! -f build/build.ninja ]; then
