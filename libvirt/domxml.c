@@ -135,7 +135,8 @@ static void nic_name(const char *domain, struct vn_domxml_nic *nic)
 		nic->index = (guint)n;
 	snprintf(suffix, sizeof(suffix), "-net%u", nic->index);
 	port_prefix(domain, prefix, VN_DOMXML_PORT_MAX - 1 - strlen(suffix));
-	snprintf(nic->port, sizeof(nic->port), "%s%s", prefix, suffix);
+	g_strlcpy(nic->port, prefix, sizeof(nic->port)); /* prefix + suffix fit (see above) */
+	g_strlcat(nic->port, suffix, sizeof(nic->port));
 }
 
 /* libvirt's <vlan> of an ethernet NIC as a vnicctl VLAN mode. */
