@@ -278,9 +278,9 @@ int main(int argc, char **argv)
 	for (size_t k = 0; k < G_N_ELEMENTS(hook_ops); k++)
 		if (!strcmp(hook_ops[k].name, argv[i + 2]))
 			op = &hook_ops[k];
+	xml = read_stdin(); /* always: libvirt writes it whatever the operation */
 	if (!op || op->act == ACT_NONE || op->act == ACT_ACCEPT)
 		return 0; /* migrate/restore: vnicd has no announcement request (see README) */
-	xml = read_stdin();
 	dom = vn_domxml_parse(xml->str, xml->len, &err);
 	if (!dom) {
 		say(op->strict ? LOG_ERR : LOG_WARNING, "%s %s: %s", op->name, argv[i + 1],

@@ -413,6 +413,13 @@ static void test_bad_input(void)
 	     "</v:policy></metadata><devices><interface type='ethernet'>"
 	     "<mac address='52:54:00:00:00:05'/></interface></devices></domain>",
 	     "no <target dev=>"},
+	    {"%s<metadata><v:policy xmlns:v='" NS "'><v:interface mac='52:54:00:00:00:01'>"
+	     "<v:vlan mode='access' tag='5'/><v:vlan mode='access' tag='6'/></v:interface>"
+	     "</v:policy></metadata></domain>",
+	     "<vlan> is given twice"},
+	    {"%s<devices>%s<source type='unix' path='/b.sock' mode='server'/></interface>"
+	     "</devices></domain>",
+	     "more than one <source>"},
 	    {"%s<devices><interface type='ethernet'><target dev='much-too-long-name'/>"
 	     "</interface></devices></domain>",
 	     "invalid <target dev="},
