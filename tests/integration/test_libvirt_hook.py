@@ -3,7 +3,6 @@
 # vnicd-libvirt-hook against recorded libvirt hook inputs (argv + domain XML of
 # qemu-configs/libvirt/ on stdin, for each operation), with vnicd running and not running;
 # a testpmd virtio-user guest on a hook-made port for the accounting; `install` in a temp dir.
-import json
 import os
 import re
 import shutil
@@ -17,7 +16,9 @@ from vnlib import Tap, TestPmd, Vnicd, wait_for  # noqa: E402
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIGS = os.path.join(SRC, 'qemu-configs', 'libvirt')
-HOOK = os.path.join(vnlib.build_dir(), 'libvirt', 'vnicd-libvirt-hook')
+# VNICD_HOOK: another build of the hook (e.g. with ASan)
+HOOK = (os.environ.get('VNICD_HOOK') or
+        os.path.join(vnlib.build_dir(), 'libvirt', 'vnicd-libvirt-hook'))
 UUID = {'vm-client': '0f6e2b1e-5d7a-4c1b-9a51-6e0d1c2b3a01',
         'vm-server': '0f6e2b1e-5d7a-4c1b-9a51-6e0d1c2b3a02',
         'vm-policy': '0f6e2b1e-5d7a-4c1b-9a51-6e0d1c2b3a03',
