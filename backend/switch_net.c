@@ -158,8 +158,8 @@ int vn_switch_net_create(struct vn_switch *sw, JsonObject *args, GError **err)
 		net_free(n);
 		return rc;
 	}
-	VN_INFO("network %s (%s%s%s) added", name, kind->name, devargs ? ", uplink " : "",
-		devargs ? devargs : "");
+	vn_log_ctx(VN_LOG_INFO, &(struct vn_log_ctx){.net = name}, "network %s (%s%s%s) added",
+		   name, kind->name, devargs ? ", uplink " : "", devargs ? devargs : "");
 	sw_changed(sw);
 	return 0;
 }
@@ -198,7 +198,7 @@ int vn_switch_net_del(struct vn_switch *sw, const char *name, GError **err)
 	}
 	g_ptr_array_remove(sw->nets, n);
 	net_free(n);
-	VN_INFO("network %s deleted", name);
+	vn_log_ctx(VN_LOG_INFO, &(struct vn_log_ctx){.net = name}, "network %s deleted", name);
 	sw_changed(sw);
 	return 0;
 }

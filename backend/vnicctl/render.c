@@ -284,6 +284,18 @@ void vc_render_ping(JsonNode *res, bool detail)
 	printf("vnicd %s\n", vc_str(json_node_get_object(res), "version", "?"));
 }
 
+/** vc_render_log_level() - "log level LEVEL" (and the one it replaced). */
+void vc_render_log_level(JsonNode *res, bool detail)
+{
+	JsonObject *o = json_node_get_object(res);
+
+	if (vc_str(o, "previous", NULL))
+		printf("log level %s (was %s)\n", vc_str(o, "level", "?"),
+		       vc_str(o, "previous", "?"));
+	else
+		printf("log level %s\n", vc_str(o, "level", "?"));
+}
+
 /** vc_render_net_list() - one line per network. */
 void vc_render_net_list(JsonNode *res, bool detail)
 {

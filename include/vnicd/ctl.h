@@ -58,6 +58,7 @@
  *                                              vms: [{vm_uuid, vm_name, ports, COUNTERS}],
  *                                              ledger{...}, workers, limits}
  *   stats.reset [vm], [port]               -> {reset: n}
+ *   log.level [level]                      -> {level, previous (when level was given)}
  *   capture.start port, [count], [duration], [snaplen]   + the output file's descriptor
  *                                             passed with SCM_RIGHTS -> capture status
  *   capture.status id / capture.stop id    -> {id, port, state (running|done|failed),

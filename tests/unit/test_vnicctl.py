@@ -213,7 +213,7 @@ USAGE_ERRORS = [
     (['net', 'del'], 'usage: net del NAME'),
     (['net', 'show'], 'usage: net show NAME'),
     (['port', 'add', 'p'],
-     'usage: port add NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--net NET]'),
+     'usage: port add NAME vhost|tap|vnet [--path SOCK] [--ifname IF] [--net NET] ...'),
     (['port', 'set'], 'usage: port set NAME [--vlan-mode MODE] [--vlan N] [--vlans LIST] ...'),
     (['port', 'del'], 'usage: port del NAME'),
     (['port', 'show'], 'usage: port show NAME'),
@@ -235,7 +235,8 @@ USAGE_ERRORS = [
      "--allow-ra, --inbound, --outbound, --storm-control and --reflective-relay belong to 'port set'"),
     (['fdb', 'show', '--port', 'x'], "--vm and --port belong to 'stats'"),
     (['net', 'set', 'n', '--mode', 'x', '--uplink', 'y'],
-     "--uplink, --nopromisc, --type, --local, --underlay, --dstport and --gateway belong to "
+     "--uplink, --uplink-driver, --nopromisc, --type, --local, --underlay, --dstport and "
+     "--gateway belong to "
      "'net add'"),
     (['port', 'list', '--hairpin', 'x'],
      "--mode, --hairpin and --remote belong to 'net add' and 'net set'"),
@@ -370,7 +371,8 @@ def main():
         shutil.rmtree(d, ignore_errors=True)
 
     rc, out, err, log = vnicctl(['--help'])
-    lines = [line.split()[:2] for line in out.splitlines() if line.startswith('  ')
+    lines = [line.split()[:2] for line in out.split('options of every command:')[0].splitlines()
+             if line.startswith('  ')
              and not line.startswith('   ')]
     tap.eq((rc, err, log), (0, '', []), '--help exits 0')
     tap.eq(sorted({' '.join(w) if w[0] in ('net', 'port', 'fdb', 'vtep') or w[1:] == ['reset'] else w[0]
@@ -378,14 +380,34 @@ def main():
            sorted(['net add', 'net set', 'net del', 'net list', 'net show', 'port add',
                    'port del', 'port set', 'port list', 'port show', 'fdb show', 'fdb add',
                    'fdb flush', 'stats', 'stats reset', 'capture', 'ping', 'vtep add',
-                   'vtep del', 'vtep show']),
+                   'vtep del', 'vtep show', 'log-level']),
            '--help names every command')
-    for kind in ('NAME vhost ', 'NAME tap ', 'NAME vnet ', 'NAME bridge ', 'NAME macvtap '):
+    for kind in ('NAME vhost ', 'NAME tap ', 'NAME vnet ', 'NAME bridge ', 'NAME macvtap ',
+                 'NAME overlay '):
         tap.eq(kind in out, True, '--help shows %s' % kind.split()[1])
+    for opt in ('--socket', '--json', '--detail', '--version', '--help'):
+        tap.eq(('\n  %s' % opt) in out, True, '--help lists the global option %s' % opt)
+    # the verbs table (--commands) and --help cannot drift: every command's every flag is
+    # in that command's own --help
+    rc, table, err, log = vnicctl(['--commands'])
+    rows = [line.split('\t') for line in table.splitlines()]
+    tap.eq((rc, rows[0][:2]), (0, ['*', '--help --version --socket= --json --detail']),
+           '--commands: first the flags of every command')
+    tap.eq(sorted(r[0] for r in rows[1:]),
+           sorted({' '.join(w) if w[0] in ('net', 'port', 'fdb', 'vtep') or w[1:] == ['reset']
+                  else w[0] for w in lines}), '--commands lists the commands --help lists')
+    missing = []
+    for name, fl, usage in rows[1:]:
+        rc, one, err, log = vnicctl(name.split() + ['--help'])
+        for f in fl.split():
+            if f.rstrip('=') not in one:
+                missing.append('%s %s' % (name, f))
+    tap.eq(missing, [], 'every flag of every command is in that command\'s --help')
     rc, out, err, log = vnicctl(['port', 'add', '--help'])
     tap.eq((rc, [line.split()[:4] for line in out.splitlines() if line.startswith('  port')]),
            (0, [['port', 'add', 'NAME', 'vhost'], ['port', 'add', 'NAME', 'tap'],
-                ['port', 'add', 'NAME', 'vnet']]),
+                ['port', 'add', 'NAME', 'vnet'], ['port', 'add', 'NAME', 'vhost|tap|vnet'],
+                ['port', 'add', 'NAME', 'vhost|tap|vnet']]),
            'vnicctl port add --help: that command\'s lines')
     tap.done()
 
