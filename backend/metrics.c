@@ -401,5 +401,6 @@ char *vn_switch_metrics(struct vn_switch *sw)
 	}
 	for (guint i = 0; i < series->len; i++)
 		g_free(g_array_index(series, struct prom_series, i).labels);
+	sw_metrics_gauges(sw, s);
 	return g_string_free(s, FALSE);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Networks on the control thread: made, changed and removed through their kind; their uplinks. */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,7 +13,7 @@
 #include "vnicd/overlay.h"
 #include "vnicd/uplink.h"
 
-static const char *const net_common_keys[] = {"name", "type", "uplink", NULL};
+static const char *const net_common_keys[] = {"name", "type", "uplink", "uplink_driver", NULL};
 
 static void net_free(struct vn_net *n)
 {
@@ -69,6 +70,50 @@ static int net_uplink_check(struct vn_switch *sw, const char *name, const char *
 	return 0;
 }
 
+/* Return: whether --uplink @v names a kernel interface ("eth1") rather than DPDK devargs. */
+static bool uplink_is_ifname(const char *v)
+{
+	/* devargs have options (','), a driver name (net_...) or a PCI address (':', which
+	 * interface names never hold) */
+	return *v && strlen(v) < IF_NAMESIZE && !strpbrk(v, ",=:/ ") &&
+	       !g_str_has_prefix(v, "net_");
+}
+
+/*
+ * --uplink IFNAME [--uplink-driver af_packet|af_xdp] (a kernel interface, as libvirt's
+ * <source dev='eth1'/> gives it) becomes the devargs net_af_packetN,iface=IFNAME (or
+ * net_af_xdpN), N the interface's index (one device name per interface), in @args' "uplink";
+ * devargs are left as given (and checked against the allow-list later).
+ */
+static int net_uplink_resolve(JsonObject *args, GError **err)
+{
+	const char *up = NULL, *drv = NULL;
+	g_autofree char *devargs = NULL;
+	unsigned idx;
+	int rc;
+
+	if ((rc = vn_arg_str(args, "uplink", false, &up, err)) < 0 ||
+	    (rc = vn_arg_str(args, "uplink_driver", false, &drv, err)) < 0)
+		return rc;
+	if (drv && strcmp(drv, "af_packet") != 0 && strcmp(drv, "af_xdp") != 0)
+		SET_ERR(EINVAL, "--uplink-driver '%s': af_packet or af_xdp", drv);
+	if (drv && (!up || !uplink_is_ifname(up)))
+		SET_ERR(EINVAL, "--uplink-driver goes with --uplink IFNAME (a kernel interface "
+				"name), not with DPDK devargs");
+	if (!up || !uplink_is_ifname(up))
+		return 0;
+	idx = if_nametoindex(up);
+	if (!idx)
+		SET_ERR(ENODEV,
+			"--uplink '%s': no such interface (a kernel interface name, or DPDK "
+			"devargs such as net_af_packet0,iface=eth1)",
+			up);
+	devargs = g_strdup_printf("net_%s%u,iface=%s", drv ? drv : "af_packet", idx, up);
+	json_object_set_string_member(args, "uplink", devargs);
+	json_object_remove_member(args, "uplink_driver");
+	return 0;
+}
+
 /* Validate the `net add` arguments @args into *@kind and *@devargs; makes nothing. */
 static int net_args_check(struct vn_switch *sw, JsonObject *args, const struct vn_net_kind **kind,
 			  const char **devargs, GError **err)
@@ -87,7 +132,7 @@ static int net_args_check(struct vn_switch *sw, JsonObject *args, const struct v
 		g_autofree char *l = vn_net_kind_names();
 		SET_ERR(EINVAL, "unsupported network type '%s' (supported: %s)", type, l);
 	}
-	if ((rc = net_keys_check(args, err)) < 0 ||
+	if ((rc = net_keys_check(args, err)) < 0 || (rc = net_uplink_resolve(args, err)) < 0 ||
 	    (rc = vn_arg_str(args, "uplink", false, devargs, err)) < 0 ||
 	    (rc = (*kind)->check(args, err)) < 0)
 		return rc;
