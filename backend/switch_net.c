@@ -38,13 +38,10 @@ static int net_keys_check(JsonObject *args, GError **err)
 	return 0;
 }
 
-/* The uplink @devargs of network @name: a valid device, no port of its name, not in use. */
-static int net_uplink_check(struct vn_switch *sw, const char *name, const char *devargs,
-			    GError **err)
+/* The name of network @name's uplink port: valid, and no port has it. */
+static int net_uplink_name_check(struct vn_switch *sw, const char *name, GError **err)
 {
-	g_autoptr(JsonObject) ua = json_object_new();
 	char upname[VN_NAME_MAX + 8];
-	int rc;
 
 	snprintf(upname, sizeof(upname), "%s-uplink", name);
 	if (!vn_name_valid(upname))
@@ -54,6 +51,16 @@ static int net_uplink_check(struct vn_switch *sw, const char *name, const char *
 			name, upname, VN_NAME_MAX - 1 - 7);
 	if (find_port(sw, upname))
 		SET_ERR(EEXIST, "a port named '%s' already exists", upname);
+	return 0;
+}
+
+/* The uplink @devargs of network @name: a valid device, not in use. */
+static int net_uplink_check(struct vn_switch *sw, const char *name, const char *devargs,
+			    GError **err)
+{
+	g_autoptr(JsonObject) ua = json_object_new();
+	int rc;
+
 	json_object_set_string_member(ua, "devargs", devargs);
 	if ((rc = vn_uplink_kind.check(ua, sw->cfg, err)) < 0)
 		return rc;
@@ -132,9 +139,13 @@ static int net_args_check(struct vn_switch *sw, JsonObject *args, const struct v
 		g_autofree char *l = vn_net_kind_names();
 		SET_ERR(EINVAL, "unsupported network type '%s' (supported: %s)", type, l);
 	}
-	if ((rc = net_keys_check(args, err)) < 0 || (rc = net_uplink_resolve(args, err)) < 0 ||
-	    (rc = vn_arg_str(args, "uplink", false, devargs, err)) < 0 ||
-	    (rc = (*kind)->check(args, err)) < 0)
+	if ((rc = net_keys_check(args, err)) < 0 || (rc = (*kind)->check(args, err)) < 0 ||
+	    (rc = vn_arg_str(args, "uplink", false, devargs, err)) < 0)
+		return rc;
+	if (*devargs && (rc = net_uplink_name_check(sw, name, err)) < 0)
+		return rc;
+	if ((rc = net_uplink_resolve(args, err)) < 0 ||
+	    (rc = vn_arg_str(args, "uplink", false, devargs, err)) < 0)
 		return rc;
 	if (*devargs && (rc = net_uplink_check(sw, name, *devargs, err)) < 0)
 		return rc;

@@ -16,6 +16,8 @@
  * Commands ("args" members; [] = optional):
  *   ping                                   -> {"version"}
  *   net.add   name, type("bridge"|"macvtap"), [uplink], [mode], [hairpin], [nopromisc] -> null
+ *             uplink: DPDK devargs, or a kernel interface name with [uplink_driver]
+ *             ("af_packet" (default) | "af_xdp"): made the devargs net_af_packetN,iface=NAME
  *             uplink: DPDK devargs ("net_af_packet0,iface=eth1"); the network then has port
  *             NAME-uplink (kind "uplink"). macvtap networks need one; mode "vepa" (default)|
  *             "bridge"|"private"|"passthru"; hairpin "external" (default)|"emulated";
