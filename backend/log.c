@@ -34,8 +34,8 @@ static int journal_fd = -1;
  * Per-message rate limit: a message (its format string) may print VN_LOG_BURST lines per
  * VN_LOG_WINDOW seconds; the rest are counted and summed up in one line when the window ends.
  */
-#define VN_LOG_BURST 10
-#define VN_LOG_WINDOW 5
+#define VN_LOG_BURST 100
+#define VN_LOG_WINDOW 10
 #define RL_SLOTS 128
 
 struct rl_slot {

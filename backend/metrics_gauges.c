@@ -219,41 +219,37 @@ static JsonArray *jarr(JsonObject *o, const char *k)
 	return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
 }
 
-/* vnicd_overlay_*: each overlay's remote VTEPs (resolved or not), remote MACs, drops. */
-static void overlays(GPtrArray *nets, GString *s)
+/*
+ * Family @name (a gauge, @help): per network of @nets with an array member @member, how many
+ * of its elements have each "state" of @states (@n of them).
+ */
+static void by_state(GPtrArray *nets, GString *s, const char *name, const char *help,
+		     const char *member, const char *const *states, size_t n)
 {
-	static const char *const states[] = {"resolved", "unresolved"};
-
-	family(s, "vnicd_overlay_remote_vteps", "gauge",
-	       "Remote VTEPs of the overlay, by the state of their underlay neighbour");
+	family(s, name, "gauge", help);
 	for (guint i = 0; i < nets->len; i++) {
 		JsonObject *o = json_node_get_object(nets->pdata[i]);
-		JsonArray *rem = jarr(o, "remotes");
+		JsonArray *a = jarr(o, member);
 
-		for (size_t st = 0; rem && st < G_N_ELEMENTS(states); st++) {
-			unsigned n = 0;
-			for (guint k = 0; k < json_array_get_length(rem); k++) {
-				JsonObject *r = json_array_get_object_element(rem, k);
-				n += g_strcmp0(
-					 json_object_get_string_member_with_default(r, "state", ""),
-					 states[st]) == 0;
+		for (size_t st = 0; a && st < n; st++) {
+			unsigned count = 0;
+			for (guint k = 0; k < json_array_get_length(a); k++) {
+				JsonObject *e = json_array_get_object_element(a, k);
+				count += g_strcmp0(json_object_get_string_member_with_default(
+						       e, "state", ""),
+						   states[st]) == 0;
 			}
-			g_string_append(s, "vnicd_overlay_remote_vteps{");
+			g_string_append_printf(s, "%s{", name);
 			label(s, "net", json_object_get_string_member(o, "name"), true);
 			label(s, "state", states[st], false);
-			g_string_append_printf(s, "} %u\n", n);
+			g_string_append_printf(s, "} %u\n", count);
 		}
 	}
-	family(s, "vnicd_overlay_remote_macs", "gauge",
-	       "Remote MAC addresses in the overlay's VTEP table");
-	for (guint i = 0; i < nets->len; i++) {
-		JsonObject *o = json_node_get_object(nets->pdata[i]);
-		JsonArray *v = jarr(o, "vteps");
+}
 
-		if (v)
-			sample1(s, "vnicd_overlay_remote_macs", "net",
-				json_object_get_string_member(o, "name"), json_array_get_length(v));
-	}
+/* vnicd_overlay_tunnel_drops_total: each overlay's dropped tunnel frames, by reason. */
+static void tunnel_drops(GPtrArray *nets, GString *s)
+{
 	family(s, "vnicd_overlay_tunnel_drops_total", "counter",
 	       "Tunnel frames the overlay dropped, by reason");
 	for (guint i = 0; i < nets->len; i++) {
@@ -272,6 +268,32 @@ static void overlays(GPtrArray *nets, GString *s)
 					       jint(json_node_get_object(d), NULL, l->data));
 		}
 	}
+}
+
+/* vnicd_overlay_*: each overlay's remote VTEPs (resolved or not), neighbours, remote MACs,
+ * dropped tunnel frames. */
+static void overlays(GPtrArray *nets, GString *s)
+{
+	static const char *const rstates[] = {"resolved", "unresolved"};
+	static const char *const nstates[] = {"incomplete", "reachable", "stale", "failed"};
+
+	by_state(nets, s, "vnicd_overlay_remote_vteps",
+		 "Remote VTEPs of the overlay, by the state of their underlay neighbour", "remotes",
+		 rstates, G_N_ELEMENTS(rstates));
+	by_state(nets, s, "vnicd_overlay_neighbours",
+		 "Entries of the overlay VTEP's neighbour cache (ARP/ND on the underlay), by state",
+		 "neighbours", nstates, G_N_ELEMENTS(nstates));
+	family(s, "vnicd_overlay_remote_macs", "gauge",
+	       "Remote MAC addresses in the overlay's VTEP table");
+	for (guint i = 0; i < nets->len; i++) {
+		JsonObject *o = json_node_get_object(nets->pdata[i]);
+		JsonArray *v = jarr(o, "vteps");
+
+		if (v)
+			sample1(s, "vnicd_overlay_remote_macs", "net",
+				json_object_get_string_member(o, "name"), json_array_get_length(v));
+	}
+	tunnel_drops(nets, s);
 }
 
 /* vnicd_ports, vnicd_nets, the ledger and their limits; the log's suppressed lines. */

@@ -190,7 +190,7 @@ static const struct verb verbs[] = {
 		  F_LOCAL, F_UNDERLAY, F_REMOTE, F_DSTPORT, F_MTU, F_GATEWAY},
 	.cmd = "net.add",
 	.run = run_request,
-	.usage = "NAME bridge|macvtap|overlay [--uplink DEVARGS] [--mode M] [--hairpin H] "
+	.usage = "NAME bridge|macvtap|overlay [--uplink IFNAME|DEVARGS] [--mode M] [--hairpin H] "
 		 "[--nopromisc] [--type T --vni N --local IP --underlay NET ...]",
 	.forms = "NAME bridge [--uplink IFNAME|DEVARGS] [--uplink-driver af_packet|af_xdp]\n"
 		 "NAME macvtap --uplink IFNAME|DEVARGS [--uplink-driver af_packet|af_xdp]\n"

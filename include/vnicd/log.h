@@ -56,7 +56,7 @@ struct vn_log_ctx {
 
 /**
  * vn_log() - print one line "vnicd[LEVEL]: message" to stderr (see vn_log_init()). A message
- * (one format string) prints at most 10 lines per 5 seconds; the others are counted
+ * (one format string) prints at most 100 lines per 10 seconds; the others are counted
  * (vn_log_suppressed()) and their number is logged with the next line let through.
  * Thread: any.
  */

@@ -175,6 +175,12 @@ def test_metrics(tap, vn, msock):
     tap.eq((value(smp, 'vnicd_overlay_remote_vteps', net='ov', state='unresolved'),
             value(smp, 'vnicd_overlay_remote_vteps', net='ov', state='resolved')),
            (1.0, 0.0), 'overlay ov: one remote VTEP, unresolved')
+    nb = vn.ctl_json('net', 'show', 'ov')['neighbours']
+    tap.eq({st: value(smp, 'vnicd_overlay_neighbours', net='ov', state=st)
+            for st in ('incomplete', 'reachable', 'stale', 'failed')},
+           {st: float(sum(n['state'] == st for n in nb))
+            for st in ('incomplete', 'reachable', 'stale', 'failed')},
+           'overlay ov: the neighbour cache by state, as net show has it (%d entries)' % len(nb))
     tap.eq((value(smp, 'vnicd_ports_max'), value(smp, 'vnicd_nets'),
             value(smp, 'vnicd_ledger_entries_max')),
            (256.0, float(len(vn.ctl_json('net', 'list'))), 4096.0),
