@@ -44,6 +44,7 @@ from vnlib import REPO_DIR, Tap, Vnicd, wait_for  # noqa: E402
 
 MAC = ['02:00:00:00:0c:01', '02:00:00:00:0c:02']
 EXT_IP = '10.61.0.100'
+VM_UUID = '0d6c1f8e-2b7a-4c3d-9e5f-1a2b3c4d5e6f'
 
 
 def scrape(path):
@@ -162,6 +163,8 @@ def test_metrics(tap, vn, msock):
     tap.ok(value(smp, 'vnicd_worker_loops_total', worker='0') > 0 and
            value(smp, 'vnicd_worker_frames_total', worker='0') > 0,
            'worker 0: loops and frames counted')
+    tap.ok((value(smp, 'vnicd_vm_rx_packets_total', vm_uuid=VM_UUID, vm_name='web \\"1\\"\\\\')
+            or 0) > 0, 'per-VM series, with its name escaped as the format says')
     tap.ok(0 <= value(smp, 'vnicd_worker_busy_ratio', worker='0') <= 1,
            'worker 0: busy ratio within 0..1')
     tap.eq(value(smp, 'vnicd_worker_rx_queues', worker='0'),
@@ -332,7 +335,13 @@ def main():
         adj, adj2 = ul.Adjacent('o'), ul.Adjacent('q')
         guests = [nl.Netns('g1'), nl.Netns('g2')]
         try:
-            ul.vnicd_guests(vn, 'br0', guests)
+            for i, ns in enumerate(guests):  # g1 belongs to a VM: per-VM series too
+                vm = ['--vm-uuid', VM_UUID, '--vm-name', 'web "1"\\'] if i == 0 else []
+                vn.ctl('port', 'add', 'g%d' % (i + 1), 'tap', '--ifname', ul.GIF, '--netns',
+                       ns.name, '--mac', MAC[i], *vm)
+            for i in range(len(guests)):
+                wait_for(lambda: vn.ctl_json('port', 'show', 'g%d' % (i + 1))['link'] == 'up',
+                         10)
             for i, ns in enumerate(guests):
                 ns.ip('addr', 'add', '10.60.0.%d/24' % (i + 1), 'dev', ul.GIF)
             tap.ok(wait_for(lambda: guests[0].run('ping', '-c', '1', '-W', '1', '10.60.0.2',
