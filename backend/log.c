@@ -178,21 +178,26 @@ uint64_t vn_log_suppressed(void)
 	return __atomic_load_n(&suppressed_total, __ATOMIC_RELAXED);
 }
 
-/* Add "NAME=value\n" to @iov (at most @max entries; *@n used), when @value is set. */
+/*
+ * Add "NAME=value\n" to @iov (at most @max entries; *@n used), when @value is set and is one
+ * line (a newline, in a VM's name say, would start another field: such a value is left out).
+ */
 static void field(struct iovec *iov, int *n, int max, const char *name, const char *value)
 {
-	if (!value || *n + 3 > max)
+	if (!value || strchr(value, '\n') || *n + 3 > max)
 		return;
 	iov[(*n)++] = (struct iovec){(void *)name, strlen(name)};
 	iov[(*n)++] = (struct iovec){(void *)value, strlen(value)};
 	iov[(*n)++] = (struct iovec){"\n", 1};
 }
 
-/* Send @text of @level with the fields of @ctx to the journal. Return: 0, or -errno. */
+/* Send @text of @level with the fields of @ctx to the journal, without blocking.
+ * Return: 0, or -errno. */
 static int emit_native(int level, const struct vn_log_ctx *ctx, const char *text)
 {
 	char prio[16];
 	struct iovec iov[24];
+	struct msghdr msg = {.msg_iov = iov};
 	int n = 0;
 
 	snprintf(prio, sizeof(prio), "%d", syslog_prio[level]);
@@ -204,7 +209,9 @@ static int emit_native(int level, const struct vn_log_ctx *ctx, const char *text
 		field(iov, &n, 24, "VNICD_NETWORK=", ctx->net);
 		field(iov, &n, 24, "VNICD_VM=", ctx->vm);
 	}
-	return writev(journal_fd, iov, n) < 0 ? -errno : 0;
+	/* never wait for journald: a worker may be logging; a full queue falls back to stderr */
+	msg.msg_iovlen = (size_t)n;
+	return sendmsg(journal_fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
 /* Print one finished line @text of @level (0..3) where vn_log_init() decided. */
