@@ -9,21 +9,6 @@
 #include "vnicd/datapath.h"
 #include "vnicd/log.h"
 
-/* Prometheus label value escaping: backslash, double quote and newline. */
-static void label(GString *s, const char *k, const char *v, bool first)
-{
-	g_string_append_printf(s, "%s%s=\"", first ? "" : ",", k);
-	for (const char *p = v ? v : ""; *p; p++) {
-		if (*p == '\\' || *p == '"')
-			g_string_append_c(s, '\\');
-		if (*p == '\n')
-			g_string_append(s, "\\n");
-		else
-			g_string_append_c(s, *p);
-	}
-	g_string_append_c(s, '"');
-}
-
 /* "# HELP NAME HELP" and "# TYPE NAME TYPE" of one family. */
 static void family(GString *s, const char *name, const char *type, const char *help)
 {
@@ -36,7 +21,7 @@ static void sample1(GString *s, const char *name, const char *k, const char *v, 
 	g_string_append(s, name);
 	if (k) {
 		g_string_append_c(s, '{');
-		label(s, k, v, true);
+		sw_prom_label(s, k, v, true);
 		g_string_append_c(s, '}');
 	}
 	g_string_append_printf(s, " %.17g\n", value);
@@ -60,9 +45,9 @@ static void ports_up(struct vn_switch *sw, GString *s)
 		bool up = sp->port && sp->port->ops->link_up(sp->port);
 
 		g_string_append(s, "vnicd_port_up{");
-		label(s, "port", sp->name, true);
-		label(s, "net", sp->net, false);
-		label(s, "kind", sp->kind->name, false);
+		sw_prom_label(s, "port", sp->name, true);
+		sw_prom_label(s, "net", sp->net, false);
+		sw_prom_label(s, "kind", sp->kind->name, false);
 		g_string_append_printf(s, "} %d\n", up ? 1 : 0);
 	}
 }
@@ -203,8 +188,8 @@ static void fdbs(GPtrArray *nets, GString *s)
 			if (!json_object_has_member(o, "fdb"))
 				continue;
 			g_string_append_printf(s, "%s{", f[k].name);
-			label(s, "net", json_object_get_string_member(o, "name"), true);
-			label(s, "type", json_object_get_string_member(o, "type"), false);
+			sw_prom_label(s, "net", json_object_get_string_member(o, "name"), true);
+			sw_prom_label(s, "type", json_object_get_string_member(o, "type"), false);
 			g_string_append_printf(s, "} %" G_GINT64_FORMAT "\n",
 					       jint(o, "fdb", f[k].key));
 		}
@@ -240,8 +225,8 @@ static void by_state(GPtrArray *nets, GString *s, const char *name, const char *
 						   states[st]) == 0;
 			}
 			g_string_append_printf(s, "%s{", name);
-			label(s, "net", json_object_get_string_member(o, "name"), true);
-			label(s, "state", states[st], false);
+			sw_prom_label(s, "net", json_object_get_string_member(o, "name"), true);
+			sw_prom_label(s, "state", states[st], false);
 			g_string_append_printf(s, "} %u\n", count);
 		}
 	}
@@ -262,8 +247,8 @@ static void tunnel_drops(GPtrArray *nets, GString *s)
 		keys = json_object_get_members(json_node_get_object(d));
 		for (GList *l = keys; l; l = l->next) {
 			g_string_append(s, "vnicd_overlay_tunnel_drops_total{");
-			label(s, "net", json_object_get_string_member(o, "name"), true);
-			label(s, "reason", l->data, false);
+			sw_prom_label(s, "net", json_object_get_string_member(o, "name"), true);
+			sw_prom_label(s, "reason", l->data, false);
 			g_string_append_printf(s, "} %" G_GINT64_FORMAT "\n",
 					       jint(json_node_get_object(d), NULL, l->data));
 		}
