@@ -6,9 +6,13 @@
 Each page renders with `man -l` (NAME and SYNOPSIS sections); vnicctl(8) names every command
 and every flag of vnicctl's verbs table (`vnicctl --commands`), vnicd(8) every option of
 `vnicd --help`, vnicd.conf(5) every key of the table in backend/config.c. No daemon needed.
-Environment: VNICCTL, VNICD (the binaries), MANDIR (where meson built the pages).
+Also: `meson install` would put the pages under mandir and the bash completion in
+bash-completion's directory (meson introspect --installed).
+Environment: VNICCTL, VNICD (the binaries), MANDIR (where meson built the pages),
+VNICD_BUILD_DIR (the build directory).
 """
 
+import json
 import os
 import re
 import subprocess
@@ -84,6 +88,17 @@ def main():
     tap.eq([k for k in keys if not re.search(r'(?<![\w])' + k + r'(?![\w])',
                                              pages['vnicd.conf.5'])], [],
            'vnicd.conf(5) documents every key of backend/config.c')
+
+    # meson install puts the pages under mandir and the completion where bash-completion looks
+    cp = subprocess.run(['meson', 'introspect', '--installed', BUILD], capture_output=True,
+                        text=True)
+    installed = {os.path.basename(k): v for k, v in json.loads(cp.stdout or '{}').items()}
+    tap.eq({k: re.sub(r'^.*/share/', 'share/', installed.get(k, '')) for k in
+            ('vnicd.8', 'vnicctl.8', 'vnicd.conf.5', 'vnicctl')},
+           {'vnicd.8': 'share/man/man8/vnicd.8', 'vnicctl.8': 'share/man/man8/vnicctl.8',
+            'vnicd.conf.5': 'share/man/man5/vnicd.conf.5',
+            'vnicctl': 'share/bash-completion/completions/vnicctl'},
+           'meson install: the pages to mandir, the completion to bash-completion\'s directory')
     tap.done()
 
 
