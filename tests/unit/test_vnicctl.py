@@ -179,6 +179,11 @@ REQUESTS = [
     (['stats', '--vm', 'u', '--port', 'p', '--detail'],
      '{"args":{"port":"p","vm":"u"},"cmd":"stats"}'),
     (['stats', 'reset', '--vm', 'u'], '{"args":{"vm":"u"},"cmd":"stats.reset"}'),
+    (['log-level'], '{"args":{},"cmd":"log.level"}'),
+    (['log-level', 'debug'], '{"args":{"level":"debug"},"cmd":"log.level"}'),
+    (['net', 'add', 'n', 'bridge', '--uplink-driver', 'af_xdp', '--uplink', 'eth1'],
+     '{"args":{"name":"n","type":"bridge","uplink":"eth1","uplink_driver":"af_xdp"},'
+     '"cmd":"net.add"}'),
 ]
 
 # Usage errors: "vnicctl: MESSAGE (see vnicctl --help)", exit 2, nothing sent.
@@ -306,6 +311,11 @@ OUTPUTS = [
      'removed 2 entries\n', ''),
     (['stats', 'reset', '--port', 'p'], {'stats.reset': '{"ok":true,"result":{"reset":1}}'}, 0,
      'reset 1 ledger entry\n', ''),
+    (['log-level'], {'log.level': '{"ok":true,"result":{"level":"info"}}'}, 0,
+     'log level info\n', ''),
+    (['log-level', 'debug'],
+     {'log.level': '{"ok":true,"result":{"level":"debug","previous":"info"}}'}, 0,
+     'log level debug (was info)\n', ''),
     (['port', 'show', 'x'], {'port.show': '{"ok":false,"error":"no port \'x\'"}'}, 1, '',
      "vnicctl: error: no port 'x'\n"),
     (['ping'], {'ping': '{"ok":false}'}, 1, '', 'vnicctl: error: unknown error\n'),
