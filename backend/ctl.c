@@ -221,6 +221,36 @@ static int cmd_stats(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError
 	return vn_switch_json_stats(sw, port, vm, b, err);
 }
 
+/* log.level [level]: set the log level (or only report it). */
+static int cmd_log_level(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	const char *name;
+	int old = vn_log_get_level(), l;
+
+	ARG_STR(name, "level", false);
+	if (name) {
+		l = vn_log_parse_level(name);
+		if (l < 0) {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				    "'%s' is not a log level (error, warning, info, debug)", name);
+			return -EINVAL;
+		}
+		vn_log_set_level(l);
+		if (l != old)
+			vn_log(l < VN_LOG_INFO ? l : VN_LOG_INFO, "log level %s (was %s)",
+			       vn_log_level_name(l), vn_log_level_name(old));
+	}
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "level");
+	json_builder_add_string_value(b, vn_log_level_name(vn_log_get_level()));
+	if (name) {
+		json_builder_set_member_name(b, "previous");
+		json_builder_add_string_value(b, vn_log_level_name(old));
+	}
+	json_builder_end_object(b);
+	return 0;
+}
+
 static int cmd_stats_reset(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
 	const char *port, *vm;
@@ -309,6 +339,7 @@ static const struct {
     {"vtep.show", cmd_vtep_show},
     {"stats", cmd_stats},
     {"stats.reset", cmd_stats_reset},
+    {"log.level", cmd_log_level},
     {"capture.start", cmd_capture_start},
     {"capture.status", cmd_capture_status},
     {"capture.stop", cmd_capture_stop},

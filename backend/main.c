@@ -479,6 +479,7 @@ int main(int argc, char **argv)
 
 	if (!parse_options(&o, &argc, &argv, &rc))
 		return rc;
+	vn_log_init();
 	if (load_config(&d.cfg, &o) < 0)
 		return 2;
 	if (open_state_dir(&d) < 0 || init_eal(&d, argv[0]) < 0)

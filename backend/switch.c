@@ -400,8 +400,10 @@ int sw_port_add(struct vn_switch *sw, JsonObject *args, const struct vn_port_kin
 	if (own != &vn_uplink_kind)
 		sw_net_sync_uplink(sw, r.n);
 	summary = r.kind->summary(sp->args);
-	VN_INFO("port %s (%s, %u queue%s) added to %s", sp->name, summary, sp->queues,
-		sp->queues > 1 ? "s" : "", r.netname);
+	vn_log_ctx(VN_LOG_INFO,
+		   &(struct vn_log_ctx){sp->name, r.netname, r.vm_name ? r.vm_name : r.vm_uuid},
+		   "port %s (%s, %u queue%s) added to %s", sp->name, summary, sp->queues,
+		   sp->queues > 1 ? "s" : "", r.netname);
 	sw_changed(sw);
 	return 0;
 }
@@ -479,7 +481,8 @@ void sw_port_del(struct vn_switch *sw, struct sw_port *sp)
 	}
 	n->nr_ports--;
 	g_ptr_array_remove(sw->ports, sp);
-	VN_INFO("port %s deleted", sp->name);
+	vn_log_ctx(VN_LOG_INFO, &(struct vn_log_ctx){.port = sp->name, .net = sp->net},
+		   "port %s deleted", sp->name);
 	sw_port_free(sp);
 	if (guest)
 		sw_net_sync_uplink(sw, n);
@@ -575,7 +578,8 @@ int vn_switch_port_set(struct vn_switch *sw, JsonObject *args, GError **err)
 	json_node_set_object(node, spec);
 	json_generator_set_root(gen, node);
 	text = json_generator_to_data(gen, NULL);
-	VN_INFO("port %s: policy %s", name, text);
+	vn_log_ctx(VN_LOG_INFO, &(struct vn_log_ctx){.port = name}, "port %s: policy %s", name,
+		   text);
 	sw_changed(sw);
 	return 0;
 }

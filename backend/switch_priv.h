@@ -204,4 +204,11 @@ void sw_entry_totals(struct vn_ledger_entry *e, struct vn_port_counters *out, vo
 /** sw_json_counters() - every total of port @sp as members of the open object in @b. */
 void sw_json_counters(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b);
 
+/* metrics.c: append label @k="@v" to @s, the value escaped (backslash, quote, newline), after
+ * a comma unless @first. */
+void sw_prom_label(GString *s, const char *k, const char *v, bool first);
+
+/* metrics_gauges.c: the Prometheus families besides the ledger's, appended to @s. */
+void sw_metrics_gauges(struct vn_switch *sw, GString *s);
+
 #endif

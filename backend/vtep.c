@@ -414,7 +414,14 @@ static void uplink_hook(struct vn_vtep *v, struct vn_net *u, struct vn_vtep *set
 /* A locally administered MAC of its own for the VTEP of @u at @a. */
 static void vtep_mac(const struct vn_net *u, const struct vn_tun_addr *a, struct rte_ether_addr *m)
 {
-	uint32_t h = rte_hash_crc(a->a, sizeof(a->a), rte_hash_crc(u->name, strlen(u->name), 7));
+	/* rte_hash_crc() loads 8 bytes at a time: hash aligned copies (the same bytes) */
+	uint64_t name[(VN_NAME_MAX + 7) / 8] = {0}, addr[2];
+	size_t len = strnlen(u->name, sizeof(name));
+	uint32_t h;
+
+	memcpy(name, u->name, len);
+	memcpy(addr, a->a, sizeof(addr));
+	h = rte_hash_crc(addr, sizeof(addr), rte_hash_crc(name, len, 7));
 
 	m->addr_bytes[0] = 0x02;
 	m->addr_bytes[1] = 0x76; /* 'v' */

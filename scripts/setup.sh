@@ -24,6 +24,8 @@ PKGS=(
 	python3-scapy iperf3 tcpdump openvswitch-switch
 	# TAP port tests (offload checks) and the tap benchmark (syscall counts)
 	ethtool linux-perf strace
+	# operators' tools: manual pages (scdoc, man -l), bash completion, promtool
+	scdoc man-db bash-completion prometheus
 )
 missing=()
 for p in "${PKGS[@]}"; do

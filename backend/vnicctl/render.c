@@ -50,11 +50,11 @@ static void print_tap(JsonObject *o)
 			     ? json_object_get_array_member(o, "offloads")
 			     : NULL;
 
-	printf("  device %s (%s%s, ifindex %" G_GINT64_FORMAT
-	       ", %s), %s, carrier %s, mtu %" G_GINT64_FORMAT ", queues %" G_GINT64_FORMAT "\n",
+	printf("  device %s (%s%s, ifindex %" G_GINT64_FORMAT ", %s), mac %s, %s, carrier %s, "
+	       "mtu %" G_GINT64_FORMAT ", queues %" G_GINT64_FORMAT "\n",
 	       vc_str(o, "ifname", "?"), vc_str(o, "netns", NULL) ? "namespace " : "host namespace",
 	       vc_str(o, "netns", ""), vc_int(o, "ifindex"),
-	       b_or(o, "created") ? "made by vnicd" : "existing",
+	       b_or(o, "created") ? "made by vnicd" : "existing", vc_str(o, "device_mac", "?"),
 	       b_or(o, "deleted") ? "deleted" : (b_or(o, "admin_up") ? "up" : "down"),
 	       b_or(o, "carrier") ? "on" : "off", vc_int(o, "mtu"), vc_int(o, "queues"));
 	if (b_or(o, "io_uring"))
@@ -282,6 +282,18 @@ static void print_policy(JsonObject *o)
 void vc_render_ping(JsonNode *res, bool detail)
 {
 	printf("vnicd %s\n", vc_str(json_node_get_object(res), "version", "?"));
+}
+
+/** vc_render_log_level() - "log level LEVEL" (and the one it replaced). */
+void vc_render_log_level(JsonNode *res, bool detail)
+{
+	JsonObject *o = json_node_get_object(res);
+
+	if (vc_str(o, "previous", NULL))
+		printf("log level %s (was %s)\n", vc_str(o, "level", "?"),
+		       vc_str(o, "previous", "?"));
+	else
+		printf("log level %s\n", vc_str(o, "level", "?"));
 }
 
 /** vc_render_net_list() - one line per network. */

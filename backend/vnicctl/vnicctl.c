@@ -20,6 +20,7 @@ enum flag_id {
 	F_SOCKET,
 	F_JSON,
 	F_DETAIL,
+	F_COMMANDS,
 	F_OUT,
 	F_COUNT,
 	F_DURATION,
@@ -52,6 +53,7 @@ enum flag_id {
 	F_VM,
 	F_PORT,
 	F_UPLINK,
+	F_UPLINK_DRIVER,
 	F_NOPROMISC,
 	F_MODE,
 	F_HAIRPIN,
@@ -91,6 +93,8 @@ static const struct flag flags[N_FLAGS] = {
     [F_JSON] = {"--json", NULL, FT_SWITCH, .global = true},
     /* only stats reads it, but every command has always taken it */
     [F_DETAIL] = {"--detail", NULL, FT_SWITCH, .global = true},
+    /* the verbs table for scripts (bash completion, the manual's test): print_commands() */
+    [F_COMMANDS] = {"--commands", NULL, FT_SWITCH, .global = true},
     /* capture makes its own request (vc_capture()) */
     [F_OUT] = {"--out", NULL, FT_STRING},
     [F_COUNT] = {"--count", NULL, FT_UINT},
@@ -125,6 +129,7 @@ static const struct flag flags[N_FLAGS] = {
     [F_VM] = {"--vm", NULL, FT_STRING, "vm"},
     [F_PORT] = {"--port", NULL, FT_STRING, "port"},
     [F_UPLINK] = {"--uplink", NULL, FT_STRING, "uplink"},
+    [F_UPLINK_DRIVER] = {"--uplink-driver", NULL, FT_STRING, "uplink_driver"},
     [F_NOPROMISC] = {"--nopromisc", NULL, FT_SWITCH, "nopromisc"},
     [F_MODE] = {"--mode", NULL, FT_STRING, "mode"},
     [F_HAIRPIN] = {"--hairpin", NULL, FT_STRING, "hairpin"},
@@ -181,14 +186,15 @@ static const struct verb verbs[] = {
 	.min_args = 2,
 	.max_args = 2,
 	.arg_keys = {"name", "type"},
-	.flags = {F_UPLINK, F_MODE, F_HAIRPIN, F_NOPROMISC, F_ENCAP, F_VNI, F_LOCAL, F_UNDERLAY,
-		  F_REMOTE, F_DSTPORT, F_MTU, F_GATEWAY},
+	.flags = {F_UPLINK, F_UPLINK_DRIVER, F_MODE, F_HAIRPIN, F_NOPROMISC, F_ENCAP, F_VNI,
+		  F_LOCAL, F_UNDERLAY, F_REMOTE, F_DSTPORT, F_MTU, F_GATEWAY},
 	.cmd = "net.add",
 	.run = run_request,
-	.usage = "NAME bridge|macvtap|overlay [--uplink DEVARGS] [--mode M] [--hairpin H] "
+	.usage = "NAME bridge|macvtap|overlay [--uplink IFNAME|DEVARGS] [--mode M] [--hairpin H] "
 		 "[--nopromisc] [--type T --vni N --local IP --underlay NET ...]",
-	.forms = "NAME bridge [--uplink DEVARGS]\n"
-		 "NAME macvtap --uplink DEVARGS [--mode vepa|bridge|private|passthru]\n"
+	.forms = "NAME bridge [--uplink IFNAME|DEVARGS] [--uplink-driver af_packet|af_xdp]\n"
+		 "NAME macvtap --uplink IFNAME|DEVARGS [--uplink-driver af_packet|af_xdp]\n"
+		 " [--mode vepa|bridge|private|passthru]\n"
 		 " [--hairpin external|emulated] [--nopromisc]\n"
 		 "NAME overlay --type vxlan|geneve|nvgre --vni N --local IP[/PREFIX]\n"
 		 " --underlay NET [--remote IP[,IP...]] [--dstport P] [--mtu N]\n"
@@ -196,8 +202,10 @@ static const struct verb verbs[] = {
 	.help = "make a network: a learning bridge, ports on an uplink\n"
 		"as the kernel's macvlan modes, or an overlay carried by\n"
 		"a tunnel over network --underlay (which has an uplink);\n"
-		"DEVARGS is a DPDK device such as net_af_packet0,iface=eth1\n"
-		"(its port: NAME-uplink, of kind uplink)",
+		"the uplink is a kernel interface (eth1: af_packet, or\n"
+		"af_xdp with --uplink-driver) or a DPDK device's devargs\n"
+		"such as net_af_packet0,iface=eth1 (its port: NAME-uplink,\n"
+		"of kind uplink)",
     },
     {
 	.name = "net set",
@@ -253,11 +261,13 @@ static const struct verb verbs[] = {
 		  F_VM_UUID, F_VM_NAME, F_VNI, F_VNI_MAP},
 	.cmd = "port.add",
 	.run = run_request,
-	.usage = "NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--net NET]",
+	.usage = "NAME vhost|tap|vnet [--path SOCK] [--ifname IF] [--net NET] ...",
 	.forms = "NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--net NET]\n"
 		 "NAME tap [--ifname IF] [--netns NS] [--mtu N] [--mac MAC] [--queues N]\n"
 		 " [--net NET]\n"
-		 "NAME vnet --ifname IF [--owner UID] [--mac MAC] [--queues N] [--net NET]",
+		 "NAME vnet --ifname IF [--owner UID] [--mac MAC] [--queues N] [--net NET]\n"
+		 "NAME vhost|tap|vnet ... [--vm-uuid UUID] [--vm-name NAME]\n"
+		 "NAME vhost|tap|vnet ... [--vni N] [--vni-map VLAN:VNI,...]",
 	.help = "make a port: vhost-user (vnicd connects to SOCK, or\n"
 		"listens on it with --server), a TAP device vnicd makes or\n"
 		"opens (in namespace NS), or a guest's TAP device that QEMU\n"
@@ -413,6 +423,17 @@ static const struct verb verbs[] = {
 	.attrs = V_LENIENT,
 	.usage = "PORT --out FILE.pcapng [--count N|--duration S] [--snaplen N]",
 	.help = "record both directions of a port (pcapng)",
+    },
+    {
+	.name = "log-level",
+	.max_args = 1,
+	.arg_keys = {"level"},
+	.cmd = "log.level",
+	.run = run_request,
+	.render = vc_render_log_level,
+	.usage = "[error|warning|info|debug]",
+	.help = "set the level of vnicd's log at run time (without\n"
+		"LEVEL: show it)",
     },
     {
 	.name = "ping",
@@ -579,7 +600,46 @@ static void print_help(GPtrArray *pos)
 	printf("usage: vnicctl [--socket PATH] [--json] COMMAND\ncommands:\n");
 	for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++)
 		print_verb(&verbs[i]);
-	printf("The socket defaults to $VNICD_SOCKET or /run/vnicd/vnicd.sock.\n");
+	printf("options of every command:\n");
+	for (int f = F_NONE + 1; f < N_FLAGS; f++)
+		if (flags[f].global)
+			printf("  %s%s%s%s\n", flags[f].name, flags[f].alias ? ", " : "",
+			       flags[f].alias ? flags[f].alias : "",
+			       flags[f].type == FT_SWITCH ? "" : " VALUE");
+	printf("The socket defaults to $VNICD_SOCKET or /run/vnicd/vnicd.sock.\n"
+	       "COMMAND --help shows one command, e.g. vnicctl port --help.\n");
+}
+
+/* Print flag @f as --commands lists it: its name, and '=' when it takes a value. */
+static void print_flag_word(enum flag_id f, bool *first)
+{
+	printf("%s%s%s", *first ? "" : " ", flags[f].name, flags[f].type == FT_SWITCH ? "" : "=");
+	*first = false;
+}
+
+/*
+ * --commands: the verbs table for scripts (bash completion, the manual's test), one verb a
+ * line: "NAME<TAB>FLAGS<TAB>USAGE", FLAGS separated by spaces with '=' after those taking a
+ * value; a first line "*<TAB>FLAGS" has the flags of every command.
+ */
+static void print_commands(void)
+{
+	bool first = true;
+
+	printf("*\t");
+	for (int f = F_NONE + 1; f < N_FLAGS; f++)
+		if (flags[f].global && f != F_COMMANDS)
+			print_flag_word(f, &first);
+	printf("\n");
+	for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++) {
+		const struct verb *v = &verbs[i];
+
+		first = true;
+		printf("%s\t", v->name);
+		for (unsigned k = 0; k < VERB_MAX_FLAGS && v->flags[k] != F_NONE; k++)
+			print_flag_word(v->flags[k], &first);
+		printf("\t%s\n", v->usage);
+	}
 }
 
 /* ---------------------------------------------------------------- reading the command line */
@@ -623,6 +683,10 @@ static void parse_argv(int argc, char **argv, struct call *c, GPtrArray *pos)
 		}
 		if (f == F_HELP) {
 			print_help(pos);
+			exit(0);
+		}
+		if (f == F_COMMANDS) {
+			print_commands();
 			exit(0);
 		}
 		if (f == F_VERSION) {

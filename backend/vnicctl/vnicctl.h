@@ -48,6 +48,8 @@ void vc_print_json(JsonNode *n);
  */
 /** vc_render_ping() - "vnicd VERSION". */
 void vc_render_ping(JsonNode *res, bool detail);
+/** vc_render_log_level() - "log level LEVEL" (and the one it replaced). */
+void vc_render_log_level(JsonNode *res, bool detail);
 /** vc_render_net_list() - one line per network. */
 void vc_render_net_list(JsonNode *res, bool detail);
 /** vc_render_net_show() - a network, its FDB counters and its uplink's link. */

@@ -16,6 +16,8 @@
  * Commands ("args" members; [] = optional):
  *   ping                                   -> {"version"}
  *   net.add   name, type("bridge"|"macvtap"), [uplink], [mode], [hairpin], [nopromisc] -> null
+ *             uplink: DPDK devargs, or a kernel interface name with [uplink_driver]
+ *             ("af_packet" (default) | "af_xdp"): made the devargs net_af_packetN,iface=NAME
  *             uplink: DPDK devargs ("net_af_packet0,iface=eth1"); the network then has port
  *             NAME-uplink (kind "uplink"). macvtap networks need one; mode "vepa" (default)|
  *             "bridge"|"private"|"passthru"; hairpin "external" (default)|"emulated";
@@ -58,6 +60,7 @@
  *                                              vms: [{vm_uuid, vm_name, ports, COUNTERS}],
  *                                              ledger{...}, workers, limits}
  *   stats.reset [vm], [port]               -> {reset: n}
+ *   log.level [level]                      -> {level, previous (when level was given)}
  *   capture.start port, [count], [duration], [snaplen]   + the output file's descriptor
  *                                             passed with SCM_RIGHTS -> capture status
  *   capture.status id / capture.stop id    -> {id, port, state (running|done|failed),

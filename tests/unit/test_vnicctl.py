@@ -179,6 +179,11 @@ REQUESTS = [
     (['stats', '--vm', 'u', '--port', 'p', '--detail'],
      '{"args":{"port":"p","vm":"u"},"cmd":"stats"}'),
     (['stats', 'reset', '--vm', 'u'], '{"args":{"vm":"u"},"cmd":"stats.reset"}'),
+    (['log-level'], '{"args":{},"cmd":"log.level"}'),
+    (['log-level', 'debug'], '{"args":{"level":"debug"},"cmd":"log.level"}'),
+    (['net', 'add', 'n', 'bridge', '--uplink-driver', 'af_xdp', '--uplink', 'eth1'],
+     '{"args":{"name":"n","type":"bridge","uplink":"eth1","uplink_driver":"af_xdp"},'
+     '"cmd":"net.add"}'),
 ]
 
 # Usage errors: "vnicctl: MESSAGE (see vnicctl --help)", exit 2, nothing sent.
@@ -205,7 +210,7 @@ USAGE_ERRORS = [
     (['stats', 'foo'], "unexpected argument 'foo'"),
     (['net', 'del', 'n', 'm'], "unexpected argument 'm'"),
     (['net', 'add', 'n'],
-     'usage: net add NAME bridge|macvtap|overlay [--uplink DEVARGS] [--mode M] [--hairpin H] '
+     'usage: net add NAME bridge|macvtap|overlay [--uplink IFNAME|DEVARGS] [--mode M] [--hairpin H] '
      '[--nopromisc] [--type T --vni N --local IP --underlay NET ...]'),
     (['net', 'set'],
      'usage: net set NAME [--mode vepa|bridge|private|passthru] [--hairpin external|emulated] '
@@ -213,7 +218,7 @@ USAGE_ERRORS = [
     (['net', 'del'], 'usage: net del NAME'),
     (['net', 'show'], 'usage: net show NAME'),
     (['port', 'add', 'p'],
-     'usage: port add NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--net NET]'),
+     'usage: port add NAME vhost|tap|vnet [--path SOCK] [--ifname IF] [--net NET] ...'),
     (['port', 'set'], 'usage: port set NAME [--vlan-mode MODE] [--vlan N] [--vlans LIST] ...'),
     (['port', 'del'], 'usage: port del NAME'),
     (['port', 'show'], 'usage: port show NAME'),
@@ -235,7 +240,8 @@ USAGE_ERRORS = [
      "--allow-ra, --inbound, --outbound, --storm-control and --reflective-relay belong to 'port set'"),
     (['fdb', 'show', '--port', 'x'], "--vm and --port belong to 'stats'"),
     (['net', 'set', 'n', '--mode', 'x', '--uplink', 'y'],
-     "--uplink, --nopromisc, --type, --local, --underlay, --dstport and --gateway belong to "
+     "--uplink, --uplink-driver, --nopromisc, --type, --local, --underlay, --dstport and "
+     "--gateway belong to "
      "'net add'"),
     (['port', 'list', '--hairpin', 'x'],
      "--mode, --hairpin and --remote belong to 'net add' and 'net set'"),
@@ -305,6 +311,11 @@ OUTPUTS = [
      'removed 2 entries\n', ''),
     (['stats', 'reset', '--port', 'p'], {'stats.reset': '{"ok":true,"result":{"reset":1}}'}, 0,
      'reset 1 ledger entry\n', ''),
+    (['log-level'], {'log.level': '{"ok":true,"result":{"level":"info"}}'}, 0,
+     'log level info\n', ''),
+    (['log-level', 'debug'],
+     {'log.level': '{"ok":true,"result":{"level":"debug","previous":"info"}}'}, 0,
+     'log level debug (was info)\n', ''),
     (['port', 'show', 'x'], {'port.show': '{"ok":false,"error":"no port \'x\'"}'}, 1, '',
      "vnicctl: error: no port 'x'\n"),
     (['ping'], {'ping': '{"ok":false}'}, 1, '', 'vnicctl: error: unknown error\n'),
@@ -370,7 +381,8 @@ def main():
         shutil.rmtree(d, ignore_errors=True)
 
     rc, out, err, log = vnicctl(['--help'])
-    lines = [line.split()[:2] for line in out.splitlines() if line.startswith('  ')
+    lines = [line.split()[:2] for line in out.split('options of every command:')[0].splitlines()
+             if line.startswith('  ')
              and not line.startswith('   ')]
     tap.eq((rc, err, log), (0, '', []), '--help exits 0')
     tap.eq(sorted({' '.join(w) if w[0] in ('net', 'port', 'fdb', 'vtep') or w[1:] == ['reset'] else w[0]
@@ -378,14 +390,34 @@ def main():
            sorted(['net add', 'net set', 'net del', 'net list', 'net show', 'port add',
                    'port del', 'port set', 'port list', 'port show', 'fdb show', 'fdb add',
                    'fdb flush', 'stats', 'stats reset', 'capture', 'ping', 'vtep add',
-                   'vtep del', 'vtep show']),
+                   'vtep del', 'vtep show', 'log-level']),
            '--help names every command')
-    for kind in ('NAME vhost ', 'NAME tap ', 'NAME vnet ', 'NAME bridge ', 'NAME macvtap '):
+    for kind in ('NAME vhost ', 'NAME tap ', 'NAME vnet ', 'NAME bridge ', 'NAME macvtap ',
+                 'NAME overlay '):
         tap.eq(kind in out, True, '--help shows %s' % kind.split()[1])
+    for opt in ('--socket', '--json', '--detail', '--version', '--help'):
+        tap.eq(('\n  %s' % opt) in out, True, '--help lists the global option %s' % opt)
+    # the verbs table (--commands) and --help cannot drift: every command's every flag is
+    # in that command's own --help
+    rc, table, err, log = vnicctl(['--commands'])
+    rows = [line.split('\t') for line in table.splitlines()]
+    tap.eq((rc, rows[0][:2]), (0, ['*', '--help --version --socket= --json --detail']),
+           '--commands: first the flags of every command')
+    tap.eq(sorted(r[0] for r in rows[1:]),
+           sorted({' '.join(w) if w[0] in ('net', 'port', 'fdb', 'vtep') or w[1:] == ['reset']
+                  else w[0] for w in lines}), '--commands lists the commands --help lists')
+    missing = []
+    for name, fl, usage in rows[1:]:
+        rc, one, err, log = vnicctl(name.split() + ['--help'])
+        for f in fl.split():
+            if f.rstrip('=') not in one:
+                missing.append('%s %s' % (name, f))
+    tap.eq(missing, [], 'every flag of every command is in that command\'s --help')
     rc, out, err, log = vnicctl(['port', 'add', '--help'])
     tap.eq((rc, [line.split()[:4] for line in out.splitlines() if line.startswith('  port')]),
            (0, [['port', 'add', 'NAME', 'vhost'], ['port', 'add', 'NAME', 'tap'],
-                ['port', 'add', 'NAME', 'vnet']]),
+                ['port', 'add', 'NAME', 'vnet'], ['port', 'add', 'NAME', 'vhost|tap|vnet'],
+                ['port', 'add', 'NAME', 'vhost|tap|vnet']]),
            'vnicctl port add --help: that command\'s lines')
     tap.done()
 
