@@ -254,6 +254,57 @@ def macvtap_cases(tap, vn, w, nss):
         adj.close()
 
 
+def overlay_cases(tap, vn, w, nss):
+    """A VXLAN overlay whose remote VTEP is the kernel's vxlan device vx0 in namespace K: the
+    trace's encapsulated destination (the underlay's uplink, VNI, outer addresses) must be
+    what vx0 decapsulates."""
+    k = nl.Netns('k')
+    up = nl.uniq('ou')
+    nl.run(['ip', 'link', 'add', up, 'type', 'veth', 'peer', 'name', 'kv', 'netns', k.name])
+    nl.delete_link_at_exit(up)
+    k.ip('addr', 'add', '10.9.0.2/24', 'dev', 'kv')
+    k.ip('link', 'set', 'kv', 'up')
+    k.ip('link', 'add', 'vx0', 'type', 'vxlan', 'id', 100, 'dstport', 4789, 'local', '10.9.0.2',
+         'remote', '10.9.0.1', 'nolearning', 'dev', 'kv')
+    k.ip('link', 'set', 'vx0', 'address', '02:00:00:00:7f:02', 'up')
+    nl.run(['sysctl', '-qw', 'net.ipv6.conf.%s.disable_ipv6=1' % up])
+    nl.run(['ip', 'link', 'set', up, 'up'])
+    vn.ctl('net', 'add', 'ul', 'bridge', '--uplink', 'net_af_packet9,iface=%s' % up)
+    vn.ctl('net', 'add', 'ov', 'overlay', '--type', 'vxlan', '--vni', 100, '--local', '10.9.0.1',
+           '--underlay', 'ul', '--remote', '10.9.0.2')
+    add_taps(vn, ['o1'], nss[:1], net='ov')
+    w.eps['o1'] = w.senders['o1'] = Ep(nss[0].name, 'gif')
+    w.eps['ul-uplink'] = vx = Ep(k.name, 'vx0')
+    kmac = '02:00:00:00:7f:02'
+
+    def encap_dest():
+        t = vn.ctl_json('trace', 'o1', '--src', MAC[1], '--dst', BC)
+        return [d for d in t['destinations'] if d['encap']]
+    tap.ok(wait_for(encap_dest, 15, 0.2), 'overlay: the remote VTEP resolves (trace encapsulates)')
+    d = (encap_dest() or [{}])[0]
+    tap.ok(d.get('port') == 'ul-uplink' and d['encap'] == {
+        'type': 'vxlan', 'vni': 100, 'remote_vtep': d['encap'].get('remote_vtep'),
+        'outer_src': '10.9.0.1', 'outer_dst': '10.9.0.2'},
+        'overlay: broadcast encapsulated to the uplink, VNI 100, 10.9.0.1 > 10.9.0.2: %s' % d)
+    w.check('overlay: broadcast by head-end replication to the remote VTEP', 'o1', MAC[1], BC,
+            expect=[('ul-uplink', None)])
+    vx.send(frame(kmac, MAC[1], 'warm'))  # the overlay learns the kernel's MAC behind vx0
+    time.sleep(0.5)
+    t = w.check('overlay: unicast to a MAC behind the remote VTEP', 'o1', MAC[1], kmac,
+                expect=[('ul-uplink', None)])
+    tap.ok(any(s['step'] == 'lookup' and s['verdict'] == 'hit' for s in t['steps']),
+           'overlay: the trace says VTEP table hit')
+    w.check('overlay: unknown unicast floods to the remote', 'o1', MAC[1], UNKNOWN,
+            expect=[('ul-uplink', None)])
+    w.eps.pop('o1').close()
+    w.senders.pop('o1')
+    w.eps.pop('ul-uplink').close()
+    vn.ctl('port', 'del', 'o1')
+    vn.ctl('net', 'del', 'ov')
+    vn.ctl('net', 'del', 'ul')
+    k.close()
+
+
 def main():
     tap = Tap()
     ul.require(tap)
@@ -263,6 +314,7 @@ def main():
         w = World(tap, vn)
         bridge_cases(tap, vn, w, nss)
         macvtap_cases(tap, vn, w, nss)
+        overlay_cases(tap, vn, w, nss)
         cp = vn.ctl('trace', 'nosuch', check=False)
         tap.ok(cp.returncode == 1 and "no port 'nosuch'" in cp.stderr, 'trace of an unknown port')
     tap.done()
