@@ -23,6 +23,8 @@ PKGS=(
 	python3-scapy iperf3 tcpdump openvswitch-switch
 	# TAP port tests (offload checks) and the tap benchmark (syscall counts)
 	ethtool linux-perf strace
+	# vnicctl top's interactive view under a terminal (test_top.py)
+	tmux
 )
 missing=()
 for p in "${PKGS[@]}"; do
