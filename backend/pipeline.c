@@ -448,16 +448,13 @@ static __rte_always_inline bool ingress(struct burst *b, struct rte_mbuf *m, uin
 		 "%s port%s: classified to VLAN %u", vn_vlan_mode_name(ipol->vlan_mode),
 		 md->cl.tagged ? ", by its tag" : ", untagged frame", md->cl.seg);
 	if (ipol->antispoof) {
-		if (unlikely(!vn_antispoof_ingress(ipol, m, md, same))) { /* parses L3/L4 */
-			VN_TRACE(tr, "antispoof", "drop",
-				 "clean-traffic checks refuse it (lock-mac %s, %u allowed IP(s))",
-				 ipol->lock_mac ? "on" : "off", ipol->nr_ip4 + ipol->nr_ip6);
+		bool ok = vn_antispoof_ingress(ipol, m, md, same); /* parses L3/L4 */
+		if (unlikely(tr != NULL))
+			vn_trace_spoof(tr, ipol, m, md, ok);
+		if (unlikely(!ok)) {
 			drop(c, VN_DROP_SPOOFED, m);
 			return false;
 		}
-		VN_TRACE(tr, "antispoof", "pass",
-			 "clean-traffic checks pass (lock-mac %s, %u allowed IP(s))",
-			 ipol->lock_mac ? "on" : "off", ipol->nr_ip4 + ipol->nr_ip6);
 	}
 	if (!same) {
 		rte_ether_addr_copy(&eth->src_addr, &b->src);
@@ -566,8 +563,8 @@ static __rte_always_inline void switch_burst(struct vn_worker *w, const struct v
 		is->cap->burst(is->cap, pkts, n, w->id, RTE_PCAPNG_DIRECTION_IN);
 	if (unlikely(is->vtep != NULL) && !tr) /* tunnel traffic to the local VTEP is taken out */
 		n = vtep_take(&b, pkts, n, tun, tun_slot, &ntun);
-	VN_TRACE(tr, "admission", "port", "received on port %s (%s) of network %s (%s)%s",
-		 is->port->name, is->port->ops->kind, is->net->name, is->net->kind->name,
+	VN_TRACE(tr, "ingress", "received", "port %s (%s) of network %s (%s)%s", is->port->name,
+		 is->port->ops->kind, is->net->name, is->net->kind->name,
 		 is->vtep ? "; decapsulation by the local VTEP is not traced" : "");
 	if (unlikely(is->vmap != NULL)) { /* the port's tags are the kind's to read */
 		vmap_pop(pkts, n);

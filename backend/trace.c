@@ -159,6 +159,40 @@ void vn_trace_parse(struct vn_trace *tr, const struct rte_mbuf *m, const struct 
 		      s, d, tag, l.etype, l34, rte_pktmbuf_pkt_len(m));
 }
 
+void vn_trace_spoof(struct vn_trace *tr, const struct vn_port_policy *p, const struct rte_mbuf *m,
+		    const struct vn_meta *md, bool pass)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	char s[VN_MAC_STRLEN], own[VN_MAC_STRLEN], ip[INET6_ADDRSTRLEN] = "";
+	uint8_t b[4];
+	const uint8_t *a = NULL;
+	bool listed = false;
+
+	vn_mac_format(&eth->src_addr, s);
+	vn_mac_format(&p->mac, own);
+	if (md->etype == 0x0800 && (md->flags & VN_META_L34) &&
+	    (a = rte_pktmbuf_read(m, md->l3_off + 12u, 4, b)) != NULL) {
+		inet_ntop(AF_INET, a, ip, sizeof(ip));
+		for (unsigned i = 0; i < p->nr_ip4; i++)
+			listed |= memcmp(&p->ip4[i], a, 4) == 0;
+	}
+	if (pass)
+		vn_trace_note(tr, "antispoof", "pass",
+			      "clean-traffic checks pass: source %s%s%s%s%s", s,
+			      p->lock_mac ? " is the port's MAC" : "", *ip ? ", IP " : "", ip,
+			      *ip && p->ip_guard ? " is in allowed-ip" : "");
+	else if (p->lock_mac && !rte_is_same_ether_addr(&eth->src_addr, &p->mac))
+		vn_trace_note(tr, "antispoof", "drop",
+			      "source MAC %s is not the port's %s (lock-mac)", s, own);
+	else if (*ip && p->ip_guard && !listed)
+		vn_trace_note(tr, "antispoof", "drop",
+			      "source IP %s is not in the port's allowed-ip", ip);
+	else
+		vn_trace_note(tr, "antispoof", "drop",
+			      "refused by the clean-traffic checks (ARP sender, IPv6 source, ND, "
+			      "DHCP server or router advertisement from a guest)");
+}
+
 /* The candidates of leg @l and the form each would get the frame in. */
 static void trace_leg(struct vn_trace *tr, const struct rte_mbuf *m, const struct vn_meta *md,
 		      const struct vn_leg *l)

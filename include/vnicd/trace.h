@@ -120,6 +120,11 @@ struct vn_storm *vn_trace_storm(struct vn_trace *tr, struct vn_storm *st);
 struct vn_meta;
 void vn_trace_parse(struct vn_trace *tr, const struct rte_mbuf *m, const struct vn_meta *md);
 
+struct vn_port_policy;
+/** vn_trace_spoof() - note the anti-spoofing verdict @pass of @p on @m (@md), and which check. */
+void vn_trace_spoof(struct vn_trace *tr, const struct vn_port_policy *p, const struct rte_mbuf *m,
+		    const struct vn_meta *md, bool pass);
+
 struct vn_fwd;
 /**
  * vn_trace_fwd() - note the network kind's decision @f for frame @m (received on slot @in)

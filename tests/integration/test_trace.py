@@ -153,10 +153,10 @@ def bridge_cases(tap, vn, w, nss):
     tap.eq(sorted(d['port'] for d in t['destinations']), ['g2', 'g3'],
            'trace g1 --dst UNKNOWN (fields): floods to g2 and g3')
     steps = [s['step'] for s in t['steps']]
-    tap.ok(steps.index('admission') < steps.index('parse') < steps.index('forward')
+    tap.ok(steps.index('ingress') < steps.index('parse') < steps.index('admission') < steps.index('forward')
            < steps.index('deliver') and any(s['verdict'] == 'new' for s in t['steps']
                                             if s['step'] == 'learn'),
-           'steps in order: admission, parse, learn (would learn), forward, deliver')
+           'steps in order: ingress, parse, admission, learn (would learn), forward, deliver')
     for _ in range(3):
         vn.ctl_json('trace', 'g2', '--src', MAC[2], '--dst', MAC[1], '--ip', '10.0.0.2,10.0.0.1',
                     '--proto', 'udp', '--sport', '1000', '--dport', '2000', '--len', '200')
@@ -188,8 +188,9 @@ def bridge_cases(tap, vn, w, nss):
     t = w.check('antispoof: another source MAC dropped', 'g1', '02:00:00:00:99:99', BC, expect=[],
                 verdict='dropped')
     tap.ok(t['drops'].get('spoofed') == 1 and
-           any(s['step'] == 'antispoof' and s['verdict'] == 'drop' for s in t['steps']),
-           'the trace says spoofed')
+           any(s['step'] == 'antispoof' and s['verdict'] == 'drop' and 'lock-mac' in s['reason']
+               for s in t['steps']),
+           'the trace says spoofed: the source MAC is not the locked one')
     c1 = vn.ctl_json('stats', '--port', 'g1')['ports'][0]['drops'].get('spoofed', 0)
     tap.eq(c1 - c0, 1, 'the real frame (only) counted as spoofed')
     w.check('antispoof: its own MAC passes', 'g1', MAC[1], BC, expect=[('g3', 10)])
