@@ -341,11 +341,15 @@ int vn_dp_trace(struct vn_dp *dp, uint16_t slot, struct rte_mbuf *m, struct vn_t
 	g_autofree struct vn_worker *w = g_try_malloc0(sizeof(*w));
 
 	memset(tr, 0, sizeof(*tr));
-	if (!w) {
+	if (!w) { /* ~1 MiB: the counters and tx buffers of every slot */
 		rte_pktmbuf_free(m);
 		return -ENOMEM;
 	}
 	tr->t = vn_dp_table(dp);
+	if (!tr->t || slot >= tr->t->nr_slots || !tr->t->slots[slot].port) {
+		rte_pktmbuf_free(m);
+		return -ENODEV; /* not published (yet) */
+	}
 	w->dp = dp;
 	w->trace = tr;
 	w->wake_fd = -1;

@@ -151,7 +151,7 @@ uint16_t vn_trace_tx(struct vn_trace *tr, uint16_t slot, struct rte_mbuf **pkts,
 /**
  * vn_dp_trace() - run frame @m (ownership taken) through the pipeline as received on slot
  * @slot of @dp's published table, in dry-run mode, recording into @tr (zeroed here).
- * Return: 0, or -ENOMEM. Thread: control.
+ * Return: 0, -ENODEV when @slot holds no published port, or -ENOMEM. Thread: control.
  */
 int vn_dp_trace(struct vn_dp *dp, uint16_t slot, struct rte_mbuf *m, struct vn_trace *tr);
 
