@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-# vnicctl trace against real delivery: bridge (flood, FDB hit, VLANs, anti-spoofing, meter) and macvtap modes.
+# vnicctl trace against real delivery: bridge (flood, FDB hit, VLANs, anti-spoofing, meter), the four macvtap modes, a VXLAN overlay.
 """Usage: test_trace.py
 
 For each case, `vnicctl trace PORT --frame HEX` is asked first, then the very same frame is
@@ -215,19 +215,21 @@ def macvtap_cases(tap, vn, w, nss):
         w.eps['mv-uplink'] = Ep(adj.sw.name, adj.upp)
         w.senders['mv-uplink'] = x
         ext = adj.ext_mac
-        for mode in ('bridge', 'vepa'):
+        for mode in ('bridge', 'vepa', 'private', 'passthru'):
+            ng = 1 if mode == 'passthru' else 2
             if mode == 'bridge':
                 vn.ctl('net', 'add', 'mv', 'macvtap', '--uplink',
                        'net_af_packet0,iface=%s' % adj.up, '--mode', mode)
             else:
                 vn.ctl('net', 'set', 'mv', '--mode', mode)
-            add_taps(vn, ['m1', 'm2'], nss[:2], net='mv')
-            for i, ns in enumerate(nss[:2], 1):
+            names = ['m%d' % i for i in range(1, ng + 1)]
+            add_taps(vn, names, nss[:ng], net='mv')
+            for i, ns in enumerate(nss[:ng], 1):
                 w.eps['m%d' % i] = w.senders['m%d' % i] = Ep(ns.name, 'gif')
             time.sleep(0.3)
             x.send(frame(ext, BC, 'warm'))  # the adjacent switch learns the external host
-            w.senders['m1'].send(frame(MAC[1], BC, 'warm'))
-            w.senders['m2'].send(frame(MAC[2], BC, 'warm'))
+            for i in range(1, ng + 1):
+                w.senders['m%d' % i].send(frame(MAC[i], BC, 'warm'))
             time.sleep(0.3)
             up = [('mv-uplink', None)]
             if mode == 'bridge':
@@ -235,19 +237,22 @@ def macvtap_cases(tap, vn, w, nss):
                         expect=[('m2', None)])
                 w.check('macvtap bridge: broadcast to the other port and the uplink', 'm1',
                         MAC[1], BC, expect=[('m2', None)] + up)
+            elif mode == 'passthru':
+                w.check('macvtap passthru: everything to the uplink', 'm1', MAC[1], BC,
+                        expect=up)
             else:
-                w.check('macvtap vepa: unicast to a local port goes to the uplink', 'm1',
+                w.check('macvtap %s: unicast to a local port goes to the uplink' % mode, 'm1',
                         MAC[1], MAC[2], expect=up)
-                w.check('macvtap vepa: broadcast to the uplink only', 'm1', MAC[1], BC,
+                w.check('macvtap %s: broadcast to the uplink only' % mode, 'm1', MAC[1], BC,
                         expect=up)
             w.check('macvtap %s: from the uplink to m1' % mode, 'mv-uplink', ext, MAC[1],
                     expect=[('m1', None)])
-            w.check('macvtap %s: from the uplink to nobody' % mode, 'mv-uplink', ext, UNKNOWN,
-                    expect=[])
-            for i in (1, 2):
-                w.eps.pop('m%d' % i).close()
-                w.senders.pop('m%d' % i)
-                vn.ctl('port', 'del', 'm%d' % i)
+            w.check('macvtap %s: from the uplink to an unknown MAC' % mode, 'mv-uplink', ext,
+                    UNKNOWN, expect=[('m1', None)] if mode == 'passthru' else [])
+            for name in names:
+                w.eps.pop(name).close()
+                w.senders.pop(name)
+                vn.ctl('port', 'del', name)
         vn.ctl('net', 'del', 'mv')
         x.close()
         w.eps.pop('mv-uplink').close()
