@@ -202,6 +202,26 @@ def bridge_cases(tap, vn, w, nss):
     t = w.check('meter: the empty bucket drops', 'g2', MAC[2], BC, size=1000, expect=[],
                 verdict='dropped')
     tap.ok(t['drops'].get('rate_limited') == 1, 'drop reason rate_limited: %s' % t['drops'])
+    # the destination's inbound meter: g1 (access 10) at 1 KBps with a 1 KiB bucket
+    vn.ctl('port', 'set', 'g1', '--inbound', 'average=1,burst=1')
+    w.check('inbound meter: a full bucket passes', 'g3', MAC[3], BC, vlan=10, size=1000,
+            expect=[('g1', None)])
+    t = w.check('inbound meter: the empty bucket drops at the destination', 'g3', MAC[3], BC,
+                vlan=10, size=1000, expect=[], verdict='dropped')
+    tap.ok(any(s['step'] == 'meter' and s['verdict'] == 'drop' and 'g1' in s['reason']
+               for s in t['steps']), "the trace says g1's inbound limit drops it")
+    # storm control: g3 at 1 broadcast a second (a bucket of 32)
+    vn.ctl('port', 'set', 'g3', '--storm-control', '1')
+    t = w.check('storm control: within the bucket passes', 'g3', MAC[3], BC, vlan=20,
+                expect=[('g2', None)])
+    for i in range(40):
+        w.senders['g3'].send(frame(MAC[3], BC, 'flood', 20))
+    time.sleep(0.3)
+    t = w.check('storm control: beyond it dropped', 'g3', MAC[3], BC, vlan=20, expect=[],
+                verdict='dropped')
+    tap.ok(t['drops'].get('storm') == 1 and
+           any(s['step'] == 'storm' and s['verdict'] == 'drop' for s in t['steps']),
+           'the trace says storm: %s' % t['drops'])
     for name in names:
         w.eps.pop(name).close()
         w.senders.pop(name, None)
