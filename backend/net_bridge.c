@@ -118,7 +118,7 @@ static inline void bridge_one(const struct vn_fwd_ctx *x, struct memo *mm,
 		if (!mm->have_dst || mm->dst_seg != seg ||
 		    !rte_is_same_ether_addr(&mm->dst, &eth->dst_addr)) {
 			mm->dst_port =
-			    valid_dst(t, x->in->net, vn_fdb_lookup(fdb, seg, &eth->dst_addr));
+			    valid_dst(t, x->in->net, vn_fwd_lookup(tr, fdb, seg, &eth->dst_addr));
 			if (unlikely(tr != NULL))
 				vn_trace_lookup(tr, "FDB", seg, &eth->dst_addr, mm->dst_port);
 			rte_ether_addr_copy(&eth->dst_addr, &mm->dst);

@@ -757,7 +757,7 @@ static __rte_always_inline void ov_one(const struct vn_fwd_ctx *x, struct vn_ove
 		if (!mm->have_dst || mm->dst_seg != seg ||
 		    !rte_is_same_ether_addr(&mm->dmac, &eth->dst_addr)) {
 			mm->dst = valid_dst(t, &ov->base,
-					    vn_fdb_lookup(fdb, (uint16_t)seg, &eth->dst_addr));
+					    vn_fwd_lookup(tr, fdb, (uint16_t)seg, &eth->dst_addr));
 			if (unlikely(tr != NULL))
 				vn_trace_lookup(tr, "FDB/VTEP table", (uint16_t)seg, &eth->dst_addr,
 						mm->dst);

@@ -49,27 +49,48 @@ const char *vn_trace_slot_name(const struct vn_trace *tr, uint16_t slot)
 }
 
 int vn_trace_learn(struct vn_trace *tr, struct vn_fdb *fdb, uint16_t seg,
-		   const struct rte_ether_addr *mac, uint16_t port)
+		   const struct rte_ether_addr *mac, uint16_t port, uint64_t now)
 {
-	char m[VN_MAC_STRLEN];
+	const char *on = vn_trace_slot_name(tr, port);
+	int rc = vn_fdb_learn_peek(fdb, seg, mac, port, now);
 	int at = vn_fdb_lookup(fdb, seg, mac);
+	char m[VN_MAC_STRLEN];
 
 	vn_mac_format(mac, m);
-	if (at == port)
-		vn_trace_note(tr, "learn", "known",
-			      "source %s is already known on port %s (VLAN %u)", m,
-			      vn_trace_slot_name(tr, port), seg);
-	else if (at >= 0)
+	if (rc == 0 && at == port)
+		vn_trace_note(tr, "learn", "known", "source %s is known on port %s (VLAN %u)", m,
+			      on, seg);
+	else if (rc == 0)
+		vn_trace_note(tr, "learn", "static",
+			      "source %s is a static entry of port %s (VLAN %u): not moved", m,
+			      vn_trace_slot_name(tr, (uint16_t)at), seg);
+	else if (rc == 2)
 		vn_trace_note(tr, "learn", "move",
-			      "would move source %s from port %s to port %s (VLAN %u); not learned "
-			      "(dry run)",
-			      m, vn_trace_slot_name(tr, (uint16_t)at), vn_trace_slot_name(tr, port),
-			      seg);
-	else
+			      "would move source %s from port %s to port %s (VLAN %u); dry run", m,
+			      vn_trace_slot_name(tr, (uint16_t)at), on, seg);
+	else if (rc == 1)
 		vn_trace_note(tr, "learn", "new",
-			      "would learn source %s on port %s (VLAN %u); not learned (dry run)",
-			      m, vn_trace_slot_name(tr, port), seg);
-	return 0;
+			      "would learn source %s on port %s (VLAN %u); dry run", m, on, seg);
+	else
+		vn_trace_note(tr, "learn", "refused",
+			      "source %s would not be learned on port %s: %s", m, on,
+			      rc == -EBUSY ? "over its learning rate"
+					   : "the table or the port's share of it is full");
+	if (rc > 0) {
+		tr->learned = true;
+		tr->lseg = seg;
+		tr->lport = port;
+		tr->lmac = *mac;
+	}
+	return rc;
+}
+
+int vn_trace_fdb_lookup(struct vn_trace *tr, struct vn_fdb *fdb, uint16_t seg,
+			const struct rte_ether_addr *mac)
+{
+	if (tr->learned && tr->lseg == seg && rte_is_same_ether_addr(&tr->lmac, mac))
+		return tr->lport;
+	return vn_fdb_lookup(fdb, seg, mac);
 }
 
 void vn_trace_lookup(struct vn_trace *tr, const char *table, uint16_t seg,

@@ -117,8 +117,20 @@ static __rte_always_inline int vn_fwd_learn(const struct vn_fwd_ctx *x, struct v
 					    const struct rte_ether_addr *mac)
 {
 	if (unlikely(tr != NULL))
-		return vn_trace_learn(tr, fdb, seg, mac, x->in_slot);
+		return vn_trace_learn(tr, fdb, seg, mac, x->in_slot, x->now);
 	return vn_fdb_learn(fdb, seg, mac, x->in_slot, x->now);
+}
+
+/**
+ * vn_fwd_lookup() - a kind looks @mac up in segment @seg: with @tr (a dry run) as the FDB
+ * would answer had vn_fwd_learn() learned. Return: as vn_fdb_lookup().
+ */
+static __rte_always_inline int vn_fwd_lookup(struct vn_trace *tr, struct vn_fdb *fdb, uint16_t seg,
+					     const struct rte_ether_addr *mac)
+{
+	if (unlikely(tr != NULL))
+		return vn_trace_fdb_lookup(tr, fdb, seg, mac);
+	return vn_fdb_lookup(fdb, seg, mac);
 }
 
 struct vn_net_kind {

@@ -78,6 +78,9 @@ struct vn_trace {
 		struct vn_trace_dest d;
 	} enc[VN_TRACE_MAX_ENC];
 	const struct vn_dp_table *t;
+	bool learned; /* a learn that would succeed: later look-ups of it find it (@lport) */
+	uint16_t lseg, lport;
+	struct rte_ether_addr lmac;
 	uint8_t scratch[1024] __rte_cache_aligned; /* a meter's or storm bucket's private copy */
 };
 
@@ -99,11 +102,19 @@ void vn_trace_note(struct vn_trace *tr, const char *step, const char *verdict, c
 const char *vn_trace_slot_name(const struct vn_trace *tr, uint16_t slot);
 
 /**
- * vn_trace_learn() - what vn_fdb_learn() of @mac in @seg on slot @port would do, noted; the
- * FDB is not changed. Return: 0 (nothing changed, so memos stay valid).
+ * vn_trace_learn() - what vn_fdb_learn() of @mac in @seg on slot @port at @now would do
+ * (vn_fdb_learn_peek()), noted; the FDB is not changed, but a learn that would succeed is
+ * remembered for vn_trace_fdb_lookup(). Return: as vn_fdb_learn().
  */
 int vn_trace_learn(struct vn_trace *tr, struct vn_fdb *fdb, uint16_t seg,
-		   const struct rte_ether_addr *mac, uint16_t port);
+		   const struct rte_ether_addr *mac, uint16_t port, uint64_t now);
+
+/**
+ * vn_trace_fdb_lookup() - vn_fdb_lookup() as it would answer after the learn the trace only
+ * remembered (a frame to its own source). Return: as vn_fdb_lookup().
+ */
+int vn_trace_fdb_lookup(struct vn_trace *tr, struct vn_fdb *fdb, uint16_t seg,
+			const struct rte_ether_addr *mac);
 
 /** vn_trace_lookup() - note the FDB lookup of @mac in @seg that found slot @dst (-1: none). */
 void vn_trace_lookup(struct vn_trace *tr, const char *table, uint16_t seg,
