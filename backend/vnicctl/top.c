@@ -208,43 +208,38 @@ static char *queues_of(JsonObject *w)
 	return g_string_free(s, FALSE);
 }
 
-/* The sample as one JSON line on stdout. */
-static void print_json(JsonObject *cur, JsonObject *prev, double dt)
+/* Member @arr ("ports" or "vms", keyed by @key) of the sample: their rates. */
+static void json_rates(JsonBuilder *b, JsonObject *cur, JsonObject *prev, const char *arr,
+		       const char *key, double dt)
 {
-	g_autoptr(JsonBuilder) b = json_builder_new();
-	g_autoptr(JsonGenerator) gen = json_generator_new();
-	g_autoptr(JsonNode) root = NULL;
-	g_autofree char *text = NULL;
-	const char *arr[2] = {"ports", "vms"}, *key[2] = {"name", "vm_uuid"};
+	g_autoptr(GArray) r = rates(cur, prev, arr, key, dt);
+
+	json_builder_set_member_name(b, arr);
+	json_builder_begin_array(b);
+	for (guint i = 0; i < r->len; i++) {
+		const struct rate *x = &g_array_index(r, struct rate, i);
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, key);
+		json_builder_add_string_value(b, x->name);
+		if (strcmp(arr, "ports") == 0) {
+			json_builder_set_member_name(b, "net");
+			json_builder_add_string_value(b, x->net);
+		}
+		json_builder_set_member_name(b, "vm_name");
+		json_builder_add_string_value(b, x->vm);
+		add_rate_members(b, x);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+}
+
+/* Member "workers" of the sample: busy share, frames a second, queues. */
+static void json_worker_rates(JsonBuilder *b, JsonObject *cur, JsonObject *prev, double dt)
+{
 	JsonArray *ws = json_object_has_member(cur, "workers")
 			    ? json_object_get_array_member(cur, "workers")
 			    : NULL;
 
-	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "time");
-	json_builder_add_double_value(b, (double)g_get_real_time() / G_USEC_PER_SEC);
-	json_builder_set_member_name(b, "interval");
-	json_builder_add_double_value(b, dt);
-	for (int k = 0; k < 2; k++) {
-		g_autoptr(GArray) r = rates(cur, prev, arr[k], key[k], dt);
-		json_builder_set_member_name(b, arr[k]);
-		json_builder_begin_array(b);
-		for (guint i = 0; i < r->len; i++) {
-			const struct rate *x = &g_array_index(r, struct rate, i);
-			json_builder_begin_object(b);
-			json_builder_set_member_name(b, key[k]);
-			json_builder_add_string_value(b, x->name);
-			if (k == 0) {
-				json_builder_set_member_name(b, "net");
-				json_builder_add_string_value(b, x->net);
-			}
-			json_builder_set_member_name(b, "vm_name");
-			json_builder_add_string_value(b, x->vm);
-			add_rate_members(b, x);
-			json_builder_end_object(b);
-		}
-		json_builder_end_array(b);
-	}
 	json_builder_set_member_name(b, "workers");
 	json_builder_begin_array(b);
 	for (guint i = 0; ws && i < json_array_get_length(ws); i++) {
@@ -267,6 +262,24 @@ static void print_json(JsonObject *cur, JsonObject *prev, double dt)
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
+}
+
+/* The sample as one JSON line on stdout. */
+static void print_json(JsonObject *cur, JsonObject *prev, double dt)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree char *text = NULL;
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "time");
+	json_builder_add_double_value(b, (double)g_get_real_time() / G_USEC_PER_SEC);
+	json_builder_set_member_name(b, "interval");
+	json_builder_add_double_value(b, dt);
+	json_rates(b, cur, prev, "ports", "name", dt);
+	json_rates(b, cur, prev, "vms", "vm_uuid", dt);
+	json_worker_rates(b, cur, prev, dt);
 	json_builder_end_object(b);
 	root = json_builder_get_root(b);
 	json_generator_set_root(gen, root);
