@@ -169,6 +169,15 @@ def bridge_cases(tap, vn, w, nss):
     tap.ok(any(s['step'] == 'lookup' and s['verdict'] == 'hit' for s in t['steps']),
            'the trace says FDB hit')
     w.check('bridge: broadcast', 'g3', MAC[3], BC, expect=[('g1', None), ('g2', None)])
+    before = snapshot(vn)
+    moved = vn.ctl_json('trace', 'g3', '--src', MAC[1], '--dst', MAC[2])  # g1's MAC from g3
+    fresh = vn.ctl_json('trace', 'g2', '--src', '02:00:00:00:55:55', '--dst', MAC[3])
+    after = snapshot(vn)
+    tap.ok(before == after and len(after[1]) == 3,
+           'traces with a learned FDB changed no counter and no entry (%d)' % len(after[1]))
+    tap.ok([s['verdict'] for s in moved['steps'] if s['step'] == 'learn'] == ['move'] and
+           [s['verdict'] for s in fresh['steps'] if s['step'] == 'learn'] == ['new'],
+           'the traces say what learning would do: a move, a new entry')
     # VLANs: g1 access 10, g2 access 20, g3 trunk 10,20
     vn.ctl('port', 'set', 'g1', '--vlan-mode', 'access', '--vlan', '10')
     vn.ctl('port', 'set', 'g2', '--vlan-mode', 'access', '--vlan', '20')
