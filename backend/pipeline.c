@@ -484,12 +484,18 @@ static void vmap_pop(struct rte_mbuf **pkts, uint16_t n)
 static uint16_t vtep_take(struct burst *b, struct rte_mbuf **pkts, uint16_t n,
 			  struct rte_mbuf **tun, uint16_t *tun_slot, uint16_t *ntun)
 {
+	struct vn_trace *tr = b->w->trace; /* once per burst */
 	uint64_t bytes = 0, left_bytes = 0;
 	uint16_t left;
 
 	for (uint16_t i = 0; i < n; i++)
 		bytes += rte_pktmbuf_pkt_len(pkts[i]);
-	left = vn_vtep_intercept(b->in->vtep, pkts, n, tun, tun_slot, ntun);
+	left = vn_vtep_intercept(b->in->vtep, pkts, n, tun, tun_slot, ntun, tr);
+	VN_TRACE(tr, "decap", left < n ? "taken" : "left",
+		 left < n
+		     ? "tunnel traffic to the local VTEP: decapsulated, switched into its overlay "
+		       "after the underlay's burst"
+		     : "not tunnel traffic to the local VTEP: the underlay switches it");
 	for (uint16_t i = 0; i < left; i++)
 		left_bytes += rte_pktmbuf_pkt_len(pkts[i]);
 	b->c->rx_packets += n - left;
@@ -561,11 +567,10 @@ static __rte_always_inline void switch_burst(struct vn_worker *w, const struct v
 
 	if (unlikely(is->cap != NULL) && !tr)
 		is->cap->burst(is->cap, pkts, n, w->id, RTE_PCAPNG_DIRECTION_IN);
-	if (unlikely(is->vtep != NULL) && !tr) /* tunnel traffic to the local VTEP is taken out */
+	VN_TRACE(tr, "ingress", "received", "port %s (%s) of network %s (%s)", is->port->name,
+		 is->port->ops->kind, is->net->name, is->net->kind->name);
+	if (unlikely(is->vtep != NULL)) /* tunnel traffic to the local VTEP is taken out */
 		n = vtep_take(&b, pkts, n, tun, tun_slot, &ntun);
-	VN_TRACE(tr, "ingress", "received", "port %s (%s) of network %s (%s)%s", is->port->name,
-		 is->port->ops->kind, is->net->name, is->net->kind->name,
-		 is->vtep ? "; decapsulation by the local VTEP is not traced" : "");
 	if (unlikely(is->vmap != NULL)) { /* the port's tags are the kind's to read */
 		vmap_pop(pkts, n);
 		VN_TRACE(tr, "vlan", "vlan-map",

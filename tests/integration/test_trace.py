@@ -100,11 +100,15 @@ class World:
                     got.append((name, vlan))
         return sorted(got, key=str)
 
-    def check(self, label, port, src, dst, vlan=None, expect=None, size=60, verdict=None):
-        """Trace, then send for real from @port: destinations == arrivals (== @expect)."""
+    def check(self, label, port, src, dst, vlan=None, expect=None, size=60, verdict=None,
+              wrap=None):
+        """Trace, then send for real from @port: destinations == arrivals (== @expect).
+        @wrap: makes the frame sent of the test frame (an encapsulation)."""
         self.n += 1
         tag = 'c%d' % self.n
         data = frame(src, dst, tag, vlan, size)
+        if wrap:
+            data = wrap(data)
         t = self.vn.ctl_json('trace', port, '--frame', data.hex())
         traced = sorted(((d['port'], d['vlan']) for d in t['destinations']), key=str)
         self.drain_all()
@@ -122,6 +126,26 @@ class World:
             for s in t['steps']:
                 self.tap.diag('  %-10s %-9s %s' % (s['step'], s['verdict'], s['reason']))
         return t
+
+
+def csum(b):
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def vxlan(smac, dmac, sip, dip, vni):
+    """Return: a function wrapping an inner frame in Ethernet/IPv4/UDP/VXLAN."""
+    def wrap(inner):
+        udp_len = 8 + 8 + len(inner)
+        ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + udp_len, 0, 0x4000, 64, 17, 0,
+                         socket.inet_aton(sip), socket.inet_aton(dip))
+        ip = ip[:10] + struct.pack('!H', csum(ip)) + ip[12:]
+        udp = struct.pack('!HHHH', 50000, 4789, udp_len, 0)
+        vx = struct.pack('!II', 0x08000000, vni << 8)
+        return ul.mac_bytes(dmac) + ul.mac_bytes(smac) + b'\x08\x00' + ip + udp + vx + inner
+    return wrap
 
 
 def snapshot(vn):
@@ -331,6 +355,18 @@ def overlay_cases(tap, vn, w, nss):
            'overlay: the trace says VTEP table hit')
     w.check('overlay: unknown unicast floods to the remote', 'o1', MAC[1], UNKNOWN,
             expect=[('ul-uplink', None)])
+    # tunnel ingress: VXLAN from K's address to the local VTEP, traced from the uplink
+    vtep_mac = vn.ctl_json('net', 'show', 'ov')['vtep_mac']
+    w.senders['ul-uplink'] = Ep(k.name, 'kv')
+    wrap = vxlan(k.link('kv')['address'], vtep_mac, '10.9.0.2', '10.9.0.1', 100)
+    t = w.check('overlay: VXLAN to the local VTEP, decapsulated to o1', 'ul-uplink', kmac,
+                MAC[1], expect=[('o1', None)], wrap=wrap)
+    tap.ok(any(s['step'] == 'decap' and s['verdict'] == 'vni' for s in t['steps']),
+           'the trace says decapsulated (VNI 100)')
+    wrap = vxlan(k.link('kv')['address'], vtep_mac, '10.9.0.2', '10.9.0.1', 101)
+    t = w.check('overlay: an unknown VNI dropped', 'ul-uplink', kmac, MAC[1], expect=[],
+                wrap=wrap)
+    w.senders.pop('ul-uplink').close()
     w.eps.pop('o1').close()
     w.senders.pop('o1')
     w.eps.pop('ul-uplink').close()
