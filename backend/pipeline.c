@@ -576,7 +576,7 @@ static __rte_always_inline void switch_burst(struct vn_worker *w, const struct v
 		VN_TRACE(tr, "vlan", "vlan-map",
 			 "the port's VLAN map: outer VLAN %u (0: untagged) "
 			 "taken off for the network kind",
-			 pkts[0]->hash.usr);
+			 n ? pkts[0]->hash.usr : 0);
 	}
 	for (uint16_t i = 0; i < n; i++) {
 		uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
