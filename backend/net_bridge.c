@@ -98,9 +98,9 @@ struct memo {
 };
 
 /* Decide where frame @eth of segment @seg and class @cast goes (learning its source). */
-static inline void bridge_one(const struct vn_fwd_ctx *x, struct memo *mm,
-			      const struct rte_ether_hdr *eth, uint16_t seg, uint8_t cast,
-			      struct vn_fwd *f, struct vn_trace *tr)
+static __rte_always_inline void bridge_one(const struct vn_fwd_ctx *x, struct memo *mm,
+					   const struct rte_ether_hdr *eth, uint16_t seg,
+					   uint8_t cast, struct vn_fwd *f, struct vn_trace *tr)
 {
 	const struct vn_dp_table *t = x->t;
 	struct vn_fdb *fdb = x->in->net->fdb;
