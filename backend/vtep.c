@@ -770,9 +770,10 @@ static void snoop(struct vn_vtep *v, struct rte_mbuf *m)
 		rte_pktmbuf_refcnt_update(m, -1);
 }
 
-uint16_t vn_vtep_intercept(struct vn_vtep *v, struct rte_mbuf **pkts, uint16_t n,
-			   struct rte_mbuf **out, uint16_t *out_slot, uint16_t *nout,
-			   struct vn_trace *tr)
+/* vn_vtep_intercept()'s loop; @tr is NULL (a constant) on the fast path. */
+static __rte_always_inline uint16_t intercept(struct vn_vtep *v, struct rte_mbuf **pkts, uint16_t n,
+					      struct rte_mbuf **out, uint16_t *out_slot,
+					      uint16_t *nout, struct vn_trace *tr)
 {
 	unsigned nov = __atomic_load_n(&v->nr_ov, __ATOMIC_ACQUIRE);
 	uint16_t k = 0, o = 0;
@@ -784,9 +785,8 @@ uint16_t vn_vtep_intercept(struct vn_vtep *v, struct rte_mbuf **pkts, uint16_t n
 
 		if (rte_pktmbuf_data_len(m) >= RTE_ETHER_HDR_LEN &&
 		    rte_is_same_ether_addr(&eth->dst_addr, &v->mac)) {
-			r = unlikely(tr != NULL) ? vtep_one(v, nov, m, &out[o], &out_slot[o], tr)
-						 : vtep_one(v, nov, m, &out[o], &out_slot[o], NULL);
-			if (r < 0 && v->holder[0] && likely(tr == NULL))
+			r = vtep_one(v, nov, m, &out[o], &out_slot[o], tr);
+			if (r < 0 && v->holder[0] && !tr) /* a dry run hands nothing over */
 				snoop(v, m);
 		}
 		if (r < 0)
@@ -796,4 +796,21 @@ uint16_t vn_vtep_intercept(struct vn_vtep *v, struct rte_mbuf **pkts, uint16_t n
 	}
 	*nout = o;
 	return k;
+}
+
+static __rte_noinline uint16_t intercept_traced(struct vn_vtep *v, struct rte_mbuf **pkts,
+						uint16_t n, struct rte_mbuf **out,
+						uint16_t *out_slot, uint16_t *nout,
+						struct vn_trace *tr)
+{
+	return intercept(v, pkts, n, out, out_slot, nout, tr);
+}
+
+uint16_t vn_vtep_intercept(struct vn_vtep *v, struct rte_mbuf **pkts, uint16_t n,
+			   struct rte_mbuf **out, uint16_t *out_slot, uint16_t *nout,
+			   struct vn_trace *tr)
+{
+	if (unlikely(tr != NULL)) /* a dry run (trace.h): once per burst */
+		return intercept_traced(v, pkts, n, out, out_slot, nout, tr);
+	return intercept(v, pkts, n, out, out_slot, nout, NULL);
 }
