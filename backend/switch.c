@@ -45,6 +45,7 @@ struct vn_switch *vn_switch_new(const struct vn_config *cfg, struct vn_dp *dp,
 	sw->ports = g_ptr_array_new();
 	sw->statics = g_ptr_array_new_with_free_func((GDestroyNotify)sw_static_free);
 	sw->ledger = vn_ledger_new(cfg->ledger_max);
+	sw_pending_init(sw);
 	sw_host_init(sw);
 	return sw;
 }
@@ -77,6 +78,7 @@ void vn_switch_free(struct vn_switch *sw)
 	g_ptr_array_free(sw->ports, TRUE);
 	g_ptr_array_free(sw->nets, TRUE);
 	g_ptr_array_free(sw->statics, TRUE);
+	g_ptr_array_free(sw->pending, TRUE);
 	g_free(sw->state_file);
 	vn_ledger_free(sw->ledger);
 	g_free(sw->ledger_file);
@@ -425,6 +427,8 @@ int vn_switch_port_del(struct vn_switch *sw, const char *name, GError **err)
 {
 	struct sw_port *sp = name ? find_port(sw, name) : NULL;
 
+	if (!sp && name && sw_pending_del(sw, SW_PEND_PORT, name) == 0)
+		return 0;
 	if (!sp)
 		SET_ERR(ENOENT, "no port '%s'", name ? name : "");
 	if (sp->kind == &vn_uplink_kind)
@@ -648,6 +652,8 @@ void vn_switch_tick(struct vn_switch *sw)
 {
 	uint64_t now = vn_dp_now();
 
+	if (sw->pending->len)
+		sw_pending_retry(sw);
 	for (guint i = 0; i < sw->nets->len; i++) {
 		struct vn_net *n = sw->nets->pdata[i];
 		if (n->kind->tick)

@@ -169,6 +169,13 @@ int vn_switch_net_del(struct vn_switch *sw, const char *name, GError **err)
 	struct vn_net *n = name ? find_net(sw, name) : NULL;
 	struct sw_port *up;
 
+	if (name && sw_pending_ports_on(sw, name))
+		SET_ERR(EBUSY,
+			"network '%s' still has %u failed port(s) kept from the state file; "
+			"delete them first",
+			name, sw_pending_ports_on(sw, name));
+	if (!n && name && sw_pending_del(sw, SW_PEND_NET, name) == 0)
+		return 0;
 	if (!n)
 		SET_ERR(ENOENT, "no network '%s'", name ? name : "");
 	for (guint i = 0; i < sw->nets->len; i++) {

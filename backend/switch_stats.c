@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_mempool.h>
 
 #include "switch_priv.h"
 #include "vnicd/args.h"
@@ -229,6 +230,10 @@ int vn_switch_json_stats(struct vn_switch *sw, const char *port, const char *vm,
 	vn_json_int(b, "ports_limit_hits", (gint64)sw->ports_limit_hits);
 	vn_json_int(b, "max_nets", sw->cfg->max_nets);
 	vn_json_int(b, "nets_limit_hits", (gint64)sw->nets_limit_hits);
+	if (sw->mp) { /* packet buffers (in use: outside the pool, workers' caches counted free) */
+		vn_json_int(b, "mbufs", sw->mp->size);
+		vn_json_int(b, "mbufs_in_use", rte_mempool_in_use_count(sw->mp));
+	}
 	json_builder_end_object(b);
 	json_builder_end_object(b);
 	return 0;

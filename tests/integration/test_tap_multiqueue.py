@@ -33,7 +33,9 @@ for seq in range(per):
 RECEIVER = r'''
 import json, select, socket, struct, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
+# SO_RCVBUFFORCE (root): past rmem_max, so a receiver starved of CPU by other load loses
+# nothing in its own socket buffer
+s.setsockopt(socket.SOL_SOCKET, getattr(socket, 'SO_RCVBUFFORCE', 33), 64 << 20)
 s.bind(('0.0.0.0', 9000))
 print('ready', flush=True)
 last, got, reordered = {}, {}, 0
