@@ -183,6 +183,11 @@ static int cmd_fdb_flush(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GE
 	return 0;
 }
 
+static int cmd_trace(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	return vn_switch_trace(sw, a, b, err);
+}
+
 static int cmd_vtep_add(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
 	const char *net, *mac, *ip;
@@ -343,6 +348,7 @@ static const struct {
     {"capture.start", cmd_capture_start},
     {"capture.status", cmd_capture_status},
     {"capture.stop", cmd_capture_stop},
+    {"trace", cmd_trace},
 };
 
 static char *error_line(const char *msg)

@@ -26,6 +26,8 @@ PKGS=(
 	ethtool linux-perf strace
 	# operators' tools: manual pages (scdoc, man -l), bash completion, promtool
 	scdoc man-db bash-completion prometheus
+	# vnicctl top's interactive view under a terminal (test_top.py)
+	tmux
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -66,6 +66,15 @@ enum flag_id {
 	F_DSTPORT,
 	F_GATEWAY,
 	F_VNI_MAP,
+	F_SRC,
+	F_DST,
+	F_IP,
+	F_PROTO,
+	F_SPORT,
+	F_DPORT,
+	F_LEN,
+	F_FRAME,
+	F_ONCE,
 	N_FLAGS
 };
 
@@ -142,6 +151,15 @@ static const struct flag flags[N_FLAGS] = {
     [F_DSTPORT] = {"--dstport", NULL, FT_UINT, "dstport"},
     [F_GATEWAY] = {"--gateway", NULL, FT_STRING, "gateway"},
     [F_VNI_MAP] = {"--vni-map", NULL, FT_STRING, "vni_map"},
+    [F_SRC] = {"--src", NULL, FT_STRING, "src"},
+    [F_DST] = {"--dst", NULL, FT_STRING, "dst"},
+    [F_IP] = {"--ip", NULL, FT_STRING, "ip"},
+    [F_PROTO] = {"--proto", NULL, FT_STRING, "proto"},
+    [F_SPORT] = {"--sport", NULL, FT_UINT, "sport"},
+    [F_DPORT] = {"--dport", NULL, FT_UINT, "dport"},
+    [F_LEN] = {"--len", NULL, FT_UINT, "len"},
+    [F_FRAME] = {"--frame", NULL, FT_STRING, "frame"},
+    [F_ONCE] = {"--once", NULL, FT_SWITCH},
 };
 
 /* One command line, read. */
@@ -178,6 +196,7 @@ struct verb {
 
 static int run_request(const struct verb *v, const struct call *c);
 static int run_capture(const struct verb *v, const struct call *c);
+static int run_top(const struct verb *v, const struct call *c);
 
 /* Every command, in the order --help lists them. */
 static const struct verb verbs[] = {
@@ -434,6 +453,34 @@ static const struct verb verbs[] = {
 	.usage = "[error|warning|info|debug]",
 	.help = "set the level of vnicd's log at run time (without\n"
 		"LEVEL: show it)",
+    },
+    {
+	.name = "trace",
+	.min_args = 1,
+	.max_args = 1,
+	.arg_keys = {"port"},
+	.flags = {F_SRC, F_DST, F_VLAN, F_IP, F_PROTO, F_SPORT, F_DPORT, F_LEN, F_FRAME},
+	.cmd = "trace",
+	.run = run_request,
+	.render = vc_render_trace,
+	.attrs = V_READ,
+	.usage = "PORT [--src MAC] [--dst MAC] [--vlan N] [--ip SRC,DST] ...",
+	.forms = "PORT [--src MAC] [--dst MAC] [--vlan N] [--ip SRC,DST]\n"
+		 " [--proto tcp|udp|icmp] [--sport P] [--dport P] [--len N]\n"
+		 "PORT --frame HEX",
+	.help = "where a frame received on PORT would go, and why:\n"
+		"a dry run through the real pipeline (nothing sent,\n"
+		"learned or counted), every decision in order",
+    },
+    {
+	.name = "top",
+	.flags = {F_ONCE},
+	.run = run_top,
+	.attrs = V_READ,
+	.usage = "[--once]",
+	.help = "live view of the busiest ports, VMs and workers\n"
+		"(q quits; --once: one screen; --json: a sample a\n"
+		"second, one object per line)",
     },
     {
 	.name = "ping",
@@ -930,6 +977,12 @@ static int run_capture(const struct verb *v, const struct call *c)
 		usage_error("--count and --duration must be at least 1");
 	return vc_capture(c->sock, c->args[0], c->val[F_OUT], count, duration,
 			  uint_flag(c, F_SNAPLEN), c->val[F_JSON] != NULL);
+}
+
+/* top [--once]: see top.c. Return: the exit status. */
+static int run_top(const struct verb *v, const struct call *c)
+{
+	return vc_top(c->sock, c->val[F_ONCE] != NULL, c->val[F_JSON] != NULL);
 }
 
 /* vnicctl [--socket PATH] [--json] COMMAND...: see print_help(). Return: the exit status. */

@@ -65,6 +65,13 @@
  *                                             passed with SCM_RIGHTS -> capture status
  *   capture.status id / capture.stop id    -> {id, port, state (running|done|failed),
  *                                              packets, bytes, dropped, seconds, reason, error}
+ *   trace     port, [frame] | [src], [dst], [vlan], [ip], [proto], [sport], [dport], [len]
+ *                                        -> {port, net, net_type, frame, steps: [{step, verdict,
+ *                                            reason}], truncated, destinations: [{port, vlan,
+ *                                            tpid, tagged, len, encap}], drops{reason: n},
+ *                                            verdict ("forwarded"|"dropped")}
+ *             a dry run of the frame through the pipeline (include/vnicd/trace.h): nothing is
+ *             sent, learned or counted.
  * COUNTERS: rx_packets rx_bytes tx_packets tx_bytes, {rx,tx}_{unicast,multicast,broadcast,
  * local,external,tunnel}_{packets,bytes}, drops{reason: n}, drops_total (totals kept in the
  * accounting ledger across port removal and restarts).

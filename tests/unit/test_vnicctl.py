@@ -184,6 +184,12 @@ REQUESTS = [
     (['net', 'add', 'n', 'bridge', '--uplink-driver', 'af_xdp', '--uplink', 'eth1'],
      '{"args":{"name":"n","type":"bridge","uplink":"eth1","uplink_driver":"af_xdp"},'
      '"cmd":"net.add"}'),
+    (['trace', 'p', '--len', '100', '--dst', 'ff:ff:ff:ff:ff:ff', '--vlan', '10', '--ip',
+      '10.0.0.1,10.0.0.2', '--proto', 'udp', '--sport', '1', '--dport', '2', '--src',
+      '02:00:00:00:00:01'],
+     '{"args":{"port":"p","src":"02:00:00:00:00:01","dst":"ff:ff:ff:ff:ff:ff","vlan":10,'
+     '"ip":"10.0.0.1,10.0.0.2","proto":"udp","sport":1,"dport":2,"len":100},"cmd":"trace"}'),
+    (['trace', 'p', '--frame', '00'], '{"args":{"port":"p","frame":"00"},"cmd":"trace"}'),
 ]
 
 # Usage errors: "vnicctl: MESSAGE (see vnicctl --help)", exit 2, nothing sent.
@@ -236,7 +242,7 @@ USAGE_ERRORS = [
      '--path, --server, --mac, --queues, --ifname, --netns, --owner, --vm-uuid and '
      "--vm-name belong to 'port add'"),
     (['net', 'add', 'n', 'bridge', '--no-lock-mac'],
-     '--vlan-mode, --vlan, --vlans, --tpid, --lock-mac, --allowed-ip, --allow-dhcp-server, '
+     '--vlan-mode, --vlans, --tpid, --lock-mac, --allowed-ip, --allow-dhcp-server, '
      "--allow-ra, --inbound, --outbound, --storm-control and --reflective-relay belong to 'port set'"),
     (['fdb', 'show', '--port', 'x'], "--vm and --port belong to 'stats'"),
     (['net', 'set', 'n', '--mode', 'x', '--uplink', 'y'],
@@ -390,7 +396,7 @@ def main():
            sorted(['net add', 'net set', 'net del', 'net list', 'net show', 'port add',
                    'port del', 'port set', 'port list', 'port show', 'fdb show', 'fdb add',
                    'fdb flush', 'stats', 'stats reset', 'capture', 'ping', 'vtep add',
-                   'vtep del', 'vtep show', 'log-level']),
+                   'vtep del', 'vtep show', 'log-level', 'trace', 'top']),
            '--help names every command')
     for kind in ('NAME vhost ', 'NAME tap ', 'NAME vnet ', 'NAME bridge ', 'NAME macvtap ',
                  'NAME overlay '):
