@@ -152,6 +152,13 @@ def scenario(vn, adj, adj2, guests):
         'capture': [vn.ctl_json('capture', 'g1', '--out', cap, '--count', '2')],
         'log-level': [vn.ctl_json('log-level'), vn.ctl_json('log-level', 'info')],
         'stats reset': [vn.ctl_json('stats', 'reset', '--port', 'g2')],
+        'trace': [vn.ctl_json('trace', 'g1', '--src', '02:00:00:00:0d:01', '--dst',
+                              'ff:ff:ff:ff:ff:ff'),
+                  vn.ctl_json('trace', 'o1', '--src', '02:00:00:00:0d:12', '--dst',
+                              '02:00:00:00:0e:01'),
+                  vn.ctl_json('trace', 'g2', '--src', '02:00:00:00:0d:66', '--dst',
+                              '02:00:00:00:0d:01', '--ip', '10.9.9.9,10.62.1.1')],
+        'top': [vn.ctl_json('top', '--once')],
         'fdb flush': [vn.ctl_json('fdb', 'flush', '--net', 'lan')],
     }
     # objects that fail to restore (the macvtap uplink's interface is gone) show as failed
