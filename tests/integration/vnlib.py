@@ -664,7 +664,8 @@ class Vnicd:
     Vnicd(name, workers=1, extra_args=[], config=None, log_level='info', start=True)
       d.sock / d.state_dir / d.config_path / d.logfile / d.dir / d.prefix
       d.path('g0.sock')  -> a path in the temp dir (for vhost-user sockets)
-    The config always gets vhost_socket_dirs = d.dir unless it sets vhost_socket_dirs itself.
+    The config always gets vhost_socket_dirs = d.dir unless it sets vhost_socket_dirs itself,
+    and libvirt_uri = (empty: no libvirt listener) unless it sets libvirt_uri.
     """
 
     def __init__(self, name, workers=1, extra_args=(), config=None, log_level='info', start=True):
@@ -683,6 +684,10 @@ class Vnicd:
             config = '[vnicd]\n'
         if not re.search(r'^\s*vhost_socket_dirs\s*=', config, re.M):
             config = config.rstrip('\n') + '\nvhost_socket_dirs = %s\n' % self.dir
+        # no libvirt listener unless a test asks for one: a libvirtd on the host must not
+        # reconcile the ports of a test (libvirt_uri defaults to qemu:///system when it runs)
+        if not re.search(r'^\s*libvirt_uri\s*=', config, re.M):
+            config = config.rstrip('\n') + '\nlibvirt_uri =\n'
         self.config_path = os.path.join(self.dir, 'vnicd.conf')
         with open(self.config_path, 'w') as f:
             f.write(config)
