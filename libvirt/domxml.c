@@ -135,7 +135,8 @@ static void nic_name(const char *domain, struct vn_domxml_nic *nic)
 		nic->index = (guint)n;
 	snprintf(suffix, sizeof(suffix), "-net%u", nic->index);
 	port_prefix(domain, prefix, VN_DOMXML_PORT_MAX - 1 - strlen(suffix));
-	snprintf(nic->port, sizeof(nic->port), "%s%s", prefix, suffix);
+	g_strlcpy(nic->port, prefix, sizeof(nic->port)); /* prefix + suffix fit (see above) */
+	g_strlcat(nic->port, suffix, sizeof(nic->port));
 }
 
 /* libvirt's <vlan> of an ethernet NIC as a vnicctl VLAN mode. */
@@ -208,11 +209,20 @@ static int nic_source(xmlNode *c, struct vn_domxml_nic *nic, GError **err)
 }
 
 /* One child element @c of an <interface>. */
-static int nic_child(xmlNode *c, struct vn_domxml_nic *nic, GError **err)
+static int nic_child(xmlNode *c, struct vn_domxml_nic *nic, unsigned *seen, GError **err)
 {
+	static const char *const once[] = {"mac", "alias", "source", "target", "vlan", NULL};
 	g_autofree char *v = NULL;
 	guint64 n = 0;
 	int rc;
+
+	for (unsigned i = 0; once[i]; i++) {
+		if (!dx_is_lv(c, once[i]))
+			continue;
+		if (*seen & (1u << i))
+			FAIL("interface %u has more than one <%s>", nic->position, once[i]);
+		*seen |= 1u << i;
+	}
 
 	if (dx_is_lv(c, "mac")) {
 		v = dx_attr(c, "address");
@@ -258,6 +268,7 @@ static int parse_interface(xmlNode *n, guint position, struct vn_domxml_nic **ou
 {
 	g_autofree char *type = dx_attr(n, "type");
 	struct vn_domxml_nic *nic;
+	unsigned seen = 0;
 	int rc = 0;
 
 	*out = NULL;
@@ -268,7 +279,7 @@ static int parse_interface(xmlNode *n, guint position, struct vn_domxml_nic **ou
 	nic->position = position;
 	for (xmlNode *c = n->children; c && rc == 0; c = c->next)
 		if (c->type == XML_ELEMENT_NODE)
-			rc = nic_child(c, nic, err);
+			rc = nic_child(c, nic, &seen, err);
 	if (rc == 0 && nic->type == VN_DOMXML_VHOSTUSER && !nic->path) {
 		g_set_error(err, VN_DOMXML_ERROR, 0, "vhostuser interface %u has no <source path=>",
 			    position);

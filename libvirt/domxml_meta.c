@@ -316,10 +316,21 @@ static int meta_nat(xmlNode *n, struct vn_domxml_policy *pol, GError **err)
 }
 
 /* One child of a metadata <interface>. */
-static int meta_child(xmlNode *c, struct vn_domxml_policy *pol, GError **err)
+static int meta_child(xmlNode *c, struct vn_domxml_policy *pol, unsigned *seen, GError **err)
 {
+	static const char *const once[] = {"vlan",    "antispoof", "bandwidth", "storm-control",
+					   "overlay", "nat",	   NULL};
 	static const char *const sc_known[] = {"pps", NULL};
 	int rc;
+
+	for (unsigned i = 0; once[i]; i++) {
+		if (!dx_is_elem(c, once[i], true))
+			continue;
+		if (*seen & (1u << i))
+			FAIL("<%s> is given twice for interface %s in the vnicd policy", once[i],
+			     pol->mac);
+		*seen |= 1u << i;
+	}
 
 	if (dx_is_elem(c, "vlan", true))
 		return meta_vlan(c, pol, err);
@@ -353,6 +364,7 @@ static int meta_interface(xmlNode *n, struct vn_domxml_policy **out, GError **er
 	g_autoptr(GPtrArray) hold = g_ptr_array_new_with_free_func(dx_policy_free);
 	struct vn_domxml_policy *pol = g_new0(struct vn_domxml_policy, 1);
 	g_autofree char *mac = dx_attr(n, "mac");
+	unsigned seen = 0;
 	int rc;
 
 	g_ptr_array_add(hold, pol);
@@ -373,7 +385,7 @@ static int meta_interface(xmlNode *n, struct vn_domxml_policy **out, GError **er
 		FAIL("invalid <interface network='%s'> of interface %s (a vnicd network name)",
 		     pol->network, pol->mac);
 	for (xmlNode *c = n->children; c; c = c->next)
-		if (c->type == XML_ELEMENT_NODE && (rc = meta_child(c, pol, err)) < 0)
+		if (c->type == XML_ELEMENT_NODE && (rc = meta_child(c, pol, &seen, err)) < 0)
 			return rc;
 	*out = g_ptr_array_steal_index(hold, 0);
 	return 0;

@@ -16,6 +16,7 @@ PKGS=(
 	# build
 	build-essential pkg-config meson ninja-build
 	libdpdk-dev libglib2.0-dev libjson-glib-dev liburing-dev libnl-3-dev libnl-route-3-dev
+	libxml2-dev   # libvirt/: the domain-XML parser and vnicd-libvirt-hook
 	# run and test
 	dpdk dpdk-dev python3 iproute2 iputils-ping procps coreutils util-linux
 	tshark curl qemu-system-x86 busybox-static cpio xz-utils clang libclang-rt-14-dev clang-format
