@@ -230,6 +230,9 @@ void vn_virt_loop_register(void)
 	static gsize once;
 
 	if (g_once_init_enter(&once)) {
+		/* libvirt's global state (thread-local errors) before any thread uses it */
+		if (virInitialize() < 0)
+			VN_WARN("libvirt: virInitialize failed");
 		virEventRegisterImpl(vl_add_handle, vl_update_handle, vl_remove_handle,
 				     vl_add_timeout, vl_update_timeout, vl_remove_timeout);
 		VN_DBG("libvirt event loop on the GLib main loop");

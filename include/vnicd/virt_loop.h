@@ -18,8 +18,8 @@
 #define VNICD_VIRT_LOOP_H
 
 /**
- * vn_virt_loop_register() - register the GLib implementation with libvirt
- * (virEventRegisterImpl()); once per process, before the first virConnectOpen(). Later
+ * vn_virt_loop_register() - initialise libvirt (virInitialize()) and register the GLib
+ * implementation with it (virEventRegisterImpl()); once per process, before the first virConnectOpen(). Later
  * calls do nothing. Thread: control (the thread that runs the default main context).
  */
 void vn_virt_loop_register(void);
