@@ -24,6 +24,8 @@ PKGS=(
 	python3-scapy iperf3 tcpdump openvswitch-switch
 	# TAP port tests (offload checks) and the tap benchmark (syscall counts)
 	ethtool linux-perf strace
+	# vnicd's libvirt listener (links libvirt) and its test against a private libvirtd
+	libvirt-dev libvirt-daemon-system libvirt-clients
 )
 missing=()
 for p in "${PKGS[@]}"; do
