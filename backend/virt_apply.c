@@ -71,6 +71,7 @@ static bool port_label(struct vn_virt *v, const char *name, char uuid[VN_DOMXML_
 	g_autoptr(JsonGenerator) gen = json_generator_new();
 	g_autoptr(JsonNode) req = NULL, res = NULL;
 	g_autofree char *line = NULL, *err = NULL;
+	const char *label;
 
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "cmd");
@@ -87,11 +88,9 @@ static bool port_label(struct vn_virt *v, const char *name, char uuid[VN_DOMXML_
 	res = ctl_call(v, line, &err);
 	if (!res || !JSON_NODE_HOLDS_OBJECT(res))
 		return false;
-	g_strlcpy(uuid,
-		  json_object_get_string_member_with_default(json_node_get_object(res), "vm_uuid",
-							     "")
-		      ?: "",
-		  VN_DOMXML_UUID_LEN);
+	label =
+	    json_object_get_string_member_with_default(json_node_get_object(res), "vm_uuid", NULL);
+	g_strlcpy(uuid, label ? label : "", VN_DOMXML_UUID_LEN);
 	return true;
 }
 
@@ -302,7 +301,8 @@ void virt_device_removed(struct vn_virt *v, const char *uuid, const char *alias)
 
 void virt_reconcile(struct vn_virt *v, GPtrArray *snaps)
 {
-	g_autoptr(GHashTable) running = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autoptr(GHashTable) running =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	GHashTableIter it;
 	gpointer key;
 

@@ -202,8 +202,7 @@ static int lifecycle_cb(virConnectPtr c, virDomainPtr dom, int event, int detail
 	v->st.events++;
 	if (v->stopping || !dom_uuid(dom, uuid))
 		return 0;
-	VN_DBG("libvirt: domain %s (%s) event %d/%d", virDomainGetName(dom), uuid, event,
-	       detail);
+	VN_DBG("libvirt: domain %s (%s) event %d/%d", virDomainGetName(dom), uuid, event, detail);
 	switch (event) {
 	case VIR_DOMAIN_EVENT_STARTED:
 	case VIR_DOMAIN_EVENT_RESUMED:
@@ -282,8 +281,8 @@ static bool w_register(struct vn_virt *v, struct res *r)
 	    VIR_DOMAIN_EVENT_CALLBACK(device_removed_cb), VIR_DOMAIN_EVENT_CALLBACK(metadata_cb)};
 
 	for (unsigned i = 0; i < G_N_ELEMENTS(ids); i++) {
-		v->cb_ids[i] = virConnectDomainEventRegisterAny(v->conn, NULL, ids[i], cbs[i], v,
-								 NULL);
+		v->cb_ids[i] =
+		    virConnectDomainEventRegisterAny(v->conn, NULL, ids[i], cbs[i], v, NULL);
 		if (v->cb_ids[i] < 0) {
 			r->libvirt_errors++;
 			VN_WARN("libvirt: event %d not available: %s", ids[i],
@@ -328,6 +327,10 @@ static void w_connect(struct vn_virt *v)
 	v->conn = virConnectOpen(v->uri);
 	if (v->conn && virConnectRegisterCloseCallback(v->conn, close_cb, v, NULL) < 0)
 		r->libvirt_errors++;
+	/* a libvirtd that hangs is a closed connection after 5 s x 3 unanswered probes (remote
+	 * URIs; local drivers such as test:/// have no keep-alive and say so) */
+	if (v->conn && virConnectSetKeepAlive(v->conn, 5, 3) < 0)
+		virResetLastError();
 	if (!v->conn || !w_register(v, r)) {
 		r->kind = R_CONNECT_FAILED;
 		r->text = g_strdup(virGetLastErrorMessage());

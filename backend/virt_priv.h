@@ -31,8 +31,8 @@ struct vn_virt {
 	bool connected;
 	unsigned backoff_s;
 	guint retry_src;
-	GThreadPool *pool;  /* one thread: every call that talks to libvirtd */
-	GHashTable *doms;   /* uuid -> struct virt_dom * */
+	GThreadPool *pool; /* one thread: every call that talks to libvirtd */
+	GHashTable *doms;  /* uuid -> struct virt_dom * */
 	struct vn_virt_stats st;
 	/* worker thread only */
 	virConnectPtr conn;

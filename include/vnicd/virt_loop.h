@@ -19,8 +19,9 @@
 
 /**
  * vn_virt_loop_register() - initialise libvirt (virInitialize()) and register the GLib
- * implementation with it (virEventRegisterImpl()); once per process, before the first virConnectOpen(). Later
- * calls do nothing. Thread: control (the thread that runs the default main context).
+ * implementation with it (virEventRegisterImpl()); once per process, before the first
+ * virConnectOpen(). Later calls do nothing. Thread: control (the thread that runs the
+ * default main context).
  */
 void vn_virt_loop_register(void);
 

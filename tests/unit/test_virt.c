@@ -334,9 +334,9 @@ static void test_config(void)
 
 	vn_config_defaults(&c);
 	g_assert_null(c.libvirt_uri); /* auto */
-	g_assert_cmpint(vn_config_load_data(&c, "[vnicd]\nlibvirt_uri = qemu+ssh://h/system\n",
-					    -1, &err),
-			==, 0);
+	g_assert_cmpint(
+	    vn_config_load_data(&c, "[vnicd]\nlibvirt_uri = qemu+ssh://h/system\n", -1, &err), ==,
+	    0);
 	g_assert_cmpstr(c.libvirt_uri, ==, "qemu+ssh://h/system");
 	g_assert_cmpint(vn_config_load_data(&c, "[vnicd]\nlibvirt_uri =\n", -1, &err), ==, 0);
 	g_assert_cmpstr(c.libvirt_uri, ==, "");
