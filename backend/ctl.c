@@ -17,6 +17,7 @@
 #include "vnicd/args.h"
 #include "vnicd/capture.h"
 #include "vnicd/ctl.h"
+#include "vnicd/virt_events.h"
 #include "vnicd/log.h"
 
 #ifndef SO_PEERGROUPS
@@ -286,6 +287,12 @@ static int cmd_capture_stop(struct vn_switch *sw, JsonObject *a, JsonBuilder *b,
 	return vn_capture_json((unsigned)id, b, err);
 }
 
+static int cmd_libvirt_status(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	vn_virt_json_status(b);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	cmd_fn fn;
@@ -312,6 +319,7 @@ static const struct {
     {"capture.start", cmd_capture_start},
     {"capture.status", cmd_capture_status},
     {"capture.stop", cmd_capture_stop},
+    {"libvirt.status", cmd_libvirt_status},
 };
 
 static char *error_line(const char *msg)

@@ -33,6 +33,8 @@ struct res {
 	unsigned libvirt_errors;
 };
 
+static struct vn_virt *the_listener; /* for libvirt.status */
+
 static const char *const sockets_system[] = {"/run/libvirt/libvirt-sock",
 					     "/run/libvirt/virtqemud-sock", NULL};
 
@@ -430,6 +432,7 @@ struct vn_virt *vn_virt_start(struct vn_switch *sw, const char *uri)
 	for (unsigned i = 0; i < G_N_ELEMENTS(v->cb_ids); i++)
 		v->cb_ids[i] = -1;
 	v->pool = g_thread_pool_new(worker, v, 1, FALSE, NULL);
+	the_listener = v;
 	if (v->auto_mode && !socket_present()) {
 		VN_INFO("libvirt: no libvirtd socket yet; the listener connects to %s when one "
 			"appears",
@@ -446,6 +449,8 @@ void vn_virt_stop(struct vn_virt *v)
 	if (!v)
 		return;
 	v->stopping = true;
+	if (the_listener == v)
+		the_listener = NULL;
 	if (v->retry_src)
 		g_source_remove(v->retry_src);
 	v->retry_src = 0;
@@ -471,4 +476,51 @@ void vn_virt_reconnect(struct vn_virt *v)
 		v->retry_src = 0;
 		queue_job(v, J_CONNECT, NULL);
 	}
+}
+
+/* Add the counters of @st to the open object of @b. */
+static void json_counters(const struct vn_virt_stats *st, JsonBuilder *b)
+{
+	const struct {
+		const char *name;
+		uint64_t val;
+	} counters[] = {
+	    {"connects", st->connects},
+	    {"connect_failures", st->connect_failures},
+	    {"disconnects", st->disconnects},
+	    {"events", st->events},
+	    {"reconciles", st->reconciles},
+	    {"requests", st->requests},
+	    {"requests_failed", st->requests_failed},
+	    {"xml_errors", st->xml_errors},
+	    {"conflicts", st->conflicts},
+	    {"libvirt_errors", st->libvirt_errors},
+	    {"domains", st->domains},
+	};
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(counters); i++) {
+		json_builder_set_member_name(b, counters[i].name);
+		json_builder_add_int_value(b, (gint64)counters[i].val);
+	}
+}
+
+void vn_virt_json_status(JsonBuilder *b)
+{
+	struct vn_virt *v = the_listener;
+	struct vn_virt_stats st;
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "enabled");
+	json_builder_add_boolean_value(b, v != NULL);
+	if (v) {
+		vn_virt_get_stats(v, &st);
+		json_builder_set_member_name(b, "uri");
+		json_builder_add_string_value(b, v->uri);
+		json_builder_set_member_name(b, "auto");
+		json_builder_add_boolean_value(b, v->auto_mode);
+		json_builder_set_member_name(b, "connected");
+		json_builder_add_boolean_value(b, st.connected);
+		json_counters(&st, b);
+	}
+	json_builder_end_object(b);
 }

@@ -415,6 +415,15 @@ static const struct verb verbs[] = {
 	.help = "record both directions of a port (pcapng)",
     },
     {
+	.name = "libvirt status",
+	.cmd = "libvirt.status",
+	.run = run_request,
+	.render = vc_render_libvirt_status,
+	.attrs = V_READ,
+	.usage = "",
+	.help = "the libvirt listener: its connection and counters",
+    },
+    {
 	.name = "ping",
 	.cmd = "ping",
 	.run = run_request,

@@ -39,6 +39,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <json-glib/json-glib.h>
+
 #include "vnicd/switch.h"
 
 #define VN_VIRT_AUTO_URI "qemu:///system"
@@ -87,5 +89,12 @@ void vn_virt_get_stats(struct vn_virt *v, struct vn_virt_stats *st);
  * closes it (what an operator's SIGHUP-like "resync" or a test needs). Thread: control.
  */
 void vn_virt_reconnect(struct vn_virt *v);
+
+/**
+ * vn_virt_json_status() - the `libvirt.status` result: {enabled, uri, auto, connected,
+ * COUNTERS of struct vn_virt_stats} of the running listener (the last vn_virt_start() not
+ * stopped yet), or {enabled: false}. Thread: control.
+ */
+void vn_virt_json_status(JsonBuilder *b);
 
 #endif

@@ -265,7 +265,8 @@ def vlan_of(vn, port):
 
 
 def listener_connects(vn):
-    return len(re.findall(r'libvirt: connected to qemu:///system', vn.log()))
+    st = vn.ctl_json('libvirt', 'status')
+    return st['connects'] if st['enabled'] and st['connected'] else 0
 
 
 def main():
@@ -409,6 +410,14 @@ def main():
         virsh('destroy', 'vm-a')
         tap.ok(wait_for(lambda: 'vm-a-net0' not in ports(vn), 10),
                'virsh destroy vm-a removed its port')
+        st = vn.ctl_json('libvirt', 'status')
+        tap.ok(st['requests'] > 0 and st['requests_failed'] == 0 and st['xml_errors'] == 0 and
+               st['conflicts'] == 0 and st['reconciles'] >= 1,
+               'vnicctl libvirt status: no request refused, no XML error, no conflict (%s)'
+               % json.dumps(st, sort_keys=True))
+        out = vn.ctl('libvirt', 'status').stdout
+        tap.ok(re.search(r'^uri\s+qemu:///system$', out, re.M) and
+               re.search(r'^connected\s+yes$', out, re.M), 'vnicctl libvirt status (text)')
         lv._cleanup()
         tap.eq(vn.stop(), 0, 'vnicd exits 0')
     tap.done()

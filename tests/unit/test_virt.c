@@ -196,6 +196,16 @@ static void test_reconcile_at_connect(void)
 	g_assert_cmpuint(st.reconciles, ==, 1);
 	g_assert_cmpuint(st.requests_failed, ==, 0);
 	g_assert_cmpuint(st.domains, ==, 2); /* and the test driver's own "test" */
+	{				     /* the same through the control protocol */
+		g_autoptr(JsonNode) r = ask("{\"cmd\":\"libvirt.status\"}");
+		JsonObject *o = json_node_get_object(r);
+		g_assert_true(json_object_get_boolean_member(o, "enabled"));
+		g_assert_true(json_object_get_boolean_member(o, "connected"));
+		g_assert_false(json_object_get_boolean_member(o, "auto"));
+		g_assert_cmpstr(json_object_get_string_member(o, "uri"), ==, "test:///default");
+		g_assert_cmpint(json_object_get_int_member(o, "reconciles"), ==, 1);
+		g_assert_cmpint(json_object_get_int_member(o, "domains"), ==, 2);
+	}
 }
 
 /* A domain started while the listener runs gets its port (lifecycle STARTED). */
@@ -320,6 +330,10 @@ static void test_stop(void)
 	vn_virt_stop(lv);
 	lv = NULL;
 	g_assert_true(port_exists("manual"));
+	{
+		g_autoptr(JsonNode) r = ask("{\"cmd\":\"libvirt.status\"}");
+		g_assert_false(json_object_get_boolean_member(json_node_get_object(r), "enabled"));
+	}
 	g_assert_null(vn_virt_start(sw, "")); /* "" = off */
 }
 

@@ -378,7 +378,7 @@ def main():
            sorted(['net add', 'net set', 'net del', 'net list', 'net show', 'port add',
                    'port del', 'port set', 'port list', 'port show', 'fdb show', 'fdb add',
                    'fdb flush', 'stats', 'stats reset', 'capture', 'ping', 'vtep add',
-                   'vtep del', 'vtep show']),
+                   'vtep del', 'vtep show', 'libvirt']),
            '--help names every command')
     for kind in ('NAME vhost ', 'NAME tap ', 'NAME vnet ', 'NAME bridge ', 'NAME macvtap '):
         tap.eq(kind in out, True, '--help shows %s' % kind.split()[1])
