@@ -212,6 +212,29 @@ JsonNode *vn_domxml_port_set(const struct vn_domxml_nic *nic)
 	return req_end(b);
 }
 
+/**
+ * vn_domxml_port_set_libvirt() - port.set for @port with what libvirt's elements of @nic
+ * state. Return: a new node, or NULL when they state nothing.
+ */
+JsonNode *vn_domxml_port_set_libvirt(const struct vn_domxml_nic *nic, const char *port)
+{
+	JsonBuilder *b;
+
+	if (!nic->lv_vlan_mode && !nic->bw_in.average && !nic->bw_out.average)
+		return NULL;
+	b = req_begin("port.set", port);
+	if (nic->lv_vlan_mode) {
+		add_str(b, "vlan_mode", nic->lv_vlan_mode);
+		if (nic->lv_vlan)
+			add_int(b, "vlan", nic->lv_vlan);
+		if (nic->lv_vlans)
+			add_str(b, "vlans", nic->lv_vlans);
+	}
+	add_rate(b, "inbound", &nic->bw_in, false);
+	add_rate(b, "outbound", &nic->bw_out, false);
+	return req_end(b);
+}
+
 /** vn_domxml_port_del() - Return: a new node {"cmd": "port.del", "args": {"name": port}}. */
 JsonNode *vn_domxml_port_del(const struct vn_domxml_nic *nic)
 {

@@ -182,16 +182,65 @@ static int remove_port(struct hook_conn *c, const struct vn_domxml *dom,
 	return 0;
 }
 
+/* Is @nic an ethernet NIC vnicd may serve without the metadata naming it? */
+static bool adoptable(const struct vn_domxml_nic *nic)
+{
+	return nic->type == VN_DOMXML_ETHERNET && !nic->policy && *nic->ifname;
+}
+
+/*
+ * Ethernet NICs the metadata does not name whose target is a vnet port made outside libvirt
+ * (`vnicctl port add NAME vnet --ifname IF`): that port gets what libvirt's <vlan> and
+ * <bandwidth> state and is otherwise left as it is (no labels: they are set when a port is
+ * made; not removed when the guest stops). Best effort: problems are logged.
+ */
+static void adopt_ethernet(struct hook_conn *c, const struct vn_domxml *dom)
+{
+	g_autoptr(GError) e = NULL;
+	g_autoptr(JsonNode) list = NULL;
+	JsonArray *a;
+
+	for (guint i = 0; i < dom->all->len && !list; i++)
+		if (adoptable(dom->all->pdata[i]) &&
+		    !(list = call(c, json_from_string("{\"cmd\":\"port.list\"}", NULL), &e)))
+			return;
+	if (!list || !JSON_NODE_HOLDS_ARRAY(list))
+		return;
+	a = json_node_get_array(list);
+	for (guint i = 0; i < dom->all->len; i++) {
+		const struct vn_domxml_nic *nic = dom->all->pdata[i];
+		for (guint k = 0; adoptable(nic) && k < json_array_get_length(a); k++) {
+			JsonNode *p = json_array_get_element(a, k);
+			g_autoptr(JsonNode) r = NULL;
+			JsonNode *req;
+			if (strcmp(res_str(p, "kind"), "vnet") ||
+			    strcmp(res_str(p, "ifname"), nic->ifname))
+				continue;
+			req = vn_domxml_port_set_libvirt(nic, res_str(p, "name"));
+			if (req && !(r = call(c, req, &e))) {
+				say(LOG_WARNING, "vnet port %s (%s): %s", res_str(p, "name"),
+				    nic->ifname, e->message);
+				g_clear_error(&e);
+			}
+		}
+	}
+}
+
 /* Run @op for @dom on vnicd at @sock. Return: the exit status. */
 static int run_op(const struct hook_op *op, const struct vn_domxml *dom, const char *sock)
 {
 	g_autoptr(GError) err = NULL;
 	struct hook_conn *c;
+	bool adopt = false;
 	int failed = 0;
 
-	if (!dom->nics->len)
+	for (guint i = 0; i < dom->all->len && !adopt; i++)
+		adopt = op->act == ACT_CREATE && adoptable(dom->all->pdata[i]);
+	if (!dom->nics->len && !adopt)
 		return 0; /* not a guest of vnicd's: never depend on vnicd */
 	c = hook_connect(sock, &err);
+	if (!c && !dom->nics->len)
+		return 0; /* only NICs that may be on vnet ports: best effort */
 	if (!c) {
 		say(op->strict ? LOG_ERR : LOG_WARNING, "%s %s: %s%s", op->name, dom->name,
 		    err->message, op->strict ? "" : " (nothing done)");
@@ -210,6 +259,8 @@ static int run_op(const struct hook_op *op, const struct vn_domxml *dom, const c
 			break;
 		g_clear_error(&err);
 	}
+	if (!failed && adopt)
+		adopt_ethernet(c, dom);
 	hook_close(c);
 	return failed && op->strict ? 1 : 0;
 }

@@ -141,9 +141,9 @@ struct vn_domxml {
 	char uuid[VN_DOMXML_UUID_LEN]; /* <uuid>, lower case */
 	GPtrArray *nics;	       /* the NICs vnicd serves (pointers into @all), in device
 					  order */
-	GPtrArray *all;		       /* struct vn_domxml_nic * (owned): every vhostuser NIC and
-					  every ethernet NIC with a <target dev=>, whether the
-					  metadata names it or not (a metadata change may) */
+	GPtrArray *all;		       /* struct vn_domxml_nic * (owned): every vhostuser and every
+					  ethernet NIC, whether the metadata names it or not (a
+					  metadata change may) */
 	GPtrArray *policies;	       /* struct vn_domxml_policy *, the metadata's interfaces */
 };
 
@@ -196,6 +196,14 @@ JsonNode *vn_domxml_port_add(const struct vn_domxml *dom, const struct vn_domxml
  * Return: a new node {"cmd": "port.set", "args": {...}} (json_node_unref it).
  */
 JsonNode *vn_domxml_port_set(const struct vn_domxml_nic *nic);
+
+/**
+ * vn_domxml_port_set_libvirt() - a `port.set` request for port @port (an existing vnet port
+ * that @nic, an ethernet NIC the metadata does not name, targets) with only what libvirt's
+ * own elements of @nic state (<vlan>, <bandwidth>); other settings of the port are kept.
+ * Return: a new node (json_node_unref it), or NULL when @nic states nothing.
+ */
+JsonNode *vn_domxml_port_set_libvirt(const struct vn_domxml_nic *nic, const char *port);
 
 /** vn_domxml_port_del() - Return: a new node {"cmd": "port.del", "args": {"name": port}}. */
 JsonNode *vn_domxml_port_del(const struct vn_domxml_nic *nic);

@@ -3,7 +3,6 @@
 # vnicd-libvirt-hook against recorded libvirt hook inputs (argv + domain XML of
 # qemu-configs/libvirt/ on stdin, for each operation), with vnicd running and not running;
 # a testpmd virtio-user guest on a hook-made port for the accounting; `install` in a temp dir.
-import json
 import os
 import re
 import shutil
@@ -17,13 +16,16 @@ from vnlib import Tap, TestPmd, Vnicd, wait_for  # noqa: E402
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIGS = os.path.join(SRC, 'qemu-configs', 'libvirt')
-HOOK = os.path.join(vnlib.build_dir(), 'libvirt', 'vnicd-libvirt-hook')
+# VNICD_HOOK: another build of the hook (e.g. with ASan)
+HOOK = (os.environ.get('VNICD_HOOK') or
+        os.path.join(vnlib.build_dir(), 'libvirt', 'vnicd-libvirt-hook'))
 UUID = {'vm-client': '0f6e2b1e-5d7a-4c1b-9a51-6e0d1c2b3a01',
         'vm-server': '0f6e2b1e-5d7a-4c1b-9a51-6e0d1c2b3a02',
         'vm-policy': '0f6e2b1e-5d7a-4c1b-9a51-6e0d1c2b3a03',
         'vm-ethernet': '0f6e2b1e-5d7a-4c1b-9a51-6e0d1c2b3a04',
         'vm-memfd-mq': '0f6e2b1e-5d7a-4c1b-9a51-6e0d1c2b3a05'}
 IFNAME = 'vnh%d' % (os.getpid() % 100000)  # the ethernet NIC's TAP, unique per run
+IFNAME2 = 'vna%d' % (os.getpid() % 100000)  # a vnet port made with vnicctl
 
 
 def recorded(name, vn_dir, aliases=False):
@@ -191,6 +193,20 @@ def test_ethernet(tap, vn, hook):
     link = subprocess.run(['ip', 'link', 'show', 'dev', IFNAME], capture_output=True)
     tap.ok('vm-ethernet-net0' not in ports(vn) and link.returncode != 0,
            'release removed the port and its TAP')
+    # an ethernet NIC the metadata does not name, on a vnet port made with vnicctl
+    vn.ctl('port', 'add', 'adm0', 'vnet', '--ifname', IFNAME2)
+    adopt = xml.replace("<target dev='tap-other' managed='no'/>",
+                        "<target dev='%s' managed='no'/>\n      <vlan><tag id='9'/></vlan>"
+                        % IFNAME2)
+    cp = hook('vm-ethernet', 'prepare', 'begin', adopt)
+    p = show(vn, 'adm0')
+    tap.eq((cp.returncode, p['policy']['vlan_mode'], p['policy']['vlan'], p['vm_uuid']),
+           (0, 'access', 9, None),
+           "a vnet port made outside libvirt gets the NIC's libvirt <vlan>, no labels")
+    hook('vm-ethernet', 'release', 'end', adopt)
+    tap.ok('adm0' in ports(vn) and 'vm-ethernet-net0' not in ports(vn),
+           'release leaves that port in place')
+    vn.ctl('port', 'del', 'adm0')
 
 
 def test_idempotence_and_ownership(tap, vn, hook):
@@ -326,7 +342,8 @@ def main():
         test_unreachable(tap, vn, hook)
         test_install(tap, hook)
     finally:
-        subprocess.run(['ip', 'link', 'del', IFNAME], capture_output=True)
+        for ifname in (IFNAME, IFNAME2):
+            subprocess.run(['ip', 'link', 'del', ifname], capture_output=True)
     tap.done()
 
 

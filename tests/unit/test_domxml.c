@@ -265,6 +265,17 @@ static void test_ethernet(void)
 	ASSERT_MEMBER(json_object_get_object_member(a, "policy"), "vlan_mode", "\"access\"");
 	ASSERT_MEMBER(json_object_get_object_member(a, "policy"), "vlan", "7");
 	json_node_unref(r);
+	/* the NIC the metadata does not name: only what libvirt's elements say, for any port */
+	n = d->all->pdata[1];
+	g_assert_null(vn_domxml_port_set_libvirt(n, "adm0"));
+	n = d->all->pdata[0];
+	r = vn_domxml_port_set_libvirt(n, "adm0");
+	a = args_of(r, "port.set");
+	ASSERT_MEMBER(a, "name", "\"adm0\"");
+	ASSERT_MEMBER(a, "vlan", "7");
+	ASSERT_MEMBER(a, "lock_mac", "null");
+	ASSERT_MEMBER(a, "inbound", "null");
+	json_node_unref(r);
 }
 
 static void test_libvirt_vlan_forms(void)
