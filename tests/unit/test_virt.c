@@ -6,6 +6,7 @@
  * thread, libvirt's event loop on this GLib loop) follows them into a validation-only switch.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -164,6 +165,113 @@ static void port_add_labelled(const char *name, const char *uuid)
 	    "\"%s/%s.sock\"%s%s%s}}",
 	    name, tmp, name, uuid ? ",\"vm_uuid\":\"" : "", uuid ? uuid : "", uuid ? "\"" : "");
 	ok(line);
+}
+
+/* ---- libvirt's event loop on GLib (virt_loop.c), through libvirt's public calls ---- */
+
+struct loop_probe {
+	int calls, last_events, freed, remove_self;
+};
+
+static void probe_handle(int watch, int fd, int events, void *opaque)
+{
+	struct loop_probe *p = opaque;
+	char c;
+
+	p->calls++;
+	p->last_events = events;
+	if (events & VIR_EVENT_HANDLE_READABLE)
+		g_assert_cmpint(read(fd, &c, 1), ==, 1);
+	if (p->remove_self)
+		g_assert_cmpint(virEventRemoveHandle(watch), ==, 0);
+}
+
+static void probe_timer(int timer, void *opaque)
+{
+	struct loop_probe *p = opaque;
+
+	p->calls++;
+	if (p->remove_self)
+		g_assert_cmpint(virEventRemoveTimeout(timer), ==, 0);
+}
+
+static void probe_free(void *opaque)
+{
+	((struct loop_probe *)opaque)->freed++;
+}
+
+static void spin(int iterations)
+{
+	for (int i = 0; i < iterations; i++) {
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(1000);
+	}
+}
+
+static void test_loop_handles(void)
+{
+	struct loop_probe p = {0};
+	unsigned before = vn_virt_loop_active();
+	int fds[2], w;
+
+	g_assert_cmpint(pipe(fds), ==, 0);
+	w = virEventAddHandle(fds[0], VIR_EVENT_HANDLE_READABLE, probe_handle, &p, probe_free);
+	g_assert_cmpint(w, >, 0);
+	g_assert_cmpuint(vn_virt_loop_active(), ==, before + 1);
+	spin(5);
+	g_assert_cmpint(p.calls, ==, 0); /* nothing to read */
+	g_assert_cmpint(write(fds[1], "x", 1), ==, 1);
+	spin(5);
+	g_assert_cmpint(p.calls, ==, 1);
+	g_assert_cmpint(p.last_events, ==, VIR_EVENT_HANDLE_READABLE);
+	virEventUpdateHandle(w, 0); /* disabled: data waits */
+	g_assert_cmpint(write(fds[1], "y", 1), ==, 1);
+	spin(5);
+	g_assert_cmpint(p.calls, ==, 1);
+	virEventUpdateHandle(w, VIR_EVENT_HANDLE_READABLE);
+	spin(5);
+	g_assert_cmpint(p.calls, ==, 2);
+	close(fds[1]); /* the writer goes: hang-up */
+	p.remove_self = 1;
+	spin(5);
+	g_assert_cmpint(p.calls, ==, 3);
+	g_assert_true(p.last_events & VIR_EVENT_HANDLE_HANGUP);
+	/* removed from its own callback: the free callback ran later, from the loop, once */
+	g_assert_cmpint(p.freed, ==, 1);
+	g_assert_cmpuint(vn_virt_loop_active(), ==, before);
+	g_assert_cmpint(virEventRemoveHandle(w), ==, -1); /* gone */
+	close(fds[0]);
+}
+
+static void test_loop_timers(void)
+{
+	struct loop_probe p = {0}, q = {0};
+	unsigned before = vn_virt_loop_active();
+	int t = virEventAddTimeout(5, probe_timer, &p, probe_free);
+	int u = virEventAddTimeout(-1, probe_timer, &q, probe_free);
+	gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+
+	g_assert_cmpint(t, >, 0);
+	g_assert_cmpint(u, >, 0);
+	while (p.calls < 3 && g_get_monotonic_time() < end) /* periodic */
+		spin(1);
+	g_assert_cmpint(p.calls, >=, 3);
+	g_assert_cmpint(q.calls, ==, 0); /* -1: disabled */
+	virEventUpdateTimeout(t, -1);
+	p.calls = 0;
+	spin(30);
+	g_assert_cmpint(p.calls, ==, 0);
+	virEventUpdateTimeout(u, 0); /* 0: every iteration */
+	spin(5);
+	g_assert_cmpint(q.calls, >=, 4);
+	g_assert_cmpint(virEventRemoveTimeout(t), ==, 0);
+	g_assert_cmpint(p.freed, ==, 0); /* not inside the remove call */
+	spin(2);
+	g_assert_cmpint(p.freed, ==, 1);
+	q.remove_self = 1;
+	spin(3);
+	g_assert_cmpint(q.freed, ==, 1);
+	g_assert_cmpuint(vn_virt_loop_active(), ==, before);
 }
 
 /* vm1 runs before the listener starts; an operator's port and a stale port of a domain that
@@ -377,6 +485,8 @@ int main(int argc, char **argv)
 	vn_virt_loop_register();
 	tc = virConnectOpen("test:///default");
 	g_assert_nonnull(tc);
+	g_test_add_func("/virt/loop_handles", test_loop_handles);
+	g_test_add_func("/virt/loop_timers", test_loop_timers);
 	g_test_add_func("/virt/reconcile_at_connect", test_reconcile_at_connect);
 	g_test_add_func("/virt/started", test_started);
 	g_test_add_func("/virt/metadata_live", test_metadata);
