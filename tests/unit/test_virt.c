@@ -84,10 +84,10 @@ static gint64 port_vlan(const char *name)
 	return pol ? json_object_get_int_member_with_default(pol, "vlan", 0) : 0;
 }
 
-/* Run the main loop until @cond(@arg) holds, at most 10 s. */
+/* Run the main loop until @cond(@arg) holds, at most 30 s. */
 static bool wait_until(bool (*cond)(const char *), const char *arg)
 {
-	gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+	gint64 end = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
 
 	while (g_get_monotonic_time() < end) {
 		if (cond(arg))
@@ -352,7 +352,7 @@ static void test_metadata(void)
 			==, 0);
 	{
 		struct vn_virt_stats st;
-		gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+		gint64 end = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
 		do {
 			g_main_context_iteration(NULL, FALSE);
 			g_usleep(2000);
@@ -414,7 +414,7 @@ static void test_conflict(void)
 	port_add_labelled("vm4-net0", NULL);
 	d = start_domain("vm4", "6f1f3a52-1b9c-4d58-9c52-3f9e8a3c0004", "52:54:00:aa:00:04", 5);
 	{
-		gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+		gint64 end = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
 		do {
 			g_main_context_iteration(NULL, FALSE);
 			g_usleep(2000);
