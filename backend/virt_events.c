@@ -113,6 +113,7 @@ static gboolean on_retry(gpointer ud)
 		schedule_connect(v, VN_VIRT_AUTO_POLL_S);
 		return G_SOURCE_REMOVE;
 	}
+	v->close_pending = false;
 	queue_job(v, J_CONNECT, NULL);
 	return G_SOURCE_REMOVE;
 }
@@ -129,6 +130,8 @@ static void connect_failed(struct vn_virt *v, const char *msg)
 	v->backoff_s = MIN(v->backoff_s * 2, VN_VIRT_BACKOFF_MAX_S);
 }
 
+static void connection_lost(struct vn_virt *v, const char *why);
+
 static gboolean apply_res(gpointer ud)
 {
 	struct res *r = ud;
@@ -144,6 +147,8 @@ static gboolean apply_res(gpointer ud)
 		v->backoff_s = 1;
 		VN_INFO("libvirt: connected to %s, %u running domain(s)", v->uri, r->snaps->len);
 		virt_reconcile(v, r->snaps);
+		if (v->close_pending) /* it closed while the worker was still scanning */
+			connection_lost(v, "closed during the scan");
 		break;
 	case R_CONNECT_FAILED:
 		connect_failed(v, r->text ? r->text : "?");
@@ -179,7 +184,11 @@ static void connection_lost(struct vn_virt *v, const char *why)
 
 static gboolean on_closed(gpointer ud)
 {
-	connection_lost(ud, "closed");
+	struct vn_virt *v = ud;
+
+	if (!v->connected)
+		v->close_pending = true; /* before its R_CONNECTED: handled there */
+	connection_lost(v, "closed");
 	return G_SOURCE_REMOVE;
 }
 

@@ -29,6 +29,7 @@ struct vn_virt {
 	bool auto_mode; /* libvirt_uri not set: qemu:///system when its socket exists */
 	bool stopping;
 	bool connected;
+	bool close_pending; /* the close callback came before the connection's scan result */
 	unsigned backoff_s;
 	guint retry_src;
 	GThreadPool *pool; /* one thread: every call that talks to libvirtd */
