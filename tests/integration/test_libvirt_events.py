@@ -34,7 +34,10 @@ GUESTS = {
              '10.78.0.1'),
     'vm-b': ('vm-client.xml', '7a1c1e00-0000-4000-8000-00000000000b', '52:54:00:ee:00:0b',
              '10.78.0.2'),
+    'vm-c': ('vm-server.xml', '7a1c1e00-0000-4000-8000-00000000000c', '52:54:00:ee:00:0c',
+             '10.78.0.3'),
 }
+VLAN_AT_START = {'vm-c': 42}  # the policy metadata its domain XML carries
 QEMU_CONF = '''
 user = "root"
 group = "root"
@@ -198,6 +201,13 @@ def domain_xml(name, console):
     d.find('name').text = name
     d.find('uuid').text = uuid
     d.find('vcpu').text = '1'
+    if name in VLAN_AT_START:
+        ET.register_namespace('vnicd', POLICY_NS)
+        md = ET.Element('metadata')
+        d.insert(list(d).index(d.find('uuid')) + 1, md)
+        pol = ET.SubElement(md, '{%s}policy' % POLICY_NS)
+        itf = ET.SubElement(pol, '{%s}interface' % POLICY_NS, mac=mac, network='br0')
+        ET.SubElement(itf, '{%s}vlan' % POLICY_NS, mode='access', tag=str(VLAN_AT_START[name]))
     os_ = d.find('os')
     os_.find('kernel').text = os.path.join(guest_dir(), 'vmlinuz')
     os_.find('initrd').text = os.path.join(guest_dir(), 'initrd.cpio.gz')
@@ -278,6 +288,7 @@ def main():
     with Vnicd('libvirt', config='[vnicd]\nlibvirt_uri = qemu:///system\n', start=False) as vn:
         SOCKS['vm-a'] = vn.path('vm-a.sock')  # QEMU binds it (mode='server')
         SOCKS['vm-b'] = vn.path('vm-b.sock')  # vnicd binds it (mode='client')
+        SOCKS['vm-c'] = vn.path('vm-c.sock')  # QEMU binds it, VLAN 42 in its metadata
         hook = os.path.join(build_dir(), 'libvirt', 'vnicd-libvirt-hook')
         # libvirtd runs /etc/libvirt/hooks/qemu DOMAIN OPERATION SUBOPERATION - (argv[0] says
         # the driver); the hook program takes the driver as its first argument. The wrapper
@@ -305,13 +316,16 @@ def main():
             gs[name] = ConsoleGuest(name, vn.path(name + '.console'))
         p = ports(vn)
         tap.ok(all(n + '-net0' in p for n in GUESTS), 'virsh start created the ports '
-               'vm-a-net0 and vm-b-net0: %s' % sorted(p))
+               'vm-a-net0, vm-b-net0 and vm-c-net0: %s' % sorted(p))
         tap.ok(all(p.get(n + '-net0', {}).get('vm_uuid') == GUESTS[n][1] for n in GUESTS),
                'the ports carry the domains\' UUIDs')
         for g in gs.values():
             g.wait_for(r'VNICD-GUEST-READY', 120)
             g.wait_for(r'guest# ', 20)
         ping(tap, gs['vm-a'], GUESTS['vm-b'][3], 'vm-a pings vm-b through vnicd')
+        tap.eq(vlan_of(vn, 'vm-c-net0'), 42, 'vm-c-net0 is in VLAN 42 from its metadata')
+        ping(tap, gs['vm-a'], GUESTS['vm-c'][3], 'the VLAN separates vm-c from vm-a',
+             expect=False)
 
         # virsh domifstat: libvirt asked "ovs-vsctl" (vnicd-ovs-vsctl) for the name at start
         for name in GUESTS:
@@ -358,14 +372,14 @@ def main():
                '%s' % cp.stderr.strip())
         tap.ok('vm-a-net0' in ports(vn), 'vm-a keeps its first port')
 
-        # virsh metadata --live: the listener moves vm-b into VLAN 42 under traffic, and back
+        # virsh metadata --live: the listener moves vm-b into vm-c's VLAN 42, and back
         pol = ('<policy><interface mac="%s" network="br0"><vlan mode="access" tag="42"/>'
                '</interface></policy>' % GUESTS['vm-b'][2])
         virsh('metadata', 'vm-b', POLICY_NS, '--key', 'vnicd', '--set', pol, '--live')
         tap.ok(wait_for(lambda: vlan_of(vn, 'vm-b-net0') == 42, 10),
                'virsh metadata --live: the listener put vm-b-net0 into VLAN 42')
-        ping(tap, gs['vm-a'], GUESTS['vm-b'][3], 'the VLAN separates vm-b from vm-a',
-             expect=False)
+        ping(tap, gs['vm-b'], GUESTS['vm-c'][3], 'vm-b now reaches vm-c in VLAN 42')
+        ping(tap, gs['vm-a'], GUESTS['vm-b'][3], 'and no longer vm-a', expect=False)
         virsh('metadata', 'vm-b', POLICY_NS, '--remove', '--live')
         tap.ok(wait_for(lambda: vlan_of(vn, 'vm-b-net0') == 0, 10),
                'removing the metadata takes the VLAN away again')
@@ -387,12 +401,14 @@ def main():
         os.unlink(os.path.join(vn.state_dir, 'state.json'))
         vn.start()
         vn.wait_ready()
-        tap.ok(wait_for(lambda: {'vm-a-net0', 'vm-b-net0'} <= set(ports(vn)), 20),
+        tap.ok(wait_for(lambda: {n + '-net0' for n in GUESTS} <= set(ports(vn)), 20),
                'vnicd started without state while guests run: the listener created their '
                'ports from libvirt')
+        tap.eq(vlan_of(vn, 'vm-c-net0'), 42, 'and gave vm-c-net0 its metadata VLAN')
         tap.ok(wait_for(lambda: all(vn.ctl_json('port', 'show', n + '-net0')['link'] == 'up'
                                     for n in GUESTS), 30),
-               'both guests reconnected (vnicd client of vm-a, QEMU reconnecting to vm-b\'s)')
+               'every guest reconnected (vnicd client of vm-a\'s and vm-c\'s QEMU, vm-b\'s QEMU '
+               'reconnecting to vnicd)')
         ping(tap, gs['vm-a'], GUESTS['vm-b'][3], 'pings resume without touching the guests')
 
         # virsh destroy: the ports go, their accounting stays
@@ -408,8 +424,9 @@ def main():
         for g in gs.values():
             g.close()
         virsh('destroy', 'vm-a')
-        tap.ok(wait_for(lambda: 'vm-a-net0' not in ports(vn), 10),
-               'virsh destroy vm-a removed its port')
+        virsh('destroy', 'vm-c')
+        tap.ok(wait_for(lambda: not ports(vn), 10),
+               'virsh destroy vm-a and vm-c removed their ports: %s' % sorted(ports(vn)))
         st = vn.ctl_json('libvirt', 'status')
         tap.ok(st['requests'] > 0 and st['requests_failed'] == 0 and st['xml_errors'] == 0 and
                st['conflicts'] == 0 and st['reconciles'] >= 1,
