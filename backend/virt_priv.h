@@ -41,6 +41,7 @@ struct vn_virt {
 };
 
 /* virt_apply.c */
+/** virt_dom_free() - free a struct virt_dom (the doms table's value free function). */
 void virt_dom_free(gpointer p);
 /** virt_apply_domain() - make the ports of running domain @uuid match its XML @xml. */
 void virt_apply_domain(struct vn_virt *v, const char *uuid, const char *xml);
