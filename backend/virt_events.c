@@ -110,7 +110,8 @@ static gboolean on_retry(gpointer ud)
 
 	v->retry_src = 0;
 	if (v->auto_mode && !socket_present()) { /* no libvirtd: quiet, look again later */
-		schedule_connect(v, VN_VIRT_AUTO_POLL_S);
+		schedule_connect(v, v->backoff_s);
+		v->backoff_s = MIN(v->backoff_s * 2, VN_VIRT_AUTO_POLL_S);
 		return G_SOURCE_REMOVE;
 	}
 	v->close_pending = false;
@@ -446,7 +447,7 @@ struct vn_virt *vn_virt_start(struct vn_switch *sw, const char *uri)
 		VN_INFO("libvirt: no libvirtd socket yet; the listener connects to %s when one "
 			"appears",
 			v->uri);
-		schedule_connect(v, VN_VIRT_AUTO_POLL_S);
+		schedule_connect(v, v->backoff_s);
 	} else {
 		queue_job(v, J_CONNECT, NULL);
 	}

@@ -4,9 +4,10 @@
  * libvirt domains ask for, without anyone calling vnicctl.
  *
  * Connection (config key libvirt_uri): NULL = "auto": qemu:///system when libvirtd's (or
- * virtqemud's) socket exists, checked again every VN_VIRT_AUTO_POLL_S seconds and quiet
- * while it is absent; "" = off; any other URI = that URI, with failures logged (rate
- * limited) and retried with a backoff of 1, 2, 4 ... VN_VIRT_BACKOFF_MAX_S seconds.
+ * virtqemud's) socket exists, looked for again after 1, 2, 4, 8 s, then every
+ * VN_VIRT_AUTO_POLL_S seconds, and quiet while it is absent; "" = off; any other URI =
+ * that URI, with failures logged (rate limited) and retried with a backoff of 1, 2, 4 ...
+ * VN_VIRT_BACKOFF_MAX_S seconds.
  *
  * Every libvirt call that talks to libvirtd (open, event registration, listing domains,
  * reading their XML and metadata, close) runs on one private worker thread, one job at a
@@ -44,7 +45,7 @@
 #include "vnicd/switch.h"
 
 #define VN_VIRT_AUTO_URI "qemu:///system"
-#define VN_VIRT_AUTO_POLL_S 10	 /* auto mode: how often to look for libvirtd's socket */
+#define VN_VIRT_AUTO_POLL_S 10	 /* auto mode: longest wait to look for libvirtd's socket */
 #define VN_VIRT_BACKOFF_MAX_S 30 /* longest wait between two connection attempts */
 #define VN_VIRT_MAX_DOMAINS 1024 /* running domains followed; more are counted, ignored */
 

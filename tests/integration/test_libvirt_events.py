@@ -285,7 +285,9 @@ def main():
     vnlib.require_root_hugepages_testpmd(tap)
     require_qemu(tap)
     # the mounts first: vnicd (DPDK's runtime directory) lives under the private /run too
-    with Vnicd('libvirt', config='[vnicd]\nlibvirt_uri = qemu:///system\n', start=False) as vn:
+    # libvirt_uri not set (vnlib: a comment naming it): the default, auto mode
+    cfg = '[vnicd]\n# libvirt_uri: not set, qemu:///system once its socket appears\n'
+    with Vnicd('libvirt', config=cfg, start=False) as vn:
         SOCKS['vm-a'] = vn.path('vm-a.sock')  # QEMU binds it (mode='server')
         SOCKS['vm-b'] = vn.path('vm-b.sock')  # vnicd binds it (mode='client')
         SOCKS['vm-c'] = vn.path('vm-c.sock')  # QEMU binds it, VLAN 42 in its metadata
@@ -304,8 +306,11 @@ def main():
         vn.start()
         vn.wait_ready()
         lv.start()
+        st = vn.ctl_json('libvirt', 'status')
+        tap.ok(st['enabled'] and st['auto'] and st['uri'] == 'qemu:///system',
+               'libvirt_uri not set: the listener is on, in auto mode, for qemu:///system')
         tap.ok(wait_for(lambda: listener_connects(vn) >= 1, 30),
-               'vnicd\'s listener connected to libvirtd (auto-retry until its socket appeared)')
+               'it connected once libvirtd\'s socket appeared')
         gs = {}
         for name in GUESTS:
             x = vn.path(name + '.xml')
