@@ -17,8 +17,8 @@
 #include "vnicd/args.h"
 #include "vnicd/capture.h"
 #include "vnicd/ctl.h"
-#include "vnicd/virt_events.h"
 #include "vnicd/log.h"
+#include "vnicd/virt_events.h"
 
 #ifndef SO_PEERGROUPS
 #define SO_PEERGROUPS 59 /* Linux 4.13 */
