@@ -432,6 +432,43 @@ static void test_conflict(void)
 	g_assert_true(port_exists("vm4-net0")); /* STOPPED does not remove it either */
 }
 
+/* An ethernet NIC is vnicd's (a vnet port precreating its TAP) while the metadata names
+ * its MAC: naming it live makes the port, dropping it from the policy removes the port. */
+static void test_ethernet_by_metadata(void)
+{
+	static const char xml[] =
+	    "<domain type='test'><name>vm5</name><uuid>6f1f3a52-1b9c-4d58-9c52-3f9e8a3c0005</uuid>"
+	    "<memory>65536</memory><os><type>hvm</type></os><devices>"
+	    "<interface type='ethernet'><mac address='52:54:00:aa:00:05'/>"
+	    "<target dev='vn5tap' managed='no'/></interface></devices></domain>";
+	virDomainPtr d = virDomainCreateXML(tc, xml, 0);
+	g_autoptr(JsonObject) o = NULL;
+
+	g_assert_nonnull(d);
+	for (int i = 0; i < 300; i++) { /* STARTED is handled: nothing to make yet */
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(1000);
+	}
+	g_assert_false(port_exists("vm5-net0"));
+	g_assert_cmpint(virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT,
+					     "<policy><interface mac='52:54:00:aa:00:05'><vlan "
+					     "mode='access' tag='12'/></interface></policy>",
+					     "vnicd", VN_DOMXML_NS, VIR_DOMAIN_AFFECT_LIVE),
+			==, 0);
+	g_assert_true(wait_until(vlan_is, "vm5-net0=12"));
+	o = port("vm5-net0");
+	g_assert_cmpstr(json_object_get_string_member(o, "kind"), ==, "vnet");
+	g_assert_cmpstr(json_object_get_string_member(o, "ifname"), ==, "vn5tap");
+	g_assert_cmpint(
+	    virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT,
+				 "<policy><interface mac='52:54:00:aa:00:99'/></policy>", "vnicd",
+				 VN_DOMXML_NS, VIR_DOMAIN_AFFECT_LIVE),
+	    ==, 0);
+	g_assert_true(wait_until(absent, "vm5-net0"));
+	g_assert_cmpint(virDomainDestroy(d), ==, 0);
+	virDomainFree(d);
+}
+
 /* Stopping the listener closes its connection and leaves the ports as they are. */
 static void test_stop(void)
 {
@@ -493,6 +530,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/virt/stopped", test_stopped);
 	g_test_add_func("/virt/reconnect_rescan", test_reconnect_rescan);
 	g_test_add_func("/virt/operator_port_left_alone", test_conflict);
+	g_test_add_func("/virt/ethernet_by_metadata", test_ethernet_by_metadata);
 	g_test_add_func("/virt/stop", test_stop);
 	g_test_add_func("/virt/config", test_config);
 	rc = g_test_run();
