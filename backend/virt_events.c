@@ -34,6 +34,7 @@ struct res {
 };
 
 static struct vn_virt *the_listener; /* for libvirt.status */
+static struct vn_virt *abandoned;    /* stopped while its worker waited on libvirtd */
 
 static const char *const sockets_system[] = {"/run/libvirt/libvirt-sock",
 					     "/run/libvirt/virtqemud-sock", NULL};
@@ -44,6 +45,8 @@ static void virt_free(gpointer p)
 
 	g_free(v->uri);
 	g_hash_table_unref(v->doms);
+	g_mutex_clear(&v->jobs_lock);
+	g_cond_clear(&v->jobs_done);
 }
 
 static void virt_unref(gpointer p)
@@ -82,6 +85,9 @@ static void queue_job(struct vn_virt *v, enum job_kind kind, const char *uuid)
 	j->kind = kind;
 	if (uuid)
 		g_strlcpy(j->uuid, uuid, sizeof(j->uuid));
+	g_mutex_lock(&v->jobs_lock);
+	v->jobs_pending++;
+	g_mutex_unlock(&v->jobs_lock);
 	g_thread_pool_push(v->pool, j, NULL);
 }
 
@@ -419,6 +425,10 @@ static void worker(gpointer data, gpointer ud)
 		break;
 	}
 	g_free(j);
+	g_mutex_lock(&v->jobs_lock);
+	v->jobs_pending--;
+	g_cond_broadcast(&v->jobs_done);
+	g_mutex_unlock(&v->jobs_lock);
 }
 
 /* ---- API ---- */
@@ -441,7 +451,10 @@ struct vn_virt *vn_virt_start(struct vn_switch *sw, const char *uri)
 	v->doms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, virt_dom_free);
 	for (unsigned i = 0; i < G_N_ELEMENTS(v->cb_ids); i++)
 		v->cb_ids[i] = -1;
-	v->pool = g_thread_pool_new(worker, v, 1, FALSE, NULL);
+	g_mutex_init(&v->jobs_lock);
+	g_cond_init(&v->jobs_done);
+	/* the worker's own reference: dropped by vn_virt_stop() once it has finished */
+	v->pool = g_thread_pool_new(worker, g_rc_box_acquire(v), 1, FALSE, NULL);
 	the_listener = v;
 	if (v->auto_mode && !socket_present()) {
 		VN_INFO("libvirt: no libvirtd socket yet; the listener connects to %s when one "
@@ -452,6 +465,20 @@ struct vn_virt *vn_virt_start(struct vn_switch *sw, const char *uri)
 		queue_job(v, J_CONNECT, NULL);
 	}
 	return v;
+}
+
+/* Wait until the worker has no job left, at most @seconds. Return: true when it has none. */
+static bool wait_jobs(struct vn_virt *v, unsigned seconds)
+{
+	gint64 end = g_get_monotonic_time() + seconds * G_USEC_PER_SEC;
+	bool idle;
+
+	g_mutex_lock(&v->jobs_lock);
+	while (v->jobs_pending && g_cond_wait_until(&v->jobs_done, &v->jobs_lock, end))
+		;
+	idle = v->jobs_pending == 0;
+	g_mutex_unlock(&v->jobs_lock);
+	return idle;
 }
 
 void vn_virt_stop(struct vn_virt *v)
@@ -465,7 +492,16 @@ void vn_virt_stop(struct vn_virt *v)
 		g_source_remove(v->retry_src);
 	v->retry_src = 0;
 	queue_job(v, J_DISCONNECT, NULL);
-	g_thread_pool_free(v->pool, FALSE, TRUE); /* runs what is queued, then returns */
+	if (wait_jobs(v, VN_VIRT_STOP_WAIT_S)) {
+		g_thread_pool_free(v->pool, FALSE, TRUE);
+		g_rc_box_release_full(v, virt_free); /* the worker's */
+	} else {
+		/* a libvirtd that does not answer must not hold vnicd's shutdown (the state is
+		 * saved after this): the worker keeps its reference and finishes on its own */
+		VN_WARN("libvirt: %s does not answer; not waiting for it", v->uri);
+		g_thread_pool_free(v->pool, FALSE, FALSE); /* the queued disconnect runs later */
+		abandoned = v;
+	}
 	v->pool = NULL;
 	g_rc_box_release_full(v, virt_free);
 }

@@ -33,7 +33,10 @@ struct vn_virt {
 	unsigned backoff_s;
 	guint retry_src;
 	GThreadPool *pool; /* one thread: every call that talks to libvirtd */
-	GHashTable *doms;  /* uuid -> struct virt_dom * */
+	GMutex jobs_lock;
+	GCond jobs_done;
+	unsigned jobs_pending; /* queued or running, under jobs_lock */
+	GHashTable *doms;      /* uuid -> struct virt_dom * */
 	struct vn_virt_stats st;
 	/* worker thread only */
 	virConnectPtr conn;

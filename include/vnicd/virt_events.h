@@ -48,6 +48,7 @@
 #define VN_VIRT_AUTO_POLL_S 10	 /* auto mode: longest wait to look for libvirtd's socket */
 #define VN_VIRT_BACKOFF_MAX_S 30 /* longest wait between two connection attempts */
 #define VN_VIRT_MAX_DOMAINS 1024 /* running domains followed; more are counted, ignored */
+#define VN_VIRT_STOP_WAIT_S 3	 /* longest wait at stop for a libvirt call under way */
 
 struct vn_virt;
 
@@ -77,8 +78,10 @@ struct vn_virt_stats {
 struct vn_virt *vn_virt_start(struct vn_switch *sw, const char *uri);
 
 /**
- * vn_virt_stop() - deregister, close the connection and free @v (NULL is fine); waits for
- * the libvirt job under way, if any. Thread: control.
+ * vn_virt_stop() - deregister, close the connection and free @v (NULL is fine). Waits at
+ * most VN_VIRT_STOP_WAIT_S for the libvirt call under way; when libvirtd does not answer
+ * by then, the worker is left to finish on its own (logged) and vnicd goes on stopping.
+ * Thread: control.
  */
 void vn_virt_stop(struct vn_virt *v);
 

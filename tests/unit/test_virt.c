@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gio/gunixsocketaddress.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -482,6 +483,31 @@ static void test_stop(void)
 	g_assert_null(vn_virt_start(sw, "")); /* "" = off */
 }
 
+/* A libvirtd that accepts the connection and never answers (a socket nobody reads): stopping
+ * the listener does not wait for it for ever (vnicd's shutdown saves its state after). */
+static void test_stop_hung_libvirtd(void)
+{
+	g_autofree char *path = g_build_filename(tmp, "hung.sock", NULL);
+	g_autofree char *uri = g_strdup_printf("qemu:///system?socket=%s", path);
+	GSocketAddress *addr = g_unix_socket_address_new(path);
+	GSocket *s = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, 0, NULL);
+	struct vn_virt *v;
+	struct vn_virt_stats st;
+
+	g_assert_true(g_socket_bind(s, addr, TRUE, NULL));
+	g_assert_true(g_socket_listen(s, NULL));
+	v = vn_virt_start(sw, uri);
+	g_assert_nonnull(v);
+	spin(300); /* the worker is inside virConnectOpen(), waiting for an answer */
+	vn_virt_get_stats(v, &st);
+	g_assert_false(st.connected);
+	vn_virt_stop(v); /* returns: the worker is left behind */
+	g_assert_true(port_exists("manual"));
+	g_object_unref(s);
+	g_object_unref(addr);
+	g_unlink(path);
+}
+
 /* libvirt_uri in the configuration file. */
 static void test_config(void)
 {
@@ -532,6 +558,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/virt/operator_port_left_alone", test_conflict);
 	g_test_add_func("/virt/ethernet_by_metadata", test_ethernet_by_metadata);
 	g_test_add_func("/virt/stop", test_stop);
+	g_test_add_func("/virt/stop_hung_libvirtd", test_stop_hung_libvirtd);
 	g_test_add_func("/virt/config", test_config);
 	rc = g_test_run();
 	virConnectClose(tc);
