@@ -47,10 +47,11 @@ void vn_config_clear(struct vn_config *c)
 	g_free(c->metrics_listen);
 	g_free(c->io_uring);
 	g_free(c->vhost_socket_dirs);
+	g_free(c->libvirt_uri);
 	memset(c, 0, sizeof(*c));
 }
 
-enum key_type { K_STR, K_UINT, K_LEVEL, K_CHOICE, K_DIRS };
+enum key_type { K_STR, K_UINT, K_LEVEL, K_CHOICE, K_DIRS, K_URI };
 
 struct key_desc {
 	const char *name;
@@ -88,6 +89,7 @@ static const struct key_desc keys[] = {
     {"metrics_listen", K_STR, OFF(metrics_listen)},
     {"io_uring", K_CHOICE, OFF(io_uring), 0, 0, "auto|no"},
     {"vhost_socket_dirs", K_DIRS, OFF(vhost_socket_dirs)},
+    {"libvirt_uri", K_URI, OFF(libvirt_uri)},
 };
 
 static const struct key_desc *find_key(const char *name)
@@ -148,6 +150,23 @@ static int apply_key(struct vn_config *c, const struct key_desc *k, const char *
 					    k->name, v[i]);
 				return -EINVAL;
 			}
+		}
+		g_free(*p);
+		*p = g_strdup(val);
+		return 0;
+	}
+	case K_URI: { /* "" (off, kept as "") or a libvirt URI: scheme://... */
+		char **p = (char **)base;
+		const char *q = val;
+		while (g_ascii_isalnum(*q) || *q == '+' || *q == '-' || *q == '.')
+			q++;
+		if (*val && (q == val || !g_ascii_isalpha(*val) || !g_str_has_prefix(q, "://") ||
+			     strpbrk(val, " \t\n"))) {
+			g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+				    "key '%s': '%s' is not a libvirt URI (driver[+transport]://"
+				    "[host]/path, e.g. qemu:///system) or empty (off)",
+				    k->name, val);
+			return -EINVAL;
 		}
 		g_free(*p);
 		*p = g_strdup(val);

@@ -18,6 +18,7 @@
 #include "vnicd/capture.h"
 #include "vnicd/ctl.h"
 #include "vnicd/log.h"
+#include "vnicd/virt_events.h"
 
 #ifndef SO_PEERGROUPS
 #define SO_PEERGROUPS 59 /* Linux 4.13 */
@@ -321,6 +322,12 @@ static int cmd_capture_stop(struct vn_switch *sw, JsonObject *a, JsonBuilder *b,
 	return vn_capture_json((unsigned)id, b, err);
 }
 
+static int cmd_libvirt_status(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	vn_virt_json_status(b);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	cmd_fn fn;
@@ -349,6 +356,7 @@ static const struct {
     {"capture.status", cmd_capture_status},
     {"capture.stop", cmd_capture_stop},
     {"trace", cmd_trace},
+    {"libvirt.status", cmd_libvirt_status},
 };
 
 static char *error_line(const char *msg)

@@ -26,6 +26,7 @@
 #include "vnicd/log.h"
 #include "vnicd/metrics.h"
 #include "vnicd/switch.h"
+#include "vnicd/virt_events.h"
 
 struct opts {
 	char *config;
@@ -225,6 +226,7 @@ struct daemon {
 	char *state_file, *ledger_file;
 	struct vn_ctl *ctl;
 	struct vn_metrics *metrics;
+	struct vn_virt *virt;
 };
 
 /* Free what the control thread allocated for @d (the unwind labels in main() do the rest). */
@@ -490,7 +492,10 @@ int main(int argc, char **argv)
 	start_switch(&d);
 	if (start_control(&d) < 0)
 		goto out_stop;
+	/* after the control socket: the listener applies requests as a client would */
+	d.virt = vn_virt_start(d.sw, d.cfg.libvirt_uri);
 	run_main_loop(&d);
+	vn_virt_stop(d.virt);
 	rc = stop_control(&d);
 out_stop:
 	if (stop_data_path(&d) < 0)

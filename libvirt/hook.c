@@ -303,6 +303,9 @@ int main(int argc, char **argv)
 	g_autoptr(vn_domxml) dom = NULL;
 	g_autoptr(GError) err = NULL;
 	const struct hook_op *op = NULL;
+	const char *base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	bool as_qemu = !strcmp(base, "qemu");
+	const char *driver = as_qemu ? "qemu" : NULL;
 	int i = 1;
 
 	if (argc >= 2 && !strcmp(argv[1], "install"))
@@ -321,20 +324,24 @@ int main(int argc, char **argv)
 		else
 			return usage(2);
 	}
-	if (argc - i < 3)
+	/* libvirtd runs hooks/qemu DOMAIN OP SUBOP -: run as (a link named) qemu, the driver
+	 * is our name; otherwise it is the first argument */
+	if (!as_qemu && i < argc)
+		driver = argv[i++];
+	if (!driver || argc - i < 2)
 		return usage(2);
 	openlog(HOOK_PROG, LOG_PID, LOG_DAEMON);
-	if (strcmp(argv[i], "qemu")) /* another driver's hook (network, lxc): not ours */
+	if (strcmp(driver, "qemu")) /* another driver's hook (network, lxc): not ours */
 		return 0;
 	for (size_t k = 0; k < G_N_ELEMENTS(hook_ops); k++)
-		if (!strcmp(hook_ops[k].name, argv[i + 2]))
+		if (!strcmp(hook_ops[k].name, argv[i + 1]))
 			op = &hook_ops[k];
 	xml = read_stdin(); /* always: libvirt writes it whatever the operation */
 	if (!op || op->act == ACT_NONE || op->act == ACT_ACCEPT)
 		return 0; /* migrate/restore: vnicd has no announcement request (see README) */
 	dom = vn_domxml_parse(xml->str, xml->len, &err);
 	if (!dom) {
-		say(op->strict ? LOG_ERR : LOG_WARNING, "%s %s: %s", op->name, argv[i + 1],
+		say(op->strict ? LOG_ERR : LOG_WARNING, "%s %s: %s", op->name, argv[i],
 		    err->message);
 		return op->strict ? 1 : 0;
 	}

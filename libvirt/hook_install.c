@@ -22,7 +22,8 @@ static char *script(const char *self, const char *sock)
 	return g_strdup_printf("#!/bin/sh\n" HOOK_MARK "; it runs again to update this file.\n"
 			       "# libvirt runs executables in qemu.d/ after this one; a hook that\n"
 			       "# was here before was moved there as " HOOK_MOVED ".\n"
-			       "exec %s%s%s \"$@\"\n",
+			       "# libvirtd runs it as hooks/qemu DOMAIN OPERATION SUBOPERATION -\n"
+			       "exec %s%s%s qemu \"$@\"\n",
 			       qself, qs ? " --socket " : "", qs ? qs : "");
 }
 

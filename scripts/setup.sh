@@ -28,6 +28,8 @@ PKGS=(
 	scdoc man-db bash-completion prometheus
 	# vnicctl top's interactive view under a terminal (test_top.py)
 	tmux
+	# vnicd's libvirt listener (links libvirt) and its test against a private libvirtd
+	libvirt-dev libvirt-daemon-system libvirt-clients
 )
 missing=()
 for p in "${PKGS[@]}"; do

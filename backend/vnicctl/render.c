@@ -278,6 +278,31 @@ static void print_policy(JsonObject *o)
 	printf("\n");
 }
 
+/** vc_render_libvirt_status() - the listener's state and counters, "key: value" lines. */
+void vc_render_libvirt_status(JsonNode *res, bool detail)
+{
+	JsonObject *o = json_node_get_object(res);
+	g_autoptr(GList) members = json_object_get_members(o);
+
+	if (!json_object_get_boolean_member_with_default(o, "enabled", FALSE)) {
+		printf("libvirt listener: off\n");
+		return;
+	}
+	for (GList *m = members; m; m = m->next) {
+		JsonNode *n = json_object_get_member(o, m->data);
+		if (!strcmp(m->data, "enabled"))
+			continue;
+		if (json_node_get_value_type(n) == G_TYPE_BOOLEAN)
+			printf("%-17s %s\n", (char *)m->data,
+			       json_node_get_boolean(n) ? "yes" : "no");
+		else if (json_node_get_value_type(n) == G_TYPE_INT64)
+			printf("%-17s %" G_GINT64_FORMAT "\n", (char *)m->data,
+			       json_node_get_int(n));
+		else
+			printf("%-17s %s\n", (char *)m->data, json_node_get_string(n));
+	}
+}
+
 /** vc_render_ping() - "vnicd VERSION". */
 void vc_render_ping(JsonNode *res, bool detail)
 {

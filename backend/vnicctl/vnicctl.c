@@ -483,6 +483,15 @@ static const struct verb verbs[] = {
 		"second, one object per line)",
     },
     {
+	.name = "libvirt status",
+	.cmd = "libvirt.status",
+	.run = run_request,
+	.render = vc_render_libvirt_status,
+	.attrs = V_READ,
+	.usage = "",
+	.help = "the libvirt listener: its connection and counters",
+    },
+    {
 	.name = "ping",
 	.cmd = "ping",
 	.run = run_request,

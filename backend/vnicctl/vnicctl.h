@@ -53,6 +53,9 @@ void vc_print_json(JsonNode *n);
  * Renderers of the verbs table: each prints the "result" @res (never NULL or null) of one
  * command on stdout; @detail is --detail.
  */
+/** vc_render_libvirt_status() - the listener's state and counters, "key: value" lines. */
+void vc_render_libvirt_status(JsonNode *res, bool detail);
+
 /** vc_render_ping() - "vnicd VERSION". */
 void vc_render_ping(JsonNode *res, bool detail);
 /** vc_render_log_level() - "log level LEVEL" (and the one it replaced). */

@@ -44,6 +44,8 @@ struct vn_config {
 	    *io_uring; /* io_uring = auto | no: TAP/vnet ports use io_uring where the host allows */
 	char *vhost_socket_dirs; /* vhost_socket_dirs = /run/vnicd: ';'-separated directories
 				    where server-mode sockets may be created ("" = none) */
+	char *libvirt_uri; /* libvirt_uri = (auto): NULL = qemu:///system when libvirtd's socket
+			      exists, "" = no libvirt listener, else that URI */
 };
 
 /** vn_config_defaults() - fill @c with the embedded defaults. */

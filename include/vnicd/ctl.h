@@ -72,6 +72,11 @@
  *                                            verdict ("forwarded"|"dropped")}
  *             a dry run of the frame through the pipeline (include/vnicd/trace.h): nothing is
  *             sent, learned or counted.
+ *   libvirt.status                         -> {enabled, [uri, auto, connected, connects,
+ *                                              connect_failures, disconnects, events,
+ *                                              reconciles, requests, requests_failed,
+ *                                              xml_errors, conflicts, libvirt_errors, domains]}
+ *             the libvirt listener (include/vnicd/virt_events.h); enabled false: none
  * COUNTERS: rx_packets rx_bytes tx_packets tx_bytes, {rx,tx}_{unicast,multicast,broadcast,
  * local,external,tunnel}_{packets,bytes}, drops{reason: n}, drops_total (totals kept in the
  * accounting ledger across port removal and restarts).

@@ -53,7 +53,8 @@ class Hook:
                     'VNICD_CONFIG': conf}
 
     def __call__(self, dom, op, sub, xml, env=None, argv0=None):
-        argv = [argv0 or HOOK, 'qemu', dom, op, sub, '-']
+        # libvirtd runs the installed hooks/qemu (@argv0) with DOMAIN OP SUBOP - only
+        argv = [argv0, dom, op, sub, '-'] if argv0 else [HOOK, 'qemu', dom, op, sub, '-']
         return subprocess.run(argv, input=xml, capture_output=True, text=True, timeout=30,
                               env=env or self.env)
 

@@ -706,7 +706,9 @@ class Vnicd:
     Vnicd(name, workers=1, extra_args=[], config=None, log_level='info', start=True)
       d.sock / d.state_dir / d.config_path / d.logfile / d.dir / d.prefix
       d.path('g0.sock')  -> a path in the temp dir (for vhost-user sockets)
-    The config always gets vhost_socket_dirs = d.dir unless it sets vhost_socket_dirs itself.
+    The config always gets vhost_socket_dirs = d.dir unless it sets vhost_socket_dirs itself,
+    and libvirt_uri = (empty: no libvirt listener) unless it mentions libvirt_uri (a comment
+    naming it keeps the default: the listener in auto mode).
     """
 
     def __init__(self, name, workers=1, extra_args=(), config=None, log_level='info', start=True):
@@ -727,6 +729,11 @@ class Vnicd:
             config = config.rstrip('\n') + '\nvhost_socket_dirs = %s\n' % self.dir
         if RUN_AS:  # its own hugetlbfs, which vnicd finds (the only one it may write)
             user_hugetlbfs(RUN_AS)
+        # no libvirt listener unless a test asks for one: a libvirtd on the host must not
+        # reconcile the ports of a test (libvirt_uri defaults to qemu:///system when it runs);
+        # a config that names libvirt_uri at all, even in a comment, is left as it is
+        if 'libvirt_uri' not in config:
+            config = config.rstrip('\n') + '\nlibvirt_uri =\n'
         self.config_path = os.path.join(self.dir, 'vnicd.conf')
         with open(self.config_path, 'w') as f:
             f.write(config)

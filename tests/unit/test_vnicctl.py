@@ -391,12 +391,12 @@ def main():
              if line.startswith('  ')
              and not line.startswith('   ')]
     tap.eq((rc, err, log), (0, '', []), '--help exits 0')
-    tap.eq(sorted({' '.join(w) if w[0] in ('net', 'port', 'fdb', 'vtep') or w[1:] == ['reset'] else w[0]
+    tap.eq(sorted({' '.join(w) if w[0] in ('net', 'port', 'fdb', 'vtep', 'libvirt') or w[1:] == ['reset'] else w[0]
                    for w in lines}),
            sorted(['net add', 'net set', 'net del', 'net list', 'net show', 'port add',
                    'port del', 'port set', 'port list', 'port show', 'fdb show', 'fdb add',
                    'fdb flush', 'stats', 'stats reset', 'capture', 'ping', 'vtep add',
-                   'vtep del', 'vtep show', 'log-level', 'trace', 'top']),
+                   'vtep del', 'vtep show', 'log-level', 'trace', 'top', 'libvirt status']),
            '--help names every command')
     for kind in ('NAME vhost ', 'NAME tap ', 'NAME vnet ', 'NAME bridge ', 'NAME macvtap ',
                  'NAME overlay '):
@@ -410,7 +410,7 @@ def main():
     tap.eq((rc, rows[0][:2]), (0, ['*', '--help --version --socket= --json --detail']),
            '--commands: first the flags of every command')
     tap.eq(sorted(r[0] for r in rows[1:]),
-           sorted({' '.join(w) if w[0] in ('net', 'port', 'fdb', 'vtep') or w[1:] == ['reset']
+           sorted({' '.join(w) if w[0] in ('net', 'port', 'fdb', 'vtep', 'libvirt') or w[1:] == ['reset']
                   else w[0] for w in lines}), '--commands lists the commands --help lists')
     missing = []
     for name, fl, usage in rows[1:]:
