@@ -159,6 +159,7 @@ def scenario(vn, adj, adj2, guests):
                   vn.ctl_json('trace', 'g2', '--src', '02:00:00:00:0d:66', '--dst',
                               '02:00:00:00:0d:01', '--ip', '10.9.9.9,10.62.1.1')],
         'top': [vn.ctl_json('top', '--once')],
+        'libvirt status': [vn.ctl_json('libvirt', 'status')],
         'fdb flush': [vn.ctl_json('fdb', 'flush', '--net', 'lan')],
     }
     # objects that fail to restore (the macvtap uplink's interface is gone) show as failed
