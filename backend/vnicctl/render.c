@@ -469,3 +469,54 @@ void vc_render_capture(JsonObject *st, gint64 id, const char *port, const char *
 	       id, port, vc_str(st, "state", "?"), vc_str(st, "reason", "-"), vc_int(st, "packets"),
 	       vc_int(st, "bytes"), out, vc_int(st, "dropped"));
 }
+
+/** vc_render_nat_forwards() - one line per port forward of a NAT network. */
+void vc_render_nat_forwards(JsonNode *res, bool detail)
+{
+	JsonArray *a = json_node_get_array(res);
+
+	printf("%-12s %-5s %8s %s\n", "NET", "PROTO", "EXTERNAL", "TO");
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		JsonObject *o = json_array_get_object_element(a, i);
+		printf("%-12s %-5s %8" G_GINT64_FORMAT " %s\n", vc_str(o, "net", "?"),
+		       vc_str(o, "proto", "?"), vc_int(o, "external_port"), vc_str(o, "to", "?"));
+	}
+}
+
+/* "SRC:SPORT > DST:DPORT" (ICMP: "SRC > DST id N") of tuple object @t. */
+static void tuple_print(JsonObject *t)
+{
+	if (!t) {
+		printf("%-45s", "?");
+		return;
+	}
+	if (json_object_has_member(t, "id"))
+		printf("%-15s > %-15s id %-7" G_GINT64_FORMAT, vc_str(t, "src", "?"),
+		       vc_str(t, "dst", "?"), vc_int(t, "id"));
+	else
+		printf("%15s:%-5" G_GINT64_FORMAT " > %15s:%-5" G_GINT64_FORMAT,
+		       vc_str(t, "src", "?"), vc_int(t, "sport"), vc_str(t, "dst", "?"),
+		       vc_int(t, "dport"));
+}
+
+/** vc_render_nat_conntrack() - one line per tracked connection of a NAT network. */
+void vc_render_nat_conntrack(JsonNode *res, bool detail)
+{
+	JsonArray *a = json_node_get_array(res);
+
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		JsonObject *o = json_array_get_object_element(a, i);
+		JsonObject *org = json_object_has_member(o, "original")
+				      ? json_object_get_object_member(o, "original")
+				      : NULL;
+		JsonObject *rep = json_object_has_member(o, "reply")
+				      ? json_object_get_object_member(o, "reply")
+				      : NULL;
+		printf("%-10s %-4s %-13s ", vc_str(o, "net", "?"), vc_str(o, "proto", "?"),
+		       vc_str(o, "state", "?"));
+		tuple_print(org);
+		printf("  reply ");
+		tuple_print(rep);
+		printf("  %" G_GINT64_FORMAT "s\n", vc_int(o, "expires_in"));
+	}
+}

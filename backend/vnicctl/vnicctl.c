@@ -64,6 +64,18 @@ enum flag_id {
 	F_DSTPORT,
 	F_GATEWAY,
 	F_VNI_MAP,
+	F_SUBNET,
+	F_EXTERNAL,
+	F_EXTERNAL_IP,
+	F_MASQUERADE,
+	F_PORT_RANGE,
+	F_DHCP_RANGE,
+	F_EXTERNAL_GATEWAY,
+	F_CONNTRACK_MAX,
+	F_CONNTRACK_TIMEOUTS,
+	F_PROTO,
+	F_EXTERNAL_PORT,
+	F_TO,
 	N_FLAGS
 };
 
@@ -137,6 +149,18 @@ static const struct flag flags[N_FLAGS] = {
     [F_DSTPORT] = {"--dstport", NULL, FT_UINT, "dstport"},
     [F_GATEWAY] = {"--gateway", NULL, FT_STRING, "gateway"},
     [F_VNI_MAP] = {"--vni-map", NULL, FT_STRING, "vni_map"},
+    [F_SUBNET] = {"--subnet", NULL, FT_STRING, "subnet"},
+    [F_EXTERNAL] = {"--external", NULL, FT_STRING, "external"},
+    [F_EXTERNAL_IP] = {"--external-ip", NULL, FT_STRING, "external_ip"},
+    [F_MASQUERADE] = {"--masquerade", NULL, FT_SWITCH, "masquerade"},
+    [F_PORT_RANGE] = {"--port-range", NULL, FT_STRING, "port_range"},
+    [F_DHCP_RANGE] = {"--dhcp-range", NULL, FT_STRING, "dhcp_range"},
+    [F_EXTERNAL_GATEWAY] = {"--external-gateway", NULL, FT_STRING, "external_gateway"},
+    [F_CONNTRACK_MAX] = {"--conntrack-max", NULL, FT_UINT, "conntrack_max"},
+    [F_CONNTRACK_TIMEOUTS] = {"--conntrack-timeouts", NULL, FT_STRING, "conntrack_timeouts"},
+    [F_PROTO] = {"--proto", NULL, FT_STRING, "proto"},
+    [F_EXTERNAL_PORT] = {"--external-port", NULL, FT_UINT, "external_port"},
+    [F_TO] = {"--to", NULL, FT_STRING, "to"},
 };
 
 /* One command line, read. */
@@ -152,7 +176,7 @@ enum verb_attr {
 	V_LENIENT = 1 << 1, /* ignores the flags of other commands (capture always has) */
 };
 
-#define VERB_MAX_FLAGS 20
+#define VERB_MAX_FLAGS 24
 
 struct verb {
 	const char *name;	     /* one or two words: "ping", "port add" */
@@ -181,21 +205,46 @@ static const struct verb verbs[] = {
 	.min_args = 2,
 	.max_args = 2,
 	.arg_keys = {"name", "type"},
-	.flags = {F_UPLINK, F_MODE, F_HAIRPIN, F_NOPROMISC, F_ENCAP, F_VNI, F_LOCAL, F_UNDERLAY,
-		  F_REMOTE, F_DSTPORT, F_MTU, F_GATEWAY},
+	.flags = {F_UPLINK,
+		  F_MODE,
+		  F_HAIRPIN,
+		  F_NOPROMISC,
+		  F_ENCAP,
+		  F_VNI,
+		  F_LOCAL,
+		  F_UNDERLAY,
+		  F_REMOTE,
+		  F_DSTPORT,
+		  F_MTU,
+		  F_GATEWAY,
+		  F_SUBNET,
+		  F_EXTERNAL,
+		  F_EXTERNAL_IP,
+		  F_MASQUERADE,
+		  F_PORT_RANGE,
+		  F_DHCP_RANGE,
+		  F_EXTERNAL_GATEWAY,
+		  F_CONNTRACK_MAX,
+		  F_CONNTRACK_TIMEOUTS},
 	.cmd = "net.add",
 	.run = run_request,
-	.usage = "NAME bridge|macvtap|overlay [--uplink DEVARGS] [--mode M] [--hairpin H] "
+	.usage = "NAME bridge|macvtap|overlay|nat [--uplink DEVARGS] [--mode M] [--hairpin H] "
 		 "[--nopromisc] [--type T --vni N --local IP --underlay NET ...]",
 	.forms = "NAME bridge [--uplink DEVARGS]\n"
 		 "NAME macvtap --uplink DEVARGS [--mode vepa|bridge|private|passthru]\n"
 		 " [--hairpin external|emulated] [--nopromisc]\n"
 		 "NAME overlay --type vxlan|geneve|nvgre --vni N --local IP[/PREFIX]\n"
 		 " --underlay NET [--remote IP[,IP...]] [--dstport P] [--mtu N]\n"
-		 " [--gateway IP]",
+		 " [--gateway IP]\n"
+		 "NAME nat --subnet A.B.C.D/N [--gateway IP] --external NET\n"
+		 " --external-ip IP[/PREFIX]|--masquerade [--external-gateway IP]\n"
+		 " [--port-range LOW-HIGH] [--dhcp-range FIRST-LAST]\n"
+		 " [--conntrack-max N] [--conntrack-timeouts NAME=S[,...]]",
 	.help = "make a network: a learning bridge, ports on an uplink\n"
-		"as the kernel's macvlan modes, or an overlay carried by\n"
-		"a tunnel over network --underlay (which has an uplink);\n"
+		"as the kernel's macvlan modes, an overlay carried by\n"
+		"a tunnel over network --underlay (which has an uplink),\n"
+		"or guests behind vnicd as their gateway, DHCP server and\n"
+		"NAT router towards network --external;\n"
 		"DEVARGS is a DPDK device such as net_af_packet0,iface=eth1\n"
 		"(its port: NAME-uplink, of kind uplink)",
     },
@@ -382,6 +431,60 @@ static const struct verb verbs[] = {
 	.attrs = V_READ,
 	.usage = "[NET]",
 	.help = "remote MACs of overlays and the VTEP each is behind",
+    },
+    {
+	.name = "nat forward add",
+	.min_args = 1,
+	.max_args = 1,
+	.arg_keys = {"net"},
+	.flags = {F_PROTO, F_EXTERNAL_PORT, F_TO},
+	.cmd = "nat.forward.add",
+	.run = run_request,
+	.usage = "NET --proto tcp|udp --external-port P --to IP:PORT",
+	.help = "forward external port P of NAT network NET to a guest",
+    },
+    {
+	.name = "nat forward del",
+	.min_args = 1,
+	.max_args = 1,
+	.arg_keys = {"net"},
+	.flags = {F_PROTO, F_EXTERNAL_PORT},
+	.cmd = "nat.forward.del",
+	.run = run_request,
+	.usage = "NET --proto tcp|udp --external-port P",
+	.help = "remove a port forward (new connections stop,\ntracked ones go on)",
+    },
+    {
+	.name = "nat forward list",
+	.max_args = 1,
+	.arg_keys = {"net"},
+	.cmd = "nat.forward.list",
+	.run = run_request,
+	.render = vc_render_nat_forwards,
+	.attrs = V_READ,
+	.usage = "[NET]",
+	.help = "port forwards of NAT networks",
+    },
+    {
+	.name = "nat conntrack flush",
+	.max_args = 1,
+	.arg_keys = {"net"},
+	.cmd = "nat.conntrack.flush",
+	.run = run_request,
+	.render = vc_render_fdb_flush,
+	.usage = "[NET]",
+	.help = "forget the tracked connections of NAT networks",
+    },
+    {
+	.name = "nat conntrack",
+	.max_args = 1,
+	.arg_keys = {"net"},
+	.cmd = "nat.conntrack",
+	.run = run_request,
+	.render = vc_render_nat_conntrack,
+	.attrs = V_READ,
+	.usage = "[NET]",
+	.help = "tracked connections of NAT networks",
     },
     {
 	.name = "stats",
@@ -657,6 +760,14 @@ static const struct verb *find_verb(GPtrArray *pos, unsigned *words)
 
 	if (!w0)
 		usage_error("no command given");
+	if (pos->len > 2) { /* three words: "nat forward add" */
+		g_autofree char *w12 = g_strdup_printf("%s %s", w1, (const char *)pos->pdata[2]);
+		v = verb_find(w0, w12);
+		if (v && strchr(v->name, ' ') != strrchr(v->name, ' ')) {
+			*words = 3;
+			return v;
+		}
+	}
 	v = verb_find(w0, w1);
 	if (v) {
 		*words = strchr(v->name, ' ') ? 2 : 1;

@@ -205,7 +205,7 @@ USAGE_ERRORS = [
     (['stats', 'foo'], "unexpected argument 'foo'"),
     (['net', 'del', 'n', 'm'], "unexpected argument 'm'"),
     (['net', 'add', 'n'],
-     'usage: net add NAME bridge|macvtap|overlay [--uplink DEVARGS] [--mode M] [--hairpin H] '
+     'usage: net add NAME bridge|macvtap|overlay|nat [--uplink DEVARGS] [--mode M] [--hairpin H] '
      '[--nopromisc] [--type T --vni N --local IP --underlay NET ...]'),
     (['net', 'set'],
      'usage: net set NAME [--mode vepa|bridge|private|passthru] [--hairpin external|emulated] '
@@ -235,7 +235,9 @@ USAGE_ERRORS = [
      "--allow-ra, --inbound, --outbound, --storm-control and --reflective-relay belong to 'port set'"),
     (['fdb', 'show', '--port', 'x'], "--vm and --port belong to 'stats'"),
     (['net', 'set', 'n', '--mode', 'x', '--uplink', 'y'],
-     "--uplink, --nopromisc, --type, --local, --underlay, --dstport and --gateway belong to "
+     "--uplink, --nopromisc, --type, --local, --underlay, --dstport, --gateway, --subnet, "
+     "--external, --external-ip, --masquerade, --port-range, --dhcp-range, --external-gateway, "
+     "--conntrack-max and --conntrack-timeouts belong to "
      "'net add'"),
     (['port', 'list', '--hairpin', 'x'],
      "--mode, --hairpin and --remote belong to 'net add' and 'net set'"),
@@ -373,12 +375,12 @@ def main():
     lines = [line.split()[:2] for line in out.splitlines() if line.startswith('  ')
              and not line.startswith('   ')]
     tap.eq((rc, err, log), (0, '', []), '--help exits 0')
-    tap.eq(sorted({' '.join(w) if w[0] in ('net', 'port', 'fdb', 'vtep') or w[1:] == ['reset'] else w[0]
+    tap.eq(sorted({' '.join(w) if w[0] in ('net', 'port', 'fdb', 'vtep', 'nat') or w[1:] == ['reset'] else w[0]
                    for w in lines}),
            sorted(['net add', 'net set', 'net del', 'net list', 'net show', 'port add',
                    'port del', 'port set', 'port list', 'port show', 'fdb show', 'fdb add',
                    'fdb flush', 'stats', 'stats reset', 'capture', 'ping', 'vtep add',
-                   'vtep del', 'vtep show']),
+                   'vtep del', 'vtep show', 'nat forward', 'nat conntrack']),
            '--help names every command')
     for kind in ('NAME vhost ', 'NAME tap ', 'NAME vnet ', 'NAME bridge ', 'NAME macvtap '):
         tap.eq(kind in out, True, '--help shows %s' % kind.split()[1])

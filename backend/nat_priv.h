@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* The NAT network kind's own structures, shared by net_nat.c (the kind) and nat_leg.c (its legs).
+ */
+#ifndef VNICD_NAT_PRIV_H
+#define VNICD_NAT_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+#include <rte_ring.h>
+
+#include "vnicd/datapath.h"
+#include "vnicd/dhcp.h"
+#include "vnicd/nat.h"
+#include "vnicd/neigh.h"
+#include "vnicd/port.h"
+
+struct nat_net;
+
+/*
+ * One leg of the NAT router: a slot of its own in a network (side 0: the gateway leg in the
+ * NAT network; side 1: the external leg in the --external network). What its network
+ * delivers to it comes to tx_burst (a worker): ARP and DHCP are punted to the control
+ * thread (@punt), IPv4 to its MAC is translated and queued on the leg it leaves by (@inj,
+ * which rx_burst reads; @efd wakes its worker).
+ */
+struct nat_leg {
+	struct vn_port base;
+	struct nat_net *nn;
+	int side;
+	struct rte_ether_addr mac;
+	struct rte_ring *inj, *punt;
+	int efd;
+	uint64_t punt_drops, inj_drops, not_mine; /* atomic adds */
+};
+
+/** A NAT network (embeds struct vn_net first). */
+struct nat_net {
+	struct vn_net base;
+	struct vn_nat nat; /* the engine (its ct made in create) */
+	char *subnet_s, *gateway_s, *external, *external_ip_s, *external_gw_s, *port_range_s,
+	    *dhcp_range_s, *timeouts_s;
+	bool masquerade;
+	uint8_t prefix, ext_prefix;
+	uint32_t ct_max;
+	struct vn_net *ext_net;
+	struct nat_leg *leg[2];
+	struct vn_neigh *neigh[2];
+	struct rte_ring *resolve; /* (side << 32 | ip) asked by workers */
+	struct vn_dhcp *dhcp;	  /* NULL without --dhcp-range */
+	const struct vn_net_host *host;
+	struct vn_dp *dp;
+	guint poll_src;
+	uint64_t last_tick, last_addr_check;
+	uint64_t resolve_drops;
+};
+
+/* nat_leg.c */
+int nat_legs_make(struct nat_net *nn, GError **err);
+void nat_legs_free(struct nat_net *nn);
+void nat_legs_describe(struct nat_net *nn, JsonBuilder *b);
+uint64_t nat_now_ms(void);
+
+#endif

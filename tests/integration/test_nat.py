@@ -1,0 +1,338 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# NAT networks: a guest namespace behind vnicd (DHCP by busybox udhcpc) reaches a server namespace.
+"""Usage: test_nat.py
+
+vnicd: network `wan` (bridge) with tap port `srv` into the server namespace S ("the
+internet": 10.77.0.1/24 on sif); NAT network `lan` (192.168.100.0/24, gateway .1, external
+address 10.77.0.2 on `wan`, DHCP range .10-.20, short UDP/ICMP timeouts, 64 tracked
+connections at most) with tap port `g1` into the guest namespace G, which has no address
+until busybox udhcpc gets one from vnicd.
+
+  dhcp      udhcpc gets an address of the range, the router option is the gateway
+  ping      G pings the gateway and the server; the server sees the external address
+  tcp       curl from G to a python http.server subclass in S that answers with the peer
+            address: 10.77.0.2
+  udp       a UDP request from G: the server answers with the peer, 10.77.0.2
+  show      net show --json: conntrack entries, translated counters, the lease;
+            nat conntrack --json lists the flows with their states
+  forward   nat forward add: S connects to 10.77.0.2:2222 and reaches G's server on 8000;
+            hairpin: G itself reaches it through 10.77.0.2:2222; a connection made before
+            nat forward del goes on, a new one is refused
+  expire    the UDP/ICMP entries expire after their 3 s timeouts
+  full      80 UDP flows into a 64-entry table: full_drops counted, then flush empties it
+  restart   vnicd restarts: the network, its forward and the lease come back
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import netnslib as nl  # noqa: E402
+from netnslib import Netns  # noqa: E402
+from ovlib import Step  # noqa: E402
+from vnlib import Tap, Vnicd, wait_for  # noqa: E402
+
+S_IP, EXT_IP, GW = '10.77.0.1', '10.77.0.2', '192.168.100.1'
+G_MAC, S_MAC = '02:00:00:00:77:01', '02:00:00:00:77:02'
+
+DHCP_SCRIPT = r'''#!/bin/sh
+# busybox udhcpc's event script: configure what the lease says
+case "$1" in
+deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
+bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
+    echo "lease ip=$ip router=$router dns=$dns mask=$mask" > "$LEASE_FILE" ;;
+esac
+exit 0
+'''
+
+HTTP_SERVER = r'''
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ('peer=%s:%d\n' % self.client_address).encode()
+        self.send_response(200)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H).serve_forever()
+'''
+
+UDP_SERVER = r'''
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+while True:
+    d, a = s.recvfrom(2048)
+    s.sendto(b'peer=%s:%d' % (a[0].encode(), a[1]), a)
+'''
+
+TCP_ECHO = r'''
+import socket, sys, threading
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', int(sys.argv[1])))
+s.listen(16)
+def serve(c, a):
+    while True:
+        d = c.recv(1024)
+        if not d:
+            return
+        c.sendall(b'guest:' + d)
+while True:
+    c, a = s.accept()
+    threading.Thread(target=serve, args=(c, a), daemon=True).start()
+'''
+
+# A client that keeps its connection: reads lines on stdin, sends each, prints the answer.
+TCP_KEEP = r'''
+import socket, sys
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+print('connected', flush=True)
+for line in sys.stdin:
+    c.sendall(line.strip().encode())
+    print(c.recv(1024).decode(), flush=True)
+'''
+
+
+def tcp_once(ns, ip, port, msg='hi', timeout=3):
+    """One connection from @ns: Return: the answer, or None."""
+    code = ('import socket,sys\n'
+            'try:\n'
+            '  c=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=%d)\n'
+            '  c.sendall(sys.argv[3].encode()); print(c.recv(1024).decode())\n'
+            'except Exception as e:\n'
+            '  print("ERR", e)\n' % timeout)
+    r = ns.run(sys.executable, '-c', code, ip, port, msg, check=False, timeout=timeout + 10)
+    out = r.stdout.strip()
+    return None if out.startswith('ERR') or not out else out
+
+
+def udp_once(ns, ip, port, sport=0, timeout=2):
+    code = ('import socket,sys\n'
+            's=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(%d)\n'
+            's.bind(("0.0.0.0",int(sys.argv[3])))\n'
+            'try:\n'
+            '  s.sendto(b"x",(sys.argv[1],int(sys.argv[2]))); print(s.recvfrom(2048)[0].decode())\n'
+            'except Exception as e:\n'
+            '  print("ERR", e)\n' % timeout)
+    r = ns.run(sys.executable, '-c', code, ip, port, sport, check=False, timeout=timeout + 10)
+    out = r.stdout.strip()
+    return None if out.startswith('ERR') or not out else out
+
+
+class Site:
+    def __init__(self, vn):
+        self.vn = vn
+        self.s = Netns('nats')
+        self.g = Netns('natg')
+        self.lease_file = os.path.join(vn.dir, 'lease')
+        self.script = os.path.join(vn.dir, 'udhcpc.sh')
+        with open(self.script, 'w') as f:
+            f.write(DHCP_SCRIPT)
+        os.chmod(self.script, 0o755)
+        self.setup()
+
+    def setup(self):
+        vn = self.vn
+        vn.ctl('net', 'add', 'wan', 'bridge')
+        vn.ctl('port', 'add', 'srv', 'tap', '--ifname', 'sif', '--netns', self.s.name, '--mac',
+               S_MAC, '--net', 'wan')
+        vn.ctl('net', 'add', 'lan', 'nat', '--subnet', '192.168.100.0/24', '--external', 'wan',
+               '--external-ip', EXT_IP + '/24', '--dhcp-range',
+               '192.168.100.10-192.168.100.20', '--conntrack-max', 64,
+               '--conntrack-timeouts', 'udp=3,udp_stream=3,icmp=3')
+        vn.ctl('port', 'add', 'g1', 'tap', '--ifname', 'gif', '--netns', self.g.name, '--mac',
+               G_MAC, '--net', 'lan')
+        for p in ('srv', 'g1'):
+            if not wait_for(lambda: vn.ctl_json('port', 'show', p)['link'] == 'up', 10):
+                raise RuntimeError('tap port %s: link not up' % p)
+        self.s.ip('addr', 'add', S_IP + '/24', 'dev', 'sif')
+        self.s.ip('link', 'set', 'sif', 'up')
+        self.g.ip('link', 'set', 'gif', 'up')
+
+    def show(self):
+        return self.vn.ctl_json('net', 'show', 'lan')
+
+    def close(self):
+        for ns in (self.g, self.s):
+            ns.close()
+
+
+def test_dhcp(tap, s):
+    env = dict(os.environ, LEASE_FILE=s.lease_file)
+    r = nl.run(s.g.exec_argv(['busybox', 'udhcpc', '-i', 'gif', '-f', '-q', '-n', '-t', '5',
+                              '-T', '1', '-s', s.script]), check=False, timeout=30, env=env)
+    lease = open(s.lease_file).read() if os.path.exists(s.lease_file) else ''
+    tap.ok('ip=192.168.100.10 ' in lease and 'router=%s' % GW in lease,
+           'dhcp: udhcpc got 192.168.100.10 with router %s: %r (rc %d %s)' %
+           (GW, lease.strip(), r.returncode, r.stderr.strip()[-200:]))
+    addrs = json.loads(s.g.ip('-j', 'addr', 'show', 'gif').stdout)[0]['addr_info']
+    s.gip = next((a['local'] for a in addrs if a['family'] == 'inet'), None)
+    tap.eq(s.gip, '192.168.100.10', 'dhcp: the guest interface holds the leased address')
+
+
+def test_ping(tap, s):
+    r = s.g.run('ping', '-c', '2', '-W', '2', GW, check=False)
+    tap.eq(r.returncode, 0, 'ping: the guest pings its gateway %s' % GW)
+    cap = s.s.popen('tcpdump', '-l', '-n', '-i', 'sif', '-c', '1', 'icmp[icmptype] == 8')
+    time.sleep(1)
+    r = s.g.run('ping', '-c', '3', '-W', '2', S_IP, check=False)
+    tap.eq(r.returncode, 0, 'ping: the guest pings the server %s through NAT' % S_IP)
+    try:
+        out, _ = cap.communicate(timeout=5)
+    except Exception:
+        cap.kill()
+        out = ''
+    tap.ok(('%s > %s' % (EXT_IP, S_IP)) in out,
+           'ping: the server sees the echo requests from %s: %r' % (EXT_IP, out.strip()[:200]))
+
+
+def test_tcp(tap, s):
+    s.s.python(HTTP_SERVER, S_IP, 8080)
+    wait_for(lambda: s.s.run('ss', '-ltn', check=False).stdout.count(':8080') > 0, 5)
+    r = s.g.run('curl', '-s', '-m', '5', 'http://%s:8080/' % S_IP, check=False)
+    tap.ok(r.stdout.startswith('peer=%s:' % EXT_IP),
+           'tcp: curl from the guest; the server saw %r (the external address)' % r.stdout.strip())
+
+
+def test_udp(tap, s):
+    s.s.python(UDP_SERVER, S_IP, 9999)
+    time.sleep(0.5)
+    got = udp_once(s.g, S_IP, 9999, sport=40000)
+    tap.eq(got, 'peer=%s:40000' % EXT_IP,
+           'udp: the server saw the external address and the guest\'s source port kept')
+
+
+def test_show(tap, s):
+    sh = s.show()
+    want = {'subnet': '192.168.100.0/24', 'gateway': GW, 'external': 'wan',
+            'external_ip': EXT_IP, 'masquerade': False, 'port_range': '1024-65535',
+            'dhcp_range': '192.168.100.10-192.168.100.20'}
+    tap.eq({k: sh.get(k) for k in want}, want, 'show: net show --json describes the network')
+    tap.ok(sh['conntrack']['entries'] >= 2 and sh['translated']['outbound'] > 0 and
+           sh['translated']['inbound'] > 0,
+           'show: conntrack entries and translated counters: %s %s' %
+           (sh['conntrack'], sh['translated']))
+    tap.ok(any(le['ip'] == '192.168.100.10' and le['mac'] == G_MAC and le['state'] == 'bound'
+               for le in sh.get('leases', [])), 'show: the lease is listed as bound')
+    ct = s.vn.ctl_json('nat', 'conntrack', 'lan')
+    tcp = [c for c in ct if c['proto'] == 'tcp' and c['original']['dport'] == 8080]
+    udp = [c for c in ct if c['proto'] == 'udp' and c['original']['sport'] == 40000]
+    tap.ok(tcp and tcp[0]['original']['src'] == '192.168.100.10' and
+           tcp[0]['reply']['dst'] == EXT_IP and tcp[0]['snat'] and
+           tcp[0]['state'] in ('time_wait', 'last_ack', 'fin_wait', 'close_wait', 'close'),
+           'show: nat conntrack lists the HTTP connection, SNAT, closing: %s' % tcp[:1])
+    tap.ok(udp and udp[0]['reply']['dport'] == 40000 and udp[0]['state'] == 'udp_replied',
+           'show: the UDP flow is listed, replied, port 40000 kept: %s' % udp[:1])
+
+
+def test_forward(tap, s):
+    vn = s.vn
+    s.g.python(TCP_ECHO, 8000)
+    time.sleep(0.5)
+    vn.ctl('nat', 'forward', 'add', 'lan', '--proto', 'tcp', '--external-port', 2222, '--to',
+           '%s:8000' % s.gip)
+    fl = vn.ctl_json('nat', 'forward', 'list', 'lan')
+    tap.eq(fl, [{'net': 'lan', 'proto': 'tcp', 'external_port': 2222, 'to': s.gip + ':8000'}],
+           'forward: nat forward list --json')
+    tap.eq(tcp_once(s.s, EXT_IP, 2222, 'a'), 'guest:a',
+           'forward: the server reaches the guest\'s port 8000 through %s:2222' % EXT_IP)
+    tap.eq(tcp_once(s.g, EXT_IP, 2222, 'h'), 'guest:h',
+           'forward: hairpin: the guest reaches itself through %s:2222' % EXT_IP)
+    keep = subprocess.Popen(s.s.exec_argv([sys.executable, '-c', TCP_KEEP, EXT_IP, 2222]),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    s.s.procs.append(keep)
+    first = keep.stdout.readline().strip()
+    keep.stdin.write('one\n')
+    keep.stdin.flush()
+    a1 = keep.stdout.readline().strip()
+    vn.ctl('nat', 'forward', 'del', 'lan', '--proto', 'tcp', '--external-port', 2222)
+    tap.eq(vn.ctl_json('nat', 'forward', 'list', 'lan'), [], 'forward: deleted')
+    keep.stdin.write('two\n')
+    keep.stdin.flush()
+    a2 = keep.stdout.readline().strip()
+    tap.eq((first, a1, a2), ('connected', 'guest:one', 'guest:two'),
+           'forward: a connection made before nat forward del goes on')
+    keep.kill()
+    tap.eq(tcp_once(s.s, EXT_IP, 2222, 'b', timeout=2), None,
+           'forward: after nat forward del a new connection does not get through')
+
+
+def test_expire(tap, s):
+    def short():
+        return [c for c in s.vn.ctl_json('nat', 'conntrack', 'lan')
+                if c['proto'] in ('udp', 'icmp')]
+    udp_once(s.g, S_IP, 9999, sport=40001)
+    tap.ok(short(), 'expire: a UDP entry is there after a request')
+    tap.ok(wait_for(lambda: not short(), 10),
+           'expire: UDP and ICMP entries are gone after their 3 s timeouts')
+    tap.ok(s.show()['conntrack']['expired'] > 0, 'expire: counted as expired')
+
+
+def test_full(tap, s):
+    s.vn.ctl('nat', 'conntrack', 'flush', 'lan')
+    code = ('import socket,sys\n'
+            'for i in range(80):\n'
+            '  x=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n'
+            '  x.sendto(b"x",(sys.argv[1],9998)); x.close()\n')
+    s.g.run(sys.executable, '-c', code, S_IP)
+    time.sleep(0.5)
+    sh = s.show()
+    tap.ok(sh['conntrack']['entries'] == 64 and sh['conntrack']['full_drops'] >= 16 and
+           sh['nat_drops']['table_full'] >= 16,
+           'full: 80 flows into 64 entries: %s, nat_drops.table_full %d' %
+           (sh['conntrack'], sh['nat_drops']['table_full']))
+    r = s.vn.ctl_json('nat', 'conntrack', 'flush', 'lan')
+    tap.ok(r['removed'] >= 64 and s.show()['conntrack']['entries'] == 0,
+           'full: nat conntrack flush removed %s' % r)
+
+
+def test_restart(tap, s):
+    vn = s.vn
+    vn.ctl('nat', 'forward', 'add', 'lan', '--proto', 'udp', '--external-port', 5353, '--to',
+           '%s:53' % s.gip)
+    vn.restart()
+    sh = s.show()
+    tap.eq((sh['external_ip'], sh['forwards']),
+           (EXT_IP, [{'proto': 'udp', 'external_port': 5353, 'to': s.gip + ':53'}]),
+           'restart: the NAT network and its forward are restored')
+    tap.ok(any(le['ip'] == s.gip for le in sh.get('leases', [])),
+           'restart: the lease is restored')
+    tap.ok(wait_for(lambda: vn.ctl_json('port', 'show', 'g1')['link'] == 'up', 10) and
+           wait_for(lambda: s.g.run('ping', '-c', '1', '-W', '1', S_IP,
+                                    check=False).returncode == 0, 15),
+           'restart: the guest pings the server again')
+
+
+def main():
+    tap = Tap()
+    nl.require(tap, ['busybox', 'curl', 'ping', 'tcpdump'])
+    vn = Vnicd('nat', config='[vnicd]\nmetrics_listen =\n')
+    vn.wait_ready()
+    s = None
+    with Step(tap, 'set-up') as st:
+        s = Site(vn)
+    if st.ok:
+        for name, fn in (('dhcp', test_dhcp), ('ping', test_ping), ('tcp', test_tcp),
+                         ('udp', test_udp), ('show', test_show), ('forward', test_forward),
+                         ('expire', test_expire), ('full', test_full),
+                         ('restart', test_restart)):
+            with Step(tap, name):
+                fn(tap, s)
+    if s:
+        s.close()
+    vn.stop()
+    tap.done()
+
+
+if __name__ == '__main__':
+    main()
