@@ -90,7 +90,7 @@ void vn_ct_free(struct vn_ct *ct)
 
 static inline uint32_t hash_of(const struct vn_ct *ct, const struct vn_ct_tuple *t)
 {
-	return rte_hash_crc(t, sizeof(*t), 0x6e617421) & ct->mask;
+	return vn_ct_tuple_hash(t, 0x6e617421) & ct->mask;
 }
 
 static inline bool tuple_eq(const struct vn_ct_tuple *a, const struct vn_ct_tuple *b)

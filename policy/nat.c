@@ -267,7 +267,7 @@ static int port_pick(struct vn_nat *nt, struct vn_ct_tuple *rep, uint16_t keep)
 	rep->dport = keep;
 	if (!vn_ct_lookup(nt->ct, rep, &d))
 		return 0;
-	start = rte_hash_crc(rep, sizeof(*rep), 0x706f7274) % span;
+	start = vn_ct_tuple_hash(rep, 0x706f7274) % span;
 	for (uint32_t i = 0; i < span && i < VN_NAT_PORT_TRIES; i++) {
 		rep->dport = rte_cpu_to_be_16((uint16_t)(nt->port_lo + (start + i) % span));
 		if (!vn_ct_lookup(nt->ct, rep, &d))

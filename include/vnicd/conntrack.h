@@ -21,7 +21,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <string.h>
+
 #include <rte_ether.h>
+#include <rte_hash_crc.h>
 #include <rte_spinlock.h>
 
 /**
@@ -95,6 +98,15 @@ struct vn_ct {
 	struct vn_ct_timeouts to;
 	uint64_t created, expired, full_drops;
 };
+
+/** vn_ct_tuple_hash() - Return: a CRC32-C hash of @t with @seed (any alignment of @t). */
+static inline uint32_t vn_ct_tuple_hash(const struct vn_ct_tuple *t, uint32_t seed)
+{
+	uint64_t w[2];
+
+	memcpy(w, t, sizeof(w));
+	return rte_hash_crc_8byte(w[1], rte_hash_crc_8byte(w[0], seed));
+}
 
 /** vn_ct_timeouts_default() - Linux's defaults into @to. */
 void vn_ct_timeouts_default(struct vn_ct_timeouts *to);

@@ -212,6 +212,22 @@ def test_udp(tap, s):
            'udp: the server saw the external address and the guest\'s source port kept')
 
 
+def test_refused(tap, s):
+    """A closed UDP port of the server: its ICMP port unreachable, translated back."""
+    code = ('import socket,sys\n'
+            's=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(3)\n'
+            's.connect((sys.argv[1],9)); s.send(b"x")\n'
+            'try:\n'
+            '  s.recv(100); print("answer")\n'
+            'except ConnectionRefusedError:\n'
+            '  print("refused")\n'
+            'except Exception as e:\n'
+            '  print("ERR", e)\n')
+    r = s.g.run(sys.executable, '-c', code, S_IP, check=False, timeout=15)
+    tap.eq(r.stdout.strip(), 'refused',
+           'udp: the server\'s ICMP port unreachable reaches the guest\'s socket (ECONNREFUSED)')
+
+
 def test_show(tap, s):
     sh = s.show()
     want = {'subnet': '192.168.100.0/24', 'gateway': GW, 'external': 'wan',
@@ -233,6 +249,11 @@ def test_show(tap, s):
            'show: nat conntrack lists the HTTP connection, SNAT, closing: %s' % tcp[:1])
     tap.ok(udp and udp[0]['reply']['dport'] == 40000 and udp[0]['state'] == 'udp_replied',
            'show: the UDP flow is listed, replied, port 40000 kept: %s' % udp[:1])
+    g1 = {p['name']: p for p in s.vn.ctl_json('stats')['ports']}['g1']
+    rx, tx = g1.get('rx_external_packets'), g1.get('tx_external_packets')
+    tap.ok(rx and tx and rx > 5 and tx > 5,
+           'show: translated traffic counts as external on the guest port: rx %s tx %s' %
+           (rx, tx))
 
 
 def test_forward(tap, s):
@@ -323,7 +344,7 @@ def main():
         s = Site(vn)
     if st.ok:
         for name, fn in (('dhcp', test_dhcp), ('ping', test_ping), ('tcp', test_tcp),
-                         ('udp', test_udp), ('show', test_show), ('forward', test_forward),
+                         ('udp', test_udp), ('refused', test_refused), ('show', test_show), ('forward', test_forward),
                          ('expire', test_expire), ('full', test_full),
                          ('restart', test_restart)):
             with Step(tap, name):

@@ -73,7 +73,7 @@ static void test_conntrack_reference(void)
 {
 	struct vn_ct_timeouts to;
 	struct vn_ct *ct;
-	GHashTable *ref = g_hash_table_new(g_int64_hash, g_int64_equal); /* key -> dir+1 */
+	GHashTable *ref = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	GRand *r = g_rand_new_with_seed(7);
 	uint64_t now = 1000;
 
