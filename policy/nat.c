@@ -103,6 +103,8 @@ struct pkt {
 	uint8_t tcp_flags;
 	uint8_t icmp_type;
 	uint16_t ip_len;
+	bool first_frag; /* offset 0, more fragments */
+	bool later_frag; /* offset > 0: no transport header */
 };
 
 static inline bool inside(const struct vn_nat *nt, uint32_t a)
@@ -193,11 +195,15 @@ static int parse(struct rte_mbuf *m, struct pkt *p)
 	    RTE_ETHER_HDR_LEN + (uint32_t)p->ip_len > rte_pktmbuf_pkt_len(m) ||
 	    dlen < RTE_ETHER_HDR_LEN + ihl)
 		return VN_NAT_MALFORMED;
-	if (p->ip->fragment_offset &
-	    rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
-		return VN_NAT_FRAGMENT;
 	p->l4 = (uint8_t *)p->ip + ihl;
 	p->l4_len = p->ip_len - ihl;
+	if (p->ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) {
+		p->later_frag = true;
+		p->t = (struct vn_ct_tuple){
+		    .src = p->ip->src_addr, .dst = p->ip->dst_addr, .proto = p->ip->next_proto_id};
+		return 0;
+	}
+	p->first_frag = (p->ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG)) != 0;
 	return l4_parse(p, dlen - RTE_ETHER_HDR_LEN - ihl);
 }
 
@@ -428,6 +434,26 @@ static struct vn_ct_entry *icmp_error(struct vn_nat *nt, struct pkt *p, uint32_t
 	return e;
 }
 
+/* ---- fragments (lock held) ---- */
+
+static struct vn_nat_frag *frag_slot(struct vn_nat *nt, const struct pkt *p, bool add, uint64_t now)
+{
+	uint32_t h = rte_hash_crc_4byte(p->t.src ^ p->t.dst, p->ip->packet_id ^ p->t.proto);
+	struct vn_nat_frag *f = &nt->frag[h & (VN_NAT_FRAGS - 1)];
+
+	if (f->expires > now && f->src == p->t.src && f->dst == p->t.dst &&
+	    f->id == p->ip->packet_id && f->proto == p->t.proto)
+		return f;
+	if (!add)
+		return NULL;
+	*f = (struct vn_nat_frag){.src = p->t.src,
+				  .dst = p->t.dst,
+				  .id = p->ip->packet_id,
+				  .proto = p->t.proto,
+				  .expires = now + VN_NAT_FRAG_MS};
+	return f; /* a slot in use by another datagram is taken over */
+}
+
 /* ---- the frame ---- */
 
 /* The Ethernet destination of translated tuple @o: an inside host (@e's MAC for it, or the
@@ -505,6 +531,18 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 	if (p.ip->time_to_live <= 1)
 		return dropped(nt, VN_NAT_TTL, r);
 	vn_ct_lock(nt->ct);
+	if (p.later_frag) {
+		struct vn_nat_frag *f = frag_slot(nt, &p, false, now);
+		if (!f) {
+			why = VN_NAT_FRAGMENT;
+			goto out_drop;
+		}
+		ip_rewrite(p.ip, f->nsrc, f->ndst);
+		r->dmac = f->dmac;
+		where = f->where;
+		vn_ct_unlock(nt->ct);
+		goto out_hop;
+	}
 	if (p.t.proto == IPPROTO_ICMP && p.icmp_type != RTE_IP_ICMP_ECHO_REQUEST &&
 	    p.icmp_type != RTE_IP_ICMP_ECHO_REPLY) {
 		if (!(e = icmp_error(nt, &p, have, &d))) {
@@ -531,16 +569,20 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 	ip_rewrite(p.ip, o.src, o.dst);
 out_route:
 	where = route(nt, e, d, &o, r);
+	if (where != VN_NAT_DROPPED && p.first_frag) {
+		struct vn_nat_frag *f = frag_slot(nt, &p, true, now);
+		f->nsrc = o.src, f->ndst = o.dst, f->where = (uint8_t)where, f->dmac = r->dmac;
+	}
 	vn_ct_unlock(nt->ct);
 	if (where == VN_NAT_DROPPED)
 		return dropped(nt, VN_NAT_NO_ROUTE, r);
-	{ /* a router's hop: TTL - 1 (the checksum's high byte) */
-		uint16_t ow, nw;
-		memcpy(&ow, &p.ip->time_to_live, 2);
-		p.ip->time_to_live--;
-		memcpy(&nw, &p.ip->time_to_live, 2);
-		p.ip->hdr_checksum = vn_nat_csum_adjust(p.ip->hdr_checksum, &ow, &nw, 2);
-	}
+out_hop : { /* a router's hop: TTL - 1 (the checksum's high byte) */
+	uint16_t ow, nw;
+	memcpy(&ow, &p.ip->time_to_live, 2);
+	p.ip->time_to_live--;
+	memcpy(&nw, &p.ip->time_to_live, 2);
+	p.ip->hdr_checksum = vn_nat_csum_adjust(p.ip->hdr_checksum, &ow, &nw, 2);
+}
 	__atomic_fetch_add(&nt->translated[where == VN_NAT_INSIDE], 1, __ATOMIC_RELAXED);
 	r->where = where;
 	return where;

@@ -33,6 +33,8 @@
 #define VN_NAT_MAX_FWD 64     /* port forwards of one NAT network */
 #define VN_NAT_NEIGH 1024     /* entries of each neighbour map (a power of two) */
 #define VN_NAT_PORT_TRIES 256 /* ports tried for one new connection before no_port */
+#define VN_NAT_FRAGS 256      /* datagrams in fragments tracked at once (by IP ID) */
+#define VN_NAT_FRAG_MS 30000  /* how long the later fragments of one are awaited */
 
 /** enum vn_nat_drop - why the engine dropped a frame (JSON names: vn_nat_drop_name()). */
 enum vn_nat_drop {
@@ -41,7 +43,7 @@ enum vn_nat_drop {
 	VN_NAT_NO_ROUTE,       /* the next hop (or the inside host) is not resolved yet */
 	VN_NAT_BAD_ICMP_ERROR, /* an ICMP error quoting no tracked connection, or cut short */
 	VN_NAT_NO_CONNECTION,  /* not a tracked connection and not one that may start */
-	VN_NAT_FRAGMENT,       /* an IP fragment */
+	VN_NAT_FRAGMENT,       /* a later IP fragment of no datagram whose first one passed */
 	VN_NAT_MALFORMED,      /* an IPv4 header or transport header cut short or invalid */
 	VN_NAT_UNSUPPORTED,    /* a protocol other than TCP, UDP, ICMP echo and errors */
 	VN_NAT_TTL,	       /* TTL exceeded on the way through */
@@ -65,6 +67,20 @@ struct vn_nat_neigh_e {
 };
 
 /**
+ * struct vn_nat_frag - a datagram in fragments whose first fragment was translated: its
+ * later fragments (same source, destination, protocol and ID as they arrive) get the same
+ * addresses and go the same way.
+ */
+struct vn_nat_frag {
+	uint32_t src, dst, nsrc, ndst;
+	uint16_t id;
+	uint8_t proto;
+	uint8_t where;
+	uint64_t expires;
+	struct rte_ether_addr dmac;
+};
+
+/**
  * struct vn_nat - one NAT network's engine. Addresses in network byte order, the port
  * range in host order. @fwd, @nfwd and @neigh change under @ct's lock.
  */
@@ -76,6 +92,7 @@ struct vn_nat {
 	struct vn_nat_fwd fwd[VN_NAT_MAX_FWD];
 	unsigned nfwd;
 	struct vn_nat_neigh_e neigh[2][VN_NAT_NEIGH]; /* [0] inside hosts, [1] outside next hops */
+	struct vn_nat_frag frag[VN_NAT_FRAGS];	      /* under the lock */
 	uint64_t drops[VN_NAT_DROP__MAX];	      /* atomic adds */
 	uint64_t translated[2];			      /* [0] to the outside, [1] to the inside */
 	uint64_t gateway_echo;			      /* pings of the gateway answered */

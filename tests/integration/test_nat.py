@@ -71,8 +71,11 @@ import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], int(sys.argv[2])))
 while True:
-    d, a = s.recvfrom(2048)
-    s.sendto(b'peer=%s:%d' % (a[0].encode(), a[1]), a)
+    d, a = s.recvfrom(65535)
+    r = b'peer=%s:%d' % (a[0].encode(), a[1])
+    if len(d) > 100:  # a large datagram: answered with as large a one, its length said
+        r = (r + b' len=%d ' % len(d)).ljust(len(d), b'y')
+    s.sendto(r, a)
 '''
 
 TCP_ECHO = r'''
@@ -212,6 +215,22 @@ def test_udp(tap, s):
            'udp: the server saw the external address and the guest\'s source port kept')
 
 
+def test_fragments(tap, s):
+    """4000-byte UDP datagrams both ways: IP fragments on either side of vnicd."""
+    code = ('import socket,sys\n'
+            's=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(3)\n'
+            's.sendto(b"z"*4000,(sys.argv[1],9999))\n'
+            'try:\n'
+            '  d=s.recvfrom(65535)[0]; print(len(d), d[:40].decode())\n'
+            'except Exception as e:\n'
+            '  print("ERR", e)\n')
+    r = s.g.run(sys.executable, '-c', code, S_IP, check=False, timeout=15)
+    out = r.stdout.strip()
+    tap.ok(out.startswith('4000 peer=%s:' % EXT_IP) and 'len=4000' in out,
+           'fragments: a 4000-byte UDP datagram reaches the server whole from %s, and its '
+           '4000-byte answer comes back: %r' % (EXT_IP, out[:80]))
+
+
 def test_refused(tap, s):
     """A closed UDP port of the server: its ICMP port unreachable, translated back."""
     code = ('import socket,sys\n'
@@ -344,7 +363,8 @@ def main():
         s = Site(vn)
     if st.ok:
         for name, fn in (('dhcp', test_dhcp), ('ping', test_ping), ('tcp', test_tcp),
-                         ('udp', test_udp), ('refused', test_refused), ('show', test_show), ('forward', test_forward),
+                         ('udp', test_udp), ('fragments', test_fragments),
+                         ('refused', test_refused), ('show', test_show), ('forward', test_forward),
                          ('expire', test_expire), ('full', test_full),
                          ('restart', test_restart)):
             with Step(tap, name):

@@ -307,6 +307,7 @@ static void test_ports_and_drops(void)
 {
 	struct vn_nat *nt = nat_new();
 	struct vn_nat_res r;
+	struct rte_ipv4_hdr *ip;
 	struct rte_mbuf *m;
 
 	vn_nat_neigh_set(nt, 1, ip4("10.0.0.254"), &nhmac);
@@ -314,7 +315,6 @@ static void test_ports_and_drops(void)
 	 * take the range's four ports, the last finds none */
 	for (int i = 0; i < 6; i++) {
 		char src[32];
-		struct rte_ipv4_hdr *ip;
 		uint16_t sp;
 		snprintf(src, sizeof(src), "192.168.100.%d", 10 + i);
 		m = mkpkt(src, "1.1.1.1", IPPROTO_UDP, 5000, 53, 4);
@@ -339,10 +339,37 @@ static void test_ports_and_drops(void)
 	g_assert_cmpint(vn_nat_process(nt, m, true, 0, &r), ==, VN_NAT_DROPPED);
 	rte_pktmbuf_free(m);
 	g_assert_cmpuint(nt->drops[VN_NAT_NO_CONNECTION], ==, 2);
-	m = mkpkt("192.168.100.10", "1.1.1.1", IPPROTO_UDP, 5000, 53, 4);
-	rte_pktmbuf_mtod_offset(m, uint8_t *, 14 + 6)[0] = 0x20; /* MF */
+	/* fragments: a later one of an unknown datagram is dropped; the first one is translated
+	 * and the later ones of its datagram follow it */
+	m = mkpkt("192.168.100.12", "1.1.1.1", IPPROTO_UDP, 0x1111, 0x2222, 8);
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	ip->packet_id = htons(99);
+	ip->fragment_offset = htons(1); /* 8 bytes on */
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	g_assert_cmpint(vn_nat_process(nt, m, true, 0, &r), ==, VN_NAT_DROPPED);
 	g_assert_cmpuint(nt->drops[VN_NAT_FRAGMENT], ==, 1);
+	rte_pktmbuf_free(m);
+	m = mkpkt("192.168.100.12", "1.1.1.1", IPPROTO_UDP, 4444, 53, 4);
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	ip->packet_id = htons(99);
+	ip->fragment_offset = htons(RTE_IPV4_HDR_MF_FLAG);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	g_assert_cmpint(vn_nat_process(nt, m, true, 1, &r), ==, VN_NAT_OUTSIDE);
+	g_assert_cmpuint(ip->src_addr, ==, ip4("10.0.0.2"));
+	rte_pktmbuf_free(m);
+	m = mkpkt("192.168.100.12", "1.1.1.1", IPPROTO_UDP, 0x1111, 0x2222, 8);
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	ip->packet_id = htons(99);
+	ip->fragment_offset = htons(1);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	g_assert_cmpint(vn_nat_process(nt, m, true, 2, &r), ==, VN_NAT_OUTSIDE);
+	g_assert_cmpuint(ip->src_addr, ==, ip4("10.0.0.2"));
+	g_assert_cmpuint(ntohs(*(uint16_t *)(ip + 1)), ==, 0x1111); /* payload untouched */
+	g_assert_cmpuint(rte_ipv4_cksum(ip), ==, 0);
+	g_assert_true(rte_is_same_ether_addr(&r.dmac, &nhmac));
 	rte_pktmbuf_free(m);
 	for (uint16_t cut = 14; cut < 14 + 20 + 8; cut += 3) {
 		m = mkpkt("192.168.100.10", "1.1.1.1", IPPROTO_UDP, 5000, 53, 0);
