@@ -186,7 +186,9 @@ static int parse(struct rte_mbuf *m, struct pkt *p)
 	uint32_t dlen = rte_pktmbuf_data_len(m), ihl;
 
 	memset(p, 0, sizeof(*p));
-	if (dlen < RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr))
+	if (dlen < RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) ||
+	    rte_pktmbuf_mtod(m, const struct rte_ether_hdr *)->ether_type !=
+		rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
 		return VN_NAT_MALFORMED;
 	p->ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
 	ihl = (p->ip->version_ihl & 0xf) * 4u;
