@@ -235,6 +235,34 @@ static void learn_sender(struct nat_net *nn, const uint8_t *f, size_t len)
 		vn_nat_neigh_set(&nn->nat, 0, a, &p.sender_mac);
 }
 
+/* An ARP request for a floating IP on the external side: answered with the leg's MAC. */
+static void floating_arp(struct nat_net *nn, const uint8_t *f, size_t len)
+{
+	uint8_t out[VN_NEIGH_ARP_LEN];
+	struct vn_neigh_pkt p;
+	uint32_t a;
+	int n;
+
+	if (vn_neigh_parse(f, len, &p) < 0 || p.kind != VN_NEIGH_ARP_REQUEST || p.target_ip.v6)
+		return;
+	memcpy(&a, p.target_ip.a, 4);
+	if (nat_port_is_floating(nn, a) &&
+	    (n = vn_neigh_build_arp_reply(out, sizeof(out), &nn->leg[1]->mac, &p.target_ip, &p)) >
+		0)
+		leg_send(nn->leg[1], out, (size_t)n);
+}
+
+void nat_legs_announce(struct nat_net *nn, uint32_t ip)
+{
+	struct vn_tun_addr a = {0};
+	uint8_t out[VN_NEIGH_ARP_LEN];
+	int n;
+
+	memcpy(a.a, &ip, 4);
+	if (nn->leg[1] && (n = vn_neigh_build_garp(out, sizeof(out), &nn->leg[1]->mac, &a)) > 0)
+		leg_send(nn->leg[1], out, (size_t)n);
+}
+
 static void punted(struct nat_net *nn, int side, const uint8_t *f, size_t len, uint64_t now)
 {
 	uint8_t out[VN_DHCP_REPLY_MAX];
@@ -243,6 +271,8 @@ static void punted(struct nat_net *nn, int side, const uint8_t *f, size_t len, u
 	if (f[12] == 0x08 && f[13] == 0x06) {
 		if (side == 0)
 			learn_sender(nn, f, len);
+		else
+			floating_arp(nn, f, len);
 		vn_neigh_input(nn->neigh[side], f, len, now);
 		return;
 	}

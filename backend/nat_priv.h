@@ -35,6 +35,21 @@ struct nat_leg {
 	uint64_t punt_drops, inj_drops, not_mine; /* atomic adds */
 };
 
+/** The NAT policy of one guest port (`port set --floating-ip`, `--forward`), by slot. */
+struct nat_port {
+	bool used;
+	bool has_mac;
+	char name[VN_NAME_MAX];
+	struct rte_ether_addr mac; /* its --mac (else the MAC learned on its slot) */
+	uint32_t fip;		   /* 0: none */
+	uint32_t in;		   /* its guest's address as last found (0: unknown) */
+	struct {
+		uint8_t proto;
+		uint16_t ext, in;
+	} fwd[8];
+	unsigned nfwd;
+};
+
 /** A NAT network (embeds struct vn_net first). */
 struct nat_net {
 	struct vn_net base;
@@ -49,6 +64,7 @@ struct nat_net {
 	struct vn_neigh *neigh[2];
 	struct rte_ring *resolve; /* (side << 32 | ip) asked by workers */
 	struct vn_dhcp *dhcp;	  /* NULL without --dhcp-range */
+	struct nat_port *ports;	  /* [VN_MAX_PORTS_HARD] */
 	const struct vn_net_host *host;
 	struct vn_dp *dp;
 	guint poll_src;
@@ -61,5 +77,14 @@ int nat_legs_make(struct nat_net *nn, GError **err);
 void nat_legs_free(struct nat_net *nn);
 void nat_legs_describe(struct nat_net *nn, JsonBuilder *b);
 uint64_t nat_now_ms(void);
+void nat_legs_announce(struct nat_net *nn, uint32_t ip);
+
+/* nat_port.c: per-port NAT policy (control thread) */
+int nat_port_apply(struct nat_net *nn, struct vn_port *port, JsonObject *args, GError **err);
+void nat_port_leave(struct nat_net *nn, uint16_t slot);
+void nat_port_refresh(struct nat_net *nn);
+bool nat_port_is_floating(const struct nat_net *nn, uint32_t a);
+const char *nat_port_name(const struct nat_net *nn, uint16_t slot);
+void nat_port_describe(struct nat_net *nn, JsonBuilder *b);
 
 #endif

@@ -28,6 +28,8 @@ static const char *const nat_keys[] = {"subnet",
 				       "leases",
 				       NULL};
 
+static const char *const nat_port_keys[] = {"floating_ip", "forward", NULL};
+
 #define CT_MAX_DEFAULT 65536u
 #define CT_MAX_LIMIT (1u << 22)
 #define CT_EXPIRE_BUDGET 65536u
@@ -242,6 +244,7 @@ static void nat_destroy(struct vn_net *n)
 	struct nat_net *nn = nn_of(n);
 
 	nat_legs_free(nn);
+	g_free(nn->ports);
 	vn_ct_free(nn->nat.ct);
 	vn_dhcp_free(nn->dhcp);
 	g_free(nn->subnet_s);
@@ -294,6 +297,7 @@ static int nat_create(const char *name, uint16_t id, JsonObject *args, const str
 		return rc;
 	}
 	fill(nn, &o, env);
+	nn->ports = g_new0(struct nat_port, VN_MAX_PORTS_HARD);
 	nn->nat.ct = vn_ct_new(nn->ct_max, &o.to);
 	if (!nn->nat.ct) {
 		nat_destroy(&nn->base);
@@ -348,11 +352,19 @@ static int nat_create(const char *name, uint16_t id, JsonObject *args, const str
 static int nat_join(struct vn_net *n, struct vn_port *port, struct vn_slot *s, JsonObject *args,
 		    GError **err)
 {
-	return 0;
+	return nat_port_apply(nn_of(n), port, args, err);
+}
+
+/* `port set PORT --floating-ip IP|none --forward tcp:2222:22,...|none` */
+static int nat_port_set(struct vn_net *n, struct vn_port *port, struct vn_slot *s, JsonObject *chg,
+			GError **err)
+{
+	return nat_port_apply(nn_of(n), port, chg, err);
 }
 
 static void nat_leave(struct vn_net *n, struct vn_port *port, uint16_t slot, bool guest)
 {
+	nat_port_leave(nn_of(n), slot);
 	if (n->fdb)
 		vn_fdb_flush(n->fdb, slot, true);
 }
@@ -364,6 +376,7 @@ static void nat_tick(struct vn_net *n, uint64_t now, const struct vn_config *cfg
 	if (n->fdb)
 		vn_fdb_age(n->fdb, now, cfg->fdb_aging);
 	vn_ct_expire(nn->nat.ct, nat_now_ms(), CT_EXPIRE_BUDGET);
+	nat_port_refresh(nn);
 }
 
 /* Guests switch among themselves as on a bridge; the gateway leg is one more port. */
@@ -392,6 +405,7 @@ static int fwd_parse(struct nat_net *nn, JsonObject *args, bool with_to, struct 
 		VN_FAIL(err, EINVAL, "a port forward needs --external-port P (1-65535)");
 	memset(f, 0, sizeof(*f));
 	f->proto = proto[0] == 't' ? IPPROTO_TCP : IPPROTO_UDP;
+	f->owner = VN_NAT_FWD_NET;
 	f->ext_port = htons((uint16_t)port);
 	if (!with_to)
 		return 0;
@@ -446,7 +460,7 @@ int vn_nat_forward_del(struct vn_net *n, JsonObject *args, GError **err)
 
 	if ((rc = fwd_parse(nn, args, false, &f, err)) < 0)
 		return rc;
-	if ((i = fwd_index(nt, &f)) < 0)
+	if ((i = fwd_index(nt, &f)) < 0 || nt->fwd[i].owner != VN_NAT_FWD_NET)
 		VN_FAIL(err, ENOENT, "%s has no forward of %s port %u", n->name,
 			f.proto == IPPROTO_TCP ? "tcp" : "udp", ntohs(f.ext_port));
 	vn_ct_lock(nt->ct); /* new connections stop; tracked ones go on */
@@ -460,10 +474,12 @@ static void fwd_json(const struct nat_net *nn, const struct vn_nat_fwd *f, JsonB
 	char ip[INET_ADDRSTRLEN], to[INET_ADDRSTRLEN + 8];
 
 	inet_ntop(AF_INET, &f->to, ip, sizeof(ip));
-	snprintf(to, sizeof(to), "%s:%u", ip, ntohs(f->to_port));
+	snprintf(to, sizeof(to), "%s:%u", f->to ? ip : "unknown", ntohs(f->to_port));
 	json_builder_begin_object(b);
 	if (net)
 		vn_json_str(b, "net", nn->base.name);
+	if (f->owner != VN_NAT_FWD_NET)
+		vn_json_str(b, "port", nat_port_name(nn, f->owner));
 	vn_json_str(b, "proto", f->proto == IPPROTO_TCP ? "tcp" : "udp");
 	vn_json_int(b, "external_port", ntohs(f->ext_port));
 	vn_json_str(b, "to", to);
@@ -635,6 +651,7 @@ static void nat_describe(const struct vn_net *cn, JsonBuilder *b)
 	for (unsigned i = 0; i < nn->nat.nfwd; i++)
 		fwd_json(nn, &nn->nat.fwd[i], b, false);
 	json_builder_end_array(b);
+	nat_port_describe(nn, b);
 	if (nn->dhcp)
 		vn_dhcp_describe(nn->dhcp, nat_now_ms(), b);
 	nat_legs_describe(nn, b);
@@ -659,7 +676,8 @@ static void nat_persist(const struct vn_net *cn, JsonBuilder *b)
 	json_builder_set_member_name(b, "forwards");
 	json_builder_begin_array(b);
 	for (unsigned i = 0; i < nn->nat.nfwd; i++)
-		fwd_json(nn, &nn->nat.fwd[i], b, false);
+		if (nn->nat.fwd[i].owner == VN_NAT_FWD_NET) /* the ports' come with them */
+			fwd_json(nn, &nn->nat.fwd[i], b, false);
 	json_builder_end_array(b);
 	if (nn->dhcp) {
 		json_builder_set_member_name(b, "leases");
@@ -670,10 +688,12 @@ static void nat_persist(const struct vn_net *cn, JsonBuilder *b)
 const struct vn_net_kind vn_nat_net_kind = {
     .name = "nat",
     .keys = nat_keys,
+    .port_keys = nat_port_keys,
     .check = nat_check,
     .create = nat_create,
     .destroy = nat_destroy,
     .join = nat_join,
+    .port_set = nat_port_set,
     .leave = nat_leave,
     .describe = nat_describe,
     .persist = nat_persist,

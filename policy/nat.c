@@ -287,9 +287,24 @@ static int port_pick(struct vn_nat *nt, struct vn_ct_tuple *rep, uint16_t keep)
 static const struct vn_nat_fwd *fwd_find(const struct vn_nat *nt, uint8_t proto, uint16_t port)
 {
 	for (unsigned i = 0; i < nt->nfwd; i++)
-		if (nt->fwd[i].proto == proto && nt->fwd[i].ext_port == port)
+		if (nt->fwd[i].proto == proto && nt->fwd[i].ext_port == port && nt->fwd[i].to)
 			return &nt->fwd[i];
 	return NULL;
+}
+
+/* The floating IP whose outside address (@by_in false) or inside host (true) is @a. */
+static const struct vn_nat_float *float_find(const struct vn_nat *nt, uint32_t a, bool by_in)
+{
+	for (unsigned i = 0; i < nt->nfloat; i++)
+		if ((by_in ? nt->floats[i].in : nt->floats[i].fip) == a && nt->floats[i].in)
+			return &nt->floats[i];
+	return NULL;
+}
+
+/* Is @a one of the network's outside addresses (the external address, a floating IP)? */
+static bool ours(const struct vn_nat *nt, uint32_t a)
+{
+	return a == nt->ext || float_find(nt, a, false);
 }
 
 /* May this packet start a connection? TCP: a SYN alone; UDP; ICMP: an echo request. */
@@ -310,6 +325,8 @@ static struct vn_ct_entry *conn_new(struct vn_nat *nt, const struct pkt *p, bool
 				    struct vn_nat_res *r)
 {
 	const struct vn_nat_fwd *f = NULL;
+	const struct vn_nat_float *fl = NULL;
+	struct vn_nat_fwd fl_fwd;
 	struct vn_ct_tuple rep = {.proto = p->t.proto};
 	const struct rte_ether_addr *tmac = NULL;
 	struct vn_ct_entry *e;
@@ -320,6 +337,13 @@ static struct vn_ct_entry *conn_new(struct vn_nat *nt, const struct pkt *p, bool
 		return NULL;
 	if (p->t.dst == nt->ext && p->t.proto != IPPROTO_ICMP)
 		f = fwd_find(nt, p->t.proto, p->t.dport);
+	else if ((fl = float_find(nt, p->t.dst, false))) { /* 1:1: every port, echo too */
+		fl_fwd = (struct vn_nat_fwd){.proto = p->t.proto,
+					     .ext_port = p->t.dport,
+					     .to = fl->in,
+					     .to_port = p->t.dport};
+		f = &fl_fwd;
+	}
 	if (f) { /* a port forward (from the outside, or hairpin from the inside) */
 		if (!(tmac = neigh_get(nt, 0, f->to))) {
 			r->resolve = f->to;
@@ -330,14 +354,15 @@ static struct vn_ct_entry *conn_new(struct vn_nat *nt, const struct pkt *p, bool
 		rep.src = f->to;
 		rep.sport = f->to_port;
 		flags |= VN_CT_F_DNAT;
-	} else if (!from_inside || inside(nt, p->t.dst) || p->t.dst == nt->ext) {
+	} else if (!from_inside || inside(nt, p->t.dst) || ours(nt, p->t.dst)) {
 		return NULL;
 	} else {
 		rep.src = p->t.dst;
 		rep.sport = p->t.dport;
 	}
 	if (from_inside) { /* the source goes too: to the outside, or back in (hairpin) */
-		rep.dst = nt->ext;
+		const struct vn_nat_float *own = float_find(nt, p->t.src, true);
+		rep.dst = own ? own->fip : nt->ext;
 		flags |= VN_CT_F_SNAT;
 		if (port_pick(nt, &rep, p->t.sport) < 0) {
 			*why = VN_NAT_NO_PORT;
@@ -528,11 +553,13 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 			return gateway_echo(nt, &p, &smac, r);
 		return dropped(nt, VN_NAT_UNSUPPORTED, r);
 	}
-	if (!from_inside && p.t.dst != nt->ext)
-		return dropped(nt, VN_NAT_NO_CONNECTION, r);
 	if (p.ip->time_to_live <= 1)
 		return dropped(nt, VN_NAT_TTL, r);
 	vn_ct_lock(nt->ct);
+	if (!from_inside && !ours(nt, p.t.dst)) {
+		why = VN_NAT_NO_CONNECTION;
+		goto out_drop;
+	}
 	if (p.later_frag) {
 		struct vn_nat_frag *f = frag_slot(nt, &p, false, now);
 		if (!f) {
@@ -553,8 +580,11 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 		}
 		o = out_of(e, d);
 		o.src = p.t.src; /* the router that sent it stays the source ... */
-		if (!inside(nt, o.dst) && inside(nt, o.src))
-			o.src = nt->ext; /* ... unless it is an inside host's error going out */
+		if (!inside(nt, o.dst) && inside(nt, o.src)) { /* ... unless it is an inside
+								 host's error going out */
+			const struct vn_nat_float *own = float_find(nt, o.src, true);
+			o.src = own ? own->fip : nt->ext;
+		}
 		ip_rewrite(p.ip, o.src, o.dst);
 		goto out_route;
 	}

@@ -76,6 +76,8 @@ enum flag_id {
 	F_PROTO,
 	F_EXTERNAL_PORT,
 	F_TO,
+	F_FLOATING_IP,
+	F_FORWARD,
 	N_FLAGS
 };
 
@@ -161,6 +163,8 @@ static const struct flag flags[N_FLAGS] = {
     [F_PROTO] = {"--proto", NULL, FT_STRING, "proto"},
     [F_EXTERNAL_PORT] = {"--external-port", NULL, FT_UINT, "external_port"},
     [F_TO] = {"--to", NULL, FT_STRING, "to"},
+    [F_FLOATING_IP] = {"--floating-ip", NULL, FT_STRING, "floating_ip"},
+    [F_FORWARD] = {"--forward", NULL, FT_STRING, "forward"},
 };
 
 /* One command line, read. */
@@ -299,7 +303,7 @@ static const struct verb verbs[] = {
 	.max_args = 2,
 	.arg_keys = {"name", "kind"},
 	.flags = {F_NET, F_PATH, F_SERVER, F_MAC, F_QUEUES, F_IFNAME, F_NETNS, F_MTU, F_OWNER,
-		  F_VM_UUID, F_VM_NAME, F_VNI, F_VNI_MAP},
+		  F_VM_UUID, F_VM_NAME, F_VNI, F_VNI_MAP, F_FLOATING_IP, F_FORWARD},
 	.cmd = "port.add",
 	.run = run_request,
 	.usage = "NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--net NET]",
@@ -330,7 +334,8 @@ static const struct verb verbs[] = {
 	.arg_keys = {"name"},
 	.flags = {F_VLAN_MODE, F_VLAN, F_VLANS, F_TPID, F_LOCK_MAC, F_NO_LOCK_MAC, F_ALLOWED_IP,
 		  F_ALLOW_DHCP_SERVER, F_NO_ALLOW_DHCP_SERVER, F_ALLOW_RA, F_NO_ALLOW_RA, F_INBOUND,
-		  F_OUTBOUND, F_STORM_CONTROL, F_REFLECTIVE_RELAY, F_VNI, F_VNI_MAP},
+		  F_OUTBOUND, F_STORM_CONTROL, F_REFLECTIVE_RELAY, F_VNI, F_VNI_MAP, F_FLOATING_IP,
+		  F_FORWARD},
 	.needs_flag = "port set needs at least one setting (see vnicctl --help)",
 	.cmd = "port.set",
 	.run = run_request,
@@ -340,7 +345,8 @@ static const struct verb verbs[] = {
 		 " [--allowed-ip LIST|none] [--allow-dhcp-server|--no-allow-dhcp-server]\n"
 		 " [--allow-ra|--no-allow-ra] [--inbound SPEC|none] [--outbound SPEC|none]\n"
 		 " [--storm-control PPS|none] [--reflective-relay on|off]\n"
-		 " [--vni N] [--vni-map VLAN:VNI,...|none]",
+		 " [--vni N] [--vni-map VLAN:VNI,...|none]\n"
+		 " [--floating-ip IP|none] [--forward tcp|udp:EXT:GUEST,...|none]",
 	.help = "L2 policy, applied at once; SPEC is\n"
 		"average=KBps[,peak=KBps][,burst=KiB];\n"
 		"--storm-control: broadcast, multicast and flooded\n"
@@ -349,7 +355,9 @@ static const struct verb verbs[] = {
 		"--reflective-relay: frames may go back out of the\n"
 		"port (the Linux bridge's hairpin flag); --vni: an overlay\n"
 		"port's VNI (tenant isolation); --vni-map: its tagged frames\n"
-		"by VLAN into other VNIs",
+		"by VLAN into other VNIs; --floating-ip: a NAT network\n"
+		"port's 1:1 address outside; --forward: external ports to\n"
+		"it that follow its address",
     },
     {
 	.name = "port list",

@@ -30,7 +30,9 @@
 #include "vnicd/conntrack.h"
 #include "vnicd/net.h"
 
-#define VN_NAT_MAX_FWD 64     /* port forwards of one NAT network */
+#define VN_NAT_MAX_FWD 64     /* port forwards of one NAT network (its own and its ports') */
+#define VN_NAT_MAX_FLOAT 64   /* floating IPs of one NAT network */
+#define VN_NAT_FWD_NET 0xffff /* struct vn_nat_fwd.owner of the network's own forwards */
 #define VN_NAT_NEIGH 1024     /* entries of each neighbour map (a power of two) */
 #define VN_NAT_PORT_TRIES 256 /* ports tried for one new connection before no_port */
 #define VN_NAT_FRAGS 256      /* datagrams in fragments tracked at once (by IP ID) */
@@ -51,12 +53,20 @@ enum vn_nat_drop {
 };
 
 /** struct vn_nat_fwd - a port forward: @proto to external port @ext_port goes to @to:@to_port
- * (network byte order). */
+ * (network byte order; @to 0: its guest's address is not known yet, it forwards nothing).
+ * @owner: the slot of the port it belongs to (`port set --forward`), or VN_NAT_FWD_NET. */
 struct vn_nat_fwd {
 	uint8_t proto;
 	uint16_t ext_port;
 	uint32_t to;
 	uint16_t to_port;
+	uint16_t owner;
+};
+
+/** struct vn_nat_float - a floating IP (1:1 NAT): @fip outside is inside host @in (0: not
+ * known yet, nothing passes), network byte order. */
+struct vn_nat_float {
+	uint32_t fip, in;
 };
 
 /** struct vn_nat_neigh_e - an IPv4 address's MAC (neighbour maps). */
@@ -82,7 +92,8 @@ struct vn_nat_frag {
 
 /**
  * struct vn_nat - one NAT network's engine. Addresses in network byte order, the port
- * range in host order. @fwd, @nfwd and @neigh change under @ct's lock.
+ * range in host order. @fwd, @nfwd, @floats, @nfloat and @neigh change under @ct's
+ * lock.
  */
 struct vn_nat {
 	struct vn_ct *ct;
@@ -91,6 +102,8 @@ struct vn_nat {
 	uint16_t port_lo, port_hi;
 	struct vn_nat_fwd fwd[VN_NAT_MAX_FWD];
 	unsigned nfwd;
+	struct vn_nat_float floats[VN_NAT_MAX_FLOAT];
+	unsigned nfloat;
 	struct vn_nat_neigh_e neigh[2][VN_NAT_NEIGH]; /* [0] inside hosts, [1] outside next hops */
 	struct vn_nat_frag frag[VN_NAT_FRAGS];	      /* under the lock */
 	uint64_t drops[VN_NAT_DROP__MAX];	      /* atomic adds */

@@ -307,6 +307,32 @@ def test_forward(tap, s):
            'forward: after nat forward del a new connection does not get through')
 
 
+def test_floating(tap, s):
+    """port set --floating-ip: 1:1 NAT both ways; --forward on the port."""
+    vn, fip = s.vn, '10.77.0.50'
+    vn.ctl('port', 'set', 'g1', '--floating-ip', fip)
+    tap.eq(vn.ctl_json('port', 'show', 'g1')['policy'].get('floating_ip'), fip,
+           'floating: port show reports policy.floating_ip')
+    tap.eq(s.show()['floating_ips'], [{'port': 'g1', 'floating_ip': fip, 'inside': s.gip}],
+           'floating: net show lists it with the guest\'s leased address')
+    r = s.s.run('ping', '-c', '2', '-W', '2', fip, check=False)
+    tap.eq(r.returncode, 0, 'floating: the server pings the guest at %s' % fip)
+    tap.eq(tcp_once(s.s, fip, 8000, 'f'), 'guest:f',
+           'floating: the server reaches the guest\'s TCP port 8000 at %s' % fip)
+    tap.eq(udp_once(s.g, S_IP, 9999, sport=40002), 'peer=%s:40002' % fip,
+           'floating: the guest\'s traffic leaves as %s' % fip)
+    vn.ctl('port', 'set', 'g1', '--floating-ip', 'none', '--forward', 'tcp:2223:8000')
+    tap.eq(udp_once(s.g, S_IP, 9999, sport=40003), 'peer=%s:40003' % EXT_IP,
+           'floating: after --floating-ip none the guest leaves as %s again' % EXT_IP)
+    fl = vn.ctl_json('nat', 'forward', 'list', 'lan')
+    tap.eq(fl, [{'net': 'lan', 'port': 'g1', 'proto': 'tcp', 'external_port': 2223,
+                 'to': s.gip + ':8000'}], 'floating: port set --forward shows in nat forward list')
+    tap.eq(tcp_once(s.s, EXT_IP, 2223, 'p'), 'guest:p',
+           'floating: the port\'s forward brings the server to the guest')
+    vn.ctl('port', 'set', 'g1', '--forward', 'none')
+    tap.eq(vn.ctl_json('nat', 'forward', 'list', 'lan'), [], 'floating: --forward none')
+
+
 def test_expire(tap, s):
     def short():
         return [c for c in s.vn.ctl_json('nat', 'conntrack', 'lan')
@@ -365,6 +391,7 @@ def main():
         for name, fn in (('dhcp', test_dhcp), ('ping', test_ping), ('tcp', test_tcp),
                          ('udp', test_udp), ('fragments', test_fragments),
                          ('refused', test_refused), ('show', test_show), ('forward', test_forward),
+                         ('floating', test_floating),
                          ('expire', test_expire), ('full', test_full),
                          ('restart', test_restart)):
             with Step(tap, name):
