@@ -531,6 +531,51 @@ static int gateway_echo(struct vn_nat *nt, struct pkt *p, const struct rte_ether
 	return VN_NAT_INSIDE;
 }
 
+/*
+ * A frame whose TTL runs out here becomes, in place, the ICMP time exceeded (RFC 792, RFC
+ * 1812 4.3.2.7: its IP header and 8 bytes quoted) that the router's address on the
+ * sender's side sends back to it; not for ICMP errors and later fragments (dropped only).
+ * Return: where it goes, or VN_NAT_DROPPED (counted).
+ */
+static int time_exceeded(struct vn_nat *nt, struct rte_mbuf *m, struct pkt *p, bool from_inside,
+			 const struct rte_ether_addr *smac, struct vn_nat_res *r)
+{
+	uint32_t ihl = (p->ip->version_ihl & 0xf) * 4u, qlen = RTE_MIN(ihl + 8u, p->ip_len);
+	uint32_t len = RTE_ETHER_HDR_LEN + 28u + qlen;
+	struct rte_ipv4_hdr *ip = p->ip;
+	uint8_t quote[68], *icmp;
+
+	if (p->later_frag || (p->t.proto == IPPROTO_ICMP && p->icmp_type != RTE_IP_ICMP_ECHO_REQUEST &&
+			      p->icmp_type != RTE_IP_ICMP_ECHO_REPLY) ||
+	    len > rte_pktmbuf_data_len(m) + rte_pktmbuf_tailroom(m))
+		return dropped(nt, VN_NAT_TTL, r);
+	memcpy(quote, ip, qlen);
+	m->data_len = (uint16_t)len;
+	m->pkt_len = len;
+	memset(ip, 0, 28);
+	ip->version_ihl = 0x45;
+	ip->type_of_service = 0xc0; /* internetwork control, as Linux sends its errors */
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(28 + qlen));
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_ICMP;
+	ip->src_addr = from_inside ? nt->gw : nt->ext;
+	memcpy(&ip->dst_addr, quote + 12, 4);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	icmp = (uint8_t *)(ip + 1);
+	icmp[0] = 11; /* time exceeded, code 0: in transit */
+	memcpy(icmp + 8, quote, qlen);
+	icmp[2] = icmp[3] = 0;
+	{
+		uint16_t cs = (uint16_t)~vn_fold((uint32_t)rte_raw_cksum(icmp, 8 + qlen));
+		memcpy(icmp + 2, &cs, 2);
+	}
+	m->ol_flags &= ~(RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_IPV4);
+	__atomic_fetch_add(&nt->drops[VN_NAT_TTL], 1, __ATOMIC_RELAXED);
+	r->dmac = *smac;
+	r->where = from_inside ? VN_NAT_INSIDE : VN_NAT_OUTSIDE;
+	return r->where;
+}
+
 int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint64_t now,
 		   struct vn_nat_res *r)
 {
@@ -554,7 +599,7 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 		return dropped(nt, VN_NAT_UNSUPPORTED, r);
 	}
 	if (p.ip->time_to_live <= 1)
-		return dropped(nt, VN_NAT_TTL, r);
+		return time_exceeded(nt, m, &p, from_inside, &smac, r);
 	vn_ct_lock(nt->ct);
 	if (!from_inside && !ours(nt, p.t.dst)) {
 		why = VN_NAT_NO_CONNECTION;

@@ -106,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r.where != VN_NAT_DROPPED) {
 		const struct rte_ipv4_hdr *ip =
 		    rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
-		if (rte_pktmbuf_pkt_len(m) != len || !ip_ok)
+		if (!ip_ok)
 			__builtin_trap();
 		if (rte_ipv4_cksum(ip) != 0)
 			__builtin_trap(); /* an IP header that was right stays right */

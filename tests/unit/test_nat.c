@@ -378,6 +378,25 @@ static void test_ports_and_drops(void)
 		rte_pktmbuf_free(m);
 	}
 	g_assert_cmpuint(nt->drops[VN_NAT_MALFORMED], >=, 9);
+	/* TTL 1: the frame comes back as the gateway's time exceeded quoting it */
+	m = mkpkt("192.168.100.10", "1.1.1.1", IPPROTO_UDP, 33434, 33434, 32);
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	ip->time_to_live = 1;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	{
+		uint8_t orig[28];
+		memcpy(orig, ip, 28);
+		g_assert_cmpint(vn_nat_process(nt, m, true, 0, &r), ==, VN_NAT_INSIDE);
+		g_assert_true(rte_is_same_ether_addr(&r.dmac, &gmac));
+		g_assert_cmpuint(rte_pktmbuf_pkt_len(m), ==, 14 + 20 + 8 + 28);
+		g_assert_cmpuint(ip->src_addr, ==, ip4("192.168.100.1"));
+		g_assert_cmpuint(ip->dst_addr, ==, ip4("192.168.100.10"));
+		g_assert_cmpuint(((uint8_t *)(ip + 1))[0], ==, 11);
+		g_assert_cmpmem((uint8_t *)(ip + 1) + 8, 28, orig, 28);
+		assert_sums(m);
+	}
+	rte_pktmbuf_free(m);
 	nat_free(nt);
 }
 
