@@ -23,6 +23,8 @@ PKGS=(
 	python3-scapy iperf3 tcpdump openvswitch-switch
 	# TAP port tests (offload checks) and the tap benchmark (syscall counts)
 	ethtool linux-perf strace
+	# NAT networks: the Linux reference of the differential test (MASQUERADE, DNAT)
+	iptables
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -109,6 +109,7 @@ struct vn_nat {
 	uint64_t drops[VN_NAT_DROP__MAX];	      /* atomic adds */
 	uint64_t translated[2];			      /* [0] to the outside, [1] to the inside */
 	uint64_t gateway_echo;			      /* pings of the gateway answered */
+	uint64_t reply_win, reply_n; /* ICMP errors and resets sent in this 100-ms window */
 };
 
 /** enum vn_nat_where - where a processed frame goes. */

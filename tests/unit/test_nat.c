@@ -331,14 +331,29 @@ static void test_ports_and_drops(void)
 	g_assert_cmpuint(nt->drops[VN_NAT_NO_PORT], ==, 1);
 	/* unsolicited from the outside, a TCP ACK without a connection, a fragment, cut short */
 	m = mkpkt("1.1.1.1", "10.0.0.2", IPPROTO_UDP, 53, 7777, 4);
-	g_assert_cmpint(vn_nat_process(nt, m, false, 0, &r), ==, VN_NAT_DROPPED);
+	g_assert_cmpint(vn_nat_process(nt, m, false, 0, &r), ==, VN_NAT_OUTSIDE); /* refused */
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	g_assert_cmpuint(((uint8_t *)(ip + 1))[0], ==, 3); /* port unreachable */
+	g_assert_cmpuint(ip->src_addr, ==, ip4("10.0.0.2"));
+	g_assert_cmpuint(ip->dst_addr, ==, ip4("1.1.1.1"));
+	assert_sums(m);
 	rte_pktmbuf_free(m);
 	g_assert_cmpuint(nt->drops[VN_NAT_NO_CONNECTION], ==, 1);
+	m = mkpkt("1.1.1.1", "10.0.0.2", IPPROTO_TCP, 5555, 81, 0); /* a SYN to a closed port */
+	g_assert_cmpint(vn_nat_process(nt, m, false, 0, &r), ==, VN_NAT_OUTSIDE);
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	g_assert_cmpuint(((struct rte_tcp_hdr *)(ip + 1))->tcp_flags, ==,
+			 RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
+	g_assert_cmpuint(ntohl(((struct rte_tcp_hdr *)(ip + 1))->recv_ack), ==,
+			 1); /* SEQ 0 + SYN */
+	assert_sums(m);
+	rte_pktmbuf_free(m);
+	g_assert_cmpuint(nt->drops[VN_NAT_NO_CONNECTION], ==, 2);
 	m = mkpkt("192.168.100.10", "1.1.1.1", IPPROTO_TCP, 5000, 80, 0);
 	rte_pktmbuf_mtod_offset(m, uint8_t *, 34 + 13)[0] = 0x10;
 	g_assert_cmpint(vn_nat_process(nt, m, true, 0, &r), ==, VN_NAT_DROPPED);
 	rte_pktmbuf_free(m);
-	g_assert_cmpuint(nt->drops[VN_NAT_NO_CONNECTION], ==, 2);
+	g_assert_cmpuint(nt->drops[VN_NAT_NO_CONNECTION], ==, 3);
 	/* fragments: a later one of an unknown datagram is dropped; the first one is translated
 	 * and the later ones of its datagram follow it */
 	m = mkpkt("192.168.100.12", "1.1.1.1", IPPROTO_UDP, 0x1111, 0x2222, 8);
