@@ -166,6 +166,37 @@ static void test_conntrack_full_and_tcp(void)
 	vn_ct_free(ct);
 }
 
+/* 100,000 connections, every one found both ways, then one flush; the memory it costs. */
+static void test_conntrack_100k(void)
+{
+	struct vn_ct_timeouts to;
+	struct vn_ct *ct;
+	int d;
+
+	vn_ct_timeouts_default(&to);
+	ct = vn_ct_new(100000, &to);
+	g_assert_nonnull(ct);
+	for (uint32_t i = 0; i < 100000; i++) {
+		struct vn_ct_tuple o = tup(i / 60000 + 1, 7, (uint16_t)(i % 60000), 80, IPPROTO_TCP),
+				   rep = tup(7, 9, 80, (uint16_t)i, IPPROTO_TCP);
+		rep.src = i / 65536 + 7;
+		g_assert_nonnull(vn_ct_insert(ct, &o, &rep, 0));
+	}
+	g_assert_null(vn_ct_insert(ct, &(struct vn_ct_tuple){.proto = 6, .src = 99},
+				   &(struct vn_ct_tuple){.proto = 6, .src = 98}, 0));
+	for (uint32_t i = 0; i < 100000; i += 7) {
+		struct vn_ct_tuple rep = tup(i / 65536 + 7, 9, 80, (uint16_t)i, IPPROTO_TCP);
+		g_assert_nonnull(vn_ct_lookup(ct, &rep, &d));
+		g_assert_cmpint(d, ==, 1);
+	}
+	g_assert_cmpuint(vn_ct_flush(ct), ==, 100000);
+	g_assert_cmpuint(ct->used, ==, 0);
+	g_test_message("%zu bytes per entry + %zu of buckets", sizeof(struct vn_ct_entry),
+		       (size_t)(ct->mask + 1) * 4 / ct->max);
+	g_assert_cmpuint(sizeof(struct vn_ct_entry), <=, 112);
+	vn_ct_free(ct);
+}
+
 /* ---- translation ---- */
 
 static struct vn_nat *nat_new(void)
@@ -597,6 +628,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/nat/csum_adjust", test_csum_adjust);
 	g_test_add_func("/nat/conntrack_reference", test_conntrack_reference);
 	g_test_add_func("/nat/conntrack_full_tcp", test_conntrack_full_and_tcp);
+	g_test_add_func("/nat/conntrack_100k", test_conntrack_100k);
 	g_test_add_func("/nat/snat_round_trip", test_snat_round_trip);
 	g_test_add_func("/nat/ports_and_drops", test_ports_and_drops);
 	g_test_add_func("/nat/forward_icmp_error", test_forward_and_icmp_error);
