@@ -179,6 +179,26 @@ REQUESTS = [
     (['stats', '--vm', 'u', '--port', 'p', '--detail'],
      '{"args":{"port":"p","vm":"u"},"cmd":"stats"}'),
     (['stats', 'reset', '--vm', 'u'], '{"args":{"vm":"u"},"cmd":"stats.reset"}'),
+    (['net', 'add', 'l', 'nat', '--subnet', '192.168.100.0/24', '--gateway', 'g', '--external',
+      'w', '--external-ip', 'e', '--masquerade', '--port-range', '1-2', '--dhcp-range', 'a-b',
+      '--external-gateway', 'x', '--conntrack-max', '9', '--conntrack-timeouts', 'udp=1'],
+     '{"args":{"name":"l","type":"nat","gateway":"g","subnet":"192.168.100.0/24",'
+     '"external":"w","external_ip":"e","masquerade":true,"port_range":"1-2",'
+     '"dhcp_range":"a-b","external_gateway":"x","conntrack_max":9,'
+     '"conntrack_timeouts":"udp=1"},"cmd":"net.add"}'),
+    (['nat', 'forward', 'add', 'l', '--proto', 'tcp', '--external-port', '2222', '--to',
+      '192.168.100.10:22'],
+     '{"args":{"net":"l","proto":"tcp","external_port":2222,"to":"192.168.100.10:22"},'
+     '"cmd":"nat.forward.add"}'),
+    (['nat', 'forward', 'del', 'l', '--proto', 'udp', '--external-port', '53'],
+     '{"args":{"net":"l","proto":"udp","external_port":53},"cmd":"nat.forward.del"}'),
+    (['nat', 'forward', 'list'], '{"args":{},"cmd":"nat.forward.list"}'),
+    (['nat', 'forward', 'list', 'l'], '{"args":{"net":"l"},"cmd":"nat.forward.list"}'),
+    (['nat', 'conntrack', 'l'], '{"args":{"net":"l"},"cmd":"nat.conntrack"}'),
+    (['nat', 'conntrack'], '{"args":{},"cmd":"nat.conntrack"}'),
+    (['nat', 'conntrack', 'flush', 'l'], '{"args":{"net":"l"},"cmd":"nat.conntrack.flush"}'),
+    (['port', 'set', 'p', '--floating-ip', '10.0.0.5', '--forward', 'tcp:2222:22'],
+     '{"args":{"name":"p","floating_ip":"10.0.0.5","forward":"tcp:2222:22"},"cmd":"port.set"}'),
 ]
 
 # Usage errors: "vnicctl: MESSAGE (see vnicctl --help)", exit 2, nothing sent.
