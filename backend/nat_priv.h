@@ -59,6 +59,7 @@ struct nat_net {
 	bool masquerade;
 	uint8_t prefix, ext_prefix;
 	uint32_t ct_max;
+	uint16_t mtu; /* --mtu: the DHCP MTU option (0: none) */
 	struct vn_net *ext_net;
 	struct nat_leg *leg[2];
 	struct vn_neigh *neigh[2];

@@ -14,19 +14,13 @@
 #include "vnicd/log.h"
 #include "vnicd/uplink.h"
 
-static const char *const nat_keys[] = {"subnet",
-				       "gateway",
-				       "external",
-				       "external_ip",
-				       "masquerade",
-				       "port_range",
-				       "dhcp_range",
-				       "external_gateway",
-				       "conntrack_max",
-				       "conntrack_timeouts",
-				       "forwards",
-				       "leases",
-				       NULL};
+static const char *const nat_keys[] = {"subnet",	"gateway",
+				       "external",	"external_ip",
+				       "masquerade",	"port_range",
+				       "dhcp_range",	"external_gateway",
+				       "conntrack_max", "conntrack_timeouts",
+				       "forwards",	"mtu",
+				       "leases",	NULL};
 
 static const char *const nat_port_keys[] = {"floating_ip", "forward", NULL};
 
@@ -50,7 +44,7 @@ struct nat_args {
 	const char *subnet, *gateway, *external, *external_ip, *external_gw, *port_range,
 	    *dhcp_range, *timeouts;
 	bool masquerade;
-	guint64 ct_max;
+	guint64 ct_max, mtu;
 	uint32_t net, mask, gw, ext, ext_gw, dhcp_lo, dhcp_hi;
 	unsigned prefix, ext_prefix;
 	uint16_t port_lo, port_hi;
@@ -177,7 +171,8 @@ static int nat_parse(JsonObject *args, struct nat_args *o, GError **err)
 	    (rc = vn_arg_str(args, "port_range", false, &o->port_range, err)) < 0 ||
 	    (rc = vn_arg_str(args, "dhcp_range", false, &o->dhcp_range, err)) < 0 ||
 	    (rc = vn_arg_str(args, "conntrack_timeouts", false, &o->timeouts, err)) < 0 ||
-	    (rc = vn_arg_uint(args, "conntrack_max", 1, CT_MAX_LIMIT, &o->ct_max, err)) < 0)
+	    (rc = vn_arg_uint(args, "conntrack_max", 1, CT_MAX_LIMIT, &o->ct_max, err)) < 0 ||
+	    (rc = vn_arg_uint(args, "mtu", 576, 65535, &o->mtu, err)) < 0)
 		return rc;
 	if (!o->subnet)
 		VN_FAIL(err, EINVAL, "a NAT network needs --subnet A.B.C.D/N");
@@ -277,6 +272,7 @@ static void fill(struct nat_net *nn, const struct nat_args *o, const struct vn_n
 	nn->prefix = (uint8_t)o->prefix;
 	nn->ext_prefix = (uint8_t)o->ext_prefix;
 	nn->ct_max = (uint32_t)o->ct_max;
+	nn->mtu = (uint16_t)o->mtu;
 	nn->host = env->host;
 	nn->dp = env->dp;
 	nt->gw = o->gw, nt->net = o->net, nt->mask = o->mask;
@@ -309,7 +305,8 @@ static int nat_create(const char *name, uint16_t id, JsonObject *args, const str
 					 .mask = o.mask,
 					 .lo = o.dhcp_lo,
 					 .hi = o.dhcp_hi,
-					 .dns = host_resolver()};
+					 .dns = host_resolver(),
+					 .mtu = (uint16_t)o.mtu};
 		nn->dhcp = vn_dhcp_new(&dc);
 		vn_dhcp_restore(nn->dhcp,
 				json_object_has_member(args, "leases")
@@ -644,6 +641,10 @@ static void nat_describe(const struct vn_net *cn, JsonBuilder *b)
 	snprintf(buf, sizeof(buf), "%u-%u", nn->nat.port_lo, nn->nat.port_hi);
 	vn_json_str(b, "port_range", buf);
 	vn_json_str(b, "dhcp_range", nn->dhcp_range_s);
+	if (nn->mtu)
+		vn_json_int(b, "mtu", nn->mtu);
+	else
+		vn_json_str(b, "mtu", NULL);
 	timeouts_json(&nn->nat.ct->to, b);
 	counters_json(nn, b);
 	json_builder_set_member_name(b, "forwards");
@@ -673,6 +674,8 @@ static void nat_persist(const struct vn_net *cn, JsonBuilder *b)
 		vn_json_bool(b, "masquerade", true);
 	if (nn->ct_max != CT_MAX_DEFAULT)
 		vn_json_int(b, "conntrack_max", nn->ct_max);
+	if (nn->mtu)
+		vn_json_int(b, "mtu", nn->mtu);
 	json_builder_set_member_name(b, "forwards");
 	json_builder_begin_array(b);
 	for (unsigned i = 0; i < nn->nat.nfwd; i++)

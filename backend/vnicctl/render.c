@@ -326,6 +326,44 @@ static void print_overlay(JsonObject *o)
 	printf("\n");
 }
 
+/* A NAT network's router, connections, drops, forwards and leases. */
+static void print_nat(JsonObject *o)
+{
+	JsonObject *ct = json_object_get_object_member(o, "conntrack");
+	JsonObject *tr = json_object_get_object_member(o, "translated");
+	JsonObject *d = json_object_get_object_member(o, "nat_drops");
+	JsonArray *fw = json_object_get_array_member(o, "forwards");
+	JsonArray *ls =
+	    json_object_has_member(o, "leases") ? json_object_get_array_member(o, "leases") : NULL;
+	g_autoptr(GList) keys = d ? json_object_get_members(d) : NULL;
+
+	printf("  nat %s, gateway %s (MAC %s), external %s on %s (MAC %s)%s, ports %s\n",
+	       vc_str(o, "subnet", "?"), vc_str(o, "gateway", "?"), vc_str(o, "gateway_mac", "-"),
+	       vc_str(o, "external_ip", "?"), vc_str(o, "external", "?"),
+	       vc_str(o, "external_mac", "-"), b_or(o, "masquerade") ? " (masquerade)" : "",
+	       vc_str(o, "port_range", "?"));
+	printf("  conntrack %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT ", created %" G_GINT64_FORMAT
+	       ", expired %" G_GINT64_FORMAT ", full drops %" G_GINT64_FORMAT
+	       "; translated out %" G_GINT64_FORMAT " in %" G_GINT64_FORMAT "\n",
+	       vc_int(ct, "entries"), vc_int(ct, "max"), vc_int(ct, "created"),
+	       vc_int(ct, "expired"), vc_int(ct, "full_drops"), vc_int(tr, "outbound"),
+	       vc_int(tr, "inbound"));
+	printf("  drops:");
+	for (GList *l = keys; l; l = l->next)
+		printf(" %s %" G_GINT64_FORMAT, (const char *)l->data, vc_int(d, l->data));
+	printf("\n");
+	for (guint i = 0; fw && i < json_array_get_length(fw); i++) {
+		JsonObject *e = json_array_get_object_element(fw, i);
+		printf("  forward %s %" G_GINT64_FORMAT " -> %s\n", vc_str(e, "proto", "?"),
+		       vc_int(e, "external_port"), vc_str(e, "to", "?"));
+	}
+	for (guint i = 0; ls && i < json_array_get_length(ls); i++) {
+		JsonObject *e = json_array_get_object_element(ls, i);
+		printf("  lease %s %s %s, %" G_GINT64_FORMAT " s left\n", vc_str(e, "ip", "?"),
+		       vc_str(e, "mac", "?"), vc_str(e, "state", "?"), vc_int(e, "expires_in"));
+	}
+}
+
 /** vc_render_net_show() - a network, its FDB (or macvtap MAC table) and its uplink's link. */
 void vc_render_net_show(JsonNode *res, bool detail)
 {
@@ -353,6 +391,8 @@ void vc_render_net_show(JsonNode *res, bool detail)
 		       vc_str(o, "hairpin", "?"), b_or(o, "nopromisc") ? ", nopromisc" : "");
 	if (json_object_has_member(o, "encap"))
 		print_overlay(o);
+	if (json_object_has_member(o, "conntrack"))
+		print_nat(o);
 	if (json_object_has_member(o, "uplink_link"))
 		print_uplink(vc_str(o, "uplink", "?"),
 			     json_object_get_object_member(o, "uplink_link"));

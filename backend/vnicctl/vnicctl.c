@@ -242,7 +242,7 @@ static const struct verb verbs[] = {
 		 " [--gateway IP]\n"
 		 "NAME nat --subnet A.B.C.D/N [--gateway IP] --external NET\n"
 		 " --external-ip IP[/PREFIX]|--masquerade [--external-gateway IP]\n"
-		 " [--port-range LOW-HIGH] [--dhcp-range FIRST-LAST]\n"
+		 " [--port-range LOW-HIGH] [--dhcp-range FIRST-LAST] [--mtu N]\n"
 		 " [--conntrack-max N] [--conntrack-timeouts NAME=S[,...]]",
 	.help = "make a network: a learning bridge, ports on an uplink\n"
 		"as the kernel's macvlan modes, an overlay carried by\n"

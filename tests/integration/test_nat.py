@@ -47,7 +47,7 @@ bound|renew)
     ip addr flush dev "$interface"
     ip addr add "$ip/${mask:-24}" dev "$interface"
     [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
-    echo "lease ip=$ip router=$router dns=$dns mask=$mask" > "$LEASE_FILE" ;;
+    echo "lease ip=$ip router=$router dns=$dns mask=$mask mtu=$mtu" > "$LEASE_FILE" ;;
 esac
 exit 0
 '''
@@ -152,7 +152,7 @@ class Site:
         vn.ctl('net', 'add', 'lan', 'nat', '--subnet', '192.168.100.0/24', '--external', 'wan',
                '--external-ip', EXT_IP + '/24', '--dhcp-range',
                '192.168.100.10-192.168.100.20', '--conntrack-max', 64,
-               '--conntrack-timeouts', 'udp=3,udp_stream=3,icmp=3')
+               '--conntrack-timeouts', 'udp=3,udp_stream=3,icmp=3', '--mtu', 1500)
         vn.ctl('port', 'add', 'g1', 'tap', '--ifname', 'gif', '--netns', self.g.name, '--mac',
                G_MAC, '--net', 'lan')
         for p in ('srv', 'g1'):
@@ -175,8 +175,8 @@ def test_dhcp(tap, s):
     r = nl.run(s.g.exec_argv(['busybox', 'udhcpc', '-i', 'gif', '-f', '-q', '-n', '-t', '5',
                               '-T', '1', '-s', s.script]), check=False, timeout=30, env=env)
     lease = open(s.lease_file).read() if os.path.exists(s.lease_file) else ''
-    tap.ok('ip=192.168.100.10 ' in lease and 'router=%s' % GW in lease,
-           'dhcp: udhcpc got 192.168.100.10 with router %s: %r (rc %d %s)' %
+    tap.ok('ip=192.168.100.10 ' in lease and 'router=%s ' % GW in lease and 'mtu=1500' in lease,
+           'dhcp: udhcpc got 192.168.100.10 with router %s and MTU 1500: %r (rc %d %s)' %
            (GW, lease.strip(), r.returncode, r.stderr.strip()[-200:]))
     addrs = json.loads(s.g.ip('-j', 'addr', 'show', 'gif').stdout)[0]['addr_info']
     s.gip = next((a['local'] for a in addrs if a['family'] == 'inet'), None)
@@ -259,6 +259,9 @@ def test_show(tap, s):
            (sh['conntrack'], sh['translated']))
     tap.ok(any(le['ip'] == '192.168.100.10' and le['mac'] == G_MAC and le['state'] == 'bound'
                for le in sh.get('leases', [])), 'show: the lease is listed as bound')
+    txt = s.vn.ctl('net', 'show', 'lan').stdout
+    tap.ok('nat 192.168.100.0/24, gateway %s' % GW in txt and 'lease 192.168.100.10' in txt,
+           'show: vnicctl net show lan (text) shows the router and the lease')
     ct = s.vn.ctl_json('nat', 'conntrack', 'lan')
     tcp = [c for c in ct if c['proto'] == 'tcp' and c['original']['dport'] == 8080]
     udp = [c for c in ct if c['proto'] == 'udp' and c['original']['sport'] == 40000]
