@@ -177,7 +177,8 @@ static void test_conntrack_100k(void)
 	ct = vn_ct_new(100000, &to);
 	g_assert_nonnull(ct);
 	for (uint32_t i = 0; i < 100000; i++) {
-		struct vn_ct_tuple o = tup(i / 60000 + 1, 7, (uint16_t)(i % 60000), 80, IPPROTO_TCP),
+		struct vn_ct_tuple o = tup(i / 60000 + 1, 7, (uint16_t)(i % 60000), 80,
+					   IPPROTO_TCP),
 				   rep = tup(7, 9, 80, (uint16_t)i, IPPROTO_TCP);
 		rep.src = i / 65536 + 7;
 		g_assert_nonnull(vn_ct_insert(ct, &o, &rep, 0));
