@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import netnslib as nl  # noqa: E402
 from netnslib import Netns  # noqa: E402
 from ovlib import Step  # noqa: E402
-from vnlib import Tap, Vnicd, wait_for  # noqa: E402
+from vnlib import Tap, TestPmd, Vnicd, wait_for  # noqa: E402
 
 S_IP, EXT_IP, GW = '10.77.0.1', '10.77.0.2', '192.168.100.1'
 G_MAC, S_MAC = '02:00:00:00:77:01', '02:00:00:00:77:02'
@@ -336,6 +336,58 @@ def test_floating(tap, s):
     tap.eq(vn.ctl_json('nat', 'forward', 'list', 'lan'), [], 'floating: --forward none')
 
 
+COUNT_ECHO = r'''
+import json, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+s.bind(('0.0.0.0', int(sys.argv[1])))
+n, peers = 0, {}
+while True:
+    d, a = s.recvfrom(4096)
+    if a[0] == '127.0.0.1':
+        s.sendto(json.dumps({'n': n, 'peers': sorted(peers)}).encode(), a)
+        continue
+    n += 1
+    peers['%s:%d' % a] = 1
+    s.sendto(d, a)
+'''
+
+
+def test_testpmd(tap, s):
+    """A testpmd vhost-user guest behind NAT: 320 UDP frames out, the server sees the
+    external address, its 320 echoes come back to the guest."""
+    vn = s.vn
+    mac, gmac = '02:00:00:00:77:10', s.show()['gateway_mac']
+    s.s.python(COUNT_ECHO, 9998)
+    vn.ctl('port', 'add', 'tp', 'vhost', '--path', vn.path('tp.sock'), '--server', '--mac', mac,
+           '--net', 'lan')
+    dev = 'net_virtio_user0,path=%s,queues=1,queue_size=1024,mac=%s' % (vn.path('tp.sock'), mac)
+    tp = TestPmd('natg', [dev], eth_peers={0: gmac},
+                 extra=['--rxd=1024', '--txd=1024', '--tx-ip=192.168.100.30,%s' % S_IP,
+                        '--tx-udp=5000,9998'])
+    try:
+        tap.ok(wait_for(lambda: vn.ctl_json('port', 'show', 'tp')['link'] == 'up', 15),
+               'testpmd: the vhost-user guest is up')
+        sent = tp.send(0, 10, 32, pkt_len=64)[0]
+        tp.start_fwd('rxonly')
+
+        def count():
+            r = s.s.run(sys.executable, '-c', 'import socket,sys; x=socket.socket(socket.AF_INET,'
+                        'socket.SOCK_DGRAM); x.settimeout(2); x.sendto(b"COUNT",("127.0.0.1",'
+                        '9998)); print(x.recv(9999).decode())', check=False)
+            return json.loads(r.stdout or '{}')
+        wait_for(lambda: count().get('n', 0) >= sent, 5)
+        got = count()
+        tap.eq((sent, got.get('n'), got.get('peers')), (320, 320, ['%s:5000' % EXT_IP]),
+               'testpmd: the server got the guest\'s 320 frames from %s:5000' % EXT_IP)
+        wait_for(lambda: tp.port_stats(0, raw=True)['rx_packets'] >= 320, 5)
+        tap.eq(tp.port_stats(0, raw=True)['rx_packets'], 320,
+               'testpmd: the server\'s 320 echoes reached the guest through NAT')
+    finally:
+        tp.close()
+        vn.ctl('port', 'del', 'tp', check=False)
+
+
 def test_expire(tap, s):
     def short():
         return [c for c in s.vn.ctl_json('nat', 'conntrack', 'lan')
@@ -384,7 +436,7 @@ def test_restart(tap, s):
 
 def main():
     tap = Tap()
-    nl.require(tap, ['busybox', 'curl', 'ping', 'tcpdump'])
+    nl.require(tap, ['busybox', 'curl', 'ping', 'tcpdump'], testpmd=True)
     vn = Vnicd('nat', config='[vnicd]\nmetrics_listen =\n')
     vn.wait_ready()
     s = None
@@ -394,7 +446,7 @@ def main():
         for name, fn in (('dhcp', test_dhcp), ('ping', test_ping), ('tcp', test_tcp),
                          ('udp', test_udp), ('fragments', test_fragments),
                          ('refused', test_refused), ('show', test_show), ('forward', test_forward),
-                         ('floating', test_floating),
+                         ('floating', test_floating), ('testpmd', test_testpmd),
                          ('expire', test_expire), ('full', test_full),
                          ('restart', test_restart)):
             with Step(tap, name):
