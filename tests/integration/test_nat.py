@@ -434,6 +434,27 @@ def test_restart(tap, s):
            'restart: the guest pings the server again')
 
 
+def test_delete(tap, s):
+    vn = s.vn
+    r = vn.ctl('net', 'del', 'wan', check=False)
+    tap.ok(r.returncode != 0 and 'external network of NAT network' in r.stderr,
+           'delete: the external network cannot go while lan uses it: %r' % r.stderr.strip())
+    r = vn.ctl('net', 'del', 'lan', check=False)
+    tap.ok(r.returncode != 0 and 'port' in r.stderr,
+           'delete: lan cannot go while it has a guest port: %r' % r.stderr.strip())
+    vn.ctl('port', 'del', 'g1')
+    vn.ctl('net', 'del', 'lan')
+    vn.ctl('port', 'del', 'srv')
+    vn.ctl('net', 'del', 'wan')
+    names = [n['name'] for n in vn.ctl_json('net', 'list')]
+    tap.ok('lan' not in names and 'wan' not in names,
+           'delete: both networks gone, vnicd alive: %s' % names)
+    r = vn.ctl('net', 'add', 'x', 'nat', '--subnet', '192.168.1.0/24', '--external', 'nowhere',
+               '--external-ip', '10.0.0.2', check=False)
+    tap.ok(r.returncode != 0 and "no network 'nowhere'" in r.stderr,
+           'delete: --external must exist: %r' % r.stderr.strip())
+
+
 def main():
     tap = Tap()
     nl.require(tap, ['busybox', 'curl', 'ping', 'tcpdump'], testpmd=True)
@@ -448,7 +469,7 @@ def main():
                          ('refused', test_refused), ('show', test_show), ('forward', test_forward),
                          ('floating', test_floating), ('testpmd', test_testpmd),
                          ('expire', test_expire), ('full', test_full),
-                         ('restart', test_restart)):
+                         ('restart', test_restart), ('delete', test_delete)):
             with Step(tap, name):
                 fn(tap, s)
     if s:
