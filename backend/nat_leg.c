@@ -281,29 +281,44 @@ static void punted(struct nat_net *nn, int side, const uint8_t *f, size_t len, u
 		leg_send(nn->leg[0], out, (size_t)n);
 }
 
-/* --masquerade: the external address follows the uplink's kernel interface. */
-static void masquerade_check(struct nat_net *nn)
+int nat_masquerade_read(struct nat_net *nn)
 {
 	int ifindex = nn->ext_net->uplink ? vn_uplink_ifindex(nn->ext_net->uplink) : 0;
 	uint8_t a[4], gw[4] = {0}, any[4] = {0};
 	unsigned plen = 0;
-	uint32_t ip, mask;
+	int rc;
 
-	if (!ifindex || vn_nl_addr4_of(ifindex, a, &plen) < 0)
-		return;
-	memcpy(&ip, a, 4);
-	mask = plen ? htonl(~0u << (32 - plen)) : 0;
-	if (vn_nl_route_gateway(ifindex, false, any, gw) == 1)
-		memcpy(&nn->nat.ext_gw, gw, 4);
-	if (ip == nn->nat.ext && mask == nn->nat.ext_mask)
-		return;
+	if (!ifindex)
+		return -ENODEV;
+	if ((rc = vn_nl_addr4_of(ifindex, a, &plen, &nn->masq_mac)) < 0)
+		return rc;
 	vn_ct_lock(nn->nat.ct);
-	nn->nat.ext = ip;
-	nn->nat.ext_mask = mask;
+	memcpy(&nn->nat.ext, a, 4);
+	nn->nat.ext_mask = plen ? htonl(~0u << (32 - plen)) : 0;
+	nn->nat.ext_gw = vn_nl_route_gateway(ifindex, false, any, gw) == 1 ? *(uint32_t *)gw : 0;
 	vn_ct_unlock(nn->nat.ct);
-	vn_ct_flush(nn->nat.ct); /* connections of the old address cannot continue */
-	VN_INFO("network %s: masquerading as %s/%u", nn->base.name, inet_ntoa((struct in_addr){ip}),
-		plen);
+	nn->ext_prefix = (uint8_t)plen;
+	return 0;
+}
+
+static struct vn_neigh *neigh_make(struct nat_net *nn, int side);
+
+/* --masquerade: the external address follows the uplink's kernel interface. */
+static void masquerade_check(struct nat_net *nn)
+{
+	uint32_t ext = nn->nat.ext, mask = nn->nat.ext_mask, gw = nn->nat.ext_gw;
+	struct vn_neigh *nb;
+
+	if (nat_masquerade_read(nn) < 0 ||
+	    (ext == nn->nat.ext && mask == nn->nat.ext_mask && gw == nn->nat.ext_gw))
+		return;
+	vn_ct_flush(nn->nat.ct);	/* connections of the old address cannot continue */
+	if ((nb = neigh_make(nn, 1))) { /* resolve as the new address */
+		vn_neigh_free(nn->neigh[1]);
+		nn->neigh[1] = nb;
+	}
+	VN_INFO("network %s: masquerading as %s/%u", nn->base.name,
+		inet_ntoa((struct in_addr){nn->nat.ext}), nn->ext_prefix);
 }
 
 static gboolean legs_poll(gpointer ud)
@@ -374,7 +389,9 @@ static int leg_make(struct nat_net *nn, int side, struct vn_net *net, GError **e
 		 side ? "ext" : "gw");
 	l->base.nr_rxq = 1;
 	l->base.nr_txq = 1;
-	{ /* a locally administered MAC of its own */
+	if (side && nn->masquerade) { /* the uplink interface's: it holds the address */
+		l->mac = nn->masq_mac;
+	} else { /* a locally administered MAC of its own */
 		uint32_t h = g_str_hash(nn->base.name) ^ (uint32_t)side * 0x9e3779b9u;
 		l->mac.addr_bytes[0] = 0x02;
 		l->mac.addr_bytes[1] = side ? 0x6e : 0x67; /* 'n', 'g' */
@@ -405,7 +422,9 @@ static struct vn_neigh *neigh_make(struct nat_net *nn, int side)
 				 .max_entries = VN_NAT_NEIGH,
 				 .send = side ? send_out : send_in,
 				 .changed = side ? changed_out : changed_in,
-				 .ud = nn};
+				 .ud = nn,
+				 /* masquerading, the kernel answers for the address */
+				 .passive = side && nn->masquerade};
 	uint32_t a = side ? nn->nat.ext : nn->nat.gw;
 
 	memcpy(c.addr.a, &a, 4);

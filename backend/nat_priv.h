@@ -57,6 +57,7 @@ struct nat_net {
 	char *subnet_s, *gateway_s, *external, *external_ip_s, *external_gw_s, *port_range_s,
 	    *dhcp_range_s, *timeouts_s;
 	bool masquerade;
+	struct rte_ether_addr masq_mac; /* --masquerade: the uplink interface's MAC */
 	uint8_t prefix, ext_prefix;
 	uint32_t ct_max;
 	uint16_t mtu; /* --mtu: the DHCP MTU option (0: none) */
@@ -79,6 +80,9 @@ void nat_legs_free(struct nat_net *nn);
 void nat_legs_describe(struct nat_net *nn, JsonBuilder *b);
 uint64_t nat_now_ms(void);
 void nat_legs_announce(struct nat_net *nn, uint32_t ip);
+/* --masquerade: the external address, prefix, gateway and MAC from the uplink's kernel
+ * interface. Return: 0, or -errno (no interface, no IPv4 address). */
+int nat_masquerade_read(struct nat_net *nn);
 
 /* nat_port.c: per-port NAT policy (control thread) */
 int nat_port_apply(struct nat_net *nn, struct vn_port *port, JsonObject *args, GError **err);

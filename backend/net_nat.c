@@ -333,6 +333,12 @@ static int nat_create(const char *name, uint16_t id, JsonObject *args, const str
 				    "--masquerade needs --external '%s' to have an uplink "
 				    "on a kernel interface (its address is followed)",
 				    o.external);
+		else if (o.masquerade && env->dp && nat_masquerade_read(nn) < 0)
+			rc = -EADDRNOTAVAIL,
+			g_set_error(
+			    err, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "--masquerade: the uplink interface of '%s' has no IPv4 address",
+			    o.external);
 		if (rc == 0 && env->dp)
 			rc = nat_legs_make(nn, err);
 	}

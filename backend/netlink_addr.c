@@ -163,21 +163,31 @@ static void addr4_each(struct nl_object *obj, void *arg)
 	f->found = true;
 }
 
-int vn_nl_addr4_of(int ifindex, uint8_t a[4], unsigned *plen)
+int vn_nl_addr4_of(int ifindex, uint8_t a[4], unsigned *plen, struct rte_ether_addr *mac)
 {
 	struct first4 f = {.ifindex = ifindex};
 	struct nl_sock *sk = nl_socket_alloc();
 	struct nl_cache *addrs = NULL;
+	struct rtnl_link *link = NULL;
 	int rc = -EIO;
 
-	if (sk && nl_connect(sk, NETLINK_ROUTE) == 0 && rtnl_addr_alloc_cache(sk, &addrs) == 0) {
-		nl_cache_foreach(addrs, addr4_each, &f);
-		rc = f.found ? 0 : -ENOENT;
-		if (f.found) {
-			memcpy(a, f.a, 4);
-			*plen = f.plen;
-		}
+	if (!sk || nl_connect(sk, NETLINK_ROUTE) < 0)
+		goto out;
+	if (rtnl_link_get_kernel(sk, ifindex, NULL, &link) == 0) {
+		struct nl_addr *ll = rtnl_link_get_addr(link);
+		if (ll && nl_addr_get_len(ll) == RTE_ETHER_ADDR_LEN)
+			memcpy(mac->addr_bytes, nl_addr_get_binary_addr(ll), RTE_ETHER_ADDR_LEN);
+		rtnl_link_put(link);
 	}
+	if (rtnl_addr_alloc_cache(sk, &addrs) < 0)
+		goto out;
+	nl_cache_foreach(addrs, addr4_each, &f);
+	rc = f.found ? 0 : -ENOENT;
+	if (f.found) {
+		memcpy(a, f.a, 4);
+		*plen = f.plen;
+	}
+out:
 	if (addrs)
 		nl_cache_free(addrs);
 	nl_socket_free(sk);
