@@ -276,9 +276,14 @@ static void punted(struct nat_net *nn, int side, const uint8_t *f, size_t len, u
 		vn_neigh_input(nn->neigh[side], f, len, now);
 		return;
 	}
-	if (side == 0 && nn->dhcp &&
-	    (n = vn_dhcp_input(nn->dhcp, f, len, now, &nn->leg[0]->mac, out, sizeof(out))) > 0)
-		leg_send(nn->leg[0], out, (size_t)n);
+	if (side == 0 && nn->dhcp) {
+		uint64_t before = vn_dhcp_changes(nn->dhcp);
+		if ((n = vn_dhcp_input(nn->dhcp, f, len, now, &nn->leg[0]->mac, out, sizeof(out))) >
+		    0)
+			leg_send(nn->leg[0], out, (size_t)n);
+		if (vn_dhcp_changes(nn->dhcp) != before && nn->host->changed)
+			nn->host->changed(nn->host->sw); /* the leases are saved with the network */
+	}
 }
 
 int nat_masquerade_read(struct nat_net *nn)

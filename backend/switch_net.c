@@ -361,6 +361,11 @@ static void host_publish(void *sw)
 	sw_publish(sw);
 }
 
+static void host_changed(void *sw)
+{
+	sw_changed(sw);
+}
+
 static void host_each_port(void *ud, const struct vn_net *n,
 			   void (*cb)(void *ud, const char *name, const char *kind,
 				      const struct vn_port *p),
@@ -385,6 +390,7 @@ void sw_host_init(struct vn_switch *sw)
 					.port_add = host_port_add,
 					.port_del = host_port_del,
 					.publish = host_publish,
+					.changed = host_changed,
 					.each_port = host_each_port};
 }
 

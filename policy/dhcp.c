@@ -262,6 +262,11 @@ bad:
 	return -EBADMSG;
 }
 
+uint64_t vn_dhcp_changes(const struct vn_dhcp *d)
+{
+	return d->n.acks + d->n.releases;
+}
+
 uint32_t vn_dhcp_lease_of(const struct vn_dhcp *d, const struct rte_ether_addr *mac, uint64_t now)
 {
 	const struct lease *l = by_mac(d, mac);

@@ -57,6 +57,9 @@ int vn_dhcp_input(struct vn_dhcp *d, const uint8_t *frame, size_t len, uint64_t 
  */
 uint32_t vn_dhcp_lease_of(const struct vn_dhcp *d, const struct rte_ether_addr *mac, uint64_t now);
 
+/** vn_dhcp_changes() - Return: how many times a lease was bound or released so far. */
+uint64_t vn_dhcp_changes(const struct vn_dhcp *d);
+
 /**
  * vn_dhcp_describe() - add "leases" ([{mac, ip, state, expires_in}]) and "dhcp_counters"
  * to the open object in @b.

@@ -182,6 +182,14 @@ def test_dhcp(tap, s):
     s.gip = next((a['local'] for a in addrs if a['family'] == 'inet'), None)
     tap.eq(s.gip, '192.168.100.10', 'dhcp: the guest interface holds the leased address')
 
+    def saved():
+        for f in os.listdir(s.vn.state_dir):
+            p = os.path.join(s.vn.state_dir, f)
+            if os.path.isfile(p) and '"192.168.100.10"' in open(p, errors='replace').read():
+                return True
+        return False
+    tap.ok(wait_for(saved, 5), 'dhcp: the lease is saved in the state directory at once')
+
 
 def test_ping(tap, s):
     r = s.g.run('ping', '-c', '2', '-W', '2', GW, check=False)
