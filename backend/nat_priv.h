@@ -55,7 +55,7 @@ struct nat_net {
 	struct vn_net base;
 	struct vn_nat nat; /* the engine (its ct made in create) */
 	char *subnet_s, *gateway_s, *external, *external_ip_s, *external_gw_s, *port_range_s,
-	    *dhcp_range_s, *timeouts_s;
+	    *dhcp_range_s, *timeouts_s, *dhcp_host_s;
 	bool masquerade;
 	struct rte_ether_addr masq_mac; /* --masquerade: the uplink interface's MAC */
 	uint8_t prefix, ext_prefix;

@@ -12,15 +12,13 @@
 #include "vnicd/args.h"
 #include "vnicd/bridge.h"
 #include "vnicd/log.h"
+#include "vnicd/mac.h"
 #include "vnicd/uplink.h"
 
-static const char *const nat_keys[] = {"subnet",	"gateway",
-				       "external",	"external_ip",
-				       "masquerade",	"port_range",
-				       "dhcp_range",	"external_gateway",
-				       "conntrack_max", "conntrack_timeouts",
-				       "forwards",	"mtu",
-				       "leases",	NULL};
+static const char *const nat_keys[] = {
+    "subnet",	  "gateway",	"external",	    "external_ip",   "masquerade",
+    "port_range", "dhcp_range", "external_gateway", "conntrack_max", "conntrack_timeouts",
+    "forwards",	  "mtu",	"leases",	    "dhcp_host",     NULL};
 
 static const char *const nat_port_keys[] = {"floating_ip", "forward", NULL};
 
@@ -42,7 +40,7 @@ const char *vn_nat_external_of(const struct vn_net *n)
 
 struct nat_args {
 	const char *subnet, *gateway, *external, *external_ip, *external_gw, *port_range,
-	    *dhcp_range, *timeouts;
+	    *dhcp_range, *timeouts, *dhcp_host;
 	bool masquerade;
 	guint64 ct_max, mtu;
 	uint32_t net, mask, gw, ext, ext_gw, dhcp_lo, dhcp_hi;
@@ -170,6 +168,7 @@ static int nat_parse(JsonObject *args, struct nat_args *o, GError **err)
 	    (rc = vn_arg_str(args, "external_gateway", false, &o->external_gw, err)) < 0 ||
 	    (rc = vn_arg_str(args, "port_range", false, &o->port_range, err)) < 0 ||
 	    (rc = vn_arg_str(args, "dhcp_range", false, &o->dhcp_range, err)) < 0 ||
+	    (rc = vn_arg_str(args, "dhcp_host", false, &o->dhcp_host, err)) < 0 ||
 	    (rc = vn_arg_str(args, "conntrack_timeouts", false, &o->timeouts, err)) < 0 ||
 	    (rc = vn_arg_uint(args, "conntrack_max", 1, CT_MAX_LIMIT, &o->ct_max, err)) < 0 ||
 	    (rc = vn_arg_uint(args, "mtu", 576, 65535, &o->mtu, err)) < 0)
@@ -206,11 +205,43 @@ static int nat_parse(JsonObject *args, struct nat_args *o, GError **err)
 	return ranges_parse(o, err);
 }
 
+/* --dhcp-host MAC=IP[,MAC=IP...]: static leases (into @d when given). */
+static int hosts_parse(const struct nat_args *o, struct vn_dhcp *d, GError **err)
+{
+	g_auto(GStrv) parts = NULL;
+
+	if (!o->dhcp_host)
+		return 0;
+	if (!o->dhcp_range)
+		VN_FAIL(err, EINVAL, "--dhcp-host needs --dhcp-range (the DHCP server)");
+	parts = g_strsplit(o->dhcp_host, ",", -1);
+	for (char **p = parts; *p; p++) {
+		g_auto(GStrv) kv = g_strsplit(g_strstrip(*p), "=", 2);
+		struct rte_ether_addr mac;
+		uint32_t ip;
+		if (!**p)
+			continue;
+		if (!kv[0] || !kv[1] || vn_mac_parse(kv[0], &mac) < 0 ||
+		    !rte_is_valid_assigned_ether_addr(&mac) || !ip4_parse(kv[1], &ip, NULL) ||
+		    (ip & o->mask) != o->net || ip == o->gw || ip == o->net ||
+		    (ip | ~o->mask) == ip)
+			VN_FAIL(err, EINVAL,
+				"invalid --dhcp-host entry '%s' (MAC=IP, IP a host address of "
+				"--subnet)",
+				*p);
+		if (d && vn_dhcp_static_add(d, &mac, ip) < 0)
+			VN_FAIL(err, EINVAL, "--dhcp-host names a MAC or an address twice ('%s')",
+				*p);
+	}
+	return 0;
+}
+
 static int nat_check(JsonObject *args, GError **err)
 {
 	struct nat_args o;
+	int rc = nat_parse(args, &o, err);
 
-	return nat_parse(args, &o, err);
+	return rc < 0 ? rc : hosts_parse(&o, NULL, err);
 }
 
 /* The host's first IPv4 resolver that is not a loopback address (0: none). */
@@ -250,6 +281,7 @@ static void nat_destroy(struct vn_net *n)
 	g_free(nn->port_range_s);
 	g_free(nn->dhcp_range_s);
 	g_free(nn->timeouts_s);
+	g_free(nn->dhcp_host_s);
 	vn_net_fini(n);
 	g_free(nn);
 }
@@ -268,6 +300,7 @@ static void fill(struct nat_net *nn, const struct nat_args *o, const struct vn_n
 	nn->port_range_s = g_strdup(o->port_range);
 	nn->dhcp_range_s = g_strdup(o->dhcp_range);
 	nn->timeouts_s = g_strdup(o->timeouts);
+	nn->dhcp_host_s = g_strdup(o->dhcp_host);
 	nn->masquerade = o->masquerade;
 	nn->prefix = (uint8_t)o->prefix;
 	nn->ext_prefix = (uint8_t)o->ext_prefix;
@@ -308,6 +341,10 @@ static int nat_create(const char *name, uint16_t id, JsonObject *args, const str
 					 .dns = host_resolver(),
 					 .mtu = (uint16_t)o.mtu};
 		nn->dhcp = vn_dhcp_new(&dc);
+		if ((rc = hosts_parse(&o, nn->dhcp, err)) < 0) {
+			nat_destroy(&nn->base);
+			return rc;
+		}
 		vn_dhcp_restore(nn->dhcp,
 				json_object_has_member(args, "leases")
 				    ? json_object_get_array_member(args, "leases")
@@ -647,6 +684,7 @@ static void nat_describe(const struct vn_net *cn, JsonBuilder *b)
 	snprintf(buf, sizeof(buf), "%u-%u", nn->nat.port_lo, nn->nat.port_hi);
 	vn_json_str(b, "port_range", buf);
 	vn_json_str(b, "dhcp_range", nn->dhcp_range_s);
+	vn_json_str(b, "dhcp_host", nn->dhcp_host_s);
 	if (nn->mtu)
 		vn_json_int(b, "mtu", nn->mtu);
 	else
@@ -668,10 +706,11 @@ static void nat_persist(const struct vn_net *cn, JsonBuilder *b)
 {
 	const struct nat_net *nn = (const struct nat_net *)cn;
 	const char *keys[] = {"subnet",		  "gateway",	"external",   "external_ip",
-			      "external_gateway", "port_range", "dhcp_range", "conntrack_timeouts"};
+			      "external_gateway", "port_range", "dhcp_range", "conntrack_timeouts",
+			      "dhcp_host"};
 	const char *vals[] = {nn->subnet_s,	 nn->gateway_s,	    nn->external,
 			      nn->external_ip_s, nn->external_gw_s, nn->port_range_s,
-			      nn->dhcp_range_s,	 nn->timeouts_s};
+			      nn->dhcp_range_s,	 nn->timeouts_s,    nn->dhcp_host_s};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
 		if (vals[i])

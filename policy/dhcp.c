@@ -23,8 +23,15 @@ struct lease {
 	uint8_t state;
 };
 
+struct stat_lease {
+	struct rte_ether_addr mac;
+	uint32_t ip;
+};
+
 struct vn_dhcp {
 	struct vn_dhcp_cfg c;
+	struct stat_lease st[VN_DHCP_MAX_STATIC];
+	unsigned nst;
 	GArray *leases; /* struct lease */
 	struct vn_dhcp_counters n;
 };
@@ -61,14 +68,44 @@ static struct lease *by_mac(const struct vn_dhcp *d, const struct rte_ether_addr
 	return NULL;
 }
 
-/* Is @ip (network order) free for @mac at @now: in the pool, not the server's, leased to
- * nobody else? */
+int vn_dhcp_static_add(struct vn_dhcp *d, const struct rte_ether_addr *mac, uint32_t ip)
+{
+	for (unsigned i = 0; i < d->nst; i++)
+		if (d->st[i].ip == ip || rte_is_same_ether_addr(&d->st[i].mac, mac))
+			return -EEXIST;
+	if (d->nst == VN_DHCP_MAX_STATIC)
+		return -ENOSPC;
+	d->st[d->nst++] = (struct stat_lease){*mac, ip};
+	return 0;
+}
+
+/* The static address of @mac, or 0; *@other: @ip is another client's static address. */
+static uint32_t static_of(const struct vn_dhcp *d, const struct rte_ether_addr *mac, uint32_t ip,
+			  bool *other)
+{
+	uint32_t mine = 0;
+
+	*other = false;
+	for (unsigned i = 0; i < d->nst; i++) {
+		bool me = rte_is_same_ether_addr(&d->st[i].mac, mac);
+		if (me)
+			mine = d->st[i].ip;
+		else if (d->st[i].ip == ip)
+			*other = true;
+	}
+	return mine;
+}
+
+/* Is @ip (network order) free for @mac at @now: in the pool (or @mac's static address), not
+ * the server's, not another client's static one, leased to nobody else? */
 static bool ip_free(const struct vn_dhcp *d, uint32_t ip, const struct rte_ether_addr *mac,
 		    uint64_t now)
 {
 	uint32_t h = ntohl(ip);
+	bool other, stat = static_of(d, mac, ip, &other) == ip;
 
-	if (h < ntohl(d->c.lo) || h > ntohl(d->c.hi) || ip == d->c.server || ip == d->c.router)
+	if (other || ip == d->c.server || ip == d->c.router ||
+	    (!stat && (h < ntohl(d->c.lo) || h > ntohl(d->c.hi))))
 		return false;
 	for (guint i = 0; i < d->leases->len; i++) {
 		const struct lease *l = &g_array_index(d->leases, struct lease, i);
@@ -83,7 +120,11 @@ static struct lease *lease_for(struct vn_dhcp *d, const struct rte_ether_addr *m
 			       uint64_t now)
 {
 	struct lease *l = by_mac(d, mac);
+	bool other;
+	uint32_t st = static_of(d, mac, 0, &other);
 
+	if (st)
+		want = st; /* a static client gets its address whatever it asks for */
 	if (l && (l->expires > now || ip_free(d, l->ip, mac, now)) && (!want || want == l->ip))
 		return l;
 	if (!want || !ip_free(d, want, mac, now)) {

@@ -78,6 +78,7 @@ enum flag_id {
 	F_TO,
 	F_FLOATING_IP,
 	F_FORWARD,
+	F_DHCP_HOST,
 	N_FLAGS
 };
 
@@ -165,6 +166,7 @@ static const struct flag flags[N_FLAGS] = {
     [F_TO] = {"--to", NULL, FT_STRING, "to"},
     [F_FLOATING_IP] = {"--floating-ip", NULL, FT_STRING, "floating_ip"},
     [F_FORWARD] = {"--forward", NULL, FT_STRING, "forward"},
+    [F_DHCP_HOST] = {"--dhcp-host", NULL, FT_STRING, "dhcp_host"},
 };
 
 /* One command line, read. */
@@ -229,7 +231,8 @@ static const struct verb verbs[] = {
 		  F_DHCP_RANGE,
 		  F_EXTERNAL_GATEWAY,
 		  F_CONNTRACK_MAX,
-		  F_CONNTRACK_TIMEOUTS},
+		  F_CONNTRACK_TIMEOUTS,
+		  F_DHCP_HOST},
 	.cmd = "net.add",
 	.run = run_request,
 	.usage = "NAME bridge|macvtap|overlay|nat [--uplink DEVARGS] [--mode M] [--hairpin H] "
@@ -243,6 +246,7 @@ static const struct verb verbs[] = {
 		 "NAME nat --subnet A.B.C.D/N [--gateway IP] --external NET\n"
 		 " --external-ip IP[/PREFIX]|--masquerade [--external-gateway IP]\n"
 		 " [--port-range LOW-HIGH] [--dhcp-range FIRST-LAST] [--mtu N]\n"
+		 " [--dhcp-host MAC=IP[,...]]\n"
 		 " [--conntrack-max N] [--conntrack-timeouts NAME=S[,...]]",
 	.help = "make a network: a learning bridge, ports on an uplink\n"
 		"as the kernel's macvlan modes, an overlay carried by\n"

@@ -19,7 +19,8 @@
 #include <json-glib/json-glib.h>
 #include <rte_ether.h>
 
-#define VN_DHCP_REPLY_MAX 342 /* Ethernet + IPv4 + UDP + a 300-byte BOOTP message */
+#define VN_DHCP_REPLY_MAX 342  /* Ethernet + IPv4 + UDP + a 300-byte BOOTP message */
+#define VN_DHCP_MAX_STATIC 256 /* static leases of one server */
 
 /** struct vn_dhcp_cfg - the server (addresses in network byte order; @lo..@hi the pool). */
 struct vn_dhcp_cfg {
@@ -41,6 +42,13 @@ struct vn_dhcp *vn_dhcp_new(const struct vn_dhcp_cfg *c);
 
 /** vn_dhcp_free() - free @d (NULL allowed). */
 void vn_dhcp_free(struct vn_dhcp *d);
+
+/**
+ * vn_dhcp_static_add() - client @mac always gets @ip (network order; inside or outside the
+ * pool, reserved from it for others). Return: 0, -EEXIST (@ip or @mac given already),
+ * -ENOSPC (VN_DHCP_MAX_STATIC).
+ */
+int vn_dhcp_static_add(struct vn_dhcp *d, const struct rte_ether_addr *mac, uint32_t ip);
 
 /**
  * vn_dhcp_input() - process frame @frame (@len bytes) at @now: a DHCP message to the

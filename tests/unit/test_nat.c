@@ -611,6 +611,27 @@ static void test_dhcp(void)
 	g_assert_cmpuint(vn_dhcp_lease_of(d, &ch[0], 2000), ==, 0);
 	n = vn_dhcp_input(d, f, dhcp_msg(f, 1, &ch[2], 0, 0), 1000, &srv, out, sizeof(out));
 	g_assert_cmpuint(yiaddr_of(out, &type), ==, c.lo);
+	/* a static lease: its client gets it whatever it asks for, nobody else does */
+	{
+		const struct rte_ether_addr sc = {{2, 0, 0, 0, 2, 9}};
+		uint32_t sip = ip4("192.168.100.50");
+		g_assert_cmpint(vn_dhcp_static_add(d, &sc, sip), ==, 0);
+		g_assert_cmpint(vn_dhcp_static_add(d, &ch[0], sip), ==, -EEXIST);
+		n = vn_dhcp_input(d, f, dhcp_msg(f, 1, &sc, c.lo, 0), 1000, &srv, out, sizeof(out));
+		g_assert_cmpuint(yiaddr_of(out, &type), ==, sip);
+		n = vn_dhcp_input(d, f, dhcp_msg(f, 3, &sc, c.lo, c.server), 1000, &srv, out,
+				  sizeof(out));
+		yiaddr_of(out, &type);
+		g_assert_cmpuint(type, ==, 6); /* NAK: not its address */
+		n = vn_dhcp_input(d, f, dhcp_msg(f, 3, &sc, sip, c.server), 1000, &srv, out,
+				  sizeof(out));
+		g_assert_cmpuint(yiaddr_of(out, &type), ==, sip);
+		g_assert_cmpuint(type, ==, 5);
+		n = vn_dhcp_input(d, f, dhcp_msg(f, 3, &ch[1], sip, c.server), 1000, &srv, out,
+				  sizeof(out));
+		yiaddr_of(out, &type);
+		g_assert_cmpuint(type, ==, 6); /* another's static address */
+	}
 	/* malformed: cut BOOTP, a bad magic */
 	g_assert_cmpint(vn_dhcp_input(d, f, 60, 1000, &srv, out, sizeof(out)), ==, -EBADMSG);
 	dhcp_msg(f, 1, &ch[2], 0, 0);
