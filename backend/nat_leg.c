@@ -65,9 +65,15 @@ static bool punt_wanted(const struct nat_leg *l, const uint8_t *d, uint32_t len)
 {
 	if (d[12] == 0x08 && d[13] == 0x06)
 		return true;
-	return l->side == 0 && len >= 14 + 20 + 8 && d[12] == 0x08 && d[13] == 0 &&
-	       (d[14] >> 4) == 4 && d[23] == 17 && len >= 14u + (d[14] & 0xfu) * 4u + 4u &&
-	       d[14 + (d[14] & 0xf) * 4 + 2] == 0 && d[14 + (d[14] & 0xf) * 4 + 3] == 67;
+	if (l->side != 0 || len < 14 + 20 + 8 || d[12] != 0x08 || d[13] != 0 || (d[14] >> 4) != 4 ||
+	    d[23] != 17 || len < 14u + (d[14] & 0xfu) * 4u + 4u ||
+	    d[14 + (d[14] & 0xf) * 4 + 2] != 0)
+		return false;
+	if (d[14 + (d[14] & 0xf) * 4 + 3] == 67) /* DHCP */
+		return true;
+	/* DNS to the gateway's address, when it forwards */
+	return d[14 + (d[14] & 0xf) * 4 + 3] == 53 && l->nn->dns &&
+	       memcmp(d + 30, &l->nn->nat.gw, 4) == 0;
 }
 
 /* Translate @m (ours alone) and send it on. */
@@ -194,6 +200,12 @@ static void leg_send(struct nat_leg *l, const uint8_t *frame, size_t len)
 	inject(l, m);
 }
 
+void nat_leg_send(struct nat_net *nn, int side, const uint8_t *frame, size_t len)
+{
+	if (nn->leg[side])
+		leg_send(nn->leg[side], frame, len);
+}
+
 static void send_in(void *ud, const uint8_t *frame, size_t len)
 {
 	leg_send(((struct nat_net *)ud)->leg[0], frame, len);
@@ -274,6 +286,10 @@ static void punted(struct nat_net *nn, int side, const uint8_t *f, size_t len, u
 		else
 			floating_arp(nn, f, len);
 		vn_neigh_input(nn->neigh[side], f, len, now);
+		return;
+	}
+	if (side == 0 && len >= 42 && f[14 + (f[14] & 0xf) * 4 + 3] == 53) {
+		nat_dns_query(nn, f, len, now);
 		return;
 	}
 	if (side == 0 && nn->dhcp) {

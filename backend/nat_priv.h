@@ -55,7 +55,7 @@ struct nat_net {
 	struct vn_net base;
 	struct vn_nat nat; /* the engine (its ct made in create) */
 	char *subnet_s, *gateway_s, *external, *external_ip_s, *external_gw_s, *port_range_s,
-	    *dhcp_range_s, *timeouts_s, *dhcp_host_s;
+	    *dhcp_range_s, *timeouts_s, *dhcp_host_s, *dns_s;
 	bool masquerade;
 	struct rte_ether_addr masq_mac; /* --masquerade: the uplink interface's MAC */
 	uint8_t prefix, ext_prefix;
@@ -67,6 +67,7 @@ struct nat_net {
 	struct rte_ring *resolve; /* (side << 32 | ip) asked by workers */
 	struct vn_dhcp *dhcp;	  /* NULL without --dhcp-range */
 	struct nat_port *ports;	  /* [VN_MAX_PORTS_HARD] */
+	struct nat_dns *dns;	  /* the DNS forwarder, or NULL */
 	const struct vn_net_host *host;
 	struct vn_dp *dp;
 	guint poll_src;
@@ -80,6 +81,15 @@ void nat_legs_free(struct nat_net *nn);
 void nat_legs_describe(struct nat_net *nn, JsonBuilder *b);
 uint64_t nat_now_ms(void);
 void nat_legs_announce(struct nat_net *nn, uint32_t ip);
+/* send @frame out of leg @side (control thread) */
+void nat_leg_send(struct nat_net *nn, int side, const uint8_t *frame, size_t len);
+
+/* nat_dns.c: the DNS forwarder (control thread) */
+struct nat_dns;
+int nat_dns_start(struct nat_net *nn, uint32_t ip, uint16_t port);
+void nat_dns_stop(struct nat_net *nn);
+void nat_dns_query(struct nat_net *nn, const uint8_t *frame, size_t len, uint64_t now);
+void nat_dns_describe(struct nat_net *nn, JsonBuilder *b);
 /* --masquerade: the external address, prefix, gateway and MAC from the uplink's kernel
  * interface. Return: 0, or -errno (no interface, no IPv4 address). */
 int nat_masquerade_read(struct nat_net *nn);

@@ -18,7 +18,8 @@
 static const char *const nat_keys[] = {
     "subnet",	  "gateway",	"external",	    "external_ip",   "masquerade",
     "port_range", "dhcp_range", "external_gateway", "conntrack_max", "conntrack_timeouts",
-    "forwards",	  "mtu",	"leases",	    "dhcp_host",     NULL};
+    "forwards",	  "mtu",	"leases",	    "dhcp_host",     "dns",
+    NULL};
 
 static const char *const nat_port_keys[] = {"floating_ip", "forward", NULL};
 
@@ -40,7 +41,7 @@ const char *vn_nat_external_of(const struct vn_net *n)
 
 struct nat_args {
 	const char *subnet, *gateway, *external, *external_ip, *external_gw, *port_range,
-	    *dhcp_range, *timeouts, *dhcp_host;
+	    *dhcp_range, *timeouts, *dhcp_host, *dns;
 	bool masquerade;
 	guint64 ct_max, mtu;
 	uint32_t net, mask, gw, ext, ext_gw, dhcp_lo, dhcp_hi;
@@ -169,6 +170,7 @@ static int nat_parse(JsonObject *args, struct nat_args *o, GError **err)
 	    (rc = vn_arg_str(args, "port_range", false, &o->port_range, err)) < 0 ||
 	    (rc = vn_arg_str(args, "dhcp_range", false, &o->dhcp_range, err)) < 0 ||
 	    (rc = vn_arg_str(args, "dhcp_host", false, &o->dhcp_host, err)) < 0 ||
+	    (rc = vn_arg_str(args, "dns", false, &o->dns, err)) < 0 ||
 	    (rc = vn_arg_str(args, "conntrack_timeouts", false, &o->timeouts, err)) < 0 ||
 	    (rc = vn_arg_uint(args, "conntrack_max", 1, CT_MAX_LIMIT, &o->ct_max, err)) < 0 ||
 	    (rc = vn_arg_uint(args, "mtu", 576, 65535, &o->mtu, err)) < 0)
@@ -236,16 +238,22 @@ static int hosts_parse(const struct nat_args *o, struct vn_dhcp *d, GError **err
 	return 0;
 }
 
+static int dns_parse(const char *s, uint32_t *ip, uint16_t *port, GError **err);
+
 static int nat_check(JsonObject *args, GError **err)
 {
 	struct nat_args o;
+	uint32_t ip;
+	uint16_t port;
 	int rc = nat_parse(args, &o, err);
 
+	if (rc == 0 && o.dns)
+		rc = dns_parse(o.dns, &ip, &port, err);
 	return rc < 0 ? rc : hosts_parse(&o, NULL, err);
 }
 
-/* The host's first IPv4 resolver that is not a loopback address (0: none). */
-static uint32_t host_resolver(void)
+/* The host's first IPv4 resolver (@loopback: any, else not a loopback one; 0: none). */
+static uint32_t host_resolver(bool loopback)
 {
 	g_autofree char *text = NULL;
 	g_auto(GStrv) lines = NULL;
@@ -257,9 +265,29 @@ static uint32_t host_resolver(void)
 	for (char **l = lines; *l; l++) {
 		g_auto(GStrv) w = g_strsplit_set(g_strstrip(*l), " \t", -1);
 		if (w[0] && strcmp(w[0], "nameserver") == 0 && w[1] &&
-		    inet_pton(AF_INET, w[1], &a) == 1 && (ntohl(a) >> 24) != 127)
+		    inet_pton(AF_INET, w[1], &a) == 1 && (loopback || (ntohl(a) >> 24) != 127))
 			return a;
 	}
+	return 0;
+}
+
+/* --dns IP[:PORT]|none into *@ip, *@port (network order; *@ip 0: none). */
+static int dns_parse(const char *s, uint32_t *ip, uint16_t *port, GError **err)
+{
+	g_autofree char *a = g_strdup(s);
+	char *colon = strchr(a, ':');
+	guint64 p = 53;
+
+	*ip = 0;
+	if (strcmp(s, "none") == 0)
+		return 0;
+	if (colon)
+		*colon = '\0';
+	if (!ip4_parse(a, ip, NULL) || !*ip ||
+	    (colon && !g_ascii_string_to_unsigned(colon + 1, 10, 1, 65535, &p, NULL)))
+		VN_FAIL(err, EINVAL,
+			"invalid --dns '%s' (IP[:PORT] of the upstream resolver, or none)", s);
+	*port = htons((uint16_t)p);
 	return 0;
 }
 
@@ -269,6 +297,7 @@ static void nat_destroy(struct vn_net *n)
 {
 	struct nat_net *nn = nn_of(n);
 
+	nat_dns_stop(nn);
 	nat_legs_free(nn);
 	g_free(nn->ports);
 	vn_ct_free(nn->nat.ct);
@@ -282,6 +311,7 @@ static void nat_destroy(struct vn_net *n)
 	g_free(nn->dhcp_range_s);
 	g_free(nn->timeouts_s);
 	g_free(nn->dhcp_host_s);
+	g_free(nn->dns_s);
 	vn_net_fini(n);
 	g_free(nn);
 }
@@ -301,6 +331,7 @@ static void fill(struct nat_net *nn, const struct nat_args *o, const struct vn_n
 	nn->dhcp_range_s = g_strdup(o->dhcp_range);
 	nn->timeouts_s = g_strdup(o->timeouts);
 	nn->dhcp_host_s = g_strdup(o->dhcp_host);
+	nn->dns_s = g_strdup(o->dns);
 	nn->masquerade = o->masquerade;
 	nn->prefix = (uint8_t)o->prefix;
 	nn->ext_prefix = (uint8_t)o->ext_prefix;
@@ -332,13 +363,24 @@ static int nat_create(const char *name, uint16_t id, JsonObject *args, const str
 		nat_destroy(&nn->base);
 		VN_FAIL(err, ENOMEM, "no memory for %u tracked connections", (unsigned)o.ct_max);
 	}
+	if (env->dp) { /* the DNS forwarder: --dns, else the host's resolver */
+		uint32_t up = host_resolver(true);
+		uint16_t port = htons(53);
+		if (o.dns && (rc = dns_parse(o.dns, &up, &port, err)) < 0) {
+			nat_destroy(&nn->base);
+			return rc;
+		}
+		if (up && nat_dns_start(nn, up, port) < 0)
+			VN_WARN("network %s: no DNS forwarder (no socket)", name);
+	}
 	if (o.dhcp_range) {
 		struct vn_dhcp_cfg dc = {.server = o.gw,
 					 .router = o.gw,
 					 .mask = o.mask,
 					 .lo = o.dhcp_lo,
 					 .hi = o.dhcp_hi,
-					 .dns = host_resolver(),
+					 /* the gateway when it forwards DNS */
+					 .dns = nn->dns ? o.gw : host_resolver(false),
 					 .mtu = (uint16_t)o.mtu};
 		nn->dhcp = vn_dhcp_new(&dc);
 		if ((rc = hosts_parse(&o, nn->dhcp, err)) < 0) {
@@ -697,6 +739,7 @@ static void nat_describe(const struct vn_net *cn, JsonBuilder *b)
 		fwd_json(nn, &nn->nat.fwd[i], b, false);
 	json_builder_end_array(b);
 	nat_port_describe(nn, b);
+	nat_dns_describe(nn, b);
 	if (nn->dhcp)
 		vn_dhcp_describe(nn->dhcp, nat_now_ms(), b);
 	nat_legs_describe(nn, b);
@@ -707,10 +750,11 @@ static void nat_persist(const struct vn_net *cn, JsonBuilder *b)
 	const struct nat_net *nn = (const struct nat_net *)cn;
 	const char *keys[] = {"subnet",		  "gateway",	"external",   "external_ip",
 			      "external_gateway", "port_range", "dhcp_range", "conntrack_timeouts",
-			      "dhcp_host"};
-	const char *vals[] = {nn->subnet_s,	 nn->gateway_s,	    nn->external,
-			      nn->external_ip_s, nn->external_gw_s, nn->port_range_s,
-			      nn->dhcp_range_s,	 nn->timeouts_s,    nn->dhcp_host_s};
+			      "dhcp_host",	  "dns"};
+	const char *vals[G_N_ELEMENTS(keys)] = {
+	    nn->subnet_s,      nn->gateway_s,	 nn->external,	   nn->external_ip_s,
+	    nn->external_gw_s, nn->port_range_s, nn->dhcp_range_s, nn->timeouts_s,
+	    nn->dhcp_host_s,   nn->dns_s};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
 		if (vals[i])

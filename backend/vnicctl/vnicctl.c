@@ -79,6 +79,7 @@ enum flag_id {
 	F_FLOATING_IP,
 	F_FORWARD,
 	F_DHCP_HOST,
+	F_DNS,
 	N_FLAGS
 };
 
@@ -167,6 +168,7 @@ static const struct flag flags[N_FLAGS] = {
     [F_FLOATING_IP] = {"--floating-ip", NULL, FT_STRING, "floating_ip"},
     [F_FORWARD] = {"--forward", NULL, FT_STRING, "forward"},
     [F_DHCP_HOST] = {"--dhcp-host", NULL, FT_STRING, "dhcp_host"},
+    [F_DNS] = {"--dns", NULL, FT_STRING, "dns"},
 };
 
 /* One command line, read. */
@@ -232,7 +234,8 @@ static const struct verb verbs[] = {
 		  F_EXTERNAL_GATEWAY,
 		  F_CONNTRACK_MAX,
 		  F_CONNTRACK_TIMEOUTS,
-		  F_DHCP_HOST},
+		  F_DHCP_HOST,
+		  F_DNS},
 	.cmd = "net.add",
 	.run = run_request,
 	.usage = "NAME bridge|macvtap|overlay|nat [--uplink DEVARGS] [--mode M] [--hairpin H] "
@@ -246,7 +249,7 @@ static const struct verb verbs[] = {
 		 "NAME nat --subnet A.B.C.D/N [--gateway IP] --external NET\n"
 		 " --external-ip IP[/PREFIX]|--masquerade [--external-gateway IP]\n"
 		 " [--port-range LOW-HIGH] [--dhcp-range FIRST-LAST] [--mtu N]\n"
-		 " [--dhcp-host MAC=IP[,...]]\n"
+		 " [--dhcp-host MAC=IP[,...]] [--dns IP[:PORT]|none]\n"
 		 " [--conntrack-max N] [--conntrack-timeouts NAME=S[,...]]",
 	.help = "make a network: a learning bridge, ports on an uplink\n"
 		"as the kernel's macvlan modes, an overlay carried by\n"

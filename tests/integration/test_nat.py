@@ -52,6 +52,25 @@ esac
 exit 0
 '''
 
+DNS_PORT = 15353
+# "The host's resolver" on vnicd's loopback: every A question gets 10.9.9.9.
+FAKE_DNS = r'''
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('127.0.0.1', int(sys.argv[1])))
+while True:
+    q, a = s.recvfrom(2048)
+    i = 12
+    while q[i]:
+        i += q[i] + 1
+    qtype = struct.unpack('!H', q[i + 1:i + 3])[0]
+    question = q[12:i + 5]
+    ans = b'\xc0\x0c' + struct.pack('!HHIH', 1, 1, 60, 4) + bytes([10, 9, 9, 9])
+    n = 1 if qtype == 1 else 0
+    s.sendto(q[:2] + struct.pack('!HHHHH', 0x8180, 1, n, 0, 0) + question +
+             (ans if n else b''), a)
+'''
+
 HTTP_SERVER = r'''
 import http.server, sys
 class H(http.server.BaseHTTPRequestHandler):
@@ -152,7 +171,8 @@ class Site:
         vn.ctl('net', 'add', 'lan', 'nat', '--subnet', '192.168.100.0/24', '--external', 'wan',
                '--external-ip', EXT_IP + '/24', '--dhcp-range',
                '192.168.100.10-192.168.100.20', '--conntrack-max', 64,
-               '--conntrack-timeouts', 'udp=3,udp_stream=3,icmp=3', '--mtu', 1500)
+               '--conntrack-timeouts', 'udp=3,udp_stream=3,icmp=3', '--mtu', 1500,
+               '--dns', '127.0.0.1:%d' % DNS_PORT)
         vn.ctl('port', 'add', 'g1', 'tap', '--ifname', 'gif', '--netns', self.g.name, '--mac',
                G_MAC, '--net', 'lan')
         for p in ('srv', 'g1'):
@@ -189,6 +209,24 @@ def test_dhcp(tap, s):
                 return True
         return False
     tap.ok(wait_for(saved, 5), 'dhcp: the lease is saved in the state directory at once')
+
+
+def test_dns(tap, s):
+    lease = open(s.lease_file).read() if os.path.exists(s.lease_file) else ''
+    tap.ok('dns=%s ' % GW in lease, 'dns: the DHCP DNS option is the gateway: %r' % lease)
+    dns = subprocess.Popen([sys.executable, '-c', FAKE_DNS, str(DNS_PORT)])
+    try:
+        time.sleep(0.5)
+        r = s.g.run('busybox', 'nslookup', '-type=a', 'guest.example', GW, check=False)
+        tap.ok('10.9.9.9' in r.stdout,
+               'dns: the guest resolves a name through the gateway\'s forwarder: %r' %
+               r.stdout.strip()[-120:])
+        c = s.show().get('dns_counters', {})
+        tap.ok(c.get('queries', 0) >= 1 and c.get('answers', 0) >= 1,
+               'dns: net show counts the forwarder\'s queries and answers: %s' % c)
+    finally:
+        dns.kill()
+        dns.wait()
 
 
 def test_ping(tap, s):
@@ -472,7 +510,7 @@ def main():
     with Step(tap, 'set-up') as st:
         s = Site(vn)
     if st.ok:
-        for name, fn in (('dhcp', test_dhcp), ('ping', test_ping), ('tcp', test_tcp),
+        for name, fn in (('dhcp', test_dhcp), ('dns', test_dns), ('ping', test_ping), ('tcp', test_tcp),
                          ('udp', test_udp), ('fragments', test_fragments),
                          ('refused', test_refused), ('show', test_show), ('forward', test_forward),
                          ('floating', test_floating), ('testpmd', test_testpmd),

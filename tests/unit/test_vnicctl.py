@@ -257,7 +257,7 @@ USAGE_ERRORS = [
     (['net', 'set', 'n', '--mode', 'x', '--uplink', 'y'],
      "--uplink, --nopromisc, --type, --local, --underlay, --dstport, --gateway, --subnet, "
      "--external, --external-ip, --masquerade, --port-range, --dhcp-range, --external-gateway, "
-     "--conntrack-max, --conntrack-timeouts and --dhcp-host belong to "
+     "--conntrack-max, --conntrack-timeouts, --dhcp-host and --dns belong to "
      "'net add'"),
     (['port', 'list', '--hairpin', 'x'],
      "--mode, --hairpin and --remote belong to 'net add' and 'net set'"),
