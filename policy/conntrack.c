@@ -225,15 +225,21 @@ unsigned vn_ct_expire(struct vn_ct *ct, uint64_t now, uint32_t budget)
 {
 	unsigned gone = 0;
 
-	vn_ct_lock(ct);
-	for (uint32_t i = 0; i < budget && i < ct->max; i++) {
-		struct vn_ct_entry *e = &ct->e[ct->scan];
-		if (e->used && e->expires <= now) {
-			vn_ct_remove(ct, e);
-			gone++;
+	/* the lock 1024 entries at a time: workers never wait long */
+	for (uint32_t i = 0; i < budget && i < ct->max;) {
+		uint32_t end = i + 1024;
+		vn_ct_lock(ct);
+		for (; i < end && i < budget && i < ct->max; i++) {
+			struct vn_ct_entry *e = &ct->e[ct->scan];
+			if (e->used && e->expires <= now) {
+				vn_ct_remove(ct, e);
+				gone++;
+			}
+			ct->scan = ct->scan + 1 < ct->max ? ct->scan + 1 : 0;
 		}
-		ct->scan = ct->scan + 1 < ct->max ? ct->scan + 1 : 0;
+		vn_ct_unlock(ct);
 	}
+	vn_ct_lock(ct);
 	ct->expired += gone;
 	vn_ct_unlock(ct);
 	return gone;
@@ -243,12 +249,15 @@ unsigned vn_ct_flush(struct vn_ct *ct)
 {
 	unsigned gone = 0;
 
-	vn_ct_lock(ct);
-	for (uint32_t i = 0; i < ct->max; i++)
-		if (ct->e[i].used) {
-			vn_ct_remove(ct, &ct->e[i]);
-			gone++;
-		}
-	vn_ct_unlock(ct);
+	for (uint32_t i = 0; i < ct->max;) { /* in slices, as vn_ct_expire() */
+		uint32_t end = i + 1024;
+		vn_ct_lock(ct);
+		for (; i < end && i < ct->max; i++)
+			if (ct->e[i].used) {
+				vn_ct_remove(ct, &ct->e[i]);
+				gone++;
+			}
+		vn_ct_unlock(ct);
+	}
 	return gone;
 }
