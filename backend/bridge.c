@@ -247,6 +247,32 @@ int vn_fdb_learn(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *
 	return 1;
 }
 
+int vn_fdb_learn_peek(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac,
+		      uint16_t port, uint64_t now)
+{
+	uint32_t max = __atomic_load_n(&fdb->max_per_port, __ATOMIC_RELAXED);
+	uint32_t rate = __atomic_load_n(&fdb->learn_rate, __ATOMIC_RELAXED);
+	const struct fdb_port *pp = &fdb->pp[port < VN_MAX_PORTS_HARD ? port : 0];
+	struct fdb_key k;
+	void *data;
+	bool is_new;
+
+	fdb_key_make(&k, seg, mac);
+	is_new = rte_hash_lookup_data(fdb->h, &k, &data) < 0;
+	if (!is_new && (((uintptr_t)data & 0xffff) == port || ((uintptr_t)data & FDB_STATIC)))
+		return 0;
+	if (port < VN_MAX_PORTS_HARD && max &&
+	    __atomic_load_n(&pp->entries, __ATOMIC_RELAXED) >= max)
+		return -ENOSPC;
+	if (port < VN_MAX_PORTS_HARD && rate &&
+	    __atomic_load_n(&pp->win, __ATOMIC_RELAXED) == now &&
+	    __atomic_load_n(&pp->win_n, __ATOMIC_RELAXED) >= rate)
+		return -EBUSY;
+	if (is_new && __atomic_load_n(&fdb->entries, __ATOMIC_RELAXED) >= fdb->max_entries)
+		return -ENOSPC;
+	return is_new ? 1 : 2;
+}
+
 int vn_fdb_lookup(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac)
 {
 	struct fdb_key k;

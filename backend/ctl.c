@@ -183,6 +183,11 @@ static int cmd_fdb_flush(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GE
 	return 0;
 }
 
+static int cmd_trace(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	return vn_switch_trace(sw, a, b, err);
+}
+
 static int cmd_vtep_add(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
 	const char *net, *mac, *ip;
@@ -256,6 +261,36 @@ static int cmd_stats(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError
 	ARG_STR(port, "port", false);
 	ARG_STR(vm, "vm", false);
 	return vn_switch_json_stats(sw, port, vm, b, err);
+}
+
+/* log.level [level]: set the log level (or only report it). */
+static int cmd_log_level(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	const char *name;
+	int old = vn_log_get_level(), l;
+
+	ARG_STR(name, "level", false);
+	if (name) {
+		l = vn_log_parse_level(name);
+		if (l < 0) {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				    "'%s' is not a log level (error, warning, info, debug)", name);
+			return -EINVAL;
+		}
+		vn_log_set_level(l);
+		if (l != old)
+			vn_log(l < VN_LOG_INFO ? l : VN_LOG_INFO, "log level %s (was %s)",
+			       vn_log_level_name(l), vn_log_level_name(old));
+	}
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "level");
+	json_builder_add_string_value(b, vn_log_level_name(vn_log_get_level()));
+	if (name) {
+		json_builder_set_member_name(b, "previous");
+		json_builder_add_string_value(b, vn_log_level_name(old));
+	}
+	json_builder_end_object(b);
+	return 0;
 }
 
 static int cmd_stats_reset(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
@@ -351,9 +386,11 @@ static const struct {
     {"nat.conntrack.flush", cmd_nat_conntrack_flush},
     {"stats", cmd_stats},
     {"stats.reset", cmd_stats_reset},
+    {"log.level", cmd_log_level},
     {"capture.start", cmd_capture_start},
     {"capture.status", cmd_capture_status},
     {"capture.stop", cmd_capture_stop},
+    {"trace", cmd_trace},
 };
 
 static char *error_line(const char *msg)

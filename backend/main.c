@@ -67,23 +67,47 @@ static gboolean on_checkpoint(gpointer ud)
 	return G_SOURCE_CONTINUE;
 }
 
-/* "auto": use hugepages when hugetlbfs is mounted and enough 2 MiB pages are free. */
-static bool hugepages_usable(unsigned need_mb)
+/*
+ * "auto": a hugetlbfs mount of the default page size that this process may write (an
+ * unprivileged vnicd has its own: README "Least privilege"), with enough free pages.
+ * Return: its directory (g_free), or NULL: use regular pages.
+ */
+static char *hugepages_usable(unsigned need_mb)
 {
 	g_autofree char *mounts = NULL, *meminfo = NULL;
+	g_auto(GStrv) lines = NULL;
 	const char *p;
 	unsigned long free_pages = 0, size_kb = 2048;
 
 	if (!g_file_get_contents("/proc/mounts", &mounts, NULL, NULL) ||
-	    !strstr(mounts, " hugetlbfs "))
-		return false;
-	if (!g_file_get_contents("/proc/meminfo", &meminfo, NULL, NULL))
-		return false;
+	    !g_file_get_contents("/proc/meminfo", &meminfo, NULL, NULL))
+		return NULL;
 	if ((p = strstr(meminfo, "HugePages_Free:")))
 		free_pages = strtoul(p + strlen("HugePages_Free:"), NULL, 10);
 	if ((p = strstr(meminfo, "Hugepagesize:")))
 		size_kb = strtoul(p + strlen("Hugepagesize:"), NULL, 10);
-	return free_pages * size_kb / 1024 >= need_mb;
+	if (free_pages * size_kb / 1024 < need_mb)
+		return NULL;
+	lines = g_strsplit(mounts, "\n", -1);
+	for (int i = 0; lines[i]; i++) {
+		g_auto(GStrv) f = g_strsplit(lines[i], " ", 5);
+		g_autofree char *want = g_strdup_printf("pagesize=%luM", size_kb / 1024);
+		const char *ps;
+		if (g_strv_length(f) < 4 || strcmp(f[2], "hugetlbfs") != 0)
+			continue;
+		ps = strstr(f[3], "pagesize=");
+		if (ps && !g_str_has_prefix(ps, want))
+			continue;
+		if (access(f[1], W_OK | X_OK) == 0)
+			return g_strcompress(f[1]); /* /proc/mounts escapes spaces as \040 */
+	}
+	return NULL;
+}
+
+/* Does @eal_args name the hugepage directory itself? */
+static bool eal_args_huge_dir(const char *eal_args)
+{
+	return eal_args && strstr(eal_args, "--huge-dir");
 }
 
 static char *all_cpus(void)
@@ -121,7 +145,8 @@ static GPtrArray *eal_argv(const struct vn_config *cfg, const char *prog, GError
 	g_auto(GStrv) wcpus = cfg->worker_cpus ? g_strsplit(cfg->worker_cpus, ",", -1) : NULL;
 	GString *lc = g_string_new(NULL);
 	unsigned need_mb = cfg->mbufs / 400 + 96; /* ~2.4 KiB a buffer, plus tables */
-	bool huge;
+	g_autofree char *huge_dir = NULL;
+	bool huge = false;
 
 	g_ptr_array_add(a, g_strdup(prog));
 	g_ptr_array_add(a, g_strdup_printf("--file-prefix=%s", cfg->file_prefix));
@@ -142,13 +167,19 @@ static GPtrArray *eal_argv(const struct vn_config *cfg, const char *prog, GError
 		huge = true;
 	else if (strcmp(cfg->hugepages, "no") == 0)
 		huge = false;
-	else
-		huge = hugepages_usable(need_mb);
+	else if (eal_args_huge_dir(cfg->eal_args))
+		huge = true;
+	else if ((huge_dir = hugepages_usable(need_mb))) {
+		huge = true;
+		g_ptr_array_add(a, g_strdup("--huge-dir"));
+		g_ptr_array_add(a, g_strdup(huge_dir));
+	}
 	if (!huge) {
 		g_ptr_array_add(a, g_strdup("--no-huge"));
 		g_ptr_array_add(a, g_strdup_printf("-m%u", MAX(cfg->mem_mb, need_mb)));
 	}
-	VN_INFO("memory: %s", huge ? "hugepages" : "regular pages (no usable hugepages)");
+	VN_INFO("memory: %s%s%s", huge ? "hugepages" : "regular pages (no usable hugepages)",
+		huge_dir ? " in " : "", huge_dir ? huge_dir : "");
 	g_ptr_array_add(
 	    a, g_strdup_printf("--log-level=*:%s", cfg->log_level >= VN_LOG_DEBUG  ? "info"
 						   : cfg->log_level >= VN_LOG_INFO ? "warning"
@@ -448,6 +479,7 @@ int main(int argc, char **argv)
 
 	if (!parse_options(&o, &argc, &argv, &rc))
 		return rc;
+	vn_log_init();
 	if (load_config(&d.cfg, &o) < 0)
 		return 2;
 	if (open_state_dir(&d) < 0 || init_eal(&d, argv[0]) < 0)

@@ -299,8 +299,7 @@ void vn_metrics_stop(struct vn_metrics *m)
 
 /* ---- the exposition ---- */
 
-/* Prometheus label value escaping: backslash, double quote and newline. */
-static void prom_label(GString *s, const char *k, const char *v, bool first)
+void sw_prom_label(GString *s, const char *k, const char *v, bool first)
 {
 	g_string_append_printf(s, "%s%s=\"", first ? "" : ",", k);
 	for (const char *p = v ? v : ""; *p; p++) {
@@ -364,9 +363,9 @@ char *vn_switch_metrics(struct vn_switch *sw)
 		struct prom_series *ps = &g_array_index(series, struct prom_series, i);
 		GString *l = g_string_new(NULL);
 		if (ps->port)
-			prom_label(l, "port", ps->port, true);
-		prom_label(l, "vm_uuid", ps->uuid, ps->port == NULL);
-		prom_label(l, "vm_name", ps->name, false);
+			sw_prom_label(l, "port", ps->port, true);
+		sw_prom_label(l, "vm_uuid", ps->uuid, ps->port == NULL);
+		sw_prom_label(l, "vm_name", ps->name, false);
 		ps->labels = g_string_free(l, FALSE);
 	}
 	for (int scope = 0; scope < 2; scope++) { /* 0: per port, 1: per VM */
@@ -391,7 +390,7 @@ char *vn_switch_metrics(struct vn_switch *sw)
 					g_string_append(s, "_total{");
 					g_string_append(s, ps->labels);
 					if (drop)
-						prom_label(s, "reason", vn_drop_name(r), false);
+						sw_prom_label(s, "reason", vn_drop_name(r), false);
 					g_string_append_printf(
 					    s, "} %" G_GUINT64_FORMAT "\n",
 					    drop ? ps->c.drops[r] : vn_counter_get(&ps->c, &f[k]));
@@ -401,5 +400,6 @@ char *vn_switch_metrics(struct vn_switch *sw)
 	}
 	for (guint i = 0; i < series->len; i++)
 		g_free(g_array_index(series, struct prom_series, i).labels);
+	sw_metrics_gauges(sw, s);
 	return g_string_free(s, FALSE);
 }

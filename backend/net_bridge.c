@@ -98,9 +98,9 @@ struct memo {
 };
 
 /* Decide where frame @eth of segment @seg and class @cast goes (learning its source). */
-static inline void bridge_one(const struct vn_fwd_ctx *x, struct memo *mm,
-			      const struct rte_ether_hdr *eth, uint16_t seg, uint8_t cast,
-			      struct vn_fwd *f)
+static __rte_always_inline void bridge_one(const struct vn_fwd_ctx *x, struct memo *mm,
+					   const struct rte_ether_hdr *eth, uint16_t seg,
+					   uint8_t cast, struct vn_fwd *f, struct vn_trace *tr)
 {
 	const struct vn_dp_table *t = x->t;
 	struct vn_fdb *fdb = x->in->net->fdb;
@@ -108,7 +108,7 @@ static inline void bridge_one(const struct vn_fwd_ctx *x, struct memo *mm,
 
 	if (!mm->have_src || mm->src_seg != seg ||
 	    !rte_is_same_ether_addr(&mm->src, &eth->src_addr)) {
-		if (vn_fdb_learn(fdb, seg, &eth->src_addr, in, x->now) > 0)
+		if (vn_fwd_learn(x, tr, fdb, seg, &eth->src_addr) > 0)
 			mm->have_dst = false; /* a move may change the memoised lookup */
 		rte_ether_addr_copy(&eth->src_addr, &mm->src);
 		mm->src_seg = seg;
@@ -118,14 +118,22 @@ static inline void bridge_one(const struct vn_fwd_ctx *x, struct memo *mm,
 		if (!mm->have_dst || mm->dst_seg != seg ||
 		    !rte_is_same_ether_addr(&mm->dst, &eth->dst_addr)) {
 			mm->dst_port =
-			    valid_dst(t, x->in->net, vn_fdb_lookup(fdb, seg, &eth->dst_addr));
+			    valid_dst(t, x->in->net, vn_fwd_lookup(tr, fdb, seg, &eth->dst_addr));
+			if (unlikely(tr != NULL))
+				vn_trace_lookup(tr, "FDB", seg, &eth->dst_addr, mm->dst_port);
 			rte_ether_addr_copy(&eth->dst_addr, &mm->dst);
 			mm->dst_seg = seg;
 			mm->have_dst = true;
 		}
 		if (mm->dst_port >= 0) {
-			if (unlikely(mm->dst_port == in && !x->in->relay))
+			if (unlikely(mm->dst_port == in && !x->in->relay)) {
+				VN_TRACE(tr, "forward", "drop",
+					 "bridge: the destination is on the port it came in by "
+					 "(no reflective relay)");
 				return vn_fwd_drop(f, VN_DROP_SAME_PORT);
+			}
+			VN_TRACE(tr, "forward", "unicast", "bridge: FDB hit, to port %s",
+				 vn_trace_slot_name(tr, (uint16_t)mm->dst_port));
 			/* dropped as policy when not carried: its policy changed since it was
 			 * learned */
 			vn_fwd_to(f, (uint16_t)mm->dst_port);
@@ -137,6 +145,11 @@ static inline void bridge_one(const struct vn_fwd_ctx *x, struct memo *mm,
 			return;
 		}
 	}
+	VN_TRACE(tr, "forward", "flood", "bridge: %s: flooded in VLAN %u%s",
+		 cast == VN_UCAST   ? "unknown unicast"
+		 : cast == VN_BCAST ? "broadcast"
+				    : "multicast",
+		 seg, x->in->relay ? " (reflective relay: back out of the ingress port too)" : "");
 	f->nlegs = 0;
 	vn_fwd_leg(f, t->flood[in], t->flood_n[in], x->in->relay ? -1 : in, in, x->in->locality,
 		   VN_DROP_NO_DEST);
@@ -149,8 +162,9 @@ static inline void bridge_one(const struct vn_fwd_ctx *x, struct memo *mm,
  * A frame with the addresses and segment of the one before it, which went to one port,
  * goes there too: one 12-byte compare instead of the learning and lookup memos.
  */
-static void bridge_forward(const struct vn_fwd_ctx *x, struct rte_mbuf *const *pkts, uint16_t n,
-			   struct vn_fwd *f)
+static __rte_always_inline void bridge_forward_as(const struct vn_fwd_ctx *x,
+						  struct rte_mbuf *const *pkts, uint16_t n,
+						  struct vn_fwd *f, struct vn_trace *tr)
 {
 	struct memo mm = {.dst_port = -1};
 	const int moff = vn_meta_offset;
@@ -169,8 +183,23 @@ static void bridge_forward(const struct vn_fwd_ctx *x, struct rte_mbuf *const *p
 			continue;
 		}
 		mm.have_prev = false;
-		bridge_one(x, &mm, eth, md->cl.seg, md->cast, &f[i]);
+		bridge_one(x, &mm, eth, md->cl.seg, md->cast, &f[i], tr);
 	}
+}
+
+static __rte_noinline void bridge_forward_traced(const struct vn_fwd_ctx *x,
+						 struct rte_mbuf *const *pkts, uint16_t n,
+						 struct vn_fwd *f)
+{
+	bridge_forward_as(x, pkts, n, f, x->trace);
+}
+
+static void bridge_forward(const struct vn_fwd_ctx *x, struct rte_mbuf *const *pkts, uint16_t n,
+			   struct vn_fwd *f)
+{
+	if (unlikely(x->trace != NULL)) /* a dry run (trace.h): once per burst */
+		return bridge_forward_traced(x, pkts, n, f);
+	bridge_forward_as(x, pkts, n, f, NULL);
 }
 
 const struct vn_net_kind vn_bridge_net_kind = {

@@ -114,10 +114,11 @@ struct mvt {
 	struct rte_mbuf *m;
 	const struct rte_ether_hdr *eth;
 	const struct vn_meta *md;
+	struct vn_trace *tr; /* a dry run (trace.h); NULL, a constant, on the fast path */
 };
 
 /* The local port that owns MAC @a, or -1. */
-static inline int owner(const struct mvt *x, const struct rte_ether_addr *a)
+static __rte_always_inline int owner(const struct mvt *x, const struct rte_ether_addr *a)
 {
 	const struct vn_dp_table *t = x->x->t;
 	int s = vn_fdb_lookup(x->net->base.fdb, 0, a);
@@ -129,7 +130,7 @@ static inline int owner(const struct mvt *x, const struct rte_ether_addr *a)
 }
 
 /* Return: true if some local port whose mode is in @modes, other than @skip, exists. */
-static bool any(const struct mvt *x, unsigned modes, int skip)
+static __rte_always_inline bool any(const struct mvt *x, unsigned modes, int skip)
 {
 	const struct vn_dp_table *t = x->x->t;
 	const uint16_t *mem = t->flood[x->up];
@@ -141,8 +142,9 @@ static bool any(const struct mvt *x, unsigned modes, int skip)
 }
 
 /* A leg to the local ports whose mode is in @modes, except @skip. */
-static void pick(const struct mvt *x, struct vn_fwd *f, unsigned modes, int skip, uint16_t acct,
-		 uint8_t txloc, enum vn_drop_reason none)
+static __rte_always_inline void pick(const struct mvt *x, struct vn_fwd *f, unsigned modes,
+				     int skip, uint16_t acct, uint8_t txloc,
+				     enum vn_drop_reason none)
 {
 	const struct vn_dp_table *t = x->x->t;
 
@@ -151,8 +153,11 @@ static void pick(const struct mvt *x, struct vn_fwd *f, unsigned modes, int skip
 }
 
 /* Count drop @why on the uplink's counters (what it received goes nowhere). */
-static void up_drop(const struct mvt *x, struct vn_fwd *f, enum vn_drop_reason why)
+static __rte_always_inline void up_drop(const struct mvt *x, struct vn_fwd *f,
+					enum vn_drop_reason why)
 {
+	VN_TRACE(x->tr, "forward", "drop", "macvtap: counted on the uplink as %s",
+		 vn_drop_name(why));
 	x->x->ctr[x->up].drops[why]++;
 	if (f->nlegs == 0)
 		f->drop = VN_FWD_COUNTED;
@@ -162,7 +167,7 @@ static void up_drop(const struct mvt *x, struct vn_fwd *f, enum vn_drop_reason w
  * A frame that the uplink received (from the wire, or reflected): its leg, counted on the
  * uplink's counters; @src is the local port its source MAC belongs to, or -1.
  */
-static void from_uplink(const struct mvt *x, struct vn_fwd *f, int src)
+static __rte_always_inline void from_uplink(const struct mvt *x, struct vn_fwd *f, int src)
 {
 	const struct vn_slot *sl = x->x->t->slots;
 	uint8_t cast = x->md->cast;
@@ -170,6 +175,9 @@ static void from_uplink(const struct mvt *x, struct vn_fwd *f, int src)
 	int dst;
 
 	if (x->net->mode == VN_MVT_PASSTHRU || (cast != VN_UCAST && src < 0)) {
+		VN_TRACE(x->tr, "macvtap", "rule", "from the uplink: %s: to every local port",
+			 x->net->mode == VN_MVT_PASSTHRU ? "passthru network"
+							 : "multicast whose source is not local");
 		if (!any(x, ALL_MODES, -1))
 			return up_drop(x, f, VN_DROP_NO_DEST);
 		return pick(x, f, ALL_MODES, -1, x->up, VN_LOC_EXTERNAL, none);
@@ -179,6 +187,13 @@ static void from_uplink(const struct mvt *x, struct vn_fwd *f, int src)
 				 : sl[src].kmode == VN_MVT_BRIDGE
 				     ? VN_MVT_VEPA /* saw it going out */
 				     : 0;
+		VN_TRACE(x->tr, "macvtap", "rule",
+			 "from the uplink: multicast whose source is local port %s (%s mode): %s",
+			 vn_trace_slot_name(x->tr, (uint16_t)src), vn_mvt_mode_name(sl[src].kmode),
+			 modes == (VN_MVT_VEPA | VN_MVT_BRIDGE)
+			     ? "to the vepa and bridge ports but it"
+			 : modes ? "to the vepa ports but it"
+				 : "back to the original port only");
 		if (!modes) /* private: back to the original port only */
 			return vn_fwd_unicast(f, (uint16_t)src, x->up, VN_LOC_EXTERNAL, none);
 		if (!any(x, modes, src))
@@ -186,10 +201,22 @@ static void from_uplink(const struct mvt *x, struct vn_fwd *f, int src)
 		return pick(x, f, modes, src, x->up, VN_LOC_EXTERNAL, none);
 	}
 	dst = owner(x, &x->eth->dst_addr);
-	if (dst < 0)
+	if (unlikely(x->tr != NULL))
+		vn_trace_lookup(x->tr, "port MACs", 0, &x->eth->dst_addr, dst);
+	if (dst < 0) {
+		VN_TRACE(x->tr, "macvtap", "rule", "from the uplink: unicast to no local port");
 		return up_drop(x, f, VN_DROP_NO_DEST);
-	if (src >= 0 && src != dst && sl[dst].kmode == VN_MVT_PRIVATE)
+	}
+	if (src >= 0 && src != dst && sl[dst].kmode == VN_MVT_PRIVATE) {
+		VN_TRACE(x->tr, "macvtap", "rule",
+			 "from the uplink: private port %s does not get a unicast from local "
+			 "port %s",
+			 vn_trace_slot_name(x->tr, (uint16_t)dst),
+			 vn_trace_slot_name(x->tr, (uint16_t)src));
 		return up_drop(x, f, VN_DROP_FILTERED); /* private isolation, also for unicast */
+	}
+	VN_TRACE(x->tr, "macvtap", "rule", "from the uplink: unicast to local port %s",
+		 vn_trace_slot_name(x->tr, (uint16_t)dst));
 	vn_fwd_unicast(f, (uint16_t)dst, x->up, VN_LOC_EXTERNAL, none);
 }
 
@@ -197,7 +224,7 @@ static void from_uplink(const struct mvt *x, struct vn_fwd *f, int src)
  * Hairpin emulation: the uplink takes the frame back as an adjacent bridge in hairpin mode
  * would; it is counted as the uplink's rx. @src: the local port that sent it.
  */
-static void reflect(const struct mvt *x, struct vn_fwd *f, int src)
+static __rte_always_inline void reflect(const struct mvt *x, struct vn_fwd *f, int src)
 {
 	struct vn_port_counters *cu = &x->x->ctr[x->up];
 	uint32_t len = rte_pktmbuf_pkt_len(x->m);
@@ -206,20 +233,28 @@ static void reflect(const struct mvt *x, struct vn_fwd *f, int src)
 	cu->rx_bytes += len;
 	cu->rx_cast_pkts[x->md->cast]++;
 	cu->rx_cast_bytes[x->md->cast] += len;
+	VN_TRACE(x->tr, "macvtap", "hairpin",
+		 "hairpin emulated: taken back as received on the uplink (as an adjacent bridge "
+		 "in hairpin mode would reflect it)");
 	from_uplink(x, f, src);
 }
 
 /* A unicast to local port @dst that the relay turns around before the wire: sent and
  * received by the uplink, counted so, then reflected. */
-static void hairpin_unicast(const struct mvt *x, struct vn_fwd *f)
+static __rte_always_inline void hairpin_unicast(const struct mvt *x, struct vn_fwd *f)
 {
 	const struct vn_fwd_ctx *c = x->x;
 	struct vn_port_counters *ci = &c->ctr[c->in_slot], *cu = &c->ctr[x->up];
 	uint32_t len = rte_pktmbuf_pkt_len(x->m);
 	uint8_t cast = x->md->cast;
 
-	if (vn_vlan_egress_form(c->t->slots[x->up].pol, &x->md->cl, x->m) < 0)
+	if (vn_vlan_egress_form(c->t->slots[x->up].pol, &x->md->cl, x->m) < 0) {
+		VN_TRACE(x->tr, "forward", "drop", "the uplink does not carry VLAN %u",
+			 x->md->cl.seg);
 		return vn_fwd_drop(f, VN_DROP_POLICY); /* the uplink does not carry its VLAN */
+	}
+	VN_TRACE(x->tr, "macvtap", "hairpin",
+		 "unicast to a local port: turned around before the wire (hairpin emulated)");
 	ci->rx_loc_pkts[VN_LOC_EXTERNAL]++;
 	ci->rx_loc_bytes[VN_LOC_EXTERNAL] += len;
 	cu->tx_packets++;
@@ -232,16 +267,24 @@ static void hairpin_unicast(const struct mvt *x, struct vn_fwd *f)
 }
 
 /* A frame from local port in (mode @mode): the kernel's rules for its mode. */
-static void from_local(const struct mvt *x, struct vn_fwd *f, uint8_t mode, bool emulated)
+static __rte_always_inline void from_local(const struct mvt *x, struct vn_fwd *f, uint8_t mode,
+					   bool emulated)
 {
 	const struct vn_fwd_ctx *c = x->x;
 	uint16_t in = c->in_slot;
 	uint8_t loc = c->in->locality;
 	int dst;
 
-	if (mode == VN_MVT_PASSTHRU)
+	if (mode == VN_MVT_PASSTHRU) {
+		VN_TRACE(x->tr, "macvtap", "rule", "passthru: everything to the uplink");
 		return vn_fwd_unicast(f, x->up, in, loc, VN_DROP_POLICY);
+	}
 	if (x->md->cast != VN_UCAST) { /* to the other bridge ports (bridge mode) and the wire */
+		VN_TRACE(x->tr, "macvtap", "rule", "%s mode, multicast: %s%s",
+			 vn_mvt_mode_name(mode),
+			 mode == VN_MVT_BRIDGE ? "to the other bridge ports and the uplink"
+					       : "to the uplink",
+			 emulated ? "; reflected (hairpin emulated)" : "");
 		if (mode == VN_MVT_BRIDGE)
 			pick(x, f, VN_MVT_BRIDGE | VN_MVT_UPLINK, in, in, loc, VN_DROP_NO_DEST);
 		else
@@ -251,28 +294,37 @@ static void from_local(const struct mvt *x, struct vn_fwd *f, uint8_t mode, bool
 		return;
 	}
 	dst = owner(x, &x->eth->dst_addr);
+	if (unlikely(x->tr != NULL))
+		vn_trace_lookup(x->tr, "port MACs", 0, &x->eth->dst_addr, dst);
 	if (mode == VN_MVT_BRIDGE && dst >= 0 && c->t->slots[dst].kmode == VN_MVT_BRIDGE) {
 		if (unlikely(dst == in))
 			return vn_fwd_drop(f, VN_DROP_SAME_PORT);
+		VN_TRACE(x->tr, "macvtap", "rule",
+			 "bridge mode, unicast to bridge port %s: delivered directly",
+			 vn_trace_slot_name(x->tr, (uint16_t)dst));
 		return vn_fwd_unicast(f, (uint16_t)dst, in, loc, VN_DROP_POLICY);
 	}
 	if (emulated && dst >= 0)
 		return hairpin_unicast(x, f);
+	VN_TRACE(x->tr, "macvtap", "rule", "%s mode, unicast%s: to the uplink",
+		 vn_mvt_mode_name(mode), dst >= 0 ? " to a local port" : "");
 	vn_fwd_unicast(f, x->up, in, loc, VN_DROP_POLICY);
 }
 
-static void mvt_forward(const struct vn_fwd_ctx *c, struct rte_mbuf *const *pkts, uint16_t n,
-			struct vn_fwd *f)
+static __rte_always_inline void mvt_forward_as(const struct vn_fwd_ctx *c,
+					       struct rte_mbuf *const *pkts, uint16_t n,
+					       struct vn_fwd *f, struct vn_trace *tr)
 {
 	const struct mvt_net *net = cmvt_of(c->in->net);
 	const struct vn_port *up = net->base.uplink;
 	const struct vn_dp_table *t = c->t;
 	bool emulated = __atomic_load_n(&net->hairpin, __ATOMIC_RELAXED) == VN_HAIRPIN_EMULATED;
-	struct mvt x = {.x = c, .net = net};
+	struct mvt x = {.x = c, .net = net, .tr = tr};
 
 	for (uint16_t i = 0; i < n; i++) {
 		f[i].nlegs = 0;
 		if (unlikely(!up || up->slot >= t->nr_slots || t->slots[up->slot].port != up)) {
+			VN_TRACE(tr, "forward", "drop", "macvtap: the network has no uplink now");
 			vn_fwd_drop(&f[i], VN_DROP_NO_DEST); /* being made or removed */
 			continue;
 		}
@@ -282,14 +334,34 @@ static void mvt_forward(const struct vn_fwd_ctx *c, struct rte_mbuf *const *pkts
 		x.md = vn_meta_of(pkts[i]);
 		if (c->in_slot == x.up) {
 			int src = owner(&x, &x.eth->src_addr);
-			if (src >= 0 && emulated) /* vnicd reflected it already */
+			if (src >= 0 && emulated) { /* vnicd reflected it already */
+				VN_TRACE(
+				    tr, "macvtap", "rule",
+				    "from the wire with a local port's source: vnicd reflected "
+				    "it already (hairpin emulated)");
 				vn_fwd_drop(&f[i], VN_DROP_FILTERED);
-			else
+			} else {
 				from_uplink(&x, &f[i], src);
+			}
 			continue;
 		}
 		from_local(&x, &f[i], c->in->kmode, emulated);
 	}
+}
+
+static __rte_noinline void mvt_forward_traced(const struct vn_fwd_ctx *c,
+					      struct rte_mbuf *const *pkts, uint16_t n,
+					      struct vn_fwd *f)
+{
+	mvt_forward_as(c, pkts, n, f, c->trace);
+}
+
+static void mvt_forward(const struct vn_fwd_ctx *c, struct rte_mbuf *const *pkts, uint16_t n,
+			struct vn_fwd *f)
+{
+	if (unlikely(c->trace != NULL)) /* a dry run (trace.h): once per burst */
+		return mvt_forward_traced(c, pkts, n, f);
+	mvt_forward_as(c, pkts, n, f, NULL);
 }
 
 /* ---- control (the control thread) ---- */

@@ -727,8 +727,9 @@ struct ov_memo {
 
 /* One frame of segment @seg: learn its source, look its destination up, or flood it to the
  * segment's guests (and, from a guest, to every flooding remote: head-end replication). */
-static inline void ov_one(const struct vn_fwd_ctx *x, struct vn_overlay *ov, struct ov_memo *mm,
-			  struct rte_mbuf *m, int seg, bool remote, struct vn_fwd *f)
+static __rte_always_inline void ov_one(const struct vn_fwd_ctx *x, struct vn_overlay *ov,
+				       struct ov_memo *mm, struct rte_mbuf *m, int seg, bool remote,
+				       struct vn_fwd *f, struct vn_trace *tr)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	const struct vn_dp_table *t = x->t;
@@ -738,12 +739,15 @@ static inline void ov_one(const struct vn_fwd_ctx *x, struct vn_overlay *ov, str
 	int d;
 
 	if (unlikely(eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_VLAN) ||
-		     eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_QINQ)))
+		     eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_QINQ))) {
+		VN_TRACE(tr, "forward", "drop", "overlay: a tagged frame and no VLAN map takes it");
 		return vn_fwd_drop(f, VN_DROP_POLICY); /* no VNI map takes tagged frames */
+	}
 	m->hash.usr = ov->vni[seg];
+	VN_TRACE(tr, "overlay", "vni", "segment %d: VNI %u", seg, ov->vni[seg]);
 	if (!mm->have_src || mm->src_seg != seg ||
 	    !rte_is_same_ether_addr(&mm->src, &eth->src_addr)) {
-		if (vn_fdb_learn(fdb, (uint16_t)seg, &eth->src_addr, in, x->now) > 0)
+		if (vn_fwd_learn(x, tr, fdb, (uint16_t)seg, &eth->src_addr) > 0)
 			mm->have_dst = false; /* a move may change the memoised lookup */
 		rte_ether_addr_copy(&eth->src_addr, &mm->src);
 		mm->src_seg = (uint16_t)seg;
@@ -753,19 +757,36 @@ static inline void ov_one(const struct vn_fwd_ctx *x, struct vn_overlay *ov, str
 		if (!mm->have_dst || mm->dst_seg != seg ||
 		    !rte_is_same_ether_addr(&mm->dmac, &eth->dst_addr)) {
 			mm->dst = valid_dst(t, &ov->base,
-					    vn_fdb_lookup(fdb, (uint16_t)seg, &eth->dst_addr));
+					    vn_fwd_lookup(tr, fdb, (uint16_t)seg, &eth->dst_addr));
+			if (unlikely(tr != NULL))
+				vn_trace_lookup(tr, "FDB/VTEP table", (uint16_t)seg, &eth->dst_addr,
+						mm->dst);
 			rte_ether_addr_copy(&eth->dst_addr, &mm->dmac);
 			mm->dst_seg = (uint16_t)seg;
 			mm->have_dst = true;
 		}
 		d = mm->dst;
-		if (d == in)
+		if (d == in) {
+			VN_TRACE(tr, "forward", "drop",
+				 "overlay: the destination is behind the "
+				 "port it came in by");
 			return vn_fwd_drop(f, VN_DROP_SAME_PORT);
-		if (d >= 0 && remote && t->slots[d].tun)
+		}
+		if (d >= 0 && remote && t->slots[d].tun) {
+			VN_TRACE(tr, "forward", "drop", "overlay: never from a VTEP to a VTEP");
 			return vn_fwd_drop(f, VN_DROP_FILTERED); /* never from VTEP to VTEP */
-		if (d >= 0)
+		}
+		if (d >= 0) {
+			VN_TRACE(tr, "forward", "unicast", "overlay: to %s %s",
+				 t->slots[d].tun ? "remote VTEP" : "local port",
+				 vn_trace_slot_name(tr, (uint16_t)d));
 			return vn_fwd_to(f, (uint16_t)d);
+		}
 	}
+	VN_TRACE(
+	    tr, "forward", "flood", "overlay: %s: to the ports of VNI %u%s",
+	    rte_is_unicast_ether_addr(&eth->dst_addr) ? "unknown unicast" : "broadcast/multicast",
+	    ov->vni[seg], remote ? "" : " and every flooding remote VTEP (head-end replication)");
 	f->nlegs = 0;
 	l = vn_fwd_leg(f, t->flood[in], t->flood_n[in], in, in, x->in->locality, VN_DROP_NO_DEST);
 	l->mask = (uint8_t)((1u << seg) | (remote ? 0 : VN_OV_KMODE_REMOTE));
@@ -780,8 +801,9 @@ static inline int vmap_seg(const struct vn_overlay *ov, const struct vn_vlan_map
 	return -1;
 }
 
-static void ov_forward(const struct vn_fwd_ctx *x, struct rte_mbuf *const *pkts, uint16_t n,
-		       struct vn_fwd *f)
+static __rte_always_inline void ov_forward_as(const struct vn_fwd_ctx *x,
+					      struct rte_mbuf *const *pkts, uint16_t n,
+					      struct vn_fwd *f, struct vn_trace *tr)
 {
 	struct vn_overlay *ov = ov_of(x->in->net);
 	bool remote = x->in->tun != NULL;
@@ -792,19 +814,40 @@ static void ov_forward(const struct vn_fwd_ctx *x, struct rte_mbuf *const *pkts,
 		if (unlikely(x->in->vmap != NULL)) { /* its tag (hash.usr) says the VNI */
 			seg = vmap_seg(ov, x->in->vmap, pkts[i]->hash.usr);
 			if (seg < 0) {
+				VN_TRACE(tr, "forward", "drop",
+					 "overlay: the port's VLAN map has no VLAN %u",
+					 pkts[i]->hash.usr);
 				vn_fwd_drop(&f[i], VN_DROP_POLICY);
 				continue;
 			}
 		} else if (remote) {
 			seg = vn_ov_seg_of_vni(ov, pkts[i]->hash.usr);
 			if (unlikely(seg < 0)) {
-				vn_ov_count(ov, VN_OV_UNKNOWN_VNI, 1);
+				VN_TRACE(tr, "forward", "drop", "overlay: unknown VNI %u",
+					 pkts[i]->hash.usr);
+				if (likely(tr == NULL))
+					vn_ov_count(ov, VN_OV_UNKNOWN_VNI, 1);
 				vn_fwd_drop(&f[i], VN_DROP_FILTERED);
 				continue;
 			}
 		}
-		ov_one(x, ov, &mm, pkts[i], seg, remote, &f[i]);
+		ov_one(x, ov, &mm, pkts[i], seg, remote, &f[i], tr);
 	}
+}
+
+static __rte_noinline void ov_forward_traced(const struct vn_fwd_ctx *x,
+					     struct rte_mbuf *const *pkts, uint16_t n,
+					     struct vn_fwd *f)
+{
+	ov_forward_as(x, pkts, n, f, x->trace);
+}
+
+static void ov_forward(const struct vn_fwd_ctx *x, struct rte_mbuf *const *pkts, uint16_t n,
+		       struct vn_fwd *f)
+{
+	if (unlikely(x->trace != NULL)) /* a dry run (trace.h): once per burst */
+		return ov_forward_traced(x, pkts, n, f);
+	ov_forward_as(x, pkts, n, f, NULL);
 }
 
 const struct vn_net_kind vn_overlay_net_kind = {

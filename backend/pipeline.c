@@ -2,6 +2,7 @@
 /* The frames' path through a worker: admit and parse, ingress policy, the kind's forward, delivery.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include <rte_branch_prediction.h>
@@ -15,6 +16,7 @@
 #include "vnicd/pipeline.h"
 #include "policy/fastpath.h"
 #include "vnicd/policy.h"
+#include "vnicd/trace.h"
 #include "worker.h"
 
 int vn_meta_offset = -1;
@@ -166,22 +168,30 @@ void vn_tx_flush(struct vn_worker *w, const struct vn_dp_table *t, uint16_t slot
 	struct vn_port_counters *c = &w->ctr[slot];
 	const struct vn_slot *s = &t->slots[slot];
 	struct vn_port *p = s->port;
+	struct vn_trace *tr = w->trace; /* a dry run: no meter token, capture or transmission */
 	uint16_t n = tq->n, sent = 0;
 
 	if (unlikely(s->tun != NULL))
 		return vn_tun_flush(w, t, slot);
 	tq->n = 0;
 	if (unlikely(s->pol != NULL && s->pol->in != NULL)) { /* what the guest receives */
+		struct vn_meter *mt =
+		    unlikely(tr != NULL) ? vn_trace_meter(tr, s->pol->in) : s->pol->in;
 		uint16_t kept =
-		    vn_meter_burst(s->pol->in, tq->pkts, tq->len, tq->aux, n, rte_get_tsc_cycles());
+		    vn_meter_burst(mt, tq->pkts, tq->len, tq->aux, n, rte_get_tsc_cycles());
+		VN_TRACE(tr, "meter", kept < n ? "drop" : "pass",
+			 "port %s's inbound limit (average %" PRIu64 " KBps): %u of %u would pass",
+			 p ? p->name : "?", s->pol->in->average_kBps, kept, n);
 		c->drops[VN_DROP_RATE_LIMIT] += n - kept;
 		n = kept;
 		if (!n)
 			return;
 	}
-	if (unlikely(s->cap != NULL))
+	if (unlikely(s->cap != NULL) && likely(tr == NULL))
 		s->cap->burst(s->cap, tq->pkts, n, w->id, RTE_PCAPNG_DIRECTION_OUT);
-	if (likely(p != NULL))
+	if (unlikely(tr != NULL))
+		sent = vn_trace_tx(tr, slot, tq->pkts, n);
+	else if (likely(p != NULL))
 		sent = p->ops->tx_burst(p, (uint16_t)(w->id % p->nr_txq), tq->pkts, n);
 	vn_tx_count(c, tq, sent);
 	if (unlikely(sent < n)) {
@@ -388,7 +398,8 @@ static inline void drop(struct vn_port_counters *c, enum vn_drop_reason why, str
  * (one that passed all this) is not checked again. Return: true if it goes on, false after counting
  * the drop and freeing it.
  */
-static __rte_always_inline bool ingress(struct burst *b, struct rte_mbuf *m, uint32_t len, int moff)
+static __rte_always_inline bool ingress(struct burst *b, struct rte_mbuf *m, uint32_t len, int moff,
+					struct vn_trace *tr)
 {
 	const struct vn_port_policy *ipol = b->in->pol;
 	struct vn_port_counters *c = b->c;
@@ -398,6 +409,7 @@ static __rte_always_inline bool ingress(struct burst *b, struct rte_mbuf *m, uin
 	bool same;
 
 	if (unlikely(rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN)) {
+		VN_TRACE(tr, "admission", "drop", "%u bytes: shorter than an Ethernet header", len);
 		drop(c, VN_DROP_MALFORMED, m);
 		return false;
 	}
@@ -406,24 +418,40 @@ static __rte_always_inline bool ingress(struct burst *b, struct rte_mbuf *m, uin
 	c->rx_cast_pkts[cast]++;
 	c->rx_cast_bytes[cast] += len;
 	*md = (struct vn_meta){.cl = {.tpid = VN_TPID_8021Q}, .cast = cast};
+	if (unlikely(tr != NULL))
+		vn_trace_parse(tr, m, md);
 	if (likely(ipol == NULL)) { /* the validity check is cheaper than the memo's compare */
 		if (unlikely(!rte_is_valid_assigned_ether_addr(&eth->src_addr))) {
+			VN_TRACE(tr, "admission", "drop", "source MAC is multicast or zero");
 			drop(c, VN_DROP_INVALID_SRC, m);
 			return false;
 		}
+		VN_TRACE(tr, "admission", "pass",
+			 "valid source; the port has no policy "
+			 "(transparent: VLAN 0, no checks)");
 		return true;
 	}
 	same = b->have_src && rte_is_same_ether_addr(&b->src, &eth->src_addr);
 	if (unlikely(!same && !rte_is_valid_assigned_ether_addr(&eth->src_addr))) {
+		VN_TRACE(tr, "admission", "drop", "source MAC is multicast or zero");
 		drop(c, VN_DROP_INVALID_SRC, m);
 		return false;
 	}
+	VN_TRACE(tr, "admission", "pass", "valid unicast source");
 	if (ipol->vlan_aware && unlikely(vn_vlan_classify(ipol, m, &md->cl) < 0)) {
+		VN_TRACE(tr, "vlan", "drop", "refused by the port's VLAN policy (%s, VLAN %u)",
+			 vn_vlan_mode_name(ipol->vlan_mode), ipol->vlan);
 		drop(c, VN_DROP_POLICY, m);
 		return false;
 	}
+	VN_TRACE(tr, "vlan", md->cl.tagged ? "tagged" : "untagged",
+		 "%s port%s: classified to VLAN %u", vn_vlan_mode_name(ipol->vlan_mode),
+		 md->cl.tagged ? ", by its tag" : ", untagged frame", md->cl.seg);
 	if (ipol->antispoof) {
-		if (unlikely(!vn_antispoof_ingress(ipol, m, md, same))) { /* parses L3/L4 */
+		bool ok = vn_antispoof_ingress(ipol, m, md, same); /* parses L3/L4 */
+		if (unlikely(tr != NULL))
+			vn_trace_spoof(tr, ipol, m, md, ok);
+		if (unlikely(!ok)) {
 			drop(c, VN_DROP_SPOOFED, m);
 			return false;
 		}
@@ -456,12 +484,18 @@ static void vmap_pop(struct rte_mbuf **pkts, uint16_t n)
 static uint16_t vtep_take(struct burst *b, struct rte_mbuf **pkts, uint16_t n,
 			  struct rte_mbuf **tun, uint16_t *tun_slot, uint16_t *ntun)
 {
+	struct vn_trace *tr = b->w->trace; /* once per burst */
 	uint64_t bytes = 0, left_bytes = 0;
 	uint16_t left;
 
 	for (uint16_t i = 0; i < n; i++)
 		bytes += rte_pktmbuf_pkt_len(pkts[i]);
-	left = vn_vtep_intercept(b->in->vtep, pkts, n, tun, tun_slot, ntun);
+	left = vn_vtep_intercept(b->in->vtep, pkts, n, tun, tun_slot, ntun, tr);
+	VN_TRACE(tr, "decap", left < n ? "taken" : "left",
+		 left < n
+		     ? "tunnel traffic to the local VTEP: decapsulated, switched into its overlay "
+		       "after the underlay's burst"
+		     : "not tunnel traffic to the local VTEP: the underlay switches it");
 	for (uint16_t i = 0; i < left; i++)
 		left_bytes += rte_pktmbuf_pkt_len(pkts[i]);
 	b->c->rx_packets += n - left;
@@ -478,8 +512,9 @@ static uint16_t vtep_take(struct burst *b, struct rte_mbuf **pkts, uint16_t n,
  * multicast or flooded (a leg to a list of slots) take a token each from the port's bucket;
  * those beyond it are turned into drops (storm), which the delivery loop counts and frees.
  */
-static void storm_police(struct vn_storm *st, struct rte_mbuf **pkts, struct vn_fwd *fwd,
-			 uint16_t k, int moff)
+static __rte_always_inline void storm_police(struct vn_storm *st, struct rte_mbuf **pkts,
+					     struct vn_fwd *fwd, uint16_t k, int moff,
+					     struct vn_trace *tr)
 {
 	uint16_t idx[VN_BURST], ns = 0, ok;
 
@@ -492,13 +527,25 @@ static void storm_police(struct vn_storm *st, struct rte_mbuf **pkts, struct vn_
 	}
 	if (!ns)
 		return;
+	if (unlikely(tr != NULL)) /* its bucket's copy: no token taken */
+		st = vn_trace_storm(tr, st);
 	ok = vn_storm_admit(st, ns, rte_get_tsc_cycles());
+	VN_TRACE(tr, "storm", ok < ns ? "drop" : "pass",
+		 "storm control (%" PRIu64 " pps): %u of %u broadcast/multicast/flooded frame(s) "
+		 "would pass",
+		 st->pps, ok, ns);
 	for (uint16_t j = ok; j < ns; j++)
 		vn_fwd_drop(&fwd[idx[j]], VN_DROP_STORM);
 }
 
-void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16_t in,
-			struct rte_mbuf **pkts, uint16_t n, uint64_t now)
+/*
+ * The burst's path; @tr is NULL on the fast path (a constant: every trace note and dry-run
+ * branch folds away) and the trace being recorded in the copy vn_dp_switch_burst() makes for
+ * a trace's scratch worker (trace.h).
+ */
+static __rte_always_inline void switch_burst(struct vn_worker *w, const struct vn_dp_table *t,
+					     uint16_t in, struct rte_mbuf **pkts, uint16_t n,
+					     uint64_t now, struct vn_trace *tr)
 {
 	const struct vn_slot *is = &t->slots[in];
 	struct burst b = {.w = w,
@@ -507,7 +554,8 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16
 			  .c = &w->ctr[in],
 			  .plain = t->nr_pol == 0 && t->nr_vmap == 0,
 			  .memo_dst = -1};
-	struct vn_fwd_ctx ctx = {.t = t, .in = is, .in_slot = in, .ctr = w->ctr, .now = now};
+	struct vn_fwd_ctx ctx = {
+	    .t = t, .in = is, .in_slot = in, .ctr = w->ctr, .now = now, .trace = tr};
 	struct vn_fwd fwd[VN_BURST];
 	const int moff = vn_meta_offset;
 	uint64_t bytes = 0, run_bytes = 0;
@@ -517,30 +565,44 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16
 	struct rte_mbuf *tun[VN_BURST];
 	uint16_t tun_slot[VN_BURST];
 
-	if (unlikely(is->cap != NULL))
+	if (unlikely(is->cap != NULL) && !tr)
 		is->cap->burst(is->cap, pkts, n, w->id, RTE_PCAPNG_DIRECTION_IN);
+	VN_TRACE(tr, "ingress", "received", "port %s (%s) of network %s (%s)", is->port->name,
+		 is->port->ops->kind, is->net->name, is->net->kind->name);
 	if (unlikely(is->vtep != NULL)) /* tunnel traffic to the local VTEP is taken out */
 		n = vtep_take(&b, pkts, n, tun, tun_slot, &ntun);
-	if (unlikely(is->vmap != NULL)) /* the port's tags are the kind's to read */
+	if (unlikely(is->vmap != NULL)) { /* the port's tags are the kind's to read */
 		vmap_pop(pkts, n);
+		VN_TRACE(tr, "vlan", "vlan-map",
+			 "the port's VLAN map: outer VLAN %u (0: untagged) "
+			 "taken off for the network kind",
+			 n ? pkts[0]->hash.usr : 0);
+	}
 	for (uint16_t i = 0; i < n; i++) {
 		uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
 		bytes += len;
-		if (ingress(&b, pkts[i], len, moff))
+		if (ingress(&b, pkts[i], len, moff, tr))
 			pkts[k++] = pkts[i];
 	}
 	b.c->rx_packets += n;
 	b.c->rx_bytes += bytes;
 	if (unlikely(is->pol != NULL && is->pol->out != NULL && k)) { /* what the guest sends */
-		uint16_t kept =
-		    vn_meter_burst(is->pol->out, pkts, NULL, NULL, k, rte_get_tsc_cycles());
+		struct vn_meter *mt =
+		    unlikely(tr != NULL) ? vn_trace_meter(tr, is->pol->out) : is->pol->out;
+		uint16_t kept = vn_meter_burst(mt, pkts, NULL, NULL, k, rte_get_tsc_cycles());
+		VN_TRACE(tr, "meter", kept < k ? "drop" : "pass",
+			 "the port's outbound limit (average %" PRIu64 " KBps, bucket %" PRIu64
+			 " bytes): %u of %u would pass",
+			 is->pol->out->average_kBps, is->pol->out->cbs, kept, k);
 		b.c->drops[VN_DROP_RATE_LIMIT] += k - kept;
 		k = kept;
 	}
 	if (likely(k))
 		is->net->kind->forward(&ctx, pkts, k, fwd);
+	for (uint16_t i = 0; unlikely(tr != NULL) && i < k; i++)
+		vn_trace_fwd(tr, in, pkts[i], &fwd[i]);
 	if (unlikely(is->pol != NULL) && is->pol->storm != NULL && k)
-		storm_police(is->pol->storm, pkts, fwd, k, moff);
+		storm_police(is->pol->storm, pkts, fwd, k, moff, tr);
 	for (uint16_t i = 0; i < k; i++) {
 		struct rte_mbuf *m = pkts[i];
 		const struct vn_meta *md = vn_meta_at(m, moff);
@@ -586,4 +648,20 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16
 	w->ndirty = 0;
 	if (unlikely(ntun)) /* the underlay's burst is done: into the overlays */
 		vn_tun_rx(w, t, tun, tun_slot, ntun, now);
+}
+
+/* The traced copy of switch_burst(), out of line: never in the fast path's instruction cache. */
+static __rte_noinline void switch_burst_traced(struct vn_worker *w, const struct vn_dp_table *t,
+					       uint16_t in, struct rte_mbuf **pkts, uint16_t n,
+					       uint64_t now)
+{
+	switch_burst(w, t, in, pkts, n, now, w->trace);
+}
+
+void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16_t in,
+			struct rte_mbuf **pkts, uint16_t n, uint64_t now)
+{
+	if (unlikely(w->trace != NULL))
+		return switch_burst_traced(w, t, in, pkts, n, now);
+	switch_burst(w, t, in, pkts, n, now, NULL);
 }

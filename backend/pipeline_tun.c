@@ -6,6 +6,7 @@
 #include "vnicd/bridge.h"
 #include "vnicd/capture.h"
 #include "vnicd/overlay.h"
+#include "vnicd/trace.h"
 #include "worker.h"
 
 void vn_tun_rx(struct vn_worker *w, const struct vn_dp_table *t, struct rte_mbuf **m,
@@ -32,7 +33,12 @@ static void too_big(struct vn_worker *w, const struct vn_dp_table *t, struct vn_
 	int d = seg < 0 ? -1 : vn_fdb_lookup(ov->base.fdb, (uint16_t)seg, &eth->src_addr);
 	struct rte_mbuf *r;
 
-	vn_ov_count(ov, VN_OV_TOO_BIG, 1);
+	VN_TRACE(
+	    w->trace, "encap", "drop",
+	    "%u bytes: too big for the underlay (MTU %u); an ICMP error goes back to the sender",
+	    rte_pktmbuf_pkt_len(m), ov->mtu);
+	if (likely(w->trace == NULL))
+		vn_ov_count(ov, VN_OV_TOO_BIG, 1);
 	if (d < 0 || d >= t->nr_slots || t->slots[d].net != &ov->base || t->slots[d].tun)
 		return;
 	r = vn_tun_too_big(m, (uint16_t)(ov->mtu - ov->overhead), mp);
@@ -52,27 +58,33 @@ void vn_tun_flush(struct vn_worker *w, const struct vn_dp_table *t, uint16_t slo
 	uint16_t n = tq->n, k = 0;
 
 	tq->n = 0;
-	if (unlikely(s->cap != NULL))
+	if (unlikely(s->cap != NULL) && likely(w->trace == NULL))
 		s->cap->burst(s->cap, tq->pkts, n, w->id, RTE_PCAPNG_DIRECTION_OUT);
 	if (unlikely(tx == NULL)) { /* the next hop is being resolved */
+		VN_TRACE(w->trace, "encap", "drop",
+			 "remote VTEP %s: its next hop is not resolved yet", s->port->name);
 		c->drops[VN_DROP_LINK_DOWN] += n;
-		vn_ov_count(ov, VN_OV_UNRESOLVED, n);
+		if (likely(w->trace == NULL))
+			vn_ov_count(ov, VN_OV_UNRESOLVED, n);
 		rte_pktmbuf_free_bulk(tq->pkts, n);
 		return;
 	}
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = tq->pkts[i], *e;
+		uint32_t vni = m->hash.usr;
 		if (unlikely(rte_pktmbuf_pkt_len(m) > limit)) {
 			too_big(w, t, ov, m, r->mp);
 			c->drops[VN_DROP_POLICY]++;
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		e = vn_tun_encap(&tx->tmpl, m->hash.usr, m, r->mp);
+		e = vn_tun_encap(&tx->tmpl, vni, m, r->mp);
 		if (unlikely(e == NULL)) {
 			c->drops[VN_DROP_NO_MBUF]++;
 			continue;
 		}
+		if (unlikely(w->trace != NULL))
+			vn_trace_encap(w->trace, e, slot, vni, &tx->tmpl);
 		tq->aux[k] = tq->aux[i];
 		tq->len[k++] = tq->len[i];
 		vn_tx_push(w, t, tx->uplink_slot, e, VN_UCAST, VN_LOC_TUNNEL);

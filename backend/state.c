@@ -56,6 +56,7 @@ int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
 			n->kind->persist(n, b);
 		json_builder_end_object(b);
 	}
+	sw_pending_persist(sw, SW_PEND_NET, b);
 	json_builder_end_array(b);
 	json_builder_set_member_name(b, "ports");
 	json_builder_begin_array(b);
@@ -68,6 +69,8 @@ int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
 		json_node_set_object(node, sp->args);
 		json_builder_add_value(b, node);
 	}
+	sw_pending_persist(sw, SW_PEND_UPLINK, b);
+	sw_pending_persist(sw, SW_PEND_PORT, b);
 	json_builder_end_array(b);
 	json_builder_set_member_name(b, "fdb");
 	json_builder_begin_array(b);
@@ -78,6 +81,7 @@ int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
 		vn_json_str(b, "port", st->port);
 		json_builder_end_object(b);
 	}
+	sw_pending_persist(sw, SW_PEND_FDB, b);
 	json_builder_end_array(b);
 	json_builder_end_object(b);
 	root = json_builder_get_root(b);
@@ -87,8 +91,7 @@ int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
 	return vn_file_write_atomic(path, text, len, err);
 }
 
-/* The `port set` settings saved with uplink port @po, applied to the uplink its network made. */
-static int restore_uplink_settings(struct vn_switch *sw, JsonObject *po, GError **err)
+int sw_restore_uplink_settings(struct vn_switch *sw, JsonObject *po, GError **err)
 {
 	g_autoptr(JsonObject) chg = json_object_new();
 	JsonNode *pn = json_object_get_member(po, "policy");
@@ -131,6 +134,36 @@ static void restore_uplink_mac(struct vn_switch *sw, const char *net, const char
 	sw_net_sync_uplink(sw, n);
 }
 
+/*
+ * Make saved object @o now; if that fails it is kept as failed and retried (issue: what
+ * fails at start-up is often temporary: a namespace, socket directory or NIC not there
+ * yet). Return: 0 if it was made.
+ */
+static int restore_one(struct vn_switch *sw, enum sw_pending_what what, JsonObject *o, GError **err)
+{
+	g_autoptr(JsonObject) saved = json_object_ref(o);
+	g_autoptr(GError) e = NULL;
+	int rc;
+
+	switch (what) {
+	case SW_PEND_NET:
+		rc = vn_switch_net_create(sw, o, &e);
+		break;
+	case SW_PEND_UPLINK:
+		rc = sw_restore_uplink_settings(sw, o, &e);
+		break;
+	case SW_PEND_PORT:
+		rc = vn_switch_port_add(sw, o, &e);
+		break;
+	default:
+		rc = vn_switch_fdb_add(sw, vn_obj_str(o, "mac"), vn_obj_str(o, "port"), &e);
+		break;
+	}
+	if (rc < 0)
+		sw_pending_add(sw, what, saved, e ? e->message : "failed");
+	return rc;
+}
+
 static int restore_parse(struct vn_switch *sw, JsonNode *root, GError **err)
 {
 	JsonObject *o;
@@ -156,11 +189,12 @@ static int restore_parse(struct vn_switch *sw, JsonNode *root, GError **err)
 		g_autofree char *own_mac = g_strdup(own);
 		if (own) /* not a net.add argument */
 			json_object_remove_member(no, "uplink_own_mac");
-		if (!no || vn_switch_net_create(sw, no, &e) < 0) {
-			VN_ERR("state: network %u not restored: %s", i,
-			       e ? e->message : "malformed");
+		if (!no || !vn_obj_str(no, "name")) {
+			VN_ERR("state: network %u is malformed: dropped", i);
 			continue;
 		}
+		if (restore_one(sw, SW_PEND_NET, no, &e) < 0)
+			continue;
 		if (own_mac) /* vnicd ended while a passthru port had lent its MAC */
 			restore_uplink_mac(sw, vn_obj_str(no, "name"), own_mac);
 	}
@@ -169,22 +203,24 @@ static int restore_parse(struct vn_switch *sw, JsonNode *root, GError **err)
 		JsonNode *pn = json_array_get_element(ports, i);
 		JsonObject *po = JSON_NODE_HOLDS_OBJECT(pn) ? json_node_get_object(pn) : NULL;
 		if (po && g_strcmp0(vn_obj_str(po, "kind"), vn_uplink_kind.name) == 0) {
-			if (restore_uplink_settings(sw, po, &e) < 0) /* made with its network */
-				VN_ERR("state: settings of uplink %s not restored: %s",
-				       vn_obj_str(po, "name"), e->message);
+			restore_one(sw, SW_PEND_UPLINK, po, &e); /* made with its network */
 			continue;
 		}
-		if (!po || vn_switch_port_add(sw, po, &e) < 0)
-			VN_ERR("state: port %s not restored: %s", po ? vn_obj_str(po, "name") : "?",
-			       e ? e->message : "malformed");
+		if (!po || !vn_obj_str(po, "name")) {
+			VN_ERR("state: port %u is malformed: dropped", i);
+			continue;
+		}
+		restore_one(sw, SW_PEND_PORT, po, &e);
 	}
 	for (guint i = 0; i < json_array_get_length(fdb); i++) {
 		g_autoptr(GError) e = NULL;
-		JsonObject *fo = json_array_get_object_element(fdb, i);
-		if (!fo ||
-		    vn_switch_fdb_add(sw, vn_obj_str(fo, "mac"), vn_obj_str(fo, "port"), &e) < 0)
-			VN_ERR("state: static FDB entry %u not restored: %s", i,
-			       e ? e->message : "malformed");
+		JsonNode *fn = json_array_get_element(fdb, i);
+		JsonObject *fo = JSON_NODE_HOLDS_OBJECT(fn) ? json_node_get_object(fn) : NULL;
+		if (!fo || !vn_obj_str(fo, "mac") || !vn_obj_str(fo, "port")) {
+			VN_ERR("state: static FDB entry %u is malformed: dropped", i);
+			continue;
+		}
+		restore_one(sw, SW_PEND_FDB, fo, &e);
 	}
 	return 0;
 }

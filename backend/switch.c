@@ -45,6 +45,7 @@ struct vn_switch *vn_switch_new(const struct vn_config *cfg, struct vn_dp *dp,
 	sw->ports = g_ptr_array_new();
 	sw->statics = g_ptr_array_new_with_free_func((GDestroyNotify)sw_static_free);
 	sw->ledger = vn_ledger_new(cfg->ledger_max);
+	sw_pending_init(sw);
 	sw_host_init(sw);
 	return sw;
 }
@@ -77,6 +78,7 @@ void vn_switch_free(struct vn_switch *sw)
 	g_ptr_array_free(sw->ports, TRUE);
 	g_ptr_array_free(sw->nets, TRUE);
 	g_ptr_array_free(sw->statics, TRUE);
+	g_ptr_array_free(sw->pending, TRUE);
 	g_free(sw->state_file);
 	vn_ledger_free(sw->ledger);
 	g_free(sw->ledger_file);
@@ -398,8 +400,10 @@ int sw_port_add(struct vn_switch *sw, JsonObject *args, const struct vn_port_kin
 	if (own != &vn_uplink_kind)
 		sw_net_sync_uplink(sw, r.n);
 	summary = r.kind->summary(sp->args);
-	VN_INFO("port %s (%s, %u queue%s) added to %s", sp->name, summary, sp->queues,
-		sp->queues > 1 ? "s" : "", r.netname);
+	vn_log_ctx(VN_LOG_INFO,
+		   &(struct vn_log_ctx){sp->name, r.netname, r.vm_name ? r.vm_name : r.vm_uuid},
+		   "port %s (%s, %u queue%s) added to %s", sp->name, summary, sp->queues,
+		   sp->queues > 1 ? "s" : "", r.netname);
 	sw_changed(sw);
 	return 0;
 }
@@ -425,6 +429,8 @@ int vn_switch_port_del(struct vn_switch *sw, const char *name, GError **err)
 {
 	struct sw_port *sp = name ? find_port(sw, name) : NULL;
 
+	if (!sp && name && sw_pending_del(sw, SW_PEND_PORT, name) == 0)
+		return 0;
 	if (!sp)
 		SET_ERR(ENOENT, "no port '%s'", name ? name : "");
 	if (sp->kind == &vn_uplink_kind)
@@ -475,7 +481,8 @@ void sw_port_del(struct vn_switch *sw, struct sw_port *sp)
 	}
 	n->nr_ports--;
 	g_ptr_array_remove(sw->ports, sp);
-	VN_INFO("port %s deleted", sp->name);
+	vn_log_ctx(VN_LOG_INFO, &(struct vn_log_ctx){.port = sp->name, .net = sp->net},
+		   "port %s deleted", sp->name);
 	sw_port_free(sp);
 	if (guest)
 		sw_net_sync_uplink(sw, n);
@@ -571,7 +578,8 @@ int vn_switch_port_set(struct vn_switch *sw, JsonObject *args, GError **err)
 	json_node_set_object(node, spec);
 	json_generator_set_root(gen, node);
 	text = json_generator_to_data(gen, NULL);
-	VN_INFO("port %s: policy %s", name, text);
+	vn_log_ctx(VN_LOG_INFO, &(struct vn_log_ctx){.port = name}, "port %s: policy %s", name,
+		   text);
 	sw_changed(sw);
 	return 0;
 }
@@ -648,6 +656,8 @@ void vn_switch_tick(struct vn_switch *sw)
 {
 	uint64_t now = vn_dp_now();
 
+	if (sw->pending->len)
+		sw_pending_retry(sw);
 	for (guint i = 0; i < sw->nets->len; i++) {
 		struct vn_net *n = sw->nets->pdata[i];
 		if (n->kind->tick)

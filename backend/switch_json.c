@@ -70,6 +70,7 @@ void vn_switch_json_nets(struct vn_switch *sw, JsonBuilder *b)
 	json_builder_begin_array(b);
 	for (guint i = 0; i < sw->nets->len; i++)
 		json_net(sw, sw->nets->pdata[i], b, false);
+	sw_pending_json_list(sw, SW_PEND_NET, b);
 	json_builder_end_array(b);
 }
 
@@ -77,6 +78,8 @@ int vn_switch_json_net(struct vn_switch *sw, const char *name, JsonBuilder *b, G
 {
 	struct vn_net *n = name ? find_net(sw, name) : NULL;
 
+	if (!n && sw_pending_json_show(sw, SW_PEND_NET, name, b))
+		return 0;
 	if (!n)
 		SET_ERR(ENOENT, "no network '%s'", name ? name : "");
 	json_net(sw, n, b, true);
@@ -166,6 +169,7 @@ void vn_switch_json_ports(struct vn_switch *sw, JsonBuilder *b)
 	json_builder_begin_array(b);
 	for (guint i = 0; i < sw->ports->len; i++)
 		json_port(sw, sw->ports->pdata[i], b, false);
+	sw_pending_json_list(sw, SW_PEND_PORT, b);
 	json_builder_end_array(b);
 }
 
@@ -173,6 +177,8 @@ int vn_switch_json_port(struct vn_switch *sw, const char *name, JsonBuilder *b, 
 {
 	struct sw_port *sp = name ? find_port(sw, name) : NULL;
 
+	if (!sp && sw_pending_json_show(sw, SW_PEND_PORT, name, b))
+		return 0;
 	if (!sp)
 		SET_ERR(ENOENT, "no port '%s'", name ? name : "");
 	json_port(sw, sp, b, true);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Networks on the control thread: made, changed and removed through their kind; their uplinks. */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,7 +14,7 @@
 #include "vnicd/overlay.h"
 #include "vnicd/uplink.h"
 
-static const char *const net_common_keys[] = {"name", "type", "uplink", NULL};
+static const char *const net_common_keys[] = {"name", "type", "uplink", "uplink_driver", NULL};
 
 static void net_free(struct vn_net *n)
 {
@@ -38,13 +39,10 @@ static int net_keys_check(JsonObject *args, GError **err)
 	return 0;
 }
 
-/* The uplink @devargs of network @name: a valid device, no port of its name, not in use. */
-static int net_uplink_check(struct vn_switch *sw, const char *name, const char *devargs,
-			    GError **err)
+/* The name of network @name's uplink port: valid, and no port has it. */
+static int net_uplink_name_check(struct vn_switch *sw, const char *name, GError **err)
 {
-	g_autoptr(JsonObject) ua = json_object_new();
 	char upname[VN_NAME_MAX + 8];
-	int rc;
 
 	snprintf(upname, sizeof(upname), "%s-uplink", name);
 	if (!vn_name_valid(upname))
@@ -54,6 +52,16 @@ static int net_uplink_check(struct vn_switch *sw, const char *name, const char *
 			name, upname, VN_NAME_MAX - 1 - 7);
 	if (find_port(sw, upname))
 		SET_ERR(EEXIST, "a port named '%s' already exists", upname);
+	return 0;
+}
+
+/* The uplink @devargs of network @name: a valid device, not in use. */
+static int net_uplink_check(struct vn_switch *sw, const char *name, const char *devargs,
+			    GError **err)
+{
+	g_autoptr(JsonObject) ua = json_object_new();
+	int rc;
+
 	json_object_set_string_member(ua, "devargs", devargs);
 	if ((rc = vn_uplink_kind.check(ua, sw->cfg, err)) < 0)
 		return rc;
@@ -67,6 +75,50 @@ static int net_uplink_check(struct vn_switch *sw, const char *name, const char *
 			SET_ERR(EEXIST, "--uplink '%s' is already the uplink of network '%s'",
 				devargs, o->net);
 	}
+	return 0;
+}
+
+/* Return: whether --uplink @v names a kernel interface ("eth1") rather than DPDK devargs. */
+static bool uplink_is_ifname(const char *v)
+{
+	/* devargs have options (','), a driver name (net_...) or a PCI address (':', which
+	 * interface names never hold) */
+	return *v && strlen(v) < IF_NAMESIZE && !strpbrk(v, ",=:/ ") &&
+	       !g_str_has_prefix(v, "net_");
+}
+
+/*
+ * --uplink IFNAME [--uplink-driver af_packet|af_xdp] (a kernel interface, as libvirt's
+ * <source dev='eth1'/> gives it) becomes the devargs net_af_packetN,iface=IFNAME (or
+ * net_af_xdpN), N the interface's index (one device name per interface), in @args' "uplink";
+ * devargs are left as given (and checked against the allow-list later).
+ */
+static int net_uplink_resolve(JsonObject *args, GError **err)
+{
+	const char *up = NULL, *drv = NULL;
+	g_autofree char *devargs = NULL;
+	unsigned idx;
+	int rc;
+
+	if ((rc = vn_arg_str(args, "uplink", false, &up, err)) < 0 ||
+	    (rc = vn_arg_str(args, "uplink_driver", false, &drv, err)) < 0)
+		return rc;
+	if (drv && strcmp(drv, "af_packet") != 0 && strcmp(drv, "af_xdp") != 0)
+		SET_ERR(EINVAL, "--uplink-driver '%s': af_packet or af_xdp", drv);
+	if (drv && (!up || !uplink_is_ifname(up)))
+		SET_ERR(EINVAL, "--uplink-driver goes with --uplink IFNAME (a kernel interface "
+				"name), not with DPDK devargs");
+	if (!up || !uplink_is_ifname(up))
+		return 0;
+	idx = if_nametoindex(up);
+	if (!idx)
+		SET_ERR(ENODEV,
+			"--uplink '%s': no such interface (a kernel interface name, or DPDK "
+			"devargs such as net_af_packet0,iface=eth1)",
+			up);
+	devargs = g_strdup_printf("net_%s%u,iface=%s", drv ? drv : "af_packet", idx, up);
+	json_object_set_string_member(args, "uplink", devargs);
+	json_object_remove_member(args, "uplink_driver");
 	return 0;
 }
 
@@ -88,9 +140,13 @@ static int net_args_check(struct vn_switch *sw, JsonObject *args, const struct v
 		g_autofree char *l = vn_net_kind_names();
 		SET_ERR(EINVAL, "unsupported network type '%s' (supported: %s)", type, l);
 	}
-	if ((rc = net_keys_check(args, err)) < 0 ||
-	    (rc = vn_arg_str(args, "uplink", false, devargs, err)) < 0 ||
-	    (rc = (*kind)->check(args, err)) < 0)
+	if ((rc = net_keys_check(args, err)) < 0 || (rc = (*kind)->check(args, err)) < 0 ||
+	    (rc = vn_arg_str(args, "uplink", false, devargs, err)) < 0)
+		return rc;
+	if (*devargs && (rc = net_uplink_name_check(sw, name, err)) < 0)
+		return rc;
+	if ((rc = net_uplink_resolve(args, err)) < 0 ||
+	    (rc = vn_arg_str(args, "uplink", false, devargs, err)) < 0)
 		return rc;
 	if (*devargs && (rc = net_uplink_check(sw, name, *devargs, err)) < 0)
 		return rc;
@@ -159,8 +215,8 @@ int vn_switch_net_create(struct vn_switch *sw, JsonObject *args, GError **err)
 		net_free(n);
 		return rc;
 	}
-	VN_INFO("network %s (%s%s%s) added", name, kind->name, devargs ? ", uplink " : "",
-		devargs ? devargs : "");
+	vn_log_ctx(VN_LOG_INFO, &(struct vn_log_ctx){.net = name}, "network %s (%s%s%s) added",
+		   name, kind->name, devargs ? ", uplink " : "", devargs ? devargs : "");
 	sw_changed(sw);
 	return 0;
 }
@@ -170,6 +226,13 @@ int vn_switch_net_del(struct vn_switch *sw, const char *name, GError **err)
 	struct vn_net *n = name ? find_net(sw, name) : NULL;
 	struct sw_port *up;
 
+	if (name && sw_pending_ports_on(sw, name))
+		SET_ERR(EBUSY,
+			"network '%s' still has %u failed port(s) kept from the state file; "
+			"delete them first",
+			name, sw_pending_ports_on(sw, name));
+	if (!n && name && sw_pending_del(sw, SW_PEND_NET, name) == 0)
+		return 0;
 	if (!n)
 		SET_ERR(ENOENT, "no network '%s'", name ? name : "");
 	for (guint i = 0; i < sw->nets->len; i++) {
@@ -204,7 +267,7 @@ int vn_switch_net_del(struct vn_switch *sw, const char *name, GError **err)
 	}
 	g_ptr_array_remove(sw->nets, n);
 	net_free(n);
-	VN_INFO("network %s deleted", name);
+	vn_log_ctx(VN_LOG_INFO, &(struct vn_log_ctx){.net = name}, "network %s deleted", name);
 	sw_changed(sw);
 	return 0;
 }

@@ -60,6 +60,7 @@ struct vn_switch {
 	gint64 last_checkpoint;
 	uint64_t checkpoints, checkpoint_failures;
 	uint64_t ports_limit_hits, nets_limit_hits;
+	GPtrArray *pending; /* struct sw_pending *: saved, not made yet (state_pending.c) */
 };
 
 /* Set *err (GError **err in scope) and return -@code from the calling function. */
@@ -134,6 +135,45 @@ void sw_json_net_uplink(struct vn_switch *sw, struct vn_net *n, JsonBuilder *b, 
  */
 void sw_changed(struct vn_switch *sw);
 
+/**
+ * sw_restore_uplink_settings() - the `port set` settings saved with uplink port @po, applied
+ * to the uplink its network made. Return: 0 or -errno (@err).
+ */
+int sw_restore_uplink_settings(struct vn_switch *sw, JsonObject *po, GError **err);
+
+/* ---- state_pending.c: saved objects that could not be made at start-up ---- */
+
+enum sw_pending_what { SW_PEND_NET, SW_PEND_UPLINK, SW_PEND_PORT, SW_PEND_FDB };
+
+/** sw_pending_init() - an empty set of pending objects in @sw. */
+void sw_pending_init(struct vn_switch *sw);
+
+/**
+ * sw_pending_add() - keep saved object @args (copied) that failed with @reason: saved
+ * again, shown as failed, retried with back-off (1 s doubling to 30 s).
+ */
+void sw_pending_add(struct vn_switch *sw, enum sw_pending_what what, JsonObject *args,
+		    const char *reason);
+
+/** sw_pending_retry() - retry what is due (networks first); saves the state if one was made. */
+void sw_pending_retry(struct vn_switch *sw);
+
+/** sw_pending_del() - forget pending @name (and what was kept for it). Return: 0, -ENOENT. */
+int sw_pending_del(struct vn_switch *sw, enum sw_pending_what what, const char *name);
+
+/** sw_pending_ports_on() - Return: how many pending ports belong to network @net. */
+unsigned sw_pending_ports_on(struct vn_switch *sw, const char *net);
+
+/** sw_pending_persist() - the saved objects of @what pending, into the open array in @b. */
+void sw_pending_persist(struct vn_switch *sw, enum sw_pending_what what, JsonBuilder *b);
+
+/** sw_pending_json_list() - pending networks or ports as `net list`/`port list` rows. */
+void sw_pending_json_list(struct vn_switch *sw, enum sw_pending_what what, JsonBuilder *b);
+
+/** sw_pending_json_show() - `show` of pending @name into @b. Return: false if none. */
+bool sw_pending_json_show(struct vn_switch *sw, enum sw_pending_what what, const char *name,
+			  JsonBuilder *b);
+
 /* ---- switch_stats.c ---- */
 
 /** sw_port_live() - counters of @sp's current life (since it took its slot) into *@out. */
@@ -163,5 +203,12 @@ void sw_entry_totals(struct vn_ledger_entry *e, struct vn_port_counters *out, vo
 
 /** sw_json_counters() - every total of port @sp as members of the open object in @b. */
 void sw_json_counters(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b);
+
+/* metrics.c: append label @k="@v" to @s, the value escaped (backslash, quote, newline), after
+ * a comma unless @first. */
+void sw_prom_label(GString *s, const char *k, const char *v, bool first);
+
+/* metrics_gauges.c: the Prometheus families besides the ledger's, appended to @s. */
+void sw_metrics_gauges(struct vn_switch *sw, GString *s);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_mempool.h>
 
 #include "switch_priv.h"
 #include "vnicd/args.h"
@@ -130,9 +131,25 @@ static void json_ledger(struct vn_switch *sw, JsonBuilder *b)
 	json_builder_end_object(b);
 }
 
-/* Member "workers": each data-path worker's loop counters. */
+/* Member "queues" of worker @w: the rx queues it polls in table @t (NULL: none yet). */
+static void json_queues(const struct vn_dp_table *t, unsigned w, JsonBuilder *b)
+{
+	json_builder_set_member_name(b, "queues");
+	json_builder_begin_array(b);
+	for (unsigned i = 0; t && w < G_N_ELEMENTS(t->rxqs) && i < t->nr_rxqs[w]; i++) {
+		json_builder_begin_object(b);
+		vn_json_str(b, "port", t->rxqs[w][i].port->name);
+		vn_json_int(b, "queue", t->rxqs[w][i].q);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+}
+
+/* Member "workers": each data-path worker's loop counters and the queues it polls. */
 static void json_workers(struct vn_switch *sw, JsonBuilder *b)
 {
+	const struct vn_dp_table *t = vn_dp_table(sw->dp);
+
 	json_builder_set_member_name(b, "workers");
 	json_builder_begin_array(b);
 	for (unsigned w = 0; w < vn_dp_nr_workers(sw->dp); w++) {
@@ -147,6 +164,7 @@ static void json_workers(struct vn_switch *sw, JsonBuilder *b)
 		vn_json_int(b, "tsc_hz", (gint64)rte_get_tsc_hz());
 		vn_json_int(b, "sleeps", (gint64)ws.sleeps);
 		vn_json_int(b, "wake_errors", (gint64)ws.wake_errors);
+		json_queues(t, w, b);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
@@ -212,6 +230,10 @@ int vn_switch_json_stats(struct vn_switch *sw, const char *port, const char *vm,
 	vn_json_int(b, "ports_limit_hits", (gint64)sw->ports_limit_hits);
 	vn_json_int(b, "max_nets", sw->cfg->max_nets);
 	vn_json_int(b, "nets_limit_hits", (gint64)sw->nets_limit_hits);
+	if (sw->mp) { /* packet buffers (in use: outside the pool, workers' caches counted free) */
+		vn_json_int(b, "mbufs", sw->mp->size);
+		vn_json_int(b, "mbufs_in_use", rte_mempool_in_use_count(sw->mp));
+	}
 	json_builder_end_object(b);
 	json_builder_end_object(b);
 	return 0;

@@ -177,11 +177,14 @@ static void set_carrier(struct uplink_port *up, bool on, const char *why)
 	__atomic_store_n(&up->carrier, on, __ATOMIC_RELAXED);
 	up->carrier_changes++;
 	if (on)
-		VN_INFO("uplink %s: carrier on (%s): transmission resumes", up->base.name, why);
+		vn_log_ctx(VN_LOG_INFO, &(struct vn_log_ctx){.port = up->base.name},
+			   "uplink %s: carrier on (%s): transmission resumes", up->base.name, why);
 	else
-		VN_WARN("uplink %s: carrier lost (%s): frames to it are dropped (link_down) until "
-			"it returns",
-			up->base.name, why);
+		vn_log_ctx(
+		    VN_LOG_WARN, &(struct vn_log_ctx){.port = up->base.name},
+		    "uplink %s: carrier lost (%s): frames to it are dropped (link_down) until "
+		    "it returns",
+		    up->base.name, why);
 }
 
 static void on_klink(void *ud, const struct vn_klink *l)

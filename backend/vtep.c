@@ -21,6 +21,7 @@
 #include "vnicd/netlink.h"
 #include "vnicd/bridge.h"
 #include "vnicd/overlay.h"
+#include "vnicd/trace.h"
 #include "vnicd/portkind.h"
 #include "vnicd/uplink.h"
 
@@ -414,7 +415,14 @@ static void uplink_hook(struct vn_vtep *v, struct vn_net *u, struct vn_vtep *set
 /* A locally administered MAC of its own for the VTEP of @u at @a. */
 static void vtep_mac(const struct vn_net *u, const struct vn_tun_addr *a, struct rte_ether_addr *m)
 {
-	uint32_t h = rte_hash_crc(a->a, sizeof(a->a), rte_hash_crc(u->name, strlen(u->name), 7));
+	/* rte_hash_crc() loads 8 bytes at a time: hash aligned copies (the same bytes) */
+	uint64_t name[(VN_NAME_MAX + 7) / 8] = {0}, addr[2];
+	size_t len = strnlen(u->name, sizeof(name));
+	uint32_t h;
+
+	memcpy(name, u->name, len);
+	memcpy(addr, a->a, sizeof(addr));
+	h = rte_hash_crc(addr, sizeof(addr), rte_hash_crc(name, len, 7));
 
 	m->addr_bytes[0] = 0x02;
 	m->addr_bytes[1] = 0x76; /* 'v' */
@@ -709,8 +717,8 @@ static struct vn_tun_port *remote_at(struct vn_overlay *ov, const struct vn_tun_
 
 /* Frame @m, addressed to the VTEP's MAC: decapsulated into *@out from *@slot, dropped
  * (counted, freed), or left to the underlay. Return: 1 taken, 0 dropped, -1 left. */
-static int vtep_one(struct vn_vtep *v, unsigned nov, struct rte_mbuf *m, struct rte_mbuf **out,
-		    uint16_t *slot)
+static __rte_always_inline int vtep_one(struct vn_vtep *v, unsigned nov, struct rte_mbuf *m,
+					struct rte_mbuf **out, uint16_t *slot, struct vn_trace *tr)
 {
 	struct vn_overlay *unknown = NULL;
 	struct vn_tun_rx rx;
@@ -730,10 +738,16 @@ static int vtep_one(struct vn_vtep *v, unsigned nov, struct rte_mbuf *m, struct 
 		if (e == VN_TUN_OK)
 			e = vn_tun_decap(m, &rx);
 		if (e != VN_TUN_OK) {
-			vn_ov_count(ov, e, 1);
+			VN_TRACE(tr, "decap", "drop", "tunnel frame for overlay %s dropped: %s",
+				 ov->base.name, vn_ov_drop_name(e));
+			if (likely(tr == NULL))
+				vn_ov_count(ov, e, 1);
 			rte_pktmbuf_free(m);
 			return 0;
 		}
+		VN_TRACE(tr, "decap", "vni",
+			 "tunnel frame from remote VTEP %s, VNI %u: into overlay %s", r->base.name,
+			 rx.vni, ov->base.name);
 		m->hash.usr = rx.vni;
 		*out = m;
 		*slot = r->base.slot;
@@ -741,7 +755,9 @@ static int vtep_one(struct vn_vtep *v, unsigned nov, struct rte_mbuf *m, struct 
 	}
 	if (!unknown)
 		return -1;
-	vn_ov_count(unknown, VN_OV_UNKNOWN_VNI, 1);
+	VN_TRACE(tr, "decap", "drop", "tunnel frame for a VNI no overlay here carries");
+	if (likely(tr == NULL))
+		vn_ov_count(unknown, VN_OV_UNKNOWN_VNI, 1);
 	rte_pktmbuf_free(m);
 	return 0;
 }
@@ -761,8 +777,10 @@ static void snoop(struct vn_vtep *v, struct rte_mbuf *m)
 		rte_pktmbuf_refcnt_update(m, -1);
 }
 
-uint16_t vn_vtep_intercept(struct vn_vtep *v, struct rte_mbuf **pkts, uint16_t n,
-			   struct rte_mbuf **out, uint16_t *out_slot, uint16_t *nout)
+/* vn_vtep_intercept()'s loop; @tr is NULL (a constant) on the fast path. */
+static __rte_always_inline uint16_t intercept(struct vn_vtep *v, struct rte_mbuf **pkts, uint16_t n,
+					      struct rte_mbuf **out, uint16_t *out_slot,
+					      uint16_t *nout, struct vn_trace *tr)
 {
 	unsigned nov = __atomic_load_n(&v->nr_ov, __ATOMIC_ACQUIRE);
 	uint16_t k = 0, o = 0;
@@ -774,8 +792,8 @@ uint16_t vn_vtep_intercept(struct vn_vtep *v, struct rte_mbuf **pkts, uint16_t n
 
 		if (rte_pktmbuf_data_len(m) >= RTE_ETHER_HDR_LEN &&
 		    rte_is_same_ether_addr(&eth->dst_addr, &v->mac)) {
-			r = vtep_one(v, nov, m, &out[o], &out_slot[o]);
-			if (r < 0 && v->holder[0])
+			r = vtep_one(v, nov, m, &out[o], &out_slot[o], tr);
+			if (r < 0 && v->holder[0] && !tr) /* a dry run hands nothing over */
 				snoop(v, m);
 		}
 		if (r < 0)
@@ -785,4 +803,21 @@ uint16_t vn_vtep_intercept(struct vn_vtep *v, struct rte_mbuf **pkts, uint16_t n
 	}
 	*nout = o;
 	return k;
+}
+
+static __rte_noinline uint16_t intercept_traced(struct vn_vtep *v, struct rte_mbuf **pkts,
+						uint16_t n, struct rte_mbuf **out,
+						uint16_t *out_slot, uint16_t *nout,
+						struct vn_trace *tr)
+{
+	return intercept(v, pkts, n, out, out_slot, nout, tr);
+}
+
+uint16_t vn_vtep_intercept(struct vn_vtep *v, struct rte_mbuf **pkts, uint16_t n,
+			   struct rte_mbuf **out, uint16_t *out_slot, uint16_t *nout,
+			   struct vn_trace *tr)
+{
+	if (unlikely(tr != NULL)) /* a dry run (trace.h): once per burst */
+		return intercept_traced(v, pkts, n, out, out_slot, nout, tr);
+	return intercept(v, pkts, n, out, out_slot, nout, NULL);
 }

@@ -24,10 +24,13 @@ struct txq {
 	struct rte_mbuf *pkts[VN_BURST];
 };
 
+struct vn_trace;
+
 struct vn_worker {
 	struct vn_dp *dp;
 	unsigned id;
-	int wake_fd; /* eventfd: table changed, device came, stop */
+	struct vn_trace *trace; /* a trace's scratch worker (trace.h); NULL for real workers */
+	int wake_fd;		/* eventfd: table changed, device came, stop */
 	struct vn_dp_worker_stats st;
 	uint16_t ndirty;
 	uint16_t dirty[VN_MAX_PORTS_HARD];

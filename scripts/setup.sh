@@ -16,6 +16,7 @@ PKGS=(
 	# build
 	build-essential pkg-config meson ninja-build
 	libdpdk-dev libglib2.0-dev libjson-glib-dev liburing-dev libnl-3-dev libnl-route-3-dev
+	libxml2-dev   # libvirt/: the domain-XML parser and vnicd-libvirt-hook
 	# run and test
 	dpdk dpdk-dev python3 iproute2 iputils-ping procps coreutils util-linux
 	tshark curl qemu-system-x86 busybox-static cpio xz-utils clang libclang-rt-14-dev clang-format
@@ -25,6 +26,10 @@ PKGS=(
 	ethtool linux-perf strace
 	# NAT networks: the Linux reference of the differential test (MASQUERADE, DNAT)
 	iptables
+	# operators' tools: manual pages (scdoc, man -l), bash completion, promtool
+	scdoc man-db bash-completion prometheus
+	# vnicctl top's interactive view under a terminal (test_top.py)
+	tmux
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -51,6 +56,13 @@ mkdir -p /dev/hugepages
 if ! grep -q ' /dev/hugepages hugetlbfs ' /proc/mounts; then
 	mount -t hugetlbfs nodev /dev/hugepages
 	log "mounted hugetlbfs at /dev/hugepages"
+fi
+
+# The unprivileged user of the shipped systemd unit (contrib/systemd/vnicd.service; tests
+# run vnicd as it too).
+if ! id vnicd >/dev/null 2>&1; then
+	useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin vnicd
+	log "created system user vnicd"
 fi
 
 werror=false

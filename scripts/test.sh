@@ -28,9 +28,10 @@ rc=0
 log "unit and integration tests (build/)"
 meson test -C build --print-errorlogs --num-processes 1 || rc=1
 if $san_ok; then
-	log "unit tests under ASan+UBSan (build-asan/)"
+	log "unit tests, and the vhost, tap and policy suites, under ASan+UBSan (build-asan/)"
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson test -C build-asan --suite unit --print-errorlogs || rc=1
+		meson test -C build-asan --suite unit --suite sanitize --num-processes 1 \
+		--print-errorlogs || rc=1
 fi
 
 if $fuzz_ok; then

@@ -31,12 +31,15 @@ static void on_link(void *ud, const struct vn_klink *li)
 	struct tap_port *tp = ud;
 	uint32_t of = tp->lflags, om = tp->lmtu;
 	uint8_t oc = tp->lcarrier;
+	const struct vn_log_ctx lc = {.port = tp->base.name};
 
 	if (!li->present) {
 		if (!tp->lgone)
-			VN_WARN("port %s: device %s was deleted%s; remove and add the port again",
-				tp->base.name, tp->ifname,
-				tp->netns[0] ? " or left its namespace" : "");
+			vn_log_ctx(
+			    VN_LOG_WARN, &lc,
+			    "port %s: device %s was deleted%s; remove and add the port again",
+			    tp->base.name, tp->ifname,
+			    tp->netns[0] ? " or left its namespace" : "");
 		__atomic_store_n(&tp->lgone, 1, __ATOMIC_RELAXED);
 		tp->link_events++;
 		return;
@@ -47,13 +50,14 @@ static void on_link(void *ud, const struct vn_klink *li)
 	if (li->has_mac)
 		memcpy(tp->lmac, li->mac.addr_bytes, 6);
 	if ((of ^ li->flags) & IFF_UP)
-		VN_INFO("port %s: %s administratively %s", tp->base.name, tp->ifname,
-			li->flags & IFF_UP ? "up" : "down");
+		vn_log_ctx(VN_LOG_INFO, &lc, "port %s: %s administratively %s", tp->base.name,
+			   tp->ifname, li->flags & IFF_UP ? "up" : "down");
 	if (oc != li->carrier_raw)
-		VN_INFO("port %s: %s carrier %s", tp->base.name, tp->ifname,
-			li->carrier_raw ? "on" : "off");
+		vn_log_ctx(VN_LOG_INFO, &lc, "port %s: %s carrier %s", tp->base.name, tp->ifname,
+			   li->carrier_raw ? "on" : "off");
 	if (om != li->mtu)
-		VN_INFO("port %s: %s MTU %u -> %u", tp->base.name, tp->ifname, om, li->mtu);
+		vn_log_ctx(VN_LOG_INFO, &lc, "port %s: %s MTU %u -> %u", tp->base.name, tp->ifname,
+			   om, li->mtu);
 	if (((of ^ li->flags) & IFF_UP) || oc != li->carrier_raw || om != li->mtu)
 		tp->link_events++;
 }

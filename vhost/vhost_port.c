@@ -64,14 +64,18 @@ static gboolean link_event_run(gpointer ud)
 {
 	const struct link_event *ev = ud;
 
+	const struct vn_log_ctx lc = {.port = ev->name};
+
 	if (ev->up)
-		VN_INFO("port %s: link up (guest connected, vid %d, %u queue pair%s%s)", ev->name,
-			ev->vid, ev->guest_pairs, ev->guest_pairs == 1 ? "" : "s",
-			ev->guest_pairs > ev->queues
-			    ? "; more than configured: extra queues not polled"
-			    : "");
+		vn_log_ctx(VN_LOG_INFO, &lc,
+			   "port %s: link up (guest connected, vid %d, %u queue pair%s%s)",
+			   ev->name, ev->vid, ev->guest_pairs, ev->guest_pairs == 1 ? "" : "s",
+			   ev->guest_pairs > ev->queues
+			       ? "; more than configured: extra queues not polled"
+			       : "");
 	else
-		VN_INFO("port %s: link down (guest disconnected, vid %d)", ev->name, ev->vid);
+		vn_log_ctx(VN_LOG_INFO, &lc, "port %s: link down (guest disconnected, vid %d)",
+			   ev->name, ev->vid);
 	return G_SOURCE_REMOVE;
 }
 

@@ -50,11 +50,11 @@ static void print_tap(JsonObject *o)
 			     ? json_object_get_array_member(o, "offloads")
 			     : NULL;
 
-	printf("  device %s (%s%s, ifindex %" G_GINT64_FORMAT
-	       ", %s), %s, carrier %s, mtu %" G_GINT64_FORMAT ", queues %" G_GINT64_FORMAT "\n",
+	printf("  device %s (%s%s, ifindex %" G_GINT64_FORMAT ", %s), mac %s, %s, carrier %s, "
+	       "mtu %" G_GINT64_FORMAT ", queues %" G_GINT64_FORMAT "\n",
 	       vc_str(o, "ifname", "?"), vc_str(o, "netns", NULL) ? "namespace " : "host namespace",
 	       vc_str(o, "netns", ""), vc_int(o, "ifindex"),
-	       b_or(o, "created") ? "made by vnicd" : "existing",
+	       b_or(o, "created") ? "made by vnicd" : "existing", vc_str(o, "device_mac", "?"),
 	       b_or(o, "deleted") ? "deleted" : (b_or(o, "admin_up") ? "up" : "down"),
 	       b_or(o, "carrier") ? "on" : "off", vc_int(o, "mtu"), vc_int(o, "queues"));
 	if (b_or(o, "io_uring"))
@@ -284,6 +284,18 @@ void vc_render_ping(JsonNode *res, bool detail)
 	printf("vnicd %s\n", vc_str(json_node_get_object(res), "version", "?"));
 }
 
+/** vc_render_log_level() - "log level LEVEL" (and the one it replaced). */
+void vc_render_log_level(JsonNode *res, bool detail)
+{
+	JsonObject *o = json_node_get_object(res);
+
+	if (vc_str(o, "previous", NULL))
+		printf("log level %s (was %s)\n", vc_str(o, "level", "?"),
+		       vc_str(o, "previous", "?"));
+	else
+		printf("log level %s\n", vc_str(o, "level", "?"));
+}
+
 /** vc_render_net_list() - one line per network. */
 void vc_render_net_list(JsonNode *res, bool detail)
 {
@@ -294,7 +306,8 @@ void vc_render_net_list(JsonNode *res, bool detail)
 		JsonObject *o = json_array_get_object_element(a, i);
 		printf("%-16s %-8s %6" G_GINT64_FORMAT " %8" G_GINT64_FORMAT "  %-9s %s\n",
 		       vc_str(o, "name", "?"), vc_str(o, "type", "?"), vc_int(o, "ports"),
-		       vc_int(o, "fdb_entries"), vc_str(o, "mode", "-"), vc_str(o, "uplink", "-"));
+		       vc_int(o, "fdb_entries"), vc_str(o, "state", vc_str(o, "mode", "-")),
+		       vc_str(o, "uplink", "-"));
 	}
 }
 
@@ -364,6 +377,18 @@ static void print_nat(JsonObject *o)
 	}
 }
 
+/* A network or port kept from the state file that could not be made: why, and when next. */
+static bool print_failed(JsonObject *o)
+{
+	if (g_strcmp0(vc_str(o, "state", NULL), "failed") != 0)
+		return false;
+	printf("  FAILED since start-up: %s\n  retried %" G_GINT64_FORMAT
+	       " time(s), next in %" G_GINT64_FORMAT " s; kept in the state file until it is "
+	       "made or deleted\n",
+	       vc_str(o, "reason", "?"), vc_int(o, "retries"), vc_int(o, "next_retry_s"));
+	return true;
+}
+
 /** vc_render_net_show() - a network, its FDB (or macvtap MAC table) and its uplink's link. */
 void vc_render_net_show(JsonNode *res, bool detail)
 {
@@ -373,6 +398,8 @@ void vc_render_net_show(JsonNode *res, bool detail)
 
 	printf("network %s (%s), %" G_GINT64_FORMAT " port(s):", vc_str(o, "name", "?"),
 	       vc_str(o, "type", "?"), vc_int(o, "ports"));
+	if (print_failed(o))
+		return;
 	for (guint i = 0; pn && i < json_array_get_length(pn); i++)
 		printf(" %s", json_array_get_string_element(pn, i));
 	if (json_object_has_member(o, "mode")) /* macvtap: no learning */
@@ -416,9 +443,9 @@ void vc_render_port_list(JsonNode *res, bool detail)
 						    : "",
 						vc_str(o, "netns", ""));
 		printf("%-16s %-6s %-12s %-5s %-17s %s%s\n", vc_str(o, "name", "?"),
-		       vc_str(o, "kind", "?"), vc_str(o, "net", "?"), vc_str(o, "link", "?"),
-		       vc_str(o, "mac", "-"), where ? where : vc_str(o, "path", "-"),
-		       srv ? " (server)" : "");
+		       vc_str(o, "kind", "?"), vc_str(o, "net", "?"),
+		       vc_str(o, "state", vc_str(o, "link", "?")), vc_str(o, "mac", "-"),
+		       where ? where : vc_str(o, "path", "-"), srv ? " (server)" : "");
 	}
 }
 
@@ -430,6 +457,8 @@ void vc_render_port_show(JsonNode *res, bool detail)
 	printf("port %s: kind %s, network %s, link %s, mac %s\n", vc_str(o, "name", "?"),
 	       vc_str(o, "kind", "?"), vc_str(o, "net", "?"), vc_str(o, "link", "?"),
 	       vc_str(o, "mac", "-"));
+	if (print_failed(o))
+		return;
 	if (g_strcmp0(vc_str(o, "kind", NULL), "uplink") == 0)
 		print_uplink_port(o);
 	else if (json_object_has_member(o, "ifname"))

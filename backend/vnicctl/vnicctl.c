@@ -20,6 +20,7 @@ enum flag_id {
 	F_SOCKET,
 	F_JSON,
 	F_DETAIL,
+	F_COMMANDS,
 	F_OUT,
 	F_COUNT,
 	F_DURATION,
@@ -52,6 +53,7 @@ enum flag_id {
 	F_VM,
 	F_PORT,
 	F_UPLINK,
+	F_UPLINK_DRIVER,
 	F_NOPROMISC,
 	F_MODE,
 	F_HAIRPIN,
@@ -64,6 +66,15 @@ enum flag_id {
 	F_DSTPORT,
 	F_GATEWAY,
 	F_VNI_MAP,
+	F_SRC,
+	F_DST,
+	F_IP,
+	F_PROTO,
+	F_SPORT,
+	F_DPORT,
+	F_LEN,
+	F_FRAME,
+	F_ONCE,
 	F_SUBNET,
 	F_EXTERNAL,
 	F_EXTERNAL_IP,
@@ -73,7 +84,6 @@ enum flag_id {
 	F_EXTERNAL_GATEWAY,
 	F_CONNTRACK_MAX,
 	F_CONNTRACK_TIMEOUTS,
-	F_PROTO,
 	F_EXTERNAL_PORT,
 	F_TO,
 	F_FLOATING_IP,
@@ -107,6 +117,8 @@ static const struct flag flags[N_FLAGS] = {
     [F_JSON] = {"--json", NULL, FT_SWITCH, .global = true},
     /* only stats reads it, but every command has always taken it */
     [F_DETAIL] = {"--detail", NULL, FT_SWITCH, .global = true},
+    /* the verbs table for scripts (bash completion, the manual's test): print_commands() */
+    [F_COMMANDS] = {"--commands", NULL, FT_SWITCH, .global = true},
     /* capture makes its own request (vc_capture()) */
     [F_OUT] = {"--out", NULL, FT_STRING},
     [F_COUNT] = {"--count", NULL, FT_UINT},
@@ -141,6 +153,7 @@ static const struct flag flags[N_FLAGS] = {
     [F_VM] = {"--vm", NULL, FT_STRING, "vm"},
     [F_PORT] = {"--port", NULL, FT_STRING, "port"},
     [F_UPLINK] = {"--uplink", NULL, FT_STRING, "uplink"},
+    [F_UPLINK_DRIVER] = {"--uplink-driver", NULL, FT_STRING, "uplink_driver"},
     [F_NOPROMISC] = {"--nopromisc", NULL, FT_SWITCH, "nopromisc"},
     [F_MODE] = {"--mode", NULL, FT_STRING, "mode"},
     [F_HAIRPIN] = {"--hairpin", NULL, FT_STRING, "hairpin"},
@@ -153,6 +166,15 @@ static const struct flag flags[N_FLAGS] = {
     [F_DSTPORT] = {"--dstport", NULL, FT_UINT, "dstport"},
     [F_GATEWAY] = {"--gateway", NULL, FT_STRING, "gateway"},
     [F_VNI_MAP] = {"--vni-map", NULL, FT_STRING, "vni_map"},
+    [F_SRC] = {"--src", NULL, FT_STRING, "src"},
+    [F_DST] = {"--dst", NULL, FT_STRING, "dst"},
+    [F_IP] = {"--ip", NULL, FT_STRING, "ip"},
+    [F_PROTO] = {"--proto", NULL, FT_STRING, "proto"},
+    [F_SPORT] = {"--sport", NULL, FT_UINT, "sport"},
+    [F_DPORT] = {"--dport", NULL, FT_UINT, "dport"},
+    [F_LEN] = {"--len", NULL, FT_UINT, "len"},
+    [F_FRAME] = {"--frame", NULL, FT_STRING, "frame"},
+    [F_ONCE] = {"--once", NULL, FT_SWITCH},
     [F_SUBNET] = {"--subnet", NULL, FT_STRING, "subnet"},
     [F_EXTERNAL] = {"--external", NULL, FT_STRING, "external"},
     [F_EXTERNAL_IP] = {"--external-ip", NULL, FT_STRING, "external_ip"},
@@ -162,7 +184,6 @@ static const struct flag flags[N_FLAGS] = {
     [F_EXTERNAL_GATEWAY] = {"--external-gateway", NULL, FT_STRING, "external_gateway"},
     [F_CONNTRACK_MAX] = {"--conntrack-max", NULL, FT_UINT, "conntrack_max"},
     [F_CONNTRACK_TIMEOUTS] = {"--conntrack-timeouts", NULL, FT_STRING, "conntrack_timeouts"},
-    [F_PROTO] = {"--proto", NULL, FT_STRING, "proto"},
     [F_EXTERNAL_PORT] = {"--external-port", NULL, FT_UINT, "external_port"},
     [F_TO] = {"--to", NULL, FT_STRING, "to"},
     [F_FLOATING_IP] = {"--floating-ip", NULL, FT_STRING, "floating_ip"},
@@ -205,6 +226,7 @@ struct verb {
 
 static int run_request(const struct verb *v, const struct call *c);
 static int run_capture(const struct verb *v, const struct call *c);
+static int run_top(const struct verb *v, const struct call *c);
 
 /* Every command, in the order --help lists them. */
 static const struct verb verbs[] = {
@@ -213,35 +235,26 @@ static const struct verb verbs[] = {
 	.min_args = 2,
 	.max_args = 2,
 	.arg_keys = {"name", "type"},
-	.flags = {F_UPLINK,
-		  F_MODE,
-		  F_HAIRPIN,
-		  F_NOPROMISC,
-		  F_ENCAP,
-		  F_VNI,
-		  F_LOCAL,
-		  F_UNDERLAY,
-		  F_REMOTE,
-		  F_DSTPORT,
-		  F_MTU,
-		  F_GATEWAY,
-		  F_SUBNET,
-		  F_EXTERNAL,
-		  F_EXTERNAL_IP,
-		  F_MASQUERADE,
-		  F_PORT_RANGE,
-		  F_DHCP_RANGE,
-		  F_EXTERNAL_GATEWAY,
-		  F_CONNTRACK_MAX,
-		  F_CONNTRACK_TIMEOUTS,
-		  F_DHCP_HOST,
-		  F_DNS},
+	.flags = {F_UPLINK,	   F_UPLINK_DRIVER,
+		  F_MODE,	   F_HAIRPIN,
+		  F_NOPROMISC,	   F_ENCAP,
+		  F_VNI,	   F_LOCAL,
+		  F_UNDERLAY,	   F_REMOTE,
+		  F_DSTPORT,	   F_MTU,
+		  F_GATEWAY,	   F_SUBNET,
+		  F_EXTERNAL,	   F_EXTERNAL_IP,
+		  F_MASQUERADE,	   F_PORT_RANGE,
+		  F_DHCP_RANGE,	   F_EXTERNAL_GATEWAY,
+		  F_CONNTRACK_MAX, F_CONNTRACK_TIMEOUTS,
+		  F_DHCP_HOST,	   F_DNS},
 	.cmd = "net.add",
 	.run = run_request,
-	.usage = "NAME bridge|macvtap|overlay|nat [--uplink DEVARGS] [--mode M] [--hairpin H] "
+	.usage = "NAME bridge|macvtap|overlay|nat [--uplink IFNAME|DEVARGS] "
+		 "[--mode M] [--hairpin H] "
 		 "[--nopromisc] [--type T --vni N --local IP --underlay NET ...]",
-	.forms = "NAME bridge [--uplink DEVARGS]\n"
-		 "NAME macvtap --uplink DEVARGS [--mode vepa|bridge|private|passthru]\n"
+	.forms = "NAME bridge [--uplink IFNAME|DEVARGS] [--uplink-driver af_packet|af_xdp]\n"
+		 "NAME macvtap --uplink IFNAME|DEVARGS [--uplink-driver af_packet|af_xdp]\n"
+		 " [--mode vepa|bridge|private|passthru]\n"
 		 " [--hairpin external|emulated] [--nopromisc]\n"
 		 "NAME overlay --type vxlan|geneve|nvgre --vni N --local IP[/PREFIX]\n"
 		 " --underlay NET [--remote IP[,IP...]] [--dstport P] [--mtu N]\n"
@@ -256,8 +269,10 @@ static const struct verb verbs[] = {
 		"a tunnel over network --underlay (which has an uplink),\n"
 		"or guests behind vnicd as their gateway, DHCP server and\n"
 		"NAT router towards network --external;\n"
-		"DEVARGS is a DPDK device such as net_af_packet0,iface=eth1\n"
-		"(its port: NAME-uplink, of kind uplink)",
+		"the uplink is a kernel interface (eth1: af_packet, or\n"
+		"af_xdp with --uplink-driver) or a DPDK device's devargs\n"
+		"such as net_af_packet0,iface=eth1 (its port: NAME-uplink,\n"
+		"of kind uplink)",
     },
     {
 	.name = "net set",
@@ -313,11 +328,14 @@ static const struct verb verbs[] = {
 		  F_VM_UUID, F_VM_NAME, F_VNI, F_VNI_MAP, F_FLOATING_IP, F_FORWARD},
 	.cmd = "port.add",
 	.run = run_request,
-	.usage = "NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--net NET]",
+	.usage = "NAME vhost|tap|vnet [--path SOCK] [--ifname IF] [--net NET] ...",
 	.forms = "NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--net NET]\n"
 		 "NAME tap [--ifname IF] [--netns NS] [--mtu N] [--mac MAC] [--queues N]\n"
 		 " [--net NET]\n"
-		 "NAME vnet --ifname IF [--owner UID] [--mac MAC] [--queues N] [--net NET]",
+		 "NAME vnet --ifname IF [--owner UID] [--mac MAC] [--queues N] [--net NET]\n"
+		 "NAME vhost|tap|vnet ... [--vm-uuid UUID] [--vm-name NAME]\n"
+		 "NAME vhost|tap|vnet ... [--vni N] [--vni-map VLAN:VNI,...]\n"
+		 " [--floating-ip IP] [--forward tcp|udp:EXT:GUEST,...]",
 	.help = "make a port: vhost-user (vnicd connects to SOCK, or\n"
 		"listens on it with --server), a TAP device vnicd makes or\n"
 		"opens (in namespace NS), or a guest's TAP device that QEMU\n"
@@ -533,6 +551,45 @@ static const struct verb verbs[] = {
 	.help = "record both directions of a port (pcapng)",
     },
     {
+	.name = "log-level",
+	.max_args = 1,
+	.arg_keys = {"level"},
+	.cmd = "log.level",
+	.run = run_request,
+	.render = vc_render_log_level,
+	.usage = "[error|warning|info|debug]",
+	.help = "set the level of vnicd's log at run time (without\n"
+		"LEVEL: show it)",
+    },
+    {
+	.name = "trace",
+	.min_args = 1,
+	.max_args = 1,
+	.arg_keys = {"port"},
+	.flags = {F_SRC, F_DST, F_VLAN, F_IP, F_PROTO, F_SPORT, F_DPORT, F_LEN, F_FRAME},
+	.cmd = "trace",
+	.run = run_request,
+	.render = vc_render_trace,
+	.attrs = V_READ,
+	.usage = "PORT [--src MAC] [--dst MAC] [--vlan N] [--ip SRC,DST] ...",
+	.forms = "PORT [--src MAC] [--dst MAC] [--vlan N] [--ip SRC,DST]\n"
+		 " [--proto tcp|udp|icmp] [--sport P] [--dport P] [--len N]\n"
+		 "PORT --frame HEX",
+	.help = "where a frame received on PORT would go, and why:\n"
+		"a dry run through the real pipeline (nothing sent,\n"
+		"learned or counted), every decision in order",
+    },
+    {
+	.name = "top",
+	.flags = {F_ONCE},
+	.run = run_top,
+	.attrs = V_READ,
+	.usage = "[--once]",
+	.help = "live view of the busiest ports, VMs and workers\n"
+		"(q quits; --once: one screen; --json: a sample a\n"
+		"second, one object per line)",
+    },
+    {
 	.name = "ping",
 	.cmd = "ping",
 	.run = run_request,
@@ -697,7 +754,46 @@ static void print_help(GPtrArray *pos)
 	printf("usage: vnicctl [--socket PATH] [--json] COMMAND\ncommands:\n");
 	for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++)
 		print_verb(&verbs[i]);
-	printf("The socket defaults to $VNICD_SOCKET or /run/vnicd/vnicd.sock.\n");
+	printf("options of every command:\n");
+	for (int f = F_NONE + 1; f < N_FLAGS; f++)
+		if (flags[f].global)
+			printf("  %s%s%s%s\n", flags[f].name, flags[f].alias ? ", " : "",
+			       flags[f].alias ? flags[f].alias : "",
+			       flags[f].type == FT_SWITCH ? "" : " VALUE");
+	printf("The socket defaults to $VNICD_SOCKET or /run/vnicd/vnicd.sock.\n"
+	       "COMMAND --help shows one command, e.g. vnicctl port --help.\n");
+}
+
+/* Print flag @f as --commands lists it: its name, and '=' when it takes a value. */
+static void print_flag_word(enum flag_id f, bool *first)
+{
+	printf("%s%s%s", *first ? "" : " ", flags[f].name, flags[f].type == FT_SWITCH ? "" : "=");
+	*first = false;
+}
+
+/*
+ * --commands: the verbs table for scripts (bash completion, the manual's test), one verb a
+ * line: "NAME<TAB>FLAGS<TAB>USAGE", FLAGS separated by spaces with '=' after those taking a
+ * value; a first line "*<TAB>FLAGS" has the flags of every command.
+ */
+static void print_commands(void)
+{
+	bool first = true;
+
+	printf("*\t");
+	for (int f = F_NONE + 1; f < N_FLAGS; f++)
+		if (flags[f].global && f != F_COMMANDS)
+			print_flag_word(f, &first);
+	printf("\n");
+	for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++) {
+		const struct verb *v = &verbs[i];
+
+		first = true;
+		printf("%s\t", v->name);
+		for (unsigned k = 0; k < VERB_MAX_FLAGS && v->flags[k] != F_NONE; k++)
+			print_flag_word(v->flags[k], &first);
+		printf("\t%s\n", v->usage);
+	}
 }
 
 /* ---------------------------------------------------------------- reading the command line */
@@ -741,6 +837,10 @@ static void parse_argv(int argc, char **argv, struct call *c, GPtrArray *pos)
 		}
 		if (f == F_HELP) {
 			print_help(pos);
+			exit(0);
+		}
+		if (f == F_COMMANDS) {
+			print_commands();
 			exit(0);
 		}
 		if (f == F_VERSION) {
@@ -992,6 +1092,12 @@ static int run_capture(const struct verb *v, const struct call *c)
 		usage_error("--count and --duration must be at least 1");
 	return vc_capture(c->sock, c->args[0], c->val[F_OUT], count, duration,
 			  uint_flag(c, F_SNAPLEN), c->val[F_JSON] != NULL);
+}
+
+/* top [--once]: see top.c. Return: the exit status. */
+static int run_top(const struct verb *v, const struct call *c)
+{
+	return vc_top(c->sock, c->val[F_ONCE] != NULL, c->val[F_JSON] != NULL);
 }
 
 /* vnicctl [--socket PATH] [--json] COMMAND...: see print_help(). Return: the exit status. */

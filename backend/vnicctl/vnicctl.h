@@ -31,6 +31,13 @@ JsonNode *vc_transact(const char *path, const char *req, JsonParser *parser, int
 int vc_capture(const char *sock, const char *port, const char *out, gint64 count, gint64 duration,
 	       gint64 snaplen, bool json);
 
+/**
+ * vc_top() - the live view of vnicd at @sock (top.c): ports by rate, VMs, workers, redrawn
+ * every second until q (or one screen with @once); with @json one sample object per line a
+ * second instead (one with @once). Return: the exit status.
+ */
+int vc_top(const char *sock, bool once, bool json);
+
 /* render.c: human-readable output of the read commands' results. */
 
 /** vc_str() - Return: string member @k of @o, or @def when missing, null or not a string. */
@@ -48,6 +55,8 @@ void vc_print_json(JsonNode *n);
  */
 /** vc_render_ping() - "vnicd VERSION". */
 void vc_render_ping(JsonNode *res, bool detail);
+/** vc_render_log_level() - "log level LEVEL" (and the one it replaced). */
+void vc_render_log_level(JsonNode *res, bool detail);
 /** vc_render_net_list() - one line per network. */
 void vc_render_net_list(JsonNode *res, bool detail);
 /** vc_render_net_show() - a network, its FDB counters and its uplink's link. */
@@ -73,6 +82,9 @@ void vc_render_fdb_flush(JsonNode *res, bool detail);
 void vc_render_stats(JsonNode *res, bool detail);
 /** vc_render_stats_reset() - how many ledger entries were reset. */
 void vc_render_stats_reset(JsonNode *res, bool detail);
+
+/** vc_render_trace() - the steps of a trace, then where the frame goes (ofproto/trace style). */
+void vc_render_trace(JsonNode *res, bool detail);
 
 /**
  * vc_render_capture() - the end of capture @id of @port into @out: its status @st as one line

@@ -77,6 +77,13 @@ int vn_fdb_learn(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *
 		 uint64_t now);
 
 /**
+ * vn_fdb_learn_peek() - what vn_fdb_learn() would return now, without changing anything
+ * (a trace's dry run). Thread: any.
+ */
+int vn_fdb_learn_peek(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac,
+		      uint16_t port, uint64_t now);
+
+/**
  * vn_fdb_lookup() - Return: the port @mac was learned on in @seg, or -ENOENT.
  * Entries older than the aging time are still returned until vn_fdb_age() removes them.
  */

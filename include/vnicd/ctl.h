@@ -16,6 +16,8 @@
  * Commands ("args" members; [] = optional):
  *   ping                                   -> {"version"}
  *   net.add   name, type("bridge"|"macvtap"), [uplink], [mode], [hairpin], [nopromisc] -> null
+ *             uplink: DPDK devargs, or a kernel interface name with [uplink_driver]
+ *             ("af_packet" (default) | "af_xdp"): made the devargs net_af_packetN,iface=NAME
  *             uplink: DPDK devargs ("net_af_packet0,iface=eth1"); the network then has port
  *             NAME-uplink (kind "uplink"). macvtap networks need one; mode "vepa" (default)|
  *             "bridge"|"private"|"passthru"; hairpin "external" (default)|"emulated";
@@ -58,6 +60,7 @@
  *                                              vms: [{vm_uuid, vm_name, ports, COUNTERS}],
  *                                              ledger{...}, workers, limits}
  *   stats.reset [vm], [port]               -> {reset: n}
+ *   log.level [level]                      -> {level, previous (when level was given)}
  *   net.add type "nat": subnet, [gateway], external, external_ip|masquerade,
  *             [external_gateway], [port_range], [dhcp_range], [dhcp_host], [mtu], [dns],
  *             [conntrack_max], [conntrack_timeouts] (see nat.h and the README)
@@ -74,6 +77,13 @@
  *                                             passed with SCM_RIGHTS -> capture status
  *   capture.status id / capture.stop id    -> {id, port, state (running|done|failed),
  *                                              packets, bytes, dropped, seconds, reason, error}
+ *   trace     port, [frame] | [src], [dst], [vlan], [ip], [proto], [sport], [dport], [len]
+ *                                        -> {port, net, net_type, frame, steps: [{step, verdict,
+ *                                            reason}], truncated, destinations: [{port, vlan,
+ *                                            tpid, tagged, len, encap}], drops{reason: n},
+ *                                            verdict ("forwarded"|"dropped")}
+ *             a dry run of the frame through the pipeline (include/vnicd/trace.h): nothing is
+ *             sent, learned or counted.
  * COUNTERS: rx_packets rx_bytes tx_packets tx_bytes, {rx,tx}_{unicast,multicast,broadcast,
  * local,external,tunnel}_{packets,bytes}, drops{reason: n}, drops_total (totals kept in the
  * accounting ledger across port removal and restarts).

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Logging contract: leveled messages to stderr, with a rate-limited variant for the data path. */
+/* Logging contract: leveled messages to stderr or the journal, rate-limited per message. */
 #ifndef VNICD_LOG_H
 #define VNICD_LOG_H
 
@@ -31,13 +31,48 @@ int vn_log_get_level(void);
 int vn_log_parse_level(const char *name);
 
 /**
- * vn_log() - print one line "vnicd[LEVEL]: message" to stderr. Thread: any.
+ * vn_log_level_name() - Return: the name of @level ("error", ...), static.
+ */
+const char *vn_log_level_name(int level);
+
+/**
+ * vn_log_init() - decide where lines go: when stderr is the journal's stream (JOURNAL_STREAM
+ * names it, as systemd sets it), to journald's native socket with structured fields
+ * (VNICD_JOURNAL_SOCKET overrides /run/systemd/journal/socket), else to stderr as
+ * "<PRIORITY>message" lines (sd-daemon(3)); otherwise to stderr with a time stamp.
+ * Thread: call once at start-up, before other threads log.
+ */
+void vn_log_init(void);
+
+/** vn_log_journal() - Return: whether lines go to the journal (vn_log_init()). */
+bool vn_log_journal(void);
+
+/** Structured fields of one log line; any member may be NULL. */
+struct vn_log_ctx {
+	const char *port; /* the port's name: VNICD_PORT= in the journal */
+	const char *net;  /* the network's name: VNICD_NETWORK= */
+	const char *vm;	  /* the VM's name or UUID: VNICD_VM= */
+};
+
+/**
+ * vn_log() - print one line "vnicd[LEVEL]: message" to stderr (see vn_log_init()). A message
+ * (one format string) prints at most 100 lines per 10 seconds; the others are counted
+ * (vn_log_suppressed()) and their number is logged with the next line let through.
+ * Thread: any.
  */
 void vn_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/** vn_log_ctx() - vn_log() with the structured fields of @ctx (may be NULL). Thread: any. */
+void vn_log_ctx(int level, const struct vn_log_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** vn_log_suppressed() - Return: lines suppressed by the rate limits since start. */
+uint64_t vn_log_suppressed(void);
+
 /**
  * vn_log_ratelimit() - true at most once a second per @last stamp (one static per call
- * site), so a guest-triggered condition cannot flood the log. Thread: any (racy by design).
+ * site), so a guest-triggered condition cannot flood the log; a refusal counts in
+ * vn_log_suppressed(). Thread: any (racy by design).
  */
 bool vn_log_ratelimit(uint64_t *last);
 

@@ -25,6 +25,8 @@
 #include "vnicd/config.h"
 #include "vnicd/pipeline.h"
 #include "vnicd/port.h"
+#include "vnicd/bridge.h"
+#include "vnicd/trace.h"
 
 struct vn_fdb;
 struct vn_dp;
@@ -103,7 +105,35 @@ struct vn_fwd_ctx {
 	uint16_t in_slot;
 	struct vn_port_counters *ctr;
 	uint64_t now;
+	struct vn_trace *trace; /* a dry run being traced (trace.h), NULL on the fast path */
 };
+
+/**
+ * vn_fwd_learn() - a kind learns source @mac in segment @seg on the ingress slot: with @tr
+ * (a dry run, trace.h) only noted. Kinds pass @tr as a parameter of an always-inline body
+ * that the fast path instantiates with NULL, so the test costs nothing there.
+ * Return: as vn_fdb_learn().
+ */
+static __rte_always_inline int vn_fwd_learn(const struct vn_fwd_ctx *x, struct vn_trace *tr,
+					    struct vn_fdb *fdb, uint16_t seg,
+					    const struct rte_ether_addr *mac)
+{
+	if (unlikely(tr != NULL))
+		return vn_trace_learn(tr, fdb, seg, mac, x->in_slot, x->now);
+	return vn_fdb_learn(fdb, seg, mac, x->in_slot, x->now);
+}
+
+/**
+ * vn_fwd_lookup() - a kind looks @mac up in segment @seg: with @tr (a dry run) as the FDB
+ * would answer had vn_fwd_learn() learned. Return: as vn_fdb_lookup().
+ */
+static __rte_always_inline int vn_fwd_lookup(struct vn_trace *tr, struct vn_fdb *fdb, uint16_t seg,
+					     const struct rte_ether_addr *mac)
+{
+	if (unlikely(tr != NULL))
+		return vn_trace_fdb_lookup(tr, fdb, seg, mac);
+	return vn_fdb_lookup(fdb, seg, mac);
+}
 
 struct vn_net_kind {
 	const char *name;	      /* "bridge", "macvtap", as in `net add NAME TYPE` */
@@ -194,7 +224,9 @@ struct vn_net_kind {
 	/**
 	 * forward() - decide where each of the @n frames of @pkts goes (@f[i] for @pkts[i]),
 	 * received on @ctx->in: every frame has passed ingress (valid source, admitted,
-	 * classified: vn_meta_of()). Learn what the kind learns. Thread: the worker.
+	 * classified: vn_meta_of()). Learn what the kind learns (vn_fwd_learn()). With
+	 * @ctx->trace (a dry run, trace.h) note each decision and learn nothing; test it once
+	 * per call, not per frame. Thread: the worker (the control thread for a trace).
 	 */
 	void (*forward)(const struct vn_fwd_ctx *ctx, struct rte_mbuf *const *pkts, uint16_t n,
 			struct vn_fwd *f);

@@ -179,10 +179,14 @@ const struct rte_ether_addr *vn_vtep_mac(const struct vn_vtep *v);
  * @pkts (compacted: the rest stay, in order, for the underlay; Return: how many stay),
  * decapsulating it into @out[] with @out_slot[] the remote slot each came from (the caller
  * switches them into their overlays once the underlay burst is done; *@nout of them).
- * Malformed tunnel frames are counted on their overlay and freed. Thread: worker.
+ * Malformed tunnel frames are counted on their overlay and freed. With @tr (a dry run,
+ * trace.h) decisions are noted and nothing is counted or handed to the control thread.
+ * Thread: worker.
  */
+struct vn_trace;
 uint16_t vn_vtep_intercept(struct vn_vtep *v, struct rte_mbuf **pkts, uint16_t n,
-			   struct rte_mbuf **out, uint16_t *out_slot, uint16_t *nout);
+			   struct rte_mbuf **out, uint16_t *out_slot, uint16_t *nout,
+			   struct vn_trace *tr);
 
 /* ---- remote VTEPs (backend/vtep.c) ---- */
 

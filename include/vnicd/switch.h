@@ -148,6 +148,15 @@ int vn_switch_stats_reset(struct vn_switch *sw, const char *vm, const char *port
  */
 void vn_switch_open_ledger(struct vn_switch *sw, const char *path);
 
+/**
+ * vn_switch_trace() - the `trace` request: build the frame of @args (port, and frame (hex)
+ * or src, dst, vlan, ip "SRC,DST", proto, sport, dport, len), run it through the pipeline
+ * in dry-run mode (trace.h) as received on the port, and add {port, net, net_type, frame,
+ * steps: [{step, verdict, reason}], truncated, destinations: [{port, vlan, tpid, tagged,
+ * len, encap}], drops, verdict} to @b. Return: 0 or -errno (@err).
+ */
+int vn_switch_trace(struct vn_switch *sw, JsonObject *args, JsonBuilder *b, GError **err);
+
 /** vn_switch_port_slot() - Return: the data-path slot of port @name, or -ENOENT. */
 int vn_switch_port_slot(struct vn_switch *sw, const char *name);
 

@@ -14,6 +14,7 @@
 #include "vnicd/datapath.h"
 #include "vnicd/log.h"
 #include "vnicd/ringport.h"
+#include "vnicd/trace.h"
 #include "vnicd/macvtap.h"
 #include "vnicd/uplink.h"
 #include "../unit/testutil.h"
@@ -65,11 +66,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* Input: records of [port byte][length byte][length bytes of frame]. */
+/* Input: records of [port byte][length byte][length bytes of frame]. A burst of one frame is
+ * traced first (vnicctl trace's dry run) and must go exactly where the trace said. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rte_mbuf *burst[VN_BURST];
-	unsigned avail = rte_mempool_avail_count(mp), n = 0, in = 0;
+	unsigned avail = rte_mempool_avail_count(mp), n = 0, in = 0, sent[NP] = {0};
+	static struct vn_trace tr;
+	bool traced = false;
 	size_t off = 0;
 
 	while (off + 2 <= size && n < VN_BURST) {
@@ -96,14 +100,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* odd inputs: the macvtap network emulates the hairpin */
 	vn_test_net_set(net_m,
 			size & 1 ? "{\"hairpin\": \"emulated\"}" : "{\"hairpin\": \"external\"}");
-	if (n)
+	if (n) { /* the first frame traced first (a dry run: every buffer comes back) */
+		struct rte_mbuf *c = rte_pktmbuf_copy(burst[0], mp, 0, UINT32_MAX);
+		traced = c != NULL && n == 1;
+		if (c && vn_dp_trace(dp, ports[in]->slot, c, &tr) < 0)
+			__builtin_trap();
 		vn_dp_switch_burst(vn_dp_worker(dp, 0), vn_dp_table(dp), ports[in]->slot, burst,
 				   (uint16_t)n, 1);
+	}
 	for (unsigned p = 0; p < NP; p++) {
 		void *o;
-		while (rte_ring_dequeue(tx[p], &o) == 0)
+		while (rte_ring_dequeue(tx[p], &o) == 0) {
 			rte_pktmbuf_free(o);
+			sent[p]++;
+		}
 	}
+	for (unsigned d = 0; traced && d < tr.ndest; d++)
+		if (tr.dest[d].slot >= NP || sent[tr.dest[d].slot]-- == 0)
+			__builtin_trap(); /* the trace says a port the frame did not go to */
+	for (unsigned p = 0; traced && p < NP; p++)
+		if (sent[p])
+			__builtin_trap(); /* the frame went to a port the trace does not say */
 	if (rte_mempool_avail_count(mp) != avail)
 		__builtin_trap(); /* a buffer leaked or was freed twice */
 	return 0;

@@ -3,6 +3,7 @@
 # vnicd's bridge between testpmd virtio-user guests: exact counts, flooding, reconnects, restarts.
 import json
 import os
+import shutil
 import socket
 import stat
 import sys
@@ -373,6 +374,8 @@ def test_bad_input(tap):
         # a leftover stream socket nobody listens on: removed and replaced
         stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         stale.bind(vn.path('stale.sock'))
+        if vnlib.RUN_AS:  # a socket vnicd's user left behind, as it would be
+            shutil.chown(vn.path('stale.sock'), vnlib.RUN_AS, vnlib.RUN_AS)
         keep = vn.path('keep.pcapng')
         with open(keep, 'w') as f:
             f.write('precious')

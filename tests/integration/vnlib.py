@@ -65,7 +65,8 @@ def remove_dpdk_files(prefix):
     """Remove the hugepage files and runtime dir left by a DPDK process with this --file-prefix."""
     if not prefix or '/' in prefix:
         return
-    for f in glob.glob(os.path.join(HUGEPAGE_DIR, glob.escape(prefix) + '*')):
+    for f in glob.glob(os.path.join(HUGEPAGE_DIR, glob.escape(prefix) + '*')) + \
+            glob.glob(os.path.join('/dev/hugepages-vnicd', glob.escape(prefix) + '*')):
         try:
             os.unlink(f)
         except OSError:
@@ -96,9 +97,12 @@ def sweep_stale():
             remove_dpdk_files(m.group(1))
 
 
-def _pdeathsig(sig):
-    """preexec_fn: the child gets `sig` when this (test) process dies, even by SIGKILL."""
+def _pdeathsig(sig, umask=None):
+    """preexec_fn: the child gets `sig` when this (test) process dies, even by SIGKILL
+    (and, given, the octal @umask)."""
     def fn():
+        if umask:  # the unit's UMask=
+            os.umask(int(umask, 8))
         try:
             import ctypes
             ctypes.CDLL(None, use_errno=True).prctl(1, int(sig))  # PR_SET_PDEATHSIG
@@ -359,7 +363,9 @@ class TestPmd:
         cleanup.add(self)
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, start_new_session=True,
-                                     preexec_fn=_pdeathsig(signal.SIGKILL))
+                                     # an unprivileged vnicd must reach the guest's server
+                                     # socket (as QEMU's under libvirt: README)
+                                     preexec_fn=_pdeathsig(signal.SIGKILL, RUN_AS and '000'))
         self._reader = threading.Thread(target=self._read_loop, name='tp-' + name, daemon=True)
         self._reader.start()
         self.nb_ports = len(self.vdevs)
@@ -658,6 +664,42 @@ class VnicdError(RuntimeError):
     pass
 
 
+# VNICD_RUN_AS=USER: vnicd runs as USER with only the capabilities of the shipped systemd
+# unit (contrib/systemd/vnicd.service: AmbientCapabilities, NoNewPrivileges, UMask), on a
+# hugetlbfs only that user may write, as the unit runs it.
+RUN_AS = os.environ.get('VNICD_RUN_AS', '')
+UNIT_FILE = os.path.join(REPO_DIR, 'contrib', 'systemd', 'vnicd.service')
+USER_HUGE_DIR = '/dev/hugepages-vnicd'
+
+
+def unit_setting(key):
+    """The value of @key in the [Service] section of the shipped unit ('' if absent)."""
+    with open(UNIT_FILE) as f:
+        for line in f:
+            if line.startswith(key + '='):
+                return line.split('=', 1)[1].strip()
+    return ''
+
+
+def run_as_prefix(user):
+    """setpriv argv that gives @user's ids and exactly the unit's capabilities."""
+    caps = ','.join('+' + c.lower()[4:] for c in unit_setting('AmbientCapabilities').split())
+    a = ['setpriv', '--reuid', user, '--regid', user, '--init-groups', '--inh-caps', caps,
+         '--ambient-caps', caps, '--bounding-set', '-all,' + caps, '--pdeathsig', 'SIGTERM']
+    if unit_setting('NoNewPrivileges') == 'yes':
+        a.append('--no-new-privs')
+    return a + ['--']
+
+
+def user_hugetlbfs(user):
+    """Mount (once) the hugetlbfs the unit's ExecStartPre mounts, owned by @user."""
+    os.makedirs(USER_HUGE_DIR, exist_ok=True)
+    if subprocess.run(['mountpoint', '-q', USER_HUGE_DIR]).returncode != 0:
+        subprocess.run(['mount', '-t', 'hugetlbfs', '-o', 'uid=%s,gid=%s,mode=0770,pagesize=2M'
+                        % (user, user), 'nodev', USER_HUGE_DIR], check=True)
+    return USER_HUGE_DIR
+
+
 class Vnicd:
     """The daemon under test, with its control socket, state dir, config and log in a temp dir.
 
@@ -683,9 +725,15 @@ class Vnicd:
             config = '[vnicd]\n'
         if not re.search(r'^\s*vhost_socket_dirs\s*=', config, re.M):
             config = config.rstrip('\n') + '\nvhost_socket_dirs = %s\n' % self.dir
+        if RUN_AS:  # its own hugetlbfs, which vnicd finds (the only one it may write)
+            user_hugetlbfs(RUN_AS)
         self.config_path = os.path.join(self.dir, 'vnicd.conf')
         with open(self.config_path, 'w') as f:
             f.write(config)
+        if RUN_AS:
+            for d in (self.dir, self.state_dir):
+                shutil.chown(d, RUN_AS, RUN_AS)
+            os.chmod(self.dir, 0o755)
         self.proc = None
         self.exit_codes = []
         sweep_stale()
@@ -702,7 +750,7 @@ class Vnicd:
              '--log-level', self.log_level]
         if self.config_path:
             a += ['--config', self.config_path]
-        return a + self.extra_args
+        return (run_as_prefix(RUN_AS) if RUN_AS else []) + a + self.extra_args
 
     def start(self):
         if self.alive():
@@ -715,7 +763,8 @@ class Vnicd:
             log.flush()
             self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True,
-                                         preexec_fn=_pdeathsig(signal.SIGTERM))
+                                         preexec_fn=_pdeathsig(signal.SIGTERM, RUN_AS and
+                                                               unit_setting('UMask')))
         return self
 
     def alive(self):

@@ -249,6 +249,18 @@ static void test_uplinks(void)
 		     NET_ADD("{\"name\": \"a-network-name-of-25chars\", \"type\": \"bridge\", "
 			     "\"uplink\": \"x\"}"),
 		     "too long for its uplink port");
+	/* --uplink IFNAME: an existing kernel interface, with a known driver */
+	expect_error(sw,
+		     NET_ADD("{\"name\": \"b\", \"type\": \"bridge\", \"uplink\": \"nosuch0\"}"),
+		     "'nosuch0': no such interface");
+	expect_error(sw,
+		     NET_ADD("{\"name\": \"b\", \"type\": \"bridge\", \"uplink\": \"lo\", "
+			     "\"uplink_driver\": \"pcap\"}"),
+		     "af_packet or af_xdp");
+	expect_error(sw,
+		     NET_ADD("{\"name\": \"b\", \"type\": \"bridge\", \"uplink\": "
+			     "\"net_tap0\", \"uplink_driver\": \"af_xdp\"}"),
+		     "goes with --uplink IFNAME");
 	expect_ok(sw, NET_ADD("{\"name\": \"mv\", \"type\": \"macvtap\", \"uplink\": "
 			      "\"net_af_packet0,iface=eth9\", \"hairpin\": \"emulated\"}"));
 	expect_error(sw,

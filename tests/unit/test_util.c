@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* The shared helpers: MAC text (one format in, one out), the atomic file writer, JSON getters. */
+/* The shared helpers: MAC text (one format in, one out), the atomic file writer, JSON getters,
+ * the log's per-message rate limit and journal priorities. */
 #include <errno.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
 
 #include "vnicd/args.h"
 #include "vnicd/fileio.h"
+#include "vnicd/log.h"
 #include "vnicd/mac.h"
 
 static void test_mac_format(void)
@@ -86,6 +90,79 @@ static void test_obj_str(void)
 	g_assert_false(vn_json_is(NULL, G_TYPE_STRING));
 }
 
+/* Run @fn with stderr going to a new temporary file; Return: what it wrote (free it). */
+static char *capture_stderr(void (*fn)(void *), void *arg)
+{
+	g_autofree char *path = NULL;
+	int fd = g_file_open_tmp("vnlog-XXXXXX", &path, NULL), saved = dup(STDERR_FILENO);
+	char *text = NULL;
+
+	g_assert_cmpint(fd, >=, 0);
+	fflush(stderr);
+	dup2(fd, STDERR_FILENO);
+	fn(arg);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	g_unlink(path);
+	return text;
+}
+
+static void log_burst(void *arg)
+{
+	for (int i = 0; i < 130; i++)
+		vn_log(VN_LOG_WARN, "same message %d", i);
+	vn_log(VN_LOG_WARN, "another message");
+}
+
+static unsigned count_lines(const char *text, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* One message prints 100 lines per window; the rest are counted, other messages unaffected. */
+static void test_log_ratelimit(void)
+{
+	uint64_t before = vn_log_suppressed();
+	g_autofree char *text = capture_stderr(log_burst, NULL);
+
+	g_assert_cmpuint(count_lines(text, "same message "), ==, 100);
+	g_assert_cmpuint(count_lines(text, "another message"), ==, 1);
+	g_assert_cmpuint(vn_log_suppressed() - before, ==, 30);
+	g_assert_nonnull(strstr(text, "vnicd[warning]: same message 99\n"));
+}
+
+static void log_journal(void *arg)
+{
+	struct stat st;
+	char env[64];
+
+	g_assert_cmpint(fstat(STDERR_FILENO, &st), ==, 0);
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	g_setenv("JOURNAL_STREAM", env, TRUE);
+	g_setenv("VNICD_JOURNAL_SOCKET", "/nonexistent/journal.sock", TRUE);
+	vn_log_init();
+	vn_log(VN_LOG_ERR, "an error");
+	vn_log(VN_LOG_WARN, "a warning");
+	vn_log_ctx(VN_LOG_INFO, &(struct vn_log_ctx){.port = "p"}, "some info");
+}
+
+/* Under the journal's stream without its socket: sd-daemon priority prefixes, no time. */
+static void test_log_journal_prefix(void)
+{
+	g_autofree char *text = capture_stderr(log_journal, NULL);
+
+	g_assert_cmpstr(text, ==, "<3>an error\n<4>a warning\n<6>some info\n");
+	g_assert_true(vn_log_journal());
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -93,5 +170,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/util/mac_parse", test_mac_parse);
 	g_test_add_func("/util/write_atomic", test_write_atomic);
 	g_test_add_func("/util/obj_str", test_obj_str);
+	g_test_add_func("/util/log_ratelimit", test_log_ratelimit);
+	g_test_add_func("/util/log_journal_prefix", test_log_journal_prefix);
 	return g_test_run();
 }

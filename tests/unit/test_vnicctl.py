@@ -179,6 +179,17 @@ REQUESTS = [
     (['stats', '--vm', 'u', '--port', 'p', '--detail'],
      '{"args":{"port":"p","vm":"u"},"cmd":"stats"}'),
     (['stats', 'reset', '--vm', 'u'], '{"args":{"vm":"u"},"cmd":"stats.reset"}'),
+    (['log-level'], '{"args":{},"cmd":"log.level"}'),
+    (['log-level', 'debug'], '{"args":{"level":"debug"},"cmd":"log.level"}'),
+    (['net', 'add', 'n', 'bridge', '--uplink-driver', 'af_xdp', '--uplink', 'eth1'],
+     '{"args":{"name":"n","type":"bridge","uplink":"eth1","uplink_driver":"af_xdp"},'
+     '"cmd":"net.add"}'),
+    (['trace', 'p', '--len', '100', '--dst', 'ff:ff:ff:ff:ff:ff', '--vlan', '10', '--ip',
+      '10.0.0.1,10.0.0.2', '--proto', 'udp', '--sport', '1', '--dport', '2', '--src',
+      '02:00:00:00:00:01'],
+     '{"args":{"port":"p","src":"02:00:00:00:00:01","dst":"ff:ff:ff:ff:ff:ff","vlan":10,'
+     '"ip":"10.0.0.1,10.0.0.2","proto":"udp","sport":1,"dport":2,"len":100},"cmd":"trace"}'),
+    (['trace', 'p', '--frame', '00'], '{"args":{"port":"p","frame":"00"},"cmd":"trace"}'),
     (['net', 'add', 'l', 'nat', '--subnet', '192.168.100.0/24', '--gateway', 'g', '--external',
       'w', '--external-ip', 'e', '--masquerade', '--port-range', '1-2', '--dhcp-range', 'a-b',
       '--external-gateway', 'x', '--conntrack-max', '9', '--conntrack-timeouts', 'udp=1'],
@@ -225,7 +236,7 @@ USAGE_ERRORS = [
     (['stats', 'foo'], "unexpected argument 'foo'"),
     (['net', 'del', 'n', 'm'], "unexpected argument 'm'"),
     (['net', 'add', 'n'],
-     'usage: net add NAME bridge|macvtap|overlay|nat [--uplink DEVARGS] [--mode M] [--hairpin H] '
+     'usage: net add NAME bridge|macvtap|overlay|nat [--uplink IFNAME|DEVARGS] [--mode M] [--hairpin H] '
      '[--nopromisc] [--type T --vni N --local IP --underlay NET ...]'),
     (['net', 'set'],
      'usage: net set NAME [--mode vepa|bridge|private|passthru] [--hairpin external|emulated] '
@@ -233,7 +244,7 @@ USAGE_ERRORS = [
     (['net', 'del'], 'usage: net del NAME'),
     (['net', 'show'], 'usage: net show NAME'),
     (['port', 'add', 'p'],
-     'usage: port add NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--net NET]'),
+     'usage: port add NAME vhost|tap|vnet [--path SOCK] [--ifname IF] [--net NET] ...'),
     (['port', 'set'], 'usage: port set NAME [--vlan-mode MODE] [--vlan N] [--vlans LIST] ...'),
     (['port', 'del'], 'usage: port del NAME'),
     (['port', 'show'], 'usage: port show NAME'),
@@ -251,13 +262,14 @@ USAGE_ERRORS = [
      '--path, --server, --mac, --queues, --ifname, --netns, --owner, --vm-uuid and '
      "--vm-name belong to 'port add'"),
     (['net', 'add', 'n', 'bridge', '--no-lock-mac'],
-     '--vlan-mode, --vlan, --vlans, --tpid, --lock-mac, --allowed-ip, --allow-dhcp-server, '
+     '--vlan-mode, --vlans, --tpid, --lock-mac, --allowed-ip, --allow-dhcp-server, '
      "--allow-ra, --inbound, --outbound, --storm-control and --reflective-relay belong to 'port set'"),
     (['fdb', 'show', '--port', 'x'], "--vm and --port belong to 'stats'"),
     (['net', 'set', 'n', '--mode', 'x', '--uplink', 'y'],
-     "--uplink, --nopromisc, --type, --local, --underlay, --dstport, --gateway, --subnet, "
-     "--external, --external-ip, --masquerade, --port-range, --dhcp-range, --external-gateway, "
-     "--conntrack-max, --conntrack-timeouts, --dhcp-host and --dns belong to "
+     "--uplink, --uplink-driver, --nopromisc, --type, --local, --underlay, --dstport, "
+     "--gateway, --subnet, --external, --external-ip, --masquerade, --port-range, "
+     "--dhcp-range, --external-gateway, --conntrack-max, --conntrack-timeouts, --dhcp-host "
+     "and --dns belong to "
      "'net add'"),
     (['port', 'list', '--hairpin', 'x'],
      "--mode, --hairpin and --remote belong to 'net add' and 'net set'"),
@@ -327,6 +339,11 @@ OUTPUTS = [
      'removed 2 entries\n', ''),
     (['stats', 'reset', '--port', 'p'], {'stats.reset': '{"ok":true,"result":{"reset":1}}'}, 0,
      'reset 1 ledger entry\n', ''),
+    (['log-level'], {'log.level': '{"ok":true,"result":{"level":"info"}}'}, 0,
+     'log level info\n', ''),
+    (['log-level', 'debug'],
+     {'log.level': '{"ok":true,"result":{"level":"debug","previous":"info"}}'}, 0,
+     'log level debug (was info)\n', ''),
     (['port', 'show', 'x'], {'port.show': '{"ok":false,"error":"no port \'x\'"}'}, 1, '',
      "vnicctl: error: no port 'x'\n"),
     (['ping'], {'ping': '{"ok":false}'}, 1, '', 'vnicctl: error: unknown error\n'),
@@ -392,22 +409,50 @@ def main():
         shutil.rmtree(d, ignore_errors=True)
 
     rc, out, err, log = vnicctl(['--help'])
-    lines = [line.split()[:2] for line in out.splitlines() if line.startswith('  ')
+    lines = [line.split()[:3] for line in out.split('options of every command:')[0].splitlines()
+             if line.startswith('  ')
              and not line.startswith('   ')]
+
+    def verb_of(w, nat3):
+        """The command a --help line names: 'nat forward add' (nat3) or 'nat forward'."""
+        if w[0] == 'nat':
+            return ' '.join(w[:3] if nat3 and len(w) > 2 and w[2].isalpha() and
+                            w[2].islower() else w[:2])
+        return ' '.join(w[:2]) if w[0] in ('net', 'port', 'fdb', 'vtep') or w[1:2] == ['reset'] \
+            else w[0]
     tap.eq((rc, err, log), (0, '', []), '--help exits 0')
-    tap.eq(sorted({' '.join(w) if w[0] in ('net', 'port', 'fdb', 'vtep', 'nat') or w[1:] == ['reset'] else w[0]
-                   for w in lines}),
+    tap.eq(sorted({verb_of(w, False) for w in lines}),
            sorted(['net add', 'net set', 'net del', 'net list', 'net show', 'port add',
                    'port del', 'port set', 'port list', 'port show', 'fdb show', 'fdb add',
                    'fdb flush', 'stats', 'stats reset', 'capture', 'ping', 'vtep add',
-                   'vtep del', 'vtep show', 'nat forward', 'nat conntrack']),
+                   'vtep del', 'vtep show', 'log-level', 'trace', 'top', 'nat forward',
+                   'nat conntrack']),
            '--help names every command')
-    for kind in ('NAME vhost ', 'NAME tap ', 'NAME vnet ', 'NAME bridge ', 'NAME macvtap '):
+    for kind in ('NAME vhost ', 'NAME tap ', 'NAME vnet ', 'NAME bridge ', 'NAME macvtap ',
+                 'NAME overlay '):
         tap.eq(kind in out, True, '--help shows %s' % kind.split()[1])
+    for opt in ('--socket', '--json', '--detail', '--version', '--help'):
+        tap.eq(('\n  %s' % opt) in out, True, '--help lists the global option %s' % opt)
+    # the verbs table (--commands) and --help cannot drift: every command's every flag is
+    # in that command's own --help
+    rc, table, err, log = vnicctl(['--commands'])
+    rows = [line.split('\t') for line in table.splitlines()]
+    tap.eq((rc, rows[0][:2]), (0, ['*', '--help --version --socket= --json --detail']),
+           '--commands: first the flags of every command')
+    tap.eq(sorted(r[0] for r in rows[1:]),
+           sorted({verb_of(w, True) for w in lines}), '--commands lists the commands --help lists')
+    missing = []
+    for name, fl, usage in rows[1:]:
+        rc, one, err, log = vnicctl(name.split() + ['--help'])
+        for f in fl.split():
+            if f.rstrip('=') not in one:
+                missing.append('%s %s' % (name, f))
+    tap.eq(missing, [], 'every flag of every command is in that command\'s --help')
     rc, out, err, log = vnicctl(['port', 'add', '--help'])
     tap.eq((rc, [line.split()[:4] for line in out.splitlines() if line.startswith('  port')]),
            (0, [['port', 'add', 'NAME', 'vhost'], ['port', 'add', 'NAME', 'tap'],
-                ['port', 'add', 'NAME', 'vnet']]),
+                ['port', 'add', 'NAME', 'vnet'], ['port', 'add', 'NAME', 'vhost|tap|vnet'],
+                ['port', 'add', 'NAME', 'vhost|tap|vnet']]),
            'vnicctl port add --help: that command\'s lines')
     tap.done()
 
