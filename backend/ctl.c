@@ -218,6 +218,43 @@ static int cmd_vtep_show(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GE
 	return vn_switch_json_vteps(sw, net, b, err);
 }
 
+static int cmd_nat_forward_add(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	json_builder_add_null_value(b);
+	return vn_switch_nat_forward(sw, a, true, err);
+}
+
+static int cmd_nat_forward_del(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	json_builder_add_null_value(b);
+	return vn_switch_nat_forward(sw, a, false, err);
+}
+
+static int cmd_nat_forward_list(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	const char *net;
+
+	ARG_STR(net, "net", false);
+	return vn_switch_nat_json(sw, net, false, b, err);
+}
+
+static int cmd_nat_conntrack(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	const char *net;
+
+	ARG_STR(net, "net", false);
+	return vn_switch_nat_json(sw, net, true, b, err);
+}
+
+static int cmd_nat_conntrack_flush(struct vn_switch *sw, JsonObject *a, JsonBuilder *b,
+				   GError **err)
+{
+	const char *net;
+
+	ARG_STR(net, "net", false);
+	return vn_switch_nat_flush(sw, net, b, err);
+}
+
 static int cmd_stats(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
 	const char *port, *vm;
@@ -349,6 +386,11 @@ static const struct {
     {"vtep.add", cmd_vtep_add},
     {"vtep.del", cmd_vtep_del},
     {"vtep.show", cmd_vtep_show},
+    {"nat.forward.add", cmd_nat_forward_add},
+    {"nat.forward.del", cmd_nat_forward_del},
+    {"nat.forward.list", cmd_nat_forward_list},
+    {"nat.conntrack", cmd_nat_conntrack},
+    {"nat.conntrack.flush", cmd_nat_conntrack_flush},
     {"stats", cmd_stats},
     {"stats.reset", cmd_stats_reset},
     {"log.level", cmd_log_level},

@@ -2,10 +2,11 @@
 /* Network kinds by name: the table of the kinds built in. */
 #include <string.h>
 
+#include "vnicd/nat.h"
 #include "vnicd/net.h"
 
 static const struct vn_net_kind *const kinds[] = {&vn_bridge_net_kind, &vn_macvtap_net_kind,
-						  &vn_overlay_net_kind};
+						  &vn_overlay_net_kind, &vn_nat_net_kind};
 
 const struct vn_net_kind *vn_net_kind_find(const char *name)
 {

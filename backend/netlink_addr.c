@@ -141,3 +141,55 @@ int vn_nl_route_gateway(int ifindex, bool v6, const uint8_t *dst, uint8_t *gw)
 	nl_socket_free(sk);
 	return rc;
 }
+
+struct first4 {
+	int ifindex;
+	bool found;
+	uint8_t a[4];
+	unsigned plen;
+};
+
+static void addr4_each(struct nl_object *obj, void *arg)
+{
+	struct rtnl_addr *ra = (struct rtnl_addr *)obj;
+	struct nl_addr *local = rtnl_addr_get_local(ra);
+	struct first4 *f = arg;
+
+	if (f->found || rtnl_addr_get_ifindex(ra) != f->ifindex || !local ||
+	    nl_addr_get_family(local) != AF_INET)
+		return;
+	memcpy(f->a, nl_addr_get_binary_addr(local), 4);
+	f->plen = (unsigned)rtnl_addr_get_prefixlen(ra);
+	f->found = true;
+}
+
+int vn_nl_addr4_of(int ifindex, uint8_t a[4], unsigned *plen, struct rte_ether_addr *mac)
+{
+	struct first4 f = {.ifindex = ifindex};
+	struct nl_sock *sk = nl_socket_alloc();
+	struct nl_cache *addrs = NULL;
+	struct rtnl_link *link = NULL;
+	int rc = -EIO;
+
+	if (!sk || nl_connect(sk, NETLINK_ROUTE) < 0)
+		goto out;
+	if (rtnl_link_get_kernel(sk, ifindex, NULL, &link) == 0) {
+		struct nl_addr *ll = rtnl_link_get_addr(link);
+		if (ll && nl_addr_get_len(ll) == RTE_ETHER_ADDR_LEN)
+			memcpy(mac->addr_bytes, nl_addr_get_binary_addr(ll), RTE_ETHER_ADDR_LEN);
+		rtnl_link_put(link);
+	}
+	if (rtnl_addr_alloc_cache(sk, &addrs) < 0)
+		goto out;
+	nl_cache_foreach(addrs, addr4_each, &f);
+	rc = f.found ? 0 : -ENOENT;
+	if (f.found) {
+		memcpy(a, f.a, 4);
+		*plen = f.plen;
+	}
+out:
+	if (addrs)
+		nl_cache_free(addrs);
+	nl_socket_free(sk);
+	return rc;
+}

@@ -88,7 +88,7 @@ int vn_switch_json_net(struct vn_switch *sw, const char *name, JsonBuilder *b, G
 
 /* Network-kind settings of a port that `port show` reports with its policy (an overlay
  * port's VNI). */
-static const char *const policy_kind_keys[] = {"vni", "vni_map", NULL};
+static const char *const policy_kind_keys[] = {"vni", "vni_map", "floating_ip", "forward", NULL};
 
 /* The port's policy as `port show` gives it: the data path's, with the kind's settings. */
 static JsonNode *port_policy(struct vn_switch *sw, struct sw_port *sp)

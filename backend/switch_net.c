@@ -9,6 +9,7 @@
 #include "vnicd/args.h"
 #include "vnicd/log.h"
 #include "vnicd/mac.h"
+#include "vnicd/nat.h"
 #include "vnicd/net.h"
 #include "vnicd/overlay.h"
 #include "vnicd/uplink.h"
@@ -241,6 +242,11 @@ int vn_switch_net_del(struct vn_switch *sw, const char *name, GError **err)
 			SET_ERR(EBUSY,
 				"network '%s' is the underlay of overlay '%s'; delete that first",
 				name, o->name);
+		if (o->kind == &vn_nat_net_kind && strcmp(vn_nat_external_of(o), name) == 0)
+			SET_ERR(EBUSY,
+				"network '%s' is the external network of NAT network '%s'; delete "
+				"that first",
+				name, o->name);
 	}
 	up = sw_net_uplink_port(sw, n);
 	if (n->nr_ports > (up ? 1u : 0u))
@@ -418,6 +424,11 @@ static void host_publish(void *sw)
 	sw_publish(sw);
 }
 
+static void host_changed(void *sw)
+{
+	sw_changed(sw);
+}
+
 static void host_each_port(void *ud, const struct vn_net *n,
 			   void (*cb)(void *ud, const char *name, const char *kind,
 				      const struct vn_port *p),
@@ -442,6 +453,7 @@ void sw_host_init(struct vn_switch *sw)
 					.port_add = host_port_add,
 					.port_del = host_port_del,
 					.publish = host_publish,
+					.changed = host_changed,
 					.each_port = host_each_port};
 }
 
@@ -501,5 +513,77 @@ int vn_switch_json_vteps(struct vn_switch *sw, const char *net, JsonBuilder *b, 
 			vn_overlay_vtep_list(n, b);
 	}
 	json_builder_end_array(b);
+	return 0;
+}
+
+/* ---- NAT networks: port forwards and connections ---- */
+
+/* The NAT network @net, or NULL with @err. */
+static struct vn_net *nat_net(struct vn_switch *sw, const char *net, GError **err)
+{
+	struct vn_net *n = net ? find_net(sw, net) : NULL;
+
+	if (!n)
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "no network '%s'", net ? net : "");
+	else if (n->kind != &vn_nat_net_kind)
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "network '%s' is a %s network: port forwards and connections belong "
+			    "to NAT networks",
+			    net, n->kind->name);
+	else
+		return n;
+	return NULL;
+}
+
+int vn_switch_nat_forward(struct vn_switch *sw, JsonObject *args, bool add, GError **err)
+{
+	struct vn_net *n = nat_net(sw, vn_obj_str(args, "net"), err);
+	int rc;
+
+	if (!n)
+		return -ENOENT;
+	rc = add ? vn_nat_forward_add(n, args, err) : vn_nat_forward_del(n, args, err);
+	if (rc < 0)
+		return rc;
+	sw_changed(sw);
+	return 0;
+}
+
+int vn_switch_nat_json(struct vn_switch *sw, const char *net, bool conntrack, JsonBuilder *b,
+		       GError **err)
+{
+	struct vn_net *only = NULL;
+
+	if (net && !(only = nat_net(sw, net, err)))
+		return -ENOENT;
+	json_builder_begin_array(b);
+	for (guint i = 0; i < sw->nets->len; i++) {
+		struct vn_net *n = sw->nets->pdata[i];
+		if ((only && n != only) || n->kind != &vn_nat_net_kind)
+			continue;
+		if (conntrack)
+			vn_nat_conntrack_list(n, b);
+		else
+			vn_nat_forward_list(n, b);
+	}
+	json_builder_end_array(b);
+	return 0;
+}
+
+int vn_switch_nat_flush(struct vn_switch *sw, const char *net, JsonBuilder *b, GError **err)
+{
+	struct vn_net *only = NULL;
+	unsigned gone = 0;
+
+	if (net && !(only = nat_net(sw, net, err)))
+		return -ENOENT;
+	for (guint i = 0; i < sw->nets->len; i++) {
+		struct vn_net *n = sw->nets->pdata[i];
+		if ((!only || n == only) && n->kind == &vn_nat_net_kind)
+			gone += vn_nat_conntrack_flush(n);
+	}
+	json_builder_begin_object(b);
+	vn_json_int(b, "removed", gone);
+	json_builder_end_object(b);
 	return 0;
 }

@@ -24,6 +24,8 @@ PKGS=(
 	python3-scapy iperf3 tcpdump openvswitch-switch
 	# TAP port tests (offload checks) and the tap benchmark (syscall counts)
 	ethtool linux-perf strace
+	# NAT networks: the Linux reference of the differential test (MASQUERADE, DNAT)
+	iptables
 	# operators' tools: manual pages (scdoc, man -l), bash completion, promtool
 	scdoc man-db bash-completion prometheus
 	# vnicctl top's interactive view under a terminal (test_top.py)

@@ -364,6 +364,44 @@ static void print_overlay(JsonObject *o)
 	printf("\n");
 }
 
+/* A NAT network's router, connections, drops, forwards and leases. */
+static void print_nat(JsonObject *o)
+{
+	JsonObject *ct = json_object_get_object_member(o, "conntrack");
+	JsonObject *tr = json_object_get_object_member(o, "translated");
+	JsonObject *d = json_object_get_object_member(o, "nat_drops");
+	JsonArray *fw = json_object_get_array_member(o, "forwards");
+	JsonArray *ls =
+	    json_object_has_member(o, "leases") ? json_object_get_array_member(o, "leases") : NULL;
+	g_autoptr(GList) keys = d ? json_object_get_members(d) : NULL;
+
+	printf("  nat %s, gateway %s (MAC %s), external %s on %s (MAC %s)%s, ports %s\n",
+	       vc_str(o, "subnet", "?"), vc_str(o, "gateway", "?"), vc_str(o, "gateway_mac", "-"),
+	       vc_str(o, "external_ip", "?"), vc_str(o, "external", "?"),
+	       vc_str(o, "external_mac", "-"), b_or(o, "masquerade") ? " (masquerade)" : "",
+	       vc_str(o, "port_range", "?"));
+	printf("  conntrack %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT ", created %" G_GINT64_FORMAT
+	       ", expired %" G_GINT64_FORMAT ", full drops %" G_GINT64_FORMAT
+	       "; translated out %" G_GINT64_FORMAT " in %" G_GINT64_FORMAT "\n",
+	       vc_int(ct, "entries"), vc_int(ct, "max"), vc_int(ct, "created"),
+	       vc_int(ct, "expired"), vc_int(ct, "full_drops"), vc_int(tr, "outbound"),
+	       vc_int(tr, "inbound"));
+	printf("  drops:");
+	for (GList *l = keys; l; l = l->next)
+		printf(" %s %" G_GINT64_FORMAT, (const char *)l->data, vc_int(d, l->data));
+	printf("\n");
+	for (guint i = 0; fw && i < json_array_get_length(fw); i++) {
+		JsonObject *e = json_array_get_object_element(fw, i);
+		printf("  forward %s %" G_GINT64_FORMAT " -> %s\n", vc_str(e, "proto", "?"),
+		       vc_int(e, "external_port"), vc_str(e, "to", "?"));
+	}
+	for (guint i = 0; ls && i < json_array_get_length(ls); i++) {
+		JsonObject *e = json_array_get_object_element(ls, i);
+		printf("  lease %s %s %s, %" G_GINT64_FORMAT " s left\n", vc_str(e, "ip", "?"),
+		       vc_str(e, "mac", "?"), vc_str(e, "state", "?"), vc_int(e, "expires_in"));
+	}
+}
+
 /* A network or port kept from the state file that could not be made: why, and when next. */
 static bool print_failed(JsonObject *o)
 {
@@ -405,6 +443,8 @@ void vc_render_net_show(JsonNode *res, bool detail)
 		       vc_str(o, "hairpin", "?"), b_or(o, "nopromisc") ? ", nopromisc" : "");
 	if (json_object_has_member(o, "encap"))
 		print_overlay(o);
+	if (json_object_has_member(o, "conntrack"))
+		print_nat(o);
 	if (json_object_has_member(o, "uplink_link"))
 		print_uplink(vc_str(o, "uplink", "?"),
 			     json_object_get_object_member(o, "uplink_link"));
@@ -522,4 +562,55 @@ void vc_render_capture(JsonObject *st, gint64 id, const char *port, const char *
 	       " packets, %" G_GINT64_FORMAT " bytes written to %s, %" G_GINT64_FORMAT " dropped\n",
 	       id, port, vc_str(st, "state", "?"), vc_str(st, "reason", "-"), vc_int(st, "packets"),
 	       vc_int(st, "bytes"), out, vc_int(st, "dropped"));
+}
+
+/** vc_render_nat_forwards() - one line per port forward of a NAT network. */
+void vc_render_nat_forwards(JsonNode *res, bool detail)
+{
+	JsonArray *a = json_node_get_array(res);
+
+	printf("%-12s %-5s %8s %s\n", "NET", "PROTO", "EXTERNAL", "TO");
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		JsonObject *o = json_array_get_object_element(a, i);
+		printf("%-12s %-5s %8" G_GINT64_FORMAT " %s\n", vc_str(o, "net", "?"),
+		       vc_str(o, "proto", "?"), vc_int(o, "external_port"), vc_str(o, "to", "?"));
+	}
+}
+
+/* "SRC:SPORT > DST:DPORT" (ICMP: "SRC > DST id N") of tuple object @t. */
+static void tuple_print(JsonObject *t)
+{
+	if (!t) {
+		printf("%-45s", "?");
+		return;
+	}
+	if (json_object_has_member(t, "id"))
+		printf("%-15s > %-15s id %-7" G_GINT64_FORMAT, vc_str(t, "src", "?"),
+		       vc_str(t, "dst", "?"), vc_int(t, "id"));
+	else
+		printf("%15s:%-5" G_GINT64_FORMAT " > %15s:%-5" G_GINT64_FORMAT,
+		       vc_str(t, "src", "?"), vc_int(t, "sport"), vc_str(t, "dst", "?"),
+		       vc_int(t, "dport"));
+}
+
+/** vc_render_nat_conntrack() - one line per tracked connection of a NAT network. */
+void vc_render_nat_conntrack(JsonNode *res, bool detail)
+{
+	JsonArray *a = json_node_get_array(res);
+
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		JsonObject *o = json_array_get_object_element(a, i);
+		JsonObject *org = json_object_has_member(o, "original")
+				      ? json_object_get_object_member(o, "original")
+				      : NULL;
+		JsonObject *rep = json_object_has_member(o, "reply")
+				      ? json_object_get_object_member(o, "reply")
+				      : NULL;
+		printf("%-10s %-4s %-13s ", vc_str(o, "net", "?"), vc_str(o, "proto", "?"),
+		       vc_str(o, "state", "?"));
+		tuple_print(org);
+		printf("  reply ");
+		tuple_print(rep);
+		printf("  %" G_GINT64_FORMAT "s\n", vc_int(o, "expires_in"));
+	}
 }

@@ -75,6 +75,21 @@ enum flag_id {
 	F_LEN,
 	F_FRAME,
 	F_ONCE,
+	F_SUBNET,
+	F_EXTERNAL,
+	F_EXTERNAL_IP,
+	F_MASQUERADE,
+	F_PORT_RANGE,
+	F_DHCP_RANGE,
+	F_EXTERNAL_GATEWAY,
+	F_CONNTRACK_MAX,
+	F_CONNTRACK_TIMEOUTS,
+	F_EXTERNAL_PORT,
+	F_TO,
+	F_FLOATING_IP,
+	F_FORWARD,
+	F_DHCP_HOST,
+	F_DNS,
 	N_FLAGS
 };
 
@@ -160,6 +175,21 @@ static const struct flag flags[N_FLAGS] = {
     [F_LEN] = {"--len", NULL, FT_UINT, "len"},
     [F_FRAME] = {"--frame", NULL, FT_STRING, "frame"},
     [F_ONCE] = {"--once", NULL, FT_SWITCH},
+    [F_SUBNET] = {"--subnet", NULL, FT_STRING, "subnet"},
+    [F_EXTERNAL] = {"--external", NULL, FT_STRING, "external"},
+    [F_EXTERNAL_IP] = {"--external-ip", NULL, FT_STRING, "external_ip"},
+    [F_MASQUERADE] = {"--masquerade", NULL, FT_SWITCH, "masquerade"},
+    [F_PORT_RANGE] = {"--port-range", NULL, FT_STRING, "port_range"},
+    [F_DHCP_RANGE] = {"--dhcp-range", NULL, FT_STRING, "dhcp_range"},
+    [F_EXTERNAL_GATEWAY] = {"--external-gateway", NULL, FT_STRING, "external_gateway"},
+    [F_CONNTRACK_MAX] = {"--conntrack-max", NULL, FT_UINT, "conntrack_max"},
+    [F_CONNTRACK_TIMEOUTS] = {"--conntrack-timeouts", NULL, FT_STRING, "conntrack_timeouts"},
+    [F_EXTERNAL_PORT] = {"--external-port", NULL, FT_UINT, "external_port"},
+    [F_TO] = {"--to", NULL, FT_STRING, "to"},
+    [F_FLOATING_IP] = {"--floating-ip", NULL, FT_STRING, "floating_ip"},
+    [F_FORWARD] = {"--forward", NULL, FT_STRING, "forward"},
+    [F_DHCP_HOST] = {"--dhcp-host", NULL, FT_STRING, "dhcp_host"},
+    [F_DNS] = {"--dns", NULL, FT_STRING, "dns"},
 };
 
 /* One command line, read. */
@@ -175,7 +205,7 @@ enum verb_attr {
 	V_LENIENT = 1 << 1, /* ignores the flags of other commands (capture always has) */
 };
 
-#define VERB_MAX_FLAGS 20
+#define VERB_MAX_FLAGS 24
 
 struct verb {
 	const char *name;	     /* one or two words: "ping", "port add" */
@@ -205,11 +235,22 @@ static const struct verb verbs[] = {
 	.min_args = 2,
 	.max_args = 2,
 	.arg_keys = {"name", "type"},
-	.flags = {F_UPLINK, F_UPLINK_DRIVER, F_MODE, F_HAIRPIN, F_NOPROMISC, F_ENCAP, F_VNI,
-		  F_LOCAL, F_UNDERLAY, F_REMOTE, F_DSTPORT, F_MTU, F_GATEWAY},
+	.flags = {F_UPLINK,	   F_UPLINK_DRIVER,
+		  F_MODE,	   F_HAIRPIN,
+		  F_NOPROMISC,	   F_ENCAP,
+		  F_VNI,	   F_LOCAL,
+		  F_UNDERLAY,	   F_REMOTE,
+		  F_DSTPORT,	   F_MTU,
+		  F_GATEWAY,	   F_SUBNET,
+		  F_EXTERNAL,	   F_EXTERNAL_IP,
+		  F_MASQUERADE,	   F_PORT_RANGE,
+		  F_DHCP_RANGE,	   F_EXTERNAL_GATEWAY,
+		  F_CONNTRACK_MAX, F_CONNTRACK_TIMEOUTS,
+		  F_DHCP_HOST,	   F_DNS},
 	.cmd = "net.add",
 	.run = run_request,
-	.usage = "NAME bridge|macvtap|overlay [--uplink IFNAME|DEVARGS] [--mode M] [--hairpin H] "
+	.usage = "NAME bridge|macvtap|overlay|nat [--uplink IFNAME|DEVARGS] "
+		 "[--mode M] [--hairpin H] "
 		 "[--nopromisc] [--type T --vni N --local IP --underlay NET ...]",
 	.forms = "NAME bridge [--uplink IFNAME|DEVARGS] [--uplink-driver af_packet|af_xdp]\n"
 		 "NAME macvtap --uplink IFNAME|DEVARGS [--uplink-driver af_packet|af_xdp]\n"
@@ -217,10 +258,17 @@ static const struct verb verbs[] = {
 		 " [--hairpin external|emulated] [--nopromisc]\n"
 		 "NAME overlay --type vxlan|geneve|nvgre --vni N --local IP[/PREFIX]\n"
 		 " --underlay NET [--remote IP[,IP...]] [--dstport P] [--mtu N]\n"
-		 " [--gateway IP]",
+		 " [--gateway IP]\n"
+		 "NAME nat --subnet A.B.C.D/N [--gateway IP] --external NET\n"
+		 " --external-ip IP[/PREFIX]|--masquerade [--external-gateway IP]\n"
+		 " [--port-range LOW-HIGH] [--dhcp-range FIRST-LAST] [--mtu N]\n"
+		 " [--dhcp-host MAC=IP[,...]] [--dns IP[:PORT]|none]\n"
+		 " [--conntrack-max N] [--conntrack-timeouts NAME=S[,...]]",
 	.help = "make a network: a learning bridge, ports on an uplink\n"
-		"as the kernel's macvlan modes, or an overlay carried by\n"
-		"a tunnel over network --underlay (which has an uplink);\n"
+		"as the kernel's macvlan modes, an overlay carried by\n"
+		"a tunnel over network --underlay (which has an uplink),\n"
+		"or guests behind vnicd as their gateway, DHCP server and\n"
+		"NAT router towards network --external;\n"
 		"the uplink is a kernel interface (eth1: af_packet, or\n"
 		"af_xdp with --uplink-driver) or a DPDK device's devargs\n"
 		"such as net_af_packet0,iface=eth1 (its port: NAME-uplink,\n"
@@ -277,7 +325,7 @@ static const struct verb verbs[] = {
 	.max_args = 2,
 	.arg_keys = {"name", "kind"},
 	.flags = {F_NET, F_PATH, F_SERVER, F_MAC, F_QUEUES, F_IFNAME, F_NETNS, F_MTU, F_OWNER,
-		  F_VM_UUID, F_VM_NAME, F_VNI, F_VNI_MAP},
+		  F_VM_UUID, F_VM_NAME, F_VNI, F_VNI_MAP, F_FLOATING_IP, F_FORWARD},
 	.cmd = "port.add",
 	.run = run_request,
 	.usage = "NAME vhost|tap|vnet [--path SOCK] [--ifname IF] [--net NET] ...",
@@ -286,7 +334,8 @@ static const struct verb verbs[] = {
 		 " [--net NET]\n"
 		 "NAME vnet --ifname IF [--owner UID] [--mac MAC] [--queues N] [--net NET]\n"
 		 "NAME vhost|tap|vnet ... [--vm-uuid UUID] [--vm-name NAME]\n"
-		 "NAME vhost|tap|vnet ... [--vni N] [--vni-map VLAN:VNI,...]",
+		 "NAME vhost|tap|vnet ... [--vni N] [--vni-map VLAN:VNI,...]\n"
+		 " [--floating-ip IP] [--forward tcp|udp:EXT:GUEST,...]",
 	.help = "make a port: vhost-user (vnicd connects to SOCK, or\n"
 		"listens on it with --server), a TAP device vnicd makes or\n"
 		"opens (in namespace NS), or a guest's TAP device that QEMU\n"
@@ -310,7 +359,8 @@ static const struct verb verbs[] = {
 	.arg_keys = {"name"},
 	.flags = {F_VLAN_MODE, F_VLAN, F_VLANS, F_TPID, F_LOCK_MAC, F_NO_LOCK_MAC, F_ALLOWED_IP,
 		  F_ALLOW_DHCP_SERVER, F_NO_ALLOW_DHCP_SERVER, F_ALLOW_RA, F_NO_ALLOW_RA, F_INBOUND,
-		  F_OUTBOUND, F_STORM_CONTROL, F_REFLECTIVE_RELAY, F_VNI, F_VNI_MAP},
+		  F_OUTBOUND, F_STORM_CONTROL, F_REFLECTIVE_RELAY, F_VNI, F_VNI_MAP, F_FLOATING_IP,
+		  F_FORWARD},
 	.needs_flag = "port set needs at least one setting (see vnicctl --help)",
 	.cmd = "port.set",
 	.run = run_request,
@@ -320,7 +370,8 @@ static const struct verb verbs[] = {
 		 " [--allowed-ip LIST|none] [--allow-dhcp-server|--no-allow-dhcp-server]\n"
 		 " [--allow-ra|--no-allow-ra] [--inbound SPEC|none] [--outbound SPEC|none]\n"
 		 " [--storm-control PPS|none] [--reflective-relay on|off]\n"
-		 " [--vni N] [--vni-map VLAN:VNI,...|none]",
+		 " [--vni N] [--vni-map VLAN:VNI,...|none]\n"
+		 " [--floating-ip IP|none] [--forward tcp|udp:EXT:GUEST,...|none]",
 	.help = "L2 policy, applied at once; SPEC is\n"
 		"average=KBps[,peak=KBps][,burst=KiB];\n"
 		"--storm-control: broadcast, multicast and flooded\n"
@@ -329,7 +380,9 @@ static const struct verb verbs[] = {
 		"--reflective-relay: frames may go back out of the\n"
 		"port (the Linux bridge's hairpin flag); --vni: an overlay\n"
 		"port's VNI (tenant isolation); --vni-map: its tagged frames\n"
-		"by VLAN into other VNIs",
+		"by VLAN into other VNIs; --floating-ip: a NAT network\n"
+		"port's 1:1 address outside; --forward: external ports to\n"
+		"it that follow its address",
     },
     {
 	.name = "port list",
@@ -411,6 +464,60 @@ static const struct verb verbs[] = {
 	.attrs = V_READ,
 	.usage = "[NET]",
 	.help = "remote MACs of overlays and the VTEP each is behind",
+    },
+    {
+	.name = "nat forward add",
+	.min_args = 1,
+	.max_args = 1,
+	.arg_keys = {"net"},
+	.flags = {F_PROTO, F_EXTERNAL_PORT, F_TO},
+	.cmd = "nat.forward.add",
+	.run = run_request,
+	.usage = "NET --proto tcp|udp --external-port P --to IP:PORT",
+	.help = "forward external port P of NAT network NET to a guest",
+    },
+    {
+	.name = "nat forward del",
+	.min_args = 1,
+	.max_args = 1,
+	.arg_keys = {"net"},
+	.flags = {F_PROTO, F_EXTERNAL_PORT},
+	.cmd = "nat.forward.del",
+	.run = run_request,
+	.usage = "NET --proto tcp|udp --external-port P",
+	.help = "remove a port forward (new connections stop,\ntracked ones go on)",
+    },
+    {
+	.name = "nat forward list",
+	.max_args = 1,
+	.arg_keys = {"net"},
+	.cmd = "nat.forward.list",
+	.run = run_request,
+	.render = vc_render_nat_forwards,
+	.attrs = V_READ,
+	.usage = "[NET]",
+	.help = "port forwards of NAT networks",
+    },
+    {
+	.name = "nat conntrack flush",
+	.max_args = 1,
+	.arg_keys = {"net"},
+	.cmd = "nat.conntrack.flush",
+	.run = run_request,
+	.render = vc_render_fdb_flush,
+	.usage = "[NET]",
+	.help = "forget the tracked connections of NAT networks",
+    },
+    {
+	.name = "nat conntrack",
+	.max_args = 1,
+	.arg_keys = {"net"},
+	.cmd = "nat.conntrack",
+	.run = run_request,
+	.render = vc_render_nat_conntrack,
+	.attrs = V_READ,
+	.usage = "[NET]",
+	.help = "tracked connections of NAT networks",
     },
     {
 	.name = "stats",
@@ -777,6 +884,14 @@ static const struct verb *find_verb(GPtrArray *pos, unsigned *words)
 
 	if (!w0)
 		usage_error("no command given");
+	if (pos->len > 2) { /* three words: "nat forward add" */
+		g_autofree char *w12 = g_strdup_printf("%s %s", w1, (const char *)pos->pdata[2]);
+		v = verb_find(w0, w12);
+		if (v && strchr(v->name, ' ') != strrchr(v->name, ' ')) {
+			*words = 3;
+			return v;
+		}
+	}
 	v = verb_find(w0, w1);
 	if (v) {
 		*words = strchr(v->name, ' ') ? 2 : 1;

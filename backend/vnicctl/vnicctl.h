@@ -73,6 +73,12 @@ void vc_render_fdb_show(JsonNode *res, bool detail);
 
 /** vc_render_vtep_show() - one line per remote MAC of an overlay. */
 void vc_render_vtep_show(JsonNode *res, bool detail);
+
+/** vc_render_nat_forwards() - one line per port forward of a NAT network. */
+void vc_render_nat_forwards(JsonNode *res, bool detail);
+
+/** vc_render_nat_conntrack() - one line per tracked connection of a NAT network. */
+void vc_render_nat_conntrack(JsonNode *res, bool detail);
 /** vc_render_fdb_flush() - how many entries were removed. */
 void vc_render_fdb_flush(JsonNode *res, bool detail);
 /** vc_render_stats() - one line per NIC and VM, or (@detail) their counters by class. */

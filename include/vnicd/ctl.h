@@ -61,6 +61,18 @@
  *                                              ledger{...}, workers, limits}
  *   stats.reset [vm], [port]               -> {reset: n}
  *   log.level [level]                      -> {level, previous (when level was given)}
+ *   net.add type "nat": subnet, [gateway], external, external_ip|masquerade,
+ *             [external_gateway], [port_range], [dhcp_range], [dhcp_host], [mtu], [dns],
+ *             [conntrack_max], [conntrack_timeouts] (see nat.h and the README)
+ *   nat.forward.add  net, proto("tcp"|"udp"), external_port, to("IP:PORT") -> null
+ *   nat.forward.del  net, proto, external_port   -> null
+ *   nat.forward.list [net]                 -> [{net, [port], proto, external_port, to}]
+ *   nat.conntrack    [net]                 -> [{net, proto, state, original{src, dst,
+ *                                              sport, dport | id}, reply{...}, snat, dnat,
+ *                                              expires_in, packets_original, ...}]
+ *   nat.conntrack.flush [net]              -> {removed}
+ *   port.set/port.add of a NAT network's port: [floating_ip] (IP|"none"),
+ *             [forward] ("tcp:2222:22,..."|"none"), reported under policy
  *   capture.start port, [count], [duration], [snaplen]   + the output file's descriptor
  *                                             passed with SCM_RIGHTS -> capture status
  *   capture.status id / capture.stop id    -> {id, port, state (running|done|failed),

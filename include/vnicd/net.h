@@ -69,6 +69,8 @@ struct vn_net_host {
 	void (*port_del)(void *sw, const char *name);
 	/* publish the staged slots (vn_dp_commit()) */
 	void (*publish)(void *sw);
+	/* the kind's saved state changed (a NAT network's DHCP leases): save it */
+	void (*changed)(void *sw);
 	/* @cb for each port of network @n made by users (name, kind, the port) */
 	void (*each_port)(void *sw, const struct vn_net *n,
 			  void (*cb)(void *ud, const char *name, const char *kind,

@@ -80,6 +80,13 @@ int vn_nl_addr_held(const char *ns, const char *ifname, bool v6, const uint8_t *
 int vn_nl_route_gateway(int ifindex, bool v6, const uint8_t *dst, uint8_t *gw);
 
 /**
+ * vn_nl_addr4_of() - the first IPv4 address of interface @ifindex in vnicd's namespace into
+ * @a, its prefix length into *@plen and the interface's MAC into *@mac (a NAT network's
+ * --masquerade). Return: 0, -ENOENT when it has none, other -errno.
+ */
+int vn_nl_addr4_of(int ifindex, uint8_t a[4], unsigned *plen, struct rte_ether_addr *mac);
+
+/**
  * vn_bpf_return_prog() - load a BPF program of @type that returns @ret and nothing else
  * (`r0 = ret; exit`), named @name, with @flags (BPF_F_*) and @license; the verifier's log in
  * @log when given (backend/netlink_xdp.c). Return: the program's fd, or -errno.

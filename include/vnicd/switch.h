@@ -92,6 +92,22 @@ int vn_switch_vtep_del(struct vn_switch *sw, const char *net, const char *mac, G
  */
 int vn_switch_json_vteps(struct vn_switch *sw, const char *net, JsonBuilder *b, GError **err);
 
+/**
+ * vn_switch_nat_forward() - `nat forward add|del NET ...` (@args: net, proto, external_port,
+ * to) on a NAT network; saved. Return: 0, or -errno with @err.
+ */
+int vn_switch_nat_forward(struct vn_switch *sw, JsonObject *args, bool add, GError **err);
+
+/**
+ * vn_switch_nat_json() - the port forwards (or, with @conntrack, the tracked connections)
+ * of NAT network @net (NULL: every one) as one array in @b. Return: 0, or -ENOENT.
+ */
+int vn_switch_nat_json(struct vn_switch *sw, const char *net, bool conntrack, JsonBuilder *b,
+		       GError **err);
+
+/** vn_switch_nat_flush() - `nat conntrack flush [NET]`: {"removed": N} in @b. */
+int vn_switch_nat_flush(struct vn_switch *sw, const char *net, JsonBuilder *b, GError **err);
+
 /** vn_switch_fdb_add() - static entry @mac -> @port in the port's network. Return: 0/-errno. */
 int vn_switch_fdb_add(struct vn_switch *sw, const char *mac, const char *port, GError **err);
 

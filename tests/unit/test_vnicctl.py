@@ -190,6 +190,26 @@ REQUESTS = [
      '{"args":{"port":"p","src":"02:00:00:00:00:01","dst":"ff:ff:ff:ff:ff:ff","vlan":10,'
      '"ip":"10.0.0.1,10.0.0.2","proto":"udp","sport":1,"dport":2,"len":100},"cmd":"trace"}'),
     (['trace', 'p', '--frame', '00'], '{"args":{"port":"p","frame":"00"},"cmd":"trace"}'),
+    (['net', 'add', 'l', 'nat', '--subnet', '192.168.100.0/24', '--gateway', 'g', '--external',
+      'w', '--external-ip', 'e', '--masquerade', '--port-range', '1-2', '--dhcp-range', 'a-b',
+      '--external-gateway', 'x', '--conntrack-max', '9', '--conntrack-timeouts', 'udp=1'],
+     '{"args":{"name":"l","type":"nat","gateway":"g","subnet":"192.168.100.0/24",'
+     '"external":"w","external_ip":"e","masquerade":true,"port_range":"1-2",'
+     '"dhcp_range":"a-b","external_gateway":"x","conntrack_max":9,'
+     '"conntrack_timeouts":"udp=1"},"cmd":"net.add"}'),
+    (['nat', 'forward', 'add', 'l', '--proto', 'tcp', '--external-port', '2222', '--to',
+      '192.168.100.10:22'],
+     '{"args":{"net":"l","proto":"tcp","external_port":2222,"to":"192.168.100.10:22"},'
+     '"cmd":"nat.forward.add"}'),
+    (['nat', 'forward', 'del', 'l', '--proto', 'udp', '--external-port', '53'],
+     '{"args":{"net":"l","proto":"udp","external_port":53},"cmd":"nat.forward.del"}'),
+    (['nat', 'forward', 'list'], '{"args":{},"cmd":"nat.forward.list"}'),
+    (['nat', 'forward', 'list', 'l'], '{"args":{"net":"l"},"cmd":"nat.forward.list"}'),
+    (['nat', 'conntrack', 'l'], '{"args":{"net":"l"},"cmd":"nat.conntrack"}'),
+    (['nat', 'conntrack'], '{"args":{},"cmd":"nat.conntrack"}'),
+    (['nat', 'conntrack', 'flush', 'l'], '{"args":{"net":"l"},"cmd":"nat.conntrack.flush"}'),
+    (['port', 'set', 'p', '--floating-ip', '10.0.0.5', '--forward', 'tcp:2222:22'],
+     '{"args":{"name":"p","floating_ip":"10.0.0.5","forward":"tcp:2222:22"},"cmd":"port.set"}'),
 ]
 
 # Usage errors: "vnicctl: MESSAGE (see vnicctl --help)", exit 2, nothing sent.
@@ -216,7 +236,7 @@ USAGE_ERRORS = [
     (['stats', 'foo'], "unexpected argument 'foo'"),
     (['net', 'del', 'n', 'm'], "unexpected argument 'm'"),
     (['net', 'add', 'n'],
-     'usage: net add NAME bridge|macvtap|overlay [--uplink IFNAME|DEVARGS] [--mode M] [--hairpin H] '
+     'usage: net add NAME bridge|macvtap|overlay|nat [--uplink IFNAME|DEVARGS] [--mode M] [--hairpin H] '
      '[--nopromisc] [--type T --vni N --local IP --underlay NET ...]'),
     (['net', 'set'],
      'usage: net set NAME [--mode vepa|bridge|private|passthru] [--hairpin external|emulated] '
@@ -246,8 +266,10 @@ USAGE_ERRORS = [
      "--allow-ra, --inbound, --outbound, --storm-control and --reflective-relay belong to 'port set'"),
     (['fdb', 'show', '--port', 'x'], "--vm and --port belong to 'stats'"),
     (['net', 'set', 'n', '--mode', 'x', '--uplink', 'y'],
-     "--uplink, --uplink-driver, --nopromisc, --type, --local, --underlay, --dstport and "
-     "--gateway belong to "
+     "--uplink, --uplink-driver, --nopromisc, --type, --local, --underlay, --dstport, "
+     "--gateway, --subnet, --external, --external-ip, --masquerade, --port-range, "
+     "--dhcp-range, --external-gateway, --conntrack-max, --conntrack-timeouts, --dhcp-host "
+     "and --dns belong to "
      "'net add'"),
     (['port', 'list', '--hairpin', 'x'],
      "--mode, --hairpin and --remote belong to 'net add' and 'net set'"),
@@ -387,16 +409,25 @@ def main():
         shutil.rmtree(d, ignore_errors=True)
 
     rc, out, err, log = vnicctl(['--help'])
-    lines = [line.split()[:2] for line in out.split('options of every command:')[0].splitlines()
+    lines = [line.split()[:3] for line in out.split('options of every command:')[0].splitlines()
              if line.startswith('  ')
              and not line.startswith('   ')]
+
+    def verb_of(w, nat3):
+        """The command a --help line names: 'nat forward add' (nat3) or 'nat forward'."""
+        if w[0] == 'nat':
+            return ' '.join(w[:3] if nat3 and len(w) > 2 and w[2].isalpha() and
+                            w[2].islower() else w[:2])
+        return ' '.join(w[:2]) if w[0] in ('net', 'port', 'fdb', 'vtep', 'libvirt') or \
+            w[1:2] == ['reset'] \
+            else w[0]
     tap.eq((rc, err, log), (0, '', []), '--help exits 0')
-    tap.eq(sorted({' '.join(w) if w[0] in ('net', 'port', 'fdb', 'vtep', 'libvirt') or w[1:] == ['reset'] else w[0]
-                   for w in lines}),
+    tap.eq(sorted({verb_of(w, False) for w in lines}),
            sorted(['net add', 'net set', 'net del', 'net list', 'net show', 'port add',
                    'port del', 'port set', 'port list', 'port show', 'fdb show', 'fdb add',
                    'fdb flush', 'stats', 'stats reset', 'capture', 'ping', 'vtep add',
-                   'vtep del', 'vtep show', 'log-level', 'trace', 'top', 'libvirt status']),
+                   'vtep del', 'vtep show', 'log-level', 'trace', 'top', 'nat forward',
+                   'nat conntrack', 'libvirt status']),
            '--help names every command')
     for kind in ('NAME vhost ', 'NAME tap ', 'NAME vnet ', 'NAME bridge ', 'NAME macvtap ',
                  'NAME overlay '):
@@ -410,8 +441,7 @@ def main():
     tap.eq((rc, rows[0][:2]), (0, ['*', '--help --version --socket= --json --detail']),
            '--commands: first the flags of every command')
     tap.eq(sorted(r[0] for r in rows[1:]),
-           sorted({' '.join(w) if w[0] in ('net', 'port', 'fdb', 'vtep', 'libvirt') or w[1:] == ['reset']
-                  else w[0] for w in lines}), '--commands lists the commands --help lists')
+           sorted({verb_of(w, True) for w in lines}), '--commands lists the commands --help lists')
     missing = []
     for name, fl, usage in rows[1:]:
         rc, one, err, log = vnicctl(name.split() + ['--help'])

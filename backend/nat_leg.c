@@ -1,0 +1,537 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The two legs of a NAT network's router (see nat.h): slots of their own in the NAT network
+ * and in the external network, the translation on the workers that deliver to them, and
+ * the control thread's side (ARP, DHCP, next-hop resolution).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <rte_malloc.h>
+
+#include "nat_priv.h"
+#include "vnicd/args.h"
+#include "vnicd/bridge.h"
+#include "vnicd/log.h"
+#include "vnicd/mac.h"
+#include "vnicd/netlink.h"
+#include "vnicd/uplink.h"
+
+#define LEG_RING 1024
+#define LEG_POLL_MS 10
+#define LEG_TICK_MS 200
+
+uint64_t nat_now_ms(void)
+{
+	return (uint64_t)(g_get_monotonic_time() / 1000);
+}
+
+/* ---- data path (workers) ---- */
+
+static uint16_t leg_rx(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct nat_leg *l = (struct nat_leg *)port;
+
+	return (uint16_t)rte_ring_sc_dequeue_burst(l->inj, (void **)pkts, n, NULL);
+}
+
+static void kick(struct nat_leg *l)
+{
+	uint64_t one = 1;
+
+	if (write(l->efd, &one, sizeof(one)) < 0)
+		__atomic_fetch_add(&l->inj_drops, 0, __ATOMIC_RELAXED);
+}
+
+/* Queue @m on leg @l (it leaves there into its network). */
+static void inject(struct nat_leg *l, struct rte_mbuf *m)
+{
+	bool was_empty = rte_ring_empty(l->inj);
+
+	if (rte_ring_mp_enqueue(l->inj, m) < 0) {
+		__atomic_fetch_add(&l->inj_drops, 1, __ATOMIC_RELAXED);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (was_empty)
+		kick(l);
+}
+
+/* What the control thread must see (ARP; DHCP to the gateway leg): Return: true. */
+static bool punt_wanted(const struct nat_leg *l, const uint8_t *d, uint32_t len)
+{
+	if (d[12] == 0x08 && d[13] == 0x06)
+		return true;
+	if (l->side != 0 || len < 14 + 20 + 8 || d[12] != 0x08 || d[13] != 0 || (d[14] >> 4) != 4 ||
+	    d[23] != 17 || len < 14u + (d[14] & 0xfu) * 4u + 4u ||
+	    d[14 + (d[14] & 0xf) * 4 + 2] != 0)
+		return false;
+	if (d[14 + (d[14] & 0xf) * 4 + 3] == 67) /* DHCP */
+		return true;
+	/* DNS to the gateway's address, when it forwards */
+	return d[14 + (d[14] & 0xf) * 4 + 3] == 53 && l->nn->dns &&
+	       memcmp(d + 30, &l->nn->nat.gw, 4) == 0;
+}
+
+/* Translate @m (ours alone) and send it on. */
+static void leg_nat(struct nat_leg *l, struct rte_mbuf *m)
+{
+	struct nat_net *nn = l->nn;
+	struct vn_nat_res r;
+	struct rte_ether_hdr *eth;
+	struct nat_leg *out;
+
+	vn_nat_process(&nn->nat, m, l->side == 0, nat_now_ms(), &r);
+	if (r.resolve) {
+		uint64_t v = (uint64_t)r.resolve_side << 32 | r.resolve;
+		if (rte_ring_mp_enqueue(nn->resolve, (void *)(uintptr_t)v) < 0)
+			__atomic_fetch_add(&nn->resolve_drops, 1, __ATOMIC_RELAXED);
+	}
+	if (r.where == VN_NAT_DROPPED) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	out = nn->leg[r.where == VN_NAT_OUTSIDE];
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	eth->dst_addr = r.dmac;
+	eth->src_addr = out->mac;
+	inject(out, m);
+}
+
+/* Frames the leg's network delivers to it (they may be shared by a flood: only read, or
+ * copied before an edit). Every frame is taken. */
+static uint16_t leg_tx(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct nat_leg *l = (struct nat_leg *)port;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i], *c;
+		const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+		uint32_t len = rte_pktmbuf_data_len(m);
+
+		if (len < RTE_ETHER_HDR_LEN) {
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		if (punt_wanted(l, d, len)) {
+			if (rte_ring_mp_enqueue(l->punt, m) < 0) {
+				__atomic_fetch_add(&l->punt_drops, 1, __ATOMIC_RELAXED);
+				rte_pktmbuf_free(m);
+			}
+			continue;
+		}
+		if (d[12] != 0x08 || d[13] != 0 || memcmp(d, &l->mac, 6) != 0) {
+			__atomic_fetch_add(&l->not_mine, 1, __ATOMIC_RELAXED);
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		if (rte_mbuf_refcnt_read(m) > 1 || !RTE_MBUF_DIRECT(m) || m->nb_segs > 1) {
+			c = rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX);
+			rte_pktmbuf_free(m);
+			if (!c || c->nb_segs > 1) {
+				rte_pktmbuf_free(c);
+				__atomic_fetch_add(&l->inj_drops, 1, __ATOMIC_RELAXED);
+				continue;
+			}
+			m = c;
+		}
+		leg_nat(l, m);
+	}
+	return n;
+}
+
+static int leg_rx_intr(struct vn_port *port, uint16_t q, bool enable)
+{
+	return enable ? ((struct nat_leg *)port)->efd : 0;
+}
+
+static bool leg_link_up(const struct vn_port *port)
+{
+	return true;
+}
+
+static void leg_describe(const struct vn_port *port, JsonBuilder *b)
+{
+}
+
+static void leg_destroy(struct vn_port *port)
+{
+	struct nat_leg *l = (struct nat_leg *)port;
+	struct rte_mbuf *m;
+
+	while (l->inj && rte_ring_dequeue(l->inj, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	while (l->punt && rte_ring_dequeue(l->punt, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	rte_ring_free(l->inj);
+	rte_ring_free(l->punt);
+	if (l->efd >= 0)
+		close(l->efd);
+	rte_free(l);
+}
+
+static const struct vn_port_ops leg_ops = {
+    .kind = "nat",
+    .rx_burst = leg_rx,
+    .tx_burst = leg_tx,
+    .rx_intr = leg_rx_intr,
+    .link_up = leg_link_up,
+    .describe = leg_describe,
+    .destroy = leg_destroy,
+};
+
+/* ---- control thread ---- */
+
+/* Send @frame out of leg @l (the control thread's frames: ARP, DHCP). */
+static void leg_send(struct nat_leg *l, const uint8_t *frame, size_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(l->nn->host->mp);
+	char *d = m ? rte_pktmbuf_append(m, (uint16_t)len) : NULL;
+
+	if (!d) {
+		rte_pktmbuf_free(m);
+		l->inj_drops++;
+		return;
+	}
+	memcpy(d, frame, len);
+	inject(l, m);
+}
+
+void nat_leg_send(struct nat_net *nn, int side, const uint8_t *frame, size_t len)
+{
+	if (nn->leg[side])
+		leg_send(nn->leg[side], frame, len);
+}
+
+static void send_in(void *ud, const uint8_t *frame, size_t len)
+{
+	leg_send(((struct nat_net *)ud)->leg[0], frame, len);
+}
+
+static void send_out(void *ud, const uint8_t *frame, size_t len)
+{
+	leg_send(((struct nat_net *)ud)->leg[1], frame, len);
+}
+
+static void changed_in(void *ud, const struct vn_tun_addr *ip, const struct rte_ether_addr *mac)
+{
+	struct nat_net *nn = ud;
+	uint32_t a;
+
+	memcpy(&a, ip->a, 4);
+	vn_nat_neigh_set(&nn->nat, 0, a, mac);
+}
+
+static void changed_out(void *ud, const struct vn_tun_addr *ip, const struct rte_ether_addr *mac)
+{
+	struct nat_net *nn = ud;
+	uint32_t a;
+
+	memcpy(&a, ip->a, 4);
+	vn_nat_neigh_set(&nn->nat, 1, a, mac);
+}
+
+/* The inside host that sent ARP frame @f is a neighbour of the gateway: mapped. */
+static void learn_sender(struct nat_net *nn, const uint8_t *f, size_t len)
+{
+	struct vn_neigh_pkt p;
+	uint32_t a;
+
+	if (vn_neigh_parse(f, len, &p) < 0 || p.kind != VN_NEIGH_ARP_REQUEST || p.sender_ip.v6)
+		return;
+	memcpy(&a, p.sender_ip.a, 4);
+	if (a && (a & nn->nat.mask) == nn->nat.net && a != nn->nat.gw)
+		vn_nat_neigh_set(&nn->nat, 0, a, &p.sender_mac);
+}
+
+/* An ARP request for a floating IP on the external side: answered with the leg's MAC. */
+static void floating_arp(struct nat_net *nn, const uint8_t *f, size_t len)
+{
+	uint8_t out[VN_NEIGH_ARP_LEN];
+	struct vn_neigh_pkt p;
+	uint32_t a;
+	int n;
+
+	if (vn_neigh_parse(f, len, &p) < 0 || p.kind != VN_NEIGH_ARP_REQUEST || p.target_ip.v6)
+		return;
+	memcpy(&a, p.target_ip.a, 4);
+	if (nat_port_is_floating(nn, a) &&
+	    (n = vn_neigh_build_arp_reply(out, sizeof(out), &nn->leg[1]->mac, &p.target_ip, &p)) >
+		0)
+		leg_send(nn->leg[1], out, (size_t)n);
+}
+
+void nat_legs_announce(struct nat_net *nn, uint32_t ip)
+{
+	struct vn_tun_addr a = {0};
+	uint8_t out[VN_NEIGH_ARP_LEN];
+	int n;
+
+	memcpy(a.a, &ip, 4);
+	if (nn->leg[1] && (n = vn_neigh_build_garp(out, sizeof(out), &nn->leg[1]->mac, &a)) > 0)
+		leg_send(nn->leg[1], out, (size_t)n);
+}
+
+static void punted(struct nat_net *nn, int side, const uint8_t *f, size_t len, uint64_t now)
+{
+	uint8_t out[VN_DHCP_REPLY_MAX];
+	int n;
+
+	if (f[12] == 0x08 && f[13] == 0x06) {
+		if (side == 0)
+			learn_sender(nn, f, len);
+		else
+			floating_arp(nn, f, len);
+		vn_neigh_input(nn->neigh[side], f, len, now);
+		return;
+	}
+	if (side == 0 && len >= 42 && f[14 + (f[14] & 0xf) * 4 + 3] == 53) {
+		nat_dns_query(nn, f, len, now);
+		return;
+	}
+	if (side == 0 && nn->dhcp) {
+		uint64_t before = vn_dhcp_changes(nn->dhcp);
+		if ((n = vn_dhcp_input(nn->dhcp, f, len, now, &nn->leg[0]->mac, out, sizeof(out))) >
+		    0)
+			leg_send(nn->leg[0], out, (size_t)n);
+		if (vn_dhcp_changes(nn->dhcp) != before && nn->host->changed)
+			nn->host->changed(nn->host->sw); /* the leases are saved with the network */
+	}
+}
+
+int nat_masquerade_read(struct nat_net *nn)
+{
+	int ifindex = nn->ext_net->uplink ? vn_uplink_ifindex(nn->ext_net->uplink) : 0;
+	uint8_t a[4], gw[4] = {0}, any[4] = {0};
+	unsigned plen = 0;
+	int rc;
+
+	if (!ifindex)
+		return -ENODEV;
+	if ((rc = vn_nl_addr4_of(ifindex, a, &plen, &nn->masq_mac)) < 0)
+		return rc;
+	vn_ct_lock(nn->nat.ct);
+	memcpy(&nn->nat.ext, a, 4);
+	nn->nat.ext_mask = plen ? htonl(~0u << (32 - plen)) : 0;
+	nn->nat.ext_gw = vn_nl_route_gateway(ifindex, false, any, gw) == 1 ? *(uint32_t *)gw : 0;
+	vn_ct_unlock(nn->nat.ct);
+	nn->ext_prefix = (uint8_t)plen;
+	return 0;
+}
+
+static struct vn_neigh *neigh_make(struct nat_net *nn, int side);
+
+/* --masquerade: the external address follows the uplink's kernel interface. */
+static void masquerade_check(struct nat_net *nn)
+{
+	uint32_t ext = nn->nat.ext, mask = nn->nat.ext_mask, gw = nn->nat.ext_gw;
+	struct vn_neigh *nb;
+
+	if (nat_masquerade_read(nn) < 0 ||
+	    (ext == nn->nat.ext && mask == nn->nat.ext_mask && gw == nn->nat.ext_gw))
+		return;
+	vn_ct_flush(nn->nat.ct);	/* connections of the old address cannot continue */
+	if ((nb = neigh_make(nn, 1))) { /* resolve as the new address */
+		vn_neigh_free(nn->neigh[1]);
+		nn->neigh[1] = nb;
+	}
+	VN_INFO("network %s: masquerading as %s/%u", nn->base.name,
+		inet_ntoa((struct in_addr){nn->nat.ext}), nn->ext_prefix);
+}
+
+static gboolean legs_poll(gpointer ud)
+{
+	struct nat_net *nn = ud;
+	struct rte_mbuf *pk[32];
+	uint8_t buf[1600];
+	uint64_t now = nat_now_ms();
+	void *rv[32];
+	unsigned n;
+
+	for (int s = 0; s < 2; s++)
+		while ((n = rte_ring_sc_dequeue_burst(nn->leg[s]->punt, (void **)pk, 32, NULL)) > 0)
+			for (unsigned i = 0; i < n; i++) {
+				uint32_t len =
+				    RTE_MIN(rte_pktmbuf_pkt_len(pk[i]), (uint32_t)sizeof(buf));
+				const uint8_t *d = rte_pktmbuf_read(pk[i], 0, len, buf);
+				if (d && len >= 14)
+					punted(nn, s, d, len, now);
+				rte_pktmbuf_free(pk[i]);
+			}
+	while ((n = rte_ring_sc_dequeue_burst(nn->resolve, rv, 32, NULL)) > 0)
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t v = (uint64_t)(uintptr_t)rv[i];
+			int side = (int)(v >> 32);
+			struct vn_tun_addr a = {0};
+			struct rte_ether_addr mac;
+			uint32_t ip = (uint32_t)v;
+			memcpy(a.a, &ip, 4);
+			if (vn_neigh_lookup(nn->neigh[side], &a, now, &mac) == 0)
+				vn_nat_neigh_set(&nn->nat, side, ip, &mac);
+		}
+	if (now - nn->last_tick >= LEG_TICK_MS) {
+		nn->last_tick = now;
+		vn_neigh_tick(nn->neigh[0], now);
+		vn_neigh_tick(nn->neigh[1], now);
+	}
+	if (nn->masquerade && now - nn->last_addr_check >= 2000) {
+		nn->last_addr_check = now;
+		masquerade_check(nn);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static int leg_make(struct nat_net *nn, int side, struct vn_net *net, GError **err)
+{
+	static unsigned seq;
+	struct nat_leg *l = rte_zmalloc("vn_nat_leg", sizeof(*l), RTE_CACHE_LINE_SIZE);
+	char rn[RTE_RING_NAMESIZE];
+	struct vn_slot s;
+	int slot;
+
+	if (!l)
+		VN_FAIL(err, ENOMEM, "no memory for the NAT legs of %s", nn->base.name);
+	l->nn = nn;
+	l->side = side;
+	l->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	snprintf(rn, sizeof(rn), "nati%u", seq);
+	l->inj = rte_ring_create(rn, LEG_RING, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	snprintf(rn, sizeof(rn), "natp%u", seq++);
+	l->punt = rte_ring_create(rn, LEG_RING, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	if (l->efd < 0 || !l->inj || !l->punt) {
+		leg_destroy(&l->base);
+		VN_FAIL(err, ENOMEM, "NAT network %s: no memory for its rings", nn->base.name);
+	}
+	l->base.ops = &leg_ops;
+	snprintf(l->base.name, sizeof(l->base.name), "%.*s-%s", VN_NAME_MAX - 6, nn->base.name,
+		 side ? "ext" : "gw");
+	l->base.nr_rxq = 1;
+	l->base.nr_txq = 1;
+	if (side && nn->masquerade) { /* the uplink interface's: it holds the address */
+		l->mac = nn->masq_mac;
+	} else { /* a locally administered MAC of its own */
+		uint32_t h = g_str_hash(nn->base.name) ^ (uint32_t)side * 0x9e3779b9u;
+		l->mac.addr_bytes[0] = 0x02;
+		l->mac.addr_bytes[1] = side ? 0x6e : 0x67; /* 'n', 'g' */
+		memcpy(&l->mac.addr_bytes[2], &h, 4);
+	}
+	l->base.has_mac = true;
+	l->base.mac = l->mac;
+	if ((slot = nn->host->slot_take(nn->host->sw, err)) < 0) {
+		leg_destroy(&l->base);
+		return slot;
+	}
+	l->base.slot = (uint16_t)slot;
+	s = (struct vn_slot){.port = &l->base,
+			     .net = net,
+			     /* what crosses the router counts as external traffic */
+			     .locality = side ? VN_LOC_LOCAL : VN_LOC_EXTERNAL};
+	vn_dp_slot_set(nn->dp, (uint16_t)slot, &s);
+	nn->leg[side] = l;
+	if (net->fdb)
+		vn_fdb_add_static(net->fdb, 0, &l->mac, (uint16_t)slot, vn_dp_now());
+	return 0;
+}
+
+static struct vn_neigh *neigh_make(struct nat_net *nn, int side)
+{
+	struct vn_neigh_cfg c = {.mac = nn->leg[side]->mac,
+				 .prefix_len = side ? nn->ext_prefix : nn->prefix,
+				 .max_entries = VN_NAT_NEIGH,
+				 .send = side ? send_out : send_in,
+				 .changed = side ? changed_out : changed_in,
+				 .ud = nn,
+				 /* masquerading, the kernel answers for the address */
+				 .passive = side && nn->masquerade};
+	uint32_t a = side ? nn->nat.ext : nn->nat.gw;
+
+	memcpy(c.addr.a, &a, 4);
+	if (side && nn->nat.ext_gw) {
+		c.has_gateway = true;
+		memcpy(c.gateway.a, &nn->nat.ext_gw, 4);
+	}
+	return vn_neigh_new(&c);
+}
+
+int nat_legs_make(struct nat_net *nn, GError **err)
+{
+	int rc;
+
+	if ((rc = leg_make(nn, 0, &nn->base, err)) < 0 ||
+	    (rc = leg_make(nn, 1, nn->ext_net, err)) < 0)
+		return rc;
+	nn->resolve =
+	    rte_ring_create(nn->leg[0]->base.name, LEG_RING, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	if (!nn->resolve)
+		VN_FAIL(err, ENOMEM, "NAT network %s: no memory for its rings", nn->base.name);
+	for (int s = 0; s < 2; s++) {
+		nn->neigh[s] = neigh_make(nn, s);
+		if (!nn->neigh[s])
+			VN_FAIL(err, EINVAL, "NAT network %s: %s is outside its prefix",
+				nn->base.name, s ? "--external-gateway" : "--gateway");
+	}
+	nn->host->publish(nn->host->sw);
+	nn->poll_src = g_timeout_add(LEG_POLL_MS, legs_poll, nn);
+	vn_neigh_announce(nn->neigh[1]);
+	return 0;
+}
+
+void nat_legs_free(struct nat_net *nn)
+{
+	if (nn->poll_src)
+		g_source_remove(nn->poll_src);
+	nn->poll_src = 0;
+	if (!nn->host || nn->host->closing) {
+		for (int s = 0; s < 2; s++)
+			if (nn->leg[s])
+				leg_destroy(&nn->leg[s]->base);
+	} else {
+		for (int s = 0; s < 2; s++)
+			if (nn->leg[s])
+				vn_dp_slot_set(nn->dp, nn->leg[s]->base.slot, NULL);
+		nn->host->publish(nn->host->sw); /* waits until no worker sees them */
+		for (int s = 0; s < 2; s++) {
+			struct nat_leg *l = nn->leg[s];
+			struct vn_net *net = s ? nn->ext_net : &nn->base;
+			if (!l)
+				continue;
+			if (net->fdb)
+				vn_fdb_flush(net->fdb, l->base.slot, true);
+			nn->host->slot_give(nn->host->sw, l->base.slot);
+			leg_destroy(&l->base);
+		}
+	}
+	nn->leg[0] = nn->leg[1] = NULL;
+	for (int s = 0; s < 2; s++) {
+		vn_neigh_free(nn->neigh[s]);
+		nn->neigh[s] = NULL;
+	}
+	rte_ring_free(nn->resolve);
+	nn->resolve = NULL;
+}
+
+void nat_legs_describe(struct nat_net *nn, JsonBuilder *b)
+{
+	char m[VN_MAC_STRLEN];
+
+	for (int s = 0; s < 2; s++) {
+		struct nat_leg *l = nn->leg[s];
+		if (!l)
+			continue;
+		vn_mac_format(&l->mac, m);
+		vn_json_str(b, s ? "external_mac" : "gateway_mac", m);
+		json_builder_set_member_name(b, s ? "external_side" : "inside_side");
+		json_builder_begin_object(b);
+		vn_json_int(b, "punt_drops",
+			    (gint64)__atomic_load_n(&l->punt_drops, __ATOMIC_RELAXED));
+		vn_json_int(b, "queue_drops",
+			    (gint64)__atomic_load_n(&l->inj_drops, __ATOMIC_RELAXED));
+		vn_json_int(b, "not_mine", (gint64)__atomic_load_n(&l->not_mine, __ATOMIC_RELAXED));
+		if (nn->neigh[s])
+			vn_neigh_describe(nn->neigh[s], b);
+		json_builder_end_object(b);
+	}
+}

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * NAT: the translation engine of a NAT network (policy/nat.c) on top of connection
+ * tracking (conntrack.h), and the network kind "nat" (backend/net_nat.c) that uses it.
+ *
+ * The model (README "NAT networks"):
+ * - A NAT network is a learning bridge for its guests plus a router: its gateway is a slot
+ *   of the network of its own (the "gateway leg", MAC and --gateway address, answering ARP,
+ *   DHCP and ping on the control thread), and it has a second slot in the --external
+ *   network (the "external leg", its own MAC and the external address, answering ARP for
+ *   it and resolving next hops with neigh.h). Neither is a port users see.
+ * - IPv4 frames that the guests send to the gateway's MAC are translated by the worker that
+ *   delivers them to the gateway leg (vn_nat_process(), from inside) and handed to the
+ *   external leg, whose worker switches them into the external network as received from
+ *   it; frames the external network delivers to the external leg come back the same way.
+ * - Everything here runs on workers except where said; the engine's tables (connections,
+ *   port forwards, the two neighbour maps) are guarded by the connection table's lock.
+ */
+#ifndef VNICD_NAT_H
+#define VNICD_NAT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include "vnicd/conntrack.h"
+#include "vnicd/net.h"
+
+#define VN_NAT_MAX_FWD 64     /* port forwards of one NAT network (its own and its ports') */
+#define VN_NAT_MAX_FLOAT 64   /* floating IPs of one NAT network */
+#define VN_NAT_FWD_NET 0xffff /* struct vn_nat_fwd.owner of the network's own forwards */
+#define VN_NAT_NEIGH 1024     /* entries of each neighbour map (a power of two) */
+#define VN_NAT_PORT_TRIES 256 /* ports tried for one new connection before no_port */
+#define VN_NAT_FRAGS 256      /* datagrams in fragments tracked at once (by IP ID) */
+#define VN_NAT_FRAG_MS 30000  /* how long the later fragments of one are awaited */
+
+/** enum vn_nat_drop - why the engine dropped a frame (JSON names: vn_nat_drop_name()). */
+enum vn_nat_drop {
+	VN_NAT_TABLE_FULL = 0, /* a new connection, the table full */
+	VN_NAT_NO_PORT,	       /* no free external port (or a forward's tuple in use) */
+	VN_NAT_NO_ROUTE,       /* the next hop (or the inside host) is not resolved yet */
+	VN_NAT_BAD_ICMP_ERROR, /* an ICMP error quoting no tracked connection, or cut short */
+	VN_NAT_NO_CONNECTION,  /* not a tracked connection and not one that may start */
+	VN_NAT_FRAGMENT,       /* a later IP fragment of no datagram whose first one passed */
+	VN_NAT_MALFORMED,      /* an IPv4 header or transport header cut short or invalid */
+	VN_NAT_UNSUPPORTED,    /* a protocol other than TCP, UDP, ICMP echo and errors */
+	VN_NAT_TTL,	       /* TTL exceeded on the way through */
+	VN_NAT_DROP__MAX
+};
+
+/** struct vn_nat_fwd - a port forward: @proto to external port @ext_port goes to @to:@to_port
+ * (network byte order; @to 0: its guest's address is not known yet, it forwards nothing).
+ * @owner: the slot of the port it belongs to (`port set --forward`), or VN_NAT_FWD_NET. */
+struct vn_nat_fwd {
+	uint8_t proto;
+	uint16_t ext_port;
+	uint32_t to;
+	uint16_t to_port;
+	uint16_t owner;
+};
+
+/** struct vn_nat_float - a floating IP (1:1 NAT): @fip outside is inside host @in (0: not
+ * known yet, nothing passes), network byte order. */
+struct vn_nat_float {
+	uint32_t fip, in;
+};
+
+/** struct vn_nat_neigh_e - an IPv4 address's MAC (neighbour maps). */
+struct vn_nat_neigh_e {
+	uint32_t ip;
+	struct rte_ether_addr mac;
+	bool valid;
+};
+
+/**
+ * struct vn_nat_frag - a datagram in fragments whose first fragment was translated: its
+ * later fragments (same source, destination, protocol and ID as they arrive) get the same
+ * addresses and go the same way.
+ */
+struct vn_nat_frag {
+	uint32_t src, dst, nsrc, ndst;
+	uint16_t id;
+	uint8_t proto;
+	uint8_t where;
+	uint64_t expires;
+	struct rte_ether_addr dmac;
+};
+
+/**
+ * struct vn_nat - one NAT network's engine. Addresses in network byte order, the port
+ * range in host order. @fwd, @nfwd, @floats, @nfloat and @neigh change under @ct's
+ * lock.
+ */
+struct vn_nat {
+	struct vn_ct *ct;
+	uint32_t gw, net, mask;		/* the inside: gateway, subnet */
+	uint32_t ext, ext_mask, ext_gw; /* the external address, its prefix, next hop (0: none) */
+	uint16_t port_lo, port_hi;
+	struct vn_nat_fwd fwd[VN_NAT_MAX_FWD];
+	unsigned nfwd;
+	struct vn_nat_float floats[VN_NAT_MAX_FLOAT];
+	unsigned nfloat;
+	struct vn_nat_neigh_e neigh[2][VN_NAT_NEIGH]; /* [0] inside hosts, [1] outside next hops */
+	struct vn_nat_frag frag[VN_NAT_FRAGS];	      /* under the lock */
+	uint64_t drops[VN_NAT_DROP__MAX];	      /* atomic adds */
+	uint64_t translated[2];			      /* [0] to the outside, [1] to the inside */
+	uint64_t gateway_echo;			      /* pings of the gateway answered */
+	uint64_t reply_win, reply_n; /* ICMP errors and resets sent in this 100-ms window */
+};
+
+/** enum vn_nat_where - where a processed frame goes. */
+enum vn_nat_where {
+	VN_NAT_DROPPED = 0, /* counted; the caller frees it */
+	VN_NAT_INSIDE,	    /* out of the gateway leg into the NAT network */
+	VN_NAT_OUTSIDE,	    /* out of the external leg into the external network */
+};
+
+/**
+ * struct vn_nat_res - what vn_nat_process() decided: @where, the Ethernet destination @dmac
+ * (the source is the leg's MAC: the caller's); @resolve (network order, 0: none): an
+ * address whose MAC is wanted on side @resolve_side (0 inside, 1 outside).
+ */
+struct vn_nat_res {
+	int where;
+	struct rte_ether_addr dmac;
+	uint32_t resolve;
+	int resolve_side;
+};
+
+/** vn_nat_drop_name() - Return: the JSON name of drop reason @why. */
+const char *vn_nat_drop_name(unsigned why);
+
+/**
+ * vn_nat_process() - translate the untagged Ethernet/IPv4 frame @m (one segment for its
+ * headers, not shared: the caller made sure) that came from the inside (@from_inside: a
+ * guest sent it to the gateway) or from the outside (to the external address), at @now
+ * (ms): tracked, translated in place (addresses, ports or ICMP identifier, TTL, the
+ * checksums updated incrementally, RFC 1624; unfinished checksums are completed first),
+ * new connections made as SNAT, port forwards and hairpin allow. Its Ethernet header is
+ * not touched. Return: @r->where (VN_NAT_DROPPED: counted on @nt).
+ */
+int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint64_t now,
+		   struct vn_nat_res *r);
+
+/**
+ * vn_nat_neigh_set() - map side @side's (0 inside, 1 outside) address @ip to @mac (NULL:
+ * forget it). Takes the lock. Thread: any but a worker holding the lock.
+ */
+void vn_nat_neigh_set(struct vn_nat *nt, int side, uint32_t ip, const struct rte_ether_addr *mac);
+
+/**
+ * vn_nat_csum_adjust() - RFC 1624 eqn. 3: the checksum @hc (as stored) once the @len bytes
+ * (even) at @old become those at @new. Return: the new checksum, as stored.
+ */
+uint16_t vn_nat_csum_adjust(uint16_t hc, const void *old, const void *new, unsigned len);
+
+/* ---- the network kind (backend/net_nat.c; control thread) ---- */
+
+extern const struct vn_net_kind vn_nat_net_kind;
+
+/** vn_nat_external_of() - Return: the --external network's name of NAT network @n. */
+const char *vn_nat_external_of(const struct vn_net *n);
+
+/**
+ * vn_nat_forward_add() / vn_nat_forward_del() - `nat forward add NET --proto P
+ * --external-port N --to IP:PORT` / `nat forward del NET --proto P --external-port N`
+ * on NAT network @n, with @args those arguments. Return: 0, or -errno with @err.
+ */
+int vn_nat_forward_add(struct vn_net *n, JsonObject *args, GError **err);
+int vn_nat_forward_del(struct vn_net *n, JsonObject *args, GError **err);
+
+/** vn_nat_forward_list() - @n's port forwards as objects of the open array in @b. */
+void vn_nat_forward_list(struct vn_net *n, JsonBuilder *b);
+
+/** vn_nat_conntrack_list() - @n's connections as objects of the open array in @b. */
+void vn_nat_conntrack_list(struct vn_net *n, JsonBuilder *b);
+
+/** vn_nat_conntrack_flush() - forget every connection of @n. Return: how many went. */
+unsigned vn_nat_conntrack_flush(struct vn_net *n);
+
+#endif

@@ -1,0 +1,756 @@
+/* SPDX-License-Identifier: MIT */
+/* NAT translation on mbufs: SNAT/masquerade, port forwards, hairpin, ICMP echo and errors. */
+#include <netinet/in.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_byteorder.h>
+#include <rte_hash_crc.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "vnicd/cksum.h"
+#include "vnicd/nat.h"
+
+static const char *const drop_names[VN_NAT_DROP__MAX] = {
+    "table_full", "no_port",   "no_route",    "bad_icmp_error", "no_connection",
+    "fragment",	  "malformed", "unsupported", "ttl_exceeded"};
+
+const char *vn_nat_drop_name(unsigned why)
+{
+	return why < VN_NAT_DROP__MAX ? drop_names[why] : "?";
+}
+
+static int dropped(struct vn_nat *nt, enum vn_nat_drop why, struct vn_nat_res *r)
+{
+	__atomic_fetch_add(&nt->drops[why], 1, __ATOMIC_RELAXED);
+	r->where = VN_NAT_DROPPED;
+	return VN_NAT_DROPPED;
+}
+
+uint16_t vn_nat_csum_adjust(uint16_t hc, const void *old, const void *new, unsigned len)
+{
+	const uint8_t *o = old, *n = new;
+	uint32_t s = (uint16_t)~hc;
+
+	for (unsigned i = 0; i + 1 < len; i += 2) {
+		uint16_t ow, nw;
+		memcpy(&ow, o + i, 2);
+		memcpy(&nw, n + i, 2);
+		s += (uint16_t)~ow;
+		s += nw;
+	}
+	return (uint16_t)~vn_fold(s);
+}
+
+/* ---- neighbour maps (lock held) ---- */
+
+static struct vn_nat_neigh_e *neigh_slot(struct vn_nat *nt, int side, uint32_t ip, bool add)
+{
+	uint32_t h = rte_hash_crc_4byte(ip, 0x6e656967) & (VN_NAT_NEIGH - 1);
+
+	for (uint32_t i = 0; i < VN_NAT_NEIGH; i++) {
+		struct vn_nat_neigh_e *e = &nt->neigh[side][(h + i) & (VN_NAT_NEIGH - 1)];
+		if (e->valid && e->ip == ip)
+			return e;
+		if (!e->valid && e->ip == 0)
+			return add ? e : NULL; /* never used: the probe ends here */
+	}
+	if (add) /* full of tombstones and entries: reuse the home slot */
+		return &nt->neigh[side][h];
+	return NULL;
+}
+
+static const struct rte_ether_addr *neigh_get(struct vn_nat *nt, int side, uint32_t ip)
+{
+	struct vn_nat_neigh_e *e = neigh_slot(nt, side, ip, false);
+
+	return e && e->valid ? &e->mac : NULL;
+}
+
+static void neigh_put(struct vn_nat *nt, int side, uint32_t ip, const struct rte_ether_addr *mac)
+{
+	struct vn_nat_neigh_e *e = neigh_slot(nt, side, ip, mac != NULL);
+
+	if (!e)
+		return;
+	if (mac) {
+		e->ip = ip;
+		e->mac = *mac;
+		e->valid = true;
+	} else {
+		e->valid = false; /* a tombstone: @ip stays so probes go on past it */
+	}
+}
+
+void vn_nat_neigh_set(struct vn_nat *nt, int side, uint32_t ip, const struct rte_ether_addr *mac)
+{
+	vn_ct_lock(nt->ct);
+	neigh_put(nt, side, ip, mac);
+	vn_ct_unlock(nt->ct);
+}
+
+/* ---- headers ---- */
+
+/* The parsed frame: its IPv4 header and transport header in the first segment. */
+struct pkt {
+	struct rte_ipv4_hdr *ip;
+	uint8_t *l4;
+	uint32_t l4_len; /* bytes of transport header and payload in the datagram */
+	struct vn_ct_tuple t;
+	uint8_t tcp_flags;
+	uint8_t icmp_type;
+	uint16_t ip_len;
+	bool first_frag; /* offset 0, more fragments */
+	bool later_frag; /* offset > 0: no transport header */
+};
+
+static inline bool inside(const struct vn_nat *nt, uint32_t a)
+{
+	return (a & nt->mask) == nt->net;
+}
+
+/* Complete checksums an offload would have finished (virtio/TAP "needs checksum"). */
+static void csum_finish(struct rte_mbuf *m, struct pkt *p)
+{
+	uint64_t l4 = m->ol_flags & RTE_MBUF_F_TX_L4_MASK;
+
+	if (m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM) {
+		p->ip->hdr_checksum = 0;
+		p->ip->hdr_checksum = rte_ipv4_cksum(p->ip);
+	}
+	if (l4 == RTE_MBUF_F_TX_TCP_CKSUM && p->t.proto == IPPROTO_TCP) {
+		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)p->l4;
+		th->cksum = 0;
+		th->cksum = vn_l4_cksum_mbuf(
+		    m, p->ip, NULL, (uint32_t)(p->l4 - rte_pktmbuf_mtod(m, uint8_t *)), false);
+	} else if (l4 == RTE_MBUF_F_TX_UDP_CKSUM && p->t.proto == IPPROTO_UDP) {
+		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)p->l4;
+		uh->dgram_cksum = 0;
+		uh->dgram_cksum = vn_l4_cksum_mbuf(
+		    m, p->ip, NULL, (uint32_t)(p->l4 - rte_pktmbuf_mtod(m, uint8_t *)), true);
+	}
+	m->ol_flags &= ~(RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_IPV4);
+}
+
+/* The transport of @p into its tuple. Return: 0, or a drop reason. */
+static int l4_parse(struct pkt *p, uint32_t have)
+{
+	struct vn_ct_tuple *t = &p->t;
+
+	t->proto = p->ip->next_proto_id;
+	t->src = p->ip->src_addr;
+	t->dst = p->ip->dst_addr;
+	switch (t->proto) {
+	case IPPROTO_TCP: {
+		const struct rte_tcp_hdr *th = (const void *)p->l4;
+		if (have < sizeof(*th) || p->l4_len < sizeof(*th))
+			return VN_NAT_MALFORMED;
+		t->sport = th->src_port;
+		t->dport = th->dst_port;
+		p->tcp_flags = th->tcp_flags;
+		return 0;
+	}
+	case IPPROTO_UDP: {
+		const struct rte_udp_hdr *uh = (const void *)p->l4;
+		if (have < sizeof(*uh) || p->l4_len < sizeof(*uh))
+			return VN_NAT_MALFORMED;
+		t->sport = uh->src_port;
+		t->dport = uh->dst_port;
+		return 0;
+	}
+	case IPPROTO_ICMP: {
+		const struct rte_icmp_hdr *ih = (const void *)p->l4;
+		if (have < sizeof(*ih) || p->l4_len < sizeof(*ih))
+			return VN_NAT_MALFORMED;
+		p->icmp_type = ih->icmp_type;
+		if (ih->icmp_type == RTE_IP_ICMP_ECHO_REQUEST ||
+		    ih->icmp_type == RTE_IP_ICMP_ECHO_REPLY) {
+			t->sport = t->dport = ih->icmp_ident;
+			return 0;
+		}
+		if (ih->icmp_type == 3 || ih->icmp_type == 11 || ih->icmp_type == 12)
+			return 0; /* an error: vn_nat_process() looks at what it quotes */
+		return VN_NAT_UNSUPPORTED;
+	}
+	default:
+		return VN_NAT_UNSUPPORTED;
+	}
+}
+
+/* Frame @m's IPv4 datagram at offset 14 into @p. Return: 0, or a drop reason. */
+static int parse(struct rte_mbuf *m, struct pkt *p)
+{
+	uint32_t dlen = rte_pktmbuf_data_len(m), ihl;
+
+	memset(p, 0, sizeof(*p));
+	if (dlen < RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) ||
+	    rte_pktmbuf_mtod(m, const struct rte_ether_hdr *)->ether_type !=
+		rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+		return VN_NAT_MALFORMED;
+	p->ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+	ihl = (p->ip->version_ihl & 0xf) * 4u;
+	p->ip_len = rte_be_to_cpu_16(p->ip->total_length);
+	if ((p->ip->version_ihl >> 4) != 4 || ihl < 20 || p->ip_len < ihl ||
+	    RTE_ETHER_HDR_LEN + (uint32_t)p->ip_len > rte_pktmbuf_pkt_len(m) ||
+	    dlen < RTE_ETHER_HDR_LEN + ihl)
+		return VN_NAT_MALFORMED;
+	p->l4 = (uint8_t *)p->ip + ihl;
+	p->l4_len = p->ip_len - ihl;
+	if (p->ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) {
+		p->later_frag = true;
+		p->t = (struct vn_ct_tuple){
+		    .src = p->ip->src_addr, .dst = p->ip->dst_addr, .proto = p->ip->next_proto_id};
+		return 0;
+	}
+	p->first_frag = (p->ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG)) != 0;
+	return l4_parse(p, dlen - RTE_ETHER_HDR_LEN - ihl);
+}
+
+/* Rewrite addresses @src/@dst of IPv4 header @ip (its checksum adjusted) and return the
+ * adjustment's old/new words for a pseudo-header. */
+static void ip_rewrite(struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst)
+{
+	uint32_t o[2] = {ip->src_addr, ip->dst_addr}, n[2] = {src, dst};
+
+	ip->hdr_checksum = vn_nat_csum_adjust(ip->hdr_checksum, o, n, 8);
+	ip->src_addr = src;
+	ip->dst_addr = dst;
+}
+
+/*
+ * Rewrite transport header @l4 (@proto, @have bytes of it present) from tuple @o to tuple
+ * @n: ports (or the ICMP echo identifier) and, for TCP and UDP, the checksum for the
+ * pseudo-header's addresses too. The IP header is the caller's.
+ */
+static void l4_rewrite(uint8_t *l4, uint32_t have, uint8_t proto, const struct vn_ct_tuple *o,
+		       const struct vn_ct_tuple *n)
+{
+	uint16_t ow[6], nw[6];
+
+	memcpy(ow, &o->src, 4), memcpy(ow + 2, &o->dst, 4), ow[4] = o->sport, ow[5] = o->dport;
+	memcpy(nw, &n->src, 4), memcpy(nw + 2, &n->dst, 4), nw[4] = n->sport, nw[5] = n->dport;
+	if (proto == IPPROTO_TCP && have >= 18) {
+		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)l4;
+		th->cksum = vn_nat_csum_adjust(th->cksum, ow, nw, 12);
+	} else if (proto == IPPROTO_UDP && have >= 8) {
+		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)l4;
+		if (uh->dgram_cksum) {
+			uh->dgram_cksum = vn_nat_csum_adjust(uh->dgram_cksum, ow, nw, 12);
+			if (!uh->dgram_cksum)
+				uh->dgram_cksum = 0xffff;
+		}
+	} else if (proto == IPPROTO_ICMP && have >= 8) {
+		struct rte_icmp_hdr *ih = (struct rte_icmp_hdr *)l4;
+		ih->icmp_cksum = vn_nat_csum_adjust(ih->icmp_cksum, &o->sport, &n->sport, 2);
+		ih->icmp_ident = n->sport;
+		return;
+	}
+	if (have >= 4) {
+		memcpy(l4, &n->sport, 2);
+		memcpy(l4 + 2, &n->dport, 2);
+	}
+}
+
+/* The tuple that leaves for a packet matching direction @d of @e: the inverse of the other. */
+static struct vn_ct_tuple out_of(const struct vn_ct_entry *e, int d)
+{
+	const struct vn_ct_tuple *r = &e->t[!d];
+
+	return (struct vn_ct_tuple){
+	    .src = r->dst, .dst = r->src, .sport = r->dport, .dport = r->sport, .proto = r->proto};
+}
+
+/* ---- new connections (lock held) ---- */
+
+/* A reply tuple @rep (its dport the external port to choose) that no entry has: the
+ * original port @keep when free, else one of the range. Return: 0, or -1 (none free). */
+static int port_pick(struct vn_nat *nt, struct vn_ct_tuple *rep, uint16_t keep)
+{
+	uint32_t span = (uint32_t)nt->port_hi - nt->port_lo + 1u, start;
+	int d;
+
+	rep->dport = keep;
+	if (!vn_ct_lookup(nt->ct, rep, &d))
+		return 0;
+	start = vn_ct_tuple_hash(rep, 0x706f7274) % span;
+	for (uint32_t i = 0; i < span && i < VN_NAT_PORT_TRIES; i++) {
+		rep->dport = rte_cpu_to_be_16((uint16_t)(nt->port_lo + (start + i) % span));
+		if (!vn_ct_lookup(nt->ct, rep, &d))
+			return 0;
+	}
+	return -1;
+}
+
+static const struct vn_nat_fwd *fwd_find(const struct vn_nat *nt, uint8_t proto, uint16_t port)
+{
+	for (unsigned i = 0; i < nt->nfwd; i++)
+		if (nt->fwd[i].proto == proto && nt->fwd[i].ext_port == port && nt->fwd[i].to)
+			return &nt->fwd[i];
+	return NULL;
+}
+
+/* The floating IP whose outside address (@by_in false) or inside host (true) is @a. */
+static const struct vn_nat_float *float_find(const struct vn_nat *nt, uint32_t a, bool by_in)
+{
+	for (unsigned i = 0; i < nt->nfloat; i++)
+		if ((by_in ? nt->floats[i].in : nt->floats[i].fip) == a && nt->floats[i].in)
+			return &nt->floats[i];
+	return NULL;
+}
+
+/* Is @a one of the network's outside addresses (the external address, a floating IP)? */
+static bool ours(const struct vn_nat *nt, uint32_t a)
+{
+	return a == nt->ext || float_find(nt, a, false);
+}
+
+/* May this packet start a connection? TCP: a SYN alone; UDP; ICMP: an echo request. */
+static bool may_start(const struct pkt *p)
+{
+	if (p->t.proto == IPPROTO_TCP)
+		return (p->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) ==
+		       RTE_TCP_SYN_FLAG;
+	if (p->t.proto == IPPROTO_ICMP)
+		return p->icmp_type == RTE_IP_ICMP_ECHO_REQUEST;
+	return true;
+}
+
+/* A new connection for @p from the inside (source MAC @smac) or the outside. Return: the
+ * entry, or NULL with the drop reason in *@why. */
+static struct vn_ct_entry *conn_new(struct vn_nat *nt, const struct pkt *p, bool from_inside,
+				    const struct rte_ether_addr *smac, uint64_t now, int *why,
+				    struct vn_nat_res *r)
+{
+	const struct vn_nat_fwd *f = NULL;
+	const struct vn_nat_float *fl = NULL;
+	struct vn_nat_fwd fl_fwd;
+	struct vn_ct_tuple rep = {.proto = p->t.proto};
+	const struct rte_ether_addr *tmac = NULL;
+	struct vn_ct_entry *e;
+	uint8_t flags = 0;
+
+	*why = VN_NAT_NO_CONNECTION;
+	if (!may_start(p))
+		return NULL;
+	if (p->t.dst == nt->ext && p->t.proto != IPPROTO_ICMP)
+		f = fwd_find(nt, p->t.proto, p->t.dport);
+	else if ((fl = float_find(nt, p->t.dst, false))) { /* 1:1: every port, echo too */
+		fl_fwd = (struct vn_nat_fwd){.proto = p->t.proto,
+					     .ext_port = p->t.dport,
+					     .to = fl->in,
+					     .to_port = p->t.dport};
+		f = &fl_fwd;
+	}
+	if (f) { /* a port forward (from the outside, or hairpin from the inside) */
+		if (!(tmac = neigh_get(nt, 0, f->to))) {
+			r->resolve = f->to;
+			r->resolve_side = 0;
+			*why = VN_NAT_NO_ROUTE;
+			return NULL;
+		}
+		rep.src = f->to;
+		rep.sport = f->to_port;
+		flags |= VN_CT_F_DNAT;
+	} else if (!from_inside || inside(nt, p->t.dst) || ours(nt, p->t.dst)) {
+		return NULL;
+	} else {
+		rep.src = p->t.dst;
+		rep.sport = p->t.dport;
+	}
+	if (from_inside) { /* the source goes too: to the outside, or back in (hairpin) */
+		const struct vn_nat_float *own = float_find(nt, p->t.src, true);
+		/* hairpin: from the gateway's address, as MASQUERADE out of the inside
+		 * interface does, so that the answer comes back through vnicd */
+		rep.dst = f ? nt->gw : own ? own->fip : nt->ext;
+		flags |= VN_CT_F_SNAT;
+		if (port_pick(nt, &rep, p->t.sport) < 0) {
+			*why = VN_NAT_NO_PORT;
+			return NULL;
+		}
+	} else {
+		rep.dst = p->t.src;
+		rep.dport = p->t.sport;
+		int d;
+		if (vn_ct_lookup(nt->ct, &rep, &d)) {
+			*why = VN_NAT_NO_PORT;
+			return NULL;
+		}
+	}
+	if (rep.proto == IPPROTO_ICMP)
+		rep.sport = rep.dport; /* the identifier both ways */
+	e = vn_ct_insert(nt->ct, &p->t, &rep, now);
+	if (!e) {
+		*why = VN_NAT_TABLE_FULL;
+		return NULL;
+	}
+	e->flags |= flags;
+	if (from_inside) {
+		e->mac[0] = *smac;
+		neigh_put(nt, 0, p->t.src, smac);
+	}
+	if (tmac)
+		e->mac[1] = *tmac;
+	return e;
+}
+
+/* ---- ICMP errors ---- */
+
+/*
+ * ICMP error @p (type 3, 11, 12): the datagram it quotes was sent in some direction of a
+ * tracked connection; the quote and the outer destination are translated as the packets of
+ * that connection going the other way. Return: the entry and *@dir the direction the error
+ * travels (lock held), or NULL.
+ */
+static struct vn_ct_entry *icmp_error(struct vn_nat *nt, struct pkt *p, uint32_t have, int *dir)
+{
+	struct rte_icmp_hdr *ih = (struct rte_icmp_hdr *)p->l4;
+	struct rte_ipv4_hdr *q = (struct rte_ipv4_hdr *)(p->l4 + 8);
+	struct vn_ct_tuple qt, rev, o;
+	struct vn_ct_entry *e;
+	uint32_t qihl, qhave;
+	uint8_t *ql4;
+	int d;
+
+	if (have < 8 + 20 || (q->version_ihl >> 4) != 4)
+		return NULL;
+	qihl = (q->version_ihl & 0xf) * 4u;
+	if (qihl < 20 || have < 8 + qihl + 8)
+		return NULL;
+	ql4 = (uint8_t *)q + qihl;
+	qhave = have - 8 - qihl;
+	qt =
+	    (struct vn_ct_tuple){.src = q->src_addr, .dst = q->dst_addr, .proto = q->next_proto_id};
+	if (qt.proto == IPPROTO_TCP || qt.proto == IPPROTO_UDP) {
+		memcpy(&qt.sport, ql4, 2);
+		memcpy(&qt.dport, ql4 + 2, 2);
+	} else if (qt.proto == IPPROTO_ICMP && ql4[0] == RTE_IP_ICMP_ECHO_REQUEST) {
+		memcpy(&qt.sport, ql4 + 4, 2);
+		qt.dport = qt.sport;
+	} else {
+		return NULL;
+	}
+	/* the quoted datagram went as the inverse of direction d's tuple: the error comes back
+	 * in direction d */
+	rev = (struct vn_ct_tuple){
+	    .src = qt.dst, .dst = qt.src, .sport = qt.dport, .dport = qt.sport, .proto = qt.proto};
+	if (!(e = vn_ct_lookup(nt->ct, &rev, &d)))
+		return NULL;
+	/* the quote becomes what the other side sent: the inverse of out_of(e, d) */
+	o = out_of(e, d);
+	rev = (struct vn_ct_tuple){
+	    .src = o.dst, .dst = o.src, .sport = o.dport, .dport = o.sport, .proto = o.proto};
+	{
+		uint32_t ow[2] = {q->src_addr, q->dst_addr}, nw[2] = {rev.src, rev.dst};
+		uint16_t ocs = q->hdr_checksum;
+		q->hdr_checksum = vn_nat_csum_adjust(q->hdr_checksum, ow, nw, 8);
+		q->src_addr = rev.src;
+		q->dst_addr = rev.dst;
+		/* the ICMP checksum covers the quote: adjust it for every word changed */
+		ih->icmp_cksum = vn_nat_csum_adjust(ih->icmp_cksum, ow, nw, 8);
+		ih->icmp_cksum = vn_nat_csum_adjust(ih->icmp_cksum, &ocs, &q->hdr_checksum, 2);
+	}
+	{ /* ports and, when quoted, the transport checksum: the ICMP checksum follows */
+		uint8_t before[20];
+		unsigned n = qhave >= 20 ? 20 : 8;
+		memcpy(before, ql4, n);
+		l4_rewrite(ql4, qhave, qt.proto, &qt, &rev);
+		ih->icmp_cksum = vn_nat_csum_adjust(ih->icmp_cksum, before, ql4, n);
+	}
+	*dir = d;
+	return e;
+}
+
+/* ---- fragments (lock held) ---- */
+
+static struct vn_nat_frag *frag_slot(struct vn_nat *nt, const struct pkt *p, bool add, uint64_t now)
+{
+	uint32_t h = rte_hash_crc_4byte(p->t.src ^ p->t.dst, p->ip->packet_id ^ p->t.proto);
+	struct vn_nat_frag *f = &nt->frag[h & (VN_NAT_FRAGS - 1)];
+
+	if (f->expires > now && f->src == p->t.src && f->dst == p->t.dst &&
+	    f->id == p->ip->packet_id && f->proto == p->t.proto)
+		return f;
+	if (!add)
+		return NULL;
+	*f = (struct vn_nat_frag){.src = p->t.src,
+				  .dst = p->t.dst,
+				  .id = p->ip->packet_id,
+				  .proto = p->t.proto,
+				  .expires = now + VN_NAT_FRAG_MS};
+	return f; /* a slot in use by another datagram is taken over */
+}
+
+/* ---- the frame ---- */
+
+/* The Ethernet destination of translated tuple @o: an inside host (@e's MAC for it, or the
+ * map's) or the outside next hop. Return: where it goes, or VN_NAT_DROPPED. */
+static int route(struct vn_nat *nt, const struct vn_ct_entry *e, int d, const struct vn_ct_tuple *o,
+		 struct vn_nat_res *r)
+{
+	const struct rte_ether_addr *mac;
+	uint32_t nh;
+
+	if (inside(nt, o->dst)) {
+		mac = e && !rte_is_zero_ether_addr(&e->mac[!d]) ? &e->mac[!d]
+								: neigh_get(nt, 0, o->dst);
+		if (!mac) {
+			r->resolve = o->dst;
+			r->resolve_side = 0;
+			return VN_NAT_DROPPED;
+		}
+		r->dmac = *mac;
+		return VN_NAT_INSIDE;
+	}
+	nh = nt->ext_gw && (!nt->ext_mask || (o->dst & nt->ext_mask) != (nt->ext & nt->ext_mask))
+		 ? nt->ext_gw
+		 : o->dst;
+	if (!(mac = neigh_get(nt, 1, nh))) {
+		r->resolve = nh;
+		r->resolve_side = 1;
+		return VN_NAT_DROPPED;
+	}
+	r->dmac = *mac;
+	return VN_NAT_OUTSIDE;
+}
+
+/* A ping of the gateway's (or the external) address: answered in place (back to @smac,
+ * out of the side it came in by). */
+static int gateway_echo(struct vn_nat *nt, struct pkt *p, const struct rte_ether_addr *smac,
+			struct vn_nat_res *r, int where)
+{
+	struct rte_icmp_hdr *ih = (struct rte_icmp_hdr *)p->l4;
+	uint16_t o = 0x0800, n = 0x0000; /* type 8 code 0 -> type 0 code 0, as stored */
+
+	ip_rewrite(p->ip, p->ip->dst_addr, p->ip->src_addr);
+	ih->icmp_cksum = vn_nat_csum_adjust(ih->icmp_cksum, &(uint16_t){rte_cpu_to_be_16(o)},
+					    &(uint16_t){rte_cpu_to_be_16(n)}, 2);
+	ih->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+	__atomic_fetch_add(&nt->gateway_echo, 1, __ATOMIC_RELAXED);
+	r->dmac = *smac;
+	r->where = where;
+	return where;
+}
+
+/* At most this many ICMP errors and resets a network sends per 100 ms (Linux limits its
+ * errors too: icmp_msgs_per_sec). */
+#define REPLIES_PER_100MS 100
+
+static bool reply_allowed(struct vn_nat *nt, uint64_t now)
+{
+	uint64_t win = now / 100;
+
+	if (__atomic_load_n(&nt->reply_win, __ATOMIC_RELAXED) != win) {
+		__atomic_store_n(&nt->reply_win, win, __ATOMIC_RELAXED);
+		__atomic_store_n(&nt->reply_n, 0, __ATOMIC_RELAXED);
+	}
+	return __atomic_fetch_add(&nt->reply_n, 1, __ATOMIC_RELAXED) < REPLIES_PER_100MS;
+}
+
+/* A fresh IPv4 header of @len bytes of payload @proto from @src to @dst at @ip. */
+static void ip_fresh(struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst, uint8_t proto,
+		     uint32_t len, uint8_t tos)
+{
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = 0x45;
+	ip->type_of_service = tos;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + len));
+	ip->time_to_live = 64;
+	ip->next_proto_id = proto;
+	ip->src_addr = src;
+	ip->dst_addr = dst;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+}
+
+/*
+ * Frame @m becomes, in place, the ICMP error @type/@code (RFC 792, RFC 1812 4.3.2.7: its IP
+ * header and 8 bytes quoted) that @src sends back to its sender (@smac). Not for ICMP
+ * errors and later fragments, nor beyond the rate limit: then only dropped. Counted as
+ * @why either way. Return: where it goes, or VN_NAT_DROPPED.
+ */
+static int icmp_reply(struct vn_nat *nt, struct rte_mbuf *m, struct pkt *p, uint8_t type,
+		      uint8_t code, uint32_t src, const struct rte_ether_addr *smac, int where,
+		      enum vn_nat_drop why, uint64_t now, struct vn_nat_res *r)
+{
+	uint32_t ihl = (p->ip->version_ihl & 0xf) * 4u, qlen = RTE_MIN(ihl + 8u, p->ip_len);
+	uint32_t len = RTE_ETHER_HDR_LEN + 28u + qlen;
+	uint8_t quote[68], *icmp;
+	uint32_t dst;
+	uint16_t cs;
+
+	if (p->later_frag ||
+	    (p->t.proto == IPPROTO_ICMP && p->icmp_type != RTE_IP_ICMP_ECHO_REQUEST &&
+	     p->icmp_type != RTE_IP_ICMP_ECHO_REPLY) ||
+	    len > rte_pktmbuf_data_len(m) + rte_pktmbuf_tailroom(m) || !reply_allowed(nt, now))
+		return dropped(nt, why, r);
+	memcpy(quote, p->ip, qlen);
+	memcpy(&dst, quote + 12, 4);
+	m->data_len = (uint16_t)len;
+	m->pkt_len = len;
+	ip_fresh(p->ip, src, dst, IPPROTO_ICMP, 8 + qlen, 0xc0); /* as Linux sends errors */
+	icmp = (uint8_t *)(p->ip + 1);
+	memset(icmp, 0, 8);
+	icmp[0] = type;
+	icmp[1] = code;
+	memcpy(icmp + 8, quote, qlen);
+	cs = (uint16_t)~vn_fold((uint32_t)rte_raw_cksum(icmp, 8 + qlen));
+	memcpy(icmp + 2, &cs, 2);
+	m->ol_flags &= ~(RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_IPV4);
+	__atomic_fetch_add(&nt->drops[why], 1, __ATOMIC_RELAXED);
+	r->dmac = *smac;
+	r->where = where;
+	return where;
+}
+
+/* A TCP segment to a closed port of ours becomes, in place, its reset (RFC 9293 3.10.7.1):
+ * RST with SEQ = its ACK, or RST+ACK acknowledging it when it had none. */
+static int tcp_reset(struct vn_nat *nt, struct rte_mbuf *m, struct pkt *p,
+		     const struct rte_ether_addr *smac, uint64_t now, struct vn_nat_res *r)
+{
+	struct rte_tcp_hdr th = *(const struct rte_tcp_hdr *)p->l4, *o;
+	uint32_t seglen = p->l4_len - (uint32_t)(th.data_off >> 4) * 4u, src = p->t.dst,
+		 dst = p->t.src;
+
+	if ((th.tcp_flags & RTE_TCP_RST_FLAG) || p->l4_len < (uint32_t)(th.data_off >> 4) * 4u ||
+	    RTE_ETHER_HDR_LEN + 40u > rte_pktmbuf_data_len(m) + rte_pktmbuf_tailroom(m) ||
+	    !reply_allowed(nt, now))
+		return dropped(nt, VN_NAT_NO_CONNECTION, r);
+	seglen += !!(th.tcp_flags & RTE_TCP_SYN_FLAG) + !!(th.tcp_flags & RTE_TCP_FIN_FLAG);
+	m->data_len = RTE_ETHER_HDR_LEN + 40;
+	m->pkt_len = RTE_ETHER_HDR_LEN + 40;
+	ip_fresh(p->ip, src, dst, IPPROTO_TCP, 20, 0);
+	o = (struct rte_tcp_hdr *)(p->ip + 1);
+	memset(o, 0, sizeof(*o));
+	o->src_port = th.dst_port;
+	o->dst_port = th.src_port;
+	o->data_off = 0x50;
+	if (th.tcp_flags & RTE_TCP_ACK_FLAG) {
+		o->sent_seq = th.recv_ack;
+		o->tcp_flags = RTE_TCP_RST_FLAG;
+	} else {
+		o->recv_ack = rte_cpu_to_be_32(rte_be_to_cpu_32(th.sent_seq) + seglen);
+		o->tcp_flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
+	}
+	o->cksum = rte_ipv4_udptcp_cksum(p->ip, o);
+	m->ol_flags &= ~(RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_IPV4);
+	__atomic_fetch_add(&nt->drops[VN_NAT_NO_CONNECTION], 1, __ATOMIC_RELAXED);
+	r->dmac = *smac;
+	r->where = VN_NAT_OUTSIDE;
+	return VN_NAT_OUTSIDE;
+}
+
+/* Untracked traffic from the outside to one of our addresses: refused as a host would,
+ * with a reset (TCP) or a port unreachable (UDP); anything else only dropped. */
+static int refuse(struct vn_nat *nt, struct rte_mbuf *m, struct pkt *p,
+		  const struct rte_ether_addr *smac, uint64_t now, struct vn_nat_res *r)
+{
+	if (p->t.proto == IPPROTO_TCP && !p->later_frag)
+		return tcp_reset(nt, m, p, smac, now, r);
+	if (p->t.proto == IPPROTO_UDP)
+		return icmp_reply(nt, m, p, 3, 3, p->t.dst, smac, VN_NAT_OUTSIDE,
+				  VN_NAT_NO_CONNECTION, now, r);
+	if (p->t.proto == IPPROTO_ICMP && p->icmp_type == RTE_IP_ICMP_ECHO_REQUEST &&
+	    p->t.dst == nt->ext && reply_allowed(nt, now))
+		return gateway_echo(nt, p, smac, r, VN_NAT_OUTSIDE);
+	return dropped(nt, VN_NAT_NO_CONNECTION, r);
+}
+
+int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint64_t now,
+		   struct vn_nat_res *r)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	struct rte_ether_addr smac = eth->src_addr;
+	struct vn_ct_entry *e;
+	struct vn_ct_tuple o;
+	struct pkt p;
+	int why, d, where;
+	bool to_us = false;
+	uint32_t have;
+
+	memset(r, 0, sizeof(*r));
+	if ((why = parse(m, &p)) != 0)
+		return dropped(nt, why, r);
+	have = rte_pktmbuf_data_len(m) - (uint32_t)(p.l4 - rte_pktmbuf_mtod(m, uint8_t *));
+	if (unlikely(m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM)))
+		csum_finish(m, &p);
+	if (p.ip->time_to_live <= 1 && !(from_inside && p.t.dst == nt->gw))
+		return icmp_reply(nt, m, &p, 11, 0, from_inside ? nt->gw : nt->ext, &smac,
+				  from_inside ? VN_NAT_INSIDE : VN_NAT_OUTSIDE, VN_NAT_TTL, now, r);
+	vn_ct_lock(nt->ct);
+	if (!from_inside && !ours(nt, p.t.dst)) {
+		why = VN_NAT_NO_CONNECTION;
+		goto out_drop;
+	}
+	to_us = !from_inside;
+	if (p.later_frag) {
+		struct vn_nat_frag *f = frag_slot(nt, &p, false, now);
+		if (!f) {
+			why = VN_NAT_FRAGMENT;
+			goto out_drop;
+		}
+		ip_rewrite(p.ip, f->nsrc, f->ndst);
+		r->dmac = f->dmac;
+		where = f->where;
+		vn_ct_unlock(nt->ct);
+		goto out_hop;
+	}
+	if (p.t.proto == IPPROTO_ICMP && p.icmp_type != RTE_IP_ICMP_ECHO_REQUEST &&
+	    p.icmp_type != RTE_IP_ICMP_ECHO_REPLY) {
+		if (!(e = icmp_error(nt, &p, have, &d))) {
+			why = VN_NAT_BAD_ICMP_ERROR;
+			goto out_drop;
+		}
+		o = out_of(e, d);
+		o.src = p.t.src; /* the router that sent it stays the source ... */
+		if (!inside(nt, o.dst) && inside(nt, o.src)) { /* ... unless it is an inside
+								 host's error going out */
+			const struct vn_nat_float *own = float_find(nt, o.src, true);
+			o.src = own ? own->fip : nt->ext;
+		}
+		ip_rewrite(p.ip, o.src, o.dst);
+		goto out_route;
+	}
+	e = vn_ct_lookup(nt->ct, &p.t, &d);
+	if (!e && from_inside && p.t.dst == nt->gw) { /* to the gateway itself, untracked */
+		vn_ct_unlock(nt->ct);
+		if (p.t.proto == IPPROTO_ICMP && p.icmp_type == RTE_IP_ICMP_ECHO_REQUEST)
+			return gateway_echo(nt, &p, &smac, r, VN_NAT_INSIDE);
+		return dropped(nt, VN_NAT_UNSUPPORTED, r);
+	}
+	if (!e) {
+		e = conn_new(nt, &p, from_inside, &smac, now, &why, r);
+		if (!e)
+			goto out_drop;
+		d = 0;
+	}
+	vn_ct_seen(nt->ct, e, d, p.tcp_flags, p.ip_len, now);
+	o = out_of(e, d);
+	l4_rewrite(p.l4, have, p.t.proto, &p.t, &o);
+	ip_rewrite(p.ip, o.src, o.dst);
+out_route:
+	where = route(nt, e, d, &o, r);
+	if (where != VN_NAT_DROPPED && p.first_frag) {
+		struct vn_nat_frag *f = frag_slot(nt, &p, true, now);
+		f->nsrc = o.src, f->ndst = o.dst, f->where = (uint8_t)where, f->dmac = r->dmac;
+	}
+	vn_ct_unlock(nt->ct);
+	if (where == VN_NAT_DROPPED)
+		return dropped(nt, VN_NAT_NO_ROUTE, r);
+out_hop : { /* a router's hop: TTL - 1 (the checksum's high byte) */
+	uint16_t ow, nw;
+	memcpy(&ow, &p.ip->time_to_live, 2);
+	p.ip->time_to_live--;
+	memcpy(&nw, &p.ip->time_to_live, 2);
+	p.ip->hdr_checksum = vn_nat_csum_adjust(p.ip->hdr_checksum, &ow, &nw, 2);
+}
+	__atomic_fetch_add(&nt->translated[where == VN_NAT_INSIDE], 1, __ATOMIC_RELAXED);
+	r->where = where;
+	return where;
+out_drop:
+	vn_ct_unlock(nt->ct);
+	if (why == VN_NAT_NO_CONNECTION && to_us)
+		return refuse(nt, m, &p, &smac, now, r);
+	return dropped(nt, why, r);
+}
