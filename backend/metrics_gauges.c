@@ -281,6 +281,65 @@ static void overlays(GPtrArray *nets, GString *s)
 	tunnel_drops(nets, s);
 }
 
+/* A sample of NAT network @o's object member @o_key, member @k, as family @name. */
+static void nat_sample(GString *s, const char *name, JsonObject *o, const char *o_key,
+		       const char *k)
+{
+	sample1(s, name, "net", json_object_get_string_member(o, "name"),
+		(double)jint(o, o_key, k));
+}
+
+/* Each NAT network's object member @obj as family @name with label @label per member. */
+static void nat_by_key(GPtrArray *nets, GString *s, const char *name, const char *help,
+		       const char *obj, const char *label)
+{
+	family(s, name, "counter", help);
+	for (guint i = 0; i < nets->len; i++) {
+		JsonObject *o = json_node_get_object(nets->pdata[i]);
+		JsonNode *d = json_object_get_member(o, obj);
+		g_autoptr(GList) keys = NULL;
+
+		if (!d || !JSON_NODE_HOLDS_OBJECT(d) || !json_object_has_member(o, "conntrack"))
+			continue;
+		keys = json_object_get_members(json_node_get_object(d));
+		for (GList *l = keys; l; l = l->next) {
+			g_string_append_printf(s, "%s{", name);
+			sw_prom_label(s, "net", json_object_get_string_member(o, "name"), true);
+			sw_prom_label(s, label, l->data, false);
+			g_string_append_printf(s, "} %" G_GINT64_FORMAT "\n",
+					       jint(json_node_get_object(d), NULL, l->data));
+		}
+	}
+}
+
+/* vnicd_nat_*: each NAT network's connection tracking table, translations and drops. */
+static void nats(GPtrArray *nets, GString *s)
+{
+	static const struct {
+		const char *name, *type, *key, *help;
+	} ct[] = {
+	    {"vnicd_nat_conntrack_entries", "gauge", "entries", "Tracked connections"},
+	    {"vnicd_nat_conntrack_max", "gauge", "max", "Connection tracking table size"},
+	    {"vnicd_nat_conntrack_created_total", "counter", "created", "Connections tracked"},
+	    {"vnicd_nat_conntrack_expired_total", "counter", "expired", "Connections expired"},
+	    {"vnicd_nat_conntrack_full_drops_total", "counter", "full_drops",
+	     "New connections dropped because the table was full"},
+	};
+
+	for (size_t f = 0; f < G_N_ELEMENTS(ct); f++) {
+		family(s, ct[f].name, ct[f].type, ct[f].help);
+		for (guint i = 0; i < nets->len; i++) {
+			JsonObject *o = json_node_get_object(nets->pdata[i]);
+			if (json_object_has_member(o, "conntrack"))
+				nat_sample(s, ct[f].name, o, "conntrack", ct[f].key);
+		}
+	}
+	nat_by_key(nets, s, "vnicd_nat_translated_total",
+		   "Frames the NAT network translated, by direction", "translated", "direction");
+	nat_by_key(nets, s, "vnicd_nat_drops_total", "Frames the NAT network dropped, by reason",
+		   "nat_drops", "reason");
+}
+
 /* vnicd_ports, vnicd_nets, the ledger and their limits; the log's suppressed lines. */
 static void limits(struct vn_switch *sw, GString *s)
 {
@@ -314,5 +373,6 @@ void sw_metrics_gauges(struct vn_switch *sw, GString *s)
 	workers(sw, s);
 	fdbs(nets, s);
 	overlays(nets, s);
+	nats(nets, s);
 	limits(sw, s);
 }

@@ -26,6 +26,8 @@ until busybox udhcpc gets one from vnicd.
 
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
 import time
@@ -317,6 +319,18 @@ def test_show(tap, s):
            'show: nat conntrack lists the HTTP connection, SNAT, closing: %s' % tcp[:1])
     tap.ok(udp and udp[0]['reply']['dport'] == 40000 and udp[0]['state'] == 'udp_replied',
            'show: the UDP flow is listed, replied, port 40000 kept: %s' % udp[:1])
+    text = scrape(METRICS)
+    cp = subprocess.run(['promtool', 'check', 'metrics'], input=text, capture_output=True,
+                        text=True)
+    tap.eq((cp.returncode, cp.stdout + cp.stderr), (0, ''),
+           'show: promtool check metrics passes with a NAT network')
+    m = re.search(r'^vnicd_nat_conntrack_entries\{net="lan"\} (\d+)$', text, re.M)
+    now = s.show()['conntrack']['entries']
+    tap.ok(m is not None and abs(int(m.group(1)) - now) <= 2 and
+           re.search(r'^vnicd_nat_translated_total\{net="lan",direction="outbound"\} [1-9]',
+                     text, re.M) is not None,
+           'show: metrics give the conntrack gauge (%s, net show %d) and translations'
+           % (m and m.group(1), now))
     g1 = {p['name']: p for p in s.vn.ctl_json('stats')['ports']}['g1']
     rx, tx = g1.get('rx_external_packets'), g1.get('tx_external_packets')
     tap.ok(rx and tx and rx > 5 and tx > 5,
@@ -501,10 +515,29 @@ def test_delete(tap, s):
            'delete: --external must exist: %r' % r.stderr.strip())
 
 
+METRICS = '/tmp/vnicd-nat-metrics-%d.sock' % os.getpid()
+
+
+def scrape(path):
+    """GET /metrics over the unix socket @path: the body."""
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.settimeout(10)
+    c.connect(path)
+    c.sendall(b'GET /metrics HTTP/1.0\r\n\r\n')
+    data = b''
+    while True:
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    c.close()
+    return data.split(b'\r\n\r\n', 1)[1].decode()
+
+
 def main():
     tap = Tap()
     nl.require(tap, ['busybox', 'curl', 'ping', 'tcpdump'], testpmd=True)
-    vn = Vnicd('nat', config='[vnicd]\nmetrics_listen =\n')
+    vn = Vnicd('nat', config='[vnicd]\nmetrics_listen = unix:%s\n' % METRICS)
     vn.wait_ready()
     s = None
     with Step(tap, 'set-up') as st:
