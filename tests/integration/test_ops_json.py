@@ -113,6 +113,10 @@ def type_ok(seen, documented):
 def scenario(vn, adj, adj2, guests):
     """Networks and ports of every kind and type, traffic; Return: {command: [outputs]}."""
     vn.ctl('net', 'add', 'lan', 'bridge', '--uplink', adj.up)
+    vn.ctl('net', 'add', 'nt', 'nat', '--subnet', '192.168.150.0/24', '--external', 'lan',
+           '--external-ip', '10.62.0.150', '--dhcp-range', '192.168.150.10-192.168.150.20')
+    vn.ctl('nat', 'forward', 'add', 'nt', '--proto', 'tcp', '--external-port', '2222', '--to',
+           '192.168.150.10:22')
     vn.ctl('net', 'add', 'mv', 'macvtap', '--uplink', adj2.up, '--mode', 'vepa')
     vn.ctl('net', 'add', 'ov', 'overlay', '--type', 'vxlan', '--vni', '100', '--local',
            '10.62.0.1/24', '--underlay', 'lan', '--remote', '10.62.0.200')
@@ -126,6 +130,9 @@ def scenario(vn, adj, adj2, guests):
            '--mac', '02:00:00:00:0d:12')
     vn.ctl('port', 'add', 'v1', 'vhost', '--path', vn.path('v1.sock'), '--server', '--mac',
            '02:00:00:00:0d:03', '--vm-uuid', UUID)
+    vn.ctl('port', 'add', 'np', 'tap', '--ifname', 'np', '--netns', guests[0].name, '--net',
+           'nt', '--mac', '02:00:00:00:0d:21')
+    vn.ctl('port', 'set', 'np', '--forward', 'tcp:2223:22', '--floating-ip', '10.62.0.151')
     vn.ctl('port', 'add', 'n1', 'vnet', '--ifname', nl.uniq('n1'))
     nl.delete_link_at_exit(nl.uniq('n1'))
     vn.ctl('port', 'set', 'g1', '--vlan-mode', 'access', '--vlan', '10', '--lock-mac',
@@ -142,7 +149,7 @@ def scenario(vn, adj, adj2, guests):
     outputs = {
         'ping': [vn.ctl_json('ping')],
         'net list': [vn.ctl_json('net', 'list')],
-        'net show': [vn.ctl_json('net', 'show', n) for n in ('br0', 'lan', 'mv', 'ov')],
+        'net show': [vn.ctl_json('net', 'show', n) for n in ('br0', 'lan', 'mv', 'ov', 'nt')],
         'port list': [vn.ctl_json('port', 'list')],
         'port show': [vn.ctl_json('port', 'show', p['name'])
                       for p in vn.ctl_json('port', 'list')],
@@ -160,6 +167,8 @@ def scenario(vn, adj, adj2, guests):
                               '02:00:00:00:0d:01', '--ip', '10.9.9.9,10.62.1.1')],
         'top': [vn.ctl_json('top', '--once')],
         'libvirt status': [vn.ctl_json('libvirt', 'status')],
+        'nat forward list': [vn.ctl_json('nat', 'forward', 'list')],
+        'nat conntrack': [vn.ctl_json('nat', 'conntrack', 'nt')],
         'fdb flush': [vn.ctl_json('fdb', 'flush', '--net', 'lan')],
     }
     # objects that fail to restore (the macvtap uplink's interface is gone) show as failed
