@@ -118,11 +118,12 @@ def parse_prom(text):
     for line in text.splitlines():
         if not line or line.startswith('#'):
             continue
-        m = re.match(r'^([a-z_]+)\{(.*)\} (\d+)$', line)
+        m = re.match(r'^([a-z_]+)(?:\{(.*)\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$', line)
         if not m:
             raise ValueError('bad exposition line: %r' % line)
-        labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2)))
-        series[(m.group(1), tuple(sorted(labels.items())))] = int(m.group(3))
+        labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ''))
+        v = float(m.group(3))  # counters are integers; gauges such as busy shares are not
+        series[(m.group(1), tuple(sorted(labels.items())))] = int(v) if v.is_integer() else v
     return series
 
 
