@@ -662,6 +662,18 @@ unsigned vn_nat_conntrack_flush(struct vn_net *n)
 	return vn_ct_flush(nn_of(n)->nat.ct);
 }
 
+/* ---- a dry run (vnicctl trace) ---- */
+
+int vn_nat_trace_leg(struct vn_net *n, uint16_t slot, struct rte_mbuf *m, char *out, size_t len)
+{
+	struct nat_net *nn = nn_of(n);
+
+	for (int side = 0; side < 2; side++)
+		if (nn->leg[side] && nn->leg[side]->base.slot == slot)
+			return vn_nat_peek(&nn->nat, m, side == 0, out, len);
+	return -ENOENT;
+}
+
 /* ---- views ---- */
 
 static void counters_json(struct nat_net *nn, JsonBuilder *b)

@@ -16,6 +16,7 @@
 #include "vnicd/trace.h"
 #include "vnicd/tunnel.h"
 #include "switch_priv.h"
+#include "vnicd/nat.h"
 
 #define TRACE_MIN_LEN 60 /* an Ethernet frame without its FCS */
 
@@ -296,10 +297,38 @@ static void json_trace(const struct vn_trace *tr, const struct sw_port *sp, cons
 	json_builder_end_object(b);
 }
 
+/*
+ * A destination that is a NAT network's leg (its gateway, its external address): what the
+ * translation would do with the frame there, as step "nat" (nothing tracked or rewritten).
+ */
+static void trace_nat(struct vn_switch *sw, struct vn_trace *tr, const void *bytes, uint16_t len)
+{
+	for (unsigned i = 0; i < tr->ndest; i++) {
+		for (guint k = 0; k < sw->nets->len; k++) {
+			struct vn_net *n = sw->nets->pdata[k];
+			struct rte_mbuf *m;
+			char what[256];
+			int rc;
+
+			if (n->kind != &vn_nat_net_kind || !(m = rte_pktmbuf_alloc(sw->mp)))
+				continue;
+			if (rte_pktmbuf_append(m, len))
+				memcpy(rte_pktmbuf_mtod(m, void *), bytes, len);
+			rc = vn_nat_trace_leg(n, tr->dest[i].slot, m, what, sizeof(what));
+			rte_pktmbuf_free(m);
+			if (rc >= 0)
+				vn_trace_note(tr, "nat", rc ? "translate" : "drop",
+					      "network %s: %s", n->name, what);
+		}
+	}
+}
+
 int vn_switch_trace(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
 	g_autofree struct vn_trace *tr = NULL;
 	g_autofree char *hex = NULL;
+	g_autofree void *bytes = NULL;
+	uint16_t blen;
 	const char *name = NULL;
 	struct sw_port *sp;
 	struct rte_mbuf *m;
@@ -321,8 +350,11 @@ int vn_switch_trace(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError 
 		rte_pktmbuf_free(m);
 		VN_FAIL(err, ENOMEM, "no memory for the trace");
 	}
+	bytes = g_memdup2(rte_pktmbuf_mtod(m, const void *), rte_pktmbuf_data_len(m));
+	blen = rte_pktmbuf_data_len(m);
 	if ((rc = vn_dp_trace(sw->dp, sp->slot, m, tr)) < 0)
 		VN_FAIL(err, -rc, "the trace could not run (%s)", g_strerror(-rc));
+	trace_nat(sw, tr, bytes, blen);
 	json_trace(tr, sp, hex, b);
 	return 0;
 }

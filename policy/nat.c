@@ -754,3 +754,98 @@ out_drop:
 		return refuse(nt, m, &p, &smac, now, r);
 	return dropped(nt, why, r);
 }
+
+/* ---- a dry run (vnicctl trace): what vn_nat_process() would do, changing nothing ---- */
+
+static const char *proto_name(uint8_t p)
+{
+	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : "icmp";
+}
+
+/* "A:P > B:Q" of tuple @t (ICMP: "A > B id N") into @buf. */
+static const char *tuple_str(const struct vn_ct_tuple *t, char *buf, size_t n)
+{
+	char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &t->src, s, sizeof(s));
+	inet_ntop(AF_INET, &t->dst, d, sizeof(d));
+	if (t->proto == IPPROTO_ICMP)
+		snprintf(buf, n, "%s > %s id %u", s, d, rte_be_to_cpu_16(t->sport));
+	else
+		snprintf(buf, n, "%s:%u > %s:%u", s, rte_be_to_cpu_16(t->sport), d,
+			 rte_be_to_cpu_16(t->dport));
+	return buf;
+}
+
+/* The decision for a packet @p no connection matches (lock held). Return: 1 if it passes. */
+static int peek_new(struct vn_nat *nt, const struct pkt *p, bool from_inside, char *out, size_t n)
+{
+	char a[96], ip[INET_ADDRSTRLEN];
+	const struct vn_nat_float *fl;
+	const struct vn_nat_fwd *fw;
+
+	tuple_str(&p->t, a, sizeof(a));
+	if (from_inside && p->t.dst == nt->gw) {
+		snprintf(out, n, "%s: to the gateway itself: %s", a,
+			 p->t.proto == IPPROTO_ICMP && p->icmp_type == RTE_IP_ICMP_ECHO_REQUEST
+			     ? "vnicd answers the echo"
+			     : "dropped (unsupported)");
+		return p->t.proto == IPPROTO_ICMP;
+	}
+	if (from_inside) {
+		fl = float_find(nt, p->t.src, true);
+		inet_ntop(AF_INET, fl ? &fl->fip : &nt->ext, ip, sizeof(ip));
+		snprintf(
+		    out, n, "%s %s: new connection, SNAT to %s%s", proto_name(p->t.proto), a, ip,
+		    fl ? " (floating IP)" : " (source port kept when free, else from the range)");
+		return 1;
+	}
+	fl = ours(nt, p->t.dst) ? float_find(nt, p->t.dst, false) : NULL;
+	fw = p->t.proto != IPPROTO_ICMP && p->t.dst == nt->ext
+		 ? fwd_find(nt, p->t.proto, p->t.dport)
+		 : NULL;
+	if (fl || fw) {
+		inet_ntop(AF_INET, fl ? &fl->in : &fw->to, ip, sizeof(ip));
+		snprintf(out, n, "%s %s: new connection, DNAT to %s%s", proto_name(p->t.proto), a,
+			 ip, fl ? " (floating IP)" : " (port forward)");
+		return 1;
+	}
+	snprintf(out, n, "%s %s: no connection%s", proto_name(p->t.proto), a,
+		 ours(nt, p->t.dst) ? ": refused (TCP RST, port unreachable) or, for an echo, "
+				      "answered by vnicd"
+				    : " and not an outside address: dropped");
+	return 0;
+}
+
+int vn_nat_peek(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, char *out, size_t n)
+{
+	struct vn_ct_entry *e;
+	struct vn_ct_tuple o;
+	struct pkt p;
+	char a[96], b[96];
+	int d, rc = 1;
+
+	if (parse(m, &p) != 0) {
+		snprintf(out, n, "not an IPv4 packet NAT can translate: dropped (%s)",
+			 vn_nat_drop_name(VN_NAT_MALFORMED));
+		return 0;
+	}
+	if (p.later_frag || (p.t.proto == IPPROTO_ICMP && p.icmp_type != RTE_IP_ICMP_ECHO_REQUEST &&
+			     p.icmp_type != RTE_IP_ICMP_ECHO_REPLY)) {
+		snprintf(out, n, "%s: translated as the connection it belongs to says",
+			 p.later_frag ? "a later fragment" : "an ICMP error");
+		return 1;
+	}
+	vn_ct_lock(nt->ct);
+	e = vn_ct_lookup(nt->ct, &p.t, &d);
+	if (e) {
+		o = out_of(e, d);
+		snprintf(out, n, "%s %s: tracked (%s, %s), leaves as %s", proto_name(p.t.proto),
+			 tuple_str(&p.t, a, sizeof(a)), vn_ct_state_name(e->state),
+			 d ? "reply" : "original", tuple_str(&o, b, sizeof(b)));
+	} else {
+		rc = peek_new(nt, &p, from_inside, out, n);
+	}
+	vn_ct_unlock(nt->ct);
+	return rc;
+}

@@ -131,6 +131,14 @@ struct vn_nat_res {
 	int resolve_side;
 };
 
+/**
+ * vn_nat_peek() - what vn_nat_process() would do with @m (from the inside or the outside),
+ * described in @out (@n bytes), changing nothing: no connection made, no header rewritten,
+ * no counter (a dry run: vnicctl trace). Thread: the control thread. Return: 1 if it would
+ * pass (translated, or answered by vnicd), 0 if it would be dropped.
+ */
+int vn_nat_peek(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, char *out, size_t n);
+
 /** vn_nat_drop_name() - Return: the JSON name of drop reason @why. */
 const char *vn_nat_drop_name(unsigned why);
 
@@ -175,6 +183,13 @@ int vn_nat_forward_del(struct vn_net *n, JsonObject *args, GError **err);
 
 /** vn_nat_forward_list() - @n's port forwards as objects of the open array in @b. */
 void vn_nat_forward_list(struct vn_net *n, JsonBuilder *b);
+
+/**
+ * vn_nat_trace_leg() - if @slot is one of NAT network @n's legs (its gateway inside, its
+ * external address outside), describe in @out what the NAT would do with @m arriving there
+ * (vn_nat_peek()). Return: 1 (passes), 0 (dropped), -ENOENT: not a leg of @n.
+ */
+int vn_nat_trace_leg(struct vn_net *n, uint16_t slot, struct rte_mbuf *m, char *out, size_t len);
 
 /** vn_nat_conntrack_list() - @n's connections as objects of the open array in @b. */
 void vn_nat_conntrack_list(struct vn_net *n, JsonBuilder *b);

@@ -349,6 +349,25 @@ def test_forward(tap, s):
            'forward: nat forward list --json')
     tap.eq(tcp_once(s.s, EXT_IP, 2222, 'a'), 'guest:a',
            'forward: the server reaches the guest\'s port 8000 through %s:2222' % EXT_IP)
+    # vnicctl trace: the NAT step says what the real connections above show, changing nothing
+    sh = s.show()
+    ct0 = len(vn.ctl_json('nat', 'conntrack', 'lan'))
+    tin = vn.ctl_json('trace', 'srv', '--src', S_MAC, '--dst', sh['external_mac'], '--ip',
+                      '%s,%s' % (S_IP, EXT_IP), '--proto', 'tcp', '--sport', '40001',
+                      '--dport', '2222')
+    nat_in = [x for x in tin['steps'] if x['step'] == 'nat']
+    tap.ok(nat_in and nat_in[0]['verdict'] == 'translate' and
+           'DNAT to %s (port forward)' % s.gip in nat_in[0]['reason'],
+           'trace: from outside to %s:2222 the NAT step says DNAT to the guest: %s'
+           % (EXT_IP, nat_in[:1]))
+    tout = vn.ctl_json('trace', 'g1', '--src', G_MAC, '--dst', sh['gateway_mac'], '--ip',
+                       '%s,%s' % (s.gip, S_IP), '--proto', 'udp', '--sport', '40100',
+                       '--dport', '9')
+    nat_out = [x for x in tout['steps'] if x['step'] == 'nat']
+    tap.ok(nat_out and 'SNAT to %s' % EXT_IP in nat_out[0]['reason'],
+           'trace: a new flow from the guest: SNAT to %s: %s' % (EXT_IP, nat_out[:1]))
+    tap.eq(len(vn.ctl_json('nat', 'conntrack', 'lan')), ct0,
+           'trace: the traces tracked no connection')
     tap.eq(tcp_once(s.g, EXT_IP, 2222, 'h'), 'guest:h',
            'forward: hairpin: the guest reaches itself through %s:2222' % EXT_IP)
     keep = subprocess.Popen(s.s.exec_argv([sys.executable, '-c', TCP_KEEP, EXT_IP, 2222]),
