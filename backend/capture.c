@@ -353,6 +353,46 @@ static void session_free(struct session *s)
 	g_free(s);
 }
 
+/*
+ * The capture's output @fd, accepted: a regular file emptied only now (vnicctl opens it
+ * without O_TRUNC), and non-blocking (a FIFO or a pipe nobody empties must not block the
+ * main loop). Return: 0 or -errno (@err).
+ */
+static int out_prepare(int fd, GError **err)
+{
+	struct stat st;
+	int rc;
+
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) < 0)) {
+		rc = -errno;
+		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc),
+			    "emptying the capture file: %s", g_strerror(-rc));
+		return rc;
+	}
+	if ((rc = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, rc | O_NONBLOCK) < 0) {
+		rc = -errno;
+		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc),
+			    "capture file descriptor: %s", g_strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+/* Forget the oldest finished captures while CAP_MAX_KEPT are kept. */
+static void sessions_prune(void)
+{
+	for (guint i = 0; sessions->len >= CAP_MAX_KEPT && i < sessions->len;) {
+		struct session *o = sessions->pdata[i];
+		if (o->state != CAP_RUNNING) {
+			g_ptr_array_remove_index(sessions, i);
+			session_free(o);
+		} else {
+			i++;
+		}
+	}
+}
+
 int vn_capture_start(struct vn_switch *sw, const char *port, int fd, uint64_t count,
 		     unsigned duration_s, uint32_t snaplen, GError **err)
 {
@@ -360,7 +400,6 @@ int vn_capture_start(struct vn_switch *sw, const char *port, int fd, uint64_t co
 	struct vn_dp *dp = vn_switch_dp(sw);
 	char name[RTE_MEMPOOL_NAMESIZE];
 	unsigned active = 0;
-	struct stat st;
 	int slot, rc;
 
 	if (!sessions)
@@ -412,21 +451,8 @@ int vn_capture_start(struct vn_switch *sw, const char *port, int fd, uint64_t co
 			    "cannot allocate capture buffers: %s", rte_strerror(-rc));
 		goto out_free;
 	}
-	/* accepted: only now empty a regular file (vnicctl opens it without O_TRUNC) */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) < 0)) {
-		rc = -errno;
-		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc),
-			    "emptying the capture file: %s", g_strerror(-rc));
+	if ((rc = out_prepare(fd, err)) < 0)
 		goto out_free;
-	}
-	/* a FIFO or a pipe the reader does not empty must not block the main loop */
-	if ((rc = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, rc | O_NONBLOCK) < 0) {
-		rc = -errno;
-		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc),
-			    "capture file descriptor: %s", g_strerror(-rc));
-		goto out_free;
-	}
 	rc = write_headers(s);
 	if (rc < 0) {
 		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-rc),
@@ -440,16 +466,7 @@ int vn_capture_start(struct vn_switch *sw, const char *port, int fd, uint64_t co
 	s->timer = g_timeout_add(DRAIN_MS, on_drain, s);
 	s->cap.burst = vn_capture_burst;
 	vn_dp_capture_set(dp, s->slot, &s->cap);
-	/* forget the oldest finished captures */
-	for (guint i = 0; sessions->len >= CAP_MAX_KEPT && i < sessions->len;) {
-		struct session *o = sessions->pdata[i];
-		if (o->state != CAP_RUNNING) {
-			g_ptr_array_remove_index(sessions, i);
-			session_free(o);
-		} else {
-			i++;
-		}
-	}
+	sessions_prune();
 	g_ptr_array_add(sessions, s);
 	VN_INFO("capture %u of port %s started (count %" G_GUINT64_FORMAT ", duration %u s, "
 		"snaplen %u)",

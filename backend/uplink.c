@@ -621,6 +621,29 @@ void vn_uplink_tunnel_gso(struct vn_port *port, bool on)
 	}
 }
 
+/* Uplink @up, started, becomes port @name: its port members, carrier, the log line. */
+static void uplink_finish(struct uplink_port *up, const char *name)
+{
+	up->base.ops = &uplink_ops;
+	g_strlcpy(up->base.name, name, sizeof(up->base.name));
+	up->base.nr_rxq = up->queues;
+	up->base.nr_txq = up->queues;
+	up->base.has_mac = true;
+	up->base.mac = up->mac;
+	if (up->ifindex > 0)
+		__atomic_store_n(&up->carrier, up->kl.carrier, __ATOMIC_RELAXED);
+	else
+		vn_uplink_tick(&up->base);
+	if (up->ifindex > 0)
+		VN_INFO(
+		    "uplink %s: %s (driver %s, ethdev port %u, kernel interface %s, carrier %s)",
+		    name, up->devargs, up->driver, up->port_id, up->kl.ifname,
+		    up->kl.carrier ? "on" : "off");
+	else
+		VN_INFO("uplink %s: %s (driver %s, ethdev port %u)", name, up->devargs, up->driver,
+			up->port_id);
+}
+
 static int uplink_create(const char *name, JsonObject *args, const struct vn_port_env *env,
 			 struct vn_port **out, GError **err)
 {
@@ -642,12 +665,11 @@ static int uplink_create(const char *name, JsonObject *args, const struct vn_por
 		return -ENODEV;
 	}
 	up = rte_zmalloc("vn_uplink", sizeof(*up), RTE_CACHE_LINE_SIZE);
-	if (up)
-		up->own = NO_SKIP;
 	if (!up) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "out of memory");
 		return -ENOMEM;
 	}
+	up->own = NO_SKIP;
 	up->mfd = -1;
 	up->xdp_link = -1;
 	g_strlcpy(up->devargs, devargs ? devargs : "", sizeof(up->devargs));
@@ -705,24 +727,7 @@ static int uplink_create(const char *name, JsonObject *args, const struct vn_por
 	else
 		up->allmulti = rte_eth_allmulticast_enable(up->port_id) == 0;
 
-	up->base.ops = &uplink_ops;
-	g_strlcpy(up->base.name, name, sizeof(up->base.name));
-	up->base.nr_rxq = up->queues;
-	up->base.nr_txq = up->queues;
-	up->base.has_mac = true;
-	up->base.mac = up->mac;
-	if (up->ifindex > 0)
-		__atomic_store_n(&up->carrier, up->kl.carrier, __ATOMIC_RELAXED);
-	else
-		vn_uplink_tick(&up->base);
-	if (up->ifindex > 0)
-		VN_INFO(
-		    "uplink %s: %s (driver %s, ethdev port %u, kernel interface %s, carrier %s)",
-		    name, up->devargs, up->driver, up->port_id, up->kl.ifname,
-		    up->kl.carrier ? "on" : "off");
-	else
-		VN_INFO("uplink %s: %s (driver %s, ethdev port %u)", name, up->devargs, up->driver,
-			up->port_id);
+	uplink_finish(up, name);
 	*out = &up->base;
 	return 0;
 

@@ -27,7 +27,6 @@ until busybox udhcpc gets one from vnicd.
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -36,7 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import netnslib as nl  # noqa: E402
 from netnslib import Netns  # noqa: E402
 from ovlib import Step  # noqa: E402
-from vnlib import Tap, TestPmd, Vnicd, wait_for  # noqa: E402
+from vnlib import Tap, TestPmd, Vnicd, scrape_metrics, wait_for  # noqa: E402
 
 S_IP, EXT_IP, GW = '10.77.0.1', '10.77.0.2', '192.168.100.1'
 G_MAC, S_MAC = '02:00:00:00:77:01', '02:00:00:00:77:02'
@@ -319,7 +318,7 @@ def test_show(tap, s):
            'show: nat conntrack lists the HTTP connection, SNAT, closing: %s' % tcp[:1])
     tap.ok(udp and udp[0]['reply']['dport'] == 40000 and udp[0]['state'] == 'udp_replied',
            'show: the UDP flow is listed, replied, port 40000 kept: %s' % udp[:1])
-    text = scrape(METRICS)
+    text = scrape_metrics(METRICS)
     cp = subprocess.run(['promtool', 'check', 'metrics'], input=text, capture_output=True,
                         text=True)
     tap.eq((cp.returncode, cp.stdout + cp.stderr), (0, ''),
@@ -535,22 +534,6 @@ def test_delete(tap, s):
 
 
 METRICS = '/tmp/vnicd-nat-metrics-%d.sock' % os.getpid()
-
-
-def scrape(path):
-    """GET /metrics over the unix socket @path: the body."""
-    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    c.settimeout(10)
-    c.connect(path)
-    c.sendall(b'GET /metrics HTTP/1.0\r\n\r\n')
-    data = b''
-    while True:
-        chunk = c.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    c.close()
-    return data.split(b'\r\n\r\n', 1)[1].decode()
 
 
 def main():

@@ -40,30 +40,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import netnslib as nl  # noqa: E402
 import uplinklib as ul  # noqa: E402
 import vnlib  # noqa: E402
-from vnlib import REPO_DIR, Tap, Vnicd, wait_for  # noqa: E402
+from vnlib import REPO_DIR, Tap, Vnicd, scrape_metrics, wait_for  # noqa: E402
 
 MAC = ['02:00:00:00:0c:01', '02:00:00:00:0c:02']
 EXT_IP = '10.61.0.100'
 VM_UUID = '0d6c1f8e-2b7a-4c3d-9e5f-1a2b3c4d5e6f'
-
-
-def scrape(path):
-    """GET /metrics over the unix socket @path: the body."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(path)
-    s.sendall(b'GET /metrics HTTP/1.0\r\n\r\n')
-    data = b''
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    head, _, body = data.partition(b'\r\n\r\n')
-    if b' 200 ' not in head.split(b'\r\n')[0]:
-        raise RuntimeError('metrics: %r' % head)
-    return body.decode()
 
 
 def samples(text):
@@ -146,7 +127,7 @@ def test_port_show(tap, vn, guests):
 
 
 def test_metrics(tap, vn, msock):
-    text = scrape(msock)
+    text = scrape_metrics(msock)
     cp = subprocess.run(['promtool', 'check', 'metrics'], input=text, capture_output=True,
                         text=True)
     tap.eq((cp.returncode, cp.stdout + cp.stderr), (0, ''), 'promtool check metrics passes')

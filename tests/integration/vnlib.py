@@ -43,6 +43,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -658,6 +659,25 @@ def vnicd_bin():
 
 def vnicctl_bin():
     return os.path.join(build_dir(), 'backend', 'vnicctl')
+
+
+def scrape_metrics(path):
+    """GET /metrics over the unix socket @path: the body."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    s.sendall(b'GET /metrics HTTP/1.0\r\n\r\n')
+    data = b''
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    head, _, body = data.partition(b'\r\n\r\n')
+    if b' 200 ' not in head.split(b'\r\n')[0]:
+        raise RuntimeError('metrics: %r' % head)
+    return body.decode()
 
 
 class VnicdError(RuntimeError):
