@@ -301,6 +301,40 @@ int vn_fdb_add_static(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_a
 	return rc;
 }
 
+int vn_fdb_set_dynamic(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac,
+		       uint16_t port, uint64_t now, bool move)
+{
+	struct fdb_key k;
+	void *data = NULL;
+	int32_t pos;
+	int rc;
+
+	fdb_key_make(&k, seg, mac);
+	pos = rte_hash_lookup_data(fdb->h, &k, &data);
+	if (pos >= 0) {
+		uint64_t d = (uintptr_t)data;
+		if (d & FDB_STATIC)
+			return -EEXIST;
+		if ((d & 0xffff) == port) {
+			if ((uint32_t)pos < fdb->nr_pos)
+				fdb->seen[pos] = now;
+			return 0;
+		}
+		if (!move)
+			return -EBUSY;
+		if ((rc = fdb_insert(fdb, &k, FDB_VALID | port, now, false)) < 0)
+			return rc;
+		port_count(fdb, d, -1);
+		port_count(fdb, FDB_VALID | port, 1);
+		__atomic_add_fetch(&fdb->moved, 1, __ATOMIC_RELAXED);
+		return 2;
+	}
+	if ((rc = fdb_insert(fdb, &k, FDB_VALID | port, now, true)) < 0)
+		return rc;
+	port_count(fdb, FDB_VALID | port, 1);
+	return 1;
+}
+
 static int fdb_remove(struct vn_fdb *fdb, const void *key)
 {
 	void *data = NULL;

@@ -349,6 +349,15 @@ static void print_overlay(JsonObject *o)
 	       vc_str(o, "encap", "?"), vc_int(o, "vni"), vc_str(o, "local", "?"),
 	       vc_str(o, "vtep_mac", "-"), vc_str(o, "underlay", "?"), vc_int(o, "mtu"),
 	       vc_int(o, "guest_mtu"));
+	if (json_object_has_member(o, "evpn")) {
+		JsonObject *ev = json_object_get_object_member(o, "evpn");
+		printf(
+		    "  control evpn: FRR in netns %s; %" G_GINT64_FORMAT
+		    " local MACs advertised, %" G_GINT64_FORMAT " remote MACs, %" G_GINT64_FORMAT
+		    " flood entries; moves here %" G_GINT64_FORMAT ", away %" G_GINT64_FORMAT "\n",
+		    vc_str(ev, "netns", "?"), vc_int(ev, "local_macs"), vc_int(ev, "remote_macs"),
+		    vc_int(ev, "flood_vteps"), vc_int(ev, "moved_here"), vc_int(ev, "moved_away"));
+	}
 	for (guint i = 0; r && i < json_array_get_length(r); i++) {
 		JsonObject *e = json_array_get_object_element(r, i);
 		printf("  remote %s: %s%s%s, rx %" G_GINT64_FORMAT " tx %" G_GINT64_FORMAT

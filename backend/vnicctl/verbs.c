@@ -83,6 +83,8 @@ const struct flag vc_flags[N_FLAGS] = {
     [F_FORWARD] = {"--forward", NULL, FT_STRING, "forward"},
     [F_DHCP_HOST] = {"--dhcp-host", NULL, FT_STRING, "dhcp_host"},
     [F_DNS] = {"--dns", NULL, FT_STRING, "dns"},
+    [F_CONTROL] = {"--control", NULL, FT_STRING, "control"},
+    [F_EVPN_NETNS] = {"--evpn-netns", NULL, FT_STRING, "evpn_netns"},
 };
 
 /* Every command, in the order --help lists them. */
@@ -103,7 +105,8 @@ const struct verb vc_verbs[] = {
 		  F_MASQUERADE,	   F_PORT_RANGE,
 		  F_DHCP_RANGE,	   F_EXTERNAL_GATEWAY,
 		  F_CONNTRACK_MAX, F_CONNTRACK_TIMEOUTS,
-		  F_DHCP_HOST,	   F_DNS},
+		  F_DHCP_HOST,	   F_DNS,
+		  F_CONTROL,	   F_EVPN_NETNS},
 	.cmd = "net.add",
 	.run = vc_run_request,
 	.usage = "NAME bridge|macvtap|overlay|nat [--uplink IFNAME|DEVARGS] "
@@ -115,7 +118,7 @@ const struct verb vc_verbs[] = {
 		 " [--hairpin external|emulated] [--nopromisc]\n"
 		 "NAME overlay --type vxlan|geneve|nvgre --vni N --local IP[/PREFIX]\n"
 		 " --underlay NET [--remote IP[,IP...]] [--dstport P] [--mtu N]\n"
-		 " [--gateway IP]\n"
+		 " [--gateway IP] [--control evpn|static [--evpn-netns NS]]\n"
 		 "NAME nat --subnet A.B.C.D/N [--gateway IP] --external NET\n"
 		 " --external-ip IP[/PREFIX]|--masquerade [--external-gateway IP]\n"
 		 " [--port-range LOW-HIGH] [--dhcp-range FIRST-LAST] [--mtu N]\n"
@@ -136,14 +139,14 @@ const struct verb vc_verbs[] = {
 	.min_args = 1,
 	.max_args = 1,
 	.arg_keys = {"name"},
-	.flags = {F_MODE, F_HAIRPIN, F_REMOTE},
-	.needs_flag = "net set needs --mode and/or --hairpin, or --remote",
+	.flags = {F_MODE, F_HAIRPIN, F_REMOTE, F_CONTROL, F_EVPN_NETNS},
+	.needs_flag = "net set needs --mode and/or --hairpin, or --remote or --control",
 	.cmd = "net.set",
 	.run = vc_run_request,
 	.usage = "NAME [--mode vepa|bridge|private|passthru] [--hairpin external|emulated] "
-		 "[--remote IP[,IP...]]",
+		 "[--remote IP[,IP...]] [--control evpn|static [--evpn-netns NS]]",
 	.help = "change a macvtap network (the mode only without ports),\n"
-		"or an overlay's remote VTEPs",
+		"or an overlay's remote VTEPs or control plane (EVPN)",
     },
     {
 	.name = "net del",
