@@ -21,8 +21,9 @@ def available():
         shutil.which('vtysh') is not None
 
 
-def bgpd_conf(name, router_id, asn, peers, vni_adv=True):
-    """iBGP EVPN towards @peers (addresses), advertise-all-vni."""
+def bgpd_conf(name, router_id, asn, peers, vni_adv=True, rr_clients=None):
+    """iBGP EVPN towards @peers (addresses), advertise-all-vni; with @rr_clients (a prefix) a
+    route reflector whose clients connect from that prefix (README's recipe)."""
     lines = ['hostname %s' % name, 'log stdout informational', '!',
              'router bgp %d' % asn, ' bgp router-id %s' % router_id,
              ' no bgp default ipv4-unicast']
@@ -30,8 +31,14 @@ def bgpd_conf(name, router_id, asn, peers, vni_adv=True):
         lines += [' neighbor %s remote-as %d' % (p, asn),
                   ' neighbor %s timers 3 9' % p,
                   ' neighbor %s timers connect 2' % p]
+    if rr_clients:
+        lines += [' neighbor fabric peer-group', ' neighbor fabric remote-as %d' % asn,
+                  ' neighbor fabric timers 3 9',
+                  ' bgp listen range %s peer-group fabric' % rr_clients]
     lines += [' !', ' address-family l2vpn evpn']
     lines += ['  neighbor %s activate' % p for p in peers]
+    if rr_clients:
+        lines += ['  neighbor fabric activate', '  neighbor fabric route-reflector-client']
     if vni_adv:
         lines += ['  advertise-all-vni']
     lines += [' exit-address-family', '!', '']
