@@ -23,7 +23,6 @@
 #define EVPN_TICK_MS 200    /* reconcile period (and at most this late after an event) */
 #define EVPN_TAKEN_MS 1500  /* a mirror entry zebra took away is not put back before */
 #define EVPN_MAX_MACS 65536 /* remote or mirrored MACs per overlay (then counted, ignored) */
-#define EVPN_GRACE_S 30	    /* mirror entries found at start kept (at most the FDB aging) */
 
 struct mkey { /* a MAC in a VNI */
 	uint32_t vni;
@@ -591,7 +590,7 @@ int vn_evpn_attach(struct vn_overlay *ov, const struct vn_evpn_args *a, unsigned
 
 	e->ov = ov;
 	e->netns_arg = g_strdup(a->netns);
-	e->grace_ms = (uint64_t)MIN(grace_s, EVPN_GRACE_S) * 1000;
+	e->grace_ms = (uint64_t)grace_s * 1000;
 	e->kmirror = g_hash_table_new_full(mkey_hash, mkey_eq, g_free, NULL);
 	e->kremote = g_hash_table_new_full(mkey_hash, mkey_eq, g_free, g_free);
 	e->applied = g_hash_table_new_full(mkey_hash, mkey_eq, g_free, g_free);
@@ -670,7 +669,7 @@ int vn_evpn_set(struct vn_overlay *ov, JsonObject *args, bool remote, GError **e
 	for (unsigned i = ov->nr_rem; i-- > 0;) /* the hand-made flood list goes */
 		if (ov->rem[i]->flood && !ov->rem[i]->statics)
 			vn_ov_remote_del(ov, ov->rem[i]);
-	return vn_evpn_attach(ov, &ea, ov->fdb_aging, true, err);
+	return vn_evpn_attach(ov, &ea, ov->evpn_grace, true, err);
 }
 
 bool vn_evpn_on(const struct vn_overlay *ov)

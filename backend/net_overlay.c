@@ -220,6 +220,7 @@ static int ov_create(const char *name, uint16_t id, JsonObject *args, const stru
 	ov->host = env->host;
 	ov->dp = env->dp;
 	ov->fdb_aging = env->cfg ? env->cfg->fdb_aging : 300;
+	ov->evpn_grace = env->cfg ? MIN(env->cfg->evpn_restart_grace, ov->fdb_aging) : 30;
 	if (env->host)
 		u = env->host->net_find(env->host->sw, o.underlay);
 	if (env->host && !u)
@@ -235,7 +236,7 @@ static int ov_create(const char *name, uint16_t id, JsonObject *args, const stru
 	if (rc == 0)
 		rc = ov_statics_restore(ov, args, err);
 	if (rc == 0 && ea.on && env->dp)
-		rc = vn_evpn_attach(ov, &ea, env->cfg ? env->cfg->fdb_aging : 300, true, err);
+		rc = vn_evpn_attach(ov, &ea, ov->evpn_grace, true, err);
 	if (rc < 0) {
 		ov_destroy(&ov->base);
 		return rc;

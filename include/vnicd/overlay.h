@@ -113,6 +113,7 @@ struct vn_overlay {
 	const struct vn_net_host *host;
 	struct vn_dp *dp;
 	struct vn_evpn *evpn;		 /* --control evpn (evpn.h), or NULL */
+	unsigned evpn_grace;		 /* seconds (config evpn_restart_grace) */
 	unsigned fdb_aging;		 /* seconds (config) */
 	uint64_t drops[VN_OV_DROP__MAX]; /* atomic adds from the workers */
 };

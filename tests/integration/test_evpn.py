@@ -49,6 +49,7 @@ GUESTS = {
     'gb': ('B', '192.168.70.2', '02:00:00:00:70:02'),
     'gc': ('C', '192.168.70.3', '02:00:00:00:70:03'),
     'gm': ('A', '192.168.70.9', '02:00:00:00:70:09'),   # the one that moves
+    'gz': ('A', '192.168.70.15', '02:00:00:00:70:0f'),  # gone while vnicd is down
 }
 
 
@@ -70,7 +71,9 @@ class Fabric:
         for h in ('A', 'B'):
             run(['sysctl', '-qw', 'net.ipv6.conf.%s.disable_ipv6=1' % self.up[h]])
             run(['ip', 'link', 'set', self.up[h], 'up'])
-            self.vn[h] = Vnicd('evpn' + h.lower(), config='[vnicd]\nmetrics_listen =\n')
+            # a short restart grace: the restart test sees a stale MAC withdrawn
+            self.vn[h] = Vnicd('evpn' + h.lower(),
+                               config='[vnicd]\nmetrics_listen =\nevpn_restart_grace = 3\n')
         self._host_c()
         for h in ('A', 'B'):
             vn = self.vn[h]
@@ -276,7 +279,12 @@ def test_move(tap, f):
 def test_restart_vnicd(tap, f):
     vn = f.vn['A']
     ns = Netns('ega2')
+    f.add_guest('gz')
+    announce(f, 'gz')
+    tap.ok(wait_until(lambda: f.frr['C'].evpn_macs(VNI).get(mac_of('gz')) == VTEP['A'], 15),
+           "C sees A's guest gz before the restart")
     vn.kill9()
+    f.gns.pop('gz').close()   # its port cannot come back: its MAC is not learned again
     vn.start()
     vn.wait_ready()
     f.add_guest('ga', ns=ns) if 'ga' not in vn.ctl('port', 'list').stdout else None
@@ -287,6 +295,12 @@ def test_restart_vnicd(tap, f):
     tap.ok(ping_works(f.gns['ga'], ip_of('gc'), 20), 'ping A -> C resumes')
     got = wait_until(lambda: f.frr['C'].evpn_macs(VNI).get(mac_of('ga')) == VTEP['A'], 20)
     tap.ok(got, "C sees A's guest again")
+    t0 = time.monotonic()
+    gone = wait_until(lambda: mac_of('gz') not in f.frr['C'].evpn_macs(VNI), 20)
+    tap.ok(gone, 'no stale MAC: the guest gone during the restart is withdrawn after the '
+           'restart grace (%.1f s after the checks above)' % (time.monotonic() - t0))
+    tap.ok(f.frr['C'].evpn_macs(VNI).get(mac_of('ga')) == VTEP['A'],
+           "... while A's live guest stays advertised")
 
 
 def test_restart_frr(tap, f):
@@ -363,7 +377,7 @@ def main():
         f = Fabric()
         for h in ('A', 'B'):
             f.add_overlay(h)
-        for g in GUESTS:
+        for g in ('ga', 'gb', 'gc', 'gm'):
             f.add_guest(g)
         ok = wait_until(lambda: len(f.frr['C'].established()) == 2 and
                         all(len(f.frr[h].established()) == 1 for h in 'AB'), 60)
