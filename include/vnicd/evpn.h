@@ -24,8 +24,8 @@
  *   its remote entry was applied moved here: mirrored again with "replace" and the stale
  *   `dst OLD self` entry removed, and zebra advertises it with a higher sequence number.
  * - After a restart, mirror entries that vnicd did not learn again are kept for
- *   evpn_restart_grace seconds (30; at most the FDB aging time; guests are re-learned from their traffic meanwhile), so routes
- *   do not flap.
+ *   evpn_restart_grace seconds (30; at most the FDB aging time; guests are re-learned from
+ *   their traffic meanwhile), so routes do not flap.
  * - VNIs that ports were put in (`port set --vni`) get devices of their own while used.
  */
 #ifndef VNICD_EVPN_H
