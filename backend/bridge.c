@@ -210,6 +210,20 @@ static int fdb_insert(struct vn_fdb *fdb, const struct fdb_key *k, uint64_t data
 	return 0;
 }
 
+/* Move the entry of @k (data @d) to @port. Return: 2 (moved), or -ENOSPC. */
+static int fdb_move(struct vn_fdb *fdb, const struct fdb_key *k, uint64_t d, uint16_t port,
+		    uint64_t now)
+{
+	int rc = fdb_insert(fdb, k, FDB_VALID | port, now, false);
+
+	if (rc < 0)
+		return rc;
+	port_count(fdb, d, -1);
+	port_count(fdb, FDB_VALID | port, 1);
+	__atomic_add_fetch(&fdb->moved, 1, __ATOMIC_RELAXED);
+	return 2;
+}
+
 int vn_fdb_learn(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac, uint16_t port,
 		 uint64_t now)
 {
@@ -229,13 +243,7 @@ int vn_fdb_learn(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *
 		}
 		if ((rc = port_admit(fdb, port, now)) < 0)
 			return rc;
-		rc = fdb_insert(fdb, &k, FDB_VALID | port, now, false);
-		if (rc < 0)
-			return rc;
-		port_count(fdb, d, -1);
-		port_count(fdb, FDB_VALID | port, 1);
-		__atomic_add_fetch(&fdb->moved, 1, __ATOMIC_RELAXED);
-		return 2;
+		return fdb_move(fdb, &k, d, port, now);
 	}
 	if ((rc = port_admit(fdb, port, now)) < 0)
 		return rc;
@@ -320,14 +328,7 @@ int vn_fdb_set_dynamic(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_
 				fdb->seen[pos] = now;
 			return 0;
 		}
-		if (!move)
-			return -EBUSY;
-		if ((rc = fdb_insert(fdb, &k, FDB_VALID | port, now, false)) < 0)
-			return rc;
-		port_count(fdb, d, -1);
-		port_count(fdb, FDB_VALID | port, 1);
-		__atomic_add_fetch(&fdb->moved, 1, __ATOMIC_RELAXED);
-		return 2;
+		return move ? fdb_move(fdb, &k, d, port, now) : -EBUSY;
 	}
 	if ((rc = fdb_insert(fdb, &k, FDB_VALID | port, now, true)) < 0)
 		return rc;

@@ -412,15 +412,7 @@ static void apply_flood(struct vn_evpn *e)
 		if (listed)
 			continue;
 		r->evpn_flood = false;
-		if (r->statics || r->evpn_refs) {
-			struct vn_slot s = *vn_dp_slot(ov->dp, r->base.slot);
-			r->flood = false;
-			s.kmode = 0;
-			vn_dp_slot_set(ov->dp, r->base.slot, &s);
-			ov->host->publish(ov->host->sw);
-		} else {
-			vn_ov_remote_del(ov, r);
-		}
+		vn_ov_remote_unflood(ov, r);
 	}
 }
 

@@ -271,15 +271,7 @@ static int ov_set(struct vn_net *n, JsonObject *args, unsigned guests, GError **
 			keep |= strcmp(g_strstrip(*p), vn_tun_addr_format(&r->ip, buf)) == 0;
 		if (keep)
 			continue;
-		if (r->statics || r->evpn_refs) {
-			struct vn_slot s = *vn_dp_slot(ov->dp, r->base.slot);
-			r->flood = false;
-			s.kmode = 0;
-			vn_dp_slot_set(ov->dp, r->base.slot, &s);
-			ov->host->publish(ov->host->sw);
-		} else {
-			vn_ov_remote_del(ov, r);
-		}
+		vn_ov_remote_unflood(ov, r);
 	}
 	if ((rc = remotes_each(list, &ov->loc.addr, add_remote_cb, ov, err)) < 0)
 		return rc;

@@ -691,6 +691,21 @@ struct vn_tun_port *vn_ov_remote_add(struct vn_overlay *ov, const struct vn_tun_
 	return r;
 }
 
+void vn_ov_remote_unflood(struct vn_overlay *ov, struct vn_tun_port *r)
+{
+	struct vn_slot s;
+
+	if (!r->statics && !r->evpn_refs) {
+		vn_ov_remote_del(ov, r);
+		return;
+	}
+	s = *vn_dp_slot(ov->dp, r->base.slot);
+	r->flood = false;
+	s.kmode = 0;
+	vn_dp_slot_set(ov->dp, r->base.slot, &s);
+	ov->host->publish(ov->host->sw);
+}
+
 void vn_ov_remote_del(struct vn_overlay *ov, struct vn_tun_port *r)
 {
 	unsigned k = 0;

@@ -210,6 +210,12 @@ uint16_t vn_vtep_intercept(struct vn_vtep *v, struct rte_mbuf **pkts, uint16_t n
 struct vn_tun_port *vn_ov_remote_add(struct vn_overlay *ov, const struct vn_tun_addr *ip,
 				     bool flood, GError **err);
 
+/**
+ * vn_ov_remote_unflood() - @r of @ov no longer gets flooded frames; removed when no static
+ * or EVPN entry of the VTEP table points at it.
+ */
+void vn_ov_remote_unflood(struct vn_overlay *ov, struct vn_tun_port *r);
+
 /** vn_ov_remote_del() - remove remote @r of @ov: unpublished, its FDB entries flushed. */
 void vn_ov_remote_del(struct vn_overlay *ov, struct vn_tun_port *r);
 
