@@ -664,6 +664,16 @@ int vn_evpn_set(struct vn_overlay *ov, JsonObject *args, bool remote, GError **e
 	return vn_evpn_attach(ov, &ea, ov->evpn_grace, true, err);
 }
 
+bool vn_evpn_has_remote(const struct vn_overlay *ov, uint32_t vni, const uint8_t *mac)
+{
+	struct mkey k;
+
+	if (!ov->evpn)
+		return false;
+	k = mkey_of(vni, mac);
+	return g_hash_table_contains(ov->evpn->applied, &k);
+}
+
 bool vn_evpn_on(const struct vn_overlay *ov)
 {
 	return ov->evpn != NULL;

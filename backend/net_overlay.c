@@ -600,6 +600,12 @@ static int vtep_entry(const struct vn_fdb_entry *e, void *ud)
 	vn_json_int(w->b, "vni", e->seg < w->ov->nr_vni ? w->ov->vni[e->seg] : 0);
 	vn_json_str(w->b, "remote", vn_tun_addr_format(&s->tun->ip, ip));
 	vn_json_bool(w->b, "static", e->is_static);
+	vn_json_str(w->b, "source",
+		    e->is_static ? "static"
+		    : vn_evpn_has_remote(w->ov, e->seg < w->ov->nr_vni ? w->ov->vni[e->seg] : 0,
+					 e->mac.addr_bytes)
+			? "evpn"
+			: "learned");
 	vn_json_int(w->b, "age", (gint64)e->age);
 	json_builder_end_object(w->b);
 	return 0;

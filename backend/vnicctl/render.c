@@ -534,7 +534,8 @@ void vc_render_vtep_show(JsonNode *res, bool detail)
 		JsonObject *o = json_array_get_object_element(a, i);
 		printf("%-12s %8" G_GINT64_FORMAT " %-17s %-39s %-7s %" G_GINT64_FORMAT "\n",
 		       vc_str(o, "net", "?"), vc_int(o, "vni"), vc_str(o, "mac", "?"),
-		       vc_str(o, "remote", "?"), b_or(o, "static") ? "static" : "learned",
+		       vc_str(o, "remote", "?"),
+		       vc_str(o, "source", b_or(o, "static") ? "static" : "learned"),
 		       vc_int(o, "age"));
 	}
 }

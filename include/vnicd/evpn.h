@@ -76,6 +76,9 @@ void vn_evpn_detach(struct vn_overlay *ov, bool keep_kernel);
  */
 int vn_evpn_set(struct vn_overlay *ov, JsonObject *args, bool remote, GError **err);
 
+/** vn_evpn_has_remote() - Return: whether BGP gave @mac in @vni of @ov (a remote MAC). */
+bool vn_evpn_has_remote(const struct vn_overlay *ov, uint32_t vni, const uint8_t *mac);
+
 /** vn_evpn_on() - Return: whether @ov runs EVPN. */
 bool vn_evpn_on(const struct vn_overlay *ov);
 

@@ -172,6 +172,8 @@ def test_interop(tap, f):
     tap.ok(got, "A's vtep show: C's guest behind 10.0.0.3, B's behind 10.0.0.2")
     if not got:
         tap.diag(str(f.vteps('A')))
+    src = {e['mac']: e.get('source') for e in f.vn['A'].ctl_json('vtep', 'show', 'ov')}
+    tap.eq(src.get(mac_of('gc')), 'evpn', "... with source evpn (from BGP)")
     rem = {r['ip'] for r in f.vn['A'].ctl_json('net', 'show', 'ov')['remotes'] if r['flood']}
     tap.eq(rem, {VTEP['B'], VTEP['C']}, "A's flooding remotes come from BGP (type-3)")
     for a, b in (('ga', 'gb'), ('ga', 'gc'), ('gb', 'gc'), ('gc', 'gm')):
