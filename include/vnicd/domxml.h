@@ -48,8 +48,8 @@
  *   </policy>
  * Booleans are yes/no (also true/false, on/off). Metadata `<bandwidth>` and `<vlan>` take
  * precedence over libvirt's. Unknown elements or attributes in the namespace are errors
- * (a typo must not silently drop a VLAN). NAT forwards and the floating IP are parsed and
- * kept, but vnicd has no control request for them yet: the request builder reports a note.
+ * (a typo must not silently drop a VLAN). `<nat>` becomes the port's `floating_ip` and
+ * `forward` settings (ports of vnicd nat networks; vnicd refuses them on other networks).
  */
 #ifndef VNICD_DOMXML_H
 #define VNICD_DOMXML_H
@@ -66,7 +66,7 @@
 #define VN_DOMXML_MAX_XML (4 * 1024 * 1024) /* bytes of domain XML accepted */
 #define VN_DOMXML_MAX_NICS 32		    /* vnicd NICs (and metadata interfaces) per domain */
 #define VN_DOMXML_MAX_INTERFACES 256	    /* <interface> elements of any type per domain */
-#define VN_DOMXML_MAX_FORWARDS 32	    /* NAT forwards per interface */
+#define VN_DOMXML_MAX_FORWARDS 8	    /* NAT forwards per interface (vnicd: 8 per port) */
 #define VN_DOMXML_MAX_QUEUES 16		    /* <driver queues=> (vnicd's VN_MAX_QUEUES) */
 #define VN_DOMXML_MAC_LEN 18		    /* "aa:bb:cc:dd:ee:ff" + NUL */
 #define VN_DOMXML_UUID_LEN 37		    /* 8-4-4-4-12 + NUL */
@@ -110,8 +110,9 @@ struct vn_domxml_policy {
 	guint64 storm_pps;
 	guint32 vni;
 	char *vni_map;
-	char *floating_ip;
-	GArray *forwards; /* of struct vn_domxml_forward, never NULL */
+	bool has_nat;	   /* a <nat> element was given (its floating IP and forwards below) */
+	char *floating_ip; /* IPv4 */
+	GArray *forwards;  /* of struct vn_domxml_forward, never NULL */
 };
 
 /** One NIC vnicd serves (strings owned). */

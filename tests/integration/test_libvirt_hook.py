@@ -140,10 +140,14 @@ def test_server_multiqueue(tap, vn, hook):
 
 def test_policy(tap, vn, hook):
     xml = recorded('vm-policy', vn.dir)
+    # NIC 2 is on the nat network 'lan' (its <nat> metadata: floating IP, a port forward)
+    vn.ctl('net', 'add', 'wan', 'bridge')
+    vn.ctl('net', 'add', 'lan', 'nat', '--subnet', '192.168.100.0/24', '--external', 'wan',
+           '--external-ip', '203.0.113.2/24')
     cp = hook('vm-policy', 'prepare', 'begin', xml)
-    tap.eq(cp.returncode, 0, 'prepare vm-policy: exit 0')
-    tap.ok('mtu' in cp.stderr and 'NAT forward' in cp.stderr and 'floating IP' in cp.stderr,
-           'notes on what vnicd cannot apply yet (MTU, NAT forward, floating IP)')
+    tap.eq(cp.returncode, 0, 'prepare vm-policy: exit 0 (%s)' % cp.stderr.strip())
+    tap.ok('NAT' not in cp.stderr and 'floating' not in cp.stderr,
+           'no note about NAT settings: they are applied')
     p0 = show(vn, 'vm-policy-net0')['policy']
     tap.eq((p0['vlan_mode'], p0['vlan'], p0['lock_mac'], sorted(p0['allowed_ip'])),
            ('access', 42, True, ['192.0.2.31', '2001:db8::31']),
@@ -151,17 +155,30 @@ def test_policy(tap, vn, hook):
     tap.eq((p0['inbound']['average'], p0['inbound']['peak'], p0['outbound']['average']),
            (1000, 2000, 500), "libvirt's own <bandwidth> is honoured")
     tap.eq(p0['storm_control']['pps'], 2000, 'metadata storm control')
-    p1 = show(vn, 'vm-policy-net1')['policy']
-    tap.eq((p1['vlan_mode'], p1['vlans'], p1['inbound']['average'], p1['outbound']),
-           ('trunk', [10] + list(range(20, 31)), 2000, None),
-           "trunk 10,20-30; the metadata's <bandwidth> replaces libvirt's")
+    p1 = show(vn, 'vm-policy-net1')
+    tap.eq((p1['net'], p1['policy']['inbound']['average'], p1['policy']['outbound']),
+           ('lan', 2000, None), "on network lan; the metadata's <bandwidth> replaces libvirt's")
+    tap.eq((p1['policy'].get('floating_ip'), p1['policy'].get('forward')),
+           ('203.0.113.31', 'tcp:8022:22'),
+           '<nat floating-ip=> and <forward>: the port\'s floating IP and forward (port show)')
+    fw = vn.ctl_json('nat', 'forward', 'list', 'lan')
+    tap.ok(any(f.get('port') == 'vm-policy-net1' and f.get('external_port') == 8022
+               for f in (fw if isinstance(fw, list) else fw.get('forwards', []))),
+           'nat forward list lan shows the forward of vm-policy-net1: %s' % fw)
     # the metadata changed before start: start gives the port exactly the new policy
     changed = xml.replace('tag="42"', 'tag="43"').replace(
         '<vnicd:antispoof lock-mac="yes" allowed-ip="192.0.2.31,2001:db8::31"/>', '')
+    changed = re.sub(r'<vnicd:nat .*?</vnicd:nat>', '<vnicd:nat floating-ip="203.0.113.32"/>',
+                     changed, flags=re.S)
     cp = hook('vm-policy', 'start', 'begin', changed)
     p0 = show(vn, 'vm-policy-net0')['policy']
     tap.eq((cp.returncode, p0['vlan'], p0['lock_mac'], p0['allowed_ip']), (0, 43, False, []),
            'start: VLAN 43, anti-spoofing cleared (a full replacement, not a merge)')
+    p1 = show(vn, 'vm-policy-net1')['policy']
+    tap.eq((p1.get('floating_ip'), p1.get('forward')), ('203.0.113.32', 'none'),
+           'start: the new floating IP, the forward removed')
+    tap.eq(vn.ctl_json('net', 'show', 'lan')['floating_ips'][0]['floating_ip'], '203.0.113.32',
+           'net show lan lists the floating IP of the port')
     # a policy vnicd refuses fails the start with vnicd's reason on one line
     bad = recorded('vm-server', vn.dir).replace(
         '<devices>', '<devices>', 1).replace(
@@ -174,6 +191,15 @@ def test_policy(tap, vn, hook):
     cp = hook('vm-policy', 'release', 'end', xml)
     tap.ok(cp.returncode == 0 and not [n for n in ports(vn) if n.startswith('vm-policy')],
            'release removed both ports')
+    tap.eq(vn.ctl_json('net', 'show', 'lan')['floating_ips'], [],
+           'and the floating IP went with the port')
+    # <nat> on a port of a network that is not a nat network: refused with vnicd's reason
+    cp = hook('vm-policy', 'prepare', 'begin', xml.replace('network="lan"', 'network="br0"'))
+    tap.ok(cp.returncode == 1 and one_line(cp) and 'floating-ip' in cp.stderr,
+           '<nat> on a bridge network: prepare fails with one line: %s' % cp.stderr.strip())
+    hook('vm-policy', 'release', 'end', xml)
+    vn.ctl('net', 'del', 'lan')
+    vn.ctl('net', 'del', 'wan')
 
 
 def test_ethernet(tap, vn, hook):
