@@ -121,6 +121,13 @@ struct sw_port *sw_net_uplink_port(struct vn_switch *sw, struct vn_net *n);
 /** sw_net_sync_uplink() - tell @n's uplink which MACs to receive (or promiscuity). */
 void sw_net_sync_uplink(struct vn_switch *sw, struct vn_net *n);
 
+/**
+ * sw_net_guest_mtu() - the largest MTU a guest of @n may have: an overlay's guest MTU, a
+ * nat network's --mtu, else the MTU of its uplink's interface. Return: it, or 0 (no limit
+ * known).
+ */
+unsigned sw_net_guest_mtu(struct vn_switch *sw, struct vn_net *n);
+
 /** sw_uplink_mac_sync() - uplink port @sp (may be NULL) shows the MAC it has now. */
 void sw_uplink_mac_sync(struct sw_port *sp);
 

@@ -134,19 +134,6 @@ static void add_kind_settings(JsonBuilder *b, const struct vn_domxml_nic *nic, b
 		add_str(b, "forward", fwd->len ? fwd->str : "none");
 }
 
-/* Notes on what @nic asks for that vnicd cannot apply, appended to @notes. */
-static void add_notes(const struct vn_domxml_nic *nic, GPtrArray *notes)
-{
-	if (!notes)
-		return;
-	if (nic->mtu)
-		g_ptr_array_add(
-		    notes, g_strdup_printf("%s: <mtu size='%u'> not applied: vnicd's "
-					   "%s ports have no MTU setting",
-					   nic->port, nic->mtu,
-					   nic->type == VN_DOMXML_VHOSTUSER ? "vhost" : "vnet"));
-}
-
 /* {"cmd": @cmd, "args": {...}}: begin it in a new builder; the caller adds the args. */
 static JsonBuilder *req_begin(const char *cmd, const char *port)
 {
@@ -194,6 +181,8 @@ JsonNode *vn_domxml_port_add(const struct vn_domxml *dom, const struct vn_domxml
 		add_str(b, "mac", nic->mac);
 	if (nic->queues)
 		add_int(b, "queues", nic->queues);
+	if (nic->mtu)
+		add_int(b, "mtu", nic->mtu);
 	add_str(b, "net", p ? p->network : VN_DOMXML_DEFAULT_NET);
 	add_str(b, "vm_uuid", dom->uuid);
 	add_str(b, "vm_name", dom->name);
@@ -202,7 +191,7 @@ JsonNode *vn_domxml_port_add(const struct vn_domxml *dom, const struct vn_domxml
 	add_policy(b, nic, false);
 	json_builder_end_object(b);
 	add_kind_settings(b, nic, false);
-	add_notes(nic, notes);
+	(void)notes; /* everything the parser keeps is applied now */
 	return req_end(b);
 }
 

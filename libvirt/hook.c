@@ -89,8 +89,12 @@ static bool port_matches(JsonNode *shown, const struct vn_domxml *dom,
 	    strcmp(res_str(shown, "net"), net) || strcmp(res_str(shown, "vm_uuid"), dom->uuid) ||
 	    strcmp(res_str(shown, "mac"), nic->mac) || queues != (nic->queues ? nic->queues : 1))
 		return false;
+	if (nic->mtu && json_object_get_int_member_with_default(o, "mtu", 0) != nic->mtu)
+		return false;
 	if (!vhost)
 		return !strcmp(res_str(shown, "ifname"), nic->ifname);
+	if (!nic->mtu && json_object_get_int_member_with_default(o, "mtu", 0) != 0)
+		return false;
 	return !strcmp(res_str(shown, "path"), nic->path) &&
 	       json_object_get_boolean_member_with_default(o, "server", FALSE) == nic->vnicd_server;
 }

@@ -186,10 +186,12 @@ const struct verb vc_verbs[] = {
 	.cmd = "port.add",
 	.run = vc_run_request,
 	.usage = "NAME vhost|tap|vnet [--path SOCK] [--ifname IF] [--net NET] ...",
-	.forms = "NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--net NET]\n"
+	.forms = "NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--mtu N]\n"
+		 " [--net NET]\n"
 		 "NAME tap [--ifname IF] [--netns NS] [--mtu N] [--mac MAC] [--queues N]\n"
 		 " [--net NET]\n"
-		 "NAME vnet --ifname IF [--owner UID] [--mac MAC] [--queues N] [--net NET]\n"
+		 "NAME vnet --ifname IF [--owner UID] [--mac MAC] [--queues N] [--mtu N]\n"
+		 " [--net NET]\n"
 		 "NAME vhost|tap|vnet ... [--vm-uuid UUID] [--vm-name NAME]\n"
 		 "NAME vhost|tap|vnet ... [--vni N] [--vni-map VLAN:VNI,...]\n"
 		 " [--floating-ip IP] [--forward tcp|udp:EXT:GUEST,...]",

@@ -31,7 +31,8 @@
  *                                              operstate, mtu, promiscuity, uplink_mac,
  *                                              addresses, filter{method, unicast,
  *                                              promiscuous, allmulticast, mac_lent, ...}}}
- *   port.add  name, kind("vhost"), path, [server], [mac], [queues], [net]   -> null
+ *   port.add  name, kind("vhost"), path, [server], [mac], [queues], [net], [mtu]   -> null
+ *             (mtu: vhost, tap, vnet; refused above the network's guest MTU)
  *   port.del  name                         -> null
  *   port.set  name, [vlan_mode], [vlan], [vlans], [tpid], [lock_mac], [allowed_ip],
  *             [allow_dhcp_server], [allow_ra], [inbound], [outbound]   -> null

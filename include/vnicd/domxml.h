@@ -16,8 +16,9 @@
  * it becomes a vnicd `vnet` port precreating that TAP; libvirt then opens it, with
  * managed='no'). Other interface types are counted for the naming index but are not vnicd's.
  * Honoured from libvirt's own elements: `<mac address=>`, `<driver queues=>`,
- * `<bandwidth>` inbound/outbound average/peak/burst (`floor` ignored), `<mtu size=>` (kept;
- * vnicd's vhost/vnet ports have no MTU setting), and for ethernet NICs `<vlan>` (one tag:
+ * `<bandwidth>` inbound/outbound average/peak/burst (`floor` ignored), `<mtu size=>` (the
+ * port's `mtu`: vnicd refuses it above what the network carries), and for ethernet NICs
+ * `<vlan>` (one tag:
  * access; several or trunk='yes': trunk; a tag with nativeMode: native-tagged/untagged).
  *
  * Port naming rule (the same in prepare and start XML, so both name the same port):
@@ -180,10 +181,10 @@ const struct vn_domxml_nic *vn_domxml_find_mac(const struct vn_domxml *dom, cons
 
 /**
  * vn_domxml_port_add() - the `port.add` request for @nic of @dom as a JSON object
- * {"cmd": "port.add", "args": {name, kind, path|ifname, [server], [mac], [queues], net,
- * vm_uuid, vm_name, [policy], [vni], [vni_map]}} (the policy as in vn_domxml_port_set(),
- * with defaults left out). Settings vnicd has no request for (MTU, NAT) are appended as
- * one-line notes to @notes when not NULL.
+ * {"cmd": "port.add", "args": {name, kind, path|ifname, [server], [mac], [queues], [mtu],
+ * net, vm_uuid, vm_name, [policy], [vni], [vni_map], [floating_ip], [forward]}} (the policy
+ * as in vn_domxml_port_set(), with defaults left out). @notes (may be NULL) gets one-line
+ * notes on settings vnicd cannot apply (none at present).
  * Return: a new node (json_node_unref it).
  */
 JsonNode *vn_domxml_port_add(const struct vn_domxml *dom, const struct vn_domxml_nic *nic,

@@ -143,7 +143,7 @@ def test_policy(tap, vn, hook):
     # NIC 2 is on the nat network 'lan' (its <nat> metadata: floating IP, a port forward)
     vn.ctl('net', 'add', 'wan', 'bridge')
     vn.ctl('net', 'add', 'lan', 'nat', '--subnet', '192.168.100.0/24', '--external', 'wan',
-           '--external-ip', '203.0.113.2/24')
+           '--external-ip', '203.0.113.2/24', '--mtu', '1500')
     cp = hook('vm-policy', 'prepare', 'begin', xml)
     tap.eq(cp.returncode, 0, 'prepare vm-policy: exit 0 (%s)' % cp.stderr.strip())
     tap.ok('NAT' not in cp.stderr and 'floating' not in cp.stderr,
@@ -158,6 +158,7 @@ def test_policy(tap, vn, hook):
     p1 = show(vn, 'vm-policy-net1')
     tap.eq((p1['net'], p1['policy']['inbound']['average'], p1['policy']['outbound']),
            ('lan', 2000, None), "on network lan; the metadata's <bandwidth> replaces libvirt's")
+    tap.eq(p1['mtu'], 1400, "libvirt's <mtu size='1400'>: the port's mtu")
     tap.eq((p1['policy'].get('floating_ip'), p1['policy'].get('forward')),
            ('203.0.113.31', 'tcp:8022:22'),
            '<nat floating-ip=> and <forward>: the port\'s floating IP and forward (port show)')
@@ -193,6 +194,14 @@ def test_policy(tap, vn, hook):
            'release removed both ports')
     tap.eq(vn.ctl_json('net', 'show', 'lan')['floating_ips'], [],
            'and the floating IP went with the port')
+    # an MTU larger than the network carries: refused with vnicd's reason, on one line
+    cp = hook('vm-policy', 'prepare', 'begin', xml.replace("<mtu size='1400'/>",
+                                                           "<mtu size='9000'/>"))
+    tap.ok(cp.returncode == 1 and one_line(cp) and
+           "--mtu 9000 is larger than network 'lan' carries (1500)" in cp.stderr,
+           '<mtu size=9000> on lan (--mtu 1500): prepare fails with one line: %s'
+           % cp.stderr.strip())
+    hook('vm-policy', 'release', 'end', xml)
     # <nat> on a port of a network that is not a nat network: refused with vnicd's reason
     cp = hook('vm-policy', 'prepare', 'begin', xml.replace('network="lan"', 'network="br0"'))
     tap.ok(cp.returncode == 1 and one_line(cp) and 'floating-ip' in cp.stderr,
@@ -216,6 +225,8 @@ def test_ethernet(tap, vn, hook):
     link = subprocess.run(['ip', '-o', 'link', 'show', 'dev', IFNAME], capture_output=True,
                           text=True)
     tap.ok(link.returncode == 0, 'vnicd precreated TAP %s for libvirt to open' % IFNAME)
+    tap.ok(' mtu 1450 ' in link.stdout and p['mtu'] == 1450,
+           "libvirt's <mtu size='1450'>: the TAP's MTU: %s" % link.stdout.strip()[:80])
     hook('vm-ethernet', 'release', 'end', xml)
     link = subprocess.run(['ip', 'link', 'show', 'dev', IFNAME], capture_output=True)
     tap.ok('vm-ethernet-net0' not in ports(vn) and link.returncode != 0,
