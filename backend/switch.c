@@ -60,6 +60,7 @@ void vn_switch_free(struct vn_switch *sw)
 {
 	if (!sw)
 		return;
+	sw_announce_stop(sw);
 	/* unpublish everything once, then destroy the ports */
 	if (sw->dp) {
 		for (unsigned s = 0; s < VN_MAX_PORTS_HARD; s++)

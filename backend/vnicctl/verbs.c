@@ -244,6 +244,20 @@ const struct verb vc_verbs[] = {
 		"it that follow its address",
     },
     {
+	.name = "port announce",
+	.min_args = 1,
+	.max_args = 1,
+	.arg_keys = {"name"},
+	.cmd = "port.announce",
+	.run = vc_run_request,
+	.usage = "NAME",
+	.help = "announce the port's guest where it is now (after a\n"
+		"migration or a restore): a RARP for its MAC and gratuitous\n"
+		"ARPs for its allowed IPv4 addresses, into its network as if\n"
+		"the guest sent them, 3 times 0.5 s apart; at once when its\n"
+		"link is up, else from its next link-up",
+    },
+    {
 	.name = "port list",
 	.cmd = "port.list",
 	.run = vc_run_request,

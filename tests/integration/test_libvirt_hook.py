@@ -12,6 +12,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vnlib  # noqa: E402
+from netnslib import Capture, Netns  # noqa: E402
 from vnlib import Tap, TestPmd, Vnicd, wait_for  # noqa: E402
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -269,6 +270,7 @@ def test_idempotence_and_ownership(tap, vn, hook):
         cp = hook('vm-client', op, 'begin', recorded('vm-client', vn.dir))
         tap.eq((cp.returncode, cp.stdout), (0, ''),
                '%s: accepted, XML unchanged (nothing on stdout)' % op)
+    hook('vm-client', 'release', 'end', recorded('vm-client', vn.dir))
     cp = hook('vm-client', 'prepare', 'begin', '<domain><name>vm-client')
     tap.ok(cp.returncode == 1 and one_line(cp) and 'malformed' in cp.stderr,
            'prepare with broken XML: exit 1, one line: %s' % cp.stderr.strip())
@@ -279,6 +281,57 @@ def test_idempotence_and_ownership(tap, vn, hook):
     tap.ok(cp.returncode == 0 and 'vm-client-net0' in ports(vn),
            'the socket from $VNICD_SOCKET, as vnicctl finds it')
     hook('vm-client', 'release', 'end', recorded('vm-client', vn.dir), env=env)
+
+
+def test_announce(tap, vn, hook):
+    """restore (and migrate): the hook makes the ports and asks vnicd to announce the guest
+    when it connects here; a host on the same network sees the RARP and gratuitous ARP."""
+    ns = Netns('ann')
+    vn.ctl('port', 'add', 'obs', 'tap', '--ifname', 'obs0', '--netns', ns.name)
+    ns.ip('link', 'set', 'obs0', 'up')
+    xml = recorded('vm-client', vn.dir)
+    cp = hook('vm-client', 'restore', 'begin', xml)
+    p = show(vn, 'vm-client-net0')
+    tap.ok(cp.returncode == 0 and cp.stdout == '' and p['link'] == 'down' and
+           p['announce_pending'], 'restore: the port is made before QEMU runs, its '
+           'announcement pending until the guest connects (%s)' % cp.stderr.strip())
+    cp = hook('vm-client', 'prepare', 'begin', xml)
+    tap.ok(cp.returncode == 0 and show(vn, 'vm-client-net0')['announce_pending'],
+           'prepare after restore keeps the port and its pending announcement')
+    vn.ctl('port', 'set', 'vm-client-net0', '--allowed-ip', '10.99.0.7,2001:db8::7')
+    cap = Capture(ns, 'obs0', 'arp or rarp')
+    g = TestPmd('hook-ann', ['net_virtio_user0,path=%s,queues=1,mac=52:54:00:aa:01:01'
+                             % vn.path('vm-client-net0.sock')])
+    try:
+        g.wait_link_up(0)
+        tap.ok(wait_for(lambda: show(vn, 'vm-client-net0')['announcements'] == 3, 10),
+               'the guest connected (restored): vnicd sent 3 announcement rounds')
+        cap.stop()
+        rarp = cap.fields('eth.type == 0x8035', 'eth.src', 'eth.dst', 'arp.opcode', 'arp.src.hw_mac',
+                          'arp.dst.hw_mac')
+        garp = cap.fields('arp.isgratuitous and eth.type == 0x0806', 'eth.src', 'arp.src.proto_ipv4',
+                          'arp.dst.proto_ipv4')
+        tap.eq(rarp, [['52:54:00:aa:01:01', 'ff:ff:ff:ff:ff:ff', '3', '52:54:00:aa:01:01',
+                       '52:54:00:aa:01:01']] * 3,
+               'the host on the network received 3 RARPs for the guest\'s MAC (tshark)')
+        tap.eq(garp, [['52:54:00:aa:01:01', '10.99.0.7', '10.99.0.7']] * 3,
+               'and 3 gratuitous ARPs for its allowed IPv4 address (none for the IPv6 one)')
+        fdb = vn.ctl_json('fdb', 'show')
+        tap.ok(any(e.get('mac') == '52:54:00:aa:01:01' and e.get('port') == 'vm-client-net0'
+                   for e in (fdb if isinstance(fdb, list) else fdb.get('entries', []))),
+               'vnicd\'s bridge learnt the guest\'s MAC on its port')
+        r = vn.ctl('port', 'announce', 'vm-client-net0')
+        tap.ok(r.returncode == 0 and
+               wait_for(lambda: show(vn, 'vm-client-net0')['announcements'] == 6, 10),
+               'vnicctl port announce with the link up: 3 more rounds at once')
+        r = vn.ctl('port', 'announce', 'nope', check=False)
+        tap.ok(r.returncode != 0 and "no port 'nope'" in r.stderr,
+               'port announce of an unknown port: %s' % r.stderr.strip())
+    finally:
+        g.close()
+    hook('vm-client', 'release', 'end', xml)
+    vn.ctl('port', 'del', 'obs')
+    ns.close()
 
 
 def test_unreachable(tap, vn, hook):
@@ -376,6 +429,7 @@ def main():
         test_policy(tap, vn, hook)
         test_ethernet(tap, vn, hook)
         test_idempotence_and_ownership(tap, vn, hook)
+        test_announce(tap, vn, hook)
         vn.stop()
         test_unreachable(tap, vn, hook)
         test_install(tap, hook)
