@@ -191,6 +191,30 @@ static void ensure_nic(struct vn_virt *v, const struct vn_domxml *dom,
 	VN_INFO("libvirt: domain %s: port %s created", dom->name, nic->port);
 }
 
+void virt_announce_domain(struct vn_virt *v, const char *uuid)
+{
+	struct virt_dom *d = g_hash_table_lookup(v->doms, uuid);
+
+	for (guint i = 0; d && d->dom && i < d->dom->nics->len; i++) {
+		const struct vn_domxml_nic *n = d->dom->nics->pdata[i];
+		g_autoptr(JsonBuilder) b = json_builder_new();
+		g_autoptr(JsonNode) req = NULL;
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "cmd");
+		json_builder_add_string_value(b, "port.announce");
+		json_builder_set_member_name(b, "args");
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "name");
+		json_builder_add_string_value(b, n->port);
+		json_builder_end_object(b);
+		json_builder_end_object(b);
+		req = json_builder_get_root(b);
+		if (apply_req(v, req, d->dom->name))
+			VN_INFO("libvirt: domain %s moved here: port %s announced", d->dom->name,
+				n->port);
+	}
+}
+
 static bool has_port(const struct vn_domxml *dom, const char *port)
 {
 	for (guint i = 0; i < dom->nics->len; i++) {

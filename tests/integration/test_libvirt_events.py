@@ -330,7 +330,10 @@ def announcements(tap, vn, gs):
     tap.ok(wait_for(lambda: vn.ctl_json('port', 'show', 'vm-b-net0')['announcements'] >= 3,
                     30), 'virsh restore: the hook\'s restore made the port and vnicd announced '
            'vm-b at its first link-up (3 rounds)')
-    time.sleep(1)
+    tap.ok(wait_for(lambda: 'libvirt: domain vm-b moved here: port vm-b-net0 announced'
+                    in open(vn.logfile).read(), 10),
+           'the listener (STARTED, detail restored) asked for the announcement too')
+    time.sleep(2)
     cap.stop()
     n_rarp, garps = announced(cap, mac_b)
     tap.ok(n_rarp >= 3, 'a host on br0 received %d RARPs for vm-b\'s MAC after the restore '
