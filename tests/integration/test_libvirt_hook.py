@@ -334,6 +334,34 @@ def test_announce(tap, vn, hook):
     ns.close()
 
 
+def test_hotplug_watch(tap, vn):
+    """vhost_hotplug_dirs: a socket bound there (testpmd's virtio-user as the server, as QEMU
+    binds a mode='server' NIC's) gets a provisional port in quarantine at once; it goes with
+    its socket."""
+    sock = os.path.join(vn.path('hotplug'), 'hot0.sock')
+    g = TestPmd('hook-hp', ['net_virtio_user0,path=%s,server=1,queues=1,mac=52:54:00:aa:09:01'
+                            % sock])
+    try:
+        tap.ok(wait_for(lambda: 'hp-hot0' in ports(vn) and
+                        show(vn, 'hp-hot0')['link'] == 'up', 20),
+               'a socket appeared in vhost_hotplug_dirs: provisional port hp-hot0 connected to it')
+        g.wait_link_up(0)
+        p = show(vn, 'hp-hot0')
+        tap.eq((p['path'], p['server'], p['vm_uuid'], p['mac'], p['policy']['vlan_mode'],
+                p['policy']['vlan'], p['policy']['lock_mac']),
+               (sock, False, None, '02:00:00:00:00:00', 'access', 4094, True),
+               'it is a vnicd client, unlabelled, quarantined (access VLAN 4094, MAC locked to '
+               '02:00:00:00:00:00)')
+        g.send(0, 2, 32, dst='ff:ff:ff:ff:ff:ff')
+        tap.ok(wait_for(lambda: [q['drops'].get('spoofed') for q in vn.ctl_json('stats')['ports']
+                                 if q['name'] == 'hp-hot0'] == [64], 10),
+               'what the guest sends through it is dropped (64 frames counted as spoofed)')
+    finally:
+        g.close()
+    tap.ok(wait_for(lambda: 'hp-hot0' not in ports(vn), 10),
+           'the socket went away: the provisional port went with it')
+
+
 def test_unreachable(tap, vn, hook):
     """vnicd not running: prepare/start fail with one line, the rest exit 0."""
     for dom in ('vm-client', 'vm-policy'):
@@ -417,7 +445,11 @@ def main():
     vnlib.require_root_hugepages_testpmd(tap)
     if not os.access(HOOK, os.X_OK):
         tap.bail('%s not built' % HOOK)
-    vn = Vnicd('hook')
+    vn = Vnicd('hook', start=False)
+    os.makedirs(vn.path('hotplug'))
+    with open(vn.config_path, 'a') as f:
+        f.write('vhost_hotplug_dirs = %s\n' % vn.path('hotplug'))
+    vn.start()
     vn.wait_ready()
     conf = vn.path('hook.conf')
     with open(conf, 'w') as f:
@@ -430,6 +462,7 @@ def main():
         test_ethernet(tap, vn, hook)
         test_idempotence_and_ownership(tap, vn, hook)
         test_announce(tap, vn, hook)
+        test_hotplug_watch(tap, vn)
         vn.stop()
         test_unreachable(tap, vn, hook)
         test_install(tap, hook)
