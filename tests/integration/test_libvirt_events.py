@@ -430,10 +430,12 @@ def main():
         virsh('metadata', 'vm-a', POLICY_NS, '--key', 'vnicd', '--set', pol, '--live')
         hot = vn.path('hot.xml')
         hot_sock = os.path.join(HOTPLUG_DIR[0], 'vm-a-hot.sock')
+        nic = ET.parse(os.path.join(REPO_DIR, 'qemu-configs', 'libvirt',
+                                    'nic-hotplug-server.xml')).getroot()
+        nic.find('mac').set('address', hot_mac)
+        nic.find('source').set('path', hot_sock)
         with open(hot, 'w') as f:
-            f.write("<interface type='vhostuser'><mac address='%s'/>"
-                    "<source type='unix' path='%s' mode='server'/><model type='virtio'/>"
-                    "<alias name='ua-hot0'/></interface>" % (hot_mac, hot_sock))
+            f.write(ET.tostring(nic, encoding='unicode'))
         cp = virsh('attach-device', 'vm-a', hot, '--live', check=False, timeout=60)
         tap.ok(cp.returncode == 0, 'virsh attach-device of a mode=server NIC without a port '
                'made first %s' % cp.stderr.strip())
