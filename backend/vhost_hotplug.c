@@ -146,6 +146,46 @@ static gboolean on_inotify(gint fd, GIOCondition cond, gpointer ud)
 	return G_SOURCE_CONTINUE;
 }
 
+/*
+ * Provisional ports restored from the state file (vnicd restarted): follow those whose
+ * socket is still there, remove the others.
+ */
+static void adopt_restored(struct vn_hotplug *hp)
+{
+	g_autoptr(JsonParser) p = json_parser_new();
+	g_autofree char *resp = NULL;
+	const char *line = "{\"cmd\":\"port.list\"}";
+	JsonNode *res;
+	JsonArray *a;
+
+	resp = vn_ctl_handle_line(hp->sw, line, strlen(line));
+	if (!json_parser_load_from_data(p, resp, -1, NULL) ||
+	    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
+		return;
+	res = json_object_get_member(json_node_get_object(json_parser_get_root(p)), "result");
+	if (!res || !JSON_NODE_HOLDS_ARRAY(res))
+		return;
+	a = json_node_get_array(res);
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		JsonObject *o = json_array_get_object_element(a, i);
+		const char *name = json_object_get_string_member_with_default(o, "name", "");
+		const char *path = json_object_get_string_member_with_default(o, "path", NULL);
+		struct stat st;
+		JsonObject *args;
+		if (!vn_hotplug_port_is_provisional(name) || !path ||
+		    json_object_get_string_member_with_default(o, "vm_uuid", NULL))
+			continue;
+		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+			g_hash_table_insert(hp->ports, g_strdup(path), g_strdup(name));
+			continue;
+		}
+		args = json_object_new();
+		json_object_set_string_member(args, "name", name);
+		if (request(hp, "port.del", args, NULL))
+			VN_INFO("hotplug: %s is gone: provisional port %s removed", path, name);
+	}
+}
+
 struct vn_hotplug *vn_hotplug_start(struct vn_switch *sw, const char *dirs)
 {
 	g_auto(GStrv) v = g_strsplit(dirs ? dirs : "", ";", -1);
@@ -178,6 +218,7 @@ struct vn_hotplug *vn_hotplug_start(struct vn_switch *sw, const char *dirs)
 		VN_INFO("hotplug: watching %s for vhost-user sockets QEMU binds", v[i]);
 	}
 	hp->src = g_unix_fd_add(hp->fd, G_IO_IN, on_inotify, hp);
+	adopt_restored(hp);
 	return hp;
 }
 

@@ -356,6 +356,11 @@ def test_hotplug_watch(tap, vn):
         tap.ok(wait_for(lambda: [q['drops'].get('spoofed') for q in vn.ctl_json('stats')['ports']
                                  if q['name'] == 'hp-hot0'] == [64], 10),
                'what the guest sends through it is dropped (64 frames counted as spoofed)')
+        vn.restart()
+        vn.wait_ready()
+        tap.ok(wait_for(lambda: 'hp-hot0' in ports(vn) and
+                        show(vn, 'hp-hot0')['link'] == 'up', 20),
+               'vnicd restarted: the provisional port is back (state) and reconnected')
     finally:
         g.close()
     tap.ok(wait_for(lambda: 'hp-hot0' not in ports(vn), 10),
