@@ -49,6 +49,7 @@ void vn_config_clear(struct vn_config *c)
 	g_free(c->io_uring);
 	g_free(c->vhost_socket_dirs);
 	g_free(c->libvirt_uri);
+	g_free(c->vhost_hotplug_dirs);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -92,6 +93,7 @@ static const struct key_desc keys[] = {
     {"io_uring", K_CHOICE, OFF(io_uring), 0, 0, "auto|no"},
     {"vhost_socket_dirs", K_DIRS, OFF(vhost_socket_dirs)},
     {"libvirt_uri", K_URI, OFF(libvirt_uri)},
+    {"vhost_hotplug_dirs", K_DIRS, OFF(vhost_hotplug_dirs)},
 };
 
 static const struct key_desc *find_key(const char *name)

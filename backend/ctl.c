@@ -136,6 +136,17 @@ static int cmd_port_set(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GEr
 	return vn_switch_port_set(sw, a, err);
 }
 
+static int cmd_port_announce(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	if (!a) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "missing argument 'name'");
+		return -EINVAL;
+	}
+	json_builder_add_null_value(b);
+	return vn_switch_port_announce(sw, a, err);
+}
+
 static int cmd_port_list(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
 {
 	vn_switch_json_ports(sw, b);
@@ -380,6 +391,7 @@ static const struct {
     {"port.list", cmd_port_list},
     {"port.show", cmd_port_show},
     {"port.set", cmd_port_set},
+    {"port.announce", cmd_port_announce},
     {"fdb.show", cmd_fdb_show},
     {"fdb.add", cmd_fdb_add},
     {"fdb.flush", cmd_fdb_flush},

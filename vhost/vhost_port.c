@@ -40,6 +40,7 @@ struct vhost_port {
 	dev_t sock_dev; /* server mode: the socket the library created (0/0: none seen) */
 	ino_t sock_ino;
 	uint16_t queues;
+	uint16_t mtu; /* configured (port add --mtu), 0: none */
 	struct rte_mempool *mp;
 	struct vn_dp *dp;
 	int vid;		 /* atomic */
@@ -268,6 +269,7 @@ static void vhost_describe(const struct vn_port *port, JsonBuilder *b)
 {
 	const struct vhost_port *vp = (const struct vhost_port *)port;
 	int vid = __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE);
+	uint16_t mtu = 0;
 
 	json_builder_set_member_name(b, "path");
 	json_builder_add_string_value(b, vp->path);
@@ -283,6 +285,12 @@ static void vhost_describe(const struct vn_port *port, JsonBuilder *b)
 	json_builder_set_member_name(b, "vrings_ignored");
 	json_builder_add_int_value(b,
 				   (gint64)__atomic_load_n(&vp->vrings_ignored, __ATOMIC_RELAXED));
+	vn_json_int(b, "mtu", vp->mtu);
+	/* what the front end announced (VHOST_USER_NET_SET_MTU: QEMU's host_mtu) */
+	if (vid >= 0 && rte_vhost_get_mtu(vid, &mtu) == 0)
+		vn_json_int(b, "guest_mtu", mtu);
+	else
+		vn_json_str(b, "guest_mtu", NULL);
 	json_builder_set_member_name(b, "connects");
 	json_builder_add_int_value(b, (gint64)__atomic_load_n(&vp->connects, __ATOMIC_RELAXED));
 	json_builder_set_member_name(b, "disconnects");
@@ -381,6 +389,7 @@ int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p, stru
 	g_strlcpy(vp->path, p->path, sizeof(vp->path));
 	vp->server = p->server;
 	vp->queues = p->queues;
+	vp->mtu = p->mtu;
 	vp->mp = mp;
 	vp->dp = dp;
 	vp->vid = -1;
@@ -439,16 +448,18 @@ uint16_t vn_vhost_port_queues(const struct vn_port *port)
 
 /* ---- the "vhost" port kind: arguments path, server ---- */
 
-static const char *const vhost_keys[] = {"path", "server", NULL};
+static const char *const vhost_keys[] = {"path", "server", "mtu", NULL};
 
 static int vhost_kind_check(JsonObject *args, const struct vn_config *cfg, GError **err)
 {
 	const char *path;
 	bool server = false;
+	guint64 mtu = 0;
 	int rc;
 
 	if ((rc = vn_arg_str(args, "path", false, &path, err)) < 0 ||
-	    (rc = vn_arg_bool(args, "server", &server, err)) < 0)
+	    (rc = vn_arg_bool(args, "server", &server, err)) < 0 ||
+	    (rc = vn_arg_uint(args, "mtu", 68, 65535, &mtu, err)) < 0)
 		return rc;
 	if (!path || !*path) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -476,12 +487,14 @@ static int vhost_kind_create(const char *name, JsonObject *args, const struct vn
 			     struct vn_port **out, GError **err)
 {
 	struct vn_vhost_params p = {0};
-	guint64 queues = 1;
+	guint64 queues = 1, mtu = 0;
 
 	vn_arg_str(args, "path", true, &p.path, NULL);
 	vn_arg_bool(args, "server", &p.server, NULL);
 	vn_arg_uint(args, "queues", 1, VN_MAX_QUEUES, &queues, NULL);
+	vn_arg_uint(args, "mtu", 68, 65535, &mtu, NULL);
 	p.queues = (uint16_t)queues;
+	p.mtu = (uint16_t)mtu;
 	p.socket_dirs = env->cfg ? env->cfg->vhost_socket_dirs : NULL;
 	return vn_vhost_port_create(name, &p, env->mp, env->dp, out, err);
 }

@@ -189,10 +189,12 @@ const struct verb vc_verbs[] = {
 	.cmd = "port.add",
 	.run = vc_run_request,
 	.usage = "NAME vhost|tap|vnet [--path SOCK] [--ifname IF] [--net NET] ...",
-	.forms = "NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--net NET]\n"
+	.forms = "NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--mtu N]\n"
+		 " [--net NET]\n"
 		 "NAME tap [--ifname IF] [--netns NS] [--mtu N] [--mac MAC] [--queues N]\n"
 		 " [--net NET]\n"
-		 "NAME vnet --ifname IF [--owner UID] [--mac MAC] [--queues N] [--net NET]\n"
+		 "NAME vnet --ifname IF [--owner UID] [--mac MAC] [--queues N] [--mtu N]\n"
+		 " [--net NET]\n"
 		 "NAME vhost|tap|vnet ... [--vm-uuid UUID] [--vm-name NAME]\n"
 		 "NAME vhost|tap|vnet ... [--vni N] [--vni-map VLAN:VNI,...]\n"
 		 " [--floating-ip IP] [--forward tcp|udp:EXT:GUEST,...]",
@@ -243,6 +245,20 @@ const struct verb vc_verbs[] = {
 		"by VLAN into other VNIs; --floating-ip: a NAT network\n"
 		"port's 1:1 address outside; --forward: external ports to\n"
 		"it that follow its address",
+    },
+    {
+	.name = "port announce",
+	.min_args = 1,
+	.max_args = 1,
+	.arg_keys = {"name"},
+	.cmd = "port.announce",
+	.run = vc_run_request,
+	.usage = "NAME",
+	.help = "announce the port's guest where it is now (after a\n"
+		"migration or a restore): a RARP for its MAC and gratuitous\n"
+		"ARPs for its allowed IPv4 addresses, into its network as if\n"
+		"the guest sent them, 3 times 0.5 s apart; at once when its\n"
+		"link is up, else from its next link-up",
     },
     {
 	.name = "port list",

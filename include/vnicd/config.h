@@ -47,6 +47,8 @@ struct vn_config {
 				    where server-mode sockets may be created ("" = none) */
 	char *libvirt_uri; /* libvirt_uri = (auto): NULL = qemu:///system when libvirtd's socket
 			      exists, "" = no libvirt listener, else that URI */
+	char *vhost_hotplug_dirs; /* vhost_hotplug_dirs = (none): ';'-separated directories
+				     watched for sockets QEMU binds (vhost_hotplug.h) */
 };
 
 /** vn_config_defaults() - fill @c with the embedded defaults. */

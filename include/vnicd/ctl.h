@@ -31,8 +31,11 @@
  *                                              operstate, mtu, promiscuity, uplink_mac,
  *                                              addresses, filter{method, unicast,
  *                                              promiscuous, allmulticast, mac_lent, ...}}}
- *   port.add  name, kind("vhost"), path, [server], [mac], [queues], [net]   -> null
+ *   port.add  name, kind("vhost"), path, [server], [mac], [queues], [net], [mtu]   -> null
+ *             (mtu: vhost, tap, vnet; refused above the network's guest MTU)
  *   port.del  name                         -> null
+ *   port.announce name                     -> null  (RARP + gratuitous ARPs of the port's
+ *             guest, at once or at its next link-up: vn_switch_port_announce())
  *   port.set  name, [vlan_mode], [vlan], [vlans], [tpid], [lock_mac], [allowed_ip],
  *             [allow_dhcp_server], [allow_ra], [inbound], [outbound]   -> null
  *             Changes the port's L2 policy (members not given are kept; see policy.h):

@@ -425,7 +425,7 @@ def main():
     tap.eq((rc, err, log), (0, '', []), '--help exits 0')
     tap.eq(sorted({verb_of(w, False) for w in lines}),
            sorted(['net add', 'net set', 'net del', 'net list', 'net show', 'port add',
-                   'port del', 'port set', 'port list', 'port show', 'fdb show', 'fdb add',
+                   'port del', 'port announce', 'port set', 'port list', 'port show', 'fdb show', 'fdb add',
                    'fdb flush', 'stats', 'stats reset', 'capture', 'ping', 'vtep add',
                    'vtep del', 'vtep show', 'log-level', 'trace', 'top', 'nat forward',
                    'nat conntrack', 'libvirt status']),
