@@ -5,10 +5,10 @@
  * shares a memfd as guest memory, and writes the split rings itself.
  *   evilring SOCKET MAC valid N   N good broadcast frames from MAC; prints the frames the
  *                                 back end consumed (a check of this front end)
- *   evilring SOCKET MAC hostile [NAME...]  every scenario below (or those named), each on a connection of its own;
- *                                 one line a scenario: NAME open|closed consumed=K
- * The frames it makes in the hostile scenarios go from MAC to MAC (a bridge drops them as
- * same_port), so whatever gets through reaches nobody. Test tool of test_hostile_guest.py.
+ *   evilring SOCKET MAC hostile [NAME...]  every scenario below (or those named), each on a
+ * connection of its own; one line a scenario: NAME open|closed consumed=K The frames it makes in
+ * the hostile scenarios go from MAC to MAC (a bridge drops them as same_port), so whatever gets
+ * through reaches nobody. Test tool of test_hostile_guest.py.
  */
 #include <errno.h>
 #include <poll.h>
@@ -183,8 +183,7 @@ static int vu_vring(struct vu *v, uint32_t index, uint32_t num, uint32_t off)
 	return vu_state(v, SET_VRING_NUM, index, num) || vu_state(v, SET_VRING_BASE, index, 0) ||
 	       vu_addr(v, index, uva(off), uva(off + 0x1000), uva(off + 0x2000)) ||
 	       vu_fd(v, SET_VRING_KICK, index, v->kick) ||
-	       vu_fd(v, SET_VRING_CALL, index, v->call) ||
-	       vu_state(v, SET_VRING_ENABLE, index, 1);
+	       vu_fd(v, SET_VRING_CALL, index, v->call) || vu_state(v, SET_VRING_ENABLE, index, 1);
 }
 
 static int vu_connect(struct vu *v, const char *path)
@@ -591,7 +590,7 @@ static int hostile(const char *path, char **only, int n)
 			return 1;
 		}
 		rc = scenarios[i].run(&v);
-		usleep(250 * 1000); /* the back end's workers have a go at it */
+		usleep(150 * 1000); /* the back end's workers have a go at it */
 		printf("%s %s consumed=%u%s\n", scenarios[i].name,
 		       vu_get(&v, GET_FEATURES, &f) == 0 ? "open" : "closed",
 		       (unsigned)*used_idx(TX_RING), rc ? " refused-early" : "");
@@ -626,8 +625,8 @@ int main(int argc, char **argv)
 {
 	unsigned m[6];
 
-	if (argc < 4 || sscanf(argv[2], "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4],
-			       &m[5]) != 6) {
+	if (argc < 4 ||
+	    sscanf(argv[2], "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6) {
 		fprintf(stderr, "usage: evilring SOCKET MAC valid N | hostile [NAME...]\n");
 		return 2;
 	}
