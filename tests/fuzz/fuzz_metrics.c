@@ -16,9 +16,10 @@ static enum vn_http_route reference(const char *d, size_t n)
 	g_autofree char *req = g_strndup(d, m);
 	bool done = false;
 
-	for (size_t i = 0; i + 1 < m && !done; i++)
+	for (size_t i = 0; i + 1 < m && !done; i++) /* (byte by byte: no memcmp hook a byte) */
 		done = (d[i] == '\n' && d[i + 1] == '\n') ||
-		       (i + 3 < m && memcmp(d + i, "\r\n\r\n", 4) == 0);
+		       (i + 3 < m && d[i] == '\r' && d[i + 1] == '\n' && d[i + 2] == '\r' &&
+			d[i + 3] == '\n');
 	if (!done)
 		return n >= VN_METRICS_REQ_MAX ? VN_HTTP_TOO_LONG : VN_HTTP_MORE;
 	if (g_str_has_prefix(req, "GET /metrics ") || g_str_has_prefix(req, "GET /metrics?"))
