@@ -535,6 +535,22 @@ static int sc_mem_beyond_file(struct vu *v)
 	return 0;
 }
 
+/* a running device's memory table replaced by one with a region larger than its file */
+static int sc_mem_swap(struct vu *v)
+{
+	if (handshake(v, QSZ))
+		return -1;
+	good_descs(4, mac);
+	publish(v, 4);
+	usleep(100 * 1000); /* running, its 4 frames taken */
+	descs(TX_RING)[4] = (struct desc){8 * (uint64_t)MEM_SIZE, HDR_LEN + 60, 0, 0};
+	avail(TX_RING)[2 + 4] = 4;
+	if (vu_mem(v, 1, 16 * (uint64_t)MEM_SIZE, 0))
+		return -1;
+	publish(v, 5);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(struct vu *v);
@@ -569,6 +585,7 @@ static const struct {
     {"mem_size_0", sc_mem_size_0},
     {"mem_huge", sc_mem_huge},
     {"mem_beyond_file", sc_mem_beyond_file},
+    {"mem_swap", sc_mem_swap},
 };
 
 /* the scenarios named in @only (all when @n is 0) */
