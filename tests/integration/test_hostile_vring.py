@@ -125,6 +125,8 @@ def main():
         tap.ok(x['refused'] - x0['refused'] >= 3, 'vnicd refused the memory tables larger than '
                'their file, also one replacing a running guest\'s (port show refused: %d)'
                % x['refused'])
+        tap.ok(', refused %d' % x['refused'] in vn.ctl('port', 'show', 'x').stdout,
+               'vnicctl port show says so too')
         tap.ok(x['vrings_ignored'] - x0['vrings_ignored'] >= 2,
                'vrings 200/201 enabled, counted in vrings_ignored: %d' % x['vrings_ignored'])
         tap.ok(wait_for(lambda: port(vn, 'x')['link'] == 'down', 5) and
