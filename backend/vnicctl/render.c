@@ -497,14 +497,18 @@ void vc_render_port_show(JsonNode *res, bool detail)
 		print_uplink_port(o);
 	else if (json_object_has_member(o, "ifname"))
 		print_tap(o);
-	else
+	else {
 		printf("  path %s (%s), queues %" G_GINT64_FORMAT " (guest uses %" G_GINT64_FORMAT
-		       "), connects %" G_GINT64_FORMAT ", disconnects %" G_GINT64_FORMAT "\n",
+		       "), connects %" G_GINT64_FORMAT ", disconnects %" G_GINT64_FORMAT,
 		       vc_str(o, "path", "-"),
 		       json_object_get_boolean_member_with_default(o, "server", FALSE) ? "server"
 										       : "client",
 		       vc_int(o, "queues"), vc_int(o, "guest_queues"), vc_int(o, "connects"),
 		       vc_int(o, "disconnects"));
+		if (vc_int(o, "refused")) /* front ends whose guest memory was refused */
+			printf(", refused %" G_GINT64_FORMAT, vc_int(o, "refused"));
+		printf("\n");
+	}
 	print_policy(o);
 	if (json_object_has_member(o, "stats"))
 		print_counters(json_object_get_object_member(o, "stats"), "  ");
