@@ -358,7 +358,7 @@ static int nat_create(const char *name, uint16_t id, JsonObject *args, const str
 	}
 	fill(nn, &o, env);
 	nn->ports = g_new0(struct nat_port, VN_MAX_PORTS_HARD);
-	nn->nat.ct = vn_ct_new(nn->ct_max, &o.to);
+	nn->nat.ct = vn_ct_new(nn->ct_max, &o.to, env->dp ? vn_dp_qsbr(env->dp) : NULL);
 	if (!nn->nat.ct) {
 		nat_destroy(&nn->base);
 		VN_FAIL(err, ENOMEM, "no memory for %u tracked connections", (unsigned)o.ct_max);

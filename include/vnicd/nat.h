@@ -13,8 +13,11 @@
  *   delivers them to the gateway leg (vn_nat_process(), from inside) and handed to the
  *   external leg, whose worker switches them into the external network as received from
  *   it; frames the external network delivers to the external leg come back the same way.
- * - Everything here runs on workers except where said; the engine's tables (connections,
- *   port forwards, the two neighbour maps) are guarded by the connection table's lock.
+ * - Everything here runs on workers except where said. The connection table is read
+ *   without a lock (conntrack.h), and so are the neighbour maps: a frame of a tracked
+ *   connection (not a fragment, not an ICMP error) is translated with no lock taken. New
+ *   connections, fragments, ICMP errors and changes to the port forwards, floating IPs and
+ *   neighbour maps take the connection table's lock.
  */
 #ifndef VNICD_NAT_H
 #define VNICD_NAT_H
@@ -69,12 +72,16 @@ struct vn_nat_float {
 	uint32_t fip, in;
 };
 
-/** struct vn_nat_neigh_e - an IPv4 address's MAC (neighbour maps). */
+/**
+ * struct vn_nat_neigh_e - an IPv4 address's MAC (neighbour maps): @w holds the MAC (its
+ * low 48 bits, in memory order) and VN_NAT_NEIGH_VALID, so that workers read it without
+ * the lock (written under it: @w cleared, @ip, then @w).
+ */
 struct vn_nat_neigh_e {
 	uint32_t ip;
-	struct rte_ether_addr mac;
-	bool valid;
+	uint64_t w;
 };
+#define VN_NAT_NEIGH_VALID (1ull << 63)
 
 /**
  * struct vn_nat_frag - a datagram in fragments whose first fragment was translated: its

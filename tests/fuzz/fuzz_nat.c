@@ -42,7 +42,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	mp = rte_pktmbuf_pool_create("fuzz_mp", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	vn_ct_timeouts_default(&to);
 	to.udp = to.icmp = 1;
-	nt.ct = vn_ct_new(256, &to);
+	nt.ct = vn_ct_new(256, &to, NULL);
 	if (!mp || !nt.ct)
 		__builtin_trap();
 	nt.gw = ip4("192.168.100.1");
