@@ -667,7 +667,8 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 	bool to_us = false;
 	uint32_t have;
 
-	memset(r, 0, sizeof(*r));
+	r->where = VN_NAT_DROPPED, r->resolve = 0, r->resolve_side = 0, r->nmore = 0;
+	memset(&r->dmac, 0, sizeof(r->dmac));
 	if ((why = parse(m, &p)) != 0)
 		return dropped(nt, why, r);
 	have = rte_pktmbuf_data_len(m) - (uint32_t)(p.l4 - rte_pktmbuf_mtod(m, uint8_t *));
@@ -689,6 +690,10 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 	to_us = !from_inside;
 	if (p.later_frag) {
 		struct vn_nat_frag *f = frag_slot(nt, &p, false, now);
+		if (!f && vn_nat_hold(nt, m, from_inside, now) == 0) { /* out of order */
+			vn_ct_unlock(nt->ct);
+			return r->where = VN_NAT_HELD;
+		}
 		if (!f) {
 			why = VN_NAT_FRAGMENT;
 			goto out_drop;
@@ -736,6 +741,7 @@ out_route:
 	if (where != VN_NAT_DROPPED && p.first_frag) {
 		struct vn_nat_frag *f = frag_slot(nt, &p, true, now);
 		f->nsrc = o.src, f->ndst = o.dst, f->where = (uint8_t)where, f->dmac = r->dmac;
+		vn_nat_hold_release(nt, f, from_inside, r);
 	}
 	vn_ct_unlock(nt->ct);
 	if (where == VN_NAT_DROPPED)

@@ -18,7 +18,8 @@ peer a TCP and a UDP server see (address and port), closed UDP and TCP ports (IC
 unreachable, RST), traceroute's first two hops with UDP (time exceeded from the router,
 then port unreachable from the server) and ICMP (ping -t 1), the port forward from the
 server, hairpin from the guest and the peer the guest's server sees then, a 4000-byte UDP
-datagram (fragments) both ways.
+datagram (fragments) both ways, and a 3000-byte UDP datagram whose three fragments the
+guest sends last first (out of order: the first fragment, with the ports, comes last).
 
 Path MTU discovery: behind S (which routes) a far namespace F (10.88.0.2 and .3) sits on a
 link whose S end has an MTU of 1280. A 1400-byte UDP datagram with DF from the guest to F
@@ -176,6 +177,21 @@ try:
         s.send(b'z' * (4000 if what == 'big' else 1))
         d = s.recv(65535)
         print(len(d), d[:40].decode())
+    elif what == 'ooo':  # a 3000-byte UDP datagram in three fragments, the first one last
+        src = socket.inet_aton(sys.argv[5])
+        udp = struct.pack('!HHHH', sport, port, 3008, 0) + b'o' * 3000  # no UDP checksum
+        frags = [(0, udp[:1480], 1), (185, udp[1480:2960], 1), (370, udp[2960:], 0)]
+        raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(3)
+        s.bind(('0.0.0.0', sport))
+        for off, data, mf in reversed(frags):
+            hdr = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(data), 0x4242,
+                              mf << 13 | off, 64, 17, 0, src, socket.inet_aton(ip))
+            raw.sendto(hdr + data, (ip, 0))  # the kernel fills in the header checksum
+            time.sleep(0.05)
+        d, a = s.recvfrom(65535)
+        print(len(d), d[:40].decode())
     elif what == 'ttl':  # one UDP probe with TTL sport: who answers, with what
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, sport)
@@ -308,6 +324,8 @@ def observe(site):
            ('ping server -> external address', ping(s, EXT)),
            ('tcp guest -> external:2222 (hairpin), peer seen by the guest',
             cli(g, 'tcp', EXT, 2222, 47000)),
+           ('3000-byte udp in fragments sent last first (out of order)',
+            cli(g, 'ooo', S_IP, 9999, 40005, G_IP)),
            ('path MTU: 1400-byte DF udp to a 1280-MTU hop, then 1400 and 1200 again',
             pmtu(g, PMTU_UDP, FAR_UDP, 40003)),
            ('path MTU: 4000 bytes of tcp to a 1280-MTU hop; the guest\'s route to it after',
@@ -336,6 +354,10 @@ def main():
         with Step(tap, '%s set-up and attempts' % cls.name) as st:
             site = cls()
             results[cls.name] = observe(site)
+            if cls is Vn:  # out of order: the two later fragments were held, then sent on
+                tr = site.vn.ctl_json('net', 'show', 'lan')['translated']
+                tap.ok(tr['fragments_held'] >= 2 and tr['fragments_released'] >= 2,
+                       'vnicd held the out-of-order fragments until their first: %s' % tr)
         if site:
             site.close()
         if not st.ok:

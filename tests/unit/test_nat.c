@@ -307,6 +307,7 @@ static struct vn_nat *nat_new(void)
 
 static void nat_free(struct vn_nat *nt)
 {
+	vn_nat_hold_expire(nt, UINT64_MAX);
 	vn_ct_free(nt->ct);
 	g_free(nt);
 }
@@ -425,6 +426,7 @@ static void test_snat_round_trip(void)
 
 static void test_ports_and_drops(void)
 {
+	struct rte_mbuf *held;
 	struct vn_nat *nt = nat_new();
 	struct vn_nat_res r;
 	struct rte_ipv4_hdr *ip;
@@ -474,17 +476,18 @@ static void test_ports_and_drops(void)
 	g_assert_cmpint(vn_nat_process(nt, m, true, 0, &r), ==, VN_NAT_DROPPED);
 	rte_pktmbuf_free(m);
 	g_assert_cmpuint(nt->drops[VN_NAT_NO_CONNECTION], ==, 3);
-	/* fragments: a later one of an unknown datagram is dropped; the first one is translated
-	 * and the later ones of its datagram follow it */
+	/* fragments: a later one of an unknown datagram is held (out of order); the first one
+	 * is translated and releases it, and the later ones of its datagram follow it */
 	m = mkpkt("192.168.100.12", "1.1.1.1", IPPROTO_UDP, 0x1111, 0x2222, 8);
 	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
 	ip->packet_id = htons(99);
 	ip->fragment_offset = htons(1); /* 8 bytes on */
 	ip->hdr_checksum = 0;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	g_assert_cmpint(vn_nat_process(nt, m, true, 0, &r), ==, VN_NAT_DROPPED);
-	g_assert_cmpuint(nt->drops[VN_NAT_FRAGMENT], ==, 1);
-	rte_pktmbuf_free(m);
+	g_assert_cmpint(vn_nat_process(nt, m, true, 0, &r), ==, VN_NAT_HELD);
+	g_assert_cmpuint(nt->frag_held, ==, 1);
+	g_assert_cmpuint(nt->drops[VN_NAT_FRAGMENT], ==, 0);
+	held = m;
 	m = mkpkt("192.168.100.12", "1.1.1.1", IPPROTO_UDP, 4444, 53, 4);
 	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
 	ip->packet_id = htons(99);
@@ -493,6 +496,14 @@ static void test_ports_and_drops(void)
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	g_assert_cmpint(vn_nat_process(nt, m, true, 1, &r), ==, VN_NAT_OUTSIDE);
 	g_assert_cmpuint(ip->src_addr, ==, ip4("10.0.0.2"));
+	g_assert_cmpuint(r.nmore, ==, 1);
+	g_assert_true(r.more[0] == held);
+	ip = rte_pktmbuf_mtod_offset(held, struct rte_ipv4_hdr *, 14);
+	g_assert_cmpuint(ip->src_addr, ==, ip4("10.0.0.2"));
+	g_assert_cmpuint(ip->time_to_live, ==, 63);
+	g_assert_cmpuint(rte_ipv4_cksum(ip), ==, 0);
+	g_assert_cmpuint(nt->frag_released, ==, 1);
+	rte_pktmbuf_free(held);
 	rte_pktmbuf_free(m);
 	m = mkpkt("192.168.100.12", "1.1.1.1", IPPROTO_UDP, 0x1111, 0x2222, 8);
 	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
@@ -602,6 +613,33 @@ static void test_forward_and_icmp_error(void)
 }
 
 /* A guest's frame whose UDP checksum an offload would finish (pseudo-header sum only). */
+/* Out-of-order fragments: at most VN_NAT_HOLD held, the others dropped; held ones expire. */
+static void test_fragments_held(void)
+{
+	struct vn_nat *nt = nat_new();
+	struct vn_nat_res r;
+
+	for (uint16_t id = 0; id < VN_NAT_HOLD + 1; id++) {
+		struct rte_mbuf *m = mkpkt("192.168.100.12", "1.1.1.1", IPPROTO_UDP, 1, 2, 8);
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+		ip->packet_id = htons(id);
+		ip->fragment_offset = htons(2);
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		g_assert_cmpint(vn_nat_process(nt, m, true, 10, &r), ==,
+				id < VN_NAT_HOLD ? VN_NAT_HELD : VN_NAT_DROPPED);
+		if (id == VN_NAT_HOLD)
+			rte_pktmbuf_free(m);
+	}
+	g_assert_cmpuint(nt->frag_held, ==, VN_NAT_HOLD);
+	g_assert_cmpuint(nt->drops[VN_NAT_FRAGMENT], ==, 1);
+	vn_nat_hold_expire(nt, 10 + VN_NAT_HOLD_MS - 1); /* not yet */
+	g_assert_cmpuint(nt->drops[VN_NAT_FRAGMENT], ==, 1);
+	vn_nat_hold_expire(nt, 10 + VN_NAT_HOLD_MS);
+	g_assert_cmpuint(nt->drops[VN_NAT_FRAGMENT], ==, 1 + VN_NAT_HOLD);
+	nat_free(nt);
+}
+
 static void test_unfinished_checksum(void)
 {
 	struct vn_nat *nt = nat_new();
@@ -744,6 +782,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/nat/ports_and_drops", test_ports_and_drops);
 	g_test_add_func("/nat/forward_icmp_error", test_forward_and_icmp_error);
 	g_test_add_func("/nat/unfinished_checksum", test_unfinished_checksum);
+	g_test_add_func("/nat/fragments_held", test_fragments_held);
 	g_test_add_func("/nat/dhcp", test_dhcp);
 	rc = g_test_run();
 	g_assert_cmpuint(rte_mempool_in_use_count(mp), ==, 0);
