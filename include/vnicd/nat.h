@@ -51,7 +51,7 @@ enum vn_nat_drop {
 	VN_NAT_NO_ROUTE,       /* the next hop (or the inside host) is not resolved yet */
 	VN_NAT_BAD_ICMP_ERROR, /* an ICMP error quoting no tracked connection, or cut short */
 	VN_NAT_NO_CONNECTION,  /* not a tracked connection and not one that may start */
-	VN_NAT_FRAGMENT,       /* a later IP fragment of no datagram whose first one passed */
+	VN_NAT_FRAGMENT,       /* a later fragment whose first one did not come (in time) */
 	VN_NAT_MALFORMED,      /* an IPv4 header or transport header cut short or invalid */
 	VN_NAT_UNSUPPORTED,    /* a protocol other than TCP, UDP, ICMP echo and errors */
 	VN_NAT_TTL,	       /* TTL exceeded on the way through */

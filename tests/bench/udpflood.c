@@ -94,7 +94,8 @@ static int do_flows(const char *net16, double secs)
 		for (int i = 0; i < BATCH; i++, k++) {
 			to[i].sin_family = AF_INET;
 			to[i].sin_port = htons((uint16_t)(1024 + k % 64512));
-			to[i].sin_addr.s_addr = htonl(ntohl(base.s_addr) + 1 + (uint32_t)(k / 64512));
+			to[i].sin_addr.s_addr =
+			    htonl(ntohl(base.s_addr) + 1 + (uint32_t)(k / 64512));
 		}
 		n = sendmmsg(fd, msgs, BATCH, 0);
 		if (n > 0)
