@@ -180,6 +180,7 @@ struct vn_ct_entry *vn_ct_insert_nat(struct vn_ct *ct, const struct vn_ct_tuple 
 		return NULL;
 	}
 	ct->created++;
+	__atomic_store_n(&ct->gen, ct->gen + 1, __ATOMIC_RELEASE);
 	return e;
 }
 

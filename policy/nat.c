@@ -660,12 +660,12 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	struct rte_ether_addr smac = eth->src_addr;
-	struct vn_ct_entry *e;
+	struct vn_ct_entry *e = NULL;
 	struct vn_ct_tuple o;
 	struct pkt p;
 	int why, d, where;
-	bool to_us = false;
-	uint32_t have;
+	bool to_us = false, looked;
+	uint32_t have, gen;
 
 	r->where = VN_NAT_DROPPED, r->resolve = 0, r->resolve_side = 0, r->nmore = 0;
 	memset(&r->dmac, 0, sizeof(r->dmac));
@@ -679,10 +679,13 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 				  from_inside ? VN_NAT_INSIDE : VN_NAT_OUTSIDE, VN_NAT_TTL, now, r);
 	/* the fast path, no lock: a tracked connection's frame (from the outside only to one
 	 * of our addresses: a tuple an inside host sends, seen outside, is no reply) */
-	if (likely(!p.later_frag && !p.first_frag && !icmp_error_type(&p)) && !may_be_new(&p) &&
-	    (e = vn_ct_lookup(nt->ct, &p.t, &d)) != NULL && (from_inside || !inside(nt, p.t.src)))
+	gen = vn_ct_gen(nt->ct);
+	looked = likely(!p.later_frag && !p.first_frag && !icmp_error_type(&p)) && !may_be_new(&p);
+	if (looked && (e = vn_ct_lookup(nt->ct, &p.t, &d)) != NULL &&
+	    (from_inside || !inside(nt, p.t.src)))
 		return tracked(nt, &p, e, d, have, now, r);
 	vn_ct_lock(nt->ct);
+	looked = looked && !e && vn_ct_gen(nt->ct) == gen; /* no insertion since: still a miss */
 	if (!from_inside && !ours(nt, p.t.dst)) {
 		why = VN_NAT_NO_CONNECTION;
 		goto out_drop;
@@ -719,7 +722,8 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 		ip_rewrite(p.ip, o.src, o.dst);
 		goto out_route;
 	}
-	e = vn_ct_lookup(nt->ct, &p.t, &d);
+	if (!looked)
+		e = vn_ct_lookup(nt->ct, &p.t, &d);
 	if (!e && from_inside && p.t.dst == nt->gw) { /* to the gateway itself, untracked */
 		vn_ct_unlock(nt->ct);
 		if (p.t.proto == IPPROTO_ICMP && p.icmp_type == RTE_IP_ICMP_ECHO_REQUEST)

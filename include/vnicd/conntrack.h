@@ -116,6 +116,7 @@ struct vn_ct {
 	uint32_t free_head;  /* free entries chained through link, index + 1 */
 	uint32_t limbo_head; /* removed, not yet reclaimed, chained the same way */
 	uint32_t scan;	     /* expiry cursor */
+	uint32_t gen;	     /* insertions so far (vn_ct_gen()) */
 	struct vn_ct_timeouts to;
 	uint64_t created, expired, full_drops;
 };
@@ -154,6 +155,15 @@ static inline void vn_ct_lock(struct vn_ct *ct)
 static inline void vn_ct_unlock(struct vn_ct *ct)
 {
 	rte_spinlock_unlock(&ct->lock);
+}
+
+/**
+ * vn_ct_gen() - Return: a count of insertions: a lookup that missed after it was read
+ * still misses while it has not changed (a second lookup under the lock can be saved).
+ */
+static inline uint32_t vn_ct_gen(const struct vn_ct *ct)
+{
+	return __atomic_load_n(&ct->gen, __ATOMIC_ACQUIRE);
 }
 
 /**
