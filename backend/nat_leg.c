@@ -90,15 +90,20 @@ static void leg_nat(struct nat_leg *l, struct rte_mbuf *m)
 		if (rte_ring_mp_enqueue(nn->resolve, (void *)(uintptr_t)v) < 0)
 			__atomic_fetch_add(&nn->resolve_drops, 1, __ATOMIC_RELAXED);
 	}
+	if (r.where == VN_NAT_HELD) /* an out-of-order fragment: the engine keeps it */
+		return;
 	if (r.where == VN_NAT_DROPPED) {
 		rte_pktmbuf_free(m);
 		return;
 	}
 	out = nn->leg[r.where == VN_NAT_OUTSIDE];
-	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	eth->dst_addr = r.dmac;
-	eth->src_addr = out->mac;
-	inject(out, m);
+	for (unsigned i = 0; i <= r.nmore; i++) { /* and the fragments it released */
+		struct rte_mbuf *f = i ? r.more[i - 1] : m;
+		eth = rte_pktmbuf_mtod(f, struct rte_ether_hdr *);
+		eth->dst_addr = r.dmac;
+		eth->src_addr = out->mac;
+		inject(out, f);
+	}
 }
 
 /* Frames the leg's network delivers to it (they may be shared by a flood: only read, or

@@ -113,7 +113,9 @@ static uint32_t inside_addr(struct nat_net *nn, uint16_t slot)
 	vn_ct_lock(nn->nat.ct);
 	for (unsigned i = 0; i < VN_NAT_NEIGH && !a; i++) {
 		const struct vn_nat_neigh_e *e = &nn->nat.neigh[0][i];
-		if (e->valid && rte_is_same_ether_addr(&e->mac, &w.mac))
+		uint64_t mw = VN_NAT_NEIGH_VALID;
+		memcpy(&mw, &w.mac, RTE_ETHER_ADDR_LEN);
+		if (e->w == mw)
 			a = e->ip;
 	}
 	vn_ct_unlock(nn->nat.ct);

@@ -300,6 +300,8 @@ static void nat_destroy(struct vn_net *n)
 	nat_dns_stop(nn);
 	nat_legs_free(nn);
 	g_free(nn->ports);
+	if (nn->nat.ct)
+		vn_nat_hold_expire(&nn->nat, UINT64_MAX); /* the fragments it holds */
 	vn_ct_free(nn->nat.ct);
 	vn_dhcp_free(nn->dhcp);
 	g_free(nn->subnet_s);
@@ -358,7 +360,7 @@ static int nat_create(const char *name, uint16_t id, JsonObject *args, const str
 	}
 	fill(nn, &o, env);
 	nn->ports = g_new0(struct nat_port, VN_MAX_PORTS_HARD);
-	nn->nat.ct = vn_ct_new(nn->ct_max, &o.to);
+	nn->nat.ct = vn_ct_new(nn->ct_max, &o.to, env->dp ? vn_dp_qsbr(env->dp) : NULL);
 	if (!nn->nat.ct) {
 		nat_destroy(&nn->base);
 		VN_FAIL(err, ENOMEM, "no memory for %u tracked connections", (unsigned)o.ct_max);
@@ -458,6 +460,7 @@ static void nat_tick(struct vn_net *n, uint64_t now, const struct vn_config *cfg
 	if (n->fdb)
 		vn_fdb_age(n->fdb, now, cfg->fdb_aging);
 	vn_ct_expire(nn->nat.ct, nat_now_ms(), CT_EXPIRE_BUDGET);
+	vn_nat_hold_expire(&nn->nat, nat_now_ms());
 	nat_port_refresh(nn);
 }
 
@@ -695,6 +698,9 @@ static void counters_json(struct nat_net *nn, JsonBuilder *b)
 	vn_json_int(b, "inbound", (gint64)__atomic_load_n(&nt->translated[1], __ATOMIC_RELAXED));
 	vn_json_int(b, "gateway_echo",
 		    (gint64)__atomic_load_n(&nt->gateway_echo, __ATOMIC_RELAXED));
+	vn_json_int(b, "fragments_held", (gint64)__atomic_load_n(&nt->frag_held, __ATOMIC_RELAXED));
+	vn_json_int(b, "fragments_released",
+		    (gint64)__atomic_load_n(&nt->frag_released, __ATOMIC_RELAXED));
 	json_builder_end_object(b);
 	json_builder_set_member_name(b, "nat_drops");
 	json_builder_begin_object(b);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Connection tracking of NAT networks: a preallocated chained hash of two-tuple entries. */
+/* Connection tracking of NAT networks: two-tuple entries keyed in a lock-free rte_hash. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <glib.h>
@@ -51,30 +52,55 @@ static uint32_t timeout_of(const struct vn_ct_timeouts *to, unsigned s)
 	return s < VN_CT__MAX ? t[s] : 0;
 }
 
-struct vn_ct *vn_ct_new(uint32_t max, const struct vn_ct_timeouts *to)
+/* Entries removed at most this many at a time under the lock (expiry, flush, reclaim). */
+#define SLICE 1024
+#define SEED 0x6e617421
+
+/* The hash's function: vn_ct_tuple_hash(), which callers compute inline (*_with_hash). */
+static uint32_t ct_hash(const void *key, uint32_t len, uint32_t init)
 {
+	return vn_ct_tuple_hash(key, init);
+}
+
+static inline uint32_t sig_of(const struct vn_ct_tuple *t)
+{
+	return vn_ct_tuple_hash(t, SEED);
+}
+
+struct vn_ct *vn_ct_new(uint32_t max, const struct vn_ct_timeouts *to, struct rte_rcu_qsbr *rcu)
+{
+	static uint32_t seq;
+	char name[RTE_HASH_NAMESIZE];
+	struct rte_hash_parameters hp = {
+	    .name = name,
+	    .entries = max * 2 < 16 ? 16 : max * 2, /* two tuples per connection */
+	    .key_len = sizeof(struct vn_ct_tuple),
+	    .hash_func = ct_hash,
+	    .hash_func_init_val = SEED,
+	    .socket_id = SOCKET_ID_ANY,
+	    /* writers serialised by ct->lock; EXT_TABLE: every key fits up to .entries */
+	    .extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
 	struct vn_ct *ct;
-	uint32_t nb = 1;
 
 	if (max == 0 || max > (1u << 24))
 		return NULL;
-	while (nb < max * 2)
-		nb <<= 1;
+	snprintf(name, sizeof(name), "vn_ct_%u", __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
 	ct = g_try_new0(struct vn_ct, 1);
 	if (!ct)
 		return NULL;
-	ct->bucket = g_try_new0(uint32_t, nb);
+	ct->h = rte_hash_create(&hp);
 	ct->e = g_try_new0(struct vn_ct_entry, max);
-	if (!ct->bucket || !ct->e) {
+	if (!ct->h || !ct->e) {
 		vn_ct_free(ct);
 		return NULL;
 	}
 	rte_spinlock_init(&ct->lock);
 	ct->max = max;
-	ct->mask = nb - 1;
+	ct->rcu = rcu;
 	ct->to = *to;
 	for (uint32_t i = 0; i < max; i++)
-		ct->e[i].next[0] = i + 2 <= max ? i + 2 : 0;
+		ct->e[i].link = i + 2 <= max ? i + 2 : 0;
 	ct->free_head = 1;
 	return ct;
 }
@@ -83,92 +109,91 @@ void vn_ct_free(struct vn_ct *ct)
 {
 	if (!ct)
 		return;
-	g_free(ct->bucket);
+	rte_hash_free(ct->h);
 	g_free(ct->e);
 	g_free(ct);
 }
 
-static inline uint32_t hash_of(const struct vn_ct *ct, const struct vn_ct_tuple *t)
-{
-	return vn_ct_tuple_hash(t, 0x6e617421) & ct->mask;
-}
-
-static inline bool tuple_eq(const struct vn_ct_tuple *a, const struct vn_ct_tuple *b)
-{
-	return a->src == b->src && a->dst == b->dst && a->sport == b->sport &&
-	       a->dport == b->dport && a->proto == b->proto;
-}
-
 struct vn_ct_entry *vn_ct_lookup(struct vn_ct *ct, const struct vn_ct_tuple *t, int *dir)
 {
-	for (uint32_t r = ct->bucket[hash_of(ct, t)]; r;) {
-		struct vn_ct_entry *e = &ct->e[(r - 1) >> 1];
-		int d = (int)((r - 1) & 1);
-		if (tuple_eq(&e->t[d], t)) {
-			*dir = d;
-			return e;
-		}
-		r = e->next[d];
-	}
-	return NULL;
+	void *data;
+
+	if (rte_hash_lookup_with_hash_data(ct->h, t, sig_of(t), &data) < 0)
+		return NULL;
+	*dir = (int)((uintptr_t)data & 1);
+	return &ct->e[(uintptr_t)data >> 1];
 }
 
-static void chain_add(struct vn_ct *ct, struct vn_ct_entry *e, int d)
+static void expire_at(struct vn_ct *ct, struct vn_ct_entry *e, unsigned state, uint64_t now)
 {
-	uint32_t h = hash_of(ct, &e->t[d]);
+	uint64_t x = now + (uint64_t)timeout_of(&ct->to, state) * 1000u;
 
-	e->next[d] = ct->bucket[h];
-	ct->bucket[h] = (uint32_t)(((e - ct->e) << 1 | d) + 1);
+	if (__atomic_load_n(&e->expires, __ATOMIC_RELAXED) != x)
+		__atomic_store_n(&e->expires, x, __ATOMIC_RELAXED);
 }
 
-static void chain_del(struct vn_ct *ct, struct vn_ct_entry *e, int d)
+/* Entry @e's key slots and the entry itself back to the free lists (lock held; no reader
+ * can hold it any more). */
+static void entry_free(struct vn_ct *ct, struct vn_ct_entry *e)
 {
-	uint32_t me = (uint32_t)(((e - ct->e) << 1 | d) + 1);
-	uint32_t *p = &ct->bucket[hash_of(ct, &e->t[d])];
-
-	while (*p && *p != me)
-		p = &ct->e[(*p - 1) >> 1].next[(*p - 1) & 1];
-	if (*p)
-		*p = e->next[d];
+	for (int d = 0; d < 2; d++)
+		if (e->pos[d] >= 0)
+			rte_hash_free_key_with_position(ct->h, e->pos[d]);
+	e->link = ct->free_head;
+	ct->free_head = (uint32_t)(e - ct->e) + 1;
 }
 
-static void expire_at(struct vn_ct *ct, struct vn_ct_entry *e, uint64_t now)
-{
-	e->expires = now + (uint64_t)timeout_of(&ct->to, e->state) * 1000u;
-}
-
-struct vn_ct_entry *vn_ct_insert(struct vn_ct *ct, const struct vn_ct_tuple *orig,
-				 const struct vn_ct_tuple *reply, uint64_t now)
+struct vn_ct_entry *vn_ct_insert_nat(struct vn_ct *ct, const struct vn_ct_tuple *orig,
+				     const struct vn_ct_tuple *reply, uint8_t flags,
+				     const struct rte_ether_addr mac[2], uint64_t now)
 {
 	struct vn_ct_entry *e;
+	uintptr_t idx;
 
 	if (!ct->free_head) {
 		ct->full_drops++;
 		return NULL;
 	}
 	e = &ct->e[ct->free_head - 1];
-	ct->free_head = e->next[0];
+	idx = (uintptr_t)(e - ct->e);
+	ct->free_head = e->link;
 	memset(e, 0, sizeof(*e));
 	e->t[0] = *orig;
 	e->t[1] = *reply;
+	e->pos[0] = e->pos[1] = -1;
 	e->used = true;
+	e->flags = flags;
+	if (mac)
+		e->mac[0] = mac[0], e->mac[1] = mac[1];
 	e->state = orig->proto == IPPROTO_TCP	? VN_CT_SYN_SENT
 		   : orig->proto == IPPROTO_UDP ? VN_CT_UDP_UNREPLIED
 						: VN_CT_ICMP;
-	chain_add(ct, e, 0);
-	chain_add(ct, e, 1);
-	expire_at(ct, e, now);
+	expire_at(ct, e, e->state, now);
 	ct->used++;
+	/* published by the hash's release stores: readers see the entry complete */
+	if (rte_hash_add_key_with_hash_data(ct->h, &e->t[0], sig_of(&e->t[0]), (void *)(idx << 1)) <
+		0 ||
+	    rte_hash_add_key_with_hash_data(ct->h, &e->t[1], sig_of(&e->t[1]),
+					    (void *)(idx << 1 | 1)) < 0) {
+		vn_ct_remove(ct, e); /* cannot happen with EXT_TABLE: counted as full */
+		ct->full_drops++;
+		return NULL;
+	}
 	ct->created++;
+	__atomic_store_n(&ct->gen, ct->gen + 1, __ATOMIC_RELEASE);
 	return e;
 }
 
-/* TCP: the state after a packet with @fl in direction @d (a simplified RFC 9293 view of
- * what Linux's tracker records; windows are not checked). */
-static unsigned tcp_next(struct vn_ct_entry *e, int d, uint8_t fl)
+struct vn_ct_entry *vn_ct_insert(struct vn_ct *ct, const struct vn_ct_tuple *orig,
+				 const struct vn_ct_tuple *reply, uint64_t now)
 {
-	unsigned s = e->state;
+	return vn_ct_insert_nat(ct, orig, reply, 0, NULL, now);
+}
 
+/* TCP: the state after a packet with @fl in direction @d from state @s (a simplified RFC
+ * 9293 view of what Linux's tracker records; windows are not checked); *@f the flags. */
+static unsigned tcp_next(unsigned s, uint8_t *f, int d, uint8_t fl)
+{
 	if (fl & RTE_TCP_RST_FLAG)
 		return VN_CT_CLOSE;
 	if (fl & RTE_TCP_SYN_FLAG) {
@@ -176,62 +201,111 @@ static unsigned tcp_next(struct vn_ct_entry *e, int d, uint8_t fl)
 			return VN_CT_SYN_RECV;
 		if (d == 0 && !(fl & RTE_TCP_ACK_FLAG) &&
 		    (s == VN_CT_TIME_WAIT || s == VN_CT_CLOSE)) { /* the tuple is reused */
-			e->flags &= (uint8_t) ~(VN_CT_F_FIN0 | VN_CT_F_FIN1);
+			*f &= (uint8_t) ~(VN_CT_F_FIN0 | VN_CT_F_FIN1);
 			return VN_CT_SYN_SENT;
 		}
 		return s;
 	}
 	if (fl & RTE_TCP_FIN_FLAG)
-		e->flags |= d ? VN_CT_F_FIN1 : VN_CT_F_FIN0;
-	if ((e->flags & (VN_CT_F_FIN0 | VN_CT_F_FIN1)) == (VN_CT_F_FIN0 | VN_CT_F_FIN1))
+		*f |= d ? VN_CT_F_FIN1 : VN_CT_F_FIN0;
+	if ((*f & (VN_CT_F_FIN0 | VN_CT_F_FIN1)) == (VN_CT_F_FIN0 | VN_CT_F_FIN1))
 		return (fl & RTE_TCP_FIN_FLAG) ? VN_CT_LAST_ACK : VN_CT_TIME_WAIT;
 	if (fl & RTE_TCP_FIN_FLAG)
 		return s == VN_CT_ESTABLISHED || s == VN_CT_SYN_RECV ? VN_CT_FIN_WAIT : s;
 	if (s == VN_CT_SYN_RECV && d == 0 && (fl & RTE_TCP_ACK_FLAG))
 		return VN_CT_ESTABLISHED;
 	if (s == VN_CT_FIN_WAIT && (fl & RTE_TCP_ACK_FLAG) &&
-	    !(e->flags & (d ? VN_CT_F_FIN1 : VN_CT_F_FIN0)))
+	    !(*f & (d ? VN_CT_F_FIN1 : VN_CT_F_FIN0)))
 		return VN_CT_CLOSE_WAIT;
 	return s;
+}
+
+/* struct vn_ct_entry's @state and @flags as one word. */
+union sf {
+	struct {
+		uint8_t state, flags;
+	};
+	uint16_t w;
+};
+
+/* The state and flags @w after a packet. */
+static uint16_t sf_next(uint16_t w, uint8_t proto, int dir, uint8_t tcp_flags)
+{
+	union sf u = {.w = w};
+
+	if (dir)
+		u.flags |= VN_CT_F_REPLIED;
+	if (proto == IPPROTO_TCP)
+		u.state = (uint8_t)tcp_next(u.state, &u.flags, dir, tcp_flags);
+	else if (proto == IPPROTO_UDP && (u.flags & VN_CT_F_REPLIED))
+		u.state = VN_CT_UDP_REPLIED;
+	return u.w;
 }
 
 void vn_ct_seen(struct vn_ct *ct, struct vn_ct_entry *e, int dir, uint8_t tcp_flags, uint32_t len,
 		uint64_t now)
 {
-	e->packets[dir]++;
-	e->bytes[dir] += len;
-	if (dir)
-		e->flags |= VN_CT_F_REPLIED;
-	if (e->t[0].proto == IPPROTO_TCP)
-		e->state = (uint8_t)tcp_next(e, dir, tcp_flags);
-	else if (e->t[0].proto == IPPROTO_UDP && (e->flags & VN_CT_F_REPLIED))
-		e->state = VN_CT_UDP_REPLIED;
-	expire_at(ct, e, now);
+	uint16_t o = __atomic_load_n(&e->sf, __ATOMIC_RELAXED), n;
+
+	__atomic_fetch_add(&e->packets[dir], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&e->bytes[dir], len, __ATOMIC_RELAXED);
+	/* workers of both directions may race: the state moves by compare-and-swap */
+	do
+		n = sf_next(o, e->t[0].proto, dir, tcp_flags);
+	while (n != o && !__atomic_compare_exchange_n(&e->sf, &o, n, false, __ATOMIC_RELAXED,
+						      __ATOMIC_RELAXED));
+	expire_at(ct, e, ((union sf){.w = n}).state, now);
 }
 
 void vn_ct_remove(struct vn_ct *ct, struct vn_ct_entry *e)
 {
 	if (!e->used)
 		return;
-	chain_del(ct, e, 0);
-	chain_del(ct, e, 1);
+	for (int d = 0; d < 2; d++)
+		e->pos[d] = rte_hash_del_key_with_hash(ct->h, &e->t[d], sig_of(&e->t[d]));
 	e->used = false;
-	e->next[0] = ct->free_head;
-	ct->free_head = (uint32_t)(e - ct->e) + 1;
 	ct->used--;
+	if (!ct->rcu) { /* no concurrent reader: free at once */
+		entry_free(ct, e);
+		return;
+	}
+	e->link = ct->limbo_head;
+	ct->limbo_head = (uint32_t)(e - ct->e) + 1;
+}
+
+void vn_ct_reclaim(struct vn_ct *ct)
+{
+	uint32_t head;
+
+	vn_ct_lock(ct);
+	head = ct->limbo_head; /* what was removed so far: taken off limbo now */
+	ct->limbo_head = 0;
+	vn_ct_unlock(ct);
+	if (!head)
+		return;
+	rte_rcu_qsbr_synchronize(ct->rcu, RTE_QSBR_THRID_INVALID);
+	while (head) { /* back to the free list a slice at a time */
+		vn_ct_lock(ct);
+		for (unsigned n = 0; head && n < SLICE; n++) {
+			struct vn_ct_entry *e = &ct->e[head - 1];
+			head = e->link;
+			entry_free(ct, e);
+		}
+		vn_ct_unlock(ct);
+	}
 }
 
 unsigned vn_ct_expire(struct vn_ct *ct, uint64_t now, uint32_t budget)
 {
 	unsigned gone = 0;
 
-	/* the lock 1024 entries at a time: workers never wait long */
+	/* the lock SLICE entries at a time: workers never wait long */
 	for (uint32_t i = 0; i < budget && i < ct->max;) {
-		uint32_t end = i + 1024;
+		uint32_t end = i + SLICE;
 		vn_ct_lock(ct);
 		for (; i < end && i < budget && i < ct->max; i++) {
 			struct vn_ct_entry *e = &ct->e[ct->scan];
-			if (e->used && e->expires <= now) {
+			if (e->used && __atomic_load_n(&e->expires, __ATOMIC_RELAXED) <= now) {
 				vn_ct_remove(ct, e);
 				gone++;
 			}
@@ -242,6 +316,8 @@ unsigned vn_ct_expire(struct vn_ct *ct, uint64_t now, uint32_t budget)
 	vn_ct_lock(ct);
 	ct->expired += gone;
 	vn_ct_unlock(ct);
+	if (gone && ct->rcu)
+		vn_ct_reclaim(ct);
 	return gone;
 }
 
@@ -250,7 +326,7 @@ unsigned vn_ct_flush(struct vn_ct *ct)
 	unsigned gone = 0;
 
 	for (uint32_t i = 0; i < ct->max;) { /* in slices, as vn_ct_expire() */
-		uint32_t end = i + 1024;
+		uint32_t end = i + SLICE;
 		vn_ct_lock(ct);
 		for (; i < end && i < ct->max; i++)
 			if (ct->e[i].used) {
@@ -259,5 +335,7 @@ unsigned vn_ct_flush(struct vn_ct *ct)
 			}
 		vn_ct_unlock(ct);
 	}
+	if (gone && ct->rcu)
+		vn_ct_reclaim(ct);
 	return gone;
 }

@@ -13,6 +13,7 @@
 
 #include "vnicd/cksum.h"
 #include "vnicd/nat.h"
+#include "nat_priv.h"
 
 static const char *const drop_names[VN_NAT_DROP__MAX] = {
     "table_full", "no_port",   "no_route",    "bad_icmp_error", "no_connection",
@@ -43,53 +44,6 @@ uint16_t vn_nat_csum_adjust(uint16_t hc, const void *old, const void *new, unsig
 		s += nw;
 	}
 	return (uint16_t)~vn_fold(s);
-}
-
-/* ---- neighbour maps (lock held) ---- */
-
-static struct vn_nat_neigh_e *neigh_slot(struct vn_nat *nt, int side, uint32_t ip, bool add)
-{
-	uint32_t h = rte_hash_crc_4byte(ip, 0x6e656967) & (VN_NAT_NEIGH - 1);
-
-	for (uint32_t i = 0; i < VN_NAT_NEIGH; i++) {
-		struct vn_nat_neigh_e *e = &nt->neigh[side][(h + i) & (VN_NAT_NEIGH - 1)];
-		if (e->valid && e->ip == ip)
-			return e;
-		if (!e->valid && e->ip == 0)
-			return add ? e : NULL; /* never used: the probe ends here */
-	}
-	if (add) /* full of tombstones and entries: reuse the home slot */
-		return &nt->neigh[side][h];
-	return NULL;
-}
-
-static const struct rte_ether_addr *neigh_get(struct vn_nat *nt, int side, uint32_t ip)
-{
-	struct vn_nat_neigh_e *e = neigh_slot(nt, side, ip, false);
-
-	return e && e->valid ? &e->mac : NULL;
-}
-
-static void neigh_put(struct vn_nat *nt, int side, uint32_t ip, const struct rte_ether_addr *mac)
-{
-	struct vn_nat_neigh_e *e = neigh_slot(nt, side, ip, mac != NULL);
-
-	if (!e)
-		return;
-	if (mac) {
-		e->ip = ip;
-		e->mac = *mac;
-		e->valid = true;
-	} else {
-		e->valid = false; /* a tombstone: @ip stays so probes go on past it */
-	}
-}
-
-void vn_nat_neigh_set(struct vn_nat *nt, int side, uint32_t ip, const struct rte_ether_addr *mac)
-{
-	vn_ct_lock(nt->ct);
-	neigh_put(nt, side, ip, mac);
-	vn_ct_unlock(nt->ct);
 }
 
 /* ---- headers ---- */
@@ -272,12 +226,18 @@ static int port_pick(struct vn_nat *nt, struct vn_ct_tuple *rep, uint16_t keep)
 	uint32_t span = (uint32_t)nt->port_hi - nt->port_lo + 1u, start;
 	int d;
 
+	bool icmp = rep->proto == IPPROTO_ICMP; /* the identifier is both ports */
+
 	rep->dport = keep;
+	if (icmp)
+		rep->sport = keep;
 	if (!vn_ct_lookup(nt->ct, rep, &d))
 		return 0;
 	start = vn_ct_tuple_hash(rep, 0x706f7274) % span;
 	for (uint32_t i = 0; i < span && i < VN_NAT_PORT_TRIES; i++) {
 		rep->dport = rte_cpu_to_be_16((uint16_t)(nt->port_lo + (start + i) % span));
+		if (icmp)
+			rep->sport = rep->dport;
 		if (!vn_ct_lookup(nt->ct, rep, &d))
 			return 0;
 	}
@@ -328,7 +288,7 @@ static struct vn_ct_entry *conn_new(struct vn_nat *nt, const struct pkt *p, bool
 	const struct vn_nat_float *fl = NULL;
 	struct vn_nat_fwd fl_fwd;
 	struct vn_ct_tuple rep = {.proto = p->t.proto};
-	const struct rte_ether_addr *tmac = NULL;
+	struct rte_ether_addr mac[2] = {0};
 	struct vn_ct_entry *e;
 	uint8_t flags = 0;
 
@@ -345,7 +305,7 @@ static struct vn_ct_entry *conn_new(struct vn_nat *nt, const struct pkt *p, bool
 		f = &fl_fwd;
 	}
 	if (f) { /* a port forward (from the outside, or hairpin from the inside) */
-		if (!(tmac = neigh_get(nt, 0, f->to))) {
+		if (!vn_nat_neigh_get(nt, 0, f->to, &mac[1])) {
 			r->resolve = f->to;
 			r->resolve_side = 0;
 			*why = VN_NAT_NO_ROUTE;
@@ -381,18 +341,15 @@ static struct vn_ct_entry *conn_new(struct vn_nat *nt, const struct pkt *p, bool
 	}
 	if (rep.proto == IPPROTO_ICMP)
 		rep.sport = rep.dport; /* the identifier both ways */
-	e = vn_ct_insert(nt->ct, &p->t, &rep, now);
+	if (from_inside)
+		mac[0] = *smac;
+	e = vn_ct_insert_nat(nt->ct, &p->t, &rep, flags, mac, now);
 	if (!e) {
 		*why = VN_NAT_TABLE_FULL;
 		return NULL;
 	}
-	e->flags |= flags;
-	if (from_inside) {
-		e->mac[0] = *smac;
-		neigh_put(nt, 0, p->t.src, smac);
-	}
-	if (tmac)
-		e->mac[1] = *tmac;
+	if (from_inside)
+		vn_nat_neigh_put(nt, 0, p->t.src, smac);
 	return e;
 }
 
@@ -490,29 +447,26 @@ static struct vn_nat_frag *frag_slot(struct vn_nat *nt, const struct pkt *p, boo
 static int route(struct vn_nat *nt, const struct vn_ct_entry *e, int d, const struct vn_ct_tuple *o,
 		 struct vn_nat_res *r)
 {
-	const struct rte_ether_addr *mac;
 	uint32_t nh;
 
 	if (inside(nt, o->dst)) {
-		mac = e && !rte_is_zero_ether_addr(&e->mac[!d]) ? &e->mac[!d]
-								: neigh_get(nt, 0, o->dst);
-		if (!mac) {
+		if (e && !rte_is_zero_ether_addr(&e->mac[!d]))
+			r->dmac = e->mac[!d];
+		else if (!vn_nat_neigh_get(nt, 0, o->dst, &r->dmac)) {
 			r->resolve = o->dst;
 			r->resolve_side = 0;
 			return VN_NAT_DROPPED;
 		}
-		r->dmac = *mac;
 		return VN_NAT_INSIDE;
 	}
 	nh = nt->ext_gw && (!nt->ext_mask || (o->dst & nt->ext_mask) != (nt->ext & nt->ext_mask))
 		 ? nt->ext_gw
 		 : o->dst;
-	if (!(mac = neigh_get(nt, 1, nh))) {
+	if (!vn_nat_neigh_get(nt, 1, nh, &r->dmac)) {
 		r->resolve = nh;
 		r->resolve_side = 1;
 		return VN_NAT_DROPPED;
 	}
-	r->dmac = *mac;
 	return VN_NAT_OUTSIDE;
 }
 
@@ -657,19 +611,64 @@ static int refuse(struct vn_nat *nt, struct rte_mbuf *m, struct pkt *p,
 	return dropped(nt, VN_NAT_NO_CONNECTION, r);
 }
 
+/* A router's hop on translated @p going @where: TTL - 1 (the checksum's high byte). */
+static int hop(struct vn_nat *nt, struct pkt *p, int where, struct vn_nat_res *r)
+{
+	uint16_t ow, nw;
+
+	memcpy(&ow, &p->ip->time_to_live, 2);
+	p->ip->time_to_live--;
+	memcpy(&nw, &p->ip->time_to_live, 2);
+	p->ip->hdr_checksum = vn_nat_csum_adjust(p->ip->hdr_checksum, &ow, &nw, 2);
+	__atomic_fetch_add(&nt->translated[where == VN_NAT_INSIDE], 1, __ATOMIC_RELAXED);
+	r->where = where;
+	return where;
+}
+
+static inline bool icmp_error_type(const struct pkt *p)
+{
+	return p->t.proto == IPPROTO_ICMP && p->icmp_type != RTE_IP_ICMP_ECHO_REQUEST &&
+	       p->icmp_type != RTE_IP_ICMP_ECHO_REPLY;
+}
+
+/* A TCP SYN alone: most likely a new connection, looked up once, under the lock. */
+static inline bool may_be_new(const struct pkt *p)
+{
+	return p->t.proto == IPPROTO_TCP &&
+	       (p->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG;
+}
+
+/* A frame of tracked connection @e (direction @d), found without the lock: translated
+ * with none taken (conntrack.h: @e stays readable until this worker's next quiescent
+ * state). */
+static int tracked(struct vn_nat *nt, struct pkt *p, struct vn_ct_entry *e, int d, uint32_t have,
+		   uint64_t now, struct vn_nat_res *r)
+{
+	struct vn_ct_tuple o = out_of(e, d);
+	int where;
+
+	vn_ct_seen(nt->ct, e, d, p->tcp_flags, p->ip_len, now);
+	l4_rewrite(p->l4, have, p->t.proto, &p->t, &o);
+	ip_rewrite(p->ip, o.src, o.dst);
+	if ((where = route(nt, e, d, &o, r)) == VN_NAT_DROPPED)
+		return dropped(nt, VN_NAT_NO_ROUTE, r);
+	return hop(nt, p, where, r);
+}
+
 int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint64_t now,
 		   struct vn_nat_res *r)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	struct rte_ether_addr smac = eth->src_addr;
-	struct vn_ct_entry *e;
+	struct vn_ct_entry *e = NULL;
 	struct vn_ct_tuple o;
 	struct pkt p;
 	int why, d, where;
-	bool to_us = false;
-	uint32_t have;
+	bool to_us = false, looked;
+	uint32_t have, gen;
 
-	memset(r, 0, sizeof(*r));
+	r->where = VN_NAT_DROPPED, r->resolve = 0, r->resolve_side = 0, r->nmore = 0;
+	memset(&r->dmac, 0, sizeof(r->dmac));
 	if ((why = parse(m, &p)) != 0)
 		return dropped(nt, why, r);
 	have = rte_pktmbuf_data_len(m) - (uint32_t)(p.l4 - rte_pktmbuf_mtod(m, uint8_t *));
@@ -678,7 +677,15 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 	if (p.ip->time_to_live <= 1 && !(from_inside && p.t.dst == nt->gw))
 		return icmp_reply(nt, m, &p, 11, 0, from_inside ? nt->gw : nt->ext, &smac,
 				  from_inside ? VN_NAT_INSIDE : VN_NAT_OUTSIDE, VN_NAT_TTL, now, r);
+	/* the fast path, no lock: a tracked connection's frame (from the outside only to one
+	 * of our addresses: a tuple an inside host sends, seen outside, is no reply) */
+	gen = vn_ct_gen(nt->ct);
+	looked = likely(!p.later_frag && !p.first_frag && !icmp_error_type(&p)) && !may_be_new(&p);
+	if (looked && (e = vn_ct_lookup(nt->ct, &p.t, &d)) != NULL &&
+	    (from_inside || !inside(nt, p.t.src)))
+		return tracked(nt, &p, e, d, have, now, r);
 	vn_ct_lock(nt->ct);
+	looked = looked && !e && vn_ct_gen(nt->ct) == gen; /* no insertion since: still a miss */
 	if (!from_inside && !ours(nt, p.t.dst)) {
 		why = VN_NAT_NO_CONNECTION;
 		goto out_drop;
@@ -686,6 +693,10 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 	to_us = !from_inside;
 	if (p.later_frag) {
 		struct vn_nat_frag *f = frag_slot(nt, &p, false, now);
+		if (!f && vn_nat_hold(nt, m, from_inside, now) == 0) { /* out of order */
+			vn_ct_unlock(nt->ct);
+			return r->where = VN_NAT_HELD;
+		}
 		if (!f) {
 			why = VN_NAT_FRAGMENT;
 			goto out_drop;
@@ -694,10 +705,9 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 		r->dmac = f->dmac;
 		where = f->where;
 		vn_ct_unlock(nt->ct);
-		goto out_hop;
+		return hop(nt, &p, where, r);
 	}
-	if (p.t.proto == IPPROTO_ICMP && p.icmp_type != RTE_IP_ICMP_ECHO_REQUEST &&
-	    p.icmp_type != RTE_IP_ICMP_ECHO_REPLY) {
+	if (icmp_error_type(&p)) {
 		if (!(e = icmp_error(nt, &p, have, &d))) {
 			why = VN_NAT_BAD_ICMP_ERROR;
 			goto out_drop;
@@ -712,7 +722,8 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 		ip_rewrite(p.ip, o.src, o.dst);
 		goto out_route;
 	}
-	e = vn_ct_lookup(nt->ct, &p.t, &d);
+	if (!looked)
+		e = vn_ct_lookup(nt->ct, &p.t, &d);
 	if (!e && from_inside && p.t.dst == nt->gw) { /* to the gateway itself, untracked */
 		vn_ct_unlock(nt->ct);
 		if (p.t.proto == IPPROTO_ICMP && p.icmp_type == RTE_IP_ICMP_ECHO_REQUEST)
@@ -734,20 +745,12 @@ out_route:
 	if (where != VN_NAT_DROPPED && p.first_frag) {
 		struct vn_nat_frag *f = frag_slot(nt, &p, true, now);
 		f->nsrc = o.src, f->ndst = o.dst, f->where = (uint8_t)where, f->dmac = r->dmac;
+		vn_nat_hold_release(nt, f, from_inside, r);
 	}
 	vn_ct_unlock(nt->ct);
 	if (where == VN_NAT_DROPPED)
 		return dropped(nt, VN_NAT_NO_ROUTE, r);
-out_hop : { /* a router's hop: TTL - 1 (the checksum's high byte) */
-	uint16_t ow, nw;
-	memcpy(&ow, &p.ip->time_to_live, 2);
-	p.ip->time_to_live--;
-	memcpy(&nw, &p.ip->time_to_live, 2);
-	p.ip->hdr_checksum = vn_nat_csum_adjust(p.ip->hdr_checksum, &ow, &nw, 2);
-}
-	__atomic_fetch_add(&nt->translated[where == VN_NAT_INSIDE], 1, __ATOMIC_RELAXED);
-	r->where = where;
-	return where;
+	return hop(nt, &p, where, r);
 out_drop:
 	vn_ct_unlock(nt->ct);
 	if (why == VN_NAT_NO_CONNECTION && to_us)
@@ -830,8 +833,7 @@ int vn_nat_peek(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, char *o
 			 vn_nat_drop_name(VN_NAT_MALFORMED));
 		return 0;
 	}
-	if (p.later_frag || (p.t.proto == IPPROTO_ICMP && p.icmp_type != RTE_IP_ICMP_ECHO_REQUEST &&
-			     p.icmp_type != RTE_IP_ICMP_ECHO_REPLY)) {
+	if (p.later_frag || icmp_error_type(&p)) {
 		snprintf(out, n, "%s: translated as the connection it belongs to says",
 			 p.later_frag ? "a later fragment" : "an ICMP error");
 		return 1;

@@ -9,10 +9,18 @@
  * entries); nothing is allocated per packet. A full table refuses new connections and
  * counts them (full_drops).
  *
- * Threads: workers look up, insert and update with the table's lock held
- * (vn_ct_lock()/vn_ct_unlock(): a spinlock held for one packet's work); the control thread
- * expires (vn_ct_expire(), in slices of a bounded number of entries so that it never holds
- * the lock long), flushes and walks with it held too. Times are milliseconds of a
+ * Threads: the tuples are keys of an rte_hash made for lock-free readers
+ * (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF): workers look up without any lock
+ * (vn_ct_lookup()) and update what they found with atomics (vn_ct_seen()). Writers
+ * (inserting: a worker's new connection; removing: the control thread's expiry and flush)
+ * hold the table's lock (vn_ct_lock()/vn_ct_unlock(), a spinlock held for one packet's
+ * work or one slice of at most 1024 entries). A removed entry and its key slots are not
+ * reused before every worker has passed a quiescent state of the workers' RCU variable
+ * (rte_rcu_qsbr) given to vn_ct_new(): vn_ct_reclaim(), called by vn_ct_expire() and
+ * vn_ct_flush(), waits for that without the lock. Without an RCU variable (tests, one
+ * thread) entries are reused at once. A lookup racing with an insertion may miss the new
+ * connection (the caller then looks again under the lock); one racing with a removal may
+ * still find the entry, which stays readable until reclaimed. Times are milliseconds of a
  * monotonic clock the caller supplies.
  */
 #ifndef VNICD_CONNTRACK_H
@@ -24,7 +32,9 @@
 #include <string.h>
 
 #include <rte_ether.h>
+#include <rte_hash.h>
 #include <rte_hash_crc.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_spinlock.h>
 
 /**
@@ -74,27 +84,39 @@ struct vn_ct_timeouts {
 /**
  * struct vn_ct_entry - a tracked connection. @t[0] the original tuple, @t[1] the reply
  * tuple; a packet matching @t[d] leaves as the inverse of @t[!d]. @mac[d]: the MAC of the
- * inside host that sends @t[d] (zero when it is outside).
+ * inside host that sends @t[d] (zero when it is outside). @t, @mac and @flags' NAT bits
+ * are written before the entry is published and never change while it is; @state, the
+ * reply and FIN flags (together @sf, one compare-and-swap), @expires and the counters
+ * change with atomics.
  */
 struct vn_ct_entry {
 	struct vn_ct_tuple t[2];
-	uint32_t next[2]; /* bucket chains: (index << 1 | direction) + 1, 0 ends */
+	int32_t pos[2]; /* key positions of @t in the hash once removed (-1: none) */
+	uint32_t link;	/* free or removed entries: the next one, index + 1 (0 ends) */
+	union {
+		struct {
+			uint8_t state; /* enum vn_ct_state */
+			uint8_t flags; /* VN_CT_F_* */
+		};
+		uint16_t sf;
+	};
+	bool used;
 	uint64_t expires; /* ms */
 	uint64_t packets[2], bytes[2];
 	struct rte_ether_addr mac[2];
-	uint8_t state; /* enum vn_ct_state */
-	uint8_t flags; /* VN_CT_F_* */
-	bool used;
 };
 
 /** struct vn_ct - the table (fields read by views under the lock). */
 struct vn_ct {
 	rte_spinlock_t lock;
-	uint32_t max, mask, used;
-	uint32_t *bucket; /* mask + 1 heads */
+	uint32_t max, used;
+	struct rte_hash *h;	  /* tuple -> (index << 1 | direction) */
+	struct rte_rcu_qsbr *rcu; /* the workers' (NULL: entries reused at once) */
 	struct vn_ct_entry *e;
-	uint32_t free_head; /* free entries chained through next[0], index + 1 */
-	uint32_t scan;	    /* expiry cursor */
+	uint32_t free_head;  /* free entries chained through link, index + 1 */
+	uint32_t limbo_head; /* removed, not yet reclaimed, chained the same way */
+	uint32_t scan;	     /* expiry cursor */
+	uint32_t gen;	     /* insertions so far (vn_ct_gen()) */
 	struct vn_ct_timeouts to;
 	uint64_t created, expired, full_drops;
 };
@@ -115,10 +137,12 @@ void vn_ct_timeouts_default(struct vn_ct_timeouts *to);
 const char *vn_ct_state_name(unsigned s);
 
 /**
- * vn_ct_new() - a table of @max entries (1..2^24) with timeouts @to. Thread: control.
- * Return: the table (vn_ct_free()), or NULL (no memory, @max out of range).
+ * vn_ct_new() - a table of @max entries (1..2^24) with timeouts @to, read lock-free by
+ * the threads of RCU variable @rcu (the workers'; NULL: no concurrent readers). Thread:
+ * control (EAL initialised: the hash is rte_malloc'd). Return: the table (vn_ct_free()),
+ * or NULL (no memory, @max out of range).
  */
-struct vn_ct *vn_ct_new(uint32_t max, const struct vn_ct_timeouts *to);
+struct vn_ct *vn_ct_new(uint32_t max, const struct vn_ct_timeouts *to, struct rte_rcu_qsbr *rcu);
 
 /** vn_ct_free() - free @ct (NULL allowed); no worker may use it any more. */
 void vn_ct_free(struct vn_ct *ct);
@@ -134,38 +158,70 @@ static inline void vn_ct_unlock(struct vn_ct *ct)
 }
 
 /**
- * vn_ct_lookup() - the entry one of whose tuples is @t, and in *@dir which one.
- * Lock held. Return: the entry, or NULL.
+ * vn_ct_gen() - Return: a count of insertions: a lookup that missed after it was read
+ * still misses while it has not changed (a second lookup under the lock can be saved).
+ */
+static inline uint32_t vn_ct_gen(const struct vn_ct *ct)
+{
+	return __atomic_load_n(&ct->gen, __ATOMIC_ACQUIRE);
+}
+
+/**
+ * vn_ct_lookup() - the entry one of whose tuples is @t, and in *@dir which one. No lock
+ * needed (a worker between two quiescent states, or the lock held). Return: the entry,
+ * or NULL.
  */
 struct vn_ct_entry *vn_ct_lookup(struct vn_ct *ct, const struct vn_ct_tuple *t, int *dir);
 
 /**
  * vn_ct_insert() - a new connection of original tuple @orig and reply tuple @reply (both
- * unknown to the table), in its protocol's first state, expiring per its timeout from
- * @now. Lock held. Return: the entry, or NULL when the table is full (counted).
+ * unknown to the table, and different), in its protocol's first state, expiring per its
+ * timeout from @now. Lock held. Return: the entry, or NULL when the table is full
+ * (counted).
  */
 struct vn_ct_entry *vn_ct_insert(struct vn_ct *ct, const struct vn_ct_tuple *orig,
 				 const struct vn_ct_tuple *reply, uint64_t now);
 
 /**
+ * vn_ct_insert_nat() - vn_ct_insert() with NAT flags @flags (VN_CT_F_SNAT, VN_CT_F_DNAT)
+ * and the inside MACs @mac (NULL: none) set before lock-free readers can find it.
+ */
+struct vn_ct_entry *vn_ct_insert_nat(struct vn_ct *ct, const struct vn_ct_tuple *orig,
+				     const struct vn_ct_tuple *reply, uint8_t flags,
+				     const struct rte_ether_addr mac[2], uint64_t now);
+
+/**
  * vn_ct_seen() - a packet of @len bytes went in direction @dir of @e at @now, with TCP
- * flags @tcp_flags (TCP only): the state moves, the counters and the expiry too.
- * Lock held.
+ * flags @tcp_flags (TCP only): the state moves, the counters and the expiry too
+ * (atomically: no lock needed, as vn_ct_lookup()).
  */
 void vn_ct_seen(struct vn_ct *ct, struct vn_ct_entry *e, int dir, uint8_t tcp_flags, uint32_t len,
 		uint64_t now);
 
-/** vn_ct_remove() - forget @e. Lock held. */
+/**
+ * vn_ct_remove() - forget @e: lookups stop finding it; without an RCU variable it is free
+ * at once, else once vn_ct_reclaim() has seen the readers quiescent. Lock held.
+ */
 void vn_ct_remove(struct vn_ct *ct, struct vn_ct_entry *e);
 
 /**
+ * vn_ct_reclaim() - wait until no worker can hold an entry removed so far (RCU grace
+ * period), then make them free. Thread: control, lock NOT held (workers waiting for it
+ * would never become quiescent).
+ */
+void vn_ct_reclaim(struct vn_ct *ct);
+
+/**
  * vn_ct_expire() - remove the entries past their expiry among the next @budget of the
- * table (a cursor goes round), taking the lock itself. Thread: control.
- * Return: how many went.
+ * table (a cursor goes round), taking the lock itself, then reclaim them
+ * (vn_ct_reclaim()). Thread: control. Return: how many went.
  */
 unsigned vn_ct_expire(struct vn_ct *ct, uint64_t now, uint32_t budget);
 
-/** vn_ct_flush() - remove every entry (taking the lock). Return: how many went. */
+/**
+ * vn_ct_flush() - remove every entry (taking the lock) and reclaim them. Thread: control.
+ * Return: how many went.
+ */
 unsigned vn_ct_flush(struct vn_ct *ct);
 
 #endif

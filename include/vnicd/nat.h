@@ -13,8 +13,11 @@
  *   delivers them to the gateway leg (vn_nat_process(), from inside) and handed to the
  *   external leg, whose worker switches them into the external network as received from
  *   it; frames the external network delivers to the external leg come back the same way.
- * - Everything here runs on workers except where said; the engine's tables (connections,
- *   port forwards, the two neighbour maps) are guarded by the connection table's lock.
+ * - Everything here runs on workers except where said. The connection table is read
+ *   without a lock (conntrack.h), and so are the neighbour maps: a frame of a tracked
+ *   connection (not a fragment, not an ICMP error) is translated with no lock taken. New
+ *   connections, fragments, ICMP errors and changes to the port forwards, floating IPs and
+ *   neighbour maps take the connection table's lock.
  */
 #ifndef VNICD_NAT_H
 #define VNICD_NAT_H
@@ -37,6 +40,9 @@
 #define VN_NAT_PORT_TRIES 256 /* ports tried for one new connection before no_port */
 #define VN_NAT_FRAGS 256      /* datagrams in fragments tracked at once (by IP ID) */
 #define VN_NAT_FRAG_MS 30000  /* how long the later fragments of one are awaited */
+#define VN_NAT_HOLD 64	      /* later fragments held until their first one comes */
+#define VN_NAT_HOLD_MS 5000   /* how long one is held at most */
+#define VN_NAT_MORE 48	      /* held fragments one first fragment releases at most */
 
 /** enum vn_nat_drop - why the engine dropped a frame (JSON names: vn_nat_drop_name()). */
 enum vn_nat_drop {
@@ -45,7 +51,7 @@ enum vn_nat_drop {
 	VN_NAT_NO_ROUTE,       /* the next hop (or the inside host) is not resolved yet */
 	VN_NAT_BAD_ICMP_ERROR, /* an ICMP error quoting no tracked connection, or cut short */
 	VN_NAT_NO_CONNECTION,  /* not a tracked connection and not one that may start */
-	VN_NAT_FRAGMENT,       /* a later IP fragment of no datagram whose first one passed */
+	VN_NAT_FRAGMENT,       /* a later fragment whose first one did not come (in time) */
 	VN_NAT_MALFORMED,      /* an IPv4 header or transport header cut short or invalid */
 	VN_NAT_UNSUPPORTED,    /* a protocol other than TCP, UDP, ICMP echo and errors */
 	VN_NAT_TTL,	       /* TTL exceeded on the way through */
@@ -69,12 +75,16 @@ struct vn_nat_float {
 	uint32_t fip, in;
 };
 
-/** struct vn_nat_neigh_e - an IPv4 address's MAC (neighbour maps). */
+/**
+ * struct vn_nat_neigh_e - an IPv4 address's MAC (neighbour maps): @w holds the MAC (its
+ * low 48 bits, in memory order) and VN_NAT_NEIGH_VALID, so that workers read it without
+ * the lock (written under it: @w cleared, @ip, then @w).
+ */
 struct vn_nat_neigh_e {
 	uint32_t ip;
-	struct rte_ether_addr mac;
-	bool valid;
+	uint64_t w;
 };
+#define VN_NAT_NEIGH_VALID (1ull << 63)
 
 /**
  * struct vn_nat_frag - a datagram in fragments whose first fragment was translated: its
@@ -88,6 +98,21 @@ struct vn_nat_frag {
 	uint8_t where;
 	uint64_t expires;
 	struct rte_ether_addr dmac;
+};
+
+/**
+ * struct vn_nat_held - a later fragment that came before its first one (out of order),
+ * held until the first one is translated (then it goes the same way) or @expires (ms;
+ * dropped, counted as `fragment`). @m NULL: a free slot. Key as it came: @src, @dst, @id,
+ * @proto, from the inside or not.
+ */
+struct vn_nat_held {
+	struct rte_mbuf *m;
+	uint32_t src, dst;
+	uint16_t id;
+	uint8_t proto;
+	bool from_inside;
+	uint64_t expires;
 };
 
 /**
@@ -106,6 +131,8 @@ struct vn_nat {
 	unsigned nfloat;
 	struct vn_nat_neigh_e neigh[2][VN_NAT_NEIGH]; /* [0] inside hosts, [1] outside next hops */
 	struct vn_nat_frag frag[VN_NAT_FRAGS];	      /* under the lock */
+	struct vn_nat_held held[VN_NAT_HOLD];	      /* under the lock */
+	uint64_t frag_held, frag_released;	      /* later fragments held; sent on */
 	uint64_t drops[VN_NAT_DROP__MAX];	      /* atomic adds */
 	uint64_t translated[2];			      /* [0] to the outside, [1] to the inside */
 	uint64_t gateway_echo;			      /* pings of the gateway answered */
@@ -117,18 +144,23 @@ enum vn_nat_where {
 	VN_NAT_DROPPED = 0, /* counted; the caller frees it */
 	VN_NAT_INSIDE,	    /* out of the gateway leg into the NAT network */
 	VN_NAT_OUTSIDE,	    /* out of the external leg into the external network */
+	VN_NAT_HELD,	    /* a later fragment before its first one: the engine keeps it */
 };
 
 /**
  * struct vn_nat_res - what vn_nat_process() decided: @where, the Ethernet destination @dmac
  * (the source is the leg's MAC: the caller's); @resolve (network order, 0: none): an
- * address whose MAC is wanted on side @resolve_side (0 inside, 1 outside).
+ * address whose MAC is wanted on side @resolve_side (0 inside, 1 outside). @more: @nmore
+ * held later fragments of the datagram whose first fragment this was, translated: they go
+ * where it goes (the caller's now).
  */
 struct vn_nat_res {
 	int where;
 	struct rte_ether_addr dmac;
 	uint32_t resolve;
 	int resolve_side;
+	unsigned nmore;
+	struct rte_mbuf *more[VN_NAT_MORE];
 };
 
 /**
@@ -149,10 +181,17 @@ const char *vn_nat_drop_name(unsigned why);
  * (ms): tracked, translated in place (addresses, ports or ICMP identifier, TTL, the
  * checksums updated incrementally, RFC 1624; unfinished checksums are completed first),
  * new connections made as SNAT, port forwards and hairpin allow. Its Ethernet header is
- * not touched. Return: @r->where (VN_NAT_DROPPED: counted on @nt).
+ * not touched. Return: @r->where (VN_NAT_DROPPED: counted on @nt, the caller frees @m;
+ * VN_NAT_HELD: the engine keeps @m). Held fragments released come in @r->more.
  */
 int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint64_t now,
 		   struct vn_nat_res *r);
+
+/**
+ * vn_nat_hold_expire() - drop the held fragments past their time (@now, ms; all of them
+ * with @now UINT64_MAX), counted as `fragment`. Takes the lock. Thread: control.
+ */
+void vn_nat_hold_expire(struct vn_nat *nt, uint64_t now);
 
 /**
  * vn_nat_neigh_set() - map side @side's (0 inside, 1 outside) address @ip to @mac (NULL:

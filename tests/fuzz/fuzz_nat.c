@@ -42,7 +42,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	mp = rte_pktmbuf_pool_create("fuzz_mp", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	vn_ct_timeouts_default(&to);
 	to.udp = to.icmp = 1;
-	nt.ct = vn_ct_new(256, &to);
+	nt.ct = vn_ct_new(256, &to, NULL);
 	if (!mp || !nt.ct)
 		__builtin_trap();
 	nt.gw = ip4("192.168.100.1");
@@ -103,7 +103,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m->ol_flags |= data[0] & 4 ? RTE_MBUF_F_TX_UDP_CKSUM : RTE_MBUF_F_TX_TCP_CKSUM;
 	clock_ms += data[0] >> 3;
 	vn_nat_process(&nt, m, data[0] & 1, clock_ms, &r);
-	if (r.where != VN_NAT_DROPPED) {
+	if (r.where == VN_NAT_HELD) { /* an out-of-order fragment: the engine keeps it */
+		if (!ip_ok || r.nmore)
+			__builtin_trap();
+		m = NULL;
+	} else if (r.where != VN_NAT_DROPPED) {
 		const struct rte_ipv4_hdr *ip =
 		    rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
 		if (!ip_ok)
@@ -111,9 +115,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rte_ipv4_cksum(ip) != 0)
 			__builtin_trap(); /* an IP header that was right stays right */
 	}
+	for (unsigned i = 0; i < r.nmore; i++) { /* fragments it released: translated too */
+		if (r.where == VN_NAT_DROPPED ||
+		    rte_ipv4_cksum(rte_pktmbuf_mtod_offset(r.more[i], struct rte_ipv4_hdr *, 14)))
+			__builtin_trap();
+		rte_pktmbuf_free(r.more[i]);
+	}
 	rte_pktmbuf_free(m);
 	vn_dhcp_input(dhcp, f, len, clock_ms, &mac, out, sizeof(out));
-	if ((data[0] & 0xf8) == 0xf8)
+	if ((data[0] & 0xf8) == 0xf8) {
 		vn_ct_expire(nt.ct, clock_ms, 256);
+		vn_nat_hold_expire(&nt, clock_ms);
+	}
 	return 0;
 }

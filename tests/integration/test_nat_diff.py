@@ -18,10 +18,20 @@ peer a TCP and a UDP server see (address and port), closed UDP and TCP ports (IC
 unreachable, RST), traceroute's first two hops with UDP (time exceeded from the router,
 then port unreachable from the server) and ICMP (ping -t 1), the port forward from the
 server, hairpin from the guest and the peer the guest's server sees then, a 4000-byte UDP
-datagram (fragments) both ways.
+datagram (fragments) both ways, and a 3000-byte UDP datagram whose three fragments the
+guest sends last first (out of order: the first fragment, with the ports, comes last).
+
+Path MTU discovery: behind S (which routes) a far namespace F (10.88.0.2 and .3) sits on a
+link whose S end has an MTU of 1280. A 1400-byte UDP datagram with DF from the guest to F
+gets S's ICMP fragmentation needed (MTU 1280), translated back to the guest's socket (its
+quoted header made the guest's again: the kernel finds the socket and takes the MTU); the
+next 1400-byte send fails locally (EMSGSIZE), a 1200-byte one passes. A TCP connection to
+the other far address sends 4000 bytes with DF in full-sized segments: fragmentation
+needed comes back, the guest lowers its path MTU for it to 1280 and all 4000 bytes arrive.
 """
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -33,6 +43,93 @@ from ovlib import Step  # noqa: E402
 from vnlib import Tap, Vnicd, wait_for  # noqa: E402
 
 G_IP, GW, S_IP, EXT = '192.168.100.10', '192.168.100.1', '10.77.0.1', '10.77.0.2'
+FAR_GW, FAR_UDP, FAR_TCP = '10.88.0.1', '10.88.0.2', '10.88.0.3'
+
+# The far host's servers (F): UDP answers at once; TCP reads to the end, then answers.
+FAR_SERVER = r'''
+import socket, sys, threading
+def udp():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((sys.argv[1], 9999))
+    while True:
+        d, a = s.recvfrom(65535)
+        s.sendto(b'peer=%s:%d len=%d' % (a[0].encode(), a[1], len(d)), a)
+def serve(c, a):
+    n = 0
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        n += len(d)
+    c.sendall(b'peer=%s:%d len=%d' % (a[0].encode(), a[1], n))
+    c.close()
+threading.Thread(target=udp, daemon=True).start()
+t = socket.socket()
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind((sys.argv[2], 8080))
+t.listen(4)
+while True:
+    c, a = t.accept()
+    threading.Thread(target=serve, args=(c, a), daemon=True).start()
+'''
+
+# Path MTU discovery from the guest: UDP with DF (argv: far UDP address, source port).
+PMTU_UDP = r'''
+import errno, socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 10, 2)  # IP_MTU_DISCOVER = IP_PMTUDISC_DO: DF, no local fragments
+s.setsockopt(socket.IPPROTO_IP, 11, 1)  # IP_RECVERR
+s.bind(('0.0.0.0', int(sys.argv[2])))
+s.connect((sys.argv[1], 9999))
+s.send(b'p' * 1400)
+out = []
+for _ in range(30):
+    try:
+        _, anc, _, _ = s.recvmsg(512, 512, socket.MSG_ERRQUEUE)
+        break
+    except BlockingIOError:
+        time.sleep(0.1)
+    except OSError:
+        pass
+else:
+    anc = []
+for lvl, typ, data in anc:
+    err, origin, t, code, pad, info = struct.unpack('IBBBBI', data[:12])
+    out.append('errno %s icmp type %d code %d mtu %d from %s' % (
+        errno.errorcode.get(err), t, code, info, socket.inet_ntoa(data[20:24])))
+if not anc:
+    out.append('no icmp error')
+out.append('IP_MTU %d' % s.getsockopt(socket.IPPROTO_IP, 14))
+try:
+    s.send(b'p' * 1400)
+    out.append('1400 again: sent')
+except OSError as e:
+    out.append('1400 again: %s' % errno.errorcode.get(e.errno))
+s.settimeout(3)
+s.send(b'q' * 1200)
+try:
+    while True:  # the answer to the 1200-byte datagram (a 1400 one may have passed before)
+        d = s.recv(2048).decode()
+        if 'len=1200' in d:
+            break
+except OSError as e:
+    d = 'no answer: %s' % errno.errorcode.get(e.errno)
+out.append('1200: ' + d)
+print(' | '.join(out))
+'''
+
+# Path MTU discovery with TCP: 4000 bytes in full-sized DF segments to the far TCP server.
+PMTU_TCP = r'''
+import socket, sys
+c = socket.create_connection((sys.argv[1], 8080), timeout=10,
+                             source_address=('0.0.0.0', int(sys.argv[2])))
+c.sendall(b't' * 4000)
+c.shutdown(socket.SHUT_WR)
+try:
+    print(c.recv(100).decode())
+except OSError as e:
+    print('error', type(e).__name__)
+'''
 
 # Servers that answer with the peer they saw: TCP (S:8080, G:8000), UDP (S:9999).
 PEER_SERVER = r'''
@@ -80,6 +177,21 @@ try:
         s.send(b'z' * (4000 if what == 'big' else 1))
         d = s.recv(65535)
         print(len(d), d[:40].decode())
+    elif what == 'ooo':  # a 3000-byte UDP datagram in three fragments, the first one last
+        src = socket.inet_aton(sys.argv[5])
+        udp = struct.pack('!HHHH', sport, port, 3008, 0) + b'o' * 3000  # no UDP checksum
+        frags = [(0, udp[:1480], 1), (185, udp[1480:2960], 1), (370, udp[2960:], 0)]
+        raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(3)
+        s.bind(('0.0.0.0', sport))
+        for off, data, mf in reversed(frags):
+            hdr = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(data), 0x4242,
+                              mf << 13 | off, 64, 17, 0, src, socket.inet_aton(ip))
+            raw.sendto(hdr + data, (ip, 0))  # the kernel fills in the header checksum
+            time.sleep(0.05)
+        d, a = s.recvfrom(65535)
+        print(len(d), d[:40].decode())
     elif what == 'ttl':  # one UDP probe with TTL sport: who answers, with what
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, sport)
@@ -110,13 +222,13 @@ class Vn:
     def __init__(self):
         self.vn = Vnicd('natdiff', config='[vnicd]\nmetrics_listen =\n')
         self.vn.wait_ready()
-        self.g, self.s = Netns('ndg'), Netns('nds')
+        self.g, self.s, self.f = Netns('ndg'), Netns('nds'), Netns('ndf')
         vn = self.vn
         vn.ctl('net', 'add', 'wan', 'bridge')
         vn.ctl('port', 'add', 'srv', 'tap', '--ifname', 'sif', '--netns', self.s.name, '--net',
                'wan')
         vn.ctl('net', 'add', 'lan', 'nat', '--subnet', '192.168.100.0/24', '--external', 'wan',
-               '--external-ip', EXT + '/24')
+               '--external-ip', EXT + '/24', '--external-gateway', S_IP)
         vn.ctl('port', 'add', 'g1', 'tap', '--ifname', 'gif', '--netns', self.g.name, '--net',
                'lan')
         vn.ctl('nat', 'forward', 'add', 'lan', '--proto', 'tcp', '--external-port', 2222,
@@ -128,6 +240,7 @@ class Vn:
     def close(self):
         self.g.close()
         self.s.close()
+        self.f.close()
         self.vn.stop()
 
 
@@ -136,6 +249,7 @@ class Linux:
 
     def __init__(self):
         self.g, self.s, self.r = Netns('nlg'), Netns('nls'), Netns('nlr')
+        self.f = Netns('nlf')
         r = self.r
         r.ip('link', 'add', 'rg', 'type', 'veth', 'peer', 'name', 'gif', 'netns', self.g.name)
         r.ip('link', 'add', 'rs', 'type', 'veth', 'peer', 'name', 'sif', 'netns', self.s.name)
@@ -144,6 +258,7 @@ class Linux:
         for d in ('rg', 'rs'):
             r.ip('link', 'set', d, 'up')
         r.run('sysctl', '-qw', 'net.ipv4.ip_forward=1')
+        r.ip('route', 'add', '10.88.0.0/24', 'via', S_IP)
         ipt = ['iptables', '-t', 'nat', '-A']
         r.run(*ipt, 'POSTROUTING', '-s', '192.168.100.0/24', '-o', 'rs', '-j', 'MASQUERADE')
         r.run(*ipt, 'PREROUTING', '-d', EXT, '-p', 'tcp', '--dport', '2222', '-j', 'DNAT',
@@ -152,7 +267,7 @@ class Linux:
               '8000', '-j', 'MASQUERADE')
 
     def close(self):
-        for ns in (self.g, self.s, self.r):
+        for ns in (self.g, self.s, self.r, self.f):
             ns.close()
 
 
@@ -164,6 +279,18 @@ def observe(site):
     g.ip('addr', 'add', G_IP + '/24', 'dev', 'gif')
     g.ip('link', 'set', 'gif', 'up')
     g.ip('route', 'add', 'default', 'via', GW)
+    # the far side: S routes to F over a link whose S end has an MTU of 1280
+    f = site.f
+    s.ip('link', 'add', 'sfar', 'mtu', '1280', 'type', 'veth', 'peer', 'name', 'fif', 'netns',
+         f.name)
+    s.ip('addr', 'add', FAR_GW + '/24', 'dev', 'sfar')
+    s.ip('link', 'set', 'sfar', 'up')
+    s.run('sysctl', '-qw', 'net.ipv4.ip_forward=1')
+    for a in (FAR_UDP, FAR_TCP):
+        f.ip('addr', 'add', a + '/24', 'dev', 'fif')
+    f.ip('link', 'set', 'fif', 'up')
+    f.ip('route', 'add', 'default', 'via', FAR_GW)
+    f.python(FAR_SERVER, FAR_UDP, FAR_TCP)
     s.python(PEER_SERVER, 'tcp', 8080)
     s.python(PEER_SERVER, 'udp', 9999)
     g.python(PEER_SERVER, 'tcp', 8000)
@@ -196,8 +323,26 @@ def observe(site):
            ('udp server -> external:5000 (nothing tracked)', cli(s, 'udp', EXT, 5000)),
            ('ping server -> external address', ping(s, EXT)),
            ('tcp guest -> external:2222 (hairpin), peer seen by the guest',
-            cli(g, 'tcp', EXT, 2222, 47000))]
+            cli(g, 'tcp', EXT, 2222, 47000)),
+           ('3000-byte udp in fragments sent last first (out of order)',
+            cli(g, 'ooo', S_IP, 9999, 40005, G_IP)),
+           ('path MTU: 1400-byte DF udp to a 1280-MTU hop, then 1400 and 1200 again',
+            pmtu(g, PMTU_UDP, FAR_UDP, 40003)),
+           ('path MTU: 4000 bytes of tcp to a 1280-MTU hop; the guest\'s route to it after',
+            pmtu(g, PMTU_TCP, FAR_TCP, 47001) + ' | ' + route_mtu(g, FAR_TCP))]
     return res
+
+
+def pmtu(ns, code, *a):
+    r = ns.run(sys.executable, '-c', code, *a, check=False, timeout=40)
+    return (r.stdout.strip() or r.stderr.strip()[-100:]).replace('\n', ' | ')
+
+
+def route_mtu(ns, ip):
+    """The path MTU the kernel of @ns learned for @ip ("mtu N" of its route cache)."""
+    out = ns.run('ip', '-4', 'route', 'get', ip, check=False).stdout
+    m = re.search(r'\bmtu (\d+)', out)
+    return 'route mtu %s' % (m.group(1) if m else 'none')
 
 
 def main():
@@ -209,6 +354,10 @@ def main():
         with Step(tap, '%s set-up and attempts' % cls.name) as st:
             site = cls()
             results[cls.name] = observe(site)
+            if cls is Vn:  # out of order: the two later fragments were held, then sent on
+                tr = site.vn.ctl_json('net', 'show', 'lan')['translated']
+                tap.ok(tr['fragments_held'] >= 2 and tr['fragments_released'] >= 2,
+                       'vnicd held the out-of-order fragments until their first: %s' % tr)
         if site:
             site.close()
         if not st.ok:

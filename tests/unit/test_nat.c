@@ -9,6 +9,8 @@
 #include <rte_ip.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
+#include <rte_malloc.h>
+#include <rte_pause.h>
 #include <rte_mbuf.h>
 
 #include "testutil.h"
@@ -79,9 +81,9 @@ static void test_conntrack_reference(void)
 
 	vn_ct_timeouts_default(&to);
 	to.udp = 1;
-	ct = vn_ct_new(500, &to);
+	ct = vn_ct_new(500, &to, NULL);
 	g_assert_nonnull(ct);
-	g_assert_null(vn_ct_new(0, &to));
+	g_assert_null(vn_ct_new(0, &to, NULL));
 	for (int it = 0; it < 20000; it++) {
 		uint32_t a = (uint32_t)g_rand_int_range(r, 1, 20);
 		uint16_t sp = (uint16_t)g_rand_int_range(r, 1, 20);
@@ -134,7 +136,7 @@ static void test_conntrack_full_and_tcp(void)
 	g_assert_cmpuint(to.udp, ==, 30);
 	g_assert_cmpuint(to.udp_stream, ==, 120);
 	g_assert_cmpuint(to.icmp, ==, 30);
-	ct = vn_ct_new(2, &to);
+	ct = vn_ct_new(2, &to, NULL);
 	for (uint16_t i = 0; i < 3; i++) {
 		o = tup(1, 2, i, 80, IPPROTO_TCP), rep = tup(2, 3, 80, i, IPPROTO_TCP);
 		e = vn_ct_insert(ct, &o, &rep, 0);
@@ -174,7 +176,7 @@ static void test_conntrack_100k(void)
 	int d;
 
 	vn_ct_timeouts_default(&to);
-	ct = vn_ct_new(100000, &to);
+	ct = vn_ct_new(100000, &to, NULL);
 	g_assert_nonnull(ct);
 	for (uint32_t i = 0; i < 100000; i++) {
 		struct vn_ct_tuple o = tup(i / 60000 + 1, 7, (uint16_t)(i % 60000), 80,
@@ -192,10 +194,96 @@ static void test_conntrack_100k(void)
 	}
 	g_assert_cmpuint(vn_ct_flush(ct), ==, 100000);
 	g_assert_cmpuint(ct->used, ==, 0);
-	g_test_message("%zu bytes per entry + %zu of buckets", sizeof(struct vn_ct_entry),
-		       (size_t)(ct->mask + 1) * 4 / ct->max);
+	g_test_message("%zu bytes per entry (plus two rte_hash keys)", sizeof(struct vn_ct_entry));
 	g_assert_cmpuint(sizeof(struct vn_ct_entry), <=, 112);
 	vn_ct_free(ct);
+}
+
+/* ---- lock-free readers: a removed entry is not reused while a reader may hold it ---- */
+
+struct lf_run {
+	struct vn_ct *ct;
+	struct rte_rcu_qsbr *v;
+	int stop;
+	uint64_t found, bad;
+};
+
+static gpointer lf_reader(gpointer p)
+{
+	struct lf_run *a = p;
+
+	rte_rcu_qsbr_thread_register(a->v, 0);
+	rte_rcu_qsbr_thread_online(a->v, 0);
+	while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
+		for (uint16_t i = 0; i < 64; i++) {
+			struct vn_ct_tuple t = tup(i + 1, 99, i, 53, IPPROTO_UDP);
+			struct vn_ct_entry *e;
+			int d;
+			if (!(e = vn_ct_lookup(a->ct, &t, &d)))
+				continue;
+			__atomic_fetch_add(&a->found, 1, __ATOMIC_RELAXED);
+			for (int k = 0; k < 200;
+			     k++) /* hold it a while, as a worker's burst does */
+				rte_pause();
+			if (d != 0 || memcmp(&e->t[0], &t, sizeof(t)) != 0)
+				a->bad++;
+		}
+		rte_rcu_qsbr_quiescent(a->v, 0);
+	}
+	rte_rcu_qsbr_thread_offline(a->v, 0);
+	rte_rcu_qsbr_thread_unregister(a->v, 0);
+	return NULL;
+}
+
+static void test_conntrack_lockfree(void)
+{
+	struct rte_rcu_qsbr *v = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(1), 64);
+	struct lf_run a = {0};
+	struct vn_ct_timeouts to;
+	GRand *r = g_rand_new_with_seed(3);
+	GThread *th;
+
+	g_assert_nonnull(v);
+	g_assert_cmpint(rte_rcu_qsbr_init(v, 1), ==, 0);
+	vn_ct_timeouts_default(&to);
+	a.ct = vn_ct_new(32, &to, v); /* few entries: removed ones are reused at once */
+	a.v = v;
+	th = g_thread_new("lf_reader", lf_reader, &a);
+	/* until the reader has looked a while (it may start late on a loaded machine) */
+	for (int it = 0;
+	     it < 1000 || (__atomic_load_n(&a.found, __ATOMIC_RELAXED) < 5000 && it < 1000000);
+	     it++) {
+		vn_ct_lock(a.ct);
+		for (int n = 0; n < 8; n++) { /* keys 1..128: entries go to other keys */
+			uint16_t i = (uint16_t)g_rand_int_range(r, 0, 128);
+			struct vn_ct_tuple o = tup(i + 1, 99, i, 53, IPPROTO_UDP),
+					   rep = tup(99, 7, 53, i, IPPROTO_UDP);
+			struct vn_ct_entry *e;
+			int d;
+			if ((e = vn_ct_lookup(a.ct, &o, &d)))
+				vn_ct_remove(a.ct, e);
+			else
+				vn_ct_insert(a.ct, &o, &rep, 0);
+		}
+		vn_ct_unlock(a.ct);
+		vn_ct_reclaim(a.ct);
+	}
+	__atomic_store_n(&a.stop, 1, __ATOMIC_RELEASE);
+	g_thread_join(th);
+	g_test_message("reader: %" G_GUINT64_FORMAT " found, %" G_GUINT64_FORMAT " changed",
+		       a.found, a.bad);
+	g_assert_cmpuint(a.found, >, 0);
+	g_assert_cmpuint(a.bad, ==, 0);
+	vn_ct_flush(a.ct); /* and every entry is free again after the reclaim */
+	g_assert_cmpuint(a.ct->used, ==, 0);
+	vn_ct_lock(a.ct);
+	for (uint16_t i = 0; i < 32; i++)
+		g_assert_nonnull(vn_ct_insert(a.ct, &(struct vn_ct_tuple){.src = i, .proto = 17},
+					      &(struct vn_ct_tuple){.dst = i, .proto = 17}, 0));
+	vn_ct_unlock(a.ct);
+	vn_ct_free(a.ct);
+	rte_free(v);
+	g_rand_free(r);
 }
 
 /* ---- translation ---- */
@@ -206,7 +294,7 @@ static struct vn_nat *nat_new(void)
 	struct vn_ct_timeouts to;
 
 	vn_ct_timeouts_default(&to);
-	nt->ct = vn_ct_new(64, &to);
+	nt->ct = vn_ct_new(64, &to, NULL);
 	nt->gw = ip4("192.168.100.1");
 	nt->net = ip4("192.168.100.0");
 	nt->mask = ip4("255.255.255.0");
@@ -219,6 +307,7 @@ static struct vn_nat *nat_new(void)
 
 static void nat_free(struct vn_nat *nt)
 {
+	vn_nat_hold_expire(nt, UINT64_MAX);
 	vn_ct_free(nt->ct);
 	g_free(nt);
 }
@@ -337,6 +426,7 @@ static void test_snat_round_trip(void)
 
 static void test_ports_and_drops(void)
 {
+	struct rte_mbuf *held;
 	struct vn_nat *nt = nat_new();
 	struct vn_nat_res r;
 	struct rte_ipv4_hdr *ip;
@@ -386,17 +476,18 @@ static void test_ports_and_drops(void)
 	g_assert_cmpint(vn_nat_process(nt, m, true, 0, &r), ==, VN_NAT_DROPPED);
 	rte_pktmbuf_free(m);
 	g_assert_cmpuint(nt->drops[VN_NAT_NO_CONNECTION], ==, 3);
-	/* fragments: a later one of an unknown datagram is dropped; the first one is translated
-	 * and the later ones of its datagram follow it */
+	/* fragments: a later one of an unknown datagram is held (out of order); the first one
+	 * is translated and releases it, and the later ones of its datagram follow it */
 	m = mkpkt("192.168.100.12", "1.1.1.1", IPPROTO_UDP, 0x1111, 0x2222, 8);
 	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
 	ip->packet_id = htons(99);
 	ip->fragment_offset = htons(1); /* 8 bytes on */
 	ip->hdr_checksum = 0;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	g_assert_cmpint(vn_nat_process(nt, m, true, 0, &r), ==, VN_NAT_DROPPED);
-	g_assert_cmpuint(nt->drops[VN_NAT_FRAGMENT], ==, 1);
-	rte_pktmbuf_free(m);
+	g_assert_cmpint(vn_nat_process(nt, m, true, 0, &r), ==, VN_NAT_HELD);
+	g_assert_cmpuint(nt->frag_held, ==, 1);
+	g_assert_cmpuint(nt->drops[VN_NAT_FRAGMENT], ==, 0);
+	held = m;
 	m = mkpkt("192.168.100.12", "1.1.1.1", IPPROTO_UDP, 4444, 53, 4);
 	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
 	ip->packet_id = htons(99);
@@ -405,6 +496,14 @@ static void test_ports_and_drops(void)
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	g_assert_cmpint(vn_nat_process(nt, m, true, 1, &r), ==, VN_NAT_OUTSIDE);
 	g_assert_cmpuint(ip->src_addr, ==, ip4("10.0.0.2"));
+	g_assert_cmpuint(r.nmore, ==, 1);
+	g_assert_true(r.more[0] == held);
+	ip = rte_pktmbuf_mtod_offset(held, struct rte_ipv4_hdr *, 14);
+	g_assert_cmpuint(ip->src_addr, ==, ip4("10.0.0.2"));
+	g_assert_cmpuint(ip->time_to_live, ==, 63);
+	g_assert_cmpuint(rte_ipv4_cksum(ip), ==, 0);
+	g_assert_cmpuint(nt->frag_released, ==, 1);
+	rte_pktmbuf_free(held);
 	rte_pktmbuf_free(m);
 	m = mkpkt("192.168.100.12", "1.1.1.1", IPPROTO_UDP, 0x1111, 0x2222, 8);
 	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
@@ -514,6 +613,33 @@ static void test_forward_and_icmp_error(void)
 }
 
 /* A guest's frame whose UDP checksum an offload would finish (pseudo-header sum only). */
+/* Out-of-order fragments: at most VN_NAT_HOLD held, the others dropped; held ones expire. */
+static void test_fragments_held(void)
+{
+	struct vn_nat *nt = nat_new();
+	struct vn_nat_res r;
+
+	for (uint16_t id = 0; id < VN_NAT_HOLD + 1; id++) {
+		struct rte_mbuf *m = mkpkt("192.168.100.12", "1.1.1.1", IPPROTO_UDP, 1, 2, 8);
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+		ip->packet_id = htons(id);
+		ip->fragment_offset = htons(2);
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		g_assert_cmpint(vn_nat_process(nt, m, true, 10, &r), ==,
+				id < VN_NAT_HOLD ? VN_NAT_HELD : VN_NAT_DROPPED);
+		if (id == VN_NAT_HOLD)
+			rte_pktmbuf_free(m);
+	}
+	g_assert_cmpuint(nt->frag_held, ==, VN_NAT_HOLD);
+	g_assert_cmpuint(nt->drops[VN_NAT_FRAGMENT], ==, 1);
+	vn_nat_hold_expire(nt, 10 + VN_NAT_HOLD_MS - 1); /* not yet */
+	g_assert_cmpuint(nt->drops[VN_NAT_FRAGMENT], ==, 1);
+	vn_nat_hold_expire(nt, 10 + VN_NAT_HOLD_MS);
+	g_assert_cmpuint(nt->drops[VN_NAT_FRAGMENT], ==, 1 + VN_NAT_HOLD);
+	nat_free(nt);
+}
+
 static void test_unfinished_checksum(void)
 {
 	struct vn_nat *nt = nat_new();
@@ -651,10 +777,12 @@ int main(int argc, char **argv)
 	g_test_add_func("/nat/conntrack_reference", test_conntrack_reference);
 	g_test_add_func("/nat/conntrack_full_tcp", test_conntrack_full_and_tcp);
 	g_test_add_func("/nat/conntrack_100k", test_conntrack_100k);
+	g_test_add_func("/nat/conntrack_lockfree", test_conntrack_lockfree);
 	g_test_add_func("/nat/snat_round_trip", test_snat_round_trip);
 	g_test_add_func("/nat/ports_and_drops", test_ports_and_drops);
 	g_test_add_func("/nat/forward_icmp_error", test_forward_and_icmp_error);
 	g_test_add_func("/nat/unfinished_checksum", test_unfinished_checksum);
+	g_test_add_func("/nat/fragments_held", test_fragments_held);
 	g_test_add_func("/nat/dhcp", test_dhcp);
 	rc = g_test_run();
 	g_assert_cmpuint(rte_mempool_in_use_count(mp), ==, 0);
