@@ -182,6 +182,16 @@ static __rte_always_inline void bridge_one(const struct vn_fwd_ctx *x, struct me
 		   VN_DROP_NO_DEST);
 }
 
+/* bridge_one() of the fast path, out of line: the loop over a burst's frames keeps its
+ * registers for the memo of the frame before. */
+static __rte_noinline void bridge_one_fast(const struct vn_fwd_ctx *x, struct memo *mm,
+					   const struct rte_ether_hdr *eth, uint16_t seg,
+					   uint8_t cast, struct vn_fwd *f, const struct bulk *bk,
+					   uint16_t i)
+{
+	bridge_one(x, mm, eth, seg, cast, f, NULL, bk, i);
+}
+
 /* The keys of the @n (at most VN_BURST) frames @pkts into @bk, and what @fdb holds for them. */
 static __rte_always_inline void bulk_gather(struct bulk *bk, struct rte_mbuf *const *pkts,
 					    uint16_t n, int moff, struct vn_fdb *fdb)
@@ -276,7 +286,10 @@ static __rte_always_inline void bridge_forward_as(const struct vn_fwd_ctx *x,
 			continue;
 		}
 		mm.have_prev = false;
-		bridge_one(x, &mm, eth, md->cl.seg, md->cast, &f[i], tr, bp, i);
+		if (tr == NULL)
+			bridge_one_fast(x, &mm, eth, md->cl.seg, md->cast, &f[i], bp, i);
+		else
+			bridge_one(x, &mm, eth, md->cl.seg, md->cast, &f[i], tr, bp, i);
 	}
 }
 
