@@ -725,6 +725,15 @@ struct ov_memo {
 	struct rte_ether_addr src, dmac;
 };
 
+/* Return: true if the frame at @e is 802.1Q or 802.1ad tagged (ov_one() drops those). */
+static inline bool vn_ov_tagged(const uint8_t *e)
+{
+	uint16_t et;
+
+	memcpy(&et, e + 12, 2);
+	return et == RTE_BE16(RTE_ETHER_TYPE_VLAN) || et == RTE_BE16(RTE_ETHER_TYPE_QINQ);
+}
+
 /* One frame of segment @seg: learn its source, look its destination up, or flood it to the
  * segment's guests (and, from a guest, to every flooding remote: head-end replication). */
 static __rte_always_inline void ov_one(const struct vn_fwd_ctx *x, struct vn_overlay *ov,
@@ -738,8 +747,7 @@ static __rte_always_inline void ov_one(const struct vn_fwd_ctx *x, struct vn_ove
 	struct vn_leg *l;
 	int d;
 
-	if (unlikely(eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_VLAN) ||
-		     eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_QINQ))) {
+	if (unlikely(vn_ov_tagged((const uint8_t *)eth))) {
 		VN_TRACE(tr, "forward", "drop", "overlay: a tagged frame and no VLAN map takes it");
 		return vn_fwd_drop(f, VN_DROP_POLICY); /* no VNI map takes tagged frames */
 	}
@@ -792,6 +800,16 @@ static __rte_always_inline void ov_one(const struct vn_fwd_ctx *x, struct vn_ove
 	l->mask = (uint8_t)((1u << seg) | (remote ? 0 : VN_OV_KMODE_REMOTE));
 }
 
+/* The frame before in the burst, when it went to one port: its addresses (12 bytes),
+ * segment (-1: none) and that port. A frame like it goes there too (the memos and every
+ * check would say so) with one 12-byte compare. */
+struct ov_prev {
+	uint64_t a;
+	uint32_t b;
+	int seg;
+	uint16_t to;
+};
+
 /* The segment of a frame received with VLAN @vid (0: untagged) on a port with map @vm. */
 static inline int vmap_seg(const struct vn_overlay *ov, const struct vn_vlan_map *vm, uint32_t vid)
 {
@@ -809,8 +827,13 @@ static __rte_always_inline void ov_forward_as(const struct vn_fwd_ctx *x,
 	bool remote = x->in->tun != NULL;
 	int seg = remote ? 0 : __builtin_ctz(x->in->kmode | 0x80u);
 	struct ov_memo mm = {.dst = -1};
+	struct ov_prev pv = {.seg = -1};
 
 	for (uint16_t i = 0; i < n; i++) {
+		const uint8_t *e = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
+		uint64_t a;
+		uint32_t b;
+
 		if (unlikely(x->in->vmap != NULL)) { /* its tag (hash.usr) says the VNI */
 			seg = vmap_seg(ov, x->in->vmap, pkts[i]->hash.usr);
 			if (seg < 0) {
@@ -831,7 +854,18 @@ static __rte_always_inline void ov_forward_as(const struct vn_fwd_ctx *x,
 				continue;
 			}
 		}
+		memcpy(&a, e, 8);
+		memcpy(&b, e + 8, 4);
+		if (a == pv.a && b == pv.b && seg == pv.seg && !vn_ov_tagged(e)) {
+			pkts[i]->hash.usr = ov->vni[seg];
+			vn_fwd_to(&f[i], pv.to);
+			continue;
+		}
 		ov_one(x, ov, &mm, pkts[i], seg, remote, &f[i], tr);
+		pv.seg = f[i].nlegs == VN_FWD_TO ? seg : -1; /* only a decision for one port */
+		pv.a = a;
+		pv.b = b;
+		pv.to = f[i].to;
 	}
 }
 
