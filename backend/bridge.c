@@ -325,6 +325,7 @@ void vn_fdb_lookup_bulk(struct vn_fdb *fdb, const struct vn_fdb_key *keys, unsig
 {
 	const void *kp[VN_FDB_BULK];
 	void *data[VN_FDB_BULK];
+	hash_sig_t sig[VN_FDB_BULK];
 	uint64_t hit = 0;
 
 	if (n <= FDB_BULK_MIN) { /* one by one: rte_hash's bulk look-up costs more for few */
@@ -334,9 +335,11 @@ void vn_fdb_lookup_bulk(struct vn_fdb *fdb, const struct vn_fdb_key *keys, unsig
 		}
 		return;
 	}
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		kp[i] = &keys[i];
-	if (rte_hash_lookup_bulk_data(fdb->h, kp, n, &hit, data) < 0)
+		sig[i] = fdb_key_hash(&keys[i], sizeof(keys[i]), 0); /* inline: no call per key */
+	}
+	if (rte_hash_lookup_with_hash_bulk_data(fdb->h, kp, sig, n, &hit, data) < 0)
 		hit = 0;
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t d = (hit >> i) & 1 ? (uintptr_t)data[i] : 0;
