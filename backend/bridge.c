@@ -246,6 +246,20 @@ static int fdb_insert(struct vn_fdb *fdb, const struct vn_fdb_key *k, uint64_t d
 	return 0;
 }
 
+/* Move the entry of @k (data @d, at position @pos) to @port. Return: 2 (moved), or -ENOSPC. */
+static int fdb_move(struct vn_fdb *fdb, const struct vn_fdb_key *k, uint64_t d, uint16_t port,
+		    uint64_t now, int32_t pos)
+{
+	int rc = fdb_insert(fdb, k, FDB_VALID | port, now, pos);
+
+	if (rc < 0)
+		return rc;
+	port_count(fdb, d, -1);
+	port_count(fdb, FDB_VALID | port, 1);
+	__atomic_add_fetch(&fdb->moved, 1, __ATOMIC_RELAXED);
+	return 2;
+}
+
 int vn_fdb_learn(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac, uint16_t port,
 		 uint64_t now)
 {
@@ -265,13 +279,7 @@ int vn_fdb_learn(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *
 		}
 		if ((rc = port_admit(fdb, port, now)) < 0)
 			return rc;
-		rc = fdb_insert(fdb, &k, FDB_VALID | port, now, pos);
-		if (rc < 0)
-			return rc;
-		port_count(fdb, d, -1);
-		port_count(fdb, FDB_VALID | port, 1);
-		__atomic_add_fetch(&fdb->moved, 1, __ATOMIC_RELAXED);
-		return 2;
+		return fdb_move(fdb, &k, d, port, now, pos);
 	}
 	if ((rc = port_admit(fdb, port, now)) < 0)
 		return rc;
@@ -382,6 +390,33 @@ int vn_fdb_add_static(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_a
 	if (rc == 0 && !is_new)
 		port_count(fdb, (uintptr_t)data, -1); /* a dynamic entry made static */
 	return rc;
+}
+
+int vn_fdb_set_dynamic(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac,
+		       uint16_t port, uint64_t now, bool move)
+{
+	struct vn_fdb_key k;
+	void *data = NULL;
+	int32_t pos;
+	int rc;
+
+	fdb_key_make(&k, seg, mac);
+	pos = rte_hash_lookup_data(fdb->h, &k, &data);
+	if (pos >= 0) {
+		uint64_t d = (uintptr_t)data;
+		if (d & FDB_STATIC)
+			return -EEXIST;
+		if ((d & 0xffff) == port) {
+			if ((uint32_t)pos < fdb->nr_pos)
+				fdb->seen[pos] = now;
+			return 0;
+		}
+		return move ? fdb_move(fdb, &k, d, port, now, pos) : -EBUSY;
+	}
+	if ((rc = fdb_insert(fdb, &k, FDB_VALID | port, now, -1)) < 0)
+		return rc;
+	port_count(fdb, FDB_VALID | port, 1);
+	return 1;
 }
 
 static int fdb_remove(struct vn_fdb *fdb, const void *key)

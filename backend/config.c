@@ -24,6 +24,7 @@ void vn_config_defaults(struct vn_config *c)
 	c->ctl_idle_timeout = 60;
 	c->fdb_max = 8192;
 	c->fdb_aging = 300;
+	c->evpn_restart_grace = 30;
 	c->fdb_max_per_port = 1024;
 	c->fdb_learn_rate = 1000;
 	c->idle_sleep_us = 1000;
@@ -48,6 +49,7 @@ void vn_config_clear(struct vn_config *c)
 	g_free(c->io_uring);
 	g_free(c->vhost_socket_dirs);
 	g_free(c->libvirt_uri);
+	g_free(c->vhost_hotplug_dirs);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -80,6 +82,7 @@ static const struct key_desc keys[] = {
     {"ctl_idle_timeout", K_UINT, OFF(ctl_idle_timeout), 0, 86400},
     {"fdb_max", K_UINT, OFF(fdb_max), 16, 1048576},
     {"fdb_aging", K_UINT, OFF(fdb_aging), 1, 1000000},
+    {"evpn_restart_grace", K_UINT, OFF(evpn_restart_grace), 0, 86400},
     {"fdb_max_per_port", K_UINT, OFF(fdb_max_per_port), 0, 1048576},
     {"fdb_learn_rate", K_UINT, OFF(fdb_learn_rate), 0, 10000000},
     {"idle_sleep_us", K_UINT, OFF(idle_sleep_us), 0, 100000},
@@ -90,6 +93,7 @@ static const struct key_desc keys[] = {
     {"io_uring", K_CHOICE, OFF(io_uring), 0, 0, "auto|no"},
     {"vhost_socket_dirs", K_DIRS, OFF(vhost_socket_dirs)},
     {"libvirt_uri", K_URI, OFF(libvirt_uri)},
+    {"vhost_hotplug_dirs", K_DIRS, OFF(vhost_hotplug_dirs)},
 };
 
 static const struct key_desc *find_key(const char *name)

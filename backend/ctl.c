@@ -27,9 +27,9 @@
 struct ctl_client {
 	struct vn_ctl *ctl;
 	int fd;
-	int passed_fd; /* descriptor received with the pending request, or -1 */
 	guint in_src, out_src;
-	GString *in, *out;
+	struct vn_ctl_frame frame; /* requests received, with their descriptors */
+	GString *out;
 	gint64 last_request; /* monotonic µs of the last complete request (or of accept) */
 	bool closing;
 };
@@ -134,6 +134,17 @@ static int cmd_port_set(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GEr
 	}
 	json_builder_add_null_value(b);
 	return vn_switch_port_set(sw, a, err);
+}
+
+static int cmd_port_announce(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
+{
+	if (!a) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "missing argument 'name'");
+		return -EINVAL;
+	}
+	json_builder_add_null_value(b);
+	return vn_switch_port_announce(sw, a, err);
 }
 
 static int cmd_port_list(struct vn_switch *sw, JsonObject *a, JsonBuilder *b, GError **err)
@@ -380,6 +391,7 @@ static const struct {
     {"port.list", cmd_port_list},
     {"port.show", cmd_port_show},
     {"port.set", cmd_port_set},
+    {"port.announce", cmd_port_announce},
     {"fdb.show", cmd_fdb_show},
     {"fdb.add", cmd_fdb_add},
     {"fdb.flush", cmd_fdb_flush},
@@ -519,6 +531,16 @@ char *vn_ctl_handle_line(struct vn_switch *sw, const char *line, gsize len)
 	return json_generator_to_data(g, NULL);
 }
 
+char *vn_ctl_handle_request(struct vn_switch *sw, const char *line, gsize len, int *fd)
+{
+	char *resp;
+
+	req_fd = fd;
+	resp = vn_ctl_handle_line(sw, line, len);
+	req_fd = NULL;
+	return resp;
+}
+
 /* ---- socket server ---- */
 
 static void client_close(struct ctl_client *c)
@@ -528,9 +550,7 @@ static void client_close(struct ctl_client *c)
 	if (c->out_src)
 		g_source_remove(c->out_src);
 	close(c->fd);
-	if (c->passed_fd >= 0)
-		close(c->passed_fd);
-	g_string_free(c->in, TRUE);
+	vn_ctl_frame_clear(&c->frame);
 	g_string_free(c->out, TRUE);
 	g_ptr_array_remove(c->ctl->clients, c);
 	g_free(c);
@@ -614,21 +634,11 @@ static gboolean client_readable(int fd, GIOCondition cond, gpointer ud)
 			    .msg_control = cbuf.b,
 			    .msg_controllen = sizeof(cbuf.b)};
 	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	char *nl;
+	const char *line;
+	gssize len;
 
-	for (struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm;
-	     cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
-			int pfd;
-			memcpy(&pfd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			if (c->passed_fd >= 0)
-				close(c->passed_fd); /* one descriptor per request: keep the last */
-			c->passed_fd = pfd;
-		}
-	}
-
+	if (n > 0)
+		vn_ctl_frame_push(&c->frame, &mh, (size_t)n);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		c->in_src = 0;
 		client_close(c);
@@ -636,24 +646,13 @@ static gboolean client_readable(int fd, GIOCondition cond, gpointer ud)
 	}
 	if (n < 0)
 		return G_SOURCE_CONTINUE;
-	g_string_append_len(c->in, buf, n);
-	while ((nl = memchr(c->in->str, '\n', c->in->len))) {
-		gsize len = (gsize)(nl - c->in->str);
-		if (len > 0) {
-			if (client_drop_if_stuck(c))
-				return G_SOURCE_REMOVE; /* client_close destroyed this source */
-			c->last_request = g_get_monotonic_time();
-			req_fd = &c->passed_fd;
-			client_reply(c, vn_ctl_handle_line(c->ctl->sw, c->in->str, len));
-			req_fd = NULL;
-			if (c->passed_fd >= 0) { /* not taken by the request */
-				close(c->passed_fd);
-				c->passed_fd = -1;
-			}
-		}
-		g_string_erase(c->in, 0, (gssize)len + 1);
+	while ((len = vn_ctl_frame_next(&c->frame, &line)) > 0) {
+		if (client_drop_if_stuck(c))
+			return G_SOURCE_REMOVE; /* client_close destroyed this source */
+		c->last_request = g_get_monotonic_time();
+		client_reply(c, vn_ctl_handle_request(c->ctl->sw, line, (gsize)len, &c->frame.fd));
 	}
-	if (c->in->len > VN_CTL_MAX_LINE) {
+	if (len < 0) {
 		client_reply(c, error_line("request line too long"));
 		c->closing = true;
 		c->in_src = 0; /* this source ends with G_SOURCE_REMOVE */
@@ -765,8 +764,7 @@ static gboolean ctl_accept(int lfd, GIOCondition cond, gpointer ud)
 	c = g_new0(struct ctl_client, 1);
 	c->ctl = ctl;
 	c->fd = fd;
-	c->passed_fd = -1;
-	c->in = g_string_new(NULL);
+	vn_ctl_frame_init(&c->frame);
 	c->out = g_string_new(NULL);
 	c->last_request = g_get_monotonic_time();
 	c->in_src = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, client_readable, c);

@@ -12,6 +12,8 @@
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
 #include <rte_malloc.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
 
 #include "vnicd/datapath.h"
 #include "vnicd/log.h"
@@ -23,6 +25,7 @@
 #define SLEEP_MIN_US 8
 #define INTR_TIMEOUT_US 100000 /* longest sleep when every queue can notify */
 #define WAIT_FDS_MAX 256
+#define INJ_RING_SIZE 256 /* injected frames in flight (announcements) */
 
 static void table_free(struct vn_dp_table *t);
 
@@ -40,6 +43,8 @@ uint64_t vn_dp_now(void)
 
 struct vn_dp *vn_dp_create(unsigned nr_workers, unsigned idle_sleep_us)
 {
+	static unsigned nr_dps;
+	char ring[RTE_RING_NAMESIZE];
 	struct vn_dp *dp;
 	size_t sz;
 
@@ -70,6 +75,11 @@ struct vn_dp *vn_dp_create(unsigned nr_workers, unsigned idle_sleep_us)
 		if (dp->w[i]->wake_fd < 0)
 			goto out_free;
 	}
+	snprintf(ring, sizeof(ring), "vn_inj%u", __atomic_fetch_add(&nr_dps, 1, __ATOMIC_RELAXED));
+	dp->inj = rte_ring_create_elem(ring, sizeof(struct vn_dp_inj), INJ_RING_SIZE, SOCKET_ID_ANY,
+				       RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (!dp->inj)
+		goto out_free;
 	return dp;
 
 out_free:
@@ -89,6 +99,12 @@ void vn_dp_free(struct vn_dp *dp)
 		rte_free(dp->w[i]);
 	}
 	table_free(dp->table);
+	if (dp->inj) {
+		struct vn_dp_inj e;
+		while (rte_ring_dequeue_elem(dp->inj, &e, sizeof(e)) == 0)
+			rte_pktmbuf_free(e.m);
+		rte_ring_free(dp->inj);
+	}
 	for (unsigned s = 0; s < VN_MAX_PORTS_HARD; s++)
 		vn_policy_free(dp->pol[s]);
 	rte_free(dp->qsbr);
@@ -233,13 +249,51 @@ void vn_dp_stop(struct vn_dp *dp)
 	vn_dp_wake(dp);
 }
 
+/*
+ * Worker 0: the frames the control thread injected, each through the pipeline as received
+ * on its slot, if the port that was there still is. Return: frames moved.
+ */
+static unsigned poll_injected(struct vn_worker *w, const struct vn_dp_table *t, uint64_t now)
+{
+	struct vn_dp_inj e[VN_BURST];
+	unsigned n, moved = 0;
+
+	if (likely(rte_ring_empty(w->dp->inj)))
+		return 0;
+	n = rte_ring_dequeue_burst_elem(w->dp->inj, e, sizeof(e[0]), VN_BURST, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = e[i].m;
+		if (e[i].slot >= t->nr_slots || t->slots[e[i].slot].port != e[i].port) {
+			rte_pktmbuf_free(m);
+			__atomic_fetch_add(&w->dp->inj_drops, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		vn_dp_switch_burst(w, t, e[i].slot, &m, 1, now);
+		moved++;
+	}
+	return moved;
+}
+
+int vn_dp_inject(struct vn_dp *dp, const struct vn_port *port, struct rte_mbuf *m)
+{
+	struct vn_dp_inj e = {.m = m, .port = port, .slot = port->slot};
+
+	if (rte_ring_enqueue_elem(dp->inj, &e, sizeof(e)) != 0) {
+		__atomic_fetch_add(&dp->inj_drops, 1, __ATOMIC_RELAXED);
+		rte_pktmbuf_free(m);
+		return -ENOBUFS;
+	}
+	vn_dp_wake(dp);
+	return 0;
+}
+
 /* Poll every rx queue of worker @w once. Return: frames moved. */
 static unsigned poll_once(struct vn_worker *w, const struct vn_dp_table *t)
 {
 	struct rte_mbuf *pkts[VN_BURST];
 	const struct vn_dp_rxq *rq = t->rxqs[w->id];
 	uint64_t now = vn_dp_now();
-	unsigned moved = 0;
+	unsigned moved = w->id == 0 ? poll_injected(w, t, now) : 0;
 
 	for (unsigned i = 0; i < t->nr_rxqs[w->id]; i++) {
 		struct vn_port *p = rq[i].port;

@@ -26,6 +26,7 @@
 #include "vnicd/log.h"
 #include "vnicd/metrics.h"
 #include "vnicd/switch.h"
+#include "vnicd/vhost_hotplug.h"
 #include "vnicd/virt_events.h"
 
 struct opts {
@@ -227,6 +228,7 @@ struct daemon {
 	struct vn_ctl *ctl;
 	struct vn_metrics *metrics;
 	struct vn_virt *virt;
+	struct vn_hotplug *hotplug;
 };
 
 /* Free what the control thread allocated for @d (the unwind labels in main() do the rest). */
@@ -494,7 +496,9 @@ int main(int argc, char **argv)
 		goto out_stop;
 	/* after the control socket: the listener applies requests as a client would */
 	d.virt = vn_virt_start(d.sw, d.cfg.libvirt_uri);
+	d.hotplug = vn_hotplug_start(d.sw, d.cfg.vhost_hotplug_dirs);
 	run_main_loop(&d);
+	vn_hotplug_stop(d.hotplug);
 	vn_virt_stop(d.virt);
 	rc = stop_control(&d);
 out_stop:

@@ -15,8 +15,6 @@
 #include "vnicd/log.h"
 #include "vnicd/metrics.h"
 
-#define REQ_MAX 8192
-
 struct conn {
 	struct vn_metrics *m;
 	int fd;
@@ -61,27 +59,57 @@ static gboolean conn_timeout(gpointer ud)
 
 static gboolean conn_io(int fd, GIOCondition cond, gpointer ud);
 
-static void conn_respond(struct conn *c)
+/* The request line decides: GET /metrics, another GET path, or another method. */
+static enum vn_http_route http_route(const char *req)
 {
-	const char *status = "404 Not Found", *type = "text/plain";
-	g_autofree char *body = NULL;
+	if (g_str_has_prefix(req, "GET /metrics ") || g_str_has_prefix(req, "GET /metrics?"))
+		return VN_HTTP_METRICS;
+	if (!g_str_has_prefix(req, "GET "))
+		return VN_HTTP_BAD_METHOD;
+	return VN_HTTP_NOT_FOUND;
+}
 
-	if (g_str_has_prefix(c->in->str, "GET /metrics ") ||
-	    g_str_has_prefix(c->in->str, "GET /metrics?")) {
+enum vn_http_route vn_metrics_http_feed(GString *req, const char *buf, size_t n)
+{
+	size_t old = MIN(req->len, (size_t)VN_METRICS_REQ_MAX);
+	size_t from = old > 3 ? old - 3 : 0; /* a terminator may straddle the reads */
+	const char *p;
+
+	g_string_truncate(req, old);
+	g_string_append_len(req, buf, MIN(n, VN_METRICS_REQ_MAX - old));
+	p = req->str + from;
+	if (memmem(p, req->len - from, "\r\n\r\n", 4) || memmem(p, req->len - from, "\n\n", 2))
+		return http_route(req->str);
+	return req->len >= VN_METRICS_REQ_MAX ? VN_HTTP_TOO_LONG : VN_HTTP_MORE;
+}
+
+void vn_metrics_http_reply(GString *out, enum vn_http_route r, const char *metrics)
+{
+	const char *status = "404 Not Found", *type = "text/plain", *body = "see /metrics\n";
+
+	if (r == VN_HTTP_METRICS) {
 		status = "200 OK";
 		type = "text/plain; version=0.0.4; charset=utf-8";
-		body = vn_switch_metrics(c->m->sw);
-		c->m->requests++;
-	} else if (!g_str_has_prefix(c->in->str, "GET ")) {
+		body = metrics ? metrics : "";
+	} else if (r == VN_HTTP_BAD_METHOD) {
 		status = "405 Method Not Allowed";
-		body = g_strdup("only GET /metrics\n");
-	} else {
-		body = g_strdup("see /metrics\n");
+		body = "only GET /metrics\n";
 	}
-	g_string_printf(c->out,
+	g_string_printf(out,
 			"HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 			"Connection: close\r\n\r\n%s",
 			status, type, strlen(body), body);
+}
+
+static void conn_respond(struct conn *c, enum vn_http_route r)
+{
+	g_autofree char *body = NULL;
+
+	if (r == VN_HTTP_METRICS) {
+		body = vn_switch_metrics(c->m->sw);
+		c->m->requests++;
+	}
+	vn_metrics_http_reply(c->out, r, body);
 	c->replying = true;
 	g_source_remove(c->src);
 	c->src = g_unix_fd_add(c->fd, G_IO_OUT, conn_io, c);
@@ -106,16 +134,18 @@ static gboolean conn_io(int fd, GIOCondition cond, gpointer ud)
 	} else {
 		char buf[2048];
 		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		enum vn_http_route r;
+
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return G_SOURCE_CONTINUE;
-		if (n <= 0 || c->in->len + (size_t)n > REQ_MAX) {
+		r = n > 0 ? vn_metrics_http_feed(c->in, buf, (size_t)n) : VN_HTTP_TOO_LONG;
+		if (r == VN_HTTP_TOO_LONG) { /* or the peer went away */
 			c->src = 0;
 			conn_close(c);
 			return G_SOURCE_REMOVE;
 		}
-		g_string_append_len(c->in, buf, n);
-		if (strstr(c->in->str, "\r\n\r\n") || strstr(c->in->str, "\n\n"))
-			conn_respond(c); /* replaced this source */
+		if (r != VN_HTTP_MORE)
+			conn_respond(c, r); /* replaced this source */
 		return c->replying ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
 	}
 }

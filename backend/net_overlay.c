@@ -11,14 +11,17 @@
 
 #include "vnicd/args.h"
 #include "vnicd/bridge.h"
+#include "vnicd/config.h"
+#include "vnicd/evpn.h"
 #include "vnicd/log.h"
 #include "vnicd/mac.h"
 #include "vnicd/overlay.h"
 
-static const char *const ov_keys[] = {"encap",	 "vni", "local",   "underlay",	   "remote",
-				      "dstport", "mtu", "gateway", "static_vteps", NULL};
+static const char *const ov_keys[] = {"encap",	      "vni",	 "local",      "underlay",
+				      "remote",	      "dstport", "mtu",	       "gateway",
+				      "static_vteps", "control", "evpn_netns", NULL};
 static const char *const ov_port_keys[] = {"vni", "vni_map", NULL};
-static const char *const ov_set_keys[] = {"remote", NULL};
+static const char *const ov_set_keys[] = {"remote", "control", "evpn_netns", NULL};
 static const char *const encap_names[VN_TUN__MAX] = {"vxlan", "geneve", "nvgre"};
 
 static const char *const drop_names[VN_OV_DROP__MAX] = {
@@ -136,9 +139,17 @@ static int ov_parse(JsonObject *args, struct ov_args *o, GError **err)
 
 static int ov_check(JsonObject *args, GError **err)
 {
+	struct vn_evpn_args ea;
 	struct ov_args o;
+	int rc;
 
-	return ov_parse(args, &o, err);
+	if ((rc = ov_parse(args, &o, err)) < 0 || (rc = vn_evpn_parse(args, &ea, err)) < 0)
+		return rc;
+	if (ea.on && o.encap != VN_TUN_VXLAN)
+		VN_FAIL(err, EINVAL, "--control evpn needs --type vxlan (FRR's EVPN is VXLAN)");
+	if (ea.on && o.remote)
+		VN_FAIL(err, EINVAL, "--control evpn takes no --remote: BGP gives the remotes");
+	return 0;
 }
 
 static uint16_t overhead_of(int encap, bool v6)
@@ -159,6 +170,7 @@ static void ov_destroy(struct vn_net *n)
 {
 	struct vn_overlay *ov = ov_of(n);
 
+	vn_evpn_detach(ov, ov->host && ov->host->closing);
 	while (ov->nr_rem)
 		vn_ov_remote_del(ov, ov->rem[ov->nr_rem - 1]);
 	vn_vtep_put(ov);
@@ -181,11 +193,13 @@ static int ov_create(const char *name, uint16_t id, JsonObject *args, const stru
 		     struct vn_net **out, GError **err)
 {
 	struct vn_overlay *ov = g_new0(struct vn_overlay, 1);
+	struct vn_evpn_args ea;
 	struct vn_net *u = NULL;
 	struct ov_args o;
 	int rc;
 
-	if ((rc = ov_parse(args, &o, err)) < 0 ||
+	if ((rc = ov_check(args, err)) < 0 || (rc = ov_parse(args, &o, err)) < 0 ||
+	    (rc = vn_evpn_parse(args, &ea, err)) < 0 ||
 	    (rc = vn_net_init(&ov->base, &vn_overlay_net_kind, name, id, env, err)) < 0) {
 		g_free(ov);
 		return rc;
@@ -205,6 +219,8 @@ static int ov_create(const char *name, uint16_t id, JsonObject *args, const stru
 	ov->graveyard = g_ptr_array_new_with_free_func(g_free);
 	ov->host = env->host;
 	ov->dp = env->dp;
+	ov->fdb_aging = env->cfg ? env->cfg->fdb_aging : 300;
+	ov->evpn_grace = env->cfg ? MIN(env->cfg->evpn_restart_grace, ov->fdb_aging) : 30;
 	if (env->host)
 		u = env->host->net_find(env->host->sw, o.underlay);
 	if (env->host && !u)
@@ -219,6 +235,8 @@ static int ov_create(const char *name, uint16_t id, JsonObject *args, const stru
 		rc = remotes_each(o.remote, &o.local, add_remote_cb, ov, err);
 	if (rc == 0)
 		rc = ov_statics_restore(ov, args, err);
+	if (rc == 0 && ea.on && env->dp)
+		rc = vn_evpn_attach(ov, &ea, ov->evpn_grace, true, err);
 	if (rc < 0) {
 		ov_destroy(&ov->base);
 		return rc;
@@ -235,7 +253,8 @@ static int ov_set(struct vn_net *n, JsonObject *args, unsigned guests, GError **
 	const char *list = NULL;
 	int rc;
 
-	if ((rc = vn_arg_str(args, "remote", false, &list, err)) < 0)
+	if ((rc = vn_arg_str(args, "remote", false, &list, err)) < 0 ||
+	    (rc = vn_evpn_set(ov, args, list != NULL, err)) < 0)
 		return rc;
 	if (!list)
 		return 0;
@@ -252,15 +271,7 @@ static int ov_set(struct vn_net *n, JsonObject *args, unsigned guests, GError **
 			keep |= strcmp(g_strstrip(*p), vn_tun_addr_format(&r->ip, buf)) == 0;
 		if (keep)
 			continue;
-		if (r->statics) {
-			struct vn_slot s = *vn_dp_slot(ov->dp, r->base.slot);
-			r->flood = false;
-			s.kmode = 0;
-			vn_dp_slot_set(ov->dp, r->base.slot, &s);
-			ov->host->publish(ov->host->sw);
-		} else {
-			vn_ov_remote_del(ov, r);
-		}
+		vn_ov_remote_unflood(ov, r);
 	}
 	if ((rc = remotes_each(list, &ov->loc.addr, add_remote_cb, ov, err)) < 0)
 		return rc;
@@ -509,7 +520,7 @@ static void static_drop(struct vn_overlay *ov, struct vn_ov_static *st)
 
 	if (ov->dp)
 		vn_fdb_del(ov->base.fdb, 0, &st->mac);
-	if (r && r->statics && --r->statics == 0 && !r->flood)
+	if (r && r->statics && --r->statics == 0 && !r->flood && !r->evpn_refs)
 		vn_ov_remote_del(ov, r);
 	g_ptr_array_remove(ov->statics, st);
 }
@@ -589,6 +600,12 @@ static int vtep_entry(const struct vn_fdb_entry *e, void *ud)
 	vn_json_int(w->b, "vni", e->seg < w->ov->nr_vni ? w->ov->vni[e->seg] : 0);
 	vn_json_str(w->b, "remote", vn_tun_addr_format(&s->tun->ip, ip));
 	vn_json_bool(w->b, "static", e->is_static);
+	vn_json_str(w->b, "source",
+		    e->is_static ? "static"
+		    : vn_evpn_has_remote(w->ov, e->seg < w->ov->nr_vni ? w->ov->vni[e->seg] : 0,
+					 e->mac.addr_bytes)
+			? "evpn"
+			: "learned");
 	vn_json_int(w->b, "age", (gint64)e->age);
 	json_builder_end_object(w->b);
 	return 0;
@@ -636,6 +653,7 @@ static void ov_describe(const struct vn_net *cn, JsonBuilder *b)
 
 	vn_json_str(b, "encap", encap_names[ov->type]);
 	vn_json_int(b, "vni", ov->vni[0]);
+	vn_evpn_describe(ov, b);
 	json_builder_set_member_name(b, "vnis");
 	json_builder_begin_array(b);
 	for (unsigned i = 0; i < ov->nr_vni; i++)
@@ -687,7 +705,8 @@ static void ov_persist(const struct vn_net *cn, JsonBuilder *b)
 	vn_json_int(b, "mtu", ov->mtu);
 	if (ov->gateway_str)
 		vn_json_str(b, "gateway", ov->gateway_str);
-	for (unsigned i = 0; i < ov->nr_rem; i++)
+	vn_evpn_persist(ov, b);
+	for (unsigned i = 0; !ov->evpn && i < ov->nr_rem; i++)
 		if (ov->rem[i]->flood)
 			g_string_append_printf(rem, "%s%s", rem->len ? "," : "",
 					       vn_tun_addr_format(&ov->rem[i]->ip, ip));

@@ -60,6 +60,7 @@ void vn_switch_free(struct vn_switch *sw)
 {
 	if (!sw)
 		return;
+	sw_announce_stop(sw);
 	/* unpublish everything once, then destroy the ports */
 	if (sw->dp) {
 		for (unsigned s = 0; s < VN_MAX_PORTS_HARD; s++)
@@ -212,6 +213,22 @@ static int port_net_keys_check(struct vn_net *n, JsonObject *args, bool any_valu
 	return 0;
 }
 
+/* A port's --mtu (libvirt's <mtu size=>) fits what network @n carries. */
+static int port_mtu_check(struct vn_switch *sw, struct vn_net *n, JsonObject *args, GError **err)
+{
+	guint64 mtu = 0;
+	unsigned max;
+
+	if (!json_object_has_member(args, "mtu") ||
+	    vn_arg_uint(args, "mtu", 68, 65535, &mtu, NULL) < 0 || !mtu)
+		return 0; /* absent, or the kind's check refuses it */
+	max = sw_net_guest_mtu(sw, n);
+	if (max && mtu > max)
+		SET_ERR(EINVAL, "--mtu %u is larger than network '%s' carries (%u)", (unsigned)mtu,
+			n->name, max);
+	return 0;
+}
+
 /* The plain arguments: name, kind, labels, queues, MAC; the kind's own check. */
 static int port_req_args(struct vn_switch *sw, JsonObject *args, const struct vn_port_kind *own,
 			 struct port_req *r, GError **err)
@@ -279,6 +296,8 @@ static int port_req_net(struct vn_switch *sw, JsonObject *args, const struct vn_
 	}
 	if (*r->inherited)
 		vn_mac_parse(r->inherited, &r->mac);
+	if ((rc = port_mtu_check(sw, r->n, args, err)) < 0)
+		return rc;
 	if (json_object_has_member(args, "policy")) {
 		JsonNode *pn = json_object_get_member(args, "policy");
 		if (!JSON_NODE_HOLDS_OBJECT(pn))

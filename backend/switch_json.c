@@ -127,6 +127,8 @@ static void json_port(struct vn_switch *sw, struct sw_port *sp, JsonBuilder *b, 
 		vn_arg_str(sp->args, *k, false, &v, NULL);
 		vn_json_str(b, *k, v);
 	}
+	vn_json_bool(b, "announce_pending", sp->ann_pending);
+	vn_json_int(b, "announcements", (gint64)sp->announcements);
 	json_builder_set_member_name(b, "reflective_relay");
 	json_builder_add_boolean_value(
 	    b, json_object_get_boolean_member_with_default(sp->args, "reflective_relay", FALSE));

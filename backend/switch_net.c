@@ -587,3 +587,37 @@ int vn_switch_nat_flush(struct vn_switch *sw, const char *net, JsonBuilder *b, G
 	json_builder_end_object(b);
 	return 0;
 }
+
+/* Integer member @k of @o, or 0. */
+static unsigned int_member(JsonObject *o, const char *k)
+{
+	JsonNode *v = o ? json_object_get_member(o, k) : NULL;
+
+	if (!v || !JSON_NODE_HOLDS_VALUE(v) || json_node_get_value_type(v) != G_TYPE_INT64)
+		return 0;
+	return (unsigned)CLAMP(json_node_get_int(v), 0, 65535);
+}
+
+unsigned sw_net_guest_mtu(struct vn_switch *sw, struct vn_net *n)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonNode) root = NULL;
+	struct sw_port *up = sw_net_uplink_port(sw, n);
+	JsonObject *o;
+	unsigned mtu;
+
+	/* what `net show` and `port show` of the uplink report */
+	json_builder_begin_object(b);
+	n->kind->describe(n, b);
+	json_builder_set_member_name(b, "uplink_port");
+	json_builder_begin_object(b);
+	if (up && up->port && up->port->ops->describe)
+		up->port->ops->describe(up->port, b);
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	o = json_node_get_object(root);
+	if ((mtu = int_member(o, "guest_mtu")) || (mtu = int_member(o, "mtu")))
+		return mtu;
+	return int_member(json_object_get_object_member(o, "uplink_port"), "mtu");
+}

@@ -34,6 +34,10 @@ struct sw_port {
 	struct vn_ledger_entry *acct; /* its totals across lives and restarts */
 	bool internal;		      /* made by a network kind (a local VTEP): not saved, not
 					 removable by users */
+	bool ann_pending;	      /* announce at its next link-up (switch_announce.c) */
+	uint8_t ann_rounds;	      /* announcement rounds still to send */
+	gint64 ann_next;	      /* when the next one is due (monotonic us) */
+	uint64_t announcements;	      /* rounds sent */
 };
 
 struct sw_static {
@@ -61,6 +65,7 @@ struct vn_switch {
 	uint64_t checkpoints, checkpoint_failures;
 	uint64_t ports_limit_hits, nets_limit_hits;
 	GPtrArray *pending; /* struct sw_pending *: saved, not made yet (state_pending.c) */
+	guint ann_timer;    /* GLib source of switch_announce.c while ports wait, or 0 */
 };
 
 /* Set *err (GError **err in scope) and return -@code from the calling function. */
@@ -110,6 +115,11 @@ void sw_host_init(struct vn_switch *sw);
 /** sw_port_del() - unpublish, forget and destroy @sp; the network's uplink follows. */
 void sw_port_del(struct vn_switch *sw, struct sw_port *sp);
 
+/* ---- switch_announce.c ---- */
+
+/** sw_announce_stop() - stop announcing (the switch goes away). */
+void sw_announce_stop(struct vn_switch *sw);
+
 /* ---- switch_net.c: networks and their uplinks ---- */
 
 /** sw_net_members() - Return: the ports of @n as struct vn_net_member (g_array_unref it). */
@@ -120,6 +130,13 @@ struct sw_port *sw_net_uplink_port(struct vn_switch *sw, struct vn_net *n);
 
 /** sw_net_sync_uplink() - tell @n's uplink which MACs to receive (or promiscuity). */
 void sw_net_sync_uplink(struct vn_switch *sw, struct vn_net *n);
+
+/**
+ * sw_net_guest_mtu() - the largest MTU a guest of @n may have: an overlay's guest MTU, a
+ * nat network's --mtu, else the MTU of its uplink's interface. Return: it, or 0 (no limit
+ * known).
+ */
+unsigned sw_net_guest_mtu(struct vn_switch *sw, struct vn_net *n);
 
 /** sw_uplink_mac_sync() - uplink port @sp (may be NULL) shows the MAC it has now. */
 void sw_uplink_mac_sync(struct sw_port *sp);

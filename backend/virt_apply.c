@@ -8,6 +8,7 @@
 #include "virt_priv.h"
 #include "vnicd/ctl.h"
 #include "vnicd/log.h"
+#include "vnicd/vhost_hotplug.h"
 
 void virt_dom_free(gpointer p)
 {
@@ -123,6 +124,41 @@ static void remove_owned(struct vn_virt *v, const char *name, const char *uuid,
 		VN_INFO("libvirt: domain %s: port %s removed", dom_name, name);
 }
 
+/*
+ * Remove the provisional port (vhost_hotplug.h) connected to the socket of @nic, a
+ * mode='server' vhost-user NIC whose own port is missing: @nic's port replaces it (QEMU,
+ * the socket's server, takes the new connection as after a vnicd restart).
+ */
+static void release_provisional(struct vn_virt *v, const struct vn_domxml *dom,
+				const struct vn_domxml_nic *nic)
+{
+	g_autofree char *err = NULL;
+	g_autoptr(JsonNode) list = NULL;
+	JsonArray *a;
+
+	if (nic->type != VN_DOMXML_VHOSTUSER || nic->vnicd_server)
+		return;
+	list = ctl_call(v, "{\"cmd\":\"port.list\"}", &err);
+	if (!list || !JSON_NODE_HOLDS_ARRAY(list))
+		return;
+	a = json_node_get_array(list);
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		JsonObject *p = json_array_get_object_element(a, i);
+		const char *name = json_object_get_string_member_with_default(p, "name", "");
+		const char *path = json_object_get_string_member_with_default(p, "path", "");
+		struct vn_domxml_nic tmp = {0};
+		g_autoptr(JsonNode) req = NULL;
+		if (!vn_hotplug_port_is_provisional(name) || strcmp(path, nic->path) ||
+		    json_object_get_string_member_with_default(p, "vm_uuid", NULL))
+			continue;
+		g_strlcpy(tmp.port, name, sizeof(tmp.port));
+		req = vn_domxml_port_del(&tmp);
+		if (apply_req(v, req, dom->name))
+			VN_INFO("libvirt: domain %s: provisional port %s gives way to %s",
+				dom->name, name, nic->port);
+	}
+}
+
 /* Create @nic's port when missing, else give it @nic's policy; an operator's port is left. */
 static void ensure_nic(struct vn_virt *v, const struct vn_domxml *dom,
 		       const struct vn_domxml_nic *nic)
@@ -144,6 +180,7 @@ static void ensure_nic(struct vn_virt *v, const struct vn_domxml *dom,
 	}
 	g_autoptr(GPtrArray) reqs = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
 	g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
+	release_provisional(v, dom, nic);
 	vn_domxml_nic_requests(dom, nic, reqs, notes);
 	for (guint i = 0; i < reqs->len; i++)
 		if (!apply_req(v, reqs->pdata[i], dom->name))
@@ -152,6 +189,30 @@ static void ensure_nic(struct vn_virt *v, const struct vn_domxml *dom,
 		VN_INFO("libvirt: domain %s: port %s: %s", dom->name, nic->port,
 			(char *)notes->pdata[i]);
 	VN_INFO("libvirt: domain %s: port %s created", dom->name, nic->port);
+}
+
+void virt_announce_domain(struct vn_virt *v, const char *uuid)
+{
+	struct virt_dom *d = g_hash_table_lookup(v->doms, uuid);
+
+	for (guint i = 0; d && d->dom && i < d->dom->nics->len; i++) {
+		const struct vn_domxml_nic *n = d->dom->nics->pdata[i];
+		g_autoptr(JsonBuilder) b = json_builder_new();
+		g_autoptr(JsonNode) req = NULL;
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "cmd");
+		json_builder_add_string_value(b, "port.announce");
+		json_builder_set_member_name(b, "args");
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "name");
+		json_builder_add_string_value(b, n->port);
+		json_builder_end_object(b);
+		json_builder_end_object(b);
+		req = json_builder_get_root(b);
+		if (apply_req(v, req, d->dom->name))
+			VN_INFO("libvirt: domain %s moved here: port %s announced", d->dom->name,
+				n->port);
+	}
 }
 
 static bool has_port(const struct vn_domxml *dom, const char *port)

@@ -45,6 +45,7 @@ static void virt_free(gpointer p)
 
 	g_free(v->uri);
 	g_hash_table_unref(v->doms);
+	g_hash_table_unref(v->moved);
 	g_mutex_clear(&v->jobs_lock);
 	g_cond_clear(&v->jobs_done);
 }
@@ -162,6 +163,8 @@ static gboolean apply_res(gpointer ud)
 		break;
 	case R_DOMAIN:
 		virt_apply_domain(v, r->uuid, r->text);
+		if (g_hash_table_remove(v->moved, r->uuid))
+			virt_announce_domain(v, r->uuid);
 		break;
 	case R_DOMAIN_GONE:
 		virt_domain_gone(v, r->uuid);
@@ -224,6 +227,14 @@ static int lifecycle_cb(virConnectPtr c, virDomainPtr dom, int event, int detail
 	switch (event) {
 	case VIR_DOMAIN_EVENT_STARTED:
 	case VIR_DOMAIN_EVENT_RESUMED:
+		/* it runs here after a migration or a restore: announce it (the hook may have) */
+		if ((event == VIR_DOMAIN_EVENT_STARTED &&
+		     (detail == VIR_DOMAIN_EVENT_STARTED_MIGRATED ||
+		      detail == VIR_DOMAIN_EVENT_STARTED_RESTORED ||
+		      detail == VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT)) ||
+		    (event == VIR_DOMAIN_EVENT_RESUMED &&
+		     detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED))
+			g_hash_table_add(v->moved, g_strdup(uuid));
 		queue_job(v, J_DOMAIN, uuid);
 		break;
 	case VIR_DOMAIN_EVENT_STOPPED:
@@ -449,6 +460,7 @@ struct vn_virt *vn_virt_start(struct vn_switch *sw, const char *uri)
 	v->uri = g_strdup(uri ? uri : VN_VIRT_AUTO_URI);
 	v->backoff_s = 1;
 	v->doms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, virt_dom_free);
+	v->moved = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	for (unsigned i = 0; i < G_N_ELEMENTS(v->cb_ids); i++)
 		v->cb_ids[i] = -1;
 	g_mutex_init(&v->jobs_lock);

@@ -37,6 +37,7 @@ struct vn_virt {
 	GCond jobs_done;
 	unsigned jobs_pending; /* queued or running, under jobs_lock */
 	GHashTable *doms;      /* uuid -> struct virt_dom * */
+	GHashTable *moved;     /* uuids that started migrated or restored: announce them */
 	struct vn_virt_stats st;
 	/* worker thread only */
 	virConnectPtr conn;
@@ -51,6 +52,8 @@ void virt_apply_domain(struct vn_virt *v, const char *uuid, const char *xml);
 /** virt_apply_metadata() - apply the policy element @meta (NULL: removed) to @uuid's ports.
  * Return: false when the domain is not known yet (the caller re-reads the whole XML). */
 bool virt_apply_metadata(struct vn_virt *v, const char *uuid, const char *meta);
+/** virt_announce_domain() - port.announce of every port of domain @uuid (it moved here). */
+void virt_announce_domain(struct vn_virt *v, const char *uuid);
 /** virt_domain_gone() - remove the ports of domain @uuid (it stopped). */
 void virt_domain_gone(struct vn_virt *v, const char *uuid);
 /** virt_device_removed() - remove the port of @uuid's device @alias. */

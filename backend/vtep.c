@@ -37,6 +37,7 @@ struct vn_vtep {
 	struct rte_ether_addr mac;     /* on the wire: its own, or the holder's (workers read it) */
 	struct rte_ether_addr own_mac; /* its port's */
 	char holder[VN_NAME_MAX];      /* the tap port whose namespace holds the address, or "" */
+	char holder_ns[256];	       /* that port's namespace ("": vnicd's) */
 	uint64_t last_holder_check;
 	char port_name[VN_NAME_MAX];
 	struct vtep_port *port;
@@ -300,6 +301,7 @@ static void vtep_changed(void *ud, const struct vn_tun_addr *ip, const struct rt
 struct holder_search {
 	struct vn_vtep *v;
 	char name[VN_NAME_MAX];
+	char ns[256];
 	struct rte_ether_addr mac;
 };
 
@@ -321,8 +323,10 @@ static void holder_try(void *ud, const char *name, const char *kind, const struc
 	o = json_node_get_object(root);
 	ifname = vn_obj_str(o, "ifname");
 	ns = vn_obj_str(o, "netns");
-	if (ifname && vn_nl_addr_held(ns, ifname, hs->v->local.v6, hs->v->local.a, &hs->mac) == 1)
+	if (ifname && vn_nl_addr_held(ns, ifname, hs->v->local.v6, hs->v->local.a, &hs->mac) == 1) {
 		g_strlcpy(hs->name, name, sizeof(hs->name));
+		g_strlcpy(hs->ns, ns ? ns : "", sizeof(hs->ns));
+	}
 }
 
 /* Every remote's outer headers again (the VTEP's MAC changed). */
@@ -346,6 +350,7 @@ static void vtep_find_holder(struct vn_vtep *v)
 	struct holder_search hs = {.v = v};
 
 	v->host->each_port(v->host->sw, v->underlay, holder_try, &hs);
+	g_strlcpy(v->holder_ns, hs.ns, sizeof(v->holder_ns));
 	if (strcmp(hs.name, v->holder) == 0 &&
 	    (!*hs.name || rte_is_same_ether_addr(&hs.mac, &v->mac)))
 		return;
@@ -560,6 +565,12 @@ void vn_vtep_put(struct vn_overlay *ov)
 	g_free(v);
 }
 
+const char *vn_vtep_holder_netns(struct vn_vtep *v)
+{
+	vtep_find_holder(v);
+	return *v->holder ? v->holder_ns : NULL;
+}
+
 const struct rte_ether_addr *vn_vtep_mac(const struct vn_vtep *v)
 {
 	return &v->mac;
@@ -678,6 +689,21 @@ struct vn_tun_port *vn_ov_remote_add(struct vn_overlay *ov, const struct vn_tun_
 	ov->rem[ov->nr_rem++] = r;
 	vn_vtep_resolve(r);
 	return r;
+}
+
+void vn_ov_remote_unflood(struct vn_overlay *ov, struct vn_tun_port *r)
+{
+	struct vn_slot s;
+
+	if (!r->statics && !r->evpn_refs) {
+		vn_ov_remote_del(ov, r);
+		return;
+	}
+	s = *vn_dp_slot(ov->dp, r->base.slot);
+	r->flood = false;
+	s.kmode = 0;
+	vn_dp_slot_set(ov->dp, r->base.slot, &s);
+	ov->host->publish(ov->host->sw);
 }
 
 void vn_ov_remote_del(struct vn_overlay *ov, struct vn_tun_port *r)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include "vnicd/datapath.h"
 #include "vnicd/stats.h"
@@ -48,6 +49,17 @@ struct vn_dp {
 	struct vn_slot staged[VN_MAX_PORTS_HARD];      /* control thread: the next table's slots */
 	struct vn_port_policy *pol[VN_MAX_PORTS_HARD]; /* owned policies, as staged */
 	uint64_t commit_failures;		       /* tables that could not be made */
+	struct rte_ring *inj; /* frames the control thread injects as received on a slot
+				 (struct vn_dp_inj; control thread in, worker 0 out) */
+	uint64_t inj_drops;   /* ring full or port gone: control thread / worker 0 */
+};
+
+/* One injected frame: @m as if port @port (still at @slot) had received it. */
+struct vn_dp_inj {
+	struct rte_mbuf *m;
+	const struct vn_port *port; /* identity only: compared, never dereferenced */
+	uint16_t slot;
+	uint16_t pad[3];
 };
 
 /**

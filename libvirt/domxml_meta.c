@@ -281,6 +281,13 @@ static int meta_forward(xmlNode *n, struct vn_domxml_policy *pol, GError **err)
 	if ((rc = dx_parse_uint(port, 1, 65535, &p, "<forward port=>", err)) < 0 ||
 	    (rc = dx_parse_uint(to ? to : port, 1, 65535, &t, "<forward to-port=>", err)) < 0)
 		return rc;
+	for (guint i = 0; i < pol->forwards->len; i++) {
+		const struct vn_domxml_forward *o =
+		    &g_array_index(pol->forwards, struct vn_domxml_forward, i);
+		if (!strcmp(o->proto, proto) && o->port == p)
+			FAIL("<forward proto='%s' port='%s'> of interface %s is given twice", proto,
+			     port, pol->mac);
+	}
 	if (pol->forwards->len >= VN_DOMXML_MAX_FORWARDS)
 		FAIL("interface %s has more than %d NAT forwards", pol->mac,
 		     VN_DOMXML_MAX_FORWARDS);
@@ -299,10 +306,11 @@ static int meta_nat(xmlNode *n, struct vn_domxml_policy *pol, GError **err)
 
 	if ((rc = dx_attrs_known(n, known, err)) < 0)
 		return rc;
+	pol->has_nat = true;
 	pol->floating_ip = dx_attr(n, "floating-ip");
-	if (pol->floating_ip && inet_pton(AF_INET, pol->floating_ip, buf) != 1 &&
-	    inet_pton(AF_INET6, pol->floating_ip, buf) != 1)
-		FAIL("invalid <nat floating-ip='%s'> of interface %s", pol->floating_ip, pol->mac);
+	if (pol->floating_ip && inet_pton(AF_INET, pol->floating_ip, buf) != 1)
+		FAIL("invalid <nat floating-ip='%s'> of interface %s (an IPv4 address)",
+		     pol->floating_ip, pol->mac);
 	for (xmlNode *c = n->children; c; c = c->next) {
 		if (dx_is_elem(c, "forward", true)) {
 			if ((rc = meta_forward(c, pol, err)) < 0)

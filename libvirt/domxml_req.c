@@ -106,38 +106,32 @@ static void add_policy(JsonBuilder *b, const struct vn_domxml_nic *nic, bool exp
 		add_str(b, "storm_control", "none");
 }
 
-/* The network-kind settings (overlay VNI) the metadata gives, into the open object of @b. */
-static void add_kind_settings(JsonBuilder *b, const struct vn_domxml_nic *nic)
+/*
+ * The network-kind settings the metadata gives, into the open object of @b: the overlay
+ * VNI; the NAT floating IP and forwards when it has <nat> (with @explicit, for port.set,
+ * an absent one as "none", so removing it from <nat> removes it from the port).
+ */
+static void add_kind_settings(JsonBuilder *b, const struct vn_domxml_nic *nic, bool explicit)
 {
 	const struct vn_domxml_policy *p = nic->policy;
+	g_autoptr(GString) fwd = g_string_new(NULL);
 
 	if (p && p->vni)
 		add_int(b, "vni", p->vni);
 	if (p && p->vni_map)
 		add_str(b, "vni_map", p->vni_map);
-}
-
-/* Notes on what @nic asks for that vnicd cannot apply, appended to @notes. */
-static void add_notes(const struct vn_domxml_nic *nic, GPtrArray *notes)
-{
-	const struct vn_domxml_policy *p = nic->policy;
-
-	if (!notes)
+	if (!p || !p->has_nat)
 		return;
-	if (nic->mtu)
-		g_ptr_array_add(
-		    notes, g_strdup_printf("%s: <mtu size='%u'> not applied: vnicd's "
-					   "%s ports have no MTU setting",
-					   nic->port, nic->mtu,
-					   nic->type == VN_DOMXML_VHOSTUSER ? "vhost" : "vnet"));
-	if (p && p->forwards->len)
-		g_ptr_array_add(notes, g_strdup_printf("%s: %u NAT forward(s) not applied: vnicd "
-						       "has no control request for them yet",
-						       nic->port, p->forwards->len));
-	if (p && p->floating_ip)
-		g_ptr_array_add(notes, g_strdup_printf("%s: floating IP %s not applied: vnicd has "
-						       "no control request for it yet",
-						       nic->port, p->floating_ip));
+	for (guint i = 0; i < p->forwards->len; i++) {
+		const struct vn_domxml_forward *f =
+		    &g_array_index(p->forwards, struct vn_domxml_forward, i);
+		g_string_append_printf(fwd, "%s%s:%u:%u", i ? "," : "", f->proto, f->port,
+				       f->to_port);
+	}
+	if (p->floating_ip || explicit)
+		add_str(b, "floating_ip", p->floating_ip ? p->floating_ip : "none");
+	if (fwd->len || explicit)
+		add_str(b, "forward", fwd->len ? fwd->str : "none");
 }
 
 /* {"cmd": @cmd, "args": {...}}: begin it in a new builder; the caller adds the args. */
@@ -187,6 +181,8 @@ JsonNode *vn_domxml_port_add(const struct vn_domxml *dom, const struct vn_domxml
 		add_str(b, "mac", nic->mac);
 	if (nic->queues)
 		add_int(b, "queues", nic->queues);
+	if (nic->mtu)
+		add_int(b, "mtu", nic->mtu);
 	add_str(b, "net", p ? p->network : VN_DOMXML_DEFAULT_NET);
 	add_str(b, "vm_uuid", dom->uuid);
 	add_str(b, "vm_name", dom->name);
@@ -194,8 +190,8 @@ JsonNode *vn_domxml_port_add(const struct vn_domxml *dom, const struct vn_domxml
 	json_builder_begin_object(b);
 	add_policy(b, nic, false);
 	json_builder_end_object(b);
-	add_kind_settings(b, nic);
-	add_notes(nic, notes);
+	add_kind_settings(b, nic, false);
+	(void)notes; /* everything the parser keeps is applied now */
 	return req_end(b);
 }
 
@@ -208,7 +204,7 @@ JsonNode *vn_domxml_port_set(const struct vn_domxml_nic *nic)
 	JsonBuilder *b = req_begin("port.set", nic->port);
 
 	add_policy(b, nic, true);
-	add_kind_settings(b, nic);
+	add_kind_settings(b, nic, true);
 	return req_end(b);
 }
 

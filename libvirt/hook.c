@@ -18,10 +18,12 @@
  * fail: libvirt would kill a running guest, or nothing can be done about it any more.
  */
 enum hook_action {
-	ACT_NONE,   /* nothing to do */
-	ACT_CREATE, /* make the ports and their policy (idempotent) */
-	ACT_REMOVE, /* remove the ports (their accounting stays in vnicd's ledger) */
-	ACT_ACCEPT, /* migrate/restore: accept the XML unchanged (nothing on stdout) */
+	ACT_NONE,     /* nothing to do */
+	ACT_CREATE,   /* make the ports and their policy (idempotent) */
+	ACT_REMOVE,   /* remove the ports (their accounting stays in vnicd's ledger) */
+	ACT_ANNOUNCE, /* migrate/restore (before QEMU runs here): the ports as ACT_CREATE, and
+			 vnicd announces the guest's MACs when it connects (port.announce); the
+			 XML is accepted unchanged (nothing on stdout) */
 };
 
 static const struct hook_op {
@@ -32,7 +34,7 @@ static const struct hook_op {
     {"prepare", ACT_CREATE, true},    {"start", ACT_CREATE, true},
     {"reconnect", ACT_CREATE, false}, {"attach", ACT_CREATE, false},
     {"stopped", ACT_REMOVE, false},   {"release", ACT_REMOVE, false},
-    {"migrate", ACT_ACCEPT, false},   {"restore", ACT_ACCEPT, false},
+    {"migrate", ACT_ANNOUNCE, false}, {"restore", ACT_ANNOUNCE, false},
 };
 
 /* A message on stderr (libvirt shows it when the hook fails) and in syslog. */
@@ -89,8 +91,12 @@ static bool port_matches(JsonNode *shown, const struct vn_domxml *dom,
 	    strcmp(res_str(shown, "net"), net) || strcmp(res_str(shown, "vm_uuid"), dom->uuid) ||
 	    strcmp(res_str(shown, "mac"), nic->mac) || queues != (nic->queues ? nic->queues : 1))
 		return false;
+	if (nic->mtu && json_object_get_int_member_with_default(o, "mtu", 0) != nic->mtu)
+		return false;
 	if (!vhost)
 		return !strcmp(res_str(shown, "ifname"), nic->ifname);
+	if (!nic->mtu && json_object_get_int_member_with_default(o, "mtu", 0) != 0)
+		return false;
 	return !strcmp(res_str(shown, "path"), nic->path) &&
 	       json_object_get_boolean_member_with_default(o, "server", FALSE) == nic->vnicd_server;
 }
@@ -154,6 +160,22 @@ static int ensure_port(struct hook_conn *c, const struct vn_domxml *dom,
 fail:
 	g_set_error(err, e->domain, e->code, "port %s: %s", nic->port, e->message);
 	return -1;
+}
+
+/* port.announce of @nic's port. Return: 0, or -1 with @err naming the port. */
+static int announce_port(struct hook_conn *c, const struct vn_domxml_nic *nic, GError **err)
+{
+	JsonNode *req = json_from_string("{\"cmd\":\"port.announce\",\"args\":{}}", NULL);
+	g_autoptr(GError) e = NULL;
+	g_autoptr(JsonNode) r = NULL;
+
+	json_object_set_string_member(
+	    json_object_get_object_member(json_node_get_object(req), "args"), "name", nic->port);
+	if (!(r = call(c, req, &e))) {
+		g_set_error(err, e->domain, e->code, "port %s: %s", nic->port, e->message);
+		return -1;
+	}
+	return 0;
 }
 
 /* Remove @nic's port when it is @dom's (labelled with its UUID). Return: 0, or -1 (@err). */
@@ -248,8 +270,10 @@ static int run_op(const struct hook_op *op, const struct vn_domxml *dom, const c
 	}
 	for (guint i = 0; i < dom->nics->len; i++) {
 		const struct vn_domxml_nic *nic = dom->nics->pdata[i];
-		int rc = op->act == ACT_CREATE ? ensure_port(c, dom, nic, &err)
-					       : remove_port(c, dom, nic, &err);
+		int rc = op->act == ACT_REMOVE ? remove_port(c, dom, nic, &err)
+					       : ensure_port(c, dom, nic, &err);
+		if (rc == 0 && op->act == ACT_ANNOUNCE)
+			rc = announce_port(c, nic, &err);
 		if (rc == 0)
 			continue;
 		say(op->strict ? LOG_ERR : LOG_WARNING, "%s %s: %s", op->name, dom->name,
@@ -337,8 +361,8 @@ int main(int argc, char **argv)
 		if (!strcmp(hook_ops[k].name, argv[i + 1]))
 			op = &hook_ops[k];
 	xml = read_stdin(); /* always: libvirt writes it whatever the operation */
-	if (!op || op->act == ACT_NONE || op->act == ACT_ACCEPT)
-		return 0; /* migrate/restore: vnicd has no announcement request (see README) */
+	if (!op || op->act == ACT_NONE)
+		return 0;
 	dom = vn_domxml_parse(xml->str, xml->len, &err);
 	if (!dom) {
 		say(op->strict ? LOG_ERR : LOG_WARNING, "%s %s: %s", op->name, argv[i],

@@ -84,6 +84,24 @@ static bool check_arp(const struct vn_port_policy *p, const struct rte_mbuf *m, 
 }
 
 /*
+ * RARP: only the announcement a guest (QEMU's announce-self, DPDK's vhost library after a
+ * migration) makes, as libvirt's qemu-announce-self-rarp filter allows it: a reverse
+ * request with sender and target MAC the frame's source, addresses 0.0.0.0.
+ */
+static bool check_rarp(const struct rte_mbuf *m, uint16_t off, const struct rte_ether_addr *src)
+{
+	static const uint8_t zero[4];
+	uint8_t buf[28];
+	const uint8_t *a = rte_pktmbuf_read(m, off, sizeof(buf), buf);
+
+	if (!a || be16(a) != 1 || be16(a + 2) != ET_IPV4 || a[4] != 6 || a[5] != 4 ||
+	    be16(a + 6) != 3)
+		return false;
+	return memcmp(a + 8, src->addr_bytes, 6) == 0 && memcmp(a + 18, src->addr_bytes, 6) == 0 &&
+	       memcmp(a + 14, zero, 4) == 0 && memcmp(a + 24, zero, 4) == 0;
+}
+
+/*
  * DHCPv4 server guard: a server's messages are BOOTREPLYs, sent from port 67 to a client's
  * port 68 (or to a relay's port 67). From a guest without --allow-dhcp-server, anything from
  * port 67, anything to port 68, and a BOOTREPLY (op 2) to port 67 are dropped; so is a
@@ -253,7 +271,7 @@ bool vn_antispoof_check_slow(const struct vn_port_policy *p, const struct rte_mb
 	case ET_ARP:
 		return check_arp(p, m, md->l3_off, &eth->src_addr);
 	case ET_RARP:
-		return false;
+		return check_rarp(m, md->l3_off, &eth->src_addr);
 	case ET_IPV4:
 		return check_ipv4(p, m, md);
 	case ET_IPV6:

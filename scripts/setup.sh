@@ -32,6 +32,8 @@ PKGS=(
 	tmux
 	# vnicd's libvirt listener (links libvirt) and its test against a private libvirtd
 	libvirt-dev libvirt-daemon-system libvirt-clients
+	# BGP EVPN: FRR's zebra and bgpd run by the test in namespaces (test_evpn.py)
+	frr
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -39,10 +39,11 @@ int vn_tap_get_args(JsonObject *args, bool vnet, struct tap_args *a, GError **er
 		if ((rc = vn_arg_uint(args, "owner", 0, G_MAXUINT32 - 1, &a->owner, err)) < 0)
 			return rc;
 		a->has_owner = a->owner != G_MAXUINT32;
-	} else if ((rc = vn_arg_str(args, "netns", false, &a->netns, err)) < 0 ||
-		   (rc = vn_arg_uint(args, "mtu", 68, 65535, &a->mtu, err)) < 0) {
+	} else if ((rc = vn_arg_str(args, "netns", false, &a->netns, err)) < 0) {
 		return rc;
 	}
+	if ((rc = vn_arg_uint(args, "mtu", 68, 65535, &a->mtu, err)) < 0)
+		return rc;
 	if (!a->ifname) {
 		if (!name || !ifname_valid(name))
 			FAIL(EINVAL,

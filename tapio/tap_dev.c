@@ -385,6 +385,7 @@ int vn_vnet_setup(struct tap_port *tp, const struct tap_args *a, GError **err)
 	v6 = g_strdup_printf("/proc/sys/net/ipv6/conf/%s/disable_ipv6", tp->ifname);
 	write_sysctl(v6, "1");
 	c.alias = tp->created ? alias : NULL;
+	c.mtu = (unsigned)a->mtu; /* libvirt's <mtu size=> of the NIC (managed='no': ours) */
 	rc = vn_klink_set(nl, tp->ifindex, &c, err);
 	if (rc < 0) {
 		g_prefix_error(err, "cannot configure '%s': ", tp->ifname);

@@ -569,7 +569,7 @@ static char *vnet_kind_summary(JsonObject *args)
 }
 
 static const char *const tap_keys[] = {"ifname", "netns", "mtu", NULL};
-static const char *const vnet_keys[] = {"ifname", "owner", NULL};
+static const char *const vnet_keys[] = {"ifname", "owner", "mtu", NULL};
 
 const struct vn_port_kind vn_tap_kind = {
     .name = "tap",

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -40,6 +41,7 @@ struct vhost_port {
 	dev_t sock_dev; /* server mode: the socket the library created (0/0: none seen) */
 	ino_t sock_ino;
 	uint16_t queues;
+	uint16_t mtu; /* configured (port add --mtu), 0: none */
 	struct rte_mempool *mp;
 	struct vn_dp *dp;
 	int vid;		 /* atomic */
@@ -49,6 +51,8 @@ struct vhost_port {
 	uint64_t connects;	 /* atomic */
 	uint64_t disconnects;	 /* atomic */
 	uint64_t vrings_ignored; /* atomic: enables of vrings beyond the pairs offered */
+	uint64_t refused;	 /* atomic: front ends refused (guest memory past its file) */
+	int refused_vid;	 /* the connection refused last (until it goes), or -1 */
 	rte_spinlock_t txlock[VN_MAX_QUEUES];
 };
 
@@ -104,6 +108,93 @@ static struct vhost_port *reg_find_locked(int vid)
 	return g_hash_table_lookup(registry, ifname);
 }
 
+/*
+ * Every region of the guest memory the library mapped must lie within its file: a front end
+ * that declares a region longer than the file behind it and points a descriptor past the
+ * file's end makes the worker copying from it die of SIGBUS, and every port with it. (A
+ * front end that shrinks its file later is not caught here: QEMU's memfd backend seals its
+ * memory against that, hugetlbfs files are QEMU's own.)
+ * Return: 0 if they do (or there is no table yet), -EFAULT if one does not.
+ */
+static int mem_backed(int vid)
+{
+	struct rte_vhost_memory *mem = NULL;
+	int rc = 0;
+
+	if (rte_vhost_get_mem_table(vid, &mem) != 0 || !mem)
+		return 0;
+	for (uint32_t i = 0; i < mem->nregions && rc == 0; i++) {
+		const struct rte_vhost_mem_region *r = &mem->regions[i];
+		uint64_t off = r->host_user_addr - (uint64_t)(uintptr_t)r->mmap_addr;
+		struct stat st;
+
+		if (fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < off ||
+		    (uint64_t)st.st_size - off < r->size)
+			rc = -EFAULT;
+	}
+	free(mem); /* the library's malloc() */
+	return rc;
+}
+
+/* Refuse connection @vid of @vp (reg_lock held): no worker touches its memory again. */
+static void refuse_locked(struct vhost_port *vp, int vid)
+{
+	if (vp->refused_vid != vid) {
+		__atomic_add_fetch(&vp->refused, 1, __ATOMIC_RELAXED);
+		VN_LOG_RL(VN_LOG_WARN,
+			  "port %s: front end refused: guest memory region larger than its file",
+			  vp->base.name);
+	}
+	vp->refused_vid = vid;
+	if (__atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE) == vid) {
+		__atomic_store_n(&vp->vid, -1, __ATOMIC_RELEASE);
+		vn_dp_synchronize(vp->dp); /* no worker is still on the old table */
+		__atomic_store_n(&vp->rx_enabled, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&vp->tx_enabled, 0, __ATOMIC_RELEASE);
+	}
+}
+
+/*
+ * After the library handled a message: a memory table (SET_MEM_TABLE, ADD_MEM_REG), also
+ * one replacing the table of a running device, is checked before any worker can use it (the
+ * library holds every virtqueue's lock until we return). Thread: DPDK's vhost thread.
+ */
+static enum rte_vhost_msg_result cb_post_msg(int vid, void *msg)
+{
+	uint32_t req;
+	struct vhost_port *vp;
+
+	memcpy(&req, msg, sizeof(req)); /* VhostUserMsg starts with the request */
+	if ((req != 5 && req != 37) || mem_backed(vid) == 0)
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	g_mutex_lock(&reg_lock);
+	vp = reg_find_locked(vid);
+	if (vp)
+		refuse_locked(vp, vid);
+	g_mutex_unlock(&reg_lock);
+	return RTE_VHOST_MSG_RESULT_ERR; /* the library closes the connection (or nacks it) */
+}
+
+static const struct rte_vhost_user_extern_ops extern_ops = {.post_msg_handle = cb_post_msg};
+
+static int cb_new_connection(int vid)
+{
+	if (rte_vhost_extern_callback_register(vid, &extern_ops, NULL) != 0)
+		return -1; /* no check of its memory: no connection */
+	return 0;
+}
+
+static void cb_destroy_connection(int vid)
+{
+	struct vhost_port *vp;
+
+	g_mutex_lock(&reg_lock);
+	vp = reg_find_locked(vid);
+	if (vp && vp->refused_vid == vid)
+		vp->refused_vid = -1;
+	g_mutex_unlock(&reg_lock);
+}
+
 static int cb_new_device(int vid)
 {
 	struct vhost_port *vp;
@@ -114,6 +205,11 @@ static int cb_new_device(int vid)
 	if (!vp) {
 		g_mutex_unlock(&reg_lock);
 		return -1;
+	}
+	if (vp->refused_vid == vid || mem_backed(vid) != 0) {
+		refuse_locked(vp, vid);
+		g_mutex_unlock(&reg_lock);
+		return -1; /* not started: no worker ever sees it */
 	}
 	for (uint16_t q = 0; q < nvr; q++)
 		rte_vhost_enable_guest_notification(vid, q, 0);
@@ -189,6 +285,8 @@ static const struct rte_vhost_device_ops vhost_ops = {
     .new_device = cb_new_device,
     .destroy_device = cb_destroy_device,
     .vring_state_changed = cb_vring_state_changed,
+    .new_connection = cb_new_connection,
+    .destroy_connection = cb_destroy_connection,
 };
 
 static uint16_t vhost_rx_burst(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
@@ -268,6 +366,7 @@ static void vhost_describe(const struct vn_port *port, JsonBuilder *b)
 {
 	const struct vhost_port *vp = (const struct vhost_port *)port;
 	int vid = __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE);
+	uint16_t mtu = 0;
 
 	json_builder_set_member_name(b, "path");
 	json_builder_add_string_value(b, vp->path);
@@ -283,6 +382,14 @@ static void vhost_describe(const struct vn_port *port, JsonBuilder *b)
 	json_builder_set_member_name(b, "vrings_ignored");
 	json_builder_add_int_value(b,
 				   (gint64)__atomic_load_n(&vp->vrings_ignored, __ATOMIC_RELAXED));
+	vn_json_int(b, "mtu", vp->mtu);
+	/* what the front end announced (VHOST_USER_NET_SET_MTU: QEMU's host_mtu) */
+	if (vid >= 0 && rte_vhost_get_mtu(vid, &mtu) == 0)
+		vn_json_int(b, "guest_mtu", mtu);
+	else
+		vn_json_str(b, "guest_mtu", NULL);
+	json_builder_set_member_name(b, "refused");
+	json_builder_add_int_value(b, (gint64)__atomic_load_n(&vp->refused, __ATOMIC_RELAXED));
 	json_builder_set_member_name(b, "connects");
 	json_builder_add_int_value(b, (gint64)__atomic_load_n(&vp->connects, __ATOMIC_RELAXED));
 	json_builder_set_member_name(b, "disconnects");
@@ -381,9 +488,11 @@ int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p, stru
 	g_strlcpy(vp->path, p->path, sizeof(vp->path));
 	vp->server = p->server;
 	vp->queues = p->queues;
+	vp->mtu = p->mtu;
 	vp->mp = mp;
 	vp->dp = dp;
 	vp->vid = -1;
+	vp->refused_vid = -1;
 	for (unsigned i = 0; i < VN_MAX_QUEUES; i++)
 		rte_spinlock_init(&vp->txlock[i]);
 
@@ -439,16 +548,18 @@ uint16_t vn_vhost_port_queues(const struct vn_port *port)
 
 /* ---- the "vhost" port kind: arguments path, server ---- */
 
-static const char *const vhost_keys[] = {"path", "server", NULL};
+static const char *const vhost_keys[] = {"path", "server", "mtu", NULL};
 
 static int vhost_kind_check(JsonObject *args, const struct vn_config *cfg, GError **err)
 {
 	const char *path;
 	bool server = false;
+	guint64 mtu = 0;
 	int rc;
 
 	if ((rc = vn_arg_str(args, "path", false, &path, err)) < 0 ||
-	    (rc = vn_arg_bool(args, "server", &server, err)) < 0)
+	    (rc = vn_arg_bool(args, "server", &server, err)) < 0 ||
+	    (rc = vn_arg_uint(args, "mtu", 68, 65535, &mtu, err)) < 0)
 		return rc;
 	if (!path || !*path) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -476,12 +587,14 @@ static int vhost_kind_create(const char *name, JsonObject *args, const struct vn
 			     struct vn_port **out, GError **err)
 {
 	struct vn_vhost_params p = {0};
-	guint64 queues = 1;
+	guint64 queues = 1, mtu = 0;
 
 	vn_arg_str(args, "path", true, &p.path, NULL);
 	vn_arg_bool(args, "server", &p.server, NULL);
 	vn_arg_uint(args, "queues", 1, VN_MAX_QUEUES, &queues, NULL);
+	vn_arg_uint(args, "mtu", 68, 65535, &mtu, NULL);
 	p.queues = (uint16_t)queues;
+	p.mtu = (uint16_t)mtu;
 	p.socket_dirs = env->cfg ? env->cfg->vhost_socket_dirs : NULL;
 	return vn_vhost_port_create(name, &p, env->mp, env->dp, out, err);
 }

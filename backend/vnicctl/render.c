@@ -349,6 +349,15 @@ static void print_overlay(JsonObject *o)
 	       vc_str(o, "encap", "?"), vc_int(o, "vni"), vc_str(o, "local", "?"),
 	       vc_str(o, "vtep_mac", "-"), vc_str(o, "underlay", "?"), vc_int(o, "mtu"),
 	       vc_int(o, "guest_mtu"));
+	if (json_object_has_member(o, "evpn")) {
+		JsonObject *ev = json_object_get_object_member(o, "evpn");
+		printf(
+		    "  control evpn: FRR in netns %s; %" G_GINT64_FORMAT
+		    " local MACs advertised, %" G_GINT64_FORMAT " remote MACs, %" G_GINT64_FORMAT
+		    " flood entries; moves here %" G_GINT64_FORMAT ", away %" G_GINT64_FORMAT "\n",
+		    vc_str(ev, "netns", "?"), vc_int(ev, "local_macs"), vc_int(ev, "remote_macs"),
+		    vc_int(ev, "flood_vteps"), vc_int(ev, "moved_here"), vc_int(ev, "moved_away"));
+	}
 	for (guint i = 0; r && i < json_array_get_length(r); i++) {
 		JsonObject *e = json_array_get_object_element(r, i);
 		printf("  remote %s: %s%s%s, rx %" G_GINT64_FORMAT " tx %" G_GINT64_FORMAT
@@ -488,14 +497,18 @@ void vc_render_port_show(JsonNode *res, bool detail)
 		print_uplink_port(o);
 	else if (json_object_has_member(o, "ifname"))
 		print_tap(o);
-	else
+	else {
 		printf("  path %s (%s), queues %" G_GINT64_FORMAT " (guest uses %" G_GINT64_FORMAT
-		       "), connects %" G_GINT64_FORMAT ", disconnects %" G_GINT64_FORMAT "\n",
+		       "), connects %" G_GINT64_FORMAT ", disconnects %" G_GINT64_FORMAT,
 		       vc_str(o, "path", "-"),
 		       json_object_get_boolean_member_with_default(o, "server", FALSE) ? "server"
 										       : "client",
 		       vc_int(o, "queues"), vc_int(o, "guest_queues"), vc_int(o, "connects"),
 		       vc_int(o, "disconnects"));
+		if (vc_int(o, "refused")) /* front ends whose guest memory was refused */
+			printf(", refused %" G_GINT64_FORMAT, vc_int(o, "refused"));
+		printf("\n");
+	}
 	print_policy(o);
 	if (json_object_has_member(o, "stats"))
 		print_counters(json_object_get_object_member(o, "stats"), "  ");
@@ -525,7 +538,8 @@ void vc_render_vtep_show(JsonNode *res, bool detail)
 		JsonObject *o = json_array_get_object_element(a, i);
 		printf("%-12s %8" G_GINT64_FORMAT " %-17s %-39s %-7s %" G_GINT64_FORMAT "\n",
 		       vc_str(o, "net", "?"), vc_int(o, "vni"), vc_str(o, "mac", "?"),
-		       vc_str(o, "remote", "?"), b_or(o, "static") ? "static" : "learned",
+		       vc_str(o, "remote", "?"),
+		       vc_str(o, "source", b_or(o, "static") ? "static" : "learned"),
 		       vc_int(o, "age"));
 	}
 }

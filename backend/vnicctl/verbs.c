@@ -83,6 +83,8 @@ const struct flag vc_flags[N_FLAGS] = {
     [F_FORWARD] = {"--forward", NULL, FT_STRING, "forward"},
     [F_DHCP_HOST] = {"--dhcp-host", NULL, FT_STRING, "dhcp_host"},
     [F_DNS] = {"--dns", NULL, FT_STRING, "dns"},
+    [F_CONTROL] = {"--control", NULL, FT_STRING, "control"},
+    [F_EVPN_NETNS] = {"--evpn-netns", NULL, FT_STRING, "evpn_netns"},
 };
 
 /* Every command, in the order --help lists them. */
@@ -103,7 +105,8 @@ const struct verb vc_verbs[] = {
 		  F_MASQUERADE,	   F_PORT_RANGE,
 		  F_DHCP_RANGE,	   F_EXTERNAL_GATEWAY,
 		  F_CONNTRACK_MAX, F_CONNTRACK_TIMEOUTS,
-		  F_DHCP_HOST,	   F_DNS},
+		  F_DHCP_HOST,	   F_DNS,
+		  F_CONTROL,	   F_EVPN_NETNS},
 	.cmd = "net.add",
 	.run = vc_run_request,
 	.usage = "NAME bridge|macvtap|overlay|nat [--uplink IFNAME|DEVARGS] "
@@ -115,7 +118,7 @@ const struct verb vc_verbs[] = {
 		 " [--hairpin external|emulated] [--nopromisc]\n"
 		 "NAME overlay --type vxlan|geneve|nvgre --vni N --local IP[/PREFIX]\n"
 		 " --underlay NET [--remote IP[,IP...]] [--dstport P] [--mtu N]\n"
-		 " [--gateway IP]\n"
+		 " [--gateway IP] [--control evpn|static [--evpn-netns NS]]\n"
 		 "NAME nat --subnet A.B.C.D/N [--gateway IP] --external NET\n"
 		 " --external-ip IP[/PREFIX]|--masquerade [--external-gateway IP]\n"
 		 " [--port-range LOW-HIGH] [--dhcp-range FIRST-LAST] [--mtu N]\n"
@@ -136,14 +139,14 @@ const struct verb vc_verbs[] = {
 	.min_args = 1,
 	.max_args = 1,
 	.arg_keys = {"name"},
-	.flags = {F_MODE, F_HAIRPIN, F_REMOTE},
-	.needs_flag = "net set needs --mode and/or --hairpin, or --remote",
+	.flags = {F_MODE, F_HAIRPIN, F_REMOTE, F_CONTROL, F_EVPN_NETNS},
+	.needs_flag = "net set needs --mode and/or --hairpin, or --remote or --control",
 	.cmd = "net.set",
 	.run = vc_run_request,
 	.usage = "NAME [--mode vepa|bridge|private|passthru] [--hairpin external|emulated] "
-		 "[--remote IP[,IP...]]",
+		 "[--remote IP[,IP...]] [--control evpn|static [--evpn-netns NS]]",
 	.help = "change a macvtap network (the mode only without ports),\n"
-		"or an overlay's remote VTEPs",
+		"or an overlay's remote VTEPs or control plane (EVPN)",
     },
     {
 	.name = "net del",
@@ -186,10 +189,12 @@ const struct verb vc_verbs[] = {
 	.cmd = "port.add",
 	.run = vc_run_request,
 	.usage = "NAME vhost|tap|vnet [--path SOCK] [--ifname IF] [--net NET] ...",
-	.forms = "NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--net NET]\n"
+	.forms = "NAME vhost --path SOCK [--server] [--mac MAC] [--queues N] [--mtu N]\n"
+		 " [--net NET]\n"
 		 "NAME tap [--ifname IF] [--netns NS] [--mtu N] [--mac MAC] [--queues N]\n"
 		 " [--net NET]\n"
-		 "NAME vnet --ifname IF [--owner UID] [--mac MAC] [--queues N] [--net NET]\n"
+		 "NAME vnet --ifname IF [--owner UID] [--mac MAC] [--queues N] [--mtu N]\n"
+		 " [--net NET]\n"
 		 "NAME vhost|tap|vnet ... [--vm-uuid UUID] [--vm-name NAME]\n"
 		 "NAME vhost|tap|vnet ... [--vni N] [--vni-map VLAN:VNI,...]\n"
 		 " [--floating-ip IP] [--forward tcp|udp:EXT:GUEST,...]",
@@ -240,6 +245,20 @@ const struct verb vc_verbs[] = {
 		"by VLAN into other VNIs; --floating-ip: a NAT network\n"
 		"port's 1:1 address outside; --forward: external ports to\n"
 		"it that follow its address",
+    },
+    {
+	.name = "port announce",
+	.min_args = 1,
+	.max_args = 1,
+	.arg_keys = {"name"},
+	.cmd = "port.announce",
+	.run = vc_run_request,
+	.usage = "NAME",
+	.help = "announce the port's guest where it is now (after a\n"
+		"migration or a restore): a RARP for its MAC and gratuitous\n"
+		"ARPs for its allowed IPv4 addresses, into its network as if\n"
+		"the guest sent them, 3 times 0.5 s apart; at once when its\n"
+		"link is up, else from its next link-up",
     },
     {
 	.name = "port list",

@@ -94,6 +94,8 @@ enum flag_id {
 	F_FORWARD,
 	F_DHCP_HOST,
 	F_DNS,
+	F_CONTROL,
+	F_EVPN_NETNS,
 	N_FLAGS
 };
 
@@ -127,7 +129,7 @@ enum verb_attr {
 	V_LENIENT = 1 << 1, /* ignores the flags of other commands (capture always has) */
 };
 
-#define VERB_MAX_FLAGS 24
+#define VERB_MAX_FLAGS 28
 
 struct verb {
 	const char *name;	     /* one or two words: "ping", "port add" */

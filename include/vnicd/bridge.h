@@ -132,6 +132,15 @@ int vn_fdb_learn_res(struct vn_fdb *fdb, uint64_t res, const struct vn_fdb_key *
 int vn_fdb_add_static(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac,
 		      uint16_t port, uint64_t now);
 
+/**
+ * vn_fdb_set_dynamic() - a dynamic entry for @mac on @port, as if learned at @now, put there
+ * by the control plane (EVPN): no learning limits; an entry on another port is moved only
+ * when @move; static entries are never touched. Thread: control.
+ * Return: 0 refreshed, 1 added, 2 moved, -EEXIST static, -EBUSY elsewhere (!@move), -ENOSPC.
+ */
+int vn_fdb_set_dynamic(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac,
+		       uint16_t port, uint64_t now, bool move);
+
 /** vn_fdb_del() - remove one entry. Return: 0, or -ENOENT. Thread: control. */
 int vn_fdb_del(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac);
 

@@ -31,6 +31,7 @@ struct vn_config {
 				      without a complete request before it is closed (0 = never) */
 	unsigned fdb_max;	   /* fdb_max = 8192: entries per bridge */
 	unsigned fdb_aging;	   /* fdb_aging = 300: seconds */
+	unsigned evpn_restart_grace; /* = 30: seconds EVPN keeps a mirror entry found at start */
 	unsigned
 	    fdb_max_per_port;	 /* fdb_max_per_port = 1024: dynamic entries of one port, 0 none */
 	unsigned fdb_learn_rate; /* fdb_learn_rate = 1000: new MACs/s of one port, 0 none */
@@ -46,6 +47,8 @@ struct vn_config {
 				    where server-mode sockets may be created ("" = none) */
 	char *libvirt_uri; /* libvirt_uri = (auto): NULL = qemu:///system when libvirtd's socket
 			      exists, "" = no libvirt listener, else that URI */
+	char *vhost_hotplug_dirs; /* vhost_hotplug_dirs = (none): ';'-separated directories
+				     watched for sockets QEMU binds (vhost_hotplug.h) */
 };
 
 /** vn_config_defaults() - fill @c with the embedded defaults. */

@@ -31,8 +31,11 @@
  *                                              operstate, mtu, promiscuity, uplink_mac,
  *                                              addresses, filter{method, unicast,
  *                                              promiscuous, allmulticast, mac_lent, ...}}}
- *   port.add  name, kind("vhost"), path, [server], [mac], [queues], [net]   -> null
+ *   port.add  name, kind("vhost"), path, [server], [mac], [queues], [net], [mtu]   -> null
+ *             (mtu: vhost, tap, vnet; refused above the network's guest MTU)
  *   port.del  name                         -> null
+ *   port.announce name                     -> null  (RARP + gratuitous ARPs of the port's
+ *             guest, at once or at its next link-up: vn_switch_port_announce())
  *   port.set  name, [vlan_mode], [vlan], [vlans], [tpid], [lock_mac], [allowed_ip],
  *             [allow_dhcp_server], [allow_ra], [inbound], [outbound]   -> null
  *             Changes the port's L2 policy (members not given are kept; see policy.h):
@@ -101,6 +104,7 @@
 #define VNICD_CTL_H
 
 #include <glib.h>
+#include <sys/socket.h>
 
 #include "vnicd/switch.h"
 
@@ -129,5 +133,48 @@ struct vn_ctl *vn_ctl_start(struct vn_switch *sw, const char *path, const char *
 
 /** vn_ctl_stop() - close every connection, unlink the socket, free. */
 void vn_ctl_stop(struct vn_ctl *ctl);
+
+/**
+ * vn_ctl_handle_request() - vn_ctl_handle_line() for a request that came with descriptor
+ * *@fd (-1: none): a request that needs one (capture.start) takes it and sets *@fd to -1;
+ * otherwise it stays the caller's. Return: the response line (g_free it). Thread: control.
+ */
+char *vn_ctl_handle_request(struct vn_switch *sw, const char *line, gsize len, int *fd);
+
+/*
+ * Framing (backend/ctl_frame.c): a client's reads, however they split the byte stream, cut
+ * into request lines; descriptors passed with SCM_RIGHTS belong to the next request line
+ * (one a request: of several, the last is kept and the others closed); a descriptor the
+ * request does not take is closed once it has been answered. Empty lines are skipped; a line
+ * longer than VN_CTL_MAX_LINE, complete or not, ends the stream.
+ */
+struct vn_ctl_frame {
+	GString *in;	/* bytes received, from the start of the pending line (pos) on */
+	size_t pos;	/* start of the next line in @in */
+	size_t scanned; /* bytes after @pos already known to hold no newline */
+	int fd;		/* descriptor for the next request, or -1 */
+	bool handed;	/* a line was handed out: its untaken @fd is closed at the next call */
+};
+
+/** vn_ctl_frame_init() - an empty stream, no descriptor. */
+void vn_ctl_frame_init(struct vn_ctl_frame *f);
+
+/** vn_ctl_frame_clear() - free the buffer and close a descriptor still held. */
+void vn_ctl_frame_clear(struct vn_ctl_frame *f);
+
+/**
+ * vn_ctl_frame_push() - add what one recvmsg() returned: the descriptors of @mh's SCM_RIGHTS
+ * messages (owned by @f from now on) and @n bytes of its first iovec. Call it only after
+ * vn_ctl_frame_next() returned 0.
+ */
+void vn_ctl_frame_push(struct vn_ctl_frame *f, const struct msghdr *mh, size_t n);
+
+/**
+ * vn_ctl_frame_next() - the next request line: *@line points at it (no newline, not
+ * NUL-terminated, valid until the next call) and f->fd is its descriptor, which the caller
+ * may take (set it to -1). Return: the line's length, 0 when more bytes are needed, -E2BIG
+ * when the line is longer than VN_CTL_MAX_LINE (close the stream).
+ */
+gssize vn_ctl_frame_next(struct vn_ctl_frame *f, const char **line);
 
 #endif

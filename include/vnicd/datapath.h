@@ -178,6 +178,15 @@ void vn_dp_policy_set(struct vn_dp *dp, uint16_t slot, struct vn_port_policy *po
 /** vn_dp_policy_get() - Return: the policy of slot @slot, or NULL. Thread: control. */
 const struct vn_port_policy *vn_dp_policy_get(struct vn_dp *dp, uint16_t slot);
 
+/**
+ * vn_dp_inject() - run frame @m through the pipeline as if @port (published) had received
+ * it: ingress policy, learning, forwarding, counted as its rx (the control thread's own
+ * frames, e.g. a migrated guest's announcement). Worker 0 takes it on its next poll (woken).
+ * Takes ownership of @m. Return: 0, or -ENOBUFS (queue full: @m freed, counted).
+ * Thread: control.
+ */
+int vn_dp_inject(struct vn_dp *dp, const struct vn_port *port, struct rte_mbuf *m);
+
 /** vn_dp_now() - Return: the data path's clock, in whole seconds (FDB time). */
 uint64_t vn_dp_now(void);
 

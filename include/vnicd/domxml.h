@@ -16,8 +16,9 @@
  * it becomes a vnicd `vnet` port precreating that TAP; libvirt then opens it, with
  * managed='no'). Other interface types are counted for the naming index but are not vnicd's.
  * Honoured from libvirt's own elements: `<mac address=>`, `<driver queues=>`,
- * `<bandwidth>` inbound/outbound average/peak/burst (`floor` ignored), `<mtu size=>` (kept;
- * vnicd's vhost/vnet ports have no MTU setting), and for ethernet NICs `<vlan>` (one tag:
+ * `<bandwidth>` inbound/outbound average/peak/burst (`floor` ignored), `<mtu size=>` (the
+ * port's `mtu`: vnicd refuses it above what the network carries), and for ethernet NICs
+ * `<vlan>` (one tag:
  * access; several or trunk='yes': trunk; a tag with nativeMode: native-tagged/untagged).
  *
  * Port naming rule (the same in prepare and start XML, so both name the same port):
@@ -48,8 +49,8 @@
  *   </policy>
  * Booleans are yes/no (also true/false, on/off). Metadata `<bandwidth>` and `<vlan>` take
  * precedence over libvirt's. Unknown elements or attributes in the namespace are errors
- * (a typo must not silently drop a VLAN). NAT forwards and the floating IP are parsed and
- * kept, but vnicd has no control request for them yet: the request builder reports a note.
+ * (a typo must not silently drop a VLAN). `<nat>` becomes the port's `floating_ip` and
+ * `forward` settings (ports of vnicd nat networks; vnicd refuses them on other networks).
  */
 #ifndef VNICD_DOMXML_H
 #define VNICD_DOMXML_H
@@ -66,7 +67,7 @@
 #define VN_DOMXML_MAX_XML (4 * 1024 * 1024) /* bytes of domain XML accepted */
 #define VN_DOMXML_MAX_NICS 32		    /* vnicd NICs (and metadata interfaces) per domain */
 #define VN_DOMXML_MAX_INTERFACES 256	    /* <interface> elements of any type per domain */
-#define VN_DOMXML_MAX_FORWARDS 32	    /* NAT forwards per interface */
+#define VN_DOMXML_MAX_FORWARDS 8	    /* NAT forwards per interface (vnicd: 8 per port) */
 #define VN_DOMXML_MAX_QUEUES 16		    /* <driver queues=> (vnicd's VN_MAX_QUEUES) */
 #define VN_DOMXML_MAC_LEN 18		    /* "aa:bb:cc:dd:ee:ff" + NUL */
 #define VN_DOMXML_UUID_LEN 37		    /* 8-4-4-4-12 + NUL */
@@ -110,8 +111,9 @@ struct vn_domxml_policy {
 	guint64 storm_pps;
 	guint32 vni;
 	char *vni_map;
-	char *floating_ip;
-	GArray *forwards; /* of struct vn_domxml_forward, never NULL */
+	bool has_nat;	   /* a <nat> element was given (its floating IP and forwards below) */
+	char *floating_ip; /* IPv4 */
+	GArray *forwards;  /* of struct vn_domxml_forward, never NULL */
 };
 
 /** One NIC vnicd serves (strings owned). */
@@ -179,10 +181,10 @@ const struct vn_domxml_nic *vn_domxml_find_mac(const struct vn_domxml *dom, cons
 
 /**
  * vn_domxml_port_add() - the `port.add` request for @nic of @dom as a JSON object
- * {"cmd": "port.add", "args": {name, kind, path|ifname, [server], [mac], [queues], net,
- * vm_uuid, vm_name, [policy], [vni], [vni_map]}} (the policy as in vn_domxml_port_set(),
- * with defaults left out). Settings vnicd has no request for (MTU, NAT) are appended as
- * one-line notes to @notes when not NULL.
+ * {"cmd": "port.add", "args": {name, kind, path|ifname, [server], [mac], [queues], [mtu],
+ * net, vm_uuid, vm_name, [policy], [vni], [vni_map], [floating_ip], [forward]}} (the policy
+ * as in vn_domxml_port_set(), with defaults left out). @notes (may be NULL) gets one-line
+ * notes on settings vnicd cannot apply (none at present).
  * Return: a new node (json_node_unref it).
  */
 JsonNode *vn_domxml_port_add(const struct vn_domxml *dom, const struct vn_domxml_nic *nic,

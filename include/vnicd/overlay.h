@@ -55,6 +55,7 @@ enum vn_ov_drop {
 };
 
 struct vn_overlay;
+struct vn_evpn;
 
 /** struct vn_tun_tx - a remote's outer headers as the workers use them (replaced whole). */
 struct vn_tun_tx {
@@ -78,6 +79,8 @@ struct vn_tun_port {
 	struct vn_tun_addr nh;	/* that gateway */
 	uint64_t route_ms;	/* when the routes were last asked (ms) */
 	unsigned statics;	/* static VTEP-table entries pointing at it */
+	unsigned evpn_refs;	/* EVPN remote MACs behind it (backend/evpn.c) */
+	bool evpn_flood;	/* in EVPN's flood list (then @flood too) */
 };
 
 /** struct vn_ov_port - a guest port's VNI (0: the network's) and its --vni-map (or NULL). */
@@ -109,6 +112,9 @@ struct vn_overlay {
 	uint8_t prefix_len; /* of --local (/N), 0: every remote on-link */
 	const struct vn_net_host *host;
 	struct vn_dp *dp;
+	struct vn_evpn *evpn;		 /* --control evpn (evpn.h), or NULL */
+	unsigned evpn_grace;		 /* seconds (config evpn_restart_grace) */
+	unsigned fdb_aging;		 /* seconds (config) */
 	uint64_t drops[VN_OV_DROP__MAX]; /* atomic adds from the workers */
 };
 
@@ -171,6 +177,12 @@ void vn_vtep_resolve(struct vn_tun_port *r);
 /** vn_vtep_describe() - the VTEP's members (vtep_mac, neighbours) in the open object. */
 void vn_vtep_describe(const struct vn_vtep *v, JsonBuilder *b);
 
+/**
+ * vn_vtep_holder_netns() - look for a tap port of the underlay whose namespace holds the
+ * VTEP's address now. Return: that namespace's name ("" for vnicd's own), or NULL: none.
+ */
+const char *vn_vtep_holder_netns(struct vn_vtep *v);
+
 /** vn_vtep_mac() - Return: the VTEP's MAC. */
 const struct rte_ether_addr *vn_vtep_mac(const struct vn_vtep *v);
 
@@ -197,6 +209,12 @@ uint16_t vn_vtep_intercept(struct vn_vtep *v, struct rte_mbuf **pkts, uint16_t n
  */
 struct vn_tun_port *vn_ov_remote_add(struct vn_overlay *ov, const struct vn_tun_addr *ip,
 				     bool flood, GError **err);
+
+/**
+ * vn_ov_remote_unflood() - @r of @ov no longer gets flooded frames; removed when no static
+ * or EVPN entry of the VTEP table points at it.
+ */
+void vn_ov_remote_unflood(struct vn_overlay *ov, struct vn_tun_port *r);
 
 /** vn_ov_remote_del() - remove remote @r of @ov: unpublished, its FDB entries flushed. */
 void vn_ov_remote_del(struct vn_overlay *ov, struct vn_tun_port *r);

@@ -74,6 +74,15 @@ int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err);
  */
 int vn_switch_port_set(struct vn_switch *sw, JsonObject *args, GError **err);
 
+/**
+ * vn_switch_port_announce() - announce port @args.name's guest where it is now (after a
+ * migration or a restore): a RARP for its MAC and gratuitous ARPs for its allowed IPv4
+ * addresses, sent into its network as if the guest sent them, three times 0.5 s apart, at
+ * once when its link is up, else from its next link-up (switch_announce.c).
+ * Return: 0 or -errno (@err: no such port, no MAC).
+ */
+int vn_switch_port_announce(struct vn_switch *sw, JsonObject *args, GError **err);
+
 /** vn_switch_port_del() - unpublish, flush its FDB entries, destroy. Return: 0 or -errno. */
 int vn_switch_port_del(struct vn_switch *sw, const char *name, GError **err);
 

@@ -18,6 +18,7 @@ struct vn_vhost_params {
 	bool server;		 /* vnicd listens (else connects and reconnects as client) */
 	uint16_t queues;	 /* queue pairs offered/polled, 1..VN_MAX_QUEUES */
 	const char *socket_dirs; /* server mode: where its socket may be (vhost_socket_dirs) */
+	uint16_t mtu;		 /* the guest's MTU (libvirt's <mtu size=>), 0: not given */
 };
 
 /**

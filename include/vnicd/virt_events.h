@@ -31,7 +31,11 @@
  * Ownership: the listener only creates, changes or removes ports named by the naming rule
  * (<domain>-net<N>, see domxml.h) that carry the vm_uuid label of a libvirt domain, i.e.
  * ports the listener or vnicd-libvirt-hook made. A port with that name but another (or no)
- * vm_uuid label was made by an operator: it is left alone and counted as a conflict.
+ * vm_uuid label was made by an operator: it is left alone and counted as a conflict. A
+ * provisional hotplug port (vhost_hotplug.h) on the socket of a mode='server' NIC whose
+ * port is missing is removed, and the NIC's port made in its place. Domains that start
+ * migrated, restored or from a snapshot (or resume after a migration) get `port.announce`
+ * on each port.
  * Nothing libvirt sends makes vnicd exit: failures are counted and logged.
  */
 #ifndef VNICD_VIRT_EVENTS_H

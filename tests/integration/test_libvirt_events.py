@@ -22,6 +22,7 @@ import xml.etree.ElementTree as ET
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vnlib  # noqa: E402
 from guest import guest_dir, require_qemu  # noqa: E402
+from netnslib import Capture, Netns  # noqa: E402
 from vnlib import REPO_DIR, Tap, Vnicd, build_dir, cleanup, in_ci, wait_for  # noqa: E402
 
 NS_ENV = 'VNLIB_LIBVIRT_NS'
@@ -240,10 +241,14 @@ def domain_xml(name, console):
         qd = ET.SubElement(ov, '{%s}device' % QNS, alias=alias)
         fe = ET.SubElement(qd, '{%s}frontend' % QNS)
         ET.SubElement(fe, '{%s}property' % QNS, name='vectors', type='unsigned', value='0')
+        if name == 'vm-a' and alias == 'net0':  # QEMU's announcement goes to the backend
+            ET.SubElement(fe, '{%s}property' % QNS, name='guest_announce', type='bool',
+                          value='false')
     return ET.tostring(d, encoding='unicode')
 
 
 SOCKS = {}
+HOTPLUG_DIR = []
 
 
 def ports(vn):
@@ -279,6 +284,66 @@ def listener_connects(vn):
     return st['connects'] if st['enabled'] and st['connected'] else 0
 
 
+def announced(cap, mac):
+    """(RARPs, gratuitous ARPs as (sender IP)) from @mac that the observer received."""
+    rarp = cap.fields('eth.type == 0x8035 && eth.src == %s && arp.opcode == 3' % mac, 'eth.src')
+    garp = cap.fields('eth.type == 0x0806 && eth.src == %s && arp.isgratuitous' % mac,
+                      'arp.src.proto_ipv4')
+    return len(rarp), sorted({r[0] for r in garp})
+
+
+def announcements(tap, vn, gs):
+    """After a migration QEMU announces the guest (announce_self): with a guest that acked
+    VIRTIO_NET_F_GUEST_ANNOUNCE its driver sends gratuitous ARPs, else QEMU asks the backend
+    (VHOST_USER_SEND_RARP) and DPDK's vhost library injects a RARP. `virsh save` + `virsh
+    restore` is an incoming migration from a file: the hook's `restore` also makes vnicd send
+    its own RARP at the guest's first link-up. A host on br0 watches what arrives."""
+    ns = Netns('lvobs')
+    vn.ctl('port', 'add', 'obs', 'tap', '--ifname', 'vnobs0', '--netns', ns.name)
+    ns.ip('link', 'set', 'vnobs0', 'up')
+    mac_a, mac_b = GUESTS['vm-a'][2], GUESTS['vm-b'][2]
+    # what QEMU's own announcement (as after a migration) brings, without vnicd's: vm-a's
+    # NIC offers no GUEST_ANNOUNCE (guest_announce=false), so QEMU sends VHOST_USER_SEND_RARP
+    # and DPDK's vhost library injects the RARP; vm-b's guest (Linux) announces itself
+    cap = Capture(ns, 'vnobs0', 'arp or rarp')
+    for dom in ('vm-a', 'vm-b'):
+        virsh('qemu-monitor-command', dom, '--hmp', 'announce_self')
+    time.sleep(3)
+    cap.stop()
+    n_rarp, garps = announced(cap, mac_a)
+    tap.ok(n_rarp >= 1 and not garps,
+           'QEMU\'s announce_self of vm-a (no GUEST_ANNOUNCE): VHOST_USER_SEND_RARP, the RARP '
+           'DPDK injects reaches a host on br0 through vnicd (%d RARPs, gratuitous ARPs: %s)'
+           % (n_rarp, garps))
+    n_rarp, garps = announced(cap, mac_b)
+    tap.ok(garps == [GUESTS['vm-b'][3]],
+           'QEMU\'s announce_self of vm-b (Linux acked GUEST_ANNOUNCE): the guest\'s own '
+           'gratuitous ARPs for %s reach it (%d RARPs)' % (garps, n_rarp))
+    # virsh save + restore of vm-b (vnicd listens, mode='client')
+    img = vn.path('vm-b.save')
+    gs['vm-b'].close()
+    virsh('save', 'vm-b', img, timeout=180)
+    tap.ok(wait_for(lambda: 'vm-b-net0' not in ports(vn), 10), 'virsh save: vm-b\'s port went')
+    cap = Capture(ns, 'vnobs0', 'arp or rarp')
+    virsh('restore', img, timeout=180)
+    os.unlink(img)
+    tap.ok(wait_for(lambda: vn.ctl_json('port', 'show', 'vm-b-net0')['announcements'] >= 3,
+                    30), 'virsh restore: the hook\'s restore made the port and vnicd announced '
+           'vm-b at its first link-up (3 rounds)')
+    tap.ok(wait_for(lambda: 'libvirt: domain vm-b moved here: port vm-b-net0 announced'
+                    in open(vn.logfile).read(), 10),
+           'the listener (STARTED, detail restored) asked for the announcement too')
+    time.sleep(2)
+    cap.stop()
+    n_rarp, garps = announced(cap, mac_b)
+    tap.ok(n_rarp >= 3, 'a host on br0 received %d RARPs for vm-b\'s MAC after the restore '
+           '(gratuitous ARPs from the guest: %s)' % (n_rarp, garps))
+    gs['vm-b'] = ConsoleGuest('vm-b', vn.path('vm-b.console'))
+    ping(tap, gs['vm-a'], GUESTS['vm-b'][3], 'vm-a pings the restored vm-b')
+    vn.ctl('port', 'del', 'obs')
+    ns.close()
+
+
 def main():
     reexec_in_namespace()
     tap = Tap()
@@ -291,6 +356,11 @@ def main():
         SOCKS['vm-a'] = vn.path('vm-a.sock')  # QEMU binds it (mode='server')
         SOCKS['vm-b'] = vn.path('vm-b.sock')  # vnicd binds it (mode='client')
         SOCKS['vm-c'] = vn.path('vm-c.sock')  # QEMU binds it, VLAN 42 in its metadata
+        # hotplugged mode='server' NICs: their own directory (only vhost-user sockets there)
+        HOTPLUG_DIR.append(vn.path('hotplug'))
+        os.makedirs(HOTPLUG_DIR[0])
+        with open(vn.config_path, 'a') as f:
+            f.write('vhost_hotplug_dirs = %s\n' % HOTPLUG_DIR[0])
         hook = os.path.join(build_dir(), 'libvirt', 'vnicd-libvirt-hook')
         # libvirtd runs /etc/libvirt/hooks/qemu DOMAIN OPERATION SUBOPERATION - (argv[0] says
         # the driver); the hook program takes the driver as its first argument. The wrapper
@@ -351,31 +421,42 @@ def main():
                % (st, vst['rx_packets'], vst['tx_packets'], cp.stderr.strip()))
 
         # hotplug: QEMU's netdev_add waits for the vhost-user backend (both modes), before
-        # libvirt's DEVICE_ADDED; so the port is made first (an operator's step, labelled for
-        # the domain), and the listener gives it the metadata's policy and follows its alias
+        # libvirt's DEVICE_ADDED; with mode='server' in vhost_hotplug_dirs vnicd connects a
+        # provisional port as soon as QEMU binds the socket, and the listener replaces it at
+        # DEVICE_ADDED with the NIC's port (naming rule, labels, the metadata's policy)
         hot_mac = '52:54:00:ee:00:1a'
         pol = ('<policy><interface mac="%s"><vlan mode="access" tag="42"/></interface>'
                '</policy>' % hot_mac)
         virsh('metadata', 'vm-a', POLICY_NS, '--key', 'vnicd', '--set', pol, '--live')
         hot = vn.path('hot.xml')
+        hot_sock = os.path.join(HOTPLUG_DIR[0], 'vm-a-hot.sock')
+        nic = ET.parse(os.path.join(REPO_DIR, 'qemu-configs', 'libvirt',
+                                    'nic-hotplug-server.xml')).getroot()
+        nic.find('mac').set('address', hot_mac)
+        nic.find('source').set('path', hot_sock)
         with open(hot, 'w') as f:
-            f.write("<interface type='vhostuser'><mac address='%s'/>"
-                    "<source type='unix' path='%s' mode='server'/><model type='virtio'/>"
-                    "<alias name='ua-hot0'/></interface>" % (hot_mac, vn.path('vm-a-hot.sock')))
-        vn.ctl('port', 'add', 'vm-a-net1', 'vhost', '--path', vn.path('vm-a-hot.sock'),
-               '--vm-uuid', GUESTS['vm-a'][1], '--vm-name', 'vm-a')
+            f.write(ET.tostring(nic, encoding='unicode'))
         cp = virsh('attach-device', 'vm-a', hot, '--live', check=False, timeout=60)
-        tap.ok(cp.returncode == 0, 'virsh attach-device of a NIC on port vm-a-net1 %s'
-               % cp.stderr.strip())
-        tap.ok(wait_for(lambda: vlan_of(vn, 'vm-a-net1') == 42, 10) and
+        tap.ok(cp.returncode == 0, 'virsh attach-device of a mode=server NIC without a port '
+               'made first %s' % cp.stderr.strip())
+        tap.ok(wait_for(lambda: 'vm-a-net1' in ports(vn), 10) and
+               wait_for(lambda: vlan_of(vn, 'vm-a-net1') == 42, 10) and
                wait_for(lambda: vn.ctl_json('port', 'show', 'vm-a-net1')['link'] == 'up', 20),
-               'DEVICE_ADDED: the listener gave the hotplugged NIC its metadata policy (VLAN '
-               '42); QEMU connected')
+               'DEVICE_ADDED: the listener made port vm-a-net1 with the metadata policy (VLAN '
+               '42); QEMU connected to it')
+        p = vn.ctl_json('port', 'show', 'vm-a-net1')
+        log = open(vn.logfile).read()
+        tap.ok(p['vm_uuid'] == GUESTS['vm-a'][1] and p['path'] == hot_sock and
+               'provisional port hp-vm-a-hot connects' in log and
+               'provisional port hp-vm-a-hot gives way to vm-a-net1' in log and
+               not [n for n in ports(vn) if n.startswith('hp-')],
+               'the provisional port (hp-vm-a-hot) that let netdev_add finish gave way to it')
         cp = virsh('detach-device', 'vm-a', hot, '--live', check=False, timeout=60)
         tap.ok(cp.returncode == 0 and wait_for(lambda: 'vm-a-net1' not in ports(vn), 10),
                'DEVICE_REMOVED (only the alias ua-hot0): the listener removed port vm-a-net1 '
                '%s' % cp.stderr.strip())
-        tap.ok('vm-a-net0' in ports(vn), 'vm-a keeps its first port')
+        tap.ok('vm-a-net0' in ports(vn) and not [n for n in ports(vn) if n.startswith('hp-')],
+               'vm-a keeps its first port; no provisional port is left')
 
         # virsh metadata --live: the listener moves vm-b into vm-c's VLAN 42, and back
         pol = ('<policy><interface mac="%s" network="br0"><vlan mode="access" tag="42"/>'
@@ -389,6 +470,8 @@ def main():
         tap.ok(wait_for(lambda: vlan_of(vn, 'vm-b-net0') == 0, 10),
                'removing the metadata takes the VLAN away again')
         ping(tap, gs['vm-a'], GUESTS['vm-b'][3], 'vm-a reaches vm-b again')
+
+        announcements(tap, vn, gs)
 
         # libvirtd restarted: the listener reconnects, re-scans, nothing changes
         before = {n: (q['vm_uuid'], q.get('path')) for n, q in ports(vn).items()}

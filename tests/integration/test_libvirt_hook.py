@@ -12,6 +12,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vnlib  # noqa: E402
+from netnslib import Capture, Netns  # noqa: E402
 from vnlib import Tap, TestPmd, Vnicd, wait_for  # noqa: E402
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -140,10 +141,14 @@ def test_server_multiqueue(tap, vn, hook):
 
 def test_policy(tap, vn, hook):
     xml = recorded('vm-policy', vn.dir)
+    # NIC 2 is on the nat network 'lan' (its <nat> metadata: floating IP, a port forward)
+    vn.ctl('net', 'add', 'wan', 'bridge')
+    vn.ctl('net', 'add', 'lan', 'nat', '--subnet', '192.168.100.0/24', '--external', 'wan',
+           '--external-ip', '203.0.113.2/24', '--mtu', '1500')
     cp = hook('vm-policy', 'prepare', 'begin', xml)
-    tap.eq(cp.returncode, 0, 'prepare vm-policy: exit 0')
-    tap.ok('mtu' in cp.stderr and 'NAT forward' in cp.stderr and 'floating IP' in cp.stderr,
-           'notes on what vnicd cannot apply yet (MTU, NAT forward, floating IP)')
+    tap.eq(cp.returncode, 0, 'prepare vm-policy: exit 0 (%s)' % cp.stderr.strip())
+    tap.ok('NAT' not in cp.stderr and 'floating' not in cp.stderr,
+           'no note about NAT settings: they are applied')
     p0 = show(vn, 'vm-policy-net0')['policy']
     tap.eq((p0['vlan_mode'], p0['vlan'], p0['lock_mac'], sorted(p0['allowed_ip'])),
            ('access', 42, True, ['192.0.2.31', '2001:db8::31']),
@@ -151,17 +156,31 @@ def test_policy(tap, vn, hook):
     tap.eq((p0['inbound']['average'], p0['inbound']['peak'], p0['outbound']['average']),
            (1000, 2000, 500), "libvirt's own <bandwidth> is honoured")
     tap.eq(p0['storm_control']['pps'], 2000, 'metadata storm control')
-    p1 = show(vn, 'vm-policy-net1')['policy']
-    tap.eq((p1['vlan_mode'], p1['vlans'], p1['inbound']['average'], p1['outbound']),
-           ('trunk', [10] + list(range(20, 31)), 2000, None),
-           "trunk 10,20-30; the metadata's <bandwidth> replaces libvirt's")
+    p1 = show(vn, 'vm-policy-net1')
+    tap.eq((p1['net'], p1['policy']['inbound']['average'], p1['policy']['outbound']),
+           ('lan', 2000, None), "on network lan; the metadata's <bandwidth> replaces libvirt's")
+    tap.eq(p1['mtu'], 1400, "libvirt's <mtu size='1400'>: the port's mtu")
+    tap.eq((p1['policy'].get('floating_ip'), p1['policy'].get('forward')),
+           ('203.0.113.31', 'tcp:8022:22'),
+           '<nat floating-ip=> and <forward>: the port\'s floating IP and forward (port show)')
+    fw = vn.ctl_json('nat', 'forward', 'list', 'lan')
+    tap.ok(any(f.get('port') == 'vm-policy-net1' and f.get('external_port') == 8022
+               for f in (fw if isinstance(fw, list) else fw.get('forwards', []))),
+           'nat forward list lan shows the forward of vm-policy-net1: %s' % fw)
     # the metadata changed before start: start gives the port exactly the new policy
     changed = xml.replace('tag="42"', 'tag="43"').replace(
         '<vnicd:antispoof lock-mac="yes" allowed-ip="192.0.2.31,2001:db8::31"/>', '')
+    changed = re.sub(r'<vnicd:nat .*?</vnicd:nat>', '<vnicd:nat floating-ip="203.0.113.32"/>',
+                     changed, flags=re.S)
     cp = hook('vm-policy', 'start', 'begin', changed)
     p0 = show(vn, 'vm-policy-net0')['policy']
     tap.eq((cp.returncode, p0['vlan'], p0['lock_mac'], p0['allowed_ip']), (0, 43, False, []),
            'start: VLAN 43, anti-spoofing cleared (a full replacement, not a merge)')
+    p1 = show(vn, 'vm-policy-net1')['policy']
+    tap.eq((p1.get('floating_ip'), p1.get('forward')), ('203.0.113.32', 'none'),
+           'start: the new floating IP, the forward removed')
+    tap.eq(vn.ctl_json('net', 'show', 'lan')['floating_ips'][0]['floating_ip'], '203.0.113.32',
+           'net show lan lists the floating IP of the port')
     # a policy vnicd refuses fails the start with vnicd's reason on one line
     bad = recorded('vm-server', vn.dir).replace(
         '<devices>', '<devices>', 1).replace(
@@ -174,6 +193,23 @@ def test_policy(tap, vn, hook):
     cp = hook('vm-policy', 'release', 'end', xml)
     tap.ok(cp.returncode == 0 and not [n for n in ports(vn) if n.startswith('vm-policy')],
            'release removed both ports')
+    tap.eq(vn.ctl_json('net', 'show', 'lan')['floating_ips'], [],
+           'and the floating IP went with the port')
+    # an MTU larger than the network carries: refused with vnicd's reason, on one line
+    cp = hook('vm-policy', 'prepare', 'begin', xml.replace("<mtu size='1400'/>",
+                                                           "<mtu size='9000'/>"))
+    tap.ok(cp.returncode == 1 and one_line(cp) and
+           "--mtu 9000 is larger than network 'lan' carries (1500)" in cp.stderr,
+           '<mtu size=9000> on lan (--mtu 1500): prepare fails with one line: %s'
+           % cp.stderr.strip())
+    hook('vm-policy', 'release', 'end', xml)
+    # <nat> on a port of a network that is not a nat network: refused with vnicd's reason
+    cp = hook('vm-policy', 'prepare', 'begin', xml.replace('network="lan"', 'network="br0"'))
+    tap.ok(cp.returncode == 1 and one_line(cp) and 'floating-ip' in cp.stderr,
+           '<nat> on a bridge network: prepare fails with one line: %s' % cp.stderr.strip())
+    hook('vm-policy', 'release', 'end', xml)
+    vn.ctl('net', 'del', 'lan')
+    vn.ctl('net', 'del', 'wan')
 
 
 def test_ethernet(tap, vn, hook):
@@ -190,6 +226,8 @@ def test_ethernet(tap, vn, hook):
     link = subprocess.run(['ip', '-o', 'link', 'show', 'dev', IFNAME], capture_output=True,
                           text=True)
     tap.ok(link.returncode == 0, 'vnicd precreated TAP %s for libvirt to open' % IFNAME)
+    tap.ok(' mtu 1450 ' in link.stdout and p['mtu'] == 1450,
+           "libvirt's <mtu size='1450'>: the TAP's MTU: %s" % link.stdout.strip()[:80])
     hook('vm-ethernet', 'release', 'end', xml)
     link = subprocess.run(['ip', 'link', 'show', 'dev', IFNAME], capture_output=True)
     tap.ok('vm-ethernet-net0' not in ports(vn) and link.returncode != 0,
@@ -232,6 +270,7 @@ def test_idempotence_and_ownership(tap, vn, hook):
         cp = hook('vm-client', op, 'begin', recorded('vm-client', vn.dir))
         tap.eq((cp.returncode, cp.stdout), (0, ''),
                '%s: accepted, XML unchanged (nothing on stdout)' % op)
+    hook('vm-client', 'release', 'end', recorded('vm-client', vn.dir))
     cp = hook('vm-client', 'prepare', 'begin', '<domain><name>vm-client')
     tap.ok(cp.returncode == 1 and one_line(cp) and 'malformed' in cp.stderr,
            'prepare with broken XML: exit 1, one line: %s' % cp.stderr.strip())
@@ -242,6 +281,90 @@ def test_idempotence_and_ownership(tap, vn, hook):
     tap.ok(cp.returncode == 0 and 'vm-client-net0' in ports(vn),
            'the socket from $VNICD_SOCKET, as vnicctl finds it')
     hook('vm-client', 'release', 'end', recorded('vm-client', vn.dir), env=env)
+
+
+def test_announce(tap, vn, hook):
+    """restore (and migrate): the hook makes the ports and asks vnicd to announce the guest
+    when it connects here; a host on the same network sees the RARP and gratuitous ARP."""
+    ns = Netns('ann')
+    vn.ctl('port', 'add', 'obs', 'tap', '--ifname', 'obs0', '--netns', ns.name)
+    ns.ip('link', 'set', 'obs0', 'up')
+    xml = recorded('vm-client', vn.dir)
+    cp = hook('vm-client', 'restore', 'begin', xml)
+    p = show(vn, 'vm-client-net0')
+    tap.ok(cp.returncode == 0 and cp.stdout == '' and p['link'] == 'down' and
+           p['announce_pending'], 'restore: the port is made before QEMU runs, its '
+           'announcement pending until the guest connects (%s)' % cp.stderr.strip())
+    cp = hook('vm-client', 'prepare', 'begin', xml)
+    tap.ok(cp.returncode == 0 and show(vn, 'vm-client-net0')['announce_pending'],
+           'prepare after restore keeps the port and its pending announcement')
+    vn.ctl('port', 'set', 'vm-client-net0', '--allowed-ip', '10.99.0.7,2001:db8::7')
+    cap = Capture(ns, 'obs0', 'arp or rarp')
+    g = TestPmd('hook-ann', ['net_virtio_user0,path=%s,queues=1,mac=52:54:00:aa:01:01'
+                             % vn.path('vm-client-net0.sock')])
+    try:
+        g.wait_link_up(0)
+        tap.ok(wait_for(lambda: show(vn, 'vm-client-net0')['announcements'] == 3, 10),
+               'the guest connected (restored): vnicd sent 3 announcement rounds')
+        cap.stop()
+        rarp = cap.fields('eth.type == 0x8035', 'eth.src', 'eth.dst', 'arp.opcode', 'arp.src.hw_mac',
+                          'arp.dst.hw_mac')
+        garp = cap.fields('arp.isgratuitous and eth.type == 0x0806', 'eth.src', 'arp.src.proto_ipv4',
+                          'arp.dst.proto_ipv4')
+        tap.eq(rarp, [['52:54:00:aa:01:01', 'ff:ff:ff:ff:ff:ff', '3', '52:54:00:aa:01:01',
+                       '52:54:00:aa:01:01']] * 3,
+               'the host on the network received 3 RARPs for the guest\'s MAC (tshark)')
+        tap.eq(garp, [['52:54:00:aa:01:01', '10.99.0.7', '10.99.0.7']] * 3,
+               'and 3 gratuitous ARPs for its allowed IPv4 address (none for the IPv6 one)')
+        fdb = vn.ctl_json('fdb', 'show')
+        tap.ok(any(e.get('mac') == '52:54:00:aa:01:01' and e.get('port') == 'vm-client-net0'
+                   for e in (fdb if isinstance(fdb, list) else fdb.get('entries', []))),
+               'vnicd\'s bridge learnt the guest\'s MAC on its port')
+        r = vn.ctl('port', 'announce', 'vm-client-net0')
+        tap.ok(r.returncode == 0 and
+               wait_for(lambda: show(vn, 'vm-client-net0')['announcements'] == 6, 10),
+               'vnicctl port announce with the link up: 3 more rounds at once')
+        r = vn.ctl('port', 'announce', 'nope', check=False)
+        tap.ok(r.returncode != 0 and "no port 'nope'" in r.stderr,
+               'port announce of an unknown port: %s' % r.stderr.strip())
+    finally:
+        g.close()
+    hook('vm-client', 'release', 'end', xml)
+    vn.ctl('port', 'del', 'obs')
+    ns.close()
+
+
+def test_hotplug_watch(tap, vn):
+    """vhost_hotplug_dirs: a socket bound there (testpmd's virtio-user as the server, as QEMU
+    binds a mode='server' NIC's) gets a provisional port in quarantine at once; it goes with
+    its socket."""
+    sock = os.path.join(vn.path('hotplug'), 'hot0.sock')
+    g = TestPmd('hook-hp', ['net_virtio_user0,path=%s,server=1,queues=1,mac=52:54:00:aa:09:01'
+                            % sock])
+    try:
+        tap.ok(wait_for(lambda: 'hp-hot0' in ports(vn) and
+                        show(vn, 'hp-hot0')['link'] == 'up', 20),
+               'a socket appeared in vhost_hotplug_dirs: provisional port hp-hot0 connected to it')
+        g.wait_link_up(0)
+        p = show(vn, 'hp-hot0')
+        tap.eq((p['path'], p['server'], p['vm_uuid'], p['mac'], p['policy']['vlan_mode'],
+                p['policy']['vlan'], p['policy']['lock_mac']),
+               (sock, False, None, '02:00:00:00:00:00', 'access', 4094, True),
+               'it is a vnicd client, unlabelled, quarantined (access VLAN 4094, MAC locked to '
+               '02:00:00:00:00:00)')
+        g.send(0, 2, 32, dst='ff:ff:ff:ff:ff:ff')
+        tap.ok(wait_for(lambda: [q['drops'].get('spoofed') for q in vn.ctl_json('stats')['ports']
+                                 if q['name'] == 'hp-hot0'] == [64], 10),
+               'what the guest sends through it is dropped (64 frames counted as spoofed)')
+        vn.restart()
+        vn.wait_ready()
+        tap.ok(wait_for(lambda: 'hp-hot0' in ports(vn) and
+                        show(vn, 'hp-hot0')['link'] == 'up', 20),
+               'vnicd restarted: the provisional port is back (state) and reconnected')
+    finally:
+        g.close()
+    tap.ok(wait_for(lambda: 'hp-hot0' not in ports(vn), 10),
+           'the socket went away: the provisional port went with it')
 
 
 def test_unreachable(tap, vn, hook):
@@ -327,7 +450,11 @@ def main():
     vnlib.require_root_hugepages_testpmd(tap)
     if not os.access(HOOK, os.X_OK):
         tap.bail('%s not built' % HOOK)
-    vn = Vnicd('hook')
+    vn = Vnicd('hook', start=False)
+    os.makedirs(vn.path('hotplug'))
+    with open(vn.config_path, 'a') as f:
+        f.write('vhost_hotplug_dirs = %s\n' % vn.path('hotplug'))
+    vn.start()
     vn.wait_ready()
     conf = vn.path('hook.conf')
     with open(conf, 'w') as f:
@@ -339,6 +466,8 @@ def main():
         test_policy(tap, vn, hook)
         test_ethernet(tap, vn, hook)
         test_idempotence_and_ownership(tap, vn, hook)
+        test_announce(tap, vn, hook)
+        test_hotplug_watch(tap, vn)
         vn.stop()
         test_unreachable(tap, vn, hook)
         test_install(tap, hook)

@@ -24,6 +24,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import frrlib  # noqa: E402
 import netnslib as nl  # noqa: E402
 import uplinklib as ul  # noqa: E402
 from vnlib import REPO_DIR, Tap, Vnicd, wait_for  # noqa: E402
@@ -120,6 +121,11 @@ def scenario(vn, adj, adj2, guests):
     vn.ctl('net', 'add', 'mv', 'macvtap', '--uplink', adj2.up, '--mode', 'vepa')
     vn.ctl('net', 'add', 'ov', 'overlay', '--type', 'vxlan', '--vni', '100', '--local',
            '10.62.0.1/24', '--underlay', 'lan', '--remote', '10.62.0.200')
+    # an EVPN overlay: FRR's zebra in a namespace of its own (no peers: the mirror is made)
+    frr_ns = guests[2]
+    frrlib.Frr(frr_ns, 'opsj', frrlib.bgpd_conf('opsj', '10.62.0.1', 65000, []))
+    vn.ctl('net', 'add', 'ev', 'overlay', '--type', 'vxlan', '--vni', '200', '--local',
+           '10.62.0.1/24', '--underlay', 'lan', '--control', 'evpn', '--evpn-netns', frr_ns.name)
     vn.ctl('port', 'add', 'g1', 'tap', '--ifname', ul.GIF, '--netns', guests[0].name, '--mac',
            '02:00:00:00:0d:01', '--vm-uuid', UUID, '--vm-name', 'vm1')
     vn.ctl('port', 'add', 'g2', 'tap', '--ifname', ul.GIF, '--netns', guests[1].name, '--mac',
@@ -140,7 +146,7 @@ def scenario(vn, adj, adj2, guests):
     vn.ctl('port', 'set', 'g2', '--vlan-mode', 'access', '--vlan', '10')
     vn.ctl('fdb', 'add', '02:00:00:00:0d:99', 'g2')
     vn.ctl('vtep', 'add', 'ov', '02:00:00:00:0e:01', '10.62.0.201')
-    for i, ns in enumerate(guests):
+    for i, ns in enumerate(guests[:2]):
         ns.ip('addr', 'add', '10.62.1.%d/24' % (i + 1), 'dev', ul.GIF)
     wait_for(lambda: guests[0].run('ping', '-c', '1', '-W', '1', '10.62.1.2',
                                    check=False).returncode == 0, 10)
@@ -149,7 +155,8 @@ def scenario(vn, adj, adj2, guests):
     outputs = {
         'ping': [vn.ctl_json('ping')],
         'net list': [vn.ctl_json('net', 'list')],
-        'net show': [vn.ctl_json('net', 'show', n) for n in ('br0', 'lan', 'mv', 'ov', 'nt')],
+        'net show': [vn.ctl_json('net', 'show', n)
+                     for n in ('br0', 'lan', 'mv', 'ov', 'nt', 'ev')],
         'port list': [vn.ctl_json('port', 'list')],
         'port show': [vn.ctl_json('port', 'show', p['name'])
                       for p in vn.ctl_json('port', 'list')],
@@ -190,7 +197,7 @@ def main():
     with Vnicd('opsjson', config='[vnicd]\nmetrics_listen =\n') as vn:
         vn.wait_ready()
         adj, adj2 = ul.Adjacent('j'), ul.Adjacent('k')
-        guests = [nl.Netns('j1'), nl.Netns('j2')]
+        guests = [nl.Netns('j1'), nl.Netns('j2'), nl.Netns('jf')]
         try:
             outputs = scenario(vn, adj, adj2, guests)
         finally:

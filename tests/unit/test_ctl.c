@@ -7,12 +7,14 @@
 #include <json-glib/json-glib.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "vnicd/confine.h"
 #include "vnicd/ctl.h"
+#include "vnicd/metrics.h"
 
 static struct vn_config cfg;
 
@@ -743,6 +745,131 @@ static void test_nesting(void)
 	vn_switch_free(sw);
 }
 
+/* One read of @text with descriptors @fds (none when @n is 0) into @f. */
+static void frame_push(struct vn_ctl_frame *f, const char *text, const int *fds, unsigned n)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = {(void *)text, strlen(text)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	if (n) {
+		struct cmsghdr *cm;
+		mh.msg_control = cbuf.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
+	}
+	vn_ctl_frame_push(f, &mh, strlen(text));
+}
+
+static bool fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+/* Lines across reads, descriptors for the next request, untaken ones closed, the limit. */
+static void test_framing(void)
+{
+	struct vn_ctl_frame f;
+	const char *line;
+	g_autofree char *big = g_malloc(VN_CTL_MAX_LINE + 2);
+	int p[2], q[2];
+
+	g_assert_cmpint(pipe(p), ==, 0);
+	g_assert_cmpint(pipe(q), ==, 0);
+	vn_ctl_frame_init(&f);
+	frame_push(&f, "{\"cmd\":\"pi", p, 2); /* two: the last is kept */
+	g_assert_cmpint(vn_ctl_frame_next(&f, &line), ==, 0);
+	g_assert_false(fd_open(p[0]));
+	g_assert_cmpint(f.fd, ==, p[1]);
+	frame_push(&f, "ng\"}\n\n{\"cmd\":\"ping\"}\n{\"c", NULL, 0);
+	g_assert_cmpint(vn_ctl_frame_next(&f, &line), ==, 14);
+	g_assert_cmpmem(line, 14, "{\"cmd\":\"ping\"}", 14);
+	g_assert_cmpint(f.fd, ==, p[1]); /* the first request's, not taken */
+	g_assert_cmpint(vn_ctl_frame_next(&f, &line), ==, 14);
+	g_assert_cmpint(f.fd, ==, -1);
+	g_assert_false(fd_open(p[1]));
+	g_assert_cmpint(vn_ctl_frame_next(&f, &line), ==, 0);
+	frame_push(&f, "md\":\"ping\"}\n", q, 1);
+	g_assert_cmpint(vn_ctl_frame_next(&f, &line), ==, 14);
+	f.fd = -1; /* taken by the request */
+	g_assert_cmpint(vn_ctl_frame_next(&f, &line), ==, 0);
+	g_assert_true(fd_open(q[0]));
+	close(q[0]);
+	frame_push(&f, "{", q + 1, 1); /* a partial request's descriptor goes with the stream */
+	vn_ctl_frame_clear(&f);
+	g_assert_false(fd_open(q[1]));
+
+	memset(big, 'a', VN_CTL_MAX_LINE + 1); /* one byte over, no newline yet */
+	big[VN_CTL_MAX_LINE + 1] = '\0';
+	vn_ctl_frame_init(&f);
+	frame_push(&f, big + 1, NULL, 0); /* exactly the limit: more is needed */
+	g_assert_cmpint(vn_ctl_frame_next(&f, &line), ==, 0);
+	frame_push(&f, "\n", NULL, 0);
+	g_assert_cmpint(vn_ctl_frame_next(&f, &line), ==, VN_CTL_MAX_LINE);
+	frame_push(&f, big, NULL, 0);
+	g_assert_cmpint(vn_ctl_frame_next(&f, &line), ==, -E2BIG);
+	vn_ctl_frame_clear(&f);
+}
+
+/* The metrics endpoint's request parser, in reads of any split. */
+static void test_http(void)
+{
+	static const struct {
+		const char *req;
+		enum vn_http_route r;
+	} cases[] = {
+	    {"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", VN_HTTP_METRICS},
+	    {"GET /metrics?x=1 HTTP/1.0\n\n", VN_HTTP_METRICS},
+	    {"GET /metricsx HTTP/1.0\n\n", VN_HTTP_NOT_FOUND},
+	    {"GET / HTTP/1.0\r\n\r\n", VN_HTTP_NOT_FOUND},
+	    {"POST /metrics HTTP/1.0\r\n\r\n", VN_HTTP_BAD_METHOD},
+	    {"GET /metrics HTTP/1.0\r\n", VN_HTTP_MORE},
+	};
+	g_autoptr(GString) big = g_string_new(NULL);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
+		for (size_t split = 1; split <= strlen(cases[i].req); split++) {
+			g_autoptr(GString) req = g_string_new(NULL);
+			const char *s = cases[i].req;
+			enum vn_http_route r = VN_HTTP_MORE;
+			for (size_t off = 0; off < strlen(s) && r == VN_HTTP_MORE; off += split)
+				r = vn_metrics_http_feed(req, s + off, MIN(split, strlen(s) - off));
+			g_assert_cmpint(r, ==, cases[i].r);
+		}
+	g_string_append(big, "GET /metrics HTTP/1.0\r\nX: ");
+	while (big->len < VN_METRICS_REQ_MAX - 4)
+		g_string_append_c(big, 'a');
+	g_string_append(big, "\r\n\r\nbody after the header, past the limit");
+	for (size_t split = 1000; split <= big->len; split += 3000) {
+		g_autoptr(GString) req = g_string_new(NULL);
+		enum vn_http_route r = VN_HTTP_MORE;
+		for (size_t off = 0; off < big->len && r == VN_HTTP_MORE; off += split)
+			r = vn_metrics_http_feed(req, big->str + off, MIN(split, big->len - off));
+		g_assert_cmpint(r, ==, VN_HTTP_METRICS); /* the header ends within the limit */
+	}
+	g_string_truncate(big, VN_METRICS_REQ_MAX - 3); /* its end one byte past the limit */
+	g_string_append(big, "\r\n\r\n");
+	{
+		g_autoptr(GString) req = g_string_new(NULL);
+		g_assert_cmpint(vn_metrics_http_feed(req, big->str, big->len), ==,
+				VN_HTTP_TOO_LONG);
+	}
+	{
+		g_autoptr(GString) out = g_string_new(NULL);
+		vn_metrics_http_reply(out, VN_HTTP_METRICS, "a 1\n");
+		g_assert_nonnull(strstr(out->str, "HTTP/1.0 200 OK\r\n"));
+		g_assert_nonnull(strstr(out->str, "Content-Length: 4\r\n"));
+		g_assert_true(g_str_has_suffix(out->str, "\r\n\r\na 1\n"));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -759,5 +886,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ctl/socket_dirs", test_socket_dirs);
 	g_test_add_func("/ctl/stale_socket", test_stale_socket);
 	g_test_add_func("/ctl/metrics_scale", test_metrics_scale);
+	g_test_add_func("/ctl/framing", test_framing);
+	g_test_add_func("/ctl/http", test_http);
 	return g_test_run();
 }

@@ -208,7 +208,8 @@ static void test_policy(void)
 	n0 = d->nics->pdata[0];
 	n1 = d->nics->pdata[1];
 	g_assert_nonnull(n0->policy);
-	g_assert_cmpstr(n1->policy->network, ==, "br0");
+	g_assert_cmpstr(n0->policy->network, ==, "br0");
+	g_assert_cmpstr(n1->policy->network, ==, "lan");
 	g_assert_cmpuint(n1->mtu, ==, 1400);
 	g_assert_cmpuint(n1->policy->forwards->len, ==, 1);
 
@@ -229,17 +230,63 @@ static void test_policy(void)
 	r = vn_domxml_port_set(n1);
 	a = args_of(r, "port.set");
 	ASSERT_MEMBER(a, "name", "\"vm-policy-net1\"");
-	ASSERT_MEMBER(a, "vlan_mode", "\"trunk\"");
-	ASSERT_MEMBER(a, "vlans", "\"10,20-30\"");
-	ASSERT_MEMBER(a, "vlan", "null");
+	ASSERT_MEMBER(a, "vlan_mode", "\"none\"");
+	ASSERT_MEMBER(a, "vlans", "null");
 	/* the metadata's <bandwidth> replaces libvirt's: outbound cleared */
 	ASSERT_MEMBER(a, "inbound", "{\"average\":2000,\"peak\":4000,\"burst\":1024}");
 	ASSERT_MEMBER(a, "outbound", "\"none\"");
 	ASSERT_MEMBER(a, "allow_dhcp_server", "false");
+	/* <nat>: the port's floating IP and forwards, as `port set --floating-ip --forward` */
+	ASSERT_MEMBER(a, "floating_ip", "\"203.0.113.31\"");
+	ASSERT_MEMBER(a, "forward", "\"tcp:8022:22\"");
 	json_node_unref(r);
-	json_node_unref(vn_domxml_port_add(d, n1, notes));
-	g_assert_cmpuint(notes->len, ==, 3); /* MTU, the NAT forward, the floating IP */
-	g_assert_nonnull(strstr(notes->pdata[0], "mtu"));
+	r = vn_domxml_port_add(d, n1, notes);
+	a = args_of(r, "port.add");
+	ASSERT_MEMBER(a, "net", "\"lan\"");
+	ASSERT_MEMBER(a, "floating_ip", "\"203.0.113.31\"");
+	ASSERT_MEMBER(a, "forward", "\"tcp:8022:22\"");
+	ASSERT_MEMBER(a, "mtu", "1400"); /* libvirt's <mtu size=> */
+	json_node_unref(r);
+	g_assert_cmpuint(notes->len, ==, 0); /* everything is applied */
+	/* no <nat>: no NAT settings (other kinds of network refuse them) */
+	r = vn_domxml_port_set(n0);
+	ASSERT_MEMBER(args_of(r, "port.set"), "floating_ip", "null");
+	json_node_unref(r);
+}
+
+/* <nat> without a floating IP or forwards clears them on port.set; bad <nat> is refused. */
+static void test_nat(void)
+{
+	static const char *const bad[] = {
+	    "<nat floating-ip='2001:db8::1'/>",
+	    "<nat><forward proto='tcp' port='80'/><forward proto='tcp' port='80'/></nat>",
+	    "<nat><forward proto='sctp' port='80'/></nat>",
+	};
+	g_autofree char *xml = fixture("vm-policy.xml");
+	g_autoptr(vn_domxml) d = parse_ok(xml);
+	g_autoptr(GError) err = NULL;
+	const char *meta = "<policy><interface mac='52:54:00:aa:03:02' network='lan'><nat/>"
+			   "</interface></policy>";
+	JsonNode *r;
+	JsonObject *a;
+
+	g_assert_cmpint(vn_domxml_set_metadata(d, meta, strlen(meta), &err), ==, 0);
+	r = vn_domxml_port_set(d->nics->pdata[1]);
+	a = args_of(r, "port.set");
+	ASSERT_MEMBER(a, "floating_ip", "\"none\"");
+	ASSERT_MEMBER(a, "forward", "\"none\"");
+	json_node_unref(r);
+	r = vn_domxml_port_add(d, d->nics->pdata[1], NULL);
+	a = args_of(r, "port.add");
+	ASSERT_MEMBER(a, "floating_ip", "null");
+	json_node_unref(r);
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autofree char *m = g_strdup_printf(
+		    "<policy><interface mac='52:54:00:aa:03:02'>%s</interface></policy>", bad[i]);
+		g_clear_error(&err);
+		g_assert_cmpint(vn_domxml_set_metadata(d, m, strlen(m), &err), ==, -EINVAL);
+		g_assert_nonnull(err);
+	}
 }
 
 static void test_ethernet(void)
@@ -485,6 +532,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/domxml/naming_prepare_start", test_naming_prepare_start);
 	g_test_add_func("/domxml/naming_bounds", test_naming_bounds);
 	g_test_add_func("/domxml/policy", test_policy);
+	g_test_add_func("/domxml/nat", test_nat);
 	g_test_add_func("/domxml/ethernet", test_ethernet);
 	g_test_add_func("/domxml/libvirt_vlan_forms", test_libvirt_vlan_forms);
 	g_test_add_func("/domxml/metadata", test_metadata);

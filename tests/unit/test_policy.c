@@ -512,7 +512,22 @@ static void test_antispoof(void)
 	memcpy(pl + 8, other, 6);
 	g_assert_cmpuint(SEND(me, 0x0806, 28), ==, 0); /* sender MAC not the frame's */
 	g_assert_cmpuint(SEND(me, 0x0806, 20), ==, 0); /* truncated ARP */
-	g_assert_cmpuint(SEND(me, 0x8035, 28), ==, 0); /* RARP */
+	g_assert_cmpuint(SEND(me, 0x8035, 28), ==, 0); /* RARP, not an announcement */
+	/* RARP: only the announcement (QEMU's, DPDK vhost's after a migration) passes */
+	memset(pl, 0, 28);
+	memcpy(pl, arp, 6);
+	pl[7] = 3; /* reverse request */
+	memcpy(pl + 8, me, 6);
+	memcpy(pl + 18, me, 6);
+	g_assert_cmpuint(SEND(me, 0x8035, 28), ==, 0x1e);
+	pl[7] = 4; /* reverse reply: a RARP server's */
+	g_assert_cmpuint(SEND(me, 0x8035, 28), ==, 0);
+	pl[7] = 3;
+	memcpy(pl + 18, other, 6);
+	g_assert_cmpuint(SEND(me, 0x8035, 28), ==, 0); /* about another MAC */
+	memcpy(pl + 18, me, 6);
+	pl[14] = 10;
+	g_assert_cmpuint(SEND(me, 0x8035, 28), ==, 0); /* with an address */
 	/* IPv6: source, RA, NS from ::, NA target and target link-layer address */
 	pl_len = ip6(pl, "fd00::1", "fd00::2", 17, udp_x, 8);
 	g_assert_cmpuint(SEND(me, 0x86dd, pl_len), ==, 0x1e);
@@ -536,7 +551,7 @@ static void test_antispoof(void)
 	inet_pton(AF_INET6, "fd00::9", na + 8);
 	pl_len = ip6(pl, "fd00::1", "ff02::1", 58, na, 32);
 	g_assert_cmpuint(SEND(me, 0x86dd, pl_len), ==, 0); /* target not ours */
-	g_assert_cmpuint(drops(0, VN_DROP_SPOOFED) - sp, ==, 11);
+	g_assert_cmpuint(drops(0, VN_DROP_SPOOFED) - sp, ==, 14);
 	clear_policies();
 	test_antispoof_bypasses();
 	set_policy(0, "{\"lock_mac\": true, \"allowed_ip\": \"10.0.0.1, fd00::1\"}");

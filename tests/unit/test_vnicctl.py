@@ -240,7 +240,7 @@ USAGE_ERRORS = [
      '[--nopromisc] [--type T --vni N --local IP --underlay NET ...]'),
     (['net', 'set'],
      'usage: net set NAME [--mode vepa|bridge|private|passthru] [--hairpin external|emulated] '
-     '[--remote IP[,IP...]]'),
+     '[--remote IP[,IP...]] [--control evpn|static [--evpn-netns NS]]'),
     (['net', 'del'], 'usage: net del NAME'),
     (['net', 'show'], 'usage: net show NAME'),
     (['port', 'add', 'p'],
@@ -250,7 +250,7 @@ USAGE_ERRORS = [
     (['port', 'show'], 'usage: port show NAME'),
     (['fdb', 'add', 'm'], 'usage: fdb add MAC PORT'),
     (['capture'], 'usage: capture PORT --out FILE.pcapng [--count N|--duration S] [--snaplen N]'),
-    (['net', 'set', 'n', '--nopromisc'], 'net set needs --mode and/or --hairpin, or --remote'),
+    (['net', 'set', 'n', '--nopromisc'], 'net set needs --mode and/or --hairpin, or --remote or --control'),
     (['port', 'set', 'p'], 'port set needs at least one setting (see vnicctl --help)'),
     (['stats', 'reset'], 'usage: stats reset --vm UUID | --port NAME'),
     (['capture', 'p'], 'capture needs --out FILE.pcapng'),
@@ -272,7 +272,8 @@ USAGE_ERRORS = [
      "and --dns belong to "
      "'net add'"),
     (['port', 'list', '--hairpin', 'x'],
-     "--mode, --hairpin and --remote belong to 'net add' and 'net set'"),
+     "--mode, --hairpin, --remote, --control and --evpn-netns belong to 'net add' and "
+     "'net set'"),
     (['ping', '--snaplen', '0'], "--out, --count, --duration and --snaplen belong to 'capture'"),
     (['port', 'del', 'p', '--net', 'x'], "--net does not apply to 'port del'"),
     (['stats', '--net', 'x'], "--net does not apply to 'stats '"),
@@ -424,7 +425,7 @@ def main():
     tap.eq((rc, err, log), (0, '', []), '--help exits 0')
     tap.eq(sorted({verb_of(w, False) for w in lines}),
            sorted(['net add', 'net set', 'net del', 'net list', 'net show', 'port add',
-                   'port del', 'port set', 'port list', 'port show', 'fdb show', 'fdb add',
+                   'port del', 'port announce', 'port set', 'port list', 'port show', 'fdb show', 'fdb add',
                    'fdb flush', 'stats', 'stats reset', 'capture', 'ping', 'vtep add',
                    'vtep del', 'vtep show', 'log-level', 'trace', 'top', 'nat forward',
                    'nat conntrack', 'libvirt status']),
