@@ -742,6 +742,12 @@ struct ov_memo {
 	uint16_t src_seg, dst_seg;
 	int dst;
 	struct rte_ether_addr src, dmac;
+	/* the frame before, when it went to one port (@pto): its addresses (12 bytes) and
+	 * segment (-1: none); a frame like it goes there too with one 12-byte compare */
+	uint64_t pa;
+	uint32_t pb;
+	int pseg;
+	uint16_t pto;
 };
 
 /* Return: true if the frame at @e is 802.1Q or 802.1ad tagged (ov_one() drops those). */
@@ -819,16 +825,6 @@ static __rte_always_inline void ov_one(const struct vn_fwd_ctx *x, struct vn_ove
 	l->mask = (uint8_t)((1u << seg) | (remote ? 0 : VN_OV_KMODE_REMOTE));
 }
 
-/* The frame before in the burst, when it went to one port: its addresses (12 bytes),
- * segment (-1: none) and that port. A frame like it goes there too (the memos and every
- * check would say so) with one 12-byte compare. */
-struct ov_prev {
-	uint64_t a;
-	uint32_t b;
-	int seg;
-	uint16_t to;
-};
-
 /* The segment of a frame received with VLAN @vid (0: untagged) on a port with map @vm. */
 static inline int vmap_seg(const struct vn_overlay *ov, const struct vn_vlan_map *vm, uint32_t vid)
 {
@@ -845,8 +841,7 @@ static __rte_always_inline void ov_forward_as(const struct vn_fwd_ctx *x,
 	struct vn_overlay *ov = ov_of(x->in->net);
 	bool remote = x->in->tun != NULL;
 	int seg = remote ? 0 : __builtin_ctz(x->in->kmode | 0x80u);
-	struct ov_memo mm = {.dst = -1};
-	struct ov_prev pv = {.seg = -1};
+	struct ov_memo mm = {.dst = -1, .pseg = -1};
 
 	for (uint16_t i = 0; i < n; i++) {
 		const uint8_t *e = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
@@ -875,16 +870,16 @@ static __rte_always_inline void ov_forward_as(const struct vn_fwd_ctx *x,
 		}
 		memcpy(&a, e, 8);
 		memcpy(&b, e + 8, 4);
-		if (a == pv.a && b == pv.b && seg == pv.seg && !vn_ov_tagged(e)) {
+		if (a == mm.pa && b == mm.pb && seg == mm.pseg && !vn_ov_tagged(e)) {
 			pkts[i]->hash.usr = ov->vni[seg];
-			vn_fwd_to(&f[i], pv.to);
+			vn_fwd_to(&f[i], mm.pto);
 			continue;
 		}
 		ov_one(x, ov, &mm, pkts[i], seg, remote, &f[i], tr);
-		pv.seg = f[i].nlegs == VN_FWD_TO ? seg : -1; /* only a decision for one port */
-		pv.a = a;
-		pv.b = b;
-		pv.to = f[i].to;
+		mm.pseg = f[i].nlegs == VN_FWD_TO ? seg : -1; /* only a decision for one port */
+		mm.pa = a;
+		mm.pb = b;
+		mm.pto = f[i].to;
 	}
 }
 
