@@ -8,6 +8,7 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 
 #include <glib.h>
 
@@ -15,14 +16,15 @@
 #include "vnicd/log.h"
 #include "vnicd/port.h"
 
-/* Hash data word: port in the low 16 bits, flags above. */
+/* Hash data word: port in the low 16 bits, flags above, and from bit 32 the key's position
+ * in the table plus one (0: not known yet), which a key keeps for its lifetime: a bulk
+ * lookup (data, no positions) still finds the key's last-seen time. */
 #define FDB_STATIC (1ULL << 16)
 #define FDB_VALID (1ULL << 17)
+#define FDB_POS_SHIFT 32
 
-struct fdb_key {
-	uint16_t seg;
-	uint8_t mac[RTE_ETHER_ADDR_LEN];
-} __attribute__((packed));
+/* vn_fdb_lookup_bulk() of this many keys or fewer looks them up one by one. */
+#define FDB_BULK_MIN 2
 
 /* Learning by one port: its dynamic entries and its learns in the current second (workers
  * update both atomically; a racing pair of learns may overshoot a limit by the workers). */
@@ -50,10 +52,31 @@ struct vn_fdb {
 	uint64_t full;
 };
 
-static inline void fdb_key_make(struct fdb_key *k, uint16_t seg, const struct rte_ether_addr *mac)
+static inline void fdb_key_make(struct vn_fdb_key *k, uint16_t seg,
+				const struct rte_ether_addr *mac)
 {
 	k->seg = seg;
-	memcpy(k->mac, mac->addr_bytes, RTE_ETHER_ADDR_LEN);
+	k->mac = *mac;
+}
+
+/* rte_hash's hash of the 8-byte keys: one CRC32-C instruction (rte_hash_crc() loops on the
+ * length). */
+static uint32_t fdb_key_hash(const void *key, uint32_t len, uint32_t init)
+{
+	uint64_t v;
+
+	memcpy(&v, key, sizeof(v));
+	return rte_hash_crc_8byte(v, init);
+}
+
+/* rte_hash's key compare for the 8-byte keys: one load each instead of a call to memcmp(). */
+static int fdb_key_cmp(const void *a, const void *b, size_t len)
+{
+	uint64_t x, y;
+
+	memcpy(&x, a, sizeof(x));
+	memcpy(&y, b, sizeof(y));
+	return x != y;
 }
 
 struct vn_fdb *vn_fdb_create(const char *name, uint32_t max_entries, struct rte_rcu_qsbr *qsbr)
@@ -71,8 +94,8 @@ struct vn_fdb *vn_fdb_create(const char *name, uint32_t max_entries, struct rte_
 	snprintf(hname, sizeof(hname), "fdb_%s", name);
 	p.name = hname;
 	p.entries = size;
-	p.key_len = sizeof(struct fdb_key);
-	p.hash_func = rte_hash_crc;
+	p.key_len = sizeof(struct vn_fdb_key);
+	p.hash_func = fdb_key_hash;
 	p.socket_id = SOCKET_ID_ANY;
 	p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
 		       RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
@@ -83,6 +106,7 @@ struct vn_fdb *vn_fdb_create(const char *name, uint32_t max_entries, struct rte_
 		errno = e;
 		return NULL;
 	}
+	rte_hash_set_cmp_func(fdb->h, fdb_key_cmp);
 	if (qsbr) {
 		struct rte_hash_rcu_config rc = {
 		    .v = qsbr,
@@ -184,10 +208,12 @@ void vn_fdb_free(struct vn_fdb *fdb)
 	rte_free(fdb);
 }
 
-static int fdb_insert(struct vn_fdb *fdb, const struct fdb_key *k, uint64_t data, uint64_t now,
-		      bool is_new)
+/* Insert or update key @k with @data (port and flags) and last-seen @now; @pos: the key's
+ * position when it is in the table, -1 when it is new. Return: 0 or -ENOSPC. */
+static int fdb_insert(struct vn_fdb *fdb, const struct vn_fdb_key *k, uint64_t data, uint64_t now,
+		      int32_t pos)
 {
-	int32_t pos;
+	bool is_new = pos < 0;
 
 	if (is_new) {
 		/* Reserve a place under the limit first; several workers may race here. */
@@ -198,23 +224,33 @@ static int fdb_insert(struct vn_fdb *fdb, const struct fdb_key *k, uint64_t data
 			return -ENOSPC;
 		}
 	}
+	if (!is_new)
+		data |= (uint64_t)(pos + 1) << FDB_POS_SHIFT;
 	if (rte_hash_add_key_data(fdb->h, k, (void *)(uintptr_t)data) != 0) {
 		if (is_new)
 			__atomic_sub_fetch(&fdb->entries, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&fdb->full, 1, __ATOMIC_RELAXED);
 		return -ENOSPC;
 	}
-	pos = rte_hash_lookup(fdb->h, k);
-	if (pos >= 0 && (uint32_t)pos < fdb->nr_pos)
+	if (is_new) { /* its position is known now: into its data (an update cannot fail) */
+		pos = rte_hash_lookup(fdb->h, k);
+		if (pos >= 0 && (uint32_t)pos < fdb->nr_pos) {
+			fdb->seen[pos] = now;
+			data |= (uint64_t)(pos + 1) << FDB_POS_SHIFT;
+			rte_hash_add_key_data(fdb->h, k, (void *)(uintptr_t)data);
+		}
+		return 0;
+	}
+	if ((uint32_t)pos < fdb->nr_pos)
 		fdb->seen[pos] = now;
 	return 0;
 }
 
-/* Move the entry of @k (data @d) to @port. Return: 2 (moved), or -ENOSPC. */
-static int fdb_move(struct vn_fdb *fdb, const struct fdb_key *k, uint64_t d, uint16_t port,
-		    uint64_t now)
+/* Move the entry of @k (data @d, at position @pos) to @port. Return: 2 (moved), or -ENOSPC. */
+static int fdb_move(struct vn_fdb *fdb, const struct vn_fdb_key *k, uint64_t d, uint16_t port,
+		    uint64_t now, int32_t pos)
 {
-	int rc = fdb_insert(fdb, k, FDB_VALID | port, now, false);
+	int rc = fdb_insert(fdb, k, FDB_VALID | port, now, pos);
 
 	if (rc < 0)
 		return rc;
@@ -227,7 +263,7 @@ static int fdb_move(struct vn_fdb *fdb, const struct fdb_key *k, uint64_t d, uin
 int vn_fdb_learn(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac, uint16_t port,
 		 uint64_t now)
 {
-	struct fdb_key k;
+	struct vn_fdb_key k;
 	void *data;
 	int32_t pos;
 	int rc;
@@ -243,11 +279,11 @@ int vn_fdb_learn(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *
 		}
 		if ((rc = port_admit(fdb, port, now)) < 0)
 			return rc;
-		return fdb_move(fdb, &k, d, port, now);
+		return fdb_move(fdb, &k, d, port, now, pos);
 	}
 	if ((rc = port_admit(fdb, port, now)) < 0)
 		return rc;
-	rc = fdb_insert(fdb, &k, FDB_VALID | port, now, true);
+	rc = fdb_insert(fdb, &k, FDB_VALID | port, now, -1);
 	if (rc < 0)
 		return rc;
 	port_count(fdb, FDB_VALID | port, 1);
@@ -261,7 +297,7 @@ int vn_fdb_learn_peek(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_a
 	uint32_t max = __atomic_load_n(&fdb->max_per_port, __ATOMIC_RELAXED);
 	uint32_t rate = __atomic_load_n(&fdb->learn_rate, __ATOMIC_RELAXED);
 	const struct fdb_port *pp = &fdb->pp[port < VN_MAX_PORTS_HARD ? port : 0];
-	struct fdb_key k;
+	struct vn_fdb_key k;
 	void *data;
 	bool is_new;
 
@@ -283,7 +319,7 @@ int vn_fdb_learn_peek(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_a
 
 int vn_fdb_lookup(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac)
 {
-	struct fdb_key k;
+	struct vn_fdb_key k;
 	void *data;
 
 	fdb_key_make(&k, seg, mac);
@@ -292,18 +328,65 @@ int vn_fdb_lookup(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr 
 	return (int)((uintptr_t)data & 0xffff);
 }
 
+void vn_fdb_lookup_bulk(struct vn_fdb *fdb, const struct vn_fdb_key *keys, unsigned n,
+			unsigned nlearn, uint64_t *res)
+{
+	const void *kp[VN_FDB_BULK];
+	void *data[VN_FDB_BULK];
+	hash_sig_t sig[VN_FDB_BULK];
+	uint64_t hit = 0;
+
+	if (n <= FDB_BULK_MIN) { /* one by one: rte_hash's bulk look-up costs more for few */
+		for (unsigned i = 0; i < n; i++) {
+			void *d;
+			res[i] = rte_hash_lookup_data(fdb->h, &keys[i], &d) >= 0 ? (uintptr_t)d : 0;
+		}
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		kp[i] = &keys[i];
+		sig[i] = fdb_key_hash(&keys[i], sizeof(keys[i]), 0); /* inline: no call per key */
+	}
+	if (rte_hash_lookup_with_hash_bulk_data(fdb->h, kp, sig, n, &hit, data) < 0)
+		hit = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t d = (hit >> i) & 1 ? (uintptr_t)data[i] : 0;
+		uint64_t pos = d >> FDB_POS_SHIFT;
+		res[i] = d;
+		if (i < nlearn && pos && pos <= fdb->nr_pos)
+			rte_prefetch0(&fdb->seen[pos - 1]);
+	}
+}
+
+int vn_fdb_learn_res(struct vn_fdb *fdb, uint64_t res, const struct vn_fdb_key *k, uint16_t port,
+		     uint64_t now)
+{
+	uint64_t pos = res >> FDB_POS_SHIFT;
+
+	if ((res & FDB_VALID) && ((res & 0xffff) == port || (res & FDB_STATIC)) && pos &&
+	    pos <= fdb->nr_pos) {
+		if (fdb->seen[pos - 1] != now)
+			fdb->seen[pos - 1] = now;
+		return 0;
+	}
+	return vn_fdb_learn(fdb, k->seg, &k->mac, port, now);
+}
+
 int vn_fdb_add_static(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac,
 		      uint16_t port, uint64_t now)
 {
-	struct fdb_key k;
+	struct vn_fdb_key k;
 	bool is_new;
 
 	void *data = NULL;
 	int rc;
 
+	int32_t pos;
+
 	fdb_key_make(&k, seg, mac);
-	is_new = rte_hash_lookup_data(fdb->h, &k, &data) < 0;
-	rc = fdb_insert(fdb, &k, FDB_VALID | FDB_STATIC | port, now, is_new);
+	pos = rte_hash_lookup_data(fdb->h, &k, &data);
+	is_new = pos < 0;
+	rc = fdb_insert(fdb, &k, FDB_VALID | FDB_STATIC | port, now, pos);
 	if (rc == 0 && !is_new)
 		port_count(fdb, (uintptr_t)data, -1); /* a dynamic entry made static */
 	return rc;
@@ -312,7 +395,7 @@ int vn_fdb_add_static(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_a
 int vn_fdb_set_dynamic(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac,
 		       uint16_t port, uint64_t now, bool move)
 {
-	struct fdb_key k;
+	struct vn_fdb_key k;
 	void *data = NULL;
 	int32_t pos;
 	int rc;
@@ -328,9 +411,9 @@ int vn_fdb_set_dynamic(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_
 				fdb->seen[pos] = now;
 			return 0;
 		}
-		return move ? fdb_move(fdb, &k, d, port, now) : -EBUSY;
+		return move ? fdb_move(fdb, &k, d, port, now, pos) : -EBUSY;
 	}
-	if ((rc = fdb_insert(fdb, &k, FDB_VALID | port, now, true)) < 0)
+	if ((rc = fdb_insert(fdb, &k, FDB_VALID | port, now, -1)) < 0)
 		return rc;
 	port_count(fdb, FDB_VALID | port, 1);
 	return 1;
@@ -356,7 +439,7 @@ static int fdb_remove(struct vn_fdb *fdb, const void *key)
 
 int vn_fdb_del(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac)
 {
-	struct fdb_key k;
+	struct vn_fdb_key k;
 
 	fdb_key_make(&k, seg, mac);
 	return fdb_remove(fdb, &k);
@@ -371,7 +454,7 @@ static unsigned fdb_remove_if(struct vn_fdb *fdb, bool (*pred)(uint64_t d, uint6
 	uint32_t iter = 0;
 	int32_t pos;
 	unsigned removed = 0, n = 0, cap = 256;
-	struct fdb_key *victims = g_new(struct fdb_key, cap);
+	struct vn_fdb_key *victims = g_new(struct vn_fdb_key, cap);
 
 	while ((pos = rte_hash_iterate(fdb->h, &key, &data, &iter)) >= 0) {
 		uint64_t seen = (uint32_t)pos < fdb->nr_pos ? fdb->seen[pos] : 0;
@@ -379,9 +462,9 @@ static unsigned fdb_remove_if(struct vn_fdb *fdb, bool (*pred)(uint64_t d, uint6
 			continue;
 		if (n == cap) {
 			cap *= 2;
-			victims = g_renew(struct fdb_key, victims, cap);
+			victims = g_renew(struct vn_fdb_key, victims, cap);
 		}
-		memcpy(&victims[n++], key, sizeof(struct fdb_key));
+		memcpy(&victims[n++], key, sizeof(struct vn_fdb_key));
 	}
 	for (unsigned i = 0; i < n; i++)
 		if (fdb_remove(fdb, &victims[i]) == 0)
@@ -445,7 +528,7 @@ int vn_fdb_walk(struct vn_fdb *fdb, uint64_t now, int (*cb)(const struct vn_fdb_
 	int rc = 0;
 
 	while ((pos = rte_hash_iterate(fdb->h, &key, &data, &iter)) >= 0) {
-		const struct fdb_key *k = key;
+		const struct vn_fdb_key *k = key;
 		uint64_t d = (uintptr_t)data;
 		uint64_t seen = (uint32_t)pos < fdb->nr_pos ? fdb->seen[pos] : now;
 		struct vn_fdb_entry e = {
@@ -454,7 +537,7 @@ int vn_fdb_walk(struct vn_fdb *fdb, uint64_t now, int (*cb)(const struct vn_fdb_
 		    .is_static = (d & FDB_STATIC) != 0,
 		    .age = now > seen ? now - seen : 0,
 		};
-		memcpy(e.mac.addr_bytes, k->mac, RTE_ETHER_ADDR_LEN);
+		e.mac = k->mac;
 		rc = cb(&e, ud);
 		if (rc)
 			break;

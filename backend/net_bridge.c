@@ -86,9 +86,10 @@ static inline int valid_dst(const struct vn_dp_table *t, const struct vn_net *ne
 }
 
 /* The burst's memo: the last learned source, the last lookup, and the last frame's
- * addresses (12 bytes), segment and decision, when that decision was to one port. */
+ * addresses (12 bytes), segment and decision, when that decision was to one port. @stale: a
+ * learn of this burst changed the FDB, so what the bulk look-up found may be out of date. */
 struct memo {
-	bool have_src, have_dst, have_prev;
+	bool have_src, have_dst, have_prev, stale;
 	uint16_t src_seg, dst_seg, prev_seg;
 	int dst_port;
 	struct rte_ether_addr src, dst;
@@ -97,10 +98,27 @@ struct memo {
 	uint16_t prev_to;
 };
 
-/* Decide where frame @eth of segment @seg and class @cast goes (learning its source). */
+/*
+ * The burst's FDB look-ups, made at once before any frame is decided so that their cache
+ * misses overlap (vn_fdb_lookup_bulk()): the keys (the sources first, @ns of them, then the
+ * unicast destinations), what the FDB held for each, and by frame the index of its source's
+ * and destination's key (-1: none). Consecutive frames with one source (or destination)
+ * share its key, as the memo shares the learn (or lookup). A frame with the addresses and
+ * segment of the frame before it has no keys of its own (its memos are that frame's).
+ */
+struct bulk {
+	struct vn_fdb_key keys[2 * VN_BURST];
+	uint64_t res[2 * VN_BURST];
+	int8_t src[VN_BURST], dst[VN_BURST];
+	unsigned ns;
+};
+
+/* Decide where frame @i, @eth of segment @seg and class @cast, goes (learning its source),
+ * with what the bulk look-up @bk found if there is one (never on a trace's dry run, @tr). */
 static __rte_always_inline void bridge_one(const struct vn_fwd_ctx *x, struct memo *mm,
 					   const struct rte_ether_hdr *eth, uint16_t seg,
-					   uint8_t cast, struct vn_fwd *f, struct vn_trace *tr)
+					   uint8_t cast, struct vn_fwd *f, struct vn_trace *tr,
+					   const struct bulk *bk, uint16_t i)
 {
 	const struct vn_dp_table *t = x->t;
 	struct vn_fdb *fdb = x->in->net->fdb;
@@ -108,8 +126,14 @@ static __rte_always_inline void bridge_one(const struct vn_fwd_ctx *x, struct me
 
 	if (!mm->have_src || mm->src_seg != seg ||
 	    !rte_is_same_ether_addr(&mm->src, &eth->src_addr)) {
-		if (vn_fwd_learn(x, tr, fdb, seg, &eth->src_addr) > 0)
-			mm->have_dst = false; /* a move may change the memoised lookup */
+		int ks = bk ? bk->src[i] : -1;
+		int rc = tr == NULL && ks >= 0
+			     ? vn_fdb_learn_res(fdb, bk->res[ks], &bk->keys[ks], in, x->now)
+			     : vn_fwd_learn(x, tr, fdb, seg, &eth->src_addr);
+		if (rc > 0) { /* a move may change the memoised lookup and the bulk's */
+			mm->have_dst = false;
+			mm->stale = true;
+		}
 		rte_ether_addr_copy(&eth->src_addr, &mm->src);
 		mm->src_seg = seg;
 		mm->have_src = true;
@@ -117,8 +141,11 @@ static __rte_always_inline void bridge_one(const struct vn_fwd_ctx *x, struct me
 	if (cast == VN_UCAST) {
 		if (!mm->have_dst || mm->dst_seg != seg ||
 		    !rte_is_same_ether_addr(&mm->dst, &eth->dst_addr)) {
-			mm->dst_port =
-			    valid_dst(t, x->in->net, vn_fwd_lookup(tr, fdb, seg, &eth->dst_addr));
+			int kd = bk ? bk->dst[i] : -1;
+			int d = tr == NULL && kd >= 0 && !mm->stale
+				    ? vn_fdb_res_port(bk->res[bk->ns + (unsigned)kd])
+				    : vn_fwd_lookup(tr, fdb, seg, &eth->dst_addr);
+			mm->dst_port = valid_dst(t, x->in->net, d);
 			if (unlikely(tr != NULL))
 				vn_trace_lookup(tr, "FDB", seg, &eth->dst_addr, mm->dst_port);
 			rte_ether_addr_copy(&eth->dst_addr, &mm->dst);
@@ -155,12 +182,82 @@ static __rte_always_inline void bridge_one(const struct vn_fwd_ctx *x, struct me
 		   VN_DROP_NO_DEST);
 }
 
+/* bridge_one() of the fast path, out of line: the loop over a burst's frames keeps its
+ * registers for the memo of the frame before. */
+static __rte_noinline void bridge_one_fast(const struct vn_fwd_ctx *x, struct memo *mm,
+					   const struct rte_ether_hdr *eth, uint16_t seg,
+					   uint8_t cast, struct vn_fwd *f, const struct bulk *bk,
+					   uint16_t i)
+{
+	bridge_one(x, mm, eth, seg, cast, f, NULL, bk, i);
+}
+
+/* The keys of the @n (at most VN_BURST) frames @pkts into @bk, and what @fdb holds for them. */
+static __rte_always_inline void bulk_gather(struct bulk *bk, struct rte_mbuf *const *pkts,
+					    uint16_t n, int moff, struct vn_fdb *fdb)
+{
+	struct vn_fdb_key dk[VN_BURST];
+	uint64_t last_s = UINT64_MAX, last_d = UINT64_MAX, pa = 0;
+	uint32_t pb = 0;
+	uint16_t pseg = UINT16_MAX; /* no segment: the first frame is no duplicate */
+	unsigned ns = 0, nd = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		const struct rte_ether_hdr *eth =
+		    rte_pktmbuf_mtod(pkts[i], const struct rte_ether_hdr *);
+		const struct vn_meta *md = vn_meta_at(pkts[i], moff);
+		uint16_t seg = md->cl.seg;
+		struct vn_fdb_key k;
+		uint64_t a, kv;
+		uint32_t b;
+
+		memcpy(&a, eth, 8);
+		memcpy(&b, (const uint8_t *)eth + 8, 4);
+		if (a == pa && b == pb && seg == pseg) /* its memos are the frame before's */
+			continue;
+		pa = a;
+		pb = b;
+		pseg = seg;
+		k = (struct vn_fdb_key){.seg = seg, .mac = eth->src_addr};
+		memcpy(&kv, &k, sizeof(kv));
+		if (kv != last_s) {
+			bk->keys[ns++] = k;
+			last_s = kv;
+		}
+		bk->src[i] = (int8_t)(ns - 1);
+		bk->dst[i] = -1;
+		if (md->cast != VN_UCAST)
+			continue;
+		k.mac = eth->dst_addr;
+		memcpy(&kv, &k, sizeof(kv));
+		if (kv != last_d) {
+			dk[nd++] = k;
+			last_d = kv;
+		}
+		bk->dst[i] = (int8_t)(nd - 1);
+	}
+	memcpy(&bk->keys[ns], dk, nd * sizeof(dk[0]));
+	bk->ns = ns;
+	vn_fdb_lookup_bulk(fdb, bk->keys, ns + nd, ns, bk->res);
+}
+
+/* Return: true if frame @m has the addresses (12 bytes) and segment of frame @p. */
+static inline bool same_as(const struct rte_mbuf *m, const struct rte_mbuf *p, int moff)
+{
+	return memcmp(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_mtod(p, const uint8_t *),
+		      12) == 0 &&
+	       vn_meta_at(m, moff)->cl.seg == vn_meta_at(p, moff)->cl.seg;
+}
+
 /*
  * Learn each source in its segment, look the destination up there: a known unicast goes to
  * its port (not back to the ingress port unless that is a reflective relay), anything else
  * floods to the ports of the network (the pipeline keeps those that carry the segment).
  * A frame with the addresses and segment of the one before it, which went to one port,
- * goes there too: one 12-byte compare instead of the learning and lookup memos.
+ * goes there too: one 12-byte compare instead of the learning and lookup memos. Unless the
+ * burst starts as a steady flow (its second frame like the first), its look-ups are made at
+ * once first (struct bulk); a learn that changes the FDB sends the later look-ups of the
+ * burst back to the FDB one by one.
  */
 static __rte_always_inline void bridge_forward_as(const struct vn_fwd_ctx *x,
 						  struct rte_mbuf *const *pkts, uint16_t n,
@@ -168,7 +265,13 @@ static __rte_always_inline void bridge_forward_as(const struct vn_fwd_ctx *x,
 {
 	struct memo mm = {.dst_port = -1};
 	const int moff = vn_meta_offset;
+	const struct bulk *bp = NULL;
+	struct bulk bk;
 
+	if (tr == NULL && n > 2 && n <= VN_BURST && !same_as(pkts[1], pkts[0], moff)) {
+		bulk_gather(&bk, pkts, n, moff, x->in->net->fdb);
+		bp = &bk;
+	}
 	for (uint16_t i = 0; i < n; i++) {
 		const struct rte_ether_hdr *eth =
 		    rte_pktmbuf_mtod(pkts[i], const struct rte_ether_hdr *);
@@ -183,7 +286,10 @@ static __rte_always_inline void bridge_forward_as(const struct vn_fwd_ctx *x,
 			continue;
 		}
 		mm.have_prev = false;
-		bridge_one(x, &mm, eth, md->cl.seg, md->cast, &f[i], tr);
+		if (tr == NULL)
+			bridge_one_fast(x, &mm, eth, md->cl.seg, md->cast, &f[i], bp, i);
+		else
+			bridge_one(x, &mm, eth, md->cl.seg, md->cast, &f[i], tr, bp, i);
 	}
 }
 

@@ -742,7 +742,22 @@ struct ov_memo {
 	uint16_t src_seg, dst_seg;
 	int dst;
 	struct rte_ether_addr src, dmac;
+	/* the frame before, when it went to one port (@pto): its addresses (12 bytes) and
+	 * segment (-1: none); a frame like it goes there too with one 12-byte compare */
+	uint64_t pa;
+	uint32_t pb;
+	int pseg;
+	uint16_t pto;
 };
+
+/* Return: true if the frame at @e is 802.1Q or 802.1ad tagged (ov_one() drops those). */
+static inline bool vn_ov_tagged(const uint8_t *e)
+{
+	uint16_t et;
+
+	memcpy(&et, e + 12, 2);
+	return et == RTE_BE16(RTE_ETHER_TYPE_VLAN) || et == RTE_BE16(RTE_ETHER_TYPE_QINQ);
+}
 
 /* One frame of segment @seg: learn its source, look its destination up, or flood it to the
  * segment's guests (and, from a guest, to every flooding remote: head-end replication). */
@@ -757,8 +772,7 @@ static __rte_always_inline void ov_one(const struct vn_fwd_ctx *x, struct vn_ove
 	struct vn_leg *l;
 	int d;
 
-	if (unlikely(eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_VLAN) ||
-		     eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_QINQ))) {
+	if (unlikely(vn_ov_tagged((const uint8_t *)eth))) {
 		VN_TRACE(tr, "forward", "drop", "overlay: a tagged frame and no VLAN map takes it");
 		return vn_fwd_drop(f, VN_DROP_POLICY); /* no VNI map takes tagged frames */
 	}
@@ -827,9 +841,13 @@ static __rte_always_inline void ov_forward_as(const struct vn_fwd_ctx *x,
 	struct vn_overlay *ov = ov_of(x->in->net);
 	bool remote = x->in->tun != NULL;
 	int seg = remote ? 0 : __builtin_ctz(x->in->kmode | 0x80u);
-	struct ov_memo mm = {.dst = -1};
+	struct ov_memo mm = {.dst = -1, .pseg = -1};
 
 	for (uint16_t i = 0; i < n; i++) {
+		const uint8_t *e = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
+		uint64_t a;
+		uint32_t b;
+
 		if (unlikely(x->in->vmap != NULL)) { /* its tag (hash.usr) says the VNI */
 			seg = vmap_seg(ov, x->in->vmap, pkts[i]->hash.usr);
 			if (seg < 0) {
@@ -850,7 +868,18 @@ static __rte_always_inline void ov_forward_as(const struct vn_fwd_ctx *x,
 				continue;
 			}
 		}
+		memcpy(&a, e, 8);
+		memcpy(&b, e + 8, 4);
+		if (a == mm.pa && b == mm.pb && seg == mm.pseg && !vn_ov_tagged(e)) {
+			pkts[i]->hash.usr = ov->vni[seg];
+			vn_fwd_to(&f[i], mm.pto);
+			continue;
+		}
 		ov_one(x, ov, &mm, pkts[i], seg, remote, &f[i], tr);
+		mm.pseg = f[i].nlegs == VN_FWD_TO ? seg : -1; /* only a decision for one port */
+		mm.pa = a;
+		mm.pb = b;
+		mm.pto = f[i].to;
 	}
 }
 

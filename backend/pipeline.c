@@ -257,10 +257,11 @@ static __rte_always_inline int deliver_one(struct burst *b, struct rte_mbuf *m,
 		vn_tx_push(b->w, b->t, d, m, md->cast, txloc);
 		return b->t->slots[d].locality + 1;
 	}
-	if (unlikely(b->t->slots[d].vmap != NULL))
-		return deliver_vmap(b, m, md, d, txloc, c);
-	if (b->memo_dst != d || b->memo_seg != md->cl.seg) {
+	if (b->memo_dst != d ||
+	    b->memo_seg != md->cl.seg) { /* a slot with a VLAN map: never memo'd */
 		bool hop;
+		if (unlikely(b->t->slots[d].vmap != NULL))
+			return deliver_vmap(b, m, md, d, txloc, c);
 		b->memo_form =
 		    (int8_t)vn_vlan_egress_seg_form(b->t->slots[d].pol, md->cl.seg, &hop);
 		b->memo_hop = hop;

@@ -71,6 +71,27 @@ int vn_meter_init(struct vn_meter *mt, uint64_t average_kBps, uint64_t peak_kBps
 	return 0;
 }
 
+/*
+ * Frames @from..@n-1 of @pkts (lengths @len, or their own), all at once: when their bytes fit
+ * in the committed bucket (and the peak bucket) that vn_meter_conform() just brought up to
+ * this burst's time, each would be green one by one: the buckets are charged their sum.
+ * Caller holds @mt->lock. Return: true if they all passed, false (nothing charged) if not.
+ */
+static bool meter_rest(struct vn_meter *mt, struct rte_mbuf **pkts, const uint32_t *len,
+		       uint16_t from, uint16_t n)
+{
+	uint64_t sum = 0;
+
+	for (uint16_t i = from; i < n; i++)
+		sum += len ? len[i] : rte_pktmbuf_pkt_len(pkts[i]);
+	if (sum > mt->avg.tc || (mt->has_peak && sum > mt->peak.tc))
+		return false;
+	mt->avg.tc -= sum;
+	if (mt->has_peak)
+		mt->peak.tc -= sum;
+	return true;
+}
+
 uint16_t vn_meter_burst(struct vn_meter *mt, struct rte_mbuf **pkts, uint32_t *len, uint16_t *aux,
 			uint16_t n, uint64_t tsc)
 {
@@ -89,6 +110,10 @@ uint16_t vn_meter_burst(struct vn_meter *mt, struct rte_mbuf **pkts, uint32_t *l
 			kept++;
 		} else {
 			rte_pktmbuf_free(pkts[i]);
+		}
+		if (i == 0 && kept == 1 && n > 1 && meter_rest(mt, pkts, len, 1, n)) {
+			kept = n; /* the common case: the whole burst within the rate */
+			break;
 		}
 	}
 	rte_spinlock_unlock(&mt->lock);

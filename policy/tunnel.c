@@ -106,11 +106,25 @@ uint32_t vn_tun_flow_hash(const struct rte_mbuf *m)
 {
 	uint64_t key[7] = {0}; /* aligned: rte_hash_crc() loads 8 bytes at a time */
 	uint8_t b[40], *k = (uint8_t *)key;
-	const uint8_t *p = rte_pktmbuf_read(m, 0, 12, b);
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
 	size_t n = 12;
 	uint32_t l3;
 	uint16_t et;
 
+	/* the common case, an untagged IPv4 frame with a 20-byte header and its ports in the
+	 * first segment, read in place: the same key as below */
+	if (rte_pktmbuf_data_len(m) >= 38 && p[12] == 0x08 && p[13] == 0 && p[14] == 0x45) {
+		memcpy(k, p, 12);
+		memcpy(k + 12, p + 26, 8);
+		k[20] = p[23];
+		n = 21;
+		if (has_ports(p[23]) && !(vn_get16(p + 20) & 0x3fff)) {
+			memcpy(k + 21, p + 34, 4);
+			n = 25;
+		}
+		return rte_hash_crc(key, (uint32_t)n, 0);
+	}
+	p = rte_pktmbuf_read(m, 0, 12, b);
 	if (!p)
 		return 0;
 	memcpy(k, p, 12); /* MAC addresses */
@@ -138,8 +152,12 @@ static uint8_t inner_tos(const struct rte_mbuf *m)
 	uint8_t b[2];
 	const uint8_t *p;
 	uint16_t et;
-	uint32_t l3 = vn_tun_inner_l3(m, &et);
+	uint32_t l3;
 
+	p = rte_pktmbuf_mtod(m, const uint8_t *);
+	if (rte_pktmbuf_data_len(m) >= 16 && p[12] == 0x08 && p[13] == 0) /* untagged IPv4 */
+		return p[14] >> 4 == 4 ? p[15] : 0;
+	l3 = vn_tun_inner_l3(m, &et);
 	if ((et != VN_ETH_IPV4 && et != VN_ETH_IPV6) || !(p = rte_pktmbuf_read(m, l3, 2, b)))
 		return 0;
 	if (et == VN_ETH_IPV4)

@@ -11,6 +11,7 @@
 #ifndef VNICD_BRIDGE_H
 #define VNICD_BRIDGE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -18,6 +19,16 @@
 #include <rte_rcu_qsbr.h>
 
 struct vn_fdb;
+
+/** struct vn_fdb_key - an FDB key: segment (VLAN) and MAC, 8 bytes as rte_hash compares them. */
+struct vn_fdb_key {
+	uint16_t seg;
+	struct rte_ether_addr mac;
+};
+_Static_assert(sizeof(struct vn_fdb_key) == 8, "an FDB key is 8 bytes, no padding");
+
+/* Keys one vn_fdb_lookup_bulk() takes at most (rte_hash's RTE_HASH_LOOKUP_BULK_MAX). */
+#define VN_FDB_BULK 64
 
 /** struct vn_fdb_stats - counters of one FDB (read on the control thread). */
 struct vn_fdb_stats {
@@ -88,6 +99,31 @@ int vn_fdb_learn_peek(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_a
  * Entries older than the aging time are still returned until vn_fdb_age() removes them.
  */
 int vn_fdb_lookup(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr *mac);
+
+/**
+ * vn_fdb_lookup_bulk() - look the @n (at most VN_FDB_BULK) keys @keys up at once, so that
+ * their cache misses overlap (rte_hash_lookup_bulk_data): @res[i] is what the table holds
+ * for @keys[i], 0 when it holds nothing (vn_fdb_res_port()). The first @nlearn keys are
+ * sources about to be learned (vn_fdb_learn_res()): their last-seen times are prefetched.
+ * Thread: any (workers).
+ */
+void vn_fdb_lookup_bulk(struct vn_fdb *fdb, const struct vn_fdb_key *keys, unsigned n,
+			unsigned nlearn, uint64_t *res);
+
+/** vn_fdb_res_port() - Return: the port of a vn_fdb_lookup_bulk() result, or -ENOENT. */
+static inline int vn_fdb_res_port(uint64_t res)
+{
+	return res ? (int)(res & 0xffff) : -ENOENT;
+}
+
+/**
+ * vn_fdb_learn_res() - vn_fdb_learn() of key @k on @port, which vn_fdb_lookup_bulk() found
+ * as @res: when that says the MAC is known there (or static) only its last-seen time is
+ * refreshed, without looking it up again. A @res made stale by a learn since (another
+ * port's entry, or none) only costs the full vn_fdb_learn(). Return: as vn_fdb_learn().
+ */
+int vn_fdb_learn_res(struct vn_fdb *fdb, uint64_t res, const struct vn_fdb_key *k, uint16_t port,
+		     uint64_t now);
 
 /**
  * vn_fdb_add_static() - add or replace a static entry (never aged, never moved).

@@ -13,7 +13,8 @@
  * guest's mac forwarding does) and likewise for port 0, so with "vlan" (port 0 access VLAN
  * 10, port 1 trunk of VLAN 10) every frame is tagged on its way to port 1 and untagged on
  * its way back. All frames start from port 0 (port 1 only sends what it received, tagged). Modes:
- * plain, vlan, antispoof (--lock-mac, --allowed-ip 198.18.0.1 on both), vlan+antispoof; interleaved
+ * plain, vlan, antispoof (--lock-mac, --allowed-ip 198.18.0.1 on both), vlan+antispoof, meter
+ * (--outbound and --inbound average=10000000 KBps on both: never dropping here); interleaved
  * for ROUNDS rounds. Prints ns per switched frame and the ratio of each mode's rate to plain's
  * (median over rounds). The worker's whole cost is measured, including the ring ports (cheaper than
  * vhost), so the ratio is a lower bound of what a vhost loop would show.
@@ -53,9 +54,12 @@ static const char *const MODES[][2] = {
      "\"198.18.0.1\"}",
      "{\"vlan_mode\": \"trunk\", \"vlans\": \"10\", \"lock_mac\": true, \"allowed_ip\": "
      "\"198.18.0.1\"}"},
+    /* rate limits both ways that never drop here (10 GB/s): the meters' own cost */
+    {"{\"outbound\": \"average=10000000\", \"inbound\": \"average=10000000\"}",
+     "{\"outbound\": \"average=10000000\", \"inbound\": \"average=10000000\"}"},
 };
-static const char *const NAMES[] = {"plain", "vlan", "antispoof", "vlan+antispoof"};
-#define NMODES 4
+static const char *const NAMES[] = {"plain", "vlan", "antispoof", "vlan+antispoof", "meter"};
+#define NMODES 5
 
 static void mac_of(unsigned i, struct rte_ether_addr *a)
 {

@@ -111,6 +111,32 @@ static void check_same(struct vn_fdb *fdb, struct ref *r, unsigned step)
 	g_assert_cmpuint(st.entries, ==, r->count);
 }
 
+/*
+ * The data path's way: look up a batch of random keys with (seg, pool MAC @i) first at once
+ * (each result must say what the reference holds), then learn that one on @port from its
+ * result. Return: what vn_fdb_learn_res() returned.
+ */
+static int bulk_learn(struct vn_fdb *fdb, const struct ref *r, GRand *rnd, unsigned seg, unsigned i,
+		      int port, uint64_t now)
+{
+	struct vn_fdb_key keys[VN_FDB_BULK];
+	uint64_t res[VN_FDB_BULK];
+	unsigned idx[VN_FDB_BULK];
+	unsigned nk = (unsigned)g_rand_int_range(rnd, 1, VN_FDB_BULK + 1);
+
+	for (unsigned k = 0; k < nk; k++) {
+		unsigned ks = k ? (unsigned)g_rand_int_range(rnd, 0, 2) : seg;
+		idx[k] = k ? (unsigned)g_rand_int_range(rnd, 0, POOL) : i;
+		keys[k] = (struct vn_fdb_key){.seg = (uint16_t)ks, .mac = pool_mac(idx[k])};
+	}
+	vn_fdb_lookup_bulk(fdb, keys, nk, 1, res);
+	for (unsigned k = 0; k < nk; k++) {
+		const struct ref_entry *e = &r->e[keys[k].seg][idx[k]];
+		g_assert_cmpint(vn_fdb_res_port(res[k]), ==, e->used ? e->port : -ENOENT);
+	}
+	return vn_fdb_learn_res(fdb, res[0], &keys[0], (uint16_t)port, now);
+}
+
 static void test_differential(void)
 {
 	struct vn_fdb *fdb = vn_fdb_create("diff", MAXE, NULL);
@@ -127,10 +153,14 @@ static void test_differential(void)
 		int port = g_rand_int_range(rnd, 0, 8);
 		struct rte_ether_addr m = pool_mac(i);
 
-		if (op < 60) {
+		if (op < 30) {
 			int a = vn_fdb_learn(fdb, (uint16_t)seg, &m, (uint16_t)port, now);
 			int b = ref_learn(r, seg, i, port, now);
 			g_assert_cmpint(a, ==, b);
+			full_seen += a == -ENOSPC;
+		} else if (op < 60) {
+			int a = bulk_learn(fdb, r, rnd, seg, i, port, now);
+			g_assert_cmpint(a, ==, ref_learn(r, seg, i, port, now));
 			full_seen += a == -ENOSPC;
 		} else if (op < 70) {
 			now += g_rand_int_range(rnd, 0, 5);
