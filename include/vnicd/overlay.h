@@ -147,6 +147,16 @@ static inline void vn_ov_count(struct vn_overlay *ov, unsigned why, uint32_t n)
 /** vn_ov_drop_name() - Return: the JSON name of drop counter @why. */
 const char *vn_ov_drop_name(unsigned why);
 
+/** vn_ov_encap_name() - Return: the `--type` name of enum vn_tun_type @type. */
+const char *vn_ov_encap_name(unsigned type);
+
+/**
+ * vn_ov_describe() / vn_ov_persist() - the overlay kind's describe() and persist()
+ * (backend/net_overlay_view.c). Thread: control.
+ */
+void vn_ov_describe(const struct vn_net *cn, JsonBuilder *b);
+void vn_ov_persist(const struct vn_net *cn, JsonBuilder *b);
+
 /** vn_ov_seg_of_vni() - Return: the segment of @vni in @ov, or -1. Thread: any. */
 static inline int vn_ov_seg_of_vni(const struct vn_overlay *ov, uint32_t vni)
 {
