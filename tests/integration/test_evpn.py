@@ -36,7 +36,7 @@ import netnslib as nl  # noqa: E402
 from frrlib import Frr, bgpd_conf, wait_until  # noqa: E402
 from netnslib import Netns, run, uniq  # noqa: E402
 from ovlib import Step, no_ping, ping_works  # noqa: E402
-from vnlib import Tap, Vnicd, wait_for  # noqa: E402
+from vnlib import Tap, Vnicd, af_packet_fanout_id, avoid_fanout_clash, wait_for  # noqa: E402
 
 VNI = 100
 GUEST_MTU = 1450
@@ -76,8 +76,10 @@ class Fabric:
                                config='[vnicd]\nmetrics_listen =\nevpn_restart_grace = 3\n')
         self._host_c()
         for h in ('A', 'B'):
+            self.vn[h].wait_ready()
+        avoid_fanout_clash([(self.vn[h], self.up[h]) for h in ('A', 'B')])
+        for h in ('A', 'B'):
             vn = self.vn[h]
-            vn.wait_ready()
             vn.ctl('net', 'add', 'ul', 'bridge', '--uplink', 'net_af_packet0,iface=%s' % self.up[h])
             vn.ctl('port', 'add', 'frr', 'tap', '--ifname', 'up0', '--netns', self.fns[h].name,
                    '--net', 'ul')
@@ -287,8 +289,13 @@ def test_restart_vnicd(tap, f):
            "C sees A's guest gz before the restart")
     vn.kill9()
     f.gns.pop('gz').close()   # its port cannot come back: its MAC is not learned again
-    vn.start()
-    vn.wait_ready()
+    b_group = af_packet_fanout_id(f.vn['B'].pid, f.up['B'])
+    for _ in range(8):   # a new pid: its af_packet fanout group must not be B's (vnlib)
+        vn.start()
+        vn.wait_ready()
+        if af_packet_fanout_id(vn.pid, f.up['A']) != b_group:
+            break
+        vn.kill9()
     f.add_guest('ga', ns=ns) if 'ga' not in vn.ctl('port', 'list').stdout else None
     f.gns['ga'] = ns
     announce(f, 'ga')

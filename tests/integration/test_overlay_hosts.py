@@ -42,7 +42,7 @@ import netnslib as nl  # noqa: E402
 import uplinklib as ul  # noqa: E402
 from netnslib import Netns, run, uniq  # noqa: E402
 from ovlib import Step, no_ping, ping_works  # noqa: E402
-from vnlib import Tap, Vnicd, wait_for  # noqa: E402
+from vnlib import Tap, Vnicd, avoid_fanout_clash, wait_for  # noqa: E402
 
 HOSTS = (1, 2, 3)
 GIF = 'gif'
@@ -108,6 +108,8 @@ class Fabric:
                 self.vn[i] = Vnicd('ovh%d' % i, config='[vnicd]\nmetrics_listen =\n')
         for i in self.vn:
             self.vn[i].wait_ready()
+        avoid_fanout_clash([(self.vn[i], self.up[i]) for i in self.vn])
+        for i in self.vn:
             self.vn[i].ctl('net', 'add', 'ul', 'bridge', '--uplink',
                            'net_af_packet0,iface=%s' % self.up[i])
 

@@ -649,6 +649,32 @@ class TestPmd:
 
 # --------------------------------------------------------------------------- vnicd
 
+def af_packet_fanout_id(pid, ifname):
+    """The PACKET_FANOUT group DPDK's net_af_packet (22.11) joins for @ifname in process
+    @pid: (pid ^ ifindex) & 0xffff, per network namespace."""
+    with open('/sys/class/net/%s/ifindex' % ifname) as f:
+        return (pid ^ int(f.read())) & 0xffff
+
+
+def avoid_fanout_clash(pairs, attempts=8):
+    """@pairs: [(Vnicd, ifname)], several vnicd instances about to take af_packet uplinks on
+    @ifname in this namespace. Two of them whose fanout group ids (pid ^ ifindex) are equal
+    would share one group and the second probe fails ("could not set PACKET_FANOUT"): restart
+    such an instance (a new pid) until the ids differ. A test artefact: one vnicd per host in
+    production."""
+    for _ in range(attempts):
+        seen, clash = {}, None
+        for vn, ifname in pairs:
+            fid = af_packet_fanout_id(vn.pid, ifname)
+            if fid in seen:
+                clash = vn
+                break
+            seen[fid] = vn
+        if clash is None:
+            return
+        clash.restart()
+
+
 def build_dir():
     return os.environ.get('VNICD_BUILD_DIR') or os.path.join(REPO_DIR, 'build')
 
