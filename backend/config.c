@@ -33,6 +33,9 @@ void vn_config_defaults(struct vn_config *c)
 	c->metrics_listen = g_strdup("127.0.0.1:9469");
 	c->io_uring = g_strdup("auto");
 	c->vhost_socket_dirs = g_strdup("/run/vnicd");
+	c->rxq_assign = g_strdup("cycles");
+	c->rxq_rebalance_interval_ms = 5000;
+	c->rxq_rebalance_threshold = 25;
 }
 
 void vn_config_clear(struct vn_config *c)
@@ -49,6 +52,7 @@ void vn_config_clear(struct vn_config *c)
 	g_free(c->io_uring);
 	g_free(c->vhost_socket_dirs);
 	g_free(c->libvirt_uri);
+	g_free(c->rxq_assign);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -92,6 +96,9 @@ static const struct key_desc keys[] = {
     {"io_uring", K_CHOICE, OFF(io_uring), 0, 0, "auto|no"},
     {"vhost_socket_dirs", K_DIRS, OFF(vhost_socket_dirs)},
     {"libvirt_uri", K_URI, OFF(libvirt_uri)},
+    {"rxq_assign", K_CHOICE, OFF(rxq_assign), 0, 0, "cycles|roundrobin"},
+    {"rxq_rebalance_interval_ms", K_UINT, OFF(rxq_rebalance_interval_ms), 0, 3600000},
+    {"rxq_rebalance_threshold", K_UINT, OFF(rxq_rebalance_threshold), 1, 100},
 };
 
 static const struct key_desc *find_key(const char *name)

@@ -69,7 +69,15 @@ struct vn_dp *vn_dp_create(unsigned nr_workers, unsigned idle_sleep_us)
 		dp->w[i]->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (dp->w[i]->wake_fd < 0)
 			goto out_free;
+		dp->w[i]->rxq = rte_zmalloc(
+		    "vn_rxq_ctr", sizeof(*dp->w[i]->rxq) * VN_MAX_PORTS_HARD, RTE_CACHE_LINE_SIZE);
+		if (!dp->w[i]->rxq)
+			goto out_free;
 	}
+	dp->smp = rte_zmalloc("vn_rxq_smp", sizeof(*dp->smp) * VN_MAX_PORTS_HARD, 0);
+	if (!dp->smp)
+		goto out_free;
+	dp->smp_tsc = rte_rdtsc();
 	return dp;
 
 out_free:
@@ -86,11 +94,14 @@ void vn_dp_free(struct vn_dp *dp)
 	for (unsigned i = 0; i < VN_MAX_WORKERS; i++) {
 		if (dp->w[i] && dp->w[i]->wake_fd >= 0)
 			close(dp->w[i]->wake_fd);
+		if (dp->w[i])
+			rte_free(dp->w[i]->rxq);
 		rte_free(dp->w[i]);
 	}
 	table_free(dp->table);
 	for (unsigned s = 0; s < VN_MAX_PORTS_HARD; s++)
 		vn_policy_free(dp->pol[s]);
+	rte_free(dp->smp);
 	rte_free(dp->qsbr);
 	rte_free(dp);
 }
@@ -134,16 +145,18 @@ static void table_flood(struct vn_dp_table *t)
 	}
 }
 
-/* A table of the staged slots, their rx queues spread round-robin over the workers. */
+/* A table of the staged slots, their rx queues on the workers they are placed on (held ones
+ * on none). */
 static struct vn_dp_table *table_build(struct vn_dp *dp)
 {
 	struct vn_dp_table *t = rte_zmalloc("vn_table", sizeof(*t), RTE_CACHE_LINE_SIZE);
-	unsigned total_rxq = 0, rr = 0;
+	unsigned total_rxq = 0;
 
 	if (!t)
 		return NULL;
 
 	t->nr_workers = dp->nr_workers;
+	t->gen = __atomic_add_fetch(&dp->gen, 1, __ATOMIC_RELEASE);
 	for (unsigned s = 0; s < VN_MAX_PORTS_HARD; s++) {
 		if (!dp->staged[s].port)
 			continue;
@@ -163,13 +176,16 @@ static struct vn_dp_table *table_build(struct vn_dp *dp)
 		table_free(t);
 		return NULL;
 	}
+	vn_dp_rxq_placement(dp, t);
 	for (unsigned s = 0; s < t->nr_slots; s++) {
 		struct vn_port *p = t->slots[s].port;
 		if (!p)
 			continue;
-		for (uint16_t q = 0; q < p->nr_rxq; q++) {
-			unsigned w = rr++ % dp->nr_workers;
-			t->rxqs[w][t->nr_rxqs[w]++] = (struct vn_dp_rxq){p, q};
+		for (uint16_t q = 0; q < p->nr_rxq && q < VN_MAX_QUEUES; q++) {
+			unsigned o = dp->owner[s][q];
+			if (o == 0 || (o & RXQ_HELD) || o > dp->nr_workers)
+				continue;
+			t->rxqs[o - 1][t->nr_rxqs[o - 1]++] = (struct vn_dp_rxq){p, q};
 		}
 	}
 	return t;
@@ -233,8 +249,12 @@ void vn_dp_stop(struct vn_dp *dp)
 	vn_dp_wake(dp);
 }
 
-/* Poll every rx queue of worker @w once. Return: frames moved. */
-static unsigned poll_once(struct vn_worker *w, const struct vn_dp_table *t)
+/*
+ * Poll every rx queue of worker @w once. Each queue whose burst had frames is charged the
+ * TSC time since the previous such stamp (@tsc: when the iteration began): one rdtsc per
+ * burst with frames, none for empty polls. Return: frames moved.
+ */
+static unsigned poll_once(struct vn_worker *w, const struct vn_dp_table *t, uint64_t tsc)
 {
 	struct rte_mbuf *pkts[VN_BURST];
 	const struct vn_dp_rxq *rq = t->rxqs[w->id];
@@ -245,8 +265,14 @@ static unsigned poll_once(struct vn_worker *w, const struct vn_dp_table *t)
 		struct vn_port *p = rq[i].port;
 		uint16_t n = p->ops->rx_burst(p, rq[i].q, pkts, VN_BURST);
 		if (n) {
+			struct vn_rxq_ctr *c = &w->rxq[p->slot][rq[i].q];
+			uint64_t stamp;
 			vn_dp_switch_burst(w, t, p->slot, pkts, n, now);
 			moved += n;
+			stamp = rte_rdtsc();
+			c->cycles += stamp - tsc;
+			c->frames += n;
+			tsc = stamp;
 		}
 	}
 	return moved;
@@ -346,7 +372,7 @@ static unsigned worker_sleep(struct vn_worker *w, const struct vn_dp_table *t, u
 		t = __atomic_load_n(&w->dp->table, __ATOMIC_ACQUIRE);
 	}
 	if (t)
-		moved = poll_once(w, t);
+		moved = poll_once(w, t, rte_rdtsc());
 	if (!moved) {
 		unsigned us = timer ? sleep_us : INTR_TIMEOUT_US;
 		ts.tv_sec = us / 1000000;
@@ -393,10 +419,17 @@ int vn_dp_worker_run(void *arg)
 
 	rte_rcu_qsbr_thread_register(dp->qsbr, w->id);
 	rte_rcu_qsbr_thread_online(dp->qsbr, w->id);
+	__atomic_store_n(&w->running, 1, __ATOMIC_RELEASE);
 	VN_INFO("worker %u running on lcore %u", w->id, rte_lcore_id());
 	while (!__atomic_load_n(&dp->stop, __ATOMIC_ACQUIRE)) {
 		const struct vn_dp_table *t = __atomic_load_n(&dp->table, __ATOMIC_ACQUIRE);
-		unsigned moved = likely(t != NULL) ? poll_once(w, t) : 0;
+		unsigned moved;
+
+		/* done with every older table: its queues are not polled or armed by us any more */
+		__atomic_store_n(&w->gen_seen,
+				 t ? t->gen : __atomic_load_n(&dp->gen, __ATOMIC_ACQUIRE),
+				 __ATOMIC_RELEASE);
+		moved = likely(t != NULL) ? poll_once(w, t, tsc) : 0;
 		uint64_t now = rte_rdtsc();
 
 		/* time spent on iterations that moved frames: the worker's cost per frame */
@@ -423,6 +456,7 @@ int vn_dp_worker_run(void *arg)
 			    sleep_us * 2 > dp->idle_sleep_us ? dp->idle_sleep_us : sleep_us * 2;
 		}
 	}
+	__atomic_store_n(&w->running, 0, __ATOMIC_RELEASE);
 	rte_rcu_qsbr_thread_offline(dp->qsbr, w->id);
 	rte_rcu_qsbr_thread_unregister(dp->qsbr, w->id);
 	return 0;

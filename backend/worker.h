@@ -11,6 +11,7 @@
 #include <rte_mbuf.h>
 
 #include "vnicd/datapath.h"
+#include "vnicd/rxq_sched.h"
 #include "vnicd/stats.h"
 
 #define VN_MAX_WORKERS 16
@@ -26,12 +27,28 @@ struct txq {
 
 struct vn_trace;
 
+/* What a worker spent on one rx queue: TSC cycles of its bursts that had frames, frames. */
+struct vn_rxq_ctr {
+	uint64_t cycles, frames;
+};
+
+/* The control thread's view of one rx queue's load (datapath_rxq.c). */
+struct vn_rxq_sample {
+	uint64_t prev_cycles, prev_frames; /* sums over the workers at the last sample */
+	uint64_t cycles, frames;	   /* their growth over the last interval */
+};
+
+#define RXQ_HELD 0x80 /* owner flag: placed but not polled (being handed over) */
+
 struct vn_worker {
 	struct vn_dp *dp;
 	unsigned id;
 	struct vn_trace *trace; /* a trace's scratch worker (trace.h); NULL for real workers */
 	int wake_fd;		/* eventfd: table changed, device came, stop */
 	struct vn_dp_worker_stats st;
+	struct vn_rxq_ctr (*rxq)[VN_MAX_QUEUES]; /* by slot and queue; NULL in trace workers */
+	uint64_t gen_seen; /* the table generation it polls; older ones it is done with */
+	int running;	   /* in vn_dp_worker_run() */
 	uint16_t ndirty;
 	uint16_t dirty[VN_MAX_PORTS_HARD];
 	struct vn_port_counters ctr[VN_MAX_PORTS_HARD];
@@ -48,7 +65,23 @@ struct vn_dp {
 	struct vn_slot staged[VN_MAX_PORTS_HARD];      /* control thread: the next table's slots */
 	struct vn_port_policy *pol[VN_MAX_PORTS_HARD]; /* owned policies, as staged */
 	uint64_t commit_failures;		       /* tables that could not be made */
+	uint64_t gen;				       /* generation of the last table built */
+	/* rx queue placement (datapath_rxq.c): worker + 1 of each queue, 0 = not placed yet,
+	 * | RXQ_HELD while handed over; for the port owner_port[slot] */
+	uint8_t owner[VN_MAX_PORTS_HARD][VN_MAX_QUEUES];
+	const struct vn_port *owner_port[VN_MAX_PORTS_HARD];
+	struct vn_rxq_sample (*smp)[VN_MAX_QUEUES]; /* by slot and queue */
+	uint64_t smp_tsc, smp_cycles;		    /* last sample, its interval */
+	enum vn_rxq_assign assign;
+	unsigned gain_pct; /* rxq_rebalance_threshold */
+	struct vn_dp_rxq_stats rxq_st;
 };
+
+/**
+ * vn_dp_rxq_placement() - place the rx queues of table @t's ports not placed yet, forget
+ * those of ports gone (datapath_rxq.c). Thread: control, while building @t.
+ */
+void vn_dp_rxq_placement(struct vn_dp *dp, const struct vn_dp_table *t);
 
 /**
  * vn_tx_flush() - send what worker @w buffered for slot @slot of table @t: the slot's

@@ -45,6 +45,11 @@ struct vn_config {
 	    *io_uring; /* io_uring = auto | no: TAP/vnet ports use io_uring where the host allows */
 	char *vhost_socket_dirs; /* vhost_socket_dirs = /run/vnicd: ';'-separated directories
 				    where server-mode sockets may be created ("" = none) */
+	char *rxq_assign;	 /* rxq_assign = cycles | roundrobin: rx queues placed on workers by
+				    measured load (and re-balanced) or by count */
+	unsigned rxq_rebalance_interval_ms; /* rxq_rebalance_interval_ms = 5000 (0 = never) */
+	unsigned rxq_rebalance_threshold;   /* rxq_rebalance_threshold = 25: least gain (% of
+					       the busiest worker's load) worth moving queues */
 	char *libvirt_uri; /* libvirt_uri = (auto): NULL = qemu:///system when libvirtd's socket
 			      exists, "" = no libvirt listener, else that URI */
 };
