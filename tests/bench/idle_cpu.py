@@ -10,6 +10,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'integration'))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ovslib  # noqa: E402
+from ovslib import cpu_seconds  # noqa: E402,F401 (uplink.py imports it from here)
 import vnlib  # noqa: E402
 from vnlib import TestPmd, Vnicd, wait_for  # noqa: E402
 

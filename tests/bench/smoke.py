@@ -22,7 +22,7 @@ COMMANDS = [
     ('pvp', ['bash', '{bench}/pvp.sh'], PVP,
      r'(?m)^64\s+%s\s+%s\s+%s\s' % (NUM, NUM, NUM)),
     ('policy_bench', ['bash', '{bench}/policy_bench.sh'],
-     dict(PVP, POLICY_ROUNDS='1', POLICY_MODES='plain vlan'), r'vlan'),
+     dict(PVP, POLICY_ROUNDS='1', POLICY_MODES='plain vlan', POLICY_PEER=''), r'vlan'),
     ('overlay_bench', ['bash', '{bench}/overlay_bench.sh'],
      dict(PVP, OVERLAY_ROUNDS='1', OVERLAY_MODES='plain vxlan', OVERLAY_LOCK=''), r'vxlan'),
     ('tap_bench', ['python3', '{bench}/tap_bench.py', '--seconds', '1', '--runs', '1'], {},
