@@ -102,8 +102,9 @@ const struct vn_slot *vn_dp_slot(const struct vn_dp *dp, uint16_t slot);
 void vn_dp_slot_set(struct vn_dp *dp, uint16_t slot, const struct vn_slot *s);
 
 /**
- * vn_dp_commit() - publish a table of the staged slots (rx queues spread over the workers,
- * flood lists per network), wait until no worker uses the previous one, and free it.
+ * vn_dp_commit() - publish a table of the staged slots (rx queues on the workers they are
+ * placed on, new ones placed per vn_dp_rxq_config(); flood lists per network), wait until no
+ * worker uses the previous one, and free it.
  * Thread: control.
  */
 void vn_dp_commit(struct vn_dp *dp);
