@@ -331,6 +331,11 @@ static void test_handover(void)
 	vn_dp_port_counters(dp, 1, &c);
 	g_assert_cmpuint(c.tx_packets, ==, (uint64_t)NQ * PER_Q);
 	g_assert_cmpuint(rte_mempool_avail_count(mp), ==, avail);
+	for (uint16_t s = 0; s < 2; s++)
+		vn_dp_slot_set(dp, s, NULL);
+	vn_dp_commit(dp);
+	net->kind->destroy(net);
+	vn_dp_free(dp);
 }
 
 int main(int argc, char **argv)
