@@ -89,6 +89,7 @@ static const struct key_desc keys[] = {
     {"fdb_max_per_port", K_UINT, OFF(fdb_max_per_port), 0, 1048576},
     {"fdb_learn_rate", K_UINT, OFF(fdb_learn_rate), 0, 10000000},
     {"idle_sleep_us", K_UINT, OFF(idle_sleep_us), 0, 100000},
+    {"idle_poll_us", K_UINT, OFF(idle_poll_us), 0, 100000},
     {"eal_args", K_STR, OFF(eal_args)},
     {"checkpoint_interval", K_UINT, OFF(checkpoint_interval), 1, 86400},
     {"ledger_max", K_UINT, OFF(ledger_max), 16, 1000000},

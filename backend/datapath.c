@@ -410,6 +410,33 @@ static unsigned worker_sleep(struct vn_worker *w, const struct vn_dp_table *t, u
 	return moved;
 }
 
+/* Whether worker @w, idle for @idle polls until @now, polled long enough to sleep: its poll
+ * window counts from the IDLE_SPINS-th empty poll. */
+static bool polled_enough(struct vn_worker *w, unsigned idle, uint64_t now)
+{
+	if (idle == IDLE_SPINS)
+		w->idle_since = now;
+	return now - w->idle_since >= w->poll_window;
+}
+
+/*
+ * After a sleep of @slept cycles (idle_poll_us, as Linux's haltpoll): when frames were there
+ * on waking and the sleep was shorter than @max, polling that long would have caught them
+ * without a wake-up: double the window (from @max / 16, up to @max); else halve it, so that
+ * it decays to nothing when the queues stay silent.
+ */
+static void adapt_window(struct vn_worker *w, uint64_t max, uint64_t slept, bool frames)
+{
+	if (!max)
+		return;
+	if (frames && slept < max) {
+		uint64_t grown = w->poll_window * 2 > max / 16 ? w->poll_window * 2 : max / 16;
+		w->poll_window = grown < max ? grown : max;
+	} else {
+		w->poll_window /= 2;
+	}
+}
+
 int vn_dp_worker_run(void *arg)
 {
 	struct vn_worker *w = arg;
@@ -432,6 +459,11 @@ int vn_dp_worker_run(void *arg)
 		moved = likely(t != NULL) ? poll_once(w, t, tsc) : 0;
 		uint64_t now = rte_rdtsc();
 
+		if (unlikely(w->slept)) {
+			adapt_window(w, dp->idle_poll_cycles, w->slept, moved != 0);
+			w->slept = 0;
+		}
+
 		/* time spent on iterations that moved frames: the worker's cost per frame */
 		if (moved) {
 			w->st.busy_cycles += now - tsc;
@@ -441,11 +473,14 @@ int vn_dp_worker_run(void *arg)
 		rte_rcu_qsbr_quiescent(dp->qsbr, w->id);
 		w->st.loops++;
 		/* no pause instruction on empty polls: it costs ~100+ cycles of latency */
-		if (!moved && dp->idle_sleep_us && ++idle >= IDLE_SPINS) {
+		if (!moved && dp->idle_sleep_us && ++idle >= IDLE_SPINS &&
+		    polled_enough(w, idle, now)) {
 			/* @t may be freed since the quiescent state: the table of now */
 			moved = worker_sleep(w, __atomic_load_n(&dp->table, __ATOMIC_ACQUIRE),
 					     sleep_us);
 			tsc = rte_rdtsc(); /* the sleep is not work */
+			if (!moved)
+				w->slept = tsc - now ? tsc - now : 1;
 		}
 		if (moved) {
 			w->st.busy++;
@@ -460,6 +495,18 @@ int vn_dp_worker_run(void *arg)
 	rte_rcu_qsbr_thread_offline(dp->qsbr, w->id);
 	rte_rcu_qsbr_thread_unregister(dp->qsbr, w->id);
 	return 0;
+}
+
+void vn_dp_set_idle_poll(struct vn_dp *dp, unsigned idle_poll_us)
+{
+	dp->idle_poll_cycles = (uint64_t)idle_poll_us * rte_get_tsc_hz() / 1000000;
+}
+
+unsigned vn_dp_worker_poll_window_us(const struct vn_dp *dp, unsigned id)
+{
+	uint64_t hz = rte_get_tsc_hz();
+
+	return id < dp->nr_workers && hz ? (unsigned)(dp->w[id]->poll_window * 1000000 / hz) : 0;
 }
 
 void vn_dp_wake(struct vn_dp *dp)

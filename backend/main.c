@@ -376,6 +376,7 @@ static int start_data_path(struct daemon *d)
 		VN_ERR("cannot create the data path: %s", g_strerror(errno));
 		return -1;
 	}
+	vn_dp_set_idle_poll(d->dp, d->cfg.idle_poll_us);
 	vn_dp_rxq_config(
 	    d->dp, strcmp(d->cfg.rxq_assign, "roundrobin") == 0 ? VN_RXQ_ROUNDROBIN : VN_RXQ_CYCLES,
 	    d->cfg.rxq_rebalance_threshold);

@@ -193,6 +193,7 @@ static void json_workers(struct vn_switch *sw, JsonBuilder *b)
 		vn_json_int(b, "wake_errors", (gint64)ws.wake_errors);
 		json_builder_set_member_name(b, "load");
 		json_builder_add_double_value(b, vn_dp_worker_load(sw->dp, w));
+		vn_json_int(b, "poll_window_us", vn_dp_worker_poll_window_us(sw->dp, w));
 		json_queues(sw->dp, t, w, b);
 		json_builder_end_object(b);
 	}

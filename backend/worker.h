@@ -47,8 +47,11 @@ struct vn_worker {
 	int wake_fd;		/* eventfd: table changed, device came, stop */
 	struct vn_dp_worker_stats st;
 	struct vn_rxq_ctr (*rxq)[VN_MAX_QUEUES]; /* by slot and queue; NULL in trace workers */
-	uint64_t gen_seen; /* the table generation it polls; older ones it is done with */
-	int running;	   /* in vn_dp_worker_run() */
+	uint64_t gen_seen;    /* the table generation it polls; older ones it is done with */
+	int running;	      /* in vn_dp_worker_run() */
+	uint64_t poll_window; /* TSC cycles it polls an idle streak before sleeping */
+	uint64_t idle_since;  /* when the idle streak's window began */
+	uint64_t slept;	      /* cycles of the sleep just ended without frames (0: none) */
 	uint16_t ndirty;
 	uint16_t dirty[VN_MAX_PORTS_HARD];
 	struct vn_port_counters ctr[VN_MAX_PORTS_HARD];
@@ -58,6 +61,7 @@ struct vn_worker {
 struct vn_dp {
 	unsigned nr_workers;
 	unsigned idle_sleep_us;
+	uint64_t idle_poll_cycles; /* idle_poll_us: longest adaptive poll window, 0 = off */
 	volatile int stop;
 	struct vn_dp_table *table; /* published with release/acquire */
 	struct rte_rcu_qsbr *qsbr;

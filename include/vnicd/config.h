@@ -37,6 +37,8 @@ struct vn_config {
 	unsigned fdb_learn_rate; /* fdb_learn_rate = 1000: new MACs/s of one port, 0 none */
 	unsigned idle_sleep_us;	 /* idle_sleep_us = 1000: longest worker sleep when idle (0 = busy
 				    poll) */
+	unsigned idle_poll_us;	 /* idle_poll_us = 0: longest adaptive poll of an idle worker before
+				    it sleeps (0 = off) */
 	char *eal_args;		 /* eal_args = (none): extra DPDK EAL arguments */
 	unsigned checkpoint_interval; /* checkpoint_interval = 10: seconds between ledger writes */
 	unsigned ledger_max;	      /* ledger_max = 4096: accounting ledger entries */

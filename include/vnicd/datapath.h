@@ -79,6 +79,16 @@ struct vn_worker;
  */
 struct vn_dp *vn_dp_create(unsigned nr_workers, unsigned idle_sleep_us);
 
+/**
+ * vn_dp_set_idle_poll() - let idle workers keep polling up to @idle_poll_us before they sleep,
+ * adapted per worker (0 = off: they sleep after 2048 empty polls). Thread: control, before
+ * the workers start.
+ */
+void vn_dp_set_idle_poll(struct vn_dp *dp, unsigned idle_poll_us);
+
+/** vn_dp_worker_poll_window_us() - Return: worker @id's adaptive poll window now (µs). */
+unsigned vn_dp_worker_poll_window_us(const struct vn_dp *dp, unsigned id);
+
 /** vn_dp_free() - free @dp after the workers returned. Frees the published table. */
 void vn_dp_free(struct vn_dp *dp);
 

@@ -18,7 +18,8 @@ SMOKE = os.environ.get('BENCH_SMOKE') == '1'
 SECONDS = float(os.environ.get('IDLE_SECONDS', '1' if SMOKE else '5'))
 GUESTS = int(os.environ.get('IDLE_GUESTS', '4' if SMOKE else '32'))
 PER_PROC = int(os.environ.get('IDLE_PORTS_PER_TESTPMD', '8'))  # virtio-user ports per testpmd
-SWITCHES = os.environ.get('IDLE_SWITCHES', 'vnicd vnicd-busy ovs').split()
+SWITCHES = os.environ.get('IDLE_SWITCHES', 'vnicd vnicd-poll vnicd-busy ovs').split()
+POLL_US = int(os.environ.get('IDLE_POLL_US', '2000'))  # idle_poll_us of vnicd-poll
 BURST = 128  # frames of the wake-up check (4 bursts of 32)
 
 
@@ -50,9 +51,9 @@ def wake_check(g):
     return g.port_stats(1, raw=True)['rx_packets']
 
 
-def measure_vnicd(idle_sleep_us):
-    cfg = '[vnicd]\nidle_sleep_us = %d\nmetrics_listen =\nworker_cpus = 1\nmain_cpus = 0\n' \
-        % idle_sleep_us
+def measure_vnicd(idle_sleep_us, poll_us=0):
+    cfg = '[vnicd]\nidle_sleep_us = %d\nidle_poll_us = %d\nmetrics_listen =\nworker_cpus = 1\n' \
+        'main_cpus = 0\n' % (idle_sleep_us, poll_us)
     with Vnicd('idle%d' % idle_sleep_us, config=cfg) as vn:
         vn.wait_ready()
         names = ['g%d' % i for i in range(GUESTS)]
@@ -95,8 +96,10 @@ def main():
                 continue
             res[sw] = measure_ovs()
         else:
-            res[sw] = measure_vnicd(0 if sw == 'vnicd-busy' else 1000)
+            res[sw] = measure_vnicd(0 if sw == 'vnicd-busy' else 1000,
+                                    POLL_US if sw == 'vnicd-poll' else 0)
     names = {'vnicd': 'vnicd, adaptive (idle_sleep_us=1000)',
+             'vnicd-poll': 'vnicd, adaptive + idle_poll_us=%d' % POLL_US,
              'vnicd-busy': 'vnicd, busy polling (idle_sleep_us=0)', 'ovs': 'OVS-DPDK (1 PMD)'}
     print('idle CPU with %d connected silent guests (%d testpmd processes), over %.0f s:'
           % (GUESTS, (GUESTS + PER_PROC - 1) // PER_PROC, SECONDS))

@@ -22,9 +22,11 @@ SMOKE = os.environ.get('BENCH_SMOKE') == '1'
 ROUNDS = int(os.environ.get('LAT_ROUNDS', '1' if SMOKE else '3'))
 COUNT = int(os.environ.get('LAT_COUNT', '200' if SMOKE else '3000'))
 INTERVAL_US = int(os.environ.get('LAT_INTERVAL_US', '1000'))
-SWITCHES = os.environ.get('LAT_SWITCHES', 'vnicd vnicd-busy ovs').split()
+SWITCHES = os.environ.get('LAT_SWITCHES', 'vnicd vnicd-poll vnicd-busy ovs').split()
+POLL_US = int(os.environ.get('LAT_POLL_US', '2000'))  # idle_poll_us of vnicd-poll
 MACS = ('02:00:00:1a:00:01', '02:00:00:1a:00:02')
 NAMES = {'vnicd': 'vnicd, adaptive sleep (idle_sleep_us=1000)',
+         'vnicd-poll': 'vnicd, adaptive + idle_poll_us=%d' % POLL_US,
          'vnicd-busy': 'vnicd, busy polling (idle_sleep_us=0)', 'ovs': 'OVS-DPDK (1 PMD)'}
 
 
@@ -54,9 +56,9 @@ def run_guest(paths, tag):
     return {'n': n, 'lost': lost, 'min': mn, 'p50': p50, 'p90': p90, 'p99': p99, 'max': mx}
 
 
-def measure_vnicd(sleep_us):
-    cfg = '[vnicd]\nidle_sleep_us = %d\nmetrics_listen =\nworker_cpus = 1\nmain_cpus = 0\n' \
-        % sleep_us
+def measure_vnicd(sleep_us, poll_us=0):
+    cfg = '[vnicd]\nidle_sleep_us = %d\nidle_poll_us = %d\nmetrics_listen =\nworker_cpus = 1\n' \
+        'main_cpus = 0\n' % (sleep_us, poll_us)
     with Vnicd('lat%d' % sleep_us, config=cfg) as vn:
         vn.wait_ready()
         for i, n in enumerate('ab'):
@@ -84,7 +86,11 @@ def main():
     res = {sw: [] for sw in SWITCHES}
     for rnd in range(1, ROUNDS + 1):
         for sw in SWITCHES:
-            r = measure_ovs() if sw == 'ovs' else measure_vnicd(0 if sw == 'vnicd-busy' else 1000)
+            if sw == 'ovs':
+                r = measure_ovs()
+            else:
+                r = measure_vnicd(0 if sw == 'vnicd-busy' else 1000,
+                                  POLL_US if sw == 'vnicd-poll' else 0)
             log('round %d %s: %s' % (rnd, sw, r))
             res[sw].append(r)
     print('round-trip latency, %d pings at one per %d us, 60-byte frames, median of %d round(s)'
@@ -96,11 +102,12 @@ def main():
         print('%-44s %8.1f %8.1f %8.1f %8.1f %6d' % (NAMES[sw], med[sw]['p50'], med[sw]['p99'],
                                                     med[sw]['min'], med[sw]['max'],
                                                     sum(r['lost'] for r in rs)))
-    if 'vnicd' in med and 'vnicd-busy' in med:
-        b = med['vnicd-busy']
-        print('adaptive / busy polling: p50 %.2f, p99 %.2f' % (
-            med['vnicd']['p50'] / b['p50'] if b['p50'] else 0,
-            med['vnicd']['p99'] / b['p99'] if b['p99'] else 0))
+    for sw in ('vnicd', 'vnicd-poll'):
+        if sw in med and 'vnicd-busy' in med:
+            b = med['vnicd-busy']
+            print('%s / busy polling: p50 %.2f, p99 %.2f' % (
+                sw, med[sw]['p50'] / b['p50'] if b['p50'] else 0,
+                med[sw]['p99'] / b['p99'] if b['p99'] else 0))
     if 'vnicd' in med and 'ovs' in med:
         o = med['ovs']
         print('vnicd adaptive / OVS-DPDK: p50 %.2f, p99 %.2f' % (
