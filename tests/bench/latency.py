@@ -65,8 +65,10 @@ def measure_vnicd(sleep_us, poll_us=0):
             vn.ctl('port', 'add', n, 'vhost', '--path', vn.path(n + '.sock'), '--server',
                    '--mac', MACS[i])
         r = run_guest([vn.path('a.sock'), vn.path('b.sock')], 'vn%d' % sleep_us)
-        drops = sum(p['drops_total'] for p in vn.ctl_json('stats')['ports'])
-        r['switch_drops'] = drops
+        ports = vn.ctl_json('stats')['ports']
+        r['switch_drops'] = sum(p['drops_total'] for p in ports)
+        r['drop_reasons'] = {'%s:%s' % (p['name'], k): v for p in ports
+                             for k, v in p['drops'].items() if v}
         return r
 
 
