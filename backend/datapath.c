@@ -23,6 +23,7 @@
 #define SLEEP_MIN_US 8
 #define INTR_TIMEOUT_US 100000 /* longest sleep when every queue can notify */
 #define WAIT_FDS_MAX 256
+#define WORKERS_PAST_TIMEOUT_US 1000000 /* longest wait for workers to leave an old table */
 
 static void table_free(struct vn_dp_table *t);
 
@@ -222,6 +223,23 @@ void vn_dp_slot_set(struct vn_dp *dp, uint16_t slot, const struct vn_slot *s)
 	dp->staged[slot].pol = pol; /* policies change through vn_dp_policy_set() only */
 }
 
+bool vn_dp_workers_past(struct vn_dp *dp, uint64_t gen)
+{
+	gint64 deadline = g_get_monotonic_time() + WORKERS_PAST_TIMEOUT_US;
+
+	for (;;) {
+		bool all = true;
+		for (unsigned i = 0; i < dp->nr_workers && all; i++)
+			all = !__atomic_load_n(&dp->w[i]->running, __ATOMIC_ACQUIRE) ||
+			      __atomic_load_n(&dp->w[i]->gen_seen, __ATOMIC_ACQUIRE) >= gen;
+		if (all)
+			return true;
+		if (g_get_monotonic_time() > deadline)
+			return false;
+		g_usleep(20);
+	}
+}
+
 void vn_dp_commit(struct vn_dp *dp)
 {
 	struct vn_dp_table *t = table_build(dp), *old;
@@ -235,6 +253,13 @@ void vn_dp_commit(struct vn_dp *dp)
 
 	vn_dp_wake(dp); /* sleeping workers re-arm on the new queues */
 	vn_dp_synchronize(dp);
+	/*
+	 * A worker that slept is quiescent for RCU while it still has the old table's queues
+	 * armed, and disarms them (vhost: in the guest's rings) after waking: what the caller
+	 * frees next (a port, its device's memory) must wait for that too.
+	 */
+	if (!vn_dp_workers_past(dp, __atomic_load_n(&dp->gen, __ATOMIC_ACQUIRE)))
+		VN_WARN("data path: a worker did not come back from its sleep within 1 s");
 	table_free(old);
 }
 

@@ -11,8 +11,7 @@
 #include "vnicd/rxq_sched.h"
 #include "worker.h"
 
-#define HANDOVER_TIMEOUT_US 1000000 /* longest wait for a worker to let go of a queue */
-#define REBALANCE_MIN_LOAD 10	    /* % of a core the busiest worker must have been busy */
+#define REBALANCE_MIN_LOAD 10 /* % of a core the busiest worker must have been busy */
 
 void vn_dp_rxq_config(struct vn_dp *dp, enum vn_rxq_assign mode, unsigned gain_pct)
 {
@@ -57,24 +56,6 @@ void vn_dp_rxq_placement(struct vn_dp *dp, const struct vn_dp_table *t)
 	}
 }
 
-/* Wait until every running worker polls a table of generation @gen or later. */
-static bool workers_past(struct vn_dp *dp, uint64_t gen)
-{
-	gint64 deadline = g_get_monotonic_time() + HANDOVER_TIMEOUT_US;
-
-	for (;;) {
-		bool all = true;
-		for (unsigned i = 0; i < dp->nr_workers && all; i++)
-			all = !__atomic_load_n(&dp->w[i]->running, __ATOMIC_ACQUIRE) ||
-			      __atomic_load_n(&dp->w[i]->gen_seen, __ATOMIC_ACQUIRE) >= gen;
-		if (all)
-			return true;
-		if (g_get_monotonic_time() > deadline)
-			return false;
-		g_usleep(50);
-	}
-}
-
 struct rxq_move {
 	uint16_t slot, q;
 	unsigned to;
@@ -93,7 +74,7 @@ static int handover(struct vn_dp *dp, const struct rxq_move *mv, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		dp->owner[mv[i].slot][mv[i].q] |= RXQ_HELD;
 	vn_dp_commit(dp); /* wakes sleeping workers, waits for RCU quiescence */
-	ok = workers_past(dp, __atomic_load_n(&dp->gen, __ATOMIC_ACQUIRE));
+	ok = vn_dp_workers_past(dp, __atomic_load_n(&dp->gen, __ATOMIC_ACQUIRE));
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t *o = &dp->owner[mv[i].slot][mv[i].q];
 		*o = ok ? (uint8_t)(mv[i].to + 1) : (uint8_t)(*o & ~RXQ_HELD);
@@ -101,8 +82,7 @@ static int handover(struct vn_dp *dp, const struct rxq_move *mv, unsigned n)
 	vn_dp_commit(dp);
 	if (!ok) {
 		dp->rxq_st.handover_timeouts++;
-		VN_WARN("rx queue hand-over: a worker did not let go within %u ms; queues stay",
-			HANDOVER_TIMEOUT_US / 1000);
+		VN_WARN("rx queue hand-over: a worker did not let go in time; queues stay");
 		return -ETIMEDOUT;
 	}
 	return 0;

@@ -82,6 +82,14 @@ struct vn_dp {
 };
 
 /**
+ * vn_dp_workers_past() - wait (up to 1 s) until every running worker is at the top of its
+ * loop with a table of generation @gen or later: done polling, arming and disarming the
+ * queues of older tables, including what it armed before a sleep. Return: true, false on
+ * timeout. Thread: control.
+ */
+bool vn_dp_workers_past(struct vn_dp *dp, uint64_t gen);
+
+/**
  * vn_dp_rxq_placement() - place the rx queues of table @t's ports not placed yet, forget
  * those of ports gone (datapath_rxq.c). Thread: control, while building @t.
  */
