@@ -33,6 +33,9 @@ void vn_config_defaults(struct vn_config *c)
 	c->metrics_listen = g_strdup("127.0.0.1:9469");
 	c->io_uring = g_strdup("auto");
 	c->vhost_socket_dirs = g_strdup("/run/vnicd");
+	c->rxq_assign = g_strdup("cycles");
+	c->rxq_rebalance_interval_ms = 5000;
+	c->rxq_rebalance_threshold = 25;
 }
 
 void vn_config_clear(struct vn_config *c)
@@ -50,6 +53,7 @@ void vn_config_clear(struct vn_config *c)
 	g_free(c->vhost_socket_dirs);
 	g_free(c->libvirt_uri);
 	g_free(c->vhost_hotplug_dirs);
+	g_free(c->rxq_assign);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -86,6 +90,7 @@ static const struct key_desc keys[] = {
     {"fdb_max_per_port", K_UINT, OFF(fdb_max_per_port), 0, 1048576},
     {"fdb_learn_rate", K_UINT, OFF(fdb_learn_rate), 0, 10000000},
     {"idle_sleep_us", K_UINT, OFF(idle_sleep_us), 0, 100000},
+    {"idle_poll_us", K_UINT, OFF(idle_poll_us), 0, 100000},
     {"eal_args", K_STR, OFF(eal_args)},
     {"checkpoint_interval", K_UINT, OFF(checkpoint_interval), 1, 86400},
     {"ledger_max", K_UINT, OFF(ledger_max), 16, 1000000},
@@ -94,6 +99,9 @@ static const struct key_desc keys[] = {
     {"vhost_socket_dirs", K_DIRS, OFF(vhost_socket_dirs)},
     {"libvirt_uri", K_URI, OFF(libvirt_uri)},
     {"vhost_hotplug_dirs", K_DIRS, OFF(vhost_hotplug_dirs)},
+    {"rxq_assign", K_CHOICE, OFF(rxq_assign), 0, 0, "cycles|roundrobin"},
+    {"rxq_rebalance_interval_ms", K_UINT, OFF(rxq_rebalance_interval_ms), 0, 3600000},
+    {"rxq_rebalance_threshold", K_UINT, OFF(rxq_rebalance_threshold), 1, 100},
 };
 
 static const struct key_desc *find_key(const char *name)

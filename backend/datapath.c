@@ -26,6 +26,7 @@
 #define INTR_TIMEOUT_US 100000 /* longest sleep when every queue can notify */
 #define WAIT_FDS_MAX 256
 #define INJ_RING_SIZE 256 /* injected frames in flight (announcements) */
+#define WORKERS_PAST_TIMEOUT_US 1000000 /* longest wait for workers to leave an old table */
 
 static void table_free(struct vn_dp_table *t);
 
@@ -74,12 +75,20 @@ struct vn_dp *vn_dp_create(unsigned nr_workers, unsigned idle_sleep_us)
 		dp->w[i]->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (dp->w[i]->wake_fd < 0)
 			goto out_free;
+		dp->w[i]->rxq = rte_zmalloc(
+		    "vn_rxq_ctr", sizeof(*dp->w[i]->rxq) * VN_MAX_PORTS_HARD, RTE_CACHE_LINE_SIZE);
+		if (!dp->w[i]->rxq)
+			goto out_free;
 	}
 	snprintf(ring, sizeof(ring), "vn_inj%u", __atomic_fetch_add(&nr_dps, 1, __ATOMIC_RELAXED));
 	dp->inj = rte_ring_create_elem(ring, sizeof(struct vn_dp_inj), INJ_RING_SIZE, SOCKET_ID_ANY,
 				       RING_F_SP_ENQ | RING_F_SC_DEQ);
 	if (!dp->inj)
 		goto out_free;
+	dp->smp = rte_zmalloc("vn_rxq_smp", sizeof(*dp->smp) * VN_MAX_PORTS_HARD, 0);
+	if (!dp->smp)
+		goto out_free;
+	dp->smp_tsc = rte_rdtsc();
 	return dp;
 
 out_free:
@@ -96,6 +105,8 @@ void vn_dp_free(struct vn_dp *dp)
 	for (unsigned i = 0; i < VN_MAX_WORKERS; i++) {
 		if (dp->w[i] && dp->w[i]->wake_fd >= 0)
 			close(dp->w[i]->wake_fd);
+		if (dp->w[i])
+			rte_free(dp->w[i]->rxq);
 		rte_free(dp->w[i]);
 	}
 	table_free(dp->table);
@@ -107,6 +118,7 @@ void vn_dp_free(struct vn_dp *dp)
 	}
 	for (unsigned s = 0; s < VN_MAX_PORTS_HARD; s++)
 		vn_policy_free(dp->pol[s]);
+	rte_free(dp->smp);
 	rte_free(dp->qsbr);
 	rte_free(dp);
 }
@@ -150,16 +162,18 @@ static void table_flood(struct vn_dp_table *t)
 	}
 }
 
-/* A table of the staged slots, their rx queues spread round-robin over the workers. */
+/* A table of the staged slots, their rx queues on the workers they are placed on (held ones
+ * on none). */
 static struct vn_dp_table *table_build(struct vn_dp *dp)
 {
 	struct vn_dp_table *t = rte_zmalloc("vn_table", sizeof(*t), RTE_CACHE_LINE_SIZE);
-	unsigned total_rxq = 0, rr = 0;
+	unsigned total_rxq = 0;
 
 	if (!t)
 		return NULL;
 
 	t->nr_workers = dp->nr_workers;
+	t->gen = __atomic_add_fetch(&dp->gen, 1, __ATOMIC_RELEASE);
 	for (unsigned s = 0; s < VN_MAX_PORTS_HARD; s++) {
 		if (!dp->staged[s].port)
 			continue;
@@ -179,13 +193,16 @@ static struct vn_dp_table *table_build(struct vn_dp *dp)
 		table_free(t);
 		return NULL;
 	}
+	vn_dp_rxq_placement(dp, t);
 	for (unsigned s = 0; s < t->nr_slots; s++) {
 		struct vn_port *p = t->slots[s].port;
 		if (!p)
 			continue;
-		for (uint16_t q = 0; q < p->nr_rxq; q++) {
-			unsigned w = rr++ % dp->nr_workers;
-			t->rxqs[w][t->nr_rxqs[w]++] = (struct vn_dp_rxq){p, q};
+		for (uint16_t q = 0; q < p->nr_rxq && q < VN_MAX_QUEUES; q++) {
+			unsigned o = dp->owner[s][q];
+			if (o == 0 || (o & RXQ_HELD) || o > dp->nr_workers)
+				continue;
+			t->rxqs[o - 1][t->nr_rxqs[o - 1]++] = (struct vn_dp_rxq){p, q};
 		}
 	}
 	return t;
@@ -222,6 +239,23 @@ void vn_dp_slot_set(struct vn_dp *dp, uint16_t slot, const struct vn_slot *s)
 	dp->staged[slot].pol = pol; /* policies change through vn_dp_policy_set() only */
 }
 
+bool vn_dp_workers_past(struct vn_dp *dp, uint64_t gen)
+{
+	gint64 deadline = g_get_monotonic_time() + WORKERS_PAST_TIMEOUT_US;
+
+	for (;;) {
+		bool all = true;
+		for (unsigned i = 0; i < dp->nr_workers && all; i++)
+			all = !__atomic_load_n(&dp->w[i]->running, __ATOMIC_ACQUIRE) ||
+			      __atomic_load_n(&dp->w[i]->gen_seen, __ATOMIC_ACQUIRE) >= gen;
+		if (all)
+			return true;
+		if (g_get_monotonic_time() > deadline)
+			return false;
+		g_usleep(20);
+	}
+}
+
 void vn_dp_commit(struct vn_dp *dp)
 {
 	struct vn_dp_table *t = table_build(dp), *old;
@@ -235,6 +269,13 @@ void vn_dp_commit(struct vn_dp *dp)
 
 	vn_dp_wake(dp); /* sleeping workers re-arm on the new queues */
 	vn_dp_synchronize(dp);
+	/*
+	 * A worker that slept is quiescent for RCU while it still has the old table's queues
+	 * armed, and disarms them (vhost: in the guest's rings) after waking: what the caller
+	 * frees next (a port, its device's memory) must wait for that too.
+	 */
+	if (!vn_dp_workers_past(dp, __atomic_load_n(&dp->gen, __ATOMIC_ACQUIRE)))
+		VN_WARN("data path: a worker did not come back from its sleep within 1 s");
 	table_free(old);
 }
 
@@ -287,8 +328,12 @@ int vn_dp_inject(struct vn_dp *dp, const struct vn_port *port, struct rte_mbuf *
 	return 0;
 }
 
-/* Poll every rx queue of worker @w once. Return: frames moved. */
-static unsigned poll_once(struct vn_worker *w, const struct vn_dp_table *t)
+/*
+ * Poll every rx queue of worker @w once. Each queue whose burst had frames is charged the
+ * TSC time since the previous such stamp (@tsc: when the iteration began): one rdtsc per
+ * burst with frames, none for empty polls. Return: frames moved.
+ */
+static unsigned poll_once(struct vn_worker *w, const struct vn_dp_table *t, uint64_t tsc)
 {
 	struct rte_mbuf *pkts[VN_BURST];
 	const struct vn_dp_rxq *rq = t->rxqs[w->id];
@@ -299,8 +344,14 @@ static unsigned poll_once(struct vn_worker *w, const struct vn_dp_table *t)
 		struct vn_port *p = rq[i].port;
 		uint16_t n = p->ops->rx_burst(p, rq[i].q, pkts, VN_BURST);
 		if (n) {
+			struct vn_rxq_ctr *c = &w->rxq[p->slot][rq[i].q];
+			uint64_t stamp;
 			vn_dp_switch_burst(w, t, p->slot, pkts, n, now);
 			moved += n;
+			stamp = rte_rdtsc();
+			c->cycles += stamp - tsc;
+			c->frames += n;
+			tsc = stamp;
 		}
 	}
 	return moved;
@@ -400,7 +451,7 @@ static unsigned worker_sleep(struct vn_worker *w, const struct vn_dp_table *t, u
 		t = __atomic_load_n(&w->dp->table, __ATOMIC_ACQUIRE);
 	}
 	if (t)
-		moved = poll_once(w, t);
+		moved = poll_once(w, t, rte_rdtsc());
 	if (!moved) {
 		unsigned us = timer ? sleep_us : INTR_TIMEOUT_US;
 		ts.tv_sec = us / 1000000;
@@ -438,6 +489,33 @@ static unsigned worker_sleep(struct vn_worker *w, const struct vn_dp_table *t, u
 	return moved;
 }
 
+/* Whether worker @w, idle for @idle polls until @now, polled long enough to sleep: its poll
+ * window counts from the IDLE_SPINS-th empty poll. */
+static bool polled_enough(struct vn_worker *w, unsigned idle, uint64_t now)
+{
+	if (idle == IDLE_SPINS)
+		w->idle_since = now;
+	return now - w->idle_since >= w->poll_window;
+}
+
+/*
+ * After a sleep of @slept cycles (idle_poll_us, as Linux's haltpoll): when frames were there
+ * on waking and the sleep was shorter than @max, polling that long would have caught them
+ * without a wake-up: double the window (from @max / 16, up to @max); else halve it, so that
+ * it decays to nothing when the queues stay silent.
+ */
+static void adapt_window(struct vn_worker *w, uint64_t max, uint64_t slept, bool frames)
+{
+	if (!max)
+		return;
+	if (frames && slept < max) {
+		uint64_t grown = w->poll_window * 2 > max / 16 ? w->poll_window * 2 : max / 16;
+		w->poll_window = grown < max ? grown : max;
+	} else {
+		w->poll_window /= 2;
+	}
+}
+
 int vn_dp_worker_run(void *arg)
 {
 	struct vn_worker *w = arg;
@@ -447,11 +525,23 @@ int vn_dp_worker_run(void *arg)
 
 	rte_rcu_qsbr_thread_register(dp->qsbr, w->id);
 	rte_rcu_qsbr_thread_online(dp->qsbr, w->id);
+	__atomic_store_n(&w->running, 1, __ATOMIC_RELEASE);
 	VN_INFO("worker %u running on lcore %u", w->id, rte_lcore_id());
 	while (!__atomic_load_n(&dp->stop, __ATOMIC_ACQUIRE)) {
 		const struct vn_dp_table *t = __atomic_load_n(&dp->table, __ATOMIC_ACQUIRE);
-		unsigned moved = likely(t != NULL) ? poll_once(w, t) : 0;
+		unsigned moved;
+
+		/* done with every older table: its queues are not polled or armed by us any more */
+		__atomic_store_n(&w->gen_seen,
+				 t ? t->gen : __atomic_load_n(&dp->gen, __ATOMIC_ACQUIRE),
+				 __ATOMIC_RELEASE);
+		moved = likely(t != NULL) ? poll_once(w, t, tsc) : 0;
 		uint64_t now = rte_rdtsc();
+
+		if (unlikely(w->slept)) {
+			adapt_window(w, dp->idle_poll_cycles, w->slept, moved != 0);
+			w->slept = 0;
+		}
 
 		/* time spent on iterations that moved frames: the worker's cost per frame */
 		if (moved) {
@@ -462,11 +552,14 @@ int vn_dp_worker_run(void *arg)
 		rte_rcu_qsbr_quiescent(dp->qsbr, w->id);
 		w->st.loops++;
 		/* no pause instruction on empty polls: it costs ~100+ cycles of latency */
-		if (!moved && dp->idle_sleep_us && ++idle >= IDLE_SPINS) {
+		if (!moved && dp->idle_sleep_us && ++idle >= IDLE_SPINS &&
+		    polled_enough(w, idle, now)) {
 			/* @t may be freed since the quiescent state: the table of now */
 			moved = worker_sleep(w, __atomic_load_n(&dp->table, __ATOMIC_ACQUIRE),
 					     sleep_us);
 			tsc = rte_rdtsc(); /* the sleep is not work */
+			if (!moved)
+				w->slept = tsc - now ? tsc - now : 1;
 		}
 		if (moved) {
 			w->st.busy++;
@@ -477,9 +570,22 @@ int vn_dp_worker_run(void *arg)
 			    sleep_us * 2 > dp->idle_sleep_us ? dp->idle_sleep_us : sleep_us * 2;
 		}
 	}
+	__atomic_store_n(&w->running, 0, __ATOMIC_RELEASE);
 	rte_rcu_qsbr_thread_offline(dp->qsbr, w->id);
 	rte_rcu_qsbr_thread_unregister(dp->qsbr, w->id);
 	return 0;
+}
+
+void vn_dp_set_idle_poll(struct vn_dp *dp, unsigned idle_poll_us)
+{
+	dp->idle_poll_cycles = (uint64_t)idle_poll_us * rte_get_tsc_hz() / 1000000;
+}
+
+unsigned vn_dp_worker_poll_window_us(const struct vn_dp *dp, unsigned id)
+{
+	uint64_t hz = rte_get_tsc_hz();
+
+	return id < dp->nr_workers && hz ? (unsigned)(dp->w[id]->poll_window * 1000000 / hz) : 0;
 }
 
 void vn_dp_wake(struct vn_dp *dp)

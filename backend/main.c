@@ -378,6 +378,10 @@ static int start_data_path(struct daemon *d)
 		VN_ERR("cannot create the data path: %s", g_strerror(errno));
 		return -1;
 	}
+	vn_dp_set_idle_poll(d->dp, d->cfg.idle_poll_us);
+	vn_dp_rxq_config(
+	    d->dp, strcmp(d->cfg.rxq_assign, "roundrobin") == 0 ? VN_RXQ_ROUNDROBIN : VN_RXQ_CYCLES,
+	    d->cfg.rxq_rebalance_threshold);
 	RTE_LCORE_FOREACH_WORKER(lcore)
 	{
 		if (w < (unsigned)d->cfg.workers)
@@ -429,6 +433,15 @@ static int start_control(struct daemon *d)
 	return 0;
 }
 
+/* Sample the rx queues' loads; with rxq_rebalance_interval_ms, re-balance them too. */
+static gboolean on_rxq_tick(gpointer ud)
+{
+	struct daemon *d = ud;
+
+	vn_dp_rxq_tick(d->dp, d->cfg.rxq_rebalance_interval_ms != 0);
+	return G_SOURCE_CONTINUE;
+}
+
 /* Checkpoint, arm the timers and signals, and run the main loop until SIGTERM or SIGINT. */
 static void run_main_loop(struct daemon *d)
 {
@@ -439,6 +452,9 @@ static void run_main_loop(struct daemon *d)
 	/* a capture reader that goes away is EPIPE on that capture, not the end of vnicd */
 	signal(SIGPIPE, SIG_IGN);
 	g_timeout_add_seconds(1, on_tick, d->sw);
+	/* loads are sampled every 5 s when queues are never re-balanced (stats --json) */
+	g_timeout_add(d->cfg.rxq_rebalance_interval_ms ? d->cfg.rxq_rebalance_interval_ms : 5000,
+		      on_rxq_tick, d);
 	VN_INFO("vnicd %s ready: %d worker(s), control socket %s, state %s", VNICD_VERSION,
 		d->cfg.workers, d->cfg.control_socket, d->cfg.state_dir);
 	g_main_loop_run(d->loop);

@@ -131,18 +131,45 @@ static void json_ledger(struct vn_switch *sw, JsonBuilder *b)
 	json_builder_end_object(b);
 }
 
-/* Member "queues" of worker @w: the rx queues it polls in table @t (NULL: none yet). */
-static void json_queues(const struct vn_dp_table *t, unsigned w, JsonBuilder *b)
+/* Member "queues" of worker @w: the rx queues it polls in table @t (NULL: none yet), with
+ * their loads over the last sampled interval. */
+static void json_queues(struct vn_dp *dp, const struct vn_dp_table *t, unsigned w, JsonBuilder *b)
 {
 	json_builder_set_member_name(b, "queues");
 	json_builder_begin_array(b);
 	for (unsigned i = 0; t && w < G_N_ELEMENTS(t->rxqs) && i < t->nr_rxqs[w]; i++) {
+		const struct vn_dp_rxq *r = &t->rxqs[w][i];
+		double fps, load = vn_dp_rxq_load(dp, r->port->slot, r->q, &fps);
 		json_builder_begin_object(b);
-		vn_json_str(b, "port", t->rxqs[w][i].port->name);
-		vn_json_int(b, "queue", t->rxqs[w][i].q);
+		vn_json_str(b, "port", r->port->name);
+		vn_json_int(b, "queue", r->q);
+		json_builder_set_member_name(b, "load");
+		json_builder_add_double_value(b, load);
+		json_builder_set_member_name(b, "frames_ps");
+		json_builder_add_double_value(b, fps);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
+}
+
+/* Member "rxq": how rx queues are placed on the workers and what re-balancing did. */
+static void json_rxq(struct vn_switch *sw, JsonBuilder *b)
+{
+	struct vn_dp_rxq_stats st;
+
+	vn_dp_rxq_stats(sw->dp, &st);
+	json_builder_set_member_name(b, "rxq");
+	json_builder_begin_object(b);
+	vn_json_str(b, "assign", sw->cfg->rxq_assign);
+	vn_json_int(b, "rebalance_interval_ms", sw->cfg->rxq_rebalance_interval_ms);
+	vn_json_int(b, "rebalance_threshold", sw->cfg->rxq_rebalance_threshold);
+	vn_json_int(
+	    b, "interval_ms",
+	    (gint64)(st.interval_cycles * 1000 / (rte_get_tsc_hz() ? rte_get_tsc_hz() : 1)));
+	vn_json_int(b, "rebalances", (gint64)st.rebalances);
+	vn_json_int(b, "queues_moved", (gint64)st.queues_moved);
+	vn_json_int(b, "handover_timeouts", (gint64)st.handover_timeouts);
+	json_builder_end_object(b);
 }
 
 /* Member "workers": each data-path worker's loop counters and the queues it polls. */
@@ -164,10 +191,14 @@ static void json_workers(struct vn_switch *sw, JsonBuilder *b)
 		vn_json_int(b, "tsc_hz", (gint64)rte_get_tsc_hz());
 		vn_json_int(b, "sleeps", (gint64)ws.sleeps);
 		vn_json_int(b, "wake_errors", (gint64)ws.wake_errors);
-		json_queues(t, w, b);
+		json_builder_set_member_name(b, "load");
+		json_builder_add_double_value(b, vn_dp_worker_load(sw->dp, w));
+		vn_json_int(b, "poll_window_us", vn_dp_worker_poll_window_us(sw->dp, w));
+		json_queues(sw->dp, t, w, b);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
+	json_rxq(sw, b);
 }
 
 int vn_switch_json_stats(struct vn_switch *sw, const char *port, const char *vm, JsonBuilder *b,

@@ -12,6 +12,7 @@
 #include <rte_ring.h>
 
 #include "vnicd/datapath.h"
+#include "vnicd/rxq_sched.h"
 #include "vnicd/stats.h"
 
 #define VN_MAX_WORKERS 16
@@ -27,12 +28,31 @@ struct txq {
 
 struct vn_trace;
 
+/* What a worker spent on one rx queue: TSC cycles of its bursts that had frames, frames. */
+struct vn_rxq_ctr {
+	uint64_t cycles, frames;
+};
+
+/* The control thread's view of one rx queue's load (datapath_rxq.c). */
+struct vn_rxq_sample {
+	uint64_t prev_cycles, prev_frames; /* sums over the workers at the last sample */
+	uint64_t cycles, frames;	   /* their growth over the last interval */
+};
+
+#define RXQ_HELD 0x80 /* owner flag: placed but not polled (being handed over) */
+
 struct vn_worker {
 	struct vn_dp *dp;
 	unsigned id;
 	struct vn_trace *trace; /* a trace's scratch worker (trace.h); NULL for real workers */
 	int wake_fd;		/* eventfd: table changed, device came, stop */
 	struct vn_dp_worker_stats st;
+	struct vn_rxq_ctr (*rxq)[VN_MAX_QUEUES]; /* by slot and queue; NULL in trace workers */
+	uint64_t gen_seen;    /* the table generation it polls; older ones it is done with */
+	int running;	      /* in vn_dp_worker_run() */
+	uint64_t poll_window; /* TSC cycles it polls an idle streak before sleeping */
+	uint64_t idle_since;  /* when the idle streak's window began */
+	uint64_t slept;	      /* cycles of the sleep just ended without frames (0: none) */
 	uint16_t ndirty;
 	uint16_t dirty[VN_MAX_PORTS_HARD];
 	struct vn_port_counters ctr[VN_MAX_PORTS_HARD];
@@ -42,6 +62,7 @@ struct vn_worker {
 struct vn_dp {
 	unsigned nr_workers;
 	unsigned idle_sleep_us;
+	uint64_t idle_poll_cycles; /* idle_poll_us: longest adaptive poll window, 0 = off */
 	volatile int stop;
 	struct vn_dp_table *table; /* published with release/acquire */
 	struct rte_rcu_qsbr *qsbr;
@@ -52,6 +73,16 @@ struct vn_dp {
 	struct rte_ring *inj; /* frames the control thread injects as received on a slot
 				 (struct vn_dp_inj; control thread in, worker 0 out) */
 	uint64_t inj_drops;   /* ring full or port gone: control thread / worker 0 */
+	uint64_t gen;				       /* generation of the last table built */
+	/* rx queue placement (datapath_rxq.c): worker + 1 of each queue, 0 = not placed yet,
+	 * | RXQ_HELD while handed over; for the port owner_port[slot] */
+	uint8_t owner[VN_MAX_PORTS_HARD][VN_MAX_QUEUES];
+	const struct vn_port *owner_port[VN_MAX_PORTS_HARD];
+	struct vn_rxq_sample (*smp)[VN_MAX_QUEUES]; /* by slot and queue */
+	uint64_t smp_tsc, smp_cycles;		    /* last sample, its interval */
+	enum vn_rxq_assign assign;
+	unsigned gain_pct; /* rxq_rebalance_threshold */
+	struct vn_dp_rxq_stats rxq_st;
 };
 
 /* One injected frame: @m as if port @port (still at @slot) had received it. */
@@ -61,6 +92,20 @@ struct vn_dp_inj {
 	uint16_t slot;
 	uint16_t pad[3];
 };
+
+/**
+ * vn_dp_workers_past() - wait (up to 1 s) until every running worker is at the top of its
+ * loop with a table of generation @gen or later: done polling, arming and disarming the
+ * queues of older tables, including what it armed before a sleep. Return: true, false on
+ * timeout. Thread: control.
+ */
+bool vn_dp_workers_past(struct vn_dp *dp, uint64_t gen);
+
+/**
+ * vn_dp_rxq_placement() - place the rx queues of table @t's ports not placed yet, forget
+ * those of ports gone (datapath_rxq.c). Thread: control, while building @t.
+ */
+void vn_dp_rxq_placement(struct vn_dp *dp, const struct vn_dp_table *t);
 
 /**
  * vn_tx_flush() - send what worker @w buffered for slot @slot of table @t: the slot's

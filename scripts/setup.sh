@@ -34,6 +34,8 @@ PKGS=(
 	libvirt-dev libvirt-daemon-system libvirt-clients
 	# BGP EVPN: FRR's zebra and bgpd run by the test in namespaces (test_evpn.py)
 	frr
+	# the benchmark smoke run (suite bench): OVS-DPDK, the peer of pvp, idle_cpu, latency
+	openvswitch-switch-dpdk
 )
 missing=()
 for p in "${PKGS[@]}"; do

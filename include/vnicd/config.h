@@ -37,6 +37,8 @@ struct vn_config {
 	unsigned fdb_learn_rate; /* fdb_learn_rate = 1000: new MACs/s of one port, 0 none */
 	unsigned idle_sleep_us;	 /* idle_sleep_us = 1000: longest worker sleep when idle (0 = busy
 				    poll) */
+	unsigned idle_poll_us;	 /* idle_poll_us = 0: longest adaptive poll of an idle worker before
+				    it sleeps (0 = off) */
 	char *eal_args;		 /* eal_args = (none): extra DPDK EAL arguments */
 	unsigned checkpoint_interval; /* checkpoint_interval = 10: seconds between ledger writes */
 	unsigned ledger_max;	      /* ledger_max = 4096: accounting ledger entries */
@@ -45,6 +47,11 @@ struct vn_config {
 	    *io_uring; /* io_uring = auto | no: TAP/vnet ports use io_uring where the host allows */
 	char *vhost_socket_dirs; /* vhost_socket_dirs = /run/vnicd: ';'-separated directories
 				    where server-mode sockets may be created ("" = none) */
+	char *rxq_assign;	 /* rxq_assign = cycles | roundrobin: rx queues placed on workers by
+				    measured load (and re-balanced) or by count */
+	unsigned rxq_rebalance_interval_ms; /* rxq_rebalance_interval_ms = 5000 (0 = never) */
+	unsigned rxq_rebalance_threshold;   /* rxq_rebalance_threshold = 25: least gain (% of
+					       the busiest worker's load) worth moving queues */
 	char *libvirt_uri; /* libvirt_uri = (auto): NULL = qemu:///system when libvirtd's socket
 			      exists, "" = no libvirt listener, else that URI */
 	char *vhost_hotplug_dirs; /* vhost_hotplug_dirs = (none): ';'-separated directories

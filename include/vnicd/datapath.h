@@ -15,6 +15,7 @@
 
 #include "vnicd/port.h"
 #include "vnicd/pipeline.h"
+#include "vnicd/rxq_sched.h"
 #include "vnicd/stats.h"
 
 struct vn_net;
@@ -55,9 +56,10 @@ struct vn_dp_rxq {
  * Built by the control thread from the staged slots, freed after RCU quiescence.
  */
 struct vn_dp_table {
-	uint16_t nr_slots;			  /* highest used slot + 1 */
-	unsigned nr_pol;			  /* slots with a policy */
-	unsigned nr_vmap;			  /* slots with a VLAN map */
+	uint64_t gen;	   /* generation: each table built gets a higher one */
+	uint16_t nr_slots; /* highest used slot + 1 */
+	unsigned nr_pol;   /* slots with a policy */
+	unsigned nr_vmap;  /* slots with a VLAN map */
 	struct vn_slot slots[VN_MAX_PORTS_HARD];  /* by slot */
 	const uint16_t *flood[VN_MAX_PORTS_HARD]; /* slots of the port's network, incl. itself */
 	uint16_t flood_n[VN_MAX_PORTS_HARD];
@@ -76,6 +78,16 @@ struct vn_worker;
  * Return: the data path, or NULL (errno set). Thread: control.
  */
 struct vn_dp *vn_dp_create(unsigned nr_workers, unsigned idle_sleep_us);
+
+/**
+ * vn_dp_set_idle_poll() - let idle workers keep polling up to @idle_poll_us before they sleep,
+ * adapted per worker (0 = off: they sleep after 2048 empty polls). Thread: control, before
+ * the workers start.
+ */
+void vn_dp_set_idle_poll(struct vn_dp *dp, unsigned idle_poll_us);
+
+/** vn_dp_worker_poll_window_us() - Return: worker @id's adaptive poll window now (µs). */
+unsigned vn_dp_worker_poll_window_us(const struct vn_dp *dp, unsigned id);
 
 /** vn_dp_free() - free @dp after the workers returned. Frees the published table. */
 void vn_dp_free(struct vn_dp *dp);
@@ -100,8 +112,9 @@ const struct vn_slot *vn_dp_slot(const struct vn_dp *dp, uint16_t slot);
 void vn_dp_slot_set(struct vn_dp *dp, uint16_t slot, const struct vn_slot *s);
 
 /**
- * vn_dp_commit() - publish a table of the staged slots (rx queues spread over the workers,
- * flood lists per network), wait until no worker uses the previous one, and free it.
+ * vn_dp_commit() - publish a table of the staged slots (rx queues on the workers they are
+ * placed on, new ones placed per vn_dp_rxq_config(); flood lists per network), wait until no
+ * worker uses the previous one, and free it.
  * Thread: control.
  */
 void vn_dp_commit(struct vn_dp *dp);
@@ -186,6 +199,57 @@ const struct vn_port_policy *vn_dp_policy_get(struct vn_dp *dp, uint16_t slot);
  * Thread: control.
  */
 int vn_dp_inject(struct vn_dp *dp, const struct vn_port *port, struct rte_mbuf *m);
+
+/** struct vn_dp_rxq_stats - what rx queue placement did. */
+struct vn_dp_rxq_stats {
+	uint64_t rebalances;	    /* re-balancings that moved queues */
+	uint64_t queues_moved;	    /* queues they moved */
+	uint64_t handover_timeouts; /* moves given up: a worker did not let go in time */
+	uint64_t interval_cycles;   /* TSC cycles of the last load sample's interval */
+};
+
+/**
+ * vn_dp_rxq_config() - how new rx queues are placed (@mode) and the least gain, in percent
+ * of the busiest worker's load, for which vn_dp_rxq_tick() moves queues. Thread: control.
+ */
+void vn_dp_rxq_config(struct vn_dp *dp, enum vn_rxq_assign mode, unsigned gain_pct);
+
+/**
+ * vn_dp_rxq_tick() - sample every rx queue's load since the last tick and, with
+ * @rebalance in the cycles mode, move queues from busy workers to idle ones
+ * (vn_rxq_rebalance()) when the busiest worker was busy at least 10% of the interval.
+ * A queue is handed over in two commits: first published on no worker, and only once its
+ * old worker is past that table (not polling it, not sleeping armed on it) on the new
+ * one, so no two workers poll a queue at once; its frames wait in the queue meanwhile.
+ * Return: queues moved. Thread: control.
+ */
+unsigned vn_dp_rxq_tick(struct vn_dp *dp, bool rebalance);
+
+/**
+ * vn_dp_rxq_move() - hand rx queue @q of slot @slot to worker @worker as vn_dp_rxq_tick()
+ * does. Return: 0, -ENOENT (no such placed queue), -EINVAL (no such worker), -ETIMEDOUT
+ * (its worker did not let go in time: left where it was). Thread: control.
+ */
+int vn_dp_rxq_move(struct vn_dp *dp, uint16_t slot, uint16_t q, unsigned worker);
+
+/**
+ * vn_dp_rxq_worker() - Return: the worker rx queue @q of slot @slot is placed on, or -1.
+ * Thread: control.
+ */
+int vn_dp_rxq_worker(const struct vn_dp *dp, uint16_t slot, uint16_t q);
+
+/**
+ * vn_dp_rxq_load() - the share of a core rx queue @q of slot @slot took over the last
+ * sampled interval (0..1), and its frames a second in @frames_ps (may be NULL).
+ * Thread: control.
+ */
+double vn_dp_rxq_load(const struct vn_dp *dp, uint16_t slot, uint16_t q, double *frames_ps);
+
+/** vn_dp_worker_load() - Return: the sum of worker @w's queues' loads (0..1). Thread: control. */
+double vn_dp_worker_load(const struct vn_dp *dp, unsigned w);
+
+/** vn_dp_rxq_stats() - Return in @out: what placement did. Thread: control. */
+void vn_dp_rxq_stats(const struct vn_dp *dp, struct vn_dp_rxq_stats *out);
 
 /** vn_dp_now() - Return: the data path's clock, in whole seconds (FDB time). */
 uint64_t vn_dp_now(void);

@@ -215,7 +215,8 @@ def main():
             c, r['pps'], r['app_rx'] / args.seconds,
             '%.0f%%' % (100 * r['pps'] / ref['pps']) if ref else '-', sc, fpsc, cpu))
     u, f = best('io_uring'), best('readv')
-    if u and f and u.get('window_syscalls') and f.get('window_syscalls'):
+    if u and f and u.get('window_syscalls') and f.get('window_syscalls') and \
+            f.get('window_frames'):
         ratio = (u['window_frames'] / u['window_syscalls']) / (f['window_frames'] /
                                                                 f['window_syscalls'])
         print('io_uring frames per syscall / readv-writev frames per syscall: %.1fx' % ratio)

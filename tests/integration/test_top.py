@@ -64,7 +64,7 @@ def main():
         tap.ok(vm.get('rx_pps', 0) > 10, 'top --json: the VM sum: %s' % vm)
         w = s['workers'][0]
         tap.ok(0 < w['busy'] <= 1 and w['frames_ps'] > 0 and
-               {'port': 'ta', 'queue': 0} in w['queues'],
+               any((q['port'], q['queue']) == ('ta', 0) for q in w['queues']),
                'top --json: worker 0 busy %.4f, %.0f frames/s, queues %s'
                % (w['busy'], w['frames_ps'], w['queues']))
 

@@ -18,6 +18,10 @@ static void test_defaults(void)
 	g_assert_cmpuint(c.fdb_aging, ==, 300);
 	g_assert_cmpuint(c.fdb_max, ==, 8192);
 	g_assert_cmpstr(c.hugepages, ==, "auto");
+	g_assert_cmpstr(c.rxq_assign, ==, "cycles");
+	g_assert_cmpuint(c.rxq_rebalance_interval_ms, ==, 5000);
+	g_assert_cmpuint(c.rxq_rebalance_threshold, ==, 25);
+	g_assert_cmpuint(c.idle_poll_us, ==, 0);
 	vn_config_clear(&c);
 }
 
@@ -26,7 +30,8 @@ static void test_overrides(void)
 	struct vn_config c;
 	g_autoptr(GError) err = NULL;
 	const char *ini = "# comment\n[vnicd]\nworkers = 2\nfdb_aging=60\nlog_level = debug\n"
-			  "control_socket=/tmp/x.sock\nhugepages=no\neal_args=--vdev net_null0\n";
+			  "control_socket=/tmp/x.sock\nhugepages=no\neal_args=--vdev net_null0\n"
+			  "rxq_assign = roundrobin\nrxq_rebalance_interval_ms = 0\n";
 
 	vn_config_defaults(&c);
 	g_assert_cmpint(vn_config_load_data(&c, ini, strlen(ini), &err), ==, 0);
@@ -37,6 +42,8 @@ static void test_overrides(void)
 	g_assert_cmpstr(c.control_socket, ==, "/tmp/x.sock");
 	g_assert_cmpstr(c.hugepages, ==, "no");
 	g_assert_cmpstr(c.eal_args, ==, "--vdev net_null0");
+	g_assert_cmpstr(c.rxq_assign, ==, "roundrobin");
+	g_assert_cmpuint(c.rxq_rebalance_interval_ms, ==, 0);
 	g_assert_cmpstr(c.state_dir, ==, "/var/lib/vnicd"); /* untouched default */
 	vn_config_clear(&c);
 }
@@ -64,6 +71,9 @@ static void test_bad(void)
 	expect_bad("[vnicd]\nlog_level=loud\n", "loud");
 	expect_bad("[vnicd]\nhugepages=maybe\n", "maybe");
 	expect_bad("[vnicd\nworkers=1\n", "");
+	expect_bad("[vnicd]\nrxq_assign=random\n", "random");
+	expect_bad("[vnicd]\nrxq_rebalance_threshold=0\n", "rxq_rebalance_threshold");
+	expect_bad("[vnicd]\nrxq_rebalance_interval_ms=-1\n", "rxq_rebalance_interval_ms");
 }
 
 int main(int argc, char **argv)
