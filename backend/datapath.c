@@ -25,7 +25,7 @@
 #define SLEEP_MIN_US 8
 #define INTR_TIMEOUT_US 100000 /* longest sleep when every queue can notify */
 #define WAIT_FDS_MAX 256
-#define INJ_RING_SIZE 256 /* injected frames in flight (announcements) */
+#define INJ_RING_SIZE 256		/* injected frames in flight (announcements) */
 #define WORKERS_PAST_TIMEOUT_US 1000000 /* longest wait for workers to leave an old table */
 
 static void table_free(struct vn_dp_table *t);

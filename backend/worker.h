@@ -73,7 +73,7 @@ struct vn_dp {
 	struct rte_ring *inj; /* frames the control thread injects as received on a slot
 				 (struct vn_dp_inj; control thread in, worker 0 out) */
 	uint64_t inj_drops;   /* ring full or port gone: control thread / worker 0 */
-	uint64_t gen;				       /* generation of the last table built */
+	uint64_t gen;	      /* generation of the last table built */
 	/* rx queue placement (datapath_rxq.c): worker + 1 of each queue, 0 = not placed yet,
 	 * | RXQ_HELD while handed over; for the port owner_port[slot] */
 	uint8_t owner[VN_MAX_PORTS_HARD][VN_MAX_QUEUES];
