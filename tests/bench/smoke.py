@@ -21,6 +21,8 @@ PVP = {'PVP_SIZES': '64', 'PVP_WARMUP': '1', 'PVP_DURATION': '1'}
 COMMANDS = [
     ('pvp', ['bash', '{bench}/pvp.sh'], PVP,
      r'(?m)^64\s+%s\s+%s\s+%s\s' % (NUM, NUM, NUM)),
+    ('pvp_rounds', ['bash', '{bench}/pvp_rounds.sh'], PVP,
+     r'(?m)^64\s+1\s+%s\s+%s\s' % (NUM, NUM)),
     ('policy_bench', ['bash', '{bench}/policy_bench.sh'],
      dict(PVP, POLICY_ROUNDS='1', POLICY_MODES='plain vlan', POLICY_PEER=''), r'vlan'),
     ('overlay_bench', ['bash', '{bench}/overlay_bench.sh'],
