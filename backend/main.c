@@ -468,6 +468,7 @@ static int stop_control(struct daemon *d)
 	vn_ctl_stop(d->ctl);
 	vn_metrics_stop(d->metrics);
 	vn_capture_shutdown();
+	vn_switch_set_state_file(d->sw, NULL); /* its pending save made, its thread gone */
 	if (vn_switch_save(d->sw, d->state_file, &err) < 0) {
 		VN_ERR("saving state: %s", err->message);
 		return 1;

@@ -15,23 +15,47 @@
 
 #define STATE_VERSION 1
 
+static char *state_text(struct vn_switch *sw, gsize *len);
+
+/* The change is written to STATE.latest-N before the reply; the saver makes it durable. */
+static int state_put(struct vn_switch *sw, const char *path, GError **err)
+{
+	gsize len = 0;
+	char *text = state_text(sw, &len);
+
+	(void)path; /* the saver's */
+	return vn_saver_put(sw->saver, text, len, err);
+}
+
 void vn_switch_set_state_file(struct vn_switch *sw, const char *path)
 {
+	if (vn_saver_free(g_steal_pointer(&sw->saver)) < 0)
+		VN_ERR("state: the last change is not saved in %s, only in %s%s*", sw->state_file,
+		       sw->state_file, VN_SAVER_LATEST);
 	g_free(sw->state_file);
 	sw->state_file = g_strdup(path);
-	sw->save = vn_switch_save;
+	sw->saver = path ? vn_saver_new(path) : NULL;
+	sw->save = path ? state_put : NULL;
 }
 
 int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
 {
+	gsize len = 0;
+	g_autofree char *text = state_text(sw, &len);
+
+	return vn_file_write_atomic(path, text, len, err);
+}
+
+/* The state as the state file's JSON text, with the next generation (g_free it). */
+static char *state_text(struct vn_switch *sw, gsize *len)
+{
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	g_autoptr(JsonGenerator) gen = json_generator_new();
 	g_autoptr(JsonNode) root = NULL;
-	g_autofree char *text = NULL;
-	gsize len = 0;
 
 	json_builder_begin_object(b);
 	vn_json_int(b, "version", STATE_VERSION);
+	vn_json_int(b, "generation", (gint64)++sw->state_gen);
 	json_builder_set_member_name(b, "nets");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < sw->nets->len; i++) {
@@ -87,8 +111,7 @@ int vn_switch_save(struct vn_switch *sw, const char *path, GError **err)
 	root = json_builder_get_root(b);
 	json_generator_set_root(gen, root);
 	json_generator_set_pretty(gen, TRUE);
-	text = json_generator_to_data(gen, &len);
-	return vn_file_write_atomic(path, text, len, err);
+	return json_generator_to_data(gen, len);
 }
 
 int sw_restore_uplink_settings(struct vn_switch *sw, JsonObject *po, GError **err)
@@ -225,6 +248,80 @@ static int restore_parse(struct vn_switch *sw, JsonNode *root, GError **err)
 	return 0;
 }
 
+/* The generation of a parsed state file (0: older vnicd), -1 if it is not a JSON object. */
+static gint64 state_generation(JsonNode *root)
+{
+	JsonObject *o = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+
+	if (!o)
+		return -1;
+	return json_object_has_member(o, "generation") ? json_object_get_int_member(o, "generation")
+						       : 0;
+}
+
+/* Read and parse @file: its generation, or -1 when it is missing, short or not JSON. */
+static gint64 file_generation(const char *file, char **text, gsize *len)
+{
+	g_autoptr(JsonParser) p = json_parser_new();
+	g_autofree char *t = NULL;
+	gsize l = 0;
+
+	if (!g_file_get_contents(file, &t, &l, NULL) || !json_parser_load_from_data(p, t, l, NULL))
+		return -1;
+	if (text)
+		*text = g_steal_pointer(&t);
+	if (len)
+		*len = l;
+	return state_generation(json_parser_get_root(p));
+}
+
+/*
+ * vnicd ended without saving its last change durably (killed, or the host crashed): the
+ * newest complete @path.latest-N newer than @path replaces it (durably); then they all go.
+ */
+static void take_latest(const char *path)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_autofree char *base = g_path_get_basename(path);
+	g_autofree char *prefix = g_strconcat(base, VN_SAVER_LATEST, NULL);
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
+	g_autofree char *best = NULL;
+	gsize best_len = 0;
+	gint64 best_gen = -1;
+	const char *ent, *from = NULL;
+
+	while (d && (ent = g_dir_read_name(d)))
+		if (g_str_has_prefix(ent, prefix))
+			g_ptr_array_add(found, g_build_filename(dir, ent, NULL));
+	for (guint i = 0; i < found->len; i++) {
+		g_autofree char *text = NULL;
+		gsize len = 0;
+		gint64 g = file_generation(found->pdata[i], &text, &len);
+		if (g < 0)
+			VN_WARN("state: %s is incomplete (written just before a crash): ignored",
+				(char *)found->pdata[i]);
+		if (g > best_gen) {
+			best_gen = g;
+			g_free(best);
+			best = g_steal_pointer(&text);
+			best_len = len;
+			from = found->pdata[i];
+		}
+	}
+	if (best && best_gen > file_generation(path, NULL, NULL)) {
+		g_autoptr(GError) e = NULL;
+		if (vn_file_write_atomic(path, best, best_len, &e) < 0) {
+			VN_ERR("state: the newest change in %s not restored: %s", from, e->message);
+			return; /* kept for the next start */
+		}
+		VN_INFO("state: the newest change was in %s (vnicd ended before it was saved)",
+			from);
+	}
+	for (guint i = 0; i < found->len; i++)
+		unlink(found->pdata[i]);
+}
+
 int vn_switch_restore(struct vn_switch *sw, const char *path, GError **err)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
@@ -232,6 +329,7 @@ int vn_switch_restore(struct vn_switch *sw, const char *path, GError **err)
 	int rc = 0;
 
 	sw->restoring = true;
+	take_latest(path);
 	if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
 		VN_INFO("no state at %s: starting with the default network %s", path, DEFAULT_NET);
 		rc = vn_switch_net_add(sw, DEFAULT_NET, "bridge", err);
@@ -247,6 +345,9 @@ int vn_switch_restore(struct vn_switch *sw, const char *path, GError **err)
 			rc = vn_switch_net_add(sw, DEFAULT_NET, "bridge", err);
 		goto out;
 	}
+	/* its saves continue the generations */
+	sw->state_gen =
+	    MAX(sw->state_gen, (uint64_t)state_generation(json_parser_get_root(parser)));
 	VN_INFO("restored %u network(s), %u port(s), %u static FDB entr%s from %s", sw->nets->len,
 		sw->ports->len, sw->statics->len, sw->statics->len == 1 ? "y" : "ies", path);
 out:

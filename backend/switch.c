@@ -60,6 +60,7 @@ void vn_switch_free(struct vn_switch *sw)
 {
 	if (!sw)
 		return;
+	vn_switch_set_state_file(sw, NULL); /* the pending save first; none while tearing down */
 	sw_announce_stop(sw);
 	/* unpublish everything once, then destroy the ports */
 	if (sw->dp) {
@@ -80,7 +81,6 @@ void vn_switch_free(struct vn_switch *sw)
 	g_ptr_array_free(sw->nets, TRUE);
 	g_ptr_array_free(sw->statics, TRUE);
 	g_ptr_array_free(sw->pending, TRUE);
-	g_free(sw->state_file);
 	vn_ledger_free(sw->ledger);
 	g_free(sw->ledger_file);
 	g_free(sw->ledger_recovered);

@@ -57,6 +57,8 @@ struct vn_switch {
 	uint16_t next_net_id;
 	char *state_file;
 	int (*save)(struct vn_switch *sw, const char *path, GError **err); /* state.c's */
+	struct vn_saver *saver; /* of state_file (vnicd/fileio.h) */
+	uint64_t state_gen;	/* of the last state saved (its "generation") */
 	bool restoring;
 	struct vn_ledger *ledger;
 	char *ledger_file;

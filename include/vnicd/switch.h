@@ -28,7 +28,9 @@ struct vn_switch *vn_switch_new(const struct vn_config *cfg, struct vn_dp *dp,
 				struct rte_mempool *mp);
 
 /**
- * vn_switch_set_state_file() - from now on, save to @path after every change (NULL: never).
+ * vn_switch_set_state_file() - from now on, save to @path after every change (NULL: never):
+ * written to PATH.latest-N before the change returns, durable at @path soon after (a
+ * vn_saver of vnicd/fileio.h); a previous file's pending save is made first.
  */
 void vn_switch_set_state_file(struct vn_switch *sw, const char *path);
 
@@ -188,7 +190,9 @@ char *vn_switch_metrics(struct vn_switch *sw);
 int vn_switch_save(struct vn_switch *sw, const char *path, GError **err);
 
 /**
- * vn_switch_restore() - recreate what vn_switch_save() wrote. A missing file is not an
+ * vn_switch_restore() - recreate what vn_switch_save() wrote, or the newer content of a
+ * complete PATH.latest-N left by a vnicd that ended before saving it (which then replaces
+ * @path; the PATH.latest-N files are removed). A missing file is not an
  * error; an unreadable one is kept aside as PATH.bad and reported. Items that fail are
  * logged and skipped. Return: 0 or -errno (@err).
  */

@@ -71,7 +71,9 @@ def main():
         vn.ctl('port', 'add', 'v1', 'vhost', '--path', vn.path('v1.sock'), '--server')
         tap.eq(pwd.getpwuid(os.stat(vn.path('v1.sock')).st_uid).pw_name, USER,
                'its vhost-user socket belongs to %s' % USER)
-        tap.eq(pwd.getpwuid(os.stat(os.path.join(vn.state_dir, 'state.json')).st_uid).pw_name,
+        state = os.path.join(vn.state_dir, 'state.json')
+        vnlib.wait_for(lambda: os.path.exists(state), 10)  # saved just after the reply
+        tap.eq(pwd.getpwuid(os.stat(state).st_uid).pw_name,
                USER, 'and so does its state file')
         tap.eq(vn.stop(), 0, 'it exits 0 on SIGTERM')
     tap.done()

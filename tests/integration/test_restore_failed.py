@@ -23,6 +23,8 @@ def nets(vn):
 
 
 def saved(vn):
+    """state.json once its save is durable (none of the change's state.json.latest-N left)."""
+    wait_for(lambda: not [f for f in os.listdir(vn.state_dir) if '.latest-' in f], 10)
     with open(os.path.join(vn.state_dir, 'state.json')) as f:
         st = json.load(f)
     return ({n['name'] for n in st['nets']}, {p['name'] for p in st['ports']},

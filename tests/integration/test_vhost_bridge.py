@@ -335,17 +335,23 @@ def test_restart(tap):
         tap.eq(rx['b'], N, 'after restart: a->b %d' % N)
         rx = exchange(gs, 'b', MAC['a'], ['a'])
         tap.eq(rx['a'], N, 'after restart: b->a %d' % N)
-        # kill -9 keeps the configuration too (it is saved on every change)
+        # kill -9 keeps the configuration too, even a change replied to just before it (its
+        # durable save may not be made yet: it is in state.json.latest-N)
+        vn.ctl('net', 'add', 'red', 'bridge')
         vn.kill9()
         vn.start()
         vn.wait_ready()
         tap.eq({p['name'] for p in vn.ctl_json('port', 'list')}, {'a', 'b'},
                'ports restored after kill -9')
+        tap.ok('red' in {n['name'] for n in vn.ctl_json('net', 'list')},
+               'network added just before kill -9 restored')
         tap.ok(wait_for(lambda: link_up(vn, 'a') and link_up(vn, 'b'), 30),
                'guests reconnected after kill -9')
         for g in gs.values():
             g.close()
         tap.eq(vn.stop(), 0, 'vnicd exits 0')
+        tap.eq([f for f in os.listdir(vn.state_dir) if '.latest-' in f], [],
+               'exit saved every change: no state.json.latest-N left')
 
 
 def raw_request(sock_path, data):

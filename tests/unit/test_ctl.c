@@ -167,6 +167,8 @@ static void test_persistence(void)
 	g_autofree char *dir = g_dir_make_tmp("vnicd-ctl-XXXXXX", NULL);
 	g_autofree char *path = g_build_filename(dir, "state.json", NULL);
 	g_autofree char *bad = g_strdup_printf("%s.bad", path);
+	g_autofree char *latest = g_strdup_printf("%s.latest-8", path);
+	g_autofree char *torn = g_strdup_printf("%s.latest-9", path);
 	struct vn_switch *sw = vn_switch_new(&cfg, NULL, NULL);
 	g_autoptr(JsonParser) p = json_parser_new();
 	JsonObject *o;
@@ -189,6 +191,19 @@ static void test_persistence(void)
 	g_assert_cmpstr(json_object_get_string_member(o, "net"), ==, "blue");
 	g_assert_true(json_object_get_boolean_member(o, "server"));
 	g_assert_cmpint(json_object_get_int_member(o, "queues"), ==, 2);
+	/* killed before its last change was durable: the newest complete PATH.latest-N wins */
+	expect_ok(sw,
+		  "{\"cmd\": \"net.add\", \"args\": {\"name\": \"red\", \"type\": \"bridge\"}}");
+	g_assert_cmpint(vn_switch_save(sw, latest, NULL), ==, 0);
+	g_assert_true(g_file_set_contents(torn, "{\"version\": 1, \"gener", -1, NULL));
+	vn_switch_free(sw);
+	sw = vn_switch_new(&cfg, NULL, NULL);
+	g_assert_cmpint(vn_switch_restore(sw, path, NULL), ==, 0);
+	expect_error(sw,
+		     "{\"cmd\": \"net.add\", \"args\": {\"name\": \"red\", \"type\": \"bridge\"}}",
+		     "already exists");
+	g_assert_false(g_file_test(latest, G_FILE_TEST_EXISTS) ||
+		       g_file_test(torn, G_FILE_TEST_EXISTS));
 	vn_switch_free(sw);
 
 	/* a corrupt file is kept aside and vnicd starts from defaults */

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The shared helpers: MAC text (one format in, one out), the atomic file writer, JSON getters,
- * the log's per-message rate limit and journal priorities. */
+ * the saver, the log's per-message rate limit and journal priorities. */
 #include <errno.h>
 #include <string.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -71,6 +73,54 @@ static void test_write_atomic(void)
 	g_assert_false(g_file_test(tmp, G_FILE_TEST_EXISTS));
 	g_assert_cmpint(vn_file_write_atomic(nodir, "x", 1, &err), ==, -ENOENT);
 	g_assert_error(err, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+	g_unlink(path);
+	g_rmdir(dir);
+}
+
+/* The saver: the newest content is in PATH.latest-N at once (a killed process loses nothing),
+ * durable at PATH after a flush; contents put during a save are coalesced. */
+static void test_saver(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("vnicd-util-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "f.json", NULL);
+	g_autofree char *l1 = g_strdup_printf("%s" VN_SAVER_LATEST "1", path);
+	g_autofree char *l50 = g_strdup_printf("%s" VN_SAVER_LATEST "50", path);
+	g_autofree char *text = NULL;
+	struct vn_saver_stats st;
+	struct vn_saver *s;
+	int status = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) { /* killed right after its put returned */
+		s = vn_saver_new(path);
+		vn_saver_put(s, g_strdup("crash"), 5, NULL);
+		kill(getpid(), SIGKILL);
+	}
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_true(WIFSIGNALED(status));
+	g_assert_true(g_file_get_contents(l1, &text, NULL, NULL) ||
+		      g_file_get_contents(path, &text, NULL, NULL));
+	g_assert_cmpstr(text, ==, "crash");
+	g_unlink(l1);
+	s = vn_saver_new(path);
+	for (int i = 0; i < 50; i++) {
+		g_autofree char *t = g_strdup_printf("%d", i);
+		g_assert_cmpint(vn_saver_put(s, g_strdup(t), strlen(t), NULL), ==, 0);
+	}
+	g_clear_pointer(&text, g_free);
+	g_assert_true(g_file_get_contents(l50, &text, NULL, NULL) ||
+		      g_file_get_contents(path, &text, NULL, NULL));
+	g_assert_cmpstr(text, ==, "49");
+	g_assert_cmpint(vn_saver_flush(s), ==, 0);
+	g_clear_pointer(&text, g_free);
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	g_assert_cmpstr(text, ==, "49");
+	g_assert_false(g_file_test(l50, G_FILE_TEST_EXISTS)); /* durable: no longer needed */
+	vn_saver_stats(s, &st);
+	g_assert_cmpuint(st.puts, ==, 50);
+	g_assert_cmpuint(st.saves + st.coalesced, ==, 50);
+	g_assert_cmpuint(st.failures, ==, 0);
+	g_assert_cmpint(vn_saver_free(s), ==, 0);
 	g_unlink(path);
 	g_rmdir(dir);
 }
@@ -169,6 +219,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/util/mac_format", test_mac_format);
 	g_test_add_func("/util/mac_parse", test_mac_parse);
 	g_test_add_func("/util/write_atomic", test_write_atomic);
+	g_test_add_func("/util/saver", test_saver);
 	g_test_add_func("/util/obj_str", test_obj_str);
 	g_test_add_func("/util/log_ratelimit", test_log_ratelimit);
 	g_test_add_func("/util/log_journal_prefix", test_log_journal_prefix);
