@@ -539,6 +539,75 @@ static __rte_always_inline void storm_police(struct vn_storm *st, struct rte_mbu
 		vn_fwd_drop(&fwd[idx[j]], VN_DROP_STORM);
 }
 
+/* The port's outbound limit over the @k frames of @pkts. Return: how many it kept (first). */
+static __rte_always_inline uint16_t meter_out(struct burst *b, struct rte_mbuf **pkts, uint16_t k,
+					      struct vn_trace *tr)
+{
+	const struct vn_slot *is = b->in;
+	struct vn_meter *mt =
+	    unlikely(tr != NULL) ? vn_trace_meter(tr, is->pol->out) : is->pol->out;
+	uint16_t kept = vn_meter_burst(mt, pkts, NULL, NULL, k, rte_get_tsc_cycles());
+
+	VN_TRACE(tr, "meter", kept < k ? "drop" : "pass",
+		 "the port's outbound limit (average %" PRIu64 " KBps, bucket %" PRIu64
+		 " bytes): %u of %u would pass",
+		 is->pol->out->average_kBps, is->pol->out->cbs, kept, k);
+	b->c->drops[VN_DROP_RATE_LIMIT] += k - kept;
+	return kept;
+}
+
+/*
+ * Deliver the @k frames of @pkts as the network kind decided (@fwd); the frames delivered to
+ * one destination are counted by locality, in runs of one locality.
+ */
+static __rte_always_inline void deliver_burst(struct burst *b, struct rte_mbuf **pkts,
+					      const struct vn_fwd *fwd, uint16_t k, const int moff)
+{
+	uint64_t run_bytes = 0;
+	uint32_t run = 0;
+	int run_loc = 0;
+
+	for (uint16_t i = 0; i < k; i++) {
+		struct rte_mbuf *m = pkts[i];
+		const struct vn_meta *md = vn_meta_at(m, moff);
+		const struct vn_fwd *f = &fwd[i];
+		uint32_t len = rte_pktmbuf_pkt_len(m); /* as received: delivery may edit it */
+
+		if (likely(f->nlegs == VN_FWD_TO)) {
+			int r = deliver_one(b, m, md, f->to, b->in->locality, b->c);
+			if (likely(r > 0)) { /* counted in runs of one locality */
+				if (unlikely(r - 1 != run_loc)) {
+					b->c->rx_loc_pkts[run_loc] += run;
+					b->c->rx_loc_bytes[run_loc] += run_bytes;
+					run_loc = r - 1;
+					run = 0;
+					run_bytes = 0;
+				}
+				run++;
+				run_bytes += len;
+			} else if (r == 0) {
+				b->c->drops[VN_DROP_POLICY]++;
+			}
+			continue;
+		}
+		if (unlikely(f->nlegs == 0)) {
+			if (f->drop != VN_FWD_COUNTED)
+				b->c->drops[f->drop]++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		if (unlikely(f->nlegs == 2)) {
+			rte_pktmbuf_refcnt_update(m, 1); /* one reference per leg, every segment */
+			deliver_leg(b, m, md, len, &f->leg[0]);
+			deliver_leg(b, m, md, len, &f->leg[1]);
+			continue;
+		}
+		deliver_leg(b, m, md, len, &f->leg[0]);
+	}
+	b->c->rx_loc_pkts[run_loc] += run;
+	b->c->rx_loc_bytes[run_loc] += run_bytes;
+}
+
 /*
  * The burst's path; @tr is NULL on the fast path (a constant: every trace note and dry-run
  * branch folds away) and the trace being recorded in the copy vn_dp_switch_burst() makes for
@@ -559,9 +628,7 @@ static __rte_always_inline void switch_burst(struct vn_worker *w, const struct v
 	    .t = t, .in = is, .in_slot = in, .ctr = w->ctr, .now = now, .trace = tr};
 	struct vn_fwd fwd[VN_BURST];
 	const int moff = vn_meta_offset;
-	uint64_t bytes = 0, run_bytes = 0;
-	uint32_t run = 0;
-	int run_loc = 0;
+	uint64_t bytes = 0;
 	uint16_t k = 0, ntun = 0;
 	struct rte_mbuf *tun[VN_BURST];
 	uint16_t tun_slot[VN_BURST];
@@ -587,62 +654,15 @@ static __rte_always_inline void switch_burst(struct vn_worker *w, const struct v
 	}
 	b.c->rx_packets += n;
 	b.c->rx_bytes += bytes;
-	if (unlikely(is->pol != NULL && is->pol->out != NULL && k)) { /* what the guest sends */
-		struct vn_meter *mt =
-		    unlikely(tr != NULL) ? vn_trace_meter(tr, is->pol->out) : is->pol->out;
-		uint16_t kept = vn_meter_burst(mt, pkts, NULL, NULL, k, rte_get_tsc_cycles());
-		VN_TRACE(tr, "meter", kept < k ? "drop" : "pass",
-			 "the port's outbound limit (average %" PRIu64 " KBps, bucket %" PRIu64
-			 " bytes): %u of %u would pass",
-			 is->pol->out->average_kBps, is->pol->out->cbs, kept, k);
-		b.c->drops[VN_DROP_RATE_LIMIT] += k - kept;
-		k = kept;
-	}
+	if (unlikely(is->pol != NULL && is->pol->out != NULL && k)) /* what the guest sends */
+		k = meter_out(&b, pkts, k, tr);
 	if (likely(k))
 		is->net->kind->forward(&ctx, pkts, k, fwd);
 	for (uint16_t i = 0; unlikely(tr != NULL) && i < k; i++)
 		vn_trace_fwd(tr, in, pkts[i], &fwd[i]);
 	if (unlikely(is->pol != NULL) && is->pol->storm != NULL && k)
 		storm_police(is->pol->storm, pkts, fwd, k, moff, tr);
-	for (uint16_t i = 0; i < k; i++) {
-		struct rte_mbuf *m = pkts[i];
-		const struct vn_meta *md = vn_meta_at(m, moff);
-		const struct vn_fwd *f = &fwd[i];
-		uint32_t len = rte_pktmbuf_pkt_len(m); /* as received: delivery may edit it */
-
-		if (likely(f->nlegs == VN_FWD_TO)) {
-			int r = deliver_one(&b, m, md, f->to, is->locality, b.c);
-			if (likely(r > 0)) { /* counted in runs of one locality */
-				if (unlikely(r - 1 != run_loc)) {
-					b.c->rx_loc_pkts[run_loc] += run;
-					b.c->rx_loc_bytes[run_loc] += run_bytes;
-					run_loc = r - 1;
-					run = 0;
-					run_bytes = 0;
-				}
-				run++;
-				run_bytes += len;
-			} else if (r == 0) {
-				b.c->drops[VN_DROP_POLICY]++;
-			}
-			continue;
-		}
-		if (unlikely(f->nlegs == 0)) {
-			if (f->drop != VN_FWD_COUNTED)
-				b.c->drops[f->drop]++;
-			rte_pktmbuf_free(m);
-			continue;
-		}
-		if (unlikely(f->nlegs == 2)) {
-			rte_pktmbuf_refcnt_update(m, 1); /* one reference per leg, every segment */
-			deliver_leg(&b, m, md, len, &f->leg[0]);
-			deliver_leg(&b, m, md, len, &f->leg[1]);
-			continue;
-		}
-		deliver_leg(&b, m, md, len, &f->leg[0]);
-	}
-	b.c->rx_loc_pkts[run_loc] += run;
-	b.c->rx_loc_bytes[run_loc] += run_bytes;
+	deliver_burst(&b, pkts, fwd, k, moff);
 	for (uint16_t d = 0; d < w->ndirty; d++)
 		if (w->tx[w->dirty[d]].n)
 			vn_tx_flush(w, t, w->dirty[d]);
