@@ -28,6 +28,7 @@ void vn_config_defaults(struct vn_config *c)
 	c->fdb_max_per_port = 1024;
 	c->fdb_learn_rate = 1000;
 	c->idle_sleep_us = 1000;
+	c->idle_poll_us = 2000;
 	c->checkpoint_interval = 10;
 	c->ledger_max = 4096;
 	c->metrics_listen = g_strdup("127.0.0.1:9469");

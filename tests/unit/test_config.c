@@ -21,7 +21,7 @@ static void test_defaults(void)
 	g_assert_cmpstr(c.rxq_assign, ==, "cycles");
 	g_assert_cmpuint(c.rxq_rebalance_interval_ms, ==, 5000);
 	g_assert_cmpuint(c.rxq_rebalance_threshold, ==, 25);
-	g_assert_cmpuint(c.idle_poll_us, ==, 0);
+	g_assert_cmpuint(c.idle_poll_us, ==, 2000);
 	vn_config_clear(&c);
 }
 
