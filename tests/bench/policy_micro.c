@@ -169,6 +169,19 @@ static int cmp_d(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* A mode by name (plain, vlan, ...) or index; -1 when it is neither. */
+static int mode_of(const char *s)
+{
+	char *end;
+	long i;
+
+	for (int m = 0; m < NMODES; m++)
+		if (strcmp(s, NAMES[m]) == 0)
+			return m;
+	i = strtol(s, &end, 10);
+	return *s && !*end && i >= 0 && i < NMODES ? (int)i : -1;
+}
+
 int main(int argc, char **argv)
 {
 	char *eal[] = {
@@ -178,11 +191,12 @@ int main(int argc, char **argv)
 	uint64_t max_frames = fixed && argc > 2 ? strtoull(argv[2], NULL, 10) : 0;
 	double secs = !fixed && argc > 1 ? atof(argv[1]) : 1.0;
 	int rounds = !fixed && argc > 2 ? atoi(argv[2]) : 5;
-	int only = argc > 3 ? atoi(argv[3]) : -1; /* profiling: plain and this mode only */
+	int only = argc > 3 ? mode_of(argv[3]) : -1; /* profiling: plain and this mode only */
 	double ns[NMODES][64];
 
 	if (fixed && (max_frames == 0 || only < 0 || only >= NMODES)) {
-		fprintf(stderr, "usage: policy_micro --frames N MODE_INDEX(0-%d)\n", NMODES - 1);
+		fprintf(stderr, "usage: policy_micro --frames N MODE (a name or 0-%d)\n",
+			NMODES - 1);
 		return 2;
 	}
 	if (rounds < 1 || rounds > 64 || secs <= 0) {
