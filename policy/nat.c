@@ -638,25 +638,128 @@ static inline bool may_be_new(const struct pkt *p)
 	       (p->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG;
 }
 
-/* A frame of tracked connection @e (direction @d), found without the lock: translated
- * with none taken (conntrack.h: @e stays readable until this worker's next quiescent
- * state). */
-static int tracked(struct vn_nat *nt, struct pkt *p, struct vn_ct_entry *e, int d, uint32_t have,
-		   uint64_t now, struct vn_nat_res *r)
+/* ---- the lock-free path: tracked connections, through a memo ---- */
+
+/* A one's complement sum (of native-order words, RFC 1071) folded to 16 bits. */
+static inline uint16_t fold64(uint64_t s)
+{
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffffffu) + (s >> 32);
+	return vn_fold((uint32_t)s);
+}
+
+/* RFC 1624 eqn. 3 with the sum of ~old + new words @delta: checksum @hc (as stored) after. */
+static inline uint16_t csum_apply(uint16_t hc, uint64_t delta)
+{
+	return (uint16_t)~fold64((uint16_t)~hc + delta);
+}
+
+/* ~@o + @n of 32-bit words: their share of a delta (2^16 = 1 in one's complement). */
+static inline uint64_t delta32(uint32_t o, uint32_t n)
+{
+	return (uint64_t)(uint32_t)~o + n;
+}
+
+void vn_nat_memo_flush(struct vn_nat *nt, struct vn_nat_memo *mm)
+{
+	if (!mm->e)
+		return;
+	vn_ct_count(nt->ct, mm->e, mm->d, mm->packets, mm->bytes, mm->now);
+	__atomic_fetch_add(&nt->translated[mm->where == VN_NAT_INSIDE], mm->packets,
+			   __ATOMIC_RELAXED);
+	mm->e = NULL;
+}
+
+/*
+ * Memo @mm for frames of tuple @t in direction @d of tracked connection @e (found without
+ * the lock: conntrack.h), from the inside or not: where they go, what they leave as, the
+ * checksum deltas. Return: 0, or -1 (no route: @r says what to resolve; @mm unset).
+ */
+static int memo_fill(struct vn_nat *nt, struct vn_nat_memo *mm, struct vn_ct_entry *e, int d,
+		     const struct vn_ct_tuple *t, bool from_inside, uint64_t now,
+		     struct vn_nat_res *r)
 {
 	struct vn_ct_tuple o = out_of(e, d);
-	int where;
+	int where = route(nt, e, d, &o, r);
+	uint32_t op, np;
 
-	vn_ct_seen(nt->ct, e, d, p->tcp_flags, p->ip_len, now);
-	l4_rewrite(p->l4, have, p->t.proto, &p->t, &o);
-	ip_rewrite(p->ip, o.src, o.dst);
-	if ((where = route(nt, e, d, &o, r)) == VN_NAT_DROPPED)
-		return dropped(nt, VN_NAT_NO_ROUTE, r);
-	return hop(nt, p, where, r);
+	if (where == VN_NAT_DROPPED)
+		return -1;
+	mm->e = e, mm->d = d, mm->t = *t, mm->o = o, mm->where = where;
+	mm->from_inside = from_inside, mm->dmac = r->dmac, mm->now = now;
+	mm->packets = 0, mm->bytes = 0;
+	mm->dip = delta32(t->src, o.src) + delta32(t->dst, o.dst);
+	memcpy(&op, &t->sport, 4); /* sport and dport, adjacent as in the header */
+	memcpy(&np, &o.sport, 4);
+	mm->dl4 = t->proto == IPPROTO_ICMP ? (uint64_t)(uint16_t)~t->sport + o.sport
+					   : mm->dip + delta32(op, np);
+	return 0;
+}
+
+static inline bool memo_hit(const struct vn_nat_memo *mm, const struct pkt *p, bool from_inside)
+{
+	return mm->e && mm->from_inside == from_inside &&
+	       memcmp(&mm->t, &p->t, sizeof(p->t)) == 0 &&
+	       !(p->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG)) &&
+	       likely(!p->later_frag && !p->first_frag && !icmp_error_type(p));
+}
+
+/*
+ * Frame @p of @mm's connection, translated as @mm says: the state moves (TCP; UDP and ICMP
+ * only on the first frame, @step), counted in @mm, the transport's ports (or ICMP
+ * identifier) and checksum, the addresses, TTL and header checksum (each checksum once).
+ */
+static int memo_apply(struct vn_nat_memo *mm, struct pkt *p, bool step, struct vn_nat_res *r)
+{
+	struct rte_ipv4_hdr *ip = p->ip;
+	uint16_t ow, nw;
+
+	if (step || p->t.proto == IPPROTO_TCP)
+		vn_ct_step(mm->e, mm->d, p->tcp_flags);
+	mm->packets++;
+	mm->bytes += p->ip_len;
+	/* the transport header is all there (parse() checked it: no fragment) */
+	if (p->t.proto == IPPROTO_TCP) {
+		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)p->l4;
+		th->cksum = csum_apply(th->cksum, mm->dl4);
+		memcpy(p->l4, &mm->o.sport, 4);
+	} else if (p->t.proto == IPPROTO_UDP) {
+		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)p->l4;
+		if (uh->dgram_cksum) {
+			uh->dgram_cksum = csum_apply(uh->dgram_cksum, mm->dl4);
+			if (!uh->dgram_cksum)
+				uh->dgram_cksum = 0xffff;
+		}
+		memcpy(p->l4, &mm->o.sport, 4);
+	} else {
+		struct rte_icmp_hdr *ih = (struct rte_icmp_hdr *)p->l4;
+		ih->icmp_cksum = csum_apply(ih->icmp_cksum, mm->dl4);
+		ih->icmp_ident = mm->o.sport;
+	}
+	/* the addresses and a router's hop (TTL - 1): the header checksum once */
+	memcpy(&ow, &ip->time_to_live, 2);
+	ip->time_to_live--;
+	memcpy(&nw, &ip->time_to_live, 2);
+	ip->hdr_checksum = csum_apply(ip->hdr_checksum, mm->dip + (uint16_t)~ow + nw);
+	ip->src_addr = mm->o.src;
+	ip->dst_addr = mm->o.dst;
+	r->dmac = mm->dmac;
+	r->where = mm->where;
+	return mm->where;
 }
 
 int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint64_t now,
 		   struct vn_nat_res *r)
+{
+	struct vn_nat_memo mm = {.e = NULL};
+	int where = vn_nat_process_memo(nt, m, from_inside, now, r, &mm);
+
+	vn_nat_memo_flush(nt, &mm);
+	return where;
+}
+
+int vn_nat_process_memo(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint64_t now,
+			struct vn_nat_res *r, struct vn_nat_memo *mm)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	struct rte_ether_addr smac = eth->src_addr;
@@ -677,13 +780,21 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 	if (p.ip->time_to_live <= 1 && !(from_inside && p.t.dst == nt->gw))
 		return icmp_reply(nt, m, &p, 11, 0, from_inside ? nt->gw : nt->ext, &smac,
 				  from_inside ? VN_NAT_INSIDE : VN_NAT_OUTSIDE, VN_NAT_TTL, now, r);
+	if (memo_hit(mm, &p, from_inside)) /* the burst's last connection again */
+		return memo_apply(mm, &p, false, r);
 	/* the fast path, no lock: a tracked connection's frame (from the outside only to one
 	 * of our addresses: a tuple an inside host sends, seen outside, is no reply) */
 	gen = vn_ct_gen(nt->ct);
 	looked = likely(!p.later_frag && !p.first_frag && !icmp_error_type(&p)) && !may_be_new(&p);
 	if (looked && (e = vn_ct_lookup(nt->ct, &p.t, &d)) != NULL &&
-	    (from_inside || !inside(nt, p.t.src)))
-		return tracked(nt, &p, e, d, have, now, r);
+	    (from_inside || !inside(nt, p.t.src))) {
+		vn_nat_memo_flush(nt, mm);
+		if (memo_fill(nt, mm, e, d, &p.t, from_inside, now, r) < 0) {
+			vn_ct_seen(nt->ct, e, d, p.tcp_flags, p.ip_len, now);
+			return dropped(nt, VN_NAT_NO_ROUTE, r);
+		}
+		return memo_apply(mm, &p, true, r);
+	}
 	vn_ct_lock(nt->ct);
 	looked = looked && !e && vn_ct_gen(nt->ct) == gen; /* no insertion since: still a miss */
 	if (!from_inside && !ours(nt, p.t.dst)) {
