@@ -758,43 +758,22 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 	return where;
 }
 
-int vn_nat_process_memo(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint64_t now,
-			struct vn_nat_res *r, struct vn_nat_memo *mm)
+/*
+ * The rest of vn_nat_process() under the lock, for frame @m parsed in @p (@have bytes of
+ * its transport header there): @looked, a lookup without the lock missed (@e NULL) at
+ * insertion count @gen. Out of line: the lock-free path stays small.
+ */
+static __rte_noinline int locked(struct vn_nat *nt, struct rte_mbuf *m, struct pkt *pp,
+				 uint32_t have, bool from_inside, uint64_t now, bool looked,
+				 struct vn_ct_entry *e, uint32_t gen, struct vn_nat_res *r)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	struct rte_ether_addr smac = eth->src_addr;
-	struct vn_ct_entry *e = NULL;
 	struct vn_ct_tuple o;
-	struct pkt p;
-	int why, d, where;
-	bool to_us = false, looked;
-	uint32_t have, gen;
+	struct pkt p = *pp;
+	int why, d = 0, where;
+	bool to_us = false;
 
-	r->where = VN_NAT_DROPPED, r->resolve = 0, r->resolve_side = 0, r->nmore = 0;
-	memset(&r->dmac, 0, sizeof(r->dmac));
-	if ((why = parse(m, &p)) != 0)
-		return dropped(nt, why, r);
-	have = rte_pktmbuf_data_len(m) - (uint32_t)(p.l4 - rte_pktmbuf_mtod(m, uint8_t *));
-	if (unlikely(m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM)))
-		csum_finish(m, &p);
-	if (p.ip->time_to_live <= 1 && !(from_inside && p.t.dst == nt->gw))
-		return icmp_reply(nt, m, &p, 11, 0, from_inside ? nt->gw : nt->ext, &smac,
-				  from_inside ? VN_NAT_INSIDE : VN_NAT_OUTSIDE, VN_NAT_TTL, now, r);
-	if (memo_hit(mm, &p, from_inside)) /* the burst's last connection again */
-		return memo_apply(mm, &p, false, r);
-	/* the fast path, no lock: a tracked connection's frame (from the outside only to one
-	 * of our addresses: a tuple an inside host sends, seen outside, is no reply) */
-	gen = vn_ct_gen(nt->ct);
-	looked = likely(!p.later_frag && !p.first_frag && !icmp_error_type(&p)) && !may_be_new(&p);
-	if (looked && (e = vn_ct_lookup(nt->ct, &p.t, &d)) != NULL &&
-	    (from_inside || !inside(nt, p.t.src))) {
-		vn_nat_memo_flush(nt, mm);
-		if (memo_fill(nt, mm, e, d, &p.t, from_inside, now, r) < 0) {
-			vn_ct_seen(nt->ct, e, d, p.tcp_flags, p.ip_len, now);
-			return dropped(nt, VN_NAT_NO_ROUTE, r);
-		}
-		return memo_apply(mm, &p, true, r);
-	}
 	vn_ct_lock(nt->ct);
 	looked = looked && !e && vn_ct_gen(nt->ct) == gen; /* no insertion since: still a miss */
 	if (!from_inside && !ours(nt, p.t.dst)) {
@@ -867,6 +846,44 @@ out_drop:
 	if (why == VN_NAT_NO_CONNECTION && to_us)
 		return refuse(nt, m, &p, &smac, now, r);
 	return dropped(nt, why, r);
+}
+
+int vn_nat_process_memo(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint64_t now,
+			struct vn_nat_res *r, struct vn_nat_memo *mm)
+{
+	struct vn_ct_entry *e = NULL;
+	struct pkt p;
+	int why, d;
+	bool looked;
+	uint32_t have, gen;
+
+	r->where = VN_NAT_DROPPED, r->resolve = 0, r->resolve_side = 0, r->nmore = 0;
+	memset(&r->dmac, 0, sizeof(r->dmac));
+	if ((why = parse(m, &p)) != 0)
+		return dropped(nt, why, r);
+	have = rte_pktmbuf_data_len(m) - (uint32_t)(p.l4 - rte_pktmbuf_mtod(m, uint8_t *));
+	if (unlikely(m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM)))
+		csum_finish(m, &p);
+	if (unlikely(p.ip->time_to_live <= 1) && !(from_inside && p.t.dst == nt->gw))
+		return icmp_reply(nt, m, &p, 11, 0, from_inside ? nt->gw : nt->ext,
+				  &rte_pktmbuf_mtod(m, const struct rte_ether_hdr *)->src_addr,
+				  from_inside ? VN_NAT_INSIDE : VN_NAT_OUTSIDE, VN_NAT_TTL, now, r);
+	if (memo_hit(mm, &p, from_inside)) /* the burst's last connection again */
+		return memo_apply(mm, &p, false, r);
+	/* the fast path, no lock: a tracked connection's frame (from the outside only to one
+	 * of our addresses: a tuple an inside host sends, seen outside, is no reply) */
+	gen = vn_ct_gen(nt->ct);
+	looked = likely(!p.later_frag && !p.first_frag && !icmp_error_type(&p)) && !may_be_new(&p);
+	if (looked && (e = vn_ct_lookup(nt->ct, &p.t, &d)) != NULL &&
+	    (from_inside || !inside(nt, p.t.src))) {
+		vn_nat_memo_flush(nt, mm);
+		if (memo_fill(nt, mm, e, d, &p.t, from_inside, now, r) < 0) {
+			vn_ct_seen(nt->ct, e, d, p.tcp_flags, p.ip_len, now);
+			return dropped(nt, VN_NAT_NO_ROUTE, r);
+		}
+		return memo_apply(mm, &p, true, r);
+	}
+	return locked(nt, m, &p, have, from_inside, now, looked, e, gen, r);
 }
 
 /* ---- a dry run (vnicctl trace): what vn_nat_process() would do, changing nothing ---- */
