@@ -748,6 +748,46 @@ static int memo_apply(struct vn_nat_memo *mm, struct pkt *p, bool step, struct v
 	return mm->where;
 }
 
+/*
+ * The memo's frame without parse(): an untagged IPv4 TCP or UDP frame with no IP options,
+ * not a fragment, TTL above 1, checksums complete, whose addresses and ports are @mm's
+ * tuple, its transport header all there (what parse() and vn_nat_process() would check
+ * for such a frame), no SYN, FIN or RST. Return: where it goes, or -1 (not such a frame:
+ * the whole way).
+ */
+static inline int memo_quick(struct vn_nat_memo *mm, struct rte_mbuf *m, bool from_inside,
+			     struct vn_nat_res *r)
+{
+	uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + RTE_ETHER_HDR_LEN);
+	uint32_t hdr =
+	    mm->t.proto == IPPROTO_TCP ? sizeof(struct rte_tcp_hdr) : sizeof(struct rte_udp_hdr);
+	struct pkt p;
+
+	/* the tuple first: in a burst of many flows, that is what differs */
+	if (rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN + sizeof(*ip) + hdr ||
+	    memcmp(&ip->src_addr, &mm->t.src, 8) != 0 || memcmp(ip + 1, &mm->t.sport, 4) != 0 ||
+	    mm->from_inside != from_inside || mm->t.proto == IPPROTO_ICMP)
+		return -1;
+	p.ip_len = rte_be_to_cpu_16(ip->total_length);
+	p.l4 = (uint8_t *)(ip + 1);
+	if (d[12] != 0x08 || d[13] != 0 || ip->version_ihl != 0x45 ||
+	    (ip->fragment_offset &
+	     rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)) ||
+	    ip->time_to_live <= 1 || ip->next_proto_id != mm->t.proto ||
+	    p.ip_len < sizeof(*ip) + hdr ||
+	    RTE_ETHER_HDR_LEN + (uint32_t)p.ip_len > rte_pktmbuf_pkt_len(m) ||
+	    (m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM)))
+		return -1;
+	p.tcp_flags = mm->t.proto == IPPROTO_TCP ? ((struct rte_tcp_hdr *)p.l4)->tcp_flags : 0;
+	if (p.tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG))
+		return -1;
+	p.ip = ip;
+	p.t = mm->t;
+	r->resolve = 0, r->resolve_side = 0, r->nmore = 0;
+	return memo_apply(mm, &p, false, r);
+}
+
 int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint64_t now,
 		   struct vn_nat_res *r)
 {
@@ -857,6 +897,8 @@ int vn_nat_process_memo(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside,
 	bool looked;
 	uint32_t have, gen;
 
+	if (mm->e && (why = memo_quick(mm, m, from_inside, r)) >= 0)
+		return why; /* the burst's last connection again */
 	r->where = VN_NAT_DROPPED, r->resolve = 0, r->resolve_side = 0, r->nmore = 0;
 	memset(&r->dmac, 0, sizeof(r->dmac));
 	if ((why = parse(m, &p)) != 0)

@@ -500,6 +500,36 @@ static void test_memo_burst(void)
 	g_assert_cmpuint(nt->translated[0], ==, 1 + G_N_ELEMENTS(fl));
 	g_assert_cmpuint(nt->translated[1], ==, 2);
 	g_assert_cmpuint(e->expires, ==, 5 + 120 * 1000u); /* tcp_fin_wait from the last */
+	/* UDP: the same, and a frame of the memo's flow at TTL 1 is not translated */
+	m = mkpkt("192.168.100.10", "8.8.8.8", IPPROTO_UDP, 5000, 53, 7);
+	g_assert_cmpint(vn_nat_process(nt, m, true, 0, &r), ==, VN_NAT_OUTSIDE);
+	rte_pktmbuf_free(m);
+	for (int i = 0; i < 4; i++) {
+		struct rte_ipv4_hdr *ip;
+		uint16_t port;
+
+		m = mkpkt("192.168.100.10", "8.8.8.8", IPPROTO_UDP, 5000, 53, (uint16_t)(i * 9));
+		ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+		if (i == 2) {
+			ip->time_to_live = 1;
+			ip->hdr_checksum = 0;
+			ip->hdr_checksum = rte_ipv4_cksum(ip);
+			g_assert_cmpint(vn_nat_process_memo(nt, m, true, 6, &r, &mm), ==,
+					VN_NAT_INSIDE); /* time exceeded, back to the guest */
+			g_assert_cmpuint(ip->next_proto_id, ==, IPPROTO_ICMP);
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		g_assert_cmpint(vn_nat_process_memo(nt, m, true, 6, &r, &mm), ==, VN_NAT_OUTSIDE);
+		g_assert_cmpuint(ip->src_addr, ==, ip4("10.0.0.2"));
+		g_assert_cmpuint(ip->time_to_live, ==, 63);
+		memcpy(&port, ip + 1, 2);
+		g_assert_cmpuint(ntohs(port), ==, 5000);
+		assert_sums(m);
+		rte_pktmbuf_free(m);
+	}
+	vn_nat_memo_flush(nt, &mm);
+	g_assert_cmpuint(nt->translated[0], ==, 1 + G_N_ELEMENTS(fl) + 4);
 	nat_free(nt);
 }
 
