@@ -59,7 +59,7 @@ static void inject_burst(struct nat_leg *l, struct rte_mbuf **m, unsigned n)
 		rte_pktmbuf_free_bulk(m + k, n - k);
 	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (k && __atomic_load_n(&l->armed, __ATOMIC_RELAXED))
+	if (k && __atomic_load_n(&l->armed, __ATOMIC_RELAXED) > 0)
 		kick(l);
 }
 
@@ -183,9 +183,9 @@ static int leg_rx_intr(struct vn_port *port, uint16_t q, bool enable)
 {
 	struct nat_leg *l = (struct nat_leg *)port;
 
-	/* then the worker polls once more before it sleeps (see inject_burst()) */
-	__atomic_store_n(&l->armed, enable, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* then the worker polls once more before it sleeps (see inject_burst()); counted, not
+	 * set: a worker that had the queue may disarm after the next one armed */
+	__atomic_fetch_add(&l->armed, enable ? 1 : -1, __ATOMIC_SEQ_CST);
 	return enable ? l->efd : 0;
 }
 
