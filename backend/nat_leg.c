@@ -46,18 +46,26 @@ static void kick(struct nat_leg *l)
 		__atomic_fetch_add(&l->inj_drops, 0, __ATOMIC_RELAXED);
 }
 
-/* Queue @m on leg @l (it leaves there into its network). */
+/* Queue @n frames @m on leg @l (they leave there into its network); what does not fit is
+ * dropped (queue_drops). The leg's worker is kicked only when it sleeps on the eventfd
+ * (armed by leg_rx_intr(), which polls the ring once more after arming: one of the two
+ * sees the other's store). */
+static void inject_burst(struct nat_leg *l, struct rte_mbuf **m, unsigned n)
+{
+	unsigned k = rte_ring_mp_enqueue_burst(l->inj, (void **)m, n, NULL);
+
+	if (unlikely(k < n)) {
+		__atomic_fetch_add(&l->inj_drops, n - k, __ATOMIC_RELAXED);
+		rte_pktmbuf_free_bulk(m + k, n - k);
+	}
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (k && __atomic_load_n(&l->armed, __ATOMIC_RELAXED) > 0)
+		kick(l);
+}
+
 static void inject(struct nat_leg *l, struct rte_mbuf *m)
 {
-	bool was_empty = rte_ring_empty(l->inj);
-
-	if (rte_ring_mp_enqueue(l->inj, m) < 0) {
-		__atomic_fetch_add(&l->inj_drops, 1, __ATOMIC_RELAXED);
-		rte_pktmbuf_free(m);
-		return;
-	}
-	if (was_empty)
-		kick(l);
+	inject_burst(l, &m, 1);
 }
 
 /* What the control thread must see (ARP; DHCP to the gateway leg): Return: true. */
@@ -76,16 +84,24 @@ static bool punt_wanted(const struct nat_leg *l, const uint8_t *d, uint32_t len)
 	       memcmp(d + 30, &l->nn->nat.gw, 4) == 0;
 }
 
-/* Translate @m (ours alone) and send it on. */
-static void leg_nat(struct nat_leg *l, struct rte_mbuf *m)
+/* The translated frames of one burst, per leg they leave by. */
+struct leg_out {
+	unsigned n[2];
+	struct rte_mbuf *m[2][VN_BURST + VN_NAT_MORE];
+};
+
+/* Translate @m (ours alone) at @now with memo @mm and queue it in @out. */
+static void leg_nat(struct nat_leg *l, struct rte_mbuf *m, uint64_t now, struct vn_nat_memo *mm,
+		    struct leg_out *out)
 {
 	struct nat_net *nn = l->nn;
 	struct vn_nat_res r;
 	struct rte_ether_hdr *eth;
-	struct nat_leg *out;
+	struct nat_leg *to;
+	int side;
 
-	vn_nat_process(&nn->nat, m, l->side == 0, nat_now_ms(), &r);
-	if (r.resolve) {
+	vn_nat_process_memo(&nn->nat, m, l->side == 0, now, &r, mm);
+	if (unlikely(r.resolve != 0)) {
 		uint64_t v = (uint64_t)r.resolve_side << 32 | r.resolve;
 		if (rte_ring_mp_enqueue(nn->resolve, (void *)(uintptr_t)v) < 0)
 			__atomic_fetch_add(&nn->resolve_drops, 1, __ATOMIC_RELAXED);
@@ -96,13 +112,18 @@ static void leg_nat(struct nat_leg *l, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	out = nn->leg[r.where == VN_NAT_OUTSIDE];
+	side = r.where == VN_NAT_OUTSIDE;
+	to = nn->leg[side];
 	for (unsigned i = 0; i <= r.nmore; i++) { /* and the fragments it released */
 		struct rte_mbuf *f = i ? r.more[i - 1] : m;
 		eth = rte_pktmbuf_mtod(f, struct rte_ether_hdr *);
 		eth->dst_addr = r.dmac;
-		eth->src_addr = out->mac;
-		inject(out, f);
+		eth->src_addr = to->mac;
+		if (out->n[side] == RTE_DIM(out->m[side])) { /* full (many fragments) */
+			inject_burst(to, out->m[side], out->n[side]);
+			out->n[side] = 0;
+		}
+		out->m[side][out->n[side]++] = f;
 	}
 }
 
@@ -111,7 +132,11 @@ static void leg_nat(struct nat_leg *l, struct rte_mbuf *m)
 static uint16_t leg_tx(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct nat_leg *l = (struct nat_leg *)port;
+	struct vn_nat_memo mm = {.e = NULL};
+	struct leg_out out;
+	uint64_t now = 0;
 
+	out.n[0] = out.n[1] = 0;
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i], *c;
 		const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -143,14 +168,25 @@ static uint16_t leg_tx(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts,
 			}
 			m = c;
 		}
-		leg_nat(l, m);
+		if (!now)
+			now = nat_now_ms(); /* once a burst */
+		leg_nat(l, m, now, &mm, &out);
 	}
+	vn_nat_memo_flush(&l->nn->nat, &mm);
+	for (int s = 0; s < 2; s++)
+		if (out.n[s])
+			inject_burst(l->nn->leg[s], out.m[s], out.n[s]);
 	return n;
 }
 
 static int leg_rx_intr(struct vn_port *port, uint16_t q, bool enable)
 {
-	return enable ? ((struct nat_leg *)port)->efd : 0;
+	struct nat_leg *l = (struct nat_leg *)port;
+
+	/* then the worker polls once more before it sleeps (see inject_burst()); counted, not
+	 * set: a worker that had the queue may disarm after the next one armed */
+	__atomic_fetch_add(&l->armed, enable ? 1 : -1, __ATOMIC_SEQ_CST);
+	return enable ? l->efd : 0;
 }
 
 static bool leg_link_up(const struct vn_port *port)

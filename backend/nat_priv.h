@@ -32,6 +32,7 @@ struct nat_leg {
 	struct rte_ether_addr mac;
 	struct rte_ring *inj, *punt;
 	int efd;
+	int armed; /* workers sleeping on @efd (rx_intr armed): inject() must kick them */
 	uint64_t punt_drops, inj_drops, not_mine; /* atomic adds */
 };
 

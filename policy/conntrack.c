@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Connection tracking of NAT networks: two-tuple entries keyed in a lock-free rte_hash. */
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,21 +36,18 @@ void vn_ct_timeouts_default(struct vn_ct_timeouts *to)
 				      .icmp = 30};
 }
 
+/* The fields of struct vn_ct_timeouts are in the order of enum vn_ct_state. */
+_Static_assert(sizeof(struct vn_ct_timeouts) == VN_CT__MAX * sizeof(uint32_t) &&
+		   offsetof(struct vn_ct_timeouts, icmp) == VN_CT_ICMP * sizeof(uint32_t),
+	       "struct vn_ct_timeouts: one field per state, in order");
+
 static uint32_t timeout_of(const struct vn_ct_timeouts *to, unsigned s)
 {
-	const uint32_t t[VN_CT__MAX] = {to->tcp_syn_sent,
-					to->tcp_syn_recv,
-					to->tcp_established,
-					to->tcp_fin_wait,
-					to->tcp_close_wait,
-					to->tcp_last_ack,
-					to->tcp_time_wait,
-					to->tcp_close,
-					to->udp,
-					to->udp_stream,
-					to->icmp};
+	uint32_t t = 0;
 
-	return s < VN_CT__MAX ? t[s] : 0;
+	if (s < VN_CT__MAX)
+		memcpy(&t, (const uint8_t *)to + s * sizeof(uint32_t), sizeof(t));
+	return t;
 }
 
 /* Entries removed at most this many at a time under the lock (expiry, flush, reclaim). */
@@ -242,19 +240,32 @@ static uint16_t sf_next(uint16_t w, uint8_t proto, int dir, uint8_t tcp_flags)
 	return u.w;
 }
 
-void vn_ct_seen(struct vn_ct *ct, struct vn_ct_entry *e, int dir, uint8_t tcp_flags, uint32_t len,
-		uint64_t now)
+unsigned vn_ct_step(struct vn_ct_entry *e, int dir, uint8_t tcp_flags)
 {
 	uint16_t o = __atomic_load_n(&e->sf, __ATOMIC_RELAXED), n;
 
-	__atomic_fetch_add(&e->packets[dir], 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&e->bytes[dir], len, __ATOMIC_RELAXED);
 	/* workers of both directions may race: the state moves by compare-and-swap */
 	do
 		n = sf_next(o, e->t[0].proto, dir, tcp_flags);
 	while (n != o && !__atomic_compare_exchange_n(&e->sf, &o, n, false, __ATOMIC_RELAXED,
 						      __ATOMIC_RELAXED));
-	expire_at(ct, e, ((union sf){.w = n}).state, now);
+	return ((union sf){.w = n}).state;
+}
+
+void vn_ct_count(struct vn_ct *ct, struct vn_ct_entry *e, int dir, uint32_t packets, uint64_t bytes,
+		 uint64_t now)
+{
+	__atomic_fetch_add(&e->packets[dir], packets, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&e->bytes[dir], bytes, __ATOMIC_RELAXED);
+	expire_at(ct, e, __atomic_load_n(&e->state, __ATOMIC_RELAXED), now);
+}
+
+void vn_ct_seen(struct vn_ct *ct, struct vn_ct_entry *e, int dir, uint8_t tcp_flags, uint32_t len,
+		uint64_t now)
+{
+	__atomic_fetch_add(&e->packets[dir], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&e->bytes[dir], len, __ATOMIC_RELAXED);
+	expire_at(ct, e, vn_ct_step(e, dir, tcp_flags), now);
 }
 
 void vn_ct_remove(struct vn_ct *ct, struct vn_ct_entry *e)

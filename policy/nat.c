@@ -24,13 +24,6 @@ const char *vn_nat_drop_name(unsigned why)
 	return why < VN_NAT_DROP__MAX ? drop_names[why] : "?";
 }
 
-static int dropped(struct vn_nat *nt, enum vn_nat_drop why, struct vn_nat_res *r)
-{
-	__atomic_fetch_add(&nt->drops[why], 1, __ATOMIC_RELAXED);
-	r->where = VN_NAT_DROPPED;
-	return VN_NAT_DROPPED;
-}
-
 uint16_t vn_nat_csum_adjust(uint16_t hc, const void *old, const void *new, unsigned len)
 {
 	const uint8_t *o = old, *n = new;
@@ -47,19 +40,6 @@ uint16_t vn_nat_csum_adjust(uint16_t hc, const void *old, const void *new, unsig
 }
 
 /* ---- headers ---- */
-
-/* The parsed frame: its IPv4 header and transport header in the first segment. */
-struct pkt {
-	struct rte_ipv4_hdr *ip;
-	uint8_t *l4;
-	uint32_t l4_len; /* bytes of transport header and payload in the datagram */
-	struct vn_ct_tuple t;
-	uint8_t tcp_flags;
-	uint8_t icmp_type;
-	uint16_t ip_len;
-	bool first_frag; /* offset 0, more fragments */
-	bool later_frag; /* offset > 0: no transport header */
-};
 
 static inline bool inside(const struct vn_nat *nt, uint32_t a)
 {
@@ -161,17 +141,6 @@ static int parse(struct rte_mbuf *m, struct pkt *p)
 	}
 	p->first_frag = (p->ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG)) != 0;
 	return l4_parse(p, dlen - RTE_ETHER_HDR_LEN - ihl);
-}
-
-/* Rewrite addresses @src/@dst of IPv4 header @ip (its checksum adjusted) and return the
- * adjustment's old/new words for a pseudo-header. */
-static void ip_rewrite(struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst)
-{
-	uint32_t o[2] = {ip->src_addr, ip->dst_addr}, n[2] = {src, dst};
-
-	ip->hdr_checksum = vn_nat_csum_adjust(ip->hdr_checksum, o, n, 8);
-	ip->src_addr = src;
-	ip->dst_addr = dst;
 }
 
 /*
@@ -470,147 +439,6 @@ static int route(struct vn_nat *nt, const struct vn_ct_entry *e, int d, const st
 	return VN_NAT_OUTSIDE;
 }
 
-/* A ping of the gateway's (or the external) address: answered in place (back to @smac,
- * out of the side it came in by). */
-static int gateway_echo(struct vn_nat *nt, struct pkt *p, const struct rte_ether_addr *smac,
-			struct vn_nat_res *r, int where)
-{
-	struct rte_icmp_hdr *ih = (struct rte_icmp_hdr *)p->l4;
-	uint16_t o = 0x0800, n = 0x0000; /* type 8 code 0 -> type 0 code 0, as stored */
-
-	ip_rewrite(p->ip, p->ip->dst_addr, p->ip->src_addr);
-	ih->icmp_cksum = vn_nat_csum_adjust(ih->icmp_cksum, &(uint16_t){rte_cpu_to_be_16(o)},
-					    &(uint16_t){rte_cpu_to_be_16(n)}, 2);
-	ih->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
-	__atomic_fetch_add(&nt->gateway_echo, 1, __ATOMIC_RELAXED);
-	r->dmac = *smac;
-	r->where = where;
-	return where;
-}
-
-/* At most this many ICMP errors and resets a network sends per 100 ms (Linux limits its
- * errors too: icmp_msgs_per_sec). */
-#define REPLIES_PER_100MS 100
-
-static bool reply_allowed(struct vn_nat *nt, uint64_t now)
-{
-	uint64_t win = now / 100;
-
-	if (__atomic_load_n(&nt->reply_win, __ATOMIC_RELAXED) != win) {
-		__atomic_store_n(&nt->reply_win, win, __ATOMIC_RELAXED);
-		__atomic_store_n(&nt->reply_n, 0, __ATOMIC_RELAXED);
-	}
-	return __atomic_fetch_add(&nt->reply_n, 1, __ATOMIC_RELAXED) < REPLIES_PER_100MS;
-}
-
-/* A fresh IPv4 header of @len bytes of payload @proto from @src to @dst at @ip. */
-static void ip_fresh(struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst, uint8_t proto,
-		     uint32_t len, uint8_t tos)
-{
-	memset(ip, 0, sizeof(*ip));
-	ip->version_ihl = 0x45;
-	ip->type_of_service = tos;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + len));
-	ip->time_to_live = 64;
-	ip->next_proto_id = proto;
-	ip->src_addr = src;
-	ip->dst_addr = dst;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-}
-
-/*
- * Frame @m becomes, in place, the ICMP error @type/@code (RFC 792, RFC 1812 4.3.2.7: its IP
- * header and 8 bytes quoted) that @src sends back to its sender (@smac). Not for ICMP
- * errors and later fragments, nor beyond the rate limit: then only dropped. Counted as
- * @why either way. Return: where it goes, or VN_NAT_DROPPED.
- */
-static int icmp_reply(struct vn_nat *nt, struct rte_mbuf *m, struct pkt *p, uint8_t type,
-		      uint8_t code, uint32_t src, const struct rte_ether_addr *smac, int where,
-		      enum vn_nat_drop why, uint64_t now, struct vn_nat_res *r)
-{
-	uint32_t ihl = (p->ip->version_ihl & 0xf) * 4u, qlen = RTE_MIN(ihl + 8u, p->ip_len);
-	uint32_t len = RTE_ETHER_HDR_LEN + 28u + qlen;
-	uint8_t quote[68], *icmp;
-	uint32_t dst;
-	uint16_t cs;
-
-	if (p->later_frag ||
-	    (p->t.proto == IPPROTO_ICMP && p->icmp_type != RTE_IP_ICMP_ECHO_REQUEST &&
-	     p->icmp_type != RTE_IP_ICMP_ECHO_REPLY) ||
-	    len > rte_pktmbuf_data_len(m) + rte_pktmbuf_tailroom(m) || !reply_allowed(nt, now))
-		return dropped(nt, why, r);
-	memcpy(quote, p->ip, qlen);
-	memcpy(&dst, quote + 12, 4);
-	m->data_len = (uint16_t)len;
-	m->pkt_len = len;
-	ip_fresh(p->ip, src, dst, IPPROTO_ICMP, 8 + qlen, 0xc0); /* as Linux sends errors */
-	icmp = (uint8_t *)(p->ip + 1);
-	memset(icmp, 0, 8);
-	icmp[0] = type;
-	icmp[1] = code;
-	memcpy(icmp + 8, quote, qlen);
-	cs = (uint16_t)~vn_fold((uint32_t)rte_raw_cksum(icmp, 8 + qlen));
-	memcpy(icmp + 2, &cs, 2);
-	m->ol_flags &= ~(RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_IPV4);
-	__atomic_fetch_add(&nt->drops[why], 1, __ATOMIC_RELAXED);
-	r->dmac = *smac;
-	r->where = where;
-	return where;
-}
-
-/* A TCP segment to a closed port of ours becomes, in place, its reset (RFC 9293 3.10.7.1):
- * RST with SEQ = its ACK, or RST+ACK acknowledging it when it had none. */
-static int tcp_reset(struct vn_nat *nt, struct rte_mbuf *m, struct pkt *p,
-		     const struct rte_ether_addr *smac, uint64_t now, struct vn_nat_res *r)
-{
-	struct rte_tcp_hdr th = *(const struct rte_tcp_hdr *)p->l4, *o;
-	uint32_t seglen = p->l4_len - (uint32_t)(th.data_off >> 4) * 4u, src = p->t.dst,
-		 dst = p->t.src;
-
-	if ((th.tcp_flags & RTE_TCP_RST_FLAG) || p->l4_len < (uint32_t)(th.data_off >> 4) * 4u ||
-	    RTE_ETHER_HDR_LEN + 40u > rte_pktmbuf_data_len(m) + rte_pktmbuf_tailroom(m) ||
-	    !reply_allowed(nt, now))
-		return dropped(nt, VN_NAT_NO_CONNECTION, r);
-	seglen += !!(th.tcp_flags & RTE_TCP_SYN_FLAG) + !!(th.tcp_flags & RTE_TCP_FIN_FLAG);
-	m->data_len = RTE_ETHER_HDR_LEN + 40;
-	m->pkt_len = RTE_ETHER_HDR_LEN + 40;
-	ip_fresh(p->ip, src, dst, IPPROTO_TCP, 20, 0);
-	o = (struct rte_tcp_hdr *)(p->ip + 1);
-	memset(o, 0, sizeof(*o));
-	o->src_port = th.dst_port;
-	o->dst_port = th.src_port;
-	o->data_off = 0x50;
-	if (th.tcp_flags & RTE_TCP_ACK_FLAG) {
-		o->sent_seq = th.recv_ack;
-		o->tcp_flags = RTE_TCP_RST_FLAG;
-	} else {
-		o->recv_ack = rte_cpu_to_be_32(rte_be_to_cpu_32(th.sent_seq) + seglen);
-		o->tcp_flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
-	}
-	o->cksum = rte_ipv4_udptcp_cksum(p->ip, o);
-	m->ol_flags &= ~(RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_IPV4);
-	__atomic_fetch_add(&nt->drops[VN_NAT_NO_CONNECTION], 1, __ATOMIC_RELAXED);
-	r->dmac = *smac;
-	r->where = VN_NAT_OUTSIDE;
-	return VN_NAT_OUTSIDE;
-}
-
-/* Untracked traffic from the outside to one of our addresses: refused as a host would,
- * with a reset (TCP) or a port unreachable (UDP); anything else only dropped. */
-static int refuse(struct vn_nat *nt, struct rte_mbuf *m, struct pkt *p,
-		  const struct rte_ether_addr *smac, uint64_t now, struct vn_nat_res *r)
-{
-	if (p->t.proto == IPPROTO_TCP && !p->later_frag)
-		return tcp_reset(nt, m, p, smac, now, r);
-	if (p->t.proto == IPPROTO_UDP)
-		return icmp_reply(nt, m, p, 3, 3, p->t.dst, smac, VN_NAT_OUTSIDE,
-				  VN_NAT_NO_CONNECTION, now, r);
-	if (p->t.proto == IPPROTO_ICMP && p->icmp_type == RTE_IP_ICMP_ECHO_REQUEST &&
-	    p->t.dst == nt->ext && reply_allowed(nt, now))
-		return gateway_echo(nt, p, smac, r, VN_NAT_OUTSIDE);
-	return dropped(nt, VN_NAT_NO_CONNECTION, r);
-}
-
 /* A router's hop on translated @p going @where: TTL - 1 (the checksum's high byte). */
 static int hop(struct vn_nat *nt, struct pkt *p, int where, struct vn_nat_res *r)
 {
@@ -638,52 +466,182 @@ static inline bool may_be_new(const struct pkt *p)
 	       (p->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG;
 }
 
-/* A frame of tracked connection @e (direction @d), found without the lock: translated
- * with none taken (conntrack.h: @e stays readable until this worker's next quiescent
- * state). */
-static int tracked(struct vn_nat *nt, struct pkt *p, struct vn_ct_entry *e, int d, uint32_t have,
-		   uint64_t now, struct vn_nat_res *r)
+/* ---- the lock-free path: tracked connections, through a memo ---- */
+
+/* A one's complement sum (of native-order words, RFC 1071) folded to 16 bits. */
+static inline uint16_t fold64(uint64_t s)
+{
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffffffu) + (s >> 32);
+	return vn_fold((uint32_t)s);
+}
+
+/* RFC 1624 eqn. 3 with the sum of ~old + new words @delta: checksum @hc (as stored) after. */
+static inline uint16_t csum_apply(uint16_t hc, uint64_t delta)
+{
+	return (uint16_t)~fold64((uint16_t)~hc + delta);
+}
+
+/* ~@o + @n of 32-bit words: their share of a delta (2^16 = 1 in one's complement). */
+static inline uint64_t delta32(uint32_t o, uint32_t n)
+{
+	return (uint64_t)(uint32_t)~o + n;
+}
+
+void vn_nat_memo_flush(struct vn_nat *nt, struct vn_nat_memo *mm)
+{
+	if (!mm->e)
+		return;
+	vn_ct_count(nt->ct, mm->e, mm->d, mm->packets, mm->bytes, mm->now);
+	__atomic_fetch_add(&nt->translated[mm->where == VN_NAT_INSIDE], mm->packets,
+			   __ATOMIC_RELAXED);
+	mm->e = NULL;
+}
+
+/*
+ * Memo @mm for frames of tuple @t in direction @d of tracked connection @e (found without
+ * the lock: conntrack.h), from the inside or not: where they go, what they leave as, the
+ * checksum deltas. Return: 0, or -1 (no route: @r says what to resolve; @mm unset).
+ */
+static int memo_fill(struct vn_nat *nt, struct vn_nat_memo *mm, struct vn_ct_entry *e, int d,
+		     const struct vn_ct_tuple *t, bool from_inside, uint64_t now,
+		     struct vn_nat_res *r)
 {
 	struct vn_ct_tuple o = out_of(e, d);
-	int where;
+	int where = route(nt, e, d, &o, r);
+	uint32_t op, np;
 
-	vn_ct_seen(nt->ct, e, d, p->tcp_flags, p->ip_len, now);
-	l4_rewrite(p->l4, have, p->t.proto, &p->t, &o);
-	ip_rewrite(p->ip, o.src, o.dst);
-	if ((where = route(nt, e, d, &o, r)) == VN_NAT_DROPPED)
-		return dropped(nt, VN_NAT_NO_ROUTE, r);
-	return hop(nt, p, where, r);
+	if (where == VN_NAT_DROPPED)
+		return -1;
+	mm->e = e, mm->d = d, mm->t = *t, mm->o = o, mm->where = where;
+	mm->from_inside = from_inside, mm->dmac = r->dmac, mm->now = now;
+	mm->packets = 0, mm->bytes = 0;
+	mm->dip = delta32(t->src, o.src) + delta32(t->dst, o.dst);
+	memcpy(&op, &t->sport, 4); /* sport and dport, adjacent as in the header */
+	memcpy(&np, &o.sport, 4);
+	mm->dl4 = t->proto == IPPROTO_ICMP ? (uint64_t)(uint16_t)~t->sport + o.sport
+					   : mm->dip + delta32(op, np);
+	return 0;
+}
+
+static inline bool memo_hit(const struct vn_nat_memo *mm, const struct pkt *p, bool from_inside)
+{
+	return mm->e && mm->from_inside == from_inside &&
+	       memcmp(&mm->t, &p->t, sizeof(p->t)) == 0 &&
+	       !(p->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG)) &&
+	       likely(!p->later_frag && !p->first_frag && !icmp_error_type(p));
+}
+
+/*
+ * Frame @p of @mm's connection, translated as @mm says: the state moves (TCP; UDP and ICMP
+ * only on the first frame, @step), counted in @mm, the transport's ports (or ICMP
+ * identifier) and checksum, the addresses, TTL and header checksum (each checksum once).
+ */
+static int memo_apply(struct vn_nat_memo *mm, struct pkt *p, bool step, struct vn_nat_res *r)
+{
+	struct rte_ipv4_hdr *ip = p->ip;
+	uint16_t ow, nw;
+
+	if (step || p->t.proto == IPPROTO_TCP)
+		vn_ct_step(mm->e, mm->d, p->tcp_flags);
+	mm->packets++;
+	mm->bytes += p->ip_len;
+	/* the transport header is all there (parse() checked it: no fragment) */
+	if (p->t.proto == IPPROTO_TCP) {
+		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)p->l4;
+		th->cksum = csum_apply(th->cksum, mm->dl4);
+		memcpy(p->l4, &mm->o.sport, 4);
+	} else if (p->t.proto == IPPROTO_UDP) {
+		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)p->l4;
+		if (uh->dgram_cksum) {
+			uh->dgram_cksum = csum_apply(uh->dgram_cksum, mm->dl4);
+			if (!uh->dgram_cksum)
+				uh->dgram_cksum = 0xffff;
+		}
+		memcpy(p->l4, &mm->o.sport, 4);
+	} else {
+		struct rte_icmp_hdr *ih = (struct rte_icmp_hdr *)p->l4;
+		ih->icmp_cksum = csum_apply(ih->icmp_cksum, mm->dl4);
+		ih->icmp_ident = mm->o.sport;
+	}
+	/* the addresses and a router's hop (TTL - 1): the header checksum once */
+	memcpy(&ow, &ip->time_to_live, 2);
+	ip->time_to_live--;
+	memcpy(&nw, &ip->time_to_live, 2);
+	ip->hdr_checksum = csum_apply(ip->hdr_checksum, mm->dip + (uint16_t)~ow + nw);
+	ip->src_addr = mm->o.src;
+	ip->dst_addr = mm->o.dst;
+	r->dmac = mm->dmac;
+	r->where = mm->where;
+	return mm->where;
+}
+
+/*
+ * The memo's frame without parse(): an untagged IPv4 TCP or UDP frame with no IP options,
+ * not a fragment, TTL above 1, checksums complete, whose addresses and ports are @mm's
+ * tuple, its transport header all there (what parse() and vn_nat_process() would check
+ * for such a frame), no SYN, FIN or RST. Return: where it goes, or -1 (not such a frame:
+ * the whole way).
+ */
+static inline int memo_quick(struct vn_nat_memo *mm, struct rte_mbuf *m, bool from_inside,
+			     struct vn_nat_res *r)
+{
+	uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + RTE_ETHER_HDR_LEN);
+	uint32_t hdr =
+	    mm->t.proto == IPPROTO_TCP ? sizeof(struct rte_tcp_hdr) : sizeof(struct rte_udp_hdr);
+	struct pkt p;
+
+	/* the tuple first: in a burst of many flows, that is what differs */
+	if (rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN + sizeof(*ip) + hdr ||
+	    memcmp(&ip->src_addr, &mm->t.src, 8) != 0 || memcmp(ip + 1, &mm->t.sport, 4) != 0 ||
+	    mm->from_inside != from_inside || mm->t.proto == IPPROTO_ICMP)
+		return -1;
+	p.ip_len = rte_be_to_cpu_16(ip->total_length);
+	p.l4 = (uint8_t *)(ip + 1);
+	if (d[12] != 0x08 || d[13] != 0 || ip->version_ihl != 0x45 ||
+	    (ip->fragment_offset &
+	     rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)) ||
+	    ip->time_to_live <= 1 || ip->next_proto_id != mm->t.proto ||
+	    p.ip_len < sizeof(*ip) + hdr ||
+	    RTE_ETHER_HDR_LEN + (uint32_t)p.ip_len > rte_pktmbuf_pkt_len(m) ||
+	    (m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM)))
+		return -1;
+	p.tcp_flags = mm->t.proto == IPPROTO_TCP ? ((struct rte_tcp_hdr *)p.l4)->tcp_flags : 0;
+	if (p.tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG))
+		return -1;
+	p.ip = ip;
+	p.t = mm->t;
+	r->resolve = 0, r->resolve_side = 0, r->nmore = 0;
+	return memo_apply(mm, &p, false, r);
 }
 
 int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint64_t now,
 		   struct vn_nat_res *r)
 {
+	struct vn_nat_memo mm = {.e = NULL};
+	int where = vn_nat_process_memo(nt, m, from_inside, now, r, &mm);
+
+	vn_nat_memo_flush(nt, &mm);
+	return where;
+}
+
+/*
+ * The rest of vn_nat_process() under the lock, for frame @m parsed in @p (@have bytes of
+ * its transport header there): @looked, a lookup without the lock missed (@e NULL) at
+ * insertion count @gen. Out of line: the lock-free path stays small.
+ */
+static __rte_noinline int locked(struct vn_nat *nt, struct rte_mbuf *m, struct pkt *pp,
+				 uint32_t have, bool from_inside, uint64_t now, bool looked,
+				 struct vn_ct_entry *e, uint32_t gen, struct vn_nat_res *r)
+{
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	struct rte_ether_addr smac = eth->src_addr;
-	struct vn_ct_entry *e = NULL;
 	struct vn_ct_tuple o;
-	struct pkt p;
-	int why, d, where;
-	bool to_us = false, looked;
-	uint32_t have, gen;
+	struct pkt p = *pp;
+	int why, d = 0, where;
+	bool to_us = false;
 
-	r->where = VN_NAT_DROPPED, r->resolve = 0, r->resolve_side = 0, r->nmore = 0;
-	memset(&r->dmac, 0, sizeof(r->dmac));
-	if ((why = parse(m, &p)) != 0)
-		return dropped(nt, why, r);
-	have = rte_pktmbuf_data_len(m) - (uint32_t)(p.l4 - rte_pktmbuf_mtod(m, uint8_t *));
-	if (unlikely(m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM)))
-		csum_finish(m, &p);
-	if (p.ip->time_to_live <= 1 && !(from_inside && p.t.dst == nt->gw))
-		return icmp_reply(nt, m, &p, 11, 0, from_inside ? nt->gw : nt->ext, &smac,
-				  from_inside ? VN_NAT_INSIDE : VN_NAT_OUTSIDE, VN_NAT_TTL, now, r);
-	/* the fast path, no lock: a tracked connection's frame (from the outside only to one
-	 * of our addresses: a tuple an inside host sends, seen outside, is no reply) */
-	gen = vn_ct_gen(nt->ct);
-	looked = likely(!p.later_frag && !p.first_frag && !icmp_error_type(&p)) && !may_be_new(&p);
-	if (looked && (e = vn_ct_lookup(nt->ct, &p.t, &d)) != NULL &&
-	    (from_inside || !inside(nt, p.t.src)))
-		return tracked(nt, &p, e, d, have, now, r);
 	vn_ct_lock(nt->ct);
 	looked = looked && !e && vn_ct_gen(nt->ct) == gen; /* no insertion since: still a miss */
 	if (!from_inside && !ours(nt, p.t.dst)) {
@@ -701,7 +659,7 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 			why = VN_NAT_FRAGMENT;
 			goto out_drop;
 		}
-		ip_rewrite(p.ip, f->nsrc, f->ndst);
+		vn_nat_ip_rewrite(p.ip, f->nsrc, f->ndst);
 		r->dmac = f->dmac;
 		where = f->where;
 		vn_ct_unlock(nt->ct);
@@ -719,7 +677,7 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 			const struct vn_nat_float *own = float_find(nt, o.src, true);
 			o.src = own ? own->fip : nt->ext;
 		}
-		ip_rewrite(p.ip, o.src, o.dst);
+		vn_nat_ip_rewrite(p.ip, o.src, o.dst);
 		goto out_route;
 	}
 	if (!looked)
@@ -727,8 +685,8 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 	if (!e && from_inside && p.t.dst == nt->gw) { /* to the gateway itself, untracked */
 		vn_ct_unlock(nt->ct);
 		if (p.t.proto == IPPROTO_ICMP && p.icmp_type == RTE_IP_ICMP_ECHO_REQUEST)
-			return gateway_echo(nt, &p, &smac, r, VN_NAT_INSIDE);
-		return dropped(nt, VN_NAT_UNSUPPORTED, r);
+			return vn_nat_gateway_echo(nt, &p, &smac, r, VN_NAT_INSIDE);
+		return vn_nat_dropped(nt, VN_NAT_UNSUPPORTED, r);
 	}
 	if (!e) {
 		e = conn_new(nt, &p, from_inside, &smac, now, &why, r);
@@ -739,7 +697,7 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 	vn_ct_seen(nt->ct, e, d, p.tcp_flags, p.ip_len, now);
 	o = out_of(e, d);
 	l4_rewrite(p.l4, have, p.t.proto, &p.t, &o);
-	ip_rewrite(p.ip, o.src, o.dst);
+	vn_nat_ip_rewrite(p.ip, o.src, o.dst);
 out_route:
 	where = route(nt, e, d, &o, r);
 	if (where != VN_NAT_DROPPED && p.first_frag) {
@@ -749,13 +707,54 @@ out_route:
 	}
 	vn_ct_unlock(nt->ct);
 	if (where == VN_NAT_DROPPED)
-		return dropped(nt, VN_NAT_NO_ROUTE, r);
+		return vn_nat_dropped(nt, VN_NAT_NO_ROUTE, r);
 	return hop(nt, &p, where, r);
 out_drop:
 	vn_ct_unlock(nt->ct);
 	if (why == VN_NAT_NO_CONNECTION && to_us)
-		return refuse(nt, m, &p, &smac, now, r);
-	return dropped(nt, why, r);
+		return vn_nat_refuse(nt, m, &p, &smac, now, r);
+	return vn_nat_dropped(nt, why, r);
+}
+
+int vn_nat_process_memo(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint64_t now,
+			struct vn_nat_res *r, struct vn_nat_memo *mm)
+{
+	struct vn_ct_entry *e = NULL;
+	struct pkt p;
+	int why, d;
+	bool looked;
+	uint32_t have, gen;
+
+	if (mm->e && (why = memo_quick(mm, m, from_inside, r)) >= 0)
+		return why; /* the burst's last connection again */
+	r->where = VN_NAT_DROPPED, r->resolve = 0, r->resolve_side = 0, r->nmore = 0;
+	memset(&r->dmac, 0, sizeof(r->dmac));
+	if ((why = parse(m, &p)) != 0)
+		return vn_nat_dropped(nt, why, r);
+	have = rte_pktmbuf_data_len(m) - (uint32_t)(p.l4 - rte_pktmbuf_mtod(m, uint8_t *));
+	if (unlikely(m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM)))
+		csum_finish(m, &p);
+	if (unlikely(p.ip->time_to_live <= 1) && !(from_inside && p.t.dst == nt->gw))
+		return vn_nat_icmp_reply(
+		    nt, m, &p, 11, 0, from_inside ? nt->gw : nt->ext,
+		    &rte_pktmbuf_mtod(m, const struct rte_ether_hdr *)->src_addr,
+		    from_inside ? VN_NAT_INSIDE : VN_NAT_OUTSIDE, VN_NAT_TTL, now, r);
+	if (memo_hit(mm, &p, from_inside)) /* the burst's last connection again */
+		return memo_apply(mm, &p, false, r);
+	/* the fast path, no lock: a tracked connection's frame (from the outside only to one
+	 * of our addresses: a tuple an inside host sends, seen outside, is no reply) */
+	gen = vn_ct_gen(nt->ct);
+	looked = likely(!p.later_frag && !p.first_frag && !icmp_error_type(&p)) && !may_be_new(&p);
+	if (looked && (e = vn_ct_lookup(nt->ct, &p.t, &d)) != NULL &&
+	    (from_inside || !inside(nt, p.t.src))) {
+		vn_nat_memo_flush(nt, mm);
+		if (memo_fill(nt, mm, e, d, &p.t, from_inside, now, r) < 0) {
+			vn_ct_seen(nt->ct, e, d, p.tcp_flags, p.ip_len, now);
+			return vn_nat_dropped(nt, VN_NAT_NO_ROUTE, r);
+		}
+		return memo_apply(mm, &p, true, r);
+	}
+	return locked(nt, m, &p, have, from_inside, now, looked, e, gen, r);
 }
 
 /* ---- a dry run (vnicctl trace): what vn_nat_process() would do, changing nothing ---- */

@@ -199,6 +199,20 @@ void vn_ct_seen(struct vn_ct *ct, struct vn_ct_entry *e, int dir, uint8_t tcp_fl
 		uint64_t now);
 
 /**
+ * vn_ct_step() - vn_ct_seen()'s state move alone, for a packet in direction @dir with TCP
+ * flags @tcp_flags (no lock needed). Return: the state after it.
+ */
+unsigned vn_ct_step(struct vn_ct_entry *e, int dir, uint8_t tcp_flags);
+
+/**
+ * vn_ct_count() - vn_ct_seen()'s counters and expiry for @packets packets (their states
+ * moved by vn_ct_step() one by one) of @bytes bytes in all in direction @dir at @now: the
+ * expiry per the state now (no lock needed).
+ */
+void vn_ct_count(struct vn_ct *ct, struct vn_ct_entry *e, int dir, uint32_t packets, uint64_t bytes,
+		 uint64_t now);
+
+/**
  * vn_ct_remove() - forget @e: lookups stop finding it; without an RCU variable it is free
  * at once, else once vn_ct_reclaim() has seen the readers quiescent. Lock held.
  */

@@ -188,6 +188,38 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
 		   struct vn_nat_res *r);
 
 /**
+ * struct vn_nat_memo - the tracked connection the last frames of a burst belonged to (one
+ * caller's, on the lock-free path): the next frames of the same tuple, from the same side,
+ * that can change no more than the state of a TCP connection without SYN, FIN or RST (no
+ * fragment, no ICMP error) skip the lookup, the route and the checksum arithmetic of the
+ * addresses and ports, and their counters (the entry's packets and bytes, its expiry,
+ * @nt's translated) are added at once by vn_nat_memo_flush(). Zero it before a burst; it
+ * holds an entry only while the worker passes no quiescent state (conntrack.h).
+ */
+struct vn_nat_memo {
+	struct vn_ct_entry *e; /* NULL: none */
+	struct vn_ct_tuple t;  /* the tuple it matched */
+	struct vn_ct_tuple o;  /* the tuple its frames leave as */
+	int d, where;
+	bool from_inside;
+	struct rte_ether_addr dmac;
+	uint64_t dip, dl4; /* checksum deltas: the addresses; the addresses and the ports */
+	uint64_t now, bytes;
+	uint32_t packets;
+};
+
+/**
+ * vn_nat_process_memo() - vn_nat_process() with memo @mm (struct vn_nat_memo) of the
+ * burst @m is part of: vn_nat_memo_flush() before the burst ends (before the worker's
+ * next quiescent state). Same results, counters added at the flush.
+ */
+int vn_nat_process_memo(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint64_t now,
+			struct vn_nat_res *r, struct vn_nat_memo *mm);
+
+/** vn_nat_memo_flush() - add @mm's counters to its entry and to @nt, and forget it. */
+void vn_nat_memo_flush(struct vn_nat *nt, struct vn_nat_memo *mm);
+
+/**
  * vn_nat_hold_expire() - drop the held fragments past their time (@now, ms; all of them
  * with @now UINT64_MAX), counted as `fragment`. Takes the lock. Thread: control.
  */

@@ -7,12 +7,14 @@
  * A NAT engine as a NAT network has it (65536 connections at most), the next hop and the
  * guests resolved. "established": FLOWS UDP flows (64-byte frames) set up first, then
  * bursts of 32 frames going out (SNAT) and coming back (reverse), timed with rte_rdtsc
- * over each burst; "new": TCP SYNs of fresh flows (each a new connection: port choice,
- * insertion), the table flushed between rounds (untimed). Prints the median ns per frame
- * of each over ROUNDS rounds, and the memory one tracked connection costs (its entry and
- * its share of the buckets). "mem": a table of ENTRIES (1,000,000 by default) filled with
- * as many TCP connections; the resident memory (and DPDK heap) it took, per connection.
- * Never a test: numbers for the README's Performance section.
+ * over each burst, each burst with one memo (vn_nat_process_memo(), as a NAT leg calls it:
+ * 32 flows a burst, so the memo never hits); "one flow": the same with every frame of a
+ * burst of one flow (as tests/bench/nat_pvp.py sends: the memo hits); "new": TCP SYNs of fresh
+ * flows (each a new connection: port choice, insertion), the table flushed between rounds
+ * (untimed). Prints the median ns per frame of each over ROUNDS rounds, and the memory one tracked
+ * connection costs (its entry and its share of the buckets). "mem": a table of ENTRIES (1,000,000
+ * by default) filled with as many TCP connections; the resident memory (and DPDK heap) it took, per
+ * connection. Never a test: numbers for the README's Performance section.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -76,6 +78,7 @@ static struct vn_nat nt;
 static __attribute__((noinline)) uint64_t est_burst(unsigned f, int dir)
 {
 	struct rte_mbuf *m[B];
+	struct vn_nat_memo mm = {.e = NULL};
 	struct vn_nat_res res;
 	uint64_t t0, t;
 
@@ -86,7 +89,30 @@ static __attribute__((noinline)) uint64_t est_burst(unsigned f, int dir)
 				   (uint16_t)(10000 + f + i), 53, IPPROTO_UDP);
 	t0 = rte_rdtsc();
 	for (unsigned i = 0; i < B; i++)
-		vn_nat_process(&nt, m[i], !dir, 1, &res);
+		vn_nat_process_memo(&nt, m[i], !dir, 1, &res, &mm);
+	vn_nat_memo_flush(&nt, &mm);
+	t = rte_rdtsc() - t0;
+	rte_pktmbuf_free_bulk(m, B);
+	return t;
+}
+
+/* One burst of B frames of established flow @f (callgrind: --toggle-collect=est1_burst). */
+static __attribute__((noinline)) uint64_t est1_burst(unsigned f, int dir)
+{
+	struct rte_mbuf *m[B];
+	struct vn_nat_memo mm = {.e = NULL};
+	struct vn_nat_res res;
+	uint64_t t0, t;
+
+	for (unsigned i = 0; i < B; i++)
+		m[i] = dir ? frame(inet_addr("8.8.8.8"), nt.ext, 53, (uint16_t)(10000 + f),
+				   IPPROTO_UDP)
+			   : frame(htonl(0xc0a86400u + 10 + f % 200), inet_addr("8.8.8.8"),
+				   (uint16_t)(10000 + f), 53, IPPROTO_UDP);
+	t0 = rte_rdtsc();
+	for (unsigned i = 0; i < B; i++)
+		vn_nat_process_memo(&nt, m[i], !dir, 1, &res, &mm);
+	vn_nat_memo_flush(&nt, &mm);
 	t = rte_rdtsc() - t0;
 	rte_pktmbuf_free_bulk(m, B);
 	return t;
@@ -184,7 +210,7 @@ int main(int argc, char **argv)
 	unsigned rounds = argc > 2 ? (unsigned)atoi(argv[2]) : 9;
 	const struct rte_ether_addr mac = {{2, 0, 0, 0, 0, 9}};
 	struct vn_ct_timeouts to;
-	double est[MAXR], fresh[MAXR];
+	double est[MAXR], est1[MAXR], fresh[MAXR];
 	uint64_t hz;
 
 	if (rte_eal_init(G_N_ELEMENTS(eal), eal) < 0)
@@ -206,7 +232,7 @@ int main(int argc, char **argv)
 	nt.port_lo = 1024, nt.port_hi = 65535;
 	vn_nat_neigh_set(&nt, 1, nt.ext_gw, &mac);
 	for (unsigned r = 0; r < rounds; r++) {
-		uint64_t t_est = 0, t_new = 0, n_est = 0, n_new = 0;
+		uint64_t t_est = 0, t_new = 0, n_est = 0, n_new = 0, t_est1 = 0, n_est1 = 0;
 		struct vn_nat_res res;
 
 		vn_ct_flush(nt.ct);
@@ -222,16 +248,25 @@ int main(int argc, char **argv)
 				t_est += est_burst(f, dir);
 				n_est += B;
 			}
+		for (unsigned f = 0; f + B <= flows; f += B)
+			for (int dir = 0; dir < 2; dir++) {
+				t_est1 += est1_burst(f, dir);
+				n_est1 += B;
+			}
 		for (unsigned f = 0; f + B <= flows; f += B) {
 			t_new += new_burst(f);
 			n_new += B;
 		}
 		est[r] = (double)t_est * 1e9 / (double)hz / (double)n_est;
+		est1[r] = (double)t_est1 * 1e9 / (double)hz / (double)n_est1;
 		fresh[r] = (double)t_new * 1e9 / (double)hz / (double)n_new;
 	}
 	qsort(est, rounds, sizeof(double), cmp);
+	qsort(est1, rounds, sizeof(double), cmp);
 	qsort(fresh, rounds, sizeof(double), cmp);
 	printf("established flows (%u): %.1f ns/frame (median of %u)\n", flows, est[rounds / 2],
+	       rounds);
+	printf("established, one flow a burst: %.1f ns/frame (median of %u)\n", est1[rounds / 2],
 	       rounds);
 	printf("new connections: %.1f ns each (%.2f M/s on one core)\n", fresh[rounds / 2],
 	       1e3 / fresh[rounds / 2]);

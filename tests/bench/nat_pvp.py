@@ -41,11 +41,17 @@ MAC = {'a0': '02:00:00:00:a0:00', 'a1': '02:00:00:00:a1:00',
 CONFIG = '[vnicd]\nworker_cpus = 1\nmain_cpus = 0\nidle_sleep_us = 0\nmetrics_listen =\n'
 
 
-def worker(vn):
-    """(busy cycles, frames, tsc_hz) of vnicd's workers."""
-    w = vn.ctl_json('stats', '--detail').get('workers', [])
+def worker(vn, port):
+    """(busy cycles, frames, tsc_hz, frames vnicd received from A's @port) of the workers.
+
+    frames counts every rx burst a worker moved: a frame through the NAT network is moved
+    twice (from the guest, then from the NAT leg into the external network), a plain one
+    once; per frame A sent (a0/a1's rx_packets) is the cost of one frame end to end."""
+    st = vn.ctl_json('stats', '--detail')
+    w = st.get('workers', [])
+    sent = sum(p.get('rx_packets', 0) for p in st.get('ports', []) if p['name'] == 'a%d' % port)
     return (sum(x.get('busy_cycles', 0) for x in w), sum(x.get('frames', 0) for x in w),
-            max([x.get('tsc_hz', 0) for x in w] or [0]))
+            max([x.get('tsc_hz', 0) for x in w] or [0]), sent)
 
 
 def rx(tp, port):
@@ -56,14 +62,15 @@ def measure(vn, a, b, port, seconds):
     """A sends flat out on @port for @seconds; Return: (B's rx frames/s, worker ns/frame)."""
     a.start_fwd('txonly', ports=[port])
     time.sleep(1)                              # warm-up
-    r0, w0, t0 = rx(b, port), worker(vn), time.monotonic()
+    r0, w0, t0 = rx(b, port), worker(vn, port), time.monotonic()
     time.sleep(seconds)
-    r1, w1, t1 = rx(b, port), worker(vn), time.monotonic()
+    r1, w1, t1 = rx(b, port), worker(vn, port), time.monotonic()
     a.stop_fwd()
     time.sleep(0.3)
-    frames = w1[1] - w0[1]
+    frames, sent = w1[1] - w0[1], w1[3] - w0[3]
     ns = (w1[0] - w0[0]) / w1[2] * 1e9 / frames if frames and w1[2] else float('nan')
-    return (r1 - r0) / (t1 - t0), ns
+    ns_sent = (w1[0] - w0[0]) / w1[2] * 1e9 / sent if sent and w1[2] else float('nan')
+    return (r1 - r0) / (t1 - t0), ns, ns_sent
 
 
 def main():
@@ -119,28 +126,33 @@ def main():
             for r in range(o.rounds):
                 for mode, port in (('plain', 1), ('nat', 0)) if r % 2 == 0 else \
                         (('nat', 0), ('plain', 1)):
-                    fps, ns_ = measure(vn, a, b, port, o.seconds)
-                    res.setdefault((size, mode), []).append((fps, ns_))
+                    fps, ns_, nss = measure(vn, a, b, port, o.seconds)
+                    res.setdefault((size, mode), []).append((fps, ns_, nss))
                     print('nat_pvp: size %d round %d %-5s %6.2f Mpps  worker %6.1f ns/frame'
-                          % (size, r + 1, mode, fps / 1e6, ns_), flush=True)
+                          ' %6.1f ns/frame sent' % (size, r + 1, mode, fps / 1e6, ns_, nss),
+                          flush=True)
         drops = vn.ctl_json('net', 'show', 'nt').get('nat_drops', {})
         print('nat_pvp: NAT drops while measuring: %s' % {
             k: v - drops0.get(k, 0) for k, v in drops.items() if v - drops0.get(k, 0)})
-        print('%-5s %-6s %12s %12s %24s %22s' % ('size', 'mode', 'Mpps(med)', 'ns/frame',
-                                                 'ratio nat/plain (min-max)',
-                                                 'capacity plain/nat ns'))
+        print('%-5s %-6s %12s %12s %24s %22s %12s %22s' % (
+            'size', 'mode', 'Mpps(med)', 'ns/frame', 'ratio nat/plain (min-max)',
+            'capacity plain/nat ns', 'ns/sent', 'capacity per sent'))
         for size in sorted({k[0] for k in res}):
             p, n = res[(size, 'plain')], res[(size, 'nat')]
             rat = [n[i][0] / p[i][0] for i in range(len(p)) if p[i][0]]
             cap = [p[i][1] / n[i][1] for i in range(len(p)) if n[i][1]]
+            caps = [p[i][2] / n[i][2] for i in range(len(p)) if n[i][2]]
             for mode, v in (('plain', p), ('nat', n)):
-                print('%-5d %-6s %12.2f %12.1f %24s %22s' % (
+                print('%-5d %-6s %12.2f %12.1f %24s %22s %12.1f %22s' % (
                     size, mode, statistics.median(x[0] for x in v) / 1e6,
                     statistics.median(x[1] for x in v),
                     '' if mode == 'plain' else '%.2f (%.2f-%.2f)' % (
                         statistics.median(rat), min(rat), max(rat)),
                     '' if mode == 'plain' else '%.2f (%.2f-%.2f)' % (
-                        statistics.median(cap), min(cap), max(cap))))
+                        statistics.median(cap), min(cap), max(cap)),
+                    statistics.median(x[2] for x in v),
+                    '' if mode == 'plain' else '%.2f (%.2f-%.2f)' % (
+                        statistics.median(caps), min(caps), max(caps))))
     finally:
         for tp in (a, b):
             if tp:

@@ -424,6 +424,115 @@ static void test_snat_round_trip(void)
 	nat_free(nt);
 }
 
+/* A TCP segment of @plen bytes with flags @fl (checksum set). */
+static struct rte_mbuf *mktcp(const char *src, const char *dst, uint16_t sp, uint16_t dp,
+			      uint8_t fl, uint16_t plen)
+{
+	struct rte_mbuf *m = mkpkt(src, dst, IPPROTO_TCP, sp, dp, plen);
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	uint8_t *th = (uint8_t *)(ip + 1);
+
+	th[13] = fl, th[16] = th[17] = 0;
+	memcpy(th + 16, &(uint16_t){rte_ipv4_udptcp_cksum(ip, th)}, 2);
+	return m;
+}
+
+/* A burst through one memo (as a NAT leg translates): every frame as vn_nat_process() would
+ * have it, the TCP state moving at the frame that moves it (FIN: never from the memo), the
+ * counters all there once the memo is flushed, the other side never taken for the memo's. */
+static void test_memo_burst(void)
+{
+	static const uint8_t fl[] = {0x10, 0x18, 0x18, 0x11, 0x10, 0x10};
+	static const uint8_t st[] = {VN_CT_ESTABLISHED, VN_CT_ESTABLISHED, VN_CT_ESTABLISHED,
+				     VN_CT_FIN_WAIT,	VN_CT_FIN_WAIT,	   VN_CT_FIN_WAIT};
+	struct vn_nat *nt = nat_new();
+	struct vn_nat_memo mm = {.e = NULL};
+	struct vn_ct_tuple rt =
+	    tup(ip4("1.1.1.1"), ip4("10.0.0.2"), htons(443), htons(4000), IPPROTO_TCP);
+	struct vn_ct_entry *e;
+	struct vn_nat_res r;
+	struct rte_mbuf *m;
+	uint64_t bytes = 0;
+	int d;
+
+	vn_nat_neigh_set(nt, 1, ip4("10.0.0.254"), &nhmac);
+	m = mktcp("192.168.100.10", "1.1.1.1", 4000, 443, 0x02, 0);
+	g_assert_cmpint(vn_nat_process(nt, m, true, 0, &r), ==, VN_NAT_OUTSIDE);
+	rte_pktmbuf_free(m);
+	m = mktcp("1.1.1.1", "10.0.0.2", 443, 4000, 0x12, 0);
+	g_assert_cmpint(vn_nat_process(nt, m, false, 0, &r), ==, VN_NAT_INSIDE);
+	rte_pktmbuf_free(m);
+	e = vn_ct_lookup(nt->ct, &rt, &d);
+	g_assert_nonnull(e);
+	g_assert_cmpuint(e->state, ==, VN_CT_SYN_RECV);
+	for (size_t i = 0; i < G_N_ELEMENTS(fl); i++) {
+		struct rte_ipv4_hdr *ip;
+		uint16_t port;
+
+		m = mktcp("192.168.100.10", "1.1.1.1", 4000, 443, fl[i], (uint16_t)(10 * i));
+		ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+		bytes += ntohs(ip->total_length);
+		g_assert_cmpint(vn_nat_process_memo(nt, m, true, 5, &r, &mm), ==, VN_NAT_OUTSIDE);
+		g_assert_true(rte_is_same_ether_addr(&r.dmac, &nhmac));
+		g_assert_cmpuint(ip->src_addr, ==, ip4("10.0.0.2"));
+		g_assert_cmpuint(ip->dst_addr, ==, ip4("1.1.1.1"));
+		g_assert_cmpuint(ip->time_to_live, ==, 63);
+		memcpy(&port, ip + 1, 2);
+		g_assert_cmpuint(ntohs(port), ==, 4000);
+		assert_sums(m);
+		g_assert_cmpuint(e->state, ==, st[i]);
+		rte_pktmbuf_free(m);
+		if (i == 2) { /* the other side between: its own lookup, not the memo's */
+			m = mktcp("1.1.1.1", "10.0.0.2", 443, 4000, 0x10, 3);
+			ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+			g_assert_cmpint(vn_nat_process_memo(nt, m, false, 5, &r, &mm), ==,
+					VN_NAT_INSIDE);
+			g_assert_cmpuint(ip->dst_addr, ==, ip4("192.168.100.10"));
+			assert_sums(m);
+			rte_pktmbuf_free(m);
+		}
+	}
+	vn_nat_memo_flush(nt, &mm);
+	g_assert_null(mm.e);
+	g_assert_cmpuint(e->packets[0], ==, 1 + G_N_ELEMENTS(fl));
+	g_assert_cmpuint(e->packets[1], ==, 2);
+	g_assert_cmpuint(e->bytes[0], ==, 40 + bytes);
+	g_assert_cmpuint(nt->translated[0], ==, 1 + G_N_ELEMENTS(fl));
+	g_assert_cmpuint(nt->translated[1], ==, 2);
+	g_assert_cmpuint(e->expires, ==, 5 + 120 * 1000u); /* tcp_fin_wait from the last */
+	/* UDP: the same, and a frame of the memo's flow at TTL 1 is not translated */
+	m = mkpkt("192.168.100.10", "8.8.8.8", IPPROTO_UDP, 5000, 53, 7);
+	g_assert_cmpint(vn_nat_process(nt, m, true, 0, &r), ==, VN_NAT_OUTSIDE);
+	rte_pktmbuf_free(m);
+	for (int i = 0; i < 4; i++) {
+		struct rte_ipv4_hdr *ip;
+		uint16_t port;
+
+		m = mkpkt("192.168.100.10", "8.8.8.8", IPPROTO_UDP, 5000, 53, (uint16_t)(i * 9));
+		ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+		if (i == 2) {
+			ip->time_to_live = 1;
+			ip->hdr_checksum = 0;
+			ip->hdr_checksum = rte_ipv4_cksum(ip);
+			g_assert_cmpint(vn_nat_process_memo(nt, m, true, 6, &r, &mm), ==,
+					VN_NAT_INSIDE); /* time exceeded, back to the guest */
+			g_assert_cmpuint(ip->next_proto_id, ==, IPPROTO_ICMP);
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		g_assert_cmpint(vn_nat_process_memo(nt, m, true, 6, &r, &mm), ==, VN_NAT_OUTSIDE);
+		g_assert_cmpuint(ip->src_addr, ==, ip4("10.0.0.2"));
+		g_assert_cmpuint(ip->time_to_live, ==, 63);
+		memcpy(&port, ip + 1, 2);
+		g_assert_cmpuint(ntohs(port), ==, 5000);
+		assert_sums(m);
+		rte_pktmbuf_free(m);
+	}
+	vn_nat_memo_flush(nt, &mm);
+	g_assert_cmpuint(nt->translated[0], ==, 1 + G_N_ELEMENTS(fl) + 4);
+	nat_free(nt);
+}
+
 static void test_ports_and_drops(void)
 {
 	struct rte_mbuf *held;
@@ -779,6 +888,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/nat/conntrack_100k", test_conntrack_100k);
 	g_test_add_func("/nat/conntrack_lockfree", test_conntrack_lockfree);
 	g_test_add_func("/nat/snat_round_trip", test_snat_round_trip);
+	g_test_add_func("/nat/memo_burst", test_memo_burst);
 	g_test_add_func("/nat/ports_and_drops", test_ports_and_drops);
 	g_test_add_func("/nat/forward_icmp_error", test_forward_and_icmp_error);
 	g_test_add_func("/nat/unfinished_checksum", test_unfinished_checksum);
