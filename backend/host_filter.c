@@ -219,17 +219,16 @@ void vn_hfilter_set_addr(struct vn_hfilter *hf, uint32_t addr)
 
 void vn_hfilter_describe(const struct vn_hfilter *hf, JsonBuilder *b)
 {
+	bool on = hf && hf->link >= 0;
 	gint64 ports = 0;
 
-	if (!hf)
-		return;
-	for (unsigned i = 0; hf->link >= 0 && i < 2 * 65536; i++)
+	for (unsigned i = 0; on && i < 2 * 65536; i++)
 		ports += __atomic_load_n(&hf->v->ref[i >> 16][i & 0xffff], __ATOMIC_RELAXED) != 0;
 	json_builder_set_member_name(b, "host_filter");
 	json_builder_begin_object(b);
-	vn_json_bool(b, "attached", hf->link >= 0);
-	vn_json_str(b, "ifname", hf->ifname);
-	vn_json_str(b, "note", hf->note[0] ? hf->note : NULL);
+	vn_json_bool(b, "attached", on);
+	vn_json_str(b, "ifname", hf ? hf->ifname : NULL);
+	vn_json_str(b, "note", hf && hf->note[0] ? hf->note : NULL);
 	vn_json_int(b, "ports", ports);
 	json_builder_end_object(b);
 }

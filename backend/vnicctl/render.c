@@ -399,7 +399,7 @@ static void print_nat(JsonObject *o)
 	for (GList *l = keys; l; l = l->next)
 		printf(" %s %" G_GINT64_FORMAT, (const char *)l->data, vc_int(d, l->data));
 	printf("\n");
-	if (json_object_has_member(o, "host_filter")) { /* --masquerade */
+	if (b_or(o, "masquerade") && json_object_has_member(o, "host_filter")) {
 		JsonObject *h = json_object_get_object_member(o, "host_filter");
 		if (b_or(h, "attached"))
 			printf("  host filter on %s: %" G_GINT64_FORMAT

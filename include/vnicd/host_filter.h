@@ -59,7 +59,7 @@ uint32_t *vn_hfilter_refs(struct vn_hfilter *hf);
 void vn_hfilter_set_addr(struct vn_hfilter *hf, uint32_t addr);
 
 /** vn_hfilter_describe() - `"host_filter": {attached, ifname, note, ports}` into the open
- * object of @b. */
+ * object of @b (@hf NULL: none needed, not attached, the rest null or 0). */
 void vn_hfilter_describe(const struct vn_hfilter *hf, JsonBuilder *b);
 
 /**
