@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* The host filter of a masquerading NAT network: a tcx ingress program and its mmapped map. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/netlink.h>
 #include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <sys/socket.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,12 +25,14 @@
 
 /* Linux 6.6's tcx attach points (the build's uapi headers may be older). */
 #define HF_TCX_INGRESS 46
-#define HF_TCX_NEXT (-1) /* tcx: on to the next program and tc's own filters */
+#define HF_TCX_NEXT (-1)   /* tcx: on to the next program and tc's own filters */
+#define HF_TC_PRIO 0x7a57u /* the cls_bpf filter's priority (before Linux 6.6) */
 
 struct vn_hfilter {
 	int ifindex;
 	char ifname[IF_NAMESIZE];
 	int map, link; /* fds, -1: none */
+	bool tc;       /* attached as a cls_bpf filter under clsact instead of tcx */
 	struct vn_hf_value *v;
 	size_t vlen;
 	char note[200]; /* why it is not attached ("" when it is) */
@@ -96,7 +104,6 @@ static int prog_load(int map, char *log, size_t loglen)
 	G_STATIC_ASSERT(sizeof(insns) / sizeof(insns[0]) == OUT_PC + 1);
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_type = BPF_PROG_TYPE_SCHED_CLS;
-	attr.expected_attach_type = HF_TCX_INGRESS;
 	attr.insns = (uintptr_t)insns;
 	attr.insn_cnt = G_N_ELEMENTS(insns);
 	attr.license = (uintptr_t) "MIT";
@@ -143,7 +150,113 @@ static int map_make(struct vn_hfilter *hf)
 	return 0;
 }
 
-/* Program and tcx link. Return: 0 or -errno (@hf->note set). */
+/* ---- before Linux 6.6: clsact and a cls_bpf filter in direct-action mode (netlink) ---- */
+
+struct tc_req {
+	struct nlmsghdr n;
+	struct tcmsg t;
+	char attrs[256];
+};
+
+static struct rtattr *attr_add(struct tc_req *r, unsigned short type, const void *d, size_t len)
+{
+	struct rtattr *a = (struct rtattr *)((char *)&r->n + NLMSG_ALIGN(r->n.nlmsg_len));
+
+	a->rta_type = type;
+	a->rta_len = (unsigned short)RTA_LENGTH(len);
+	if (len)
+		memcpy(RTA_DATA(a), d, len);
+	r->n.nlmsg_len = NLMSG_ALIGN(r->n.nlmsg_len) + RTA_ALIGN(a->rta_len);
+	return a;
+}
+
+/* Send @r to the kernel of vnicd's namespace, its answer's extended message in @emsg.
+ * Return: 0 or -errno. */
+static int tc_talk(struct tc_req *r, char *emsg, size_t elen)
+{
+	int one = 1, fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), rc = -EIO;
+	char buf[1024];
+	ssize_t n;
+
+	if (emsg && elen)
+		emsg[0] = '\0';
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	if (send(fd, r, r->n.nlmsg_len, 0) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if ((n = recv(fd, buf, sizeof(buf), 0)) >= (ssize_t)NLMSG_SPACE(sizeof(struct nlmsgerr))) {
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+		struct nlmsgerr *e = NLMSG_DATA(h);
+		rc = h->nlmsg_type == NLMSG_ERROR ? e->error : -EIO;
+		if (emsg && (h->nlmsg_flags & NLM_F_ACK_TLVS)) { /* after the echoed request */
+			size_t off =
+			    NLMSG_SPACE(sizeof(*e)) +
+			    ((h->nlmsg_flags & NLM_F_CAPPED) ? 0 : e->msg.nlmsg_len - NLMSG_HDRLEN);
+			int len = off < (size_t)n ? (int)((size_t)n - off) : 0;
+			for (struct rtattr *a = (struct rtattr *)(buf + off); RTA_OK(a, len);
+			     a = RTA_NEXT(a, len))
+				if (a->rta_type == NLMSGERR_ATTR_MSG)
+					g_strlcpy(emsg, RTA_DATA(a), elen);
+		}
+	}
+out:
+	close(fd);
+	return rc;
+}
+
+static void tc_req_init(struct tc_req *r, const struct vn_hfilter *hf, uint16_t type,
+			uint16_t flags)
+{
+	memset(r, 0, sizeof(*r));
+	r->n.nlmsg_len = NLMSG_LENGTH(sizeof(struct tcmsg));
+	r->n.nlmsg_type = type;
+	r->n.nlmsg_flags = (uint16_t)(NLM_F_REQUEST | NLM_F_ACK | flags);
+	r->t.tcm_family = AF_UNSPEC;
+	r->t.tcm_ifindex = hf->ifindex;
+	r->t.tcm_parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
+	r->t.tcm_info = TC_H_MAKE(HF_TC_PRIO << 16, htons(ETH_P_IP));
+}
+
+/* clsact (kept when there is one) and our filter, replacing one a crashed vnicd left. */
+static int tc_attach(struct vn_hfilter *hf, int prog, char *emsg, size_t elen)
+{
+	struct tc_req r;
+	struct rtattr *opt;
+	uint32_t fd = (uint32_t)prog, fl = TCA_BPF_FLAG_ACT_DIRECT;
+	int rc;
+
+	tc_req_init(&r, hf, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL);
+	r.t.tcm_parent = TC_H_CLSACT;
+	r.t.tcm_handle = TC_H_MAKE(TC_H_CLSACT, 0);
+	r.t.tcm_info = 0;
+	attr_add(&r, TCA_KIND, "clsact", sizeof("clsact"));
+	if ((rc = tc_talk(&r, emsg, elen)) < 0 && rc != -EEXIST)
+		return rc;
+	tc_req_init(&r, hf, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_REPLACE);
+	r.t.tcm_handle = 1;
+	attr_add(&r, TCA_KIND, "bpf", sizeof("bpf"));
+	opt = attr_add(&r, TCA_OPTIONS, NULL, 0);
+	attr_add(&r, TCA_BPF_FD, &fd, 4);
+	attr_add(&r, TCA_BPF_NAME, "vnicd_masq", sizeof("vnicd_masq"));
+	attr_add(&r, TCA_BPF_FLAGS, &fl, 4);
+	opt->rta_len = (unsigned short)((char *)&r.n + r.n.nlmsg_len - (char *)opt);
+	return tc_talk(&r, emsg, elen);
+}
+
+static void tc_detach(struct vn_hfilter *hf)
+{
+	struct tc_req r;
+
+	tc_req_init(&r, hf, RTM_DELTFILTER, 0);
+	attr_add(&r, TCA_KIND, "bpf", sizeof("bpf"));
+	tc_talk(&r, NULL, 0); /* the interface may be gone: nothing to do then */
+}
+
+/* Program and tcx link (else, before Linux 6.6, a cls_bpf filter). Return: 0 or -errno
+ * (@hf->note set). */
 static int attach(struct vn_hfilter *hf)
 {
 	char log[512] = "";
@@ -161,11 +274,20 @@ static int attach(struct vn_hfilter *hf)
 	attr.link_create.attach_type = HF_TCX_INGRESS;
 	hf->link = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 	e = errno;
-	close(prog); /* the link holds the program, the program the map */
-	if (hf->link < 0) {
+	if (hf->link < 0 && e == EINVAL) { /* no tcx: the classic way */
+		if ((e = -tc_attach(hf, prog, log, sizeof(log))) == 0)
+			hf->tc = true;
+		else
+			snprintf(hf->note, sizeof(hf->note),
+				 "no tcx; clsact and cls_bpf: %s%s%.100s", g_strerror(e),
+				 log[0] ? ": " : "", log);
+	} else if (hf->link < 0) {
+		snprintf(hf->note, sizeof(hf->note), "BPF_LINK_CREATE (tcx ingress): %s",
+			 g_strerror(e));
+	}
+	close(prog); /* the link or the filter holds the program, the program the map */
+	if (hf->link < 0 && !hf->tc) {
 		hf->link = -1;
-		snprintf(hf->note, sizeof(hf->note), "BPF_LINK_CREATE (tcx ingress): %s%s",
-			 g_strerror(e), e == EINVAL ? " (Linux 6.6 or later is needed)" : "");
 		return -e;
 	}
 	return 0;
@@ -187,9 +309,9 @@ struct vn_hfilter *vn_hfilter_new(int ifindex, const char *what)
 			what, hf->ifname, hf->note);
 		return hf;
 	}
-	VN_INFO("network %s: host filter attached at tcx ingress of %s (the host's stack misses "
+	VN_INFO("network %s: host filter attached at %s ingress of %s (the host's stack misses "
 		"the replies to NAT's ports)",
-		what, hf->ifname);
+		what, hf->tc ? "cls_bpf (clsact)" : "tcx", hf->ifname);
 	return hf;
 }
 
@@ -199,6 +321,8 @@ void vn_hfilter_free(struct vn_hfilter *hf)
 		return;
 	if (hf->link >= 0)
 		close(hf->link); /* the kernel detaches the program */
+	if (hf->tc)
+		tc_detach(hf); /* clsact stays: other filters may be under it */
 	if (hf->v)
 		munmap(hf->v, hf->vlen);
 	if (hf->map >= 0)
@@ -208,7 +332,7 @@ void vn_hfilter_free(struct vn_hfilter *hf)
 
 uint32_t *vn_hfilter_refs(struct vn_hfilter *hf)
 {
-	return hf && hf->link >= 0 ? &hf->v->ref[0][0] : NULL;
+	return hf && (hf->link >= 0 || hf->tc) ? &hf->v->ref[0][0] : NULL;
 }
 
 void vn_hfilter_set_addr(struct vn_hfilter *hf, uint32_t addr)
@@ -219,7 +343,7 @@ void vn_hfilter_set_addr(struct vn_hfilter *hf, uint32_t addr)
 
 void vn_hfilter_describe(const struct vn_hfilter *hf, JsonBuilder *b)
 {
-	bool on = hf && hf->link >= 0;
+	bool on = hf && (hf->link >= 0 || hf->tc);
 	gint64 ports = 0;
 
 	for (unsigned i = 0; on && i < 2 * 65536; i++)

@@ -4,8 +4,9 @@
  * --masquerade sends its guests' connections out with the host's own address through an
  * af_packet uplink, and the replies reach the host's protocol stack too, which has no
  * socket for them and would answer TCP with a reset and UDP with a port unreachable. An
- * eBPF program at tc ingress of the uplink's kernel interface (tcx, held by a BPF link)
- * drops the IPv4 TCP and UDP frames to the masquerade address whose destination port NAT
+ * eBPF program at tc ingress of the uplink's kernel interface (tcx, held by a BPF link;
+ * before Linux 6.6 a cls_bpf filter in direct-action mode under a clsact qdisc, priority
+ * 0x7a57, handle 1, made by netlink and replacing one a crashed vnicd left) drops the IPv4 TCP and UDP frames to the masquerade address whose destination port NAT
  * uses now, so that only the host stack misses them: packet sockets (vnicd's af_packet
  * uplink) get every frame before tc ingress runs (__netif_receive_skb_core()).
  *
@@ -16,7 +17,8 @@
  * forwards (the control thread, under the same lock). A port with a count above zero is
  * kept from the host stack; every other port, the host's own connections among them, is
  * left alone. Closing the link (vn_hfilter_free(), or vnicd's exit however it exits)
- * detaches the program.
+ * detaches the program (a cls_bpf filter is deleted by vn_hfilter_free(); its clsact
+ * qdisc stays).
  *
  * Thread: control (all functions). Errors: the filter is best effort; when it cannot be had
  * the network works as before and vn_hfilter_describe() says why.
