@@ -84,6 +84,23 @@ except Exception as e:
 '''
 
 
+# ICMP destination unreachables S receives in 2 s (V's stack refusing a NAT reply).
+ICMP_COUNT = r'''
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.settimeout(0.2)
+print('ready', flush=True)
+n, end = 0, time.time() + 2
+while time.time() < end:
+    try:
+        d = s.recv(2048)
+    except socket.timeout:
+        continue
+    n += d[(d[0] & 15) * 4] == 3
+print(n, flush=True)
+'''
+
+
 def tcp(ns, addr, port, size=0):
     return ns.run(sys.executable, '-c', TCP_CLIENT, addr, port, size, check=False,
                   timeout=30).stdout.strip()
@@ -142,7 +159,11 @@ def main():
                                       check=False).returncode == 0, 15),
                'the guest pings the server through the masquerading network')
         time.sleep(0.3)
+        icmp = s.python(ICMP_COUNT)
+        icmp.stdout.readline()
         tap.eq(udp_peer(g, 41000), 'peer=10.88.0.2:41000', 'the server sees 10.88.0.2')
+        tap.eq(icmp.communicate(timeout=10)[0].strip(), '0',
+               'no port unreachable from V\'s stack for the reply')
         hf = vn.ctl_json('net', 'show', 'lan')['host_filter']
         tap.eq((hf['attached'], hf['ifname'], hf['note']), (True, 'upl', None),
                'net show: host_filter attached on upl')
