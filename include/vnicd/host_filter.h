@@ -6,9 +6,10 @@
  * socket for them and would answer TCP with a reset and UDP with a port unreachable. An
  * eBPF program at tc ingress of the uplink's kernel interface (tcx, held by a BPF link;
  * before Linux 6.6 a cls_bpf filter in direct-action mode under a clsact qdisc, priority
- * 0x7a57, handle 1, made by netlink and replacing one a crashed vnicd left) drops the IPv4 TCP and UDP frames to the masquerade address whose destination port NAT
- * uses now, so that only the host stack misses them: packet sockets (vnicd's af_packet
- * uplink) get every frame before tc ingress runs (__netif_receive_skb_core()).
+ * 0x7a57, handle 1, made by netlink and replacing one a crashed vnicd left) drops the IPv4 TCP and
+ * UDP frames to the masquerade address whose destination port NAT uses now, so that only the host
+ * stack misses them: packet sockets (vnicd's af_packet uplink) get every frame before tc ingress
+ * runs (__netif_receive_skb_core()).
  *
  * Which ports: a BPF array map of one value (struct vn_hf_value), made with BPF_F_MMAPABLE
  * and mapped into vnicd: the address (written by the control thread, which follows the
