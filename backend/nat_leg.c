@@ -379,6 +379,7 @@ static void masquerade_check(struct nat_net *nn)
 		vn_neigh_free(nn->neigh[1]);
 		nn->neigh[1] = nb;
 	}
+	vn_hfilter_set_addr(nn->hfilter, nn->nat.ext);
 	VN_INFO("network %s: masquerading as %s/%u", nn->base.name,
 		inet_ntoa((struct in_addr){nn->nat.ext}), nn->ext_prefix);
 }

@@ -126,9 +126,12 @@ static uint32_t inside_addr(struct nat_net *nn, uint16_t slot)
 static void engine_sync(struct nat_net *nn)
 {
 	struct vn_nat *nt = &nn->nat;
-	unsigned k = 0;
+	struct vn_nat_fwd old[VN_NAT_MAX_FWD];
+	unsigned k = 0, nold;
 
 	vn_ct_lock(nt->ct);
+	nold = nt->nfwd;
+	memcpy(old, nt->fwd, sizeof(old));
 	for (unsigned i = 0; i < nt->nfwd; i++)
 		if (nt->fwd[i].owner == VN_NAT_FWD_NET)
 			nt->fwd[k++] = nt->fwd[i];
@@ -147,6 +150,11 @@ static void engine_sync(struct nat_net *nn)
 								  .to_port = np->fwd[i].in,
 								  .owner = (uint16_t)s};
 	}
+	/* the host filter's counts: the new forwards' ports first, so none kept goes to 0 */
+	for (unsigned i = 0; i < nt->nfwd; i++)
+		vn_ct_port_ref(nt->ct, nt->fwd[i].proto, nt->fwd[i].ext_port, 1);
+	for (unsigned i = 0; i < nold; i++)
+		vn_ct_port_ref(nt->ct, old[i].proto, old[i].ext_port, -1);
 	vn_ct_unlock(nt->ct);
 }
 

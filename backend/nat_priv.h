@@ -12,6 +12,7 @@
 
 #include "vnicd/datapath.h"
 #include "vnicd/dhcp.h"
+#include "vnicd/host_filter.h"
 #include "vnicd/nat.h"
 #include "vnicd/neigh.h"
 #include "vnicd/port.h"
@@ -65,10 +66,11 @@ struct nat_net {
 	struct vn_net *ext_net;
 	struct nat_leg *leg[2];
 	struct vn_neigh *neigh[2];
-	struct rte_ring *resolve; /* (side << 32 | ip) asked by workers */
-	struct vn_dhcp *dhcp;	  /* NULL without --dhcp-range */
-	struct nat_port *ports;	  /* [VN_MAX_PORTS_HARD] */
-	struct nat_dns *dns;	  /* the DNS forwarder, or NULL */
+	struct rte_ring *resolve;   /* (side << 32 | ip) asked by workers */
+	struct vn_dhcp *dhcp;	    /* NULL without --dhcp-range */
+	struct nat_port *ports;	    /* [VN_MAX_PORTS_HARD] */
+	struct nat_dns *dns;	    /* the DNS forwarder, or NULL */
+	struct vn_hfilter *hfilter; /* --masquerade: the host filter (NULL: none) */
 	const struct vn_net_host *host;
 	struct vn_dp *dp;
 	guint poll_src;

@@ -300,9 +300,12 @@ static void nat_destroy(struct vn_net *n)
 	nat_dns_stop(nn);
 	nat_legs_free(nn);
 	g_free(nn->ports);
-	if (nn->nat.ct)
+	if (nn->nat.ct) {
 		vn_nat_hold_expire(&nn->nat, UINT64_MAX); /* the fragments it holds */
+		nn->nat.ct->port_refs = NULL;		  /* the host filter's, going */
+	}
 	vn_ct_free(nn->nat.ct);
+	vn_hfilter_free(nn->hfilter);
 	vn_dhcp_free(nn->dhcp);
 	g_free(nn->subnet_s);
 	g_free(nn->gateway_s);
@@ -344,6 +347,27 @@ static void fill(struct nat_net *nn, const struct nat_args *o, const struct vn_n
 	nt->gw = o->gw, nt->net = o->net, nt->mask = o->mask;
 	nt->ext = o->ext, nt->ext_mask = mask_of(o->ext_prefix), nt->ext_gw = o->ext_gw;
 	nt->port_lo = o->port_lo, nt->port_hi = o->port_hi;
+	nt->host_ext = o->masquerade;
+}
+
+/* --masquerade: the host filter on the uplink's interface (best effort), and a word when
+ * the host's own connections may take ports of --port-range. */
+static void host_filter_start(struct nat_net *nn)
+{
+	int ifindex = vn_uplink_ifindex(nn->ext_net->uplink);
+	uint16_t lo = 0, hi = 0;
+	unsigned n;
+
+	nn->hfilter = vn_hfilter_new(ifindex, nn->base.name);
+	nn->nat.ct->port_refs = vn_hfilter_refs(nn->hfilter);
+	vn_hfilter_set_addr(nn->hfilter, nn->nat.ext);
+	n = vn_host_ephemeral_overlap(nn->nat.port_lo, nn->nat.port_hi, &lo, &hi);
+	if (n)
+		VN_WARN("network %s: --port-range %u-%u shares %u ports with the host's own "
+			"connections (net.ipv4.ip_local_port_range %u-%u): a host connection and a "
+			"NAT mapping on one port disturb each other; a disjoint range (e.g. "
+			"--port-range 61000-65535) or net.ipv4.ip_local_reserved_ports avoids it",
+			nn->base.name, nn->nat.port_lo, nn->nat.port_hi, n, lo, hi);
 }
 
 static int nat_create(const char *name, uint16_t id, JsonObject *args, const struct vn_net_env *env,
@@ -420,6 +444,8 @@ static int nat_create(const char *name, uint16_t id, JsonObject *args, const str
 			    err, G_IO_ERROR, G_IO_ERROR_FAILED,
 			    "--masquerade: the uplink interface of '%s' has no IPv4 address",
 			    o.external);
+		if (rc == 0 && env->dp && o.masquerade)
+			host_filter_start(nn);
 		if (rc == 0 && env->dp)
 			rc = nat_legs_make(nn, err);
 	}
@@ -532,6 +558,7 @@ int vn_nat_forward_add(struct vn_net *n, JsonObject *args, GError **err)
 		VN_FAIL(err, ENOSPC, "%s has %d port forwards already", n->name, VN_NAT_MAX_FWD);
 	vn_ct_lock(nt->ct);
 	nt->fwd[nt->nfwd++] = f;
+	vn_ct_port_ref(nt->ct, f.proto, f.ext_port, 1); /* kept from the host's stack */
 	vn_ct_unlock(nt->ct);
 	return 0;
 }
@@ -549,6 +576,7 @@ int vn_nat_forward_del(struct vn_net *n, JsonObject *args, GError **err)
 		VN_FAIL(err, ENOENT, "%s has no forward of %s port %u", n->name,
 			f.proto == IPPROTO_TCP ? "tcp" : "udp", ntohs(f.ext_port));
 	vn_ct_lock(nt->ct); /* new connections stop; tracked ones go on */
+	vn_ct_port_ref(nt->ct, f.proto, f.ext_port, -1);
 	nt->fwd[i] = nt->fwd[--nt->nfwd];
 	vn_ct_unlock(nt->ct);
 	return 0;
@@ -761,6 +789,7 @@ static void nat_describe(const struct vn_net *cn, JsonBuilder *b)
 	if (nn->dhcp)
 		vn_dhcp_describe(nn->dhcp, nat_now_ms(), b);
 	nat_legs_describe(nn, b);
+	vn_hfilter_describe(nn->hfilter, b);
 }
 
 static void nat_persist(const struct vn_net *cn, JsonBuilder *b)

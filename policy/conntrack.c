@@ -160,6 +160,10 @@ struct vn_ct_entry *vn_ct_insert_nat(struct vn_ct *ct, const struct vn_ct_tuple 
 	e->t[1] = *reply;
 	e->pos[0] = e->pos[1] = -1;
 	e->used = true;
+	if ((flags & VN_CT_F_PORT) && ct->port_refs)
+		vn_ct_port_ref(ct, reply->proto, reply->dport, 1);
+	else
+		flags &= (uint8_t)~VN_CT_F_PORT;
 	e->flags = flags;
 	if (mac)
 		e->mac[0] = mac[0], e->mac[1] = mac[1];
@@ -180,6 +184,15 @@ struct vn_ct_entry *vn_ct_insert_nat(struct vn_ct *ct, const struct vn_ct_tuple 
 	ct->created++;
 	__atomic_store_n(&ct->gen, ct->gen + 1, __ATOMIC_RELEASE);
 	return e;
+}
+
+void vn_ct_port_ref(struct vn_ct *ct, uint8_t proto, uint16_t port, int delta)
+{
+	if (!ct->port_refs || (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
+		return;
+	/* the host filter's program reads them */
+	__atomic_fetch_add(&ct->port_refs[(proto == IPPROTO_UDP ? 65536u : 0u) + ntohs(port)],
+			   (uint32_t)delta, __ATOMIC_RELAXED);
 }
 
 struct vn_ct_entry *vn_ct_insert(struct vn_ct *ct, const struct vn_ct_tuple *orig,
@@ -276,6 +289,8 @@ void vn_ct_remove(struct vn_ct *ct, struct vn_ct_entry *e)
 		e->pos[d] = rte_hash_del_key_with_hash(ct->h, &e->t[d], sig_of(&e->t[d]));
 	e->used = false;
 	ct->used--;
+	if (e->flags & VN_CT_F_PORT)
+		vn_ct_port_ref(ct, e->t[1].proto, e->t[1].dport, -1);
 	if (!ct->rcu) { /* no concurrent reader: free at once */
 		entry_free(ct, e);
 		return;

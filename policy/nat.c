@@ -295,6 +295,8 @@ static struct vn_ct_entry *conn_new(struct vn_nat *nt, const struct pkt *p, bool
 		 * interface does, so that the answer comes back through vnicd */
 		rep.dst = f ? nt->gw : own ? own->fip : nt->ext;
 		flags |= VN_CT_F_SNAT;
+		if (rep.dst == nt->ext && nt->host_ext && p->t.proto != IPPROTO_ICMP)
+			flags |= VN_CT_F_PORT; /* kept from the host's stack while it lasts */
 		if (port_pick(nt, &rep, p->t.sport) < 0) {
 			*why = VN_NAT_NO_PORT;
 			return NULL;
@@ -813,9 +815,11 @@ static int peek_new(struct vn_nat *nt, const struct pkt *p, bool from_inside, ch
 		return 1;
 	}
 	snprintf(out, n, "%s %s: no connection%s", proto_name(p->t.proto), a,
-		 ours(nt, p->t.dst) ? ": refused (TCP RST, port unreachable) or, for an echo, "
-				      "answered by vnicd"
-				    : " and not an outside address: dropped");
+		 nt->host_ext && p->t.dst == nt->ext
+		     ? ": the host's own traffic (its stack answers): dropped"
+		 : ours(nt, p->t.dst) ? ": refused (TCP RST, port unreachable) or, for an echo, "
+					"answered by vnicd"
+				      : " and not an outside address: dropped");
 	return 0;
 }
 

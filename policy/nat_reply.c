@@ -142,6 +142,8 @@ static int tcp_reset(struct vn_nat *nt, struct rte_mbuf *m, struct pkt *p,
 int vn_nat_refuse(struct vn_nat *nt, struct rte_mbuf *m, struct pkt *p,
 		  const struct rte_ether_addr *smac, uint64_t now, struct vn_nat_res *r)
 {
+	if (nt->host_ext && p->t.dst == nt->ext) /* the host's traffic: its stack answers */
+		return vn_nat_dropped(nt, VN_NAT_NO_CONNECTION, r);
 	if (p->t.proto == IPPROTO_TCP && !p->later_frag)
 		return tcp_reset(nt, m, p, smac, now, r);
 	if (p->t.proto == IPPROTO_UDP)

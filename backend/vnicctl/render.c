@@ -399,6 +399,16 @@ static void print_nat(JsonObject *o)
 	for (GList *l = keys; l; l = l->next)
 		printf(" %s %" G_GINT64_FORMAT, (const char *)l->data, vc_int(d, l->data));
 	printf("\n");
+	if (b_or(o, "masquerade") && json_object_has_member(o, "host_filter")) {
+		JsonObject *h = json_object_get_object_member(o, "host_filter");
+		if (b_or(h, "attached"))
+			printf("  host filter on %s: %" G_GINT64_FORMAT
+			       " ports kept from the host\n",
+			       vc_str(h, "ifname", "?"), vc_int(h, "ports"));
+		else
+			printf("  host filter on %s: not attached (%s)\n", vc_str(h, "ifname", "?"),
+			       vc_str(h, "note", "?"));
+	}
 	for (guint i = 0; fw && i < json_array_get_length(fw); i++) {
 		JsonObject *e = json_array_get_object_element(fw, i);
 		printf("  forward %s %" G_GINT64_FORMAT " -> %s\n", vc_str(e, "proto", "?"),

@@ -80,6 +80,7 @@ struct vn_ct_timeouts {
 #define VN_CT_F_REPLIED 0x4 /* a packet came in the reply direction */
 #define VN_CT_F_FIN0 0x8    /* FIN seen in the original direction */
 #define VN_CT_F_FIN1 0x10   /* FIN seen in the reply direction */
+#define VN_CT_F_PORT 0x20   /* its reply tuple's destination port is counted (port_refs) */
 
 /**
  * struct vn_ct_entry - a tracked connection. @t[0] the original tuple, @t[1] the reply
@@ -119,6 +120,10 @@ struct vn_ct {
 	uint32_t gen;	     /* insertions so far (vn_ct_gen()) */
 	struct vn_ct_timeouts to;
 	uint64_t created, expired, full_drops;
+	/* counts by port (TCP: [0..65535], UDP: [65536..]) of the entries inserted with
+	 * VN_CT_F_PORT and other holders (vn_ct_port_ref()); NULL: none kept. Set before the
+	 * table is used, cleared before the counts go. */
+	uint32_t *port_refs;
 };
 
 /** vn_ct_tuple_hash() - Return: a CRC32-C hash of @t with @seed (any alignment of @t). */
@@ -129,6 +134,14 @@ static inline uint32_t vn_ct_tuple_hash(const struct vn_ct_tuple *t, uint32_t se
 	memcpy(w, t, sizeof(w));
 	return rte_hash_crc_8byte(w[1], rte_hash_crc_8byte(w[0], seed));
 }
+
+/**
+ * vn_ct_port_ref() - add @delta to the count of TCP or UDP port @port (network order) in
+ * @ct->port_refs, when there are counts (other protocols: nothing). Lock held (or the table
+ * not yet in use). An entry inserted with VN_CT_F_PORT counts its reply tuple's @dport
+ * this way until it is removed (without counts the flag is dropped at insertion).
+ */
+void vn_ct_port_ref(struct vn_ct *ct, uint8_t proto, uint16_t port, int delta);
 
 /** vn_ct_timeouts_default() - Linux's defaults into @to. */
 void vn_ct_timeouts_default(struct vn_ct_timeouts *to);

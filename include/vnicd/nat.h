@@ -125,6 +125,9 @@ struct vn_nat {
 	uint32_t gw, net, mask;		/* the inside: gateway, subnet */
 	uint32_t ext, ext_mask, ext_gw; /* the external address, its prefix, next hop (0: none) */
 	uint16_t port_lo, port_hi;
+	/* @ext is the host's own address (--masquerade): untracked traffic to it is the host's,
+	 * only dropped (its stack answers), and SNAT to it counts its ports (VN_CT_F_PORT) */
+	bool host_ext;
 	struct vn_nat_fwd fwd[VN_NAT_MAX_FWD];
 	unsigned nfwd;
 	struct vn_nat_float floats[VN_NAT_MAX_FLOAT];

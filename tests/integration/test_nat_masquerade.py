@@ -8,6 +8,11 @@ bridge network `wan`; its peer is in the server namespace S (10.88.0.1/24). NAT 
 `lan` masquerades (`--masquerade`): its external leg takes upl's address and MAC. A guest
 namespace G (192.168.101.10/24 via .1) behind a tap port pings S and sends UDP, which S
 sees from 10.88.0.2; then V's address changes to 10.88.0.3 and vnicd follows it.
+
+TCP: the host filter (a tcx program at upl's ingress) keeps the replies to NAT's ports from
+V's own stack, which would reset them: a guest's TCP echo of 300 KiB with S, a port forward
+bringing S's connection in, and V's own TCP connection to S beside them; after `net del`
+the program is gone (V's stack refuses the forwarded port at once).
 """
 
 import json
@@ -40,6 +45,77 @@ class NsVnicd(Vnicd):
 
     def argv(self):
         return ['ip', 'netns', 'exec', self.ns.name] + super().argv()
+
+
+TCP_PEER = r'''
+import socket, sys, threading
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((sys.argv[1], int(sys.argv[2])))
+srv.listen(16)
+def serve(c, a):
+    c.sendall(b'peer=%s\n' % a[0].encode())
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        c.sendall(d)
+    c.close()
+while True:
+    c, a = srv.accept()
+    threading.Thread(target=serve, args=(c, a), daemon=True).start()
+'''
+
+# A TCP client of TCP_PEER: its first line, then SIZE bytes echoed back intact ("ok").
+TCP_CLIENT = r'''
+import socket, sys, threading
+size = int(sys.argv[3])
+try:
+    c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+    f = c.makefile('rb')
+    peer = f.readline().decode().strip()
+    data = bytes(range(256)) * (size // 256)
+    threading.Thread(target=lambda: (c.sendall(data), c.shutdown(socket.SHUT_WR)),
+                     daemon=True).start()
+    back = f.read()
+    print(peer, 'ok' if back == data else 'bad %d' % len(back))
+except Exception as e:
+    print('ERR', type(e).__name__, e)
+'''
+
+
+# ICMP destination unreachables S receives in 2 s (V's stack refusing a NAT reply).
+ICMP_COUNT = r'''
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.settimeout(0.2)
+print('ready', flush=True)
+n, end = 0, time.time() + 2
+while time.time() < end:
+    try:
+        d = s.recv(2048)
+    except socket.timeout:
+        continue
+    n += d[(d[0] & 15) * 4] == 3
+print(n, flush=True)
+'''
+
+
+def tcp(ns, addr, port, size=0):
+    return ns.run(sys.executable, '-c', TCP_CLIENT, addr, port, size, check=False,
+                  timeout=30).stdout.strip()
+
+
+def tcx_links(pid):
+    """How many tcx BPF links process @pid holds (its fds' fdinfo)."""
+    n = 0
+    for fd in os.listdir('/proc/%d/fdinfo' % pid):
+        try:
+            with open('/proc/%d/fdinfo/%s' % (pid, fd)) as f:
+                n += 'link_type:\ttcx' in f.read()
+        except OSError:
+            pass
+    return n
 
 
 def udp_peer(g, sport):
@@ -83,14 +159,48 @@ def main():
                                       check=False).returncode == 0, 15),
                'the guest pings the server through the masquerading network')
         time.sleep(0.3)
+        icmp = s.python(ICMP_COUNT)
+        icmp.stdout.readline()
         tap.eq(udp_peer(g, 41000), 'peer=10.88.0.2:41000', 'the server sees 10.88.0.2')
+        tap.eq(icmp.communicate(timeout=10)[0].strip(), '0',
+               'no port unreachable from V\'s stack for the reply')
+        tap.ok('--port-range 1024-65535 shares 28232 ports with the host' in vn.log(),
+               'net add: a warning that --port-range overlaps ip_local_port_range')
+        hf = vn.ctl_json('net', 'show', 'lan')['host_filter']
+        tap.eq((hf['attached'], hf['ifname'], hf['note']), (True, 'upl', None),
+               'net show: host_filter attached on upl')
+        tap.eq(tcx_links(vn.proc.pid), 1, 'vnicd holds one tcx link')
+        s.python(TCP_PEER, '0.0.0.0', 9998)
+        tap.ok(wait_for(lambda: tcp(v, '10.88.0.1', 9998) == 'peer=10.88.0.2 ok', 5),
+               'the server listens (V\'s own connection)')
+        tap.eq(tcp(g, '10.88.0.1', 9998, 300 * 1024), 'peer=10.88.0.2 ok',
+               'TCP from the guest: 300 KiB echoed intact, the server sees 10.88.0.2')
+        tap.ok(vn.ctl_json('net', 'show', 'lan')['host_filter']['ports'] >= 1,
+               'the connection\'s port is kept from the host stack (host_filter.ports)')
+        tap.eq(tcp(v, '10.88.0.1', 9998, 64 * 1024), 'peer=10.88.0.2 ok',
+               'V\'s own TCP connection to the server works beside NAT')
         v.ip('addr', 'del', '10.88.0.2/24', 'dev', 'upl')
         v.ip('addr', 'add', '10.88.0.3/24', 'dev', 'upl')
         tap.ok(wait_for(lambda: vn.ctl_json('net', 'show', 'lan')['external_ip'] == '10.88.0.3',
                         10), 'vnicd follows the interface\'s new address')
         tap.ok(wait_for(lambda: udp_peer(g, 41001) == 'peer=10.88.0.3:41001', 10),
                'the server sees the new address 10.88.0.3')
+        g.python(TCP_PEER, '192.168.101.10', 7777)
+        vn.ctl('nat', 'forward', 'add', 'lan', '--proto', 'tcp', '--external-port', '2222',
+               '--to', '192.168.101.10:7777')
+        tap.ok(wait_for(lambda: tcp(s, '10.88.0.3', 2222, 100 * 1024) == 'peer=10.88.0.1 ok',
+                        10), 'a port forward brings S\'s TCP connection to the guest (10.88.0.3)')
+        tap.eq(tcp(g, '10.88.0.1', 9998, 1024), 'peer=10.88.0.3 ok',
+               'TCP from the guest after the address change')
         tap.diag(json.dumps(vn.ctl_json('net', 'show', 'lan')['nat_drops']))
+    with Step(tap, 'net del'):
+        vn.ctl('port', 'del', 'g1')
+        vn.ctl('net', 'del', 'lan')
+        tap.eq(tcx_links(vn.proc.pid), 0, 'net del: the tcx link is gone')
+        tap.eq(v.run('tc', 'filter', 'show', 'dev', 'upl', 'ingress').stdout.strip(), '',
+               'no tc filter left on upl')
+        tap.ok(tcp(s, '10.88.0.3', 2222).startswith('ERR ConnectionRefusedError'),
+               'V\'s stack refuses the old forwarded port at once (nothing drops it)')
     vn.stop()
     for ns in (g, s, v):
         ns.close()

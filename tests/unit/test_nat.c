@@ -874,6 +874,58 @@ static void test_dhcp(void)
 	g_assert_cmpint(vn_dhcp_input(d, f, 300, 1000, &srv, out, sizeof(out)), ==, -EBADMSG);
 }
 
+/* --masquerade: SNAT to the host's address counts its ports; a forward too; the host's own
+ * traffic is only dropped (no RST, unreachable or echo reply of vnicd's). */
+static void test_host_ports(void)
+{
+	static uint32_t refs[2 * 65536];
+	struct vn_nat *nt = nat_new();
+	struct vn_nat_res r;
+	struct rte_mbuf *m;
+	struct rte_ipv4_hdr *ip;
+
+	memset(refs, 0, sizeof(refs));
+	nt->host_ext = true;
+	nt->ct->port_refs = refs;
+	vn_nat_neigh_set(nt, 1, ip4("10.0.0.254"), &nhmac);
+	m = mkpkt("192.168.100.10", "1.1.1.1", IPPROTO_TCP, 4000, 80, 0);
+	g_assert_cmpint(vn_nat_process(nt, m, true, 0, &r), ==, VN_NAT_OUTSIDE);
+	rte_pktmbuf_free(m);
+	m = mkpkt("192.168.100.10", "1.1.1.1", IPPROTO_UDP, 4001, 53, 4);
+	g_assert_cmpint(vn_nat_process(nt, m, true, 0, &r), ==, VN_NAT_OUTSIDE);
+	rte_pktmbuf_free(m);
+	m = mkpkt("192.168.100.10", "1.1.1.1", IPPROTO_ICMP, 4002, 0, 4); /* not counted */
+	g_assert_cmpint(vn_nat_process(nt, m, true, 0, &r), ==, VN_NAT_OUTSIDE);
+	rte_pktmbuf_free(m);
+	g_assert_cmpuint(refs[4000], ==, 1);
+	g_assert_cmpuint(refs[65536 + 4001], ==, 1);
+	g_assert_cmpuint(refs[4002] + refs[65536 + 4002] + refs[4001] + refs[65536 + 4000], ==, 0);
+	vn_ct_lock(nt->ct);
+	vn_ct_port_ref(nt->ct, IPPROTO_TCP, htons(2222), 1); /* a forward */
+	vn_ct_port_ref(nt->ct, IPPROTO_ICMP, htons(2222), 1);
+	vn_ct_unlock(nt->ct);
+	g_assert_cmpuint(refs[2222], ==, 1);
+	/* the host's own: a SYN-ACK and UDP to ports NAT does not know, a ping: only dropped */
+	m = mkpkt("1.1.1.1", "10.0.0.2", IPPROTO_TCP, 80, 40000, 0);
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	((uint8_t *)(ip + 1))[13] = 0x12;
+	g_assert_cmpint(vn_nat_process(nt, m, false, 0, &r), ==, VN_NAT_DROPPED);
+	rte_pktmbuf_free(m);
+	m = mkpkt("1.1.1.1", "10.0.0.2", IPPROTO_UDP, 53, 40001, 4);
+	g_assert_cmpint(vn_nat_process(nt, m, false, 0, &r), ==, VN_NAT_DROPPED);
+	rte_pktmbuf_free(m);
+	m = mkpkt("1.1.1.1", "10.0.0.2", IPPROTO_ICMP, 7, 0, 4);
+	g_assert_cmpint(vn_nat_process(nt, m, false, 0, &r), ==, VN_NAT_DROPPED);
+	rte_pktmbuf_free(m);
+	g_assert_cmpuint(nt->drops[VN_NAT_NO_CONNECTION], ==, 3);
+	/* the entries go: their counts with them */
+	g_assert_cmpuint(vn_ct_flush(nt->ct), ==, 3);
+	g_assert_cmpuint(refs[4000] + refs[65536 + 4001], ==, 0);
+	g_assert_cmpuint(refs[2222], ==, 1);
+	nt->ct->port_refs = NULL;
+	nat_free(nt);
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -894,6 +946,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/nat/unfinished_checksum", test_unfinished_checksum);
 	g_test_add_func("/nat/fragments_held", test_fragments_held);
 	g_test_add_func("/nat/dhcp", test_dhcp);
+	g_test_add_func("/nat/host_ports", test_host_ports);
 	rc = g_test_run();
 	g_assert_cmpuint(rte_mempool_in_use_count(mp), ==, 0);
 	return rc;
