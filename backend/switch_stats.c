@@ -8,6 +8,7 @@
 #include <rte_mempool.h>
 
 #include "switch_priv.h"
+#include "vnicd/fileio.h"
 #include "vnicd/args.h"
 #include "vnicd/log.h"
 
@@ -128,6 +129,24 @@ static void json_ledger(struct vn_switch *sw, JsonBuilder *b)
 	vn_json_int(b, "checkpoints", (gint64)sw->checkpoints);
 	vn_json_int(b, "checkpoint_failures", (gint64)sw->checkpoint_failures);
 	vn_json_str(b, "recovered_from", sw->ledger_recovered);
+	json_builder_end_object(b);
+}
+
+/* Member "state": the state file's durable saves (vnicd/fileio.h, the saver). */
+static void json_state(struct vn_switch *sw, JsonBuilder *b)
+{
+	struct vn_saver_stats st = {0};
+
+	if (sw->saver)
+		vn_saver_stats(sw->saver, &st);
+	json_builder_set_member_name(b, "state");
+	json_builder_begin_object(b);
+	vn_json_str(b, "path", sw->state_file);
+	vn_json_int(b, "changes", (gint64)st.puts);
+	vn_json_int(b, "saves", (gint64)st.saves);
+	vn_json_int(b, "coalesced", (gint64)st.coalesced);
+	vn_json_int(b, "save_failures", (gint64)st.failures);
+	vn_json_int(b, "latest_failures", (gint64)st.latest_failures);
 	json_builder_end_object(b);
 }
 
@@ -253,6 +272,7 @@ int vn_switch_json_stats(struct vn_switch *sw, const char *port, const char *vm,
 	sw_totals_clear(&t);
 	json_builder_end_array(b);
 	json_ledger(sw, b);
+	json_state(sw, b);
 	if (sw->dp)
 		json_workers(sw, b);
 	json_builder_set_member_name(b, "limits");

@@ -337,14 +337,22 @@ def test_restart(tap):
         tap.eq(rx['a'], N, 'after restart: b->a %d' % N)
         # kill -9 keeps the configuration too, even a change replied to just before it (its
         # durable save may not be made yet: it is in state.json.latest-N)
+        st0 = vn.ctl_json('stats')['state']
+        vn.ctl('net', 'add', 'green', 'bridge')
+        st1 = vn.ctl_json('stats')['state']
+        tap.eq((st1['path'], st1['changes'] - st0['changes'], st1['save_failures']),
+               (os.path.join(vn.state_dir, 'state.json'), 1, 0),
+               'stats: state counts the change, no failed save')
+        tap.ok(wait_for(lambda: vn.ctl_json('stats')['state']['saves'] > st0['saves'], 10),
+               'stats: the change saved durably')
         vn.ctl('net', 'add', 'red', 'bridge')
         vn.kill9()
         vn.start()
         vn.wait_ready()
         tap.eq({p['name'] for p in vn.ctl_json('port', 'list')}, {'a', 'b'},
                'ports restored after kill -9')
-        tap.ok('red' in {n['name'] for n in vn.ctl_json('net', 'list')},
-               'network added just before kill -9 restored')
+        tap.ok({'red', 'green'} <= {n['name'] for n in vn.ctl_json('net', 'list')},
+               'networks added before and just before kill -9 restored')
         tap.ok(wait_for(lambda: link_up(vn, 'a') and link_up(vn, 'b'), 30),
                'guests reconnected after kill -9')
         for g in gs.values():
