@@ -124,26 +124,16 @@ static inline uint32_t key_hash(const uint64_t *key, size_t n)
 	return h ^ h >> 13;
 }
 
-uint32_t vn_tun_flow_hash(const struct rte_mbuf *m)
+/* vn_tun_flow_hash() of any frame, reading its headers wherever they are. */
+static __rte_noinline uint32_t flow_hash_any(const struct rte_mbuf *m)
 {
 	uint64_t key[7] = {0}; /* aligned, zero-padded: key_hash() */
 	uint8_t b[40], *k = (uint8_t *)key;
-	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	const uint8_t *p = rte_pktmbuf_read(m, 0, 12, b);
 	size_t n = 12;
 	uint32_t l3;
 	uint16_t et;
 
-	/* the common case, an untagged IPv4 frame with a 20-byte header and its ports in the
-	 * first segment, read in place: the same key as below */
-	if (rte_pktmbuf_data_len(m) >= 38 && p[12] == 0x08 && p[13] == 0 && p[14] == 0x45) {
-		memcpy(k, p, 12);
-		memcpy(k + 12, p + 26, 8);
-		k[20] = p[23];
-		if (has_ports(p[23]) && !(vn_get16(p + 20) & 0x3fff))
-			memcpy(k + 21, p + 34, 4);
-		return key_hash(key, 25);
-	}
-	p = rte_pktmbuf_read(m, 0, 12, b);
 	if (!p)
 		return 0;
 	memcpy(k, p, 12); /* MAC addresses */
@@ -163,6 +153,24 @@ uint32_t vn_tun_flow_hash(const struct rte_mbuf *m)
 			key_ports(m, l3 + 40, k, &n);
 	}
 	return key_hash(key, n);
+}
+
+uint32_t vn_tun_flow_hash(const struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint64_t key[4] = {0};
+	uint8_t *k = (uint8_t *)key;
+
+	/* the common case, an untagged IPv4 frame with a 20-byte header and its ports in the
+	 * first segment, read in place: the same key as flow_hash_any()'s */
+	if (unlikely(rte_pktmbuf_data_len(m) < 38 || p[12] != 0x08 || p[13] != 0 || p[14] != 0x45))
+		return flow_hash_any(m);
+	memcpy(k, p, 12);
+	memcpy(k + 12, p + 26, 8);
+	k[20] = p[23];
+	if (has_ports(p[23]) && !(vn_get16(p + 20) & 0x3fff))
+		memcpy(k + 21, p + 34, 4);
+	return key_hash(key, 25);
 }
 
 /* The DSCP and ECN of the inner IP header of @m, 0 when it is not IP (RFC 6040 normal mode). */
