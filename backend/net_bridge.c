@@ -98,27 +98,14 @@ struct memo {
 	uint16_t prev_to;
 };
 
-/*
- * The burst's FDB look-ups, made at once before any frame is decided so that their cache
- * misses overlap (vn_fdb_lookup_bulk()): the keys (the sources first, @ns of them, then the
- * unicast destinations), what the FDB held for each, and by frame the index of its source's
- * and destination's key (-1: none). Consecutive frames with one source (or destination)
- * share its key, as the memo shares the learn (or lookup). A frame with the addresses and
- * segment of the frame before it has no keys of its own (its memos are that frame's).
- */
-struct bulk {
-	struct vn_fdb_key keys[2 * VN_BURST];
-	uint64_t res[2 * VN_BURST];
-	int8_t src[VN_BURST], dst[VN_BURST];
-	unsigned ns;
-};
+_Static_assert(VN_BURST <= VN_FDB_BULK_FRAMES, "a burst's keys fit one bulk look-up");
 
 /* Decide where frame @i, @eth of segment @seg and class @cast, goes (learning its source),
  * with what the bulk look-up @bk found if there is one (never on a trace's dry run, @tr). */
 static __rte_always_inline void bridge_one(const struct vn_fwd_ctx *x, struct memo *mm,
 					   const struct rte_ether_hdr *eth, uint16_t seg,
 					   uint8_t cast, struct vn_fwd *f, struct vn_trace *tr,
-					   const struct bulk *bk, uint16_t i)
+					   const struct vn_fdb_bulk *bk, uint16_t i)
 {
 	const struct vn_dp_table *t = x->t;
 	struct vn_fdb *fdb = x->in->net->fdb;
@@ -186,29 +173,30 @@ static __rte_always_inline void bridge_one(const struct vn_fwd_ctx *x, struct me
  * registers for the memo of the frame before. */
 static __rte_noinline void bridge_one_fast(const struct vn_fwd_ctx *x, struct memo *mm,
 					   const struct rte_ether_hdr *eth, uint16_t seg,
-					   uint8_t cast, struct vn_fwd *f, const struct bulk *bk,
-					   uint16_t i)
+					   uint8_t cast, struct vn_fwd *f,
+					   const struct vn_fdb_bulk *bk, uint16_t i)
 {
 	bridge_one(x, mm, eth, seg, cast, f, NULL, bk, i);
 }
 
-/* The keys of the @n (at most VN_BURST) frames @pkts into @bk, and what @fdb holds for them. */
-static __rte_always_inline void bulk_gather(struct bulk *bk, struct rte_mbuf *const *pkts,
+/* The keys of the @n (at most VN_BURST) frames @pkts into @bk, and what @fdb holds for them.
+ * A frame with the addresses and segment of the frame before it has no keys of its own (its
+ * memos are that frame's). */
+static __rte_always_inline void bulk_gather(struct vn_fdb_bulk *bk, struct rte_mbuf *const *pkts,
 					    uint16_t n, int moff, struct vn_fdb *fdb)
 {
-	struct vn_fdb_key dk[VN_BURST];
-	uint64_t last_s = UINT64_MAX, last_d = UINT64_MAX, pa = 0;
+	uint64_t pa = 0;
 	uint32_t pb = 0;
 	uint16_t pseg = UINT16_MAX; /* no segment: the first frame is no duplicate */
-	unsigned ns = 0, nd = 0;
+	struct vn_fdb_gather g;
 
+	vn_fdb_gather_init(&g);
 	for (uint16_t i = 0; i < n; i++) {
 		const struct rte_ether_hdr *eth =
 		    rte_pktmbuf_mtod(pkts[i], const struct rte_ether_hdr *);
 		const struct vn_meta *md = vn_meta_at(pkts[i], moff);
 		uint16_t seg = md->cl.seg;
-		struct vn_fdb_key k;
-		uint64_t a, kv;
+		uint64_t a;
 		uint32_t b;
 
 		memcpy(&a, eth, 8);
@@ -218,27 +206,9 @@ static __rte_always_inline void bulk_gather(struct bulk *bk, struct rte_mbuf *co
 		pa = a;
 		pb = b;
 		pseg = seg;
-		k = (struct vn_fdb_key){.seg = seg, .mac = eth->src_addr};
-		memcpy(&kv, &k, sizeof(kv));
-		if (kv != last_s) {
-			bk->keys[ns++] = k;
-			last_s = kv;
-		}
-		bk->src[i] = (int8_t)(ns - 1);
-		bk->dst[i] = -1;
-		if (md->cast != VN_UCAST)
-			continue;
-		k.mac = eth->dst_addr;
-		memcpy(&kv, &k, sizeof(kv));
-		if (kv != last_d) {
-			dk[nd++] = k;
-			last_d = kv;
-		}
-		bk->dst[i] = (int8_t)(nd - 1);
+		vn_fdb_bulk_add(bk, &g, i, seg, eth, md->cast == VN_UCAST);
 	}
-	memcpy(&bk->keys[ns], dk, nd * sizeof(dk[0]));
-	bk->ns = ns;
-	vn_fdb_lookup_bulk(fdb, bk->keys, ns + nd, ns, bk->res);
+	vn_fdb_bulk_lookup(bk, &g, fdb);
 }
 
 /* Return: true if frame @m has the addresses (12 bytes) and segment of frame @p. */
@@ -256,7 +226,7 @@ static inline bool same_as(const struct rte_mbuf *m, const struct rte_mbuf *p, i
  * A frame with the addresses and segment of the one before it, which went to one port,
  * goes there too: one 12-byte compare instead of the learning and lookup memos. Unless the
  * burst starts as a steady flow (its second frame like the first), its look-ups are made at
- * once first (struct bulk); a learn that changes the FDB sends the later look-ups of the
+ * once first (struct vn_fdb_bulk); a learn that changes the FDB sends the later look-ups of the
  * burst back to the FDB one by one.
  */
 static __rte_always_inline void bridge_forward_as(const struct vn_fwd_ctx *x,
@@ -265,8 +235,8 @@ static __rte_always_inline void bridge_forward_as(const struct vn_fwd_ctx *x,
 {
 	struct memo mm = {.dst_port = -1};
 	const int moff = vn_meta_offset;
-	const struct bulk *bp = NULL;
-	struct bulk bk;
+	const struct vn_fdb_bulk *bp = NULL;
+	struct vn_fdb_bulk bk;
 
 	if (tr == NULL && n > 2 && n <= VN_BURST && !same_as(pkts[1], pkts[0], moff)) {
 		bulk_gather(&bk, pkts, n, moff, x->in->net->fdb);

@@ -599,9 +599,11 @@ static inline int valid_dst(const struct vn_dp_table *t, const struct vn_net *ne
 }
 
 /* The burst's memo: the last learned source and the last lookup, each with its segment
- * (frames of a burst mostly share both: the FDB's hash is the overlay's main cost). */
+ * (frames of a burst mostly share both: the FDB's hash is the overlay's main cost), as the
+ * bridge's (net_bridge.c). */
 struct ov_memo {
 	bool have_src, have_dst;
+	bool stale; /* a learn of this burst changed the FDB: the bulk's look-ups may be old */
 	uint16_t src_seg, dst_seg;
 	int dst;
 	struct rte_ether_addr src, dmac;
@@ -611,6 +613,7 @@ struct ov_memo {
 	uint32_t pb;
 	int pseg;
 	uint16_t pto;
+	uint32_t pvni; /* its VNI */
 };
 
 /* Return: true if the frame at @e is 802.1Q or 802.1ad tagged (ov_one() drops those). */
@@ -626,7 +629,8 @@ static inline bool vn_ov_tagged(const uint8_t *e)
  * segment's guests (and, from a guest, to every flooding remote: head-end replication). */
 static __rte_always_inline void ov_one(const struct vn_fwd_ctx *x, struct vn_overlay *ov,
 				       struct ov_memo *mm, struct rte_mbuf *m, int seg, bool remote,
-				       struct vn_fwd *f, struct vn_trace *tr)
+				       struct vn_fwd *f, struct vn_trace *tr,
+				       const struct vn_fdb_bulk *bk, uint16_t i)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	const struct vn_dp_table *t = x->t;
@@ -643,8 +647,14 @@ static __rte_always_inline void ov_one(const struct vn_fwd_ctx *x, struct vn_ove
 	VN_TRACE(tr, "overlay", "vni", "segment %d: VNI %u", seg, ov->vni[seg]);
 	if (!mm->have_src || mm->src_seg != seg ||
 	    !rte_is_same_ether_addr(&mm->src, &eth->src_addr)) {
-		if (vn_fwd_learn(x, tr, fdb, (uint16_t)seg, &eth->src_addr) > 0)
-			mm->have_dst = false; /* a move may change the memoised lookup */
+		int ks = bk ? bk->src[i] : -1;
+		int rc = tr == NULL && ks >= 0
+			     ? vn_fdb_learn_res(fdb, bk->res[ks], &bk->keys[ks], in, x->now)
+			     : vn_fwd_learn(x, tr, fdb, (uint16_t)seg, &eth->src_addr);
+		if (rc > 0) { /* a move may change the memoised lookup and the bulk's */
+			mm->have_dst = false;
+			mm->stale = true;
+		}
 		rte_ether_addr_copy(&eth->src_addr, &mm->src);
 		mm->src_seg = (uint16_t)seg;
 		mm->have_src = true;
@@ -652,8 +662,11 @@ static __rte_always_inline void ov_one(const struct vn_fwd_ctx *x, struct vn_ove
 	if (rte_is_unicast_ether_addr(&eth->dst_addr)) {
 		if (!mm->have_dst || mm->dst_seg != seg ||
 		    !rte_is_same_ether_addr(&mm->dmac, &eth->dst_addr)) {
-			mm->dst = valid_dst(t, &ov->base,
-					    vn_fwd_lookup(tr, fdb, (uint16_t)seg, &eth->dst_addr));
+			int kd = bk ? bk->dst[i] : -1;
+			int got = tr == NULL && kd >= 0 && !mm->stale
+				      ? vn_fdb_res_port(bk->res[bk->ns + (unsigned)kd])
+				      : vn_fwd_lookup(tr, fdb, (uint16_t)seg, &eth->dst_addr);
+			mm->dst = valid_dst(t, &ov->base, got);
 			if (unlikely(tr != NULL))
 				vn_trace_lookup(tr, "FDB/VTEP table", (uint16_t)seg, &eth->dst_addr,
 						mm->dst);
@@ -688,6 +701,17 @@ static __rte_always_inline void ov_one(const struct vn_fwd_ctx *x, struct vn_ove
 	l->mask = (uint8_t)((1u << seg) | (remote ? 0 : VN_OV_KMODE_REMOTE));
 }
 
+_Static_assert(VN_BURST <= VN_FDB_BULK_FRAMES, "a burst's keys fit one bulk look-up");
+
+/* ov_one() of the fast path, out of line: the loop over a burst's frames keeps its registers
+ * for the memo of the frame before. */
+static __rte_noinline void ov_one_fast(const struct vn_fwd_ctx *x, struct vn_overlay *ov,
+				       struct ov_memo *mm, struct rte_mbuf *m, int seg, bool remote,
+				       struct vn_fwd *f, const struct vn_fdb_bulk *bk, uint16_t i)
+{
+	ov_one(x, ov, mm, m, seg, remote, f, NULL, bk, i);
+}
+
 /* The segment of a frame received with VLAN @vid (0: untagged) on a port with map @vm. */
 static inline int vmap_seg(const struct vn_overlay *ov, const struct vn_vlan_map *vm, uint32_t vid)
 {
@@ -697,6 +721,60 @@ static inline int vmap_seg(const struct vn_overlay *ov, const struct vn_vlan_map
 	return -1;
 }
 
+/* The segment of frame @m arriving by @in (@remote: a VTEP), whose own segment is @seg0
+ * when it has no VLAN map; Return: -1 when none takes it (ov_forward_as() drops it). */
+static __rte_always_inline int ov_seg(const struct vn_overlay *ov, const struct vn_slot *in,
+				      bool remote, int seg0, const struct rte_mbuf *m)
+{
+	if (unlikely(in->vmap != NULL))
+		return vmap_seg(ov, in->vmap, m->hash.usr);
+	return remote ? vn_ov_seg_of_vni(ov, m->hash.usr) : seg0;
+}
+
+/* The keys of the @n (at most VN_BURST) frames @pkts arriving by @in into @bk, and what the
+ * overlay's FDB holds for them (as the bridge's bulk_gather()). A frame no segment takes, a
+ * tagged one, and one with the addresses and segment of the frame before have no keys. */
+static __rte_noinline void ov_gather(struct vn_overlay *ov, const struct vn_slot *in,
+				     struct rte_mbuf *const *pkts, uint16_t n, bool remote,
+				     int seg0, struct vn_fdb_bulk *bk)
+{
+	uint64_t pa = 0;
+	uint32_t pb = 0;
+	int pseg = -1;
+	struct vn_fdb_gather g;
+
+	vn_fdb_gather_init(&g);
+	for (uint16_t i = 0; i < n; i++) {
+		const struct rte_ether_hdr *eth =
+		    rte_pktmbuf_mtod(pkts[i], const struct rte_ether_hdr *);
+		int seg = ov_seg(ov, in, remote, seg0, pkts[i]);
+		uint64_t a;
+		uint32_t b;
+
+		memcpy(&a, eth, 8);
+		memcpy(&b, (const uint8_t *)eth + 8, 4);
+		if (seg < 0 || vn_ov_tagged((const uint8_t *)eth) ||
+		    (a == pa && b == pb && seg == pseg)) {
+			vn_fdb_bulk_none(bk, i);
+			continue;
+		}
+		pa = a;
+		pb = b;
+		pseg = seg;
+		vn_fdb_bulk_add(bk, &g, i, (uint16_t)seg, eth,
+				rte_is_unicast_ether_addr(&eth->dst_addr));
+	}
+	vn_fdb_bulk_lookup(bk, &g, ov->base.fdb);
+}
+
+/*
+ * Put each frame in its segment (the port's VNI, its VLAN map's, or the VNI it was
+ * decapsulated with) and decide it (ov_one()). A frame with the addresses and segment of the
+ * one before it, which went to one port, goes there too (one 12-byte compare). Unless the
+ * burst starts as a steady flow (its second frame's addresses those of the first), its FDB
+ * look-ups are made at once first (struct vn_fdb_bulk, as the bridge's); a learn that changes
+ * the FDB sends the later look-ups of the burst back to the FDB one by one.
+ */
 static __rte_always_inline void ov_forward_as(const struct vn_fwd_ctx *x,
 					      struct rte_mbuf *const *pkts, uint16_t n,
 					      struct vn_fwd *f, struct vn_trace *tr)
@@ -705,14 +783,24 @@ static __rte_always_inline void ov_forward_as(const struct vn_fwd_ctx *x,
 	bool remote = x->in->tun != NULL;
 	int seg = remote ? 0 : __builtin_ctz(x->in->kmode | 0x80u);
 	struct ov_memo mm = {.dst = -1, .pseg = -1};
+	const struct vn_vlan_map *vm = x->in->vmap;
+	const struct vn_fdb_bulk *bp = NULL;
+	struct vn_fdb_bulk bk;
+
+	if (tr == NULL && n > 2 && n <= VN_BURST &&
+	    memcmp(rte_pktmbuf_mtod(pkts[1], const uint8_t *),
+		   rte_pktmbuf_mtod(pkts[0], const uint8_t *), 12) != 0) {
+		ov_gather(ov, x->in, pkts, n, remote, seg, &bk);
+		bp = &bk;
+	}
 
 	for (uint16_t i = 0; i < n; i++) {
 		const uint8_t *e = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
 		uint64_t a;
 		uint32_t b;
 
-		if (unlikely(x->in->vmap != NULL)) { /* its tag (hash.usr) says the VNI */
-			seg = vmap_seg(ov, x->in->vmap, pkts[i]->hash.usr);
+		if (unlikely(vm != NULL)) { /* its tag (hash.usr) says the VNI */
+			seg = vmap_seg(ov, vm, pkts[i]->hash.usr);
 			if (seg < 0) {
 				VN_TRACE(tr, "forward", "drop",
 					 "overlay: the port's VLAN map has no VLAN %u",
@@ -734,12 +822,16 @@ static __rte_always_inline void ov_forward_as(const struct vn_fwd_ctx *x,
 		memcpy(&a, e, 8);
 		memcpy(&b, e + 8, 4);
 		if (a == mm.pa && b == mm.pb && seg == mm.pseg && !vn_ov_tagged(e)) {
-			pkts[i]->hash.usr = ov->vni[seg];
+			pkts[i]->hash.usr = mm.pvni;
 			vn_fwd_to(&f[i], mm.pto);
 			continue;
 		}
-		ov_one(x, ov, &mm, pkts[i], seg, remote, &f[i], tr);
+		if (tr == NULL)
+			ov_one_fast(x, ov, &mm, pkts[i], seg, remote, &f[i], bp, i);
+		else
+			ov_one(x, ov, &mm, pkts[i], seg, remote, &f[i], tr, bp, i);
 		mm.pseg = f[i].nlegs == VN_FWD_TO ? seg : -1; /* only a decision for one port */
+		mm.pvni = pkts[i]->hash.usr;
 		mm.pa = a;
 		mm.pb = b;
 		mm.pto = f[i].to;

@@ -102,29 +102,38 @@ static void key_ports(const struct rte_mbuf *m, uint32_t off, uint8_t *k, size_t
 	}
 }
 
-uint32_t vn_tun_flow_hash(const struct rte_mbuf *m)
+/* The hash of flow key @key of @n bytes (zero-padded to 56): CRC32-C over its 8-byte words,
+ * four when it fits 32 bytes (IPv4, or no IP), else seven (IPv6), one instruction a word
+ * instead of rte_hash_crc()'s loop over the length and its tail; then mixed. */
+static inline uint32_t key_hash(const uint64_t *key, size_t n)
 {
-	uint64_t key[7] = {0}; /* aligned: rte_hash_crc() loads 8 bytes at a time */
+	uint32_t h = rte_hash_crc_8byte(key[0], 0);
+
+	h = rte_hash_crc_8byte(key[1], h);
+	h = rte_hash_crc_8byte(key[2], h);
+	h = rte_hash_crc_8byte(key[3], h);
+	if (n > 32) {
+		h = rte_hash_crc_8byte(key[4], h);
+		h = rte_hash_crc_8byte(key[5], h);
+		h = rte_hash_crc_8byte(key[6], h);
+	}
+	/* CRC is linear: flows that differ in a few bits of one word would share low bits
+	 * (the source port keeps 14); mixed as MurmurHash3's finaliser mixes */
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	return h ^ h >> 13;
+}
+
+/* vn_tun_flow_hash() of any frame, reading its headers wherever they are. */
+static __rte_noinline uint32_t flow_hash_any(const struct rte_mbuf *m)
+{
+	uint64_t key[7] = {0}; /* aligned, zero-padded: key_hash() */
 	uint8_t b[40], *k = (uint8_t *)key;
-	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	const uint8_t *p = rte_pktmbuf_read(m, 0, 12, b);
 	size_t n = 12;
 	uint32_t l3;
 	uint16_t et;
 
-	/* the common case, an untagged IPv4 frame with a 20-byte header and its ports in the
-	 * first segment, read in place: the same key as below */
-	if (rte_pktmbuf_data_len(m) >= 38 && p[12] == 0x08 && p[13] == 0 && p[14] == 0x45) {
-		memcpy(k, p, 12);
-		memcpy(k + 12, p + 26, 8);
-		k[20] = p[23];
-		n = 21;
-		if (has_ports(p[23]) && !(vn_get16(p + 20) & 0x3fff)) {
-			memcpy(k + 21, p + 34, 4);
-			n = 25;
-		}
-		return rte_hash_crc(key, (uint32_t)n, 0);
-	}
-	p = rte_pktmbuf_read(m, 0, 12, b);
 	if (!p)
 		return 0;
 	memcpy(k, p, 12); /* MAC addresses */
@@ -143,7 +152,25 @@ uint32_t vn_tun_flow_hash(const struct rte_mbuf *m)
 		if (has_ports(p[6]))
 			key_ports(m, l3 + 40, k, &n);
 	}
-	return rte_hash_crc(key, (uint32_t)n, 0);
+	return key_hash(key, n);
+}
+
+uint32_t vn_tun_flow_hash(const struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint64_t key[4] = {0};
+	uint8_t *k = (uint8_t *)key;
+
+	/* the common case, an untagged IPv4 frame with a 20-byte header and its ports in the
+	 * first segment, read in place: the same key as flow_hash_any()'s */
+	if (unlikely(rte_pktmbuf_data_len(m) < 38 || p[12] != 0x08 || p[13] != 0 || p[14] != 0x45))
+		return flow_hash_any(m);
+	memcpy(k, p, 12);
+	memcpy(k + 12, p + 26, 8);
+	k[20] = p[23];
+	if (has_ports(p[23]) && !(vn_get16(p + 20) & 0x3fff))
+		memcpy(k + 21, p + 34, 4);
+	return key_hash(key, 25);
 }
 
 /* The DSCP and ECN of the inner IP header of @m, 0 when it is not IP (RFC 6040 normal mode). */
@@ -193,6 +220,25 @@ static struct rte_mbuf *encap_head(struct rte_mbuf *m, uint8_t len, struct rte_m
 	return h;
 }
 
+/* Copy @t's headers to @h: constant sizes (a few vector moves) for the four kinds of header
+ * instead of a memcpy() call of a variable size. */
+static inline void tmpl_copy(uint8_t *h, const struct vn_tun_tmpl *t)
+{
+	switch (t->len) {
+	case 50: /* VXLAN, Geneve over IPv4 */
+		memcpy(h, t->h, 50);
+		break;
+	case 42: /* NVGRE over IPv4 */
+		memcpy(h, t->h, 42);
+		break;
+	case 70: /* VXLAN, Geneve over IPv6 */
+		memcpy(h, t->h, 70);
+		break;
+	default:
+		memcpy(h, t->h, t->len);
+	}
+}
+
 /* Fill headers @h from @t for an inner frame of @inner bytes. */
 static void encap_patch(const struct vn_tun_tmpl *t, uint8_t *h, uint32_t vni, uint32_t hash,
 			uint8_t tos, uint32_t inner)
@@ -201,7 +247,7 @@ static void encap_patch(const struct vn_tun_tmpl *t, uint8_t *h, uint32_t vni, u
 	uint16_t l3len = (uint16_t)(inner + t->len - t->l3_off);
 	uint16_t c;
 
-	memcpy(h, t->h, t->len);
+	tmpl_copy(h, t);
 	if (t->v6) {
 		ip[0] = (uint8_t)(0x60 | tos >> 4);
 		ip[1] = (uint8_t)(tos << 4);
@@ -292,8 +338,12 @@ static enum vn_tun_err outer_ip4(const struct rte_mbuf *m, const struct vn_tun_l
 	memcpy(rx->remote.a, p + 12, 4);
 	if (ihl < 20 || tot < ihl || RTE_ETHER_HDR_LEN + tot > rte_pktmbuf_pkt_len(m))
 		return VN_TUN_TRUNC;
-	p = rte_pktmbuf_read(m, RTE_ETHER_HDR_LEN, ihl, b); /* options are skipped */
-	o->bad_csum = rte_raw_cksum(p, ihl) != 0xffff;
+	if (likely(ihl == 20)) {
+		o->bad_csum = vn_ip4_hdr20_sum(p) != 0xffff;
+	} else {
+		p = rte_pktmbuf_read(m, RTE_ETHER_HDR_LEN, ihl, b); /* options are skipped */
+		o->bad_csum = rte_raw_cksum(p, ihl) != 0xffff;
+	}
 	memcpy(o->addr, p + 12, 8);
 	o->src = o->addr;
 	o->dst = o->addr + 4;

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_ether.h>
 #include <rte_rcu_qsbr.h>
@@ -124,6 +125,83 @@ static inline int vn_fdb_res_port(uint64_t res)
  */
 int vn_fdb_learn_res(struct vn_fdb *fdb, uint64_t res, const struct vn_fdb_key *k, uint16_t port,
 		     uint64_t now);
+
+/* Frames one struct vn_fdb_bulk gathers at most (a source and a destination key each). */
+#define VN_FDB_BULK_FRAMES (VN_FDB_BULK / 2)
+
+/**
+ * struct vn_fdb_bulk - a burst's FDB look-ups, made at once before any of its frames is
+ * decided so that their cache misses overlap (vn_fdb_lookup_bulk()): the keys (the sources
+ * first, @ns of them, then the unicast destinations), what the FDB held for each, and by
+ * frame the index of its source's and destination's key (-1: none, the frame looks up on
+ * its own). Consecutive frames with one source (or destination) share its key, as a
+ * kind's memo shares the learn (or lookup). Filled by vn_fdb_bulk_add() frame by frame
+ * (with a struct vn_fdb_gather from vn_fdb_gather_init()), then vn_fdb_bulk_lookup().
+ * Used by the bridge and overlay kinds; thread: the worker.
+ */
+struct vn_fdb_bulk {
+	struct vn_fdb_key keys[VN_FDB_BULK];
+	uint64_t res[VN_FDB_BULK];
+	int8_t src[VN_FDB_BULK_FRAMES], dst[VN_FDB_BULK_FRAMES];
+	unsigned ns;
+	struct vn_fdb_key dk[VN_FDB_BULK_FRAMES]; /* the destinations, until the lookup */
+};
+
+/** struct vn_fdb_gather - the state of filling one struct vn_fdb_bulk (a local: registers). */
+struct vn_fdb_gather {
+	uint64_t last_s, last_d; /* the last key of each (UINT64_MAX: none) */
+	unsigned ns, nd;
+};
+
+static __rte_always_inline void vn_fdb_gather_init(struct vn_fdb_gather *g)
+{
+	g->last_s = g->last_d = UINT64_MAX;
+	g->ns = g->nd = 0;
+}
+
+/** vn_fdb_bulk_none() - frame @i has no keys (it looks up on its own, or shares a memo). */
+static __rte_always_inline void vn_fdb_bulk_none(struct vn_fdb_bulk *bk, unsigned i)
+{
+	bk->src[i] = bk->dst[i] = -1;
+}
+
+/**
+ * vn_fdb_bulk_add() - the keys of frame @i (at most VN_FDB_BULK_FRAMES - 1) of segment
+ * @seg, Ethernet header @eth: its source, and its destination if @ucast.
+ */
+static __rte_always_inline void vn_fdb_bulk_add(struct vn_fdb_bulk *bk, struct vn_fdb_gather *g,
+						unsigned i, uint16_t seg,
+						const struct rte_ether_hdr *eth, bool ucast)
+{
+	struct vn_fdb_key k = {.seg = seg, .mac = eth->src_addr};
+	uint64_t kv;
+
+	memcpy(&kv, &k, sizeof(kv));
+	if (kv != g->last_s) {
+		bk->keys[g->ns++] = k;
+		g->last_s = kv;
+	}
+	bk->src[i] = (int8_t)(g->ns - 1);
+	bk->dst[i] = -1;
+	if (!ucast)
+		return;
+	k.mac = eth->dst_addr;
+	memcpy(&kv, &k, sizeof(kv));
+	if (kv != g->last_d) {
+		bk->dk[g->nd++] = k;
+		g->last_d = kv;
+	}
+	bk->dst[i] = (int8_t)(g->nd - 1);
+}
+
+/** vn_fdb_bulk_lookup() - look every key vn_fdb_bulk_add() gathered up in @fdb at once. */
+static __rte_always_inline void
+vn_fdb_bulk_lookup(struct vn_fdb_bulk *bk, const struct vn_fdb_gather *g, struct vn_fdb *fdb)
+{
+	memcpy(&bk->keys[g->ns], bk->dk, g->nd * sizeof(bk->dk[0]));
+	bk->ns = g->ns;
+	vn_fdb_lookup_bulk(fdb, bk->keys, g->ns + g->nd, g->ns, bk->res);
+}
 
 /**
  * vn_fdb_add_static() - add or replace a static entry (never aged, never moved).

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_byteorder.h>
 #include <rte_ip.h>
@@ -17,6 +18,23 @@ static inline uint16_t vn_fold(uint32_t sum)
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)sum;
+}
+
+/**
+ * vn_ip4_hdr20_sum() - the raw sum of the 20 bytes at @p (an IPv4 header without options),
+ * folded as rte_raw_cksum(@p, 20) folds it, with five 32-bit loads instead of ten 16-bit ones.
+ * Return: the sum (0xffff: the header's checksum is right).
+ */
+static inline uint16_t vn_ip4_hdr20_sum(const uint8_t *p)
+{
+	uint32_t w[5];
+	uint64_t s;
+
+	memcpy(w, p, 20);
+	s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffffffff) + (s >> 32);
+	return vn_fold((uint32_t)s);
 }
 
 /**
