@@ -174,6 +174,7 @@ struct traffic {
 	struct gport *in, *out;
 	uint32_t next_rx[NQ];
 	uint64_t received, bad;
+	unsigned moves; /* done by the main thread: the frames sent keep pace with them */
 	volatile int done;
 };
 
@@ -198,7 +199,11 @@ static struct rte_mbuf *seq_frame(struct rte_mempool *mp, unsigned q, uint32_t s
 	return m;
 }
 
-/* Feed PER_Q numbered frames into each rx queue and check what comes out, in order. */
+/* Feed PER_Q numbered frames into each rx queue and check what comes out, in order. The
+ * feed keeps pace with the main thread's queue moves (PER_Q / MOVE_STEPS frames a queue per
+ * move), so that at least MOVE_STEPS - 1 moves happen while frames flow, however fast the
+ * workers switch. */
+#define MOVE_STEPS 20
 static void *traffic_run(void *arg)
 {
 	struct traffic *tr = arg;
@@ -209,7 +214,10 @@ static void *traffic_run(void *arg)
 		void *o[64];
 		unsigned n;
 		for (unsigned q = 0; q < NQ; q++) {
-			for (unsigned k = 0; k < 16 && sent[q] < PER_Q; k++) {
+			uint32_t upto = RTE_MIN(
+			    (uint32_t)PER_Q, (__atomic_load_n(&tr->moves, __ATOMIC_RELAXED) + 1) *
+						 (PER_Q / MOVE_STEPS));
+			for (unsigned k = 0; k < 16 && sent[q] < upto; k++) {
 				struct rte_mbuf *m = seq_frame(tr->mp, q, sent[q]);
 				if (!m)
 					break;
@@ -311,6 +319,7 @@ static void test_handover(void)
 		g_assert_cmpint(vn_dp_rxq_move(dp, 0, q, (unsigned)to), ==, 0);
 		g_assert_cmpint(vn_dp_rxq_worker(dp, 0, q), ==, to);
 		moves++;
+		__atomic_store_n(&tr.moves, moves, __ATOMIC_RELAXED);
 		g_usleep(300);
 	}
 	pthread_join(tt, NULL);
@@ -323,7 +332,7 @@ static void test_handover(void)
 	g_assert_cmpuint(tr.received, ==, (uint64_t)NQ * PER_Q);
 	g_assert_cmpuint(tr.bad, ==, 0);
 	g_assert_cmpuint(tr.in->overlaps, ==, 0);
-	g_assert_cmpuint(moves, >=, 10);
+	g_assert_cmpuint(moves, >=, MOVE_STEPS - 1);
 	vn_dp_rxq_stats(dp, &st);
 	g_assert_cmpuint(st.handover_timeouts, ==, 0);
 	vn_dp_port_counters(dp, 0, &c);
