@@ -425,7 +425,9 @@ static unsigned worker_sleep(struct vn_worker *w, const struct vn_dp_table *t, u
 		fd = p->ops->rx_intr(p, rq[i].q, true);
 		if (fd == -ENOTCONN)
 			continue;
-		if (fd < 0 || (fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		if (fd >= 0 && (fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+			p->ops->rx_intr(p, rq[i].q, false); /* armed, but not in the set */
+		if (fd < 0) {
 			timer = true;
 			continue;
 		}

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -134,6 +135,13 @@ static int map_make(struct vn_hfilter *hf)
 	attr.map_flags = BPF_F_MMAPABLE;
 	g_strlcpy(attr.map_name, "vnicd_masq", sizeof(attr.map_name));
 	hf->map = (int)syscall(__NR_bpf, BPF_MAP_CREATE, &attr, sizeof(attr));
+	if (hf->map < 0 && errno == EPERM) { /* before Linux 5.11: charged to RLIMIT_MEMLOCK */
+		struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
+		if (setrlimit(RLIMIT_MEMLOCK, &rl) == 0)
+			hf->map = (int)syscall(__NR_bpf, BPF_MAP_CREATE, &attr, sizeof(attr));
+		else
+			errno = EPERM;
+	}
 	if (hf->map < 0) {
 		hf->map = -errno;
 		snprintf(hf->note, sizeof(hf->note), "BPF_MAP_CREATE: %s", g_strerror(errno));
@@ -332,7 +340,7 @@ void vn_hfilter_free(struct vn_hfilter *hf)
 
 uint32_t *vn_hfilter_refs(struct vn_hfilter *hf)
 {
-	return hf && (hf->link >= 0 || hf->tc) ? &hf->v->ref[0][0] : NULL;
+	return hf && (hf->link >= 0 || hf->tc) ? (uint32_t *)hf->v->ref : NULL;
 }
 
 void vn_hfilter_set_addr(struct vn_hfilter *hf, uint32_t addr)

@@ -186,6 +186,7 @@ static int leg_rx_intr(struct vn_port *port, uint16_t q, bool enable)
 	/* then the worker polls once more before it sleeps (see inject_burst()); counted, not
 	 * set: a worker that had the queue may disarm after the next one armed */
 	__atomic_fetch_add(&l->armed, enable ? 1 : -1, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the store before the ring's next load */
 	return enable ? l->efd : 0;
 }
 
@@ -374,12 +375,12 @@ static void masquerade_check(struct nat_net *nn)
 	if (nat_masquerade_read(nn) < 0 ||
 	    (ext == nn->nat.ext && mask == nn->nat.ext_mask && gw == nn->nat.ext_gw))
 		return;
+	vn_hfilter_set_addr(nn->hfilter, nn->nat.ext); /* before the new address's first SYN-ACK */
 	vn_ct_flush(nn->nat.ct);	/* connections of the old address cannot continue */
 	if ((nb = neigh_make(nn, 1))) { /* resolve as the new address */
 		vn_neigh_free(nn->neigh[1]);
 		nn->neigh[1] = nb;
 	}
-	vn_hfilter_set_addr(nn->hfilter, nn->nat.ext);
 	VN_INFO("network %s: masquerading as %s/%u", nn->base.name,
 		inet_ntoa((struct in_addr){nn->nat.ext}), nn->ext_prefix);
 }

@@ -277,9 +277,11 @@ static gint64 file_generation(const char *file, char **text, gsize *len)
 
 /*
  * vnicd ended without saving its last change durably (killed, or the host crashed): the
- * newest complete @path.latest-N newer than @path replaces it (durably); then they all go.
+ * newest complete @path.latest-N newer than @path replaces it (durably; renamed over it when
+ * that write fails, a full disk); then they all go. Return: the newest generation found in
+ * them (-1: none), which this run's saves must exceed.
  */
-static void take_latest(const char *path)
+static gint64 take_latest(const char *path)
 {
 	g_autofree char *dir = g_path_get_dirname(path);
 	g_autofree char *base = g_path_get_basename(path);
@@ -311,15 +313,18 @@ static void take_latest(const char *path)
 	}
 	if (best && best_gen > file_generation(path, NULL, NULL)) {
 		g_autoptr(GError) e = NULL;
-		if (vn_file_write_atomic(path, best, best_len, &e) < 0) {
+		if (vn_file_write_atomic(path, best, best_len, &e) < 0 && rename(from, path) != 0) {
+			/* kept; this run's saves take higher generations, so that it never
+			 * comes back over them */
 			VN_ERR("state: the newest change in %s not restored: %s", from, e->message);
-			return; /* kept for the next start */
+			return best_gen;
 		}
 		VN_INFO("state: the newest change was in %s (vnicd ended before it was saved)",
 			from);
 	}
 	for (guint i = 0; i < found->len; i++)
 		unlink(found->pdata[i]);
+	return best_gen;
 }
 
 int vn_switch_restore(struct vn_switch *sw, const char *path, GError **err)
@@ -328,8 +333,12 @@ int vn_switch_restore(struct vn_switch *sw, const char *path, GError **err)
 	g_autoptr(GError) perr = NULL;
 	int rc = 0;
 
+	gint64 latest_gen;
+
 	sw->restoring = true;
-	take_latest(path);
+	latest_gen = take_latest(path);
+	if (latest_gen > 0) /* generations only grow, whatever is restored */
+		sw->state_gen = MAX(sw->state_gen, (uint64_t)latest_gen);
 	if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
 		VN_INFO("no state at %s: starting with the default network %s", path, DEFAULT_NET);
 		rc = vn_switch_net_add(sw, DEFAULT_NET, "bridge", err);

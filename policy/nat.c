@@ -200,7 +200,11 @@ static int port_pick(struct vn_nat *nt, struct vn_ct_tuple *rep, uint16_t keep)
 	rep->dport = keep;
 	if (icmp)
 		rep->sport = keep;
-	if (!vn_ct_lookup(nt->ct, rep, &d))
+	/* on the host's own address, only ports of the range (kept apart from the host's own
+	 * by the user: see the host filter), as iptables' MASQUERADE --to-ports */
+	if ((icmp || !nt->host_ext || rep->dst != nt->ext ||
+	     (rte_be_to_cpu_16(keep) >= nt->port_lo && rte_be_to_cpu_16(keep) <= nt->port_hi)) &&
+	    !vn_ct_lookup(nt->ct, rep, &d))
 		return 0;
 	start = vn_ct_tuple_hash(rep, 0x706f7274) % span;
 	for (uint32_t i = 0; i < span && i < VN_NAT_PORT_TRIES; i++) {
@@ -736,11 +740,14 @@ int vn_nat_process_memo(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside,
 	have = rte_pktmbuf_data_len(m) - (uint32_t)(p.l4 - rte_pktmbuf_mtod(m, uint8_t *));
 	if (unlikely(m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM)))
 		csum_finish(m, &p);
-	if (unlikely(p.ip->time_to_live <= 1) && !(from_inside && p.t.dst == nt->gw))
+	if (unlikely(p.ip->time_to_live <= 1) && !(from_inside && p.t.dst == nt->gw)) {
+		if (!from_inside && nt->host_ext && p.t.dst == nt->ext)
+			return vn_nat_dropped(nt, VN_NAT_TTL, r); /* the host's copy answers */
 		return vn_nat_icmp_reply(
 		    nt, m, &p, 11, 0, from_inside ? nt->gw : nt->ext,
 		    &rte_pktmbuf_mtod(m, const struct rte_ether_hdr *)->src_addr,
 		    from_inside ? VN_NAT_INSIDE : VN_NAT_OUTSIDE, VN_NAT_TTL, now, r);
+	}
 	if (memo_hit(mm, &p, from_inside)) /* the burst's last connection again */
 		return memo_apply(mm, &p, false, r);
 	/* the fast path, no lock: a tracked connection's frame (from the outside only to one

@@ -164,6 +164,10 @@ def main():
         tap.eq(udp_peer(g, 41000), 'peer=10.88.0.2:41000', 'the server sees 10.88.0.2')
         tap.eq(icmp.communicate(timeout=10)[0].strip(), '0',
                'no port unreachable from V\'s stack for the reply')
+        low = udp_peer(g, 900)  # outside --port-range: not kept on the host's address
+        tap.ok(low.startswith('peer=10.88.0.2:') and
+               1024 <= int(low.rsplit(':', 1)[1] or 0) <= 65535,
+               'a source port outside --port-range is taken from the range (%s)' % low)
         tap.ok('--port-range 1024-65535 shares 28232 ports with the host' in vn.log(),
                'net add: a warning that --port-range overlaps ip_local_port_range')
         hf = vn.ctl_json('net', 'show', 'lan')['host_filter']
