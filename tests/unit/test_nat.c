@@ -888,18 +888,31 @@ static void test_host_ports(void)
 	nt->host_ext = true;
 	nt->ct->port_refs = refs;
 	vn_nat_neigh_set(nt, 1, ip4("10.0.0.254"), &nhmac);
-	m = mkpkt("192.168.100.10", "1.1.1.1", IPPROTO_TCP, 4000, 80, 0);
+	/* source ports in the range (20000-20003) are kept; 4000 is not on the host's address */
+	m = mkpkt("192.168.100.10", "1.1.1.1", IPPROTO_TCP, 20000, 80, 0);
 	g_assert_cmpint(vn_nat_process(nt, m, true, 0, &r), ==, VN_NAT_OUTSIDE);
 	rte_pktmbuf_free(m);
-	m = mkpkt("192.168.100.10", "1.1.1.1", IPPROTO_UDP, 4001, 53, 4);
+	m = mkpkt("192.168.100.10", "1.1.1.1", IPPROTO_UDP, 20001, 53, 4);
 	g_assert_cmpint(vn_nat_process(nt, m, true, 0, &r), ==, VN_NAT_OUTSIDE);
 	rte_pktmbuf_free(m);
-	m = mkpkt("192.168.100.10", "1.1.1.1", IPPROTO_ICMP, 4002, 0, 4); /* not counted */
+	m = mkpkt("192.168.100.10", "1.1.1.1", IPPROTO_ICMP, 20002, 0, 4); /* not counted */
 	g_assert_cmpint(vn_nat_process(nt, m, true, 0, &r), ==, VN_NAT_OUTSIDE);
 	rte_pktmbuf_free(m);
-	g_assert_cmpuint(refs[4000], ==, 1);
-	g_assert_cmpuint(refs[65536 + 4001], ==, 1);
-	g_assert_cmpuint(refs[4002] + refs[65536 + 4002] + refs[4001] + refs[65536 + 4000], ==, 0);
+	g_assert_cmpuint(refs[20000], ==, 1);
+	g_assert_cmpuint(refs[65536 + 20001], ==, 1);
+	g_assert_cmpuint(refs[20002] + refs[65536 + 20002] + refs[20001] + refs[65536 + 20000], ==,
+			 0);
+	m = mkpkt("192.168.100.10", "1.1.1.2", IPPROTO_TCP, 4000, 80, 0);
+	g_assert_cmpint(vn_nat_process(nt, m, true, 0, &r), ==, VN_NAT_OUTSIDE);
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	{
+		uint16_t sp = rte_be_to_cpu_16(((struct rte_tcp_hdr *)(ip + 1))->src_port);
+		g_assert_cmpuint(sp, >=, 20000);
+		g_assert_cmpuint(sp, <=, 20003);
+		g_assert_cmpuint(refs[sp], ==, sp == 20000 ? 2 : 1);
+	}
+	g_assert_cmpuint(refs[4000], ==, 0);
+	rte_pktmbuf_free(m);
 	vn_ct_lock(nt->ct);
 	vn_ct_port_ref(nt->ct, IPPROTO_TCP, htons(2222), 1); /* a forward */
 	vn_ct_port_ref(nt->ct, IPPROTO_ICMP, htons(2222), 1);
@@ -919,8 +932,9 @@ static void test_host_ports(void)
 	rte_pktmbuf_free(m);
 	g_assert_cmpuint(nt->drops[VN_NAT_NO_CONNECTION], ==, 3);
 	/* the entries go: their counts with them */
-	g_assert_cmpuint(vn_ct_flush(nt->ct), ==, 3);
-	g_assert_cmpuint(refs[4000] + refs[65536 + 4001], ==, 0);
+	g_assert_cmpuint(vn_ct_flush(nt->ct), ==, 4);
+	for (unsigned port = 20000; port <= 20003; port++)
+		g_assert_cmpuint(refs[port] + refs[65536 + port], ==, 0);
 	g_assert_cmpuint(refs[2222], ==, 1);
 	nt->ct->port_refs = NULL;
 	nat_free(nt);
