@@ -139,6 +139,18 @@ static void test_link_down_and_full(void)
  * port of the network but the ingress one and port 2 (a kind byte mask picks them); a
  * frame to ..:02 is dropped as filtered; anything else the kind counts itself.
  */
+/* Every port back on the bridge networks (port 3 on net_b), as the tests found them. */
+static void back_to_bridges(void)
+{
+	for (unsigned p = 0; p < NP; p++) {
+		struct vn_slot s = *vn_dp_slot(dp, (uint16_t)p);
+		s.net = p == 3 ? net_b : net_a;
+		s.kmode = 0;
+		vn_dp_slot_set(dp, (uint16_t)p, &s);
+	}
+	vn_dp_commit(dp);
+}
+
 static void hub_forward(const struct vn_fwd_ctx *x, struct rte_mbuf *const *pkts, uint16_t n,
 			struct vn_fwd *f)
 {
@@ -192,13 +204,7 @@ static void test_custom_kind(void)
 	g_assert_cmpuint(c1[0].drops[VN_DROP_FILTERED] - c0[0].drops[VN_DROP_FILTERED], ==, 1);
 	g_assert_cmpuint(c1[0].drops[VN_DROP_NAT_FULL] - c0[0].drops[VN_DROP_NAT_FULL], ==, 1);
 	g_assert_cmpuint(rte_mempool_avail_count(mp), ==, avail); /* both legs' references */
-	for (unsigned p = 0; p < NP; p++) {			  /* back to the bridge networks */
-		struct vn_slot s = *vn_dp_slot(dp, (uint16_t)p);
-		s.net = p == 3 ? net_b : net_a;
-		s.kmode = 0;
-		vn_dp_slot_set(dp, (uint16_t)p, &s);
-	}
-	vn_dp_commit(dp);
+	back_to_bridges();
 }
 
 /* Where each frame of a burst from port @in went (@got[i]: a mask of ports, by the sequence
@@ -289,13 +295,7 @@ static void test_overlay_bursts(void)
 					vn_fdb_lookup(ovb->fdb, (uint16_t)seg, &m));
 		}
 	g_assert_cmpuint(rte_mempool_avail_count(mp), ==, avail);
-	for (unsigned p = 0; p < NP; p++) { /* back to the bridge networks */
-		struct vn_slot s = *vn_dp_slot(dp, (uint16_t)p);
-		s.net = p == 3 ? net_b : net_a;
-		s.kmode = 0;
-		vn_dp_slot_set(dp, (uint16_t)p, &s);
-	}
-	vn_dp_commit(dp);
+	back_to_bridges();
 	ova->kind->destroy(ova);
 	ovb->kind->destroy(ovb);
 }
