@@ -388,19 +388,6 @@ static void go_online(struct vn_worker *w)
  * that a device that goes away meanwhile cannot hand us a reused number.
  * Return: frames moved by the re-check (0 when it slept).
  */
-/* Arm queue @q of @p's notification: a duplicate of its fd, or -ENOTCONN (nothing can
- * arrive), or another -errno (poll on a timer; the queue is left unarmed). */
-static int arm_fd(struct vn_port *p, uint16_t q)
-{
-	int fd = p->ops->rx_intr ? p->ops->rx_intr(p, q, true) : -ENOTSUP;
-
-	if (fd >= 0 && (fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
-		fd = -errno;
-		p->ops->rx_intr(p, q, false); /* armed, but not in the set */
-	}
-	return fd;
-}
-
 static unsigned worker_sleep(struct vn_worker *w, const struct vn_dp_table *t, unsigned sleep_us)
 {
 	struct pollfd pfd[WAIT_FDS_MAX];
@@ -431,9 +418,15 @@ static unsigned worker_sleep(struct vn_worker *w, const struct vn_dp_table *t, u
 			narmed++;
 			continue;
 		}
-		fd = arm_fd(p, rq[i].q);
+		if (!p->ops->rx_intr) {
+			timer = true;
+			continue;
+		}
+		fd = p->ops->rx_intr(p, rq[i].q, true);
 		if (fd == -ENOTCONN)
 			continue;
+		if (fd >= 0 && (fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+			p->ops->rx_intr(p, rq[i].q, false); /* armed, but not in the set */
 		if (fd < 0) {
 			timer = true;
 			continue;
