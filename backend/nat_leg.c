@@ -128,8 +128,10 @@ static void leg_nat(struct nat_leg *l, struct rte_mbuf *m, uint64_t now, struct 
 }
 
 /* Frames the leg's network delivers to it (they may be shared by a flood: only read, or
- * copied before an edit). Every frame is taken. */
-static uint16_t leg_tx(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+ * copied before an edit), translated frames given back to the worker in @h (when not NULL
+ * and with room) else queued on the leg they leave by. Every frame is taken. */
+static uint16_t leg_deliver(struct vn_port *port, struct rte_mbuf **pkts, uint16_t n,
+			    struct vn_handoff *h)
 {
 	struct nat_leg *l = (struct nat_leg *)port;
 	struct vn_nat_memo mm = {.e = NULL};
@@ -173,10 +175,23 @@ static uint16_t leg_tx(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts,
 		leg_nat(l, m, now, &mm, &out);
 	}
 	vn_nat_memo_flush(&l->nn->nat, &mm);
-	for (int s = 0; s < 2; s++)
-		if (out.n[s])
-			inject_burst(l->nn->leg[s], out.m[s], out.n[s]);
+	for (int s = 0; s < 2; s++) {
+		struct nat_leg *to = l->nn->leg[s];
+		if (out.n[s] && !(h && vn_handoff_add(h, &to->base, out.m[s], out.n[s])))
+			inject_burst(to, out.m[s], out.n[s]);
+	}
 	return n;
+}
+
+static uint16_t leg_tx(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+{
+	return leg_deliver(port, pkts, n, NULL);
+}
+
+static uint16_t leg_tx_handoff(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n,
+			       struct vn_handoff *h)
+{
+	return leg_deliver(port, pkts, n, h);
 }
 
 static int leg_rx_intr(struct vn_port *port, uint16_t q, bool enable)
@@ -219,6 +234,7 @@ static const struct vn_port_ops leg_ops = {
     .kind = "nat",
     .rx_burst = leg_rx,
     .tx_burst = leg_tx,
+    .tx_handoff = leg_tx_handoff,
     .rx_intr = leg_rx_intr,
     .link_up = leg_link_up,
     .describe = leg_describe,

@@ -191,6 +191,8 @@ void vn_tx_flush(struct vn_worker *w, const struct vn_dp_table *t, uint16_t slot
 		s->cap->burst(s->cap, tq->pkts, n, w->id, RTE_PCAPNG_DIRECTION_OUT);
 	if (unlikely(tr != NULL))
 		sent = vn_trace_tx(tr, slot, tq->pkts, n);
+	else if (unlikely(p != NULL && p->ops->tx_handoff != NULL))
+		sent = p->ops->tx_handoff(p, (uint16_t)(w->id % p->nr_txq), tq->pkts, n, &w->hand);
 	else if (likely(p != NULL))
 		sent = p->ops->tx_burst(p, (uint16_t)(w->id % p->nr_txq), tq->pkts, n);
 	vn_tx_count(c, tq, sent);
@@ -608,6 +610,8 @@ static __rte_always_inline void deliver_burst(struct burst *b, struct rte_mbuf *
 	b->c->rx_loc_bytes[run_loc] += run_bytes;
 }
 
+static void handoff_drain(struct vn_worker *w, const struct vn_dp_table *t, uint64_t now);
+
 /*
  * The burst's path; @tr is NULL on the fast path (a constant: every trace note and dry-run
  * branch folds away) and the trace being recorded in the copy vn_dp_switch_burst() makes for
@@ -669,6 +673,40 @@ static __rte_always_inline void switch_burst(struct vn_worker *w, const struct v
 	w->ndirty = 0;
 	if (unlikely(ntun)) /* the underlay's burst is done: into the overlays */
 		vn_tun_rx(w, t, tun, tun_slot, ntun, now);
+	if (unlikely(w->hand.n != 0) && !w->handing)
+		handoff_drain(w, t, now);
+}
+
+/*
+ * Switch what ports gave back while the burst was delivered (a NAT leg's translated frames)
+ * as received on their slots, in rounds: the bursts of one round give back into the next.
+ * A slot whose port is not the one that gave (a table change) drops its run; after
+ * HANDOFF_ROUNDS (a loop between networks) what is left is dropped. Both count on the slot.
+ */
+#define HANDOFF_ROUNDS 4
+static __rte_noinline void handoff_drain(struct vn_worker *w, const struct vn_dp_table *t,
+					 uint64_t now)
+{
+	struct vn_handoff h;
+
+	w->handing = 1;
+	for (unsigned round = 0; w->hand.n && round <= HANDOFF_ROUNDS; round++) {
+		memcpy(&h, &w->hand, offsetof(struct vn_handoff, m) + w->hand.n * sizeof(h.m[0]));
+		w->hand.n = w->hand.nruns = 0;
+		for (uint16_t r = 0; r < h.nruns; r++) {
+			uint16_t s = h.run[r].slot, n = h.run[r].n;
+			struct rte_mbuf **m = &h.m[h.run[r].first];
+			if (unlikely(round == HANDOFF_ROUNDS || s >= t->nr_slots ||
+				     t->slots[s].port != h.run[r].port)) {
+				w->ctr[s].drops[VN_DROP_LINK_DOWN] += n;
+				rte_pktmbuf_free_bulk(m, n);
+				continue;
+			}
+			for (uint16_t i = 0; i < n; i += VN_BURST)
+				switch_burst(w, t, s, m + i, RTE_MIN(n - i, VN_BURST), now, NULL);
+		}
+	}
+	w->handing = 0;
 }
 
 /* The traced copy of switch_burst(), out of line: never in the fast path's instruction cache. */

@@ -21,6 +21,23 @@
 
 struct vn_port;
 
+#define VN_HANDOFF_MAX (4 * VN_BURST) /* frames a worker takes back in one burst */
+#define VN_HANDOFF_RUNS 8	      /* runs of frames for one slot */
+
+/**
+ * struct vn_handoff - frames ports gave back to the worker delivering to them (tx_handoff()),
+ * in runs, each to be switched as received on slot @slot by port @port (checked against the
+ * table first). Filled with vn_handoff_add(); drained by the worker (pipeline.c).
+ */
+struct vn_handoff {
+	uint16_t n, nruns;
+	struct {
+		const struct vn_port *port;
+		uint16_t slot, first, n;
+	} run[VN_HANDOFF_RUNS];
+	struct rte_mbuf *m[VN_HANDOFF_MAX];
+};
+
 /**
  * struct vn_port_ops - the burst operations of one port kind (a const table per kind).
  *
@@ -47,6 +64,16 @@ struct vn_port_ops {
 	 * Return: number of frames taken.
 	 */
 	uint16_t (*tx_burst)(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
+
+	/**
+	 * tx_handoff() - optional, used instead of tx_burst() by workers: the same, for a port
+	 * whose frames come back into the data path (a NAT leg's translated frames, received
+	 * on the other leg). It may leave frames in @h (vn_handoff_add()): the worker switches
+	 * them next, as received on their slot, instead of a queue and a second poll. What does
+	 * not fit in @h goes the way tx_burst() sends it. Thread: the worker delivering.
+	 */
+	uint16_t (*tx_handoff)(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n,
+			       struct vn_handoff *h);
 
 	/**
 	 * rx_intr() - optional: arm (@enable) or disarm notification for rx queue @q, so an
@@ -105,6 +132,30 @@ struct vn_port {
 	bool deleting;		   /* set by `port del` before destroy(): also remove what the
 				      port made outside vnicd (a TAP device); unset at shutdown */
 };
+
+/* Take @n frames @m into @h, as received by @port on its slot. Return: how many it took
+ * (all, or none when @h is full); the caller sends the rest its own way. */
+static inline uint16_t vn_handoff_add(struct vn_handoff *h, const struct vn_port *port,
+				      struct rte_mbuf **m, uint16_t n)
+{
+	if (n > VN_HANDOFF_MAX - h->n)
+		return 0;
+	if (h->nruns && h->run[h->nruns - 1].port == port) { /* the last run grows */
+		h->run[h->nruns - 1].n += n;
+		for (uint16_t i = 0; i < n; i++)
+			h->m[h->n++] = m[i];
+		return n;
+	}
+	if (h->nruns == VN_HANDOFF_RUNS)
+		return 0;
+	h->run[h->nruns].port = port;
+	h->run[h->nruns].slot = port->slot;
+	h->run[h->nruns].first = h->n;
+	h->run[h->nruns++].n = n;
+	for (uint16_t i = 0; i < n; i++)
+		h->m[h->n++] = m[i];
+	return n;
+}
 
 /**
  * vn_name_valid() - Return: true if @name is 1..31 characters of [A-Za-z0-9_.-]
