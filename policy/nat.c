@@ -450,9 +450,7 @@ static int hop(struct vn_nat *nt, struct pkt *p, int where, struct vn_nat_res *r
 {
 	uint16_t ow, nw;
 
-	memcpy(&ow, &p->ip->time_to_live, 2);
-	p->ip->time_to_live--;
-	memcpy(&nw, &p->ip->time_to_live, 2);
+	vn_nat_ttl_dec(p->ip, &ow, &nw);
 	p->ip->hdr_checksum = vn_nat_csum_adjust(p->ip->hdr_checksum, &ow, &nw, 2);
 	__atomic_fetch_add(&nt->translated[where == VN_NAT_INSIDE], 1, __ATOMIC_RELAXED);
 	r->where = where;
@@ -543,7 +541,8 @@ static inline bool memo_hit(const struct vn_nat_memo *mm, const struct pkt *p, b
  * only on the first frame, @step), counted in @mm, the transport's ports (or ICMP
  * identifier) and checksum, the addresses, TTL and header checksum (each checksum once).
  */
-static int memo_apply(struct vn_nat_memo *mm, struct pkt *p, bool step, struct vn_nat_res *r)
+static __rte_always_inline int memo_apply(struct vn_nat_memo *mm, struct pkt *p, bool step,
+					  struct vn_nat_res *r)
 {
 	struct rte_ipv4_hdr *ip = p->ip;
 	uint16_t ow, nw;
@@ -571,9 +570,7 @@ static int memo_apply(struct vn_nat_memo *mm, struct pkt *p, bool step, struct v
 		ih->icmp_ident = mm->o.sport;
 	}
 	/* the addresses and a router's hop (TTL - 1): the header checksum once */
-	memcpy(&ow, &ip->time_to_live, 2);
-	ip->time_to_live--;
-	memcpy(&nw, &ip->time_to_live, 2);
+	vn_nat_ttl_dec(ip, &ow, &nw);
 	ip->hdr_checksum = csum_apply(ip->hdr_checksum, mm->dip + (uint16_t)~ow + nw);
 	ip->src_addr = mm->o.src;
 	ip->dst_addr = mm->o.dst;

@@ -67,9 +67,7 @@ void vn_nat_hold_release(struct vn_nat *nt, const struct vn_nat_frag *f, bool fr
 		ip->hdr_checksum = vn_nat_csum_adjust(ip->hdr_checksum, o, n, 8);
 		ip->src_addr = f->nsrc;
 		ip->dst_addr = f->ndst;
-		memcpy(&ow, &ip->time_to_live, 2);
-		ip->time_to_live--;
-		memcpy(&nw, &ip->time_to_live, 2);
+		vn_nat_ttl_dec(ip, &ow, &nw);
 		ip->hdr_checksum = vn_nat_csum_adjust(ip->hdr_checksum, &ow, &nw, 2);
 		r->more[r->nmore++] = h->m;
 		h->m = NULL;
