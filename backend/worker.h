@@ -48,11 +48,12 @@ struct vn_worker {
 	int wake_fd;		/* eventfd: table changed, device came, stop */
 	struct vn_dp_worker_stats st;
 	struct vn_rxq_ctr (*rxq)[VN_MAX_QUEUES]; /* by slot and queue; NULL in trace workers */
-	uint64_t gen_seen;    /* the table generation it polls; older ones it is done with */
-	int running;	      /* in vn_dp_worker_run() */
-	uint64_t poll_window; /* TSC cycles it polls an idle streak before sleeping */
-	uint64_t idle_since;  /* when the idle streak's window began */
-	uint64_t slept;	      /* cycles of the sleep just ended without frames (0: none) */
+	uint64_t gen_seen;	    /* the table generation it polls; older ones it is done with */
+	int running;		    /* in vn_dp_worker_run() */
+	uint64_t poll_window;	    /* TSC cycles it polls an idle streak before sleeping */
+	uint64_t idle_since;	    /* when the idle streak's window began */
+	uint64_t slept;		    /* cycles of the sleep just ended without frames (0: none) */
+	uint64_t sec_now, sec_next; /* vn_dp_now() of the last poll, the TSC it changes at */
 	uint16_t ndirty;
 	uint8_t handing;	/* draining @hand: the bursts it switches add to it, not drain */
 	struct vn_handoff hand; /* frames ports gave back while delivering (tx_handoff()) */
