@@ -44,9 +44,10 @@ CONFIG = '[vnicd]\nworker_cpus = 1\nmain_cpus = 0\nidle_sleep_us = 0\nmetrics_li
 def worker(vn, port):
     """(busy cycles, frames, tsc_hz, frames vnicd received from A's @port) of the workers.
 
-    frames counts every rx burst a worker moved: a frame through the NAT network is moved
-    twice (from the guest, then from the NAT leg into the external network), a plain one
-    once; per frame A sent (a0/a1's rx_packets) is the cost of one frame end to end."""
+    frames counts what the workers received from ports: since the NAT legs hand translated
+    frames to the worker (tx_handoff), a NAT frame is received once, as a plain one is
+    (before, a second time from the NAT leg's queue); per frame A sent (a0/a1's rx_packets)
+    is the cost of one frame end to end either way."""
     st = vn.ctl_json('stats', '--detail')
     w = st.get('workers', [])
     sent = sum(p.get('rx_packets', 0) for p in st.get('ports', []) if p['name'] == 'a%d' % port)
