@@ -703,7 +703,7 @@ static __rte_noinline void handoff_drain(struct vn_worker *w, const struct vn_dp
 				continue;
 			}
 			for (uint16_t i = 0; i < n; i += VN_BURST)
-				switch_burst(w, t, s, m + i, RTE_MIN(n - i, VN_BURST), now, NULL);
+				vn_dp_switch_burst(w, t, s, m + i, RTE_MIN(n - i, VN_BURST), now);
 		}
 	}
 	w->handing = 0;
