@@ -16,6 +16,7 @@ struct vn_ledger {
 	GPtrArray *entries;
 	unsigned max_entries;
 	uint64_t evictions, limit_hits;
+	gint64 gen; /* of the last text made or read: each text takes the next */
 };
 
 static void entry_free(struct vn_ledger_entry *e)
@@ -119,23 +120,23 @@ void vn_ledger_get_stats(const struct vn_ledger *l, struct vn_ledger_stats *st)
 	st->limit_hits = l->limit_hits;
 }
 
-int vn_ledger_write(struct vn_ledger *l, const char *path,
-		    void (*totals)(struct vn_ledger_entry *e, struct vn_port_counters *out,
-				   void *ud),
-		    void *ud, GError **err)
+char *vn_ledger_text(struct vn_ledger *l,
+		     void (*totals)(struct vn_ledger_entry *e, struct vn_port_counters *out,
+				    void *ud),
+		     void *ud, gsize *len)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	g_autoptr(JsonGenerator) g = json_generator_new();
 	g_autoptr(JsonNode) root = NULL;
-	g_autofree char *text = NULL;
 	const struct vn_counter_field *f;
 	size_t nf;
-	gsize len = 0;
 
 	f = vn_counter_fields(&nf);
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "version");
 	json_builder_add_int_value(b, LEDGER_VERSION);
+	json_builder_set_member_name(b, "generation");
+	json_builder_add_int_value(b, ++l->gen);
 	json_builder_set_member_name(b, "written");
 	json_builder_add_int_value(b, g_get_real_time() / G_USEC_PER_SEC);
 	json_builder_set_member_name(b, "entries");
@@ -167,7 +168,22 @@ int vn_ledger_write(struct vn_ledger *l, const char *path,
 	json_builder_end_object(b);
 	root = json_builder_get_root(b);
 	json_generator_set_root(g, root);
-	text = json_generator_to_data(g, &len);
+	return json_generator_to_data(g, len);
+}
+
+void vn_ledger_generation_at_least(struct vn_ledger *l, gint64 gen)
+{
+	l->gen = MAX(l->gen, gen);
+}
+
+int vn_ledger_write(struct vn_ledger *l, const char *path,
+		    void (*totals)(struct vn_ledger_entry *e, struct vn_port_counters *out,
+				   void *ud),
+		    void *ud, GError **err)
+{
+	gsize len = 0;
+	g_autofree char *text = vn_ledger_text(l, totals, ud, &len);
+
 	return vn_file_write_atomic(path, text, len, err);
 }
 
@@ -231,6 +247,7 @@ int vn_ledger_read(struct vn_ledger *l, const char *path, GError **err)
 			vn_counter_set(&e->base, &f[k], (uint64_t)json_node_get_int(v));
 		}
 	}
+	l->gen = MAX(l->gen, vn_json_generation(root));
 	g_ptr_array_set_size(l->entries, 0);
 	while (fresh->len)
 		g_ptr_array_add(l->entries, g_ptr_array_steal_index(fresh, 0));

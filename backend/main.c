@@ -446,6 +446,7 @@ static gboolean on_rxq_tick(gpointer ud)
 static void run_main_loop(struct daemon *d)
 {
 	vn_switch_checkpoint(d->sw);
+	vn_switch_ledger_flush(d->sw); /* the ledger exists (a new one, a damaged one replaced) */
 	g_timeout_add_seconds(d->cfg.checkpoint_interval, on_checkpoint, d->sw);
 	g_unix_signal_add(SIGTERM, on_signal, d->loop);
 	g_unix_signal_add(SIGINT, on_signal, d->loop);
@@ -485,7 +486,7 @@ static int stop_data_path(struct daemon *d)
 	vn_dp_stop(d->dp);
 	rte_eal_mp_wait_lcore();
 	/* the workers are stopped: this checkpoint holds every frame counted */
-	if (vn_switch_checkpoint(d->sw) < 0)
+	if (vn_switch_checkpoint(d->sw) < 0 || vn_switch_ledger_close(d->sw) < 0)
 		rc = -1;
 	vn_switch_free(d->sw);
 	vn_dp_free(d->dp);

@@ -248,85 +248,6 @@ static int restore_parse(struct vn_switch *sw, JsonNode *root, GError **err)
 	return 0;
 }
 
-/* The generation of a parsed state file (0: older vnicd), -1 if it is not a JSON object. */
-static gint64 state_generation(JsonNode *root)
-{
-	JsonObject *o = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
-
-	if (!o)
-		return -1;
-	return json_object_has_member(o, "generation") ? json_object_get_int_member(o, "generation")
-						       : 0;
-}
-
-/* Read and parse @file: its generation, or -1 when it is missing, short or not JSON. */
-static gint64 file_generation(const char *file, char **text, gsize *len)
-{
-	g_autoptr(JsonParser) p = json_parser_new();
-	g_autofree char *t = NULL;
-	gsize l = 0;
-
-	if (!g_file_get_contents(file, &t, &l, NULL) || !json_parser_load_from_data(p, t, l, NULL))
-		return -1;
-	if (text)
-		*text = g_steal_pointer(&t);
-	if (len)
-		*len = l;
-	return state_generation(json_parser_get_root(p));
-}
-
-/*
- * vnicd ended without saving its last change durably (killed, or the host crashed): the
- * newest complete @path.latest-N newer than @path replaces it (durably; renamed over it when
- * that write fails, a full disk); then they all go. Return: the newest generation found in
- * them (-1: none), which this run's saves must exceed.
- */
-static gint64 take_latest(const char *path)
-{
-	g_autofree char *dir = g_path_get_dirname(path);
-	g_autofree char *base = g_path_get_basename(path);
-	g_autofree char *prefix = g_strconcat(base, VN_SAVER_LATEST, NULL);
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
-	g_autofree char *best = NULL;
-	gsize best_len = 0;
-	gint64 best_gen = -1;
-	const char *ent, *from = NULL;
-
-	while (d && (ent = g_dir_read_name(d)))
-		if (g_str_has_prefix(ent, prefix))
-			g_ptr_array_add(found, g_build_filename(dir, ent, NULL));
-	for (guint i = 0; i < found->len; i++) {
-		g_autofree char *text = NULL;
-		gsize len = 0;
-		gint64 g = file_generation(found->pdata[i], &text, &len);
-		if (g < 0)
-			VN_WARN("state: %s is incomplete (written just before a crash): ignored",
-				(char *)found->pdata[i]);
-		if (g > best_gen) {
-			best_gen = g;
-			g_free(best);
-			best = g_steal_pointer(&text);
-			best_len = len;
-			from = found->pdata[i];
-		}
-	}
-	if (best && best_gen > file_generation(path, NULL, NULL)) {
-		g_autoptr(GError) e = NULL;
-		if (vn_file_write_atomic(path, best, best_len, &e) < 0 && rename(from, path) != 0) {
-			/* kept; this run's saves take higher generations, so that it never
-			 * comes back over them */
-			VN_ERR("state: the newest change in %s not restored: %s", from, e->message);
-			return best_gen;
-		}
-		VN_INFO("state: the newest change was in %s (vnicd ended before it was saved)",
-			from);
-	}
-	for (guint i = 0; i < found->len; i++)
-		unlink(found->pdata[i]);
-	return best_gen;
-}
-
 int vn_switch_restore(struct vn_switch *sw, const char *path, GError **err)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
@@ -336,7 +257,7 @@ int vn_switch_restore(struct vn_switch *sw, const char *path, GError **err)
 	gint64 latest_gen;
 
 	sw->restoring = true;
-	latest_gen = take_latest(path);
+	latest_gen = vn_saver_take_latest(path, "state");
 	if (latest_gen > 0) /* generations only grow, whatever is restored */
 		sw->state_gen = MAX(sw->state_gen, (uint64_t)latest_gen);
 	if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
@@ -356,7 +277,7 @@ int vn_switch_restore(struct vn_switch *sw, const char *path, GError **err)
 	}
 	/* its saves continue the generations */
 	sw->state_gen =
-	    MAX(sw->state_gen, (uint64_t)state_generation(json_parser_get_root(parser)));
+	    MAX(sw->state_gen, (uint64_t)vn_json_generation(json_parser_get_root(parser)));
 	VN_INFO("restored %u network(s), %u port(s), %u static FDB entr%s from %s", sw->nets->len,
 		sw->ports->len, sw->statics->len, sw->statics->len == 1 ? "y" : "ies", path);
 out:

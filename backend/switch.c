@@ -81,6 +81,7 @@ void vn_switch_free(struct vn_switch *sw)
 	g_ptr_array_free(sw->nets, TRUE);
 	g_ptr_array_free(sw->statics, TRUE);
 	g_ptr_array_free(sw->pending, TRUE);
+	vn_switch_ledger_close(sw);
 	vn_ledger_free(sw->ledger);
 	g_free(sw->ledger_file);
 	g_free(sw->ledger_recovered);

@@ -62,7 +62,8 @@ struct vn_switch {
 	bool restoring;
 	struct vn_ledger *ledger;
 	char *ledger_file;
-	char *ledger_recovered; /* where a damaged ledger was kept, if one was found */
+	struct vn_saver *ledger_saver; /* of ledger_file: checkpoints off the control thread */
+	char *ledger_recovered;	       /* where a damaged ledger was kept, if one was found */
 	gint64 last_checkpoint;
 	uint64_t checkpoints, checkpoint_failures;
 	uint64_t ports_limit_hits, nets_limit_hits;

@@ -115,8 +115,11 @@ static void json_vm(struct sw_totals *t, const char *uuid, JsonBuilder *b)
 static void json_ledger(struct vn_switch *sw, JsonBuilder *b)
 {
 	struct vn_ledger_stats ls;
+	struct vn_saver_stats ss = {0};
 
 	vn_ledger_get_stats(sw->ledger, &ls);
+	if (sw->ledger_saver)
+		vn_saver_stats(sw->ledger_saver, &ss);
 	json_builder_set_member_name(b, "ledger");
 	json_builder_begin_object(b);
 	vn_json_str(b, "path", sw->ledger_file);
@@ -127,7 +130,7 @@ static void json_ledger(struct vn_switch *sw, JsonBuilder *b)
 	vn_json_int(b, "checkpoint_interval", sw->cfg->checkpoint_interval);
 	vn_json_int(b, "last_checkpoint", sw->last_checkpoint);
 	vn_json_int(b, "checkpoints", (gint64)sw->checkpoints);
-	vn_json_int(b, "checkpoint_failures", (gint64)sw->checkpoint_failures);
+	vn_json_int(b, "checkpoint_failures", (gint64)(sw->checkpoint_failures + ss.failures));
 	vn_json_str(b, "recovered_from", sw->ledger_recovered);
 	json_builder_end_object(b);
 }
@@ -339,8 +342,12 @@ void vn_switch_open_ledger(struct vn_switch *sw, const char *path)
 	g_autoptr(GError) err = NULL;
 	int rc;
 
+	gint64 latest;
+
+	vn_switch_ledger_close(sw);
 	g_free(sw->ledger_file);
 	sw->ledger_file = g_strdup(path);
+	latest = vn_saver_take_latest(path, "accounting ledger");
 	rc = vn_ledger_read(sw->ledger, path, &err);
 	if (rc == -ENOENT) {
 		VN_INFO("no accounting ledger at %s: starting a new one", path);
@@ -358,6 +365,23 @@ void vn_switch_open_ledger(struct vn_switch *sw, const char *path)
 			vn_ledger_entries(sw->ledger)->len,
 			vn_ledger_entries(sw->ledger)->len == 1 ? "y" : "ies");
 	}
+	vn_ledger_generation_at_least(sw->ledger, latest); /* this run's texts are newer */
+	sw->ledger_saver = vn_saver_new(path);
+}
+
+int vn_switch_ledger_flush(struct vn_switch *sw)
+{
+	return sw->ledger_saver ? vn_saver_flush(sw->ledger_saver) : 0;
+}
+
+int vn_switch_ledger_close(struct vn_switch *sw)
+{
+	int rc = vn_saver_free(g_steal_pointer(&sw->ledger_saver));
+
+	if (rc < 0)
+		VN_ERR("accounting ledger %s: the last checkpoint was not saved: %s",
+		       sw->ledger_file, g_strerror(-rc));
+	return rc;
 }
 
 int vn_switch_checkpoint(struct vn_switch *sw)
@@ -369,7 +393,13 @@ int vn_switch_checkpoint(struct vn_switch *sw)
 	if (!sw->ledger_file)
 		return 0;
 	sw_totals_init(&t, sw);
-	rc = vn_ledger_write(sw->ledger, sw->ledger_file, sw_entry_totals, &t, &err);
+	if (sw->ledger_saver) { /* to PATH.latest-N now, durable by the saver's thread */
+		gsize len = 0;
+		char *text = vn_ledger_text(sw->ledger, sw_entry_totals, &t, &len);
+		rc = vn_saver_put(sw->ledger_saver, text, len, &err);
+	} else {
+		rc = vn_ledger_write(sw->ledger, sw->ledger_file, sw_entry_totals, &t, &err);
+	}
 	sw_totals_clear(&t);
 	if (rc < 0) {
 		sw->checkpoint_failures++;

@@ -64,6 +64,19 @@ struct vn_ledger_stats {
 void vn_ledger_get_stats(const struct vn_ledger *l, struct vn_ledger_stats *st);
 
 /**
+ * vn_ledger_text() - every entry with its totals as the ledger file's JSON text (@len bytes;
+ * g_free() it), with the next generation: the newer of two texts has the higher one.
+ * @totals computes an entry's totals (base plus live counters).
+ */
+char *vn_ledger_text(struct vn_ledger *l,
+		     void (*totals)(struct vn_ledger_entry *e, struct vn_port_counters *out,
+				    void *ud),
+		     void *ud, gsize *len);
+
+/** vn_ledger_generation_at_least() - the next text's generation exceeds @gen. */
+void vn_ledger_generation_at_least(struct vn_ledger *l, gint64 gen);
+
+/**
  * vn_ledger_write() - write every entry with its totals to @path atomically (temporary
  * file, fsync, rename, fsync of the directory). @totals computes an entry's totals (base
  * plus live counters). Return: 0, or -errno with @err set.

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 /**
  * vn_file_write_atomic() - replace @path with the @len bytes at @data (mode 0600 when
@@ -61,5 +62,21 @@ void vn_saver_stats(struct vn_saver *s, struct vn_saver_stats *st);
  * Return: 0, or the -errno of the last save (its PATH.latest-N is then kept).
  */
 int vn_saver_free(struct vn_saver *s);
+
+/**
+ * vn_json_generation() - the "generation" member of the JSON object @root, as savers' files
+ * carry it to tell which is newer (0 when it has none: an older vnicd), -1 when @root is not
+ * an object.
+ */
+gint64 vn_json_generation(JsonNode *root);
+
+/**
+ * vn_saver_take_latest() - at start, after a run that ended without saving its last change
+ * durably (killed, or the host crashed): the newest complete @path.latest-N whose generation
+ * exceeds @path's replaces it (durably; renamed over it when that write fails, a full disk);
+ * then they all go. @what names the file in the log. Return: the newest generation found in
+ * them (-1: none), which this run's saves must exceed. Thread: control, before the saver.
+ */
+gint64 vn_saver_take_latest(const char *path, const char *what);
 
 #endif

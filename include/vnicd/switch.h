@@ -174,8 +174,23 @@ int vn_switch_port_slot(struct vn_switch *sw, const char *name);
 /** vn_switch_dp() - Return: the data path (NULL in validation-only mode). */
 struct vn_dp *vn_switch_dp(struct vn_switch *sw);
 
-/** vn_switch_checkpoint() - write the ledger now. Return: 0 or -EIO (counted, logged). */
+/**
+ * vn_switch_checkpoint() - write the ledger now: to PATH.latest-N before this returns (the
+ * page cache: a crash of vnicd loses nothing), durable at PATH by the ledger's saver thread
+ * (vnicd/fileio.h) soon after, so the control thread never waits for the disk. Return: 0 or
+ * -EIO when PATH.latest-N could not be written (counted, logged; the durable save is still
+ * made).
+ */
 int vn_switch_checkpoint(struct vn_switch *sw);
+
+/** vn_switch_ledger_flush() - wait until the last checkpoint is durable. Return: 0 or -errno. */
+int vn_switch_ledger_flush(struct vn_switch *sw);
+
+/**
+ * vn_switch_ledger_close() - wait for the ledger's last checkpoint to be durable and stop its
+ * saver (vn_switch_free() does it too). Return: 0, or the -errno of that save (logged).
+ */
+int vn_switch_ledger_close(struct vn_switch *sw);
 
 /**
  * vn_switch_metrics() - Prometheus text exposition of every ledger entry (per port, with

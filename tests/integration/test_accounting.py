@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Per-VM accounting: exact counters by class, ledger across restarts and crashes, Prometheus, capture.
 import glob
+import json
 import os
 import re
 import socket
@@ -301,6 +302,38 @@ def test_removed_and_reset(tap, vn, gs):
     tap.ok(cp.returncode == 1 and 'invalid --vm-uuid' in cp.stderr, 'bad --vm-uuid refused: ' + cp.stderr.strip())
 
 
+def test_latest_ledger(tap, vn):
+    """A checkpoint the ledger's saver had not made durable yet (LEDGER.latest-N, as a kill -9
+    leaves it) is taken at start when its generation is newer; an older or torn one is not."""
+    ledger = os.path.join(vn.state_dir, 'ledger.json')
+    before = totals(vn)
+    tap.eq(vn.stop(), 0, 'latest: SIGTERM exit 0')
+    with open(ledger) as f:
+        doc = json.load(f)
+    tap.ok(doc.get('generation', 0) > 0, 'the ledger carries a generation (%s)' % doc.get('generation'))
+    newer, older = json.loads(json.dumps(doc)), json.loads(json.dumps(doc))
+    newer['generation'] += 5
+    older['generation'] -= 1
+    for d, add in ((newer, 1000), (older, 7)):
+        for e in d['entries']:
+            if e['port'] == 'a':
+                e['counters']['rx_packets'] += add
+    for suffix, text in (('.latest-3', json.dumps(newer)), ('.latest-2', json.dumps(older)),
+                         ('.latest-4', json.dumps(newer)[:60])):
+        with open(ledger + suffix, 'w') as f:
+            f.write(text)
+    vn.start()
+    vn.wait_ready()
+    tap.eq(totals(vn)['a'][0], before['a'][0] + 1000,
+           'the newer unsaved checkpoint is restored, not the older one')
+    log = vn.log()
+    tap.ok('the newest change was in %s.latest-3' % ledger in log and 'is incomplete' in log,
+           'the log names the checkpoint taken and the torn one ignored')
+    with open(ledger) as f:
+        tap.ok(json.load(f)['generation'] > newer['generation'],
+               "this run's checkpoints are newer than the one taken")
+
+
 def test_corrupt_ledger(tap, vn):
     ledger = os.path.join(vn.state_dir, 'ledger.json')
     for what, damage in (('garbage', lambda t: b'\x00\xffnot json at all'),
@@ -342,6 +375,7 @@ def main():
                          ('capture', lambda: test_capture(tap, vn, gs)),
                          ('restarts', lambda: test_restarts(tap, vn, gs)),
                          ('removed', lambda: test_removed_and_reset(tap, vn, gs)),
+                         ('latest', lambda: test_latest_ledger(tap, vn)),
                          ('corrupt', lambda: test_corrupt_ledger(tap, vn))]:
             tap.diag('=== ' + name)
             try:
