@@ -16,7 +16,8 @@
  * peers. Each burst takes fresh buffers from the pool and what a port is sent is freed, as
  * vhost ports do. Only vn_dp_switch_burst() is timed (rte_rdtsc around each burst) or
  * counted; writing the frames (which, like a vhost copy, brings them into the cache) and
- * freeing them are not; every frame must reach its port. Prints ns per frame (median of the rounds)
+ * freeing them are not, nor are bursts longer than PREEMPTED_US (preempted: --frames prints
+ * how many); every frame must reach its port. Prints ns per frame (median of the rounds)
  * and its ratio to the first case. FDB_MICRO_KIND=overlay: the network is an overlay (VXLAN,
  * VNI 100, no underlay or remote: the ports are guests of one VNI) instead of a bridge, so
  * that the overlay kind's forwarding is what is measured.
