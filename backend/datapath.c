@@ -375,6 +375,19 @@ static void go_online(struct vn_worker *w)
 	rte_rcu_qsbr_thread_online(w->dp->qsbr, w->id);
 }
 
+/* Arm queue @q of @p's notification: a duplicate of its fd, or -ENOTCONN (nothing can
+ * arrive), or another -errno (poll on a timer; the queue is left unarmed). */
+static int arm_fd(struct vn_port *p, uint16_t q)
+{
+	int fd = p->ops->rx_intr ? p->ops->rx_intr(p, q, true) : -ENOTSUP;
+
+	if (fd >= 0 && (fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		fd = -errno;
+		p->ops->rx_intr(p, q, false); /* armed, but not in the set */
+	}
+	return fd;
+}
+
 /*
  * Idle: arm rx notifications where ports offer them, check the queues once more (a frame
  * may have come between the last poll and arming), then sleep outside the RCU reader set
@@ -421,15 +434,9 @@ static unsigned worker_sleep(struct vn_worker *w, const struct vn_dp_table *t, u
 			narmed++;
 			continue;
 		}
-		if (!p->ops->rx_intr) {
-			timer = true;
-			continue;
-		}
-		fd = p->ops->rx_intr(p, rq[i].q, true);
+		fd = arm_fd(p, rq[i].q);
 		if (fd == -ENOTCONN)
 			continue;
-		if (fd >= 0 && (fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
-			p->ops->rx_intr(p, rq[i].q, false); /* armed, but not in the set */
 		if (fd < 0) {
 			timer = true;
 			continue;
