@@ -388,6 +388,19 @@ static void go_online(struct vn_worker *w)
 	rte_rcu_qsbr_thread_online(w->dp->qsbr, w->id);
 }
 
+/* Arm queue @q of @p's notification: a duplicate of its fd, or -ENOTCONN (nothing can
+ * arrive), or another -errno (poll on a timer; the queue is left unarmed). */
+static int arm_fd(struct vn_port *p, uint16_t q)
+{
+	int fd = p->ops->rx_intr ? p->ops->rx_intr(p, q, true) : -ENOTSUP;
+
+	if (fd >= 0 && (fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		fd = -errno;
+		p->ops->rx_intr(p, q, false); /* armed, but not in the set */
+	}
+	return fd;
+}
+
 /*
  * Idle: arm rx notifications where ports offer them, check the queues once more (a frame
  * may have come between the last poll and arming), then sleep outside the RCU reader set
@@ -395,10 +408,13 @@ static void go_online(struct vn_worker *w)
  * every queue can notify, the backoff @sleep_us when one cannot.
  *
  * Kinds whose arming can block on a lock their device's callbacks hold while they wait
- * for the workers (vhost: the virtqueue lock, held by the vhost library around
- * destroy_device) give a token while online and are armed and disarmed offline, so such a
- * callback never waits for a worker stuck behind its own lock. Descriptors are dup'ed so
- * that a device that goes away meanwhile cannot hand us a reused number.
+ * for the workers (vhost: the virtqueue locks, held by the vhost library around its
+ * post_msg_handle callback, which waits for a grace period when it refuses a memory table)
+ * give a token while online and are armed and disarmed offline, so such a callback never
+ * waits for a worker stuck behind its own lock; the kind keeps its device from going away
+ * while a worker arms it by token (vhost: destroy_device waits for it) and hands back a
+ * descriptor of the worker's own. rx_intr() descriptors are dup'ed so that a device that
+ * goes away meanwhile cannot hand us a reused number.
  * Return: frames moved by the re-check (0 when it slept).
  */
 static unsigned worker_sleep(struct vn_worker *w, const struct vn_dp_table *t, unsigned sleep_us)
@@ -431,15 +447,9 @@ static unsigned worker_sleep(struct vn_worker *w, const struct vn_dp_table *t, u
 			narmed++;
 			continue;
 		}
-		if (!p->ops->rx_intr) {
-			timer = true;
-			continue;
-		}
-		fd = p->ops->rx_intr(p, rq[i].q, true);
+		fd = arm_fd(p, rq[i].q);
 		if (fd == -ENOTCONN)
 			continue;
-		if (fd >= 0 && (fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
-			p->ops->rx_intr(p, rq[i].q, false); /* armed, but not in the set */
 		if (fd < 0) {
 			timer = true;
 			continue;
@@ -455,10 +465,8 @@ static unsigned worker_sleep(struct vn_worker *w, const struct vn_dp_table *t, u
 			int fd;
 			if (!armed[i].arm)
 				continue;
-			fd = armed[i].arm(armed[i].token, true);
-			if (fd >= 0)
-				fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-			if (fd < 0)
+			fd = armed[i].arm(armed[i].token, true); /* ours to close */
+			if (fd < 0 && fd != -ENOTCONN) /* gone since the token: nothing comes */
 				timer = true;
 			pfd[i + 1].fd = fd; /* poll() ignores negative descriptors */
 		}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* vhost-user ports over librte_vhost: client (reconnecting) or server sockets, multiqueue. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -45,6 +46,7 @@ struct vhost_port {
 	struct rte_mempool *mp;
 	struct vn_dp *dp;
 	int vid;		 /* atomic */
+	uint32_t gen;		 /* atomic: vid's connection (vid_gens), written before vid */
 	uint32_t rx_enabled;	 /* atomic bitmask of guest-TX virtqueues we may dequeue */
 	uint32_t tx_enabled;	 /* atomic bitmask of guest-RX virtqueues we may enqueue */
 	uint16_t guest_pairs;	 /* queue pairs the front end set up */
@@ -93,6 +95,76 @@ static void post_link_event(const struct vhost_port *vp, int vid, bool up)
 	ev->guest_pairs = vp->guest_pairs;
 	ev->queues = vp->queues;
 	g_main_context_invoke_full(NULL, G_PRIORITY_DEFAULT, link_event_run, ev, g_free);
+}
+
+/*
+ * Callers of the library outside the RCU reader set (a worker arming or disarming a queue by
+ * token, describe() on the control thread), per vid. When destroy_device returns, the
+ * library unmaps the guest's memory and frees the device while get_device(vid) still finds
+ * it, with no lock a caller could hold (vhost_destroy_device: free_mem_region(), then
+ * vhost_devices[vid] = NULL): a queue armed then reads a used ring that is gone (SIGSEGV in
+ * vhost_enable_notify_split). So each connection gets a generation (never 0) that names it
+ * for as long as it is ours to use; a caller enters it with vid_enter() and destroy_device
+ * retires it (vid_retire), waiting for the callers inside.
+ */
+static struct vid_guard {
+	uint32_t gen;	/* 0: no connection of ours runs on this vid */
+	uint32_t users; /* callers inside the library on it */
+} vid_guards[RTE_MAX_VHOST_DEVICE];
+static uint32_t vid_gens;
+
+/* A new connection on @vid: its generation (new_device, before the vid is published). */
+static uint32_t vid_open(int vid)
+{
+	uint32_t gen;
+
+	do
+		gen = __atomic_add_fetch(&vid_gens, 1, __ATOMIC_RELAXED) & 0x7fffffff;
+	while (gen == 0);
+	__atomic_store_n(&vid_guards[vid].gen, gen, __ATOMIC_SEQ_CST);
+	return gen;
+}
+
+/* Whether connection @gen still runs on @vid; if so the caller may use it until vid_leave(). */
+static bool vid_enter(int vid, uint32_t gen)
+{
+	struct vid_guard *g;
+
+	if (vid < 0 || vid >= RTE_MAX_VHOST_DEVICE || gen == 0)
+		return false;
+	g = &vid_guards[vid];
+	/* seq_cst, as vid_retire(): it sees us counted, or we see its 0 */
+	__atomic_add_fetch(&g->users, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&g->gen, __ATOMIC_SEQ_CST) == gen)
+		return true;
+	__atomic_sub_fetch(&g->users, 1, __ATOMIC_RELEASE);
+	return false;
+}
+
+static void vid_leave(int vid)
+{
+	__atomic_sub_fetch(&vid_guards[vid].users, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * No caller enters @vid's connection any more; with @wait, also none is still inside when
+ * this returns. Not with the virtqueue locks held (post_msg_handle): a worker inside may be
+ * waiting for one. Thread: the library's (destroy_device) or the control thread.
+ */
+static void vid_retire(int vid, bool wait)
+{
+	gint64 warn_at = g_get_monotonic_time() + G_USEC_PER_SEC;
+
+	if (vid < 0 || vid >= RTE_MAX_VHOST_DEVICE)
+		return;
+	__atomic_store_n(&vid_guards[vid].gen, 0, __ATOMIC_SEQ_CST);
+	while (wait && __atomic_load_n(&vid_guards[vid].users, __ATOMIC_SEQ_CST) != 0) {
+		if (warn_at && g_get_monotonic_time() > warn_at) {
+			VN_WARN("vhost device %d: still in use after 1 s", vid);
+			warn_at = 0;
+		}
+		g_usleep(10);
+	}
 }
 
 /* path -> port, for the callbacks (DPDK's thread). Protected by reg_lock. */
@@ -148,6 +220,7 @@ static void refuse_locked(struct vhost_port *vp, int vid)
 	vp->refused_vid = vid;
 	if (__atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE) == vid) {
 		__atomic_store_n(&vp->vid, -1, __ATOMIC_RELEASE);
+		vid_retire(vid, false); /* the virtqueue locks may be held: destroy_device waits */
 		vn_dp_synchronize(vp->dp); /* no worker is still on the old table */
 		__atomic_store_n(&vp->rx_enabled, 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&vp->tx_enabled, 0, __ATOMIC_RELEASE);
@@ -214,6 +287,7 @@ static int cb_new_device(int vid)
 	for (uint16_t q = 0; q < nvr; q++)
 		rte_vhost_enable_guest_notification(vid, q, 0);
 	vp->guest_pairs = nvr / 2;
+	__atomic_store_n(&vp->gen, vid_open(vid), __ATOMIC_RELEASE);
 	__atomic_store_n(&vp->vid, vid, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&vp->connects, 1, __ATOMIC_RELAXED);
 	post_link_event(vp, vid, true);
@@ -237,6 +311,8 @@ static void cb_destroy_device(int vid)
 		__atomic_add_fetch(&vp->disconnects, 1, __ATOMIC_RELAXED);
 		post_link_event(vp, vid, false);
 	}
+	/* nor outside the reader set (a queue armed by token): the memory goes when we return */
+	vid_retire(vid, true);
 	g_mutex_unlock(&reg_lock);
 }
 
@@ -321,38 +397,58 @@ static uint16_t vhost_tx_burst(struct vn_port *port, uint16_t q, struct rte_mbuf
 	return sent;
 }
 
-/* The queue's identity as a token: vid and vring, read while the port is safe to touch. */
+/*
+ * The queue's identity as a token, read while the port is safe to touch: its connection's
+ * generation (bits 32..62), vid (16..31) and vring (0..15).
+ */
 static int64_t vhost_rx_intr_token(struct vn_port *port, uint16_t q)
 {
 	struct vhost_port *vp = (struct vhost_port *)port;
 	int vid = __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE);
+	uint32_t gen = __atomic_load_n(&vp->gen, __ATOMIC_ACQUIRE);
 
 	if (vid < 0 || !(__atomic_load_n(&vp->rx_enabled, __ATOMIC_ACQUIRE) &
 			 vn_vhost_pair_bit(q, vp->queues)))
 		return -ENOTCONN;
-	return ((int64_t)vid << 16) | (uint16_t)(q * 2 + 1);
+	return ((int64_t)gen << 32) | ((int64_t)(uint16_t)vid << 16) | (uint16_t)(q * 2 + 1);
+}
+
+/* Arm @vid's @vring: its kick descriptor, a duplicate of ours (the library may close its). */
+static int arm_vring(int vid, uint16_t vring)
+{
+	struct rte_vhost_vring vr;
+	int fd = -EIO;
+
+	if (rte_vhost_enable_guest_notification(vid, vring, 1) != 0)
+		return -EIO;
+	if (rte_vhost_get_vhost_vring(vid, vring, &vr) == 0 && vr.kickfd >= 0 &&
+	    (fd = fcntl(vr.kickfd, F_DUPFD_CLOEXEC, 0)) < 0)
+		fd = -errno;
+	if (fd < 0)
+		rte_vhost_enable_guest_notification(vid, vring, 0);
+	return fd;
 }
 
 /*
  * Guest kicks on (or off) for one virtqueue. Takes the library's virtqueue lock: the
- * worker calls it outside the RCU reader set (see rx_intr_arm in port.h). A stale vid
- * fails in the library's device lookup.
+ * worker calls it outside the RCU reader set (see rx_intr_arm in port.h), inside the
+ * connection's vid guard, so that destroy_device waits for it; a connection gone since the
+ * token is left alone (-ENOTCONN).
  */
 static int vhost_rx_intr_arm(int64_t token, bool enable)
 {
-	int vid = (int)(token >> 16);
+	int vid = (int)((token >> 16) & 0xffff);
 	uint16_t vring = (uint16_t)(token & 0xffff);
-	struct rte_vhost_vring vr;
+	int rc;
 
-	if (rte_vhost_enable_guest_notification(vid, vring, enable) != 0)
-		return -EIO;
-	if (!enable)
-		return 0;
-	if (rte_vhost_get_vhost_vring(vid, vring, &vr) != 0 || vr.kickfd < 0) {
-		rte_vhost_enable_guest_notification(vid, vring, 0);
-		return -EIO;
-	}
-	return vr.kickfd;
+	if (!vid_enter(vid, (uint32_t)(token >> 32)))
+		return -ENOTCONN;
+	if (enable)
+		rc = arm_vring(vid, vring);
+	else
+		rc = rte_vhost_enable_guest_notification(vid, vring, 0) != 0 ? -EIO : 0;
+	vid_leave(vid);
+	return rc;
 }
 
 static bool vhost_link_up(const struct vn_port *port)
@@ -366,6 +462,8 @@ static void vhost_describe(const struct vn_port *port, JsonBuilder *b)
 {
 	const struct vhost_port *vp = (const struct vhost_port *)port;
 	int vid = __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE);
+	uint32_t gen = __atomic_load_n(&vp->gen, __ATOMIC_ACQUIRE);
+	bool mtu_known = false;
 	uint16_t mtu = 0;
 
 	json_builder_set_member_name(b, "path");
@@ -383,8 +481,13 @@ static void vhost_describe(const struct vn_port *port, JsonBuilder *b)
 	json_builder_add_int_value(b,
 				   (gint64)__atomic_load_n(&vp->vrings_ignored, __ATOMIC_RELAXED));
 	vn_json_int(b, "mtu", vp->mtu);
-	/* what the front end announced (VHOST_USER_NET_SET_MTU: QEMU's host_mtu) */
-	if (vid >= 0 && rte_vhost_get_mtu(vid, &mtu) == 0)
+	/* what the front end announced (VHOST_USER_NET_SET_MTU: QEMU's host_mtu); the device
+	 * is freed after destroy_device: asked inside its guard */
+	if (vid >= 0 && vid_enter(vid, gen)) {
+		mtu_known = rte_vhost_get_mtu(vid, &mtu) == 0;
+		vid_leave(vid);
+	}
+	if (mtu_known)
 		vn_json_int(b, "guest_mtu", mtu);
 	else
 		vn_json_str(b, "guest_mtu", NULL);

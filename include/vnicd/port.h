@@ -92,8 +92,11 @@ struct vn_port_ops {
 	 * vnicd (vhost). rx_intr_token() runs online and returns a token naming the queue
 	 * (>= 0), -ENOTCONN when nothing can arrive, other -errno to use the timer.
 	 * rx_intr_arm() runs with the worker outside the RCU reader set, so it must touch only
-	 * what the token names (never port memory); arming returns the descriptor to wait
-	 * on, disarming 0. Thread: the worker polling the queue.
+	 * what the token names (never port memory), and the kind must keep what the token
+	 * names alive until rx_intr_arm() returns (the port's disconnect waits for it);
+	 * arming returns a descriptor of the caller's own to wait on (it closes it),
+	 * disarming 0; -ENOTCONN when the queue's peer went away since the token. Thread:
+	 * the worker polling the queue.
 	 */
 	int64_t (*rx_intr_token)(struct vn_port *port, uint16_t q);
 	int (*rx_intr_arm)(int64_t token, bool enable);
