@@ -65,8 +65,8 @@ static uint64_t mono_ms(void)
 static guint mkey_hash(gconstpointer p)
 {
 	const struct mkey *k = p;
-	return g_int_hash(&k->vni) * 31 +
-	       (guint)(k->mac[2] << 24 | k->mac[3] << 16 | k->mac[4] << 8 | k->mac[5]);
+	return g_int_hash(&k->vni) * 31 + ((guint)k->mac[2] << 24 | (guint)k->mac[3] << 16 |
+					   (guint)k->mac[4] << 8 | k->mac[5]);
 }
 
 static gboolean mkey_eq(gconstpointer a, gconstpointer b)
