@@ -340,9 +340,8 @@ int vn_switch_stats_reset(struct vn_switch *sw, const char *vm, const char *port
 void vn_switch_open_ledger(struct vn_switch *sw, const char *path)
 {
 	g_autoptr(GError) err = NULL;
-	int rc;
-
 	gint64 latest;
+	int rc;
 
 	vn_switch_ledger_close(sw);
 	g_free(sw->ledger_file);

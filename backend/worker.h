@@ -55,11 +55,12 @@ struct vn_worker {
 	uint64_t slept;		    /* cycles of the sleep just ended without frames (0: none) */
 	uint64_t sec_now, sec_next; /* vn_dp_now() of the last poll, the TSC it changes at */
 	uint16_t ndirty;
-	uint8_t handing;	/* draining @hand: the bursts it switches add to it, not drain */
-	struct vn_handoff hand; /* frames ports gave back while delivering (tx_handoff()) */
 	uint16_t dirty[VN_MAX_PORTS_HARD];
 	struct vn_port_counters ctr[VN_MAX_PORTS_HARD];
 	struct txq tx[VN_MAX_PORTS_HARD];
+	/* out of the way of ndirty/dirty[], read together on every burst */
+	uint8_t handing;	/* draining @hand: the bursts it switches add to it, not drain */
+	struct vn_handoff hand; /* frames ports gave back while delivering (tx_handoff()) */
 };
 
 struct vn_dp {
