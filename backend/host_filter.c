@@ -22,6 +22,7 @@
 
 #include "vnicd/args.h"
 #include "vnicd/host_filter.h"
+#include "vnicd/netlink.h"
 #include "vnicd/log.h"
 
 /* Linux 6.6's tcx attach points (the build's uapi headers may be older). */
@@ -100,7 +101,6 @@ static int prog_load(int map, char *log, size_t loglen)
 	    /* 37: OUT_PC */ I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
 	};
 	union bpf_attr attr;
-	int fd;
 
 	G_STATIC_ASSERT(sizeof(insns) / sizeof(insns[0]) == OUT_PC + 1);
 	memset(&attr, 0, sizeof(attr));
@@ -112,11 +112,7 @@ static int prog_load(int map, char *log, size_t loglen)
 	attr.log_size = (uint32_t)loglen;
 	attr.log_level = 1;
 	g_strlcpy(attr.prog_name, "vnicd_masq", sizeof(attr.prog_name));
-	fd = (int)syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
-	if (fd < 0 && errno == ENOSPC) /* the log did not fit: load without it */
-		attr.log_buf = 0, attr.log_size = 0, attr.log_level = 0,
-		fd = (int)syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
-	return fd < 0 ? -errno : fd;
+	return vn_bpf_prog_load(&attr);
 }
 
 /* ---- making and attaching ---- */

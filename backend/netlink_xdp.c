@@ -12,6 +12,20 @@
 
 #include "vnicd/netlink.h"
 
+int vn_bpf_prog_load(union bpf_attr *attr)
+{
+	int fd, tries = 5;
+
+	do
+		fd = (int)syscall(__NR_bpf, BPF_PROG_LOAD, attr, sizeof(*attr));
+	while (fd < 0 && errno == EAGAIN && --tries > 0);
+	if (fd < 0 && errno == ENOSPC && attr->log_buf) { /* the log did not fit */
+		attr->log_buf = 0, attr->log_size = 0, attr->log_level = 0;
+		return vn_bpf_prog_load(attr);
+	}
+	return fd < 0 ? -errno : fd;
+}
+
 int vn_bpf_return_prog(uint32_t type, int32_t ret, uint32_t flags, const char *name,
 		       const char *license, char *log, size_t loglen)
 {
@@ -20,7 +34,6 @@ int vn_bpf_return_prog(uint32_t type, int32_t ret, uint32_t flags, const char *n
 	    {.code = BPF_JMP | BPF_EXIT},
 	};
 	union bpf_attr attr;
-	int fd;
 
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_type = type;
@@ -34,8 +47,7 @@ int vn_bpf_return_prog(uint32_t type, int32_t ret, uint32_t flags, const char *n
 		attr.log_level = 1;
 	}
 	g_strlcpy(attr.prog_name, name, sizeof(attr.prog_name));
-	fd = (int)syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
-	return fd < 0 ? -errno : fd;
+	return vn_bpf_prog_load(&attr);
 }
 
 /* `r0 = XDP_PASS; exit`, declared multi-buffer aware (@frags) or not. Return: fd or -errno. */

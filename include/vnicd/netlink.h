@@ -86,6 +86,16 @@ int vn_nl_route_gateway(int ifindex, bool v6, const uint8_t *dst, uint8_t *gw);
  */
 int vn_nl_addr4_of(int ifindex, uint8_t a[4], unsigned *plen, struct rte_ether_addr *mac);
 
+union bpf_attr;
+
+/**
+ * vn_bpf_prog_load() - BPF_PROG_LOAD of @attr. The verifier gives up with EAGAIN when a
+ * signal is pending on the calling thread: tried again, up to 5 times (as libbpf does). A
+ * log (@attr->log_buf) that does not fit (ENOSPC): loaded again without it.
+ * Return: the program's fd, or -errno.
+ */
+int vn_bpf_prog_load(union bpf_attr *attr);
+
 /**
  * vn_bpf_return_prog() - load a BPF program of @type that returns @ret and nothing else
  * (`r0 = ret; exit`), named @name, with @flags (BPF_F_*) and @license; the verifier's log in
