@@ -10,20 +10,26 @@
 
 #include <glib.h>
 
+#include "vnicd/log.h"
 #include "vnicd/netlink.h"
 
 int vn_bpf_prog_load(union bpf_attr *attr)
 {
-	int fd, tries = 5;
+	int fd, e, signalled = 0;
 
-	do
-		fd = (int)syscall(__NR_bpf, BPF_PROG_LOAD, attr, sizeof(*attr));
-	while (fd < 0 && errno == EAGAIN && --tries > 0);
-	if (fd < 0 && errno == ENOSPC && attr->log_buf) { /* the log did not fit */
+	while ((fd = (int)syscall(__NR_bpf, BPF_PROG_LOAD, attr, sizeof(*attr))) < 0 &&
+	       errno == EAGAIN && ++signalled < 5)
+		;
+	e = errno;
+	if (signalled) /* rare: say so, to find where the signals come from */
+		VN_INFO(
+		    "BPF_PROG_LOAD of %s: the verifier was interrupted by a signal %d time(s)%s",
+		    attr->prog_name, signalled, fd < 0 && e == EAGAIN ? ": giving up" : "");
+	if (fd < 0 && e == ENOSPC && attr->log_buf) { /* the log did not fit */
 		attr->log_buf = 0, attr->log_size = 0, attr->log_level = 0;
 		return vn_bpf_prog_load(attr);
 	}
-	return fd < 0 ? -errno : fd;
+	return fd < 0 ? -e : fd;
 }
 
 int vn_bpf_return_prog(uint32_t type, int32_t ret, uint32_t flags, const char *name,
