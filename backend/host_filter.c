@@ -22,8 +22,8 @@
 
 #include "vnicd/args.h"
 #include "vnicd/host_filter.h"
-#include "vnicd/netlink.h"
 #include "vnicd/log.h"
+#include "vnicd/netlink.h"
 
 /* Linux 6.6's tcx attach points (the build's uapi headers may be older). */
 #define HF_TCX_INGRESS 46
