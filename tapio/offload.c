@@ -64,7 +64,8 @@ static int csum_fill(struct rte_mbuf *m, uint16_t start, uint16_t offset)
 	int64_t sum;
 	uint16_t c;
 
-	if ((uint32_t)start + offset + 2 > len || start >= len)
+	/* the checksum field lies in the first buffer (the headers do) */
+	if ((uint32_t)start + offset + 2 > rte_pktmbuf_data_len(m) || start >= len)
 		return -EINVAL;
 	sum = vn_cksum_mbuf(m, start, len - start); /* right at odd segment boundaries too */
 	if (sum < 0)
@@ -116,7 +117,8 @@ static void fix_headers(struct rte_mbuf *m, const struct vn_gso *g, bool first, 
 int vn_offload_prepare(struct rte_mbuf *m, const struct vn_vnet_meta *meta, struct vn_gso *g)
 {
 	uint8_t gso = meta->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
-	uint32_t len = rte_pktmbuf_pkt_len(m);
+	/* headers are read from the first buffer: @len bounds them, the frame may go on */
+	uint32_t len = rte_pktmbuf_data_len(m);
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint16_t et;
 	int l2;
@@ -124,16 +126,12 @@ int vn_offload_prepare(struct rte_mbuf *m, const struct vn_vnet_meta *meta, stru
 	if (gso == VIRTIO_NET_HDR_GSO_NONE) {
 		if (!(meta->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
 			return VN_OFFLOAD_DONE;
-		if (m->nb_segs != 1)
-			return -ENOTSUP;
 		return csum_fill(m, meta->csum_start, meta->csum_offset) < 0 ? -EINVAL
 									     : VN_OFFLOAD_DONE;
 	}
 	if (gso != VIRTIO_NET_HDR_GSO_TCPV4 && gso != VIRTIO_NET_HDR_GSO_TCPV6 &&
 	    gso != VIRTIO_NET_HDR_GSO_UDP_L4)
-		return -ENOTSUP; /* UFO (IP fragmentation) is not offered to the kernel */
-	if (m->nb_segs != 1)
-		return -ENOTSUP;
+		return -ENOTSUP; /* UFO (IP fragmentation) is not offered */
 	if (meta->gso_size < VN_GSO_MIN_MSS)
 		return -EINVAL;
 	l2 = parse_l2(p, len, &et);
@@ -141,7 +139,8 @@ int vn_offload_prepare(struct rte_mbuf *m, const struct vn_vnet_meta *meta, stru
 		return -EINVAL;
 	memset(g, 0, sizeof(*g));
 	g->src = m;
-	g->end = len;
+	g->cur = m;
+	g->end = rte_pktmbuf_pkt_len(m);
 	g->mss = meta->gso_size;
 	g->l3_off = (uint16_t)l2;
 	if (et == RTE_ETHER_TYPE_IPV4) {
@@ -188,6 +187,7 @@ int vn_offload_prepare(struct rte_mbuf *m, const struct vn_vnet_meta *meta, stru
 		g->hdr_len = (uint16_t)(g->l4_off + thl);
 		g->seq0 = rte_be_to_cpu_32(th->sent_seq);
 	}
+	len = g->end;
 	if (len <= g->hdr_len)
 		return -EINVAL;
 	g->off = g->hdr_len;
@@ -227,6 +227,30 @@ static int append(struct rte_mbuf *head, struct rte_mbuf **tail, const uint8_t *
 	return 0;
 }
 
+/* Append the @len source bytes from frame offset @off (past g->cur's start) to @head. */
+static int append_src(struct vn_gso *g, uint32_t off, uint32_t len, struct rte_mbuf *head,
+		      struct rte_mbuf **tail, struct rte_mempool *mp)
+{
+	while (len) {
+		uint32_t in, c;
+
+		while (off >= g->cur_off + g->cur->data_len) {
+			if (!g->cur->next)
+				return -EINVAL; /* pkt_len promised more than the chain holds */
+			g->cur_off += g->cur->data_len;
+			g->cur = g->cur->next;
+		}
+		in = off - g->cur_off;
+		c = RTE_MIN(len, (uint32_t)g->cur->data_len - in);
+		if (append(head, tail, rte_pktmbuf_mtod_offset(g->cur, const uint8_t *, in), c,
+			   mp) < 0)
+			return -ENOMEM;
+		off += c;
+		len -= c;
+	}
+	return 0;
+}
+
 int vn_gso_next(struct vn_gso *g, struct rte_mempool *mp, struct rte_mbuf **out, uint16_t n)
 {
 	const uint8_t *src = rte_pktmbuf_mtod(g->src, const uint8_t *);
@@ -240,7 +264,7 @@ int vn_gso_next(struct vn_gso *g, struct rte_mempool *mp, struct rte_mbuf **out,
 			return done ? done : -ENOMEM;
 		if (rte_pktmbuf_tailroom(m) < g->hdr_len ||
 		    append(m, &tail, src, g->hdr_len, mp) < 0 ||
-		    append(m, &tail, src + g->off, pl, mp) < 0) {
+		    append_src(g, g->off, pl, m, &tail, mp) < 0) {
 			rte_pktmbuf_free(m);
 			return done ? done : -ENOMEM;
 		}

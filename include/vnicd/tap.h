@@ -44,7 +44,9 @@ void vn_vnet_meta_decode(const void *hdr, struct vn_vnet_meta *meta);
  * vn_offload_prepare() until vn_gso_done(), then the caller frees @src.
  */
 struct vn_gso {
-	struct rte_mbuf *src; /* the whole frame, one segment */
+	struct rte_mbuf *src; /* the whole frame, its headers in the first buffer */
+	const struct rte_mbuf *cur; /* the buffer of src holding byte @off ... */
+	uint32_t cur_off;	    /* ... which starts at this frame offset */
 	uint32_t off;	      /* next payload byte to emit */
 	uint32_t end;	      /* frame length */
 	uint16_t l3_off, l4_off, hdr_len;
@@ -65,10 +67,11 @@ enum vn_offload_result {
  * vn_offload_prepare() - make frame @m, received with metadata @meta, complete: fill in a
  * partial checksum in place, or set up @g to cut a GSO frame (a GSO frame whose payload
  * fits one segment is completed in place). The caller owns @m exclusively (refcnt 1,
- * direct, one segment). Thread: any; no allocation.
+ * direct); it may be a chain (vhost-user guests' GSO frames are) whose first buffer holds
+ * the headers. Thread: any; no allocation.
  * Return: VN_OFFLOAD_DONE, VN_OFFLOAD_SEGMENT (@g refers to @m), -EINVAL when the header
  * does not match the frame (bad offsets, wrong protocol, gso_size too small), -ENOTSUP for
- * a GSO type not handled (UFO) or a multi-segment @m.
+ * a GSO type not handled (UFO).
  */
 int vn_offload_prepare(struct rte_mbuf *m, const struct vn_vnet_meta *meta, struct vn_gso *g);
 

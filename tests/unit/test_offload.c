@@ -136,6 +136,32 @@ static struct rte_mbuf *build(const struct spec *s, size_t *l3_out, size_t *l4_o
 	return m;
 }
 
+/*
+ * @m copied into a chain of buffers from small: @first bytes in the first, @rest in each
+ * other (as vhost-user's dequeue chains a guest's GSO frame); @m is freed.
+ */
+static struct rte_mbuf *rechain(struct rte_mbuf *m, uint16_t first, uint16_t rest)
+{
+	g_autoptr(GByteArray) a = flat(m);
+	struct rte_mbuf *head = NULL;
+	size_t off = 0;
+
+	rte_pktmbuf_free(m);
+	while (off < a->len) {
+		uint16_t n = (uint16_t)MIN((size_t)(head ? rest : first), a->len - off);
+		struct rte_mbuf *b = rte_pktmbuf_alloc(small);
+
+		g_assert_nonnull(b);
+		memcpy(rte_pktmbuf_append(b, n), a->data + off, n);
+		off += n;
+		if (!head)
+			head = b;
+		else
+			g_assert_cmpint(rte_pktmbuf_chain(head, b), ==, 0);
+	}
+	return head;
+}
+
 static void test_csum_fill(void)
 {
 	for (int v6 = 0; v6 < 2; v6++)
@@ -161,8 +187,8 @@ static void test_csum_fill(void)
 			}
 }
 
-static void check_segments(const struct spec *s, uint8_t gso_type, uint16_t mss,
-			   struct rte_mempool *outpool)
+static void check_segments_in(const struct spec *s, uint8_t gso_type, uint16_t mss,
+			      struct rte_mempool *outpool, uint16_t first, uint16_t rest)
 {
 	size_t l3, l4;
 	struct rte_mbuf *m = build(s, &l3, &l4);
@@ -178,6 +204,8 @@ static void check_segments(const struct spec *s, uint8_t gso_type, uint16_t mss,
 	struct vn_gso g;
 	int rc;
 
+	if (first)
+		m = rechain(m, first, rest);
 	rc = vn_offload_prepare(m, &meta, &g);
 	if (want <= 1) {
 		g_assert_cmpint(rc, ==, VN_OFFLOAD_DONE);
@@ -223,6 +251,12 @@ static void check_segments(const struct spec *s, uint8_t gso_type, uint16_t mss,
 	rte_pktmbuf_free(m);
 }
 
+static void check_segments(const struct spec *s, uint8_t gso_type, uint16_t mss,
+			   struct rte_mempool *outpool)
+{
+	check_segments_in(s, gso_type, mss, outpool, 0, 0);
+}
+
 static void test_gso(void)
 {
 	static const uint16_t msses[] = {1448, 1000, 536, 8, 1440};
@@ -257,6 +291,62 @@ static void test_gso_chained(void)
 	check_segments(&s, VIRTIO_NET_HDR_GSO_TCPV4, 8960, small);
 	s.v6 = true;
 	check_segments(&s, VIRTIO_NET_HDR_GSO_TCPV6, 8940, small);
+}
+
+/*
+ * GSO frames that arrive chained (a vhost-user guest's 64 KiB frame in 2 KiB buffers): cut
+ * the same, also when a buffer ends at an odd offset or right after the headers, and a
+ * chained frame's partial checksum is filled in over the whole chain.
+ */
+static void test_gso_chained_source(void)
+{
+	static const uint16_t cuts[][2] = {{2048, 2048}, {66, 1001}, {200, 61}, {1514, 1448}};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cuts); i++)
+		for (int v6 = 0; v6 < 2; v6++) {
+			struct spec s = {.v6 = v6, .proto = IPPROTO_TCP, .payload = 30000,
+					 .tcp_flags = 0x99};
+			uint32_t hl = (v6 ? 54 + 20 : 34 + 20) + 12u;
+
+			if (cuts[i][0] < hl)
+				continue;
+			check_segments_in(&s, v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4,
+					  1448, small, cuts[i][0], cuts[i][1]);
+			s.proto = IPPROTO_UDP;
+			s.payload = 5000;
+			check_segments_in(&s, VIRTIO_NET_HDR_GSO_UDP_L4, 1000, small, cuts[i][0],
+					  cuts[i][1]);
+		}
+	for (uint16_t first = 60; first < 200; first += 47) {
+		struct spec s = {.proto = IPPROTO_UDP, .payload = 3000};
+		size_t l3, l4;
+		struct rte_mbuf *m = rechain(build(&s, &l3, &l4), first, 333);
+		struct vn_vnet_meta meta = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					    .csum_start = (uint16_t)l4,
+					    .csum_offset = 6};
+		struct vn_gso g;
+		g_autoptr(GByteArray) a = NULL;
+
+		g_assert_cmpint(vn_offload_prepare(m, &meta, &g), ==, VN_OFFLOAD_DONE);
+		a = flat(m);
+		g_assert_true(ref_verify(a->data, a->len, l3, false, s.proto));
+		rte_pktmbuf_free(m);
+	}
+	/* the checksum field beyond the first buffer: refused, not written out of bounds */
+	{
+		struct spec s = {.proto = IPPROTO_TCP, .payload = 3000};
+		size_t l3, l4;
+		struct rte_mbuf *m = rechain(build(&s, &l3, &l4), 40, 500);
+		struct vn_vnet_meta meta = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					    .csum_start = (uint16_t)l4,
+					    .csum_offset = 16};
+		struct vn_gso g;
+
+		g_assert_cmpint(vn_offload_prepare(m, &meta, &g), ==, -EINVAL);
+		meta = (struct vn_vnet_meta){.gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 1448};
+		g_assert_cmpint(vn_offload_prepare(m, &meta, &g), ==, -EINVAL);
+		rte_pktmbuf_free(m);
+	}
 }
 
 /*
@@ -427,6 +517,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/offload/gso", test_gso);
 	g_test_add_func("/offload/gso_chained", test_gso_chained);
 	g_test_add_func("/offload/gso_odd_split", test_gso_odd_split);
+	g_test_add_func("/offload/gso_chained_source", test_gso_chained_source);
 	g_test_add_func("/offload/cksum_mbuf_split", test_cksum_mbuf_split);
 	g_test_add_func("/offload/malformed", test_malformed);
 	g_test_add_func("/offload/gso_nomem", test_gso_nomem);
