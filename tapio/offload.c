@@ -12,6 +12,7 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
+#include "vnicd/args.h"
 #include "vnicd/cksum.h"
 #include "vnicd/tap.h"
 
@@ -275,6 +276,95 @@ int vn_gso_next(struct vn_gso *g, struct rte_mempool *mp, struct rte_mbuf **out,
 	}
 	return done;
 }
+
+/* ---- a queue of frames with offload requests ---- */
+
+/* Hand over the next segments of the GSO frame in progress. */
+static uint16_t offq_cut(struct vn_offq *q, struct rte_mempool *segmp, struct rte_mbuf **pkts,
+			 uint16_t n)
+{
+	int k = vn_gso_next(&q->gso, segmp, pkts, n);
+
+	if (k < 0) {
+		q->gso_nomem++; /* the rest of this frame is lost */
+		q->gso.off = q->gso.end;
+		k = 0;
+	}
+	q->gso_segments += (unsigned)k;
+	if (vn_gso_done(&q->gso)) {
+		rte_pktmbuf_free(q->gso.src);
+		q->in_gso = false;
+	}
+	return (uint16_t)k;
+}
+
+uint16_t vn_offq_rx(struct vn_offq *q, vn_offq_fill_fn fill, void *ctx,
+		    struct rte_mempool *segmp, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t out = 0;
+
+	while (out < n) {
+		struct rte_mbuf *m;
+		int rc;
+
+		if (q->in_gso) {
+			out = (uint16_t)(out + offq_cut(q, segmp, pkts + out, (uint16_t)(n - out)));
+			continue;
+		}
+		if (q->fcount == 0) {
+			q->fcount = fill(ctx, q->fifo, q->fmeta, VN_BURST);
+			q->fhead = 0;
+			if (q->fcount == 0)
+				break;
+		}
+		m = q->fifo[q->fhead];
+		rc = vn_offload_prepare(m, &q->fmeta[q->fhead], &q->gso);
+		if (q->fmeta[q->fhead].flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+			q->csum_filled++;
+		q->fhead++;
+		q->fcount--;
+		if (rc == VN_OFFLOAD_DONE) {
+			pkts[out++] = m;
+		} else if (rc == VN_OFFLOAD_SEGMENT) {
+			q->in_gso = true;
+			q->gso_frames++;
+		} else {
+			q->bad_offload++;
+			rte_pktmbuf_free(m);
+		}
+	}
+	return out;
+}
+
+void vn_offq_reset(struct vn_offq *q)
+{
+	if (q->in_gso)
+		rte_pktmbuf_free(q->gso.src);
+	q->in_gso = false;
+	for (uint16_t k = 0; k < q->fcount; k++)
+		rte_pktmbuf_free(q->fifo[q->fhead + k]);
+	q->fcount = 0;
+}
+
+void vn_offq_stats_add(struct vn_offq_stats *acc, const struct vn_offq *q)
+{
+	acc->bad_offload += q->bad_offload;
+	acc->gso_frames += q->gso_frames;
+	acc->gso_segments += q->gso_segments;
+	acc->csum_filled += q->csum_filled;
+	acc->gso_nomem += q->gso_nomem;
+}
+
+void vn_offq_stats_json(JsonBuilder *b, const struct vn_offq_stats *st)
+{
+	vn_json_int(b, "rx_bad_offload", (gint64)st->bad_offload);
+	vn_json_int(b, "rx_gso_frames", (gint64)st->gso_frames);
+	vn_json_int(b, "rx_gso_segments", (gint64)st->gso_segments);
+	vn_json_int(b, "rx_gso_nomem", (gint64)st->gso_nomem);
+	vn_json_int(b, "rx_csum_filled", (gint64)st->csum_filled);
+}
+
+/* ---- flow hash ---- */
 
 static inline uint32_t mix32(uint32_t h)
 {

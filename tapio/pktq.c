@@ -233,7 +233,7 @@ int vn_pktq_intr(struct vn_pktq *pq, uint16_t q, bool enable)
 void vn_pktq_describe(const struct vn_pktq *pq, JsonBuilder *b)
 {
 	struct tq_stats s = {0};
-	uint64_t bad = 0, gf = 0, gs = 0, cs = 0, gn = 0;
+	struct vn_offq_stats os = {0};
 
 	for (unsigned i = 0; i < pq->queues; i++) {
 		const struct tap_q *q = &pq->q[i];
@@ -243,11 +243,7 @@ void vn_pktq_describe(const struct vn_pktq *pq, JsonBuilder *b)
 		s.rx_errors += q->io.st.rx_errors;
 		s.tx_frames += q->io.st.tx_frames;
 		s.tx_errors += q->io.st.tx_errors;
-		bad += q->bad_offload;
-		gf += q->gso_frames;
-		gs += q->gso_segments;
-		cs += q->csum_filled;
-		gn += q->gso_nomem;
+		vn_offq_stats_add(&os, &q->oq);
 	}
 	vn_json_bool(b, "io_uring", pq->eng == &vn_tq_uring);
 	vn_json_str(b, "io_uring_fallback", pq->fallback[0] ? pq->fallback : NULL);
@@ -256,11 +252,7 @@ void vn_pktq_describe(const struct vn_pktq *pq, JsonBuilder *b)
 	vn_json_int(b, "rx_truncated", (gint64)s.rx_truncated);
 	vn_json_int(b, "rx_nombuf", (gint64)s.rx_nombuf);
 	vn_json_int(b, "rx_errors", (gint64)s.rx_errors);
-	vn_json_int(b, "rx_bad_offload", (gint64)bad);
-	vn_json_int(b, "rx_gso_frames", (gint64)gf);
-	vn_json_int(b, "rx_gso_segments", (gint64)gs);
-	vn_json_int(b, "rx_gso_nomem", (gint64)gn);
-	vn_json_int(b, "rx_csum_filled", (gint64)cs);
+	vn_offq_stats_json(b, &os);
 	vn_json_int(b, "tx_frames", (gint64)s.tx_frames);
 	vn_json_int(b, "tx_errors", (gint64)s.tx_errors);
 }

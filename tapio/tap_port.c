@@ -59,53 +59,25 @@ static inline bool link_ok(const struct tap_port *tp)
 	       !__atomic_load_n(&tp->lgone, __ATOMIC_RELAXED);
 }
 
+/* vn_offq's fill: the engine's burst read on one queue. */
+struct tq_fill {
+	struct tq *io;
+	const struct tq_engine *eng;
+};
+
+static uint16_t tq_fill(void *ctx, struct rte_mbuf **pkts, struct vn_vnet_meta *meta, uint16_t n)
+{
+	const struct tq_fill *f = ctx;
+
+	return f->eng->rx(f->io, pkts, meta, n);
+}
+
 uint16_t vn_tap_q_rx(struct tap_q *q, const struct tq_engine *eng, struct rte_mempool *segmp,
 		     struct rte_mbuf **pkts, uint16_t n)
 {
-	uint16_t out = 0;
+	struct tq_fill f = {&q->io, eng};
 
-	while (out < n) {
-		struct rte_mbuf *m;
-		int rc;
-
-		if (q->in_gso) {
-			int k = vn_gso_next(&q->gso, segmp, pkts + out, (uint16_t)(n - out));
-			if (k < 0) {
-				q->gso_nomem++; /* the rest of this frame is lost */
-				q->gso.off = q->gso.end;
-			} else {
-				out = (uint16_t)(out + k);
-				q->gso_segments += (unsigned)k;
-			}
-			if (vn_gso_done(&q->gso)) {
-				rte_pktmbuf_free(q->gso.src);
-				q->in_gso = false;
-			}
-			continue;
-		}
-		if (q->fcount == 0) {
-			q->fcount = eng->rx(&q->io, q->fifo, q->fmeta, VN_BURST);
-			q->fhead = 0;
-			if (q->fcount == 0)
-				break;
-		}
-		m = q->fifo[q->fhead];
-		rc = vn_offload_prepare(m, &q->fmeta[q->fhead], &q->gso);
-		if (q->fmeta[q->fhead].flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
-			q->csum_filled++;
-		q->fhead++;
-		q->fcount--;
-		if (rc == VN_OFFLOAD_DONE) {
-			pkts[out++] = m;
-		} else if (rc == VN_OFFLOAD_SEGMENT) {
-			q->in_gso = true;
-			q->gso_frames++;
-		} else {
-			q->bad_offload++;
-			rte_pktmbuf_free(m);
-		}
-	}
-	return out;
+	return vn_offq_rx(&q->oq, tq_fill, &f, segmp, pkts, n);
 }
 
 static uint16_t tap_rx_burst(struct vn_port *port, uint16_t qi, struct rte_mbuf **pkts, uint16_t n)
@@ -180,7 +152,8 @@ static void tap_describe(const struct vn_port *port, JsonBuilder *b)
 	const struct tap_port *tp = (const struct tap_port *)port;
 	uint32_t fl = __atomic_load_n(&tp->lflags, __ATOMIC_RELAXED);
 	struct tq_stats s = {0};
-	uint64_t bad = 0, gf = 0, gs = 0, cs = 0, gn = 0, td = 0;
+	struct vn_offq_stats os = {0};
+	uint64_t td = 0;
 	struct rte_ether_addr lmac;
 	char mac[VN_MAC_STRLEN];
 
@@ -241,11 +214,7 @@ static void tap_describe(const struct vn_port *port, JsonBuilder *b)
 		s.tx_frames += x->tx_frames;
 		s.tx_errors += x->tx_errors;
 		s.tx_syscalls += x->tx_syscalls;
-		bad += q->bad_offload;
-		gf += q->gso_frames;
-		gs += q->gso_segments;
-		cs += q->csum_filled;
-		gn += q->gso_nomem;
+		vn_offq_stats_add(&os, &q->oq);
 		td += q->tx_dropped;
 	}
 	json_builder_end_array(b);
@@ -256,11 +225,7 @@ static void tap_describe(const struct vn_port *port, JsonBuilder *b)
 	vn_json_int(b, "rx_nombuf", (gint64)s.rx_nombuf);
 	vn_json_int(b, "rx_errors", (gint64)s.rx_errors);
 	vn_json_int(b, "rx_rearms", (gint64)s.rx_rearms);
-	vn_json_int(b, "rx_bad_offload", (gint64)bad);
-	vn_json_int(b, "rx_gso_frames", (gint64)gf);
-	vn_json_int(b, "rx_gso_segments", (gint64)gs);
-	vn_json_int(b, "rx_gso_nomem", (gint64)gn);
-	vn_json_int(b, "rx_csum_filled", (gint64)cs);
+	vn_offq_stats_json(b, &os);
 	vn_json_int(b, "tx_frames", (gint64)s.tx_frames);
 	vn_json_int(b, "tx_errors", (gint64)s.tx_errors);
 	vn_json_int(b, "tx_dropped", (gint64)td);
@@ -315,12 +280,7 @@ void vn_tap_q_close(struct tap_q *q, const struct tq_engine *eng)
 	if (q->io.priv)
 		eng->close(&q->io);
 	q->io.priv = NULL;
-	if (q->in_gso)
-		rte_pktmbuf_free(q->gso.src);
-	q->in_gso = false;
-	for (uint16_t k = 0; k < q->fcount; k++)
-		rte_pktmbuf_free(q->fifo[q->fhead + k]);
-	q->fcount = 0;
+	vn_offq_reset(&q->oq);
 }
 
 static void close_queues(struct tap_port *tp)

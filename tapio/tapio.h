@@ -130,13 +130,7 @@ struct vn_klink_watch;
 struct tap_q {
 	struct tq io;
 	rte_spinlock_t txlock;
-	/* rx completion, touched only by the polling worker */
-	uint16_t fhead, fcount;
-	bool in_gso;
-	struct vn_gso gso;
-	struct rte_mbuf *fifo[VN_BURST];
-	struct vn_vnet_meta fmeta[VN_BURST];
-	uint64_t bad_offload, gso_frames, gso_segments, csum_filled, gso_nomem;
+	struct vn_offq oq; /* rx completion, touched only by the polling worker */
 	uint64_t tx_dropped; /* spread over queues by flow and refused by one */
 } __rte_cache_aligned;
 

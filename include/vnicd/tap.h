@@ -16,7 +16,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <json-glib/json-glib.h>
 #include <rte_mbuf.h>
+
+#include "vnicd/port.h"
 
 #define VN_VNET_HDR_LEN 10 /* sizeof(struct virtio_net_hdr): what tun and AF_PACKET use here */
 #define VN_GSO_MIN_MSS 8   /* smaller gso_size values are refused as malformed */
@@ -90,6 +93,53 @@ static inline bool vn_gso_done(const struct vn_gso *g)
 {
 	return g->off >= g->end;
 }
+
+/**
+ * vn_offq_fill_fn - reads up to @n frames into @pkts with their offload metadata in @meta
+ * (for the queue behind @ctx). Return: the number read.
+ */
+typedef uint16_t (*vn_offq_fill_fn)(void *ctx, struct rte_mbuf **pkts, struct vn_vnet_meta *meta,
+				    uint16_t n);
+
+/**
+ * struct vn_offq - a receive queue whose frames carry offload requests, on their way to
+ * the switch as complete frames: a burst read ahead (@fifo, @fmeta) and the GSO frame being
+ * cut. Touched only by the queue's polling worker (vn_offq_reset(): when none polls it).
+ */
+struct vn_offq {
+	uint16_t fhead, fcount;
+	bool in_gso;
+	struct vn_gso gso;
+	struct rte_mbuf *fifo[VN_BURST];
+	struct vn_vnet_meta fmeta[VN_BURST];
+	uint64_t bad_offload, gso_frames, gso_segments, csum_filled, gso_nomem;
+};
+
+/**
+ * vn_offq_rx() - up to @n complete frames from @q, which reads bursts with @fill(@ctx):
+ * checksums left to the receiver filled in, GSO frames cut into segments taken from @segmp;
+ * a frame whose offload request is malformed is dropped and counted. Thread: the polling
+ * worker. Return: the number of frames; ownership passes to the caller.
+ */
+uint16_t vn_offq_rx(struct vn_offq *q, vn_offq_fill_fn fill, void *ctx,
+		    struct rte_mempool *segmp, struct rte_mbuf **pkts, uint16_t n);
+
+/** vn_offq_reset() - free the frames @q still holds (the fifo, a GSO source). */
+void vn_offq_reset(struct vn_offq *q);
+
+/** struct vn_offq_stats - the counters of one or more vn_offq, summed. */
+struct vn_offq_stats {
+	uint64_t bad_offload, gso_frames, gso_segments, csum_filled, gso_nomem;
+};
+
+/** vn_offq_stats_add() - add @q's counters to @acc. */
+void vn_offq_stats_add(struct vn_offq_stats *acc, const struct vn_offq *q);
+
+/**
+ * vn_offq_stats_json() - @st as members rx_bad_offload, rx_gso_frames, rx_gso_segments,
+ * rx_gso_nomem and rx_csum_filled of the open object of @b.
+ */
+void vn_offq_stats_json(JsonBuilder *b, const struct vn_offq_stats *st);
 
 /**
  * vn_flow_hash() - a symmetric hash of the frame's flow (IPv4/IPv6 addresses and TCP/UDP
