@@ -14,6 +14,7 @@ sock=${2:?socket}
 mac=${3:?mac}
 ip=${4:?ip}
 queues=${5:-1}
+# VNICD_GUEST_NIC_OPTS: more virtio-net-pci properties, e.g. ",csum=off,host_tso4=off"
 mq=""
 [ "$queues" -gt 1 ] && mq=",mq=on"
 if [ "$sock" = none ]; then # no NIC (e.g. the reference bridge guest of test_policy.py)
@@ -31,4 +32,4 @@ exec qemu-system-x86_64 \
 	-display none -serial stdio -monitor none -no-reboot \
 	-chardev socket,id=c0,path="$sock",server=on,wait=off \
 	-netdev vhost-user,id=n0,chardev=c0,queues="$queues" \
-	-device virtio-net-pci,netdev=n0,mac="$mac",vectors=0$mq
+	-device virtio-net-pci,netdev=n0,mac="$mac",vectors=0$mq${VNICD_GUEST_NIC_OPTS:-}

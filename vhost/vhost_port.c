@@ -19,15 +19,22 @@
 #include "vnicd/confine.h"
 #include "vnicd/log.h"
 #include "vnicd/portkind.h"
+#include "vnicd/tap.h"
 #include "vnicd/vhost.h"
 
-/* Offloads are not negotiated yet: every frame arrives complete (csum/GSO done by the guest). */
+/*
+ * Offloads: a guest may send frames with a partial checksum (VIRTIO_NET_F_CSUM) and TCP GSO
+ * frames (HOST_TSO4/6, with ECN); vnicd completes them before the switch (tap.h), as it does
+ * for TAP ports. Frames towards guests are always complete: nothing is offered for that
+ * direction, nor UFO.
+ */
 #define VHOST_DISABLED_FEATURES                                                                    \
-	((1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |                     \
-	 (1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_HOST_UFO) |                       \
-	 (1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |                         \
+	((1ULL << VIRTIO_NET_F_HOST_UFO) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |                     \
 	 (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) |                   \
 	 (1ULL << VIRTIO_NET_F_GUEST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_UFO))
+#define VHOST_HOST_OFFLOADS                                                                        \
+	((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_HOST_TSO4) |                          \
+	 (1ULL << VIRTIO_NET_F_HOST_TSO6) | (1ULL << VIRTIO_NET_F_HOST_ECN))
 
 /*
  * Link state machine (vid, rx_enabled, tx_enabled are written by DPDK's vhost thread and
@@ -50,6 +57,9 @@ struct vhost_port {
 	uint32_t rx_enabled;	 /* atomic bitmask of guest-TX virtqueues we may dequeue */
 	uint32_t tx_enabled;	 /* atomic bitmask of guest-RX virtqueues we may enqueue */
 	uint16_t guest_pairs;	 /* queue pairs the front end set up */
+	uint32_t offloads;	 /* atomic: the guest negotiated some of VHOST_HOST_OFFLOADS */
+	uint64_t features;	 /* what the guest negotiated (valid while vid >= 0) */
+	struct vn_offq *oq;	 /* [queues]: frames to complete (offloads != 0) */
 	uint64_t connects;	 /* atomic */
 	uint64_t disconnects;	 /* atomic */
 	uint64_t vrings_ignored; /* atomic: enables of vrings beyond the pairs offered */
@@ -208,6 +218,17 @@ static int mem_backed(int vid)
 	return rc;
 }
 
+/*
+ * Drop the frames a connection left half-completed (read ahead, a GSO frame being cut): no
+ * worker polls the port (vid < 0, after a grace period), and the next guest starts afresh.
+ */
+static void offq_reset(struct vhost_port *vp)
+{
+	for (uint16_t q = 0; q < vp->queues; q++)
+		vn_offq_reset(&vp->oq[q]);
+	__atomic_store_n(&vp->offloads, 0, __ATOMIC_RELEASE);
+}
+
 /* Refuse connection @vid of @vp (reg_lock held): no worker touches its memory again. */
 static void refuse_locked(struct vhost_port *vp, int vid)
 {
@@ -224,6 +245,7 @@ static void refuse_locked(struct vhost_port *vp, int vid)
 		vn_dp_synchronize(vp->dp); /* no worker is still on the old table */
 		__atomic_store_n(&vp->rx_enabled, 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&vp->tx_enabled, 0, __ATOMIC_RELEASE);
+		offq_reset(vp);
 	}
 }
 
@@ -287,6 +309,10 @@ static int cb_new_device(int vid)
 	for (uint16_t q = 0; q < nvr; q++)
 		rte_vhost_enable_guest_notification(vid, q, 0);
 	vp->guest_pairs = nvr / 2;
+	if (rte_vhost_get_negotiated_features(vid, &vp->features) != 0)
+		vp->features = 0;
+	__atomic_store_n(&vp->offloads, (vp->features & VHOST_HOST_OFFLOADS) != 0,
+			 __ATOMIC_RELEASE);
 	__atomic_store_n(&vp->gen, vid_open(vid), __ATOMIC_RELEASE);
 	__atomic_store_n(&vp->vid, vid, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&vp->connects, 1, __ATOMIC_RELAXED);
@@ -308,6 +334,7 @@ static void cb_destroy_device(int vid)
 		vn_dp_synchronize(vp->dp);
 		__atomic_store_n(&vp->rx_enabled, 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&vp->tx_enabled, 0, __ATOMIC_RELEASE);
+		offq_reset(vp);
 		__atomic_add_fetch(&vp->disconnects, 1, __ATOMIC_RELAXED);
 		post_link_event(vp, vid, false);
 	}
@@ -365,6 +392,23 @@ static const struct rte_vhost_device_ops vhost_ops = {
     .destroy_connection = cb_destroy_connection,
 };
 
+/* vn_offq's fill: a dequeue burst, the offload requests read off the mbufs' flags. */
+struct offq_fill {
+	int vid;
+	uint16_t vring;
+	struct rte_mempool *mp;
+};
+
+static uint16_t offq_fill(void *ctx, struct rte_mbuf **pkts, struct vn_vnet_meta *meta, uint16_t n)
+{
+	const struct offq_fill *f = ctx;
+	uint16_t k = rte_vhost_dequeue_burst(f->vid, f->vring, f->mp, pkts, n);
+
+	for (uint16_t i = 0; i < k; i++)
+		vn_vhost_offload_meta(pkts[i], &meta[i]);
+	return k;
+}
+
 static uint16_t vhost_rx_burst(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vhost_port *vp = (struct vhost_port *)port;
@@ -373,7 +417,10 @@ static uint16_t vhost_rx_burst(struct vn_port *port, uint16_t q, struct rte_mbuf
 	if (vid < 0 || !(__atomic_load_n(&vp->rx_enabled, __ATOMIC_ACQUIRE) &
 			 vn_vhost_pair_bit(q, vp->queues)))
 		return 0;
-	return rte_vhost_dequeue_burst(vid, (uint16_t)(q * 2 + 1), vp->mp, pkts, n);
+	if (likely(!__atomic_load_n(&vp->offloads, __ATOMIC_RELAXED)))
+		return rte_vhost_dequeue_burst(vid, (uint16_t)(q * 2 + 1), vp->mp, pkts, n);
+	struct offq_fill f = {vid, (uint16_t)(q * 2 + 1), vp->mp};
+	return vn_offq_rx(&vp->oq[q], offq_fill, &f, vp->mp, pkts, n);
 }
 
 static uint16_t vhost_tx_burst(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
@@ -458,6 +505,29 @@ static bool vhost_link_up(const struct vn_port *port)
 	return __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE) >= 0;
 }
 
+/* The offloads the guest negotiated (while connected) and what completing them took. */
+static void vhost_describe_offloads(const struct vhost_port *vp, bool up, JsonBuilder *b)
+{
+	static const struct {
+		int bit;
+		const char *name;
+	} names[] = {{VIRTIO_NET_F_CSUM, "csum"},
+		     {VIRTIO_NET_F_HOST_TSO4, "tso4"},
+		     {VIRTIO_NET_F_HOST_TSO6, "tso6"},
+		     {VIRTIO_NET_F_HOST_ECN, "ecn"}};
+	struct vn_offq_stats st = {0};
+
+	json_builder_set_member_name(b, "guest_offloads");
+	json_builder_begin_array(b);
+	for (size_t i = 0; up && i < G_N_ELEMENTS(names); i++)
+		if (vp->features & (1ULL << names[i].bit))
+			json_builder_add_string_value(b, names[i].name);
+	json_builder_end_array(b);
+	for (uint16_t q = 0; q < vp->queues; q++)
+		vn_offq_stats_add(&st, &vp->oq[q]);
+	vn_offq_stats_json(b, &st);
+}
+
 static void vhost_describe(const struct vn_port *port, JsonBuilder *b)
 {
 	const struct vhost_port *vp = (const struct vhost_port *)port;
@@ -491,6 +561,7 @@ static void vhost_describe(const struct vn_port *port, JsonBuilder *b)
 		vn_json_int(b, "guest_mtu", mtu);
 	else
 		vn_json_str(b, "guest_mtu", NULL);
+	vhost_describe_offloads(vp, vid >= 0, b);
 	json_builder_set_member_name(b, "refused");
 	json_builder_add_int_value(b, (gint64)__atomic_load_n(&vp->refused, __ATOMIC_RELAXED));
 	json_builder_set_member_name(b, "connects");
@@ -526,6 +597,8 @@ static void vhost_destroy(struct vn_port *port)
 		    st.st_dev == vp->sock_dev && st.st_ino == vp->sock_ino)
 			unlink(vp->path);
 	}
+	offq_reset(vp);
+	rte_free(vp->oq);
 	rte_free(vp);
 }
 
@@ -584,6 +657,12 @@ int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p, stru
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOMEM, "out of memory");
 		return -ENOMEM;
 	}
+	vp->oq = rte_zmalloc("vn_vhost_offq", sizeof(*vp->oq) * p->queues, RTE_CACHE_LINE_SIZE);
+	if (!vp->oq) {
+		rte_free(vp);
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOMEM, "out of memory");
+		return -ENOMEM;
+	}
 	vp->base.ops = &vhost_port_ops;
 	g_strlcpy(vp->base.name, name, sizeof(vp->base.name));
 	vp->base.nr_rxq = p->queues;
@@ -601,10 +680,13 @@ int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p, stru
 
 	if (!p->server)
 		flags |= RTE_VHOST_USER_CLIENT; /* reconnect is the library's default */
+	/* offload requests as rx flags; odd ones (tunnels) the library completes itself */
+	flags |= RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS;
 	rc = rte_vhost_driver_register(vp->path, flags);
 	if (rc != 0) {
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
 			    "cannot register vhost-user socket '%s'", vp->path);
+		rte_free(vp->oq);
 		rte_free(vp);
 		return -EINVAL;
 	}
@@ -620,6 +702,7 @@ int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p, stru
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
 			    "cannot %s vhost-user socket '%s'",
 			    p->server ? "listen on" : "connect to", vp->path);
+		rte_free(vp->oq);
 		rte_free(vp);
 		return -EIO;
 	}

@@ -11,6 +11,7 @@
 
 #include "vnicd/datapath.h"
 #include "vnicd/port.h"
+#include "vnicd/tap.h"
 
 /** struct vn_vhost_params - what `vnicctl port add NAME vhost ...` gives. */
 struct vn_vhost_params {
@@ -30,6 +31,16 @@ struct vn_vhost_params {
  */
 int vn_vhost_port_create(const char *name, const struct vn_vhost_params *vp, struct rte_mempool *mp,
 			 struct vn_dp *dp, struct vn_port **out, GError **err);
+
+/**
+ * vn_vhost_offload_meta() - the offload request of frame @m, dequeued from a guest that
+ * negotiated offloads (librte_vhost's compliant flags: RX_L4_CKSUM_NONE for a partial
+ * checksum, RX_LRO with tso_segsz for a GSO frame), as virtio-net metadata for
+ * vn_offload_prepare(); @m's rx flags are cleared. A frame with none gets empty metadata;
+ * a request vnicd does not complete (not TCP or UDP, UFO) gets metadata that
+ * vn_offload_prepare() refuses. Thread: any (touches only @m).
+ */
+void vn_vhost_offload_meta(struct rte_mbuf *m, struct vn_vnet_meta *meta);
 
 /** vn_vhost_port_path() - Return: the socket path of a vhost port. */
 const char *vn_vhost_port_path(const struct vn_port *port);
