@@ -494,6 +494,26 @@ void vc_render_port_list(JsonNode *res, bool detail)
 }
 
 /** vc_render_port_show() - a port: its kind's side (uplink, device or socket), policy, counters. */
+/* A vhost port's offloads from the guest and what completing them took. */
+static void print_vhost_offloads(JsonObject *o)
+{
+	JsonArray *off = json_object_has_member(o, "guest_offloads")
+			     ? json_object_get_array_member(o, "guest_offloads")
+			     : NULL;
+
+	if (!off)
+		return;
+	printf("  offloads from the guest:");
+	for (guint i = 0; i < json_array_get_length(off); i++)
+		printf(" %s", json_array_get_string_element(off, i));
+	printf("%s; completed: %" G_GINT64_FORMAT " GSO -> %" G_GINT64_FORMAT
+	       " segments, %" G_GINT64_FORMAT " checksums filled, %" G_GINT64_FORMAT
+	       " bad offload, %" G_GINT64_FORMAT " GSO short of buffers\n",
+	       json_array_get_length(off) ? "" : " none", vc_int(o, "rx_gso_frames"),
+	       vc_int(o, "rx_gso_segments"), vc_int(o, "rx_csum_filled"),
+	       vc_int(o, "rx_bad_offload"), vc_int(o, "rx_gso_nomem"));
+}
+
 void vc_render_port_show(JsonNode *res, bool detail)
 {
 	JsonObject *o = json_node_get_object(res);
@@ -518,6 +538,7 @@ void vc_render_port_show(JsonNode *res, bool detail)
 		if (vc_int(o, "refused")) /* front ends whose guest memory was refused */
 			printf(", refused %" G_GINT64_FORMAT, vc_int(o, "refused"));
 		printf("\n");
+		print_vhost_offloads(o);
 	}
 	print_policy(o);
 	if (json_object_has_member(o, "stats"))

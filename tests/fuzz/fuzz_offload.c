@@ -3,7 +3,9 @@
  * libFuzzer target: what a TAP device or a PACKET_VNET_HDR socket hands vnicd, a virtio-net
  * header and a frame, through the offload completion (checksum fill-in, TCP/UDP
  * segmentation). Every segment must fit the frame's MSS, the segments must carry exactly the
- * frame's payload, and every buffer must come back to the pool.
+ * frame's payload, and every buffer must come back to the pool. When the header's hdr_len
+ * field (unused by vnicd) is not 0 the frame arrives as a chain, as from a vhost-user guest:
+ * its low byte × 8 bytes in the first buffer, its high byte × 7 + 64 in each other.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -55,22 +57,47 @@ static uint64_t cut(struct vn_gso *g)
 	return payload;
 }
 
+/* @len bytes at @p as a chain: @first bytes in the first buffer, @rest in each other. */
+static struct rte_mbuf *chain(const uint8_t *p, size_t len, size_t first, size_t rest)
+{
+	struct rte_mbuf *head = NULL;
+
+	for (size_t off = 0, n; off < len; off += n) {
+		struct rte_mbuf *b = rte_pktmbuf_alloc(segs);
+		n = RTE_MIN(head ? rest : first, len - off);
+		if (!b || n > rte_pktmbuf_tailroom(b))
+			__builtin_trap();
+		memcpy(rte_pktmbuf_append(b, (uint16_t)n), p + off, n);
+		if (!head)
+			head = b;
+		else if (rte_pktmbuf_chain(head, b) != 0)
+			__builtin_trap();
+	}
+	return head;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vn_vnet_meta meta;
 	struct vn_gso g;
 	struct rte_mbuf *m;
-	unsigned avail = rte_mempool_avail_count(segs);
+	unsigned avail;
 	int rc;
 
 	if (size < VN_VNET_HDR_LEN || size - VN_VNET_HDR_LEN > DATA_ROOM)
 		return 0;
 	vn_vnet_meta_decode(data, &meta);
-	m = rte_pktmbuf_alloc(big);
-	if (!m)
-		__builtin_trap();
-	memcpy(rte_pktmbuf_append(m, (uint16_t)(size - VN_VNET_HDR_LEN)), data + VN_VNET_HDR_LEN,
-	       size - VN_VNET_HDR_LEN);
+	if (data[2] && size > VN_VNET_HDR_LEN) {
+		m = chain(data + VN_VNET_HDR_LEN, size - VN_VNET_HDR_LEN, data[2] * 8u,
+			  data[3] * 7u + 64);
+	} else {
+		m = rte_pktmbuf_alloc(big);
+		if (!m)
+			__builtin_trap();
+		memcpy(rte_pktmbuf_append(m, (uint16_t)(size - VN_VNET_HDR_LEN)),
+		       data + VN_VNET_HDR_LEN, size - VN_VNET_HDR_LEN);
+	}
+	avail = rte_mempool_avail_count(segs) + m->nb_segs * (m->pool == segs);
 	rc = vn_offload_prepare(m, &meta, &g);
 	if (rc == VN_OFFLOAD_SEGMENT) {
 		uint64_t want = g.end - g.hdr_len;

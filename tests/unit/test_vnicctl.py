@@ -284,8 +284,9 @@ NET_LIST = ('{"ok":true,"result":[{"name":"br0","type":"bridge","ports":2,"fdb_e
             '"uplink":"mv-uplink","mode":"bridge","hairpin":"emulated","nopromisc":false}]}')
 PORT_SHOW = ('{"ok":true,"result":{"name":"g0","kind":"vhost","net":"br0","mac":"02:00:00:00:00:10",'
              '"link":"down","path":"/run/g0.sock","server":true,"queues":2,"guest_queues":0,'
-             '"connects":1,"disconnects":1,"policy":{"vlan_mode":"trunk","vlan":null,'
-             '"vlans":[10,20,21,22,40],"untagged_lan":true,"tpid":null,"lock_mac":true,'
+             '"connects":1,"disconnects":1,"guest_offloads":["csum","tso4"],"rx_gso_frames":2,'
+             '"rx_gso_segments":9,"rx_csum_filled":3,"rx_bad_offload":1,"rx_gso_nomem":0,'
+             '"policy":{"vlan_mode":"trunk","vlan":null,"vlans":[10,20,21,22,40],"untagged_lan":true,"tpid":null,"lock_mac":true,'
              '"allowed_ip":["10.0.0.1","10.0.0.2"],"inbound":{"average":1000,"peak":2000,'
              '"burst":null},"outbound":null},"stats":{"rx_packets":3,"rx_bytes":126,'
              '"tx_packets":1,"tx_bytes":60,"rx_broadcast_packets":3,"tx_unicast_packets":1,'
@@ -309,6 +310,8 @@ OUTPUTS = [
     (['port', 'show', 'g0'], {'port.show': PORT_SHOW}, 0,
      'port g0: kind vhost, network br0, link down, mac 02:00:00:00:00:10\n'
      '  path /run/g0.sock (server), queues 2 (guest uses 0), connects 1, disconnects 1\n'
+     '  offloads from the guest: csum tso4; completed: 2 GSO -> 9 segments, 3 checksums '
+     'filled, 1 bad offload, 0 GSO short of buffers\n'
      '  policy: vlan-mode trunk vlans 10,20-22,40 +untagged; lock-mac on; allowed-ip '
      '10.0.0.1,10.0.0.2; inbound average=1000,peak=2000\n'
      '  rx: 3 packets, 126 bytes; unicast 0, multicast 0, broadcast 3; local 0, external 0, '
