@@ -16,6 +16,7 @@
 #include "vnicd/cksum.h"
 #include "vnicd/config.h"
 #include "vnicd/tap.h"
+#include "vnicd/vhost.h"
 
 #ifndef VIRTIO_NET_HDR_GSO_UDP_L4
 #define VIRTIO_NET_HDR_GSO_UDP_L4 5
@@ -369,6 +370,66 @@ static void test_gso_odd_split(void)
 	rte_mempool_free(odd);
 }
 
+/*
+ * A vhost-user guest's requests as librte_vhost's compliant flags report them, turned into
+ * the metadata of the completion: partial checksums, GSO frames (chained), nothing asked.
+ */
+static void test_vhost_meta(void)
+{
+	for (int v6 = 0; v6 < 2; v6++)
+		for (int udp = 0; udp < 2; udp++) {
+			struct spec s = {.v6 = v6, .proto = udp ? IPPROTO_UDP : IPPROTO_TCP,
+					 .payload = 9000, .tcp_flags = 0x10};
+			size_t l3, l4;
+			struct rte_mbuf *m = rechain(build(&s, &l3, &l4), 1000, 2048);
+			struct vn_vnet_meta meta;
+			struct vn_gso g;
+			g_autoptr(GByteArray) a = NULL;
+
+			m->ol_flags = RTE_MBUF_F_RX_L4_CKSUM_NONE | RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN;
+			vn_vhost_offload_meta(m, &meta);
+			g_assert_cmpuint(meta.flags, ==, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+			g_assert_cmpuint(meta.csum_start, ==, l4);
+			g_assert_cmpuint(meta.csum_offset, ==, udp ? 6 : 16);
+			g_assert_cmpuint(meta.gso_type, ==, VIRTIO_NET_HDR_GSO_NONE);
+			g_assert_cmphex(m->ol_flags, ==, 0);
+			g_assert_cmpint(vn_offload_prepare(m, &meta, &g), ==, VN_OFFLOAD_DONE);
+			a = flat(m);
+			g_assert_true(ref_verify(a->data, a->len, l3, v6, s.proto));
+			if (!udp) { /* the same frame as a TSO request: cut */
+				m->ol_flags = RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_NONE;
+				m->tso_segsz = 1400;
+				vn_vhost_offload_meta(m, &meta);
+				g_assert_cmpuint(meta.gso_type, ==,
+						 v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4);
+				g_assert_cmpuint(meta.gso_size, ==, 1400);
+				g_assert_cmpint(vn_offload_prepare(m, &meta, &g), ==, VN_OFFLOAD_SEGMENT);
+			}
+			rte_pktmbuf_free(m);
+		}
+	/* nothing asked, or a checksum the library already made good: nothing to do */
+	{
+		struct spec s = {.proto = IPPROTO_TCP, .payload = 100};
+		size_t l3, l4;
+		struct rte_mbuf *m = build(&s, &l3, &l4);
+		struct vn_vnet_meta meta;
+		const uint64_t none[] = {0, RTE_MBUF_F_RX_L4_CKSUM_GOOD | RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN};
+
+		for (size_t i = 0; i < G_N_ELEMENTS(none); i++) {
+			m->ol_flags = none[i];
+			vn_vhost_offload_meta(m, &meta);
+			g_assert_cmpuint(meta.flags, ==, 0);
+			g_assert_cmpuint(meta.gso_type, ==, 0);
+		}
+		/* a partial checksum on a frame that is neither TCP nor UDP: refused */
+		rte_pktmbuf_mtod(m, uint8_t *)[l3 + 9] = IPPROTO_ICMP;
+		m->ol_flags = RTE_MBUF_F_RX_L4_CKSUM_NONE;
+		vn_vhost_offload_meta(m, &meta);
+		g_assert_cmpint(vn_offload_prepare(m, &meta, &(struct vn_gso){0}), ==, -EINVAL);
+		rte_pktmbuf_free(m);
+	}
+}
+
 /* vn_cksum_mbuf() against the flat reference, split at every offset of a 0xff-heavy frame. */
 static void test_cksum_mbuf_split(void)
 {
@@ -518,6 +579,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/offload/gso_chained", test_gso_chained);
 	g_test_add_func("/offload/gso_odd_split", test_gso_odd_split);
 	g_test_add_func("/offload/gso_chained_source", test_gso_chained_source);
+	g_test_add_func("/offload/vhost_meta", test_vhost_meta);
 	g_test_add_func("/offload/cksum_mbuf_split", test_cksum_mbuf_split);
 	g_test_add_func("/offload/malformed", test_malformed);
 	g_test_add_func("/offload/gso_nomem", test_gso_nomem);
