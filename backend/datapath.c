@@ -17,6 +17,7 @@
 
 #include "vnicd/datapath.h"
 #include "vnicd/log.h"
+#include "vnicd/net.h"
 #include "vnicd/pipeline.h"
 #include "vnicd/policy.h"
 #include "worker.h"
@@ -256,6 +257,52 @@ bool vn_dp_workers_past(struct vn_dp *dp, uint64_t gen)
 	}
 }
 
+/*
+ * May frames received on slot @s of @t keep pending offloads (mbuf tx flags)? Only when its
+ * network is a bridge all of whose ports are vhost-user ports (which complete what their
+ * guest does not take) and none edits VLAN tags (an edit would move the headers).
+ */
+static bool slot_offl_pass(const struct vn_dp_table *t, unsigned s)
+{
+	const struct vn_slot *sl = &t->slots[s];
+
+	if (!sl->net || strcmp(sl->net->kind->name, "bridge") != 0)
+		return false;
+	for (uint16_t i = 0; i < t->flood_n[s]; i++) {
+		const struct vn_slot *m = &t->slots[t->flood[s][i]];
+		if (!m->port || strcmp(m->port->ops->kind, "vhost") != 0 || m->vmap || m->tun ||
+		    m->vtep || (m->pol && m->pol->vlan_aware))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Before table @t is published: ports that lose offload pass-through stop handing over
+ * frames with pending offloads, and no worker still switches such a frame (it might reach
+ * a port of @t that does not take it). After (@after): ports that gain it start.
+ */
+static void offl_pass_update(struct vn_dp *dp, const struct vn_dp_table *t, bool after)
+{
+	bool lost = false;
+
+	for (unsigned s = 0; t && s < t->nr_slots; s++) {
+		struct vn_port *p = t->slots[s].port;
+		bool pass;
+		if (!p)
+			continue;
+		pass = slot_offl_pass(t, s);
+		if (after && pass)
+			__atomic_store_n(&p->offl_pass, 1, __ATOMIC_RELEASE);
+		else if (!after && !pass && __atomic_load_n(&p->offl_pass, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&p->offl_pass, 0, __ATOMIC_RELEASE);
+			lost = true;
+		}
+	}
+	if (lost)
+		vn_dp_synchronize(dp);
+}
+
 void vn_dp_commit(struct vn_dp *dp)
 {
 	struct vn_dp_table *t = table_build(dp), *old;
@@ -265,7 +312,9 @@ void vn_dp_commit(struct vn_dp *dp)
 		VN_ERR("data path: no memory for a new table: forwarding stops until the next "
 		       "change");
 	}
+	offl_pass_update(dp, t, false);
 	old = __atomic_exchange_n(&dp->table, t, __ATOMIC_ACQ_REL);
+	offl_pass_update(dp, t, true);
 
 	vn_dp_wake(dp); /* sleeping workers re-arm on the new queues */
 	vn_dp_synchronize(dp);

@@ -494,24 +494,38 @@ void vc_render_port_list(JsonNode *res, bool detail)
 }
 
 /** vc_render_port_show() - a port: its kind's side (uplink, device or socket), policy, counters. */
-/* A vhost port's offloads from the guest and what completing them took. */
+/* " a b c" (or " none") of the string array @k of @o. */
+static void print_names(JsonObject *o, const char *k)
+{
+	JsonArray *a = json_object_get_array_member(o, k);
+
+	for (guint i = 0; a && i < json_array_get_length(a); i++)
+		printf(" %s", json_array_get_string_element(a, i));
+	if (!a || !json_array_get_length(a))
+		printf(" none");
+}
+
+/* A vhost port's offloads, both ways, and what completing or passing them on took. */
 static void print_vhost_offloads(JsonObject *o)
 {
-	JsonArray *off = json_object_has_member(o, "guest_offloads")
-			     ? json_object_get_array_member(o, "guest_offloads")
-			     : NULL;
-
-	if (!off)
+	if (!json_object_has_member(o, "guest_offloads"))
 		return;
 	printf("  offloads from the guest:");
-	for (guint i = 0; i < json_array_get_length(off); i++)
-		printf(" %s", json_array_get_string_element(off, i));
-	printf("%s; completed: %" G_GINT64_FORMAT " GSO -> %" G_GINT64_FORMAT
-	       " segments, %" G_GINT64_FORMAT " checksums filled, %" G_GINT64_FORMAT
-	       " bad offload, %" G_GINT64_FORMAT " GSO short of buffers\n",
-	       json_array_get_length(off) ? "" : " none", vc_int(o, "rx_gso_frames"),
-	       vc_int(o, "rx_gso_segments"), vc_int(o, "rx_csum_filled"),
-	       vc_int(o, "rx_bad_offload"), vc_int(o, "rx_gso_nomem"));
+	print_names(o, "guest_offloads");
+	printf("; to the guest:");
+	print_names(o, "offloads_to_guest");
+	printf("; passed on whole: %s\n", json_object_get_boolean_member_with_default(
+					      o, "offload_pass", FALSE) ? "yes" : "no");
+	printf("  offloads: rx %" G_GINT64_FORMAT " passed on, %" G_GINT64_FORMAT
+	       " refused, %" G_GINT64_FORMAT " GSO -> %" G_GINT64_FORMAT " segments, %" G_GINT64_FORMAT
+	       " checksums filled, %" G_GINT64_FORMAT " bad, %" G_GINT64_FORMAT
+	       " short of buffers; tx %" G_GINT64_FORMAT " completed (%" G_GINT64_FORMAT
+	       " segments), %" G_GINT64_FORMAT " dropped\n",
+	       vc_int(o, "rx_offload_passed"), vc_int(o, "rx_offload_refused"),
+	       vc_int(o, "rx_gso_frames"), vc_int(o, "rx_gso_segments"), vc_int(o, "rx_csum_filled"),
+	       vc_int(o, "rx_bad_offload"), vc_int(o, "rx_gso_nomem"),
+	       vc_int(o, "tx_offload_completed"), vc_int(o, "tx_gso_segments"),
+	       vc_int(o, "tx_offload_dropped"));
 }
 
 void vc_render_port_show(JsonNode *res, bool detail)

@@ -130,6 +130,12 @@ struct vn_port {
 	uint16_t nr_rxq; /* rx queues the workers poll */
 	uint16_t nr_txq; /* tx queues the workers spread over */
 	bool tx_shared;	 /* several workers may tx on one queue: serialise */
+	/*
+	 * Atomic, written by the data path's commit: every port of this port's network takes
+	 * frames with pending offloads (a partial checksum, a GSO frame, in mbuf tx flags), so
+	 * the port's receive may hand them over as they are instead of completing them.
+	 */
+	uint8_t offl_pass;
 	bool has_mac;
 	struct rte_ether_addr mac; /* the guest's MAC when given (--mac) */
 	bool deleting;		   /* set by `port del` before destroy(): also remove what the

@@ -42,6 +42,36 @@ int vn_vhost_port_create(const char *name, const struct vn_vhost_params *vp, str
  */
 void vn_vhost_offload_meta(struct rte_mbuf *m, struct vn_vnet_meta *meta);
 
+/* The mbuf tx flags of a frame with pending offloads (a partial checksum, a TCP GSO frame). */
+#define VN_VHOST_TX_FLAGS                                                                          \
+	(RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IPV6)
+
+/**
+ * vn_vhost_offload_mark() - turn the offload request of frame @m (as for
+ * vn_vhost_offload_meta()) into mbuf tx flags with l2/l3/l4 lengths and tso_segsz, so that
+ * it crosses the switch as it is and a guest that takes offloads gets it so (librte_vhost's
+ * enqueue writes the virtio-net header from the flags). Thread: any (touches only @m).
+ * Return: 0, or -EINVAL for a request vnicd cannot pass on (not TCP or UDP, GSO of
+ * anything but TCP, headers beyond the first buffer): the caller drops @m.
+ */
+int vn_vhost_offload_mark(struct rte_mbuf *m);
+
+/**
+ * vn_vhost_tx_takes() - Return: true when a guest with negotiated @features takes a frame
+ * with tx flags @ol_flags as it is (nothing pending, or GUEST_CSUM and, for a GSO frame,
+ * GUEST_TSO4/6). Thread: any (pure).
+ */
+bool vn_vhost_tx_takes(uint64_t ol_flags, uint64_t features);
+
+/**
+ * vn_vhost_tx_prepare() - complete frame *@mp, whose pending offloads (tx flags) its
+ * destination does not take: a shared frame is copied first (from @pool; *@mp then points
+ * to the copy), then as vn_offload_prepare(). Return: VN_OFFLOAD_DONE (*@mp complete),
+ * VN_OFFLOAD_SEGMENT (cut it with vn_gso_next(@g), then free *@mp), or -errno (*@mp freed).
+ * Thread: the transmitting worker.
+ */
+int vn_vhost_tx_prepare(struct rte_mbuf **mp, struct rte_mempool *pool, struct vn_gso *g);
+
 /** vn_vhost_port_path() - Return: the socket path of a vhost port. */
 const char *vn_vhost_port_path(const struct vn_port *port);
 

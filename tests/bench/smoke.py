@@ -40,7 +40,7 @@ COMMANDS = [
     ('nat_micro', ['{build}/tests/bench/nat_micro', '256', '1'], {}, r'established flows'),
     ('fdb_micro', ['{build}/tests/bench/fdb_micro', '0.02', '1'], {}, r'(?m)^\s+1000000\s'),
     ('vhost_offload', ['python3', '{bench}/vhost_offload.py'], {},
-     r'with offloads / without: median %s' % NUM),
+     r'offloads both / none: median %s' % NUM),
     ('nat_pvp', ['python3', '{bench}/nat_pvp.py', '--rounds', '1', '--seconds', '1',
                  '--sizes', '64'], {}, r'(?m)^64\s+nat\s'),
 ]

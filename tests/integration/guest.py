@@ -26,9 +26,10 @@ def ensure_guest_image():
 
 
 class QemuGuest:
-    """QemuGuest(name, sock, mac, ip) boots qemu-configs/boot-guest.sh; run() types commands."""
+    """QemuGuest(name, sock, mac, ip) boots qemu-configs/boot-guest.sh; run() types commands.
+    nic_opts: more virtio-net-pci properties (",guest_tso4=off", ...)."""
 
-    def __init__(self, name, sock, mac, ip, queues=1, boot_timeout=90):
+    def __init__(self, name, sock, mac, ip, queues=1, boot_timeout=90, nic_opts=''):
         self.name = name
         self.buf = ''
         self.cond = threading.Condition()
@@ -37,7 +38,7 @@ class QemuGuest:
             ['bash', os.path.join(QEMU_CONFIGS, 'boot-guest.sh'), guest_dir(), sock, mac, ip,
              str(queues)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            start_new_session=True, env=dict(os.environ, VNICD_GUEST_NIC_OPTS=nic_opts))
         cleanup.add(self)
         threading.Thread(target=self._reader, daemon=True).start()
         self.boot_timeout = boot_timeout
