@@ -92,6 +92,7 @@ struct vu {
 static uint8_t *mem; /* the guest's memory, shared with every connection */
 static int memfd;
 static uint8_t mac[6];
+static uint64_t extra_features; /* negotiated besides VERSION_1 (offload scenarios) */
 
 /* ---- the protocol ---- */
 
@@ -220,7 +221,7 @@ static int handshake(struct vu *v, uint32_t tx_num)
 	    (vu_get(v, GET_PROTOCOL_FEATURES, &pf) < 0 ||
 	     vu_send(v, SET_PROTOCOL_FEATURES, &(uint64_t){pf & PF_MQ}, 8, -1) < 0))
 		return -1;
-	f = v->features & (F_VERSION_1 | F_PROTOCOL_FEATURES);
+	f = v->features & (F_VERSION_1 | F_PROTOCOL_FEATURES | extra_features);
 	if (vu_send(v, SET_OWNER, NULL, 0, -1) || vu_send(v, SET_FEATURES, &f, 8, -1) ||
 	    vu_mem(v, 1, MEM_SIZE, 0) || vu_vring(v, 0, QSZ, RX_RING))
 		return -1;
@@ -395,6 +396,66 @@ static int sc_indirect_odd(struct vu *v)
 static int sc_indirect_huge(struct vu *v)
 {
 	return one_desc(v, (struct desc){IND_TABLE, 0xfffffff0u, D_INDIRECT, 0});
+}
+
+/*
+ * An IPv4/TCP frame (TCP data offset @doff words) from MAC to MAC in buffer @i behind a
+ * virtio-net header asking for @flags, @gso_type, @gso_size, @csum_start; @flen bytes of it
+ * are sent. Return: its address.
+ */
+static uint64_t tcp_frame(unsigned i, uint8_t flags, uint8_t gso_type, uint16_t gso_size,
+			  uint16_t csum_start, uint8_t doff, uint16_t flen, uint32_t *len)
+{
+	uint8_t *b = mem + BUFS + i * 2048u, *p = b + HDR_LEN;
+
+	memset(b, 0, HDR_LEN + 600);
+	b[0] = flags, b[1] = gso_type;
+	memcpy(b + 4, &gso_size, 2);
+	memcpy(b + 6, &csum_start, 2);
+	b[8] = 16; /* csum_offset: TCP */
+	memcpy(p, mac, 6);
+	memcpy(p + 6, mac, 6);
+	p[12] = 0x08, p[14] = 0x45, p[16] = 0x02, p[17] = 0x1a; /* IPv4, total length 538 */
+	p[22] = 64, p[23] = 6;
+	p[34 + 12] = (uint8_t)(doff << 4);
+	*len = HDR_LEN + flen;
+	return BUFS + i * 2048u;
+}
+
+/*
+ * Offload requests a guest that negotiated checksum offload and TSO may send: a GSO frame
+ * with an MSS of 1 byte, one whose TCP header runs past the frame, a checksum start past the
+ * frame, GSO of a frame that is no TCP. Dropped and counted by vnicd (the first two), or
+ * completed by the library (the others).
+ */
+static int sc_offload_bogus(struct vu *v)
+{
+	static const struct {
+		uint8_t flags, gso;
+		uint16_t size, start;
+		uint8_t doff;
+		uint16_t flen;
+	} b[] = {{1, 1, 1, 34, 5, 552},
+		 {1, 1, 1400, 34, 15, 74},
+		 {1, 0, 0, 5000, 5, 552},
+		 {1, 3, 1400, 34, 5, 552}};
+	unsigned n = sizeof(b) / sizeof(b[0]);
+
+	extra_features = (1ULL << 0) | (1ULL << 11) | (1ULL << 12); /* CSUM, HOST_TSO4/6 */
+	if (handshake(v, QSZ)) {
+		extra_features = 0;
+		return -1;
+	}
+	extra_features = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct desc *d = &descs(TX_RING)[i];
+		d->addr = tcp_frame(i, b[i].flags, b[i].gso, b[i].size, b[i].start, b[i].doff,
+				    b[i].flen, &d->len);
+		d->flags = 0;
+		avail(TX_RING)[2 + i] = (uint16_t)i;
+	}
+	publish(v, (uint16_t)n);
+	return 0;
 }
 
 static int sc_base_bogus(struct vu *v)
@@ -572,6 +633,7 @@ static const struct {
     {"indirect_odd", sc_indirect_odd},
     {"indirect_huge", sc_indirect_huge},
     {"base_bogus", sc_base_bogus},
+    {"offload_bogus", sc_offload_bogus},
     {"num_0", sc_num_0},
     {"num_100", sc_num_100},
     {"num_65536", sc_num_65536},

@@ -133,6 +133,11 @@ def main():
                port(vn, 'x')['connects'] == port(vn, 'x')['disconnects'],
                'each hostile connection came and went (connects %d = disconnects)'
                % port(vn, 'x')['connects'])
+        bad = (x['rx_offload_refused'] + x['rx_bad_offload']
+               - x0['rx_offload_refused'] - x0['rx_bad_offload'])
+        tap.ok(res.get('offload_bogus', ['?'])[0] == 'open' and bad >= 2,
+               'malformed offload requests (MSS 1, a TCP header past the frame) dropped and '
+               'counted: %d' % bad)
         d = {k: x['stats']['drops'][k] - x0['stats']['drops'][k] for k in x['stats']['drops']}
         rx = x['stats']['rx_packets'] - x0['stats']['rx_packets']
         took = sum(int(r[1].split('=')[1]) for r in res.values())

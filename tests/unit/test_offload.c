@@ -430,6 +430,65 @@ static void test_vhost_meta(void)
 	}
 }
 
+/*
+ * Offloads passed on as mbuf tx flags (vn_vhost_offload_mark), which guests take them
+ * (vn_vhost_tx_takes), and their completion for one that does not, of a frame shared with
+ * another destination (vn_vhost_tx_prepare: a copy is cut, the original stays as it was).
+ */
+static void test_vhost_pass(void)
+{
+	struct spec s = {.proto = IPPROTO_TCP, .payload = 9000, .tcp_flags = 0x18};
+	size_t l3, l4;
+	struct rte_mbuf *m = rechain(build(&s, &l3, &l4), 1000, 2048), *out[16];
+	g_autoptr(GByteArray) orig = flat(m);
+	const uint64_t csum = 1ULL << VIRTIO_NET_F_GUEST_CSUM;
+	const uint64_t tso4 = 1ULL << VIRTIO_NET_F_GUEST_TSO4, tso6 = 1ULL << VIRTIO_NET_F_GUEST_TSO6;
+	struct vn_gso g;
+	unsigned segs = 0;
+
+	m->ol_flags = RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_NONE;
+	m->tso_segsz = 1400;
+	g_assert_cmpint(vn_vhost_offload_mark(m), ==, 0);
+	g_assert_cmphex(m->ol_flags, ==,
+			RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_IPV4);
+	g_assert_cmpuint(m->l2_len, ==, 14);
+	g_assert_cmpuint(m->l3_len, ==, 20);
+	g_assert_cmpuint(m->l4_len, ==, 32);
+	g_assert_true(vn_vhost_tx_takes(m->ol_flags, csum | tso4));
+	g_assert_false(vn_vhost_tx_takes(m->ol_flags, csum | tso6));
+	g_assert_false(vn_vhost_tx_takes(m->ol_flags, tso4));
+	g_assert_true(vn_vhost_tx_takes(RTE_MBUF_F_TX_UDP_CKSUM | RTE_MBUF_F_TX_IPV6, csum));
+	g_assert_false(vn_vhost_tx_takes(RTE_MBUF_F_TX_UDP_CKSUM | RTE_MBUF_F_TX_IPV6, 0));
+	g_assert_true(vn_vhost_tx_takes(0, 0));
+
+	rte_pktmbuf_refcnt_update(m, 1); /* flooded: another destination holds it too */
+	struct rte_mbuf *c = m;
+	g_assert_cmpint(vn_vhost_tx_prepare(&c, small, &g), ==, VN_OFFLOAD_SEGMENT);
+	g_assert_true(c != m);
+	g_assert_cmpuint(rte_mbuf_refcnt_read(m), ==, 1);
+	while (!vn_gso_done(&g)) {
+		int k = vn_gso_next(&g, small, out, G_N_ELEMENTS(out));
+		g_assert_cmpint(k, >, 0);
+		for (int i = 0; i < k; i++, segs++) {
+			g_autoptr(GByteArray) a = flat(out[i]);
+			g_assert_true(ref_verify(a->data, a->len, l3, false, IPPROTO_TCP));
+			g_assert_cmphex(out[i]->ol_flags, ==, 0);
+		}
+		rte_pktmbuf_free_bulk(out, (unsigned)k);
+	}
+	g_assert_cmpuint(segs, ==, (9000 + 1399) / 1400);
+	rte_pktmbuf_free(c);
+	{ /* the original, still the other destination's, unchanged */
+		g_autoptr(GByteArray) a = flat(m);
+		g_assert_cmpmem(a->data, a->len, orig->data, orig->len);
+	}
+	/* refused: GSO of UDP, and an MSS below the minimum */
+	m->ol_flags = RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_NONE;
+	m->tso_segsz = 4;
+	g_assert_cmpint(vn_vhost_offload_mark(m), ==, -EINVAL);
+	rte_pktmbuf_free(m);
+}
+
 /* vn_cksum_mbuf() against the flat reference, split at every offset of a 0xff-heavy frame. */
 static void test_cksum_mbuf_split(void)
 {
@@ -580,6 +639,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/offload/gso_odd_split", test_gso_odd_split);
 	g_test_add_func("/offload/gso_chained_source", test_gso_chained_source);
 	g_test_add_func("/offload/vhost_meta", test_vhost_meta);
+	g_test_add_func("/offload/vhost_pass", test_vhost_pass);
 	g_test_add_func("/offload/cksum_mbuf_split", test_cksum_mbuf_split);
 	g_test_add_func("/offload/malformed", test_malformed);
 	g_test_add_func("/offload/gso_nomem", test_gso_nomem);
