@@ -298,8 +298,8 @@ static uint16_t offq_cut(struct vn_offq *q, struct rte_mempool *segmp, struct rt
 	return (uint16_t)k;
 }
 
-uint16_t vn_offq_rx(struct vn_offq *q, vn_offq_fill_fn fill, void *ctx,
-		    struct rte_mempool *segmp, struct rte_mbuf **pkts, uint16_t n)
+uint16_t vn_offq_rx(struct vn_offq *q, vn_offq_fill_fn fill, void *ctx, struct rte_mempool *segmp,
+		    struct rte_mbuf **pkts, uint16_t n)
 {
 	uint16_t out = 0;
 

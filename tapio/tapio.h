@@ -130,7 +130,7 @@ struct vn_klink_watch;
 struct tap_q {
 	struct tq io;
 	rte_spinlock_t txlock;
-	struct vn_offq oq; /* rx completion, touched only by the polling worker */
+	struct vn_offq oq;   /* rx completion, touched only by the polling worker */
 	uint64_t tx_dropped; /* spread over queues by flow and refused by one */
 } __rte_cache_aligned;
 

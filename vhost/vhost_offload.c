@@ -12,11 +12,15 @@
 #include <rte_net.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
+#include <rte_vhost.h>
 
+#include "vnicd/args.h"
 #include "vnicd/tap.h"
 #include "vnicd/vhost.h"
+#include "vhost_priv.h"
 
-#define VHOST_RX_FLAGS (RTE_MBUF_F_RX_L4_CKSUM_MASK | RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_LRO)
+#define VHOST_RX_FLAGS                                                                             \
+	(RTE_MBUF_F_RX_L4_CKSUM_MASK | RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_LRO)
 
 void vn_vhost_offload_meta(struct rte_mbuf *m, struct vn_vnet_meta *meta)
 {
@@ -97,24 +101,24 @@ bool vn_vhost_tx_takes(uint64_t ol_flags, uint64_t features)
 	if (!(f & RTE_MBUF_F_TX_TCP_SEG))
 		return true;
 	return features & (1ULL << ((f & RTE_MBUF_F_TX_IPV4) ? VIRTIO_NET_F_GUEST_TSO4
-							      : VIRTIO_NET_F_GUEST_TSO6));
+							     : VIRTIO_NET_F_GUEST_TSO6));
 }
 
 int vn_vhost_tx_prepare(struct rte_mbuf **mp, struct rte_mempool *pool, struct vn_gso *g)
 {
 	struct rte_mbuf *m = *mp;
 	uint64_t f = m->ol_flags;
-	struct vn_vnet_meta meta = {
-	    .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-	    .csum_start = (uint16_t)(m->l2_len + m->l3_len),
-	    .csum_offset = (f & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_UDP_CKSUM
-			       ? offsetof(struct rte_udp_hdr, dgram_cksum)
-			       : offsetof(struct rte_tcp_hdr, cksum)};
+	struct vn_vnet_meta meta = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+				    .csum_start = (uint16_t)(m->l2_len + m->l3_len),
+				    .csum_offset =
+					(f & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_UDP_CKSUM
+					    ? offsetof(struct rte_udp_hdr, dgram_cksum)
+					    : offsetof(struct rte_tcp_hdr, cksum)};
 	int rc;
 
 	if (f & RTE_MBUF_F_TX_TCP_SEG) {
-		meta.gso_type = (f & RTE_MBUF_F_TX_IPV4) ? VIRTIO_NET_HDR_GSO_TCPV4
-							 : VIRTIO_NET_HDR_GSO_TCPV6;
+		meta.gso_type =
+		    (f & RTE_MBUF_F_TX_IPV4) ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
 		meta.gso_size = m->tso_segsz;
 	}
 	if (rte_mbuf_refcnt_read(m) > 1 || !RTE_MBUF_DIRECT(m)) {
@@ -130,4 +134,185 @@ int vn_vhost_tx_prepare(struct rte_mbuf **mp, struct rte_mempool *pool, struct v
 	if (rc < 0)
 		rte_pktmbuf_free(m);
 	return rc;
+}
+
+/* ---- the port's offload paths ---- */
+
+uint32_t vn_vhost_offl_sources;
+
+void vn_vhost_offq_reset(struct vhost_port *vp)
+{
+	for (uint16_t q = 0; q < vp->queues; q++)
+		vn_offq_reset(&vp->oq[q]);
+	if (__atomic_exchange_n(&vp->offloads, 0, __ATOMIC_ACQ_REL))
+		__atomic_sub_fetch(&vn_vhost_offl_sources, 1, __ATOMIC_RELAXED);
+}
+
+/* vn_offq's fill: a dequeue burst, the offload requests read off the mbufs' flags. */
+struct offq_fill {
+	int vid;
+	uint16_t vring;
+	struct rte_mempool *mp;
+};
+
+static uint16_t offq_fill(void *ctx, struct rte_mbuf **pkts, struct vn_vnet_meta *meta, uint16_t n)
+{
+	const struct offq_fill *f = ctx;
+	uint16_t k = rte_vhost_dequeue_burst(f->vid, f->vring, f->mp, pkts, n);
+
+	for (uint16_t i = 0; i < k; i++)
+		vn_vhost_offload_meta(pkts[i], &meta[i]);
+	return k;
+}
+
+/* Frames of a guest with offloads, their requests passed on as tx flags (offl_pass). */
+static uint16_t rx_pass(struct vhost_port *vp, int vid, uint16_t q, struct rte_mbuf **pkts,
+			uint16_t n)
+{
+	uint16_t k = rte_vhost_dequeue_burst(vid, (uint16_t)(q * 2 + 1), vp->mp, pkts, n), out = 0;
+	unsigned passed = 0, bad = 0;
+
+	for (uint16_t i = 0; i < k; i++) {
+		struct rte_mbuf *m = pkts[i];
+		bool asked = m->ol_flags != 0;
+		if (unlikely(vn_vhost_offload_mark(m) < 0)) {
+			rte_pktmbuf_free(m);
+			bad++;
+			continue;
+		}
+		passed += asked && (m->ol_flags & VN_VHOST_TX_FLAGS);
+		pkts[out++] = m;
+	}
+	if (passed)
+		__atomic_add_fetch(&vp->rx_passed, passed, __ATOMIC_RELAXED);
+	if (unlikely(bad))
+		__atomic_add_fetch(&vp->rx_bad_pass, bad, __ATOMIC_RELAXED);
+	return out;
+}
+
+uint16_t vn_vhost_rx_offloads(struct vhost_port *vp, int vid, uint16_t q, struct rte_mbuf **pkts,
+			      uint16_t n)
+{
+	struct vn_offq *oq = &vp->oq[q];
+	struct offq_fill f = {vid, (uint16_t)(q * 2 + 1), vp->mp};
+
+	if (__atomic_load_n(&vp->base.offl_pass, __ATOMIC_ACQUIRE) && !oq->fcount && !oq->in_gso)
+		return rx_pass(vp, vid, q, pkts, n);
+	return vn_offq_rx(oq, offq_fill, &f, vp->mp, pkts, n);
+}
+
+bool vn_vhost_tx_takes_all(const struct vhost_port *vp, struct rte_mbuf **pkts, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++)
+		if (unlikely(!vn_vhost_tx_takes(pkts[i]->ol_flags, vp->features)))
+			return false;
+	return true;
+}
+
+/* Enqueue @n frames of @out on pair @q and release them; count what did not fit. */
+static void tx_flush(struct vhost_port *vp, int vid, uint16_t q, struct rte_mbuf **out, uint16_t n)
+{
+	uint16_t sent;
+
+	if (vp->base.tx_shared)
+		rte_spinlock_lock(&vp->txlock[q]);
+	sent = rte_vhost_enqueue_burst(vid, (uint16_t)(q * 2), out, n);
+	if (vp->base.tx_shared)
+		rte_spinlock_unlock(&vp->txlock[q]);
+	if (sent < n)
+		__atomic_add_fetch(&vp->tx_dropped, n - sent, __ATOMIC_RELAXED);
+	rte_pktmbuf_free_bulk(out, n);
+}
+
+uint16_t vn_vhost_tx_completing(struct vhost_port *vp, int vid, uint16_t q, struct rte_mbuf **pkts,
+				uint16_t n)
+{
+	struct rte_mbuf *out[VN_BURST];
+	unsigned done = 0, segs = 0, lost = 0;
+	uint16_t k = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct vn_gso g;
+		int rc = 0;
+
+		if (!vn_vhost_tx_takes(m->ol_flags, vp->features)) {
+			rc = vn_vhost_tx_prepare(&m, vp->mp, &g);
+			done += rc >= 0;
+			lost += rc < 0;
+		}
+		if (rc == VN_OFFLOAD_DONE)
+			out[k++] = m;
+		while (rc == VN_OFFLOAD_SEGMENT && !vn_gso_done(&g)) {
+			int c = vn_gso_next(&g, vp->mp, out + k, (uint16_t)(VN_BURST - k));
+			if (c < 0) {
+				lost++; /* the rest of the frame */
+				break;
+			}
+			k = (uint16_t)(k + c);
+			segs += (unsigned)c;
+			if (k == VN_BURST) {
+				tx_flush(vp, vid, q, out, k);
+				k = 0;
+			}
+		}
+		if (rc == VN_OFFLOAD_SEGMENT)
+			rte_pktmbuf_free(g.src);
+		if (k == VN_BURST) {
+			tx_flush(vp, vid, q, out, k);
+			k = 0;
+		}
+	}
+	if (k)
+		tx_flush(vp, vid, q, out, k);
+	__atomic_add_fetch(&vp->tx_completed, done, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&vp->tx_segments, segs, __ATOMIC_RELAXED);
+	if (lost)
+		__atomic_add_fetch(&vp->tx_dropped, lost, __ATOMIC_RELAXED);
+	return n;
+}
+
+void vn_vhost_describe_offloads(const struct vhost_port *vp, bool up, JsonBuilder *b)
+{
+	static const struct {
+		int bit;
+		const char *name;
+	} names[] = {{VIRTIO_NET_F_CSUM, "csum"},
+		     {VIRTIO_NET_F_HOST_TSO4, "tso4"},
+		     {VIRTIO_NET_F_HOST_TSO6, "tso6"},
+		     {VIRTIO_NET_F_HOST_ECN, "ecn"}};
+	static const struct {
+		int bit;
+		const char *name;
+	} to[] = {{VIRTIO_NET_F_GUEST_CSUM, "csum"},
+		  {VIRTIO_NET_F_GUEST_TSO4, "tso4"},
+		  {VIRTIO_NET_F_GUEST_TSO6, "tso6"}};
+	struct vn_offq_stats st = {0};
+
+	json_builder_set_member_name(b, "guest_offloads");
+	json_builder_begin_array(b);
+	for (size_t i = 0; up && i < G_N_ELEMENTS(names); i++)
+		if (vp->features & (1ULL << names[i].bit))
+			json_builder_add_string_value(b, names[i].name);
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "offloads_to_guest");
+	json_builder_begin_array(b);
+	for (size_t i = 0; up && i < G_N_ELEMENTS(to); i++)
+		if (vp->features & (1ULL << to[i].bit))
+			json_builder_add_string_value(b, to[i].name);
+	json_builder_end_array(b);
+	vn_json_bool(b, "offload_pass", __atomic_load_n(&vp->base.offl_pass, __ATOMIC_RELAXED));
+	for (uint16_t q = 0; q < vp->queues; q++)
+		vn_offq_stats_add(&st, &vp->oq[q]);
+	vn_offq_stats_json(b, &st);
+	vn_json_int(b, "rx_offload_passed",
+		    (gint64)__atomic_load_n(&vp->rx_passed, __ATOMIC_RELAXED));
+	vn_json_int(b, "rx_offload_refused",
+		    (gint64)__atomic_load_n(&vp->rx_bad_pass, __ATOMIC_RELAXED));
+	vn_json_int(b, "tx_offload_completed",
+		    (gint64)__atomic_load_n(&vp->tx_completed, __ATOMIC_RELAXED));
+	vn_json_int(b, "tx_gso_segments",
+		    (gint64)__atomic_load_n(&vp->tx_segments, __ATOMIC_RELAXED));
+	vn_json_int(b, "tx_offload_dropped",
+		    (gint64)__atomic_load_n(&vp->tx_dropped, __ATOMIC_RELAXED));
 }

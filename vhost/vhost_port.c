@@ -21,63 +21,7 @@
 #include "vnicd/portkind.h"
 #include "vnicd/tap.h"
 #include "vnicd/vhost.h"
-
-/*
- * Offloads: a guest may send frames with a partial checksum (VIRTIO_NET_F_CSUM) and TCP GSO
- * frames (HOST_TSO4/6, with ECN), and take them (GUEST_CSUM, GUEST_TSO4/6). Where every
- * port of the network is a vhost-user port (vn_port.offl_pass) such frames cross the switch
- * as they are and the destination completes what its guest does not take; elsewhere vnicd
- * completes them on receipt (tap.h), as it does for TAP ports. No UFO, no GUEST_ECN.
- */
-#define VHOST_DISABLED_FEATURES                                                                    \
-	((1ULL << VIRTIO_NET_F_HOST_UFO) | (1ULL << VIRTIO_NET_F_GUEST_ECN) |                      \
-	 (1ULL << VIRTIO_NET_F_GUEST_UFO))
-#define VHOST_HOST_OFFLOADS                                                                        \
-	((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_HOST_TSO4) |                          \
-	 (1ULL << VIRTIO_NET_F_HOST_TSO6) | (1ULL << VIRTIO_NET_F_HOST_ECN))
-
-/*
- * Link state machine (vid, rx_enabled, tx_enabled are written by DPDK's vhost thread and
- * read by workers): DOWN (vid < 0) -> new_device -> UP (vid >= 0, queues enabled as the
- * front end enables them) -> destroy_device -> DOWN. Before a device or queue goes away
- * the callback waits for an RCU grace period so that no worker is still inside it.
- */
-struct vhost_port {
-	struct vn_port base;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	bool server;
-	dev_t sock_dev; /* server mode: the socket the library created (0/0: none seen) */
-	ino_t sock_ino;
-	uint16_t queues;
-	uint16_t mtu; /* configured (port add --mtu), 0: none */
-	struct rte_mempool *mp;
-	struct vn_dp *dp;
-	int vid;		 /* atomic */
-	uint32_t gen;		 /* atomic: vid's connection (vid_gens), written before vid */
-	uint32_t rx_enabled;	 /* atomic bitmask of guest-TX virtqueues we may dequeue */
-	uint32_t tx_enabled;	 /* atomic bitmask of guest-RX virtqueues we may enqueue */
-	uint16_t guest_pairs;	 /* queue pairs the front end set up */
-	uint32_t offloads;	 /* atomic: the guest negotiated some of VHOST_HOST_OFFLOADS */
-	uint64_t features;	 /* what the guest negotiated (valid while vid >= 0) */
-	uint64_t rx_passed;	 /* atomic: frames with offloads handed over as they are */
-	uint64_t rx_bad_pass;	 /* atomic: ... refused (a request vnicd cannot pass on) */
-	uint64_t tx_completed;	 /* atomic: frames completed for a guest not taking offloads */
-	uint64_t tx_segments;	 /* atomic: ... the segments of those that were GSO frames */
-	uint64_t tx_dropped;	 /* atomic: ... frames or segments lost (no buffer, ring full) */
-	struct vn_offq *oq;	 /* [queues]: frames to complete (offloads != 0) */
-	uint64_t connects;	 /* atomic */
-	uint64_t disconnects;	 /* atomic */
-	uint64_t vrings_ignored; /* atomic: enables of vrings beyond the pairs offered */
-	uint64_t refused;	 /* atomic: front ends refused (guest memory past its file) */
-	int refused_vid;	 /* the connection refused last (until it goes), or -1 */
-	rte_spinlock_t txlock[VN_MAX_QUEUES];
-};
-
-/*
- * Connected guests that send frames with offloads: while there are none, no frame in the
- * switch has pending offloads and transmit need not look (atomic).
- */
-static uint32_t offl_sources;
+#include "vhost_priv.h"
 
 /* A link change, reported to the control thread (DPDK's thread must not touch GLib state). */
 struct link_event {
@@ -229,18 +173,6 @@ static int mem_backed(int vid)
 	return rc;
 }
 
-/*
- * Drop the frames a connection left half-completed (read ahead, a GSO frame being cut): no
- * worker polls the port (vid < 0, after a grace period), and the next guest starts afresh.
- */
-static void offq_reset(struct vhost_port *vp)
-{
-	for (uint16_t q = 0; q < vp->queues; q++)
-		vn_offq_reset(&vp->oq[q]);
-	if (__atomic_exchange_n(&vp->offloads, 0, __ATOMIC_ACQ_REL))
-		__atomic_sub_fetch(&offl_sources, 1, __ATOMIC_RELAXED);
-}
-
 /* Refuse connection @vid of @vp (reg_lock held): no worker touches its memory again. */
 static void refuse_locked(struct vhost_port *vp, int vid)
 {
@@ -257,7 +189,7 @@ static void refuse_locked(struct vhost_port *vp, int vid)
 		vn_dp_synchronize(vp->dp); /* no worker is still on the old table */
 		__atomic_store_n(&vp->rx_enabled, 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&vp->tx_enabled, 0, __ATOMIC_RELEASE);
-		offq_reset(vp);
+		vn_vhost_offq_reset(vp);
 	}
 }
 
@@ -324,7 +256,7 @@ static int cb_new_device(int vid)
 	if (rte_vhost_get_negotiated_features(vid, &vp->features) != 0)
 		vp->features = 0;
 	if (vp->features & VHOST_HOST_OFFLOADS) {
-		__atomic_add_fetch(&offl_sources, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&vn_vhost_offl_sources, 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&vp->offloads, 1, __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&vp->gen, vid_open(vid), __ATOMIC_RELEASE);
@@ -348,7 +280,7 @@ static void cb_destroy_device(int vid)
 		vn_dp_synchronize(vp->dp);
 		__atomic_store_n(&vp->rx_enabled, 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&vp->tx_enabled, 0, __ATOMIC_RELEASE);
-		offq_reset(vp);
+		vn_vhost_offq_reset(vp);
 		__atomic_add_fetch(&vp->disconnects, 1, __ATOMIC_RELAXED);
 		post_link_event(vp, vid, false);
 	}
@@ -406,48 +338,6 @@ static const struct rte_vhost_device_ops vhost_ops = {
     .destroy_connection = cb_destroy_connection,
 };
 
-/* vn_offq's fill: a dequeue burst, the offload requests read off the mbufs' flags. */
-struct offq_fill {
-	int vid;
-	uint16_t vring;
-	struct rte_mempool *mp;
-};
-
-static uint16_t offq_fill(void *ctx, struct rte_mbuf **pkts, struct vn_vnet_meta *meta, uint16_t n)
-{
-	const struct offq_fill *f = ctx;
-	uint16_t k = rte_vhost_dequeue_burst(f->vid, f->vring, f->mp, pkts, n);
-
-	for (uint16_t i = 0; i < k; i++)
-		vn_vhost_offload_meta(pkts[i], &meta[i]);
-	return k;
-}
-
-/* Frames of a guest with offloads, their requests passed on as tx flags (offl_pass). */
-static uint16_t rx_pass(struct vhost_port *vp, int vid, uint16_t q, struct rte_mbuf **pkts,
-			uint16_t n)
-{
-	uint16_t k = rte_vhost_dequeue_burst(vid, (uint16_t)(q * 2 + 1), vp->mp, pkts, n), out = 0;
-	unsigned passed = 0, bad = 0;
-
-	for (uint16_t i = 0; i < k; i++) {
-		struct rte_mbuf *m = pkts[i];
-		bool asked = m->ol_flags != 0;
-		if (unlikely(vn_vhost_offload_mark(m) < 0)) {
-			rte_pktmbuf_free(m);
-			bad++;
-			continue;
-		}
-		passed += asked && (m->ol_flags & VN_VHOST_TX_FLAGS);
-		pkts[out++] = m;
-	}
-	if (passed)
-		__atomic_add_fetch(&vp->rx_passed, passed, __ATOMIC_RELAXED);
-	if (unlikely(bad))
-		__atomic_add_fetch(&vp->rx_bad_pass, bad, __ATOMIC_RELAXED);
-	return out;
-}
-
 static uint16_t vhost_rx_burst(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vhost_port *vp = (struct vhost_port *)port;
@@ -458,88 +348,7 @@ static uint16_t vhost_rx_burst(struct vn_port *port, uint16_t q, struct rte_mbuf
 		return 0;
 	if (likely(!__atomic_load_n(&vp->offloads, __ATOMIC_RELAXED)))
 		return rte_vhost_dequeue_burst(vid, (uint16_t)(q * 2 + 1), vp->mp, pkts, n);
-	struct vn_offq *oq = &vp->oq[q];
-	if (__atomic_load_n(&port->offl_pass, __ATOMIC_ACQUIRE) && !oq->fcount && !oq->in_gso)
-		return rx_pass(vp, vid, q, pkts, n);
-	struct offq_fill f = {vid, (uint16_t)(q * 2 + 1), vp->mp};
-	return vn_offq_rx(oq, offq_fill, &f, vp->mp, pkts, n);
-}
-
-/* Does the guest take every frame of @pkts as it is (pending offloads included)? */
-static bool tx_takes_all(const struct vhost_port *vp, struct rte_mbuf **pkts, uint16_t n)
-{
-	for (uint16_t i = 0; i < n; i++)
-		if (unlikely(!vn_vhost_tx_takes(pkts[i]->ol_flags, vp->features)))
-			return false;
-	return true;
-}
-
-/* Enqueue @n frames of @out on pair @q and release them; count what did not fit. */
-static void tx_flush(struct vhost_port *vp, int vid, uint16_t q, struct rte_mbuf **out, uint16_t n)
-{
-	uint16_t sent;
-
-	if (vp->base.tx_shared)
-		rte_spinlock_lock(&vp->txlock[q]);
-	sent = rte_vhost_enqueue_burst(vid, (uint16_t)(q * 2), out, n);
-	if (vp->base.tx_shared)
-		rte_spinlock_unlock(&vp->txlock[q]);
-	if (sent < n)
-		__atomic_add_fetch(&vp->tx_dropped, n - sent, __ATOMIC_RELAXED);
-	rte_pktmbuf_free_bulk(out, n);
-}
-
-/*
- * Send @pkts to a guest that does not take some of their pending offloads: those frames
- * are completed (GSO frames cut) on the way. Every frame is consumed (Return: @n); what
- * could not be completed or did not fit in the ring is counted in tx_dropped.
- */
-static uint16_t tx_completing(struct vhost_port *vp, int vid, uint16_t q, struct rte_mbuf **pkts,
-			      uint16_t n)
-{
-	struct rte_mbuf *out[VN_BURST];
-	unsigned done = 0, segs = 0, lost = 0;
-	uint16_t k = 0;
-
-	for (uint16_t i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
-		struct vn_gso g;
-		int rc = 0;
-
-		if (!vn_vhost_tx_takes(m->ol_flags, vp->features)) {
-			rc = vn_vhost_tx_prepare(&m, vp->mp, &g);
-			done += rc >= 0;
-			lost += rc < 0;
-		}
-		if (rc == VN_OFFLOAD_DONE)
-			out[k++] = m;
-		while (rc == VN_OFFLOAD_SEGMENT && !vn_gso_done(&g)) {
-			int c = vn_gso_next(&g, vp->mp, out + k, (uint16_t)(VN_BURST - k));
-			if (c < 0) {
-				lost++; /* the rest of the frame */
-				break;
-			}
-			k = (uint16_t)(k + c);
-			segs += (unsigned)c;
-			if (k == VN_BURST) {
-				tx_flush(vp, vid, q, out, k);
-				k = 0;
-			}
-		}
-		if (rc == VN_OFFLOAD_SEGMENT)
-			rte_pktmbuf_free(g.src);
-		if (k == VN_BURST) {
-			tx_flush(vp, vid, q, out, k);
-			k = 0;
-		}
-	}
-	if (k)
-		tx_flush(vp, vid, q, out, k);
-	__atomic_add_fetch(&vp->tx_completed, done, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&vp->tx_segments, segs, __ATOMIC_RELAXED);
-	if (lost)
-		__atomic_add_fetch(&vp->tx_dropped, lost, __ATOMIC_RELAXED);
-	return n;
+	return vn_vhost_rx_offloads(vp, vid, q, pkts, n);
 }
 
 static uint16_t vhost_tx_burst(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
@@ -553,9 +362,10 @@ static uint16_t vhost_tx_burst(struct vn_port *port, uint16_t q, struct rte_mbuf
 	if (vid < 0 || pair < 0)
 		return 0;
 	q = (uint16_t)pair;
-	if (unlikely(__atomic_load_n(&offl_sources, __ATOMIC_RELAXED)) &&
-	    __atomic_load_n(&port->offl_pass, __ATOMIC_RELAXED) && !tx_takes_all(vp, pkts, n))
-		return tx_completing(vp, vid, q, pkts, n);
+	if (unlikely(__atomic_load_n(&vn_vhost_offl_sources, __ATOMIC_RELAXED)) &&
+	    __atomic_load_n(&port->offl_pass, __ATOMIC_RELAXED) &&
+	    !vn_vhost_tx_takes_all(vp, pkts, n))
+		return vn_vhost_tx_completing(vp, vid, q, pkts, n);
 	if (port->tx_shared)
 		rte_spinlock_lock(&vp->txlock[q]);
 	sent = rte_vhost_enqueue_burst(vid, (uint16_t)(q * 2), pkts, n);
@@ -627,50 +437,6 @@ static bool vhost_link_up(const struct vn_port *port)
 	return __atomic_load_n(&vp->vid, __ATOMIC_ACQUIRE) >= 0;
 }
 
-/* The offloads the guest negotiated (while connected) and what completing them took. */
-static void vhost_describe_offloads(const struct vhost_port *vp, bool up, JsonBuilder *b)
-{
-	static const struct {
-		int bit;
-		const char *name;
-	} names[] = {{VIRTIO_NET_F_CSUM, "csum"},
-		     {VIRTIO_NET_F_HOST_TSO4, "tso4"},
-		     {VIRTIO_NET_F_HOST_TSO6, "tso6"},
-		     {VIRTIO_NET_F_HOST_ECN, "ecn"}};
-	static const struct {
-		int bit;
-		const char *name;
-	} to[] = {{VIRTIO_NET_F_GUEST_CSUM, "csum"},
-		  {VIRTIO_NET_F_GUEST_TSO4, "tso4"},
-		  {VIRTIO_NET_F_GUEST_TSO6, "tso6"}};
-	struct vn_offq_stats st = {0};
-
-	json_builder_set_member_name(b, "guest_offloads");
-	json_builder_begin_array(b);
-	for (size_t i = 0; up && i < G_N_ELEMENTS(names); i++)
-		if (vp->features & (1ULL << names[i].bit))
-			json_builder_add_string_value(b, names[i].name);
-	json_builder_end_array(b);
-	json_builder_set_member_name(b, "offloads_to_guest");
-	json_builder_begin_array(b);
-	for (size_t i = 0; up && i < G_N_ELEMENTS(to); i++)
-		if (vp->features & (1ULL << to[i].bit))
-			json_builder_add_string_value(b, to[i].name);
-	json_builder_end_array(b);
-	vn_json_bool(b, "offload_pass", __atomic_load_n(&vp->base.offl_pass, __ATOMIC_RELAXED));
-	for (uint16_t q = 0; q < vp->queues; q++)
-		vn_offq_stats_add(&st, &vp->oq[q]);
-	vn_offq_stats_json(b, &st);
-	vn_json_int(b, "rx_offload_passed", (gint64)__atomic_load_n(&vp->rx_passed, __ATOMIC_RELAXED));
-	vn_json_int(b, "rx_offload_refused",
-		    (gint64)__atomic_load_n(&vp->rx_bad_pass, __ATOMIC_RELAXED));
-	vn_json_int(b, "tx_offload_completed",
-		    (gint64)__atomic_load_n(&vp->tx_completed, __ATOMIC_RELAXED));
-	vn_json_int(b, "tx_gso_segments", (gint64)__atomic_load_n(&vp->tx_segments, __ATOMIC_RELAXED));
-	vn_json_int(b, "tx_offload_dropped",
-		    (gint64)__atomic_load_n(&vp->tx_dropped, __ATOMIC_RELAXED));
-}
-
 static void vhost_describe(const struct vn_port *port, JsonBuilder *b)
 {
 	const struct vhost_port *vp = (const struct vhost_port *)port;
@@ -704,7 +470,7 @@ static void vhost_describe(const struct vn_port *port, JsonBuilder *b)
 		vn_json_int(b, "guest_mtu", mtu);
 	else
 		vn_json_str(b, "guest_mtu", NULL);
-	vhost_describe_offloads(vp, vid >= 0, b);
+	vn_vhost_describe_offloads(vp, vid >= 0, b);
 	json_builder_set_member_name(b, "refused");
 	json_builder_add_int_value(b, (gint64)__atomic_load_n(&vp->refused, __ATOMIC_RELAXED));
 	json_builder_set_member_name(b, "connects");
@@ -740,7 +506,7 @@ static void vhost_destroy(struct vn_port *port)
 		    st.st_dev == vp->sock_dev && st.st_ino == vp->sock_ino)
 			unlink(vp->path);
 	}
-	offq_reset(vp);
+	vn_vhost_offq_reset(vp);
 	rte_free(vp->oq);
 	rte_free(vp);
 }

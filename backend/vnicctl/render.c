@@ -514,16 +514,17 @@ static void print_vhost_offloads(JsonObject *o)
 	print_names(o, "guest_offloads");
 	printf("; to the guest:");
 	print_names(o, "offloads_to_guest");
-	printf("; passed on whole: %s\n", json_object_get_boolean_member_with_default(
-					      o, "offload_pass", FALSE) ? "yes" : "no");
+	printf("; passed on whole: %s\n",
+	       json_object_get_boolean_member_with_default(o, "offload_pass", FALSE) ? "yes"
+										     : "no");
 	printf("  offloads: rx %" G_GINT64_FORMAT " passed on, %" G_GINT64_FORMAT
-	       " refused, %" G_GINT64_FORMAT " GSO -> %" G_GINT64_FORMAT " segments, %" G_GINT64_FORMAT
-	       " checksums filled, %" G_GINT64_FORMAT " bad, %" G_GINT64_FORMAT
-	       " short of buffers; tx %" G_GINT64_FORMAT " completed (%" G_GINT64_FORMAT
-	       " segments), %" G_GINT64_FORMAT " dropped\n",
+	       " refused, %" G_GINT64_FORMAT " GSO -> %" G_GINT64_FORMAT
+	       " segments, %" G_GINT64_FORMAT " checksums filled, %" G_GINT64_FORMAT
+	       " bad, %" G_GINT64_FORMAT " short of buffers; tx %" G_GINT64_FORMAT
+	       " completed (%" G_GINT64_FORMAT " segments), %" G_GINT64_FORMAT " dropped\n",
 	       vc_int(o, "rx_offload_passed"), vc_int(o, "rx_offload_refused"),
-	       vc_int(o, "rx_gso_frames"), vc_int(o, "rx_gso_segments"), vc_int(o, "rx_csum_filled"),
-	       vc_int(o, "rx_bad_offload"), vc_int(o, "rx_gso_nomem"),
+	       vc_int(o, "rx_gso_frames"), vc_int(o, "rx_gso_segments"),
+	       vc_int(o, "rx_csum_filled"), vc_int(o, "rx_bad_offload"), vc_int(o, "rx_gso_nomem"),
 	       vc_int(o, "tx_offload_completed"), vc_int(o, "tx_gso_segments"),
 	       vc_int(o, "tx_offload_dropped"));
 }

@@ -3,12 +3,15 @@
  * TAP-side contract: the virtio-net header that comes with every frame read from a TAP
  * device (or an AF_PACKET socket with PACKET_VNET_HDR), and its completion in software
  * (checksum fill-in, TCP/UDP segmentation) before a frame enters the switch. Used by the
- * "tap" and "vnet" port kinds (tapio/) and by the unit tests.
+ * "tap" and "vnet" port kinds (tapio/), by vhost-user ports for their guests' offload
+ * requests (vhost/, the metadata read off the mbuf's flags) and by the unit tests.
  *
- * Frames the switch receives are always complete: every destination port (vhost-user,
- * TAP, ...) can send them as they are. A GSO frame is cut into MSS-sized segments whose
- * IPv4 header, TCP and UDP checksums are computed from scratch; a frame that only needs its
- * checksum gets it filled in at csum_start + csum_offset.
+ * Frames the switch receives are complete, so every destination port (vhost-user, TAP,
+ * ...) can send them as they are; the one exception, networks of vhost-user ports only
+ * where a guest's offload requests cross as mbuf tx flags, is vhost.h's (vn_port.offl_pass).
+ * A GSO frame is cut into MSS-sized segments whose IPv4 header, TCP and UDP checksums are
+ * computed from scratch; a frame that only needs its checksum gets it filled in at
+ * csum_start + csum_offset.
  */
 #ifndef VNICD_TAP_H
 #define VNICD_TAP_H
@@ -47,11 +50,11 @@ void vn_vnet_meta_decode(const void *hdr, struct vn_vnet_meta *meta);
  * vn_offload_prepare() until vn_gso_done(), then the caller frees @src.
  */
 struct vn_gso {
-	struct rte_mbuf *src; /* the whole frame, its headers in the first buffer */
+	struct rte_mbuf *src;	    /* the whole frame, its headers in the first buffer */
 	const struct rte_mbuf *cur; /* the buffer of src holding byte @off ... */
 	uint32_t cur_off;	    /* ... which starts at this frame offset */
-	uint32_t off;	      /* next payload byte to emit */
-	uint32_t end;	      /* frame length */
+	uint32_t off;		    /* next payload byte to emit */
+	uint32_t end;		    /* frame length */
 	uint16_t l3_off, l4_off, hdr_len;
 	uint16_t mss;
 	uint16_t seg;	  /* index of the next segment */
@@ -121,8 +124,8 @@ struct vn_offq {
  * a frame whose offload request is malformed is dropped and counted. Thread: the polling
  * worker. Return: the number of frames; ownership passes to the caller.
  */
-uint16_t vn_offq_rx(struct vn_offq *q, vn_offq_fill_fn fill, void *ctx,
-		    struct rte_mempool *segmp, struct rte_mbuf **pkts, uint16_t n);
+uint16_t vn_offq_rx(struct vn_offq *q, vn_offq_fill_fn fill, void *ctx, struct rte_mempool *segmp,
+		    struct rte_mbuf **pkts, uint16_t n);
 
 /** vn_offq_reset() - free the frames @q still holds (the fifo, a GSO source). */
 void vn_offq_reset(struct vn_offq *q);

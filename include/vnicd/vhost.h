@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* vhost-user ports: QEMU (or any virtio front end) attached through librte_vhost. */
+/*
+ * vhost-user ports: QEMU (or any virtio front end) attached through librte_vhost, with
+ * checksum offload and TSO both ways: a guest's offload requests are completed on receipt
+ * (tap.h's completion), or, where every port of the network is a vhost-user port
+ * (vn_port.offl_pass), passed on as mbuf tx flags and completed by the destination port for
+ * a guest that does not take them.
+ */
 #ifndef VNICD_VHOST_H
 #define VNICD_VHOST_H
 

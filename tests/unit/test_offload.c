@@ -305,13 +305,14 @@ static void test_gso_chained_source(void)
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cuts); i++)
 		for (int v6 = 0; v6 < 2; v6++) {
-			struct spec s = {.v6 = v6, .proto = IPPROTO_TCP, .payload = 30000,
-					 .tcp_flags = 0x99};
+			struct spec s = {
+			    .v6 = v6, .proto = IPPROTO_TCP, .payload = 30000, .tcp_flags = 0x99};
 			uint32_t hl = (v6 ? 54 + 20 : 34 + 20) + 12u;
 
 			if (cuts[i][0] < hl)
 				continue;
-			check_segments_in(&s, v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4,
+			check_segments_in(&s,
+					  v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4,
 					  1448, small, cuts[i][0], cuts[i][1]);
 			s.proto = IPPROTO_UDP;
 			s.payload = 5000;
@@ -344,7 +345,8 @@ static void test_gso_chained_source(void)
 		struct vn_gso g;
 
 		g_assert_cmpint(vn_offload_prepare(m, &meta, &g), ==, -EINVAL);
-		meta = (struct vn_vnet_meta){.gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 1448};
+		meta =
+		    (struct vn_vnet_meta){.gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 1448};
 		g_assert_cmpint(vn_offload_prepare(m, &meta, &g), ==, -EINVAL);
 		rte_pktmbuf_free(m);
 	}
@@ -378,8 +380,10 @@ static void test_vhost_meta(void)
 {
 	for (int v6 = 0; v6 < 2; v6++)
 		for (int udp = 0; udp < 2; udp++) {
-			struct spec s = {.v6 = v6, .proto = udp ? IPPROTO_UDP : IPPROTO_TCP,
-					 .payload = 9000, .tcp_flags = 0x10};
+			struct spec s = {.v6 = v6,
+					 .proto = udp ? IPPROTO_UDP : IPPROTO_TCP,
+					 .payload = 9000,
+					 .tcp_flags = 0x10};
 			size_t l3, l4;
 			struct rte_mbuf *m = rechain(build(&s, &l3, &l4), 1000, 2048);
 			struct vn_vnet_meta meta;
@@ -401,9 +405,11 @@ static void test_vhost_meta(void)
 				m->tso_segsz = 1400;
 				vn_vhost_offload_meta(m, &meta);
 				g_assert_cmpuint(meta.gso_type, ==,
-						 v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4);
+						 v6 ? VIRTIO_NET_HDR_GSO_TCPV6
+						    : VIRTIO_NET_HDR_GSO_TCPV4);
 				g_assert_cmpuint(meta.gso_size, ==, 1400);
-				g_assert_cmpint(vn_offload_prepare(m, &meta, &g), ==, VN_OFFLOAD_SEGMENT);
+				g_assert_cmpint(vn_offload_prepare(m, &meta, &g), ==,
+						VN_OFFLOAD_SEGMENT);
 			}
 			rte_pktmbuf_free(m);
 		}
@@ -413,7 +419,8 @@ static void test_vhost_meta(void)
 		size_t l3, l4;
 		struct rte_mbuf *m = build(&s, &l3, &l4);
 		struct vn_vnet_meta meta;
-		const uint64_t none[] = {0, RTE_MBUF_F_RX_L4_CKSUM_GOOD | RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN};
+		const uint64_t none[] = {0, RTE_MBUF_F_RX_L4_CKSUM_GOOD |
+						RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN};
 
 		for (size_t i = 0; i < G_N_ELEMENTS(none); i++) {
 			m->ol_flags = none[i];
@@ -442,7 +449,8 @@ static void test_vhost_pass(void)
 	struct rte_mbuf *m = rechain(build(&s, &l3, &l4), 1000, 2048), *out[16];
 	g_autoptr(GByteArray) orig = flat(m);
 	const uint64_t csum = 1ULL << VIRTIO_NET_F_GUEST_CSUM;
-	const uint64_t tso4 = 1ULL << VIRTIO_NET_F_GUEST_TSO4, tso6 = 1ULL << VIRTIO_NET_F_GUEST_TSO6;
+	const uint64_t tso4 = 1ULL << VIRTIO_NET_F_GUEST_TSO4,
+		       tso6 = 1ULL << VIRTIO_NET_F_GUEST_TSO6;
 	struct vn_gso g;
 	unsigned segs = 0;
 
