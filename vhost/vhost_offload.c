@@ -276,31 +276,23 @@ void vn_vhost_describe_offloads(const struct vhost_port *vp, bool up, JsonBuilde
 {
 	static const struct {
 		int bit;
+		bool to; /* towards the guest */
 		const char *name;
-	} names[] = {{VIRTIO_NET_F_CSUM, "csum"},
-		     {VIRTIO_NET_F_HOST_TSO4, "tso4"},
-		     {VIRTIO_NET_F_HOST_TSO6, "tso6"},
-		     {VIRTIO_NET_F_HOST_ECN, "ecn"}};
-	static const struct {
-		int bit;
-		const char *name;
-	} to[] = {{VIRTIO_NET_F_GUEST_CSUM, "csum"},
-		  {VIRTIO_NET_F_GUEST_TSO4, "tso4"},
-		  {VIRTIO_NET_F_GUEST_TSO6, "tso6"}};
+	} names[] = {
+	    {VIRTIO_NET_F_CSUM, false, "csum"},	     {VIRTIO_NET_F_HOST_TSO4, false, "tso4"},
+	    {VIRTIO_NET_F_HOST_TSO6, false, "tso6"}, {VIRTIO_NET_F_HOST_ECN, false, "ecn"},
+	    {VIRTIO_NET_F_GUEST_CSUM, true, "csum"}, {VIRTIO_NET_F_GUEST_TSO4, true, "tso4"},
+	    {VIRTIO_NET_F_GUEST_TSO6, true, "tso6"}};
 	struct vn_offq_stats st = {0};
 
-	json_builder_set_member_name(b, "guest_offloads");
-	json_builder_begin_array(b);
-	for (size_t i = 0; up && i < G_N_ELEMENTS(names); i++)
-		if (vp->features & (1ULL << names[i].bit))
-			json_builder_add_string_value(b, names[i].name);
-	json_builder_end_array(b);
-	json_builder_set_member_name(b, "offloads_to_guest");
-	json_builder_begin_array(b);
-	for (size_t i = 0; up && i < G_N_ELEMENTS(to); i++)
-		if (vp->features & (1ULL << to[i].bit))
-			json_builder_add_string_value(b, to[i].name);
-	json_builder_end_array(b);
+	for (int to = 0; to < 2; to++) {
+		json_builder_set_member_name(b, to ? "offloads_to_guest" : "guest_offloads");
+		json_builder_begin_array(b);
+		for (size_t i = 0; up && i < G_N_ELEMENTS(names); i++)
+			if (names[i].to == to && (vp->features & (1ULL << names[i].bit)))
+				json_builder_add_string_value(b, names[i].name);
+		json_builder_end_array(b);
+	}
 	vn_json_bool(b, "offload_pass", __atomic_load_n(&vp->base.offl_pass, __ATOMIC_RELAXED));
 	for (uint16_t q = 0; q < vp->queues; q++)
 		vn_offq_stats_add(&st, &vp->oq[q]);
