@@ -34,6 +34,7 @@ void vn_config_defaults(struct vn_config *c)
 	c->metrics_listen = g_strdup("127.0.0.1:9469");
 	c->io_uring = g_strdup("auto");
 	c->vhost_socket_dirs = g_strdup("/run/vnicd");
+	c->vhost_tso_to_guest = g_strdup("no");
 	c->rxq_assign = g_strdup("cycles");
 	c->rxq_rebalance_interval_ms = 5000;
 	c->rxq_rebalance_threshold = 25;
@@ -52,6 +53,7 @@ void vn_config_clear(struct vn_config *c)
 	g_free(c->metrics_listen);
 	g_free(c->io_uring);
 	g_free(c->vhost_socket_dirs);
+	g_free(c->vhost_tso_to_guest);
 	g_free(c->libvirt_uri);
 	g_free(c->vhost_hotplug_dirs);
 	g_free(c->rxq_assign);
@@ -98,6 +100,7 @@ static const struct key_desc keys[] = {
     {"metrics_listen", K_STR, OFF(metrics_listen)},
     {"io_uring", K_CHOICE, OFF(io_uring), 0, 0, "auto|no"},
     {"vhost_socket_dirs", K_DIRS, OFF(vhost_socket_dirs)},
+    {"vhost_tso_to_guest", K_CHOICE, OFF(vhost_tso_to_guest), 0, 0, "no|yes"},
     {"libvirt_uri", K_URI, OFF(libvirt_uri)},
     {"vhost_hotplug_dirs", K_DIRS, OFF(vhost_hotplug_dirs)},
     {"rxq_assign", K_CHOICE, OFF(rxq_assign), 0, 0, "cycles|roundrobin"},

@@ -599,7 +599,8 @@ int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p, stru
 		rte_free(vp);
 		return -EINVAL;
 	}
-	rte_vhost_driver_disable_features(vp->path, VHOST_DISABLED_FEATURES);
+	rte_vhost_driver_disable_features(vp->path, VHOST_DISABLED_FEATURES |
+							(p->tso_to_guest ? 0 : VHOST_GUEST_TSO));
 	rte_vhost_driver_callback_register(vp->path, &vhost_ops);
 	g_mutex_lock(&reg_lock);
 	g_hash_table_insert(registry, vp->path, vp);
@@ -691,6 +692,7 @@ static int vhost_kind_create(const char *name, JsonObject *args, const struct vn
 	p.queues = (uint16_t)queues;
 	p.mtu = (uint16_t)mtu;
 	p.socket_dirs = env->cfg ? env->cfg->vhost_socket_dirs : NULL;
+	p.tso_to_guest = env->cfg && g_strcmp0(env->cfg->vhost_tso_to_guest, "yes") == 0;
 	return vn_vhost_port_create(name, &p, env->mp, env->dp, out, err);
 }
 

@@ -22,11 +22,13 @@
  * frames (HOST_TSO4/6, with ECN), and take them (GUEST_CSUM, GUEST_TSO4/6). Where every
  * port of the network is a vhost-user port (vn_port.offl_pass) such frames cross the switch
  * as they are and the destination completes what its guest does not take; elsewhere vnicd
- * completes them on receipt (tap.h), as it does for TAP ports. No UFO, no GUEST_ECN.
+ * completes them on receipt (tap.h), as it does for TAP ports. No UFO, no GUEST_ECN;
+ * GUEST_TSO4/6 only with vhost_tso_to_guest = yes (vn_vhost_params.tso_to_guest).
  */
 #define VHOST_DISABLED_FEATURES                                                                    \
 	((1ULL << VIRTIO_NET_F_HOST_UFO) | (1ULL << VIRTIO_NET_F_GUEST_ECN) |                      \
 	 (1ULL << VIRTIO_NET_F_GUEST_UFO))
+#define VHOST_GUEST_TSO ((1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6))
 #define VHOST_HOST_OFFLOADS                                                                        \
 	((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_HOST_TSO4) |                          \
 	 (1ULL << VIRTIO_NET_F_HOST_TSO6) | (1ULL << VIRTIO_NET_F_HOST_ECN))

@@ -45,10 +45,11 @@ struct vn_config {
 	char *metrics_listen;	      /* metrics_listen = 127.0.0.1:9469 ("" = off) */
 	char
 	    *io_uring; /* io_uring = auto | no: TAP/vnet ports use io_uring where the host allows */
-	char *vhost_socket_dirs; /* vhost_socket_dirs = /run/vnicd: ';'-separated directories
-				    where server-mode sockets may be created ("" = none) */
-	char *rxq_assign;	 /* rxq_assign = cycles | roundrobin: rx queues placed on workers by
-				    measured load (and re-balanced) or by count */
+	char *vhost_tso_to_guest; /* = no | yes: offer GUEST_TSO4/6 (vn_vhost_params) */
+	char *vhost_socket_dirs;  /* vhost_socket_dirs = /run/vnicd: ';'-separated directories
+				     where server-mode sockets may be created ("" = none) */
+	char *rxq_assign; /* rxq_assign = cycles | roundrobin: rx queues placed on workers by
+			     measured load (and re-balanced) or by count */
 	unsigned rxq_rebalance_interval_ms; /* rxq_rebalance_interval_ms = 5000 (0 = never) */
 	unsigned rxq_rebalance_threshold;   /* rxq_rebalance_threshold = 25: least gain (% of
 					       the busiest worker's load) worth moving queues */

@@ -26,6 +26,10 @@ struct vn_vhost_params {
 	uint16_t queues;	 /* queue pairs offered/polled, 1..VN_MAX_QUEUES */
 	const char *socket_dirs; /* server mode: where its socket may be (vhost_socket_dirs) */
 	uint16_t mtu;		 /* the guest's MTU (libvirt's <mtu size=>), 0: not given */
+	bool tso_to_guest;	 /* offer GUEST_TSO4/6 (vhost_tso_to_guest): GSO frames reach
+				    a guest whole, with librte_vhost's length-less TCP
+				    pseudo-header seed, which a Linux guest that cuts the frame
+				    again (forwarding it) turns into bad checksums */
 };
 
 /**
