@@ -258,11 +258,11 @@ bool vn_dp_workers_past(struct vn_dp *dp, uint64_t gen)
 }
 
 /*
- * May frames received on slot @s of @t keep pending offloads (mbuf tx flags)? Only when its
- * network is a bridge all of whose ports are vhost-user ports (which complete what their
+ * May frames received in the network of slot @s of @t keep pending offloads (mbuf tx flags)?
+ * Only when it is a bridge all of whose ports are vhost-user ports (which complete what their
  * guest does not take) and none edits VLAN tags (an edit would move the headers).
  */
-static bool slot_offl_pass(const struct vn_dp_table *t, unsigned s)
+static bool net_offl_pass(const struct vn_dp_table *t, unsigned s)
 {
 	const struct vn_slot *sl = &t->slots[s];
 
@@ -280,21 +280,23 @@ static bool slot_offl_pass(const struct vn_dp_table *t, unsigned s)
 /*
  * Before table @t is published: ports that lose offload pass-through stop handing over
  * frames with pending offloads, and no worker still switches such a frame (it might reach
- * a port of @t that does not take it). After (@after): ports that gain it start.
+ * a port of @t that does not take it). After (@after): ports that gain it start. @pass is
+ * by network: indexed by the network's lowest slot, its flood list's first member.
  */
-static void offl_pass_update(struct vn_dp *dp, const struct vn_dp_table *t, bool after)
+static void offl_pass_update(struct vn_dp *dp, const struct vn_dp_table *t, const uint8_t *pass,
+			     bool after)
 {
 	bool lost = false;
 
 	for (unsigned s = 0; t && s < t->nr_slots; s++) {
 		struct vn_port *p = t->slots[s].port;
-		bool pass;
+		bool ok;
 		if (!p)
 			continue;
-		pass = slot_offl_pass(t, s);
-		if (after && pass)
+		ok = pass[t->flood[s][0]];
+		if (after && ok)
 			__atomic_store_n(&p->offl_pass, 1, __ATOMIC_RELEASE);
-		else if (!after && !pass && __atomic_load_n(&p->offl_pass, __ATOMIC_RELAXED)) {
+		else if (!after && !ok && __atomic_load_n(&p->offl_pass, __ATOMIC_RELAXED)) {
 			__atomic_store_n(&p->offl_pass, 0, __ATOMIC_RELEASE);
 			lost = true;
 		}
@@ -306,15 +308,19 @@ static void offl_pass_update(struct vn_dp *dp, const struct vn_dp_table *t, bool
 void vn_dp_commit(struct vn_dp *dp)
 {
 	struct vn_dp_table *t = table_build(dp), *old;
+	uint8_t pass[VN_MAX_PORTS_HARD];
 
 	if (unlikely(!t)) { /* no memory: publish nothing (workers idle) until a commit succeeds */
 		dp->commit_failures++;
 		VN_ERR("data path: no memory for a new table: forwarding stops until the next "
 		       "change");
 	}
-	offl_pass_update(dp, t, false);
+	for (unsigned s = 0; t && s < t->nr_slots; s++) /* each network once */
+		if (t->slots[s].port && t->flood[s][0] == s)
+			pass[s] = net_offl_pass(t, s);
+	offl_pass_update(dp, t, pass, false);
 	old = __atomic_exchange_n(&dp->table, t, __ATOMIC_ACQ_REL);
-	offl_pass_update(dp, t, true);
+	offl_pass_update(dp, t, pass, true);
 
 	vn_dp_wake(dp); /* sleeping workers re-arm on the new queues */
 	vn_dp_synchronize(dp);
