@@ -22,19 +22,32 @@
 #define VHOST_RX_FLAGS                                                                             \
 	(RTE_MBUF_F_RX_L4_CKSUM_MASK | RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_LRO)
 
+/*
+ * Take the rx flags of @m: Return: 0 when it asks for nothing (left: a checksum the library
+ * completed itself, an odd one), else 1 with *@f its flags, *@pt its packet type and @hl its
+ * header lengths.
+ */
+static int rx_request(struct rte_mbuf *m, uint64_t *f, uint32_t *pt, struct rte_net_hdr_lens *hl)
+{
+	*f = m->ol_flags;
+	if (likely(!(*f & VHOST_RX_FLAGS)))
+		return 0;
+	m->ol_flags &= ~VHOST_RX_FLAGS;
+	if ((*f & RTE_MBUF_F_RX_L4_CKSUM_MASK) != RTE_MBUF_F_RX_L4_CKSUM_NONE)
+		return 0;
+	*pt = rte_net_get_ptype(m, hl, RTE_PTYPE_L2_MASK | RTE_PTYPE_L3_MASK | RTE_PTYPE_L4_MASK);
+	return 1;
+}
+
 void vn_vhost_offload_meta(struct rte_mbuf *m, struct vn_vnet_meta *meta)
 {
-	uint64_t f = m->ol_flags;
 	struct rte_net_hdr_lens hl;
+	uint64_t f;
 	uint32_t pt;
 
 	memset(meta, 0, sizeof(*meta));
-	if (likely(!(f & VHOST_RX_FLAGS)))
+	if (!rx_request(m, &f, &pt, &hl))
 		return;
-	m->ol_flags &= ~VHOST_RX_FLAGS;
-	if ((f & RTE_MBUF_F_RX_L4_CKSUM_MASK) != RTE_MBUF_F_RX_L4_CKSUM_NONE)
-		return; /* nothing left to do (the library completed an odd one itself) */
-	pt = rte_net_get_ptype(m, &hl, RTE_PTYPE_L2_MASK | RTE_PTYPE_L3_MASK | RTE_PTYPE_L4_MASK);
 	meta->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	meta->csum_start = (uint16_t)(hl.l2_len + hl.l3_len);
 	switch (pt & RTE_PTYPE_L4_MASK) {
@@ -61,16 +74,12 @@ void vn_vhost_offload_meta(struct rte_mbuf *m, struct vn_vnet_meta *meta)
 
 int vn_vhost_offload_mark(struct rte_mbuf *m)
 {
-	uint64_t f = m->ol_flags;
 	struct rte_net_hdr_lens hl;
+	uint64_t f;
 	uint32_t pt, l4;
 
-	if (likely(!(f & VHOST_RX_FLAGS)))
+	if (!rx_request(m, &f, &pt, &hl))
 		return 0;
-	m->ol_flags &= ~VHOST_RX_FLAGS;
-	if ((f & RTE_MBUF_F_RX_L4_CKSUM_MASK) != RTE_MBUF_F_RX_L4_CKSUM_NONE)
-		return 0;
-	pt = rte_net_get_ptype(m, &hl, RTE_PTYPE_L2_MASK | RTE_PTYPE_L3_MASK | RTE_PTYPE_L4_MASK);
 	l4 = pt & RTE_PTYPE_L4_MASK;
 	if ((l4 != RTE_PTYPE_L4_TCP && l4 != RTE_PTYPE_L4_UDP) ||
 	    (uint32_t)hl.l2_len + hl.l3_len + hl.l4_len > rte_pktmbuf_data_len(m))

@@ -487,6 +487,12 @@ static void reg_remove(struct vhost_port *vp)
 	g_mutex_unlock(&reg_lock);
 }
 
+static void vp_free(struct vhost_port *vp)
+{
+	rte_free(vp->oq);
+	rte_free(vp);
+}
+
 static void vhost_destroy(struct vn_port *port)
 {
 	struct vhost_port *vp = (struct vhost_port *)port;
@@ -507,8 +513,7 @@ static void vhost_destroy(struct vn_port *port)
 			unlink(vp->path);
 	}
 	vn_vhost_offq_reset(vp);
-	rte_free(vp->oq);
-	rte_free(vp);
+	vp_free(vp);
 }
 
 static const struct vn_port_ops vhost_port_ops = {
@@ -522,15 +527,15 @@ static const struct vn_port_ops vhost_port_ops = {
     .destroy = vhost_destroy,
 };
 
-int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p, struct rte_mempool *mp,
-			 struct vn_dp *dp, struct vn_port **out, GError **err)
+/* The checks of `port add` arguments @p before anything is made. */
+static int params_check(const struct vn_vhost_params *p, GError **err)
 {
-	struct vhost_port *vp;
 	g_autofree char *dir = NULL;
-	uint64_t flags = 0;
+	bool used;
 	int rc;
 
-	if (!p->path || p->path[0] != '/' || strlen(p->path) >= sizeof(vp->path)) {
+	if (!p->path || p->path[0] != '/' ||
+	    strlen(p->path) >= sizeof(((struct vhost_port *)0)->path)) {
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "bad socket path");
 		return -EINVAL;
 	}
@@ -551,26 +556,28 @@ int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p, stru
 	g_mutex_lock(&reg_lock);
 	if (!registry)
 		registry = g_hash_table_new(g_str_hash, g_str_equal);
-	if (g_hash_table_contains(registry, p->path)) {
-		g_mutex_unlock(&reg_lock);
+	used = g_hash_table_contains(registry, p->path);
+	g_mutex_unlock(&reg_lock);
+	if (used) {
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_EXIST,
 			    "socket path '%s' is already used by another port", p->path);
 		return -EEXIST;
 	}
-	g_mutex_unlock(&reg_lock);
-	if (p->server && (rc = vn_stale_socket_remove(p->path, err)) < 0)
-		return rc;
+	return p->server ? vn_stale_socket_remove(p->path, err) : 0;
+}
 
-	vp = rte_zmalloc("vn_vhost_port", sizeof(*vp), RTE_CACHE_LINE_SIZE);
-	if (!vp) {
-		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOMEM, "out of memory");
-		return -ENOMEM;
-	}
+/* A port for @p, not registered with the library yet. Return: it, or NULL (no memory). */
+static struct vhost_port *vp_alloc(const char *name, const struct vn_vhost_params *p,
+				   struct rte_mempool *mp, struct vn_dp *dp)
+{
+	struct vhost_port *vp = rte_zmalloc("vn_vhost_port", sizeof(*vp), RTE_CACHE_LINE_SIZE);
+
+	if (!vp)
+		return NULL;
 	vp->oq = rte_zmalloc("vn_vhost_offq", sizeof(*vp->oq) * p->queues, RTE_CACHE_LINE_SIZE);
 	if (!vp->oq) {
 		rte_free(vp);
-		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOMEM, "out of memory");
-		return -ENOMEM;
+		return NULL;
 	}
 	vp->base.ops = &vhost_port_ops;
 	g_strlcpy(vp->base.name, name, sizeof(vp->base.name));
@@ -586,7 +593,23 @@ int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p, stru
 	vp->refused_vid = -1;
 	for (unsigned i = 0; i < VN_MAX_QUEUES; i++)
 		rte_spinlock_init(&vp->txlock[i]);
+	return vp;
+}
 
+int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p, struct rte_mempool *mp,
+			 struct vn_dp *dp, struct vn_port **out, GError **err)
+{
+	struct vhost_port *vp;
+	uint64_t flags = 0;
+	int rc;
+
+	if ((rc = params_check(p, err)) < 0)
+		return rc;
+	vp = vp_alloc(name, p, mp, dp);
+	if (!vp) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOMEM, "out of memory");
+		return -ENOMEM;
+	}
 	if (!p->server)
 		flags |= RTE_VHOST_USER_CLIENT; /* reconnect is the library's default */
 	/* offload requests as rx flags; odd ones (tunnels) the library completes itself */
@@ -595,8 +618,7 @@ int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p, stru
 	if (rc != 0) {
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
 			    "cannot register vhost-user socket '%s'", vp->path);
-		rte_free(vp->oq);
-		rte_free(vp);
+		vp_free(vp);
 		return -EINVAL;
 	}
 	rte_vhost_driver_disable_features(vp->path, VHOST_DISABLED_FEATURES |
@@ -612,8 +634,7 @@ int vn_vhost_port_create(const char *name, const struct vn_vhost_params *p, stru
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
 			    "cannot %s vhost-user socket '%s'",
 			    p->server ? "listen on" : "connect to", vp->path);
-		rte_free(vp->oq);
-		rte_free(vp);
+		vp_free(vp);
 		return -EIO;
 	}
 	if (p->server) {
