@@ -600,6 +600,7 @@ int vn_dp_worker_run(void *arg)
 	struct vn_dp *dp = w->dp;
 	unsigned idle = 0, sleep_us = SLEEP_MIN_US;
 	uint64_t tsc = rte_rdtsc();
+	const uint64_t stall = rte_get_tsc_hz() / 1000000 * VN_DP_STALL_US;
 
 	rte_rcu_qsbr_thread_register(dp->qsbr, w->id);
 	rte_rcu_qsbr_thread_online(dp->qsbr, w->id);
@@ -625,6 +626,10 @@ int vn_dp_worker_run(void *arg)
 		if (moved) {
 			w->st.busy_cycles += now - tsc;
 			w->st.frames += moved;
+			if (unlikely(now - tsc > stall)) {
+				w->st.stalls++;
+				w->st.stall_cycles += now - tsc;
+			}
 		}
 		tsc = now;
 		rte_rcu_qsbr_quiescent(dp->qsbr, w->id);

@@ -210,6 +210,8 @@ static void json_workers(struct vn_switch *sw, JsonBuilder *b)
 		vn_json_int(b, "busy_loops", (gint64)ws.busy);
 		vn_json_int(b, "busy_cycles", (gint64)ws.busy_cycles);
 		vn_json_int(b, "frames", (gint64)ws.frames);
+		vn_json_int(b, "stalls", (gint64)ws.stalls);
+		vn_json_int(b, "stall_cycles", (gint64)ws.stall_cycles);
 		vn_json_int(b, "tsc_hz", (gint64)rte_get_tsc_hz());
 		vn_json_int(b, "sleeps", (gint64)ws.sleeps);
 		vn_json_int(b, "wake_errors", (gint64)ws.wake_errors);

@@ -152,14 +152,23 @@ void vn_dp_switch_burst(struct vn_worker *w, const struct vn_dp_table *t, uint16
  */
 void vn_dp_port_counters(struct vn_dp *dp, uint16_t slot, struct vn_port_counters *out);
 
+/*
+ * A busy iteration that takes longer than this was, most likely, descheduled (one burst
+ * from every queue takes microseconds): counted apart so that busy_cycles - stall_cycles
+ * is the worker's own cost even when it shares its core (a benchmark on a small host).
+ */
+#define VN_DP_STALL_US 500
+
 /** struct vn_dp_worker_stats - how a worker spends its time. */
 struct vn_dp_worker_stats {
-	uint64_t loops;	      /* poll iterations */
-	uint64_t busy;	      /* iterations that moved at least one frame */
-	uint64_t busy_cycles; /* TSC cycles those iterations took (rte_get_tsc_hz() per second) */
-	uint64_t frames;      /* frames they moved (received from the ports) */
-	uint64_t sleeps;      /* times it slept for lack of work */
-	uint64_t wake_errors; /* failed eventfd reads/writes (should stay 0) */
+	uint64_t loops;	       /* poll iterations */
+	uint64_t busy;	       /* iterations that moved at least one frame */
+	uint64_t busy_cycles;  /* TSC cycles those iterations took (rte_get_tsc_hz() per second) */
+	uint64_t frames;       /* frames they moved (received from the ports) */
+	uint64_t stalls;       /* of those iterations, the ones over VN_DP_STALL_US: preempted */
+	uint64_t stall_cycles; /* TSC cycles the stalls took (part of busy_cycles) */
+	uint64_t sleeps;       /* times it slept for lack of work */
+	uint64_t wake_errors;  /* failed eventfd reads/writes (should stay 0) */
 };
 
 /**
