@@ -155,21 +155,32 @@ static __rte_noinline uint32_t flow_hash_any(const struct rte_mbuf *m)
 	return key_hash(key, n);
 }
 
+static inline uint64_t load32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
 uint32_t vn_tun_flow_hash(const struct rte_mbuf *m)
 {
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
-	uint64_t key[4] = {0};
-	uint8_t *k = (uint8_t *)key;
+	uint64_t key[4], ports = 0;
 
 	/* the common case, an untagged IPv4 frame with a 20-byte header and its ports in the
-	 * first segment, read in place: the same key as flow_hash_any()'s */
-	if (unlikely(rte_pktmbuf_data_len(m) < 38 || p[12] != 0x08 || p[13] != 0 || p[14] != 0x45))
+	 * first segment, read in place: the same key as flow_hash_any()'s (MACs, addresses,
+	 * protocol, ports; bytes 0-24), its words built in registers from the frame (stored
+	 * bytes read back as words would stall store forwarding) */
+	if (unlikely(RTE_BYTE_ORDER != RTE_LITTLE_ENDIAN || rte_pktmbuf_data_len(m) < 38 ||
+		     p[12] != 0x08 || p[13] != 0 || p[14] != 0x45))
 		return flow_hash_any(m);
-	memcpy(k, p, 12);
-	memcpy(k + 12, p + 26, 8);
-	k[20] = p[23];
 	if (has_ports(p[23]) && !(vn_get16(p + 20) & 0x3fff))
-		memcpy(k + 21, p + 34, 4);
+		ports = load32(p + 34);
+	memcpy(&key[0], p, 8);
+	key[1] = load32(p + 8) | load32(p + 26) << 32;
+	key[2] = load32(p + 30) | (uint64_t)p[23] << 32 | (ports & 0xffffff) << 40;
+	key[3] = ports >> 24;
 	return key_hash(key, 25);
 }
 
@@ -255,7 +266,9 @@ static void encap_patch(const struct vn_tun_tmpl *t, uint8_t *h, uint32_t vni, u
 	} else {
 		ip[1] = tos;
 		vn_put16(ip + 2, l3len);
-		memcpy(&c, ip + 10, 2); /* incremental (RFC 1624) over the fixed fields' sum */
+		/* incremental (RFC 1624) over the fixed fields' sum, read from the template (the
+		 * copy just stored would stall store forwarding) */
+		memcpy(&c, t->h + t->l3_off + 10, 2);
 		vn_put_csum(ip + 10,
 			    (uint16_t)~c + rte_cpu_to_be_16(tos) + rte_cpu_to_be_16(l3len));
 	}

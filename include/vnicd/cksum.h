@@ -27,11 +27,15 @@ static inline uint16_t vn_fold(uint32_t sum)
  */
 static inline uint16_t vn_ip4_hdr20_sum(const uint8_t *p)
 {
-	uint32_t w[5];
+	uint32_t w0, w1, w2, w3, w4; /* one load each (an array would be copied, then reloaded) */
 	uint64_t s;
 
-	memcpy(w, p, 20);
-	s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	memcpy(&w0, p, 4);
+	memcpy(&w1, p + 4, 4);
+	memcpy(&w2, p + 8, 4);
+	memcpy(&w3, p + 12, 4);
+	memcpy(&w4, p + 16, 4);
+	s = (uint64_t)w0 + w1 + w2 + w3 + w4;
 	s = (s & 0xffffffff) + (s >> 32);
 	s = (s & 0xffffffff) + (s >> 32);
 	return vn_fold((uint32_t)s);
