@@ -12,11 +12,20 @@
 #            g0 in overlay ovA, g1 in overlay ovB, their underlays ulA/ulB joined by the same
 #            memif pair: guest -> switch in ovA, encap -> memif -> switch in ulB, decap,
 #            switch in ovB -> guest (PVP_VNICD_TOPO=overlay, PVP_ENCAP)
+#   wire2, vxlan2, geneve2, nvgre2 (vxlan62 ...: IPv6)  twice and the overlays with two vnicd
+#            instances, "two hosts" (PVP_VNICD_TOPO=wire2/overlay2): A holds g0 and ovA, B g1
+#            and ovB; their workers share CPU 1 and sleep when idle (idle_sleep_us = 1000,
+#            idle_poll_us = 0) so that each gets the core when it has work; the figure is the
+#            costlier one's worker time per guest frame, its stalls left out
 # interleaved for OVERLAY_ROUNDS rounds (default 3), and prints per mode and size the median
 # of the per-round ratios to plain (with their min-max), the same against "twice" (the
-# tunnel's own cost: overlay / twice), and the worker's busy ns per frame the guest
+# tunnel's own cost: overlay / twice; for two instances against wire2), and the worker's busy ns per frame the guest
 # received (TSC time of the poll iterations that moved frames / guest frames: vnicd's own
-# cost per loop hop, whatever it does inside) with its ratio. Each round's pvp.sh runs are
+# cost per loop hop, whatever it does inside) with its ratio, and the **per-host capacity**:
+# what one host's vnicd carries through the overlay against plain switching, plain's ns per
+# guest frame over one end's. One vnicd looping through its underlay does both ends' work
+# for each guest frame (encap for one, decap for the other: an end's cost is half of it, so
+# 2 x plain / mode); with two instances each does one end's (plain / mode). Each round's pvp.sh runs are
 # taken under flock $OVERLAY_LOCK (default /tmp/vnicd-itest.lock; empty: no lock), one
 # mode at a time, so other users of the machine get their turn between them.
 # Knobs: pvp.sh's (PVP_SIZES default "64 1518", PVP_DURATION 5, PVP_WARMUP 2),
@@ -38,16 +47,22 @@ case " $MODES " in *" plain "*) ;; *) echo "overlay_bench: OVERLAY_MODES needs p
 declare -A RES NSPG
 for ((r = 1; r <= ROUNDS; r++)); do
 	for mode in $MODES; do
-		topo=overlay encap=${mode%6} af=4
+		topo=overlay base=$mode cfg=()
+		if [[ $mode == *2 ]]; then # two vnicd instances, sleeping when idle
+			topo=overlay2 base=${mode%2}
+			cfg=(env PVP_VNICD_CONFIG="$(printf '[vnicd]\nworker_cpus = 1\nmain_cpus = 0\nidle_sleep_us = 1000\nidle_poll_us = 0\n')")
+		fi
+		encap=${base%6} af=4
 		[ "$mode" = plain ] && topo=plain
 		[ "$mode" = twice ] && topo=twice
-		[ "$mode" != "$encap" ] && af=6
+		[ "$mode" = wire2 ] && topo=wire2
+		[ "$base" != "$encap" ] && af=6
 		lock=()
 		[ -n "$LOCK" ] && lock=(flock "$LOCK")
 		if [ -n "${OVERLAY_REPLAY:-}" ]; then # the tables again from a run's stderr
 			out=$(sed -n "s/^round $r $mode: //p" "$OVERLAY_REPLAY")
 		else
-			out=$(PVP_VNICD_TOPO=$topo PVP_ENCAP=$encap PVP_UNDERLAY=$af "${lock[@]}" bash "$HERE/pvp.sh" 2>&1) ||
+			out=$(PVP_VNICD_TOPO=$topo PVP_ENCAP=$encap PVP_UNDERLAY=$af "${cfg[@]}" "${lock[@]}" bash "$HERE/pvp.sh" 2>&1) ||
 				{ echo "$out" >&2; exit 1; }
 		fi
 		for size in $PVP_SIZES; do
@@ -82,19 +97,27 @@ nsratios() { # plain's ns per guest frame / MODE's, per round (capacity ratio)
 		awk -v a="${NSPG[$1,$2,$r]:-0}" -v b="${NSPG[plain,$2,$r]:-0}" 'BEGIN { if (a > 0) printf "%.4f ", b / a }'
 	done
 }
+hostratios() { # per-host capacity per round: plain's ns per guest frame over one end's
+	local r k=2
+	[[ $1 == *2 ]] && k=1
+	for ((r = 1; r <= ROUNDS; r++)); do
+		awk -v a="${NSPG[$1,$2,$r]:-0}" -v b="${NSPG[plain,$2,$r]:-0}" -v k=$k 'BEGIN { if (a > 0) printf "%.4f ", k * b / a }'
+	done
+}
 # Besides the medians: other load on the machine only ever slows a run down, so the best run
 # of each mode is the least disturbed one (as in policy_bench.sh): best Mpps / plain's best,
 # and the least ns per guest frame of each mode against plain's least (capacity, best).
-printf '%-6s %-8s %11s %20s %20s %10s %12s %20s %12s   %s\n' size mode Mpps-median "ratio/plain med(min-max)" \
-	"ratio/twice med(min-max)" best-ratio ns/guest-frm "capacity/plain med" "ns least, cap" "Mpps per round"
+printf '%-6s %-8s %11s %20s %20s %10s %12s %20s %12s %20s   %s\n' size mode Mpps-median "ratio/plain med(min-max)" \
+	"ratio/twice med(min-max)" best-ratio ns/guest-frm "capacity/plain med" "ns least, cap" "per-host med(min-max)" "Mpps per round"
 for size in $PVP_SIZES; do
 	for mode in $MODES; do
 		runs=$(for ((r = 1; r <= ROUNDS; r++)); do printf '%s ' "${RES[$mode,$size,$r]:-}"; done)
 		read -r m _ _ <<<"$(stats <<<"$runs")"
 		read -r rm rlo rhi <<<"$(ratios "$mode" plain "$size" | stats)"
-		tw="-"
-		if [[ " $MODES " == *" twice "* ]] && [ "$mode" != plain ] && [ "$mode" != twice ]; then
-			read -r tm tlo thi <<<"$(ratios "$mode" twice "$size" | stats)"
+		tw="-" tb=twice
+		[[ $mode == *2 ]] && tb=wire2 # two hosts: against two hosts joined by a plain wire
+		if [[ " $MODES " == *" $tb "* ]] && [ "$mode" != plain ] && [ "$mode" != "$tb" ]; then
+			read -r tm tlo thi <<<"$(ratios "$mode" "$tb" "$size" | stats)"
 			tw="$tm ($tlo-$thi)"
 		fi
 		ns=$(for ((r = 1; r <= ROUNDS; r++)); do printf '%s ' "${NSPG[$mode,$size,$r]:-}"; done | stats)
@@ -103,10 +126,15 @@ for size in $PVP_SIZES; do
 		read -r _ _ pbest <<<"$(for ((r = 1; r <= ROUNDS; r++)); do printf '%s ' "${RES[plain,$size,$r]:-}"; done | stats)"
 		read -r _ nlo _ <<<"$ns"
 		read -r _ plo _ <<<"$(for ((r = 1; r <= ROUNDS; r++)); do printf '%s ' "${NSPG[plain,$size,$r]:-}"; done | stats)"
-		printf '%-6s %-8s %11s %20s %20s %10s %12s %20s %12s   %s\n' "$size" "$mode" "$m" "$rm ($rlo-$rhi)" "$tw" \
+		ph="-"
+		if [ "$mode" != plain ]; then
+			read -r hm hlo hhi <<<"$(hostratios "$mode" "$size" | stats)"
+			ph="$hm ($hlo-$hhi)"
+		fi
+		printf '%-6s %-8s %11s %20s %20s %10s %12s %20s %12s %20s   %s\n' "$size" "$mode" "$m" "$rm ($rlo-$rhi)" "$tw" \
 			"$(awk -v a="$best" -v b="$pbest" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
 			"${ns%% *}" "$cm ($clo-$chi)" \
-			"$nlo, $(awk -v a="$nlo" -v b="$plo" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }')" "$runs"
+			"$nlo, $(awk -v a="$nlo" -v b="$plo" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }')" "$ph" "$runs"
 	done
 done
 if [ -x "$BUILD/tests/bench/tunnel_micro" ] && [ -z "${OVERLAY_REPLAY:-}" ]; then

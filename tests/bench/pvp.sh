@@ -77,7 +77,14 @@ VNICD_CONFIG=${PVP_VNICD_CONFIG:-$'[vnicd]\nworker_cpus = 1\nmain_cpus = 0\nidle
 #            and vice versa: guest -> vnicd (switch in ovA, encap) -> memif -> vnicd (switch
 #            in ulB, decap, switch in ovB) -> guest. Measured only once both remote VTEPs are
 #            resolved (ARP or ND through the memif link).
+#   wire2, overlay2  the same as twice and overlay with two vnicd instances, "two hosts": g0 and
+#            brA/ulA+ovA in vnicd A, g1 and brB/ulB+ovB in vnicd B, the memif pair joining the
+#            two processes. Both workers share CPU 1 (this 2-core VM has no third core), so the
+#            frame rate is that of one core doing both ends; the figure is each vnicd's
+#            worker cost per frame the guest received, stalls (descheduled iterations) left
+#            out, and the costlier one is reported (NSPG; both in NSPG_EACH).
 VNICD_TOPO=${PVP_VNICD_TOPO:-plain}
+VNICD_SOCKS=()
 ENCAP=${PVP_ENCAP:-vxlan}           # overlay: vxlan | geneve | nvgre
 UNDERLAY_AF=${PVP_UNDERLAY:-4}      # overlay: underlay addresses IPv4 (4) or IPv6 (6)
 OV_MTU=${PVP_OVERLAY_MTU:-1600}     # overlay: the underlay MTU (1518-byte guest frames fit)
@@ -203,12 +210,31 @@ rx_total() {
 
 now() { date +%s.%N; }
 
-# worker_loops: "LOOPS BUSY_LOOPS BUSY_CYCLES FRAMES TSC_HZ" of vnicd's workers (socket $VNICD_SOCK)
+# worker_loops SOCKET: "LOOPS BUSY_LOOPS OWN_CYCLES FRAMES TSC_HZ STALLS" of the workers of the
+# vnicd at SOCKET; OWN_CYCLES = busy_cycles - stall_cycles (iterations over 500 us, i.e. the
+# worker descheduled while its core is shared, left out: its own cost)
 worker_loops() {
-	"$VNICCTL" --socket "$VNICD_SOCK" stats --detail --json 2>/dev/null | python3 -c 'import json, sys
+	"$VNICCTL" --socket "$1" stats --detail --json 2>/dev/null | python3 -c 'import json, sys
 w = json.load(sys.stdin).get("workers", [])
-print(*(sum(x.get(k, 0) for x in w) for k in ("loops", "busy_loops", "busy_cycles", "frames")),
-      max([x.get("tsc_hz", 0) for x in w] or [0]))' 2>/dev/null || echo "0 0 0 0 0"
+s = lambda k: sum(x.get(k, 0) for x in w)
+print(s("loops"), s("busy_loops"), s("busy_cycles") - s("stall_cycles"), s("frames"),
+      max([x.get("tsc_hz", 0) for x in w] or [0]), s("stalls"))' 2>/dev/null || echo "0 0 0 0 0 0"
+}
+
+# worker_cost W0 W1 GUEST_FRAMES: "BUSY NSPF NSPG STALLS" between two worker_loops readings
+worker_cost() {
+	awk -v a="$1" -v b="$2" -v g="$3" 'BEGIN { split(a, x); split(b, y)
+		d = y[1] - x[1]; f = y[4] - x[4]; c = y[3] - x[3]
+		# share of poll loops that moved frames (loops, not time: an empty poll costs tens
+		# of ns, a full one microseconds, so 0.1-0.3 can already be a nearly saturated worker)
+		busy = d > 0 ? sprintf("%.2f", (y[2] - x[2]) / d) : "?"
+		# TSC time of the iterations that moved frames, per frame they moved (like OVS-DPDK'"'"'s
+		# "avg processing cycles per packet"): its capacity is 1000 / ns per frame
+		nspf = f > 0 && y[5] > 0 ? sprintf("%.1f", c / f * 1e9 / y[5]) : "?"
+		# the same per frame the guest received (one per loop hop, however many times vnicd
+		# switched it inside: the figure to compare across topologies)
+		nspg = g > 0 && y[5] > 0 ? sprintf("%.1f", c / g * 1e9 / y[5]) : "?"
+		print busy, nspf, nspg, y[6] - x[6] }'
 }
 
 # run_guest SIZE: sets MPPS (sockets $WORK/p0 and $WORK/p1 must be served already)
@@ -244,9 +270,11 @@ run_guest() {
 		/proc/"$SWITCH_PID"/status 2>/dev/null)
 	# Sample every PVP_WINDOW s; report the median window (robust against other load on
 	# the machine) and log the mean over the whole period.
-	[ -n "${VNICD_SOCK:-}" ] && W0=$(worker_loops)
+	local -a w0=()
+	local sock
+	for sock in "${VNICD_SOCKS[@]}"; do w0+=("$(worker_loops "$sock")"); done
 	local perfpid=
-	if [ -n "$PERF" ] && [ -n "${VNICD_SOCK:-}" ]; then
+	if [ -n "$PERF" ] && ((${#VNICD_SOCKS[@]})); then
 		perf record -q -g -p "$SWITCH_PID" -o "$PERF-$size.data" -- sleep "$DURATION" \
 			>/dev/null 2>&1 &
 		perfpid=$!
@@ -266,23 +294,17 @@ run_guest() {
 		awk '{ v[NR] = $1 } END { if (NR == 0) print "0.000"; else if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 	MEAN=$(awk -v a="$r0" -v b="$RX" -v t0="$t0" -v t1="$T" 'BEGIN { printf "%.3f", (b - a) / (t1 - t0) / 1e6 }')
 	[ -n "$perfpid" ] && wait "$perfpid"
-	# vnicd: share of its worker's poll loops that moved frames while measured (loops, not
-	# time: an empty poll costs tens of ns, a full one microseconds, so 0.1-0.3 can already
-	# be a nearly saturated worker; 0 means it mostly waited)
-	if [ -n "${VNICD_SOCK:-}" ]; then
-		W1=$(worker_loops)
-		BUSY=$(awk -v a="$W0" -v b="$W1" 'BEGIN { split(a, x); split(b, y); d = y[1] - x[1];
-			if (d > 0) printf "%.2f", (y[2] - x[2]) / d; else print "?" }')
-		# the worker's own cost: TSC time of the iterations that moved frames, per frame
-		# (like OVS-DPDK's "avg processing cycles per packet"), and the rate it could
-		# carry if that were all it did (its capacity: 1000 / ns per frame)
-		NSPF=$(awk -v a="$W0" -v b="$W1" 'BEGIN { split(a, x); split(b, y); f = y[4] - x[4];
-			if (f > 0 && y[5] > 0) printf "%.1f", (y[3] - x[3]) / f * 1e9 / y[5]; else print "?" }')
-		# the same busy time per frame the guest received (one per loop hop through vnicd,
-		# however many times vnicd switched it inside: the figure to compare across topologies)
-		NSPG=$(awk -v a="$W0" -v b="$W1" -v f="$((RX - r0))" 'BEGIN { split(a, x); split(b, y);
-			if (f > 0 && y[5] > 0) printf "%.1f", (y[3] - x[3]) / f * 1e9 / y[5]; else print "?" }')
-	fi
+	# vnicd (each, with two): its worker's cost; the figures of the costlier one
+	BUSY= NSPF= NSPG= NSPG_EACH= STALLS=0
+	local k b nf ng st
+	for k in "${!VNICD_SOCKS[@]}"; do
+		read -r b nf ng st < <(worker_cost "${w0[$k]}" "$(worker_loops "${VNICD_SOCKS[$k]}")" "$((RX - r0))")
+		NSPG_EACH+="${NSPG_EACH:+/}$ng"
+		STALLS=$((STALLS + st))
+		if [ -z "$NSPG" ] || awk -v a="$ng" -v b="$NSPG" 'BEGIN { exit !(a + 0 > b + 0) }'; then
+			BUSY=$b NSPF=$nf NSPG=$ng
+		fi
+	done
 	tp_cmd guest "stop"
 	cp "$WORK/out" "$WORK/guest-stop-$size.txt"
 }
@@ -378,10 +400,10 @@ bench_ovs() {
 	rm -f "$WORK"/*.in "$WORK"/p0 "$WORK"/p1
 }
 
-# vnicd_topology DIR: make PVP_VNICD_TOPO's networks in the vnicd at DIR/ctl.sock and set
-# netargs0/netargs1 (the --net of g0/g1).
+# vnicd_topology DIR DIR_B: make PVP_VNICD_TOPO's networks in the vnicd at DIR/ctl.sock (and
+# the B side in DIR_B's with wire2/overlay2) and set netargs0/netargs1 (the --net of g0/g1).
 vnicd_topology() {
-	local c=("$VNICCTL" --socket "$1/ctl.sock") m0 m1 la lb
+	local c=("$VNICCTL" --socket "$1/ctl.sock") cb=("$VNICCTL" --socket "$2/ctl.sock") m0 m1 la lb
 	# vnicd takes memif sockets only under /run/vnicd* (uplink devargs are allow-listed)
 	local ms=/run/vnicd-pvp-$$.sock
 	rm -f "$ms"
@@ -389,34 +411,41 @@ vnicd_topology() {
 	m1="net_memif1,role=client,socket=$ms,id=0"
 	case $VNICD_TOPO in
 	plain) return 0 ;;
-	twice)
+	twice | overlay) cb=("${c[@]}") ;;
+	wire2 | overlay2) ;;
+	*) die "PVP_VNICD_TOPO: plain, twice, overlay, wire2 or overlay2" ;;
+	esac
+	case $VNICD_TOPO in
+	twice | wire2)
 		"${c[@]}" net add brA bridge --uplink "$m0" >&2 &&
-			"${c[@]}" net add brB bridge --uplink "$m1" >&2 || die "net add brA/brB failed"
+			"${cb[@]}" net add brB bridge --uplink "$m1" >&2 || die "net add brA/brB failed"
 		netargs0=(--net brA)
 		netargs1=(--net brB)
 		;;
-	overlay)
+	overlay | overlay2)
 		if [ "$UNDERLAY_AF" = 6 ]; then la=fd00::1 lb=fd00::2; else la=10.0.0.1 lb=10.0.0.2; fi
 		"${c[@]}" net add ulA bridge --uplink "$m0" >&2 &&
-			"${c[@]}" net add ulB bridge --uplink "$m1" >&2 &&
+			"${cb[@]}" net add ulB bridge --uplink "$m1" >&2 &&
 			"${c[@]}" net add ovA overlay --type "$ENCAP" --vni 100 --local $la --underlay ulA \
 				--remote $lb --mtu "$OV_MTU" >&2 &&
-			"${c[@]}" net add ovB overlay --type "$ENCAP" --vni 100 --local $lb --underlay ulB \
+			"${cb[@]}" net add ovB overlay --type "$ENCAP" --vni 100 --local $lb --underlay ulB \
 				--remote $la --mtu "$OV_MTU" >&2 || die "overlay set-up failed"
 		netargs0=(--net ovA)
 		netargs1=(--net ovB)
 		;;
-	*) die "PVP_VNICD_TOPO: plain, twice or overlay" ;;
 	esac
 }
 
-# wait_resolved DIR: until the remote VTEP of ovA and of ovB is resolved (30 s)
+# wait_resolved SOCKET_A SOCKET_B: until the remote VTEP of ovA (at A) and of ovB (at B) is
+# resolved (30 s)
 wait_resolved() {
-	local i ov ok
+	local i ov ok s
 	for ((i = 0; i < 300; i++)); do
 		ok=1
 		for ov in ovA ovB; do
-			"$VNICCTL" --socket "$1/ctl.sock" net show $ov --json 2>/dev/null | python3 -c 'import json, sys
+			s=$1
+			[ $ov = ovB ] && s=$2
+			"$VNICCTL" --socket "$s" net show $ov --json 2>/dev/null | python3 -c 'import json, sys
 r = json.load(sys.stdin).get("remotes", [])
 sys.exit(0 if r and all(x.get("state") == "resolved" for x in r) else 1)' 2>/dev/null || ok=0
 		done
@@ -426,81 +455,101 @@ sys.exit(0 if r and all(x.get("state") == "resolved" for x in r) else 1)' 2>/dev
 	die "overlay: remote VTEPs not resolved after 30 s"
 }
 
-bench_vnicd() {
-	local size=$1 i d=$WORK/vnicd pid
-	CUR_SWITCH=vnicd
+# start_vnicd DIR PREFIX LOG: a vnicd with its socket and state in DIR; sets VPID
+start_vnicd() {
+	local d=$1 i pid
 	rm -rf "$d"
 	mkdir -p "$d/state"
 	printf '%s' "$VNICD_CONFIG" >"$d/vnicd.conf"
 	# the server sockets g0/g1 live in $WORK: vnicd creates them only in vhost_socket_dirs
 	grep -q '^[[:space:]]*vhost_socket_dirs' "$d/vnicd.conf" ||
 		printf '\nvhost_socket_dirs = %s\n' "$WORK" >>"$d/vnicd.conf"
-	PREFIXES+=("$TAG-vnicd")
+	PREFIXES+=("$2")
 	# shellcheck disable=SC2086
-	"$VNICD" --control-socket "$d/ctl.sock" --state-dir "$d/state" --file-prefix "$TAG-vnicd" \
+	"$VNICD" --control-socket "$d/ctl.sock" --state-dir "$d/state" --file-prefix "$2" \
 		--workers 1 --log-level info --config "$d/vnicd.conf" $VNICD_ARGS \
-		</dev/null >>"$WORK/vnicd-$size.log" 2>&1 &
+		</dev/null >>"$3" 2>&1 &
 	pid=$!
-	SWITCH_PID=$pid
+	VPID=$pid
 	PIDS+=("$pid")
 	for ((i = 0; i < 200; i++)); do
 		"$VNICCTL" --socket "$d/ctl.sock" port list --json >/dev/null 2>&1 && break
-		kill -0 "$pid" 2>/dev/null || { tail -20 "$WORK/vnicd-$size.log" >&2; die "vnicd exited"; }
+		kill -0 "$pid" 2>/dev/null || { tail -20 "$3" >&2; die "vnicd exited"; }
 		sleep 0.1
 	done
-	[ "$i" -lt 200 ] || { tail -20 "$WORK/vnicd-$size.log" >&2; die "vnicd not ready"; }
+	[ "$i" -lt 200 ] || { tail -20 "$3" >&2; die "vnicd not ready"; }
+}
+
+# vnicd_drops SOCKET: "port:reason=N ..." of what that vnicd dropped (its overlays' tunnel
+# drops too), "none" if nothing
+vnicd_drops() {
+	"$VNICCTL" --socket "$1" stats --json 2>/dev/null | python3 -c 'import json, subprocess, sys
+d = json.load(sys.stdin)
+out = ["%s:%s=%d" % (p["name"], k, v) for p in d["ports"] for k, v in p["drops"].items() if v]
+for ov in ("ovA", "ovB"):
+    r = subprocess.run([sys.argv[1], "--socket", sys.argv[2], "net", "show", ov, "--json"],
+                       capture_output=True, text=True)
+    if r.returncode:
+        continue
+    n = json.loads(r.stdout)
+    out += ["%s:%s=%d" % (ov, k, v) for k, v in n.get("tunnel_drops", {}).items() if v]
+    t = sum(x.get("tx_dropped", 0) for x in n.get("remotes", []))
+    out += ["%s:tx_dropped=%d" % (ov, t)] if t else []
+print(" ".join(out) or "none")' "$VNICCTL" "$1" 2>/dev/null
+}
+
+bench_vnicd() {
+	local size=$1 i d=$WORK/vnicd db=$WORK/vnicdB
+	CUR_SWITCH=vnicd
+	start_vnicd "$d" "$TAG-vnicd" "$WORK/vnicd-$size.log"
+	SWITCH_PID=$VPID
+	local sa=$d/ctl.sock sb=$d/ctl.sock
+	if [[ $VNICD_TOPO == *2 ]]; then
+		[ -z "$POLICY" ] || die "PVP_POLICY does not go with PVP_VNICD_TOPO=$VNICD_TOPO"
+		start_vnicd "$db" "$TAG-vnicdB" "$WORK/vnicdB-$size.log"
+		sb=$db/ctl.sock
+	fi
 	local netargs0=() netargs1=()
-	vnicd_topology "$d"
-	"$VNICCTL" --socket "$d/ctl.sock" port add g0 vhost --path "$WORK/p0" --server --mac "$MAC0" "${netargs0[@]}" >&2 ||
+	vnicd_topology "$d" "$db"
+	"$VNICCTL" --socket "$sa" port add g0 vhost --path "$WORK/p0" --server --mac "$MAC0" "${netargs0[@]}" >&2 ||
 		die "port add g0 failed"
-	"$VNICCTL" --socket "$d/ctl.sock" port add g1 vhost --path "$WORK/p1" --server --mac "$MAC1" "${netargs1[@]}" >&2 ||
+	"$VNICCTL" --socket "$sb" port add g1 vhost --path "$WORK/p1" --server --mac "$MAC1" "${netargs1[@]}" >&2 ||
 		die "port add g1 failed"
 	if [[ "+$POLICY+" == *+vlan-native+* ]]; then
 		for i in g0 g1; do
-			"$VNICCTL" --socket "$d/ctl.sock" port set $i --vlan-mode native-tagged --vlan 10 >&2 ||
+			"$VNICCTL" --socket "$sa" port set $i --vlan-mode native-tagged --vlan 10 >&2 ||
 				die "port set $i"
 		done
 	fi
 	if [[ "+$POLICY+" == *+vlan-access+* ]]; then
 		for i in g0 g1; do
-			"$VNICCTL" --socket "$d/ctl.sock" port set $i --vlan-mode access --vlan 10 >&2 ||
+			"$VNICCTL" --socket "$sa" port set $i --vlan-mode access --vlan 10 >&2 ||
 				die "port set $i"
 		done
 	fi
 	if [[ "+$POLICY+" == *+vlan+* ]]; then
-		"$VNICCTL" --socket "$d/ctl.sock" port set g0 --vlan-mode access --vlan 10 >&2 &&
-			"$VNICCTL" --socket "$d/ctl.sock" port set g1 --vlan-mode trunk --vlans 10 >&2 ||
+		"$VNICCTL" --socket "$sa" port set g0 --vlan-mode access --vlan 10 >&2 &&
+			"$VNICCTL" --socket "$sa" port set g1 --vlan-mode trunk --vlans 10 >&2 ||
 			die "port set g0/g1 vlan"
 	fi
 	if [[ "+$POLICY+" == *+antispoof+* ]]; then
 		for i in g0 g1; do
-			"$VNICCTL" --socket "$d/ctl.sock" port set $i --lock-mac --allowed-ip 198.18.0.1 >&2 ||
+			"$VNICCTL" --socket "$sa" port set $i --lock-mac --allowed-ip 198.18.0.1 >&2 ||
 				die "port set $i"
 		done
 	fi
 	wait_file "$WORK/p0" && wait_file "$WORK/p1" || die "vnicd vhost sockets missing"
-	[ "$VNICD_TOPO" = overlay ] && wait_resolved "$d"
-	VNICD_SOCK=$d/ctl.sock
+	[[ $VNICD_TOPO == overlay* ]] && wait_resolved "$sa" "$sb"
+	VNICD_SOCKS=("$sa")
+	[ "$sb" != "$sa" ] && VNICD_SOCKS+=("$sb")
 	run_guest "$size"
-	VNICD_SOCK=
-	"$VNICCTL" --socket "$d/ctl.sock" port list --json >"$WORK/vnicd-ports-$size.json" 2>&1
-	"$VNICCTL" --socket "$d/ctl.sock" stats --json >"$WORK/vnicd-stats-$size.json" 2>&1
-	# a policy run must not win by dropping: report what the policy refused
-	VNICD_DROPS=$(python3 -c 'import json,sys
-d = json.load(open(sys.argv[1]))
-print(" ".join("%s:%s=%d" % (p["name"], k, v) for p in d["ports"] for k, v in p["drops"].items() if v) or "none")' \
-		"$WORK/vnicd-stats-$size.json" 2>/dev/null)
-	if [ "$VNICD_TOPO" = overlay ]; then # the tunnel's own drop counters too
-		local ov drops
-		for ov in ovA ovB; do
-			drops=$("$VNICCTL" --socket "$d/ctl.sock" net show $ov --json 2>/dev/null | python3 -c 'import json, sys
-d = json.load(sys.stdin)
-t = d.get("tunnel_drops", {})
-r = [x.get("tx_dropped", 0) for x in d.get("remotes", [])]
-print(" ".join(["%s=%d" % (k, v) for k, v in t.items() if v] + (["tx_dropped=%d" % sum(r)] if sum(r) else [])))' 2>/dev/null)
-			[ -n "$drops" ] && VNICD_DROPS="$VNICD_DROPS $ov:${drops// / $ov:}"
-		done
-	fi
+	VNICD_SOCKS=()
+	"$VNICCTL" --socket "$sa" port list --json >"$WORK/vnicd-ports-$size.json" 2>&1
+	"$VNICCTL" --socket "$sa" stats --json >"$WORK/vnicd-stats-$size.json" 2>&1
+	# a policy run must not win by dropping: report what the policy refused (and the tunnels)
+	VNICD_DROPS=$(vnicd_drops "$sa")
+	[ "$sb" != "$sa" ] && VNICD_DROPS="${VNICD_DROPS#none} $(vnicd_drops "$sb")" &&
+		VNICD_DROPS=${VNICD_DROPS# }
 	cleanup
 	rm -f "$WORK"/*.in "$WORK"/p0 "$WORK"/p1
 }
@@ -540,8 +589,10 @@ for size in $SIZES; do
 		RES_V[$size]=$MPPS
 		MEM_V[$size]=$RSS_MB
 		topo=
-		[ "$VNICD_TOPO" = plain ] || topo="topology $VNICD_TOPO$([ "$VNICD_TOPO" = overlay ] && echo " $ENCAP/IPv$UNDERLAY_AF")"
-		log "size $size: vnicd${POLICY:+ (policy $POLICY)}${topo:+ ($topo)} ${RES_V[$size]} Mpps (median of ${WINDOW}s windows; mean $MEAN; worker busy ${BUSY:-?}; worker ns/frame ${NSPF:-?}; worker ns/guest-frame ${NSPG:-?}; drops ${VNICD_DROPS:-?})"
+		[ "$VNICD_TOPO" = plain ] || topo="topology $VNICD_TOPO$([[ $VNICD_TOPO == overlay* ]] && echo " $ENCAP/IPv$UNDERLAY_AF")"
+		each=
+		[[ $VNICD_TOPO == *2 ]] && each="; A/B ns/guest-frame $NSPG_EACH"
+		log "size $size: vnicd${POLICY:+ (policy $POLICY)}${topo:+ ($topo)} ${RES_V[$size]} Mpps (median of ${WINDOW}s windows; mean $MEAN; worker busy ${BUSY:-?}; worker ns/frame ${NSPF:-?}; worker ns/guest-frame ${NSPG:-?}$each; stalls $STALLS; drops ${VNICD_DROPS:-?})"
 	fi
 	if [ $do_ovs = 1 ]; then
 		bench_ovs "$size"
