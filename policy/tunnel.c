@@ -471,17 +471,14 @@ static enum vn_tun_err tun_geneve(const uint8_t *p, uint32_t *len)
 	return VN_TUN_OK;
 }
 
-/* The tunnel header at @off: checked, VNI and inner offset into @rx. */
-static enum vn_tun_err tun_hdr(const struct rte_mbuf *m, uint8_t type, uint32_t off, uint32_t end,
-			       struct vn_tun_rx *rx)
+/* The tunnel header @p (8 bytes of it) at offset @off of a datagram ending at @end: checked,
+ * VNI and inner offset into @rx. */
+static inline enum vn_tun_err tun_hdr_at(const uint8_t *p, uint8_t type, uint32_t off, uint32_t end,
+					 struct vn_tun_rx *rx)
 {
-	uint8_t b[8];
-	const uint8_t *p = rte_pktmbuf_read(m, off, 8, b);
 	uint32_t len = 8;
 	enum vn_tun_err e;
 
-	if (!p || off + 8 > end)
-		return VN_TUN_TRUNC;
 	if (type == VN_TUN_VXLAN) {
 		if (!(p[0] & VXLAN_FLAG_I))
 			return VN_TUN_BAD_FLAGS; /* the other bits are reserved: ignored */
@@ -505,6 +502,57 @@ static enum vn_tun_err tun_hdr(const struct rte_mbuf *m, uint8_t type, uint32_t 
 	return VN_TUN_OK;
 }
 
+/* The tunnel header at @off: checked, VNI and inner offset into @rx. */
+static enum vn_tun_err tun_hdr(const struct rte_mbuf *m, uint8_t type, uint32_t off, uint32_t end,
+			       struct vn_tun_rx *rx)
+{
+	uint8_t b[8];
+	const uint8_t *p = rte_pktmbuf_read(m, off, 8, b);
+
+	if (!p || off + 8 > end)
+		return VN_TUN_TRUNC;
+	return tun_hdr_at(p, type, off, end, rx);
+}
+
+/*
+ * The common tunnel frame, read in place: IPv4 without options to @loc, not a fragment, the
+ * outer headers in the first segment, a zero UDP checksum (or GRE), a good tunnel header.
+ * What the general path accepts, with the same results in @rx, at about half its
+ * instructions. Return: true, or false (anything else: the general path decides).
+ */
+static inline bool parse_fast4(const struct rte_mbuf *m, const struct vn_tun_local *loc,
+			       struct vn_tun_rx *rx)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *), *ip = p + RTE_ETHER_HDR_LEN;
+	bool udp = loc->type != VN_TUN_NVGRE;
+	uint32_t off = RTE_ETHER_HDR_LEN + 20 + (udp ? 8 : 0), end, a, b;
+	struct vn_tun_rx r;
+
+	if (rte_pktmbuf_data_len(m) < off + 8 || p[12] != 0x08 || p[13] != 0 || ip[0] != 0x45 ||
+	    ip[9] != (udp ? IPPROTO_UDP : IPPROTO_GRE) || (vn_get16(ip + 6) & 0x3fff))
+		return false;
+	memcpy(&a, ip + 16, 4);
+	memcpy(&b, loc->addr.a, 4);
+	end = RTE_ETHER_HDR_LEN + vn_get16(ip + 2);
+	if (a != b || end > rte_pktmbuf_pkt_len(m) || end < off || vn_ip4_hdr20_sum(ip) != 0xffff)
+		return false;
+	if (udp) { /* ours, whole, no checksum */
+		const uint8_t *u = ip + 20;
+		uint32_t ulen = vn_get16(u + 4);
+		if (vn_get16(u + 2) != loc->dstport || ulen < 8 || u[6] || u[7] ||
+		    RTE_ETHER_HDR_LEN + 20 + ulen > end)
+			return false;
+		end = RTE_ETHER_HDR_LEN + 20 + ulen;
+	}
+	if (off + 8 > end || tun_hdr_at(p + off, loc->type, off, end, &r) != VN_TUN_OK)
+		return false;
+	/* field by field (a struct copy read back a word at a time would stall) */
+	rx->vni = r.vni, rx->inner_off = r.inner_off, rx->inner_len = r.inner_len;
+	rx->outer_tos = ip[1], rx->remote.v6 = false;
+	memcpy(rx->remote.a, ip + 12, 4);
+	return true;
+}
+
 enum vn_tun_err vn_tun_parse(const struct rte_mbuf *m, const struct vn_tun_local *loc,
 			     struct vn_tun_rx *rx)
 {
@@ -512,8 +560,11 @@ enum vn_tun_err vn_tun_parse(const struct rte_mbuf *m, const struct vn_tun_local
 	struct outer o = {0};
 	enum vn_tun_err e;
 	uint8_t b[2];
-	const uint8_t *p = rte_pktmbuf_read(m, 12, 2, b);
+	const uint8_t *p;
 
+	if (!loc->addr.v6 && loc->type < VN_TUN__MAX && parse_fast4(m, loc, rx))
+		return VN_TUN_OK;
+	p = rte_pktmbuf_read(m, 12, 2, b);
 	if (loc->type >= VN_TUN__MAX || !p ||
 	    vn_get16(p) != (loc->addr.v6 ? VN_ETH_IPV6 : VN_ETH_IPV4))
 		return VN_TUN_NOT_MINE;

@@ -186,6 +186,65 @@ static void rx_check(int type, bool v6, struct rte_mbuf *m, uint32_t vni, const 
 	rte_pktmbuf_free(m);
 }
 
+/* A mutated copy of IPv4 tunnel frame @o: up to three random bytes of its outer headers
+ * changed, its IPv4 header checksum then made right or not. */
+static GByteArray *mutate(GRand *r, const GByteArray *o, size_t hdrs)
+{
+	GByteArray *f = g_byte_array_new();
+
+	g_byte_array_append(f, o->data, o->len);
+	for (int k = g_rand_int_range(r, 0, 4); k > 0; k--)
+		f->data[g_rand_int_range(r, 12, (gint32)hdrs)] = (uint8_t)g_rand_int(r);
+	if (g_rand_int_range(r, 0, 8) == 0) /* a UDP checksum */
+		f->data[40] = (uint8_t)g_rand_int(r);
+	if (g_rand_int_range(r, 0, 4) != 0) {
+		put16(f->data + 24, 0);
+		put16(f->data + 24,
+		      (uint16_t)~vn_test_ref_fold(vn_test_ref_sum(f->data + 14, 20, 0)));
+	}
+	if (g_rand_int_range(r, 0, 8) == 0) /* cut short */
+		g_byte_array_set_size(f, (guint)g_rand_int_range(r, 14, (gint32)f->len));
+	return f;
+}
+
+/* The in-place parse of an IPv4 tunnel frame (first segment holding the outer headers)
+ * decides and reports as the general path does (the same frame with a 13-byte first
+ * segment): valid frames and random mutations of them, every tunnel type. */
+static void test_parse_paths(void)
+{
+	g_autoptr(GByteArray) in = udp4_frame(4321);
+	GRand *r = g_rand_new_with_seed(7);
+	unsigned ok = 0;
+
+	for (int type = 0; type < VN_TUN__MAX; type++) {
+		g_autoptr(GByteArray) o = encap_flat(type, false, 0xabcdef, in);
+		size_t hdrs = o->len - in->len + 2;
+		for (int i = 0; i < 3000; i++) {
+			g_autoptr(GByteArray) f = i ? mutate(r, o, hdrs) : g_byte_array_new();
+			struct vn_tun_rx a, b;
+			enum vn_tun_err ea, eb;
+			if (!i)
+				g_byte_array_append(f, o->data, o->len);
+			memset(&a, 0, sizeof(a));
+			memset(&b, 0, sizeof(b));
+			ea = parse_flat(type, false, f, 0, &a);
+			eb = parse_flat(type, false, f, 13, &b);
+			g_assert_cmpint(ea, ==, eb);
+			if (ea != VN_TUN_OK)
+				continue;
+			ok++;
+			g_assert_cmpuint(a.vni, ==, b.vni);
+			g_assert_cmpuint(a.inner_off, ==, b.inner_off);
+			g_assert_cmpuint(a.inner_len, ==, b.inner_len);
+			g_assert_cmpuint(a.outer_tos, ==, b.outer_tos);
+			g_assert_true(!a.remote.v6 && !b.remote.v6);
+			g_assert_cmpmem(a.remote.a, 4, b.remote.a, 4);
+		}
+	}
+	g_assert_cmpuint(ok, >, 1000); /* the in-place path was taken */
+	g_rand_free(r);
+}
+
 static void test_round_trip(void)
 {
 	g_autoptr(GByteArray) in = udp4_frame(1234);
@@ -834,6 +893,7 @@ int main(int argc, char **argv)
 	mp = rte_pktmbuf_pool_create("tun", 1024, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	g_assert_nonnull(mp);
 	g_test_add_func("/tunnel/round_trip", test_round_trip);
+	g_test_add_func("/tunnel/parse_paths", test_parse_paths);
 	g_test_add_func("/tunnel/segments", test_segments);
 	g_test_add_func("/tunnel/known_bytes", test_known_bytes);
 	g_test_add_func("/tunnel/source_ports", test_source_ports);
