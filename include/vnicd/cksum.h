@@ -42,6 +42,47 @@ static inline uint16_t vn_ip4_hdr20_sum(const uint8_t *p)
 }
 
 /**
+ * vn_raw_cksum() - rte_raw_cksum(@buf, @len): the one's complement sum of the @len bytes at
+ * @buf as native-order 16-bit words (an odd last byte as a word of its own), folded to 16
+ * bits. 32-bit words into four 64-bit sums, 16 bytes a step (about 4x fewer instructions
+ * than DPDK 22.11's loop over 16-bit words; the sum is the same modulo 0xffff, and zero
+ * only for zero bytes). Thread: any (pure).
+ */
+static inline uint16_t vn_raw_cksum(const void *buf, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)buf;
+	uint64_t a = 0, b = 0, c = 0, d = 0;
+	uint32_t w0, w1, w2, w3;
+	uint16_t h;
+
+	for (; len >= 16; p += 16, len -= 16) {
+		memcpy(&w0, p, 4);
+		memcpy(&w1, p + 4, 4);
+		memcpy(&w2, p + 8, 4);
+		memcpy(&w3, p + 12, 4);
+		a += w0, b += w1, c += w2, d += w3;
+	}
+	a += b + c + d; /* each under 2^60 for any buffer below 2^60 bytes: no overflow */
+	for (; len >= 4; p += 4, len -= 4) {
+		memcpy(&w0, p, 4);
+		a += w0;
+	}
+	if (len >= 2) {
+		memcpy(&h, p, 2);
+		a += h;
+		p += 2, len -= 2;
+	}
+	if (len) {
+		h = 0;
+		memcpy(&h, p, 1); /* the byte where a 16-bit word's first byte goes */
+		a += h;
+	}
+	a = (a & 0xffffffff) + (a >> 32);
+	a = (a & 0xffffffff) + (a >> 32);
+	return vn_fold((uint32_t)a);
+}
+
+/**
  * vn_cksum_mbuf() - the raw sum of @len bytes at offset @off of @m, across segments of any length
  * (DPDK 22.11's rte_raw_cksum_mbuf() drops carries when a segment starts at an odd offset). Return:
  * the sum, or -1 when @m is shorter. Thread: any (pure).
@@ -61,7 +102,7 @@ static inline int64_t vn_cksum_mbuf(const struct rte_mbuf *m, uint32_t off, uint
 			continue;
 		}
 		n = RTE_MIN(len - done, (uint32_t)s->data_len - off);
-		c = rte_raw_cksum(rte_pktmbuf_mtod_offset(s, const uint8_t *, off), n);
+		c = vn_raw_cksum(rte_pktmbuf_mtod_offset(s, const uint8_t *, off), n);
 		sum += done & 1 ? rte_bswap16(c) : c;
 		done += n;
 		off = 0;

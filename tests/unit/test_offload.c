@@ -599,6 +599,24 @@ static void test_gso_nomem(void)
 	rte_mempool_free(tiny);
 }
 
+/* vn_raw_cksum() is rte_raw_cksum(): random bytes at every alignment and length up to
+ * 3000, and the extremes (all 0xff: the most carries; all zero). */
+static void test_raw_cksum(void)
+{
+	static uint8_t buf[3008];
+	GRand *r = g_rand_new_with_seed(3);
+
+	for (int i = 0; i < 20000; i++) {
+		size_t off = (size_t)g_rand_int_range(r, 0, 8);
+		size_t len = (size_t)(i < 3000 ? i : g_rand_int_range(r, 0, 3001));
+		int fill = g_rand_int_range(r, 0, 10);
+		for (size_t k = 0; k < len; k++)
+			buf[off + k] = fill == 0 ? 0xff : fill == 1 ? 0 : (uint8_t)g_rand_int(r);
+		g_assert_cmpuint(vn_raw_cksum(buf + off, len), ==, rte_raw_cksum(buf + off, len));
+	}
+	g_rand_free(r);
+}
+
 static void test_flow_hash(void)
 {
 	struct spec s = {.proto = IPPROTO_TCP, .payload = 10};
@@ -642,6 +660,7 @@ int main(int argc, char **argv)
 	g_assert_nonnull(big);
 	g_assert_nonnull(small);
 	g_test_add_func("/offload/csum_fill", test_csum_fill);
+	g_test_add_func("/offload/raw_cksum", test_raw_cksum);
 	g_test_add_func("/offload/gso", test_gso);
 	g_test_add_func("/offload/gso_chained", test_gso_chained);
 	g_test_add_func("/offload/gso_odd_split", test_gso_odd_split);
