@@ -74,6 +74,9 @@ static void workers(struct vn_switch *sw, GString *s)
 	     offsetof(struct vn_dp_worker_stats, frames)},
 	    {"vnicd_worker_sleeps_total", "Times the worker slept for lack of work",
 	     offsetof(struct vn_dp_worker_stats, sleeps)},
+	    {"vnicd_worker_stalls_total",
+	     "Busy iterations over 500 us: the worker was descheduled (its core is shared)",
+	     offsetof(struct vn_dp_worker_stats, stalls)},
 	};
 	unsigned nw = sw->dp ? vn_dp_nr_workers(sw->dp) : 0;
 	const struct vn_dp_table *t = sw->dp ? vn_dp_table(sw->dp) : NULL;
