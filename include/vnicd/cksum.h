@@ -62,7 +62,7 @@ static inline uint16_t vn_raw_cksum(const void *buf, size_t len)
 		memcpy(&w3, p + 12, 4);
 		a += w0, b += w1, c += w2, d += w3;
 	}
-	a += b + c + d; /* each under 2^60 for any buffer below 2^60 bytes: no overflow */
+	a += b + c + d; /* at most len * 2^30: no overflow below 8 GiB */
 	for (; len >= 4; p += 4, len -= 4) {
 		memcpy(&w0, p, 4);
 		a += w0;
