@@ -42,16 +42,13 @@ static inline uint16_t vn_ip4_hdr20_sum(const uint8_t *p)
 }
 
 /**
- * vn_raw_cksum() - rte_raw_cksum(@buf, @len): the one's complement sum of the @len bytes at
- * @buf as native-order 16-bit words (an odd last byte as a word of its own), folded to 16
- * bits. 32-bit words into four 64-bit sums, 16 bytes a step (about 4x fewer instructions
- * than DPDK 22.11's loop over 16-bit words; the sum is the same modulo 0xffff, and zero
- * only for zero bytes). Thread: any (pure).
+ * vn_raw_cksum_from() - the sum of vn_raw_cksum() over @len bytes at @p, starting from the
+ * 64-bit sum @a of 32-bit words before them (0: none). 32-bit words into four 64-bit sums,
+ * 16 bytes a step. Return: the folded sum. Thread: any (pure).
  */
-static inline uint16_t vn_raw_cksum(const void *buf, size_t len)
+static inline uint16_t vn_raw_cksum_from(const uint8_t *p, size_t len, uint64_t a)
 {
-	const uint8_t *p = (const uint8_t *)buf;
-	uint64_t a = 0, b = 0, c = 0, d = 0;
+	uint64_t b = 0, c = 0, d = 0;
 	uint32_t w0, w1, w2, w3;
 	uint16_t h;
 
@@ -80,6 +77,23 @@ static inline uint16_t vn_raw_cksum(const void *buf, size_t len)
 	a = (a & 0xffffffff) + (a >> 32);
 	a = (a & 0xffffffff) + (a >> 32);
 	return vn_fold((uint32_t)a);
+}
+
+/** vn_raw_cksum_long() - vn_raw_cksum() for long buffers (AVX2 when the CPU has it). */
+uint16_t vn_raw_cksum_long(const void *buf, size_t len);
+
+/**
+ * vn_raw_cksum() - rte_raw_cksum(@buf, @len): the one's complement sum of the @len bytes at
+ * @buf as native-order 16-bit words (an odd last byte as a word of its own), folded to 16
+ * bits; the same modulo 0xffff as DPDK 22.11's loop over 16-bit words, and zero only for
+ * zero bytes, in about a quarter of its instructions (vn_raw_cksum_from()), or 32 bytes a
+ * step with AVX2 from 256 bytes on. Thread: any (pure).
+ */
+static inline uint16_t vn_raw_cksum(const void *buf, size_t len)
+{
+	if (len >= 256)
+		return vn_raw_cksum_long(buf, len);
+	return vn_raw_cksum_from((const uint8_t *)buf, len, 0);
 }
 
 /**
