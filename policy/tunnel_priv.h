@@ -48,13 +48,11 @@ static inline void vn_put_csum(uint8_t *p, uint32_t sum)
 static inline uint32_t vn_phdr_sum(const uint8_t *src, const uint8_t *dst, unsigned alen,
 				   uint8_t proto, uint32_t len)
 {
-	uint8_t tail[8];
-
-	vn_put32(tail, len);
-	memset(tail + 4, 0, 3);
-	tail[7] = proto;
-	return (uint32_t)rte_raw_cksum(src, alen) + rte_raw_cksum(dst, alen) +
-	       rte_raw_cksum(tail, 8);
+	/* the length (32 bits) and the protocol (after 3 zero bytes) in network order, as
+	 * native-order 16-bit words: no bytes stored and read back as words */
+	return (uint32_t)vn_raw_cksum_from(src, alen, 0) + vn_raw_cksum_from(dst, alen, 0) +
+	       rte_cpu_to_be_16((uint16_t)(len >> 16)) + rte_cpu_to_be_16((uint16_t)len) +
+	       rte_cpu_to_be_16(proto);
 }
 
 /*
