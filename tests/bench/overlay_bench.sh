@@ -19,13 +19,14 @@
 #            costlier one's worker time per guest frame, its stalls left out
 # interleaved for OVERLAY_ROUNDS rounds (default 3), and prints per mode and size the median
 # of the per-round ratios to plain (with their min-max), the same against "twice" (the
-# tunnel's own cost: overlay / twice; for two instances against wire2), and the worker's busy ns per frame the guest
-# received (TSC time of the poll iterations that moved frames / guest frames: vnicd's own
-# cost per loop hop, whatever it does inside) with its ratio, and the **per-host capacity**:
-# what one host's vnicd carries through the overlay against plain switching, plain's ns per
-# guest frame over one end's. One vnicd looping through its underlay does both ends' work
-# for each guest frame (encap for one, decap for the other: an end's cost is half of it, so
-# 2 x plain / mode); with two instances each does one end's (plain / mode). Each round's pvp.sh runs are
+# tunnel's own cost: overlay / twice; for two instances against wire2), the worker's busy
+# ns per frame the guest received (TSC time of the poll iterations that moved frames / guest
+# frames: vnicd's own cost per loop hop, whatever it does inside) with its ratio, and the
+# per-host capacity: what one host's vnicd carries through the overlay against plain
+# switching, plain's ns per guest frame over one end's. One vnicd looping through its
+# underlay does both ends' work for each guest frame (encap for one, decap for the other: an
+# end's cost is half of it, so 2 x plain / mode); with two instances each does one end's
+# (plain / mode). Each round's pvp.sh runs are
 # taken under flock $OVERLAY_LOCK (default /tmp/vnicd-itest.lock; empty: no lock), one
 # mode at a time, so other users of the machine get their turn between them.
 # Knobs: pvp.sh's (PVP_SIZES default "64 1518", PVP_DURATION 5, PVP_WARMUP 2),
