@@ -21,27 +21,6 @@ static inline uint16_t vn_fold(uint32_t sum)
 }
 
 /**
- * vn_ip4_hdr20_sum() - the raw sum of the 20 bytes at @p (an IPv4 header without options),
- * folded as rte_raw_cksum(@p, 20) folds it, with five 32-bit loads instead of ten 16-bit ones.
- * Return: the sum (0xffff: the header's checksum is right).
- */
-static inline uint16_t vn_ip4_hdr20_sum(const uint8_t *p)
-{
-	uint32_t w0, w1, w2, w3, w4; /* one load each (an array would be copied, then reloaded) */
-	uint64_t s;
-
-	memcpy(&w0, p, 4);
-	memcpy(&w1, p + 4, 4);
-	memcpy(&w2, p + 8, 4);
-	memcpy(&w3, p + 12, 4);
-	memcpy(&w4, p + 16, 4);
-	s = (uint64_t)w0 + w1 + w2 + w3 + w4;
-	s = (s & 0xffffffff) + (s >> 32);
-	s = (s & 0xffffffff) + (s >> 32);
-	return vn_fold((uint32_t)s);
-}
-
-/**
  * vn_raw_cksum_from() - the sum of vn_raw_cksum() over @len bytes at @p, starting from the
  * 64-bit sum @a of 32-bit words before them (0: none). 32-bit words into four 64-bit sums,
  * 16 bytes a step. Return: the folded sum. Thread: any (pure).
@@ -77,6 +56,16 @@ static inline uint16_t vn_raw_cksum_from(const uint8_t *p, size_t len, uint64_t 
 	a = (a & 0xffffffff) + (a >> 32);
 	a = (a & 0xffffffff) + (a >> 32);
 	return vn_fold((uint32_t)a);
+}
+
+/**
+ * vn_ip4_hdr20_sum() - the raw sum of the 20 bytes at @p (an IPv4 header without options),
+ * folded as rte_raw_cksum(@p, 20) folds it: vn_raw_cksum_from() with a constant length
+ * (five 32-bit loads). Return: the sum (0xffff: the header's checksum is right).
+ */
+static inline uint16_t vn_ip4_hdr20_sum(const uint8_t *p)
+{
+	return vn_raw_cksum_from(p, 20, 0);
 }
 
 /** vn_raw_cksum_long() - vn_raw_cksum() for long buffers (AVX2 when the CPU has it). */
