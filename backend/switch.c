@@ -433,6 +433,12 @@ int vn_switch_port_add(struct vn_switch *sw, JsonObject *args, GError **err)
 	return sw_port_add(sw, args, NULL, err);
 }
 
+int vn_switch_port_add_kind(struct vn_switch *sw, JsonObject *args, const struct vn_port_kind *kind,
+			    GError **err)
+{
+	return sw_port_add(sw, args, kind, err);
+}
+
 int vn_switch_port_slot(struct vn_switch *sw, const char *name)
 {
 	struct sw_port *sp = find_port(sw, name);

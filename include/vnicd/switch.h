@@ -171,6 +171,15 @@ int vn_switch_trace(struct vn_switch *sw, JsonObject *args, JsonBuilder *b, GErr
 /** vn_switch_port_slot() - Return: the data-path slot of port @name, or -ENOENT. */
 int vn_switch_port_slot(struct vn_switch *sw, const char *name);
 
+/**
+ * vn_switch_port_add_kind() - port.add of a port made by @kind, a kind vnicctl does not
+ * offer (a benchmark's ring ports): @args as vn_switch_port_add() ("kind" is @kind's name),
+ * without the network kind's join checks. Return: 0 or -errno (@err).
+ */
+struct vn_port_kind;
+int vn_switch_port_add_kind(struct vn_switch *sw, JsonObject *args, const struct vn_port_kind *kind,
+			    GError **err);
+
 /** vn_switch_dp() - Return: the data path (NULL in validation-only mode). */
 struct vn_dp *vn_switch_dp(struct vn_switch *sw);
 
