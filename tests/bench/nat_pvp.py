@@ -22,12 +22,16 @@ worker cost per frame is the figure ("capacity" = plain's cost over NAT's: the t
 ratio where the worker is the bottleneck).
 
 Usage: nat_pvp.py [--rounds N] [--seconds S] [--sizes 64,1518]
+With NAT_PVP_PERF=PATH, each round's window is recorded (perf record -g -p vnicd) into
+PATH-MODE-SIZE-ROUND.data.
 Needs root, hugepages, dpdk-testpmd (run under tests/integration's vnlib).
 """
 
 import argparse
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import time
 
@@ -52,7 +56,9 @@ def worker(vn, port):
     st = vn.ctl_json('stats', '--detail')
     w = st.get('workers', [])
     sent = sum(p.get('rx_packets', 0) for p in st.get('ports', []) if p['name'] == 'a%d' % port)
-    return (sum(x.get('busy_cycles', 0) for x in w), sum(x.get('frames', 0) for x in w),
+    # a busy iteration over 500 us was descheduled (stall_cycles): not the worker's own cost
+    return (sum(x.get('busy_cycles', 0) - x.get('stall_cycles', 0) for x in w),
+            sum(x.get('frames', 0) for x in w),
             max([x.get('tsc_hz', 0) for x in w] or [0]), sent)
 
 
@@ -60,13 +66,20 @@ def rx(tp, port):
     return tp.port_stats(port, raw=True)['rx_packets']
 
 
-def measure(vn, a, b, port, seconds):
-    """A sends flat out on @port for @seconds; Return: (B's rx frames/s, worker ns/frame)."""
+def measure(vn, a, b, port, seconds, perf=None):
+    """A sends flat out on @port for @seconds; Return: (B's rx frames/s, worker ns/frame).
+    With @perf (a file name), vnicd is sampled by perf record -g over the window."""
     a.start_fwd('txonly', ports=[port])
     time.sleep(1)                              # warm-up
+    rec = subprocess.Popen(['perf', 'record', '-q', '-g', '-F', '2000', '-o', perf, '-p',
+                            str(vn.proc.pid)], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL) if perf else None
     r0, w0, t0 = rx(b, port), worker(vn, port), time.monotonic()
     time.sleep(seconds)
     r1, w1, t1 = rx(b, port), worker(vn, port), time.monotonic()
+    if rec:
+        rec.send_signal(signal.SIGINT)
+        rec.wait()
     a.stop_fwd()
     time.sleep(0.3)
     frames, sent = w1[1] - w0[1], w1[3] - w0[3]
@@ -134,7 +147,9 @@ def main():
             for r in range(o.rounds):
                 for mode, port in (('plain', 1), ('nat', 0)) if r % 2 == 0 else \
                         (('nat', 0), ('plain', 1)):
-                    fps, ns_, nss, sps = measure(vn, a, b, port, o.seconds)
+                    perf = os.environ.get('NAT_PVP_PERF')
+                    perf = '%s-%s-%d-%d.data' % (perf, mode, size, r + 1) if perf else None
+                    fps, ns_, nss, sps = measure(vn, a, b, port, o.seconds, perf)
                     res.setdefault((size, mode), []).append((fps, ns_, nss))
                     print('nat_pvp: size %d round %d %-5s %6.2f Mpps  worker %6.1f ns/frame'
                           ' %6.1f ns/frame sent  (vnicd took %.2f Mpps from A)' % (
