@@ -525,6 +525,20 @@ static int memo_fill(struct vn_nat *nt, struct vn_nat_memo *mm, struct vn_ct_ent
 	memcpy(&np, &o.sport, 4);
 	mm->dl4 = t->proto == IPPROTO_ICMP ? (uint64_t)(uint16_t)~t->sport + o.sport
 					   : mm->dip + delta32(op, np);
+	/* memo_quick()'s words: ICMP never goes that way (q.min too large for any frame) */
+	mm->q.min = t->proto == IPPROTO_TCP   ? RTE_ETHER_HDR_LEN + 20 + sizeof(struct rte_tcp_hdr)
+		    : t->proto == IPPROTO_UDP ? RTE_ETHER_HDR_LEN + 20 + sizeof(struct rte_udp_hdr)
+					      : UINT16_MAX + 1;
+	memcpy(&mm->q.addrs, &t->src, 4);
+	memcpy((uint8_t *)&mm->q.addrs + 4, &t->dst, 4);
+	memcpy(&mm->q.to_addrs, &o.src, 4);
+	memcpy((uint8_t *)&mm->q.to_addrs + 4, &o.dst, 4);
+	mm->q.ports = op;
+	{ /* offset (13 bits) and MF must be 0, DF is free, TTL is checked apart */
+		const uint8_t mask[4] = {0x3f, 0xff, 0, 0xff}, want[4] = {0, 0, 0, t->proto};
+		memcpy(&mm->q.w6_mask, mask, 4);
+		memcpy(&mm->q.w6, want, 4);
+	}
 	return 0;
 }
 
@@ -541,8 +555,7 @@ static inline bool memo_hit(const struct vn_nat_memo *mm, const struct pkt *p, b
  * only on the first frame, @step), counted in @mm, the transport's ports (or ICMP
  * identifier) and checksum, the addresses, TTL and header checksum (each checksum once).
  */
-static __rte_always_inline int memo_apply(struct vn_nat_memo *mm, struct pkt *p, bool step,
-					  struct vn_nat_res *r)
+static __rte_always_inline int memo_translate(struct vn_nat_memo *mm, struct pkt *p, bool step)
 {
 	struct rte_ipv4_hdr *ip = p->ip;
 	uint16_t ow, nw;
@@ -574,49 +587,78 @@ static __rte_always_inline int memo_apply(struct vn_nat_memo *mm, struct pkt *p,
 	ip->hdr_checksum = csum_apply(ip->hdr_checksum, mm->dip + (uint16_t)~ow + nw);
 	ip->src_addr = mm->o.src;
 	ip->dst_addr = mm->o.dst;
+	return mm->where;
+}
+
+static __rte_always_inline int memo_apply(struct vn_nat_memo *mm, struct pkt *p, bool step,
+					  struct vn_nat_res *r)
+{
 	r->dmac = mm->dmac;
 	r->where = mm->where;
-	return mm->where;
+	return memo_translate(mm, p, step);
 }
 
 /*
  * The memo's frame without parse(): an untagged IPv4 TCP or UDP frame with no IP options,
  * not a fragment, TTL above 1, checksums complete, whose addresses and ports are @mm's
  * tuple, its transport header all there (what parse() and vn_nat_process() would check
- * for such a frame), no SYN, FIN or RST. Return: where it goes, or -1 (not such a frame:
- * the whole way).
+ * for such a frame), no SYN, FIN or RST; translated as memo_translate() would. The checks
+ * are words against what memo_fill() prepared (@mm->q). Return: where it goes, or -1 (not
+ * such a frame, untouched: the whole way).
  */
-static inline int memo_quick(struct vn_nat_memo *mm, struct rte_mbuf *m, bool from_inside,
-			     struct vn_nat_res *r)
+static __rte_always_inline int memo_quick(struct vn_nat_memo *mm, struct rte_mbuf *m)
 {
 	uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + RTE_ETHER_HDR_LEN);
-	uint32_t hdr =
-	    mm->t.proto == IPPROTO_TCP ? sizeof(struct rte_tcp_hdr) : sizeof(struct rte_udp_hdr);
-	struct pkt p;
+	uint8_t *l4 = (uint8_t *)(ip + 1);
+	uint32_t ports, w6, ip_len;
+	uint16_t type, ow, nw, ck;
+	uint64_t addrs;
 
 	/* the tuple first: in a burst of many flows, that is what differs */
-	if (rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN + sizeof(*ip) + hdr ||
-	    memcmp(&ip->src_addr, &mm->t.src, 8) != 0 || memcmp(ip + 1, &mm->t.sport, 4) != 0 ||
-	    mm->from_inside != from_inside || mm->t.proto == IPPROTO_ICMP)
+	if (rte_pktmbuf_data_len(m) < mm->q.min)
 		return -1;
-	p.ip_len = rte_be_to_cpu_16(ip->total_length);
-	p.l4 = (uint8_t *)(ip + 1);
-	if (d[12] != 0x08 || d[13] != 0 || ip->version_ihl != 0x45 ||
-	    (ip->fragment_offset &
-	     rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)) ||
-	    ip->time_to_live <= 1 || ip->next_proto_id != mm->t.proto ||
-	    p.ip_len < sizeof(*ip) + hdr ||
-	    RTE_ETHER_HDR_LEN + (uint32_t)p.ip_len > rte_pktmbuf_pkt_len(m) ||
+	memcpy(&addrs, &ip->src_addr, 8);
+	memcpy(&ports, l4, 4);
+	if (addrs != mm->q.addrs || ports != mm->q.ports)
+		return -1;
+	memcpy(&type, d + 12, 2);
+	memcpy(&w6, &ip->fragment_offset, 4); /* fragment offset and flags, TTL, protocol */
+	ip_len = rte_be_to_cpu_16(ip->total_length);
+	if (type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) || ip->version_ihl != 0x45 ||
+	    (w6 & mm->q.w6_mask) != mm->q.w6 || ip->time_to_live <= 1 ||
+	    ip_len + RTE_ETHER_HDR_LEN < mm->q.min ||
+	    RTE_ETHER_HDR_LEN + ip_len > rte_pktmbuf_pkt_len(m) ||
 	    (m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM)))
 		return -1;
-	p.tcp_flags = mm->t.proto == IPPROTO_TCP ? ((struct rte_tcp_hdr *)p.l4)->tcp_flags : 0;
-	if (p.tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG))
-		return -1;
-	p.ip = ip;
-	p.t = mm->t;
-	r->resolve = 0, r->resolve_side = 0, r->nmore = 0;
-	return memo_apply(mm, &p, false, r);
+	if (mm->t.proto == IPPROTO_TCP) {
+		uint8_t flags = ((struct rte_tcp_hdr *)l4)->tcp_flags;
+		if (flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG))
+			return -1;
+		vn_ct_step(mm->e, mm->d, flags);
+		memcpy(&ck, l4 + offsetof(struct rte_tcp_hdr, cksum), 2);
+		ck = csum_apply(ck, mm->dl4);
+		memcpy(l4 + offsetof(struct rte_tcp_hdr, cksum), &ck, 2);
+	} else {
+		memcpy(&ck, l4 + offsetof(struct rte_udp_hdr, dgram_cksum), 2);
+		if (ck) { /* 0: none (IPv4) */
+			ck = csum_apply(ck, mm->dl4);
+			ck = ck ? ck : 0xffff;
+			memcpy(l4 + offsetof(struct rte_udp_hdr, dgram_cksum), &ck, 2);
+		}
+	}
+	memcpy(l4, &mm->o.sport, 4);
+	mm->packets++;
+	mm->bytes += ip_len;
+	vn_nat_ttl_dec(ip, &ow, &nw);
+	ip->hdr_checksum = csum_apply(ip->hdr_checksum, mm->dip + (uint16_t)~ow + nw);
+	memcpy(&ip->src_addr, &mm->q.to_addrs, 8);
+	return mm->where;
+}
+
+int vn_nat_memo_take(struct vn_nat_memo *mm, struct rte_mbuf *m, bool from_inside)
+{
+	return mm->e && mm->from_inside == from_inside ? memo_quick(mm, m) : -1;
 }
 
 int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint64_t now,
@@ -728,9 +770,12 @@ int vn_nat_process_memo(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside,
 	bool looked;
 	uint32_t have, gen;
 
-	if (mm->e && (why = memo_quick(mm, m, from_inside, r)) >= 0)
-		return why; /* the burst's last connection again */
-	r->where = VN_NAT_DROPPED, r->resolve = 0, r->resolve_side = 0, r->nmore = 0;
+	r->resolve = 0, r->resolve_side = 0, r->nmore = 0;
+	if (mm->e && mm->from_inside == from_inside && (why = memo_quick(mm, m)) >= 0) {
+		r->dmac = mm->dmac; /* the burst's last connection again */
+		return r->where = why;
+	}
+	r->where = VN_NAT_DROPPED;
 	memset(&r->dmac, 0, sizeof(r->dmac));
 	if ((why = parse(m, &p)) != 0)
 		return vn_nat_dropped(nt, why, r);
