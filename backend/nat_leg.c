@@ -91,9 +91,11 @@ static bool punt_wanted(const struct nat_leg *l, const uint8_t *d, uint32_t len)
 	       memcmp(d + 30, &l->nn->nat.gw, 4) == 0;
 }
 
-/* The translated frames of one burst, per leg they leave by. */
+/* The translated frames of one burst, per leg they leave by: to one MAC (alike) or not. */
 struct leg_out {
 	unsigned n[2];
+	bool mixed[2];
+	struct rte_ether_addr dmac[2]; /* the first one's */
 	struct rte_mbuf *m[2][VN_BURST + VN_NAT_MORE];
 };
 
@@ -108,6 +110,12 @@ static inline void leg_out_put(struct nat_leg *to, struct leg_out *out, int side
 	if (unlikely(out->n[side] == RTE_DIM(out->m[side]))) { /* full (many fragments) */
 		inject_burst(to, out->m[side], out->n[side]);
 		out->n[side] = 0;
+	}
+	if (out->n[side] == 0) {
+		out->dmac[side] = *dmac;
+		out->mixed[side] = false;
+	} else if (unlikely(!rte_is_same_ether_addr(&out->dmac[side], dmac))) {
+		out->mixed[side] = true;
 	}
 	out->m[side][out->n[side]++] = m;
 }
@@ -201,7 +209,8 @@ static uint16_t leg_deliver(struct vn_port *port, struct rte_mbuf **pkts, uint16
 	vn_nat_memo_flush(&l->nn->nat, &mm);
 	for (int s = 0; s < 2; s++) {
 		struct nat_leg *to = l->nn->leg[s];
-		if (out.n[s] && !(h && vn_handoff_add(h, &to->base, out.m[s], out.n[s])))
+		if (out.n[s] &&
+		    !(h && vn_handoff_add(h, &to->base, out.m[s], out.n[s], !out.mixed[s])))
 			inject_burst(to, out.m[s], out.n[s]);
 	}
 	return n;

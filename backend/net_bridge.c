@@ -280,6 +280,7 @@ static void bridge_forward(const struct vn_fwd_ctx *x, struct rte_mbuf *const *p
 
 const struct vn_net_kind vn_bridge_net_kind = {
     .name = "bridge",
+    .by_l2 = true,
     .port_keys = bridge_port_keys,
     .check = bridge_check,
     .create = bridge_create,

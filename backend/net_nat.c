@@ -826,6 +826,7 @@ static void nat_persist(const struct vn_net *cn, JsonBuilder *b)
 
 const struct vn_net_kind vn_nat_net_kind = {
     .name = "nat",
+    .by_l2 = true, /* its forward() is the bridge's */
     .keys = nat_keys,
     .port_keys = nat_port_keys,
     .check = nat_check,

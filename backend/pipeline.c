@@ -678,6 +678,69 @@ static __rte_always_inline void switch_burst(struct vn_worker *w, const struct v
 }
 
 /*
+ * The @n frames alike (one Ethernet header, untagged: a vn_handoff run) that slot @in gave
+ * back: the first is taken in and forwarded as switch_burst() would; when it goes to one
+ * slot of a network whose kind forwards by the Ethernet header (by_l2), the others follow
+ * it there, counted as it was, with neither ingress nor forwarding of their own. Otherwise,
+ * and for a slot with policy, capture, a VLAN map or a VTEP (none of which a NAT leg has),
+ * they go the whole way.
+ */
+static __rte_noinline void switch_alike(struct vn_worker *w, const struct vn_dp_table *t,
+					uint16_t in, struct rte_mbuf **pkts, uint16_t n,
+					uint64_t now)
+{
+	const struct vn_slot *is = &t->slots[in];
+	struct burst b = {.w = w,
+			  .t = t,
+			  .in = is,
+			  .c = &w->ctr[in],
+			  .plain = t->nr_pol == 0 && t->nr_vmap == 0,
+			  .memo_dst = -1};
+	struct vn_fwd_ctx ctx = {.t = t, .in = is, .in_slot = in, .ctr = w->ctr, .now = now};
+	const int moff = vn_meta_offset;
+	struct vn_fwd fwd[VN_BURST];
+	const struct vn_meta *md;
+	uint64_t bytes = 0;
+
+	if (n < 2 || w->trace || !is->net->kind->by_l2 || is->pol || is->cap || is->vmap ||
+	    is->vtep)
+		return vn_dp_switch_burst(w, t, in, pkts, n, now);
+	b.c->rx_packets++;
+	b.c->rx_bytes += rte_pktmbuf_pkt_len(pkts[0]);
+	if (!ingress(&b, pkts[0], rte_pktmbuf_pkt_len(pkts[0]), moff, NULL))
+		return vn_dp_switch_burst(w, t, in, pkts + 1, n - 1, now);
+	is->net->kind->forward(&ctx, pkts, 1, fwd);
+	if (fwd[0].nlegs != VN_FWD_TO) { /* a flood or a drop: each frame its own way */
+		deliver_burst(&b, pkts, fwd, 1, moff);
+		return vn_dp_switch_burst(w, t, in, pkts + 1, n - 1, now); /* flushes both */
+	}
+	md = vn_meta_at(pkts[0], moff);
+	for (uint16_t i = 1; i < n; i++) {
+		*vn_meta_at(pkts[i], moff) = *md;
+		bytes += rte_pktmbuf_pkt_len(pkts[i]);
+	}
+	b.c->rx_packets += n - 1u;
+	b.c->rx_bytes += bytes;
+	b.c->rx_cast_pkts[md->cast] += n - 1u;
+	b.c->rx_cast_bytes[md->cast] += bytes;
+	if (b.plain) { /* deliver_one() of each: pushed as they are, counted at once */
+		uint16_t d = fwd[0].to;
+		int loc = t->slots[d].locality;
+		vn_tx_push_n(w, t, d, pkts, n, md->cast, is->locality);
+		b.c->rx_loc_pkts[loc] += n;
+		b.c->rx_loc_bytes[loc] += bytes + rte_pktmbuf_pkt_len(pkts[0]);
+	} else {
+		for (uint16_t i = 1; i < n; i++)
+			fwd[i] = fwd[0];
+		deliver_burst(&b, pkts, fwd, n, moff);
+	}
+	for (uint16_t d = 0; d < w->ndirty; d++)
+		if (w->tx[w->dirty[d]].n)
+			vn_tx_flush(w, t, w->dirty[d]);
+	w->ndirty = 0;
+}
+
+/*
  * Switch what ports gave back while the burst was delivered (a NAT leg's translated frames)
  * as received on their slots, in rounds: the bursts of one round give back into the next.
  * A slot whose port is not the one that gave (a table change) drops its run; after
@@ -702,8 +765,13 @@ static __rte_noinline void handoff_drain(struct vn_worker *w, const struct vn_dp
 				rte_pktmbuf_free_bulk(m, n);
 				continue;
 			}
-			for (uint16_t i = 0; i < n; i += VN_BURST)
-				vn_dp_switch_burst(w, t, s, m + i, RTE_MIN(n - i, VN_BURST), now);
+			for (uint16_t i = 0; i < n; i += VN_BURST) {
+				uint16_t k = RTE_MIN(n - i, VN_BURST);
+				if (h.run[r].alike)
+					switch_alike(w, t, s, m + i, k, now);
+				else
+					vn_dp_switch_burst(w, t, s, m + i, k, now);
+			}
 		}
 	}
 	w->handing = 0;

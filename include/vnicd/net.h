@@ -141,6 +141,9 @@ struct vn_net_kind {
 	const char *const *port_keys; /* port.add/port.set arguments of the kind, or NULL */
 	const char *const *set_keys;  /* `net set` arguments of the kind (with set()), or NULL */
 	bool needs_uplink;	      /* `net add` needs --uplink */
+	/* forward() sends frames with one Ethernet header (addresses, type) and metadata from
+	 * one slot to one place: frames alike may follow the first (vn_handoff runs) */
+	bool by_l2;
 
 	/**
 	 * check() - validate the kind's @args of `net add` (uplink presence included) without

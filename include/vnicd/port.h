@@ -27,13 +27,16 @@ struct vn_port;
 /**
  * struct vn_handoff - frames ports gave back to the worker delivering to them (tx_handoff()),
  * in runs, each to be switched as received on slot @slot by port @port (checked against the
- * table first). Filled with vn_handoff_add(); drained by the worker (pipeline.c).
+ * table first). A run @alike holds frames of one Ethernet header (addresses and type, no
+ * VLAN tag): they may follow the first one's way (struct vn_net_kind's by_l2). Filled with
+ * vn_handoff_add(); drained by the worker (pipeline.c).
  */
 struct vn_handoff {
 	uint16_t n, nruns;
 	struct {
 		const struct vn_port *port;
 		uint16_t slot, first, n;
+		bool alike;
 	} run[VN_HANDOFF_RUNS];
 	struct rte_mbuf *m[VN_HANDOFF_MAX];
 };
@@ -142,15 +145,17 @@ struct vn_port {
 				      port made outside vnicd (a TAP device); unset at shutdown */
 };
 
-/* Take @n frames @m into @h, as received by @port on its slot. Return: how many it took
- * (all, or none when @h is full); the caller sends the rest its own way. */
+/* Take @n frames @m into @h, as received by @port on its slot; @alike: they have one
+ * Ethernet header (struct vn_handoff). Return: how many it took (all, or none when @h is
+ * full); the caller sends the rest its own way. */
 static inline uint16_t vn_handoff_add(struct vn_handoff *h, const struct vn_port *port,
-				      struct rte_mbuf **m, uint16_t n)
+				      struct rte_mbuf **m, uint16_t n, bool alike)
 {
 	if (n > VN_HANDOFF_MAX - h->n)
 		return 0;
 	if (h->nruns && h->run[h->nruns - 1].port == port) { /* the last run grows */
 		h->run[h->nruns - 1].n += n;
+		h->run[h->nruns - 1].alike = false; /* not compared */
 		for (uint16_t i = 0; i < n; i++)
 			h->m[h->n++] = m[i];
 		return n;
@@ -160,6 +165,7 @@ static inline uint16_t vn_handoff_add(struct vn_handoff *h, const struct vn_port
 	h->run[h->nruns].port = port;
 	h->run[h->nruns].slot = port->slot;
 	h->run[h->nruns].first = h->n;
+	h->run[h->nruns].alike = alike;
 	h->run[h->nruns++].n = n;
 	for (uint16_t i = 0; i < n; i++)
 		h->m[h->n++] = m[i];

@@ -305,6 +305,9 @@ static void test_overlay_bursts(void)
 struct relay {
 	struct vn_port base;
 	struct vn_port *to;
+	bool alike;   /* gives its runs back as alike (one Ethernet header) */
+	bool has_dst; /* rewrites their destination to @dst first */
+	struct rte_ether_addr dst;
 };
 
 static uint16_t relay_rx(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
@@ -323,12 +326,16 @@ static uint16_t relay_handoff(struct vn_port *port, uint16_t q, struct rte_mbuf 
 {
 	struct rte_mbuf *own[VN_BURST];
 
+	struct relay *r = (struct relay *)port;
+
 	for (uint16_t i = 0; i < n; i++) {
 		own[i] = rte_pktmbuf_copy(pkts[i], mp, 0, UINT32_MAX);
 		g_assert_nonnull(own[i]);
 		rte_pktmbuf_free(pkts[i]);
+		if (r->has_dst)
+			rte_pktmbuf_mtod(own[i], struct rte_ether_hdr *)->dst_addr = r->dst;
 	}
-	g_assert_cmpuint(vn_handoff_add(h, ((struct relay *)port)->to, own, n), ==, n);
+	g_assert_cmpuint(vn_handoff_add(h, r->to, own, n, r->alike), ==, n);
 	return n;
 }
 
@@ -407,6 +414,99 @@ static void test_handoff(void)
 	vn_dp_commit(dp);
 }
 
+/* Send @n frames alike from port 0 to relay A1 (slot 4, MAC 70), which gives them back as
+ * B1 (slot 5) in net b, @alike or not; Return: frames port 3 got, each checked (source 69,
+ * destination @dst, length 100); B1's counters and port 3's as they changed in *@cb and
+ * *@c3. */
+static unsigned alike_round(struct relay *r, bool alike, struct rte_ether_addr dst, unsigned n,
+			    struct vn_port_counters *cb, struct vn_port_counters *c3)
+{
+	struct vn_port_counters b0, b1, p0, p1;
+	struct rte_mbuf *m[VN_BURST];
+	unsigned got = 0;
+	void *o;
+
+	memset(&b0, 0, sizeof(b0)); /* padding included: the deltas are compared whole */
+	memset(&b1, 0, sizeof(b1));
+	memset(&p0, 0, sizeof(p0));
+	memset(&p1, 0, sizeof(p1));
+	r[0].alike = alike;
+	r[0].dst = dst;
+	vn_dp_port_counters(dp, 5, &b0);
+	vn_dp_port_counters(dp, 3, &p0);
+	for (unsigned i = 0; i < n; i++)
+		m[i] = frame(mac(70), mac(69), 100);
+	vn_dp_switch_burst(vn_dp_worker(dp, 0), vn_dp_table(dp), 0, m, (uint16_t)n, 100);
+	while (rte_ring_dequeue(tx[3], &o) == 0) {
+		struct rte_mbuf *x = o;
+		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(x, struct rte_ether_hdr *);
+		g_assert_cmpmem(&eth->src_addr, 6, mac(69).addr_bytes, 6);
+		g_assert_true(rte_is_same_ether_addr(&eth->dst_addr, &dst));
+		g_assert_cmpuint(rte_pktmbuf_pkt_len(x), ==, 100);
+		got++;
+		rte_pktmbuf_free(x);
+	}
+	vn_dp_port_counters(dp, 5, &b1);
+	vn_dp_port_counters(dp, 3, &p1);
+	for (size_t i = 0; i < sizeof(b0) / sizeof(uint64_t); i++) {
+		((uint64_t *)cb)[i] = ((uint64_t *)&b1)[i] - ((uint64_t *)&b0)[i];
+		((uint64_t *)c3)[i] = ((uint64_t *)&p1)[i] - ((uint64_t *)&p0)[i];
+	}
+	return got;
+}
+
+/* Runs given back alike (switch_alike()) go where runs given back frame by frame go, counted
+ * the same: to a known destination, with and without a policy somewhere (the delivery frame
+ * by frame), and to an unknown one (a flood: each its own way). */
+static void test_handoff_alike(void)
+{
+	struct relay r[2] = {0}; /* A1 (net a, slot 4) gives back as B1 (net b, slot 5) */
+	struct vn_port_counters cb[2], c3[2];
+	unsigned avail = rte_mempool_avail_count(mp);
+	struct rte_ether_addr m70 = mac(70), m71 = mac(71);
+
+	for (unsigned i = 0; i < 2; i++) {
+		r[i].base =
+		    (struct vn_port){.ops = &relay_ops, .slot = (uint16_t)(4 + i), .nr_txq = 1};
+		snprintf(r[i].base.name, sizeof(r[i].base.name), "relay%u", i);
+		vn_dp_slot_set(dp, (uint16_t)(4 + i),
+			       &(struct vn_slot){.port = &r[i].base,
+						 .net = i == 0 ? net_a : net_b,
+						 .locality = VN_LOC_EXTERNAL});
+	}
+	r[0].to = &r[1].base;
+	r[0].has_dst = true;
+	vn_dp_commit(dp);
+	vn_fdb_add_static(net_a->fdb, 0, &m70, 4, 100);
+	vn_fdb_add_static(net_b->fdb, 0, &m71, 3, 100);
+	for (int pol = 0; pol < 2; pol++) {
+		if (pol) /* not plain: delivered frame by frame */
+			vn_test_policy_set(dp, 3, &m71, "{\"inbound\": \"average=10000000\"}");
+		for (unsigned n = 1; n <= VN_BURST; n += 7) {
+			g_assert_cmpuint(alike_round(r, false, m71, n, &cb[0], &c3[0]), ==, n);
+			g_assert_cmpuint(alike_round(r, true, m71, n, &cb[1], &c3[1]), ==, n);
+			g_assert_cmpmem(&cb[0], sizeof(cb[0]), &cb[1], sizeof(cb[1]));
+			g_assert_cmpmem(&c3[0], sizeof(c3[0]), &c3[1], sizeof(c3[1]));
+			g_assert_cmpuint(cb[1].rx_packets, ==, n);
+			g_assert_cmpuint(cb[1].rx_loc_pkts[VN_LOC_LOCAL], ==, n);
+			g_assert_cmpuint(c3[1].tx_loc_pkts[VN_LOC_EXTERNAL], ==, n);
+		}
+		vn_test_policy_set(dp, 3, &m71, NULL);
+	}
+	for (unsigned n = 2; n <= VN_BURST; n += 10) { /* unknown: flooded to port 3 */
+		g_assert_cmpuint(alike_round(r, false, mac(72), n, &cb[0], &c3[0]), ==, n);
+		g_assert_cmpuint(alike_round(r, true, mac(72), n, &cb[1], &c3[1]), ==, n);
+		g_assert_cmpmem(&cb[0], sizeof(cb[0]), &cb[1], sizeof(cb[1]));
+		g_assert_cmpmem(&c3[0], sizeof(c3[0]), &c3[1], sizeof(c3[1]));
+	}
+	vn_fdb_flush(net_a->fdb, -1, true);
+	vn_fdb_flush(net_b->fdb, -1, true);
+	g_assert_cmpuint(rte_mempool_avail_count(mp), ==, avail);
+	for (unsigned i = 4; i < 6; i++)
+		vn_dp_slot_set(dp, (uint16_t)i, &(struct vn_slot){0});
+	vn_dp_commit(dp);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -416,6 +516,7 @@ int main(int argc, char **argv)
 	vn_test_ring_ports(dp, ports, rx, tx, NP, 64, 64, net_a);
 	VN_TEST_SLOT(dp, 3, net, net_b); /* ports 0-2 in net a, port 3 alone in net b */
 	g_test_add_func("/datapath/switching", test_switching);
+	g_test_add_func("/datapath/handoff_alike", test_handoff_alike);
 	g_test_add_func("/datapath/link_down_and_full", test_link_down_and_full);
 	g_test_add_func("/datapath/custom_kind", test_custom_kind);
 	g_test_add_func("/datapath/overlay_bursts", test_overlay_bursts);
