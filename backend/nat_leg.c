@@ -14,6 +14,7 @@
 #include <rte_malloc.h>
 
 #include "nat_priv.h"
+#include "policy/nat_memo.h"
 #include "vnicd/args.h"
 #include "vnicd/bridge.h"
 #include "vnicd/log.h"
@@ -173,7 +174,7 @@ static uint16_t leg_deliver(struct vn_port *port, struct rte_mbuf **pkts, uint16
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		if (mm.e && memcmp(d, &l->mac, 6) == 0 && private_frame(m) &&
+		if (mm.e && memcmp(d, &l->mac, 6) == 0 && private_frame(m) && /* inline */
 		    (where = vn_nat_memo_take(&mm, m, l->side == 0)) >= 0) {
 			/* the burst's last connection again (never a frame to punt) */
 			side = where == VN_NAT_OUTSIDE;

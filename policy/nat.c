@@ -472,20 +472,6 @@ static inline bool may_be_new(const struct pkt *p)
 
 /* ---- the lock-free path: tracked connections, through a memo ---- */
 
-/* A one's complement sum (of native-order words, RFC 1071) folded to 16 bits. */
-static inline uint16_t fold64(uint64_t s)
-{
-	s = (s & 0xffffffffu) + (s >> 32);
-	s = (s & 0xffffffffu) + (s >> 32);
-	return vn_fold((uint32_t)s);
-}
-
-/* RFC 1624 eqn. 3 with the sum of ~old + new words @delta: checksum @hc (as stored) after. */
-static inline uint16_t csum_apply(uint16_t hc, uint64_t delta)
-{
-	return (uint16_t)~fold64((uint16_t)~hc + delta);
-}
-
 /* ~@o + @n of 32-bit words: their share of a delta (2^16 = 1 in one's complement). */
 static inline uint64_t delta32(uint32_t o, uint32_t n)
 {
@@ -525,7 +511,7 @@ static int memo_fill(struct vn_nat *nt, struct vn_nat_memo *mm, struct vn_ct_ent
 	memcpy(&np, &o.sport, 4);
 	mm->dl4 = t->proto == IPPROTO_ICMP ? (uint64_t)(uint16_t)~t->sport + o.sport
 					   : mm->dip + delta32(op, np);
-	/* memo_quick()'s words: ICMP never goes that way (q.min too large for any frame) */
+	/* vn_nat_memo_take()'s words: ICMP never goes that way (q.min too large for a frame) */
 	mm->q.min = t->proto == IPPROTO_TCP   ? RTE_ETHER_HDR_LEN + 20 + sizeof(struct rte_tcp_hdr)
 		    : t->proto == IPPROTO_UDP ? RTE_ETHER_HDR_LEN + 20 + sizeof(struct rte_udp_hdr)
 					      : UINT16_MAX + 1;
@@ -567,24 +553,24 @@ static __rte_always_inline int memo_translate(struct vn_nat_memo *mm, struct pkt
 	/* the transport header is all there (parse() checked it: no fragment) */
 	if (p->t.proto == IPPROTO_TCP) {
 		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)p->l4;
-		th->cksum = csum_apply(th->cksum, mm->dl4);
+		th->cksum = vn_nat_csum_apply(th->cksum, mm->dl4);
 		memcpy(p->l4, &mm->o.sport, 4);
 	} else if (p->t.proto == IPPROTO_UDP) {
 		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)p->l4;
 		if (uh->dgram_cksum) {
-			uh->dgram_cksum = csum_apply(uh->dgram_cksum, mm->dl4);
+			uh->dgram_cksum = vn_nat_csum_apply(uh->dgram_cksum, mm->dl4);
 			if (!uh->dgram_cksum)
 				uh->dgram_cksum = 0xffff;
 		}
 		memcpy(p->l4, &mm->o.sport, 4);
 	} else {
 		struct rte_icmp_hdr *ih = (struct rte_icmp_hdr *)p->l4;
-		ih->icmp_cksum = csum_apply(ih->icmp_cksum, mm->dl4);
+		ih->icmp_cksum = vn_nat_csum_apply(ih->icmp_cksum, mm->dl4);
 		ih->icmp_ident = mm->o.sport;
 	}
 	/* the addresses and a router's hop (TTL - 1): the header checksum once */
 	vn_nat_ttl_dec(ip, &ow, &nw);
-	ip->hdr_checksum = csum_apply(ip->hdr_checksum, mm->dip + (uint16_t)~ow + nw);
+	ip->hdr_checksum = vn_nat_csum_apply(ip->hdr_checksum, mm->dip + (uint16_t)~ow + nw);
 	ip->src_addr = mm->o.src;
 	ip->dst_addr = mm->o.dst;
 	return mm->where;
@@ -596,69 +582,6 @@ static __rte_always_inline int memo_apply(struct vn_nat_memo *mm, struct pkt *p,
 	r->dmac = mm->dmac;
 	r->where = mm->where;
 	return memo_translate(mm, p, step);
-}
-
-/*
- * The memo's frame without parse(): an untagged IPv4 TCP or UDP frame with no IP options,
- * not a fragment, TTL above 1, checksums complete, whose addresses and ports are @mm's
- * tuple, its transport header all there (what parse() and vn_nat_process() would check
- * for such a frame), no SYN, FIN or RST; translated as memo_translate() would. The checks
- * are words against what memo_fill() prepared (@mm->q). Return: where it goes, or -1 (not
- * such a frame, untouched: the whole way).
- */
-static __rte_always_inline int memo_quick(struct vn_nat_memo *mm, struct rte_mbuf *m)
-{
-	uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + RTE_ETHER_HDR_LEN);
-	uint8_t *l4 = (uint8_t *)(ip + 1);
-	uint32_t ports, w6, ip_len;
-	uint16_t type, ow, nw, ck;
-	uint64_t addrs;
-
-	/* the tuple first: in a burst of many flows, that is what differs */
-	if (rte_pktmbuf_data_len(m) < mm->q.min)
-		return -1;
-	memcpy(&addrs, &ip->src_addr, 8);
-	memcpy(&ports, l4, 4);
-	if (addrs != mm->q.addrs || ports != mm->q.ports)
-		return -1;
-	memcpy(&type, d + 12, 2);
-	memcpy(&w6, &ip->fragment_offset, 4); /* fragment offset and flags, TTL, protocol */
-	ip_len = rte_be_to_cpu_16(ip->total_length);
-	if (type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) || ip->version_ihl != 0x45 ||
-	    (w6 & mm->q.w6_mask) != mm->q.w6 || ip->time_to_live <= 1 ||
-	    ip_len + RTE_ETHER_HDR_LEN < mm->q.min ||
-	    RTE_ETHER_HDR_LEN + ip_len > rte_pktmbuf_pkt_len(m) ||
-	    (m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM)))
-		return -1;
-	if (mm->t.proto == IPPROTO_TCP) {
-		uint8_t flags = ((struct rte_tcp_hdr *)l4)->tcp_flags;
-		if (flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG))
-			return -1;
-		vn_ct_step(mm->e, mm->d, flags);
-		memcpy(&ck, l4 + offsetof(struct rte_tcp_hdr, cksum), 2);
-		ck = csum_apply(ck, mm->dl4);
-		memcpy(l4 + offsetof(struct rte_tcp_hdr, cksum), &ck, 2);
-	} else {
-		memcpy(&ck, l4 + offsetof(struct rte_udp_hdr, dgram_cksum), 2);
-		if (ck) { /* 0: none (IPv4) */
-			ck = csum_apply(ck, mm->dl4);
-			ck = ck ? ck : 0xffff;
-			memcpy(l4 + offsetof(struct rte_udp_hdr, dgram_cksum), &ck, 2);
-		}
-	}
-	memcpy(l4, &mm->o.sport, 4);
-	mm->packets++;
-	mm->bytes += ip_len;
-	vn_nat_ttl_dec(ip, &ow, &nw);
-	ip->hdr_checksum = csum_apply(ip->hdr_checksum, mm->dip + (uint16_t)~ow + nw);
-	memcpy(&ip->src_addr, &mm->q.to_addrs, 8);
-	return mm->where;
-}
-
-int vn_nat_memo_take(struct vn_nat_memo *mm, struct rte_mbuf *m, bool from_inside)
-{
-	return mm->e && mm->from_inside == from_inside ? memo_quick(mm, m) : -1;
 }
 
 int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint64_t now,
@@ -771,7 +694,7 @@ int vn_nat_process_memo(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside,
 	uint32_t have, gen;
 
 	r->resolve = 0, r->resolve_side = 0, r->nmore = 0;
-	if (mm->e && mm->from_inside == from_inside && (why = memo_quick(mm, m)) >= 0) {
+	if ((why = vn_nat_memo_take(mm, m, from_inside)) >= 0) {
 		r->dmac = mm->dmac; /* the burst's last connection again */
 		return r->where = why;
 	}

@@ -15,6 +15,7 @@
 #include <rte_ip.h>
 
 #include "vnicd/conntrack.h"
+#include "nat_memo.h"
 
 /* The parsed frame: its IPv4 header and transport header in the first segment. */
 struct pkt {
@@ -35,19 +36,6 @@ static inline int vn_nat_dropped(struct vn_nat *nt, enum vn_nat_drop why, struct
 	__atomic_fetch_add(&nt->drops[why], 1, __ATOMIC_RELAXED);
 	r->where = VN_NAT_DROPPED;
 	return VN_NAT_DROPPED;
-}
-
-/* A router's hop: TTL - 1, stored without reading back the 16-bit word it is in (a narrow
- * store then a wider load of it stalls store forwarding). @ow, @nw: that word (TTL,
- * protocol) before and after, for the header checksum's update. */
-static inline void vn_nat_ttl_dec(struct rte_ipv4_hdr *ip, uint16_t *ow, uint16_t *nw)
-{
-	uint8_t b[2] = {ip->time_to_live, ip->next_proto_id};
-
-	memcpy(ow, b, 2);
-	b[0]--;
-	memcpy(nw, b, 2);
-	ip->time_to_live = b[0];
 }
 
 /* Rewrite addresses @src/@dst of IPv4 header @ip (its checksum adjusted) */

@@ -225,17 +225,6 @@ struct vn_nat_memo {
 int vn_nat_process_memo(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint64_t now,
 			struct vn_nat_res *r, struct vn_nat_memo *mm);
 
-/**
- * vn_nat_memo_take() - the first, cheap try of vn_nat_process_memo(): if @m is a frame of
- * @mm's connection that the memo translates without the whole parse (an untagged IPv4 TCP
- * or UDP frame of its tuple from the same side, no IP options, not a fragment, TTL above 1,
- * checksums complete, no SYN, FIN or RST), it is translated in place and sent to @mm->dmac.
- * Such a frame is never one a NAT leg punts (ARP, DHCP, DNS to the gateway): those never
- * fill a memo. Return: where it goes (VN_NAT_INSIDE or VN_NAT_OUTSIDE), or -1 (@m
- * untouched: vn_nat_process_memo() takes it the whole way).
- */
-int vn_nat_memo_take(struct vn_nat_memo *mm, struct rte_mbuf *m, bool from_inside);
-
 /** vn_nat_memo_flush() - add @mm's counters to its entry and to @nt, and forget it. */
 void vn_nat_memo_flush(struct vn_nat *nt, struct vn_nat_memo *mm);
 
