@@ -50,7 +50,19 @@ struct vn_fdb {
 	uint64_t moved;
 	uint64_t aged;
 	uint64_t full;
+	uint64_t gen; /* one more at every change of what a key maps to (vn_fdb_gen()) */
 };
+
+/* What a key maps to changed (after the change: a reader of the older count looks again). */
+static inline void fdb_changed(struct vn_fdb *fdb)
+{
+	__atomic_add_fetch(&fdb->gen, 1, __ATOMIC_RELEASE);
+}
+
+uint64_t vn_fdb_gen(const struct vn_fdb *fdb)
+{
+	return __atomic_load_n(&fdb->gen, __ATOMIC_ACQUIRE);
+}
 
 static inline void fdb_key_make(struct vn_fdb_key *k, uint16_t seg,
 				const struct rte_ether_addr *mac)
@@ -239,10 +251,12 @@ static int fdb_insert(struct vn_fdb *fdb, const struct vn_fdb_key *k, uint64_t d
 			data |= (uint64_t)(pos + 1) << FDB_POS_SHIFT;
 			rte_hash_add_key_data(fdb->h, k, (void *)(uintptr_t)data);
 		}
+		fdb_changed(fdb);
 		return 0;
 	}
 	if ((uint32_t)pos < fdb->nr_pos)
 		fdb->seen[pos] = now;
+	fdb_changed(fdb);
 	return 0;
 }
 
@@ -430,6 +444,7 @@ static int fdb_remove(struct vn_fdb *fdb, const void *key)
 	if (pos < 0)
 		return -ENOENT;
 	port_count(fdb, (uintptr_t)data, -1);
+	fdb_changed(fdb);
 	/* With RCU attached, rte_hash frees the slot after the grace period itself. */
 	if (!fdb->rcu)
 		rte_hash_free_key_with_position(fdb->h, pos);

@@ -100,6 +100,39 @@ struct memo {
 
 _Static_assert(VN_BURST <= VN_FDB_BULK_FRAMES, "a burst's keys fit one bulk look-up");
 
+/*
+ * The source learned and the lookup made by the slot's last burst on this worker
+ * (struct vn_fwd_memo), while the FDB, the table and the FDB's second are what they were
+ * then: learning that source again would change nothing (not even its last-seen time, a
+ * second long) and the lookup would find the same port.
+ */
+static inline void memo_from(struct memo *mm, const struct vn_fwd_memo *pm)
+{
+	mm->have_src = pm->have_src;
+	mm->src = pm->src;
+	mm->src_seg = pm->src_seg;
+	mm->have_dst = pm->have_dst;
+	mm->dst = pm->dst;
+	mm->dst_seg = pm->dst_seg;
+	mm->dst_port = pm->dst_port;
+}
+
+static inline void memo_to(struct vn_fwd_memo *pm, const struct memo *mm, const struct vn_fdb *fdb,
+			   uint64_t gen, uint64_t tgen, uint64_t now)
+{
+	pm->owner = fdb;
+	pm->gen = gen;
+	pm->tgen = tgen;
+	pm->now = now;
+	pm->have_src = mm->have_src;
+	pm->src = mm->src;
+	pm->src_seg = mm->src_seg;
+	pm->have_dst = mm->have_dst;
+	pm->dst = mm->dst;
+	pm->dst_seg = mm->dst_seg;
+	pm->dst_port = mm->dst_port;
+}
+
 /* Decide where frame @i, @eth of segment @seg and class @cast, goes (learning its source),
  * with what the bulk look-up @bk found if there is one (never on a trace's dry run, @tr). */
 static __rte_always_inline void bridge_one(const struct vn_fwd_ctx *x, struct memo *mm,
@@ -236,8 +269,17 @@ static __rte_always_inline void bridge_forward_as(const struct vn_fwd_ctx *x,
 	struct memo mm = {.dst_port = -1};
 	const int moff = vn_meta_offset;
 	const struct vn_fdb_bulk *bp = NULL;
+	struct vn_fwd_memo *pm = tr == NULL ? x->memo : NULL;
+	struct vn_fdb *fdb = x->in->net->fdb;
+	uint64_t gen = 0;
 	struct vn_fdb_bulk bk;
 
+	if (pm) { /* read before any lookup: a change after it makes the next burst look again */
+		gen = vn_fdb_gen(fdb);
+		if (pm->owner == fdb && pm->gen == gen && pm->tgen == x->t->gen &&
+		    pm->now == x->now)
+			memo_from(&mm, pm);
+	}
 	if (tr == NULL && n > 2 && n <= VN_BURST && !same_as(pkts[1], pkts[0], moff)) {
 		bulk_gather(&bk, pkts, n, moff, x->in->net->fdb);
 		bp = &bk;
@@ -261,6 +303,8 @@ static __rte_always_inline void bridge_forward_as(const struct vn_fwd_ctx *x,
 		else
 			bridge_one(x, &mm, eth, md->cl.seg, md->cast, &f[i], tr, bp, i);
 	}
+	if (pm)
+		memo_to(pm, &mm, fdb, gen, x->t->gen, x->now);
 }
 
 static __rte_noinline void bridge_forward_traced(const struct vn_fwd_ctx *x,

@@ -628,8 +628,13 @@ static __rte_always_inline void switch_burst(struct vn_worker *w, const struct v
 			  .c = &w->ctr[in],
 			  .plain = t->nr_pol == 0 && t->nr_vmap == 0,
 			  .memo_dst = -1};
-	struct vn_fwd_ctx ctx = {
-	    .t = t, .in = is, .in_slot = in, .ctr = w->ctr, .now = now, .trace = tr};
+	struct vn_fwd_ctx ctx = {.t = t,
+				 .in = is,
+				 .in_slot = in,
+				 .ctr = w->ctr,
+				 .now = now,
+				 .trace = tr,
+				 .memo = &w->fmemo[in]};
 	struct vn_fwd fwd[VN_BURST];
 	const int moff = vn_meta_offset;
 	uint64_t bytes = 0;
@@ -696,7 +701,8 @@ static __rte_noinline void switch_alike(struct vn_worker *w, const struct vn_dp_
 			  .c = &w->ctr[in],
 			  .plain = t->nr_pol == 0 && t->nr_vmap == 0,
 			  .memo_dst = -1};
-	struct vn_fwd_ctx ctx = {.t = t, .in = is, .in_slot = in, .ctr = w->ctr, .now = now};
+	struct vn_fwd_ctx ctx = {
+	    .t = t, .in = is, .in_slot = in, .ctr = w->ctr, .now = now, .memo = &w->fmemo[in]};
 	const int moff = vn_meta_offset;
 	struct vn_fwd fwd[VN_BURST];
 	const struct vn_meta *md;

@@ -12,6 +12,7 @@
 #include <rte_ring.h>
 
 #include "vnicd/datapath.h"
+#include "vnicd/net.h"
 #include "vnicd/rxq_sched.h"
 #include "vnicd/stats.h"
 
@@ -57,6 +58,7 @@ struct vn_worker {
 	uint16_t ndirty;
 	uint16_t dirty[VN_MAX_PORTS_HARD];
 	struct vn_port_counters ctr[VN_MAX_PORTS_HARD];
+	struct vn_fwd_memo fmemo[VN_MAX_PORTS_HARD]; /* by ingress slot (struct vn_fwd_ctx) */
 	struct txq tx[VN_MAX_PORTS_HARD];
 	/* out of the way of ndirty/dirty[], read together on every burst */
 	uint8_t handing;	/* draining @hand: the bursts it switches add to it, not drain */

@@ -96,6 +96,13 @@ int vn_fdb_learn_peek(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_a
 		      uint16_t port, uint64_t now);
 
 /**
+ * vn_fdb_gen() - Return: how many times what a key maps to changed (an entry added, moved or
+ * removed; not a refresh of its last-seen time). A lookup made after reading a count stays
+ * true while the count is the same. Thread: any.
+ */
+uint64_t vn_fdb_gen(const struct vn_fdb *fdb);
+
+/**
  * vn_fdb_lookup() - Return: the port @mac was learned on in @seg, or -ENOENT.
  * Entries older than the aging time are still returned until vn_fdb_age() removes them.
  */

@@ -99,13 +99,29 @@ struct vn_net_member {
  * worker's counters (by slot; a kind may count what it does itself, such as a reflection,
  * there) and the FDB clock.
  */
+/**
+ * struct vn_fwd_memo - what a network kind keeps from one burst of an ingress slot to the
+ * next on one worker (the bridge: its last learned source and lookup), valid only while
+ * what it was found in is unchanged, which the kind checks (@owner, @gen, the table's
+ * @tgen, the FDB clock @now). Only that worker reads or writes it.
+ */
+struct vn_fwd_memo {
+	const void *owner; /* what it was filled from (an FDB); NULL: nothing */
+	uint64_t gen, tgen, now;
+	struct rte_ether_addr src, dst;
+	uint16_t src_seg, dst_seg;
+	int32_t dst_port;
+	bool have_src, have_dst;
+};
+
 struct vn_fwd_ctx {
 	const struct vn_dp_table *t;
 	const struct vn_slot *in;
 	uint16_t in_slot;
 	struct vn_port_counters *ctr;
 	uint64_t now;
-	struct vn_trace *trace; /* a dry run being traced (trace.h), NULL on the fast path */
+	struct vn_trace *trace;	  /* a dry run being traced (trace.h), NULL on the fast path */
+	struct vn_fwd_memo *memo; /* the ingress slot's on this worker (NULL: none) */
 };
 
 /**

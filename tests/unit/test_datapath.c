@@ -98,6 +98,31 @@ static void test_switching(void)
 	g_assert_cmpuint(rte_mempool_avail_count(mp), ==, avail);
 }
 
+/* The bridge's memo across bursts (struct vn_fwd_memo): a steady flow from port 0 follows its
+ * destination's move, a static entry, its removal and the flush of the FDB, within one
+ * second of the FDB's clock. */
+static void test_memo_across_bursts(void)
+{
+	struct rte_ether_addr x = mac(30), y = mac(31);
+	unsigned avail = rte_mempool_avail_count(mp);
+
+	g_assert_cmpuint(send_one(1, y, x), ==, 0x5); /* x learned on port 1 */
+	for (int i = 0; i < 3; i++)
+		g_assert_cmpuint(send_one(0, x, y), ==, 0x2); /* memo'd: to port 1 */
+	g_assert_cmpuint(send_one(2, y, x), ==, 0x1);	      /* x moves to port 2 */
+	g_assert_cmpuint(send_one(0, x, y), ==, 0x4);
+	g_assert_cmpuint(vn_fdb_add_static(net_a->fdb, 0, &x, 1, 100), >=, 0);
+	g_assert_cmpuint(send_one(0, x, y), ==, 0x2);
+	g_assert_cmpint(vn_fdb_del(net_a->fdb, 0, &x), ==, 0);
+	g_assert_cmpuint(send_one(0, x, y), ==, 0x6); /* unknown: flooded */
+	g_assert_cmpuint(send_one(2, y, x), ==, 0x1);
+	g_assert_cmpuint(send_one(0, x, y), ==, 0x4);
+	vn_fdb_flush(net_a->fdb, -1, false);
+	g_assert_cmpuint(send_one(0, x, y), ==, 0x6);
+	vn_fdb_flush(net_a->fdb, -1, true);
+	g_assert_cmpuint(rte_mempool_avail_count(mp), ==, avail);
+}
+
 static void test_link_down_and_full(void)
 {
 	struct rte_ether_addr bc = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
@@ -516,6 +541,7 @@ int main(int argc, char **argv)
 	vn_test_ring_ports(dp, ports, rx, tx, NP, 64, 64, net_a);
 	VN_TEST_SLOT(dp, 3, net, net_b); /* ports 0-2 in net a, port 3 alone in net b */
 	g_test_add_func("/datapath/switching", test_switching);
+	g_test_add_func("/datapath/memo_across_bursts", test_memo_across_bursts);
 	g_test_add_func("/datapath/handoff_alike", test_handoff_alike);
 	g_test_add_func("/datapath/link_down_and_full", test_link_down_and_full);
 	g_test_add_func("/datapath/custom_kind", test_custom_kind);
