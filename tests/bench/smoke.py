@@ -39,6 +39,7 @@ COMMANDS = [
     ('policy_micro', ['{build}/tests/bench/policy_micro', '0.05', '1'], {}, NUM),
     ('tunnel_micro', ['{build}/tests/bench/tunnel_micro', '0.05', '1'], {}, NUM),
     ('nat_micro', ['{build}/tests/bench/nat_micro', '256', '1'], {}, r'established flows'),
+    ('nat_loop', ['{build}/tests/bench/nat_loop', '0.05', '1'], {}, r'nat capacity %s' % NUM),
     ('fdb_micro', ['{build}/tests/bench/fdb_micro', '0.02', '1'], {}, r'(?m)^\s+1000000\s'),
     ('vhost_offload', ['python3', '{bench}/vhost_offload.py'], {},
      r'offloads both / none: median %s' % NUM),
