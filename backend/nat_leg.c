@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -92,11 +93,23 @@ static bool punt_wanted(const struct nat_leg *l, const uint8_t *d, uint32_t len)
 	       memcmp(d + 30, &l->nn->nat.gw, 4) == 0;
 }
 
+/* The 6 bytes of a MAC at @p as a word (compared at once, never through memory that the
+ * frames' stores may alias). */
+static inline uint64_t mac_word(const void *p)
+{
+	uint32_t a;
+	uint16_t b;
+
+	memcpy(&a, p, 4);
+	memcpy(&b, (const uint8_t *)p + 4, 2);
+	return a | (uint64_t)b << 32;
+}
+
 /* The translated frames of one burst, per leg they leave by: to one MAC (alike) or not. */
 struct leg_out {
 	unsigned n[2];
 	bool mixed[2];
-	struct rte_ether_addr dmac[2]; /* the first one's */
+	uint64_t dmac[2]; /* the first one's (mac_word()) */
 	struct rte_mbuf *m[2][VN_BURST + VN_NAT_MORE];
 };
 
@@ -113,9 +126,9 @@ static inline void leg_out_put(struct nat_leg *to, struct leg_out *out, int side
 		out->n[side] = 0;
 	}
 	if (out->n[side] == 0) {
-		out->dmac[side] = *dmac;
+		out->dmac[side] = mac_word(dmac);
 		out->mixed[side] = false;
-	} else if (unlikely(!rte_is_same_ether_addr(&out->dmac[side], dmac))) {
+	} else if (unlikely(out->dmac[side] != mac_word(dmac))) {
 		out->mixed[side] = true;
 	}
 	out->m[side][out->n[side]++] = m;
@@ -146,10 +159,17 @@ static void leg_nat(struct nat_leg *l, struct rte_mbuf *m, uint64_t now, struct 
 		leg_out_put(nn->leg[side], out, side, i ? r.more[i - 1] : m, &r.dmac);
 }
 
-/* Return: true if @m is the caller's alone to edit in place (one direct segment). */
+_Static_assert(offsetof(struct rte_mbuf, nb_segs) == offsetof(struct rte_mbuf, refcnt) + 2,
+	       "refcnt and nb_segs read as one word");
+
+/* Return: true if @m is the caller's alone to edit in place (one reference, one direct
+ * segment: refcnt and nb_segs both 1, read as one word). */
 static inline bool private_frame(const struct rte_mbuf *m)
 {
-	return rte_mbuf_refcnt_read(m) == 1 && RTE_MBUF_DIRECT(m) && m->nb_segs == 1;
+	uint32_t w;
+
+	memcpy(&w, &m->refcnt, 4);
+	return w == (1u | 1u << 16) && RTE_MBUF_DIRECT(m);
 }
 
 /* Frames the leg's network delivers to it (they may be shared by a flood: only read, or
@@ -161,10 +181,11 @@ static uint16_t leg_deliver(struct vn_port *port, struct rte_mbuf **pkts, uint16
 	struct nat_leg *l = (struct nat_leg *)port;
 	struct vn_nat_memo mm = {.e = NULL};
 	struct leg_out out;
-	uint64_t now = 0;
+	uint64_t now = 0, mine;
 	int where, side;
 
 	out.n[0] = out.n[1] = 0;
+	mine = mac_word(&l->mac);
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i], *c;
 		const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -174,7 +195,7 @@ static uint16_t leg_deliver(struct vn_port *port, struct rte_mbuf **pkts, uint16
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		if (mm.e && memcmp(d, &l->mac, 6) == 0 && private_frame(m) && /* inline */
+		if (mm.e && mac_word(d) == mine && private_frame(m) && /* inline */
 		    (where = vn_nat_memo_take(&mm, m, l->side == 0)) >= 0) {
 			/* the burst's last connection again (never a frame to punt) */
 			side = where == VN_NAT_OUTSIDE;
