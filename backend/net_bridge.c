@@ -89,10 +89,9 @@ static inline int valid_dst(const struct vn_dp_table *t, const struct vn_net *ne
  * addresses (12 bytes), segment and decision, when that decision was to one port. @stale: a
  * learn of this burst changed the FDB, so what the bulk look-up found may be out of date. */
 struct memo {
-	bool have_src, have_dst, have_prev, stale;
-	uint16_t src_seg, dst_seg, prev_seg;
-	int dst_port;
-	struct rte_ether_addr src, dst;
+	struct vn_fwd_seen s; /* the source and lookup (carried across bursts: vn_fwd_memo) */
+	bool have_prev, stale;
+	uint16_t prev_seg;
 	uint64_t prev_a; /* the destination and the first two bytes of the source */
 	uint32_t prev_b; /* the rest of the source */
 	uint16_t prev_to;
@@ -108,13 +107,7 @@ _Static_assert(VN_BURST <= VN_FDB_BULK_FRAMES, "a burst's keys fit one bulk look
  */
 static inline void memo_from(struct memo *mm, const struct vn_fwd_memo *pm)
 {
-	mm->have_src = pm->have_src;
-	mm->src = pm->src;
-	mm->src_seg = pm->src_seg;
-	mm->have_dst = pm->have_dst;
-	mm->dst = pm->dst;
-	mm->dst_seg = pm->dst_seg;
-	mm->dst_port = pm->dst_port;
+	mm->s = pm->seen;
 }
 
 static inline void memo_to(struct vn_fwd_memo *pm, const struct memo *mm, const struct vn_fdb *fdb,
@@ -124,13 +117,7 @@ static inline void memo_to(struct vn_fwd_memo *pm, const struct memo *mm, const 
 	pm->gen = gen;
 	pm->tgen = tgen;
 	pm->now = now;
-	pm->have_src = mm->have_src;
-	pm->src = mm->src;
-	pm->src_seg = mm->src_seg;
-	pm->have_dst = mm->have_dst;
-	pm->dst = mm->dst;
-	pm->dst_seg = mm->dst_seg;
-	pm->dst_port = mm->dst_port;
+	pm->seen = mm->s;
 }
 
 /* Decide where frame @i, @eth of segment @seg and class @cast, goes (learning its source),
@@ -144,49 +131,49 @@ static __rte_always_inline void bridge_one(const struct vn_fwd_ctx *x, struct me
 	struct vn_fdb *fdb = x->in->net->fdb;
 	uint16_t in = x->in_slot;
 
-	if (!mm->have_src || mm->src_seg != seg ||
-	    !rte_is_same_ether_addr(&mm->src, &eth->src_addr)) {
+	if (!mm->s.have_src || mm->s.src_seg != seg ||
+	    !rte_is_same_ether_addr(&mm->s.src, &eth->src_addr)) {
 		int ks = bk ? bk->src[i] : -1;
 		int rc = tr == NULL && ks >= 0
 			     ? vn_fdb_learn_res(fdb, bk->res[ks], &bk->keys[ks], in, x->now)
 			     : vn_fwd_learn(x, tr, fdb, seg, &eth->src_addr);
 		if (rc > 0) { /* a move may change the memoised lookup and the bulk's */
-			mm->have_dst = false;
+			mm->s.have_dst = false;
 			mm->stale = true;
 		}
-		rte_ether_addr_copy(&eth->src_addr, &mm->src);
-		mm->src_seg = seg;
-		mm->have_src = true;
+		rte_ether_addr_copy(&eth->src_addr, &mm->s.src);
+		mm->s.src_seg = seg;
+		mm->s.have_src = true;
 	}
 	if (cast == VN_UCAST) {
-		if (!mm->have_dst || mm->dst_seg != seg ||
-		    !rte_is_same_ether_addr(&mm->dst, &eth->dst_addr)) {
+		if (!mm->s.have_dst || mm->s.dst_seg != seg ||
+		    !rte_is_same_ether_addr(&mm->s.dst, &eth->dst_addr)) {
 			int kd = bk ? bk->dst[i] : -1;
 			int d = tr == NULL && kd >= 0 && !mm->stale
 				    ? vn_fdb_res_port(bk->res[bk->ns + (unsigned)kd])
 				    : vn_fwd_lookup(tr, fdb, seg, &eth->dst_addr);
-			mm->dst_port = valid_dst(t, x->in->net, d);
+			mm->s.dst_port = valid_dst(t, x->in->net, d);
 			if (unlikely(tr != NULL))
-				vn_trace_lookup(tr, "FDB", seg, &eth->dst_addr, mm->dst_port);
-			rte_ether_addr_copy(&eth->dst_addr, &mm->dst);
-			mm->dst_seg = seg;
-			mm->have_dst = true;
+				vn_trace_lookup(tr, "FDB", seg, &eth->dst_addr, mm->s.dst_port);
+			rte_ether_addr_copy(&eth->dst_addr, &mm->s.dst);
+			mm->s.dst_seg = seg;
+			mm->s.have_dst = true;
 		}
-		if (mm->dst_port >= 0) {
-			if (unlikely(mm->dst_port == in && !x->in->relay)) {
+		if (mm->s.dst_port >= 0) {
+			if (unlikely(mm->s.dst_port == in && !x->in->relay)) {
 				VN_TRACE(tr, "forward", "drop",
 					 "bridge: the destination is on the port it came in by "
 					 "(no reflective relay)");
 				return vn_fwd_drop(f, VN_DROP_SAME_PORT);
 			}
 			VN_TRACE(tr, "forward", "unicast", "bridge: FDB hit, to port %s",
-				 vn_trace_slot_name(tr, (uint16_t)mm->dst_port));
+				 vn_trace_slot_name(tr, (uint16_t)mm->s.dst_port));
 			/* dropped as policy when not carried: its policy changed since it was
 			 * learned */
-			vn_fwd_to(f, (uint16_t)mm->dst_port);
+			vn_fwd_to(f, (uint16_t)mm->s.dst_port);
 			mm->have_prev = true;
 			mm->prev_seg = seg;
-			mm->prev_to = (uint16_t)mm->dst_port;
+			mm->prev_to = (uint16_t)mm->s.dst_port;
 			memcpy(&mm->prev_a, eth, 8);
 			memcpy(&mm->prev_b, (const uint8_t *)eth + 8, 4);
 			return;
@@ -266,7 +253,7 @@ static __rte_always_inline void bridge_forward_as(const struct vn_fwd_ctx *x,
 						  struct rte_mbuf *const *pkts, uint16_t n,
 						  struct vn_fwd *f, struct vn_trace *tr)
 {
-	struct memo mm = {.dst_port = -1};
+	struct memo mm = {.s.dst_port = -1};
 	const int moff = vn_meta_offset;
 	const struct vn_fdb_bulk *bp = NULL;
 	struct vn_fwd_memo *pm = tr == NULL ? x->memo : NULL;

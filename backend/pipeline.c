@@ -612,6 +612,31 @@ static __rte_always_inline void deliver_burst(struct burst *b, struct rte_mbuf *
 
 static void handoff_drain(struct vn_worker *w, const struct vn_dp_table *t, uint64_t now);
 
+/* A burst from slot @in, and the forwarding context of its network's kind (@tr: a trace). */
+static __rte_always_inline struct burst burst_of(struct vn_worker *w, const struct vn_dp_table *t,
+						 uint16_t in)
+{
+	return (struct burst){.w = w,
+			      .t = t,
+			      .in = &t->slots[in],
+			      .c = &w->ctr[in],
+			      .plain = t->nr_pol == 0 && t->nr_vmap == 0,
+			      .memo_dst = -1};
+}
+
+static __rte_always_inline struct vn_fwd_ctx fwd_ctx_of(struct vn_worker *w,
+							const struct vn_dp_table *t, uint16_t in,
+							uint64_t now, struct vn_trace *tr)
+{
+	return (struct vn_fwd_ctx){.t = t,
+				   .in = &t->slots[in],
+				   .in_slot = in,
+				   .ctr = w->ctr,
+				   .now = now,
+				   .trace = tr,
+				   .memo = &w->fmemo[in]};
+}
+
 /*
  * The burst's path; @tr is NULL on the fast path (a constant: every trace note and dry-run
  * branch folds away) and the trace being recorded in the copy vn_dp_switch_burst() makes for
@@ -622,19 +647,8 @@ static __rte_always_inline void switch_burst(struct vn_worker *w, const struct v
 					     uint64_t now, struct vn_trace *tr)
 {
 	const struct vn_slot *is = &t->slots[in];
-	struct burst b = {.w = w,
-			  .t = t,
-			  .in = is,
-			  .c = &w->ctr[in],
-			  .plain = t->nr_pol == 0 && t->nr_vmap == 0,
-			  .memo_dst = -1};
-	struct vn_fwd_ctx ctx = {.t = t,
-				 .in = is,
-				 .in_slot = in,
-				 .ctr = w->ctr,
-				 .now = now,
-				 .trace = tr,
-				 .memo = &w->fmemo[in]};
+	struct burst b = burst_of(w, t, in);
+	struct vn_fwd_ctx ctx = fwd_ctx_of(w, t, in, now, tr);
 	struct vn_fwd fwd[VN_BURST];
 	const int moff = vn_meta_offset;
 	uint64_t bytes = 0;
@@ -695,14 +709,8 @@ static __rte_noinline void switch_alike(struct vn_worker *w, const struct vn_dp_
 					uint64_t now)
 {
 	const struct vn_slot *is = &t->slots[in];
-	struct burst b = {.w = w,
-			  .t = t,
-			  .in = is,
-			  .c = &w->ctr[in],
-			  .plain = t->nr_pol == 0 && t->nr_vmap == 0,
-			  .memo_dst = -1};
-	struct vn_fwd_ctx ctx = {
-	    .t = t, .in = is, .in_slot = in, .ctr = w->ctr, .now = now, .memo = &w->fmemo[in]};
+	struct burst b = burst_of(w, t, in);
+	struct vn_fwd_ctx ctx = fwd_ctx_of(w, t, in, now, NULL);
 	const int moff = vn_meta_offset;
 	struct vn_fwd fwd[VN_BURST];
 	const struct vn_meta *md;

@@ -105,13 +105,17 @@ struct vn_net_member {
  * what it was found in is unchanged, which the kind checks (@owner, @gen, the table's
  * @tgen, the FDB clock @now). Only that worker reads or writes it.
  */
+struct vn_fwd_seen {
+	struct rte_ether_addr src, dst; /* the last source learned, destination looked up */
+	uint16_t src_seg, dst_seg;
+	int32_t dst_port; /* what the lookup found (-1: nothing valid) */
+	bool have_src, have_dst;
+};
+
 struct vn_fwd_memo {
 	const void *owner; /* what it was filled from (an FDB); NULL: nothing */
 	uint64_t gen, tgen, now;
-	struct rte_ether_addr src, dst;
-	uint16_t src_seg, dst_seg;
-	int32_t dst_port;
-	bool have_src, have_dst;
+	struct vn_fwd_seen seen;
 };
 
 struct vn_fwd_ctx {
