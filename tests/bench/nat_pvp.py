@@ -59,7 +59,8 @@ def worker(vn, port):
     # a busy iteration over 500 us was descheduled (stall_cycles): not the worker's own cost
     return (sum(x.get('busy_cycles', 0) - x.get('stall_cycles', 0) for x in w),
             sum(x.get('frames', 0) for x in w),
-            max([x.get('tsc_hz', 0) for x in w] or [0]), sent)
+            max([x.get('tsc_hz', 0) for x in w] or [0]), sent,
+            sum(x.get('busy_loops', 0) for x in w))
 
 
 def rx(tp, port):
@@ -82,10 +83,10 @@ def measure(vn, a, b, port, seconds, perf=None):
         rec.wait()
     a.stop_fwd()
     time.sleep(0.3)
-    frames, sent = w1[1] - w0[1], w1[3] - w0[3]
+    frames, sent, loops = w1[1] - w0[1], w1[3] - w0[3], w1[4] - w0[4]
     ns = (w1[0] - w0[0]) / w1[2] * 1e9 / frames if frames and w1[2] else float('nan')
     ns_sent = (w1[0] - w0[0]) / w1[2] * 1e9 / sent if sent and w1[2] else float('nan')
-    return (r1 - r0) / (t1 - t0), ns, ns_sent, sent / (t1 - t0)
+    return (r1 - r0) / (t1 - t0), ns, ns_sent, sent / (t1 - t0), sent / loops if loops else 0
 
 
 def main():
@@ -149,11 +150,14 @@ def main():
                         (('nat', 0), ('plain', 1)):
                     perf = os.environ.get('NAT_PVP_PERF')
                     perf = '%s-%s-%d-%d.data' % (perf, mode, size, r + 1) if perf else None
-                    fps, ns_, nss, sps = measure(vn, a, b, port, o.seconds, perf)
+                    fps, ns_, nss, sps, burst = measure(vn, a, b, port, o.seconds, perf)
                     res.setdefault((size, mode), []).append((fps, ns_, nss))
+                    # frames sent per busy iteration: a worker that keeps up with A takes
+                    # smaller bursts, and each iteration's fixed cost weighs more per frame
                     print('nat_pvp: size %d round %d %-5s %6.2f Mpps  worker %6.1f ns/frame'
-                          ' %6.1f ns/frame sent  (vnicd took %.2f Mpps from A)' % (
-                              size, r + 1, mode, fps / 1e6, ns_, nss, sps / 1e6), flush=True)
+                          ' %6.1f ns/frame sent  (vnicd took %.2f Mpps from A, %.1f a busy'
+                          ' iteration)' % (size, r + 1, mode, fps / 1e6, ns_, nss, sps / 1e6,
+                                           burst), flush=True)
         drops = vn.ctl_json('net', 'show', 'nt').get('nat_drops', {})
         print('nat_pvp: NAT drops while measuring: %s' % {
             k: v - drops0.get(k, 0) for k, v in drops.items() if v - drops0.get(k, 0)})
