@@ -543,37 +543,10 @@ static inline bool memo_hit(const struct vn_nat_memo *mm, const struct pkt *p, b
  */
 static __rte_always_inline int memo_translate(struct vn_nat_memo *mm, struct pkt *p, bool step)
 {
-	struct rte_ipv4_hdr *ip = p->ip;
-	uint16_t ow, nw;
-
 	if (step || p->t.proto == IPPROTO_TCP)
 		vn_ct_step(mm->e, mm->d, p->tcp_flags);
-	mm->packets++;
-	mm->bytes += p->ip_len;
 	/* the transport header is all there (parse() checked it: no fragment) */
-	if (p->t.proto == IPPROTO_TCP) {
-		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)p->l4;
-		th->cksum = vn_nat_csum_apply(th->cksum, mm->dl4);
-		memcpy(p->l4, &mm->o.sport, 4);
-	} else if (p->t.proto == IPPROTO_UDP) {
-		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)p->l4;
-		if (uh->dgram_cksum) {
-			uh->dgram_cksum = vn_nat_csum_apply(uh->dgram_cksum, mm->dl4);
-			if (!uh->dgram_cksum)
-				uh->dgram_cksum = 0xffff;
-		}
-		memcpy(p->l4, &mm->o.sport, 4);
-	} else {
-		struct rte_icmp_hdr *ih = (struct rte_icmp_hdr *)p->l4;
-		ih->icmp_cksum = vn_nat_csum_apply(ih->icmp_cksum, mm->dl4);
-		ih->icmp_ident = mm->o.sport;
-	}
-	/* the addresses and a router's hop (TTL - 1): the header checksum once */
-	vn_nat_ttl_dec(ip, &ow, &nw);
-	ip->hdr_checksum = vn_nat_csum_apply(ip->hdr_checksum, mm->dip + (uint16_t)~ow + nw);
-	ip->src_addr = mm->o.src;
-	ip->dst_addr = mm->o.dst;
-	return mm->where;
+	return vn_nat_memo_rewrite(mm, p->ip, p->l4, p->t.proto, p->ip_len);
 }
 
 static __rte_always_inline int memo_apply(struct vn_nat_memo *mm, struct pkt *p, bool step,

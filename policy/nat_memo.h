@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <rte_ether.h>
+#include <rte_icmp.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
@@ -49,6 +50,53 @@ static inline void vn_nat_ttl_dec(struct rte_ipv4_hdr *ip, uint16_t *ow, uint16_
 }
 
 /*
+ * vn_nat_memo_rewrite() - translate the IPv4 datagram @ip (@ip_len bytes, no options) with
+ * transport header @l4 of protocol @proto (TCP, UDP or ICMP echo, all there) as @mm says:
+ * its ports (or ICMP identifier) and transport checksum, the addresses, TTL - 1 and the
+ * header checksum once for both; counted in @mm.
+ * Every word is read before the first store and written once. Return: @mm->where.
+ */
+static __rte_always_inline int vn_nat_memo_rewrite(struct vn_nat_memo *mm, struct rte_ipv4_hdr *ip,
+						   uint8_t *l4, uint8_t proto, uint32_t ip_len)
+{
+	uint32_t w8, op;
+	uint16_t ow, nw, ck, hc;
+
+	memcpy(&w8, &ip->time_to_live, 4); /* TTL, protocol, header checksum */
+	memcpy(&op, &mm->o.sport, 4);
+	if (proto == IPPROTO_TCP) {
+		memcpy(&ck, l4 + offsetof(struct rte_tcp_hdr, cksum), 2);
+		ck = vn_nat_csum_apply(ck, mm->dl4);
+		memcpy(l4 + offsetof(struct rte_tcp_hdr, cksum), &ck, 2);
+		memcpy(l4, &op, 4);
+	} else if (proto == IPPROTO_UDP) { /* ports, length and checksum in one word */
+		uint64_t uh;
+		memcpy(&uh, l4, 8);
+		ck = (uint16_t)(uh >> 48);
+		if (ck) { /* 0: none (IPv4) */
+			ck = vn_nat_csum_apply(ck, mm->dl4);
+			ck = ck ? ck : 0xffff;
+		}
+		uh = (uh & 0x0000ffff00000000ull) | op | (uint64_t)ck << 48;
+		memcpy(l4, &uh, 8);
+	} else { /* ICMP echo: its checksum and identifier */
+		memcpy(&ck, l4 + offsetof(struct rte_icmp_hdr, icmp_cksum), 2);
+		ck = vn_nat_csum_apply(ck, mm->dl4);
+		memcpy(l4 + offsetof(struct rte_icmp_hdr, icmp_cksum), &ck, 2);
+		memcpy(l4 + offsetof(struct rte_icmp_hdr, icmp_ident), &mm->o.sport, 2);
+	}
+	mm->packets++;
+	mm->bytes += ip_len;
+	ow = (uint16_t)w8;
+	nw = (uint16_t)((ow & 0xff00) | ((ow - 1) & 0xff)); /* the TTL byte alone */
+	hc = vn_nat_csum_apply((uint16_t)(w8 >> 16), mm->dip + (uint16_t)~ow + nw);
+	w8 = nw | (uint32_t)hc << 16;
+	memcpy(&ip->time_to_live, &w8, 4);
+	memcpy(&ip->src_addr, &mm->q.to_addrs, 8);
+	return mm->where;
+}
+
+/*
  * vn_nat_memo_take() - the first, cheap try of vn_nat_process_memo(): if @m is a frame of
  * @mm's connection from the same side (@from_inside) that the memo translates without the
  * whole parse (an untagged IPv4 TCP or UDP frame of its tuple, no IP options, not a
@@ -65,8 +113,8 @@ static __rte_always_inline int vn_nat_memo_take(struct vn_nat_memo *mm, struct r
 	uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + RTE_ETHER_HDR_LEN);
 	uint8_t *l4 = (uint8_t *)(ip + 1);
-	uint32_t ports, w6, w8, op, ip_len;
-	uint16_t type, ow, nw, ck, hc;
+	uint32_t ports, w6, ip_len;
+	uint16_t type;
 	uint64_t addrs;
 
 	/* the tuple first: in a burst of many flows, that is what differs */
@@ -85,40 +133,13 @@ static __rte_always_inline int vn_nat_memo_take(struct vn_nat_memo *mm, struct r
 	    RTE_ETHER_HDR_LEN + ip_len > rte_pktmbuf_pkt_len(m) ||
 	    (m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IP_CKSUM)))
 		return -1;
-	/* every word read before the first store, each written once */
-	memcpy(&w8, &ip->time_to_live, 4); /* TTL, protocol, header checksum */
-	memcpy(&op, &mm->o.sport, 4);
 	if (mm->t.proto == IPPROTO_TCP) {
 		uint8_t flags = ((struct rte_tcp_hdr *)l4)->tcp_flags;
 		if (flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG))
 			return -1;
-		memcpy(&ck, l4 + offsetof(struct rte_tcp_hdr, cksum), 2);
-		ck = vn_nat_csum_apply(ck, mm->dl4);
-		memcpy(l4 + offsetof(struct rte_tcp_hdr, cksum), &ck, 2);
-		memcpy(l4, &op, 4);
 		vn_ct_step(mm->e, mm->d, flags);
-	} else { /* ports, length and checksum in one word */
-		uint64_t uh;
-		memcpy(&uh, l4, 8);
-		ck = (uint16_t)(uh >> 48);
-		if (ck) { /* 0: none (IPv4) */
-			ck = vn_nat_csum_apply(ck, mm->dl4);
-			ck = ck ? ck : 0xffff;
-		}
-		uh = (uh & 0x0000ffff00000000ull) | op | (uint64_t)ck << 48;
-		memcpy(l4, &uh, 8);
 	}
-	mm->packets++;
-	mm->bytes += ip_len;
-	/* a router's hop: TTL - 1 (above 1: no borrow into the protocol byte), the addresses,
-	 * the header checksum once for both */
-	ow = (uint16_t)w8;
-	nw = (uint16_t)(ow - 1);
-	hc = vn_nat_csum_apply((uint16_t)(w8 >> 16), mm->dip + (uint16_t)~ow + nw);
-	w8 = nw | (uint32_t)hc << 16;
-	memcpy(&ip->time_to_live, &w8, 4);
-	memcpy(&ip->src_addr, &mm->q.to_addrs, 8);
-	return mm->where;
+	return vn_nat_memo_rewrite(mm, ip, l4, mm->t.proto, ip_len);
 }
 
 #endif
