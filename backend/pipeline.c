@@ -612,6 +612,15 @@ static __rte_always_inline void deliver_burst(struct burst *b, struct rte_mbuf *
 
 static void handoff_drain(struct vn_worker *w, const struct vn_dp_table *t, uint64_t now);
 
+/* Send what the burst left in the destinations' buffers. */
+static __rte_always_inline void flush_dirty(struct vn_worker *w, const struct vn_dp_table *t)
+{
+	for (uint16_t d = 0; d < w->ndirty; d++)
+		if (w->tx[w->dirty[d]].n)
+			vn_tx_flush(w, t, w->dirty[d]);
+	w->ndirty = 0;
+}
+
 /* A burst from slot @in, and the forwarding context of its network's kind (@tr: a trace). */
 static __rte_always_inline struct burst burst_of(struct vn_worker *w, const struct vn_dp_table *t,
 						 uint16_t in)
@@ -686,10 +695,7 @@ static __rte_always_inline void switch_burst(struct vn_worker *w, const struct v
 	if (unlikely(is->pol != NULL) && is->pol->storm != NULL && k)
 		storm_police(is->pol->storm, pkts, fwd, k, moff, tr);
 	deliver_burst(&b, pkts, fwd, k, moff);
-	for (uint16_t d = 0; d < w->ndirty; d++)
-		if (w->tx[w->dirty[d]].n)
-			vn_tx_flush(w, t, w->dirty[d]);
-	w->ndirty = 0;
+	flush_dirty(w, t);
 	if (unlikely(ntun)) /* the underlay's burst is done: into the overlays */
 		vn_tun_rx(w, t, tun, tun_slot, ntun, now);
 	if (unlikely(w->hand.n != 0) && !w->handing)
@@ -748,10 +754,7 @@ static __rte_noinline void switch_alike(struct vn_worker *w, const struct vn_dp_
 			fwd[i] = fwd[0];
 		deliver_burst(&b, pkts, fwd, n, moff);
 	}
-	for (uint16_t d = 0; d < w->ndirty; d++)
-		if (w->tx[w->dirty[d]].n)
-			vn_tx_flush(w, t, w->dirty[d]);
-	w->ndirty = 0;
+	flush_dirty(w, t);
 }
 
 /*
