@@ -16,6 +16,7 @@
 
 #include "nat_priv.h"
 #include "policy/nat_memo.h"
+#include "worker.h"
 #include "vnicd/args.h"
 #include "vnicd/bridge.h"
 #include "vnicd/log.h"
@@ -39,6 +40,8 @@ uint64_t nat_now_ms(void)
 }
 
 /* ---- data path (workers) ---- */
+
+_Static_assert(NAT_LEG_QUEUES >= VN_MAX_WORKERS, "a leg's memo per worker");
 
 static uint16_t leg_rx(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -174,18 +177,20 @@ static inline bool private_frame(const struct rte_mbuf *m)
 
 /* Frames the leg's network delivers to it (they may be shared by a flood: only read, or
  * copied before an edit), translated frames given back to the worker in @h (when not NULL
- * and with room) else queued on the leg they leave by. Every frame is taken. */
+ * and with room) else queued on the leg they leave by. Every frame is taken. @mm: the memo,
+ * a worker's (with @h) kept from its last burst to its next, else new and flushed. */
 static uint16_t leg_deliver(struct vn_port *port, struct rte_mbuf **pkts, uint16_t n,
-			    struct vn_handoff *h)
+			    struct vn_handoff *h, struct vn_nat_memo *mm)
 {
 	struct nat_leg *l = (struct nat_leg *)port;
-	struct vn_nat_memo mm = {.e = NULL};
 	struct leg_out out;
 	uint64_t now = 0, mine;
 	int where, side;
 
 	out.n[0] = out.n[1] = 0;
 	mine = mac_word(&l->mac);
+	if (mm->e) /* kept from this worker's last burst */
+		vn_nat_memo_resume(&l->nn->nat, mm, now = nat_now_ms());
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i], *c;
 		const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -195,11 +200,11 @@ static uint16_t leg_deliver(struct vn_port *port, struct rte_mbuf **pkts, uint16
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		if (mm.e && mac_word(d) == mine && private_frame(m) && /* inline */
-		    (where = vn_nat_memo_take(&mm, m, l->side == 0)) >= 0) {
-			/* the burst's last connection again (never a frame to punt) */
+		if (mm->e && mac_word(d) == mine && private_frame(m) && /* inline */
+		    (where = vn_nat_memo_take(mm, m, l->side == 0)) >= 0) {
+			/* the last connection again (never a frame to punt) */
 			side = where == VN_NAT_OUTSIDE;
-			leg_out_put(l->nn->leg[side], &out, side, m, &mm.dmac);
+			leg_out_put(l->nn->leg[side], &out, side, m, &mm->dmac);
 			continue;
 		}
 		if (punt_wanted(l, d, len)) {
@@ -226,9 +231,12 @@ static uint16_t leg_deliver(struct vn_port *port, struct rte_mbuf **pkts, uint16
 		}
 		if (!now)
 			now = nat_now_ms(); /* once a burst */
-		leg_nat(l, m, now, &mm, &out);
+		leg_nat(l, m, now, mm, &out);
 	}
-	vn_nat_memo_flush(&l->nn->nat, &mm);
+	if (h)
+		vn_nat_memo_settle(&l->nn->nat, mm); /* its counters; kept (resumed next time) */
+	else
+		vn_nat_memo_flush(&l->nn->nat, mm);
 	for (int s = 0; s < 2; s++) {
 		struct nat_leg *to = l->nn->leg[s];
 		if (out.n[s] &&
@@ -240,13 +248,18 @@ static uint16_t leg_deliver(struct vn_port *port, struct rte_mbuf **pkts, uint16
 
 static uint16_t leg_tx(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
-	return leg_deliver(port, pkts, n, NULL);
+	struct vn_nat_memo mm = {.e = NULL};
+
+	return leg_deliver(port, pkts, n, NULL, &mm);
 }
 
+/* A worker's (@q: its id): its memo outlives the burst. */
 static uint16_t leg_tx_handoff(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n,
 			       struct vn_handoff *h)
 {
-	return leg_deliver(port, pkts, n, h);
+	struct nat_leg *l = (struct nat_leg *)port;
+
+	return leg_deliver(port, pkts, n, h, &l->memo[q % NAT_LEG_QUEUES].mm);
 }
 
 static int leg_rx_intr(struct vn_port *port, uint16_t q, bool enable)
@@ -430,6 +443,7 @@ int nat_masquerade_read(struct nat_net *nn)
 	memcpy(&nn->nat.ext, a, 4);
 	nn->nat.ext_mask = plen ? htonl(~0u << (32 - plen)) : 0;
 	nn->nat.ext_gw = vn_nl_route_gateway(ifindex, false, any, gw) == 1 ? *(uint32_t *)gw : 0;
+	__atomic_store_n(&nn->nat.route_gen, nn->nat.route_gen + 1, __ATOMIC_RELEASE);
 	vn_ct_unlock(nn->nat.ct);
 	nn->ext_prefix = (uint8_t)plen;
 	return 0;
@@ -523,8 +537,8 @@ static int leg_make(struct nat_net *nn, int side, struct vn_net *net, GError **e
 	snprintf(l->base.name, sizeof(l->base.name), "%.*s-%s", VN_NAME_MAX - 6, nn->base.name,
 		 side ? "ext" : "gw");
 	l->base.nr_rxq = 1;
-	l->base.nr_txq = 1;
-	if (side && nn->masquerade) { /* the uplink interface's: it holds the address */
+	l->base.nr_txq = NAT_LEG_QUEUES; /* worker w sends on queue w: its own memo */
+	if (side && nn->masquerade) {	 /* the uplink interface's: it holds the address */
 		l->mac = nn->masq_mac;
 	} else { /* a locally administered MAC of its own */
 		uint32_t h = g_str_hash(nn->base.name) ^ (uint32_t)side * 0x9e3779b9u;

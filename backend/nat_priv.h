@@ -19,6 +19,8 @@
 
 struct nat_net;
 
+#define NAT_LEG_QUEUES 16 /* tx queues of a leg: one per worker (VN_MAX_WORKERS) */
+
 /*
  * One leg of the NAT router: a slot of its own in a network (side 0: the gateway leg in the
  * NAT network; side 1: the external leg in the --external network). What its network
@@ -35,6 +37,11 @@ struct nat_leg {
 	int efd;
 	int armed; /* workers sleeping on @efd (rx_intr armed): inject() must kick them */
 	uint64_t punt_drops, inj_drops, not_mine; /* atomic adds */
+	/* the connection of each worker's last burst, kept for its next one (tx queue q is
+	 * worker q's: NAT_LEG_QUEUES of them); used only by that worker */
+	struct {
+		struct vn_nat_memo mm;
+	} __rte_cache_aligned memo[NAT_LEG_QUEUES];
 };
 
 /** The NAT policy of one guest port (`port set --floating-ip`, `--forward`), by slot. */

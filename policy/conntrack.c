@@ -147,6 +147,7 @@ struct vn_ct_entry *vn_ct_insert_nat(struct vn_ct *ct, const struct vn_ct_tuple 
 {
 	struct vn_ct_entry *e;
 	uintptr_t idx;
+	uint32_t seq;
 
 	if (!ct->free_head) {
 		ct->full_drops++;
@@ -155,7 +156,9 @@ struct vn_ct_entry *vn_ct_insert_nat(struct vn_ct *ct, const struct vn_ct_tuple 
 	e = &ct->e[ct->free_head - 1];
 	idx = (uintptr_t)(e - ct->e);
 	ct->free_head = e->link;
+	seq = e->seq;
 	memset(e, 0, sizeof(*e));
+	__atomic_store_n(&e->seq, (seq | 1) + 2, __ATOMIC_RELAXED); /* odd: published below */
 	e->t[0] = *orig;
 	e->t[1] = *reply;
 	e->pos[0] = e->pos[1] = -1;
@@ -288,6 +291,7 @@ void vn_ct_remove(struct vn_ct *ct, struct vn_ct_entry *e)
 	for (int d = 0; d < 2; d++)
 		e->pos[d] = rte_hash_del_key_with_hash(ct->h, &e->t[d], sig_of(&e->t[d]));
 	e->used = false;
+	__atomic_store_n(&e->seq, e->seq + 1, __ATOMIC_RELEASE); /* even: gone */
 	ct->used--;
 	if (e->flags & VN_CT_F_PORT)
 		vn_ct_port_ref(ct, e->t[1].proto, e->t[1].dport, -1);

@@ -478,13 +478,19 @@ static inline uint64_t delta32(uint32_t o, uint32_t n)
 	return (uint64_t)(uint32_t)~o + n;
 }
 
-void vn_nat_memo_flush(struct vn_nat *nt, struct vn_nat_memo *mm)
+void vn_nat_memo_settle(struct vn_nat *nt, struct vn_nat_memo *mm)
 {
-	if (!mm->e)
+	if (!mm->e || !mm->packets)
 		return;
 	vn_ct_count(nt->ct, mm->e, mm->d, mm->packets, mm->bytes, mm->now);
 	__atomic_fetch_add(&nt->translated[mm->where == VN_NAT_INSIDE], mm->packets,
 			   __ATOMIC_RELAXED);
+	mm->packets = 0, mm->bytes = 0;
+}
+
+void vn_nat_memo_flush(struct vn_nat *nt, struct vn_nat_memo *mm)
+{
+	vn_nat_memo_settle(nt, mm);
 	mm->e = NULL;
 }
 
@@ -497,12 +503,16 @@ static int memo_fill(struct vn_nat *nt, struct vn_nat_memo *mm, struct vn_ct_ent
 		     const struct vn_ct_tuple *t, bool from_inside, uint64_t now,
 		     struct vn_nat_res *r)
 {
+	/* what it depends on, read before it is used: a change after makes the next check fail */
+	uint32_t rgen = __atomic_load_n(&nt->route_gen, __ATOMIC_ACQUIRE), seq = vn_ct_seq(e);
 	struct vn_ct_tuple o = out_of(e, d);
 	int where = route(nt, e, d, &o, r);
 	uint32_t op, np;
 
 	if (where == VN_NAT_DROPPED)
 		return -1;
+	/* removed already (even): a sequence that it never has, the memo ends with the burst */
+	mm->seq = seq | 1, mm->rgen = rgen;
 	mm->e = e, mm->d = d, mm->t = *t, mm->o = o, mm->where = where;
 	mm->from_inside = from_inside, mm->dmac = r->dmac, mm->now = now;
 	mm->packets = 0, mm->bytes = 0;

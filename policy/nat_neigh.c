@@ -56,16 +56,21 @@ void vn_nat_neigh_put(struct vn_nat *nt, int side, uint32_t ip, const struct rte
 
 	if (!e)
 		return;
-	if (!mac) { /* a tombstone: @ip stays so probes go on past it */
+	if (mac)
+		memcpy(&w, mac, RTE_ETHER_ADDR_LEN);
+	if (mac && e->ip == ip && e->w == (w | VN_NAT_NEIGH_VALID))
+		return; /* as it was (each new connection from an inside host says it again) */
+	if (!mac) {	/* a tombstone: @ip stays so probes go on past it */
 		__atomic_store_n(&e->w, e->w & ~VN_NAT_NEIGH_VALID, __ATOMIC_RELEASE);
-		return;
+	} else {
+		if (e->ip != ip) { /* readers never see the new address with the old MAC */
+			__atomic_store_n(&e->w, 0, __ATOMIC_RELEASE);
+			__atomic_store_n(&e->ip, ip, __ATOMIC_RELEASE);
+		}
+		__atomic_store_n(&e->w, w | VN_NAT_NEIGH_VALID, __ATOMIC_RELEASE);
 	}
-	memcpy(&w, mac, RTE_ETHER_ADDR_LEN);
-	if (e->ip != ip) { /* readers never see the new address with the old MAC */
-		__atomic_store_n(&e->w, 0, __ATOMIC_RELEASE);
-		__atomic_store_n(&e->ip, ip, __ATOMIC_RELEASE);
-	}
-	__atomic_store_n(&e->w, w | VN_NAT_NEIGH_VALID, __ATOMIC_RELEASE);
+	/* after the change: a memo filled with the count before it is void (struct vn_nat) */
+	__atomic_store_n(&nt->route_gen, nt->route_gen + 1, __ATOMIC_RELEASE);
 }
 
 void vn_nat_neigh_set(struct vn_nat *nt, int side, uint32_t ip, const struct rte_ether_addr *mac)

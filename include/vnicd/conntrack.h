@@ -102,6 +102,9 @@ struct vn_ct_entry {
 		uint16_t sf;
 	};
 	bool used;
+	/* odd while the entry is in the table: bumped when it is inserted and when removed
+	 * (a memo that outlives a burst checks it: vn_ct_seq()) */
+	uint32_t seq;
 	uint64_t expires; /* ms */
 	uint64_t packets[2], bytes[2];
 	struct rte_ether_addr mac[2];
@@ -177,6 +180,15 @@ static inline void vn_ct_unlock(struct vn_ct *ct)
 static inline uint32_t vn_ct_gen(const struct vn_ct *ct)
 {
 	return __atomic_load_n(&ct->gen, __ATOMIC_ACQUIRE);
+}
+
+/**
+ * vn_ct_seq() - Return: @e's sequence: odd while it is in the table, another number once it
+ * is removed or reused (an entry's memory stays the table's while the table lives).
+ */
+static inline uint32_t vn_ct_seq(const struct vn_ct_entry *e)
+{
+	return __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
 }
 
 /**

@@ -140,6 +140,9 @@ struct vn_nat {
 	uint64_t translated[2];			      /* [0] to the outside, [1] to the inside */
 	uint64_t gateway_echo;			      /* pings of the gateway answered */
 	uint64_t reply_win, reply_n; /* ICMP errors and resets sent in this 100-ms window */
+	/* changes of what a route depends on (neighbours, the external address and its next
+	 * hop), under the lock: a memo kept from an earlier burst is void after one */
+	uint32_t route_gen;
 };
 
 /** enum vn_nat_where - where a processed frame goes. */
@@ -197,7 +200,9 @@ int vn_nat_process(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside, uint
  * fragment, no ICMP error) skip the lookup, the route and the checksum arithmetic of the
  * addresses and ports, and their counters (the entry's packets and bytes, its expiry,
  * @nt's translated) are added at once by vn_nat_memo_flush(). Zero it before a burst; it
- * holds an entry only while the worker passes no quiescent state (conntrack.h).
+ * holds an entry only while the worker passes no quiescent state (conntrack.h), unless
+ * kept for the next burst: vn_nat_memo_settle() at the end of one, vn_nat_memo_resume() at
+ * the start of the next (which forgets it if the entry went or a route changed).
  */
 struct vn_nat_memo {
 	struct vn_ct_entry *e; /* NULL: none */
@@ -209,8 +214,9 @@ struct vn_nat_memo {
 	uint64_t dip, dl4; /* checksum deltas: the addresses; the addresses and the ports */
 	uint64_t now, bytes;
 	uint32_t packets;
-	struct {			  /* the quick match's words, in header order */
-		uint32_t min;		  /* frame bytes up to the transport header's end */
+	uint32_t seq, rgen;   /* @e's vn_ct_seq() and @nt's route_gen when it was filled */
+	struct {	      /* the quick match's words, in header order */
+		uint32_t min; /* frame bytes up to the transport header's end */
 		uint64_t addrs, to_addrs; /* source and destination: matched, written */
 		uint32_t ports;		  /* source and destination ports */
 		uint32_t w6, w6_mask;	  /* the header's bytes 6-9 (fragment, TTL, protocol) */
@@ -227,6 +233,27 @@ int vn_nat_process_memo(struct vn_nat *nt, struct rte_mbuf *m, bool from_inside,
 
 /** vn_nat_memo_flush() - add @mm's counters to its entry and to @nt, and forget it. */
 void vn_nat_memo_flush(struct vn_nat *nt, struct vn_nat_memo *mm);
+
+/**
+ * vn_nat_memo_settle() - add @mm's counters to its entry and to @nt, and keep it for the
+ * caller's next burst (vn_nat_memo_resume() then). Before the worker's quiescent state.
+ */
+void vn_nat_memo_settle(struct vn_nat *nt, struct vn_nat_memo *mm);
+
+/**
+ * vn_nat_memo_resume() - at the start of a burst at @now, a memo settled at the end of an
+ * earlier one: kept if its entry is the same connection still in the table and no route
+ * changed since it was filled, else forgotten. The entry's memory stays the table's while
+ * @nt lives, so reading it is safe; once checked, the entry is not reclaimed before the
+ * worker's next quiescent state.
+ */
+static inline void vn_nat_memo_resume(const struct vn_nat *nt, struct vn_nat_memo *mm, uint64_t now)
+{
+	if (mm->e && (vn_ct_seq(mm->e) != mm->seq ||
+		      __atomic_load_n(&nt->route_gen, __ATOMIC_ACQUIRE) != mm->rgen))
+		mm->e = NULL;
+	mm->now = now;
+}
 
 /**
  * vn_nat_hold_expire() - drop the held fragments past their time (@now, ms; all of them

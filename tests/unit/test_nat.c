@@ -533,6 +533,94 @@ static void test_memo_burst(void)
 	nat_free(nt);
 }
 
+/* One UDP frame of 192.168.100.10:5000 -> 8.8.8.8:53 through memo @mm at @now (a worker's
+ * burst of one); Return: where it went, @r's MAC in @dmac. */
+static int memo_one(struct vn_nat *nt, struct vn_nat_memo *mm, uint64_t now,
+		    struct rte_ether_addr *dmac)
+{
+	struct rte_mbuf *m = mkpkt("192.168.100.10", "8.8.8.8", IPPROTO_UDP, 5000, 53, 5);
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	struct vn_nat_res r;
+	int where;
+
+	vn_nat_memo_resume(nt, mm, now);
+	where = vn_nat_process_memo(nt, m, true, now, &r, mm);
+	if (where == VN_NAT_OUTSIDE) {
+		g_assert_cmpuint(ip->src_addr, ==, ip4("10.0.0.2"));
+		assert_sums(m);
+	}
+	*dmac = r.dmac;
+	vn_nat_memo_settle(nt, mm);
+	rte_pktmbuf_free(m);
+	return where;
+}
+
+/* A memo a worker keeps from one burst to the next (a NAT leg's): kept while its connection
+ * is in the table and no route changed; void once the entry is removed, reused by another
+ * connection, or a neighbour or the external next hop changed. Counters at every settle. */
+static void test_memo_across_bursts(void)
+{
+	static const struct rte_ether_addr other = {{2, 0, 0, 0, 0, 0xfd}};
+	struct vn_nat *nt = nat_new();
+	struct vn_nat_memo mm = {.e = NULL};
+	struct rte_ether_addr dmac;
+	struct vn_ct_entry *e;
+
+	vn_nat_neigh_set(nt, 1, ip4("10.0.0.254"), &nhmac);
+	g_assert_cmpint(memo_one(nt, &mm, 1, &dmac), ==, VN_NAT_OUTSIDE); /* inserted */
+	g_assert_cmpint(memo_one(nt, &mm, 2, &dmac), ==, VN_NAT_OUTSIDE); /* looked up */
+	e = mm.e;
+	g_assert_nonnull(e);
+	g_assert_cmpuint(e->packets[0], ==, 2); /* settled, kept */
+	g_assert_cmpuint(nt->translated[0], ==, 2);
+	g_assert_cmpuint(mm.packets, ==, 0);
+	/* the next bursts: the memo's, no lookup; the expiry follows each settle */
+	g_assert_cmpint(memo_one(nt, &mm, 3, &dmac), ==, VN_NAT_OUTSIDE);
+	g_assert_cmpint(memo_one(nt, &mm, 4000, &dmac), ==, VN_NAT_OUTSIDE);
+	g_assert_true(mm.e == e);
+	g_assert_cmpuint(e->packets[0], ==, 4);
+	g_assert_cmpuint(e->expires, ==, 4000 + 30 * 1000u);
+	/* the same neighbour said again: nothing changed, kept */
+	vn_nat_neigh_set(nt, 1, ip4("10.0.0.254"), &nhmac);
+	vn_nat_memo_resume(nt, &mm, 4001);
+	g_assert_true(mm.e == e);
+	/* the next hop's MAC changes: void, the next frame takes the new one */
+	vn_nat_neigh_set(nt, 1, ip4("10.0.0.254"), &other);
+	vn_nat_memo_resume(nt, &mm, 4002);
+	g_assert_null(mm.e);
+	g_assert_cmpint(memo_one(nt, &mm, 4003, &dmac), ==, VN_NAT_OUTSIDE);
+	g_assert_true(rte_is_same_ether_addr(&dmac, &other));
+	g_assert_true(mm.e == e);
+	/* removed (a flush): void */
+	g_assert_cmpuint(vn_ct_flush(nt->ct), ==, 1);
+	vn_nat_memo_resume(nt, &mm, 4004);
+	g_assert_null(mm.e);
+	/* removed and the entry reused by another connection: void too */
+	g_assert_cmpint(memo_one(nt, &mm, 4005, &dmac), ==, VN_NAT_OUTSIDE); /* inserted */
+	g_assert_null(mm.e);
+	g_assert_cmpint(memo_one(nt, &mm, 4005, &dmac), ==, VN_NAT_OUTSIDE);
+	e = mm.e;
+	g_assert_nonnull(e);
+	g_assert_cmpuint(vn_ct_flush(nt->ct), ==, 1);
+	{
+		struct rte_mbuf *m = mkpkt("192.168.100.11", "9.9.9.9", IPPROTO_UDP, 7, 7, 1);
+		struct vn_nat_res r;
+		g_assert_cmpint(vn_nat_process(nt, m, true, 4006, &r), ==, VN_NAT_OUTSIDE);
+		rte_pktmbuf_free(m);
+	}
+	g_assert_true(e->used); /* the same memory, another connection */
+	vn_nat_memo_resume(nt, &mm, 4007);
+	g_assert_null(mm.e);
+	/* the external address or next hop changing (--masquerade) counts as a route change */
+	g_assert_cmpint(memo_one(nt, &mm, 4008, &dmac), ==, VN_NAT_OUTSIDE); /* inserted */
+	g_assert_cmpint(memo_one(nt, &mm, 4008, &dmac), ==, VN_NAT_OUTSIDE);
+	g_assert_nonnull(mm.e);
+	__atomic_store_n(&nt->route_gen, nt->route_gen + 1, __ATOMIC_RELEASE);
+	vn_nat_memo_resume(nt, &mm, 4009);
+	g_assert_null(mm.e);
+	nat_free(nt);
+}
+
 static void test_ports_and_drops(void)
 {
 	struct rte_mbuf *held;
@@ -955,6 +1043,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/nat/conntrack_lockfree", test_conntrack_lockfree);
 	g_test_add_func("/nat/snat_round_trip", test_snat_round_trip);
 	g_test_add_func("/nat/memo_burst", test_memo_burst);
+	g_test_add_func("/nat/memo_across_bursts", test_memo_across_bursts);
 	g_test_add_func("/nat/ports_and_drops", test_ports_and_drops);
 	g_test_add_func("/nat/forward_icmp_error", test_forward_and_icmp_error);
 	g_test_add_func("/nat/unfinished_checksum", test_unfinished_checksum);
