@@ -175,6 +175,46 @@ static inline bool private_frame(const struct rte_mbuf *m)
 	return w == (1u | 1u << 16) && RTE_MBUF_DIRECT(m);
 }
 
+/*
+ * The frames of @pkts from @i on that memo @mm translates whole (to our MAC @mine, ours to
+ * edit, of its connection: vn_nat_memo_take()), as long as they do, put in @out with their
+ * MACs (one leg, one next hop: the checks of leg_out_put() once for them all). Return: the
+ * index of the first frame it did not take (@i: none).
+ */
+static __rte_always_inline uint16_t leg_memo_run(const struct nat_leg *l, struct vn_nat_memo *mm,
+						 uint64_t mine, struct rte_mbuf **pkts, uint16_t i,
+						 uint16_t n, struct leg_out *out)
+{
+	int side = mm->where == VN_NAT_OUTSIDE;
+	const struct nat_leg *to = l->nn->leg[side];
+	unsigned k = out->n[side], k0 = k;
+	uint8_t macs[2 * RTE_ETHER_ADDR_LEN];
+
+	if (k + (n - i) > RTE_DIM(out->m[side]))
+		return i; /* leg_out_put() sends what is there first */
+	memcpy(macs, &mm->dmac, RTE_ETHER_ADDR_LEN);
+	memcpy(macs + RTE_ETHER_ADDR_LEN, &to->mac, RTE_ETHER_ADDR_LEN);
+	for (; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
+		if (rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN || mac_word(d) != mine ||
+		    !private_frame(m) || vn_nat_memo_take(mm, m, l->side == 0) < 0)
+			break;
+		memcpy(d, macs, sizeof(macs));
+		out->m[side][k++] = m;
+	}
+	if (k != k0) {
+		if (k0 == 0) {
+			out->dmac[side] = mac_word(&mm->dmac);
+			out->mixed[side] = false;
+		} else if (out->dmac[side] != mac_word(&mm->dmac)) {
+			out->mixed[side] = true;
+		}
+		out->n[side] = k;
+	}
+	return i;
+}
+
 /* Frames the leg's network delivers to it (they may be shared by a flood: only read, or
  * copied before an edit), translated frames given back to the worker in @h (when not NULL
  * and with room) else queued on the leg they leave by. Every frame is taken. @mm: the memo,
@@ -185,26 +225,24 @@ static uint16_t leg_deliver(struct vn_port *port, struct rte_mbuf **pkts, uint16
 	struct nat_leg *l = (struct nat_leg *)port;
 	struct leg_out out;
 	uint64_t now = 0, mine;
-	int where, side;
 
 	out.n[0] = out.n[1] = 0;
 	mine = mac_word(&l->mac);
 	if (mm->e) /* kept from this worker's last burst */
 		vn_nat_memo_resume(&l->nn->nat, mm, now = nat_now_ms());
 	for (uint16_t i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i], *c;
-		const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
-		uint32_t len = rte_pktmbuf_data_len(m);
+		struct rte_mbuf *m, *c;
+		const uint8_t *d;
+		uint32_t len;
 
+		/* the last connection again (never a frame to punt) */
+		if (mm->e && (i = leg_memo_run(l, mm, mine, pkts, i, n, &out)) == n)
+			break;
+		m = pkts[i];
+		d = rte_pktmbuf_mtod(m, const uint8_t *);
+		len = rte_pktmbuf_data_len(m);
 		if (len < RTE_ETHER_HDR_LEN) {
 			rte_pktmbuf_free(m);
-			continue;
-		}
-		if (mm->e && mac_word(d) == mine && private_frame(m) && /* inline */
-		    (where = vn_nat_memo_take(mm, m, l->side == 0)) >= 0) {
-			/* the last connection again (never a frame to punt) */
-			side = where == VN_NAT_OUTSIDE;
-			leg_out_put(l->nn->leg[side], &out, side, m, &mm->dmac);
 			continue;
 		}
 		if (punt_wanted(l, d, len)) {
