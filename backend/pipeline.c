@@ -735,10 +735,8 @@ static __rte_noinline void switch_alike(struct vn_worker *w, const struct vn_dp_
 		return vn_dp_switch_burst(w, t, in, pkts + 1, n - 1, now); /* flushes both */
 	}
 	md = vn_meta_at(pkts[0], moff);
-	for (uint16_t i = 1; i < n; i++) {
-		*vn_meta_at(pkts[i], moff) = *md;
+	for (uint16_t i = 1; i < n; i++)
 		bytes += rte_pktmbuf_pkt_len(pkts[i]);
-	}
 	b.c->rx_packets += n - 1u;
 	b.c->rx_bytes += bytes;
 	b.c->rx_cast_pkts[md->cast] += n - 1u;
@@ -749,9 +747,11 @@ static __rte_noinline void switch_alike(struct vn_worker *w, const struct vn_dp_
 		vn_tx_push_n(w, t, d, pkts, n, md->cast, is->locality);
 		b.c->rx_loc_pkts[loc] += n;
 		b.c->rx_loc_bytes[loc] += bytes + rte_pktmbuf_pkt_len(pkts[0]);
-	} else {
-		for (uint16_t i = 1; i < n; i++)
+	} else { /* the delivery reads each one's parse: the first one's */
+		for (uint16_t i = 1; i < n; i++) {
+			*vn_meta_at(pkts[i], moff) = *md;
 			fwd[i] = fwd[0];
+		}
 		deliver_burst(&b, pkts, fwd, n, moff);
 	}
 	flush_dirty(w, t);
