@@ -6,6 +6,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "backend/worker.h"
 #include "testutil.h"
 #include "vnicd/bridge.h"
 #include "vnicd/datapath.h"
@@ -532,6 +533,34 @@ static void test_handoff_alike(void)
 	vn_dp_commit(dp);
 }
 
+/* vn_tx_count(): every count as a frame-by-frame sum has it, for every number of frames
+ * sent (the word-at-a-time path and its tail), one class or a class changing anywhere. */
+static void test_tx_count(void)
+{
+	struct txq tq = {0};
+
+	for (unsigned sent = 0; sent <= VN_BURST; sent++) {
+		for (int odd = -1; odd < (int)sent; odd++) { /* -1: all alike; else frame @odd */
+			struct vn_port_counters c = {0}, want = {0};
+			for (unsigned i = 0; i < VN_BURST; i++) {
+				uint16_t cast = (int)i == odd ? VN_BCAST : VN_UCAST;
+				tq.aux[i] = (uint16_t)(cast | (i >= 20 && odd >= 0 ? 2 : 1) << 8);
+				tq.len[i] = 60 + 997 * i + (i == 7 ? 65000 : 0);
+			}
+			for (unsigned i = 0; i < sent; i++) {
+				want.tx_packets++;
+				want.tx_bytes += tq.len[i];
+				want.tx_cast_pkts[tq.aux[i] & 0xff]++;
+				want.tx_cast_bytes[tq.aux[i] & 0xff] += tq.len[i];
+				want.tx_loc_pkts[tq.aux[i] >> 8]++;
+				want.tx_loc_bytes[tq.aux[i] >> 8] += tq.len[i];
+			}
+			vn_tx_count(&c, &tq, (uint16_t)sent);
+			g_assert_cmpmem(&c, sizeof(c), &want, sizeof(want));
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -547,5 +576,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/datapath/custom_kind", test_custom_kind);
 	g_test_add_func("/datapath/overlay_bursts", test_overlay_bursts);
 	g_test_add_func("/datapath/handoff", test_handoff);
+	g_test_add_func("/datapath/tx_count", test_tx_count);
 	return g_test_run();
 }
