@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_ether.h>
 #include <rte_mbuf.h>
@@ -156,8 +157,8 @@ static inline uint16_t vn_handoff_add(struct vn_handoff *h, const struct vn_port
 	if (h->nruns && h->run[h->nruns - 1].port == port) { /* the last run grows */
 		h->run[h->nruns - 1].n += n;
 		h->run[h->nruns - 1].alike = false; /* not compared */
-		for (uint16_t i = 0; i < n; i++)
-			h->m[h->n++] = m[i];
+		memcpy(&h->m[h->n], m, n * sizeof(*m));
+		h->n = (uint16_t)(h->n + n);
 		return n;
 	}
 	if (h->nruns == VN_HANDOFF_RUNS)
@@ -167,8 +168,8 @@ static inline uint16_t vn_handoff_add(struct vn_handoff *h, const struct vn_port
 	h->run[h->nruns].first = h->n;
 	h->run[h->nruns].alike = alike;
 	h->run[h->nruns++].n = n;
-	for (uint16_t i = 0; i < n; i++)
-		h->m[h->n++] = m[i];
+	memcpy(&h->m[h->n], m, n * sizeof(*m));
+	h->n = (uint16_t)(h->n + n);
 	return n;
 }
 
