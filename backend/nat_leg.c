@@ -188,6 +188,7 @@ static __rte_always_inline uint16_t leg_memo_run(const struct nat_leg *l, struct
 	int side = mm->where == VN_NAT_OUTSIDE;
 	const struct nat_leg *to = l->nn->leg[side];
 	unsigned k = out->n[side], k0 = k;
+	struct rte_mbuf **to_m = out->m[side];
 	uint8_t macs[2 * RTE_ETHER_ADDR_LEN];
 
 	if (k + (n - i) > RTE_DIM(out->m[side]))
@@ -201,7 +202,7 @@ static __rte_always_inline uint16_t leg_memo_run(const struct nat_leg *l, struct
 		    !private_frame(m) || vn_nat_memo_take(mm, m, l->side == 0) < 0)
 			break;
 		memcpy(d, macs, sizeof(macs));
-		out->m[side][k++] = m;
+		to_m[k++] = m;
 	}
 	if (k != k0) {
 		if (k0 == 0) {
