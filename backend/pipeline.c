@@ -721,6 +721,7 @@ static __rte_noinline void switch_alike(struct vn_worker *w, const struct vn_dp_
 	struct vn_fwd fwd[VN_BURST];
 	const struct vn_meta *md;
 	uint64_t bytes = 0;
+	uint8_t cast;
 
 	if (n < 2 || w->trace || !is->net->kind->by_l2 || is->pol || is->cap || is->vmap ||
 	    is->vtep)
@@ -735,25 +736,28 @@ static __rte_noinline void switch_alike(struct vn_worker *w, const struct vn_dp_
 		return vn_dp_switch_burst(w, t, in, pkts + 1, n - 1, now); /* flushes both */
 	}
 	md = vn_meta_at(pkts[0], moff);
-	for (uint16_t i = 1; i < n; i++)
-		bytes += rte_pktmbuf_pkt_len(pkts[i]);
-	b.c->rx_packets += n - 1u;
-	b.c->rx_bytes += bytes;
-	b.c->rx_cast_pkts[md->cast] += n - 1u;
-	b.c->rx_cast_bytes[md->cast] += bytes;
-	if (b.plain) { /* deliver_one() of each: pushed as they are, counted at once */
+	cast = md->cast; /* once pushed, the frames are no longer ours to read */
+	if (b.plain) {	 /* deliver_one() of each: pushed as they are, counted at once */
 		uint16_t d = fwd[0].to;
 		int loc = t->slots[d].locality;
-		vn_tx_push_n(w, t, d, pkts, n, md->cast, is->locality);
+		uint64_t first = rte_pktmbuf_pkt_len(pkts[0]);
+		bytes = vn_tx_push_n(w, t, d, pkts, n, cast, is->locality);
 		b.c->rx_loc_pkts[loc] += n;
-		b.c->rx_loc_bytes[loc] += bytes + rte_pktmbuf_pkt_len(pkts[0]);
+		b.c->rx_loc_bytes[loc] += bytes;
+		bytes -= first;
 	} else { /* the delivery reads each one's parse: the first one's */
 		for (uint16_t i = 1; i < n; i++) {
 			*vn_meta_at(pkts[i], moff) = *md;
 			fwd[i] = fwd[0];
+			bytes += rte_pktmbuf_pkt_len(pkts[i]);
 		}
-		deliver_burst(&b, pkts, fwd, n, moff);
 	}
+	b.c->rx_packets += n - 1u;
+	b.c->rx_bytes += bytes;
+	b.c->rx_cast_pkts[cast] += n - 1u;
+	b.c->rx_cast_bytes[cast] += bytes;
+	if (!b.plain)
+		deliver_burst(&b, pkts, fwd, n, moff);
 	flush_dirty(w, t);
 }
 

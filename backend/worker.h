@@ -199,28 +199,33 @@ static inline void vn_tx_push(struct vn_worker *w, const struct vn_dp_table *t, 
 		vn_tx_flush(w, t, slot);
 }
 
-/* vn_tx_push() of the @n frames @m alike (one cast and locality). */
-static inline void vn_tx_push_n(struct vn_worker *w, const struct vn_dp_table *t, uint16_t slot,
-				struct rte_mbuf *const *m, uint16_t n, uint8_t cast, uint8_t loc)
+/* vn_tx_push() of the @n frames @m alike (one cast and locality). Return: their bytes. */
+static inline uint64_t vn_tx_push_n(struct vn_worker *w, const struct vn_dp_table *t, uint16_t slot,
+				    struct rte_mbuf *const *m, uint16_t n, uint8_t cast,
+				    uint8_t loc)
 {
 	struct txq *tq = &w->tx[slot];
 	uint16_t aux = (uint16_t)(cast | loc << 8);
+	uint64_t bytes = 0;
 
 	while (n) {
-		uint16_t k = RTE_MIN(n, (uint16_t)(VN_BURST - tq->n));
-		if (tq->n == 0)
+		uint16_t k = RTE_MIN(n, (uint16_t)(VN_BURST - tq->n)), at = tq->n;
+		if (at == 0)
 			w->dirty[w->ndirty++] = slot;
 		for (uint16_t i = 0; i < k; i++) {
-			tq->pkts[tq->n + i] = m[i];
-			tq->aux[tq->n + i] = aux;
-			tq->len[tq->n + i] = rte_pktmbuf_pkt_len(m[i]);
+			uint32_t len = rte_pktmbuf_pkt_len(m[i]);
+			tq->pkts[at + i] = m[i];
+			tq->aux[at + i] = aux;
+			tq->len[at + i] = len;
+			bytes += len;
 		}
-		tq->n = (uint16_t)(tq->n + k);
+		tq->n = (uint16_t)(at + k);
 		m += k;
 		n = (uint16_t)(n - k);
 		if (tq->n == VN_BURST)
 			vn_tx_flush(w, t, slot);
 	}
+	return bytes;
 }
 
 #endif
