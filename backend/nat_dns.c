@@ -18,7 +18,7 @@
 
 #define DNS_PENDING 256	    /* queries in flight per network */
 #define DNS_TIMEOUT_MS 5000 /* a query unanswered this long frees its slot */
-#define DNS_MAX 1472	    /* the largest answer relayed (one Ethernet frame) */
+#define DNS_MAX 1472	    /* the largest answer relayed (one Ethernet frame); larger: TC */
 
 struct dns_pending {
 	bool used;
@@ -76,6 +76,37 @@ static void answer(struct nat_net *nn, struct nat_dns *d, uint8_t *msg, size_t l
 	d->answers++;
 }
 
+/* An answer too large for one frame (@len bytes read of it): its header and question,
+ * marked truncated (TC), so that the guest asks again over TCP. Return: its new length, or
+ * 0 (no whole question). */
+static size_t truncate_answer(uint8_t *msg, size_t len)
+{
+	unsigned qd = (unsigned)(msg[4] << 8 | msg[5]);
+	size_t i = 12;
+
+	for (unsigned q = 0; q < qd; q++) {
+		for (;;) { /* the name: labels, to a zero or a compression pointer */
+			if (i >= len)
+				return 0;
+			if ((msg[i] & 0xc0) == 0xc0) {
+				i += 2;
+				break;
+			}
+			if (msg[i] == 0) {
+				i++;
+				break;
+			}
+			i += msg[i] + 1u;
+		}
+		i += 4; /* type, class */
+		if (i > len)
+			return 0;
+	}
+	msg[2] |= 0x02;
+	memset(msg + 6, 0, 6); /* no answer, authority or additional records */
+	return i;
+}
+
 static gboolean readable(gint fd, GIOCondition cond, gpointer ud)
 {
 	struct nat_net *nn = ud;
@@ -87,9 +118,11 @@ static gboolean readable(gint fd, GIOCondition cond, gpointer ud)
 
 	while ((n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl)) >=
 	       0) {
-		if (n < 12 || n > DNS_MAX || from.sin_addr.s_addr != d->up.sin_addr.s_addr ||
+		if (n < 12 || from.sin_addr.s_addr != d->up.sin_addr.s_addr ||
 		    from.sin_port != d->up.sin_port)
 			d->dropped++;
+		else if (n > DNS_MAX && !(n = (ssize_t)truncate_answer(buf, (size_t)n)))
+			d->dropped++; /* too large, and no question to say so with */
 		else
 			answer(nn, d, buf, (size_t)n);
 		fl = sizeof(from);
@@ -156,7 +189,7 @@ int nat_dns_start(struct nat_net *nn, uint32_t ip, uint16_t port)
 	}
 	nn->dns = d;
 	d->src = g_unix_fd_add(d->fd, G_IO_IN, readable, nn);
-	return 0;
+	return nat_dns_tcp_start(nn, &d->up);
 }
 
 void nat_dns_stop(struct nat_net *nn)
@@ -165,6 +198,7 @@ void nat_dns_stop(struct nat_net *nn)
 
 	if (!d)
 		return;
+	nat_dns_tcp_stop(nn);
 	g_source_remove(d->src);
 	close(d->fd);
 	g_free(d);
@@ -188,5 +222,6 @@ void nat_dns_describe(struct nat_net *nn, JsonBuilder *b)
 	vn_json_int(b, "queries", (gint64)d->queries);
 	vn_json_int(b, "answers", (gint64)d->answers);
 	vn_json_int(b, "dropped", (gint64)d->dropped);
+	nat_dns_tcp_describe(nn, b);
 	json_builder_end_object(b);
 }

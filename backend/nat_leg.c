@@ -86,10 +86,14 @@ static bool punt_wanted(const struct nat_leg *l, const uint8_t *d, uint32_t len)
 	if (d[12] == 0x08 && d[13] == 0x06)
 		return true;
 	if (l->side != 0 || len < 14 + 20 + 8 || d[12] != 0x08 || d[13] != 0 || (d[14] >> 4) != 4 ||
-	    d[23] != 17 || len < 14u + (d[14] & 0xfu) * 4u + 4u ||
+	    (d[23] != 17 && d[23] != 6) || len < 14u + (d[14] & 0xfu) * 4u + 4u ||
 	    d[14 + (d[14] & 0xf) * 4 + 2] != 0)
 		return false;
-	if (d[14 + (d[14] & 0xf) * 4 + 3] == 67) /* DHCP */
+	if (d[23] == 6) /* DNS over TCP to the gateway, when it forwards */
+		return d[14 + (d[14] & 0xf) * 4 + 3] == 53 && l->nn->dns &&
+		       memcmp(d + 30, &l->nn->nat.gw, 4) == 0 &&
+		       ((d[20] & 0x3f) | d[21]) == 0; /* not a later fragment */
+	if (d[14 + (d[14] & 0xf) * 4 + 3] == 67)      /* DHCP */
 		return true;
 	/* DNS to the gateway's address, when it forwards */
 	return d[14 + (d[14] & 0xf) * 4 + 3] == 53 && l->nn->dns &&
@@ -453,6 +457,10 @@ static void punted(struct nat_net *nn, int side, const uint8_t *f, size_t len, u
 		vn_neigh_input(nn->neigh[side], f, len, now);
 		return;
 	}
+	if (side == 0 && f[23] == IPPROTO_TCP) { /* to the gateway's port 53: punt_wanted() */
+		nat_dns_tcp_input(nn, f, len, now);
+		return;
+	}
 	if (side == 0 && len >= 42 && f[14 + (f[14] & 0xf) * 4 + 3] == 53) {
 		nat_dns_query(nn, f, len, now);
 		return;
@@ -518,6 +526,7 @@ static gboolean legs_poll(gpointer ud)
 	void *rv[32];
 	unsigned n;
 
+	nat_dns_tcp_tick(nn, now);
 	for (int s = 0; s < 2; s++)
 		while ((n = rte_ring_sc_dequeue_burst(nn->leg[s]->punt, (void **)pk, 32, NULL)) > 0)
 			for (unsigned i = 0; i < n; i++) {

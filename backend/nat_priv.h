@@ -73,11 +73,12 @@ struct nat_net {
 	struct vn_net *ext_net;
 	struct nat_leg *leg[2];
 	struct vn_neigh *neigh[2];
-	struct rte_ring *resolve;   /* (side << 32 | ip) asked by workers */
-	struct vn_dhcp *dhcp;	    /* NULL without --dhcp-range */
-	struct nat_port *ports;	    /* [VN_MAX_PORTS_HARD] */
-	struct nat_dns *dns;	    /* the DNS forwarder, or NULL */
-	struct vn_hfilter *hfilter; /* --masquerade: the host filter (NULL: none) */
+	struct rte_ring *resolve;    /* (side << 32 | ip) asked by workers */
+	struct vn_dhcp *dhcp;	     /* NULL without --dhcp-range */
+	struct nat_port *ports;	     /* [VN_MAX_PORTS_HARD] */
+	struct nat_dns *dns;	     /* the DNS forwarder, or NULL */
+	struct nat_dns_tcp *dns_tcp; /* its DNS over TCP, or NULL */
+	struct vn_hfilter *hfilter;  /* --masquerade: the host filter (NULL: none) */
 	const struct vn_net_host *host;
 	struct vn_dp *dp;
 	guint poll_src;
@@ -100,6 +101,15 @@ int nat_dns_start(struct nat_net *nn, uint32_t ip, uint16_t port);
 void nat_dns_stop(struct nat_net *nn);
 void nat_dns_query(struct nat_net *nn, const uint8_t *frame, size_t len, uint64_t now);
 void nat_dns_describe(struct nat_net *nn, JsonBuilder *b);
+/* nat_dns_tcp.c: DNS over TCP at the gateway, relayed to the same upstream (control thread) */
+struct sockaddr_in;
+int nat_dns_tcp_start(struct nat_net *nn, const struct sockaddr_in *up);
+void nat_dns_tcp_stop(struct nat_net *nn);
+/* a TCP segment a guest sent to the gateway's port 53 (punted) */
+void nat_dns_tcp_input(struct nat_net *nn, const uint8_t *frame, size_t len, uint64_t now);
+/* retransmission and idle timers (every poll of the legs) */
+void nat_dns_tcp_tick(struct nat_net *nn, uint64_t now);
+void nat_dns_tcp_describe(const struct nat_net *nn, JsonBuilder *b);
 /* --masquerade: the external address, prefix, gateway and MAC from the uplink's kernel
  * interface. Return: 0, or -errno (no interface, no IPv4 address). */
 int nat_masquerade_read(struct nat_net *nn);

@@ -26,6 +26,7 @@ until busybox udhcpc gets one from vnicd.
 
 import json
 import os
+import shutil
 import re
 import subprocess
 import sys
@@ -54,22 +55,79 @@ exit 0
 '''
 
 DNS_PORT = 15353
-# "The host's resolver" on vnicd's loopback: every A question gets 10.9.9.9.
+# "The host's resolver" on vnicd's loopback, UDP and TCP: every A question gets 10.9.9.9,
+# but big.example gets 150 addresses (2.4 kB): over UDP only a truncated answer (TC, the
+# question alone), as a server answers a query without EDNS, so resolvers ask again by TCP.
 FAKE_DNS = r'''
-import socket, struct, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(('127.0.0.1', int(sys.argv[1])))
-while True:
-    q, a = s.recvfrom(2048)
+import socket, struct, sys, threading
+port = int(sys.argv[1])
+def answer(q, tcp):
     i = 12
     while q[i]:
         i += q[i] + 1
     qtype = struct.unpack('!H', q[i + 1:i + 3])[0]
     question = q[12:i + 5]
-    ans = b'\xc0\x0c' + struct.pack('!HHIH', 1, 1, 60, 4) + bytes([10, 9, 9, 9])
-    n = 1 if qtype == 1 else 0
-    s.sendto(q[:2] + struct.pack('!HHHHH', 0x8180, 1, n, 0, 0) + question +
-             (ans if n else b''), a)
+    big = b'\x03big\x07example\x00' in q[12:i + 1]
+    wide = b'\x04wide\x07example\x00' in q[12:i + 1]
+    if qtype == 1 and big and not tcp:
+        return q[:2] + struct.pack('!HHHHH', 0x8380, 1, 0, 0, 0) + question
+    big = big or wide  # wide: 150 addresses over UDP too (as with EDNS): larger than a frame
+    addrs = [bytes([10, 8, k // 200, 1 + k % 200]) for k in range(150)] if big else [bytes([10, 9, 9, 9])]
+    if qtype != 1:
+        addrs = []
+    ans = b''.join(b'\xc0\x0c' + struct.pack('!HHIH', 1, 1, 60, 4) + a for a in addrs)
+    return q[:2] + struct.pack('!HHHHH', 0x8180, 1, len(addrs), 0, 0) + question + ans
+def serve(c):
+    buf = b''
+    while True:
+        d = c.recv(4096)
+        if not d:
+            break
+        buf += d
+        while len(buf) >= 2 and len(buf) >= 2 + struct.unpack('!H', buf[:2])[0]:
+            n = struct.unpack('!H', buf[:2])[0]
+            r = answer(buf[2:2 + n], True)
+            c.sendall(struct.pack('!H', len(r)) + r)
+            buf = buf[2 + n:]
+    c.close()
+def tcp():
+    t = socket.socket()
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind(('127.0.0.1', port))
+    t.listen(16)
+    while True:
+        threading.Thread(target=serve, args=(t.accept()[0],), daemon=True).start()
+threading.Thread(target=tcp, daemon=True).start()
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('127.0.0.1', port))
+while True:
+    q, a = s.recvfrom(2048)
+    s.sendto(answer(q, False), a)
+'''
+
+# A guest's DNS over TCP (RFC 7766): two queries in one connection, half-closed; the
+# answers' identifiers, answer counts and lengths.
+DNS_TCP_CLIENT = r'''
+import socket, struct, sys
+def q(i, name):
+    return struct.pack('!HHHHHH', i, 0x0100, 1, 0, 0, 0) + b''.join(
+        bytes([len(p)]) + p.encode() for p in name.split('.')) + b'\x00' + struct.pack('!HH', 1, 1)
+s = socket.create_connection((sys.argv[1], 53), timeout=5)
+m = b''.join(struct.pack('!H', len(x)) + x for x in (q(1, 'guest.example'), q(2, 'big.example')))
+s.sendall(m)
+s.shutdown(socket.SHUT_WR)
+buf = b''
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    buf += d
+out = []
+while len(buf) >= 2:
+    n = struct.unpack('!H', buf[:2])[0]
+    r, buf = buf[2:2 + n], buf[2 + n:]
+    out.append('id=%d an=%d len=%d' % (struct.unpack('!H', r[:2])[0], struct.unpack('!H', r[6:8])[0], len(r)))
+print(' '.join(out))
 '''
 
 HTTP_SERVER = r'''
@@ -225,6 +283,34 @@ def test_dns(tap, s):
         c = s.show().get('dns_counters', {})
         tap.ok(c.get('queries', 0) >= 1 and c.get('answers', 0) >= 1,
                'dns: net show counts the forwarder\'s queries and answers: %s' % c)
+        r = s.g.run(sys.executable, '-c', DNS_TCP_CLIENT, GW, check=False)
+        tap.ok(r.stdout.split()[:3] == ['id=1', 'an=1', 'len=47'] and
+               r.stdout.split()[3:5] == ['id=2', 'an=150'],
+               'dns: over TCP, two queries in one half-closed connection: both answers, '
+               'the 2.4-kB one whole: %r' % (r.stdout.strip() or r.stderr.strip()[-200:]))
+        # glibc's resolver in the guest: a truncated UDP answer, then TCP (RFC 7766)
+        conf = '/etc/netns/%s/resolv.conf' % s.g.name
+        os.makedirs(os.path.dirname(conf), exist_ok=True)
+        with open(conf, 'w') as f:
+            f.write('nameserver %s\n' % GW)
+        try:
+            r = s.g.run('getent', 'ahostsv4', 'big.example', check=False)
+            got = {line.split()[0] for line in r.stdout.splitlines() if line.strip()}
+            tap.ok(len(got) == 150 and '10.8.0.1' in got,
+                   'dns: glibc in the guest gets the 150 addresses (UDP truncated, then TCP): '
+                   '%d addresses' % len(got))
+            # upstream's UDP answer is larger than a frame: vnicd truncates it (TC)
+            r = s.g.run('getent', 'ahostsv4', 'wide.example', check=False)
+            got = {line.split()[0] for line in r.stdout.splitlines() if line.strip()}
+            tap.ok(len(got) == 150,
+                   'dns: an upstream UDP answer too large for a frame reaches the guest '
+                   'truncated, and whole over TCP: %d addresses' % len(got))
+        finally:
+            shutil.rmtree(os.path.dirname(conf), ignore_errors=True)
+        wait_for(lambda: s.show().get('dns_counters', {}).get('tcp_open', 1) == 0, 5, 0.2)
+        c = s.show().get('dns_counters', {})
+        tap.ok(c.get('tcp_connections', 0) >= 2 and c.get('tcp_open', 1) == 0,
+               'dns: net show counts the TCP connections, none left open: %s' % c)
     finally:
         dns.kill()
         dns.wait()
