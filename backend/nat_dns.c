@@ -84,6 +84,8 @@ static size_t truncate_answer(uint8_t *msg, size_t len)
 	unsigned qd = (unsigned)(msg[4] << 8 | msg[5]);
 	size_t i = 12;
 
+	if (qd == 0)
+		return 0;
 	for (unsigned q = 0; q < qd; q++) {
 		for (;;) { /* the name: labels, to a zero or a compression pointer */
 			if (i >= len)
@@ -102,6 +104,8 @@ static size_t truncate_answer(uint8_t *msg, size_t len)
 		if (i > len)
 			return 0;
 	}
+	if (i > DNS_MAX) /* a question as long as the frame's room: no room left */
+		return 0;
 	msg[2] |= 0x02;
 	memset(msg + 6, 0, 6); /* no answer, authority or additional records */
 	return i;

@@ -23,6 +23,7 @@
 #include "vnicd/log.h"
 
 #define DT_CONNS 64	       /* connections at once per network */
+#define DT_PER_GUEST 8	       /* of them from one guest address */
 #define DT_IN_MAX 4096	       /* guest bytes not yet written upstream (our window) */
 #define DT_OUT_MAX (65535 + 2) /* upstream bytes not yet acknowledged: one whole answer */
 #define DT_MSS 1460u	       /* the largest segment sent (at most the guest's MSS) */
@@ -186,6 +187,7 @@ static gboolean up_ready(gint fd, GIOCondition cond, gpointer ud)
 	struct nat_net *nn = x->nn;
 	uint64_t now = nat_now_ms();
 	uint8_t buf[4096];
+	uint32_t room;
 
 	if (!c->connected && (cond & (G_IO_OUT | G_IO_ERR | G_IO_HUP))) {
 		int err = 0;
@@ -197,11 +199,14 @@ static gboolean up_ready(gint fd, GIOCondition cond, gpointer ud)
 		}
 		c->connected = true;
 	}
+	room = DT_IN_MAX - c->to_up->len;
 	if (up_write(c) < 0) {
 		c->src = 0;
 		conn_reset(nn, c);
 		return G_SOURCE_REMOVE;
 	}
+	if (c->established && room < c->mss && DT_IN_MAX - c->to_up->len >= c->mss)
+		seg(nn, c, c->snd_nxt, RTE_TCP_ACK_FLAG, NULL, 0); /* the window opens again */
 	while ((cond & (G_IO_IN | G_IO_HUP)) && !c->up_eof && c->out->len < DT_OUT_MAX) {
 		ssize_t r = recv(fd, buf, RTE_MIN(sizeof(buf), (size_t)(DT_OUT_MAX - c->out->len)),
 				 MSG_DONTWAIT);
@@ -252,9 +257,15 @@ static void conn_open(struct nat_net *nn, const uint8_t *f, const struct rte_tcp
 		      *oe = (const uint8_t *)th + (th->data_off >> 4) * 4;
 	int fd;
 
-	for (unsigned i = 0; i < DT_CONNS && !c; i++)
-		if (!t->c[i].used)
+	unsigned mine = 0;
+
+	for (unsigned i = 0; i < DT_CONNS; i++) {
+		if (!t->c[i].used && !c)
 			c = &t->c[i];
+		mine += t->c[i].used && t->c[i].ip == ip;
+	}
+	if (mine >= DT_PER_GUEST) /* one guest cannot take every slot */
+		c = NULL;
 	fd = c ? socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
 	if (fd < 0 || (connect(fd, (const struct sockaddr *)&t->up, sizeof(t->up)) < 0 &&
 		       errno != EINPROGRESS)) {
@@ -331,7 +342,7 @@ void nat_dns_tcp_input(struct nat_net *nn, const uint8_t *f, size_t len, uint64_
 	struct dt_conn *c = NULL;
 	uint16_t tot;
 
-	if (!t || len < 14 + ihl + sizeof(*th))
+	if (!t || ihl < 20 || len < 14 + ihl + sizeof(*th))
 		return;
 	hl = (th->data_off >> 4) * 4u;
 	tot = (uint16_t)(f[16] << 8 | f[17]);
@@ -344,7 +355,7 @@ void nat_dns_tcp_input(struct nat_net *nn, const uint8_t *f, size_t len, uint64_
 		if (t->c[i].used && t->c[i].ip == ip && t->c[i].port == th->src_port)
 			c = &t->c[i];
 	if (th->tcp_flags & RTE_TCP_RST_FLAG) {
-		if (c)
+		if (c && seq == c->rcv_nxt) /* exactly in order only (RFC 5961) */
 			conn_free(c);
 		return;
 	}
@@ -356,12 +367,15 @@ void nat_dns_tcp_input(struct nat_net *nn, const uint8_t *f, size_t len, uint64_
 				    seq, ntohl(th->recv_ack), th->tcp_flags, plen);
 		return;
 	}
-	c->last_rx = now;
-	if (th->tcp_flags & RTE_TCP_SYN_FLAG) { /* the SYN again: our SYN-ACK was lost */
-		if (!c->established)
+	if (th->tcp_flags & RTE_TCP_SYN_FLAG) {
+		if (!c->established) /* the SYN again: our SYN-ACK was lost */
 			seg(nn, c, c->iss, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, NULL, 0);
+		else /* a new connection on an old one's port: a challenge ACK (RFC 5961), whose
+		      * answer, a reset in order, ends the old one */
+			seg(nn, c, c->snd_nxt, RTE_TCP_ACK_FLAG, NULL, 0);
 		return;
 	}
+	c->last_rx = now;
 	take_ack(c, th);
 	if (plen && seq == c->rcv_nxt && c->established && !c->guest_fin &&
 	    c->to_up->len + plen <= DT_IN_MAX) {
@@ -373,7 +387,9 @@ void nat_dns_tcp_input(struct nat_net *nn, const uint8_t *f, size_t len, uint64_
 		c->guest_fin = true;
 		c->rcv_nxt++;
 	}
-	if (plen || (th->tcp_flags & RTE_TCP_FIN_FLAG)) /* in order or not: what we have */
+	/* data or FIN, in order or not, and any segment out of order (a window probe): what
+	 * we have; not a bare ACK in order (no ACK of ACKs) */
+	if (plen || (th->tcp_flags & RTE_TCP_FIN_FLAG) || seq != c->rcv_nxt)
 		seg(nn, c, c->snd_nxt, RTE_TCP_ACK_FLAG, NULL, 0);
 	if (up_write(c) < 0) {
 		conn_reset(nn, c);

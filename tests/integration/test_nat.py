@@ -130,6 +130,20 @@ while len(buf) >= 2:
 print(' '.join(out))
 '''
 
+# Nine connections at once from one guest, held open, then closed.
+DNS_TCP_MANY = r'''
+import socket, sys
+socks = []
+for i in range(9):
+    try:
+        socks.append(socket.create_connection((sys.argv[1], 53), timeout=3))
+    except ConnectionRefusedError:
+        print('refused', i)
+print('open', len(socks))
+for x in socks:
+    x.close()
+'''
+
 HTTP_SERVER = r'''
 import http.server, sys
 class H(http.server.BaseHTTPRequestHandler):
@@ -288,6 +302,11 @@ def test_dns(tap, s):
                r.stdout.split()[3:5] == ['id=2', 'an=150'],
                'dns: over TCP, two queries in one half-closed connection: both answers, '
                'the 2.4-kB one whole: %r' % (r.stdout.strip() or r.stderr.strip()[-200:]))
+        # one guest holds at most 8 connections at once: the 9th is refused (a reset)
+        r = s.g.run(sys.executable, '-c', DNS_TCP_MANY, GW, check=False)
+        tap.ok(r.stdout.split() == ['refused', '8', 'open', '8'],
+               'dns: over TCP, a guest\'s 9th connection at once is refused, 8 open: %r' %
+               (r.stdout.strip() or r.stderr.strip()[-200:]))
         # glibc's resolver in the guest: a truncated UDP answer, then TCP (RFC 7766)
         conf = '/etc/netns/%s/resolv.conf' % s.g.name
         os.makedirs(os.path.dirname(conf), exist_ok=True)
@@ -309,7 +328,8 @@ def test_dns(tap, s):
             shutil.rmtree(os.path.dirname(conf), ignore_errors=True)
         wait_for(lambda: s.show().get('dns_counters', {}).get('tcp_open', 1) == 0, 5, 0.2)
         c = s.show().get('dns_counters', {})
-        tap.ok(c.get('tcp_connections', 0) >= 2 and c.get('tcp_open', 1) == 0,
+        tap.ok(c.get('tcp_connections', 0) >= 10 and c.get('tcp_open', 1) == 0 and
+               c.get('tcp_refused', 0) == 1,
                'dns: net show counts the TCP connections, none left open: %s' % c)
     finally:
         dns.kill()
