@@ -680,7 +680,7 @@ void vn_nat_conntrack_list(struct vn_net *n, JsonBuilder *b)
 		g_array_set_size(chunk, 0);
 		vn_ct_lock(ct);
 		for (uint32_t k = i; k < ct->max && k < i + 4096; k++)
-			if (ct->e[k].used)
+			if (vn_ct_in_table(&ct->e[k]))
 				g_array_append_val(chunk, ct->e[k]);
 		vn_ct_unlock(ct);
 		for (guint k = 0; k < chunk->len; k++)

@@ -162,7 +162,6 @@ struct vn_ct_entry *vn_ct_insert_nat(struct vn_ct *ct, const struct vn_ct_tuple 
 	e->t[0] = *orig;
 	e->t[1] = *reply;
 	e->pos[0] = e->pos[1] = -1;
-	e->used = true;
 	if ((flags & VN_CT_F_PORT) && ct->port_refs)
 		vn_ct_port_ref(ct, reply->proto, reply->dport, 1);
 	else
@@ -286,11 +285,10 @@ void vn_ct_seen(struct vn_ct *ct, struct vn_ct_entry *e, int dir, uint8_t tcp_fl
 
 void vn_ct_remove(struct vn_ct *ct, struct vn_ct_entry *e)
 {
-	if (!e->used)
+	if (!vn_ct_in_table(e))
 		return;
 	for (int d = 0; d < 2; d++)
 		e->pos[d] = rte_hash_del_key_with_hash(ct->h, &e->t[d], sig_of(&e->t[d]));
-	e->used = false;
 	__atomic_store_n(&e->seq, e->seq + 1, __ATOMIC_RELEASE); /* even: gone */
 	ct->used--;
 	if (e->flags & VN_CT_F_PORT)
@@ -335,7 +333,8 @@ unsigned vn_ct_expire(struct vn_ct *ct, uint64_t now, uint32_t budget)
 		vn_ct_lock(ct);
 		for (; i < end && i < budget && i < ct->max; i++) {
 			struct vn_ct_entry *e = &ct->e[ct->scan];
-			if (e->used && __atomic_load_n(&e->expires, __ATOMIC_RELAXED) <= now) {
+			if (vn_ct_in_table(e) &&
+			    __atomic_load_n(&e->expires, __ATOMIC_RELAXED) <= now) {
 				vn_ct_remove(ct, e);
 				gone++;
 			}
@@ -359,7 +358,7 @@ unsigned vn_ct_flush(struct vn_ct *ct)
 		uint32_t end = i + SLICE;
 		vn_ct_lock(ct);
 		for (; i < end && i < ct->max; i++)
-			if (ct->e[i].used) {
+			if (vn_ct_in_table(&ct->e[i])) {
 				vn_ct_remove(ct, &ct->e[i]);
 				gone++;
 			}

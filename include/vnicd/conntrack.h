@@ -101,13 +101,13 @@ struct vn_ct_entry {
 		};
 		uint16_t sf;
 	};
-	bool used;
-	/* odd while the entry is in the table: bumped when it is inserted and when removed
-	 * (a memo that outlives a burst checks it: vn_ct_seq()) */
-	uint32_t seq;
 	uint64_t expires; /* ms */
 	uint64_t packets[2], bytes[2];
 	struct rte_ether_addr mac[2];
+	/* odd while the entry is in the table (vn_ct_in_table()): bumped when it is inserted
+	 * and when removed (a memo that outlives a burst checks it: vn_ct_seq()); last, in
+	 * what was padding: the entry stays 104 bytes */
+	uint32_t seq;
 };
 
 /** struct vn_ct - the table (fields read by views under the lock). */
@@ -180,6 +180,12 @@ static inline void vn_ct_unlock(struct vn_ct *ct)
 static inline uint32_t vn_ct_gen(const struct vn_ct *ct)
 {
 	return __atomic_load_n(&ct->gen, __ATOMIC_ACQUIRE);
+}
+
+/** vn_ct_in_table() - Return: true if @e is a tracked connection (lock held). */
+static inline bool vn_ct_in_table(const struct vn_ct_entry *e)
+{
+	return e->seq & 1;
 }
 
 /**

@@ -608,7 +608,7 @@ static void test_memo_across_bursts(void)
 		g_assert_cmpint(vn_nat_process(nt, m, true, 4006, &r), ==, VN_NAT_OUTSIDE);
 		rte_pktmbuf_free(m);
 	}
-	g_assert_true(e->used); /* the same memory, another connection */
+	g_assert_true(vn_ct_in_table(e)); /* the same memory, another connection */
 	vn_nat_memo_resume(nt, &mm, 4007);
 	g_assert_null(mm.e);
 	/* the external address or next hop changing (--masquerade) counts as a route change */
