@@ -120,6 +120,18 @@ struct leg_out {
 	struct rte_mbuf *m[2][VN_BURST + VN_NAT_MORE];
 };
 
+/* Frames to next hop @dw (mac_word()) join @out's side @side: the first says the run's
+ * next hop, another one makes it mixed. */
+static inline void leg_out_note(struct leg_out *out, int side, uint64_t dw)
+{
+	if (out->n[side] == 0) {
+		out->dmac[side] = dw;
+		out->mixed[side] = false;
+	} else if (unlikely(out->dmac[side] != dw)) {
+		out->mixed[side] = true;
+	}
+}
+
 /* Translated frame @m leaves by leg @to (side @side) to @dmac: queued in @out. */
 static inline void leg_out_put(struct nat_leg *to, struct leg_out *out, int side,
 			       struct rte_mbuf *m, const struct rte_ether_addr *dmac)
@@ -132,12 +144,7 @@ static inline void leg_out_put(struct nat_leg *to, struct leg_out *out, int side
 		inject_burst(to, out->m[side], out->n[side]);
 		out->n[side] = 0;
 	}
-	if (out->n[side] == 0) {
-		out->dmac[side] = mac_word(dmac);
-		out->mixed[side] = false;
-	} else if (unlikely(out->dmac[side] != mac_word(dmac))) {
-		out->mixed[side] = true;
-	}
+	leg_out_note(out, side, mac_word(dmac));
 	out->m[side][out->n[side]++] = m;
 }
 
@@ -209,12 +216,7 @@ static __rte_always_inline uint16_t leg_memo_run(const struct nat_leg *l, struct
 		to_m[k++] = m;
 	}
 	if (k != k0) {
-		if (k0 == 0) {
-			out->dmac[side] = mac_word(&mm->dmac);
-			out->mixed[side] = false;
-		} else if (out->dmac[side] != mac_word(&mm->dmac)) {
-			out->mixed[side] = true;
-		}
+		leg_out_note(out, side, mac_word(&mm->dmac)); /* out->n[side] still k0 */
 		out->n[side] = k;
 	}
 	return i;
