@@ -8,19 +8,23 @@
  *          and divide the Ir total by the frames it prints)
  *
  * One bridge network of PORTS ring ports whose FDB (fdb_max = MACS, no per-port limits)
- * holds MACS dynamic entries, learned before the clock starts: MAC j (02:cc:j) is on port
- * j % PORTS. Ports are paired (p and p ^ 1, as two guests talking); every port sends bursts
- * of 32 IPv4/UDP 64-byte frames to its pair, each frame from a random MAC of its own and to a
- * random MAC of the pair, so with many MACs nearly every frame learns (refreshes) one entry
- * and looks up another somewhere in the whole table, as on a host whose guests talk to many
- * peers. Each burst takes fresh buffers from the pool and what a port is sent is freed, as
- * vhost ports do. Only vn_dp_switch_burst() is timed (rte_rdtsc around each burst) or
- * counted; writing the frames (which, like a vhost copy, brings them into the cache) and
- * freeing them are not, nor are bursts longer than PREEMPTED_US (preempted: --frames prints
- * how many); every frame must reach its port. Prints ns per frame (median of the rounds)
- * and its ratio to the first case. FDB_MICRO_KIND=overlay: the network is an overlay (VXLAN,
- * VNI 100, no underlay or remote: the ports are guests of one VNI) instead of a bridge, so
- * that the overlay kind's forwarding is what is measured.
+ * holds MACS dynamic entries, learned before the clock starts in a random order (as a host
+ * learns them, as they first appear): MAC j (02:cc:j) is on port j % PORTS.
+ * FDB_MICRO_ORDER=rotation learns them in order of j instead, i.e. port by port in turn: with
+ * 256 ports a port's keys then sit 4 KiB apart in rte_hash's key store (slots are handed out
+ * in order), so a burst's prefetched keys share one L1 set (see the README). Ports are paired (p
+ * and p ^ 1, as two guests talking); every port sends bursts of 32 IPv4/UDP 64-byte frames to its
+ * pair, each frame from a random MAC of its own and to a random MAC of the pair (xorshift64*, over
+ * every MAC of the port), so with many MACs nearly every frame learns (refreshes) one entry and
+ * looks up another somewhere in the whole table, as on a host whose guests talk to many peers. Each
+ * burst takes fresh buffers from the pool and what a port is sent is freed, as vhost ports do. Only
+ * vn_dp_switch_burst() is timed (rte_rdtsc around each burst) or counted; writing the frames
+ * (which, like a vhost copy, brings them into the cache) and freeing them are not, nor are bursts
+ * longer than PREEMPTED_US (preempted: --frames prints how many); every frame must reach its port.
+ * Prints ns per frame (median of the rounds) and its ratio to the first case.
+ * FDB_MICRO_KIND=overlay: the network is an overlay (VXLAN, VNI 100, no underlay or remote: the
+ * ports are guests of one VNI) instead of a bridge, so that the overlay kind's forwarding is what
+ * is measured.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -40,7 +44,6 @@
 
 #define MAXP 256
 #define MAXR 32
-#define NRND (1u << 16)
 #define NOW 1000 /* the FDB clock: constant, as within one second */
 
 struct fcase {
@@ -48,7 +51,8 @@ struct fcase {
 	struct vn_net *net;
 };
 
-static bool overlay; /* FDB_MICRO_KIND=overlay */
+static bool overlay;  /* FDB_MICRO_KIND=overlay */
+static bool rotation; /* FDB_MICRO_ORDER=rotation */
 
 static struct fcase CASES[] = {
     {10, 2},	{1000, 2},  {100000, 2}, {1000000, 2},
@@ -60,8 +64,7 @@ static struct rte_mempool *mp;
 static struct vn_dp *dp;
 static struct vn_port *ports[MAXP];
 static struct rte_ring *rx[MAXP], *tx[MAXP];
-static uint32_t rnd[NRND];
-static unsigned rpos;
+static uint64_t rs = 88172645463325252ull;
 
 static void mac_of(uint32_t j, struct rte_ether_addr *a)
 {
@@ -78,7 +81,10 @@ static inline uint32_t pick(const struct fcase *c, unsigned p)
 {
 	uint32_t per = c->macs / c->ports + (p < c->macs % c->ports);
 
-	return p + c->ports * (rnd[rpos++ & (NRND - 1)] % per);
+	rs ^= rs >> 12; /* xorshift64*: every MAC of the port, not a repeating sample */
+	rs ^= rs << 25;
+	rs ^= rs >> 27;
+	return p + c->ports * ((uint32_t)((rs * 0x2545f4914f6cdd1dull) >> 32) % per);
 }
 
 /* A bridge network of @c->ports ring ports (slots 0..) whose FDB holds @c->macs entries. */
@@ -102,7 +108,16 @@ static void case_make(struct fcase *c, unsigned idx)
 		fprintf(stderr, "fdb_micro: %s\n", err->message);
 		exit(1);
 	}
-	for (uint32_t j = 0; j < c->macs; j++) {
+	g_autofree uint32_t *order = g_new(uint32_t, c->macs);
+	for (uint32_t j = 0; j < c->macs; j++)
+		order[j] = j;
+	for (uint32_t j = c->macs - 1; !rotation && j > 0; j--) {
+		uint32_t k = (uint32_t)g_random_int_range(0, (gint32)j + 1), t = order[j];
+		order[j] = order[k];
+		order[k] = t;
+	}
+	for (uint32_t i = 0; i < c->macs; i++) {
+		uint32_t j = order[i];
 		struct rte_ether_addr a;
 		mac_of(j, &a);
 		if (vn_fdb_learn(c->net->fdb, 0, &a, (uint16_t)(j % c->ports), NOW) != 1) {
@@ -214,10 +229,12 @@ int main(int argc, char **argv)
 	char *eal[] = {
 	    "fdb_micro",   "--no-huge",		  "-m", "1536", "--no-pci", "--no-telemetry",
 	    "--no-shconf", "--log-level=*:error", "-l", "0",	NULL};
-	const char *huge = getenv("FDB_MICRO_HUGE"); /* "1": hugepages, as vnicd runs */
-	const char *kind = getenv("FDB_MICRO_KIND"); /* "overlay", or a bridge */
+	const char *huge = getenv("FDB_MICRO_HUGE");   /* "1": hugepages, as vnicd runs */
+	const char *kind = getenv("FDB_MICRO_KIND");   /* "overlay", or a bridge */
+	const char *order = getenv("FDB_MICRO_ORDER"); /* "rotation", or random */
 
 	overlay = kind && strcmp(kind, "overlay") == 0;
+	rotation = order && strcmp(order, "rotation") == 0;
 
 	if (huge && strcmp(huge, "1") == 0) {
 		eal[1] = "--in-memory";
@@ -248,8 +265,7 @@ int main(int argc, char **argv)
 	dp = vn_dp_create(1, 0);
 	if (!mp || !dp)
 		return 1;
-	for (unsigned i = 0; i < NRND; i++)
-		rnd[i] = (uint32_t)g_random_int();
+	rs |= g_random_int(); /* nonzero */
 	for (unsigned p = 0; p < MAXP; p++) {
 		char name[32];
 		snprintf(name, sizeof(name), "rx%u", p);
