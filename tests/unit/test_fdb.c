@@ -15,6 +15,7 @@ struct ref_entry {
 	bool used, is_static;
 	int port;
 	uint64_t seen;
+	bool marked; /* refreshed since the last fold: seen at the next age() or walk() */
 };
 
 struct ref {
@@ -34,16 +35,17 @@ static int ref_learn(struct ref *r, unsigned seg, unsigned i, int port, uint64_t
 
 	if (e->used) {
 		if (e->is_static || e->port == port) {
-			e->seen = now;
+			e->marked = true;
 			return 0;
 		}
 		e->port = port;
 		e->seen = now;
+		e->marked = false;
 		return 2;
 	}
 	if (r->count >= MAXE)
 		return -ENOSPC;
-	*e = (struct ref_entry){true, false, port, now};
+	*e = (struct ref_entry){true, false, port, now, false};
 	r->count++;
 	return 1;
 }
@@ -57,7 +59,7 @@ static int ref_add_static(struct ref *r, unsigned seg, unsigned i, int port, uin
 			return -ENOSPC;
 		r->count++;
 	}
-	*e = (struct ref_entry){true, true, port, now};
+	*e = (struct ref_entry){true, true, port, now, false};
 	return 0;
 }
 
@@ -68,6 +70,9 @@ static unsigned ref_age(struct ref *r, uint64_t now, uint64_t max)
 	for (unsigned s = 0; s < 2; s++)
 		for (unsigned i = 0; i < POOL; i++) {
 			struct ref_entry *e = &r->e[s][i];
+			if (e->marked)
+				e->seen = now;
+			e->marked = false;
 			if (e->used && !e->is_static && now > e->seen && now - e->seen > max) {
 				e->used = false;
 				r->count--;
