@@ -53,7 +53,7 @@ struct vn_fdb_entry {
 	struct rte_ether_addr mac;
 	uint16_t port;
 	bool is_static;
-	uint64_t age; /* now - last seen, in the caller's time unit */
+	uint64_t age; /* now - last seen, in the caller's time unit (at most one fold late) */
 };
 
 /**
@@ -61,6 +61,11 @@ struct vn_fdb_entry {
  * @name: unique among live FDBs (rte_hash name); @qsbr: the workers' RCU variable, or NULL
  * when a single thread uses the table (tests). Thread: control.
  * Return: the FDB, or NULL (errno set) on failure.
+ *
+ * Last-seen times: inserts and moves set an entry's time; a refresh of a known entry (a
+ * worker's vn_fdb_learn() or vn_fdb_learn_res() that finds it on its port) only marks it, a
+ * bit in a bitmap, and vn_fdb_age() and vn_fdb_walk() first give every entry marked since the
+ * last of them their @now: an entry's time is at most one such fold late.
  */
 struct vn_fdb *vn_fdb_create(const char *name, uint32_t max_entries, struct rte_rcu_qsbr *qsbr);
 
@@ -112,7 +117,7 @@ int vn_fdb_lookup(struct vn_fdb *fdb, uint16_t seg, const struct rte_ether_addr 
  * vn_fdb_lookup_bulk() - look the @n (at most VN_FDB_BULK) keys @keys up at once, so that
  * their cache misses overlap (rte_hash_lookup_bulk_data): @res[i] is what the table holds
  * for @keys[i], 0 when it holds nothing (vn_fdb_res_port()). The first @nlearn keys are
- * sources about to be learned (vn_fdb_learn_res()): their last-seen times are prefetched.
+ * sources about to be learned (vn_fdb_learn_res()): their seen marks are prefetched.
  * Thread: any (workers).
  */
 void vn_fdb_lookup_bulk(struct vn_fdb *fdb, const struct vn_fdb_key *keys, unsigned n,
