@@ -257,10 +257,18 @@ bool vn_dp_workers_past(struct vn_dp *dp, uint64_t gen)
 	}
 }
 
+/* Does a port of kind @kind take frames with pending offloads? vhost-user ports complete what
+ * their guest does not take; tap and vnet ports hand them to the kernel in the virtio-net
+ * header, which completes what the device behind does not take. */
+static bool kind_takes_offloads(const char *kind)
+{
+	return strcmp(kind, "vhost") == 0 || strcmp(kind, "tap") == 0 || strcmp(kind, "vnet") == 0;
+}
+
 /*
  * May frames received in the network of slot @s of @t keep pending offloads (mbuf tx flags)?
- * Only when it is a bridge all of whose ports are vhost-user ports (which complete what their
- * guest does not take) and none edits VLAN tags (an edit would move the headers).
+ * Only when it is a bridge all of whose ports take them (kind_takes_offloads()) and none
+ * edits VLAN tags (an edit would move the headers).
  */
 static bool net_offl_pass(const struct vn_dp_table *t, unsigned s)
 {
@@ -270,7 +278,7 @@ static bool net_offl_pass(const struct vn_dp_table *t, unsigned s)
 		return false;
 	for (uint16_t i = 0; i < t->flood_n[s]; i++) {
 		const struct vn_slot *m = &t->slots[t->flood[s][i]];
-		if (!m->port || strcmp(m->port->ops->kind, "vhost") != 0 || m->vmap || m->tun ||
+		if (!m->port || !kind_takes_offloads(m->port->ops->kind) || m->vmap || m->tun ||
 		    m->vtep || (m->pol && m->pol->vlan_aware))
 			return false;
 	}

@@ -15,7 +15,7 @@
 #include "vnicd/log.h"
 #include "vnicd/port.h"
 
-#define FB_MAXIOV 18
+#define FB_MAXIOV 40 /* the header and 39 segments (a guest's 64 KiB GSO frame) */
 #define PKT_CMSG CMSG_SPACE(sizeof(struct tpacket_auxdata))
 
 static const uint8_t zero_hdr[VN_VNET_HDR_LEN];
@@ -25,6 +25,7 @@ struct fq {
 	uint16_t nstash;
 	struct mmsghdr msgs[VN_BURST];
 	struct iovec iov[VN_BURST][FB_MAXIOV];
+	uint8_t hdr[VN_BURST][VN_VNET_HDR_LEN]; /* of frames with pending offloads */
 	uint8_t ctl[VN_BURST][PKT_CMSG] __attribute__((aligned(8)));
 	struct sockaddr_ll name[VN_BURST];
 };
@@ -193,12 +194,17 @@ static uint16_t frx(struct tq *q, struct rte_mbuf **pkts, struct vn_vnet_meta *m
 	return q->packet ? frx_pkt(q, f, pkts, meta, n) : frx_tun(q, f, pkts, meta, n);
 }
 
-static unsigned fill_iov(struct iovec *iov, struct rte_mbuf *m)
+/* @hdr: room for the virtio-net header of a frame with pending offloads */
+static unsigned fill_iov(struct iovec *iov, struct rte_mbuf *m, uint8_t *hdr)
 {
 	unsigned j = 1;
 
 	iov[0].iov_base = (void *)zero_hdr;
 	iov[0].iov_len = sizeof(zero_hdr);
+	if (unlikely(m->ol_flags & VN_TX_OFFLOAD_FLAGS)) {
+		vn_vnet_hdr_from_mbuf(m, hdr);
+		iov[0].iov_base = hdr;
+	}
 	for (struct rte_mbuf *s = m; s; s = s->next, j++) {
 		iov[j].iov_base = rte_pktmbuf_mtod(s, void *);
 		iov[j].iov_len = s->data_len;
@@ -214,6 +220,7 @@ static uint16_t ftx(struct tq *q, struct rte_mbuf **pkts, uint16_t n)
 	if (!q->packet) {
 		for (; i < n; i++) {
 			struct iovec iov[FB_MAXIOV];
+			uint8_t hdr[VN_VNET_HDR_LEN];
 			ssize_t r;
 
 			if (unlikely(pkts[i]->nb_segs > FB_MAXIOV - 1)) {
@@ -221,7 +228,7 @@ static uint16_t ftx(struct tq *q, struct rte_mbuf **pkts, uint16_t n)
 				rte_pktmbuf_free(pkts[i]);
 				continue;
 			}
-			r = writev(q->fd, iov, (int)fill_iov(iov, pkts[i]));
+			r = writev(q->fd, iov, (int)fill_iov(iov, pkts[i], hdr));
 			q->st.tx_syscalls++;
 			if (r < 0 && errno == EAGAIN)
 				break;
@@ -246,7 +253,7 @@ static uint16_t ftx(struct tq *q, struct rte_mbuf **pkts, uint16_t n)
 				break;
 			memset(h, 0, sizeof(*h));
 			h->msg_iov = f->iov[built];
-			h->msg_iovlen = fill_iov(f->iov[built], pkts[i + j]);
+			h->msg_iovlen = fill_iov(f->iov[built], pkts[i + j], f->hdr[built]);
 			built++;
 		}
 		if (built == 0) { /* too many segments: drop it */

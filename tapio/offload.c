@@ -299,7 +299,7 @@ static uint16_t offq_cut(struct vn_offq *q, struct rte_mempool *segmp, struct rt
 }
 
 uint16_t vn_offq_rx(struct vn_offq *q, vn_offq_fill_fn fill, void *ctx, struct rte_mempool *segmp,
-		    struct rte_mbuf **pkts, uint16_t n)
+		    struct rte_mbuf **pkts, uint16_t n, bool pass)
 {
 	uint16_t out = 0;
 
@@ -318,6 +318,13 @@ uint16_t vn_offq_rx(struct vn_offq *q, vn_offq_fill_fn fill, void *ctx, struct r
 				break;
 		}
 		m = q->fifo[q->fhead];
+		if (pass && vn_offload_mark(m, &q->fmeta[q->fhead]) == 0) {
+			q->passed += m->ol_flags != 0;
+			q->fhead++;
+			q->fcount--;
+			pkts[out++] = m;
+			continue;
+		}
 		rc = vn_offload_prepare(m, &q->fmeta[q->fhead], &q->gso);
 		if (q->fmeta[q->fhead].flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
 			q->csum_filled++;
@@ -353,6 +360,7 @@ void vn_offq_stats_add(struct vn_offq_stats *acc, const struct vn_offq *q)
 	acc->gso_segments += q->gso_segments;
 	acc->csum_filled += q->csum_filled;
 	acc->gso_nomem += q->gso_nomem;
+	acc->passed += q->passed;
 }
 
 void vn_offq_stats_json(JsonBuilder *b, const struct vn_offq_stats *st)

@@ -215,7 +215,7 @@ out_close:
 
 uint16_t vn_pktq_rx(struct vn_pktq *pq, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
-	return vn_tap_q_rx(&pq->q[q], pq->eng, pq->segmp, pkts, n);
+	return vn_tap_q_rx(&pq->q[q], pq->eng, pq->segmp, pkts, n, false);
 }
 
 uint16_t vn_pktq_tx(struct vn_pktq *pq, uint16_t q, struct rte_mbuf **pkts, uint16_t n)

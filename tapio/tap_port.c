@@ -73,18 +73,19 @@ static uint16_t tq_fill(void *ctx, struct rte_mbuf **pkts, struct vn_vnet_meta *
 }
 
 uint16_t vn_tap_q_rx(struct tap_q *q, const struct tq_engine *eng, struct rte_mempool *segmp,
-		     struct rte_mbuf **pkts, uint16_t n)
+		     struct rte_mbuf **pkts, uint16_t n, bool pass)
 {
 	struct tq_fill f = {&q->io, eng};
 
-	return vn_offq_rx(&q->oq, tq_fill, &f, segmp, pkts, n);
+	return vn_offq_rx(&q->oq, tq_fill, &f, segmp, pkts, n, pass);
 }
 
 static uint16_t tap_rx_burst(struct vn_port *port, uint16_t qi, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct tap_port *tp = (struct tap_port *)port;
 
-	return vn_tap_q_rx(&tp->q[qi], tp->eng, tp->mp, pkts, n);
+	return vn_tap_q_rx(&tp->q[qi], tp->eng, tp->mp, pkts, n,
+			   __atomic_load_n(&tp->base.offl_pass, __ATOMIC_ACQUIRE));
 }
 
 static uint16_t txq(struct tap_port *tp, uint16_t qi, struct rte_mbuf **pkts, uint16_t n)
@@ -175,6 +176,7 @@ static void tap_describe(const struct vn_port *port, JsonBuilder *b)
 	vn_json_str(b, "device_mac", mac);
 	vn_json_int(b, "queues", tp->queues);
 	vn_json_int(b, "link_events", (gint64)tp->link_events);
+	vn_json_bool(b, "offload_pass", __atomic_load_n(&tp->base.offl_pass, __ATOMIC_RELAXED));
 	if (tp->vnet) {
 		if (tp->owner >= 0)
 			vn_json_int(b, "owner", tp->owner);
@@ -226,6 +228,7 @@ static void tap_describe(const struct vn_port *port, JsonBuilder *b)
 	vn_json_int(b, "rx_errors", (gint64)s.rx_errors);
 	vn_json_int(b, "rx_rearms", (gint64)s.rx_rearms);
 	vn_offq_stats_json(b, &os);
+	vn_json_int(b, "rx_offload_passed", (gint64)os.passed);
 	vn_json_int(b, "tx_frames", (gint64)s.tx_frames);
 	vn_json_int(b, "tx_errors", (gint64)s.tx_errors);
 	vn_json_int(b, "tx_dropped", (gint64)td);
@@ -326,6 +329,7 @@ static void tap_destroy(struct vn_port *port)
 	vn_klink_unwatch(tp->watch);
 	tp->watch = NULL;
 	close_queues(tp);
+	__atomic_sub_fetch(&vn_offl_sources, 1, __ATOMIC_RELAXED);
 	vn_tap_release_fds(tp, port->deleting && tp->created);
 	if (port->deleting) {
 		vn_tap_undo_device(tp);
@@ -488,6 +492,7 @@ static int kind_create(bool vnet, const char *name, JsonObject *args, const stru
 		return rc;
 	}
 	g_hash_table_insert(registry(), g_steal_pointer(&key), tp->base.name);
+	__atomic_add_fetch(&vn_offl_sources, 1, __ATOMIC_RELAXED);
 	VN_DBG("port %s: %s%s%s", name, tp->eng->mode(&tp->q[0].io),
 	       tp->fallback[0] ? "; io_uring not used: " : "", tp->fallback);
 	*out = &tp->base;

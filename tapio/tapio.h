@@ -70,8 +70,10 @@ struct tq_engine {
 	 */
 	uint16_t (*rx)(struct tq *q, struct rte_mbuf **pkts, struct vn_vnet_meta *meta, uint16_t n);
 	/**
-	 * tx() - send up to @n complete frames. The engine takes the first <return value>
-	 * mbufs and frees them once the kernel copied them; it never writes to them.
+	 * tx() - send up to @n frames, complete or with pending offloads in their tx flags
+	 * (written into their virtio-net header, vn_vnet_hdr_from_mbuf()). The engine takes
+	 * the first <return value> mbufs and frees them once the kernel copied them; it never
+	 * writes to them.
 	 */
 	uint16_t (*tx)(struct tq *q, struct rte_mbuf **pkts, uint16_t n);
 	/** close() - stop all I/O, free every buffer the engine holds; the fd stays open. */
@@ -200,11 +202,12 @@ void vn_tap_q_close(struct tap_q *q, const struct tq_engine *eng);
 /**
  * vn_tap_q_rx() - up to @n complete frames from queue @q (engine @eng): checksums left
  * to the device filled in, GSO frames cut into segments taken from @segmp; a frame whose
- * offload request is malformed is dropped and counted. Thread: the polling worker of @q.
- * Return: the number of frames; ownership passes to the caller.
+ * offload request is malformed is dropped and counted. With @pass (the port's offl_pass) a
+ * request is carried as tx flags instead where it can be (vn_offq_rx()). Thread: the
+ * polling worker of @q. Return: the number of frames; ownership passes to the caller.
  */
 uint16_t vn_tap_q_rx(struct tap_q *q, const struct tq_engine *eng, struct rte_mempool *segmp,
-		     struct rte_mbuf **pkts, uint16_t n);
+		     struct rte_mbuf **pkts, uint16_t n, bool pass);
 
 /**
  * vn_tap_pool_release() - free an rx pool of 64 KiB buffers (NULL: nothing) once no port

@@ -27,11 +27,13 @@
 #define IORING_CQE_BUFFER_SHIFT 16
 #endif
 
-#define URX_RING 64	  /* provided buffers per rx queue (a power of two) */
-#define URX_POSTED 16	  /* single-shot reads kept posted when multishot read is missing */
-#define URX_CQ 256	  /* completion ring of the rx side */
-#define UTX_SLOTS 64	  /* writes in flight per tx queue */
-#define UTX_MAXIOV 18	  /* the virtio-net header and up to 17 mbuf segments */
+#define URX_RING 64   /* provided buffers per rx queue (a power of two) */
+#define URX_POSTED 16 /* single-shot reads kept posted when multishot read is missing */
+#define URX_CQ 256    /* completion ring of the rx side */
+#define UTX_SLOTS 64  /* writes in flight per tx queue */
+#define UTX_MAXIOV                                                                                 \
+	40		  /* the virtio-net header and up to 39 mbuf segments (a guest's           \
+			     64 KiB GSO frame in 2 KiB buffers) */
 #define UD_RX 0x7278ull	  /* user_data of rx requests */
 #define UD_CANCEL 0xc0ull /* user_data of cancellations */
 #define BGID 0
@@ -45,6 +47,7 @@ struct utx_slot {
 	struct rte_mbuf *m;
 	struct msghdr msg;
 	struct iovec iov[UTX_MAXIOV];
+	uint8_t hdr[VN_VNET_HDR_LEN]; /* a frame with pending offloads: its header */
 };
 
 struct uq {
@@ -387,6 +390,10 @@ static uint16_t utx(struct tq *q, struct rte_mbuf **pkts, uint16_t n)
 		s->m = m;
 		s->iov[0].iov_base = (void *)zero_hdr;
 		s->iov[0].iov_len = sizeof(zero_hdr);
+		if (unlikely(m->ol_flags & VN_TX_OFFLOAD_FLAGS)) {
+			vn_vnet_hdr_from_mbuf(m, s->hdr);
+			s->iov[0].iov_base = s->hdr;
+		}
 		for (struct rte_mbuf *seg = m; seg; seg = seg->next, j++) {
 			s->iov[j].iov_base = rte_pktmbuf_mtod(seg, void *);
 			s->iov[j].iov_len = seg->data_len;

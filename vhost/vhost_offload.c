@@ -147,14 +147,12 @@ int vn_vhost_tx_prepare(struct rte_mbuf **mp, struct rte_mempool *pool, struct v
 
 /* ---- the port's offload paths ---- */
 
-uint32_t vn_vhost_offl_sources;
-
 void vn_vhost_offq_reset(struct vhost_port *vp)
 {
 	for (uint16_t q = 0; q < vp->queues; q++)
 		vn_offq_reset(&vp->oq[q]);
 	if (__atomic_exchange_n(&vp->offloads, 0, __ATOMIC_ACQ_REL))
-		__atomic_sub_fetch(&vn_vhost_offl_sources, 1, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&vn_offl_sources, 1, __ATOMIC_RELAXED);
 }
 
 /* vn_offq's fill: a dequeue burst, the offload requests read off the mbufs' flags. */
@@ -207,7 +205,7 @@ uint16_t vn_vhost_rx_offloads(struct vhost_port *vp, int vid, uint16_t q, struct
 
 	if (__atomic_load_n(&vp->base.offl_pass, __ATOMIC_ACQUIRE) && !oq->fcount && !oq->in_gso)
 		return rx_pass(vp, vid, q, pkts, n);
-	return vn_offq_rx(oq, offq_fill, &f, vp->mp, pkts, n);
+	return vn_offq_rx(oq, offq_fill, &f, vp->mp, pkts, n, false);
 }
 
 bool vn_vhost_tx_takes_all(const struct vhost_port *vp, struct rte_mbuf **pkts, uint16_t n)

@@ -256,7 +256,7 @@ static int cb_new_device(int vid)
 	if (rte_vhost_get_negotiated_features(vid, &vp->features) != 0)
 		vp->features = 0;
 	if (vp->features & VHOST_HOST_OFFLOADS) {
-		__atomic_add_fetch(&vn_vhost_offl_sources, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&vn_offl_sources, 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&vp->offloads, 1, __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&vp->gen, vid_open(vid), __ATOMIC_RELEASE);
@@ -362,7 +362,7 @@ static uint16_t vhost_tx_burst(struct vn_port *port, uint16_t q, struct rte_mbuf
 	if (vid < 0 || pair < 0)
 		return 0;
 	q = (uint16_t)pair;
-	if (unlikely(__atomic_load_n(&vn_vhost_offl_sources, __ATOMIC_RELAXED)) &&
+	if (unlikely(__atomic_load_n(&vn_offl_sources, __ATOMIC_RELAXED)) &&
 	    __atomic_load_n(&port->offl_pass, __ATOMIC_RELAXED) &&
 	    !vn_vhost_tx_takes_all(vp, pkts, n))
 		return vn_vhost_tx_completing(vp, vid, q, pkts, n);

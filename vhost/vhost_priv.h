@@ -70,12 +70,6 @@ struct vhost_port {
 	rte_spinlock_t txlock[VN_MAX_QUEUES];
 };
 
-/*
- * Connected guests that send frames with offloads: while there are none, no frame in the
- * switch has pending offloads and transmit need not look (atomic).
- */
-extern uint32_t vn_vhost_offl_sources;
-
 /**
  * vn_vhost_rx_offloads() - up to @n frames from queue pair @q of guest @vid, which
  * negotiated offloads: passed on as tx flags (offl_pass) or completed (@vp->oq[@q]).

@@ -7,8 +7,12 @@
  * requests (vhost/, the metadata read off the mbuf's flags) and by the unit tests.
  *
  * Frames the switch receives are complete, so every destination port (vhost-user, TAP,
- * ...) can send them as they are; the one exception, networks of vhost-user ports only
- * where a guest's offload requests cross as mbuf tx flags, is vhost.h's (vn_port.offl_pass).
+ * ...) can send them as they are; the one exception is a network whose ports all take
+ * pending offloads (vhost-user, tap and vnet ports, no VLAN policy: vn_port.offl_pass), where
+ * a guest's or a kernel's offload requests cross as mbuf tx flags (vn_offload_mark(),
+ * vn_vhost_offload_mark()): a TAP destination writes them into its virtio-net header
+ * (vn_vnet_hdr_from_mbuf()), a vhost-user one gives them to a guest that takes them or
+ * completes the frame.
  * A GSO frame is cut into MSS-sized segments whose IPv4 header, TCP and UDP checksums are
  * computed from scratch; a frame that only needs its checksum gets it filled in at
  * csum_start + csum_offset.
@@ -27,6 +31,9 @@
 #define VN_VNET_HDR_LEN 10 /* sizeof(struct virtio_net_hdr): what tun and AF_PACKET use here */
 #define VN_GSO_MIN_MSS 8   /* smaller gso_size values are refused as malformed */
 
+/* mbuf tx flags of a frame with pending offloads (a partial checksum, TCP segmentation) */
+#define VN_TX_OFFLOAD_FLAGS (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG)
+
 /**
  * struct vn_vnet_meta - what the kernel said about one frame (virtio_net_hdr, decoded to
  * host order) plus a VLAN tag that an AF_PACKET socket reported out of band.
@@ -44,6 +51,30 @@ struct vn_vnet_meta {
  * any alignment) into @meta.
  */
 void vn_vnet_meta_decode(const void *hdr, struct vn_vnet_meta *meta);
+
+/*
+ * Ports that may hand over frames with offload requests (vhost-user guests that negotiated
+ * them, tap and vnet ports), atomic: while there are none no frame in the switch has pending
+ * offloads and vhost-user transmit need not look.
+ */
+extern uint32_t vn_offl_sources;
+
+/**
+ * vn_offload_mark() - carry the request @meta of frame @m (its headers in the first buffer)
+ * as mbuf tx flags with l2/l3/l4 lengths and tso_segsz, the frame left as it is. Thread: any
+ * (touches only @m). Return: 0 (also when @meta asks for nothing), or -ENOTSUP when the
+ * request is not one passed on (USO, ECN, offsets that are not the frame's TCP or UDP
+ * checksum, a GSO frame without one): the caller completes the frame instead.
+ */
+int vn_offload_mark(struct rte_mbuf *m, const struct vn_vnet_meta *meta);
+
+/**
+ * vn_vnet_hdr_from_mbuf() - the virtio-net header (VN_VNET_HDR_LEN bytes, little-endian) at
+ * @hdr for frame @m: its pending offloads (tx flags) as a partial checksum and a TCP GSO
+ * request, all zeros when it has none. The frame's checksum field is left as the sender
+ * seeded it. Thread: any.
+ */
+void vn_vnet_hdr_from_mbuf(const struct rte_mbuf *m, void *hdr);
 
 /**
  * struct vn_gso - a GSO frame being cut into segments; owned by whoever called
@@ -115,24 +146,26 @@ struct vn_offq {
 	struct vn_gso gso;
 	struct rte_mbuf *fifo[VN_BURST];
 	struct vn_vnet_meta fmeta[VN_BURST];
-	uint64_t bad_offload, gso_frames, gso_segments, csum_filled, gso_nomem;
+	uint64_t bad_offload, gso_frames, gso_segments, csum_filled, gso_nomem, passed;
 };
 
 /**
  * vn_offq_rx() - up to @n complete frames from @q, which reads bursts with @fill(@ctx):
  * checksums left to the receiver filled in, GSO frames cut into segments taken from @segmp;
- * a frame whose offload request is malformed is dropped and counted. Thread: the polling
- * worker. Return: the number of frames; ownership passes to the caller.
+ * a frame whose offload request is malformed is dropped and counted. With @pass (the port's
+ * offl_pass), requests vn_offload_mark() takes cross as tx flags instead (counted in
+ * @q->passed), the rest are completed. Thread: the polling worker. Return: the number of
+ * frames; ownership passes to the caller.
  */
 uint16_t vn_offq_rx(struct vn_offq *q, vn_offq_fill_fn fill, void *ctx, struct rte_mempool *segmp,
-		    struct rte_mbuf **pkts, uint16_t n);
+		    struct rte_mbuf **pkts, uint16_t n, bool pass);
 
 /** vn_offq_reset() - free the frames @q still holds (the fifo, a GSO source). */
 void vn_offq_reset(struct vn_offq *q);
 
 /** struct vn_offq_stats - the counters of one or more vn_offq, summed. */
 struct vn_offq_stats {
-	uint64_t bad_offload, gso_frames, gso_segments, csum_filled, gso_nomem;
+	uint64_t bad_offload, gso_frames, gso_segments, csum_filled, gso_nomem, passed;
 };
 
 /** vn_offq_stats_add() - add @q's counters to @acc. */

@@ -29,6 +29,8 @@ COMMANDS = [
      r'(?m)^64\s+vxlan\s.*\n64\s+vxlan2\s+%s' % NUM),
     ('tap_bench', ['python3', '{bench}/tap_bench.py', '--seconds', '1', '--runs', '1'], {},
      r'io_uring\s+%s' % NUM),
+    ('tap_tcp', ['python3', '{bench}/tap_tcp.py', '--seconds', '1', '--rounds', '1'], {},
+     r'(?m)^pass\s+%s' % NUM),
     ('idle_cpu', ['python3', '{bench}/idle_cpu.py'], {},
      r'adaptive \(idle_sleep_us=1000\)\s+%s %%' % NUM),
     ('latency', ['python3', '{bench}/latency.py'], {}, r'busy polling.*\s%s\s+%s' % (NUM, NUM)),

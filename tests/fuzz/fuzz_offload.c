@@ -98,6 +98,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		       data + VN_VNET_HDR_LEN, size - VN_VNET_HDR_LEN);
 	}
 	avail = rte_mempool_avail_count(segs) + m->nb_segs * (m->pool == segs);
+	if (vn_offload_mark(m, &meta) == 0 && m->ol_flags) { /* passed on: the header back */
+		struct vn_vnet_meta back;
+		uint8_t hdr[VN_VNET_HDR_LEN];
+		if ((uint32_t)m->l2_len + m->l3_len + m->l4_len > rte_pktmbuf_data_len(m))
+			__builtin_trap();
+		vn_vnet_hdr_from_mbuf(m, hdr);
+		vn_vnet_meta_decode(hdr, &back);
+		if (back.csum_start != meta.csum_start || back.csum_offset != meta.csum_offset ||
+		    back.gso_type != meta.gso_type ||
+		    (meta.gso_type && back.gso_size != meta.gso_size))
+			__builtin_trap();
+	}
+	m->ol_flags = 0;
 	rc = vn_offload_prepare(m, &meta, &g);
 	if (rc == VN_OFFLOAD_SEGMENT) {
 		uint64_t want = g.end - g.hdr_len;

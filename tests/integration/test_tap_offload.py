@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-# TSO/USO and checksum offload from the kernel: frames are segmented and completed in software, and verify.
+# TSO/USO and checksum offload from the kernel: passed on whole between TAPs, else segmented and completed in software, and verify.
 """Usage: test_tap_offload.py [--fallback]   (--fallback: io_uring = no, readv/writev)
 
 Namespace a's TAP has TSO/USO and checksum offload on (vnicd accepts them with
 TUNSETOFFLOAD), so its kernel hands vnicd 64 KiB super-frames with partial checksums.
-vnicd cuts and completes them before they enter the switch; namespace b captures what it
-receives and tshark verifies every IPv4/TCP/UDP checksum; a vhost-user guest (testpmd
-virtio-user, no offloads negotiated) gets exactly the expected segments.
+First the network is two TAPs (offload pass-through): TCP super-frames reach b whole, in
+its virtio-net header, and 16 MiB of random bytes arrive intact each way; a GSO frame
+injected by a packet socket reaches a vhost-user guest without offloads cut into exact
+segments. Then, with an access VLAN on the ports (no pass-through), vnicd cuts and
+completes the frames before they enter the switch; namespace b captures what it receives
+and tshark verifies every IPv4/TCP/UDP checksum; a vhost-user guest (testpmd virtio-user,
+no offloads negotiated) gets exactly the expected segments.
 """
 import os
 import sys
@@ -45,6 +49,100 @@ while True:
     sizes += len(s.recv(65535))
 print(n, sizes, flush=True)
 '''
+
+
+SHA_RECEIVER = r'''
+import hashlib, socket, sys
+s = socket.socket(socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(1)
+print('ready', flush=True)
+c, _ = s.accept()
+h, n = hashlib.sha256(), 0
+while True:
+    b = c.recv(1 << 20)
+    if not b:
+        break
+    h.update(b)
+    n += len(b)
+print(n, h.hexdigest(), flush=True)
+'''
+
+SHA_SENDER = r'''
+import hashlib, os, socket, sys, time
+data = os.urandom(int(sys.argv[3]))
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
+t = time.monotonic()
+s.sendall(data)
+s.shutdown(socket.SHUT_WR)
+s.recv(1)
+print(len(data), hashlib.sha256(data).hexdigest(), time.monotonic() - t, flush=True)
+'''
+
+# One TCP/IPv4 GSO frame (virtio-net header: NEEDS_CSUM, TCPV4, gso_size 1400) of 6000 bytes
+# of payload, sent on IFNAME with PACKET_VNET_HDR: the tap hands it to vnicd whole.
+GSO_INJECT = r'''
+import socket, struct, sys
+ifname, dst, src, count = sys.argv[1], bytes.fromhex(sys.argv[2].replace(':', '')), \
+    bytes.fromhex(sys.argv[3].replace(':', '')), int(sys.argv[4])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.setsockopt(263, 15, 1)  # SOL_PACKET, PACKET_VNET_HDR
+s.bind((ifname, 0))
+payload = bytes(range(256)) * 23 + bytes(112)  # 6000
+tcp = struct.pack('!HHIIBBHHH', 40000, 9300, 1, 0, 5 << 4, 0x18, 65535, 0, 0)
+ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + 20 + len(payload), 1, 0x4000, 64, 6, 0,
+                 bytes([10, 79, 0, 1]), bytes([10, 79, 0, 9]))
+def csum(b):
+    if len(b) % 2:
+        b += b'\0'
+    t = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    while t >> 16:
+        t = (t & 0xffff) + (t >> 16)
+    return t
+ip = ip[:10] + struct.pack('!H', 0xffff - csum(ip)) + ip[12:]
+seed = csum(ip[12:20] + struct.pack('!HH', 6, 20 + len(payload)))  # pseudo-header, as Linux
+tcp = tcp[:16] + struct.pack('!H', seed) + tcp[18:]
+hdr = struct.pack('<BBHHHH', 1, 1, 14 + 20 + 20, 1400, 14 + 20, 16)
+for _ in range(count):
+    s.send(hdr + dst + src + b'\x08\x00' + ip + tcp + payload)
+'''
+
+
+def sha_transfer(tap, label, a, b, addr, port, size):
+    """@size random bytes from a to b over TCP: Return: (ok, seconds)."""
+    rcv = b.python(SHA_RECEIVER, addr, str(port))
+    tap.eq(rcv.stdout.readline().strip(), 'ready', '[%s] receiver on %s ready' % (label, addr))
+    out = a.run(sys.executable, '-c', SHA_SENDER, addr, port, size, timeout=120).stdout.split()
+    got = rcv.stdout.readline().split()
+    return got[:2] == out[:2], float(out[2])
+
+
+def pass_phase(tap, label, vn, a, b, ia, ib):
+    """Two TAPs only: offloads cross the switch whole."""
+    for p in ('ta', 'tb'):
+        tap.ok(wait_for(lambda p=p: nl.port_show(vn, p)['offload_pass']),
+               '[%s] %s: offload_pass (a network of TAPs)' % (label, p))
+    for v6 in (False, True):
+        what = 'TCP/IPv%d' % (6 if v6 else 4)
+        g0 = nl.port_show(vn, 'ta')['io_stats']
+        cap = nl.Capture(b, ib, 'tcp port %d' % (9400 + v6), count=2000)
+        ok, secs = sha_transfer(tap, label, a, b, 'fd00:79::2' if v6 else '10.79.0.2',
+                                9400 + v6, 16 << 20)
+        cap.stop()
+        g1 = nl.port_show(vn, 'ta')['io_stats']
+        passed = g1['rx_offload_passed'] - g0['rx_offload_passed']
+        tap.ok(ok, '[%s] %s a -> b: 16 MiB of random bytes arrive intact (sha256), %.2f s'
+               % (label, what, secs))
+        tap.ok(passed > 10 and g1['rx_gso_frames'] == g0['rx_gso_frames'],
+               '[%s] %s: %d frames passed on with their offloads, none cut (%d)'
+               % (label, what, passed, g1['rx_gso_frames'] - g0['rx_gso_frames']))
+        longest = max((int(r[0]) for r in cap.fields('tcp', 'frame.len')), default=0)
+        tap.ok(longest > 1514, '[%s] %s: b received super-frames whole (longest %d bytes)'
+               % (label, what, longest))
+        ok, secs = sha_transfer(tap, label, b, a, 'fd00:79::1' if v6 else '10.79.0.1',
+                                9410 + v6, 16 << 20)
+        tap.ok(ok, '[%s] %s b -> a: 16 MiB intact, %.2f s' % (label, what, secs))
 
 
 def features(ns, ifname):
@@ -88,6 +186,47 @@ def main():
         a.run('ping', '-c', '1', '-W', '2', '10.79.0.2', check=False)
         a.run('ping', '-6', '-c', '1', '-W', '2', 'fd00:79::2', check=False)
         ip3 = nl.Iperf3(b)
+        pass_phase(tap, label, vn, a, b, ia, ib)
+
+        # a vhost-user guest without offloads joins: a TCP GSO frame passed on from the tap
+        # is cut for it on the way (vhost tx completion)
+        sock = vn.path('g.sock')
+        g = TestPmd('g', ['net_virtio_user0,path=%s,queues=1,queue_size=1024,mac=%s,server=1'
+                          % (sock, MAC_G)], extra=['--rxd=1024', '--txd=1024'], wait=False)
+        vn.ctl('port', 'add', 'g', 'vhost', '--path', sock, '--mac', MAC_G)
+        g.wait_started()
+        tap.ok(wait_for(lambda: nl.port_show(vn, 'g')['link'] == 'up'), 'vhost guest up')
+        g.wait_link_up(0)
+        g.send(0, 1, 1, dst='ff:ff:ff:ff:ff:ff')  # the bridge learns the guest's MAC
+        time.sleep(0.3)
+        tap.ok(nl.port_show(vn, 'g')['offload_pass'] and nl.port_show(vn, 'ta')['offload_pass'],
+               '[%s] TAPs and a vhost-user port: offload_pass still' % label)
+        g.start_fwd('rxonly')
+        g.stop_fwd()
+        g.clear_stats()
+        g.start_fwd('rxonly')
+        p0 = nl.port_show(vn, 'ta')['io_stats']['rx_offload_passed']
+        c0 = nl.port_show(vn, 'g')['tx_offload_completed']
+        a.run(sys.executable, '-c', GSO_INJECT, ia, MAC_G, MAC_A, 10, timeout=60)
+        want = 10 * 5  # 6000 = 4 * 1400 + 400
+        wait_for(lambda: g.port_stats(0)['rx_packets'] >= want, timeout=10)
+        time.sleep(0.3)
+        g.stop_fwd()
+        st = g.port_stats(0)
+        tap.eq((st['rx_packets'], st['rx_bytes']), (want, 10 * (4 * 1454 + 454)),
+               '[%s] 10 TCP GSO frames passed on from the tap reach the vhost guest (no '
+               'offloads) as exactly %d segments, bytes exact' % (label, want))
+        tap.ok(nl.port_show(vn, 'ta')['io_stats']['rx_offload_passed'] - p0 >= 10 and
+               nl.port_show(vn, 'g')['tx_offload_completed'] - c0 >= 10,
+               '[%s] passed on by the tap port, completed by the vhost port' % label)
+        g.close()
+        vn.ctl('port', 'del', 'g')
+
+        # an access VLAN on the ports: no pass-through, vnicd completes every frame on receipt
+        for p in ('ta', 'tb'):
+            vn.ctl('port', 'set', p, '--vlan-mode', 'access', '--vlan', '7')
+        tap.ok(not nl.port_show(vn, 'ta')['offload_pass'],
+               '[%s] with a VLAN policy: no offload_pass' % label)
 
         for v6 in (False, True):
             what = 'TCP/IPv%d' % (6 if v6 else 4)
@@ -141,10 +280,10 @@ def main():
                    label, d1['rx_csum_filled'] - d0['rx_csum_filled']))
 
         # a vhost-user guest without offloads gets the same segments, exactly
-        sock = vn.path('g.sock')
         g = TestPmd('g', ['net_virtio_user0,path=%s,queues=1,queue_size=1024,mac=%s,server=1'
                           % (sock, MAC_G)], extra=['--rxd=1024', '--txd=1024'], wait=False)
         vn.ctl('port', 'add', 'g', 'vhost', '--path', sock, '--mac', MAC_G)
+        vn.ctl('port', 'set', 'g', '--vlan-mode', 'access', '--vlan', '7')
         g.wait_started()
         tap.ok(wait_for(lambda: nl.port_show(vn, 'g')['link'] == 'up'), 'vhost guest up')
         g.wait_link_up(0)

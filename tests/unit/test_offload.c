@@ -497,6 +497,148 @@ static void test_vhost_pass(void)
 	rte_pktmbuf_free(m);
 }
 
+/* A kernel's request (TAP): passed on as tx flags and written back into a TAP destination's
+ * virtio-net header as it came; requests that cannot be are refused (completed instead). */
+static void test_tap_pass(void)
+{
+	static const struct {
+		struct spec s;
+		uint8_t gso;
+		uint16_t mss;
+		int want;
+	} cases[] = {
+	    {{.proto = IPPROTO_TCP, .payload = 9000}, VIRTIO_NET_HDR_GSO_TCPV4, 1448, 0},
+	    {{.v6 = true, .proto = IPPROTO_TCP, .payload = 9000},
+	     VIRTIO_NET_HDR_GSO_TCPV6,
+	     1428,
+	     0},
+	    {{.vlan = true, .proto = IPPROTO_TCP, .payload = 3000},
+	     VIRTIO_NET_HDR_GSO_TCPV4,
+	     1000,
+	     0},
+	    {{.proto = IPPROTO_UDP, .payload = 700}, VIRTIO_NET_HDR_GSO_NONE, 0, 0},
+	    {{.v6 = true, .proto = IPPROTO_TCP, .payload = 100}, VIRTIO_NET_HDR_GSO_NONE, 0, 0},
+	    {{.proto = IPPROTO_UDP, .payload = 5000}, VIRTIO_NET_HDR_GSO_UDP_L4, 1000, -ENOTSUP},
+	    {{.proto = IPPROTO_TCP, .payload = 5000},
+	     VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN,
+	     1000,
+	     -ENOTSUP},
+	    {{.proto = IPPROTO_TCP, .payload = 5000}, VIRTIO_NET_HDR_GSO_TCPV6, 1000, -ENOTSUP},
+	    {{.proto = IPPROTO_TCP, .payload = 5000}, VIRTIO_NET_HDR_GSO_TCPV4, 4, -ENOTSUP},
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		size_t l3, l4;
+		struct rte_mbuf *m = build(&cases[i].s, &l3, &l4);
+		g_autoptr(GByteArray) orig = flat(m);
+		struct vn_vnet_meta meta = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					    .gso_type = cases[i].gso,
+					    .gso_size = cases[i].mss,
+					    .csum_start = (uint16_t)l4,
+					    .csum_offset =
+						cases[i].s.proto == IPPROTO_TCP ? 16 : 6};
+		struct vn_vnet_meta back;
+		uint8_t hdr[VN_VNET_HDR_LEN];
+
+		g_assert_cmpint(vn_offload_mark(m, &meta), ==, cases[i].want);
+		if (cases[i].want == 0) {
+			g_autoptr(GByteArray) a = flat(m);
+			vn_vnet_hdr_from_mbuf(m, hdr);
+			vn_vnet_meta_decode(hdr, &back);
+			g_assert_cmpuint(back.flags, ==, meta.flags);
+			g_assert_cmpuint(back.gso_type, ==, meta.gso_type);
+			g_assert_cmpuint(back.gso_size, ==, meta.gso_size);
+			g_assert_cmpuint(back.csum_start, ==, meta.csum_start);
+			g_assert_cmpuint(back.csum_offset, ==, meta.csum_offset);
+			/* hdr_len: the headers up to the TCP payload */
+			if (cases[i].gso)
+				g_assert_cmpuint(hdr[2] | hdr[3] << 8, ==, l4 + 32);
+			g_assert_cmpmem(a->data, a->len, orig->data, orig->len); /* untouched */
+		} else {
+			g_assert_cmphex(m->ol_flags, ==, 0);
+		}
+		rte_pktmbuf_free(m);
+	}
+	{ /* nothing asked: nothing marked, an all-zero header */
+		struct spec s = {.proto = IPPROTO_UDP, .payload = 10};
+		size_t l3, l4;
+		struct rte_mbuf *m = build(&s, &l3, &l4);
+		struct vn_vnet_meta none = {0};
+		uint8_t hdr[VN_VNET_HDR_LEN], zero[VN_VNET_HDR_LEN] = {0};
+		g_assert_cmpint(vn_offload_mark(m, &none), ==, 0);
+		g_assert_cmphex(m->ol_flags, ==, 0);
+		vn_vnet_hdr_from_mbuf(m, hdr);
+		g_assert_cmpmem(hdr, sizeof(hdr), zero, sizeof(zero));
+		/* a checksum offset that is not the TCP/UDP checksum's: refused */
+		struct vn_vnet_meta odd = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					   .csum_start = (uint16_t)l4,
+					   .csum_offset = 2};
+		g_assert_cmpint(vn_offload_mark(m, &odd), ==, -ENOTSUP);
+		rte_pktmbuf_free(m);
+	}
+}
+
+/* The frames of one fill, for test_offq_pass(). */
+struct one_fill {
+	struct rte_mbuf *m[2];
+	struct vn_vnet_meta meta[2];
+	uint16_t n;
+};
+
+static uint16_t fill_once(void *ctx, struct rte_mbuf **pkts, struct vn_vnet_meta *meta, uint16_t n)
+{
+	struct one_fill *f = ctx;
+	uint16_t k = f->n < n ? f->n : n;
+
+	for (uint16_t i = 0; i < k; i++) {
+		pkts[i] = f->m[i];
+		meta[i] = f->meta[i];
+	}
+	f->n = 0;
+	return k;
+}
+
+/* vn_offq_rx(): with pass a TCP GSO frame crosses whole and a USO one is cut all the same;
+ * without, both are cut. */
+static void test_offq_pass(void)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		struct spec t = {.proto = IPPROTO_TCP, .payload = 4000};
+		struct spec u = {.proto = IPPROTO_UDP, .payload = 3000};
+		struct vn_offq q = {0};
+		struct one_fill f = {.n = 2};
+		struct rte_mbuf *out[32];
+		size_t l3, l4t, l4u;
+		uint16_t k, total = 0;
+
+		f.m[0] = build(&t, &l3, &l4t);
+		f.m[1] = build(&u, &l3, &l4u);
+		f.meta[0] = (struct vn_vnet_meta){
+		    VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 1000, (uint16_t)l4t, 16};
+		f.meta[1] = (struct vn_vnet_meta){
+		    VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_UDP_L4, 1000, (uint16_t)l4u, 6};
+		while ((k = vn_offq_rx(&q, fill_once, &f, small, out + total,
+				       (uint16_t)(G_N_ELEMENTS(out) - total), pass)) > 0)
+			total = (uint16_t)(total + k);
+		/* TCP: 4 segments, or 1 frame passed on; UDP: 3 segments either way */
+		g_assert_cmpuint(total, ==, pass ? 1 + 3 : 4 + 3);
+		g_assert_cmpuint(q.passed, ==, (unsigned)pass);
+		g_assert_cmpuint(q.gso_frames, ==, pass ? 1u : 2u);
+		if (pass) {
+			g_assert_true(out[0]->ol_flags & RTE_MBUF_F_TX_TCP_SEG);
+			g_assert_cmpuint(out[0]->tso_segsz, ==, 1000);
+			g_assert_cmpuint(rte_pktmbuf_pkt_len(out[0]), ==, l4t + 32 + 4000);
+		}
+		for (uint16_t i = pass; i < total; i++) {
+			g_autoptr(GByteArray) a = flat(out[i]);
+			g_assert_cmphex(out[i]->ol_flags, ==, 0);
+			g_assert_true(ref_verify(a->data, a->len, l3, false, a->data[l3 + 9]));
+		}
+		rte_pktmbuf_free_bulk(out, total);
+		vn_offq_reset(&q);
+	}
+}
+
 /* vn_cksum_mbuf() against the flat reference, split at every offset of a 0xff-heavy frame. */
 static void test_cksum_mbuf_split(void)
 {
@@ -667,6 +809,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/offload/gso_chained_source", test_gso_chained_source);
 	g_test_add_func("/offload/vhost_meta", test_vhost_meta);
 	g_test_add_func("/offload/vhost_pass", test_vhost_pass);
+	g_test_add_func("/offload/tap_pass", test_tap_pass);
+	g_test_add_func("/offload/offq_pass", test_offq_pass);
 	g_test_add_func("/offload/cksum_mbuf_split", test_cksum_mbuf_split);
 	g_test_add_func("/offload/malformed", test_malformed);
 	g_test_add_func("/offload/gso_nomem", test_gso_nomem);
