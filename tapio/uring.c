@@ -31,9 +31,8 @@
 #define URX_POSTED 16 /* single-shot reads kept posted when multishot read is missing */
 #define URX_CQ 256    /* completion ring of the rx side */
 #define UTX_SLOTS 64  /* writes in flight per tx queue */
-#define UTX_MAXIOV                                                                                 \
-	40		  /* the virtio-net header and up to 39 mbuf segments (a guest's           \
-			     64 KiB GSO frame in 2 KiB buffers) */
+/* the virtio-net header and up to 39 mbuf segments (a guest's 64 KiB GSO frame, 2 KiB buffers) */
+#define UTX_MAXIOV 40
 #define UD_RX 0x7278ull	  /* user_data of rx requests */
 #define UD_CANCEL 0xc0ull /* user_data of cancellations */
 #define BGID 0
