@@ -93,14 +93,7 @@ def bench_bridge(seconds):
     a, b, br = nl.Netns('ka'), nl.Netns('kb'), nl.Netns('kbr')
     ia, ib = nl.uniq('ka'), nl.uniq('kb')
     try:
-        br.ip('link', 'add', 'br0', 'type', 'bridge')
-        br.ip('link', 'set', 'br0', 'up')
-        for ns, ifn, peer in ((a, ia, 'pa'), (b, ib, 'pb')):
-            br.ip('link', 'add', peer, 'type', 'veth', 'peer', 'name', ifn)
-            br.ip('link', 'set', ifn, 'netns', ns.name)
-            br.ip('link', 'set', peer, 'master', 'br0')
-            br.ip('link', 'set', peer, 'up')
-            ns.ip('link', 'set', ifn, 'up')
+        nl.veth_bridge(br, ((a, ia), (b, ib)))
         addresses(a, b, ia, ib)
         return {'bytes': iperf(a, b, seconds)}
     finally:

@@ -225,6 +225,80 @@ class FrameCounter:
 
 # --------------------------------------------------------------------------- iperf3
 
+SHA_SERVER = r'''
+import hashlib, socket, sys
+fam = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(1)
+s.settimeout(15)
+print('listening', flush=True)
+c, _ = s.accept()
+c.settimeout(15)
+h, n = hashlib.sha256(), 0
+while True:
+    b = c.recv(1 << 20)
+    if not b:
+        break
+    h.update(b)
+    n += len(b)
+print(n, h.hexdigest(), flush=True)
+'''
+
+SHA_CLIENT = r'''
+import hashlib, os, socket, sys
+data = os.urandom(int(sys.argv[3]))
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+c.sendall(data)
+c.shutdown(socket.SHUT_WR)
+c.recv(1)
+print(len(data), hashlib.sha256(data).hexdigest(), flush=True)
+'''
+
+
+def sha_transfer(src, dst, addr, port, nbytes, timeout=40):
+    """@nbytes random bytes over TCP from namespace @src to a server in @dst at @addr:@port.
+    Return: (what was sent, what arrived) as 'LENGTH SHA256' strings (equal when intact),
+    or reasons."""
+    srv = dst.python(SHA_SERVER, addr, port)
+    try:
+        if srv.stdout.readline().strip() != 'listening':
+            return 'server did not start', srv.stderr.read()[-300:]
+        cli = src.python(SHA_CLIENT, addr, port, nbytes)
+        try:
+            out, err = cli.communicate(timeout=timeout)
+            sent = out.strip() or 'client failed: ' + err.strip()[-200:]
+        except subprocess.TimeoutExpired:
+            cli.kill()
+            cli.wait()
+            sent = 'client timed out'
+        try:
+            out, err = srv.communicate(timeout=timeout)
+            got = out.strip() or 'server failed: ' + err.strip()[-200:]
+        except subprocess.TimeoutExpired:
+            got = 'server timed out'
+        return sent, got
+    finally:
+        if srv.poll() is None:
+            srv.kill()
+            srv.wait()
+
+
+def veth_bridge(br, pairs):
+    """The Linux bridge br0 in namespace @br joining each (namespace, ifname) of @pairs by a
+    veth pair whose end @ifname is in that namespace (up)."""
+    br.ip('link', 'add', 'br0', 'type', 'bridge')
+    br.ip('link', 'set', 'br0', 'up')
+    for i, (ns, ifn) in enumerate(pairs):
+        peer = 'p%d' % i
+        br.ip('link', 'add', peer, 'type', 'veth', 'peer', 'name', ifn)
+        br.ip('link', 'set', ifn, 'netns', ns.name)
+        br.ip('link', 'set', peer, 'master', 'br0')
+        br.ip('link', 'set', peer, 'up')
+        ns.ip('link', 'set', ifn, 'up')
+
+
 class Iperf3:
     """iperf3 server in @server_ns (one test, --one-off), JSON result of the client."""
 

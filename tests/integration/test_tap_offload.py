@@ -51,35 +51,6 @@ print(n, sizes, flush=True)
 '''
 
 
-SHA_RECEIVER = r'''
-import hashlib, socket, sys
-s = socket.socket(socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.listen(1)
-print('ready', flush=True)
-c, _ = s.accept()
-h, n = hashlib.sha256(), 0
-while True:
-    b = c.recv(1 << 20)
-    if not b:
-        break
-    h.update(b)
-    n += len(b)
-print(n, h.hexdigest(), flush=True)
-'''
-
-SHA_SENDER = r'''
-import hashlib, os, socket, sys, time
-data = os.urandom(int(sys.argv[3]))
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
-t = time.monotonic()
-s.sendall(data)
-s.shutdown(socket.SHUT_WR)
-s.recv(1)
-print(len(data), hashlib.sha256(data).hexdigest(), time.monotonic() - t, flush=True)
-'''
-
 # One TCP/IPv4 GSO frame (virtio-net header: NEEDS_CSUM, TCPV4, gso_size 1400) of 6000 bytes
 # of payload, sent on IFNAME with PACKET_VNET_HDR: the tap hands it to vnicd whole.
 GSO_INJECT = r'''
@@ -109,13 +80,40 @@ for _ in range(count):
 '''
 
 
-def sha_transfer(tap, label, a, b, addr, port, size):
-    """@size random bytes from a to b over TCP: Return: (ok, seconds)."""
-    rcv = b.python(SHA_RECEIVER, addr, str(port))
-    tap.eq(rcv.stdout.readline().strip(), 'ready', '[%s] receiver on %s ready' % (label, addr))
-    out = a.run(sys.executable, '-c', SHA_SENDER, addr, port, size, timeout=120).stdout.split()
-    got = rcv.stdout.readline().split()
-    return got[:2] == out[:2], float(out[2])
+def sha_transfer(a, b, addr, port, size):
+    """@size random bytes from a to b over TCP: Return: (intact, seconds)."""
+    t = time.monotonic()
+    sent, got = nl.sha_transfer(a, b, addr, port, size)
+    return sent == got, time.monotonic() - t
+
+
+def join_guest(tap, vn, sock, vlan=None):
+    """A testpmd guest (virtio-user, no offloads) on vhost port g, its MAC learned."""
+    g = TestPmd('g', ['net_virtio_user0,path=%s,queues=1,queue_size=1024,mac=%s,server=1'
+                      % (sock, MAC_G)], extra=['--rxd=1024', '--txd=1024'], wait=False)
+    vn.ctl('port', 'add', 'g', 'vhost', '--path', sock, '--mac', MAC_G)
+    if vlan:
+        vn.ctl('port', 'set', 'g', '--vlan-mode', 'access', '--vlan', str(vlan))
+    g.wait_started()
+    tap.ok(wait_for(lambda: nl.port_show(vn, 'g')['link'] == 'up'), 'vhost guest up')
+    g.wait_link_up(0)
+    g.send(0, 1, 1, dst='ff:ff:ff:ff:ff:ff')  # the bridge learns the guest's MAC
+    time.sleep(0.3)
+    return g
+
+
+def guest_counts(g, send, want):
+    """What guest @g receives (rx_packets, rx_bytes) of what send() makes, @want frames."""
+    g.start_fwd('rxonly')
+    g.stop_fwd()
+    g.clear_stats()
+    g.start_fwd('rxonly')
+    send()
+    wait_for(lambda: g.port_stats(0)['rx_packets'] >= want, timeout=10)
+    time.sleep(0.3)
+    g.stop_fwd()
+    st = g.port_stats(0)
+    return st['rx_packets'], st['rx_bytes']
 
 
 def pass_phase(tap, label, vn, a, b, ia, ib):
@@ -127,8 +125,7 @@ def pass_phase(tap, label, vn, a, b, ia, ib):
         what = 'TCP/IPv%d' % (6 if v6 else 4)
         g0 = nl.port_show(vn, 'ta')['io_stats']
         cap = nl.Capture(b, ib, 'tcp port %d' % (9400 + v6), count=2000)
-        ok, secs = sha_transfer(tap, label, a, b, 'fd00:79::2' if v6 else '10.79.0.2',
-                                9400 + v6, 16 << 20)
+        ok, secs = sha_transfer(a, b, 'fd00:79::2' if v6 else '10.79.0.2', 9400 + v6, 16 << 20)
         cap.stop()
         g1 = nl.port_show(vn, 'ta')['io_stats']
         passed = g1['rx_offload_passed'] - g0['rx_offload_passed']
@@ -140,8 +137,7 @@ def pass_phase(tap, label, vn, a, b, ia, ib):
         longest = max((int(r[0]) for r in cap.fields('tcp', 'frame.len')), default=0)
         tap.ok(longest > 1514, '[%s] %s: b received super-frames whole (longest %d bytes)'
                % (label, what, longest))
-        ok, secs = sha_transfer(tap, label, b, a, 'fd00:79::1' if v6 else '10.79.0.1',
-                                9410 + v6, 16 << 20)
+        ok, secs = sha_transfer(b, a, 'fd00:79::1' if v6 else '10.79.0.1', 9410 + v6, 16 << 20)
         tap.ok(ok, '[%s] %s b -> a: 16 MiB intact, %.2f s' % (label, what, secs))
 
 
@@ -191,29 +187,15 @@ def main():
         # a vhost-user guest without offloads joins: a TCP GSO frame passed on from the tap
         # is cut for it on the way (vhost tx completion)
         sock = vn.path('g.sock')
-        g = TestPmd('g', ['net_virtio_user0,path=%s,queues=1,queue_size=1024,mac=%s,server=1'
-                          % (sock, MAC_G)], extra=['--rxd=1024', '--txd=1024'], wait=False)
-        vn.ctl('port', 'add', 'g', 'vhost', '--path', sock, '--mac', MAC_G)
-        g.wait_started()
-        tap.ok(wait_for(lambda: nl.port_show(vn, 'g')['link'] == 'up'), 'vhost guest up')
-        g.wait_link_up(0)
-        g.send(0, 1, 1, dst='ff:ff:ff:ff:ff:ff')  # the bridge learns the guest's MAC
-        time.sleep(0.3)
+        g = join_guest(tap, vn, sock)
         tap.ok(nl.port_show(vn, 'g')['offload_pass'] and nl.port_show(vn, 'ta')['offload_pass'],
                '[%s] TAPs and a vhost-user port: offload_pass still' % label)
-        g.start_fwd('rxonly')
-        g.stop_fwd()
-        g.clear_stats()
-        g.start_fwd('rxonly')
         p0 = nl.port_show(vn, 'ta')['io_stats']['rx_offload_passed']
         c0 = nl.port_show(vn, 'g')['tx_offload_completed']
-        a.run(sys.executable, '-c', GSO_INJECT, ia, MAC_G, MAC_A, 10, timeout=60)
         want = 10 * 5  # 6000 = 4 * 1400 + 400
-        wait_for(lambda: g.port_stats(0)['rx_packets'] >= want, timeout=10)
-        time.sleep(0.3)
-        g.stop_fwd()
-        st = g.port_stats(0)
-        tap.eq((st['rx_packets'], st['rx_bytes']), (want, 10 * (4 * 1454 + 454)),
+        got = guest_counts(g, lambda: a.run(sys.executable, '-c', GSO_INJECT, ia, MAC_G, MAC_A,
+                                            10, timeout=60), want)
+        tap.eq(got, (want, 10 * (4 * 1454 + 454)),
                '[%s] 10 TCP GSO frames passed on from the tap reach the vhost guest (no '
                'offloads) as exactly %d segments, bytes exact' % (label, want))
         tap.ok(nl.port_show(vn, 'ta')['io_stats']['rx_offload_passed'] - p0 >= 10 and
@@ -280,27 +262,12 @@ def main():
                    label, d1['rx_csum_filled'] - d0['rx_csum_filled']))
 
         # a vhost-user guest without offloads gets the same segments, exactly
-        g = TestPmd('g', ['net_virtio_user0,path=%s,queues=1,queue_size=1024,mac=%s,server=1'
-                          % (sock, MAC_G)], extra=['--rxd=1024', '--txd=1024'], wait=False)
-        vn.ctl('port', 'add', 'g', 'vhost', '--path', sock, '--mac', MAC_G)
-        vn.ctl('port', 'set', 'g', '--vlan-mode', 'access', '--vlan', '7')
-        g.wait_started()
-        tap.ok(wait_for(lambda: nl.port_show(vn, 'g')['link'] == 'up'), 'vhost guest up')
-        g.wait_link_up(0)
-        g.send(0, 1, 1, dst='ff:ff:ff:ff:ff:ff')  # the bridge learns the guest's MAC
+        g = join_guest(tap, vn, sock, vlan=7)
         a.ip('neigh', 'replace', '10.79.0.9', 'lladdr', MAC_G, 'dev', ia, 'nud', 'permanent')
-        time.sleep(0.3)
-        g.start_fwd('rxonly')
-        g.stop_fwd()
-        g.clear_stats()
-        g.start_fwd('rxonly')
-        a.run(sys.executable, '-c', USO_SENDER, '10.79.0.9', 9200, 25, 6000, 1400, timeout=60)
         want = 25 * 5  # 6000 = 4 * 1400 + 400
-        wait_for(lambda: g.port_stats(0)['rx_packets'] >= want, timeout=10)
-        time.sleep(0.3)
-        g.stop_fwd()
-        st = g.port_stats(0)
-        tap.eq((st['rx_packets'], st['rx_bytes']), (want, 25 * (4 * 1442 + 442)),
+        got = guest_counts(g, lambda: a.run(sys.executable, '-c', USO_SENDER, '10.79.0.9', 9200,
+                                            25, 6000, 1400, timeout=60), want)
+        tap.eq(got, (want, 25 * (4 * 1442 + 442)),
                '[%s] vhost guest (no offloads) receives exactly %d segments, bytes exact'
                % (label, want))
         g.close()

@@ -34,65 +34,6 @@ P6, G6 = 'fd00:46::100', 'fd00:46::1'
 NBYTES = 4 << 20
 PORT = 5301
 
-SERVER = r'''
-import hashlib, socket, sys
-fam = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET
-s = socket.socket(fam, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.listen(1)
-s.settimeout(15)
-print('listening', flush=True)
-c, _ = s.accept()
-c.settimeout(15)
-h, n = hashlib.sha256(), 0
-while True:
-    b = c.recv(1 << 16)
-    if not b:
-        break
-    h.update(b)
-    n += len(b)
-print(n, h.hexdigest(), flush=True)
-'''
-
-CLIENT = r'''
-import hashlib, os, socket, sys
-data = os.urandom(int(sys.argv[3]))
-fam = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET
-c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
-c.sendall(data)
-c.shutdown(socket.SHUT_WR)
-c.recv(1)
-print(len(data), hashlib.sha256(data).hexdigest(), flush=True)
-'''
-
-
-def transfer(src, dst, addr):
-    """NBYTES over TCP from namespace @src to a server in @dst at @addr.
-    Return: (what was sent, what arrived) as 'LENGTH SHA256' strings."""
-    srv = dst.python(SERVER, addr, PORT)
-    try:
-        if srv.stdout.readline().strip() != 'listening':
-            return 'server did not start', srv.stderr.read()[-300:]
-        cli = src.python(CLIENT, addr, PORT, NBYTES)
-        try:
-            out, err = cli.communicate(timeout=40)
-            sent = out.strip() or 'client failed: ' + err.strip()[-200:]
-        except Exception:
-            cli.kill()
-            cli.wait()
-            sent = 'client timed out'
-        try:
-            out, err = srv.communicate(timeout=40)
-            got = out.strip() or 'server failed: ' + err.strip()[-200:]
-        except Exception:
-            got = 'server timed out'
-        return sent, got
-    finally:
-        if srv.poll() is None:
-            srv.kill()
-            srv.wait()
-
 
 def udp_partial(tap, peer, guest):
     """A UDP datagram from P (checksum left to the device) reaches a socket in G."""
@@ -161,9 +102,9 @@ def main():
                                               check=False).returncode == 0, 10, 0.2),
                    'ping: G pings P over IPv6')
             for fam, paddr, gaddr in (('IPv4', P4, G4), ('IPv6', P6, G6)):
-                sent, got = transfer(peer, guest, gaddr)
+                sent, got = netnslib.sha_transfer(peer, guest, gaddr, PORT, NBYTES)
                 tap.eq(got, sent, 'tcp: %d bytes P -> G over %s arrive intact' % (NBYTES, fam))
-                sent, got = transfer(guest, peer, paddr)
+                sent, got = netnslib.sha_transfer(guest, peer, paddr, PORT, NBYTES)
                 tap.eq(got, sent, 'tcp: %d bytes G -> P over %s arrive intact' % (NBYTES, fam))
             udp_partial(tap, peer, guest)
             show = vn.ctl_json('port', 'show', 'olan-uplink').get('packet_sockets', {})
