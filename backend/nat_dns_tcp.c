@@ -417,8 +417,8 @@ void nat_dns_tcp_tick(struct nat_net *nn, uint64_t now)
 			conn_reset(nn, c);
 			continue;
 		}
-		if (c->snd_una == c->snd_nxt || now - c->last_tx < DT_RTO_MS
-								       << RTE_MIN(c->retries, 4u))
+		uint64_t rto = (uint64_t)DT_RTO_MS << RTE_MIN(c->retries, 4u);
+		if (c->snd_una == c->snd_nxt || now - c->last_tx < rto)
 			continue;
 		if (++c->retries > DT_RETRIES) {
 			conn_reset(nn, c);
@@ -429,8 +429,8 @@ void nat_dns_tcp_tick(struct nat_net *nn, uint64_t now)
 			c->last_tx = now;
 			continue;
 		}
-		c->snd_nxt =
-		    c->snd_una; /* go back: what was not acknowledged (and the FIN) again */
+		/* go back: what was not acknowledged (and the FIN) again */
+		c->snd_nxt = c->snd_una;
 		c->fin_sent = false;
 		push(nn, c, now);
 	}
