@@ -92,7 +92,8 @@ static const struct devargs_rule devargs_rules[] = {
 
 #define DEVARGS_ALLOWED                                                                            \
 	"allowed: net_af_packetN, net_af_xdpN, net_tapN, net_memifN with "                         \
-	"socket=/run/vnicd..., or a PCI address DDDD:BB:DD.F / BB:DD.F without options"
+	"socket=/run/vnicd..., a PCI address DDDD:BB:DD.F / BB:DD.F without options, or a wire's " \
+	"end wire:NAME/0 or wire:NAME/1"
 
 bool vn_path_plain(const char *path)
 {

@@ -42,6 +42,11 @@ static uint16_t uplink_rx(struct vn_port *port, uint16_t q, struct rte_mbuf **pk
 			      : rte_eth_rx_burst(up->port_id, q, pkts, n),
 		 k = 0;
 
+	if (unlikely(up->wire_end >= 0)) /* as from a NIC: none of the sender's flags */
+		for (uint16_t i = 0; i < got; i++) {
+			pkts[i]->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
+			pkts[i]->packet_type = 0;
+		}
 	if (own == NO_SKIP)
 		return got;
 	for (uint16_t i = 0; i < got; i++) {
@@ -339,6 +344,10 @@ static void detach(struct uplink_port *up)
 
 	if (!up->probed)
 		return;
+	if (up->wire_end >= 0) {
+		vn_wire_detach(up);
+		return;
+	}
 	if (up->dev) {
 		if (rte_dev_remove(up->dev) != 0)
 			VN_WARN("uplink %s: detaching DPDK device %s failed", up->base.name,
@@ -423,6 +432,8 @@ static int uplink_check(JsonObject *args, const struct vn_config *cfg, GError **
 			return -EINVAL;
 		}
 	(void)cfg;
+	if (vn_wire_named(d))
+		return vn_wire_check(d, err);
 	return vn_devargs_check(d, err); /* only drivers and options that open no files */
 }
 
@@ -435,6 +446,8 @@ static int attach(struct uplink_port *up, GError **err)
 	bool found = false;
 	int rc;
 
+	if (vn_wire_named(up->devargs))
+		return vn_wire_attach(up, err);
 	if (rte_devargs_parse(&da, up->devargs) != 0) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "--uplink '%s': no DPDK bus or driver knows this device (expected e.g. "
@@ -672,6 +685,7 @@ static int uplink_create(const char *name, JsonObject *args, const struct vn_por
 	up->own = NO_SKIP;
 	up->mfd = -1;
 	up->xdp_link = -1;
+	up->wire_end = -1;
 	g_strlcpy(up->devargs, devargs ? devargs : "", sizeof(up->devargs));
 	if ((rc = attach(up, err)) < 0) {
 		rte_free(up);
@@ -699,6 +713,8 @@ static int uplink_create(const char *name, JsonObject *args, const struct vn_por
 	if ((rc = start(up, &info, env->mp, up->queues, err)) < 0)
 		goto out_destroy;
 	rte_eth_macaddr_get(up->port_id, &up->mac);
+	if (up->wire_end >= 0)
+		vn_wire_started(up);
 	if ((rc = kernel_side(up, &info, err)) < 0)
 		goto out_destroy;
 	if (up->ifindex > 0 && up->kl.present)

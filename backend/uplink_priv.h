@@ -66,9 +66,17 @@ struct uplink_port {
 	int xdp_link;	    /* af_packet on a veth: our XDP_PASS program's BPF link, or -1 */
 	char xdp_note[200]; /* af_packet on a veth: why there is none ("" when there is) */
 	rte_spinlock_t txlock[VN_MAX_QUEUES];
+	int8_t wire_end; /* an end of a wire (uplink_wire.c): 0 or 1; else -1 */
 };
 
 #define NO_SKIP UINT64_MAX
+
+/* uplink_wire.c: --uplink wire:NAME/E, two uplinks of one vnicd joined by a ring pair */
+bool vn_wire_named(const char *devargs);
+int vn_wire_check(const char *devargs, GError **err);
+int vn_wire_attach(struct uplink_port *up, GError **err); /* the ethdev of the end */
+void vn_wire_started(struct uplink_port *up); /* its MAC; the links up when both ends are */
+void vn_wire_detach(struct uplink_port *up);  /* after the ethdev closed */
 
 static inline uint64_t mac48(const struct rte_ether_addr *m)
 {

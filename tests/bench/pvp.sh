@@ -69,20 +69,26 @@ GUEST_VLAN=${PVP_GUEST_VLAN:-}
 VNICD_CONFIG=${PVP_VNICD_CONFIG:-$'[vnicd]\nworker_cpus = 1\nmain_cpus = 0\nidle_sleep_us = 0\n'}
 # vnicd's topology (issue 12; tests/bench/overlay_bench.sh compares):
 #   plain    g0 and g1 in br0 (one switching per frame)
-#   twice    g0 in bridge brA, g1 in bridge brB, brA's and brB's uplinks a DPDK memif pair
-#            joined back to back inside the same vnicd (net_memif0 server, net_memif1 client
-#            on one socket): every frame is switched twice and copied through the memif
+#   twice    g0 in bridge brA, g1 in bridge brB, brA's and brB's uplinks the two ends of a
+#            wire inside the same vnicd (PVP_WIRE): every frame is switched twice
 #   overlay  g0 in overlay ovA, g1 in overlay ovB (PVP_ENCAP, VNI 100), ovA's underlay ulA and
-#            ovB's underlay ulB joined by the same memif pair; ovA's local VTEP is ovB's remote
-#            and vice versa: guest -> vnicd (switch in ovA, encap) -> memif -> vnicd (switch
-#            in ulB, decap, switch in ovB) -> guest. Measured only once both remote VTEPs are
-#            resolved (ARP or ND through the memif link).
+#            ovB's underlay ulB joined by the same wire; ovA's local VTEP is ovB's remote
+#            and vice versa: guest -> vnicd (switch in ovA, encap) -> wire -> vnicd (decap,
+#            switch in ovB) -> guest. Measured only once both remote VTEPs are resolved (ARP
+#            or ND across the wire).
 #   wire2, overlay2  the same as twice and overlay with two vnicd instances, "two hosts": g0 and
-#            brA/ulA+ovA in vnicd A, g1 and brB/ulB+ovB in vnicd B, the memif pair joining the
+#            brA/ulA+ovA in vnicd A, g1 and brB/ulB+ovB in vnicd B, a memif pair joining the
 #            two processes. Both workers share CPU 1 (this 2-core VM has no third core), so the
 #            frame rate is that of one core doing both ends; the figure is each vnicd's
 #            worker cost per frame the guest received, stalls (descheduled iterations) left
 #            out, and the costlier one is reported (NSPG; both in NSPG_EACH).
+# The wire of twice and overlay (PVP_WIRE):
+#   ring     (default) --uplink wire:pvp/0 and wire:pvp/1: a pair of rte_rings, a frame crosses
+#            as its mbuf, as a NIC's DMA hands it on: no CPU copy on the wire
+#   memif    a DPDK memif pair (net_memif0 server, net_memif1 client on one socket): each
+#            frame copied into the shared ring and out again, CPU work a real host's NIC
+#            does not make (the measurements before wires existed)
+WIRE=${PVP_WIRE:-ring}
 VNICD_TOPO=${PVP_VNICD_TOPO:-plain}
 VNICD_SOCKS=()
 ENCAP=${PVP_ENCAP:-vxlan}           # overlay: vxlan | geneve | nvgre
@@ -411,7 +417,14 @@ vnicd_topology() {
 	m1="net_memif1,role=client,socket=$ms,id=0"
 	case $VNICD_TOPO in
 	plain) return 0 ;;
-	twice | overlay) cb=("${c[@]}") ;;
+	twice | overlay)
+		cb=("${c[@]}")
+		case $WIRE in
+		ring) m0=wire:pvp/0 m1=wire:pvp/1 ;;
+		memif) ;;
+		*) die "PVP_WIRE: ring or memif" ;;
+		esac
+		;;
 	wire2 | overlay2) ;;
 	*) die "PVP_VNICD_TOPO: plain, twice, overlay, wire2 or overlay2" ;;
 	esac
@@ -590,6 +603,7 @@ for size in $SIZES; do
 		MEM_V[$size]=$RSS_MB
 		topo=
 		[ "$VNICD_TOPO" = plain ] || topo="topology $VNICD_TOPO$([[ $VNICD_TOPO == overlay* ]] && echo " $ENCAP/IPv$UNDERLAY_AF")"
+		[[ $VNICD_TOPO == twice || $VNICD_TOPO == overlay ]] && topo="$topo, wire $WIRE"
 		each=
 		[[ $VNICD_TOPO == *2 ]] && each="; A/B ns/guest-frame $NSPG_EACH"
 		log "size $size: vnicd${POLICY:+ (policy $POLICY)}${topo:+ ($topo)} ${RES_V[$size]} Mpps (median of ${WINDOW}s windows; mean $MEAN; worker busy ${BUSY:-?}; worker ns/frame ${NSPF:-?}; worker ns/guest-frame ${NSPG:-?}$each; stalls $STALLS; drops ${VNICD_DROPS:-?})"

@@ -459,6 +459,8 @@ static void test_devargs(void)
 	    "net_memif1,socket=/run/vnicd/m.sock,socket-abstract=no",
 	    "0000:01:00.0",
 	    "01:00.1",
+	    "wire:w1/0",
+	    "wire:W-2_x/1",
 	};
 	static const struct {
 		const char *devargs, *needle;
@@ -484,6 +486,12 @@ static void test_devargs(void)
 	    {"1:00.0", "not allowed"},
 	    {"vdev:net_af_packet0,iface=eth9", "not allowed"},
 	    {"bus=pci,addr=0000:01:00.0", "not allowed"},
+	    {"wire:w1", "wire:NAME/0 or wire:NAME/1"},
+	    {"wire:w1/2", "wire:NAME/0 or wire:NAME/1"},
+	    {"wire:/1", "1-15 characters"},
+	    {"wire:sixteen-chars-xy/0", "1-15 characters"},
+	    {"wire:a,b/0", "letters, digits"},
+	    {"wire:../x/0", "letters, digits"},
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(ok); i++) {
@@ -506,6 +514,10 @@ static void test_devargs(void)
 		     "{\"cmd\": \"net.add\", \"args\": {\"name\": \"u\", \"type\": \"macvtap\", "
 		     "\"uplink\": \"net_pcap0,tx_pcap=/etc/passwd\"}}",
 		     "allowed: net_af_packetN, net_af_xdpN, net_tapN, net_memifN");
+	expect_error(sw,
+		     "{\"cmd\": \"net.add\", \"args\": {\"name\": \"u\", \"type\": \"bridge\", "
+		     "\"uplink\": \"net_ring0\"}}",
+		     "or a wire's end wire:NAME/0 or wire:NAME/1");
 	vn_switch_free(sw);
 }
 
