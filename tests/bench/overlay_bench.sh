@@ -5,16 +5,17 @@
 #
 # Runs tests/bench/pvp.sh (vnicd only, the default guest: paired mac forwarding) in the modes
 #   plain    g0 and g1 in one bridge network (pvp.sh's usual loop)
-#   twice    g0 in bridge brA, g1 in bridge brB, the two bridges' uplinks a net_memif pair
-#            joined back to back inside the same vnicd: every frame switched twice and copied
-#            through the memif, no tunnel (PVP_VNICD_TOPO=twice)
+#   twice    g0 in bridge brA, g1 in bridge brB, the two bridges' uplinks the ends of a wire
+#            (--uplink wire:pvp/0, /1: a ring pair, no copy) inside the same vnicd: every
+#            frame switched twice, no tunnel (PVP_VNICD_TOPO=twice; PVP_WIRE=memif: a copying
+#            net_memif pair instead)
 #   vxlan, geneve, nvgre (and vxlan6, geneve6, nvgre6: IPv6 underlay)
 #            g0 in overlay ovA, g1 in overlay ovB, their underlays ulA/ulB joined by the same
-#            memif pair: guest -> switch in ovA, encap -> memif -> switch in ulB, decap,
-#            switch in ovB -> guest (PVP_VNICD_TOPO=overlay, PVP_ENCAP)
+#            wire: guest -> switch in ovA, encap -> wire -> ulB's VTEP, decap, switch in
+#            ovB -> guest (PVP_VNICD_TOPO=overlay, PVP_ENCAP)
 #   wire2, vxlan2, geneve2, nvgre2 (vxlan62 ...: IPv6)  twice and the overlays with two vnicd
 #            instances, "two hosts" (PVP_VNICD_TOPO=wire2/overlay2): A holds g0 and ovA, B g1
-#            and ovB; their workers share CPU 1 and sleep when idle (idle_sleep_us = 1000,
+#            and ovB, a memif pair between them; their workers share CPU 1 and sleep when idle (idle_sleep_us = 1000,
 #            idle_poll_us = 0) so that each gets the core when it has work; the figure is the
 #            costlier one's worker time per guest frame, its stalls left out
 # interleaved for OVERLAY_ROUNDS rounds (default 3), and prints per mode and size the median
