@@ -20,6 +20,7 @@
 #include "vnicd/net.h"
 #include "vnicd/pipeline.h"
 #include "vnicd/policy.h"
+#include "vnicd/uplink.h"
 #include "worker.h"
 
 #define IDLE_SPINS 2048 /* empty polls before a worker starts sleeping */
@@ -260,15 +261,21 @@ bool vn_dp_workers_past(struct vn_dp *dp, uint64_t gen)
 /* Does a port of kind @kind take frames with pending offloads? vhost-user ports complete what
  * their guest does not take; tap and vnet ports hand them to the kernel in the virtio-net
  * header, which completes what the device behind does not take. */
-static bool kind_takes_offloads(const char *kind)
+static bool port_takes_offloads(const struct vn_port *p)
 {
-	return strcmp(kind, "vhost") == 0 || strcmp(kind, "tap") == 0 || strcmp(kind, "vnet") == 0;
+	const char *kind = p->ops->kind;
+
+	return strcmp(kind, "vhost") == 0 || strcmp(kind, "tap") == 0 ||
+	       strcmp(kind, "vnet") == 0 ||
+	       (strcmp(kind, "uplink") == 0 && vn_uplink_takes_offloads(p));
 }
 
 /*
  * May frames received in the network of slot @s of @t keep pending offloads (mbuf tx flags)?
- * Only when it is a bridge all of whose ports take them (kind_takes_offloads()) and none
- * edits VLAN tags (an edit would move the headers).
+ * Only when it is a bridge all of whose ports take them (port_takes_offloads()) and none
+ * edits VLAN tags (an edit would move the headers). An uplink's default policy (a trunk of
+ * every VLAN, the untagged LAN untagged) edits none: the other ports, VLAN-unaware, carry
+ * only the untagged LAN, which leaves every port untagged.
  */
 static bool net_offl_pass(const struct vn_dp_table *t, unsigned s)
 {
@@ -278,8 +285,8 @@ static bool net_offl_pass(const struct vn_dp_table *t, unsigned s)
 		return false;
 	for (uint16_t i = 0; i < t->flood_n[s]; i++) {
 		const struct vn_slot *m = &t->slots[t->flood[s][i]];
-		if (!m->port || !kind_takes_offloads(m->port->ops->kind) || m->vmap || m->tun ||
-		    m->vtep || (m->pol && m->pol->vlan_aware))
+		if (!m->port || !port_takes_offloads(m->port) || m->vmap || m->tun || m->vtep ||
+		    (m->pol && m->pol->vlan_aware && !m->pol->default_uplink))
 			return false;
 	}
 	return true;

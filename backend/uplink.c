@@ -22,6 +22,7 @@
 #include "vnicd/mac.h"
 #include "vnicd/netlink.h"
 #include "vnicd/pktq.h"
+#include "vnicd/tap.h"
 #include "vnicd/uplink.h"
 
 #include "uplink_priv.h"
@@ -38,7 +39,8 @@ static uint16_t uplink_rx(struct vn_port *port, uint16_t q, struct rte_mbuf **pk
 {
 	struct uplink_port *up = up_of(port);
 	uint64_t own = __atomic_load_n(&up->own, __ATOMIC_RELAXED);
-	uint16_t got = up->pq ? vn_pktq_rx(up->pq, q, pkts, n)
+	uint16_t got = up->pq ? vn_pktq_rx(up->pq, q, pkts, n,
+					   __atomic_load_n(&port->offl_pass, __ATOMIC_ACQUIRE))
 			      : rte_eth_rx_burst(up->port_id, q, pkts, n),
 		 k = 0;
 
@@ -306,6 +308,9 @@ static void uplink_describe(const struct vn_port *port, JsonBuilder *b)
 		/* the frames go through vnicd's own sockets, not the PMD */
 		json_builder_set_member_name(b, "packet_sockets");
 		json_builder_begin_object(b);
+		/* frames with pending offloads pass whole (every port of the network takes them) */
+		vn_json_bool(b, "offload_pass",
+			     __atomic_load_n(&up->base.offl_pass, __ATOMIC_RELAXED));
 		vn_pktq_describe(up->pq, b);
 		json_builder_end_object(b);
 		vn_pktq_wire(up->pq, &st);
@@ -372,6 +377,8 @@ static void uplink_destroy(struct vn_port *port)
 		vn_uplink_set_mac(port, NULL, NULL);
 	if (up->xdp_link >= 0)
 		close(up->xdp_link); /* the kernel detaches the program: the peer's TSO is back */
+	if (up->pq)
+		__atomic_sub_fetch(&vn_offl_sources, 1, __ATOMIC_RELAXED);
 	vn_pktq_close(up->pq);
 	if (up->mfd >= 0)
 		close(up->mfd); /* the kernel drops its memberships */
@@ -387,6 +394,11 @@ static void uplink_destroy(struct vn_port *port)
 		g_array_free(up->uc, TRUE);
 	VN_INFO("uplink %s: %s detached", port->name, up->devargs);
 	rte_free(up);
+}
+
+bool vn_uplink_takes_offloads(const struct vn_port *port)
+{
+	return cup_of(port)->pq != NULL;
 }
 
 static const struct vn_port_ops uplink_ops = {
@@ -736,6 +748,8 @@ static int uplink_create(const char *name, JsonObject *args, const struct vn_por
 			goto out_destroy;
 		rte_eth_dev_stop(up->port_id);
 		up->linearize = false; /* the sockets take chains (iovecs) */
+		/* it may hand over frames with pending offloads: vhost transmit checks flags */
+		__atomic_add_fetch(&vn_offl_sources, 1, __ATOMIC_RELAXED);
 	}
 	/* multicast: guests' groups are not known here, so the uplink takes all of them */
 	if (up->way == FILTER_KERNEL)

@@ -213,9 +213,9 @@ out_close:
 	return rc;
 }
 
-uint16_t vn_pktq_rx(struct vn_pktq *pq, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+uint16_t vn_pktq_rx(struct vn_pktq *pq, uint16_t q, struct rte_mbuf **pkts, uint16_t n, bool pass)
 {
-	return vn_tap_q_rx(&pq->q[q], pq->eng, pq->segmp, pkts, n, false);
+	return vn_tap_q_rx(&pq->q[q], pq->eng, pq->segmp, pkts, n, pass);
 }
 
 uint16_t vn_pktq_tx(struct vn_pktq *pq, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
@@ -253,6 +253,7 @@ void vn_pktq_describe(const struct vn_pktq *pq, JsonBuilder *b)
 	vn_json_int(b, "rx_nombuf", (gint64)s.rx_nombuf);
 	vn_json_int(b, "rx_errors", (gint64)s.rx_errors);
 	vn_offq_stats_json(b, &os);
+	vn_json_int(b, "rx_offload_passed", (gint64)os.passed);
 	vn_json_int(b, "tx_frames", (gint64)s.tx_frames);
 	vn_json_int(b, "tx_errors", (gint64)s.tx_errors);
 }

@@ -4,7 +4,9 @@
  * otherwise get frames through DPDK's net_af_packet PMD. The PMD's TPACKET_V2 ring drops
  * what the kernel says about a frame: a checksum still to be completed (CHECKSUM_PARTIAL,
  * TP_STATUS_CSUMNOTREADY) and GSO frames larger than a ring slot (cut to it). These queues
- * read the virtio-net header instead and hand the switch complete frames (tapio/offload.c).
+ * read the virtio-net header instead and hand the switch complete frames (tapio/offload.c),
+ * or frames with their offloads pending where every port of the network takes those; a
+ * frame sent with pending offloads (mbuf tx flags) gets its virtio-net header from them.
  */
 #ifndef VNICD_PKTQ_H
 #define VNICD_PKTQ_H
@@ -30,10 +32,12 @@ int vn_pktq_open(const char *name, int ifindex, uint16_t queues, const struct vn
 		 struct rte_mempool *segmp, struct vn_pktq **out, GError **err);
 
 /**
- * vn_pktq_rx() - up to @n complete frames from queue @q. Thread: its polling worker.
- * Return: the number of frames; ownership passes to the caller.
+ * vn_pktq_rx() - up to @n frames from queue @q: complete, or with @pass their pending
+ * offloads (a partial checksum, a TCP GSO frame) left to the destination as mbuf tx flags
+ * (vn_offload_mark(); what it cannot describe is still completed). Thread: its polling
+ * worker. Return: the number of frames; ownership passes to the caller.
  */
-uint16_t vn_pktq_rx(struct vn_pktq *pq, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
+uint16_t vn_pktq_rx(struct vn_pktq *pq, uint16_t q, struct rte_mbuf **pkts, uint16_t n, bool pass);
 
 /**
  * vn_pktq_tx() - send up to @n frames on queue @q (serialised by the caller). The first

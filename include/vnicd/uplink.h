@@ -96,6 +96,14 @@ int vn_uplink_ifindex(const struct vn_port *port);
 void vn_uplink_tunnel_gso(struct vn_port *port, bool on);
 
 /**
+ * vn_uplink_takes_offloads() - Return: whether uplink @port sends frames with pending
+ * offloads as they are and may receive them so: an af_packet uplink on vnicd's own packet
+ * sockets (vnicd/pktq.h), whose virtio-net header tells the kernel (a partial checksum, a
+ * GSO frame the kernel or the NIC segments). Thread: any (fixed at creation).
+ */
+bool vn_uplink_takes_offloads(const struct vn_port *port);
+
+/**
  * vn_mbuf_linearize() - frame @m in a single segment, for a device that cannot send chains.
  * A chained @m is copied into one mbuf from @mp (data, packet type, tx offload flags and
  * lengths, VLAN tags), and its reference released; @m may be shared, its data is only read.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-# TCP between two tap-attached namespaces: vnicd passing offloads on whole, vnicd completing them, and the kernel bridge.
-"""Usage (root): python3 tests/bench/tap_tcp.py [--seconds S] [--rounds N]
+# TCP between two namespaces through vnicd (tap ports, or an af_packet uplink and a tap port): offloads passed on whole, completed, and the kernel bridge.
+"""Usage (root): python3 tests/bench/tap_tcp.py [--seconds S] [--rounds N] [--uplink]
 
 iperf3 (one TCP stream, a -> b, S seconds) between two namespaces whose kernels hand over
 64 KiB TSO super-frames with partial checksums, through
@@ -9,6 +9,9 @@ iperf3 (one TCP stream, a -> b, S seconds) between two namespaces whose kernels 
   complete  vnicd, the same ports with an access VLAN (no pass-through): vnicd cuts every
             super-frame into MSS-sized segments and computes their checksums on receipt
   bridge    the Linux bridge joining a and b by veth pairs
+With --uplink, a is the peer of a veth whose other end is the af_packet uplink of vnicd's
+network (vnicd's packet sockets, as for a host's NIC) and b is behind a tap port; in
+complete mode both the uplink and the tap port get the access VLAN.
 interleaved for N rounds (vnicd's two modes in one vnicd, switched with `port set`).
 Reported per mode: Gbit/s received (median of the rounds, min-max), its median ratio to
 `complete` and to `bridge` in the same round, and for vnicd its CPU time per GB moved and
@@ -58,23 +61,37 @@ def iperf(a, b, seconds):
 
 
 class VnicdPair:
-    def __init__(self):
+    def __init__(self, uplink):
         self.vn = vnlib.Vnicd('taptcp', config='[vnicd]\nworker_cpus = 1\nmain_cpus = 0\n')
         self.a, self.b = nl.Netns('va'), nl.Netns('vb')
         self.vn.wait_ready()
         ia, ib = nl.uniq('ta'), nl.uniq('tb')
-        self.vn.ctl('port', 'add', 'ta', 'tap', '--netns', self.a.name, '--ifname', ia)
-        self.vn.ctl('port', 'add', 'tb', 'tap', '--netns', self.b.name, '--ifname', ib)
+        self.ports, net = ('ta', 'tb'), 'br0'
+        if uplink:  # a: the peer of vnicd's af_packet uplink
+            self.up = nl.uniq('tu')
+            nl.run(['ip', 'link', 'add', self.up, 'type', 'veth', 'peer', 'name', ia, 'netns',
+                    self.a.name])
+            nl.run(['ip', 'link', 'set', self.up, 'up'])
+            self.a.ip('link', 'set', ia, 'up')
+            self.vn.ctl('net', 'add', 'tlan', 'bridge', '--uplink', 'net_af_packet0,iface=' + self.up)
+            self.ports, net = ('tlan-uplink', 'tb'), 'tlan'
+        else:
+            self.vn.ctl('port', 'add', 'ta', 'tap', '--netns', self.a.name, '--ifname', ia)
+        self.vn.ctl('port', 'add', 'tb', 'tap', '--netns', self.b.name, '--ifname', ib, '--net', net)
         addresses(self.a, self.b, ia, ib)
 
+    def passing(self):
+        p = self.vn.ctl_json('port', 'show', self.ports[0])
+        return p.get('packet_sockets', p).get('offload_pass')
+
     def run(self, mode, seconds):
-        for p in ('ta', 'tb'):
+        for p in self.ports:
             if mode == 'pass':
                 self.vn.ctl('port', 'set', p, '--vlan-mode', 'none')
             else:
                 self.vn.ctl('port', 'set', p, '--vlan-mode', 'access', '--vlan', '7')
         want = mode == 'pass'
-        if not vnlib.wait_for(lambda: self.vn.ctl_json('port', 'show', 'ta')['offload_pass'] == want):
+        if not vnlib.wait_for(lambda: self.passing() == want):
             raise RuntimeError('offload_pass did not become %s' % want)
         tx0 = self.vn.ctl_json('port', 'show', 'tb')['stats']['tx_packets']
         cpu0 = cpu_seconds(self.vn.pid)
@@ -87,6 +104,8 @@ class VnicdPair:
         self.vn.close()
         self.a.close()
         self.b.close()
+        if self.ports[0] != 'ta':
+            nl.run(['ip', 'link', 'del', self.up], check=False)
 
 
 def bench_bridge(seconds):
@@ -105,12 +124,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--seconds', type=int, default=5)
     ap.add_argument('--rounds', type=int, default=3)
+    ap.add_argument('--uplink', action='store_true', help='a behind an af_packet uplink')
     args = ap.parse_args()
     modes = os.environ.get('TAP_TCP_MODES', 'pass complete bridge').split()
     if os.geteuid() != 0:
         sys.exit('tap_tcp: run as root')
     res = {m: [] for m in modes}
-    pair = VnicdPair() if set(modes) & {'pass', 'complete'} else None
+    pair = VnicdPair(args.uplink) if set(modes) & {'pass', 'complete'} else None
     try:
         for r in range(args.rounds):
             for m in modes:

@@ -10,10 +10,16 @@ guest namespace G is behind a vnicd tap port of the same bridge network.
 
   offloads  P's veth really has tx checksumming and TSO on (else the test proves nothing)
   ping      G pings P (IPv4; IPv6)
+  then twice, first with the offloads passed on whole (every port of the network takes
+  them: the uplink's packet sockets and the tap port, no VLAN edits), then under an access
+  VLAN 7 on both ports (tags edited on the way: frames completed on receipt):
+  pass      port show says offload_pass (uplink and tap port) or not
   tcp       a few MB over TCP, content checked (SHA-256), P -> G and G -> P, over IPv4 and
-            IPv6: every segment from P arrives with a correct checksum and whole
+            IPv6: every segment arrives with a correct checksum and whole
   udp       a UDP datagram from P with a checksum the kernel leaves to the device arrives
-  counters  the uplink reports the frames it completed (rx_csum_filled, rx_gso_frames)
+  counters  passing: the uplink and the tap port count frames passed (rx_offload_passed),
+            the uplink completed none; completing: the uplink reports the frames it
+            completed (rx_csum_filled, rx_gso_frames) and passed no more
 
 With --fallback, io_uring = no (recvmmsg/sendmmsg on the uplink's packet sockets).
 """
@@ -35,7 +41,7 @@ NBYTES = 4 << 20
 PORT = 5301
 
 
-def udp_partial(tap, peer, guest):
+def udp_partial(tap, peer, guest, what):
     """A UDP datagram from P (checksum left to the device) reaches a socket in G."""
     rcv = guest.python(r'''
 import socket
@@ -57,8 +63,8 @@ print(s.recv(4096).decode(), flush=True)
         if rcv.poll() is None:
             rcv.kill()
             rcv.wait()
-    tap.eq(out, 'udp-partial', 'udp: a datagram from P with its checksum left to the device '
-           'arrives in G')
+    tap.eq(out, 'udp-partial', '[%s] udp: a datagram from P with its checksum left to the '
+           'device arrives in G' % what)
 
 
 def offloads(ns, ifname):
@@ -66,6 +72,44 @@ def offloads(ns, ifname):
     feats = dict(l.strip().split(': ', 1) for l in out.splitlines()[1:] if ': ' in l)
     return (feats.get('tx-checksumming', '?').split()[0],
             feats.get('tcp-segmentation-offload', '?').split()[0])
+
+
+def counters(vn):
+    up = vn.ctl_json('port', 'show', 'olan-uplink').get('packet_sockets', {})
+    g = vn.ctl_json('port', 'show', 'g1')
+    return up, g
+
+
+def phase(tap, vn, peer, guest, what, before):
+    """The transfers and counters of one phase ('pass' or 'complete'); @before: the passed
+    counts after the pass phase. Return: (uplink, tap port) frames passed so far."""
+    want = what == 'pass'
+    up, g = counters(vn)
+    tap.eq((up.get('offload_pass'), g.get('offload_pass')), (want, want),
+           '[%s] pass: port show says offload_pass %s (uplink, tap port)' % (what, want))
+    for fam, paddr, gaddr in (('IPv4', P4, G4), ('IPv6', P6, G6)):
+        sent, got = netnslib.sha_transfer(peer, guest, gaddr, PORT, NBYTES)
+        tap.eq(got, sent, '[%s] tcp: %d bytes P -> G over %s arrive intact' % (what, NBYTES, fam))
+        sent, got = netnslib.sha_transfer(guest, peer, paddr, PORT, NBYTES)
+        tap.eq(got, sent, '[%s] tcp: %d bytes G -> P over %s arrive intact' % (what, NBYTES, fam))
+    udp_partial(tap, peer, guest, what)
+    up, g = counters(vn)
+    gp = g.get('io_stats', {}).get('rx_offload_passed', 0)
+    tap.diag('[%s] uplink: %s; tap port rx_offload_passed %s' % (what, json.dumps({k: up.get(k) for k in (
+        'rx_offload_passed', 'rx_csum_filled', 'rx_gso_frames', 'rx_gso_segments',
+        'rx_bad_offload')}), gp))
+    if want:
+        tap.ok(up.get('rx_offload_passed', 0) > 0 and gp > 0 and up.get('rx_gso_frames') == 0 and
+               up.get('rx_csum_filled') == 0,
+               '[pass] counters: frames passed whole by the uplink (%s) and the tap port (%s), '
+               'none completed' % (up.get('rx_offload_passed'), gp))
+    else:
+        tap.ok(up.get('rx_csum_filled', 0) > 0 and up.get('rx_gso_frames', 0) > 0,
+               '[complete] counters: the uplink counts the checksums it completed (%s) and the '
+               'GSO frames it cut (%s)' % (up.get('rx_csum_filled'), up.get('rx_gso_frames')))
+        tap.eq((up.get('rx_offload_passed'), gp), before,
+               '[complete] counters: no frame passed whole any more')
+    return up.get('rx_offload_passed'), gp
 
 
 def main():
@@ -101,19 +145,10 @@ def main():
             tap.ok(wait_for(lambda: guest.run('ping', '-6', '-c', 1, '-W', 1, P6,
                                               check=False).returncode == 0, 10, 0.2),
                    'ping: G pings P over IPv6')
-            for fam, paddr, gaddr in (('IPv4', P4, G4), ('IPv6', P6, G6)):
-                sent, got = netnslib.sha_transfer(peer, guest, gaddr, PORT, NBYTES)
-                tap.eq(got, sent, 'tcp: %d bytes P -> G over %s arrive intact' % (NBYTES, fam))
-                sent, got = netnslib.sha_transfer(guest, peer, paddr, PORT, NBYTES)
-                tap.eq(got, sent, 'tcp: %d bytes G -> P over %s arrive intact' % (NBYTES, fam))
-            udp_partial(tap, peer, guest)
-            show = vn.ctl_json('port', 'show', 'olan-uplink').get('packet_sockets', {})
-            tap.diag('uplink: ' + json.dumps({k: show.get(k) for k in (
-                'rx_csum_filled', 'rx_gso_frames', 'rx_gso_segments', 'rx_bad_offload')}))
-            tap.ok(show.get('rx_csum_filled', 0) > 0 and show.get('rx_gso_frames', 0) > 0,
-                   'counters: the uplink counts the checksums it completed (%s) and the GSO '
-                   'frames it cut (%s)' % (show.get('rx_csum_filled'),
-                                           show.get('rx_gso_frames')))
+            passed = phase(tap, vn, peer, guest, 'pass', None)
+            for port in ('olan-uplink', 'g1'):
+                vn.ctl('port', 'set', port, '--vlan-mode', 'access', '--vlan', '7')
+            phase(tap, vn, peer, guest, 'complete', passed)
         except Exception as e:
             tap.ok(False, 'uplink_offload: %s: %s' % (type(e).__name__, e))
         finally:
