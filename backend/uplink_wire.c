@@ -178,9 +178,9 @@ void vn_wire_started(struct uplink_port *up)
 	struct wire *w;
 	int e;
 
-	if (wire_parse(up->devargs, name, &e, NULL) < 0 || !(w = g_hash_table_lookup(wires, name)))
+	if (wire_parse(up->devargs, name, &e, NULL) < 0 || !wires ||
+	    !(w = g_hash_table_lookup(wires, name)))
 		return;
-
 	wire_mac(name, e, &up->mac);
 	if (w->used[!e]) { /* the cable is whole: both links up */
 		rte_eth_dev_set_link_up(w->port[!e]);

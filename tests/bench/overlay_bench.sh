@@ -13,6 +13,9 @@
 #            g0 in overlay ovA, g1 in overlay ovB, their underlays ulA/ulB joined by the same
 #            wire: guest -> switch in ovA, encap -> wire -> ulB's VTEP, decap, switch in
 #            ovB -> guest (PVP_VNICD_TOPO=overlay, PVP_ENCAP)
+#   twice-memif, vxlan-memif, ... (any one-vnicd mode with -memif)  the same on a net_memif
+#            pair instead of the wire (two copies per frame; PVP_WIRE=memif makes it the wire
+#            of every mode), to compare the two wires in one run
 #   wire2, vxlan2, geneve2, nvgre2 (vxlan62 ...: IPv6)  twice and the overlays with two vnicd
 #            instances, "two hosts" (PVP_VNICD_TOPO=wire2/overlay2): A holds g0 and ovA, B g1
 #            and ovB, a memif pair between them; their workers share CPU 1 and sleep when idle (idle_sleep_us = 1000,
@@ -49,22 +52,25 @@ case " $MODES " in *" plain "*) ;; *) echo "overlay_bench: OVERLAY_MODES needs p
 declare -A RES NSPG
 for ((r = 1; r <= ROUNDS; r++)); do
 	for mode in $MODES; do
-		topo=overlay base=$mode cfg=()
+		topo=overlay base=$mode cfg=() wire=${PVP_WIRE:-ring}
+		if [[ $mode == *-memif ]]; then # twice-memif, vxlan-memif ...: the copying wire
+			wire=memif base=${mode%-memif}
+		fi
 		if [[ $mode == *2 ]]; then # two vnicd instances, sleeping when idle
 			topo=overlay2 base=${mode%2}
 			cfg=(env PVP_VNICD_CONFIG="$(printf '[vnicd]\nworker_cpus = 1\nmain_cpus = 0\nidle_sleep_us = 1000\nidle_poll_us = 0\n')")
 		fi
 		encap=${base%6} af=4
-		[ "$mode" = plain ] && topo=plain
-		[ "$mode" = twice ] && topo=twice
-		[ "$mode" = wire2 ] && topo=wire2
+		[ "$base" = plain ] && topo=plain
+		[ "$base" = twice ] && topo=twice
+		[ "$base" = wire2 ] && topo=wire2
 		[ "$base" != "$encap" ] && af=6
 		lock=()
 		[ -n "$LOCK" ] && lock=(flock "$LOCK")
 		if [ -n "${OVERLAY_REPLAY:-}" ]; then # the tables again from a run's stderr
 			out=$(sed -n "s/^round $r $mode: //p" "$OVERLAY_REPLAY")
 		else
-			out=$(PVP_VNICD_TOPO=$topo PVP_ENCAP=$encap PVP_UNDERLAY=$af "${cfg[@]}" "${lock[@]}" bash "$HERE/pvp.sh" 2>&1) ||
+			out=$(PVP_VNICD_TOPO=$topo PVP_ENCAP=$encap PVP_UNDERLAY=$af PVP_WIRE=$wire "${cfg[@]}" "${lock[@]}" bash "$HERE/pvp.sh" 2>&1) ||
 				{ echo "$out" >&2; exit 1; }
 		fi
 		for size in $PVP_SIZES; do
@@ -118,6 +124,7 @@ for size in $PVP_SIZES; do
 		read -r rm rlo rhi <<<"$(ratios "$mode" plain "$size" | stats)"
 		tw="-" tb=twice
 		[[ $mode == *2 ]] && tb=wire2 # two hosts: against two hosts joined by a plain wire
+		[[ $mode == *-memif ]] && tb=twice-memif # on the copying wire: against twice on it
 		if [[ " $MODES " == *" $tb "* ]] && [ "$mode" != plain ] && [ "$mode" != "$tb" ]; then
 			read -r tm tlo thi <<<"$(ratios "$mode" "$tb" "$size" | stats)"
 			tw="$tm ($tlo-$thi)"
