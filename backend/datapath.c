@@ -258,9 +258,10 @@ bool vn_dp_workers_past(struct vn_dp *dp, uint64_t gen)
 	}
 }
 
-/* Does a port of kind @kind take frames with pending offloads? vhost-user ports complete what
- * their guest does not take; tap and vnet ports hand them to the kernel in the virtio-net
- * header, which completes what the device behind does not take. */
+/* Does port @p take frames with pending offloads? vhost-user ports complete what their guest
+ * does not take; tap and vnet ports, and af_packet uplinks on vnicd's packet sockets, hand
+ * them to the kernel in the virtio-net header, which completes what the device behind does
+ * not take. */
 static bool port_takes_offloads(const struct vn_port *p)
 {
 	const char *kind = p->ops->kind;

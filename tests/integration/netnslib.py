@@ -408,3 +408,64 @@ def mode_args(argv=None):
 
 def vnicd_config(fallback, extra=''):
     return '[vnicd]\n' + ('io_uring = no\n' if fallback else '') + extra
+
+
+# One TCP/IPv4 GSO frame (virtio-net header: NEEDS_CSUM, TCPV4, gso_size 1400) of 6000 bytes
+# of payload, sent on IFNAME with PACKET_VNET_HDR: the tap (or the uplink's
+# packet socket) hands it to vnicd whole.
+GSO_INJECT = r'''
+import socket, struct, sys
+ifname, dst, src, count = sys.argv[1], bytes.fromhex(sys.argv[2].replace(':', '')), \
+    bytes.fromhex(sys.argv[3].replace(':', '')), int(sys.argv[4])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.setsockopt(263, 15, 1)  # SOL_PACKET, PACKET_VNET_HDR
+s.bind((ifname, 0))
+payload = bytes(range(256)) * 23 + bytes(112)  # 6000
+tcp = struct.pack('!HHIIBBHHH', 40000, 9300, 1, 0, 5 << 4, 0x18, 65535, 0, 0)
+ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + 20 + len(payload), 1, 0x4000, 64, 6, 0,
+                 bytes([10, 79, 0, 1]), bytes([10, 79, 0, 9]))
+def csum(b):
+    if len(b) % 2:
+        b += b'\0'
+    t = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    while t >> 16:
+        t = (t & 0xffff) + (t >> 16)
+    return t
+ip = ip[:10] + struct.pack('!H', 0xffff - csum(ip)) + ip[12:]
+seed = csum(ip[12:20] + struct.pack('!HH', 6, 20 + len(payload)))  # pseudo-header, as Linux
+tcp = tcp[:16] + struct.pack('!H', seed) + tcp[18:]
+hdr = struct.pack('<BBHHHH', 1, 1, 14 + 20 + 20, 1400, 14 + 20, 16)
+for _ in range(count):
+    s.send(hdr + dst + src + b'\x08\x00' + ip + tcp + payload)
+'''
+
+
+def join_testpmd_guest(tap, vn, sock, mac, vlan=None, net=None):
+    """A testpmd guest (virtio-user, no offloads) on vhost port g with @mac (in network @net,
+    default br0), its MAC learned."""
+    g = vnlib.TestPmd('g', ['net_virtio_user0,path=%s,queues=1,queue_size=1024,mac=%s,server=1'
+                      % (sock, mac)], extra=['--rxd=1024', '--txd=1024'], wait=False)
+    vn.ctl('port', 'add', 'g', 'vhost', '--path', sock, '--mac', mac,
+           *(('--net', net) if net else ()))
+    if vlan:
+        vn.ctl('port', 'set', 'g', '--vlan-mode', 'access', '--vlan', str(vlan))
+    g.wait_started()
+    tap.ok(vnlib.wait_for(lambda: port_show(vn, 'g')['link'] == 'up'), 'vhost guest up')
+    g.wait_link_up(0)
+    g.send(0, 1, 1, dst='ff:ff:ff:ff:ff:ff')  # the bridge learns the guest's MAC
+    time.sleep(0.3)
+    return g
+
+
+def guest_counts(g, send, want):
+    """What guest @g receives (rx_packets, rx_bytes) of what send() makes, @want frames."""
+    g.start_fwd('rxonly')
+    g.stop_fwd()
+    g.clear_stats()
+    g.start_fwd('rxonly')
+    send()
+    vnlib.wait_for(lambda: g.port_stats(0)['rx_packets'] >= want, timeout=10)
+    time.sleep(0.3)
+    g.stop_fwd()
+    st = g.port_stats(0)
+    return st['rx_packets'], st['rx_bytes']

@@ -51,69 +51,11 @@ print(n, sizes, flush=True)
 '''
 
 
-# One TCP/IPv4 GSO frame (virtio-net header: NEEDS_CSUM, TCPV4, gso_size 1400) of 6000 bytes
-# of payload, sent on IFNAME with PACKET_VNET_HDR: the tap hands it to vnicd whole.
-GSO_INJECT = r'''
-import socket, struct, sys
-ifname, dst, src, count = sys.argv[1], bytes.fromhex(sys.argv[2].replace(':', '')), \
-    bytes.fromhex(sys.argv[3].replace(':', '')), int(sys.argv[4])
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.setsockopt(263, 15, 1)  # SOL_PACKET, PACKET_VNET_HDR
-s.bind((ifname, 0))
-payload = bytes(range(256)) * 23 + bytes(112)  # 6000
-tcp = struct.pack('!HHIIBBHHH', 40000, 9300, 1, 0, 5 << 4, 0x18, 65535, 0, 0)
-ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + 20 + len(payload), 1, 0x4000, 64, 6, 0,
-                 bytes([10, 79, 0, 1]), bytes([10, 79, 0, 9]))
-def csum(b):
-    if len(b) % 2:
-        b += b'\0'
-    t = sum(struct.unpack('!%dH' % (len(b) // 2), b))
-    while t >> 16:
-        t = (t & 0xffff) + (t >> 16)
-    return t
-ip = ip[:10] + struct.pack('!H', 0xffff - csum(ip)) + ip[12:]
-seed = csum(ip[12:20] + struct.pack('!HH', 6, 20 + len(payload)))  # pseudo-header, as Linux
-tcp = tcp[:16] + struct.pack('!H', seed) + tcp[18:]
-hdr = struct.pack('<BBHHHH', 1, 1, 14 + 20 + 20, 1400, 14 + 20, 16)
-for _ in range(count):
-    s.send(hdr + dst + src + b'\x08\x00' + ip + tcp + payload)
-'''
-
-
 def sha_transfer(a, b, addr, port, size):
     """@size random bytes from a to b over TCP: Return: (intact, seconds)."""
     t = time.monotonic()
     sent, got = nl.sha_transfer(a, b, addr, port, size)
     return sent == got, time.monotonic() - t
-
-
-def join_guest(tap, vn, sock, vlan=None):
-    """A testpmd guest (virtio-user, no offloads) on vhost port g, its MAC learned."""
-    g = TestPmd('g', ['net_virtio_user0,path=%s,queues=1,queue_size=1024,mac=%s,server=1'
-                      % (sock, MAC_G)], extra=['--rxd=1024', '--txd=1024'], wait=False)
-    vn.ctl('port', 'add', 'g', 'vhost', '--path', sock, '--mac', MAC_G)
-    if vlan:
-        vn.ctl('port', 'set', 'g', '--vlan-mode', 'access', '--vlan', str(vlan))
-    g.wait_started()
-    tap.ok(wait_for(lambda: nl.port_show(vn, 'g')['link'] == 'up'), 'vhost guest up')
-    g.wait_link_up(0)
-    g.send(0, 1, 1, dst='ff:ff:ff:ff:ff:ff')  # the bridge learns the guest's MAC
-    time.sleep(0.3)
-    return g
-
-
-def guest_counts(g, send, want):
-    """What guest @g receives (rx_packets, rx_bytes) of what send() makes, @want frames."""
-    g.start_fwd('rxonly')
-    g.stop_fwd()
-    g.clear_stats()
-    g.start_fwd('rxonly')
-    send()
-    wait_for(lambda: g.port_stats(0)['rx_packets'] >= want, timeout=10)
-    time.sleep(0.3)
-    g.stop_fwd()
-    st = g.port_stats(0)
-    return st['rx_packets'], st['rx_bytes']
 
 
 def pass_phase(tap, label, vn, a, b, ia, ib):
@@ -187,13 +129,13 @@ def main():
         # a vhost-user guest without offloads joins: a TCP GSO frame passed on from the tap
         # is cut for it on the way (vhost tx completion)
         sock = vn.path('g.sock')
-        g = join_guest(tap, vn, sock)
+        g = nl.join_testpmd_guest(tap, vn, sock, MAC_G)
         tap.ok(nl.port_show(vn, 'g')['offload_pass'] and nl.port_show(vn, 'ta')['offload_pass'],
                '[%s] TAPs and a vhost-user port: offload_pass still' % label)
         p0 = nl.port_show(vn, 'ta')['io_stats']['rx_offload_passed']
         c0 = nl.port_show(vn, 'g')['tx_offload_completed']
         want = 10 * 5  # 6000 = 4 * 1400 + 400
-        got = guest_counts(g, lambda: a.run(sys.executable, '-c', GSO_INJECT, ia, MAC_G, MAC_A,
+        got = nl.guest_counts(g, lambda: a.run(sys.executable, '-c', nl.GSO_INJECT, ia, MAC_G, MAC_A,
                                             10, timeout=60), want)
         tap.eq(got, (want, 10 * (4 * 1454 + 454)),
                '[%s] 10 TCP GSO frames passed on from the tap reach the vhost guest (no '
@@ -262,10 +204,10 @@ def main():
                    label, d1['rx_csum_filled'] - d0['rx_csum_filled']))
 
         # a vhost-user guest without offloads gets the same segments, exactly
-        g = join_guest(tap, vn, sock, vlan=7)
+        g = nl.join_testpmd_guest(tap, vn, sock, MAC_G, vlan=7)
         a.ip('neigh', 'replace', '10.79.0.9', 'lladdr', MAC_G, 'dev', ia, 'nud', 'permanent')
         want = 25 * 5  # 6000 = 4 * 1400 + 400
-        got = guest_counts(g, lambda: a.run(sys.executable, '-c', USO_SENDER, '10.79.0.9', 9200,
+        got = nl.guest_counts(g, lambda: a.run(sys.executable, '-c', USO_SENDER, '10.79.0.9', 9200,
                                             25, 6000, 1400, timeout=60), want)
         tap.eq(got, (want, 25 * (4 * 1442 + 442)),
                '[%s] vhost guest (no offloads) receives exactly %d segments, bytes exact'

@@ -10,6 +10,8 @@
   unplug     brB removed: brA's uplink loses carrier; brB back: carrier, ping again
   overlay    ulA/ulB on wire w2, overlays ovA/ovB (VXLAN, VNI 100) over them, a tap port in
              each: ping and iperf3 across; the remote VTEPs resolved, their counters moved
+  restart    vnicd restarts: both wires are made again from the saved networks (carrier on
+             all four ends), and the bridges and the overlay carry pings again
 """
 import os
 import sys
@@ -101,6 +103,21 @@ def test_unplug(tap, vn, a):
     ping(tap, a, '10.78.0.2', 'a -> b across the wire plugged again')
 
 
+def test_restart(tap, vn, a1, a2):
+    vn.restart()
+    ends = ('brA-uplink', 'brB-uplink', 'ulA-uplink', 'ulB-uplink')
+    tap.ok(wait_for(lambda: all(carrier(vn, p) for p in ends), timeout=10),
+           'restart: the four wire ends are back, with carrier')
+    for p in ('ta1', 'tb1', 'ta2', 'tb2'):
+        wait_for(lambda p=p: nl.port_show(vn, p)['link'] == 'up', 10)
+    tap.ok(wait_for(lambda: a1.run('ping', '-c', '1', '-W', '1', '10.78.0.2',
+                                   check=False).returncode == 0, 20, 0.2),
+           'restart: ping across wire w1 again')
+    tap.ok(wait_for(lambda: a2.run('ping', '-c', '1', '-W', '1', '192.168.78.2',
+                                   check=False).returncode == 0, 20, 0.2),
+           'restart: ping through VXLAN over wire w2 again')
+
+
 def test_overlay(tap, vn):
     vn.ctl('net', 'add', 'ulA', 'bridge', '--uplink', 'wire:w2/0')
     vn.ctl('net', 'add', 'ulB', 'bridge', '--uplink', 'wire:w2/1')
@@ -120,6 +137,7 @@ def test_overlay(tap, vn):
         tap.ok(r['state'] == 'resolved' and r['tx_packets'] > 1000 and r['rx_packets'] > 1000,
                '%s: remote %s resolved, tx %d rx %d' % (ov, r['ip'], r['tx_packets'],
                                                         r['rx_packets']))
+    return a
 
 
 def main():
@@ -130,7 +148,8 @@ def main():
         a, _ = test_bridges(tap, vn)
         test_input(tap, vn)
         test_unplug(tap, vn, a)
-        test_overlay(tap, vn)
+        a2 = test_overlay(tap, vn)
+        test_restart(tap, vn, a, a2)
         tap.ok(vn.alive(), 'vnicd alive')
     tap.done()
 
