@@ -283,12 +283,77 @@ static void encap_patch(const struct vn_tun_tmpl *t, uint8_t *h, uint32_t vni, u
 	tun[6] = (uint8_t)vni;
 }
 
+/* The checksum field of the TCP or UDP header at @off of @f, or -1 (cut short). */
+static int32_t l4_csum_at(const struct rte_mbuf *f, uint32_t off, uint8_t proto)
+{
+	uint8_t b[2];
+	const uint8_t *c = rte_pktmbuf_read(f, off + (proto == IPPROTO_TCP ? 16 : 6), 2, b);
+
+	return c ? vn_get16(c) : -1;
+}
+
+/*
+ * The raw sum of the @ulen bytes of the UDP datagram at @l4 of frame @f, whose inner frame
+ * starts at @in, read without the inner transport payload where the inner frame carries a
+ * TCP or UDP checksum (Linux's local checksum offload, LCO): a transport checksum that
+ * verifies makes its segment sum to the complement of its pseudo-header's sum, so only the
+ * headers in front of the segment and any padding behind it are read. An inner checksum
+ * that does not verify thus gives an outer one that does not either: the far end drops the
+ * frame, where the inner receiver would have dropped its segment. Return: the sum, or -1
+ * when the inner frame has no such checksum (not TCP/UDP on untagged IPv4 or IPv6 without
+ * extension headers, a fragment, UDP without a checksum, lengths that disagree).
+ */
+static int64_t lco_sum(const struct rte_mbuf *f, uint32_t l4, uint32_t ulen, uint32_t in)
+{
+	uint32_t inner = rte_pktmbuf_pkt_len(f) - in, hl, tl, seg, ph, pad_off;
+	uint8_t b[14 + 40], proto;
+	const uint8_t *p = inner >= 14 + 40 ? rte_pktmbuf_read(f, in, sizeof(b), b) : NULL;
+	int64_t hs, ps = 0;
+	int32_t c;
+	uint16_t ss;
+
+	if (!p && inner >= 14 + 20) /* a short IPv4 frame */
+		p = rte_pktmbuf_read(f, in, 14 + 20, b);
+	if (!p || l4 + ulen != rte_pktmbuf_pkt_len(f))
+		return -1;
+	if (vn_get16(p + 12) == VN_ETH_IPV4 && p[14] >> 4 == 4) {
+		hl = (p[14] & 0xfu) * 4, tl = vn_get16(p + 16), proto = p[23];
+		if (hl < 20 || (vn_get16(p + 20) & 0x3fff) || tl < hl)
+			return -1;
+		seg = tl - hl;
+		ph = vn_phdr_sum(p + 26, p + 30, 4, proto, seg);
+	} else if (vn_get16(p + 12) == VN_ETH_IPV6 && inner >= 14 + 40 && p[14] >> 4 == 6) {
+		hl = 40, seg = vn_get16(p + 18), tl = 40 + seg, proto = p[20];
+		ph = vn_phdr_sum(p + 22, p + 38, 16, proto, seg);
+	} else {
+		return -1;
+	}
+	if ((proto != IPPROTO_TCP && proto != IPPROTO_UDP) || 14 + tl > inner ||
+	    seg < (proto == IPPROTO_TCP ? 20u : 8u) ||
+	    (c = l4_csum_at(f, in + 14 + hl, proto)) < 0 || (proto == IPPROTO_UDP && c == 0))
+		return -1;
+	hs = vn_cksum_mbuf(f, l4, in + 14 + hl - l4); /* outer UDP .. inner IP header */
+	ss = (uint16_t)~vn_fold(ph);		      /* the inner segment's sum */
+	pad_off = in + 14 + tl;
+	if (pad_off < l4 + ulen)
+		ps = vn_cksum_mbuf(f, pad_off, l4 + ulen - pad_off);
+	if (hs < 0 || ps < 0)
+		return -1;
+	if ((in + 14 + hl - l4) & 1) /* an odd start: its words are the other way round */
+		ss = rte_bswap16(ss);
+	if ((pad_off - l4) & 1)
+		ps = rte_bswap16((uint16_t)ps);
+	return hs + ss + ps;
+}
+
 /* The IPv6 UDP checksum of frame @f whose headers (from @t) are at @h. */
 static void encap_udp6_csum(const struct vn_tun_tmpl *t, struct rte_mbuf *f, uint8_t *h)
 {
 	uint8_t *ip = h + t->l3_off;
 	uint32_t ulen = vn_get16(ip + 4);
-	uint32_t raw = (uint32_t)vn_cksum_mbuf(f, t->l4_off, ulen); /* the frame holds it all */
+	int64_t lco = lco_sum(f, t->l4_off, ulen, t->len);
+	uint32_t raw = lco >= 0 ? (uint32_t)lco /* the frame holds it all: */
+				: (uint32_t)vn_cksum_mbuf(f, t->l4_off, ulen);
 
 	vn_put_csum(h + t->l4_off + 6, vn_phdr_sum(ip + 8, ip + 24, 16, IPPROTO_UDP, ulen) + raw);
 	if (!memcmp(h + t->l4_off + 6, "\0\0", 2)) /* RFC 8200 8.1: 0 is sent as 0xffff */

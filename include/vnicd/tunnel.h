@@ -69,7 +69,10 @@ uint32_t vn_tun_flow_hash(const struct rte_mbuf *m);
  * (VSID for NVGRE) @vni: lengths, UDP source port 49152 + hash % 16384 (NVGRE: FlowID =
  * hash & 0xff), DSCP and ECN copied from an inner IPv4/IPv6 header (RFC 6040 normal
  * mode; 0 otherwise), IPv4 header checksum, IPv4 UDP checksum 0, IPv6 UDP checksum
- * computed over the whole datagram (RFC 6935/6936). Nothing is set in ol_flags. When @m
+ * computed over the whole datagram (RFC 6935/6936): from the inner TCP/UDP checksum when
+ * the inner frame has one (as Linux's local checksum offload: its transport payload is not
+ * read, and a wrong inner checksum makes a wrong outer one), else by reading it all.
+ * Nothing is set in ol_flags. When @m
  * is direct, not shared (refcnt 1) and has the headroom, the headers are prepended in
  * place; otherwise they go in one new mbuf from @mp chained in front of @m itself (its
  * segments become the tail of the frame, their data and metadata untouched: a shared @m

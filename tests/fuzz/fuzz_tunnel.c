@@ -92,8 +92,57 @@ static void receive(const uint8_t *p, size_t len, size_t split)
 		}
 }
 
+static uint32_t get16(const uint8_t *p)
+{
+	return (uint32_t)(p[0] << 8 | p[1]);
+}
+
+/* RFC 1071 over @len bytes at @p, from @s (network order words). */
+static uint32_t ref_sum(const uint8_t *p, size_t len, uint32_t s)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		s += get16(p + i);
+	if (len & 1)
+		s += (uint32_t)p[len - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return s;
+}
+
+/*
+ * Does inner frame @p carry a TCP or UDP checksum that an IPv6 encapsulation takes as given
+ * (local checksum offload, lco_sum() in policy/tunnel.c: untagged IPv4 not a fragment, or
+ * IPv6 without extension headers; a UDP checksum not 0; lengths that fit), and is it wrong?
+ * Then the outer checksum is wrong too and the far end drops the frame.
+ */
+static bool lco_wrong(const uint8_t *p, size_t len)
+{
+	size_t hl, tl, seg;
+	uint32_t s;
+	uint8_t proto;
+
+	if (len < 34)
+		return false;
+	if (get16(p + 12) == 0x0800 && p[14] >> 4 == 4) {
+		hl = (p[14] & 0xfu) * 4, tl = get16(p + 16), proto = p[23];
+		if (hl < 20 || (get16(p + 20) & 0x3fff) || tl < hl)
+			return false;
+		seg = tl - hl, s = ref_sum(p + 26, 8, 0);
+	} else if (get16(p + 12) == 0x86dd && len >= 54 && p[14] >> 4 == 6) {
+		hl = 40, seg = get16(p + 18), tl = 40 + seg, proto = p[20];
+		s = ref_sum(p + 22, 32, 0);
+	} else {
+		return false;
+	}
+	if ((proto != 6 && proto != 17) || 14 + tl > len || seg < (proto == 6 ? 20u : 8u) ||
+	    (proto == 17 && get16(p + 14 + hl + 6) == 0))
+		return false;
+	return ref_sum(p + 14 + hl, seg, s + proto + (uint32_t)seg) != 0xffff;
+}
+
 /* The input as an inner frame: encapsulated (in place, behind a header mbuf, or shared),
- * it parses and decapsulates back to itself. */
+ * it parses and decapsulates back to itself (over IPv6 UDP tunnels: unless its own
+ * transport checksum is wrong, lco_wrong()). */
 static void round_trip(const uint8_t *p, size_t len, size_t split, uint8_t how)
 {
 	for (int type = 0; type < VN_TUN__MAX; type++)
@@ -119,7 +168,10 @@ static void round_trip(const uint8_t *p, size_t len, size_t split, uint8_t how)
 			if (!o)
 				__builtin_trap();
 			e = vn_tun_parse(o, &loc, &rx);
-			if (e != (len < 14 ? VN_TUN_INNER_SHORT : VN_TUN_OK))
+			if (e != (len < 14 ? VN_TUN_INNER_SHORT
+				  : v6 && type != VN_TUN_NVGRE && lco_wrong(p, len)
+				      ? VN_TUN_BAD_CSUM
+				      : VN_TUN_OK))
 				__builtin_trap();
 			if (how & 2) { /* the other owner's bytes are intact */
 				same(m, p, len);

@@ -495,6 +495,101 @@ static void test_checksums(void)
 	}
 }
 
+/* Fill in the transport checksum of flat inner frame @a (untagged; @proto TCP or UDP). */
+static void fill_l4(GByteArray *a, bool v6, uint8_t proto)
+{
+	uint8_t *ip = a->data + 14;
+	size_t ihl = v6 ? 40 : 20, l4len = v6 ? get16(ip + 4) : get16(ip + 2) - ihl;
+	size_t co = 14 + ihl + (proto == IPPROTO_TCP ? 16 : 6);
+	uint32_t s = v6 ? vn_test_ref_sum(ip + 8, 32, 0) : vn_test_ref_sum(ip + 12, 8, 0);
+	uint16_t c;
+
+	put16(a->data + co, 0);
+	c = (uint16_t)~vn_test_ref_fold(
+	    vn_test_ref_sum(ip + ihl, l4len, s + proto + (uint32_t)l4len));
+	put16(a->data + co, c == 0 && proto == IPPROTO_UDP ? 0xffff : c);
+}
+
+/* Encapsulate flat inner frame @in over IPv6 (a first segment of @split bytes, or a shared
+ * mbuf: a header mbuf chained in front); Return: whether the outer UDP checksum verifies by
+ * a naive sum over the whole datagram, and the parse's verdict in *@e. */
+static bool lco_case(int type, const GByteArray *in, size_t split, bool shared, enum vn_tun_err *e)
+{
+	struct vn_tun_local loc = local_b(type, true);
+	struct rte_mbuf *m = mk(in->data, in->len, split), *o;
+	g_autoptr(GByteArray) f = NULL;
+	struct vn_tun_tmpl t;
+	struct vn_tun_rx rx;
+
+	tmpl(&t, type, true);
+	for (struct rte_mbuf *s = m; shared && s; s = s->next)
+		rte_mbuf_refcnt_update(s, 1); /* one more reference, every segment */
+	o = vn_tun_encap(&t, 5, m, mp);
+	g_assert_nonnull(o);
+	f = flat(o);
+	*e = vn_tun_parse(o, &loc, &rx);
+	rte_pktmbuf_free(o);
+	if (shared)
+		rte_pktmbuf_free(m);
+	return ref_l4_ok(f->data + 14, 40, true, IPPROTO_UDP, f->len - 54);
+}
+
+/*
+ * IPv6 outer checksums from the inner checksum (LCO): for inner TCP and UDP over IPv4 and
+ * IPv6 with a valid checksum, padded or not, odd lengths, inner frames in pieces and shared,
+ * the outer checksum verifies over the whole datagram; frames without such a checksum (UDP
+ * with none, a fragment, ICMP, a VLAN tag) are summed whole and verify too; an inner
+ * checksum that is wrong gives an outer one that is wrong (the far end drops the frame).
+ */
+static void test_lco(void)
+{
+	static const uint32_t payloads[] = {2, 3, 12, 13, 100, 1001, 1400};
+	enum vn_tun_err e;
+
+	for (int type = 0; type < 2; type++) /* VXLAN, Geneve: NVGRE has no UDP */
+		for (int v6 = 0; v6 < 2; v6++)
+			for (int tcp = 0; tcp < 2; tcp++)
+				for (size_t i = 0; i < G_N_ELEMENTS(payloads); i++) {
+					uint8_t proto = tcp ? IPPROTO_TCP : IPPROTO_UDP;
+					g_autoptr(GByteArray) in = inner_frame(&(struct inner){
+					    .v6 = v6,
+					    .proto = proto,
+					    .sport = 7,
+					    .payload = payloads[i] + (tcp ? 12 : 0)});
+					size_t pad = in->len < 60 ? 60 - in->len : 0;
+					fill_l4(in, v6, proto);
+					for (size_t k = 0; k < pad; k++) /* Ethernet padding */
+						g_byte_array_append(
+						    in, (uint8_t[]){(uint8_t)(0xa5 + k)}, 1);
+					for (size_t split = 0; split < in->len; split += 37)
+						for (int shared = 0; shared < 2; shared++) {
+							g_assert_true(
+							    lco_case(type, in, split, shared, &e));
+							g_assert_cmpint(e, ==, VN_TUN_OK);
+						}
+					in->data[in->len - pad - 1] ^=
+					    0x10; /* the payload, not the sum */
+					g_assert_false(lco_case(type, in, 0, false, &e));
+					g_assert_cmpint(e, ==, VN_TUN_BAD_CSUM);
+				}
+	for (int type = 0; type < 2; type++) { /* summed whole: they verify as they are */
+		g_autoptr(GByteArray) udp0 = udp4_frame(9); /* UDP over IPv4 without a checksum */
+		g_autoptr(GByteArray) frag =
+		    inner_frame(&(struct inner){.proto = IPPROTO_TCP, .sport = 7, .payload = 40});
+		g_autoptr(GByteArray) icmp = inner_frame(
+		    &(struct inner){.proto = IPPROTO_ICMP, .payload = 30, .icmp_type = 8});
+		g_autoptr(GByteArray) vlan = inner_frame(
+		    &(struct inner){.vlan = true, .proto = IPPROTO_TCP, .sport = 7, .payload = 40});
+		put16(frag->data + 20, 0x2001); /* MF, offset 8: its TCP checksum is garbage */
+		for (int k = 0; k < 4; k++) {
+			const GByteArray *a = k == 0 ? udp0 : k == 1 ? frag : k == 2 ? icmp : vlan;
+			g_assert_true(lco_case(type, a, 0, false, &e));
+			g_assert_cmpint(e, ==, VN_TUN_OK);
+		}
+	}
+	g_assert_cmpuint(rte_mempool_in_use_count(mp), ==, 0);
+}
+
 static void test_shared(void)
 {
 	g_autoptr(GByteArray) in = udp4_frame(31);
@@ -900,6 +995,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/tunnel/hash_paths", test_hash_paths);
 	g_test_add_func("/tunnel/checksums", test_checksums);
 	g_test_add_func("/tunnel/shared", test_shared);
+	g_test_add_func("/tunnel/lco", test_lco);
 	g_test_add_func("/tunnel/no_mbuf", test_no_mbuf);
 	g_test_add_func("/tunnel/errors", test_errors);
 	g_test_add_func("/tunnel/ecn", test_ecn);
