@@ -106,9 +106,12 @@ nsratios() { # plain's ns per guest frame / MODE's, per round (capacity ratio)
 		awk -v a="${NSPG[$1,$2,$r]:-0}" -v b="${NSPG[plain,$2,$r]:-0}" 'BEGIN { if (a > 0) printf "%.4f ", b / a }'
 	done
 }
+# ends MODE: the tunnel ends one vnicd's worker does per guest frame (2 looping through its
+# underlay, 1 with two instances)
+ends() { if [[ $1 == *2 ]]; then echo 1; else echo 2; fi; }
 hostratios() { # per-host capacity per round: plain's ns per guest frame over one end's
-	local r k=2
-	[[ $1 == *2 ]] && k=1
+	local r k
+	k=$(ends "$1")
 	for ((r = 1; r <= ROUNDS; r++)); do
 		awk -v a="${NSPG[$1,$2,$r]:-0}" -v b="${NSPG[plain,$2,$r]:-0}" -v k=$k 'BEGIN { if (a > 0) printf "%.4f ", k * b / a }'
 	done
@@ -142,9 +145,7 @@ for size in $PVP_SIZES; do
 			read -r hm hlo hhi <<<"$(hostratios "$mode" "$size" | stats)"
 			ph="$hm ($hlo-$hhi)"
 			# per host from the least costs: each mode's cost outside this VM's slow state
-			k=2
-			[[ $mode == *2 ]] && k=1
-			pl=$(awk -v a="$nlo" -v b="$plo" -v k=$k 'BEGIN { printf "%.2f", (a > 0 ? k * b / a : 0) }')
+			pl=$(awk -v a="$nlo" -v b="$plo" -v k="$(ends "$mode")" 'BEGIN { printf "%.2f", (a > 0 ? k * b / a : 0) }')
 		fi
 		printf '%-6s %-8s %11s %20s %20s %10s %12s %20s %12s %20s %14s   %s\n' "$size" "$mode" "$m" "$rm ($rlo-$rhi)" "$tw" \
 			"$(awk -v a="$best" -v b="$pbest" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
