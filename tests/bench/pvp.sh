@@ -94,7 +94,16 @@ VNICD_SOCKS=()
 ENCAP=${PVP_ENCAP:-vxlan}           # overlay: vxlan | geneve | nvgre
 UNDERLAY_AF=${PVP_UNDERLAY:-4}      # overlay: underlay addresses IPv4 (4) or IPv6 (6)
 OV_MTU=${PVP_OVERLAY_MTU:-1600}     # overlay: the underlay MTU (1518-byte guest frames fit)
-PERF=${PVP_PERF:-}                  # vnicd: perf record -g of vnicd over the measured window into $PERF-SIZE.data
+PERF=${PVP_PERF:-}                  # perf record -g of the switch over the measured window into
+                                    # $PERF-SIZE.data (vnicd), $PERF-testpmd-SIZE.data, $PERF-ovs-SIZE.data
+# Both testpmds (the guest, and testpmd as the switch) record their busy cycles and rx burst
+# sizes (--record-core-cycles --record-burst-stats: a TSC read per burst); logged per size.
+# testpmd-switch's busy ns per frame sits in the table next to vnicd's worker ns per frame,
+# and their ratio is each switch's capacity compared, whichever side limits the loop's rate
+# (the guest's busy ns per frame shows how close the guest is to its own limit).
+# PVP_RECORD=0 leaves the recording out.
+RECORD=${PVP_RECORD:-1}
+[ "$RECORD" = 0 ] && RECORD=
 MAC0=02:00:00:00:00:10
 MAC1=02:00:00:00:00:11
 
@@ -155,6 +164,7 @@ tp_start() {
 	local args=(--lcores "$lcores" --no-pci --no-telemetry --file-prefix "$prefix"
 		--single-file-segments -m 256)
 	for v in $vdevs; do args+=(--vdev "$v"); done
+	[ -n "$RECORD" ] && set -- "$@" --record-core-cycles --record-burst-stats
 	mkfifo "$WORK/$name.in"
 	PREFIXES+=("$prefix")
 	stdbuf -o0 "$TESTPMD" "${args[@]}" -- -i --disable-link-check \
@@ -280,9 +290,10 @@ run_guest() {
 	local sock
 	for sock in "${VNICD_SOCKS[@]}"; do w0+=("$(worker_loops "$sock")"); done
 	local perfpid=
-	if [ -n "$PERF" ] && ((${#VNICD_SOCKS[@]})); then
-		perf record -q -g -p "$SWITCH_PID" -o "$PERF-$size.data" -- sleep "$DURATION" \
-			>/dev/null 2>&1 &
+	if [ -n "$PERF" ]; then
+		local pf=$PERF-$size.data
+		((${#VNICD_SOCKS[@]})) || pf=$PERF-$CUR_SWITCH-$size.data
+		perf record -q -g -p "$SWITCH_PID" -o "$pf" -- sleep "$DURATION" >/dev/null 2>&1 &
 		perfpid=$!
 	fi
 	rx_total guest
@@ -312,7 +323,17 @@ run_guest() {
 		fi
 	done
 	tp_cmd guest "stop"
-	cp "$WORK/out" "$WORK/guest-stop-$size.txt"
+	cp "$WORK/out" "$WORK/guest-stop-$CUR_SWITCH-$size.txt"
+	[ -n "$RECORD" ] && log "size $size: guest with $CUR_SWITCH: $(tp_record "$WORK/out")"
+}
+
+# tp_record FILE: "CYCLES/packet, share of empty rx polls" from a testpmd's "stop" output
+# (PVP_RECORD=1); busy cycles are those of polls that received frames
+tp_record() {
+	awk '/RX-bursts :/ { gsub(/[\[%]/, "", $4); e += $4; n++ }
+		/CPU cycles\/packet=/ { split($2, c, "="); cy = c[2]; mhz = $(NF - 2) }
+		END { printf "%s cycles/frame busy (%.1f ns), rx polls empty %.0f %%", cy,
+			(mhz > 0 ? cy * 1000 / mhz : 0), (n ? e / n : 0) }' "$1"
 }
 
 # bench_testpmd SIZE / bench_vnicd SIZE: set MPPS
@@ -328,6 +349,11 @@ bench_testpmd() {
 	run_guest "$size"
 	tp_cmd switch "stop"
 	cp "$WORK/out" "$WORK/switch-stop-$size.txt"
+	TP_NS=-
+	if [ -n "$RECORD" ]; then
+		log "size $size: testpmd-switch $(tp_record "$WORK/out")"
+		TP_NS=$(tp_record "$WORK/out" | sed -n 's/.*(\([0-9.]*\) ns).*/\1/p')
+	fi
 	cleanup
 	rm -f "$WORK"/*.in "$WORK"/p0 "$WORK"/p1
 }
@@ -589,18 +615,20 @@ if [[ " $SWITCHES " == *" ovs "* ]]; then
 fi
 
 log "sizes: $SIZES (bytes on the wire$([ "$FCS" = 4 ] && echo " with FCS, RFC 2544: the guest sends size-4" || echo ", FCS not counted")); warm-up ${WARMUP}s, measure ${DURATION}s; guest fwd $GUEST_FWD ($GUEST_TOPO), tx_first $TXFIRST x $BURST per port"
-declare -A RES_T RES_V RES_O MEM_T MEM_V MEM_O
+declare -A RES_T RES_V RES_O MEM_T MEM_V MEM_O NS_T NS_V
 for size in $SIZES; do
 	if [ $do_testpmd = 1 ]; then
 		bench_testpmd "$size"
 		RES_T[$size]=$MPPS
 		MEM_T[$size]=$RSS_MB
+		NS_T[$size]=${TP_NS:--}
 		log "size $size: testpmd-switch ${RES_T[$size]} Mpps (median of ${WINDOW}s windows; mean $MEAN)"
 	fi
 	if [ $have_vnicd = 1 ]; then
 		bench_vnicd "$size"
 		RES_V[$size]=$MPPS
 		MEM_V[$size]=$RSS_MB
+		NS_V[$size]=${NSPF:--}
 		topo=
 		[ "$VNICD_TOPO" = plain ] || topo="topology $VNICD_TOPO$([[ $VNICD_TOPO == overlay* ]] && echo " $ENCAP/IPv$UNDERLAY_AF")"
 		[[ $VNICD_TOPO == twice || $VNICD_TOPO == overlay ]] && topo="$topo, wire $WIRE"
@@ -616,14 +644,19 @@ for size in $SIZES; do
 	fi
 done
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && b != "-" && b > 0) printf "%.2f", a / b; else print "-" }'; }
-printf '%-6s %14s %12s %12s %10s %10s   %s\n' size testpmd-Mpps vnicd-Mpps ovs-Mpps vnicd/tpmd vnicd/ovs \
-	"memory MB, RSS+hugepages (testpmd/vnicd/ovs)"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && a != "?" && b != "-" && b != "?" && b > 0) printf "%.2f", a / b; else print "-" }'; }
+# busy ns per frame switched: testpmd-switch's (--record-core-cycles) and vnicd's worker's;
+# capacity = testpmd's / vnicd's (> 1: vnicd's switching costs less per frame)
+printf '%-6s %14s %12s %12s %10s %10s   %-14s %9s %9s %8s\n' size testpmd-Mpps vnicd-Mpps ovs-Mpps \
+	vnicd/tpmd vnicd/ovs "memory-MB" tpmd-ns vnicd-ns capacity
 for size in $SIZES; do
 	t=${RES_T[$size]:--}
 	v=${RES_V[$size]:--}
 	o=${RES_O[$size]:--}
 	[ $have_vnicd = 0 ] && [[ " $SWITCHES " == *" vnicd "* ]] && v=missing
-	printf '%-6s %14s %12s %12s %10s %10s   %s/%s/%s\n' "$size" "$t" "$v" "$o" "$(ratio "$v" "$t")" \
-		"$(ratio "$v" "$o")" "${MEM_T[$size]:--}" "${MEM_V[$size]:--}" "${MEM_O[$size]:--}"
+	printf '%-6s %14s %12s %12s %10s %10s   %-14s %9s %9s %8s\n' "$size" "$t" "$v" "$o" \
+		"$(ratio "$v" "$t")" "$(ratio "$v" "$o")" \
+		"${MEM_T[$size]:--}/${MEM_V[$size]:--}/${MEM_O[$size]:--}" "${NS_T[$size]:--}" \
+		"${NS_V[$size]:--}" "$(ratio "${NS_T[$size]:--}" "${NS_V[$size]:--}")"
 done
+echo "(memory-MB: RSS + hugepages mapped, testpmd/vnicd/ovs; tpmd-ns, vnicd-ns: busy ns per frame switched; capacity: tpmd-ns / vnicd-ns)"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # pvp.sh in PVP_ROUNDS rounds (default 3): each round measures every switch once per size,
 # and the result is, per size, the median of the per-round ratios vnicd/testpmd and
-# vnicd/OVS-DPDK with their min-max. On a shared or small machine absolute rates swing
+# vnicd/OVS-DPDK with their min-max, and of the capacity ratio (testpmd-switch's busy ns per
+# frame over vnicd's worker's, pvp.sh's last column). On a shared or small machine absolute rates swing
 # several times within minutes (README, Performance): only same-round ratios mean something.
 #
 #   PVP_ROUNDS=3 bash tests/bench/pvp_rounds.sh      # every PVP_* knob of pvp.sh applies
@@ -22,7 +23,14 @@ done
 python3 - "$OUT" "$ROUNDS" <<'EOF'
 import glob, os, statistics, sys
 
-rows = {}  # size -> [(testpmd, vnicd, ovs) per round]
+def num_or_none(x):
+    try:
+        return float(x)
+    except ValueError:
+        return None
+
+
+rows = {}  # size -> [(testpmd, vnicd, ovs, testpmd ns, vnicd ns) per round]
 for path in sorted(glob.glob(os.path.join(sys.argv[1], 'round*.txt'))):
     table = False
     for line in open(path):
@@ -31,7 +39,7 @@ for path in sorted(glob.glob(os.path.join(sys.argv[1], 'round*.txt'))):
             table = True
             continue
         if table and len(w) >= 4 and w[0].isdigit():
-            val = [float(x) if x not in ('-', 'missing') else None for x in w[1:4]]
+            val = [num_or_none(x) for x in w[1:4] + w[7:9]]
             rows.setdefault(int(w[0]), []).append(val)
 
 
@@ -52,11 +60,13 @@ def num(x):
     return '%.2f' % x if x is not None else '-'
 
 
-print('%-6s %8s %12s %10s %10s %22s %22s' % ('size', 'rounds', 'testpmd-Mpps', 'vnicd-Mpps',
-                                             'ovs-Mpps', 'vnicd/testpmd', 'vnicd/ovs'))
+print('%-6s %8s %12s %10s %10s %22s %22s %22s' % (
+    'size', 'rounds', 'testpmd-Mpps', 'vnicd-Mpps', 'ovs-Mpps', 'vnicd/testpmd', 'vnicd/ovs',
+    'capacity (ns ratio)'))
 for size in sorted(rows):
-    rs = rows[size]
-    print('%-6d %8d %12s %10s %10s %22s %22s' % (
+    rs = [r + [None] * (5 - len(r)) for r in rows[size]]
+    print('%-6d %8d %12s %10s %10s %22s %22s %22s' % (
         size, len(rs), num(med(r[0] for r in rs)), num(med(r[1] for r in rs)),
-        num(med(r[2] for r in rs)), fmt(ratios(rs, 1, 0)), fmt(ratios(rs, 1, 2))))
+        num(med(r[2] for r in rs)), fmt(ratios(rs, 1, 0)), fmt(ratios(rs, 1, 2)),
+        fmt(ratios(rs, 3, 4))))
 EOF
