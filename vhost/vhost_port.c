@@ -351,6 +351,30 @@ static uint16_t vhost_rx_burst(struct vn_port *port, uint16_t q, struct rte_mbuf
 	return vn_vhost_rx_offloads(vp, vid, q, pkts, n);
 }
 
+/*
+ * Release the @n frames an enqueue copied. When all are plain (one segment, one reference,
+ * direct, of one pool: frames from a dequeue or a TAP read), they go back to their pool in
+ * one put, reading only their first cache line; otherwise rte_pktmbuf_free_bulk() walks them.
+ */
+static inline void release_copied(struct rte_mbuf **pkts, uint16_t n)
+{
+	struct rte_mempool *mp = n ? pkts[0]->pool : NULL;
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct rte_mbuf *m = pkts[i];
+		if (unlikely(m->pool != mp || m->nb_segs != 1 || rte_mbuf_refcnt_read(m) != 1 ||
+			     !RTE_MBUF_DIRECT(m)))
+			break;
+	}
+	if (likely(i == n)) {
+		if (n)
+			rte_mempool_put_bulk(mp, (void **)pkts, n);
+		return;
+	}
+	rte_pktmbuf_free_bulk(pkts, n);
+}
+
 static uint16_t vhost_tx_burst(struct vn_port *port, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vhost_port *vp = (struct vhost_port *)port;
@@ -372,7 +396,7 @@ static uint16_t vhost_tx_burst(struct vn_port *port, uint16_t q, struct rte_mbuf
 	if (port->tx_shared)
 		rte_spinlock_unlock(&vp->txlock[q]);
 	/* enqueue copied the frames into guest memory: ours to release */
-	rte_pktmbuf_free_bulk(pkts, sent);
+	release_copied(pkts, sent);
 	return sent;
 }
 
