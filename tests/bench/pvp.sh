@@ -164,7 +164,7 @@ tp_start() {
 	local args=(--lcores "$lcores" --no-pci --no-telemetry --file-prefix "$prefix"
 		--single-file-segments -m 256)
 	for v in $vdevs; do args+=(--vdev "$v"); done
-	[ -n "$RECORD" ] && set -- "$@" --record-core-cycles --record-burst-stats
+	if [ -n "$RECORD" ]; then set -- "$@" --record-core-cycles --record-burst-stats; fi
 	mkfifo "$WORK/$name.in"
 	PREFIXES+=("$prefix")
 	stdbuf -o0 "$TESTPMD" "${args[@]}" -- -i --disable-link-check \
@@ -324,7 +324,9 @@ run_guest() {
 	done
 	tp_cmd guest "stop"
 	cp "$WORK/out" "$WORK/guest-stop-$CUR_SWITCH-$size.txt"
-	[ -n "$RECORD" ] && log "size $size: guest with $CUR_SWITCH: $(tp_record "$WORK/out")"
+	if [ -n "$RECORD" ]; then
+		log "size $size: guest with $CUR_SWITCH: $(tp_record "$WORK/out")"
+	fi
 }
 
 # tp_record FILE: "CYCLES/packet, share of empty rx polls" from a testpmd's "stop" output

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: MIT
 # pvp.sh in PVP_ROUNDS rounds (default 3): each round measures every switch once per size,
 # and the result is, per size, the median of the per-round ratios vnicd/testpmd and
-# vnicd/OVS-DPDK with their min-max, and of the capacity ratio (testpmd-switch's busy ns per
-# frame over vnicd's worker's, pvp.sh's last column). On a shared or small machine absolute rates swing
-# several times within minutes (README, Performance): only same-round ratios mean something.
+# vnicd/OVS-DPDK with their min-max, and of the capacity ratio (testpmd-switch's busy ns
+# per frame over vnicd's worker's, pvp.sh's last column). On a shared or small machine
+# absolute rates swing several times within minutes (README, Performance): only same-round
+# ratios mean something.
 #
 #   PVP_ROUNDS=3 bash tests/bench/pvp_rounds.sh      # every PVP_* knob of pvp.sh applies
 set -u
