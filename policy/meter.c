@@ -72,10 +72,31 @@ int vn_meter_init(struct vn_meter *mt, uint64_t average_kBps, uint64_t peak_kBps
 }
 
 /*
- * Frames @from..@n-1 of @pkts (lengths @len, or their own), all at once: when their bytes fit
- * in the committed bucket (and the peak bucket) that vn_meter_conform() just brought up to
- * this burst's time, each would be green one by one: the buckets are charged their sum.
- * Caller holds @mt->lock. Return: true if they all passed, false (nothing charged) if not.
+ * The bytes frame @m of length @l is charged: @l, or for a TCP GSO frame passed on whole
+ * (offload pass-through: RTE_MBUF_F_TX_TCP_SEG) the bytes of the segments it becomes, each
+ * with the headers, i.e. what its destination receives: a limit means the same whether
+ * vnicd segments the frame or a guest, the kernel or a NIC does (Linux's qdiscs count a GSO
+ * packet so too). Its length as received stays what accounting counts.
+ */
+static inline uint32_t charged(const struct rte_mbuf *m, uint32_t l)
+{
+	uint32_t hdr, segs;
+
+	if (likely(!(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG)) || m->tso_segsz == 0)
+		return l;
+	hdr = (uint32_t)m->l2_len + m->l3_len + m->l4_len;
+	if (l <= hdr)
+		return l;
+	segs = (l - hdr + m->tso_segsz - 1) / m->tso_segsz;
+	return l + (segs - 1) * hdr;
+}
+
+/*
+ * Frames @from..@n-1 of @pkts (lengths @len, or their own; charged()), all at once: when
+ * their bytes fit in the committed bucket (and the peak bucket) that vn_meter_conform() just
+ * brought up to this burst's time, each would be green one by one: the buckets are charged
+ * their sum. Caller holds @mt->lock. Return: true if they all passed, false (nothing
+ * charged) if not.
  */
 static bool meter_rest(struct vn_meter *mt, struct rte_mbuf **pkts, const uint32_t *len,
 		       uint16_t from, uint16_t n)
@@ -83,7 +104,7 @@ static bool meter_rest(struct vn_meter *mt, struct rte_mbuf **pkts, const uint32
 	uint64_t sum = 0;
 
 	for (uint16_t i = from; i < n; i++)
-		sum += len ? len[i] : rte_pktmbuf_pkt_len(pkts[i]);
+		sum += charged(pkts[i], len ? len[i] : rte_pktmbuf_pkt_len(pkts[i]));
 	if (sum > mt->avg.tc || (mt->has_peak && sum > mt->peak.tc))
 		return false;
 	mt->avg.tc -= sum;
@@ -101,7 +122,7 @@ uint16_t vn_meter_burst(struct vn_meter *mt, struct rte_mbuf **pkts, uint32_t *l
 	tsc = vn_meter_clamp(mt, tsc);
 	for (uint16_t i = 0; i < n; i++) {
 		uint32_t l = len ? len[i] : rte_pktmbuf_pkt_len(pkts[i]);
-		if (vn_meter_conform(mt, l, tsc)) {
+		if (vn_meter_conform(mt, charged(pkts[i], l), tsc)) {
 			pkts[kept] = pkts[i];
 			if (len)
 				len[kept] = l;

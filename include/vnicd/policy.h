@@ -119,8 +119,10 @@ struct vn_port_policy {
 /**
  * vn_meter_burst() - police @n frames of @pkts through @mt at time @tsc (TSC cycles),
  * compacting the conforming ones to the front; their lengths in @len (NULL: their packet
- * lengths) and the caller's tags in @aux (NULL: none) are compacted alike. Frees the
- * others. Takes @mt's lock once, never over a transmission. Return: frames kept.
+ * lengths) and the caller's tags in @aux (NULL: none) are compacted alike. A TCP GSO frame
+ * passed on whole is charged the bytes of its segments (each with the headers), not its
+ * length. Frees the others. Takes @mt's lock once, never over a transmission. Return:
+ * frames kept.
  */
 uint16_t vn_meter_burst(struct vn_meter *mt, struct rte_mbuf **pkts, uint32_t *len, uint16_t *aux,
 			uint16_t n, uint64_t tsc);

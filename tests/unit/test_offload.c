@@ -15,6 +15,7 @@
 #include "testutil.h"
 #include "vnicd/cksum.h"
 #include "vnicd/config.h"
+#include "vnicd/policy.h"
 #include "vnicd/tap.h"
 #include "vnicd/vhost.h"
 
@@ -791,6 +792,59 @@ static void test_config_key(void)
 	vn_config_clear(&c);
 }
 
+/* @pay bytes of TCP payload behind 54 bytes of headers; a GSO frame of @mss if @mss */
+static struct rte_mbuf *meter_frame(uint32_t pay, uint16_t mss)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(big);
+
+	g_assert_nonnull(m);
+	g_assert_nonnull(rte_pktmbuf_append(m, (uint16_t)(54 + pay)));
+	if (mss) {
+		m->l2_len = 14;
+		m->l3_len = 20;
+		m->l4_len = 20;
+		m->tso_segsz = mss;
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_TCP_SEG;
+	}
+	return m;
+}
+
+/* A meter charges a GSO frame passed on whole the bytes of its segments, headers each, one
+ * by one and a burst at once; the lengths handed back (accounting's) stay the frames'. */
+static void test_meter_gso(void)
+{
+	struct vn_meter mt;
+	struct rte_mbuf *m[3];
+	uint32_t len[3];
+	uint64_t tc0;
+
+	g_assert_cmpint(vn_meter_init(&mt, 1000, 0, 0, NULL), ==, 0);
+	tc0 = mt.avg.tc;
+	m[0] = meter_frame(14480, 1448); /* 10 segments: 9 more headers */
+	g_assert_cmpuint(vn_meter_burst(&mt, m, NULL, NULL, 1, mt.avg.time), ==, 1);
+	g_assert_cmpuint(tc0 - mt.avg.tc, ==, 14534 + 9 * 54);
+	rte_pktmbuf_free(m[0]);
+	tc0 = mt.avg.tc;
+	m[0] = meter_frame(14481, 1448); /* 11 segments, the last of one byte */
+	m[1] = meter_frame(1448, 0);	 /* plain: its length */
+	m[2] = meter_frame(100, 1448);	 /* one segment: its length */
+	for (int i = 0; i < 3; i++)
+		len[i] = rte_pktmbuf_pkt_len(m[i]);
+	g_assert_cmpuint(vn_meter_burst(&mt, m, len, NULL, 3, mt.avg.time), ==, 3);
+	g_assert_cmpuint(tc0 - mt.avg.tc, ==, (14535 + 10 * 54) + 1502 + 154);
+	g_assert_cmpuint(len[0], ==, 14535);
+	g_assert_cmpuint(len[1], ==, 1502);
+	g_assert_cmpuint(len[2], ==, 154);
+	rte_pktmbuf_free_bulk(m, 3);
+	/* charged more than the bucket holds: dropped, where its length alone would pass */
+	mt.avg.tc = 14534 + 100;
+	m[0] = meter_frame(14480, 1448);
+	g_assert_cmpuint(vn_meter_burst(&mt, m, NULL, NULL, 1, mt.avg.time), ==, 0);
+	m[0] = meter_frame(14480, 0);
+	g_assert_cmpuint(vn_meter_burst(&mt, m, NULL, NULL, 1, mt.avg.time), ==, 1);
+	rte_pktmbuf_free(m[0]);
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -816,6 +870,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/offload/gso_nomem", test_gso_nomem);
 	g_test_add_func("/offload/flow_hash", test_flow_hash);
 	g_test_add_func("/offload/config_key", test_config_key);
+	g_test_add_func("/offload/meter_gso", test_meter_gso);
 	rc = g_test_run();
 	g_assert_cmpuint(rte_mempool_in_use_count(small), ==, 0);
 	g_assert_cmpuint(rte_mempool_in_use_count(big), ==, 0);
