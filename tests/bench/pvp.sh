@@ -289,6 +289,7 @@ run_guest() {
 	local -a w0=()
 	local sock
 	for sock in "${VNICD_SOCKS[@]}"; do w0+=("$(worker_loops "$sock")"); done
+	[ "$CUR_SWITCH" = ovs ] && ovs_appctl dpif-netdev/pmd-stats-clear >/dev/null 2>&1
 	local perfpid=
 	if [ -n "$PERF" ]; then
 		local pf=$PERF-$size.data
@@ -311,6 +312,9 @@ run_guest() {
 		awk '{ v[NR] = $1 } END { if (NR == 0) print "0.000"; else if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 	MEAN=$(awk -v a="$r0" -v b="$RX" -v t0="$t0" -v t1="$T" 'BEGIN { printf "%.3f", (b - a) / (t1 - t0) / 1e6 }')
 	[ -n "$perfpid" ] && wait "$perfpid"
+	if [ "$CUR_SWITCH" = ovs ]; then
+		ovs_appctl dpif-netdev/pmd-stats-show >"$WORK/ovs-pmd-$size.txt" 2>&1
+	fi
 	# vnicd (each, with two): its worker's cost; the figures of the costlier one
 	BUSY= NSPF= NSPG= NSPG_EACH= STALLS=0
 	local k b nf ng st
@@ -336,6 +340,18 @@ tp_record() {
 		/CPU cycles\/packet=/ { split($2, c, "="); cy = c[2]; mhz = $(NF - 2) }
 		END { printf "%s cycles/frame busy (%.1f ns), rx polls empty %.0f %%", cy,
 			(mhz > 0 ? cy * 1000 / mhz : 0), (n ? e / n : 0) }' "$1"
+}
+
+# ovs_appctl COMMAND...: to the ovs-vswitchd of bench_ovs (its control socket in OVS_RUNDIR)
+ovs_appctl() { ovs-appctl -t "$OVS_RUNDIR/$(basename "$OVS_VSWITCHD").$SWITCH_PID.ctl" "$@"; }
+
+# ovs_ns PMD_STATS GUEST_STOP: OVS-DPDK's PMD busy ns per frame over the measured window
+# ("avg processing cycles per packet" of pmd-stats-show: TSC cycles of the iterations that
+# received packets, over the packets), the TSC rate from the guest testpmd's record, or "-"
+ovs_ns() {
+	awk 'FNR == NR { if ($0 ~ /avg processing cycles per packet:/) cy = $6; next }
+		/CPU cycles\/packet=/ { mhz = $(NF - 2) }
+		END { if (cy > 0 && mhz > 0) printf "%.1f", cy * 1000 / mhz; else print "-" }' "$1" "$2" 2>/dev/null || echo -
 }
 
 # bench_testpmd SIZE / bench_vnicd SIZE: set MPPS
@@ -429,6 +445,7 @@ bench_ovs() {
 	ln -sf "$d/p0" "$WORK/p0"
 	ln -sf "$d/p1" "$WORK/p1"
 	run_guest "$size"
+	OVS_NS=$(ovs_ns "$WORK/ovs-pmd-$size.txt" "$WORK/guest-stop-ovs-$size.txt")
 	cleanup
 	unset OVS_RUNDIR OVS_DBDIR OVS_LOGDIR OVS_SYSCONFDIR
 	rm -f "$WORK"/*.in "$WORK"/p0 "$WORK"/p1
@@ -617,7 +634,7 @@ if [[ " $SWITCHES " == *" ovs "* ]]; then
 fi
 
 log "sizes: $SIZES (bytes on the wire$([ "$FCS" = 4 ] && echo " with FCS, RFC 2544: the guest sends size-4" || echo ", FCS not counted")); warm-up ${WARMUP}s, measure ${DURATION}s; guest fwd $GUEST_FWD ($GUEST_TOPO), tx_first $TXFIRST x $BURST per port"
-declare -A RES_T RES_V RES_O MEM_T MEM_V MEM_O NS_T NS_V
+declare -A RES_T RES_V RES_O MEM_T MEM_V MEM_O NS_T NS_V NS_O
 for size in $SIZES; do
 	if [ $do_testpmd = 1 ]; then
 		bench_testpmd "$size"
@@ -642,23 +659,25 @@ for size in $SIZES; do
 		bench_ovs "$size"
 		RES_O[$size]=$MPPS
 		MEM_O[$size]=$RSS_MB
+		NS_O[$size]=${OVS_NS:--}
 		log "size $size: ovs-dpdk${POLICY:+ (policy $POLICY)} ${RES_O[$size]} Mpps (median of ${WINDOW}s windows; mean $MEAN)"
 	fi
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && a != "?" && b != "-" && b != "?" && b > 0) printf "%.2f", a / b; else print "-" }'; }
-# busy ns per frame switched: testpmd-switch's (--record-core-cycles) and vnicd's worker's;
-# capacity = testpmd's / vnicd's (> 1: vnicd's switching costs less per frame)
-printf '%-6s %14s %12s %12s %10s %10s   %-14s %9s %9s %8s\n' size testpmd-Mpps vnicd-Mpps ovs-Mpps \
-	vnicd/tpmd vnicd/ovs "memory-MB" tpmd-ns vnicd-ns capacity
+# busy ns per frame switched: testpmd-switch's (--record-core-cycles), vnicd's worker's and
+# OVS-DPDK's PMD's (pmd-stats-show); capacity = testpmd's / vnicd's (> 1: vnicd's switching
+# costs less per frame)
+printf '%-6s %14s %12s %12s %10s %10s   %-14s %9s %9s %8s %8s\n' size testpmd-Mpps vnicd-Mpps \
+	ovs-Mpps vnicd/tpmd vnicd/ovs "memory-MB" tpmd-ns vnicd-ns capacity ovs-ns
 for size in $SIZES; do
 	t=${RES_T[$size]:--}
 	v=${RES_V[$size]:--}
 	o=${RES_O[$size]:--}
 	[ $have_vnicd = 0 ] && [[ " $SWITCHES " == *" vnicd "* ]] && v=missing
-	printf '%-6s %14s %12s %12s %10s %10s   %-14s %9s %9s %8s\n' "$size" "$t" "$v" "$o" \
+	printf '%-6s %14s %12s %12s %10s %10s   %-14s %9s %9s %8s %8s\n' "$size" "$t" "$v" "$o" \
 		"$(ratio "$v" "$t")" "$(ratio "$v" "$o")" \
 		"${MEM_T[$size]:--}/${MEM_V[$size]:--}/${MEM_O[$size]:--}" "${NS_T[$size]:--}" \
-		"${NS_V[$size]:--}" "$(ratio "${NS_T[$size]:--}" "${NS_V[$size]:--}")"
+		"${NS_V[$size]:--}" "$(ratio "${NS_T[$size]:--}" "${NS_V[$size]:--}")" "${NS_O[$size]:--}"
 done
-echo "(memory-MB: RSS + hugepages mapped, testpmd/vnicd/ovs; tpmd-ns, vnicd-ns: busy ns per frame switched; capacity: tpmd-ns / vnicd-ns)"
+echo "(memory-MB: RSS + hugepages mapped, testpmd/vnicd/ovs; tpmd-ns, vnicd-ns, ovs-ns: busy ns per frame switched; capacity: tpmd-ns / vnicd-ns)"

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # pvp.sh in PVP_ROUNDS rounds (default 3): each round measures every switch once per size,
 # and the result is, per size, the median of the per-round ratios vnicd/testpmd and
-# vnicd/OVS-DPDK with their min-max, and of the capacity ratio (testpmd-switch's busy ns
-# per frame over vnicd's worker's, pvp.sh's last column). On a shared or small machine
+# vnicd/OVS-DPDK with their min-max, and of the capacity ratios (testpmd-switch's and
+# OVS-DPDK's busy ns per frame over vnicd's worker's, from pvp.sh's last columns). On a
+# shared or small machine
 # absolute rates swing several times within minutes (README, Performance): only same-round
 # ratios mean something.
 #
@@ -31,7 +32,7 @@ def num_or_none(x):
         return None
 
 
-rows = {}  # size -> [(testpmd, vnicd, ovs, testpmd ns, vnicd ns) per round]
+rows = {}  # size -> [(testpmd, vnicd, ovs, testpmd ns, vnicd ns, ovs ns) per round]
 for path in sorted(glob.glob(os.path.join(sys.argv[1], 'round*.txt'))):
     table = False
     for line in open(path):
@@ -40,7 +41,7 @@ for path in sorted(glob.glob(os.path.join(sys.argv[1], 'round*.txt'))):
             table = True
             continue
         if table and len(w) >= 4 and w[0].isdigit():
-            val = [num_or_none(x) for x in w[1:4] + w[7:9]]
+            val = [num_or_none(x) for x in w[1:4] + w[7:9] + w[10:11]]
             rows.setdefault(int(w[0]), []).append(val)
 
 
@@ -61,13 +62,14 @@ def num(x):
     return '%.2f' % x if x is not None else '-'
 
 
-print('%-6s %8s %12s %10s %10s %22s %22s %22s' % (
+print('%-6s %8s %12s %10s %10s %22s %22s %22s %22s' % (
     'size', 'rounds', 'testpmd-Mpps', 'vnicd-Mpps', 'ovs-Mpps', 'vnicd/testpmd', 'vnicd/ovs',
-    'capacity (ns ratio)'))
+    'capacity vs testpmd', 'capacity vs ovs'))
 for size in sorted(rows):
-    rs = [r + [None] * (5 - len(r)) for r in rows[size]]
-    print('%-6d %8d %12s %10s %10s %22s %22s %22s' % (
+    rs = [r + [None] * (6 - len(r)) for r in rows[size]]
+    print('%-6d %8d %12s %10s %10s %22s %22s %22s %22s' % (
         size, len(rs), num(med(r[0] for r in rs)), num(med(r[1] for r in rs)),
         num(med(r[2] for r in rs)), fmt(ratios(rs, 1, 0)), fmt(ratios(rs, 1, 2)),
-        fmt(ratios(rs, 3, 4))))
+        fmt(ratios(rs, 3, 4)), fmt(ratios(rs, 5, 4))))
+print('(capacity: the other switch\'s busy ns per frame over vnicd\'s; above 1: vnicd costs less)')
 EOF
