@@ -369,8 +369,10 @@ bench_testpmd() {
 	cp "$WORK/out" "$WORK/switch-stop-$size.txt"
 	TP_NS=-
 	if [ -n "$RECORD" ]; then
-		log "size $size: testpmd-switch $(tp_record "$WORK/out")"
-		TP_NS=$(tp_record "$WORK/out" | sed -n 's/.*(\([0-9.]*\) ns).*/\1/p')
+		local rec
+		rec=$(tp_record "$WORK/out")
+		log "size $size: testpmd-switch $rec"
+		TP_NS=$(sed -n 's/.*(\([0-9.]*\) ns).*/\1/p' <<<"$rec")
 	fi
 	cleanup
 	rm -f "$WORK"/*.in "$WORK"/p0 "$WORK"/p1
