@@ -559,6 +559,28 @@ static __rte_always_inline uint16_t meter_out(struct burst *b, struct rte_mbuf *
 }
 
 /*
+ * Deliver, with no policy anywhere (b->plain), frame @i of @pkts and the frames after it
+ * before @k that go to the same single slot with the same cast: pushed as they are, counted
+ * at once on the locality of their destination. Return: the index after the run.
+ */
+static __rte_always_inline uint16_t plain_run(struct burst *b, struct rte_mbuf **pkts,
+					      const struct vn_fwd *fwd, uint16_t i, uint16_t k,
+					      uint8_t cast, const int moff)
+{
+	uint16_t d = fwd[i].to, j = (uint16_t)(i + 1);
+	int loc = b->t->slots[d].locality;
+	uint64_t bytes;
+
+	while (j < k && fwd[j].nlegs == VN_FWD_TO && fwd[j].to == d &&
+	       vn_meta_at(pkts[j], moff)->cast == cast)
+		j++;
+	bytes = vn_tx_push_n(b->w, b->t, d, &pkts[i], (uint16_t)(j - i), cast, b->in->locality);
+	b->c->rx_loc_pkts[loc] += (uint16_t)(j - i);
+	b->c->rx_loc_bytes[loc] += bytes;
+	return j;
+}
+
+/*
  * Deliver the @k frames of @pkts as the network kind decided (@fwd); the frames delivered to
  * one destination are counted by locality, in runs of one locality.
  */
@@ -575,6 +597,11 @@ static __rte_always_inline void deliver_burst(struct burst *b, struct rte_mbuf *
 		const struct vn_fwd *f = &fwd[i];
 		uint32_t len = rte_pktmbuf_pkt_len(m); /* as received: delivery may edit it */
 
+		if (likely(b->plain) && likely(f->nlegs == VN_FWD_TO)) {
+			uint16_t j = plain_run(b, pkts, fwd, i, k, md->cast, moff);
+			i = (uint16_t)(j - 1);
+			continue;
+		}
 		if (likely(f->nlegs == VN_FWD_TO)) {
 			int r = deliver_one(b, m, md, f->to, b->in->locality, b->c);
 			if (likely(r > 0)) { /* counted in runs of one locality */

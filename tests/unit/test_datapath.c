@@ -537,6 +537,90 @@ static void test_handoff_alike(void)
 
 /* vn_tx_count(): every count as a frame-by-frame sum has it, for every number of frames
  * sent (the word-at-a-time path and its tail), one class or a class changing anywhere. */
+/* One burst from port 0 of frames to ports 1 and 2, broadcast, multicast and an unknown
+ * destination, mixed: per frame, where it went and in what order each port got its frames,
+ * and every counter are the same with no policy anywhere (runs pushed at once, plain_run())
+ * as with a policy on another network's port (each frame delivered on its own). */
+static unsigned mixed_round(bool plain, unsigned *got, struct vn_port_counters *delta)
+{
+	static const char pat[] = "1121b1m22u11112221111111112m1bb1";
+	struct rte_ether_addr bc = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+	struct rte_ether_addr mc = {{0x01, 0x00, 0x5e, 0x00, 0x00, 0x02}};
+	struct vn_port_counters c0[NP], c1[NP];
+	struct rte_mbuf *b[VN_BURST];
+	unsigned total = 0, last[NP];
+
+	_Static_assert(sizeof(pat) - 1 == VN_BURST, "one frame per pattern letter");
+	vn_test_policy_set(dp, 3, NULL, plain ? NULL : "{\"inbound\": \"average=10000000\"}");
+	for (unsigned p = 0; p < NP; p++)
+		vn_dp_port_counters(dp, (uint16_t)p, &c0[p]);
+	for (unsigned i = 0; i < VN_BURST; i++) {
+		struct rte_ether_addr d = pat[i] == '1'	  ? mac(40)
+					  : pat[i] == '2' ? mac(41)
+					  : pat[i] == 'b' ? bc
+					  : pat[i] == 'm' ? mc
+					  : pat[i] == 'u' ? mac(43)
+							  : mac(40);
+		b[i] = frame(d, mac(42), (uint16_t)(64 + i));
+		rte_pktmbuf_mtod(b[i], uint8_t *)[14] = (uint8_t)i;
+	}
+	memset(got, 0, VN_BURST * sizeof(*got));
+	memset(last, 0xff, sizeof(last));
+	vn_dp_switch_burst(vn_dp_worker(dp, 0), vn_dp_table(dp), ports[0]->slot, b, VN_BURST, 100);
+	for (unsigned p = 0; p < NP; p++) {
+		void *o;
+		while (rte_ring_dequeue(tx[p], &o) == 0) {
+			struct rte_mbuf *r = o;
+			uint8_t seq = rte_pktmbuf_mtod(r, const uint8_t *)[14];
+			g_assert_cmpuint(seq, <, VN_BURST);
+			g_assert_true(last[p] == UINT_MAX || seq > last[p]); /* in order */
+			g_assert_cmpuint(rte_pktmbuf_pkt_len(r), ==, 64 + seq);
+			last[p] = seq;
+			got[seq] |= 1u << p;
+			total++;
+			rte_pktmbuf_free(r);
+		}
+	}
+	for (unsigned p = 0; p < NP; p++) {
+		vn_dp_port_counters(dp, (uint16_t)p, &c1[p]);
+		for (size_t i = 0; i < sizeof(c1[p]) / 8; i++)
+			((uint64_t *)&delta[p])[i] =
+			    ((uint64_t *)&c1[p])[i] - ((uint64_t *)&c0[p])[i];
+	}
+	vn_test_policy_set(dp, 3, NULL, NULL);
+	return total;
+}
+
+static void test_plain_runs(void)
+{
+	unsigned got[2][VN_BURST], avail = rte_mempool_avail_count(mp);
+	struct rte_ether_addr bc = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+	struct vn_port_counters d[2][NP];
+	uint64_t bytes = 0;
+
+	g_assert_cmpuint(send_one(0, bc, mac(42)), ==, 0x6);	  /* 42 on port 0 */
+	g_assert_cmpuint(send_one(1, mac(42), mac(40)), ==, 0x1); /* 40 on port 1 */
+	g_assert_cmpuint(send_one(2, mac(42), mac(41)), ==, 0x1); /* 41 on port 2 */
+	g_assert_cmpuint(mixed_round(true, got[0], d[0]), ==, 38);
+	g_assert_cmpuint(mixed_round(false, got[1], d[1]), ==, 38);
+	g_assert_cmpmem(got[0], sizeof(got[0]), got[1], sizeof(got[1]));
+	g_assert_cmpmem(d[0], sizeof(d[0]), d[1], sizeof(d[1]));
+	g_assert_cmpuint(got[0][0], ==, 0x2);
+	g_assert_cmpuint(got[0][2], ==, 0x4);
+	g_assert_cmpuint(got[0][4], ==, 0x6); /* broadcast */
+	g_assert_cmpuint(got[0][9], ==, 0x6); /* unknown */
+	for (unsigned i = 0; i < VN_BURST; i++)
+		bytes += 64 + i;
+	g_assert_cmpuint(d[0][0].rx_packets, ==, VN_BURST);
+	g_assert_cmpuint(d[0][0].rx_bytes, ==, bytes);
+	g_assert_cmpuint(d[0][0].rx_loc_pkts[VN_LOC_LOCAL], ==, VN_BURST);
+	g_assert_cmpuint(d[0][0].rx_loc_bytes[VN_LOC_LOCAL], ==, bytes);
+	g_assert_cmpuint(d[0][1].tx_packets + d[0][2].tx_packets, ==, 38);
+	g_assert_cmpuint(d[0][1].tx_cast_pkts[VN_BCAST] + d[0][2].tx_cast_pkts[VN_BCAST], ==, 6);
+	vn_fdb_flush(net_a->fdb, -1, true);
+	g_assert_cmpuint(rte_mempool_avail_count(mp), ==, avail);
+}
+
 static void test_tx_count(void)
 {
 	struct txq tq = {0};
@@ -579,5 +663,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/datapath/overlay_bursts", test_overlay_bursts);
 	g_test_add_func("/datapath/handoff", test_handoff);
 	g_test_add_func("/datapath/tx_count", test_tx_count);
+	g_test_add_func("/datapath/plain_runs", test_plain_runs);
 	return g_test_run();
 }
