@@ -580,9 +580,30 @@ static __rte_always_inline uint16_t plain_run(struct burst *b, struct rte_mbuf *
 	return j;
 }
 
+/* Deliver frame @m, which floods (@f: one or two legs) or is dropped (no leg). */
+static __rte_always_inline void deliver_legs(struct burst *b, struct rte_mbuf *m,
+					     const struct vn_meta *md, uint32_t len,
+					     const struct vn_fwd *f)
+{
+	if (unlikely(f->nlegs == 0)) {
+		if (f->drop != VN_FWD_COUNTED)
+			b->c->drops[f->drop]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (unlikely(f->nlegs == 2)) {
+		rte_pktmbuf_refcnt_update(m, 1); /* one reference per leg, every segment */
+		deliver_leg(b, m, md, len, &f->leg[0]);
+		deliver_leg(b, m, md, len, &f->leg[1]);
+		return;
+	}
+	deliver_leg(b, m, md, len, &f->leg[0]);
+}
+
 /*
  * Deliver the @k frames of @pkts as the network kind decided (@fwd); the frames delivered to
- * one destination are counted by locality, in runs of one locality.
+ * one destination are counted by locality, in runs of one locality (with no policy
+ * anywhere, runs to one slot are pushed at once: plain_run()).
  */
 static __rte_always_inline void deliver_burst(struct burst *b, struct rte_mbuf **pkts,
 					      const struct vn_fwd *fwd, uint16_t k, const int moff)
@@ -591,17 +612,25 @@ static __rte_always_inline void deliver_burst(struct burst *b, struct rte_mbuf *
 	uint32_t run = 0;
 	int run_loc = 0;
 
+	if (likely(b->plain)) { /* a loop of its own: the other keeps its registers */
+		for (uint16_t i = 0; i < k;) {
+			struct rte_mbuf *m = pkts[i];
+			const struct vn_meta *md = vn_meta_at(m, moff);
+			if (likely(fwd[i].nlegs == VN_FWD_TO)) {
+				i = plain_run(b, pkts, fwd, i, k, md->cast, moff);
+				continue;
+			}
+			deliver_legs(b, m, md, rte_pktmbuf_pkt_len(m), &fwd[i]);
+			i++;
+		}
+		return;
+	}
 	for (uint16_t i = 0; i < k; i++) {
 		struct rte_mbuf *m = pkts[i];
 		const struct vn_meta *md = vn_meta_at(m, moff);
 		const struct vn_fwd *f = &fwd[i];
 		uint32_t len = rte_pktmbuf_pkt_len(m); /* as received: delivery may edit it */
 
-		if (likely(b->plain) && likely(f->nlegs == VN_FWD_TO)) {
-			uint16_t j = plain_run(b, pkts, fwd, i, k, md->cast, moff);
-			i = (uint16_t)(j - 1);
-			continue;
-		}
 		if (likely(f->nlegs == VN_FWD_TO)) {
 			int r = deliver_one(b, m, md, f->to, b->in->locality, b->c);
 			if (likely(r > 0)) { /* counted in runs of one locality */
@@ -619,19 +648,7 @@ static __rte_always_inline void deliver_burst(struct burst *b, struct rte_mbuf *
 			}
 			continue;
 		}
-		if (unlikely(f->nlegs == 0)) {
-			if (f->drop != VN_FWD_COUNTED)
-				b->c->drops[f->drop]++;
-			rte_pktmbuf_free(m);
-			continue;
-		}
-		if (unlikely(f->nlegs == 2)) {
-			rte_pktmbuf_refcnt_update(m, 1); /* one reference per leg, every segment */
-			deliver_leg(b, m, md, len, &f->leg[0]);
-			deliver_leg(b, m, md, len, &f->leg[1]);
-			continue;
-		}
-		deliver_leg(b, m, md, len, &f->leg[0]);
+		deliver_legs(b, m, md, len, f);
 	}
 	b->c->rx_loc_pkts[run_loc] += run;
 	b->c->rx_loc_bytes[run_loc] += run_bytes;
