@@ -559,6 +559,21 @@ static __rte_always_inline uint16_t meter_out(struct burst *b, struct rte_mbuf *
 }
 
 /*
+ * Push the @n frames @m of cast @cast, with no policy anywhere (b->plain), to slot @d as they
+ * are, counted at once on @d's locality. Return: their bytes.
+ */
+static __rte_always_inline uint64_t plain_push(struct burst *b, uint16_t d, struct rte_mbuf **m,
+					       uint16_t n, uint8_t cast)
+{
+	int loc = b->t->slots[d].locality;
+	uint64_t bytes = vn_tx_push_n(b->w, b->t, d, m, n, cast, b->in->locality);
+
+	b->c->rx_loc_pkts[loc] += n;
+	b->c->rx_loc_bytes[loc] += bytes;
+	return bytes;
+}
+
+/*
  * Deliver, with no policy anywhere (b->plain), frame @i of @pkts and the frames after it
  * before @k that go to the same single slot with the same cast: pushed as they are, counted
  * at once on the locality of their destination. Return: the index after the run.
@@ -568,15 +583,11 @@ static __rte_always_inline uint16_t plain_run(struct burst *b, struct rte_mbuf *
 					      uint8_t cast, const int moff)
 {
 	uint16_t d = fwd[i].to, j = (uint16_t)(i + 1);
-	int loc = b->t->slots[d].locality;
-	uint64_t bytes;
 
 	while (j < k && fwd[j].nlegs == VN_FWD_TO && fwd[j].to == d &&
 	       vn_meta_at(pkts[j], moff)->cast == cast)
 		j++;
-	bytes = vn_tx_push_n(b->w, b->t, d, &pkts[i], (uint16_t)(j - i), cast, b->in->locality);
-	b->c->rx_loc_pkts[loc] += (uint16_t)(j - i);
-	b->c->rx_loc_bytes[loc] += bytes;
+	plain_push(b, d, &pkts[i], (uint16_t)(j - i), cast);
 	return j;
 }
 
@@ -782,13 +793,8 @@ static __rte_noinline void switch_alike(struct vn_worker *w, const struct vn_dp_
 	md = vn_meta_at(pkts[0], moff);
 	cast = md->cast; /* once pushed, the frames are no longer ours to read */
 	if (b.plain) {	 /* deliver_one() of each: pushed as they are, counted at once */
-		uint16_t d = fwd[0].to;
-		int loc = t->slots[d].locality;
 		uint64_t first = rte_pktmbuf_pkt_len(pkts[0]);
-		bytes = vn_tx_push_n(w, t, d, pkts, n, cast, is->locality);
-		b.c->rx_loc_pkts[loc] += n;
-		b.c->rx_loc_bytes[loc] += bytes;
-		bytes -= first;
+		bytes = plain_push(&b, fwd[0].to, pkts, n, cast) - first;
 	} else { /* the delivery reads each one's parse: the first one's */
 		for (uint16_t i = 1; i < n; i++) {
 			*vn_meta_at(pkts[i], moff) = *md;
